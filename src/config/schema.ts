@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import { isSafeName, parseDuration } from '../core/validate.js';
+
+/**
+ * The shape of coopctl.yaml. Unknown keys are errors everywhere (strictObject),
+ * so a typo never silently falls back to a default.
+ */
+
+const name = z.string().refine(isSafeName, { error: 'must be a name of letters, digits, ".", "_" or "-"' });
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (try 30s, 5m, 1h)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** Secrets are references resolved at use, never values in this file. */
+export const secretRef = z.union(
+  [
+    z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name') }),
+    z.strictObject({ file: z.string().min(1) }),
+    z.strictObject({ pass: z.string().regex(/^[\w./@-]+$/, 'must be a pass entry name') }),
+  ],
+  { error: 'a secret must be a reference: {env: VAR}, {file: PATH} or {pass: ENTRY}, never the value itself' },
+);
+export type SecretRef = z.infer<typeof secretRef>;
+
+const sshSchema = z.strictObject({
+  knownHosts: z.string().default('~/.ssh/known_hosts'),
+  identityFile: z.string().optional(),
+  /** Ask the ssh-agent (SSH_AUTH_SOCK) for keys; the default when no identityFile is set. */
+  agent: z.boolean().default(true),
+  connectTimeout: duration.default(15_000),
+  commandTimeout: duration.default(30 * 60_000),
+  parallel: z.number().int().min(1).max(64).default(8),
+});
+
+const healthSchema = z.strictObject({
+  /** Base URL the operator's machine probes (https://social.coop). */
+  url: z.url(),
+  timeout: duration.default(60_000),
+  requestTimeout: duration.default(5_000),
+  latencyMs: z.number().int().positive().default(2_000),
+  requests: z.number().int().min(0).max(50).default(5),
+});
+
+const ansibleEnv = z.strictObject({
+  inventory: z.string(),
+  host: name,
+  health: healthSchema,
+});
+
+const abraEnv = z.strictObject({
+  server: z.string().min(1),
+  domain: z.string().regex(/^[a-z0-9.-]+$/, 'must be a domain name'),
+  /** The inventory host where coopctl keeps this app's lock and history. */
+  inventory: z.string(),
+  host: name,
+  health: healthSchema.optional(),
+});
+
+const gitVersionSource = z.strictObject({
+  type: z.literal('git'),
+  url: z.string().min(1),
+  changelog: z.string().default('CHANGELOG.md'),
+});
+
+const databaseSchema = z.strictObject({
+  name: z.string().regex(/^\w+$/).default('mastodon_production'),
+  user: z.string().regex(/^\w+$/).default('postgres'),
+  /** The compose service running PostgreSQL; omit to run pg_dump on the host itself. */
+  container: z.string().regex(/^[\w-]+$/).optional().default('db'),
+  /** Main tables whose row counts go into backup manifests and restore checks. */
+  tables: z.array(z.string().regex(/^\w+$/)).default(['accounts', 'statuses', 'users']),
+});
+
+const ansibleService = z.strictObject({
+  driver: z.literal('ansible'),
+  playbook: z.string(),
+  versions: gitVersionSource,
+  database: databaseSchema.prefault({}),
+  promotion: z.array(name).optional(),
+  restoreOnFailure: z.enum(['auto', 'ask', 'never']).default('auto'),
+  environments: z.record(name, ansibleEnv),
+});
+
+const abraService = z.strictObject({
+  driver: z.literal('abra'),
+  recipe: name,
+  promotion: z.array(name).optional(),
+  restoreOnFailure: z.enum(['auto', 'ask', 'never']).default('auto'),
+  environments: z.record(name, abraEnv),
+});
+
+export const serviceSchema = z.discriminatedUnion('driver', [ansibleService, abraService], {
+  error: 'driver must be "ansible" or "abra"',
+});
+
+const localStore = z.strictObject({ type: z.literal('local'), dir: z.string() });
+const s3Store = z.strictObject({
+  type: z.literal('s3'),
+  endpoint: z.url().optional(),
+  region: z.string().default('us-east-1'),
+  bucket: z.string().min(3),
+  prefix: z.string().default('coopctl/'),
+  forcePathStyle: z.boolean().default(false),
+  accessKeyId: secretRef,
+  secretAccessKey: secretRef,
+  partSize: z.number().int().min(5 * 1024 * 1024).default(16 * 1024 * 1024),
+});
+export const storeSchema = z.discriminatedUnion('type', [localStore, s3Store], { error: 'type must be "local" or "s3"' });
+
+const backupSchema = z.strictObject({
+  store: name.default('local'),
+  stores: z.record(name, storeSchema).default({}),
+  encryption: z
+    .strictObject({
+      /** age recipients (public keys): every operator who may restore. */
+      recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/, 'must be an age public key (age1...)')).min(1),
+      /** Where the private key for verify/restore comes from. */
+      identity: secretRef,
+    })
+    .optional(),
+  retention: z
+    .strictObject({
+      keepLast: z.number().int().min(1).default(7),
+      keepDailyDays: z.number().int().min(0).default(30),
+    })
+    .prefault({}),
+  /** Where `backup restore --into scratch` restores to: an inventory host with PostgreSQL. */
+  restoreTest: z.strictObject({ inventory: z.string(), host: name, database: databaseSchema.optional() }).optional(),
+  requiredBeforeChange: z.boolean().default(true),
+});
+
+const checksSchema = z.strictObject({
+  /** Free space needed on the data dir and /tmp, as a multiple of the database size. */
+  diskHeadroom: z.number().positive().default(1.5),
+  minFreeBytes: z.number().int().nonnegative().default(1024 ** 3),
+  ansibleMinVersion: z.string().default('2.14.0'),
+});
+
+export const configSchema = z.strictObject({
+  /** Where history and locks live on each host, unless the inventory sets coopctl_state_dir. */
+  stateDir: z.string().default('/var/lib/coopctl'),
+  ssh: sshSchema.prefault({}),
+  abra: z
+    .strictObject({ bin: z.string().default('abra'), dir: z.string().optional() })
+    .prefault({}),
+  backup: backupSchema.prefault({}),
+  checks: checksSchema.prefault({}),
+  services: z.record(name, serviceSchema),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ServiceConfig = z.output<typeof serviceSchema>;
+export type AnsibleServiceConfig = Extract<ServiceConfig, { driver: 'ansible' }>;
+export type AbraServiceConfig = Extract<ServiceConfig, { driver: 'abra' }>;
+export type HealthConfig = z.output<typeof healthSchema>;
+export type StoreConfig = z.output<typeof storeSchema>;
+export type DatabaseConfig = z.output<typeof databaseSchema>;

@@ -1,0 +1,113 @@
+import { execa, type ResultPromise } from 'execa';
+import { InputError } from './errors.js';
+import { redact } from './redact.js';
+
+/**
+ * The one choke point for local child processes. Every call says whether it
+ * changes anything (`mutates`); under --dry-run those are printed and
+ * skipped, read-only ones still run (so a dry run sees real state).
+ */
+export interface RunOptions {
+  mutates: boolean;
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  input?: string;
+  timeoutMs?: number;
+  /** Called with each line of stdout and stderr as it arrives. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Accept non-zero exit codes instead of throwing. */
+  reject?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  skipped: boolean;
+}
+
+export interface ProcessRunner {
+  readonly dryRun: boolean;
+  run(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult>;
+}
+
+export class CommandFailedError extends Error {
+  constructor(
+    readonly command: string,
+    readonly result: RunResult,
+  ) {
+    const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
+    super(redact(`${command} exited with ${result.exitCode}${tail ? `:\n${tail}` : ''}`));
+  }
+}
+
+export function describeCommand(file: string, args: readonly string[]): string {
+  return redact([file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' '));
+}
+
+export class ExecaRunner implements ProcessRunner {
+  constructor(
+    readonly dryRun: boolean,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  async run(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+    const shown = describeCommand(file, args);
+    if (opts.mutates && this.dryRun) {
+      this.log(`! skipped (dry run): ${shown}`);
+      return { stdout: '', stderr: '', exitCode: 0, skipped: true };
+    }
+    this.log(`$ ${shown}`);
+    let child: ResultPromise;
+    try {
+      child = execa(file, args, {
+        cwd: opts.cwd,
+        env: opts.env,
+        input: opts.input,
+        timeout: opts.timeoutMs,
+        reject: false,
+        stripFinalNewline: false,
+        cancelSignal: opts.signal,
+        lines: false,
+        all: false,
+      });
+    } catch (err) {
+      throw new InputError(`cannot run ${file}: ${(err as Error).message}`, { code: 'missing-tool' });
+    }
+    if (opts.onLine) {
+      for (const [name, stream] of [['stdout', child.stdout], ['stderr', child.stderr]] as const) {
+        let buf = '';
+        stream?.on('data', (chunk: Buffer) => {
+          buf += chunk.toString('utf8');
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            opts.onLine!(buf.slice(0, i), name);
+            buf = buf.slice(i + 1);
+          }
+        });
+        stream?.on('end', () => {
+          if (buf) opts.onLine!(buf, name);
+        });
+      }
+    }
+    const r = await child;
+    if (r.failed && r.exitCode === undefined) {
+      const reason = r.timedOut ? `timed out after ${opts.timeoutMs} ms` : r.isCanceled ? 'cancelled' : (r.cause as Error | undefined)?.message ?? r.shortMessage;
+      if ((r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+        throw new InputError(`${file} is not installed or not on PATH`, { code: 'missing-tool' });
+      }
+      const result = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') + `\n${reason}`, exitCode: -1, skipped: false };
+      if (opts.reject === false) return result;
+      throw new CommandFailedError(shown, result);
+    }
+    const result: RunResult = {
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      exitCode: r.exitCode ?? -1,
+      skipped: false,
+    };
+    if (result.exitCode !== 0 && opts.reject !== false) throw new CommandFailedError(shown, result);
+    return result;
+  }
+}

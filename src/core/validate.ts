@@ -1,0 +1,112 @@
+import { InputError } from './errors.js';
+
+/**
+ * Names and versions are checked here before they go anywhere near a command
+ * line. Commands always take argument arrays, so this is a second wall: a
+ * value that fails these patterns never leaves the process.
+ */
+const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,127}$/;
+
+export function isSafeName(value: string): boolean {
+  return NAME.test(value);
+}
+
+export function isSafeVersion(value: string): boolean {
+  return VERSION.test(value) && !value.includes('..');
+}
+
+export function assertName(value: string, what: string): string {
+  if (!isSafeName(value)) {
+    throw new InputError(`${what}: ${JSON.stringify(value)} is not a valid name (letters, digits, '.', '_', '-')`);
+  }
+  return value;
+}
+
+export function assertVersion(value: string, what = '--to'): string {
+  if (!isSafeVersion(value)) {
+    throw new InputError(
+      `${what}: ${JSON.stringify(value)} is not a valid version (expected something like 4.4.8 or 2.0.1+1.0.6-social-amd64)`,
+    );
+  }
+  return value;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "5m", "1h30m", "2d", or a bare number of seconds. */
+export function parseDuration(text: string): number | undefined {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(t))) {
+    total += Number(m[1]) * UNITS[m[2]];
+    consumed = re.lastIndex;
+  }
+  return consumed === t.length && consumed > 0 ? total : undefined;
+}
+
+export function durationFlag(text: string, flag: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new InputError(`${flag}: ${JSON.stringify(text)} is not a duration (try 30s, 5m, 1h)`);
+  return ms;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${Math.round(s % 60)}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${m % 60}m`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+function distance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0];
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j];
+      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length];
+}
+
+export function didYouMean(value: string, candidates: Iterable<string>): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = distance(value.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  if (best !== undefined && bestD <= Math.max(2, Math.floor(value.length / 3))) return ` — did you mean "${best}"?`;
+  return '';
+}
+
+export function unknownName(kind: string, value: string, known: Iterable<string>): string {
+  const list = [...known];
+  const hint = didYouMean(value, list);
+  return `unknown ${kind} "${value}"${hint || (list.length ? ` (known: ${list.join(', ')})` : '')}`;
+}
