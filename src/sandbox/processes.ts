@@ -1,0 +1,46 @@
+import { readFileSync, rmSync } from 'node:fs';
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function readPid(pidFile: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim().split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGTERM, wait, then SIGKILL; resolves when the process is gone. */
+export async function stopPid(pid: number, graceMs = 5000): Promise<void> {
+  if (!isRunning(pid)) return;
+  try {
+    process.kill(pid, 'SIGCONT');
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (isRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isRunning(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    while (isRunning(pid)) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function stopPidFile(pidFile: string, graceMs?: number): Promise<void> {
+  const pid = readPid(pidFile);
+  if (pid !== undefined) await stopPid(pid, graceMs);
+  rmSync(pidFile, { force: true });
+}
