@@ -1,0 +1,43 @@
+import { formatBytes } from '../core/validate.js';
+import { ToolOutputError } from '../core/errors.js';
+import { fail, pass, warn, type Check } from './types.js';
+
+/** `df -Pk` lines → available bytes per mount point argument, in order. */
+export function parseDf(stdout: string): Array<{ mount: string; availableBytes: number }> {
+  const lines = stdout.trim().split('\n').slice(1);
+  return lines.map((l) => {
+    const cols = l.trim().split(/\s+/);
+    const avail = Number(cols[3]);
+    if (cols.length < 6 || !Number.isFinite(avail)) throw new ToolOutputError(`unexpected df output: ${l.slice(0, 120)}`);
+    return { mount: cols.slice(5).join(' '), availableBytes: avail * 1024 };
+  });
+}
+
+export const diskCheck: Check = {
+  id: 'disk',
+  drivers: ['ansible'],
+  needs: ['ssh'],
+  async run({ target, facts, workspace }) {
+    const { dataDir, tmpDir } = target.paths;
+    const [df, dbSize] = await Promise.all([
+      target.remote.exec(['df', '-Pk', dataDir, tmpDir], { mutates: false }),
+      facts.dbSizeBytes(),
+    ]);
+    const [data, tmp] = parseDf(df.stdout);
+    const { diskHeadroom, minFreeBytes } = workspace.config.checks;
+    const need = Math.max(minFreeBytes, Math.ceil(dbSize * diskHeadroom));
+    const short = [
+      { what: `data dir ${dataDir}`, free: data.availableBytes },
+      { what: `${tmpDir}`, free: tmp.availableBytes },
+    ].filter((x) => x.free < need);
+    const summary = `database ${formatBytes(dbSize)}; free: ${dataDir} ${formatBytes(data.availableBytes)}, ${tmpDir} ${formatBytes(tmp.availableBytes)}`;
+    if (short.length) {
+      return fail(
+        `not enough free space on ${short.map((s) => s.what).join(' and ')}: need ${formatBytes(need)} (${diskHeadroom}× the database, at least ${formatBytes(minFreeBytes)}); ${summary}`,
+        'free space (old images: docker image prune; old logs) before upgrading: migrations and dumps need room',
+      );
+    }
+    if (data.availableBytes < need * 2) return warn(`free space is getting tight: ${summary}`, 'plan more disk: the database roughly doubles every year');
+    return pass(summary);
+  },
+};

@@ -1,0 +1,25 @@
+import { abraAppCheck, abraCheck, recipeCheckoutCheck } from './abra.js';
+import { ansibleVersionCheck, collectionsCheck, playbookSyntaxCheck } from './ansible.js';
+import { diskCheck } from './disk.js';
+import { lockCheck } from './lock.js';
+import { raidCheck } from './raid.js';
+import { rebootCheck } from './reboot.js';
+import { sshCheck } from './ssh.js';
+import { targetVersionCheck } from './targetVersion.js';
+import type { Check } from './types.js';
+
+/** Every preflight check, in the order they are reported. */
+export const PREFLIGHT_CHECKS: readonly Check[] = [
+  sshCheck,
+  lockCheck,
+  diskCheck,
+  raidCheck,
+  rebootCheck,
+  ansibleVersionCheck,
+  collectionsCheck,
+  playbookSyntaxCheck,
+  targetVersionCheck,
+  abraCheck,
+  recipeCheckoutCheck,
+  abraAppCheck,
+];

@@ -1,0 +1,19 @@
+import { describeHolder, HostLock } from '../history/lock.js';
+import { fail, pass, type Check } from './types.js';
+
+export const lockCheck: Check = {
+  id: 'lock',
+  drivers: ['ansible', 'abra'],
+  needs: ['ssh'],
+  async run({ target }) {
+    const s = await new HostLock(target.remote, target.paths.stateDir, target.service, target.env).status();
+    if (!s.held) return pass('not locked');
+    if (s.stale) {
+      return fail(
+        `stale lock: ${describeHolder(s)} — ${s.staleReason}`,
+        `if nobody is working on it: coopctl lock release ${target.service} --env ${target.env} --force -m "why"`,
+      );
+    }
+    return fail(`locked by ${describeHolder(s)}`, 'wait for the holder to finish, or talk to them');
+  },
+};

@@ -1,0 +1,16 @@
+import { pass, warn, type Check } from './types.js';
+
+export const rebootCheck: Check = {
+  id: 'reboot',
+  drivers: ['ansible', 'abra'],
+  needs: ['ssh'],
+  async run({ target }) {
+    const f = target.paths.rebootRequired;
+    const r = await target.remote.exec(['cat', f], { mutates: false, reject: false });
+    if (r.exitCode !== 0) return pass('no reboot pending');
+    return warn(
+      `a reboot is pending (${f} exists${r.stdout.trim() ? `: ${r.stdout.trim().split('\n')[0]}` : ''})`,
+      'reboot in a quiet moment first, and check that every service (and the monitoring agent) comes back',
+    );
+  },
+};

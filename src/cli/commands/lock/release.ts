@@ -1,0 +1,40 @@
+import { LockHeldError } from '../../../core/errors.js';
+import { describeHolder } from '../../../history/lock.js';
+import { currentOperator } from '../../../history/operator.js';
+import { HistoryStore, newRecordId } from '../../../history/records.js';
+import type { CommandContext } from '../../context.js';
+import { lockDocument, openLock } from './common.js';
+
+export async function run(ctx: CommandContext, opts: { env: string; force?: boolean; message?: string }, [service]: string[]) {
+  const env = opts.env;
+  const target = await ctx.workspace().target(service, env);
+  const lock = await openLock(ctx, { service, env });
+  const s = await lock.status();
+  if (!s.held) {
+    if (ctx.global.json) return ctx.printer.json(lockDocument(s));
+    return ctx.printer.out(`${service}/${env}: not locked`);
+  }
+  const me = currentOperator(ctx.io.env);
+  const mine = s.info?.holder === me.name && s.info.kind === 'manual';
+  if (!mine && !opts.force) {
+    throw new LockHeldError(`${service}/${env} is locked by ${describeHolder(s)}`, {
+      hints: [s.stale ? `it looks stale (${s.staleReason}); break it with --force -m "why"` : 'only the holder releases it; --force breaks it (recorded in history)'],
+      details: { lock: lockDocument(s) },
+    });
+  }
+  if (mine && !opts.force) {
+    await lock.releaseById(s.info!.id);
+  } else {
+    const before = await lock.forceRelease();
+    const now = new Date();
+    const id = newRecordId('lock-force-release', now);
+    await new HistoryStore(target.remote, target.paths.stateDir).append(service, env, id, {
+      at: now.toISOString(),
+      status: 'succeeded',
+      note: `forced release of a lock held by ${describeHolder(before)}${before.stale ? ` (stale: ${before.staleReason})` : ''}`,
+      fields: { service, env, operation: 'lock-force-release', operator: me.name, message: opts.message ?? '', brokenLock: before.info ?? null },
+    });
+  }
+  if (ctx.global.json) return ctx.printer.json({ ...lockDocument({ held: false, holder: null, command: null, since: null, heartbeatAt: null, stale: false }), released: lockDocument(s) });
+  ctx.printer.out(`${service}/${env}: lock released${opts.force && !mine ? ' (forced; recorded in history)' : ''}`);
+}

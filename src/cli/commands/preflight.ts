@@ -1,0 +1,43 @@
+import { runChecks } from '../../checks/engine.js';
+import { HostFacts } from '../../checks/facts.js';
+import { PREFLIGHT_CHECKS } from '../../checks/index.js';
+import { ExitCode } from '../../core/errors.js';
+import { assertName, assertVersion } from '../../core/validate.js';
+import type { CommandContext } from '../context.js';
+import { statusMark } from '../format.js';
+
+export interface PreflightOptions {
+  env: string;
+  to?: string;
+  pre?: boolean;
+}
+
+export async function run(ctx: CommandContext, opts: PreflightOptions, [service]: string[]) {
+  assertName(service, 'SERVICE');
+  assertName(opts.env, '--env');
+  if (opts.to !== undefined) assertVersion(opts.to, '--to');
+  const ws = ctx.workspace();
+  const target = await ws.target(service, opts.env);
+  const p = ctx.printer;
+  if (!ctx.global.json) p.info(`preflight ${service}/${opts.env} on ${target.host.name}${opts.to ? ` (target ${opts.to})` : ''}`);
+  const results = await runChecks(PREFLIGHT_CHECKS, {
+    target,
+    workspace: ws,
+    runner: ctx.runner,
+    facts: new HostFacts(target),
+    toVersion: opts.to,
+    allowPrerelease: !!opts.pre,
+  });
+  const ok = !results.some((r) => r.status === 'fail');
+  if (ctx.global.json) {
+    p.json({ ok, service, env: opts.env, host: target.host.name, checks: results.map((r) => ({ id: r.id, status: r.status, message: r.message, fix: r.fix ?? null })) });
+  } else {
+    for (const r of results) {
+      p.out(`${statusMark(p, r.status)} ${r.id.padEnd(20)} ${r.message}`);
+      if (r.fix && r.status !== 'pass') p.out(`  ${' '.repeat(20)} fix: ${r.fix}`);
+    }
+    const counts = (s: string) => results.filter((r) => r.status === s).length;
+    p.out(`\n${ok ? 'ready' : 'NOT ready'}: ${counts('pass')} passed, ${counts('warn')} warnings, ${counts('fail')} failed`);
+  }
+  return ok ? ExitCode.ok : ExitCode.refused;
+}

@@ -1,0 +1,53 @@
+import { collectStatus, type StatusRow } from '../../core/status.js';
+import { assertName, formatDuration } from '../../core/validate.js';
+import type { CommandContext } from '../context.js';
+import { table } from '../format.js';
+
+function age(iso: string): string {
+  return formatDuration(Date.now() - Date.parse(iso)) + ' ago';
+}
+
+function lockText(r: StatusRow): string {
+  if (!r.lock) return '?';
+  if (!r.lock.held) return '-';
+  return `${r.lock.stale ? 'STALE ' : ''}${r.lock.holder ?? '?'}${r.lock.since ? ` (${age(r.lock.since)})` : ''}`;
+}
+
+export async function run(ctx: CommandContext, opts: { env?: string }, [service]: string[]) {
+  if (service) assertName(service, 'SERVICE');
+  if (opts.env) assertName(opts.env, '--env');
+  const ws = ctx.workspace();
+  const rows = await collectStatus(ws, { service, env: opts.env });
+  const p = ctx.printer;
+  if (ctx.global.json) {
+    p.json({
+      services: rows.map((r) => ({
+        service: r.service, env: r.env, driver: r.driver, host: r.host, reachable: r.reachable, version: r.version, latest: r.latest,
+        behind: r.behind, securityUpdate: r.securityUpdate, healthy: r.healthy, latencyMs: r.latencyMs, lock: r.lock, lastBackup: r.lastBackup,
+        drift: r.drift, errors: r.errors,
+      })),
+    });
+    return;
+  }
+  const health = (r: StatusRow) => (r.healthy === null ? '?' : r.healthy ? p.style('green', `up ${r.latencyMs ?? '?'}ms`) : p.style('red', 'DOWN'));
+  const latest = (r: StatusRow) => {
+    if (!r.latest) return '?';
+    if (!r.behind) return p.style('green', `${r.latest} (current)`);
+    return r.securityUpdate ? p.style('red', `${r.latest} SECURITY`) : p.style('yellow', r.latest);
+  };
+  p.out(
+    table(
+      rows.map((r) => [
+        r.service, r.env, r.driver, r.reachable ? r.host : p.style('red', `${r.host} UNREACHABLE`), r.version ?? '?', latest(r), health(r), lockText(r),
+        r.lastBackup ? `${age(r.lastBackup.createdAt)}${r.lastBackup.verified ? '' : ' (unverified)'}` : '-',
+      ]),
+      ['SERVICE', 'ENV', 'DRIVER', 'HOST', 'VERSION', 'LATEST', 'HEALTH', 'LOCK', 'LAST BACKUP'],
+    ),
+  );
+  const notes = rows.flatMap((r) => [
+    ...(r.drift ? [`${r.service}: drift: ${r.drift}`] : []),
+    ...(r.securityUpdate ? [`${r.service}/${r.env}: a security release is available (${r.latest})`] : []),
+    ...r.errors.map((e) => `${r.service}/${r.env}: ${e}`),
+  ]);
+  if (notes.length) p.out('\n' + notes.join('\n'));
+}

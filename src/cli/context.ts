@@ -1,0 +1,60 @@
+import { findConfig, loadConfig, type LoadedConfig } from '../config/load.js';
+import { Printer, type IO } from '../core/io.js';
+import { ExecaRunner, type ProcessRunner } from '../core/process.js';
+import { Workspace } from '../core/workspace.js';
+import { defaultPrompter, type Prompter } from './prompter.js';
+
+export interface GlobalOptions {
+  config?: string;
+  json: boolean;
+  yes: boolean;
+  dryRun: boolean;
+  verbose: boolean;
+}
+
+/**
+ * What every command gets (the GitHub CLI "factory"): IO, prompter, process
+ * runner and lazily loaded config/workspace. Tests build their own.
+ */
+export interface CommandContext {
+  io: IO;
+  printer: Printer;
+  global: GlobalOptions;
+  cwd: string;
+  runner: ProcessRunner;
+  prompter: Prompter;
+  config(): LoadedConfig;
+  workspace(): Workspace;
+  /** Called on exit, normal or not (closes SSH connections, ...). */
+  cleanup: Array<() => Promise<void> | void>;
+}
+
+export function createContext(io: IO, global: GlobalOptions, cwd = process.cwd()): CommandContext {
+  const printer = new Printer(io, { verbose: global.verbose });
+  const log = (line: string) => printer.debug(line);
+  const runner = new ExecaRunner(global.dryRun, log);
+  let loaded: LoadedConfig | undefined;
+  let ws: Workspace | undefined;
+  const ctx: CommandContext = {
+    io,
+    printer,
+    global,
+    cwd,
+    runner,
+    prompter: defaultPrompter(io),
+    cleanup: [],
+    config() {
+      loaded ??= loadConfig(findConfig(global.config, io.env, cwd));
+      return loaded;
+    },
+    workspace() {
+      if (!ws) {
+        ws = new Workspace(ctx.config(), runner, log);
+        const w = ws;
+        ctx.cleanup.push(() => w.close());
+      }
+      return ws;
+    },
+  };
+  return ctx;
+}

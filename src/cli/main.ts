@@ -1,0 +1,159 @@
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ExitCode, type ExitCodeValue } from '../core/errors.js';
+import { systemIO, type IO } from '../core/io.js';
+import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+import { reportError } from './errors.js';
+
+/**
+ * The command tree. Kept free of domain imports so `--help` and `--version`
+ * start fast: each action loads its command module on demand.
+ */
+// Options come from commander untyped; each command declares the shape it reads.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Action = (ctx: CommandContext, opts: any, args: string[]) => Promise<ExitCodeValue | void>;
+type Loader = () => Promise<{ run: Action }>;
+
+const EXAMPLES = `
+Examples:
+  $ coopctl sandbox up --dir .sandbox            build a local copy of the setup to try things on
+  $ coopctl -c .sandbox/coopctl.yaml status      versions, health, locks of every service
+  $ coopctl status mastodon --json               the same as one JSON document
+  $ coopctl preflight mastodon --env alpha --to 4.4.8
+  $ coopctl versions mastodon --env prod         what could be installed, security releases marked
+
+Exit codes:
+  0 ok · 1 operation failed (the report says what state things are in) · 2 bad input or config
+  (nothing ran remotely) · 3 preflight or verification refused · 4 lock held · 130 interrupted
+
+Configuration: -c FILE, else $COOPCTL_CONFIG, else coopctl.yaml in this directory or above.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, args: string[]) => Promise<void>): Command {
+  const program = new Command('coopctl')
+    .description('Safe upgrades, backups and promotions for social.coop: Mastodon via Ansible, Co-op Cloud apps via abra.')
+    .option('-c, --config <file>', 'coopctl.yaml to use')
+    .option('--json', 'print one JSON document on stdout (progress goes to stderr)', false)
+    .option('-y, --yes', 'answer yes to confirmations (for scripts)', false)
+    .option('--dry-run', 'read and plan only: print every change that would be made', false)
+    .option('-v, --verbose', 'show every command run locally and on hosts', false)
+    .version(version(), '--version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .addHelpText('after', EXAMPLES)
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: () => {},
+    })
+    .exitOverride();
+
+  const action = (loader: Loader) =>
+    async function (this: Command, ...raw: unknown[]) {
+      const args = raw.slice(0, -2).filter((a): a is string => typeof a === 'string');
+      await onAction(loader, this, args);
+    };
+  const sub = (parent: Command, name: string, desc: string) =>
+    parent.command(name).description(desc).exitOverride().configureOutput({ outputError: () => {} });
+  const envOpt = (required = false) => {
+    const o = new Option('-e, --env <env>', 'environment (alpha, prod, ...)');
+    return required ? o.makeOptionMandatory() : o;
+  };
+
+  sub(program, 'status', 'versions, health, drift, lock and last backup of each service × environment')
+    .argument('[service]')
+    .addOption(envOpt())
+    .action(action(() => import('./commands/status.js')));
+
+  sub(program, 'versions', 'available versions, marking the current one, series, security releases and notes')
+    .argument('<service>')
+    .addOption(envOpt())
+    .option('--pre', 'include pre-releases', false)
+    .option('--notes', 'print the release notes of versions newer than the current one', false)
+    .action(action(() => import('./commands/versions.js')));
+
+  sub(program, 'preflight', 'run the checks an upgrade would run, without changing anything')
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .option('--to <version>', 'target version to check')
+    .option('--pre', 'allow a pre-release target', false)
+    .action(action(() => import('./commands/preflight.js')));
+
+  const lock = sub(program, 'lock', 'see, take or release the lock of a service × environment (held on its host)');
+  sub(lock, 'status', 'who holds the lock, since when, and whether it is stale')
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .action(action(() => import('./commands/lock/status.js')));
+  sub(lock, 'acquire', 'take the lock by hand (e.g. during maintenance); automatic runs will not wait for it')
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .option('-m, --message <msg>', 'why (shown to other operators)')
+    .action(action(() => import('./commands/lock/acquire.js')));
+  sub(lock, 'release', 'release your lock; --force breaks someone else\'s (recorded in history)')
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .option('--force', 'release a lock held by someone else or by a crashed run', false)
+    .option('-m, --message <msg>', 'why it is forced (recorded)')
+    .action(action(() => import('./commands/lock/release.js')));
+
+  const sandbox = sub(program, 'sandbox', 'a local copy of the operators\' setup (real sshd, PostgreSQL, Ansible, abra double)');
+  sub(sandbox, 'up', 'build and start the sandbox; writes DIR/coopctl.yaml')
+    .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
+    .option('--netns', 'put hosts in network namespaces (root only; default when root)')
+    .option('--no-netns', 'keep every host on loopback ports')
+    .option('--extra-hosts <n>', 'add N more Mastodon-like hosts (for benchmarks)', '0')
+    .action(action(() => import('./commands/sandbox/up.js')));
+  sub(sandbox, 'down', 'stop every process the sandbox started')
+    .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
+    .option('--purge', 'also delete the directory', false)
+    .action(action(() => import('./commands/sandbox/down.js')));
+  sub(sandbox, 'status', 'which sandbox processes run, where, and active faults')
+    .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
+    .action(action(() => import('./commands/sandbox/status.js')));
+  sub(sandbox, 'fault', 'switch a fault on (TARGET KIND) or clear them (--clear)')
+    .argument('[target]', 'alpha, prod, hypha (the Co-op Cloud server), an app (bonfire, wiki, auth) or store')
+    .argument('[kind]', 'migration-fails, health-fails, host-down, store-down, abra-upgrade-fails, raid-degraded, reboot-required')
+    .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
+    .option('--clear', 'clear every fault (or only TARGET\'s)', false)
+    .action(action(() => import('./commands/sandbox/fault.js')));
+
+  return program;
+}
+
+export async function main(argv: string[], io: IO = systemIO()): Promise<ExitCodeValue> {
+  let ctx: CommandContext | undefined;
+  let exitCode: ExitCodeValue = ExitCode.ok;
+  const program = buildProgram(io, async (loader, cmd, args) => {
+    const global = program.opts() as GlobalOptions;
+    ctx = createContext(io, { config: global.config, json: !!global.json, yes: !!global.yes, dryRun: !!global.dryRun, verbose: !!global.verbose });
+    const mod = await loader();
+    const r = await mod.run(ctx, cmd.opts(), args);
+    if (typeof r === 'number') exitCode = r;
+  });
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return ExitCode.ok;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')) {
+      return ExitCode.ok;
+    }
+    const json = argv.includes('--json');
+    exitCode = reportError(err, io, json);
+  } finally {
+    for (const fn of ctx?.cleanup.reverse() ?? []) {
+      try {
+        await fn();
+      } catch {
+        // cleanup is best effort
+      }
+    }
+  }
+  return exitCode;
+}

@@ -1,0 +1,52 @@
+import { InputError } from '../core/errors.js';
+import { canPrompt, type IO } from '../core/io.js';
+
+export interface Choice<T> {
+  value: T;
+  name: string;
+  description?: string;
+  disabled?: boolean | string;
+}
+
+/**
+ * Questions go through this, so commands never touch a terminal directly:
+ * with no person at the keyboard, a question becomes an error naming the
+ * flag that answers it.
+ */
+export interface Prompter {
+  readonly interactive: boolean;
+  select<T>(q: { message: string; choices: Choice<T>[]; flag: string; default?: T }): Promise<T>;
+  confirm(q: { message: string; flag: string; default?: boolean }): Promise<boolean>;
+}
+
+export class NonInteractivePrompter implements Prompter {
+  readonly interactive = false;
+  async select<T>(q: { message: string; flag: string }): Promise<T> {
+    throw new InputError(`${q.message}: no terminal to ask on; pass ${q.flag}`);
+  }
+  async confirm(q: { message: string; flag: string }): Promise<boolean> {
+    throw new InputError(`${q.message}: no terminal to ask on; pass ${q.flag} to confirm`);
+  }
+}
+
+export class InquirerPrompter implements Prompter {
+  readonly interactive = true;
+  constructor(private readonly io: IO) {}
+
+  async select<T>(q: { message: string; choices: Choice<T>[]; default?: T }): Promise<T> {
+    const { select } = await import('@inquirer/prompts');
+    return select<T>(
+      { message: q.message, choices: q.choices, default: q.default, pageSize: 15 },
+      { input: this.io.stdin, output: this.io.stderr },
+    );
+  }
+
+  async confirm(q: { message: string; default?: boolean }): Promise<boolean> {
+    const { confirm } = await import('@inquirer/prompts');
+    return confirm({ message: q.message, default: q.default ?? false }, { input: this.io.stdin, output: this.io.stderr });
+  }
+}
+
+export function defaultPrompter(io: IO): Prompter {
+  return canPrompt(io) ? new InquirerPrompter(io) : new NonInteractivePrompter();
+}

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { LockHeldError, OperationError, ToolOutputError } from '../core/errors.js';
+import type { RemoteHost } from '../remote/ssh.js';
+import { currentOperator } from './operator.js';
+import { stateDirFor } from './paths.js';
+
+/**
+ * One lock per service × environment, held on the target host as a
+ * directory (mkdir is atomic) with an info file. Automatic locks carry a
+ * heartbeat; a run that died stops beating and its lock reads as stale.
+ */
+export const lockInfoSchema = z.object({
+  id: z.string(),
+  service: z.string(),
+  env: z.string(),
+  holder: z.string(),
+  from: z.string(),
+  pid: z.number().optional(),
+  command: z.string(),
+  version: z.string().optional(),
+  message: z.string().optional(),
+  kind: z.enum(['auto', 'manual']),
+  since: z.string(),
+  heartbeatAt: z.string(),
+});
+export type LockInfo = z.infer<typeof lockInfoSchema>;
+
+export interface LockStatus {
+  held: boolean;
+  holder: string | null;
+  command: string | null;
+  since: string | null;
+  heartbeatAt: string | null;
+  stale: boolean;
+  staleReason?: string;
+  info?: LockInfo;
+}
+
+export const HEARTBEAT_MS = 10_000;
+export const STALE_AFTER_MS = 60_000;
+
+// Fixed scripts; every value arrives as a positional parameter, never spliced in.
+const ACQUIRE = 'mkdir -p "$1" && mkdir "$1/lock" 2>/dev/null || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
+const READ = 'if [ -d "$1/lock" ]; then if [ -f "$1/lock/info.json" ]; then cat "$1/lock/info.json"; else echo "{}"; fi; else echo null; fi';
+const BEAT = 'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
+const RELEASE = 'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; rm -rf "$1/lock"';
+const BREAK = '[ -d "$1/lock" ] || exit 75; mv "$1/lock" "$1/lock.broken-$2"';
+
+function sh(script: string, ...args: string[]): string[] {
+  return ['sh', '-c', script, 'coopctl-lock', ...args];
+}
+
+export function lockStatusFrom(raw: string, now: Date, localHost = hostname()): LockStatus {
+  const parsed = JSON.parse(raw.trim() || 'null') as unknown;
+  if (parsed === null) return { held: false, holder: null, command: null, since: null, heartbeatAt: null, stale: false };
+  const r = lockInfoSchema.safeParse(parsed);
+  if (!r.success) {
+    // A lock directory without a readable info file: a run died between mkdir and writing it.
+    return { held: true, holder: null, command: null, since: null, heartbeatAt: null, stale: true, staleReason: 'lock has no readable details (a run died while taking it)' };
+  }
+  const info = r.data;
+  let stale = false;
+  let staleReason: string | undefined;
+  const age = now.getTime() - Date.parse(info.heartbeatAt);
+  if (info.kind === 'auto' && age > STALE_AFTER_MS) {
+    stale = true;
+    staleReason = `no heartbeat for ${Math.round(age / 1000)}s (the run that took it has stopped)`;
+  } else if (info.kind === 'auto' && info.pid && info.from.endsWith(`@${localHost}`) && !pidAlive(info.pid)) {
+    stale = true;
+    staleReason = `process ${info.pid} on ${localHost} is gone`;
+  }
+  return { held: true, holder: info.holder, command: info.command, since: info.since, heartbeatAt: info.heartbeatAt, stale, staleReason, info };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function describeHolder(s: LockStatus): string {
+  if (!s.info) return 'an unknown holder';
+  const i = s.info;
+  return `${i.holder} (${i.from}) since ${i.since}: ${i.command}${i.version ? ` → ${i.version}` : ''}${i.message ? ` — "${i.message}"` : ''}`;
+}
+
+export class HostLock {
+  private beat?: NodeJS.Timeout;
+  private info?: LockInfo;
+
+  constructor(
+    private readonly remote: RemoteHost,
+    private readonly stateDir: string,
+    readonly service: string,
+    readonly env: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private get dir(): string {
+    return stateDirFor(this.stateDir, this.service, this.env);
+  }
+
+  async status(): Promise<LockStatus> {
+    const r = await this.remote.exec(sh(READ, this.dir), { mutates: false });
+    try {
+      return lockStatusFrom(r.stdout, this.now());
+    } catch {
+      throw new ToolOutputError(`${this.remote.target.name}: lock file of ${this.service}/${this.env} is not JSON`);
+    }
+  }
+
+  /** Takes the lock or throws LockHeldError (exit 4) with the holder's details. */
+  async acquire(opts: { command: string; version?: string; message?: string; kind: 'auto' | 'manual' }): Promise<LockInfo> {
+    const op = currentOperator();
+    const at = this.now().toISOString();
+    const info: LockInfo = {
+      id: randomBytes(8).toString('hex'),
+      service: this.service,
+      env: this.env,
+      holder: op.name,
+      from: op.from,
+      pid: opts.kind === 'auto' ? process.pid : undefined,
+      command: opts.command,
+      version: opts.version,
+      message: opts.message,
+      kind: opts.kind,
+      since: at,
+      heartbeatAt: at,
+    };
+    const r = await this.remote.exec(sh(ACQUIRE, this.dir), { mutates: true, stdin: JSON.stringify(info), reject: false });
+    if (r.exitCode === 75) {
+      const s = await this.status();
+      throw new LockHeldError(`${this.service}/${this.env} is locked by ${describeHolder(s)}`, {
+        hints: s.stale
+          ? [`the lock looks stale: ${s.staleReason}`, `if nobody is working on it: coopctl lock release ${this.service} --env ${this.env} --force -m "why"`]
+          : ['wait for it (--lock-wait 10m) or ask the holder'],
+        details: { lock: s },
+      });
+    }
+    if (r.exitCode !== 0) throw new OperationError(`${this.remote.target.name}: could not take the lock: ${r.stderr.trim()}`);
+    this.info = info;
+    if (opts.kind === 'auto' && !r.skipped) this.startHeartbeat();
+    return info;
+  }
+
+  private startHeartbeat(): void {
+    this.beat = setInterval(() => {
+      if (!this.info) return;
+      const next = { ...this.info, heartbeatAt: this.now().toISOString() };
+      this.remote
+        .exec(sh(BEAT, this.dir, next.id), { mutates: true, stdin: JSON.stringify(next), reject: false })
+        .then((r) => {
+          if (r.exitCode === 0) this.info = next;
+        })
+        .catch(() => {
+          // a missed beat is not fatal; enough of them make the lock stale, which is the point
+        });
+    }, HEARTBEAT_MS);
+    this.beat.unref();
+  }
+
+  /** Releases our own lock. Returns false when it was no longer ours (forced away). */
+  async release(): Promise<boolean> {
+    clearInterval(this.beat);
+    if (!this.info) return false;
+    const r = await this.remote.exec(sh(RELEASE, this.dir, this.info.id), { mutates: true, reject: false });
+    this.info = undefined;
+    return r.exitCode === 0;
+  }
+
+  /** Releases a lock by its id (a manual lock taken earlier by this operator). */
+  async releaseById(id: string): Promise<boolean> {
+    const r = await this.remote.exec(sh(RELEASE, this.dir, id), { mutates: true, reject: false });
+    return r.exitCode === 0;
+  }
+
+  /** Moves someone else's lock aside (kept for inspection); the caller records it in history. */
+  async forceRelease(): Promise<LockStatus> {
+    const before = await this.status();
+    if (!before.held) return before;
+    const stamp = this.now().toISOString().replace(/[:.]/g, '');
+    await this.remote.exec(sh(BREAK, this.dir, stamp), { mutates: true, reject: false });
+    return before;
+  }
+}

@@ -1,0 +1,115 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { SandboxLayout } from './layout.js';
+import { REPO_ROOT } from './layout.js';
+import type { SandboxState } from './state.js';
+
+/** Per-host variables coopctl reads from the inventory (paths inside the host's root). */
+export function coopctlHostVars(hostRoot: string): Record<string, string> {
+  return {
+    coopctl_state_dir: path.join(hostRoot, 'var/lib/coopctl'),
+    coopctl_tmp_dir: path.join(hostRoot, 'tmp'),
+    coopctl_mdstat: path.join(hostRoot, 'proc/mdstat'),
+    coopctl_reboot_required: path.join(hostRoot, 'var/run/reboot-required'),
+  };
+}
+
+export function writeInventory(
+  layout: SandboxLayout,
+  state: SandboxState,
+  extraVars: (host: string) => Record<string, unknown>,
+): void {
+  const hostEntry = (name: string) => {
+    const h = state.hosts.find((x) => x.name === name)!;
+    return {
+      ansible_host: h.ssh.address,
+      ansible_port: h.ssh.port,
+      ansible_user: state.user,
+      ansible_ssh_private_key_file: layout.ssh.identity,
+      // The sandbox pins its own host keys: strict checking against its known_hosts, never "no".
+      ansible_ssh_common_args: `-o UserKnownHostsFile=${layout.ssh.knownHosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
+      ansible_become: false,
+      ansible_python_interpreter: '/usr/bin/python3',
+      ...coopctlHostVars(layout.host(name)),
+      ...extraVars(name),
+    };
+  };
+  const group = (kind: string) =>
+    Object.fromEntries(state.hosts.filter((h) => h.kind === kind).map((h) => [h.name, hostEntry(h.name)]));
+  const inventory = {
+    all: {
+      children: {
+        mastodon: { hosts: group('mastodon') },
+        coopcloud: { hosts: group('coopcloud') },
+      },
+    },
+  };
+  mkdirSync(path.dirname(layout.inventory), { recursive: true });
+  writeFileSync(
+    layout.inventory,
+    '# Written by `coopctl sandbox up`: the sandbox hosts, as an Ansible inventory.\n' + stringify(inventory),
+  );
+}
+
+export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, ageRecipient: string): void {
+  const inv = path.relative(layout.root, layout.inventory);
+  const health = (port: number, address = '127.0.0.1') => ({ url: `http://${address}:${port}`, timeout: '60s', latencyMs: 1500, requests: 3 });
+  const mastodonEnvs = Object.fromEntries(
+    state.hosts
+      .filter((h) => h.kind === 'mastodon')
+      .map((h) => [h.name, { inventory: inv, host: h.name, health: health(h.web!.port, h.web!.address) }]),
+  );
+  const byService = new Map<string, Record<string, unknown>>();
+  for (const app of state.coopcloud.apps) {
+    const envs = (byService.get(app.name) ?? {}) as Record<string, unknown>;
+    for (const env of app.envs) {
+      envs[env] = { server: state.coopcloud.server, domain: app.domain, inventory: inv, host: state.coopcloud.host, health: health(app.port) };
+    }
+    byService.set(app.name, envs);
+  }
+  const recipes = new Map(state.coopcloud.apps.map((a) => [a.name, a.recipe]));
+  const config = {
+    stateDir: '/var/lib/coopctl',
+    ssh: { knownHosts: 'ssh/known_hosts', identityFile: 'ssh/id_ed25519', agent: false, connectTimeout: '3s', commandTimeout: '10m', parallel: 16 },
+    abra: { bin: path.relative(layout.root, path.join(layout.bin, 'abra')), dir: path.relative(layout.root, layout.abraDir) },
+    backup: {
+      store: 'local',
+      stores: {
+        local: { type: 'local', dir: path.relative(layout.root, layout.backups) },
+        s3: {
+          type: 's3',
+          endpoint: `http://127.0.0.1:${state.s3.port}`,
+          bucket: state.s3.bucket,
+          forcePathStyle: true,
+          accessKeyId: { file: 'secrets/s3-access-key' },
+          secretAccessKey: { file: 'secrets/s3-secret-key' },
+        },
+      },
+      encryption: { recipients: [ageRecipient], identity: { file: 'secrets/age-identity.txt' } },
+      retention: { keepLast: 5, keepDailyDays: 14 },
+      restoreTest: { inventory: inv, host: 'alpha' },
+    },
+    services: {
+      mastodon: {
+        driver: 'ansible',
+        playbook: path.join(REPO_ROOT, 'playbooks', 'mastodon.yml'),
+        versions: { type: 'git', url: path.join(layout.upstream, 'mastodon.git') },
+        database: { name: 'mastodon_production', user: 'postgres', container: 'db', tables: ['accounts', 'statuses', 'users'] },
+        promotion: ['alpha', 'prod'],
+        environments: mastodonEnvs,
+      },
+      ...Object.fromEntries(
+        [...byService].map(([name, envs]) => [
+          name,
+          { driver: 'abra', recipe: recipes.get(name), ...(envs.alpha && envs.prod ? { promotion: ['alpha', 'prod'] } : {}), environments: envs },
+        ]),
+      ),
+    },
+  };
+  writeFileSync(
+    layout.config,
+    `# Written by \`coopctl sandbox up\` for the sandbox under ${layout.root}.\n# Use it with: coopctl -c ${layout.config} status\n` +
+      stringify(config),
+  );
+}

@@ -1,0 +1,35 @@
+import path from 'node:path';
+
+/** Where everything of one sandbox lives under its directory. */
+export function sandboxLayout(dir: string) {
+  const root = path.resolve(dir);
+  return {
+    root,
+    config: path.join(root, 'coopctl.yaml'),
+    state: path.join(root, 'sandbox.json'),
+    inventory: path.join(root, 'inventories', 'sandbox.yml'),
+    ssh: {
+      dir: path.join(root, 'ssh'),
+      identity: path.join(root, 'ssh', 'id_ed25519'),
+      authorizedKeys: path.join(root, 'ssh', 'authorized_keys'),
+      knownHosts: path.join(root, 'ssh', 'known_hosts'),
+    },
+    secrets: path.join(root, 'secrets'),
+    upstream: path.join(root, 'upstream'),
+    abraDir: path.join(root, 'abra'),
+    bin: path.join(root, 'bin'),
+    backups: path.join(root, 'backups'),
+    s3: { dir: path.join(root, 's3'), pidFile: path.join(root, 's3', 's3rver.pid'), log: path.join(root, 's3', 's3rver.log') },
+    host: (name: string) => path.join(root, 'hosts', name),
+  };
+}
+export type SandboxLayout = ReturnType<typeof sandboxLayout>;
+
+/** The repository this coopctl runs from (playbooks/, dist/). */
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/** The sh wrapper that runs one of our stand-ins under this Node. */
+export function standinWrapper(name: string): string {
+  const script = path.join(REPO_ROOT, 'dist', 'sandbox', 'standins', `${name}.js`);
+  return `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`;
+}
