@@ -37,10 +37,10 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
   const program = new Command('coopctl')
     .description('Safe upgrades, backups and promotions for social.coop: Mastodon via Ansible, Co-op Cloud apps via abra.')
     .option('-c, --config <file>', 'coopctl.yaml to use')
-    .option('--json', 'print one JSON document on stdout (progress goes to stderr)', false)
-    .option('-y, --yes', 'answer yes to confirmations (for scripts)', false)
-    .option('--dry-run', 'read and plan only: print every change that would be made', false)
-    .option('-v, --verbose', 'show every command run locally and on hosts', false)
+    .option('--json', 'print one JSON document on stdout (progress goes to stderr)')
+    .option('-y, --yes', 'answer yes to confirmations (for scripts)')
+    .option('--dry-run', 'read and plan only: print every change that would be made')
+    .option('-v, --verbose', 'show every command run locally and on hosts')
     .version(version(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .addHelpText('after', EXAMPLES)
@@ -72,15 +72,15 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
   sub(program, 'versions', 'available versions, marking the current one, series, security releases and notes')
     .argument('<service>')
     .addOption(envOpt())
-    .option('--pre', 'include pre-releases', false)
-    .option('--notes', 'print the release notes of versions newer than the current one', false)
+    .option('--pre', 'include pre-releases')
+    .option('--notes', 'print the release notes of versions newer than the current one')
     .action(action(() => import('./commands/versions.js')));
 
   sub(program, 'preflight', 'run the checks an upgrade would run, without changing anything')
     .argument('<service>')
     .addOption(envOpt(true))
     .option('--to <version>', 'target version to check')
-    .option('--pre', 'allow a pre-release target', false)
+    .option('--pre', 'allow a pre-release target')
     .action(action(() => import('./commands/preflight.js')));
 
   const lock = sub(program, 'lock', 'see, take or release the lock of a service × environment (held on its host)');
@@ -96,7 +96,7 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
   sub(lock, 'release', 'release your lock; --force breaks someone else\'s (recorded in history)')
     .argument('<service>')
     .addOption(envOpt(true))
-    .option('--force', 'release a lock held by someone else or by a crashed run', false)
+    .option('--force', 'release a lock held by someone else or by a crashed run')
     .option('-m, --message <msg>', 'why it is forced (recorded)')
     .action(action(() => import('./commands/lock/release.js')));
 
@@ -109,7 +109,7 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .action(action(() => import('./commands/sandbox/up.js')));
   sub(sandbox, 'down', 'stop every process the sandbox started')
     .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
-    .option('--purge', 'also delete the directory', false)
+    .option('--purge', 'also delete the directory')
     .action(action(() => import('./commands/sandbox/down.js')));
   sub(sandbox, 'status', 'which sandbox processes run, where, and active faults')
     .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
@@ -118,7 +118,7 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .argument('[target]', 'alpha, prod, hypha (the Co-op Cloud server), an app (bonfire, wiki, auth) or store')
     .argument('[kind]', 'migration-fails, health-fails, host-down, store-down, abra-upgrade-fails, raid-degraded, reboot-required')
     .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
-    .option('--clear', 'clear every fault (or only TARGET\'s)', false)
+    .option('--clear', 'clear every fault (or only TARGET\'s)')
     .action(action(() => import('./commands/sandbox/fault.js')));
 
   return program;

@@ -1,0 +1,233 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError, RemoteError } from '../core/errors.js';
+import type { ProcessRunner, RunResult } from '../core/process.js';
+import { assertVersion } from '../core/validate.js';
+import { compareMastodonVersions, tryParseMastodonVersion, type MastodonVersion } from './mastodonVersion.js';
+
+/**
+ * Versions of an upstream git repository, read without a working tree:
+ * `git ls-remote` for the tag list, and a bare mirror in coopctl's cache for
+ * files at a tag. The mirror is coopctl's own local state, not a change to
+ * anything it manages, so every call here is `mutates: false` and also runs
+ * under --dry-run.
+ */
+export interface GitSourceOptions {
+  runner: ProcessRunner;
+  /** Where XDG_CACHE_HOME / HOME come from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Refetch the mirror when its last fetch is older than this (default 15 min). */
+  ttlMs?: number;
+  /** Timeout of each network call: ls-remote, fetch, lazy blob fetch (default 120 s). */
+  timeoutMs?: number;
+  /** Timeout of the first clone (default 15 min). */
+  cloneTimeoutMs?: number;
+  now?: () => number;
+}
+
+export interface RemoteTag {
+  name: string;
+  /** The object the tag ref points to (the tag object for annotated tags). */
+  object: string;
+}
+
+export interface MastodonTag extends RemoteTag {
+  version: MastodonVersion;
+}
+
+const DEFAULT_TTL_MS = 15 * 60_000;
+const DEFAULT_TIMEOUT_MS = 120_000;
+const DEFAULT_CLONE_TIMEOUT_MS = 15 * 60_000;
+const STAMP = 'coopctl-fetched';
+// Never wait for a password prompt nobody will answer; stable messages to parse.
+const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+
+const SCHEME_URL = /^(https?|ssh|git|file):\/\/[^\s]+$/;
+const SCP_URL = /^[\w.-]+@[\w.-]+:[^\s]+$/;
+
+/**
+ * Accepts https/ssh/git/file URLs, `user@host:path`, and local paths (made
+ * absolute). Refuses what could reach git as an option or run a command
+ * (`-…`, `ext::…` and other `transport::` forms).
+ */
+export function normalizeGitUrl(url: string, what = 'versions.url'): string {
+  const bad = (why: string) => new InputError(`${what}: ${JSON.stringify(url)} ${why}`, { code: 'bad-url' });
+  if (url === '' || /[\0-\x1f\x7f]/.test(url)) throw bad('is not a git URL or path');
+  if (url.startsWith('-')) throw bad('must not start with "-"');
+  if (url.includes('::')) throw bad('uses a git remote-helper transport, which coopctl refuses');
+  if (SCHEME_URL.test(url) || SCP_URL.test(url)) return url;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw bad('uses an unsupported scheme (use https, ssh, git or file)');
+  return path.resolve(url);
+}
+
+function isLocal(url: string): boolean {
+  return path.isAbsolute(url) || url.startsWith('file://');
+}
+
+/** The URL without credentials, for messages. */
+export function displayUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
+}
+
+async function git(opts: GitSourceOptions, args: string[], timeoutMs: number, cwd?: string): Promise<RunResult> {
+  return opts.runner.run('git', cwd ? ['-C', cwd, ...args] : args, {
+    mutates: false,
+    reject: false,
+    timeoutMs,
+    env: GIT_ENV,
+  });
+}
+
+function failure(what: string, r: RunResult): RemoteError {
+  const tail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join('\n');
+  return new RemoteError(`${what} (git exited with ${r.exitCode})${tail ? `:\n${tail}` : ''}`);
+}
+
+export function parseLsRemote(stdout: string): RemoteTag[] {
+  const tags: RemoteTag[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^([0-9a-f]{40,64})\trefs\/tags\/(.+)$/.exec(line.trim());
+    if (m && !m[2].endsWith('^{}')) tags.push({ name: m[2], object: m[1] });
+  }
+  return tags;
+}
+
+/** Every tag of the repository, without cloning it. */
+export async function listRemoteTags(opts: GitSourceOptions, url: string): Promise<RemoteTag[]> {
+  const u = normalizeGitUrl(url);
+  const r = await git(opts, ['ls-remote', '--tags', '--refs', u], opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  if (r.exitCode !== 0) throw failure(`cannot list the tags of ${displayUrl(u)}`, r);
+  return parseLsRemote(r.stdout);
+}
+
+/** The tags that are Mastodon versions, ascending; other tags are ignored. */
+export async function listMastodonTags(opts: GitSourceOptions, url: string): Promise<MastodonTag[]> {
+  const tags: MastodonTag[] = [];
+  for (const t of await listRemoteTags(opts, url)) {
+    const version = tryParseMastodonVersion(t.name);
+    // A version tag carries no metadata; `v4.3.0+glitch` is not an upstream release.
+    if (version && version.metadata === undefined) tags.push({ ...t, version });
+  }
+  return tags.sort((a, b) => compareMastodonVersions(a.version, b.version) || (a.name < b.name ? -1 : 1));
+}
+
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || os.homedir(), '.cache');
+  return path.join(base, 'coopctl', 'repos');
+}
+
+export function mirrorDir(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  const u = normalizeGitUrl(url);
+  return path.join(cacheRoot(env), createHash('sha256').update(u).digest('hex'));
+}
+
+function fetchedAt(dir: string): number | undefined {
+  try {
+    return fs.statSync(path.join(dir, STAMP)).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+function stamp(dir: string, now: number): void {
+  const file = path.join(dir, STAMP);
+  fs.writeFileSync(file, '');
+  fs.utimesSync(file, now / 1000, now / 1000);
+}
+
+async function cloneMirror(opts: GitSourceOptions, u: string, dir: string): Promise<void> {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  // Clone beside the final place and rename: a concurrent coopctl never sees half a mirror.
+  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const filter = isLocal(u) ? [] : ['--filter=blob:none'];
+  try {
+    const r = await git(opts, ['clone', '--bare', '--quiet', ...filter, '--', u, tmp], opts.cloneTimeoutMs ?? DEFAULT_CLONE_TIMEOUT_MS);
+    if (r.exitCode !== 0) throw failure(`cannot mirror ${displayUrl(u)} into the cache`, r);
+    stamp(tmp, (opts.now ?? Date.now)());
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      // Another run finished first; its mirror is as good as ours.
+      if (!fs.existsSync(dir)) throw err;
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Fetches every tag (moved ones too) and drops tags deleted upstream. */
+async function fetchMirror(opts: GitSourceOptions, u: string, dir: string): Promise<void> {
+  const r = await git(opts, ['fetch', '--quiet', '--prune', 'origin', '+refs/tags/*:refs/tags/*'], opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, dir);
+  if (r.exitCode !== 0) throw failure(`cannot fetch the tags of ${displayUrl(u)}`, r);
+  stamp(dir, (opts.now ?? Date.now)());
+}
+
+export interface MirrorState {
+  dir: string;
+  /** Set when a refresh failed and the older mirror is used (offline, say). */
+  staleReason?: string;
+  /** True when this call fetched or cloned. */
+  refreshed: boolean;
+}
+
+/** The bare mirror of `url`, cloned on first use and refetched when older than the TTL (or when `refresh`). */
+export async function ensureMirror(opts: GitSourceOptions, url: string, refresh = false): Promise<MirrorState> {
+  const u = normalizeGitUrl(url);
+  const dir = mirrorDir(u, opts.env);
+  if (!fs.existsSync(path.join(dir, 'HEAD'))) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await cloneMirror(opts, u, dir);
+    return { dir, refreshed: true };
+  }
+  const last = fetchedAt(dir);
+  const now = (opts.now ?? Date.now)();
+  if (!refresh && last !== undefined && now - last < (opts.ttlMs ?? DEFAULT_TTL_MS)) return { dir, refreshed: false };
+  try {
+    await fetchMirror(opts, u, dir);
+    return { dir, refreshed: true };
+  } catch (err) {
+    if (!(err instanceof RemoteError)) throw err;
+    return { dir, refreshed: false, staleReason: err.message };
+  }
+}
+
+function assertRepoPath(file: string): string {
+  const ok = /^[\w@+-][\w@+.\- /]*$/.test(file) && !file.split('/').some((seg) => seg === '' || seg === '.' || seg === '..');
+  if (!ok) throw new InputError(`${JSON.stringify(file)} is not a plain relative path inside the repository`, { code: 'bad-path' });
+  return file;
+}
+
+async function hasTag(opts: GitSourceOptions, dir: string, tag: string): Promise<boolean> {
+  const r = await git(opts, ['rev-parse', '--verify', '--quiet', `refs/tags/${tag}^{commit}`], DEFAULT_TIMEOUT_MS, dir);
+  return r.exitCode === 0;
+}
+
+/**
+ * The content of `file` at `tag`, or undefined when the file does not exist
+ * there. A tag not yet in the mirror triggers one refetch; a tag that is not
+ * upstream at all is an InputError.
+ */
+export async function readFileAtTag(opts: GitSourceOptions, url: string, tag: string, file: string): Promise<string | undefined> {
+  assertVersion(tag, 'tag');
+  assertRepoPath(file);
+  const mirror = await ensureMirror(opts, url);
+  const { dir } = mirror;
+  if (!(await hasTag(opts, dir, tag))) {
+    const again = mirror.refreshed ? mirror : await ensureMirror(opts, url, true);
+    if (!(await hasTag(opts, dir, tag))) {
+      const stale = again.staleReason ? ` (the cached mirror could not be refreshed: ${again.staleReason})` : '';
+      throw new InputError(`tag ${tag} not found in ${displayUrl(normalizeGitUrl(url))}${stale}`, { code: 'unknown-version' });
+    }
+  }
+  const ref = `refs/tags/${tag}`;
+  const entry = await git(opts, ['ls-tree', ref, '--', file], DEFAULT_TIMEOUT_MS, dir);
+  if (entry.exitCode !== 0) throw failure(`cannot list ${file} at ${tag}`, entry);
+  if (!/^\d+ blob /.test(entry.stdout)) return undefined;
+  // In a blob-less mirror this lazily fetches the one blob: a network call.
+  const blob = await git(opts, ['cat-file', 'blob', `${ref}:${file}`], opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, dir);
+  if (blob.exitCode !== 0) throw failure(`cannot read ${file} at ${tag}`, blob);
+  return blob.stdout;
+}

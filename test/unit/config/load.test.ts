@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../src/config/load.js';
+import { ConfigError } from '../../../src/core/errors.js';
+
+const FILE = `${process.cwd()}/coopctl.yaml`;
+
+const VALID = `services:
+  mastodon:
+    driver: ansible
+    playbook: playbooks/mastodon.yml
+    versions: { type: git, url: https://github.com/mastodon/mastodon.git }
+    environments:
+      prod:
+        inventory: inventories/prod
+        host: rhizome
+        health: { url: "https://social.coop" }
+`;
+
+function errorOf(text: string): ConfigError {
+  try {
+    parseConfigText(text, FILE);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config loading', () => {
+  it('applies defaults to a minimal valid file', () => {
+    const c = parseConfigText(VALID, FILE).config;
+    expect(c.ssh.connectTimeout).toBe(15_000);
+    expect(c.stateDir).toBe('/var/lib/coopctl');
+    const svc = c.services.mastodon;
+    expect(svc.driver).toBe('ansible');
+    if (svc.driver === 'ansible') {
+      expect(svc.database.name).toBe('mastodon_production');
+      expect(svc.environments.prod.health.timeout).toBe(60_000);
+    }
+    expect(c.backup.retention).toEqual({ keepLast: 7, keepDailyDays: 30 });
+  });
+
+  it('names file, line and column of a YAML syntax error', () => {
+    const e = errorOf('services:\n  mastodon: [\n');
+    expect(e.message).toMatch(/^coopctl\.yaml:\d+:\d+ YAML syntax error/);
+    expect(e.exitCode).toBe(2);
+  });
+
+  it('reports an unknown key with its own line and full path', () => {
+    const e = errorOf(VALID.replace('        host: rhizome\n', '        host: rhizome\n        hots: x\n'));
+    expect(e.message).toBe('coopctl.yaml:10 services.mastodon.environments.prod.hots: unknown key');
+  });
+
+  it('refuses a secret written as a value', () => {
+    const text = `${VALID}backup:\n  stores:\n    s:\n      type: s3\n      bucket: abc\n      accessKeyId: AKIAEXAMPLE\n      secretAccessKey: { pass: x/y }\n`;
+    const e = errorOf(text);
+    expect(e.message).toContain('coopctl.yaml:16 backup.stores.s.accessKeyId: a secret must be a reference');
+    expect(e.message).not.toContain('AKIAEXAMPLE');
+  });
+
+  it('names missing required keys and bad durations', () => {
+    const e = errorOf(VALID.replace('        host: rhizome\n', '').replace('health: { url: "https://social.coop" }', 'health: { url: "https://social.coop", timeout: soon }'));
+    expect(e.message).toContain('services.mastodon.environments.prod.host: is required');
+    expect(e.message).toMatch(/coopctl\.yaml:9 services\.mastodon\.environments\.prod\.health\.timeout: "soon" is not a duration/);
+  });
+
+  it('rejects an unknown driver', () => {
+    const e = errorOf(VALID.replace('driver: ansible', 'driver: kubernetes'));
+    expect(e.message).toMatch(/coopctl\.yaml:3 services\.mastodon\.driver: /);
+  });
+});
