@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine lacks for coopctl and its sandbox:
+# ansible-core, OpenSSH server, PostgreSQL 15, zstd, age, git; then the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v ansible-playbook >/dev/null || missing+=(ansible-core)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15 postgresql-client-15)
+command -v zstd >/dev/null || missing+=(zstd)
+command -v age >/dev/null || missing+=(age)
+command -v git >/dev/null || missing+=(git)
+command -v tmux >/dev/null || missing+=(tmux)
+command -v ip >/dev/null || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing Debian packages: ${missing[*]}" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+else
+  npm run --silent build
+fi
