@@ -1,0 +1,25 @@
+import { createInterface } from 'node:readline/promises';
+import { flag, type ParsedArgs } from './args.js';
+import { fatal } from './fatal.js';
+
+/**
+ * Commands that would ask "continue?" refuse outright, before doing anything,
+ * when nobody can answer: no -n/--no-input and stdin is not a terminal.
+ */
+export function assertCanPrompt(args: ParsedArgs): void {
+  if (!flag(args, 'no-input') && !process.stdin.isTTY) {
+    fatal('refusing to prompt: stdin is not a terminal (pass -n/--no-input to run non-interactively)');
+  }
+}
+
+export async function confirm(args: ParsedArgs, question: string): Promise<void> {
+  assertCanPrompt(args);
+  if (flag(args, 'no-input')) return;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`? ${question} (y/N) `);
+    if (!/^y(es)?$/i.test(answer.trim())) fatal('cancelled');
+  } finally {
+    rl.close();
+  }
+}

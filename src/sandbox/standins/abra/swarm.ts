@@ -1,0 +1,128 @@
+import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The JSON file standing in for a server's Docker Swarm: what runs, whether
+ * it is healthy, the restic snapshots of each app, and the fault switches.
+ * Read by the abra double and the sandbox's traefik stand-in; written by the
+ * double and by `coopctl sandbox fault`.
+ */
+export const FAULT_KINDS = [
+  'abra-upgrade-fails',
+  'converge-timeout',
+  'backup-container-not-running',
+  'backup-empty-dump',
+  'slow',
+  'health-fails',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export function isFaultKind(v: string): v is FaultKind {
+  return (FAULT_KINDS as readonly string[]).includes(v);
+}
+
+export interface SwarmSnapshot {
+  id: string;
+  /** ISO 8601, UTC. */
+  time: string;
+  paths: string[];
+  size: number;
+  /** The backup pre-hook produced an empty dump: restoring this loses the data. */
+  empty: boolean;
+  /** The app version the snapshot was taken from. */
+  version: string;
+}
+
+export interface SwarmApp {
+  stack: string;
+  recipe: string;
+  /** What the `coop-cloud.<stack>.version` label says: the truth of what runs. */
+  version: string;
+  chaos: boolean;
+  status: 'deployed' | 'undeployed';
+  healthy: boolean;
+  /** After a converge timeout, the app becomes healthy at this time (ISO 8601). */
+  convergesAt?: string;
+  deployedAt?: string;
+  snapshots: SwarmSnapshot[];
+  lastRestore?: { snapshot: string; at: string; empty: boolean };
+}
+
+export interface SwarmState {
+  apps: Record<string, SwarmApp>;
+  /** `"<domain>"` or `"*"` → active faults. */
+  faults: Record<string, FaultKind[]>;
+  /** How long a deploy that hit converge-timeout takes to settle after abra gave up (default 3). */
+  convergeDelaySeconds?: number;
+}
+
+export const DEFAULT_CONVERGE_DELAY_SECONDS = 3;
+
+export function stackName(domain: string): string {
+  return domain.replace(/\./g, '_');
+}
+
+export function readSwarm(file: string): SwarmState {
+  let doc: Partial<SwarmState>;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<SwarmState>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') doc = {};
+    else throw err;
+  }
+  return { ...doc, apps: doc.apps ?? {}, faults: doc.faults ?? {} };
+}
+
+function writeSwarm(file: string, state: SwarmState): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  renameSync(tmp, file);
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Read-modify-write under a mkdir lock: a swarm applies one change at a time, whoever asks. */
+export function updateSwarm<T>(file: string, change: (state: SwarmState) => T): T {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // a writer that died mid-change leaves its lock behind; changes take milliseconds
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 5_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`${lock} is held`);
+      Atomics.wait(pause, 0, 0, 20);
+    }
+  }
+  try {
+    const state = readSwarm(file);
+    const result = change(state);
+    writeSwarm(file, state);
+    return result;
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+export function hasFault(state: SwarmState, domain: string, kind: FaultKind): boolean {
+  return Boolean(state.faults[domain]?.includes(kind) || state.faults['*']?.includes(kind));
+}
+
+export function isHealthy(app: SwarmApp | undefined, now = Date.now()): boolean {
+  if (!app || app.status !== 'deployed') return false;
+  if (app.healthy) return true;
+  return app.convergesAt !== undefined && Date.parse(app.convergesAt) <= now;
+}
+
+export function setFault(state: SwarmState, target: string, kind: FaultKind, on: boolean): void {
+  const list = new Set(state.faults[target] ?? []);
+  if (on) list.add(kind);
+  else list.delete(kind);
+  if (list.size) state.faults[target] = [...list];
+  else delete state.faults[target];
+}
