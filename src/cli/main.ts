@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ExitCode, type ExitCodeValue } from '../core/errors.js';
 import { systemIO, type IO } from '../core/io.js';
-import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+import type { CommandContext, GlobalOptions } from './context.js';
 import { reportError } from './errors.js';
 
 /**
@@ -129,6 +129,8 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<ExitCod
   let exitCode: ExitCodeValue = ExitCode.ok;
   const program = buildProgram(io, async (loader, cmd, args) => {
     const global = program.opts() as GlobalOptions;
+    // Loaded on demand: config, SSH and process modules stay out of --help/--version start-up.
+    const { createContext } = await import('./context.js');
     ctx = createContext(io, { config: global.config, json: !!global.json, yes: !!global.yes, dryRun: !!global.dryRun, verbose: !!global.verbose });
     const mod = await loader();
     const r = await mod.run(ctx, cmd.opts(), args);
