@@ -27,7 +27,7 @@ function pgUser(): { uid: number; gid: number } | undefined {
 
 /** argv that runs a PostgreSQL server binary as the cluster's owner. */
 export function asOwner(bin: string, args: string[]): [string, string[]] {
-  return isRoot() ? ['runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]] : [path.join(PG_BIN, bin), args];
+  return isRoot() ? ['/usr/sbin/runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]] : [path.join(PG_BIN, bin), args];
 }
 
 /** postgres must be able to traverse to its directories: give ancestors o+x (traverse only). */

@@ -65,6 +65,7 @@ export function prepareSshd(spec: SshdSpec): string {
       'MaxStartups 100:30:200',
       'MaxSessions 50',
       'ClientAliveInterval 10',
+      'Subsystem sftp internal-sftp',
       env ? `SetEnv ${env}` : '',
       '',
     ].join('\n'),

@@ -1,0 +1,13 @@
+import path from 'node:path';
+import { sandboxProcesses } from '../../../sandbox/world.js';
+import type { CommandContext } from '../../context.js';
+import { table } from '../../format.js';
+
+export async function run(ctx: CommandContext, opts: { dir: string }) {
+  const dir = path.resolve(ctx.cwd, opts.dir);
+  const { state, processes } = await sandboxProcesses(dir);
+  if (ctx.global.json) return ctx.printer.json({ dir, mode: state.mode, processes, faults: state.faults });
+  const p = ctx.printer;
+  p.out(table(processes.map((x) => [x.what, x.running ? p.style('green', 'running') : p.style('red', 'not answering'), x.where ?? '']), ['PROCESS', 'STATE', 'WHERE']));
+  p.out(state.faults.length ? `\nfaults: ${state.faults.map((f) => `${f.target} ${f.kind} (since ${f.since})`).join(', ')}` : '\nno faults');
+}

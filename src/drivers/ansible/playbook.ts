@@ -1,0 +1,126 @@
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import semver from 'semver';
+import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
+import type { ProcessRunner } from '../../core/process.js';
+import { EventsTail, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
+
+export const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
+
+export type Strategy = 'mitogen_linear' | 'linear';
+
+export interface PlaybookOptions {
+  playbook: string;
+  inventory: string;
+  limit: string[];
+  extraVars: Record<string, string | number | boolean>;
+  check?: boolean;
+  diff?: boolean;
+  /** Full output of the run goes here; events next to it (<log>.events.jsonl). */
+  logFile: string;
+  onEvent?: (e: AnsibleEvent) => void;
+  /** default Ansible settings (for the benchmark's baseline) instead of coopctl's tuning. */
+  untuned?: boolean;
+  /** Use the mitogen strategy when it is installed and compatible. */
+  mitogen?: boolean;
+  ansibleVersion?: string;
+  signal?: AbortSignal;
+}
+
+export interface PlaybookResult {
+  ok: boolean;
+  exitCode: number;
+  strategy: Strategy;
+  /** Why mitogen was not used, when it was asked for. */
+  strategyNote?: string;
+  stats?: StatsEvent['hosts'];
+  failures: TaskResultEvent[];
+  changedTasks: string[];
+  tasks: number;
+  logFile: string;
+  eventsFile: string;
+}
+
+/** Mitogen 0.3.x supports ansible-core up to 2.14 (Debian 12 ships both). */
+export function mitogenUsable(ansibleVersion: string | undefined): { ok: boolean; why?: string } {
+  if (!existsSync(MITOGEN_STRATEGY_DIR)) return { ok: false, why: 'ansible-mitogen is not installed' };
+  const v = ansibleVersion ? semver.coerce(ansibleVersion) : null;
+  if (!v) return { ok: false, why: 'unknown ansible-core version' };
+  if (semver.gt(v, '2.14.99')) return { ok: false, why: `ansible-mitogen 0.3 does not support ansible-core ${ansibleVersion}` };
+  return { ok: true };
+}
+
+/** Argument list and environment for one ansible-playbook run (pure: nothing runs here). */
+export function playbookCommand(o: PlaybookOptions, strategy: Strategy, eventsFile: string): { args: string[]; env: Record<string, string> } {
+  const args = ['-i', o.inventory, '--limit', o.limit.join(','), '--extra-vars', JSON.stringify(o.extraVars)];
+  if (o.check) args.push('--check');
+  if (o.diff) args.push('--diff');
+  args.push(o.playbook);
+  const env: Record<string, string> = {
+    ...ANSIBLE_STRICT_ENV,
+    ANSIBLE_CALLBACKS_ENABLED: 'coopctl_jsonl',
+    COOPCTL_EVENTS_FILE: eventsFile,
+    ANSIBLE_FORCE_COLOR: '0',
+    ANSIBLE_RETRY_FILES_ENABLED: 'False',
+  };
+  if (o.untuned) {
+    Object.assign(env, { ANSIBLE_PIPELINING: 'False', ANSIBLE_GATHERING: 'implicit', ANSIBLE_SSH_ARGS: '-o ControlMaster=no' });
+  } else {
+    // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
+    Object.assign(env, { ANSIBLE_PIPELINING: 'True', ANSIBLE_GATHERING: 'explicit', ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s' });
+    if (strategy === 'mitogen_linear') Object.assign(env, { ANSIBLE_STRATEGY_PLUGINS: MITOGEN_STRATEGY_DIR, ANSIBLE_STRATEGY: 'mitogen_linear' });
+  }
+  return { args, env };
+}
+
+async function runOnce(runner: ProcessRunner, o: PlaybookOptions, strategy: Strategy, attempt: number): Promise<PlaybookResult> {
+  await mkdir(path.dirname(o.logFile), { recursive: true });
+  const eventsFile = `${o.logFile.replace(/\.log$/, '')}${attempt ? `.${attempt}` : ''}.events.jsonl`;
+  const failures: TaskResultEvent[] = [];
+  const changed = new Set<string>();
+  let tasks = 0;
+  let stats: StatsEvent['hosts'] | undefined;
+  const tail = new EventsTail(eventsFile, (e) => {
+    if (e.event === 'task_start') tasks++;
+    if (e.event === 'task_result') {
+      if (e.status === 'failed' && !e.ignored) failures.push(e);
+      if (e.changed) changed.add(e.task);
+    }
+    if (e.event === 'stats') stats = e.hosts;
+    o.onEvent?.(e);
+  });
+  const { args, env } = playbookCommand(o, strategy, eventsFile);
+  await appendFile(o.logFile, `$ ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`);
+  tail.start();
+  let exitCode: number;
+  try {
+    const r = await runner.run('ansible-playbook', args, {
+      mutates: !o.check,
+      cwd: path.dirname(o.playbook),
+      env,
+      reject: false,
+      signal: o.signal,
+      onLine: (line) => void appendFile(o.logFile, line + '\n'),
+    });
+    exitCode = r.exitCode;
+    if (r.skipped) exitCode = 0;
+  } finally {
+    await tail.stop();
+  }
+  return { ok: exitCode === 0, exitCode, strategy, stats, failures, changedTasks: [...changed], tasks, logFile: o.logFile, eventsFile };
+}
+
+/**
+ * Runs a playbook with structured progress. Mitogen is used when present and
+ * compatible; if it breaks before any task ran, the run is repeated with the
+ * plain linear strategy and the result says so.
+ */
+export async function runPlaybook(runner: ProcessRunner, o: PlaybookOptions): Promise<PlaybookResult> {
+  const usable = o.mitogen && !o.untuned ? mitogenUsable(o.ansibleVersion) : { ok: false, why: o.mitogen ? 'untuned run' : 'not requested' };
+  if (!usable.ok) return { ...(await runOnce(runner, o, 'linear', 0)), strategyNote: o.mitogen ? usable.why : undefined };
+  const first = await runOnce(runner, o, 'mitogen_linear', 0);
+  if (first.ok || first.tasks > 0) return first;
+  const second = await runOnce(runner, o, 'linear', 1);
+  return { ...second, strategyNote: 'mitogen failed before the first task; ran with the linear strategy' };
+}

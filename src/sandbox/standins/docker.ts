@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { ComposeError, loadComposeProject, parseComposeGlobals, selectServices, type ComposeProject } from './mastodon/compose.js';
+import { ensureSystemPath, findSandboxRoot, loadStandinConfig, standinPaths, type StandinConfig } from './mastodon/config.js';
+import { Containers, printPull, type Io } from './mastodon/containers.js';
+import { ManifestUnknownError, pullImage } from './mastodon/images.js';
+import { runInContainer } from './mastodon/inContainer.js';
+
+/**
+ * `docker` on a sandbox host: the `docker compose` subcommands the playbook
+ * and coopctl use, with compose v2's argument shapes and (plain, non-TTY)
+ * progress output on stderr.
+ */
+const COMPOSE_VERSION = '2.29.7';
+
+const io: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+class UsageError extends Error {}
+
+interface Parsed {
+  flags: Map<string, string[]>;
+  positionals: string[];
+}
+
+/** Flags before (and, unless `stopAtCommand`, between) positionals; `--` or the first positional of run/exec ends them. */
+function parseArgs(args: string[], bools: string[], values: string[], stopAtCommand = false): Parsed {
+  const flags = new Map<string, string[]>();
+  const positionals: string[] = [];
+  const add = (k: string, v: string) => flags.set(k, [...(flags.get(k) ?? []), v]);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') {
+      positionals.push(a);
+      if (stopAtCommand) {
+        positionals.push(...args.slice(i + 1));
+        break;
+      }
+      continue;
+    }
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (values.includes(name)) {
+      const v = eq > 0 ? a.slice(eq + 1) : args[++i];
+      if (v === undefined) throw new UsageError(`flag needs an argument: ${name}`);
+      add(name, v);
+    } else if (bools.includes(name)) add(name, 'true');
+    else throw new UsageError(`unknown flag: ${name}`);
+  }
+  return { flags, positionals };
+}
+
+const has = (p: Parsed, ...names: string[]) => names.some((n) => p.flags.has(n));
+
+/** `-e K=V` / `-e K` (value from our environment), as compose reads them. */
+function envFlags(p: Parsed): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of [...(p.flags.get('-e') ?? []), ...(p.flags.get('--env') ?? [])]) {
+    const eq = e.indexOf('=');
+    if (eq < 0) env[e] = process.env[e] ?? '';
+    else env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return env;
+}
+
+interface Ctx {
+  root: string;
+  cfg: StandinConfig;
+  project: ComposeProject;
+  containers: Containers;
+}
+
+function pull(ctx: Ctx, args: string[]): number {
+  const p = parseArgs(args, ['-q', '--quiet', '--ignore-pull-failures', '--include-deps', '--ignore-buildable'], ['--policy']);
+  const quiet = has(p, '-q', '--quiet');
+  const say: Io = quiet ? { out: () => {}, err: () => {} } : io;
+  const pulledBy = new Map<string, string>();
+  let failed: string | undefined;
+  for (const s of selectServices(ctx.project, p.positionals)) {
+    const first = pulledBy.get(s.image);
+    if (first) {
+      say.err(` ${s.name} Skipped - Image is already being pulled by ${first} `);
+      continue;
+    }
+    pulledBy.set(s.image, s.name);
+    say.err(` ${s.name} Pulling `);
+    try {
+      printPull(say, s.name, pullImage(ctx.root, ctx.cfg, s.image));
+    } catch (err) {
+      if (!(err instanceof ManifestUnknownError)) throw err;
+      say.err(` ${s.name} Error manifest unknown`);
+      failed ??= s.image;
+    }
+  }
+  if (failed && !has(p, '--ignore-pull-failures')) {
+    io.err(`Error response from daemon: manifest for ${failed} not found: manifest unknown: manifest unknown`);
+    return 1;
+  }
+  return 0;
+}
+
+async function run(ctx: Ctx, args: string[]): Promise<number> {
+  const p = parseArgs(
+    args,
+    ['--rm', '-T', '--no-TTY', '-d', '--detach', '--no-deps', '-i', '--interactive', '--service-ports', '--quiet-pull', '--remove-orphans'],
+    ['-e', '--env', '--name', '-u', '--user', '-w', '--workdir', '--entrypoint', '-v', '--volume', '-l', '--label', '-p', '--publish'],
+    true,
+  );
+  const [name, ...command] = p.positionals;
+  if (!name) throw new UsageError('"docker compose run" requires at least 1 argument');
+  const service = ctx.containers.service(name);
+  if (!service) throw new ComposeError(`no such service: ${name}`);
+  if (has(p, '--no-deps')) ctx.containers.ensureImage(service);
+  else await ctx.containers.startDependencies(service);
+  if (!command.length) throw new UsageError(`the sandbox's ${service.image} has no default command to run: name one`);
+  return runInContainer({ root: ctx.root, cfg: ctx.cfg, image: service.image, env: { ...service.env, ...envFlags(p) }, io }, command);
+}
+
+async function exec(ctx: Ctx, args: string[]): Promise<number> {
+  const p = parseArgs(args, ['-T', '--no-TTY', '-d', '--detach', '--privileged', '-i', '--interactive'], ['-e', '--env', '-u', '--user', '-w', '--workdir', '--index'], true);
+  const [name, ...command] = p.positionals;
+  if (!name || !command.length) throw new UsageError('"docker compose exec" requires at least 2 arguments');
+  const service = ctx.containers.service(name);
+  if (!service) throw new ComposeError(`no such service: ${name}`);
+  const rec = ctx.containers.record(service);
+  if (!rec || !ctx.containers.running(service)) {
+    io.err(`service "${name}" is not running`);
+    return 1;
+  }
+  return runInContainer({ root: ctx.root, cfg: ctx.cfg, image: rec.image, env: { ...service.env, ...envFlags(p) }, io }, command);
+}
+
+function since(iso: string | undefined): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso ?? '')) / 1000)) || 0;
+  if (s < 60) return `${s} seconds`;
+  if (s < 120) return 'About a minute';
+  if (s < 3600) return `${Math.floor(s / 60)} minutes`;
+  if (s < 7200) return 'About an hour';
+  if (s < 172800) return `${Math.floor(s / 3600)} hours`;
+  return `${Math.floor(s / 86400)} days`;
+}
+
+function ps(ctx: Ctx, args: string[]): number {
+  const p = parseArgs(args, ['-a', '--all', '-q', '--quiet', '--services', '--no-trunc', '--orphans'], ['--format', '--filter', '--status']);
+  const rows = ctx.containers.list(p.positionals, has(p, '-a', '--all')).map(({ service, rec, alive }) => ({
+    ID: createHash('sha256').update(`${rec.name}${rec.createdAt}`).digest('hex').slice(0, 12),
+    Name: rec.name,
+    Image: rec.image,
+    Command: service.command ? `"${service.command.slice(0, 20)}${service.command.length > 20 ? '…' : ''}"` : '',
+    Project: rec.project,
+    Service: rec.service,
+    CreatedAt: rec.createdAt,
+    State: alive ? 'running' : 'exited',
+    Health: '',
+    ExitCode: 0,
+    Status: alive ? `Up ${since(rec.startedAt)}` : `Exited (0) ${since(rec.finishedAt)} ago`,
+    Publishers: [] as unknown[],
+  }));
+  const format = p.flags.get('--format')?.at(-1) ?? 'table';
+  if (has(p, '--services')) rows.forEach((r) => io.out(r.Service));
+  else if (has(p, '-q', '--quiet')) rows.forEach((r) => io.out(r.ID));
+  else if (format === 'json') rows.forEach((r) => io.out(JSON.stringify(r)));
+  else {
+    const table = [['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], ...rows.map((r) => [r.Name, r.Image, r.Command, r.Service, `${since(r.CreatedAt)} ago`, r.Status, ''])];
+    const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+    for (const row of table) io.out(row.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd());
+  }
+  return 0;
+}
+
+async function compose(argv: string[]): Promise<number> {
+  const g = parseComposeGlobals(argv);
+  const [sub, ...args] = g.rest;
+  if (sub === 'version') {
+    io.out(args.includes('--short') ? COMPOSE_VERSION : `Docker Compose version v${COMPOSE_VERSION}`);
+    return 0;
+  }
+  if (!sub) throw new UsageError('Usage:  docker compose [OPTIONS] COMMAND');
+  const project = loadComposeProject(g, process.cwd());
+  const root = findSandboxRoot([project.dir, process.cwd()]);
+  const cfg = loadStandinConfig(root);
+  const ctx: Ctx = { root, cfg, project, containers: new Containers(root, cfg, project, io) };
+  switch (sub) {
+    case 'pull':
+      return pull(ctx, args);
+    case 'run':
+      return run(ctx, args);
+    case 'exec':
+      return exec(ctx, args);
+    case 'ps':
+      return ps(ctx, args);
+    case 'up': {
+      const p = parseArgs(args, ['-d', '--detach', '--remove-orphans', '--no-deps', '--wait', '--quiet-pull', '--no-recreate', '--force-recreate', '--no-build', '--pull'], ['-t', '--timeout', '--wait-timeout']);
+      if (!has(p, '-d', '--detach')) throw new UsageError('the sandbox runs `up` detached only: pass -d');
+      await ctx.containers.up(p.positionals, { removeOrphans: has(p, '--remove-orphans') });
+      return 0;
+    }
+    case 'restart':
+    case 'stop': {
+      const p = parseArgs(args, ['--no-deps'], ['-t', '--timeout']);
+      await (sub === 'restart' ? ctx.containers.restart(p.positionals) : ctx.containers.stop(p.positionals));
+      return 0;
+    }
+    case 'down': {
+      const p = parseArgs(args, ['--remove-orphans', '-v', '--volumes'], ['-t', '--timeout', '--rmi']);
+      if (p.positionals.length) throw new UsageError('"docker compose down" takes no service names');
+      await ctx.containers.down();
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown docker command: "compose ${sub}"`);
+  }
+}
+
+function logInvocation(argv: string[], code: number): void {
+  const root = process.env.COOPCTL_SANDBOX_ROOT;
+  if (!root) return;
+  try {
+    const dir = standinPaths(root).log;
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(path.join(dir, 'docker.log'), `${new Date().toISOString()} docker ${argv.join(' ')} -> ${code}\n`);
+  } catch {
+    // logging is best effort
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    io.out('Docker version 27.3.1, build ce12230');
+    return 0;
+  }
+  if (argv[0] !== 'compose') {
+    io.err(`docker: '${argv[0] ?? ''}' is not a docker command (the sandbox's docker knows only "compose").`);
+    return 1;
+  }
+  try {
+    return await compose(argv.slice(1));
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ComposeError) io.err(err.message);
+    else io.err(`Error response from daemon: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+ensureSystemPath();
+const argv = process.argv.slice(2);
+main(argv).then((code) => {
+  logInvocation(argv, code);
+  process.exitCode = code;
+});
