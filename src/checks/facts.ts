@@ -68,9 +68,9 @@ export class HostFacts {
       try {
         res = await httpGet(url, t.envConfig.health.requestTimeout);
       } catch (err) {
-        throw new RemoteError(`${t.service}/${t.env}: instance API did not answer: ${(err as Error).message}`);
+        throw new RemoteError(`instance API did not answer: ${(err as Error).message}`);
       }
-      if (res.status !== 200) throw new RemoteError(`${t.service}/${t.env}: instance API answered HTTP ${res.status}`);
+      if (res.status !== 200) throw new RemoteError(`instance API answered HTTP ${res.status} (${url})`);
       let version: unknown;
       try {
         version = (JSON.parse(res.body) as { version?: unknown }).version;

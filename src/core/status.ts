@@ -17,8 +17,10 @@ export interface StatusRow {
   reachable: boolean;
   version: string | null;
   latest: string | null;
-  /** The newest version is a security release and this environment does not run it. */
+  /** A newer stable version is a security release. */
   securityUpdate: boolean;
+  /** The newer stable versions that are security releases, newest first. */
+  securityReleases: string[];
   behind: boolean;
   healthy: boolean | null;
   latencyMs: number | null;
@@ -88,7 +90,7 @@ export async function collectStatus(ws: Workspace, filter: { service?: string; e
   const results = await settleLimit(selected, ws.config.ssh.parallel, async ({ service, env }): Promise<StatusRow> => {
     const t = await ws.target(service, env);
     const row: StatusRow = {
-      service, env, driver: t.driver, host: t.host.name, reachable: true, version: null, latest: null, securityUpdate: false,
+      service, env, driver: t.driver, host: t.host.name, reachable: true, version: null, latest: null, securityUpdate: false, securityReleases: [],
       behind: false, healthy: null, latencyMs: null, lock: null, lastBackup: null, drift: null, errors: [],
     };
     const lockP = new HostLock(t.remote, t.paths.stateDir, service, env).status();
@@ -126,7 +128,8 @@ export async function collectStatus(ws: Workspace, filter: { service?: string; e
         if (newest && cur) {
           const newer = c.versions.filter((v) => !v.prerelease && compareMastodonVersions(v.parsed, cur) > 0);
           row.behind = newer.length > 0;
-          row.securityUpdate = newer.some((v) => v.security);
+          row.securityReleases = newer.filter((v) => v.security).map((v) => v.version);
+          row.securityUpdate = row.securityReleases.length > 0;
         }
       } catch (err) {
         row.errors.push(`versions: ${errorMessage(err)}`);
@@ -167,7 +170,7 @@ export async function collectStatus(ws: Workspace, filter: { service?: string; e
       ? r.value
       : ({
           service: selected[i].service, env: selected[i].env, driver: ws.service(selected[i].service).driver, host: '?', reachable: false,
-          version: null, latest: null, securityUpdate: false, behind: false, healthy: null, latencyMs: null, lock: null, lastBackup: null,
+          version: null, latest: null, securityUpdate: false, securityReleases: [], behind: false, healthy: null, latencyMs: null, lock: null, lastBackup: null,
           drift: null, errors: [errorMessage(r.error)],
         } satisfies StatusRow),
   );

@@ -54,7 +54,7 @@ export function writeInventory(
 
 export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, ageRecipient: string): void {
   const inv = path.relative(layout.root, layout.inventory);
-  const health = (port: number, address = '127.0.0.1') => ({ url: `http://${address}:${port}`, timeout: '60s', latencyMs: 1500, requests: 3 });
+  const health = (port: number, address = '127.0.0.1') => ({ url: `http://${address}:${port}`, timeout: '60s', requestTimeout: '2s', latencyMs: 1500, requests: 3 });
   const mastodonEnvs = Object.fromEntries(
     state.hosts
       .filter((h) => h.kind === 'mastodon')

@@ -23,7 +23,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
     p.json({
       services: rows.map((r) => ({
         service: r.service, env: r.env, driver: r.driver, host: r.host, reachable: r.reachable, version: r.version, latest: r.latest,
-        behind: r.behind, securityUpdate: r.securityUpdate, healthy: r.healthy, latencyMs: r.latencyMs, lock: r.lock, lastBackup: r.lastBackup,
+        behind: r.behind, securityUpdate: r.securityUpdate, securityReleases: r.securityReleases, healthy: r.healthy, latencyMs: r.latencyMs, lock: r.lock, lastBackup: r.lastBackup,
         drift: r.drift, errors: r.errors,
       })),
     });
@@ -32,8 +32,9 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
   const health = (r: StatusRow) => (r.healthy === null ? '?' : r.healthy ? p.style('green', `up ${r.latencyMs ?? '?'}ms`) : p.style('red', 'DOWN'));
   const latest = (r: StatusRow) => {
     if (!r.latest) return '?';
+    if (!r.version) return r.latest;
     if (!r.behind) return p.style('green', `${r.latest} (current)`);
-    return r.securityUpdate ? p.style('red', `${r.latest} SECURITY`) : p.style('yellow', r.latest);
+    return r.securityUpdate ? p.style('red', `${r.latest} (security: ${r.securityReleases.join(', ')})`) : p.style('yellow', r.latest);
   };
   p.out(
     table(
@@ -46,7 +47,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
   );
   const notes = rows.flatMap((r) => [
     ...(r.drift ? [`${r.service}: drift: ${r.drift}`] : []),
-    ...(r.securityUpdate ? [`${r.service}/${r.env}: a security release is available (${r.latest})`] : []),
+    ...(r.securityUpdate ? [`${r.service}/${r.env}: runs ${r.version}; security releases since: ${r.securityReleases.join(', ')}`] : []),
     ...r.errors.map((e) => `${r.service}/${r.env}: ${e}`),
   ]);
   if (notes.length) p.out('\n' + notes.join('\n'));

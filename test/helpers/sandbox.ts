@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { coopctl, type CliResult } from './cli.js';
+
+export interface TestSandbox {
+  dir: string;
+  config: string;
+  /** coopctl -c <sandbox config> ... */
+  run(args: string[], env?: Record<string, string>): Promise<CliResult>;
+  fault(...args: string[]): Promise<CliResult>;
+  down(): Promise<void>;
+}
+
+/** A whole sandbox (real sshd hosts, PostgreSQL, Ansible deploy, abra double, s3rver) built through the CLI. */
+export async function startSandbox(opts: { extraHosts?: number } = {}): Promise<TestSandbox> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-sb-'));
+  const up = await coopctl(['sandbox', 'up', '--dir', dir, ...(opts.extraHosts ? ['--extra-hosts', String(opts.extraHosts)] : [])], { timeoutMs: 600_000 });
+  if (up.code !== 0) {
+    await coopctl(['sandbox', 'down', '--dir', dir]);
+    throw new Error(`sandbox up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
+  }
+  const config = path.join(dir, 'coopctl.yaml');
+  return {
+    dir,
+    config,
+    run: (args, env) => coopctl(['-c', config, ...args], { env }),
+    fault: (...args) => coopctl(['sandbox', 'fault', '--dir', dir, ...args]),
+    async down() {
+      await coopctl(['sandbox', 'down', '--dir', dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
