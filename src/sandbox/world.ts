@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,11 +68,17 @@ export function startS3(layout: SandboxLayout, port: number): Promise<void> {
 
 /** Runs the production playbook against the sandbox's Mastodon hosts. */
 export function deployMastodon(layout: SandboxLayout, hosts: string[], version: string): void {
-  execFileSync(
-    'ansible-playbook',
-    ['-i', layout.inventory, '-l', hosts.join(','), '-e', `mastodon_version=${version}`, path.join(REPO_ROOT, 'playbooks', 'mastodon.yml')],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ANSIBLE_STRICT_ENV, ANSIBLE_PIPELINING: '1' }, cwd: path.join(REPO_ROOT, 'playbooks'), maxBuffer: 64 * 1024 * 1024 },
-  );
+  try {
+    execFileSync(
+      'ansible-playbook',
+      ['-i', layout.inventory, '-l', hosts.join(','), '-e', `mastodon_version=${version}`, path.join(REPO_ROOT, 'playbooks', 'mastodon.yml')],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ANSIBLE_STRICT_ENV, ANSIBLE_PIPELINING: '1' }, cwd: path.join(REPO_ROOT, 'playbooks'), maxBuffer: 64 * 1024 * 1024 },
+    );
+  } catch (err) {
+    const out = String((err as { stdout?: Buffer }).stdout ?? '');
+    const lines = out.split('\n').filter((l) => /fatal|FAILED|UNREACHABLE|ERROR|RECAP|ok=/.test(l));
+    throw new Error(`the first deploy with the playbook failed:\n${lines.slice(-12).join('\n')}`);
+  }
 }
 
 export async function sandboxUp(opts: UpOptions): Promise<SandboxState> {
@@ -82,6 +88,16 @@ export async function sandboxUp(opts: UpOptions): Promise<SandboxState> {
     log(`sandbox exists at ${layout.root}: starting what is not running`);
     return restart(layout, log);
   }
+  try {
+    return await build(layout, opts, log);
+  } catch (err) {
+    // Leave nothing running behind a half-built sandbox; keep its files for inspection.
+    await stopEverything(layout).catch(() => {});
+    throw err;
+  }
+}
+
+async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) => void): Promise<SandboxState> {
   if (!existsSync(path.join(REPO_ROOT, 'dist', 'sandbox', 'standins', 's3.js'))) {
     throw new Error('coopctl is not built (dist/ missing): run npm ci or npm run build first');
   }
@@ -158,11 +174,11 @@ export async function sandboxUp(opts: UpOptions): Promise<SandboxState> {
   const secrets = Object.fromEntries(mastodonNames.map((n) => [n, sandboxMastodonSecrets()]));
   writeInventory(layout, state, (name) => (name === 'hypha' ? {} : { ...mastodonHostVars(layout.host(name)), mastodon_domain: `${name}.sandbox`, mastodon_secrets: secrets[name] }));
   writeSandboxConfig(layout, state, recipient);
-  writeState(layout.state, state);
 
   log(`deploying Mastodon ${INITIAL_MASTODON_VERSION} with the playbook (ansible-playbook over SSH)`);
   deployMastodon(layout, mastodonNames, INITIAL_MASTODON_VERSION);
   await Promise.all(mastodonNames.map((n) => seedMastodonData(layout.host(n))));
+  writeState(layout.state, state);
   return state;
 }
 
@@ -180,22 +196,24 @@ async function restart(layout: SandboxLayout, log: (l: string) => void): Promise
   return state;
 }
 
-export async function sandboxDown(dir: string, purge: boolean): Promise<void> {
-  const layout = sandboxLayout(dir);
-  if (!existsSync(layout.state)) {
-    if (purge) rmSync(layout.root, { recursive: true, force: true });
-    return;
-  }
-  const state = readState(layout.state);
+/** Stops every process under the sandbox directory, whether or not it was fully built. */
+async function stopEverything(layout: SandboxLayout): Promise<void> {
+  const hostsDir = path.join(layout.root, 'hosts');
+  const names = existsSync(hostsDir) ? readdirSync(hostsDir) : [];
   await Promise.all(
-    state.hosts.map(async (h) => {
-      const root = layout.host(h.name);
-      await stopSshd(sshdSpec(layout, h).dir);
-      if (h.kind === 'mastodon') await stopMastodonHost(root);
-      else await stopCoopCloudHealth(root);
+    names.map(async (name) => {
+      const root = layout.host(name);
+      await stopSshd(path.join(root, 'etc', 'ssh'));
+      if (existsSync(path.join(root, 'standin.json'))) await stopMastodonHost(root);
+      if (existsSync(path.join(root, 'traefik.json'))) await stopCoopCloudHealth(root);
     }),
   );
   await stopPidFile(layout.s3.pidFile);
+}
+
+export async function sandboxDown(dir: string, purge: boolean): Promise<void> {
+  const layout = sandboxLayout(dir);
+  if (existsSync(layout.root)) await stopEverything(layout);
   if (purge) rmSync(layout.root, { recursive: true, force: true });
 }
 
