@@ -27,7 +27,9 @@ export interface UpOptions {
 
 function hostEnv(layout: SandboxLayout, name: string): Record<string, string> {
   const root = layout.host(name);
-  return { PATH: `${path.join(root, 'bin')}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, COOPCTL_SANDBOX_ROOT: root };
+  // SHLVL=1: bash then counts as a nested shell and skips the user's ~/.bashrc, so the
+  // sandbox hosts behave like clean servers, not like the developer's own account.
+  return { PATH: `${path.join(root, 'bin')}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, COOPCTL_SANDBOX_ROOT: root, SHLVL: '1' };
 }
 
 function sshdSpec(layout: SandboxLayout, h: SandboxHost) {
