@@ -83,6 +83,15 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .option('--pre', 'allow a pre-release target')
     .action(action(() => import('./commands/preflight.js')));
 
+  sub(program, 'upgrade', 'upgrade a service: plan, preflight, lock, safety backup, apply, verify, record (restores on failure)')
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .option('--to <version>', 'target version (interactive picker on a terminal when omitted)')
+    .option('--pre', 'offer and allow pre-releases')
+    .option('--lock-wait [duration]', 'wait for another automatic run to finish (default 10m when given without a value)')
+    .option('--no-check', 'skip the ansible-playbook --check --diff preview')
+    .action(action(() => import('./commands/upgrade.js')));
+
   const lock = sub(program, 'lock', 'see, take or release the lock of a service × environment (held on its host)');
   sub(lock, 'status', 'who holds the lock, since when, and whether it is stale')
     .argument('<service>')

@@ -188,3 +188,38 @@ export class HostLock {
     return before;
   }
 }
+
+export interface AcquireOptions {
+  command: string;
+  version?: string;
+  /** Wait this long for an automatic lock to be released (never for a manual one). */
+  waitMs?: number;
+  onWait?: (s: LockStatus) => void;
+  /** Asked when the lock is stale; true breaks it (the caller records that). */
+  breakStale?: (s: LockStatus) => Promise<boolean>;
+  pollMs?: number;
+}
+
+/** Takes an automatic lock: waits for other automatic runs if asked, never for a manual lock. */
+export async function acquireAutoLock(lock: HostLock, o: AcquireOptions): Promise<LockInfo> {
+  const deadline = Date.now() + (o.waitMs ?? 0);
+  for (;;) {
+    try {
+      return await lock.acquire({ command: o.command, version: o.version, kind: 'auto' });
+    } catch (err) {
+      if (!(err instanceof LockHeldError)) throw err;
+      const s = (err.details?.lock as LockStatus | undefined) ?? (await lock.status());
+      if (!s.held) continue;
+      if (s.stale) {
+        if (o.breakStale && (await o.breakStale(s))) {
+          await lock.forceRelease();
+          continue;
+        }
+        throw err;
+      }
+      if (s.info?.kind === 'manual' || Date.now() >= deadline) throw err;
+      o.onWait?.(s);
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 2000));
+    }
+  }
+}

@@ -54,7 +54,7 @@ export function writeInventory(
 
 export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, ageRecipient: string): void {
   const inv = path.relative(layout.root, layout.inventory);
-  const health = (port: number, address = '127.0.0.1') => ({ url: `http://${address}:${port}`, timeout: '60s', requestTimeout: '2s', latencyMs: 1500, requests: 3 });
+  const health = (port: number, address = '127.0.0.1') => ({ url: `http://${address}:${port}`, timeout: '60s', requestTimeout: '4s', latencyMs: 1500, requests: 3 });
   const mastodonEnvs = Object.fromEntries(
     state.hosts
       .filter((h) => h.kind === 'mastodon')
@@ -71,7 +71,7 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
   const recipes = new Map(state.coopcloud.apps.map((a) => [a.name, a.recipe]));
   const config = {
     stateDir: '/var/lib/coopctl',
-    ssh: { knownHosts: 'ssh/known_hosts', identityFile: 'ssh/id_ed25519', agent: false, connectTimeout: '3s', commandTimeout: '10m', parallel: 16 },
+    ssh: { knownHosts: 'ssh/known_hosts', identityFile: 'ssh/id_ed25519', agent: false, connectTimeout: '8s', commandTimeout: '10m', parallel: 16 },
     abra: { bin: path.relative(layout.root, path.join(layout.bin, 'abra')), dir: path.relative(layout.root, layout.abraDir) },
     backup: {
       store: 'local',

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedMastodonData, startMastodonHost, stopMastodonHost } from '../../../src/sandbox/mastodon/host.js';
 import { clusterAt, psql } from '../../../src/sandbox/postgres.js';
 import { readPid } from '../../../src/sandbox/processes.js';
+import { waitFor } from '../../../src/sandbox/net.js';
 import { compose, createMastodonTestHost, httpGet, instanceVersion, processesUnder, runStandin, type MastodonTestHost } from '../../helpers/mastodonHost.js';
 
 /**
@@ -236,7 +237,8 @@ describe('host lifecycle', () => {
     await stopMastodonHost(host.root);
     expect(processesUnder(host.root)).toEqual([]);
     await startMastodonHost(host.root);
-    expect(await instanceVersion(host)).toBe('4.5.0');
+    // under load the new web process may still be settling for a moment after its pid file appears
+    expect(await waitFor('web answers', () => instanceVersion(host), 10_000)).toBe('4.5.0');
     expect((await runStandin(host.root, 'systemctl', ['is-active', 'mastodon'])).stdout.toString()).toBe('active\n');
   });
 

@@ -1,0 +1,37 @@
+import { createBackup, manifestDocument } from '../../../backup/index.js';
+import { assertName, formatBytes } from '../../../core/validate.js';
+import { HostFacts } from '../../../checks/facts.js';
+import type { CommandContext } from '../../context.js';
+import { backupSource, coopctlVersion, encryptionSettings, openStore, progressPrinter } from './common.js';
+
+export async function run(ctx: CommandContext, opts: { env: string; store?: string; allowPlaintext?: boolean }, [service]: string[]) {
+  assertName(service, 'SERVICE');
+  assertName(opts.env, '--env');
+  const source = await backupSource(ctx, service, opts.env);
+  const store = await openStore(ctx, opts.store);
+  const p = ctx.printer;
+  if (ctx.global.dryRun) {
+    p.info(`! skipped (dry run): dump ${source.db.name} on ${source.host.target.name} (and ${source.secretsFile}) to ${store.description}`);
+    return;
+  }
+  const target = await ctx.workspace().target(service, opts.env);
+  const version = await new HostFacts(target).runningVersion().catch(() => null);
+  const progress = progressPrinter(ctx);
+  let m;
+  try {
+    m = await createBackup({
+      source: { ...source, version },
+      store,
+      encryption: encryptionSettings(ctx),
+      allowPlaintext: opts.allowPlaintext,
+      coopctlVersion: coopctlVersion(),
+      onProgress: progress.onProgress,
+      log: (line) => p.debug(line),
+    });
+  } finally {
+    progress.done();
+  }
+  if (ctx.global.json) return p.json(manifestDocument(m));
+  p.out(`${m.id}  ${service}/${opts.env}  ${formatBytes(m.size)}  ${m.version ?? 'version unknown'}  in ${store.description}`);
+  p.info(`not verified yet: coopctl backup verify ${m.id}`);
+}

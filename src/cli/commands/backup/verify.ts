@@ -1,0 +1,27 @@
+import { assertBackupId, findBackup, manifestDocument, verifyBackup } from '../../../backup/index.js';
+import type { CommandContext } from '../../context.js';
+import { identities, openStore, progressPrinter, restoreTestHost } from './common.js';
+
+/**
+ * Stream the backup back and check its hash; unless --quick, also decrypt it
+ * and have pg_restore on the restore-test host read its table of contents.
+ */
+export async function run(ctx: CommandContext, opts: { store?: string; quick?: boolean }, [id]: string[]) {
+  assertBackupId(id);
+  const store = await openStore(ctx, opts.store);
+  const manifest = await findBackup(store, id);
+  const deep = !opts.quick;
+  const needsKey = deep && manifest.encryption.algorithm === 'age';
+  const [keys, lister] = await Promise.all([needsKey ? identities(ctx) : undefined, deep ? restoreTestHost(ctx, manifest.service) : undefined]);
+  const progress = progressPrinter(ctx);
+  let r;
+  try {
+    r = await verifyBackup({ store, manifest, identities: keys, lister, onProgress: progress.onProgress, record: !ctx.global.dryRun });
+  } finally {
+    progress.done();
+  }
+  if (ctx.global.json) return ctx.printer.json(manifestDocument(r.manifest));
+  const d = r.verification.details;
+  ctx.printer.out(`${id}: ok (${r.verification.kind}${d.tocEntries ? `, ${String(d.tocEntries)} entries in the dump` : ''})`);
+  if (ctx.global.dryRun) ctx.printer.info('! not recorded in the manifest (dry run)');
+}
