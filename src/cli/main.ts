@@ -92,6 +92,12 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .option('--no-check', 'skip the ansible-playbook --check --diff preview')
     .action(action(() => import('./commands/upgrade.js')));
 
+  sub(program, 'history', 'one record per operation (upgrade, rollback, forced lock release, restore), newest first')
+    .argument('[service]')
+    .addOption(envOpt())
+    .option('--limit <n>', 'how many records', '20')
+    .action(action(() => import('./commands/history.js')));
+
   const lock = sub(program, 'lock', 'see, take or release the lock of a service × environment (held on its host)');
   sub(lock, 'status', 'who holds the lock, since when, and whether it is stale')
     .argument('<service>')

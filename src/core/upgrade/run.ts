@@ -56,7 +56,7 @@ const APP_SERVICES = ['web', 'streaming', 'sidekiq'];
 /** The most telling line of a failed task: an error line from its output, else its message. */
 function failureLine(f: { msg?: string; stderr?: string | null; stdout?: string | null }): string {
   const lines = [f.stderr, f.stdout].flatMap((x) => (x ?? '').split('\n')).map((l) => l.trim()).filter(Boolean);
-  return lines.find((l) => /error|fatal|refus|denied|unknown/i.test(l) && !/--trace/.test(l)) ?? lines.at(-1) ?? f.msg ?? 'failed';
+  return lines.find((l) => /PG::|ERROR:|manifest unknown/.test(l)) ?? lines.find((l) => /error|fatal|refus|denied|unknown/i.test(l) && !/--trace/.test(l)) ?? lines.at(-1) ?? f.msg ?? 'failed';
 }
 
 interface SchemaMark {
