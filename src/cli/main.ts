@@ -92,6 +92,14 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .option('--no-check', 'skip the ansible-playbook --check --diff preview')
     .action(action(() => import('./commands/upgrade.js')));
 
+  sub(program, 'rollback', 'go back to the last succeeded version (or --to VERSION|RECORD), with its pre-upgrade database when the schema moved')
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .option('--to <version|record>', 'the version, or a history record whose starting version is wanted')
+    .option('--restore-db', "restore that change's pre-upgrade backup (later data is lost; the current database is kept renamed)")
+    .option('--keep-db', 'keep the current database')
+    .action(action(() => import('./commands/rollback.js')));
+
   sub(program, 'history', 'one record per operation (upgrade, rollback, forced lock release, restore), newest first')
     .argument('[service]')
     .addOption(envOpt())

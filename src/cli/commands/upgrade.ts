@@ -5,7 +5,7 @@ import { ExitCode, InputError, InterruptedError, RefusedError, type ExitCodeValu
 import { operationLogFile } from '../../core/logs.js';
 import { LineStageRunner, type StageRunner } from '../../core/pipeline.js';
 import { planUpgrade, readVersionChoice, type UpgradePlan, type VersionChoice } from '../../core/upgrade/plan.js';
-import { MastodonUpgrade, type UpgradeOutcome } from '../../core/upgrade/run.js';
+import { MastodonUpgrade, type UpgradeDeps, type UpgradeOutcome } from '../../core/upgrade/run.js';
 import { assertName, assertVersion, durationFlag, formatDuration } from '../../core/validate.js';
 import type { AnsibleTarget } from '../../core/workspace.js';
 import { describeHolder } from '../../history/lock.js';
@@ -95,6 +95,47 @@ export function summaryMarkdown(o: UpgradeOutcome, plan: UpgradePlan): string {
   return lines.join('\n');
 }
 
+/**
+ * Runs a planned change (upgrade, rollback) through the pipeline with live
+ * progress, signal handling and the final summary; maps the outcome to an
+ * exit code.
+ */
+export async function executeChange(ctx: CommandContext, target: AnsibleTarget, plan: UpgradePlan, logFile: string, extra: Partial<UpgradeDeps>): Promise<ExitCodeValue> {
+  const p = ctx.printer;
+  const ws = ctx.workspace();
+  const interrupt = installInterruptHandler(p);
+  const mode = ctx.global.json ? 'silent' : ctx.io.stderr.isTTY && !ctx.io.env.CI ? 'live' : 'lines';
+  const stages: StageRunner = mode === 'lines' ? new LineStageRunner((l) => p.info(l)) : new ListrStageRunner(ctx.io, mode);
+  let outcome: UpgradeOutcome;
+  try {
+    outcome = await new MastodonUpgrade(
+      {
+        ws,
+        target,
+        stages,
+        signal: interrupt.signal,
+        logFile,
+        breakStaleLock: ctx.prompter.interactive
+          ? (s) => ctx.prompter.confirm({ message: `The lock is stale: ${describeHolder(s)} — ${s.staleReason}. Break it and continue?`, flag: '--force', default: false })
+          : undefined,
+        confirmRestore: canPrompt(ctx.io) ? () => ctx.prompter.confirm({ message: 'The change failed. Restore the previous version (and database if migrations ran)?', flag: '--yes', default: true }) : undefined,
+        ...extra,
+      },
+      plan,
+    ).execute();
+  } finally {
+    interrupt.dispose();
+  }
+  if (ctx.global.json) p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record });
+  else {
+    p.out('\n' + summaryMarkdown(outcome, plan));
+    if (outcome.error && !outcome.ok) p.info(`\n${p.style('red', 'failed:')} ${(outcome.error as Error).message ?? outcome.error}`);
+  }
+  if (outcome.status === 'cancelled' || interrupt.signal.aborted) return ExitCode.interrupted;
+  if (!outcome.ok && outcome.error instanceof InterruptedError) return ExitCode.interrupted;
+  return outcome.ok ? ExitCode.ok : ExitCode.failed;
+}
+
 export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: string[]): Promise<ExitCodeValue> {
   assertName(service, 'SERVICE');
   assertName(opts.env, '--env');
@@ -151,35 +192,5 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
     }
   }
 
-  const interrupt = installInterruptHandler(p);
-  const mode = ctx.global.json ? 'silent' : ctx.io.stderr.isTTY && !ctx.io.env.CI ? 'live' : 'lines';
-  const stages: StageRunner = mode === 'lines' ? new LineStageRunner((l) => p.info(l)) : new ListrStageRunner(ctx.io, mode);
-  let outcome: UpgradeOutcome;
-  try {
-    outcome = await new MastodonUpgrade(
-      {
-        ws,
-        target: target as AnsibleTarget,
-        stages,
-        signal: interrupt.signal,
-        logFile,
-        lockWaitMs,
-        breakStaleLock: ctx.prompter.interactive
-          ? (s) => ctx.prompter.confirm({ message: `The lock is stale: ${describeHolder(s)} — ${s.staleReason}. Break it and continue?`, flag: '--force', default: false })
-          : undefined,
-        confirmRestore: canPrompt(ctx.io) ? () => ctx.prompter.confirm({ message: 'The upgrade failed. Restore the previous version (and database if migrations ran)?', flag: '--yes', default: true }) : undefined,
-      },
-      plan,
-    ).execute();
-  } finally {
-    interrupt.dispose();
-  }
-  if (ctx.global.json) p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record });
-  else {
-    p.out('\n' + summaryMarkdown(outcome, plan));
-    if (outcome.error && !outcome.ok) p.info(`\n${p.style('red', 'failed:')} ${(outcome.error as Error).message ?? outcome.error}`);
-  }
-  if (outcome.status === 'cancelled' || interrupt.signal.aborted) return ExitCode.interrupted;
-  if (!outcome.ok && outcome.error instanceof InterruptedError) return ExitCode.interrupted;
-  return outcome.ok ? ExitCode.ok : ExitCode.failed;
+  return executeChange(ctx, target as AnsibleTarget, plan, logFile, { lockWaitMs });
 }

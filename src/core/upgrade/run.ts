@@ -11,7 +11,8 @@ import type { CheckResult } from '../../checks/types.js';
 import { describeVerification, verifyMastodon, type VerificationResult } from '../../checks/verify.js';
 import { ansibleVersion } from '../../drivers/ansible/tool.js';
 import { runPlaybook, type PlaybookResult } from '../../drivers/ansible/playbook.js';
-import { compose, psqlQuery } from '../../drivers/mastodon/compose.js';
+import { compose } from '../../drivers/mastodon/compose.js';
+import { readSchemaMark, sameSchema, type SchemaMark } from '../../drivers/mastodon/schema.js';
 import { acquireAutoLock, describeHolder, HostLock, type LockStatus } from '../../history/lock.js';
 import { OperationRecord, repoCommit } from '../../history/operation.js';
 import { HistoryStore, newRecordId } from '../../history/records.js';
@@ -59,10 +60,6 @@ function failureLine(f: { msg?: string; stderr?: string | null; stdout?: string 
   return lines.find((l) => /PG::|ERROR:|manifest unknown/.test(l)) ?? lines.find((l) => /error|fatal|refus|denied|unknown/i.test(l) && !/--trace/.test(l)) ?? lines.at(-1) ?? f.msg ?? 'failed';
 }
 
-interface SchemaMark {
-  count: number;
-  newest: string;
-}
 
 /**
  * preflight → lock → safety backup → apply → verify → record → unlock, and
@@ -93,14 +90,9 @@ export class MastodonUpgrade {
     return this.d.target;
   }
 
-  private async schemaMark(): Promise<SchemaMark> {
+  private schemaMark(): Promise<SchemaMark> {
     const db = targetDb(this.t);
-    const r = await this.t.remote.exec(
-      psqlQuery({ dir: this.t.paths.dataDir, container: db.container, user: db.user, name: db.name }, "select count(*) || ' ' || coalesce(max(version), '') from schema_migrations"),
-      { mutates: false, timeoutMs: 60_000 },
-    );
-    const [count, newest = ''] = r.stdout.trim().split(' ');
-    return { count: Number(count), newest };
+    return readSchemaMark(this.t.remote, { dir: this.t.paths.dataDir, container: db.container, user: db.user, name: db.name });
   }
 
   private async deploy(version: string, ctx: Parameters<Stage['run']>[0], label: string): Promise<PlaybookResult> {
@@ -135,7 +127,7 @@ export class MastodonUpgrade {
         mutates: false,
         run: async (ctx) => {
           // The lock stage that follows handles a held lock (waiting, exit 4), so preflight does not.
-          this.checks = await runChecks(PREFLIGHT_CHECKS.filter((c) => c.id !== 'lock'), { target: t, workspace: ws, runner: ws.runner, facts: this.facts, toVersion: p.to, allowPrerelease: true }, (r) =>
+          this.checks = await runChecks(PREFLIGHT_CHECKS.filter((c) => c.id !== 'lock'), { target: t, workspace: ws, runner: ws.runner, facts: this.facts, toVersion: this.d.operation === 'rollback' ? undefined : p.to, allowPrerelease: true }, (r) =>
             ctx.report(`${r.status === 'pass' ? '✓' : r.status === 'warn' ? '!' : '✗'} ${r.id}: ${r.message}`),
           );
           const failed = this.checks.filter((c) => c.status === 'fail');
@@ -204,9 +196,25 @@ export class MastodonUpgrade {
           this.backup = verified.manifest;
           await this.record!.note({ backupId: manifest.id });
           this.schemaBefore = await this.schemaMark();
+          await this.record!.note({ schemaBefore: this.schemaBefore });
           return `${manifest.id}, ${formatBytes(manifest.size)}, sha256 verified`;
         },
       },
+      ...(this.d.restoreDbFrom
+        ? [
+            {
+              id: 'restore-db',
+              title: `Restore the database of ${this.d.restoreDbFrom.id} (taken before ${this.d.restoreDbFrom.version ?? '?'} was left; new database, then swap)`,
+              mutates: true,
+              run: async (ctx: Parameters<Stage['run']>[0]) => {
+                this.applyStarted = true;
+                const r = await this.restoreDatabase(this.d.restoreDbFrom!, ctx);
+                await this.record!.note({ restoredDatabaseFrom: this.d.restoreDbFrom!.id, replacedDatabaseKeptAs: r.previous });
+                return `${r.live} restored; the replaced one is kept as ${r.previous}`;
+              },
+            } satisfies Stage,
+          ]
+        : []),
       {
         id: 'apply',
         title: `Apply ${p.from} → ${p.to} with the playbook`,
@@ -242,6 +250,29 @@ export class MastodonUpgrade {
     return { ok: r.ok, exitCode: r.exitCode, strategy: r.strategy, strategyNote: r.strategyNote ?? null, stats: r.stats ?? null, changedTasks: r.changedTasks, failures: r.failures.map((f) => ({ task: f.task, msg: f.msg ?? null })), log: r.logFile };
   }
 
+  /** Backup → new database → stop the app → swap names. The replaced database is kept, renamed. */
+  private async restoreDatabase(manifest: Manifest, ctx: Parameters<Stage['run']>[0]): Promise<{ live: string; previous: string }> {
+    const t = this.t;
+    const ws = this.d.ws;
+    const store = await openBackupStore(ws);
+    const db = targetDb(t);
+    const names = restoreNames(db.name);
+    const text = progressText();
+    const restored = await restoreToNewDatabase({
+      store,
+      manifest,
+      identities: await backupIdentities(ws),
+      target: { host: t.remote, db },
+      database: names.restored,
+      onProgress: (pr) => ctx.title(`Restoring ${manifest.id}: ${text(pr)}`),
+    });
+    ctx.report(`restored into ${restored.database}; row counts match the backup`);
+    // Nothing may hold the live database while it is renamed.
+    await t.remote.exec(compose(t.paths.dataDir, 'stop', ...APP_SERVICES), { mutates: true });
+    await swapDatabases(t.remote, db, { live: db.name, restored: names.restored, previous: names.previous });
+    return { live: db.name, previous: names.previous };
+  }
+
   /** Back to the version that ran before, with the pre-upgrade database when the schema moved. */
   private recoveryStages(state: { migrated: boolean | 'unknown'; restored: string[] }): Stage[] {
     const t = this.t;
@@ -254,24 +285,9 @@ export class MastodonUpgrade {
         title: `Restore the pre-upgrade database from ${this.backup.id} (new database, then swap)`,
         mutates: true,
         run: async (ctx) => {
-          const ws = this.d.ws;
-          const store = await openBackupStore(ws);
-          const db = targetDb(t);
-          const names = restoreNames(db.name);
-          const restored = await restoreToNewDatabase({
-            store,
-            manifest: this.backup!,
-            identities: await backupIdentities(ws),
-            target: { host: t.remote, db },
-            database: names.restored,
-            onProgress: (pr) => ctx.title(`Restoring ${this.backup!.id}: ${progressText()(pr)}`),
-          });
-          ctx.report(`restored into ${restored.database}; row counts match the backup`);
-          // Nothing may hold the live database while it is renamed.
-          await t.remote.exec(compose(t.paths.dataDir, 'stop', ...APP_SERVICES), { mutates: true });
-          await swapDatabases(t.remote, db, { live: db.name, restored: names.restored, previous: names.previous });
-          state.restored.push(`database restored from ${this.backup!.id}; the upgraded one is kept as ${names.previous}`);
-          return `${db.name} is the pre-upgrade copy; ${names.previous} kept for inspection`;
+          const r = await this.restoreDatabase(this.backup!, ctx);
+          state.restored.push(`database restored from ${this.backup!.id}; the upgraded one is kept as ${r.previous}`);
+          return `${r.live} is the pre-upgrade copy; ${r.previous} kept for inspection`;
         },
       });
     }
@@ -346,7 +362,7 @@ export class MastodonUpgrade {
       let migrated: boolean | 'unknown' = 'unknown';
       try {
         const after = await this.schemaMark();
-        migrated = !this.schemaBefore || after.count !== this.schemaBefore.count || after.newest !== this.schemaBefore.newest;
+        migrated = !this.schemaBefore || !sameSchema(after, this.schemaBefore);
       } catch {
         migrated = 'unknown';
       }
