@@ -2,13 +2,14 @@ import { createBackup, manifestDocument } from '../../../backup/index.js';
 import { assertName, formatBytes } from '../../../core/validate.js';
 import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
-import { backupSource, coopctlVersion, encryptionSettings, openStore, progressPrinter } from './common.js';
+import { coopctlVersion, encryptionSettings, openBackupStore } from '../../../core/backups.js';
+import { backupSource, progressPrinter } from './common.js';
 
 export async function run(ctx: CommandContext, opts: { env: string; store?: string; allowPlaintext?: boolean }, [service]: string[]) {
   assertName(service, 'SERVICE');
   assertName(opts.env, '--env');
   const source = await backupSource(ctx, service, opts.env);
-  const store = await openStore(ctx, opts.store);
+  const store = await openBackupStore(ctx.workspace(), opts.store);
   const p = ctx.printer;
   if (ctx.global.dryRun) {
     p.info(`! skipped (dry run): dump ${source.db.name} on ${source.host.target.name} (and ${source.secretsFile}) to ${store.description}`);
@@ -22,7 +23,7 @@ export async function run(ctx: CommandContext, opts: { env: string; store?: stri
     m = await createBackup({
       source: { ...source, version },
       store,
-      encryption: encryptionSettings(ctx),
+      encryption: encryptionSettings(ctx.workspace()),
       allowPlaintext: opts.allowPlaintext,
       coopctlVersion: coopctlVersion(),
       onProgress: progress.onProgress,

@@ -2,7 +2,7 @@ import { listBackups, manifestDocument, verificationState, type Manifest } from 
 import { assertName, formatBytes, formatDuration } from '../../../core/validate.js';
 import type { CommandContext } from '../../context.js';
 import { table } from '../../format.js';
-import { openStore } from './common.js';
+import { openBackupStore } from '../../../core/backups.js';
 
 function state(ctx: CommandContext, m: Manifest): string {
   const s = verificationState(m);
@@ -15,7 +15,7 @@ function state(ctx: CommandContext, m: Manifest): string {
 export async function run(ctx: CommandContext, opts: { env?: string; store?: string }, [service]: string[]) {
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
-  const store = await openStore(ctx, opts.store);
+  const store = await openBackupStore(ctx.workspace(), opts.store);
   const { backups, problems } = await listBackups(store, { service, env: opts.env });
   const p = ctx.printer;
   if (ctx.global.json) return p.json({ backups: backups.map(manifestDocument), problems });

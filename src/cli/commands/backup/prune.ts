@@ -1,13 +1,13 @@
 import { applyPrune, planStorePrune } from '../../../backup/index.js';
 import { assertName } from '../../../core/validate.js';
 import type { CommandContext } from '../../context.js';
-import { openStore } from './common.js';
+import { openBackupStore } from '../../../core/backups.js';
 
 /** Retention from backup.retention: prints the plan; deletes only with --yes. */
 export async function run(ctx: CommandContext, opts: { env?: string; store?: string }, [service]: string[]) {
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
-  const store = await openStore(ctx, opts.store);
+  const store = await openBackupStore(ctx.workspace(), opts.store);
   const plan = await planStorePrune(store, { service, env: opts.env }, new Date(), ctx.config().config.backup.retention);
   const apply = ctx.global.yes && !ctx.global.dryRun;
   const deleted = apply ? await applyPrune(store, plan) : [];

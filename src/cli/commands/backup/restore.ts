@@ -1,7 +1,8 @@
 import { assertBackupId, findBackup, manifestDocument, restoreScratch } from '../../../backup/index.js';
 import { InputError } from '../../../core/errors.js';
 import type { CommandContext } from '../../context.js';
-import { identities, openStore, progressPrinter, restoreTestHost } from './common.js';
+import { backupIdentities, openBackupStore, restoreTestHost } from '../../../core/backups.js';
+import { progressPrinter } from './common.js';
 
 /**
  * `backup restore ID --into scratch`: the scheduled restore test. Restores
@@ -14,10 +15,11 @@ export async function run(ctx: CommandContext, opts: { into: string; store?: str
     // A real restore (lock, safety backup, confirmation, history) belongs to the operation pipeline.
     throw new InputError(`--into ${opts.into}: only "scratch" is handled by this command`);
   }
-  const store = await openStore(ctx, opts.store);
+  const ws = ctx.workspace();
+  const store = await openBackupStore(ws, opts.store);
   const manifest = await findBackup(store, id);
-  const target = await restoreTestHost(ctx, manifest.service);
-  const keys = manifest.encryption.algorithm === 'age' ? await identities(ctx) : undefined;
+  const target = await restoreTestHost(ws);
+  const keys = manifest.encryption.algorithm === 'age' ? await backupIdentities(ws) : undefined;
   if (ctx.global.dryRun) {
     ctx.printer.info(`! skipped (dry run): restore ${id} into a scratch database on ${target.host.target.name}, compare row counts, drop it`);
     return;

@@ -1,6 +1,7 @@
 import { assertBackupId, findBackup, manifestDocument, verifyBackup } from '../../../backup/index.js';
 import type { CommandContext } from '../../context.js';
-import { identities, openStore, progressPrinter, restoreTestHost } from './common.js';
+import { backupIdentities, openBackupStore, restoreTestHost } from '../../../core/backups.js';
+import { progressPrinter } from './common.js';
 
 /**
  * Stream the backup back and check its hash; unless --quick, also decrypt it
@@ -8,11 +9,12 @@ import { identities, openStore, progressPrinter, restoreTestHost } from './commo
  */
 export async function run(ctx: CommandContext, opts: { store?: string; quick?: boolean }, [id]: string[]) {
   assertBackupId(id);
-  const store = await openStore(ctx, opts.store);
+  const ws = ctx.workspace();
+  const store = await openBackupStore(ws, opts.store);
   const manifest = await findBackup(store, id);
   const deep = !opts.quick;
   const needsKey = deep && manifest.encryption.algorithm === 'age';
-  const [keys, lister] = await Promise.all([needsKey ? identities(ctx) : undefined, deep ? restoreTestHost(ctx, manifest.service) : undefined]);
+  const [keys, lister] = await Promise.all([needsKey ? backupIdentities(ws) : undefined, deep ? restoreTestHost(ws) : undefined]);
   const progress = progressPrinter(ctx);
   let r;
   try {

@@ -1,0 +1,170 @@
+import path from 'node:path';
+import { InputError } from '../core/errors.js';
+import { ShellLine } from '../remote/quote.js';
+
+/**
+ * Command builders (Kamal-style): pure functions from settings to argv or
+ * pipelines, no I/O. Production runs the PostgreSQL tools inside the
+ * database container of the compose project; without a container they run
+ * on the host itself.
+ */
+export interface DbTarget {
+  /** The database (mastodon_production). */
+  name: string;
+  /** The PostgreSQL role the tools connect as. */
+  user: string;
+  /** Compose service running PostgreSQL; unset: the tools run on the host. */
+  container?: string;
+  /** The compose project directory (mastodon_dir); required with container. */
+  composeDir?: string;
+}
+
+export interface Compression {
+  /** host: zstd next to pg_dump (less traffic); local: on this machine (spares the host's CPU). */
+  where: 'host' | 'local';
+  level: number;
+}
+
+/**
+ * zstd -1: on dumps measured here it was both faster and smaller than -3
+ * (bench/backup-pipeline.ts; reference/performance.md), and it spares the
+ * production host's CPU.
+ */
+export const DEFAULT_COMPRESSION: Compression = { where: 'host', level: 1 };
+
+const IDENT = /^\w{1,63}$/;
+
+export function assertIdentifier(value: string, what: string): string {
+  if (!IDENT.test(value)) throw new InputError(`${what}: ${JSON.stringify(value)} is not a PostgreSQL name (letters, digits, _)`);
+  return value;
+}
+
+export function assertDbTarget(db: DbTarget): DbTarget {
+  assertIdentifier(db.name, 'database name');
+  assertIdentifier(db.user, 'database user');
+  if (db.container !== undefined) {
+    if (!/^[\w-]+$/.test(db.container)) throw new InputError(`database container: ${JSON.stringify(db.container)} is not a compose service name`);
+    if (!db.composeDir || !path.isAbsolute(db.composeDir)) {
+      throw new InputError(`database container ${db.container}: the compose project directory (mastodon_dir) must be an absolute path`);
+    }
+  }
+  return db;
+}
+
+export function assertLevel(level: number): number {
+  if (!Number.isInteger(level) || level < 1 || level > 19) throw new InputError(`zstd level ${level}: must be an integer from 1 to 19`);
+  return level;
+}
+
+/** A PostgreSQL client tool, in the container or on the host. */
+export function pgTool(db: DbTarget, tool: string, args: readonly string[]): string[] {
+  assertDbTarget(db);
+  if (db.container === undefined) return [tool, ...args];
+  return ['docker', 'compose', '--project-directory', db.composeDir!, 'exec', '-T', db.container, tool, ...args];
+}
+
+export function zstdCompress(level: number): string[] {
+  return ['zstd', `-${assertLevel(level)}`, '-T0', '-q', '-c'];
+}
+
+export const ZSTD_DECOMPRESS: readonly string[] = ['zstd', '-d', '-q', '-c'];
+
+const SNAPSHOT = /^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$/;
+
+/**
+ * pg_dump -Fc without its own (slow, single-threaded) compression, inside
+ * the snapshot the inspection session exported so row counts and dump agree.
+ */
+export function dumpArgv(db: DbTarget, snapshot?: string): string[] {
+  if (snapshot !== undefined && !SNAPSHOT.test(snapshot)) throw new InputError(`not a snapshot id: ${JSON.stringify(snapshot)}`);
+  return pgTool(db, 'pg_dump', ['-U', db.user, '-Fc', '-Z0', ...(snapshot ? [`--snapshot=${snapshot}`] : []), db.name]);
+}
+
+/** What runs on the host for a backup: the dump, compressed there unless compression is local. */
+export function dumpCommand(db: DbTarget, compression: Compression, snapshot?: string): ShellLine {
+  const dump = dumpArgv(db, snapshot);
+  if (compression.where === 'local') return ShellLine.argv(dump);
+  return ShellLine.pipeline(dump, zstdCompress(compression.level)).bash();
+}
+
+export interface RestoreFlags {
+  /** Restore GRANTs too (a real restore); a scratch test skips them, its host may lack the roles. */
+  privileges: boolean;
+}
+
+/** stdin (the decrypted object: zstd of pg_dump -Fc) → a database that exists and is empty. */
+export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags): ShellLine {
+  assertIdentifier(into, 'restore target database');
+  const args = ['-U', db.user, '--no-owner', ...(flags.privileges ? [`--role=${db.user}`] : ['--no-privileges']), '--exit-on-error', '-d', into];
+  return ShellLine.pipeline(ZSTD_DECOMPRESS, pgTool(db, 'pg_restore', args)).bash();
+}
+
+/**
+ * stdin → `pg_restore --list`. pg_restore stops reading after the table of
+ * contents; the rest is drained so zstd still checks every frame and the
+ * pipeline does not fail on a broken pipe.
+ */
+export function restoreListCommand(db: DbTarget): ShellLine {
+  const list = pgTool(db, 'pg_restore', ['--list']);
+  return ShellLine.pipeline(ZSTD_DECOMPRESS, ['sh', '-c', '"$@" && exec cat >/dev/null', 'sh', ...list]).bash();
+}
+
+/** psql reading its script from stdin, unaligned and tab-separated, stopping at the first error. */
+export function psqlCommand(db: DbTarget, database: string, vars: Record<string, string> = {}): string[] {
+  assertIdentifier(database, 'database');
+  const v = Object.entries(vars).flatMap(([k, val]) => {
+    if (!/^\w+$/.test(k)) throw new InputError(`psql variable name ${JSON.stringify(k)}`);
+    return ['-v', `${k}=${val}`];
+  });
+  return pgTool(db, 'psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-F', '\t', ...v, '-U', db.user, '-d', database]);
+}
+
+export function createdbCommand(db: DbTarget, name: string): string[] {
+  return pgTool(db, 'createdb', ['-U', db.user, '-T', 'template0', assertIdentifier(name, 'new database')]);
+}
+
+export function dropdbCommand(db: DbTarget, name: string): string[] {
+  return pgTool(db, 'dropdb', ['-U', db.user, '--if-exists', assertIdentifier(name, 'database to drop')]);
+}
+
+export function pgDumpVersionCommand(db: DbTarget): string[] {
+  return pgTool(db, 'pg_dump', ['--version']);
+}
+
+/** The service's secrets file, to stdout (it never reaches a terminal or a log). */
+export function readFileCommand(file: string): string[] {
+  if (!path.isAbsolute(file)) throw new InputError(`secrets file ${JSON.stringify(file)} must be an absolute path`);
+  return ['cat', '--', file];
+}
+
+const ROW_COUNTS_QUERY = `SELECT 'rows:' || c.relname,
+       (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+   AND c.relname = ANY (string_to_array(:'tables', ','))
+ ORDER BY c.relname;
+SELECT 'end', '';
+`;
+
+/**
+ * SQL for the inspection session: everything in one REPEATABLE READ
+ * snapshot, exported for pg_dump --snapshot. Table names arrive as a psql
+ * variable (:'tables', comma-separated) and are quoted by the server
+ * (format %I), never spliced in here. Each result line is "key<TAB>value";
+ * "end" closes the report.
+ */
+export const INSPECT_SQL = `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+SELECT 'snapshot', pg_export_snapshot();
+SELECT 'size', pg_database_size(current_database())::text;
+SELECT 'server', current_setting('server_version');
+${ROW_COUNTS_QUERY}`;
+
+/** Row counts only (after a restore), in the same lines as INSPECT_SQL's. */
+export const ROW_COUNTS_SQL = ROW_COUNTS_QUERY;
+
+/** Renames databases in one transaction: :"live" → :"previous", :"restored" → :"live". */
+export const SWAP_SQL = `BEGIN;
+ALTER DATABASE :"live" RENAME TO :"previous";
+ALTER DATABASE :"restored" RENAME TO :"live";
+COMMIT;
+`;

@@ -1,0 +1,167 @@
+import { PassThrough, type Readable } from 'node:stream';
+import { errorMessage } from '../core/errors.js';
+import type { RemoteHost } from '../remote/ssh.js';
+import {
+  assertIdentifier,
+  createdbCommand,
+  dropdbCommand,
+  INSPECT_SQL,
+  pgDumpVersionCommand,
+  psqlCommand,
+  ROW_COUNTS_SQL,
+  SWAP_SQL,
+  type DbTarget,
+} from './commands.js';
+import { BackupError } from './errors.js';
+
+/** PostgreSQL as seen over SSH: facts for the manifest, and the database steps of a restore. */
+export interface DatabaseFacts {
+  size: number;
+  serverVersion: string;
+  rowCounts: Record<string, number>;
+}
+
+interface Report {
+  values: Map<string, string>;
+  complete: boolean;
+}
+
+/** psql's "key<TAB>value" lines up to the "end" line. */
+export function parseReport(text: string): Report {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line === 'end\t' || line === 'end') return { values, complete: true };
+    const tab = line.indexOf('\t');
+    if (tab > 0) values.set(line.slice(0, tab), line.slice(tab + 1));
+  }
+  return { values, complete: false };
+}
+
+function rowCountsOf(values: Map<string, string>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [k, v] of values) if (k.startsWith('rows:')) counts[k.slice(5)] = Number(v);
+  return counts;
+}
+
+function tablesVar(tables: readonly string[]): string {
+  for (const t of tables) {
+    if (!/^\w+$/.test(t)) throw new BackupError('database-step-failed', `table name ${JSON.stringify(t)} is not a plain identifier`);
+  }
+  return tables.join(',');
+}
+
+/** Reads the report from a live stream without ending it (the session stays open). */
+function readReport(stdout: Readable): Promise<Report> {
+  return new Promise((resolve) => {
+    let text = '';
+    let settled = false;
+    stdout.on('data', (b: Buffer) => {
+      if (settled) return;
+      text += b.toString('utf8');
+      const r = parseReport(text);
+      if (r.complete) {
+        settled = true;
+        resolve(r);
+      }
+    });
+    stdout.on('close', () => {
+      if (!settled) resolve(parseReport(text));
+    });
+    stdout.on('end', () => {
+      if (!settled) resolve(parseReport(text));
+    });
+    stdout.on('error', () => {
+      if (!settled) resolve(parseReport(text));
+    });
+  });
+}
+
+/**
+ * An open REPEATABLE READ session on the database: its snapshot is exported
+ * for pg_dump --snapshot, so the row counts in the manifest are exactly those
+ * of the dump even while the service keeps writing.
+ */
+export interface SnapshotSession {
+  snapshot: string;
+  facts: DatabaseFacts;
+  /** Ends the transaction; call once the dump has finished (or failed). */
+  close(): Promise<void>;
+}
+
+export async function openSnapshot(host: RemoteHost, db: DbTarget, tables: readonly string[]): Promise<SnapshotSession> {
+  const stdin = new PassThrough();
+  const h = await host.stream(psqlCommand(db, db.name, { tables: tablesVar(tables) }), { mutates: false, stdin });
+  h.stdout.on('error', () => {});
+  stdin.write(INSPECT_SQL);
+  const report = await readReport(h.stdout);
+  const close = async () => {
+    stdin.end('COMMIT;\n');
+    await Promise.race([h.done, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    h.abort();
+  };
+  const snapshot = report.values.get('snapshot');
+  const size = Number(report.values.get('size'));
+  const serverVersion = report.values.get('server');
+  if (!report.complete || !snapshot || !Number.isFinite(size) || !serverVersion) {
+    stdin.end();
+    h.abort();
+    const done = await h.done;
+    throw new BackupError('dump-failed', `cannot inspect database ${db.name} on ${host.target.name}: ${lastLines(done.stderr) || 'psql ended early'}`);
+  }
+  return { snapshot, facts: { size, serverVersion, rowCounts: rowCountsOf(report.values) }, close };
+}
+
+export async function rowCounts(host: RemoteHost, db: DbTarget, database: string, tables: readonly string[]): Promise<Record<string, number>> {
+  const r = await host.exec(psqlCommand(db, database, { tables: tablesVar(tables) }), { mutates: false, stdin: ROW_COUNTS_SQL, reject: false });
+  const report = parseReport(r.stdout);
+  if (r.exitCode !== 0 || !report.complete) {
+    throw new BackupError('database-step-failed', `cannot count rows in ${database} on ${host.target.name}: ${lastLines(r.stderr) || `psql exited with ${r.exitCode}`}`);
+  }
+  return rowCountsOf(report.values);
+}
+
+export async function pgDumpVersion(host: RemoteHost, db: DbTarget): Promise<string> {
+  const r = await host.exec(pgDumpVersionCommand(db), { mutates: false, reject: false });
+  if (r.exitCode !== 0) throw new BackupError('dump-failed', `pg_dump is not usable on ${host.target.name}: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`);
+  return r.stdout.trim();
+}
+
+async function step(what: string, host: RemoteHost, run: () => Promise<{ exitCode: number; stderr: string }>): Promise<void> {
+  let r;
+  try {
+    r = await run();
+  } catch (err) {
+    throw new BackupError('database-step-failed', `${what} on ${host.target.name} failed: ${errorMessage(err)}`, { cause: err });
+  }
+  if (r.exitCode !== 0) throw new BackupError('database-step-failed', `${what} on ${host.target.name} failed: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`);
+}
+
+/** An empty database from template0 (what pg_restore expects). */
+export function createDatabase(host: RemoteHost, db: DbTarget, name: string): Promise<void> {
+  return step(`createdb ${name}`, host, () => host.exec(createdbCommand(db, name), { mutates: true, reject: false }));
+}
+
+export function dropDatabase(host: RemoteHost, db: DbTarget, name: string): Promise<void> {
+  return step(`dropdb ${name}`, host, () => host.exec(dropdbCommand(db, name), { mutates: true, reject: false }));
+}
+
+/**
+ * live → previous and restored → live, in one transaction: either both
+ * renames happen or neither. Fails while anything is connected to live (stop
+ * the service first); previous is kept, the caller drops it when satisfied.
+ */
+export function swapDatabases(host: RemoteHost, db: DbTarget, names: { live: string; restored: string; previous: string }): Promise<void> {
+  for (const [what, name] of Object.entries(names)) assertIdentifier(name, `${what} database`);
+  return step(`renaming ${names.live} → ${names.previous}, ${names.restored} → ${names.live}`, host, () =>
+    host.exec(psqlCommand(db, 'postgres', names), { mutates: true, stdin: SWAP_SQL, reject: false }),
+  );
+}
+
+export function lastLines(text: string, n = 3): string {
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-n)
+    .join(' / ');
+}

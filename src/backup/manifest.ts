@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { redact } from '../core/redact.js';
+import { BackupError } from './errors.js';
+import { isBackupId } from './ids.js';
+
+/**
+ * The record of one backup, written to the store after every object of the
+ * backup is complete: a backup without a manifest does not exist. Read back
+ * through the schema, so a damaged manifest is reported, never trusted.
+ */
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest');
+const isoTime = z.iso.datetime({ offset: true });
+const bytes = z.number().int().nonnegative();
+
+export const verificationKinds = ['hash', 'restore-list', 'restore-scratch'] as const;
+export type VerificationKind = (typeof verificationKinds)[number];
+
+export const verificationSchema = z.object({
+  at: isoTime,
+  kind: z.enum(verificationKinds),
+  ok: z.boolean(),
+  details: z.record(z.string(), z.unknown()).default({}),
+});
+export type Verification = z.output<typeof verificationSchema>;
+
+export const backupFileSchema = z.object({
+  name: z.string().regex(/^[\w.-]+$/),
+  kind: z.enum(['database', 'secrets']),
+  /** Bytes as stored (encrypted). */
+  size: bytes,
+  /** Over the stored bytes: verify checks it without the key. */
+  sha256,
+  /** Over the plaintext (what `age -d` prints: for the database, the zstd-compressed dump). */
+  plainSha256: sha256,
+});
+export type BackupFile = z.output<typeof backupFileSchema>;
+
+const encryptionSchema = z.discriminatedUnion('algorithm', [
+  z.object({
+    algorithm: z.literal('age'),
+    recipients: z.array(z.string()).min(1),
+    /** The secret reference (pass:..., file:..., env:...) that holds the identity; never the key. */
+    identityRef: z.string().nullable(),
+  }),
+  z.object({ algorithm: z.literal('none') }),
+]);
+export type EncryptionInfo = z.output<typeof encryptionSchema>;
+
+export const manifestSchema = z.looseObject({
+  format: z.literal(1),
+  id: z.string().refine(isBackupId, 'is not a backup id'),
+  service: z.string(),
+  env: z.string(),
+  host: z.string(),
+  /** The service's version when the backup was taken, as the service reports it. */
+  version: z.string().nullable(),
+  database: z.object({
+    name: z.string(),
+    size: bytes,
+    serverVersion: z.string(),
+    rowCounts: z.record(z.string(), z.number().int().nonnegative()),
+  }),
+  createdAt: isoTime,
+  completedAt: isoTime,
+  /** Of the database object (also listed in files). */
+  size: bytes,
+  sha256,
+  plainSha256: sha256,
+  compression: z.object({ algorithm: z.literal('zstd'), level: z.number().int(), where: z.enum(['host', 'local']) }),
+  encryption: encryptionSchema,
+  files: z.array(backupFileSchema).min(1),
+  tools: z.object({ pgDump: z.string(), coopctl: z.string() }),
+  notes: z.array(z.string()).default([]),
+  verifications: z.array(verificationSchema).default([]),
+});
+export type Manifest = z.output<typeof manifestSchema>;
+
+export function serializeManifest(m: Manifest): string {
+  return redact(JSON.stringify(m, null, 2)) + '\n';
+}
+
+export function parseManifest(text: string, where: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new BackupError('bad-manifest', `${where}: manifest is not JSON`);
+  }
+  const r = manifestSchema.safeParse(raw);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new BackupError('bad-manifest', `${where}: manifest is invalid: ${first.path.join('.') || '(top level)'}: ${first.message}`);
+  }
+  return r.data;
+}
+
+export function databaseFile(m: Manifest): BackupFile {
+  const f = m.files.find((x) => x.kind === 'database');
+  if (!f) throw new BackupError('bad-manifest', `backup ${m.id}: manifest lists no database file`);
+  return f;
+}
+
+export type VerificationState = 'verified' | 'failed' | 'unverified';
+
+/**
+ * Verified when the latest result of every kind of check that has run is a
+ * pass. A failed scratch restore is not undone by a later passing hash check:
+ * the dump is still unrestorable.
+ */
+export function verificationState(m: Manifest): VerificationState {
+  if (m.verifications.length === 0) return 'unverified';
+  const latest = new Map<VerificationKind, Verification>();
+  for (const v of m.verifications) {
+    const seen = latest.get(v.kind);
+    if (!seen || v.at >= seen.at) latest.set(v.kind, v);
+  }
+  return [...latest.values()].every((v) => v.ok) ? 'verified' : 'failed';
+}
+
+export function isVerified(m: Manifest): boolean {
+  return verificationState(m) === 'verified';
+}
+
+export function withVerification(m: Manifest, v: Verification): Manifest {
+  return { ...m, verifications: [...m.verifications, v] };
+}
+
+/** The --json document of `backup create|verify|list`: the manifest plus its derived state. */
+export function manifestDocument(m: Manifest): Manifest & { verified: boolean; verification: VerificationState } {
+  return { ...m, verified: isVerified(m), verification: verificationState(m) };
+}
+
+/** Newest first: by creation time, then id (ids start with the time too). */
+export function newestFirst(a: Manifest, b: Manifest): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}

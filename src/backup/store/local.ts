@@ -1,0 +1,158 @@
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { formatBytes } from '../../core/validate.js';
+import { BackupError } from '../errors.js';
+import { assertKey, assertPrefix, type BackupStore } from './types.js';
+
+const PARTIAL = '.partial';
+
+/**
+ * A directory. Objects are written as `<key>.partial`, fsynced, then renamed
+ * into place, so a crash or a full disk never leaves a complete-looking file.
+ */
+export class LocalStore implements BackupStore {
+  readonly description: string;
+
+  constructor(readonly root: string) {
+    this.description = `local ${root}`;
+  }
+
+  private file(key: string): string {
+    return path.join(this.root, ...assertKey(key).split('/'));
+  }
+
+  async check(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true });
+      await access(this.root, constants.W_OK);
+    } catch (err) {
+      throw new BackupError('store-unreachable', `backup store ${this.description} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async put(key: string, body: Readable): Promise<{ size: number }> {
+    const file = this.file(key);
+    const partial = file + PARTIAL;
+    let written = 0;
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      const out = createWriteStream(partial, { flush: true });
+      await pipeline(body, out);
+      written = out.bytesWritten;
+      await rename(partial, file);
+      await syncDir(path.dirname(file));
+      return { size: (await stat(file)).size };
+    } catch (err) {
+      body.destroy();
+      await rm(partial, { force: true });
+      throw this.writeError(err, key, written);
+    }
+  }
+
+  async putText(key: string, text: string): Promise<void> {
+    const file = this.file(key);
+    const partial = file + PARTIAL;
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      const fh = await open(partial, 'w');
+      try {
+        await fh.writeFile(text, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(partial, file);
+      await syncDir(path.dirname(file));
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw this.writeError(err, key, 0);
+    }
+  }
+
+  private writeError(err: unknown, key: string, written: number): Error {
+    if (err instanceof BackupError) return err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      return new BackupError('disk-full', `backup store ${this.description} is full: no space left writing ${key}${written ? ` (after ${formatBytes(written)})` : ''}; the partial file was removed`, {
+        hints: ['free space there or use another store (backup.store)'],
+        cause: err,
+      });
+    }
+    if (code && /^E[A-Z]+$/.test(code) && (err as NodeJS.ErrnoException).syscall) {
+      return new BackupError('upload-failed', `cannot write ${key} to ${this.description}: ${(err as Error).message}`, { cause: err });
+    }
+    return err as Error;
+  }
+
+  async get(key: string): Promise<Readable> {
+    const file = this.file(key);
+    try {
+      await access(file, constants.R_OK);
+    } catch (err) {
+      throw this.readError(err, key);
+    }
+    return createReadStream(file, { highWaterMark: 256 * 1024 });
+  }
+
+  async getText(key: string): Promise<string> {
+    const file = this.file(key);
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw this.readError(err, key);
+    }
+  }
+
+  private readError(err: unknown, key: string): BackupError {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return new BackupError('missing-object', `${key} is missing from ${this.description}`, { cause: err });
+    return new BackupError('store-unreachable', `cannot read ${key} from ${this.description}: ${code ?? (err as Error).message}`, { cause: err });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const base = path.join(this.root, ...assertPrefix(prefix).split('/').filter(Boolean));
+    let entries;
+    try {
+      entries = await readdir(base, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new BackupError('store-unreachable', `cannot list ${this.description}: ${(err as Error).message}`, { cause: err });
+    }
+    return entries
+      .filter((e) => e.isFile() && !e.name.endsWith(PARTIAL))
+      .map((e) => path.relative(this.root, path.join(e.parentPath ?? e.path, e.name)).split(path.sep).join('/'));
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const key of keys) {
+      const file = this.file(key);
+      await rm(file, { force: true });
+      dirs.add(path.dirname(file));
+    }
+    // Remove directories the deletions emptied, up to (not including) the root.
+    for (const start of dirs) {
+      for (let d = start; d.startsWith(this.root + path.sep); d = path.dirname(d)) {
+        try {
+          await rmdir(d);
+        } catch {
+          break;
+        }
+      }
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

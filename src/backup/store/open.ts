@@ -1,0 +1,54 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { Config, SecretRef, StoreConfig } from '../../config/schema.js';
+import { ConfigError } from '../../core/errors.js';
+import { unknownName } from '../../core/validate.js';
+import { LocalStore } from './local.js';
+import type { BackupStore } from './types.js';
+
+export interface StoreDeps {
+  /** Paths in the config are relative to its directory. */
+  resolvePath(p: string): string;
+  /** Resolves a secret reference (src/core/secrets.ts resolveSecret). */
+  secret(ref: SecretRef, where: string): Promise<string>;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Multipart parts in flight; with 16 MiB parts (the config default) about 50 MB of buffers. */
+export const DEFAULT_QUEUE_SIZE = 2;
+
+/** Where the default `local` store keeps backups when coopctl.yaml does not define one. */
+export function defaultLocalDir(env: NodeJS.ProcessEnv): string {
+  const state = env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state');
+  return path.join(state, 'coopctl', 'backups');
+}
+
+export async function openStore(name: string, cfg: StoreConfig, deps: StoreDeps, queueSize = DEFAULT_QUEUE_SIZE): Promise<BackupStore> {
+  if (cfg.type === 'local') return new LocalStore(deps.resolvePath(cfg.dir));
+  const where = `backup.stores.${name}`;
+  // Loaded only when used: the AWS SDK costs ~20 MB and start-up time.
+  const { S3Store } = await import('./s3.js');
+  const [accessKeyId, secretAccessKey] = await Promise.all([
+    deps.secret(cfg.accessKeyId, `${where}.accessKeyId`),
+    deps.secret(cfg.secretAccessKey, `${where}.secretAccessKey`),
+  ]);
+  return new S3Store({
+    endpoint: cfg.endpoint,
+    region: cfg.region,
+    bucket: cfg.bucket,
+    prefix: cfg.prefix,
+    forcePathStyle: cfg.forcePathStyle,
+    accessKeyId,
+    secretAccessKey,
+    partSize: cfg.partSize,
+    queueSize,
+  });
+}
+
+/** The store named by --store or backup.store; `local` exists even when not configured. */
+export async function storeFromConfig(backup: Config['backup'], deps: StoreDeps, name = backup.store): Promise<BackupStore> {
+  const cfg = backup.stores[name];
+  if (cfg) return openStore(name, cfg, deps);
+  if (name === 'local') return new LocalStore(defaultLocalDir(deps.env));
+  throw new ConfigError(`backup store: ${unknownName('store', name, ['local', ...Object.keys(backup.stores)])}`);
+}

@@ -1,0 +1,200 @@
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import { BackupError } from '../errors.js';
+import { assertKey, assertPrefix, type BackupStore } from './types.js';
+
+export interface S3Settings {
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  /** Prepended to every key ("coopctl/"). */
+  prefix: string;
+  forcePathStyle: boolean;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Multipart part size; memory use is about partSize × (queueSize + 1). */
+  partSize: number;
+  /** Parts uploaded in parallel. */
+  queueSize: number;
+  /** SDK attempts per request (retries on network errors and 5xx). */
+  maxAttempts?: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * S3-compatible object storage (production: DigitalOcean Spaces). Large
+ * objects go up as multipart uploads, which become an object only when
+ * completed; on failure the upload is aborted, best effort (some servers,
+ * s3rver among them, refuse AbortMultipartUpload) and never at the cost of
+ * the original error.
+ */
+export class S3Store implements BackupStore {
+  readonly description: string;
+  readonly client: S3Client;
+  private readonly prefix: string;
+
+  constructor(private readonly s: S3Settings) {
+    this.prefix = assertPrefix(s.prefix === '' || s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`);
+    this.description = `s3 ${s.bucket}/${this.prefix}${s.endpoint ? ` at ${s.endpoint}` : ''}`;
+    this.client = new S3Client({
+      endpoint: s.endpoint,
+      region: s.region,
+      forcePathStyle: s.forcePathStyle,
+      credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+      maxAttempts: s.maxAttempts ?? 3,
+      // S3-compatible services (Spaces, s3rver) do not all speak the newer flexible checksums.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { connectionTimeout: s.connectTimeoutMs ?? 10_000 },
+    });
+  }
+
+  private key(key: string): string {
+    return this.prefix + assertKey(key);
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.s.bucket }));
+    } catch (err) {
+      throw new BackupError('store-unreachable', `backup store ${this.description} is unreachable: ${describeS3Error(err)}`, { cause: err });
+    }
+  }
+
+  async put(key: string, body: Readable): Promise<{ size: number }> {
+    const Key = this.key(key);
+    // leavePartsOnError: the SDK's own abort would throw its failure over the original error.
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.s.bucket, Key, Body: body },
+      partSize: this.s.partSize,
+      queueSize: this.s.queueSize,
+      leavePartsOnError: true,
+    });
+    let bodyError: unknown;
+    body.once('error', (err) => (bodyError = err));
+    try {
+      await upload.done();
+    } catch (err) {
+      body.destroy();
+      await this.abortUpload(Key, upload.uploadId);
+      // A failure upstream (the dump) is not an upload failure: pass it on as it is.
+      if (err instanceof BackupError || err === bodyError) throw err;
+      throw new BackupError('upload-failed', `upload of ${key} to ${this.description} failed: ${describeS3Error(err)}; nothing was kept`, { cause: err });
+    }
+    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.s.bucket, Key })).catch((err: unknown) => {
+      throw new BackupError('upload-failed', `${key} was uploaded to ${this.description} but cannot be read back: ${describeS3Error(err)}`, { cause: err });
+    });
+    return { size: head.ContentLength ?? 0 };
+  }
+
+  private async abortUpload(Key: string, UploadId: string | undefined): Promise<void> {
+    if (!UploadId) return;
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.s.bucket, Key, UploadId }));
+    } catch {
+      // Best effort: an unfinished multipart upload is not an object and never lists as a backup.
+    }
+  }
+
+  async putText(key: string, text: string): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.s.bucket, Key: this.key(key), Body: text, ContentType: 'application/json' }));
+    } catch (err) {
+      throw new BackupError('upload-failed', `writing ${key} to ${this.description} failed: ${describeS3Error(err)}`, { cause: err });
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: this.key(key) }));
+      return r.Body as Readable;
+    } catch (err) {
+      throw this.readError(err, key);
+    }
+  }
+
+  async getText(key: string): Promise<string> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: this.key(key) }));
+      return await r.Body!.transformToString('utf8');
+    } catch (err) {
+      throw this.readError(err, key);
+    }
+  }
+
+  private readError(err: unknown, key: string): BackupError {
+    if (isNotFound(err)) return new BackupError('missing-object', `${key} is missing from ${this.description}`, { cause: err });
+    return new BackupError('store-unreachable', `cannot read ${key} from ${this.description}: ${describeS3Error(err)}`, { cause: err });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let ContinuationToken: string | undefined;
+    try {
+      do {
+        const r = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.s.bucket, Prefix: this.prefix + assertPrefix(prefix), ContinuationToken }),
+        );
+        for (const o of r.Contents ?? []) if (o.Key?.startsWith(this.prefix)) keys.push(o.Key.slice(this.prefix.length));
+        ContinuationToken = r.IsTruncated ? r.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+    } catch (err) {
+      throw new BackupError('store-unreachable', `cannot list ${this.description}: ${describeS3Error(err)}`, { cause: err });
+    }
+    return keys;
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: this.key(key) }));
+      } catch (err) {
+        throw new BackupError('store-unreachable', `cannot delete ${key} from ${this.description}: ${describeS3Error(err)}`, { cause: err });
+      }
+    }
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  message?: string;
+  cause?: { code?: string };
+  $metadata?: { httpStatusCode?: number };
+  errors?: { code?: string }[];
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as SdkError;
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** One line a person can act on, from whatever the SDK threw. */
+export function describeS3Error(err: unknown): string {
+  const e = err as SdkError;
+  const code = e?.code ?? e?.cause?.code ?? e?.errors?.[0]?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection reset while sending';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'endpoint host not found';
+  if (code === 'ETIMEDOUT' || e?.name === 'TimeoutError') return 'timed out';
+  const status = e?.$metadata?.httpStatusCode;
+  if (status === 403) return 'access denied (check the access key and secret)';
+  if (e?.name === 'NoSuchBucket' || (status === 404 && e?.name === 'NotFound')) return 'bucket does not exist';
+  const msg = e?.message && e.message !== 'UnknownError' ? e.message : (e?.name ?? String(err));
+  return status ? `${msg} (HTTP ${status})` : msg;
+}

@@ -1,0 +1,116 @@
+import { errorMessage } from '../core/errors.js';
+import type { RemoteHost } from '../remote/ssh.js';
+import { writeManifest } from './catalog.js';
+import { restoreListCommand, type DbTarget } from './commands.js';
+import { BackupError, isVerdictOnBackup } from './errors.js';
+import { withVerification, type Manifest, type Verification, type VerificationKind } from './manifest.js';
+import type { ProgressListener } from './progress.js';
+import { readBack } from './readback.js';
+import type { BackupStore } from './store/types.js';
+
+export interface VerifyOptions {
+  store: BackupStore;
+  manifest: Manifest;
+  /** age identities (parseIdentities of the resolved backup.encryption.identity). */
+  identities?: readonly string[];
+  /**
+   * A host with pg_restore (the restore-test host) for the `pg_restore --list`
+   * check of the decrypted dump. Without it only the stored bytes are hashed,
+   * which needs no key.
+   */
+  lister?: { host: RemoteHost; db: DbTarget };
+  onProgress?: ProgressListener;
+  now?: () => Date;
+  /** false: check only, leave the manifest as it is (--dry-run). */
+  record?: boolean;
+}
+
+export interface VerifyOutcome {
+  /** The manifest with this result appended (as written to the store). */
+  manifest: Manifest;
+  verification: Verification;
+}
+
+/**
+ * Appends a result to the manifest in the store. A failure to record never
+ * hides a failed check: the check's error wins, with the recording problem
+ * as a hint.
+ */
+export async function recordVerification(store: BackupStore, m: Manifest, v: Verification, failure?: unknown): Promise<Manifest> {
+  const updated = withVerification(m, v);
+  try {
+    await writeManifest(store, updated);
+  } catch (err) {
+    if (failure instanceof BackupError) failure.hints.push(`the result could not be recorded in the manifest: ${errorMessage(err)}`);
+    if (failure !== undefined) throw failure;
+    throw err;
+  }
+  return updated;
+}
+
+/** Runs a check and records its verdict (pass, or a failure that is the backup's fault), then rethrows failures. */
+export async function checked(
+  o: { store: BackupStore; manifest: Manifest; now?: () => Date; record?: boolean },
+  kind: VerificationKind,
+  check: () => Promise<Record<string, unknown>>,
+): Promise<VerifyOutcome> {
+  const now = o.now ?? (() => new Date());
+  let details: Record<string, unknown>;
+  try {
+    details = await check();
+  } catch (err) {
+    if (isVerdictOnBackup(err) && o.record !== false) {
+      const v: Verification = { at: now().toISOString(), kind, ok: false, details: { code: err.code, message: err.message, ...err.details } };
+      await recordVerification(o.store, o.manifest, v, err);
+    }
+    throw err;
+  }
+  const v: Verification = { at: now().toISOString(), kind, ok: true, details };
+  if (o.record === false) return { manifest: withVerification(o.manifest, v), verification: v };
+  return { manifest: await recordVerification(o.store, o.manifest, v), verification: v };
+}
+
+/** Table-of-contents entries of `pg_restore --list` output (comment lines start with ';'). */
+export function tocEntries(listing: string): string[] {
+  return listing.split('\n').filter((l) => l.trim() && !l.startsWith(';'));
+}
+
+/**
+ * `backup verify`: stream the object back and check its sha256 and size; with
+ * a lister, also decrypt it and have pg_restore read its table of contents,
+ * which must hold the data of every table the manifest counted.
+ */
+export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
+  const m = o.manifest;
+  const kind: VerificationKind = o.lister ? 'restore-list' : 'hash';
+  return checked(o, kind, async () => {
+    const r = await readBack({
+      store: o.store,
+      manifest: m,
+      identities: o.identities,
+      into: o.lister && {
+        host: o.lister.host,
+        cmd: restoreListCommand(o.lister.db),
+        mutates: false,
+        what: 'pg_restore --list',
+        failure: 'corrupt-dump',
+      },
+      phase: 'download',
+      onProgress: o.onProgress,
+    });
+    const details: Record<string, unknown> = { sha256: r.sha256, size: r.bytes };
+    if (o.lister) {
+      const toc = tocEntries(r.stdout ?? '');
+      const withData = new Set(toc.map((l) => / TABLE DATA \S+ (\S+) /.exec(l)?.[1]).filter((t) => t !== undefined));
+      const missing = Object.keys(m.database.rowCounts).filter((t) => !withData.has(t));
+      if (toc.length === 0 || missing.length > 0) {
+        throw new BackupError(
+          'corrupt-dump',
+          `backup ${m.id}: pg_restore --list ${toc.length === 0 ? 'found no entries' : `shows no data for ${missing.join(', ')}`} — the dump is not what the manifest describes`,
+        );
+      }
+      Object.assign(details, { plainSha256: r.plainSha256, tocEntries: toc.length, host: o.lister.host.target.name });
+    }
+    return details;
+  });
+}
