@@ -1,3 +1,6 @@
+import { latestBackup } from '../../backup/catalog.js';
+import type { BackupStore } from '../../backup/store/types.js';
+import { openBackupStore } from '../../core/backups.js';
 import { collectStatus, type StatusRow } from '../../core/status.js';
 import { assertName, formatDuration } from '../../core/validate.js';
 import type { CommandContext } from '../context.js';
@@ -17,7 +20,14 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
   const ws = ctx.workspace();
-  const rows = await collectStatus(ws, { service, env: opts.env });
+  // Opened once and only if asked for: an S3 store resolves its credentials on first use.
+  let store: Promise<BackupStore> | undefined;
+  const lastBackup = async (svc: string, env: string) => {
+    if (ws.service(svc).driver !== 'ansible') return null;
+    store ??= openBackupStore(ws);
+    return latestBackup(await store, svc, env);
+  };
+  const rows = await collectStatus(ws, { service, env: opts.env }, lastBackup);
   const p = ctx.printer;
   if (ctx.global.json) {
     p.json({
