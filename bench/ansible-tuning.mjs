@@ -1,5 +1,5 @@
 // The playbook phase: the production playbook under Ansible's default settings
-// (no ansible.cfg: no pipelining) against coopctl's tuning (pipelining, SSH
+// (no ansible.cfg: facts gathered as the play asks by default, no pipelining) against coopctl's tuning (pipelining, SSH
 // connection reuse, no fact gathering) and, when installed and compatible,
 // the mitogen strategy. Target: tuned ≤ 0.5× default.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -39,7 +39,7 @@ withSandbox(({ inventoryFile }) => {
   }
   const base = median(times.default);
   console.log(`\nansible tuning: the production playbook on one sandbox host (median of ${runs} interleaved runs)`);
-  console.log(`  baseline  default Ansible settings: ${base.toFixed(0)} ms`);
+  console.log(`  baseline  default Ansible settings (facts gathered, no pipelining): ${base.toFixed(0)} ms`);
   for (const name of Object.keys(settings).filter((n) => n !== 'default')) {
     const ratio = median(times[name]) / base;
     console.log(`  ${name}: ${median(times[name]).toFixed(0)} ms = ${ratio.toFixed(2)}× baseline  (target ≤ 0.5×: ${ratio <= 0.5 ? 'ok' : 'MISSED'})`);

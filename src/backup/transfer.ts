@@ -1,6 +1,7 @@
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InterruptedError } from '../core/errors.js';
+import type { RemoteCommand } from '../remote/quote.js';
 import type { RemoteHost, StreamHandle } from '../remote/ssh.js';
 import { encryptingStream } from './crypto.js';
 import { lastLines } from './database.js';
@@ -106,8 +107,9 @@ const STDOUT_LIMIT = 4 * 1024 * 1024;
  */
 export async function pipeToRemote(
   host: RemoteHost,
-  cmd: Parameters<RemoteHost['stream']>[0],
-  streams: readonly Readable[] | readonly [Readable, ...Duplex[]],
+  cmd: RemoteCommand,
+  /** The source, then any transforms it goes through. */
+  streams: readonly Readable[],
   opts: { mutates: boolean },
 ): Promise<RemoteFeedResult> {
   const stdin = new PassThrough();
@@ -118,7 +120,7 @@ export async function pipeToRemote(
   });
   handle.stdout.on('error', () => {});
   let fed = false;
-  const feeding = pipeline([...(streams as Readable[]), stdin]).then(() => {
+  const feeding = pipeline([...streams, stdin]).then(() => {
     fed = true;
   });
   const done = handle.done.then((d) => {

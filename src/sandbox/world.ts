@@ -74,7 +74,7 @@ export function deployMastodon(layout: SandboxLayout, hosts: string[], version: 
     execFileSync(
       'ansible-playbook',
       ['-i', layout.inventory, '-l', hosts.join(','), '-e', `mastodon_version=${version}`, path.join(REPO_ROOT, 'playbooks', 'mastodon.yml')],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ANSIBLE_STRICT_ENV, ANSIBLE_PIPELINING: '1' }, cwd: path.join(REPO_ROOT, 'playbooks'), maxBuffer: 64 * 1024 * 1024 },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ANSIBLE_STRICT_ENV, ANSIBLE_PIPELINING: '1', ANSIBLE_GATHERING: 'explicit' }, cwd: path.join(REPO_ROOT, 'playbooks'), maxBuffer: 64 * 1024 * 1024 },
     );
   } catch (err) {
     const out = String((err as { stdout?: Buffer }).stdout ?? '');
