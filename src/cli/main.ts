@@ -100,6 +100,34 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .option('--keep-db', 'keep the current database')
     .action(action(() => import('./commands/rollback.js')));
 
+  const backup = sub(program, 'backup', 'database backups: streamed, compressed, encrypted, verified and restore-tested');
+  sub(backup, 'create', 'dump, compress, encrypt and store a backup; --json prints its manifest')
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .option('--store <name>', 'backup store (default: backup.store)')
+    .option('--allow-plaintext', 'allow an unencrypted backup when no encryption is configured')
+    .action(action(() => import('./commands/backup/create.js')));
+  sub(backup, 'list', 'backups, newest first, with age, size, version and verified state')
+    .argument('[service]')
+    .addOption(envOpt())
+    .option('--store <name>', 'backup store (default: backup.store)')
+    .action(action(() => import('./commands/backup/list.js')));
+  sub(backup, 'verify', 'stream it back: sha256, decrypt, pg_restore --list; the result is recorded in the manifest')
+    .argument('<id>')
+    .option('--quick', 'only the sha256 (no key needed)')
+    .option('--store <name>', 'backup store (default: backup.store)')
+    .action(action(() => import('./commands/backup/verify.js')));
+  sub(backup, 'restore', 'restore ID --into scratch (the restore test) or --into ENV (a real restore: lock, safety backup, new database then swap)')
+    .argument('<id>')
+    .requiredOption('--into <target>', 'scratch, or an environment of the backup\'s service')
+    .option('--store <name>', 'backup store (default: backup.store)')
+    .action(action(() => import('./commands/backup/restore.js')));
+  sub(backup, 'prune', 'apply backup.retention: prints what it would delete; deletes only with --yes')
+    .argument('[service]')
+    .addOption(envOpt())
+    .option('--store <name>', 'backup store (default: backup.store)')
+    .action(action(() => import('./commands/backup/prune.js')));
+
   sub(program, 'history', 'one record per operation (upgrade, rollback, forced lock release, restore), newest first')
     .argument('[service]')
     .addOption(envOpt())

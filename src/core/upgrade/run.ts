@@ -36,7 +36,7 @@ export interface UpgradeDeps {
   breakStaleLock?: (s: LockStatus) => Promise<boolean>;
   /** For restoreOnFailure: ask. */
   confirmRestore?: () => Promise<boolean>;
-  operation?: 'upgrade' | 'rollback' | 'promote';
+  operation?: 'upgrade' | 'rollback' | 'promote' | 'restore';
   extraRecordFields?: Record<string, unknown>;
   /** Restore the pre-change database when rolling back a version (rollback: --restore-db). */
   restoreDbFrom?: Manifest;
@@ -127,7 +127,7 @@ export class MastodonUpgrade {
         mutates: false,
         run: async (ctx) => {
           // The lock stage that follows handles a held lock (waiting, exit 4), so preflight does not.
-          this.checks = await runChecks(PREFLIGHT_CHECKS.filter((c) => c.id !== 'lock'), { target: t, workspace: ws, runner: ws.runner, facts: this.facts, toVersion: this.d.operation === 'rollback' ? undefined : p.to, allowPrerelease: true }, (r) =>
+          this.checks = await runChecks(PREFLIGHT_CHECKS.filter((c) => c.id !== 'lock'), { target: t, workspace: ws, runner: ws.runner, facts: this.facts, toVersion: this.d.operation === 'rollback' || this.d.operation === 'restore' ? undefined : p.to, allowPrerelease: true }, (r) =>
             ctx.report(`${r.status === 'pass' ? '✓' : r.status === 'warn' ? '!' : '✗'} ${r.id}: ${r.message}`),
           );
           const failed = this.checks.filter((c) => c.status === 'fail');
