@@ -2,6 +2,8 @@ import { readFileSync, rmSync } from 'node:fs';
 
 /** Alive and not a zombie waiting to be reaped (init may take a moment to reap detached children). */
 export function isRunning(pid: number): boolean {
+  // kill(0 or negative) addresses process groups, not a process: never "running".
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
   } catch (err) {
