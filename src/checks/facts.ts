@@ -25,7 +25,7 @@ export class HostFacts {
     const t = this.target;
     if (t.driver !== 'ansible') throw new Error('internal: database facts are for Ansible-managed services');
     const d = t.serviceConfig.database;
-    return { dir: t.paths.dataDir, container: d.container, user: d.user, name: d.name };
+    return { dir: t.paths.dataDir, container: d.container ?? undefined, user: d.user, name: d.name };
   }
 
   private async query(sql: string): Promise<string> {

@@ -73,8 +73,8 @@ const gitVersionSource = z.strictObject({
 const databaseSchema = z.strictObject({
   name: z.string().regex(/^\w+$/).default('mastodon_production'),
   user: z.string().regex(/^\w+$/).default('postgres'),
-  /** The compose service running PostgreSQL; omit to run pg_dump on the host itself. */
-  container: z.string().regex(/^[\w-]+$/).optional().default('db'),
+  /** The compose service running PostgreSQL; null runs the tools on the host itself. */
+  container: z.string().regex(/^[\w-]+$/).nullable().default('db'),
   /** Main tables whose row counts go into backup manifests and restore checks. */
   tables: z.array(z.string().regex(/^\w+$/)).default(['accounts', 'statuses', 'users']),
 });

@@ -46,7 +46,7 @@ export async function backupIdentities(ws: Workspace): Promise<string[] | undefi
 }
 
 export function dbTargetOf(database: DatabaseConfig, composeDir: string): DbTarget {
-  return { name: database.name, user: database.user, container: database.container, composeDir };
+  return { name: database.name, user: database.user, container: database.container ?? undefined, composeDir };
 }
 
 export function requireAnsible(t: Target, what: string): AnsibleTarget {
@@ -68,7 +68,7 @@ export async function restoreTestHost(ws: Workspace) {
   const host = inv.hosts.get(rt.host);
   if (!host) throw ws.loaded.error(['backup', 'restoreTest', 'host'], `unknown host "${rt.host}" in ${rt.inventory}`);
   const database = rt.database ?? { name: 'postgres', user: 'postgres', container: 'db', tables: [] };
-  const dir = hostVar(host, 'mastodon_dir') ?? '/opt/social.coop';
+  const dir = hostVar(host, 'coopctl_data_dir') ?? hostVar(host, 'mastodon_dir') ?? '/opt/social.coop';
   return {
     host: ws.ssh.host({ name: host.name, address: host.address, port: host.port, user: host.user }),
     db: dbTargetOf(database, dir),
