@@ -66,15 +66,21 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d`;
 }
 
-export function formatBytes(n: number): string {
+/** n bytes in the largest binary unit that keeps the value ≥ 1. */
+export function scaleBytes(n: number): { value: number; unit: string } {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
+  let value = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
     i++;
   }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  return { value, unit: units[i] };
+}
+
+export function formatBytes(n: number): string {
+  const { value, unit } = scaleBytes(n);
+  return `${value.toFixed(unit === 'B' ? 0 : 1)} ${unit}`;
 }
 
 function distance(a: string, b: string): number {

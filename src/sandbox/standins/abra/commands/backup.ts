@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { flagValue, type ParsedArgs } from '../args.js';
 import { composeVars, faultOn, reachApp, requireDeployed, type AppContext } from '../context.js';
 import { fatal } from '../fatal.js';
+import { scaleBytes } from '../../../../core/validate.js';
 import { info, out } from '../log.js';
 import { assertCanPrompt, confirm } from '../prompt.js';
 import type { ComposeService } from '../recipeRepo.js';
@@ -9,14 +10,8 @@ import { updateSwarm, type SwarmApp, type SwarmSnapshot } from '../swarm.js';
 
 /** restic's size format: "0 B", "512 B", "1.234 MiB". */
 export function resticSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(3)} ${units[i]}`;
+  const { value, unit } = scaleBytes(bytes);
+  return unit === 'B' ? `${value} B` : `${value.toFixed(3)} ${unit}`;
 }
 
 /** What backup-bot-two would back up: volumes of services labelled `backupbot.backup=true` (or the one file a path label names). */
