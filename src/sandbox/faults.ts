@@ -6,6 +6,7 @@ import { clearCoopCloudFaults, setCoopCloudFault } from './coopcloud/server.js';
 import { HEALTHY_MDSTAT } from './mastodon/host.js';
 import { sandboxLayout, type SandboxLayout } from './layout.js';
 import { isRunning, readPid, stopPidFile } from './processes.js';
+import { setNetnsLink } from './netns.js';
 import { sshdFiles } from './sshd.js';
 import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
 import { startS3 } from './world.js';
@@ -60,14 +61,22 @@ function hostPids(layout: SandboxLayout, h: SandboxHost): number[] {
   return files.map(readPid).filter((p): p is number => p !== undefined && isRunning(p));
 }
 
-function signalHost(layout: SandboxLayout, h: SandboxHost, signal: 'SIGSTOP' | 'SIGCONT'): void {
-  for (const pid of hostPids(layout, h)) {
+function signalPids(pids: number[], signal: 'SIGSTOP' | 'SIGCONT'): void {
+  for (const pid of pids) {
     try {
       process.kill(pid, signal);
     } catch {
       // gone meanwhile
     }
   }
+}
+
+function signalPidFiles(files: string[], signal: 'SIGSTOP' | 'SIGCONT'): void {
+  signalPids(files.map(readPid).filter((p): p is number => p !== undefined && isRunning(p)), signal);
+}
+
+function signalHost(layout: SandboxLayout, h: SandboxHost, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  signalPids(hostPids(layout, h), signal);
 }
 
 async function apply(layout: SandboxLayout, state: SandboxState, r: Resolved, kind: string, on: boolean): Promise<void> {
@@ -86,7 +95,11 @@ async function apply(layout: SandboxLayout, state: SandboxState, r: Resolved, ki
   const root = layout.host(h.name);
   switch (kind) {
     case 'host-down':
-      signalHost(layout, h, on ? 'SIGSTOP' : 'SIGCONT');
+      if (h.netns) {
+        setNetnsLink(h.netns, !on);
+        // The Co-op Cloud server's traefik stand-in listens on loopback, outside the namespace.
+        if (h.kind === 'coopcloud') signalPidFiles([path.join(root, 'traefik.pid')], on ? 'SIGSTOP' : 'SIGCONT');
+      } else signalHost(layout, h, on ? 'SIGSTOP' : 'SIGCONT');
       return;
     case 'raid-degraded':
       writeFileSync(path.join(root, 'proc', 'mdstat'), on ? DEGRADED_MDSTAT : HEALTHY_MDSTAT);
@@ -131,6 +144,7 @@ export async function clearFaults(dir: string, target?: string): Promise<Sandbox
   if (!target) {
     for (const h of state.hosts) {
       signalHost(layout, h, 'SIGCONT');
+      if (h.netns) setNetnsLink(h.netns, true);
       if (h.kind === 'mastodon') writeFileSync(hostFaultsFile(layout, h.name), '{}\n');
     }
     clearCoopCloudFaults(layout.host(state.coopcloud.host));

@@ -88,7 +88,7 @@ export async function startSshd(spec: SshdSpec): Promise<void> {
   const argv = [SSHD_BIN, '-f', f.config, '-E', f.log];
   const [cmd, args] = spec.netns ? ['ip', ['netns', 'exec', spec.netns, ...argv]] : [argv[0], argv.slice(1)];
   execFileSync(cmd, args, { stdio: 'pipe' });
-  await waitFor(`sshd ${spec.address}:${spec.port}`, () => readBanner(spec.address, spec.port, 1000), 10_000);
+  await waitFor(`sshd ${spec.address}:${spec.port}`, () => readBanner(spec.address, spec.port, 2000), 30_000);
 }
 
 export function stopSshd(dir: string): Promise<void> {

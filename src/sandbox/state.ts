@@ -8,7 +8,8 @@ export interface SandboxHost {
   kind: HostKind;
   ssh: { address: string; port: number };
   web?: { address: string; port: number };
-  netns?: string;
+  /** Present in netns mode: the host's namespace and its veth pair. */
+  netns?: { ns: string; outside: string; inside: string; gateway: string; address: string };
 }
 
 export interface SandboxState {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,9 @@ import { REPO_ROOT, sandboxLayout, type SandboxLayout } from './layout.js';
 import { HEALTHY_MDSTAT, mastodonHostVars, prepareMastodonHost, sandboxMastodonSecrets, seedMastodonData, startMastodonHost, stopMastodonHost } from './mastodon/host.js';
 import { createMastodonUpstream } from './mastodon/upstream.js';
 import { freePort, readBanner, waitFor } from './net.js';
+import { createNetns, deleteNetns, netnsExists, netnsSupported, sandboxTag } from './netns.js';
+import { hostToken } from '../remote/knownHosts.js';
+import { InputError } from '../core/errors.js';
 import { isRunning, readPid, stopPidFile } from './processes.js';
 import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
 import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
@@ -22,6 +25,8 @@ const S3_BUCKET = 'coopctl-backups';
 export interface UpOptions {
   dir: string;
   extraHosts?: number;
+  /** Hosts in network namespaces; default: when root and `ip netns` works. */
+  netns?: boolean;
   log?: (line: string) => void;
 }
 
@@ -33,7 +38,7 @@ function hostEnv(layout: SandboxLayout, name: string): Record<string, string> {
 }
 
 function sshdSpec(layout: SandboxLayout, h: SandboxHost) {
-  return { dir: path.join(layout.host(h.name), 'etc', 'ssh'), address: h.ssh.address, port: h.ssh.port, authorizedKeys: layout.ssh.authorizedKeys, env: hostEnv(layout, h.name), netns: h.netns };
+  return { dir: path.join(layout.host(h.name), 'etc', 'ssh'), address: h.ssh.address, port: h.ssh.port, authorizedKeys: layout.ssh.authorizedKeys, env: hostEnv(layout, h.name), netns: h.netns?.ns };
 }
 
 function writeSecrets(layout: SandboxLayout, ageIdentity: string): void {
@@ -65,7 +70,7 @@ export function startS3(layout: SandboxLayout, port: number): Promise<void> {
       });
       s.on('error', reject);
     });
-  }, 15_000);
+  }, 30_000);
 }
 
 /** Runs the production playbook against the sandbox's Mastodon hosts. */
@@ -114,14 +119,19 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
 
   const extra = Math.max(0, Math.min(Number(opts.extraHosts ?? 0), 64));
   const mastodonNames = ['alpha', 'prod', ...Array.from({ length: extra }, (_, i) => `extra${i + 1}`)];
+  const useNetns = opts.netns ?? netnsSupported();
+  if (opts.netns && !netnsSupported()) throw new InputError('--netns: network namespaces need root and a working `ip netns`');
   const hosts: SandboxHost[] = [];
-  for (const name of [...mastodonNames, 'hypha']) {
-    hosts.push({
-      name,
-      kind: name === 'hypha' ? 'coopcloud' : 'mastodon',
-      ssh: { address: '127.0.0.1', port: await freePort() },
-      ...(name === 'hypha' ? {} : { web: { address: '127.0.0.1', port: await freePort() } }),
-    });
+  const tag = sandboxTag(layout.root);
+  for (const [i, name] of [...mastodonNames, 'hypha'].entries()) {
+    const kind = name === 'hypha' ? 'coopcloud' : 'mastodon';
+    if (useNetns) {
+      const n = await createNetns(tag, i);
+      rememberNetns(layout, n);
+      hosts.push({ name, kind, ssh: { address: n.address, port: 22 }, ...(kind === 'mastodon' ? { web: { address: n.address, port: 3000 } } : {}), netns: n });
+    } else {
+      hosts.push({ name, kind, ssh: { address: '127.0.0.1', port: await freePort() }, ...(kind === 'mastodon' ? { web: { address: '127.0.0.1', port: await freePort() } } : {}) });
+    }
   }
   const appPorts: number[] = [];
   for (let i = 0; i < 4; i++) appPorts.push(await freePort());
@@ -130,7 +140,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   const state: SandboxState = {
     version: 1,
     dir: layout.root,
-    mode: 'loopback',
+    mode: useNetns ? 'netns' : 'loopback',
     createdAt: new Date().toISOString(),
     user: os.userInfo().username,
     hosts,
@@ -160,7 +170,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
       }
       const pub = prepareSshd(sshdSpec(layout, h));
       await startSshd(sshdSpec(layout, h));
-      knownHosts.push(`[${h.ssh.address}]:${h.ssh.port} ${pub}`);
+      knownHosts.push(`${hostToken(h.ssh.address, h.ssh.port)} ${pub}`);
     }),
   );
   writeFileSync(layout.ssh.knownHosts, knownHosts.sort().join('\n') + '\n');
@@ -186,9 +196,16 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
 
 async function restart(layout: SandboxLayout, log: (l: string) => void): Promise<SandboxState> {
   const state = readState(layout.state);
+  const tag = sandboxTag(layout.root);
+  for (const [i, h] of state.hosts.entries()) {
+    if (h.netns && !netnsExists(h.netns.ns)) {
+      await createNetns(tag, i, h.netns);
+      rememberNetns(layout, h.netns);
+    }
+  }
   await Promise.all(
     state.hosts.map(async (h) => {
-      if (h.kind === 'mastodon') await startMastodonHost(layout.host(h.name));
+      if (h.kind === 'mastodon') await startMastodonHost(layout.host(h.name), h.netns?.ns);
       await startSshd(sshdSpec(layout, h));
     }),
   );
@@ -211,6 +228,25 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
     }),
   );
   await stopPidFile(layout.s3.pidFile);
+  for (const n of rememberedNetns(layout)) deleteNetns(n);
+  rmSync(netnsFile(layout), { force: true });
+}
+
+/** Namespaces are recorded as soon as they exist, so a half-built sandbox can still be taken down. */
+function netnsFile(layout: SandboxLayout): string {
+  return path.join(layout.root, 'netns.json');
+}
+
+function rememberedNetns(layout: SandboxLayout): Array<{ ns: string; outside: string }> {
+  try {
+    return JSON.parse(readFileSync(netnsFile(layout), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+function rememberNetns(layout: SandboxLayout, n: { ns: string; outside: string }): void {
+  writeFileSync(netnsFile(layout), JSON.stringify([...rememberedNetns(layout), { ns: n.ns, outside: n.outside }]));
 }
 
 export async function sandboxDown(dir: string, purge: boolean): Promise<void> {

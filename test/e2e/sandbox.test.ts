@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,8 +176,16 @@ describe('the sandbox world', () => {
     ];
     const pids = pidFiles.map((f) => readPid(f)!);
     expect(pids.every((p) => p !== undefined && isRunning(p))).toBe(true);
+    const state = JSON.parse(readFileSync(path.join(sb.dir, 'sandbox.json'), 'utf8')) as { mode: string; hosts: Array<{ netns?: { ns: string } }> };
+    const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    if (process.getuid?.() === 0) {
+      // as root the hosts live in network namespaces, each with its own address
+      expect(state.mode).toBe('netns');
+      for (const h of state.hosts) expect(namespaces()).toContain(h.netns!.ns);
+    } else expect(state.mode).toBe('loopback');
     await (await import('../helpers/cli.js')).coopctl(['sandbox', 'down', '--dir', sb.dir]);
     expect(pids.filter((p) => isRunning(p))).toEqual([]);
+    if (state.mode === 'netns') for (const h of state.hosts) expect(namespaces()).not.toContain(h.netns!.ns);
     // and up again restarts what a reboot would have stopped
     const up = await (await import('../helpers/cli.js')).coopctl(['sandbox', 'up', '--dir', sb.dir]);
     expect(up.code).toBe(0);

@@ -146,7 +146,8 @@ export async function startCoopCloudHealth(root: string): Promise<void> {
   closeSync(log);
   child.unref();
   await writeFile(path.join(root, PID_FILE), `${child.pid}\n`);
-  const deadline = Date.now() + 10_000;
+  // generous: on a loaded two-core machine a Node start can take seconds
+  const deadline = Date.now() + 30_000;
   for (const { port } of cfg.apps) {
     while (!(await probe(cfg.address, port))) {
       if (child.exitCode !== null || Date.now() > deadline) {

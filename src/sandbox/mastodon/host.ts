@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { inNetns } from '../netns.js';
 import { initCluster, psql, startCluster, stopCluster } from '../postgres.js';
 import { loadStandinConfig, standinPaths, standinScript, writeJsonAtomic, type StandinConfig } from '../standins/mastodon/config.js';
 import { markAllExited, readState } from '../standins/mastodon/containers.js';
@@ -125,16 +126,21 @@ COMMIT;`,
 }
 
 /** After a reboot (or `sandbox up` again): PostgreSQL, then the unit if enabled (else the containers that were up). */
-export async function startMastodonHost(root: string): Promise<void> {
+export async function startMastodonHost(root: string, netns?: string): Promise<void> {
   const cfg = loadStandinConfig(root);
   startCluster(hostCluster(root, cfg));
   const unit = `${cfg.mastodon.service}.service`;
   const enabled = existsSync(path.join(cfg.mastodon.systemdDir, 'multi-user.target.wants', unit));
   const compose = path.join(cfg.mastodon.dir, 'docker-compose.yml');
   const opts = { env: hostEnv(root), cwd: cfg.mastodon.dir, stdio: 'pipe' as const };
-  if (enabled) execFileSync(path.join(root, 'bin', 'systemctl'), ['start', unit], opts);
+  // The web stand-in must listen inside the host's network namespace, like the ones sshd sessions start.
+  const run = (argv: string[]) => {
+    const [cmd, ...args] = inNetns(netns, argv);
+    execFileSync(cmd, args, opts);
+  };
+  if (enabled) run([path.join(root, 'bin', 'systemctl'), 'start', unit]);
   else if (existsSync(compose) && Object.keys(readState(root).containers).length > 0) {
-    execFileSync(path.join(root, 'bin', 'docker'), ['compose', '-f', compose, 'up', '-d'], opts);
+    run([path.join(root, 'bin', 'docker'), 'compose', '-f', compose, 'up', '-d']);
   }
 }
 

@@ -7,16 +7,15 @@ import type { CommandContext } from '../../context.js';
 export async function run(ctx: CommandContext, opts: { dir: string; extraHosts?: string; netns?: boolean }) {
   const extra = Number(opts.extraHosts ?? 0);
   if (!Number.isInteger(extra) || extra < 0 || extra > 64) throw new InputError(`--extra-hosts: "${opts.extraHosts}" must be a number from 0 to 64`);
-  if (opts.netns) throw new InputError('--netns: network namespaces are not available in this version of the sandbox; hosts live on loopback ports');
   const dir = path.resolve(ctx.cwd, opts.dir);
   const started = Date.now();
-  const state = await sandboxUp({ dir, extraHosts: extra, log: (l) => ctx.printer.info(`• ${l}`) });
+  const state = await sandboxUp({ dir, extraHosts: extra, netns: opts.netns, log: (l) => ctx.printer.info(`• ${l}`) });
   const layout = sandboxLayout(dir);
   const rel = path.relative(ctx.cwd, layout.config) || layout.config;
   if (ctx.global.json) {
     ctx.printer.json({ dir, config: layout.config, hosts: state.hosts, apps: state.coopcloud.apps, s3: state.s3 });
     return;
   }
-  ctx.printer.out(`sandbox up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${state.hosts.map((h) => `${h.name} (ssh ${h.ssh.address}:${h.ssh.port})`).join(', ')}`);
+  ctx.printer.out(`sandbox up in ${((Date.now() - started) / 1000).toFixed(1)}s (${state.mode === 'netns' ? 'hosts in network namespaces' : 'hosts on loopback ports'}): ${state.hosts.map((h) => `${h.name} (ssh ${h.ssh.address}:${h.ssh.port})`).join(', ')}`);
   ctx.printer.out(`try:\n  coopctl -c ${rel} status\n  coopctl -c ${rel} preflight mastodon --env alpha --to 4.4.8\n  coopctl sandbox fault --dir ${opts.dir} alpha health-fails`);
 }

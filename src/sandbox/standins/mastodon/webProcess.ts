@@ -79,7 +79,7 @@ export async function startWeb(root: string, cfg: StandinConfig, launch: WebLaun
   if (pid === undefined) throw new Error(`cannot start ${cfg.node}`);
   let exited = false;
   child.on('exit', () => (exited = true));
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (readPid(p.webPid) === pid) return pid;
     if (exited) break;
