@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { LockHeldError, OperationError, ToolOutputError } from '../core/errors.js';
+import { InputError, InterruptedError, LockHeldError, OperationError, ToolOutputError } from '../core/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { currentOperator } from './operator.js';
 import { stateDirFor } from './paths.js';
@@ -41,6 +42,20 @@ export interface LockStatus {
 export const HEARTBEAT_MS = 10_000;
 export const STALE_AFTER_MS = 60_000;
 
+/** How old a heartbeat may get before the lock reads as stale: COOPCTL_LOCK_STALE_AFTER seconds, else 60 s. */
+export function staleAfterMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.COOPCTL_LOCK_STALE_AFTER?.trim();
+  if (!raw) return STALE_AFTER_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new InputError(`COOPCTL_LOCK_STALE_AFTER: expected a number of seconds, not "${raw}"`);
+  return seconds * 1000;
+}
+
+/** Beats often enough that a live run never reads as stale under a short threshold. */
+export function heartbeatMs(staleAfter: number): number {
+  return Math.min(HEARTBEAT_MS, Math.max(200, Math.floor(staleAfter / 4)));
+}
+
 // Fixed scripts; every value arrives as a positional parameter, never spliced in.
 const ACQUIRE = 'mkdir -p "$1" && mkdir "$1/lock" 2>/dev/null || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
 const READ = 'if [ -d "$1/lock" ]; then if [ -f "$1/lock/info.json" ]; then cat "$1/lock/info.json"; else echo "{}"; fi; else echo null; fi';
@@ -52,7 +67,7 @@ function sh(script: string, ...args: string[]): string[] {
   return ['sh', '-c', script, 'coopctl-lock', ...args];
 }
 
-export function lockStatusFrom(raw: string, now: Date, localHost = hostname()): LockStatus {
+export function lockStatusFrom(raw: string, now: Date, localHost = hostname(), staleAfter = STALE_AFTER_MS): LockStatus {
   const parsed = JSON.parse(raw.trim() || 'null') as unknown;
   if (parsed === null) return { held: false, holder: null, command: null, since: null, heartbeatAt: null, stale: false };
   const r = lockInfoSchema.safeParse(parsed);
@@ -64,7 +79,7 @@ export function lockStatusFrom(raw: string, now: Date, localHost = hostname()): 
   let stale = false;
   let staleReason: string | undefined;
   const age = now.getTime() - Date.parse(info.heartbeatAt);
-  if (info.kind === 'auto' && age > STALE_AFTER_MS) {
+  if (info.kind === 'auto' && age > staleAfter) {
     stale = true;
     staleReason = `no heartbeat for ${Math.round(age / 1000)}s (the run that took it has stopped)`;
   } else if (info.kind === 'auto' && info.pid && info.from.endsWith(`@${localHost}`) && !pidAlive(info.pid)) {
@@ -86,12 +101,14 @@ function pidAlive(pid: number): boolean {
 export function describeHolder(s: LockStatus): string {
   if (!s.info) return 'an unknown holder';
   const i = s.info;
-  return `${i.holder} (${i.from}) since ${i.since}: ${i.command}${i.version ? ` → ${i.version}` : ''}${i.message ? ` — "${i.message}"` : ''}`;
+  const version = i.version && !i.command.includes(i.version) ? ` → ${i.version}` : '';
+  return `${i.holder} (${i.from}) since ${i.since}: ${i.command}${version}${i.message ? ` — "${i.message}"` : ''}`;
 }
 
 export class HostLock {
   private beat?: NodeJS.Timeout;
   private info?: LockInfo;
+  private readonly staleAfter = staleAfterMs();
 
   constructor(
     private readonly remote: RemoteHost,
@@ -108,7 +125,7 @@ export class HostLock {
   async status(): Promise<LockStatus> {
     const r = await this.remote.exec(sh(READ, this.dir), { mutates: false });
     try {
-      return lockStatusFrom(r.stdout, this.now());
+      return lockStatusFrom(r.stdout, this.now(), hostname(), this.staleAfter);
     } catch {
       throw new ToolOutputError(`${this.remote.target.name}: lock file of ${this.service}/${this.env} is not JSON`);
     }
@@ -160,7 +177,7 @@ export class HostLock {
         .catch(() => {
           // a missed beat is not fatal; enough of them make the lock stale, which is the point
         });
-    }, HEARTBEAT_MS);
+    }, heartbeatMs(this.staleAfter));
     this.beat.unref();
   }
 
@@ -198,6 +215,8 @@ export interface AcquireOptions {
   /** Asked when the lock is stale; true breaks it (the caller records that). */
   breakStale?: (s: LockStatus) => Promise<boolean>;
   pollMs?: number;
+  /** SIGINT/SIGTERM: stop waiting. */
+  signal?: AbortSignal;
 }
 
 /** Takes an automatic lock: waits for other automatic runs if asked, never for a manual lock. */
@@ -219,7 +238,8 @@ export async function acquireAutoLock(lock: HostLock, o: AcquireOptions): Promis
       }
       if (s.info?.kind === 'manual' || Date.now() >= deadline) throw err;
       o.onWait?.(s);
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 2000));
+      await sleep(o.pollMs ?? 2000, undefined, { signal: o.signal }).catch(() => {});
+      if (o.signal?.aborted) throw new InterruptedError(`interrupted while waiting for the lock of ${lock.service}/${lock.env}; nothing was changed`);
     }
   }
 }

@@ -8,7 +8,7 @@ import { planUpgrade, readVersionChoice, type UpgradePlan, type VersionChoice } 
 import { MastodonUpgrade, type UpgradeDeps, type UpgradeOutcome } from '../../core/upgrade/run.js';
 import { assertName, assertVersion, durationFlag, formatDuration } from '../../core/validate.js';
 import type { AnsibleTarget } from '../../core/workspace.js';
-import { describeHolder } from '../../history/lock.js';
+import { describeHolder, HostLock, type LockStatus } from '../../history/lock.js';
 import { canPrompt } from '../../core/io.js';
 import type { CommandContext } from '../context.js';
 import { ListrStageRunner } from '../listrRunner.js';
@@ -27,7 +27,8 @@ async function pickVersion(ctx: CommandContext, choice: VersionChoice, pre: bool
   const security = new Set(choice.catalog.versions.filter((v) => v.security).map((v) => v.version));
   const choices = choice.suggestions.map((s) => ({
     value: s.version,
-    name: `${s.version}${security.has(s.version) ? ' [security]' : ''}${s.parsed.stable ? '' : ' [pre-release]'} — ${s.reason}`,
+    // inquirer prints a disabled choice's reason after its name: said once
+    name: `${s.version}${security.has(s.version) ? ' [security]' : ''}${s.parsed.stable ? '' : ' [pre-release]'}${s.allowed ? ` — ${s.reason}` : ''}`,
     disabled: s.allowed ? false : `(${s.reason})`,
   }));
   if (!choices.some((c) => !c.disabled)) throw new RefusedError(`no version newer than ${choice.current} can be upgraded to${pre ? '' : ' (pre-releases hidden: --pre)'}`);
@@ -96,6 +97,19 @@ export function summaryMarkdown(o: UpgradeOutcome, plan: UpgradePlan): string {
 }
 
 /**
+ * Asks about a stale lock before the task list starts: under listr's live
+ * rendering a question is drawn over and never seen. The pipeline then
+ * breaks that lock only (another one found by then is refused, exit 4).
+ */
+async function staleLockDecision(ctx: CommandContext, target: AnsibleTarget): Promise<((s: LockStatus) => Promise<boolean>) | undefined> {
+  if (!ctx.prompter.interactive) return undefined;
+  const asked = await new HostLock(target.remote, target.paths.stateDir, target.service, target.env).status();
+  if (!asked.held || !asked.stale) return undefined;
+  const ok = await ctx.prompter.confirm({ message: `The lock is stale: ${describeHolder(asked)} — ${asked.staleReason}. Break it and continue?`, flag: '--force', default: false });
+  return ok ? async (found) => found.info?.id === asked.info?.id : undefined;
+}
+
+/**
  * Runs a planned change (upgrade, rollback) through the pipeline with live
  * progress, signal handling and the final summary; maps the outcome to an
  * exit code.
@@ -103,6 +117,7 @@ export function summaryMarkdown(o: UpgradeOutcome, plan: UpgradePlan): string {
 export async function executeChange(ctx: CommandContext, target: AnsibleTarget, plan: UpgradePlan, logFile: string, extra: Partial<UpgradeDeps>): Promise<ExitCodeValue> {
   const p = ctx.printer;
   const ws = ctx.workspace();
+  const breakStaleLock = await staleLockDecision(ctx, target);
   const interrupt = installInterruptHandler(p);
   const mode = ctx.global.json ? 'silent' : ctx.io.stderr.isTTY && !ctx.io.env.CI ? 'live' : 'lines';
   const stages: StageRunner = mode === 'lines' ? new LineStageRunner((l) => p.info(l)) : new ListrStageRunner(ctx.io, mode);
@@ -115,9 +130,7 @@ export async function executeChange(ctx: CommandContext, target: AnsibleTarget, 
         stages,
         signal: interrupt.signal,
         logFile,
-        breakStaleLock: ctx.prompter.interactive
-          ? (s) => ctx.prompter.confirm({ message: `The lock is stale: ${describeHolder(s)} — ${s.staleReason}. Break it and continue?`, flag: '--force', default: false })
-          : undefined,
+        breakStaleLock,
         confirmRestore: canPrompt(ctx.io) ? () => ctx.prompter.confirm({ message: 'The change failed. Restore the previous version (and database if migrations ran)?', flag: '--yes', default: true }) : undefined,
         ...extra,
       },

@@ -54,6 +54,17 @@ export interface UpgradeOutcome {
 /** The compose services that hold database connections (the database itself keeps running). */
 const APP_SERVICES = ['web', 'streaming', 'sidekiq'];
 
+/** After SIGINT/SIGTERM no further stage starts (the stage runners would go on to the next one). */
+function unlessInterrupted(stage: Stage): Stage {
+  return {
+    ...stage,
+    run: (ctx) => {
+      if (ctx.signal.aborted) throw new InterruptedError(`interrupted before: ${stage.title}`);
+      return stage.run(ctx);
+    },
+  };
+}
+
 /** The most telling line of a failed task: an error line from its output, else its message. */
 function failureLine(f: { msg?: string; stderr?: string | null; stdout?: string | null }): string {
   const lines = [f.stderr, f.stdout].flatMap((x) => (x ?? '').split('\n')).map((l) => l.trim()).filter(Boolean);
@@ -147,6 +158,7 @@ export class MastodonUpgrade {
             command: `${this.d.operation ?? 'upgrade'} ${t.service} --env ${t.env} --to ${p.to}`,
             version: p.to,
             waitMs: this.d.lockWaitMs,
+            signal: ctx.signal,
             onWait: (s) => ctx.report(`waiting for ${describeHolder(s)}`),
             breakStale: this.d.breakStaleLock
               ? async (s) => {
@@ -333,7 +345,7 @@ export class MastodonUpgrade {
     const p = this.plan;
     let failure: unknown;
     try {
-      await this.d.stages.run(this.mainStages(), this.d.signal);
+      await this.d.stages.run(this.mainStages().map(unlessInterrupted), this.d.signal);
     } catch (err) {
       failure = err;
     }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
@@ -92,6 +92,8 @@ async function runOnce(runner: ProcessRunner, o: PlaybookOptions, strategy: Stra
   });
   const { args, env } = playbookCommand(o, strategy, eventsFile);
   await appendFile(o.logFile, `$ ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`);
+  // One stream keeps the lines in order (unsequenced appendFile calls reorder them) and is flushed before returning.
+  const log = createWriteStream(o.logFile, { flags: 'a' });
   tail.start();
   let exitCode: number;
   try {
@@ -101,12 +103,13 @@ async function runOnce(runner: ProcessRunner, o: PlaybookOptions, strategy: Stra
       env,
       reject: false,
       signal: o.signal,
-      onLine: (line) => void appendFile(o.logFile, line + '\n'),
+      onLine: (line) => log.write(line + '\n'),
     });
     exitCode = r.exitCode;
     if (r.skipped) exitCode = 0;
   } finally {
     await tail.stop();
+    await new Promise<void>((resolve) => log.end(resolve));
   }
   return { ok: exitCode === 0, exitCode, strategy, stats, failures, changedTasks: [...changed], tasks, logFile: o.logFile, eventsFile };
 }
