@@ -36,6 +36,10 @@ export interface TransferOptions {
  * The object is committed only if the remote command exited 0.
  */
 export async function transferToStore(o: TransferOptions): Promise<StoredStream> {
+  if (o.signal?.aborted) {
+    o.handle.abort();
+    throw new InterruptedError(`interrupted before ${o.what} was transferred; nothing was kept`);
+  }
   const plain = new Meter(o.onBytes);
   const stored = new Meter();
   const tail = new PassThrough();
@@ -52,7 +56,6 @@ export async function transferToStore(o: TransferOptions): Promise<StoredStream>
     });
   };
   const onAbort = () => tail.destroy(new InterruptedError());
-  if (o.signal?.aborted) onAbort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const encrypt = o.recipients ? await encryptingStream(o.recipients) : new PassThrough();

@@ -107,6 +107,8 @@ export function describeHolder(s: LockStatus): string {
 
 export class HostLock {
   private beat?: NodeJS.Timeout;
+  /** Set when a heartbeat finds that the lock was taken away (forced release). */
+  lost = false;
   private info?: LockInfo;
   private readonly staleAfter = staleAfterMs();
 
@@ -173,6 +175,8 @@ export class HostLock {
         .exec(sh(BEAT, this.dir, next.id), { mutates: true, stdin: JSON.stringify(next), reject: false })
         .then((r) => {
           if (r.exitCode === 0) this.info = next;
+          // 75: the lock on the host is no longer ours (someone forced it away)
+          else if (r.exitCode === 75) this.lost = true;
         })
         .catch(() => {
           // a missed beat is not fatal; enough of them make the lock stale, which is the point

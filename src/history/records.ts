@@ -134,8 +134,3 @@ export function foldRecord(id: string, events: RecordEvent[]): HistoryRecord | u
     details,
   };
 }
-
-/** A pending record whose run no longer holds the lock is an interrupted run, not one in progress. */
-export function markInterrupted(records: HistoryRecord[], liveLockRecordId: string | undefined): HistoryRecord[] {
-  return records.map((r) => (r.status === 'pending' && r.id !== liveLockRecordId ? { ...r, status: 'interrupted' } : r));
-}

@@ -55,11 +55,12 @@ export interface UpgradeOutcome {
 const APP_SERVICES = ['web', 'streaming', 'sidekiq'];
 
 /** After SIGINT/SIGTERM no further stage starts (the stage runners would go on to the next one). */
-function unlessInterrupted(stage: Stage): Stage {
+function guarded(stage: Stage, lockLost: () => boolean): Stage {
   return {
     ...stage,
     run: (ctx) => {
       if (ctx.signal.aborted) throw new InterruptedError(`interrupted before: ${stage.title}`);
+      if (lockLost()) throw new OperationError(`stopped before "${stage.title}": the lock was released by someone else (lock release --force) while this run held it`);
       return stage.run(ctx);
     },
   };
@@ -345,7 +346,7 @@ export class MastodonUpgrade {
     const p = this.plan;
     let failure: unknown;
     try {
-      await this.d.stages.run(this.mainStages().map(unlessInterrupted), this.d.signal);
+      await this.d.stages.run(this.mainStages().map((st) => guarded(st, () => this.lock?.lost ?? false)), this.d.signal);
     } catch (err) {
       failure = err;
     }

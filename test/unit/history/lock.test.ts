@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lockStatusFrom, STALE_AFTER_MS, type LockInfo } from '../../../src/history/lock.js';
-import { foldRecord, markInterrupted, newRecordId, parseHistory } from '../../../src/history/records.js';
+import { foldRecord, newRecordId, parseHistory } from '../../../src/history/records.js';
 
 const now = new Date('2026-11-26T10:00:00Z');
 const info = (over: Partial<LockInfo> = {}): LockInfo => ({
@@ -51,8 +51,6 @@ describe('history records', () => {
     expect(a.transitions.map((t) => t.status)).toEqual(['pending', 'succeeded']);
     expect(a.details).toEqual({ verification: { ok: true } });
     expect(b.status).toBe('pending');
-    expect(markInterrupted([a, b], undefined)[1].status).toBe('interrupted');
-    expect(markInterrupted([a, b], b.id)[1].status).toBe('pending');
     expect(foldRecord('x', [])).toBeUndefined();
   });
 });
