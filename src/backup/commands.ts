@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { dbCommand } from '../drivers/mastodon/compose.js';
 import { ShellLine } from '../remote/quote.js';
 
 /**
@@ -59,8 +60,7 @@ export function assertLevel(level: number): number {
 /** A PostgreSQL client tool, in the container or on the host. */
 export function pgTool(db: DbTarget, tool: string, args: readonly string[]): string[] {
   assertDbTarget(db);
-  if (db.container === undefined) return [tool, ...args];
-  return ['docker', 'compose', '--project-directory', db.composeDir!, 'exec', '-T', db.container, tool, ...args];
+  return dbCommand(db, [tool, ...args]);
 }
 
 export function zstdCompress(level: number): string[] {

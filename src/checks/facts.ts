@@ -1,7 +1,9 @@
 import { RemoteError, ToolOutputError } from '../core/errors.js';
 import { httpGet, joinUrl } from '../core/http.js';
 import type { Target } from '../core/workspace.js';
-import { psqlQuery, redisVersion, type DbAccess } from '../drivers/mastodon/compose.js';
+import type { DbTarget } from '../backup/commands.js';
+import { targetDb } from '../core/backups.js';
+import { psqlQuery, redisVersion } from '../drivers/mastodon/compose.js';
 
 /**
  * Facts about a Mastodon host, read once per run and shared by the checks
@@ -21,11 +23,10 @@ export class HostFacts {
     return p;
   }
 
-  db(): DbAccess {
+  db(): DbTarget {
     const t = this.target;
     if (t.driver !== 'ansible') throw new Error('internal: database facts are for Ansible-managed services');
-    const d = t.serviceConfig.database;
-    return { dir: t.paths.dataDir, container: d.container ?? undefined, user: d.user, name: d.name };
+    return targetDb(t);
   }
 
   private async query(sql: string): Promise<string> {

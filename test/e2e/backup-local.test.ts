@@ -116,7 +116,7 @@ describe('the production layout: PostgreSQL inside the compose project\'s db con
       const m = await createBackup(options({ source: { ...options().source, db } }));
       const r = await restoreScratch({ store, manifest: m, identities, target: { host: h.host, db } });
       expect(r.rowCounts).toEqual(counts);
-      const tools = readFileSync(docker.log, 'utf8').trim().split('\n').map((l) => l.split(' ')[6]);
+      const tools = readFileSync(docker.log, 'utf8').trim().split('\n').map((l) => l.split(' ')[8]);
       expect(new Set(tools)).toEqual(new Set(['pg_dump', 'psql', 'createdb', 'pg_restore', 'dropdb']));
     } finally {
       docker.remove();

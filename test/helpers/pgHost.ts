@@ -111,8 +111,8 @@ export function seedMastodonLike(h: PgHost, db: string, opts: { accounts?: numbe
 }
 
 /**
- * A `docker` stand-in on the host's PATH for `docker compose --project-directory DIR
- * exec -T db CMD...`: checks the invocation and runs CMD "in the container" (on the
+ * A `docker` stand-in on the host's PATH for `docker compose -f DIR/docker-compose.yml
+ * --project-directory DIR exec -T db CMD...`: checks the invocation and runs CMD "in the container" (on the
  * host, which reaches the cluster). Each call is appended to the returned log file.
  */
 export function installComposeStandIn(h: PgHost): { log: string; remove(): void } {
@@ -122,8 +122,8 @@ export function installComposeStandIn(h: PgHost): { log: string; remove(): void 
     file,
     `#!/bin/sh
 echo "$*" >> ${log}
-[ "$1" = compose ] && [ "$2" = --project-directory ] && [ -d "$3" ] && [ "$4" = exec ] && [ "$5" = -T ] && [ "$6" = db ] || { echo "unexpected: docker $*" >&2; exit 125; }
-shift 6
+[ "$1" = compose ] && [ "$2" = -f ] && [ "$4" = --project-directory ] && [ "$3" = "$5/docker-compose.yml" ] && [ -d "$5" ] && [ "$6" = exec ] && [ "$7" = -T ] && [ "$8" = db ] || { echo "unexpected: docker $*" >&2; exit 125; }
+shift 8
 exec "$@"
 `,
     { mode: 0o755 },

@@ -55,8 +55,7 @@ export async function planRollback(ws: Workspace, t: AnsibleTarget, to: string |
   let schemaMoved: boolean | 'unknown' = 'unknown';
   const before = undoes?.details.schemaBefore as SchemaMark | undefined;
   if (before) {
-    const db = targetDb(t);
-    const now = await readSchemaMark(t.remote, { dir: t.paths.dataDir, container: db.container, user: db.user, name: db.name });
+    const now = await readSchemaMark(t.remote, targetDb(t));
     schemaMoved = !sameSchema(now, before);
   }
   const plan: UpgradePlan = {

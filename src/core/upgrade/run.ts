@@ -103,8 +103,7 @@ export class MastodonUpgrade {
   }
 
   private schemaMark(): Promise<SchemaMark> {
-    const db = targetDb(this.t);
-    return readSchemaMark(this.t.remote, { dir: this.t.paths.dataDir, container: db.container, user: db.user, name: db.name });
+    return readSchemaMark(this.t.remote, targetDb(this.t));
   }
 
   private async deploy(version: string, ctx: Parameters<Stage['run']>[0], label: string): Promise<PlaybookResult> {

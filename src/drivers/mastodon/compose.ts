@@ -1,4 +1,5 @@
 import path from 'node:path/posix';
+import type { DbTarget } from '../../backup/commands.js';
 
 /**
  * Command builders for a Mastodon host run with Docker Compose (Kamal-style:
@@ -13,20 +14,12 @@ export function composeExec(dir: string, service: string, argv: readonly string[
   return compose(dir, 'exec', '-T', service, ...argv);
 }
 
-export interface DbAccess {
-  dir: string;
-  /** compose service running PostgreSQL; undefined = the host's own PostgreSQL. */
-  container?: string;
-  user: string;
-  name: string;
+/** A PostgreSQL client tool where the database runs: in its container, or on the host. */
+export function dbCommand(db: DbTarget, argv: readonly string[]): string[] {
+  return db.container ? composeExec(db.composeDir!, db.container, argv) : [...argv];
 }
 
-/** A PostgreSQL client command (psql, pg_dump, ...) where the database runs. */
-export function dbCommand(db: DbAccess, argv: readonly string[]): string[] {
-  return db.container ? composeExec(db.dir, db.container, argv) : [...argv];
-}
-
-export function psqlQuery(db: DbAccess, sql: string): string[] {
+export function psqlQuery(db: DbTarget, sql: string): string[] {
   return dbCommand(db, ['psql', '-X', '-v', 'ON_ERROR_STOP=1', '-At', '-U', db.user, '-d', db.name, '-c', sql]);
 }
 

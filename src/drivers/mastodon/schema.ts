@@ -1,5 +1,6 @@
 import type { RemoteHost } from '../../remote/ssh.js';
-import { psqlQuery, type DbAccess } from './compose.js';
+import type { DbTarget } from '../../backup/commands.js';
+import { psqlQuery } from './compose.js';
 
 /** Where the database schema stands: how many migrations ran, and the newest. */
 export interface SchemaMark {
@@ -7,7 +8,7 @@ export interface SchemaMark {
   newest: string;
 }
 
-export async function readSchemaMark(remote: RemoteHost, db: DbAccess): Promise<SchemaMark> {
+export async function readSchemaMark(remote: RemoteHost, db: DbTarget): Promise<SchemaMark> {
   const r = await remote.exec(psqlQuery(db, "select count(*) || ' ' || coalesce(max(version), '') from schema_migrations"), { mutates: false, timeoutMs: 60_000 });
   const [count, newest = ''] = r.stdout.trim().split(' ');
   return { count: Number(count), newest };

@@ -18,7 +18,7 @@ const inContainer: DbTarget = { ...onHost, container: 'db', composeDir: '/opt/so
 describe('backup command builders', () => {
   it('dumps inside the database container the way production runs, compressed on the host, under pipefail', () => {
     expect(toShell(dumpCommand(inContainer, { where: 'host', level: 3 }, '00000003-0000003B-1'))).toBe(
-      "bash -c 'set -o pipefail 2>/dev/null; docker compose --project-directory /opt/social.coop exec -T db pg_dump -U postgres -Fc -Z0 --snapshot=00000003-0000003B-1 mastodon_production | zstd -3 -T0 -q -c'",
+      "bash -c 'set -o pipefail 2>/dev/null; docker compose -f /opt/social.coop/docker-compose.yml --project-directory /opt/social.coop exec -T db pg_dump -U postgres -Fc -Z0 --snapshot=00000003-0000003B-1 mastodon_production | zstd -3 -T0 -q -c'",
     );
   });
 
@@ -56,7 +56,7 @@ describe('backup command builders', () => {
       'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-F', '\t', '-v', 'tables=accounts,statuses', '-U', 'postgres', '-d', 'postgres',
     ]);
     expect(dropdbCommand(inContainer, 'coopctl_scratch_1')).toEqual([
-      'docker', 'compose', '--project-directory', '/opt/social.coop', 'exec', '-T', 'db', 'dropdb', '-U', 'postgres', '--if-exists', 'coopctl_scratch_1',
+      'docker', 'compose', '-f', '/opt/social.coop/docker-compose.yml', '--project-directory', '/opt/social.coop', 'exec', '-T', 'db', 'dropdb', '-U', 'postgres', '--if-exists', 'coopctl_scratch_1',
     ]);
   });
 });
