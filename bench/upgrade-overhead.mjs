@@ -19,7 +19,7 @@ withSandbox(({ dir, config, inventoryFile, host }) => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'coopctl-bench-dump-'));
   const script = [
     'set -euo pipefail',
-    `ssh -i ${dir}/ssh/id_ed25519 -o UserKnownHostsFile=${dir}/ssh/known_hosts -o StrictHostKeyChecking=yes -p ${h.ansible_port} ${h.ansible_user}@127.0.0.1 docker compose -f ${dataDir}/docker-compose.yml --project-directory ${dataDir} exec -T db pg_dump -U postgres -Fc mastodon_production > ${tmp}/dump`,
+    `ssh -i ${dir}/ssh/id_ed25519 -o UserKnownHostsFile=${dir}/ssh/known_hosts -o StrictHostKeyChecking=yes -p ${h.ansible_port} ${h.ansible_user}@${h.ansible_host} docker compose -f ${dataDir}/docker-compose.yml --project-directory ${dataDir} exec -T db pg_dump -U postgres -Fc mastodon_production > ${tmp}/dump`,
     `cd ${path.dirname(playbook)} && ansible-playbook -i ${inventoryFile} -l alpha -e mastodon_version=4.4.8 ${playbook} > /dev/null`,
     `curl -fsS ${url}/health > /dev/null`,
     `curl -fsS ${url}/api/v2/instance | grep -q '"version":"4.4.8"'`,

@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import path from 'node:path';
 import { ConfigError, InputError } from '../core/errors.js';
 import { CommandFailedError, type ProcessRunner } from '../core/process.js';
 
@@ -9,7 +11,7 @@ export interface InventoryHost {
   address: string;
   port: number;
   user: string;
-  /** Every host variable, for coopctl_* paths and playbook variables such as mastodon_dir. */
+  /** Host variables: coopctl_* paths and mastodon_dir are the ones coopctl reads (and caches). */
   vars: Record<string, unknown>;
   inventory: string;
 }
@@ -89,18 +91,75 @@ export async function readInventory(runner: ProcessRunner, file: string): Promis
   }
 }
 
-/** Reads each distinct inventory once, in parallel. */
+/** Only what coopctl reads is kept on disk: addresses and coopctl's own path variables, never other host variables (they may hold secrets). */
+const CACHED_VARS = /^(coopctl_\w+|mastodon_dir)$/;
+
+function files(p: string): string[] {
+  try {
+    const st = statSync(p);
+    if (!st.isDirectory()) return [p];
+    return readdirSync(p).flatMap((f) => files(path.join(p, f)));
+  } catch {
+    return [];
+  }
+}
+
+/** Changes whenever a file of the inventory (or its group_vars/host_vars) changes. */
+export function inventoryFingerprint(file: string): string {
+  const dir = statSync(file).isDirectory() ? file : path.dirname(file);
+  const all = [...new Set([...files(file), ...files(path.join(dir, 'group_vars')), ...files(path.join(dir, 'host_vars'))])].sort();
+  const h = createHash('sha256').update(file);
+  for (const f of all) {
+    const st = statSync(f);
+    h.update(`\0${f}\0${st.mtimeMs}\0${st.size}`);
+  }
+  return h.digest('hex');
+}
+
+function cacheFile(env: NodeJS.ProcessEnv, fingerprint: string): string {
+  return path.join(env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'coopctl', 'inventory', `${fingerprint}.json`);
+}
+
+/**
+ * Reads each distinct inventory once per run, in parallel, and remembers the
+ * result across runs until one of its files changes: `ansible-inventory`
+ * costs a Python start-up (~0.4 s) on every command otherwise.
+ */
 export class InventoryCache {
   private readonly loading = new Map<string, Promise<Inventory>>();
-  constructor(private readonly runner: ProcessRunner) {}
+  constructor(
+    private readonly runner: ProcessRunner,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   get(file: string): Promise<Inventory> {
     let p = this.loading.get(file);
     if (!p) {
-      p = readInventory(this.runner, file);
+      p = this.load(file);
       this.loading.set(file, p);
     }
     return p;
+  }
+
+  private async load(file: string): Promise<Inventory> {
+    if (!existsSync(file)) throw new ConfigError(`${file}: inventory not found`);
+    const cached = cacheFile(this.env, inventoryFingerprint(file));
+    try {
+      const hosts = JSON.parse(readFileSync(cached, 'utf8')) as InventoryHost[];
+      return { file, hosts: new Map(hosts.map((h) => [h.name, { ...h, inventory: file }])) };
+    } catch {
+      // not cached yet
+    }
+    const inv = await readInventory(this.runner, file);
+    try {
+      mkdirSync(path.dirname(cached), { recursive: true });
+      const slim = [...inv.hosts.values()].map((h) => ({ ...h, vars: Object.fromEntries(Object.entries(h.vars).filter(([k]) => CACHED_VARS.test(k))) }));
+      writeFileSync(`${cached}.tmp`, JSON.stringify(slim));
+      renameSync(`${cached}.tmp`, cached);
+    } catch {
+      // a cache that cannot be written only costs time
+    }
+    return inv;
   }
 }
 

@@ -137,8 +137,10 @@ export class MastodonUpgrade {
         title: 'Preflight checks',
         mutates: false,
         run: async (ctx) => {
-          // The lock stage that follows handles a held lock (waiting, exit 4), so preflight does not.
-          this.checks = await runChecks(PREFLIGHT_CHECKS.filter((c) => c.id !== 'lock'), { target: t, workspace: ws, runner: ws.runner, facts: this.facts, toVersion: this.d.operation === 'rollback' || this.d.operation === 'restore' ? undefined : p.to, allowPrerelease: true }, (r) =>
+          // The lock stage that follows handles a held lock (waiting, exit 4). A syntax error stops
+          // ansible-playbook before its first task, so apply itself is that check here; the
+          // standalone `coopctl preflight` still runs --syntax-check.
+          this.checks = await runChecks(PREFLIGHT_CHECKS.filter((c) => c.id !== 'lock' && c.id !== 'playbook-syntax'), { target: t, workspace: ws, runner: ws.runner, facts: this.facts, toVersion: this.d.operation === 'rollback' || this.d.operation === 'restore' ? undefined : p.to, allowPrerelease: true }, (r) =>
             ctx.report(`${r.status === 'pass' ? '✓' : r.status === 'warn' ? '!' : '✗'} ${r.id}: ${r.message}`),
           );
           const failed = this.checks.filter((c) => c.status === 'fail');
