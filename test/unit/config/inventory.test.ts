@@ -1,0 +1,42 @@
+import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InventoryCache, parseInventoryJson } from '../../../src/config/inventory.js';
+import { ExecaRunner } from '../../../src/core/process.js';
+
+describe('Ansible inventory', () => {
+  it('reads hosts from ansible-inventory --list, including hosts without variables', () => {
+    const inv = parseInventoryJson(
+      JSON.stringify({ _meta: { hostvars: { rhizome: { ansible_host: 'rhizome.social.coop', ansible_user: 'root', ansible_port: 2222 } } }, ungrouped: { hosts: ['pando'] } }),
+      'inv',
+    );
+    expect(inv.hosts.get('rhizome')).toMatchObject({ address: 'rhizome.social.coop', port: 2222, user: 'root' });
+    expect(inv.hosts.get('pando')).toMatchObject({ address: 'pando', port: 22 });
+  });
+
+  it('is cached across runs with only the variables coopctl reads, and read again when a file changes', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-inv-'));
+    const cache = mkdtempSync(path.join(os.tmpdir(), 'coopctl-cache-'));
+    const inv = path.join(dir, 'prod');
+    mkdirSync(path.join(inv, 'group_vars'), { recursive: true });
+    writeFileSync(path.join(inv, 'hosts.yml'), 'all:\n  hosts:\n    rhizome:\n      ansible_host: 127.0.0.1\n      coopctl_state_dir: /srv/coopctl\n');
+    writeFileSync(path.join(inv, 'group_vars', 'all.yml'), 'db_password: hunter2-very-secret\n');
+    const env = { ...process.env, XDG_CACHE_HOME: cache };
+    const first = await new InventoryCache(new ExecaRunner(false), env).get(inv);
+    expect(first.hosts.get('rhizome')!.vars.db_password).toBe('hunter2-very-secret');
+    const files = readdirSync(path.join(cache, 'coopctl', 'inventory'));
+    expect(files).toHaveLength(1);
+    const stored = readFileSync(path.join(cache, 'coopctl', 'inventory', files[0]), 'utf8');
+    expect(stored).toContain('/srv/coopctl');
+    expect(stored).not.toContain('hunter2');
+    // a runner that must not be called: the cache answers
+    const refusing = { dryRun: false, run: async () => { throw new Error('ansible-inventory ran again'); } };
+    const second = await new InventoryCache(refusing, env).get(inv);
+    expect(second.hosts.get('rhizome')).toMatchObject({ address: '127.0.0.1', vars: { coopctl_state_dir: '/srv/coopctl' } });
+    writeFileSync(path.join(inv, 'hosts.yml'), 'all:\n  hosts:\n    rhizome:\n      ansible_host: 10.0.0.9\n');
+    utimesSync(path.join(inv, 'hosts.yml'), new Date(), new Date(Date.now() + 5000));
+    const third = await new InventoryCache(new ExecaRunner(false), env).get(inv);
+    expect(third.hosts.get('rhizome')!.address).toBe('10.0.0.9');
+  });
+});
