@@ -43,7 +43,7 @@ export class ListrStageRunner implements StageRunner {
         fallbackRenderer: 'simple',
         rendererOptions: { logger, collapseErrors: false },
         fallbackRendererOptions: { logger },
-      } as never,
+      } as never, // listr2's option types are generic over the renderer chosen at run time
     );
     await list.run();
   }

@@ -5,6 +5,7 @@ import { ExitCode, InputError, InterruptedError, RefusedError, type ExitCodeValu
 import { operationLogFile } from '../../core/logs.js';
 import { LineStageRunner, type StageRunner } from '../../core/pipeline.js';
 import { planUpgrade, readVersionChoice, type UpgradePlan, type VersionChoice } from '../../core/upgrade/plan.js';
+import type { VerificationResult } from '../../checks/verify.js';
 import { MastodonUpgrade, type UpgradeDeps, type UpgradeOutcome } from '../../core/upgrade/run.js';
 import { assertName, assertVersion, durationFlag, formatDuration } from '../../core/validate.js';
 import type { AnsibleTarget } from '../../core/workspace.js';
@@ -79,7 +80,13 @@ function checkDiffText(log: string): string {
 
 export function summaryMarkdown(o: UpgradeOutcome, plan: UpgradePlan): string {
   const r = o.record;
-  const d = r.details as Record<string, any>;
+  // What MastodonUpgrade notes in the record (see core/upgrade/run.ts).
+  const d = r.details as {
+    verification?: VerificationResult;
+    ansible?: { ok: boolean; changedTasks: string[]; strategy: string };
+    migrationsRan?: boolean | 'unknown';
+    log?: string;
+  };
   const dur = r.finishedAt ? formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '?';
   const lines = [
     `### coopctl ${r.operation} ${r.service}/${r.env}: ${plan.from} → ${plan.to} — ${r.status}`,
@@ -88,7 +95,7 @@ export function summaryMarkdown(o: UpgradeOutcome, plan: UpgradePlan): string {
     `- host \`${plan.host}\` · operator ${r.operator} · record \`${r.id}\` · ${r.startedAt} (${dur})`,
     `- safety backup: ${r.backupId ? `\`${r.backupId}\` (sha256 verified)` : 'none'}`,
   ];
-  if (d.verification) lines.push(`- verification: ${d.verification.ok ? 'healthy' : 'FAILED'} — ${d.verification.checks.map((c: any) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('; ')}`);
+  if (d.verification) lines.push(`- verification: ${d.verification.ok ? 'healthy' : 'FAILED'} — ${d.verification.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('; ')}`);
   if (d.ansible) lines.push(`- ansible: ${d.ansible.ok ? 'ok' : 'failed'}, changed: ${d.ansible.changedTasks.join(', ') || 'nothing'} (${d.ansible.strategy})`);
   if (d.migrationsRan !== undefined) lines.push(`- migrations ran before the failure: ${d.migrationsRan}`);
   if (plan.notes.length) lines.push(`- release notes read: ${plan.notes.map((n) => n.version).join(', ')}`);
