@@ -225,4 +225,16 @@ describe('coopctl upgrade interrupted', () => {
     const seen = json<HistoryDoc>(await sb.run(['--json', 'history', 'mastodon', '--env', 'alpha']));
     expect(seen.records.find((r) => r.id === killed.id)?.status).toBe('interrupted');
   }, 180_000);
+
+  it('a run whose lock is forced away stops before its next stage and restores, instead of going on unlocked', async () => {
+    const { run } = await upgradeUntilTask('prod', '4.5.0', /Pull the images/, { COOPCTL_LOCK_STALE_AFTER: '2' });
+    const forced = await sb.run(['lock', 'release', 'mastodon', '--env', 'prod', '--force', '-m', 'taking over'], { COOPCTL_OPERATOR: 'Bo' });
+    expect(forced.code, forced.stderr).toBe(0);
+    const r = await run;
+    expect(r.exitCode, String(r.stderr)).toBe(1);
+    const doc = json<UpgradeDoc>({ code: 1, stdout: String(r.stdout), stderr: '' });
+    expect(doc.record).toMatchObject({ status: 'rolled-back', from: '4.4.8', to: '4.5.0' });
+    expect(prod.record(doc.record.id).transitions.at(-1)!.note).toContain('the lock was released by someone else');
+    expect(await prod.running()).toEqual({ version: '4.4.8', healthy: true });
+  });
 });
