@@ -21,6 +21,9 @@ Examples:
   $ coopctl status mastodon --json               the same as one JSON document
   $ coopctl preflight mastodon --env alpha --to 4.4.8
   $ coopctl versions mastodon --env prod         what could be installed, security releases marked
+  $ coopctl upgrade mastodon --env alpha         pick a version, read the notes and the plan, confirm
+  $ coopctl upgrade mastodon --env prod --to 4.4.8 --yes
+  $ coopctl backup restore ID --into scratch     the scheduled restore test
 
 Exit codes:
   0 ok · 1 operation failed (the report says what state things are in) · 2 bad input or config
