@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { coopctlVersion } from '../core/version.js';
 import { ExitCode, type ExitCodeValue } from '../core/errors.js';
 import { systemIO, type IO } from '../core/io.js';
 import type { CommandContext, GlobalOptions } from './context.js';
@@ -31,11 +31,6 @@ Exit codes:
 
 Configuration: -c FILE, else $COOPCTL_CONFIG, else coopctl.yaml in this directory or above.`;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, args: string[]) => Promise<void>): Command {
   const program = new Command('coopctl')
     .description('Safe upgrades, backups and promotions for social.coop: Mastodon via Ansible, Co-op Cloud apps via abra.')
@@ -44,7 +39,7 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .option('-y, --yes', 'answer yes to confirmations (for scripts)')
     .option('--dry-run', 'read and plan only: print every change that would be made')
     .option('-v, --verbose', 'show every command run locally and on hosts')
-    .version(version(), '--version', 'print the version')
+    .version(coopctlVersion(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .addHelpText('after', EXAMPLES)
     .showSuggestionAfterError(true)

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { DbTarget } from '../backup/commands.js';
 import { parseIdentities } from '../backup/crypto.js';
 import type { EncryptionSettings } from '../backup/create.js';
@@ -15,10 +14,6 @@ import type { AnsibleTarget, Target, Workspace } from './workspace.js';
  * how to reach a target's database. Shared by the backup commands and the
  * safety backup of upgrades.
  */
-export function coopctlVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
-
 export function openBackupStore(ws: Workspace, name?: string): Promise<BackupStore> {
   return storeFromConfig(
     ws.config.backup,

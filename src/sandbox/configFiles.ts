@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { SandboxLayout } from './layout.js';
-import { REPO_ROOT } from './layout.js';
+import { repoRoot } from './paths.js';
 import type { SandboxState } from './state.js';
 
 /** Per-host variables coopctl reads from the inventory (paths inside the host's root). */
@@ -93,7 +93,7 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
     services: {
       mastodon: {
         driver: 'ansible',
-        playbook: path.join(REPO_ROOT, 'playbooks', 'mastodon.yml'),
+        playbook: path.join(repoRoot(), 'playbooks', 'mastodon.yml'),
         versions: { type: 'git', url: path.join(layout.upstream, 'mastodon.git') },
         database: { name: 'mastodon_production', user: 'postgres', container: 'db', tables: ['accounts', 'statuses', 'users'] },
         promotion: ['alpha', 'prod'],

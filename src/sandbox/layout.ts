@@ -24,12 +24,3 @@ export function sandboxLayout(dir: string) {
   };
 }
 export type SandboxLayout = ReturnType<typeof sandboxLayout>;
-
-/** The repository this coopctl runs from (playbooks/, dist/). */
-export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-/** The sh wrapper that runs one of our stand-ins under this Node. */
-export function standinWrapper(name: string): string {
-  const script = path.join(REPO_ROOT, 'dist', 'sandbox', 'standins', `${name}.js`);
-  return `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`;
-}

@@ -13,7 +13,7 @@ export function freePort(address = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** Resolves once something on host:port sends a line starting with `prefix` (e.g. "SSH-"). */
+/** The first line a server on host:port sends (an SSH server's "SSH-2.0-..." greeting). */
 export function readBanner(host: string, port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host, port });
@@ -34,6 +34,11 @@ export function readBanner(host: string, port: number, timeoutMs: number): Promi
     sock.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
+    });
+    sock.on('end', () => {
+      clearTimeout(timer);
+      if (buf) resolve(buf.trim());
+      else reject(new Error(`${host}:${port} closed the connection before a banner`));
     });
   });
 }

@@ -7,7 +7,8 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { ANSIBLE_STRICT_ENV } from '../config/inventory.js';
 import { defaultCoopCloudApps, prepareCoopCloud, startCoopCloudHealth, stopCoopCloudHealth, writeAbraWrapper } from './coopcloud/server.js';
 import { writeInventory, writeSandboxConfig } from './configFiles.js';
-import { REPO_ROOT, sandboxLayout, type SandboxLayout } from './layout.js';
+import { sandboxLayout, type SandboxLayout } from './layout.js';
+import { distScript, repoRoot } from './paths.js';
 import { HEALTHY_MDSTAT, mastodonHostVars, prepareMastodonHost, sandboxMastodonSecrets, seedMastodonData, startMastodonHost, stopMastodonHost } from './mastodon/host.js';
 import { createMastodonUpstream } from './mastodon/upstream.js';
 import { freePort, readBanner, waitFor } from './net.js';
@@ -52,7 +53,7 @@ function writeSecrets(layout: SandboxLayout, ageIdentity: string): void {
 export function startS3(layout: SandboxLayout, port: number): Promise<void> {
   mkdirSync(layout.s3.dir, { recursive: true });
   const log = openSync(layout.s3.log, 'a');
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/sandbox/standins/s3.js'), '--dir', path.join(layout.s3.dir, 'data'), '--port', String(port), '--bucket', S3_BUCKET], {
+  const child = spawn(process.execPath, [distScript('sandbox/standins/s3.js'), '--dir', path.join(layout.s3.dir, 'data'), '--port', String(port), '--bucket', S3_BUCKET], {
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
@@ -78,8 +79,8 @@ export function deployMastodon(layout: SandboxLayout, hosts: string[], version: 
   try {
     execFileSync(
       'ansible-playbook',
-      ['-i', layout.inventory, '-l', hosts.join(','), '-e', `mastodon_version=${version}`, path.join(REPO_ROOT, 'playbooks', 'mastodon.yml')],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ANSIBLE_STRICT_ENV, ANSIBLE_PIPELINING: '1', ANSIBLE_GATHERING: 'explicit' }, cwd: path.join(REPO_ROOT, 'playbooks'), maxBuffer: 64 * 1024 * 1024 },
+      ['-i', layout.inventory, '-l', hosts.join(','), '-e', `mastodon_version=${version}`, path.join(repoRoot(), 'playbooks', 'mastodon.yml')],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ANSIBLE_STRICT_ENV, ANSIBLE_PIPELINING: '1', ANSIBLE_GATHERING: 'explicit' }, cwd: path.join(repoRoot(), 'playbooks'), maxBuffer: 64 * 1024 * 1024 },
     );
   } catch (err) {
     const out = String((err as { stdout?: Buffer }).stdout ?? '');
@@ -105,9 +106,7 @@ export async function sandboxUp(opts: UpOptions): Promise<SandboxState> {
 }
 
 async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) => void): Promise<SandboxState> {
-  if (!existsSync(path.join(REPO_ROOT, 'dist', 'sandbox', 'standins', 's3.js'))) {
-    throw new Error('coopctl is not built (dist/ missing): run npm ci or npm run build first');
-  }
+  distScript('sandbox/standins/s3.js'); // fails early, with the fix, when coopctl is not built
   mkdirSync(layout.root, { recursive: true });
   chmodSync(layout.root, 0o755);
   mkdirSync(layout.ssh.dir, { recursive: true, mode: 0o700 });

@@ -17,7 +17,8 @@ import { acquireAutoLock, describeHolder, HostLock, type LockStatus } from '../.
 import { OperationRecord, repoCommit } from '../../history/operation.js';
 import { HistoryStore, newRecordId } from '../../history/records.js';
 import { currentOperator } from '../../history/operator.js';
-import { backupIdentities, coopctlVersion, encryptionSettings, openBackupStore, targetDb } from '../backups.js';
+import { backupIdentities, encryptionSettings, openBackupStore, targetDb } from '../backups.js';
+import { coopctlVersion } from '../version.js';
 import { errorMessage, InterruptedError, OperationError, RefusedError } from '../errors.js';
 import type { Stage, StageRunner } from '../pipeline.js';
 import { formatBytes } from '../validate.js';

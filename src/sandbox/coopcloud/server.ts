@@ -6,7 +6,8 @@ import path from 'node:path';
 import { quoteArg } from '../../remote/quote.js';
 import { DOUBLE_CONFIG, type DoubleConfig } from '../standins/abra/home.js';
 import { isFaultKind, setFault, stackName, updateSwarm, type FaultKind, type SwarmState } from '../standins/abra/swarm.js';
-import { distScript } from './paths.js';
+import { stopPid } from '../processes.js';
+import { distScript } from '../paths.js';
 import { createRecipeRepos, fixtureRecipe } from './recipes.js';
 import { TRAEFIK_CONFIG, type TraefikConfig } from './traefik.js';
 
@@ -161,12 +162,7 @@ export async function startCoopCloudHealth(root: string): Promise<void> {
 
 export async function stopCoopCloudHealth(root: string): Promise<void> {
   const pid = runningPid(root);
-  if (pid !== undefined) {
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + 5_000;
-    while (runningPid(root) === pid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (runningPid(root) === pid) process.kill(pid, 'SIGKILL');
-  }
+  if (pid !== undefined) await stopPid(pid);
   await rm(path.join(root, PID_FILE), { force: true });
 }
 

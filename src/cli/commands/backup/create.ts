@@ -2,7 +2,8 @@ import { createBackup, manifestDocument } from '../../../backup/index.js';
 import { assertName, formatBytes } from '../../../core/validate.js';
 import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
-import { coopctlVersion, encryptionSettings, openBackupStore } from '../../../core/backups.js';
+import { encryptionSettings, openBackupStore } from '../../../core/backups.js';
+import { coopctlVersion } from '../../../core/version.js';
 import { backupSource, progressPrinter } from './common.js';
 
 export async function run(ctx: CommandContext, opts: { env: string; store?: string; allowPlaintext?: boolean }, [service]: string[]) {

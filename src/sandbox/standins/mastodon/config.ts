@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { distScript } from '../../paths.js';
 
 /**
  * How a sandbox host's stand-ins find their world. `R/standin.json` is
@@ -94,8 +95,7 @@ export function hostPath(root: string, p: string): string {
 
 /** `<repo>/dist/sandbox/standins/<name>.js`, whether the caller runs from dist/ or (under tests) from src/. */
 export function standinScript(name: string): string {
-  const repo = path.resolve(import.meta.dirname, '../../../..');
-  return path.join(repo, 'dist', 'sandbox', 'standins', `${name}.js`);
+  return distScript(`sandbox/standins/${name}.js`);
 }
 
 /**

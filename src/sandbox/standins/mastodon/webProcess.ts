@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { isRunning, readPid } from '../../processes.js';
+import { isRunning, readPid, stopPid } from '../../processes.js';
 import { standinPaths, standinScript, writeJsonAtomic, type StandinConfig } from './config.js';
 
 /**
@@ -19,36 +19,15 @@ export interface WebLaunch {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Running and not a zombie: the web process is detached, and whoever inherits it may be slow to reap it. */
-function alive(pid: number): boolean {
-  if (!isRunning(pid)) return false;
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
 export function webPid(root: string): number | undefined {
   const pid = readPid(standinPaths(root).webPid);
-  return pid !== undefined && alive(pid) ? pid : undefined;
+  return pid !== undefined && isRunning(pid) ? pid : undefined;
 }
 
 export async function stopWeb(root: string): Promise<void> {
   const pidFile = standinPaths(root).webPid;
   const pid = webPid(root);
-  if (pid !== undefined) {
-    for (const [signal, graceMs] of [['SIGTERM', 5000], ['SIGKILL', 5000]] as const) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        break;
-      }
-      const deadline = Date.now() + graceMs;
-      while (alive(pid) && Date.now() < deadline) await sleep(20);
-      if (!alive(pid)) break;
-    }
-  }
+  if (pid !== undefined) await stopPid(pid);
   rmSync(pidFile, { force: true });
 }
 
