@@ -15,8 +15,7 @@ import { compose } from '../../drivers/mastodon/compose.js';
 import { readSchemaMark, sameSchema, type SchemaMark } from '../../drivers/mastodon/schema.js';
 import { acquireAutoLock, describeHolder, HostLock, type LockStatus } from '../../history/lock.js';
 import { OperationRecord, repoCommit } from '../../history/operation.js';
-import { HistoryStore, newRecordId } from '../../history/records.js';
-import { currentOperator } from '../../history/operator.js';
+import { recordForcedRelease } from '../../history/forcedRelease.js';
 import { backupIdentities, encryptionSettings, openBackupStore, targetDb } from '../backups.js';
 import { coopctlVersion } from '../version.js';
 import { errorMessage, InterruptedError, OperationError, RefusedError } from '../errors.js';
@@ -166,13 +165,7 @@ export class MastodonUpgrade {
             breakStale: this.d.breakStaleLock
               ? async (s) => {
                   if (!(await this.d.breakStaleLock!(s))) return false;
-                  const now = new Date();
-                  await new HistoryStore(t.remote, t.paths.stateDir).append(t.service, t.env, newRecordId('lock-force-release', now), {
-                    at: now.toISOString(),
-                    status: 'succeeded',
-                    note: `forced release of a stale lock held by ${describeHolder(s)} (${s.staleReason})`,
-                    fields: { service: t.service, env: t.env, operation: 'lock-force-release', operator: currentOperator().name, brokenLock: s.info ?? null },
-                  });
+                  await recordForcedRelease(t.remote, t.paths.stateDir, t.service, t.env, s, 'stale lock broken by the next run, confirmed at the terminal');
                   return true;
                 }
               : undefined,

@@ -1,7 +1,7 @@
 import { LockHeldError } from '../../../core/errors.js';
 import { describeHolder } from '../../../history/lock.js';
 import { currentOperator } from '../../../history/operator.js';
-import { HistoryStore, newRecordId } from '../../../history/records.js';
+import { recordForcedRelease } from '../../../history/forcedRelease.js';
 import type { CommandContext } from '../../context.js';
 import { lockDocument, openLock } from './common.js';
 
@@ -26,14 +26,7 @@ export async function run(ctx: CommandContext, opts: { env: string; force?: bool
     await lock.releaseById(s.info!.id);
   } else {
     const before = await lock.forceRelease();
-    const now = new Date();
-    const id = newRecordId('lock-force-release', now);
-    await new HistoryStore(target.remote, target.paths.stateDir).append(service, env, id, {
-      at: now.toISOString(),
-      status: 'succeeded',
-      note: `forced release of a lock held by ${describeHolder(before)}${before.stale ? ` (stale: ${before.staleReason})` : ''}`,
-      fields: { service, env, operation: 'lock-force-release', operator: me.name, message: opts.message ?? '', brokenLock: before.info ?? null },
-    });
+    await recordForcedRelease(target.remote, target.paths.stateDir, service, env, before, opts.message);
   }
   if (ctx.global.json) return ctx.printer.json({ ...lockDocument({ held: false, holder: null, command: null, since: null, heartbeatAt: null, stale: false }), released: lockDocument(s) });
   ctx.printer.out(`${service}/${env}: lock released${opts.force && !mine ? ' (forced; recorded in history)' : ''}`);
