@@ -1,6 +1,6 @@
-import { mapLimit } from '../core/concurrency.js';
-import { errorMessage, InputError } from '../core/errors.js';
-import { assertName } from '../core/validate.js';
+import { mapLimit } from '../kernel/concurrency.js';
+import { errorMessage, InputError } from '../kernel/errors.js';
+import { assertName } from '../kernel/validate.js';
 import { BackupError } from './errors.js';
 import { assertBackupId, backupDir, FILE_NAMES, manifestKey, parseManifestKey } from './ids.js';
 import { isVerified, newestFirst, parseManifest, serializeManifest, type Manifest } from './manifest.js';

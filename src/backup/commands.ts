@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { InputError } from '../core/errors.js';
-import { dbCommand } from '../drivers/mastodon/compose.js';
+import { InputError } from '../kernel/errors.js';
+import { dbCommand } from '../services/mastodon/compose.js';
 import { ShellLine } from '../remote/quote.js';
 
 /**

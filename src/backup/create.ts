@@ -1,5 +1,5 @@
-import { ConfigError } from '../core/errors.js';
-import { assertName } from '../core/validate.js';
+import { ConfigError } from '../kernel/errors.js';
+import { assertName } from '../kernel/validate.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { assertDbTarget, assertLevel, DEFAULT_COMPRESSION, dumpCommand, readFileCommand, zstdCompress, type Compression, type DbTarget } from './commands.js';
 import { assertRecipients } from './crypto.js';

@@ -2,8 +2,8 @@ import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { ConfigError } from '../core/errors.js';
-import { registerSecret } from '../core/redact.js';
+import { ConfigError } from '../kernel/errors.js';
+import { registerSecret } from '../kernel/redact.js';
 import { BackupError } from './errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import {
   assertIdentifier,

@@ -1,4 +1,4 @@
-import { OperationError } from '../core/errors.js';
+import { OperationError } from '../kernel/errors.js';
 
 /**
  * Every way a backup operation fails once it has started. All exit 1; the

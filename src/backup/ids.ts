@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { InputError } from '../core/errors.js';
-import { assertName } from '../core/validate.js';
+import { InputError } from '../kernel/errors.js';
+import { assertName } from '../kernel/validate.js';
 
 /**
  * Backup ids sort by time as plain strings (UTC timestamp first) and are safe

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import type { Duplex } from 'node:stream';
-import { describeCommand } from '../core/process.js';
+import { describeCommand } from '../kernel/process.js';
 
 /**
  * A local program used as a stream filter (zstd when compression runs on

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { redact } from '../core/redact.js';
+import { redact } from '../kernel/redact.js';
 import { BackupError } from './errors.js';
 import { isBackupId } from './ids.js';
 

@@ -1,4 +1,4 @@
-import { formatBytes } from '../core/validate.js';
+import { formatBytes } from '../kernel/validate.js';
 
 /**
  * Byte progress for the task list. The library reports often; the throttle

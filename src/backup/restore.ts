@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { assertIdentifier, restoreCommand, type DbTarget } from './commands.js';
 import { createDatabase, dropDatabase, rowCounts } from './database.js';

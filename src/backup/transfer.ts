@@ -1,6 +1,6 @@
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InterruptedError } from '../core/errors.js';
+import { InterruptedError } from '../kernel/errors.js';
 import type { RemoteCommand } from '../remote/quote.js';
 import type { RemoteHost, StreamHandle } from '../remote/ssh.js';
 import { encryptingStream } from './crypto.js';

@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { writeManifest } from './catalog.js';
 import { restoreListCommand, type DbTarget } from './commands.js';

@@ -1,5 +1,5 @@
-import { formatBytes } from '../core/validate.js';
-import { ToolOutputError } from '../core/errors.js';
+import { formatBytes } from '../kernel/validate.js';
+import { ToolOutputError } from '../kernel/errors.js';
 import { fail, pass, warn, type Check } from './types.js';
 
 /** `df -Pk` lines → available bytes per mount point argument, in order. */

@@ -1,4 +1,4 @@
-import { CoopctlError, errorMessage } from '../core/errors.js';
+import { CoopctlError, errorMessage } from '../kernel/errors.js';
 import type { Check, CheckContext, CheckResult } from './types.js';
 
 /**

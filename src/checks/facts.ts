@@ -1,9 +1,9 @@
-import { RemoteError, ToolOutputError } from '../core/errors.js';
-import { httpGet, joinUrl } from '../core/http.js';
-import type { Target } from '../core/workspace.js';
+import { RemoteError, ToolOutputError } from '../kernel/errors.js';
+import { httpGet, joinUrl } from '../kernel/http.js';
+import type { Target } from '../targets/workspace.js';
 import type { DbTarget } from '../backup/commands.js';
-import { targetDb } from '../core/backups.js';
-import { psqlQuery, redisVersion } from '../drivers/mastodon/compose.js';
+import { targetDb } from '../targets/backups.js';
+import { psqlQuery, redisVersion } from '../services/mastodon/compose.js';
 
 /**
  * Facts about a Mastodon host, read once per run and shared by the checks

@@ -1,4 +1,4 @@
-import { HostKeyError } from '../core/errors.js';
+import { HostKeyError } from '../kernel/errors.js';
 import { hostToken } from '../remote/knownHosts.js';
 import { fail, pass, type Check } from './types.js';
 

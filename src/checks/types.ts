@@ -1,5 +1,5 @@
-import type { ProcessRunner } from '../core/process.js';
-import type { Target, Workspace } from '../core/workspace.js';
+import type { ProcessRunner } from '../kernel/process.js';
+import type { Target, Workspace } from '../targets/workspace.js';
 import type { HostFacts } from './facts.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';

@@ -1,7 +1,7 @@
 import { findConfig, loadConfig, type LoadedConfig } from '../config/load.js';
-import { Printer, type IO } from '../core/io.js';
-import { ExecaRunner, type ProcessRunner } from '../core/process.js';
-import { Workspace } from '../core/workspace.js';
+import { Printer, type IO } from '../kernel/io.js';
+import { ExecaRunner, type ProcessRunner } from '../kernel/process.js';
+import { Workspace } from '../targets/workspace.js';
 import { defaultPrompter, type Prompter } from './prompter.js';
 
 export interface GlobalOptions {

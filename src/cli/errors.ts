@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
-import { CoopctlError, ExitCode, type ExitCodeValue } from '../core/errors.js';
-import { redact } from '../core/redact.js';
-import type { IO } from '../core/io.js';
+import { CoopctlError, ExitCode, type ExitCodeValue } from '../kernel/errors.js';
+import { redact } from '../kernel/redact.js';
+import type { IO } from '../kernel/io.js';
 
 /** The one place errors become exit codes and messages. */
 export function reportError(err: unknown, io: IO, json: boolean): ExitCodeValue {

@@ -1,4 +1,4 @@
-import type { Printer } from '../core/io.js';
+import type { Printer } from '../kernel/io.js';
 
 const MARK = { pass: '✓', warn: '!', fail: '✗' } as const;
 

@@ -1,7 +1,7 @@
 import { Listr, ListrLogger, ProcessOutput } from 'listr2';
-import type { Stage, StageRunner } from '../core/pipeline.js';
-import type { IO } from '../core/io.js';
-import { redact } from '../core/redact.js';
+import type { Stage, StageRunner } from '../pipeline/stages.js';
+import type { IO } from '../kernel/io.js';
+import { redact } from '../kernel/redact.js';
 
 /**
  * Shows a pipeline as a live listr2 task list on stderr (stdout stays for

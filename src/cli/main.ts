@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { coopctlVersion } from '../core/version.js';
-import { ExitCode, type ExitCodeValue } from '../core/errors.js';
-import { systemIO, type IO } from '../core/io.js';
+import { coopctlVersion } from '../kernel/version.js';
+import { ExitCode, type ExitCodeValue } from '../kernel/errors.js';
+import { systemIO, type IO } from '../kernel/io.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { reportError } from './errors.js';
 

@@ -1,5 +1,5 @@
-import { InputError } from '../core/errors.js';
-import { canPrompt, type IO } from '../core/io.js';
+import { InputError } from '../kernel/errors.js';
+import { canPrompt, type IO } from '../kernel/io.js';
 
 export interface Choice<T> {
   value: T;

@@ -1,4 +1,4 @@
-import type { Printer } from '../core/io.js';
+import type { Printer } from '../kernel/io.js';
 
 /**
  * SIGINT/SIGTERM abort the operation's signal: the pipeline finishes or undoes

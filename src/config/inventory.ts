@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
-import { ConfigError, InputError } from '../core/errors.js';
-import { CommandFailedError, type ProcessRunner } from '../core/process.js';
+import { ConfigError, InputError } from '../kernel/errors.js';
+import { CommandFailedError, type ProcessRunner } from '../kernel/process.js';
 
 /** A host as the Ansible inventory describes it: the single source of addresses. */
 export interface InventoryHost {

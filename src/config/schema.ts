@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSafeName, parseDuration } from '../core/validate.js';
+import { isSafeName, parseDuration } from '../kernel/validate.js';
 
 /**
  * The shape of coopctl.yaml. Unknown keys are errors everywhere (strictObject),

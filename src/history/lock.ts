@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { InputError, InterruptedError, LockHeldError, OperationError, ToolOutputError } from '../core/errors.js';
+import { InputError, InterruptedError, LockHeldError, OperationError, ToolOutputError } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { currentOperator } from './operator.js';
 import { stateDirFor } from './paths.js';

@@ -3,7 +3,7 @@ import type { RemoteHost } from '../remote/ssh.js';
 import { currentOperator } from './operator.js';
 import { HistoryStore, newRecordId, type HistoryRecord, type RecordStatus } from './records.js';
 import { stateDirFor } from './paths.js';
-import { redact } from '../core/redact.js';
+import { redact } from '../kernel/redact.js';
 
 /** The operators' repository commit the config comes from (frozen into the record). */
 export function repoCommit(dir: string): string | null {

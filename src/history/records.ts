@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { redactDeep } from '../core/redact.js';
+import { redactDeep } from '../kernel/redact.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { stateDirFor } from './paths.js';
 

@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
-import { HostKeyError, RemoteError } from '../core/errors.js';
-import type { RunResult } from '../core/process.js';
-import { redact } from '../core/redact.js';
+import { HostKeyError, RemoteError } from '../kernel/errors.js';
+import type { RunResult } from '../kernel/process.js';
+import { redact } from '../kernel/redact.js';
 import { hostToken, loadKnownHosts, verifyHostKey, type HostKeyVerdict } from './knownHosts.js';
 import { toShell, type RemoteCommand } from './quote.js';
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../core/errors.js';
-import { unknownName } from '../core/validate.js';
+import { InputError } from '../kernel/errors.js';
+import { unknownName } from '../kernel/validate.js';
 import { clearCoopCloudFaults, setCoopCloudFault } from './coopcloud/server.js';
 import { HEALTHY_MDSTAT } from './mastodon/host.js';
 import { sandboxLayout, type SandboxLayout } from './layout.js';

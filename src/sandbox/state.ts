@@ -1,5 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { InputError } from '../core/errors.js';
+import { InputError } from '../kernel/errors.js';
 
 export type HostKind = 'mastodon' | 'coopcloud';
 

@@ -14,7 +14,7 @@ import { createMastodonUpstream } from './mastodon/upstream.js';
 import { freePort, readBanner, waitFor } from './net.js';
 import { createNetns, deleteNetns, netnsExists, netnsSupported, sandboxTag } from './netns.js';
 import { hostToken } from '../remote/knownHosts.js';
-import { InputError } from '../core/errors.js';
+import { InputError } from '../kernel/errors.js';
 import { isRunning, readPid, stopPidFile } from './processes.js';
 import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
 import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
@@ -277,6 +277,6 @@ export async function sandboxProcesses(dir: string): Promise<{ state: SandboxSta
 }
 
 async function answers(address: string, port: number): Promise<boolean> {
-  const { httpGet } = await import('../core/http.js');
+  const { httpGet } = await import('../kernel/http.js');
   return httpGet(`http://${address}:${port}/health`, 1000).then(() => true, () => false);
 }

@@ -1,4 +1,4 @@
-import { InputError } from '../core/errors.js';
+import { InputError } from '../kernel/errors.js';
 import { compareCore, prereleaseIdentifiers, type CoreVersion } from './precedence.js';
 
 /**

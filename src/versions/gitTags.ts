@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError, RemoteError } from '../core/errors.js';
-import type { ProcessRunner, RunResult } from '../core/process.js';
-import { assertVersion } from '../core/validate.js';
-import { compareMastodonVersions, tryParseMastodonVersion, type MastodonVersion } from './mastodonVersion.js';
+import { InputError, RemoteError } from '../kernel/errors.js';
+import type { ProcessRunner, RunResult } from '../kernel/process.js';
+import { assertVersion } from '../kernel/validate.js';
+import { compareMastodonVersions, tryParseMastodonVersion, type MastodonVersion } from '../services/mastodon/version.js';
 
 /**
  * Versions of an upstream git repository, read without a working tree:

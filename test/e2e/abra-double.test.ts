@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecaRunner } from '../../src/core/process.js';
+import { ExecaRunner } from '../../src/kernel/process.js';
 import { AbraDriver } from '../../src/drivers/abra/driver.js';
 import { AbraError } from '../../src/drivers/abra/errors.js';
 import {

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext, type GlobalOptions } from '../../src/cli/context.js';
 import { reportError } from '../../src/cli/errors.js';
-import type { IO } from '../../src/core/io.js';
+import type { IO } from '../../src/kernel/io.js';
 import { installComposeStandIn, seedMastodonLike, startPgHost, type PgHost } from '../helpers/pgHost.js';
 
 /**

@@ -137,7 +137,7 @@ describe('what a backup refuses or records', () => {
   });
 
   it('never writes a secret value into a manifest', async () => {
-    const { registerSecret } = await import('../../src/core/redact.js');
+    const { registerSecret } = await import('../../src/kernel/redact.js');
     registerSecret('pass:coopctl/age-identity-SECRETVALUE');
     const m = await createBackup(options({ encryption: { recipients: [recipient], identityRef: 'pass:coopctl/age-identity-SECRETVALUE' } }));
     const text = readFileSync(path.join(store.root, 'mastodon', 'prod', m.id, 'manifest.json'), 'utf8');

@@ -3,7 +3,7 @@ import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { formatBytes } from '../../core/validate.js';
+import { formatBytes } from '../../kernel/validate.js';
 import { BackupError } from '../errors.js';
 import { assertKey, assertPrefix, type BackupStore } from './types.js';
 

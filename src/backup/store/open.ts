@@ -1,8 +1,8 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Config, SecretRef, StoreConfig } from '../../config/schema.js';
-import { ConfigError } from '../../core/errors.js';
-import { unknownName } from '../../core/validate.js';
+import { ConfigError } from '../../kernel/errors.js';
+import { unknownName } from '../../kernel/validate.js';
 import { LocalStore } from './local.js';
 import type { BackupStore } from './types.js';
 

@@ -1,6 +1,6 @@
-import { readHistory } from '../../core/history.js';
-import { InputError } from '../../core/errors.js';
-import { assertName } from '../../core/validate.js';
+import { readHistory } from '../../operations/history.js';
+import { InputError } from '../../kernel/errors.js';
+import { assertName } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 

@@ -1,8 +1,8 @@
 import { runChecks } from '../../checks/engine.js';
 import { HostFacts } from '../../checks/facts.js';
 import { PREFLIGHT_CHECKS } from '../../checks/index.js';
-import { ExitCode } from '../../core/errors.js';
-import { assertName, assertVersion } from '../../core/validate.js';
+import { ExitCode } from '../../kernel/errors.js';
+import { assertName, assertVersion } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
 import { statusMark } from '../format.js';
 

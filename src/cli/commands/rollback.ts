@@ -1,7 +1,7 @@
-import { ExitCode, InputError, type ExitCodeValue } from '../../core/errors.js';
-import { operationLogFile } from '../../core/logs.js';
-import { planRollback } from '../../core/upgrade/rollback.js';
-import { assertName, assertVersion } from '../../core/validate.js';
+import { ExitCode, InputError, type ExitCodeValue } from '../../kernel/errors.js';
+import { operationLogFile } from '../../kernel/logs.js';
+import { planRollback } from '../../operations/rollback/plan.js';
+import { assertName, assertVersion } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
 import { executeChange, formatPlan } from './upgrade.js';
 

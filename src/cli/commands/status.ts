@@ -1,8 +1,8 @@
 import { latestBackup } from '../../backup/catalog.js';
 import type { BackupStore } from '../../backup/store/types.js';
-import { openBackupStore } from '../../core/backups.js';
-import { collectStatus, type StatusRow } from '../../core/status.js';
-import { assertName, formatDuration } from '../../core/validate.js';
+import { openBackupStore } from '../../targets/backups.js';
+import { collectStatus, type StatusRow } from '../../operations/status.js';
+import { assertName, formatDuration } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 

@@ -1,7 +1,7 @@
 import { HostFacts } from '../../checks/facts.js';
-import { errorMessage } from '../../core/errors.js';
-import { assertName } from '../../core/validate.js';
-import { listMastodonVersions } from '../../versions/catalog.js';
+import { errorMessage } from '../../kernel/errors.js';
+import { assertName } from '../../kernel/validate.js';
+import { listMastodonVersions } from '../../services/mastodon/catalog.js';
 import { compareRecipeVersions, parseRecipeVersion, isOrdered } from '../../drivers/abra/recipeVersion.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';

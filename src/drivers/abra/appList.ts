@@ -1,4 +1,4 @@
-import { ToolOutputError } from '../../core/errors.js';
+import { ToolOutputError } from '../../kernel/errors.js';
 import { stripAnsi } from './cli.js';
 
 /** One app of `abra app ls -S -m`; every field is optional because abra's key spellings are not a contract. */

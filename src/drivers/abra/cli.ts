@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { ProcessRunner, RunResult } from '../../core/process.js';
+import type { ProcessRunner, RunResult } from '../../kernel/process.js';
 import { AbraError } from './errors.js';
 
 /** How coopctl reaches abra: `abra.bin` and `abra.dir` from coopctl.yaml. */

@@ -1,6 +1,6 @@
-import { InputError, ToolOutputError } from '../../core/errors.js';
-import type { ProcessRunner } from '../../core/process.js';
-import { assertName, assertVersion } from '../../core/validate.js';
+import { InputError, ToolOutputError } from '../../kernel/errors.js';
+import type { ProcessRunner } from '../../kernel/process.js';
+import { assertName, assertVersion } from '../../kernel/validate.js';
 import { outputExcerpt, parseAppList, type AbraApp } from './appList.js';
 import { AbraCli, stripAnsi, type AbraSettings } from './cli.js';
 import { RecipeRepos, type RecipeCheckout, type RecipeRelease, type ReleaseNote } from './recipes.js';

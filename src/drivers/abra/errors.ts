@@ -1,4 +1,4 @@
-import { OperationError } from '../../core/errors.js';
+import { OperationError } from '../../kernel/errors.js';
 
 /** What an abra `FATA` line was about, so callers can react without matching text themselves. */
 export type AbraFailureKind =

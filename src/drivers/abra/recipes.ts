@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../../core/errors.js';
-import type { ProcessRunner } from '../../core/process.js';
-import { assertName, assertVersion } from '../../core/validate.js';
+import { InputError } from '../../kernel/errors.js';
+import type { ProcessRunner } from '../../kernel/process.js';
+import { assertName, assertVersion } from '../../kernel/validate.js';
 import { parseTagListing, releaseNotePath, TAG_LIST_ARGS } from './recipeTags.js';
 import { compareRecipeVersions, isOrdered, parseRecipeVersion, versionsInRange, type OrderedRecipeVersion } from './recipeVersion.js';
 

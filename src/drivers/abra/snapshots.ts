@@ -1,4 +1,4 @@
-import { ToolOutputError } from '../../core/errors.js';
+import { ToolOutputError } from '../../kernel/errors.js';
 import { outputExcerpt } from './appList.js';
 import { stripAnsi } from './cli.js';
 

@@ -3,7 +3,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
-import type { ProcessRunner } from '../../core/process.js';
+import type { ProcessRunner } from '../../kernel/process.js';
 import { EventsTail, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
 
 export const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import semver from 'semver';
 import { parse } from 'yaml';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
-import type { ProcessRunner } from '../../core/process.js';
+import type { ProcessRunner } from '../../kernel/process.js';
 
 /** `ansible-playbook [core 2.14.18]` → "2.14.18" */
 export function parseAnsibleVersion(stdout: string): string | undefined {

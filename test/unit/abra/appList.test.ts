@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExitCode, ToolOutputError } from '../../../src/core/errors.js';
+import { ExitCode, ToolOutputError } from '../../../src/kernel/errors.js';
 import { parseAppList } from '../../../src/drivers/abra/appList.js';
 
 const REFERENCE = JSON.stringify({

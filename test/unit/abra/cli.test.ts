@@ -2,8 +2,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExitCode } from '../../../src/core/errors.js';
-import { ExecaRunner } from '../../../src/core/process.js';
+import { ExitCode } from '../../../src/kernel/errors.js';
+import { ExecaRunner } from '../../../src/kernel/process.js';
 import { AbraCli, fatalLines } from '../../../src/drivers/abra/cli.js';
 import { AbraError, classifyFatal } from '../../../src/drivers/abra/errors.js';
 

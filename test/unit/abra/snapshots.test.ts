@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ToolOutputError } from '../../../src/core/errors.js';
+import { ToolOutputError } from '../../../src/kernel/errors.js';
 import { parseBackupOutput, parseResticSize, parseSnapshotTable } from '../../../src/drivers/abra/snapshots.js';
 import { resticSize, snapshotTable } from '../../../src/sandbox/standins/abra/commands/backup.js';
 

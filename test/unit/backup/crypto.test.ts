@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Decrypter } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptingStream, encryptingStream, parseIdentities, recipientsOf } from '../../../src/backup/crypto.js';
-import { redact } from '../../../src/core/redact.js';
+import { redact } from '../../../src/kernel/redact.js';
 
 let dir: string;
 let keyFile: string;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupDir, isBackupId, newBackupId, parseManifestKey } from '../../../src/backup/ids.js';
 import { manifestDocument, parseManifest, serializeManifest, verificationState, withVerification, type Manifest } from '../../../src/backup/manifest.js';
-import { clearSecrets, registerSecret } from '../../../src/core/redact.js';
+import { clearSecrets, registerSecret } from '../../../src/kernel/redact.js';
 import { sampleManifest } from './fixtures.js';
 
 afterEach(() => clearSecrets());

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDf } from '../../../src/checks/disk.js';
 import { degradedArrays } from '../../../src/checks/raid.js';
 import { parseAnsibleVersion } from '../../../src/drivers/ansible/tool.js';
-import { ToolOutputError } from '../../../src/core/errors.js';
+import { ToolOutputError } from '../../../src/kernel/errors.js';
 
 describe('check parsers', () => {
   it('reads df -Pk', () => {

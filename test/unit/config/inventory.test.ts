@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InventoryCache, parseInventoryJson } from '../../../src/config/inventory.js';
-import { ExecaRunner } from '../../../src/core/process.js';
+import { ExecaRunner } from '../../../src/kernel/process.js';
 
 describe('Ansible inventory', () => {
   it('reads hosts from ansible-inventory --list, including hosts without variables', () => {

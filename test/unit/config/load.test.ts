@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/config/load.js';
-import { ConfigError } from '../../../src/core/errors.js';
+import { ConfigError } from '../../../src/kernel/errors.js';
 
 const FILE = `${process.cwd()}/coopctl.yaml`;
 

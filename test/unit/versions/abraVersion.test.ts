@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../src/core/errors.js';
+import { InputError } from '../../../src/kernel/errors.js';
 import {
   abraTagOf,
   compareAbraVersions,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { notesBetween, parseChangelog, sectionFor, subsection } from '../../../src/versions/changelog.js';
-import { parseMastodonVersion } from '../../../src/versions/mastodonVersion.js';
+import { notesBetween, parseChangelog, sectionFor, subsection } from '../../../src/services/mastodon/changelog.js';
+import { parseMastodonVersion } from '../../../src/services/mastodon/version.js';
 
 // Upstream's format: `## [X.Y.Z] - date`, `### Security|Added|Changed|Fixed|Removed`, bullets with PR numbers.
 const CHANGELOG = `# Changelog

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, RemoteError } from '../../../src/core/errors.js';
-import { ExecaRunner, type ProcessRunner, type RunOptions } from '../../../src/core/process.js';
-import { groupBySeries, listMastodonVersions, tagFor } from '../../../src/versions/catalog.js';
+import { InputError, RemoteError } from '../../../src/kernel/errors.js';
+import { ExecaRunner, type ProcessRunner, type RunOptions } from '../../../src/kernel/process.js';
+import { groupBySeries, listMastodonVersions, tagFor } from '../../../src/services/mastodon/catalog.js';
 import {
   ensureMirror,
   listMastodonTags,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../src/core/errors.js';
+import { InputError } from '../../../src/kernel/errors.js';
 import {
   compareMastodonVersions,
   displayOf,
@@ -11,7 +11,7 @@ import {
   sortMastodonVersions,
   tagOf,
   tryParseMastodonVersion,
-} from '../../../src/versions/mastodonVersion.js';
+} from '../../../src/services/mastodon/version.js';
 
 describe('parseMastodonVersion', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envRequirementsCrossed, hasFailures, nextSeriesTarget, planUpgradeRules, suggestTargets, type RuleFinding } from '../../../src/versions/rules.js';
+import { envRequirementsCrossed, hasFailures, nextSeriesTarget, planUpgradeRules, suggestTargets, type RuleFinding } from '../../../src/services/mastodon/rules.js';
 
 // Upstream's tags as of Aug 2026 (a subset, all real): parallel 4.4/4.5/4.6 patches and a 4.7 alpha.
 const AVAILABLE = [

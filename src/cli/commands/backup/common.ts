@@ -1,5 +1,5 @@
 import { progressText, type BackupSource, type Progress } from '../../../backup/index.js';
-import { requireAnsible, targetDb } from '../../../core/backups.js';
+import { requireAnsible, targetDb } from '../../../targets/backups.js';
 import type { CommandContext } from '../../context.js';
 
 /** A Mastodon (Ansible) service × env as a backup source; its secrets file lives in mastodon_dir. */

@@ -1,9 +1,9 @@
 import { createBackup, manifestDocument } from '../../../backup/index.js';
-import { assertName, formatBytes } from '../../../core/validate.js';
+import { assertName, formatBytes } from '../../../kernel/validate.js';
 import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
-import { encryptionSettings, openBackupStore } from '../../../core/backups.js';
-import { coopctlVersion } from '../../../core/version.js';
+import { encryptionSettings, openBackupStore } from '../../../targets/backups.js';
+import { coopctlVersion } from '../../../kernel/version.js';
 import { backupSource, progressPrinter } from './common.js';
 
 export async function run(ctx: CommandContext, opts: { env: string; store?: string; allowPlaintext?: boolean }, [service]: string[]) {

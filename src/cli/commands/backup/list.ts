@@ -1,8 +1,8 @@
 import { listBackups, manifestDocument, verificationState, type Manifest } from '../../../backup/index.js';
-import { assertName, formatBytes, formatDuration } from '../../../core/validate.js';
+import { assertName, formatBytes, formatDuration } from '../../../kernel/validate.js';
 import type { CommandContext } from '../../context.js';
 import { table } from '../../format.js';
-import { openBackupStore } from '../../../core/backups.js';
+import { openBackupStore } from '../../../targets/backups.js';
 
 function state(ctx: CommandContext, m: Manifest): string {
   const s = verificationState(m);

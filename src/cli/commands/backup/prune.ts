@@ -1,7 +1,7 @@
 import { applyPrune, planStorePrune } from '../../../backup/index.js';
-import { assertName } from '../../../core/validate.js';
+import { assertName } from '../../../kernel/validate.js';
 import type { CommandContext } from '../../context.js';
-import { openBackupStore } from '../../../core/backups.js';
+import { openBackupStore } from '../../../targets/backups.js';
 
 /** Retention from backup.retention: prints the plan; deletes only with --yes. */
 export async function run(ctx: CommandContext, opts: { env?: string; store?: string }, [service]: string[]) {

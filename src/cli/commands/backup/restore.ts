@@ -1,12 +1,12 @@
 import { assertBackupId, findBackup, manifestDocument, restoreScratch } from '../../../backup/index.js';
-import { ExitCode, type ExitCodeValue } from '../../../core/errors.js';
+import { ExitCode, type ExitCodeValue } from '../../../kernel/errors.js';
 import { HostFacts } from '../../../checks/facts.js';
-import { operationLogFile } from '../../../core/logs.js';
-import { UPGRADE_STEPS, type UpgradePlan } from '../../../core/upgrade/plan.js';
-import { assertName } from '../../../core/validate.js';
+import { operationLogFile } from '../../../kernel/logs.js';
+import { UPGRADE_STEPS, type UpgradePlan } from '../../../operations/upgrade/plan.js';
+import { assertName } from '../../../kernel/validate.js';
 import { executeChange, formatPlan } from '../upgrade.js';
 import type { CommandContext } from '../../context.js';
-import { backupIdentities, openBackupStore, requireAnsible, restoreTestHost } from '../../../core/backups.js';
+import { backupIdentities, openBackupStore, requireAnsible, restoreTestHost } from '../../../targets/backups.js';
 import { progressPrinter } from './common.js';
 
 /**

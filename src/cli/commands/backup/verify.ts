@@ -1,6 +1,6 @@
 import { assertBackupId, findBackup, manifestDocument, verifyBackup } from '../../../backup/index.js';
 import type { CommandContext } from '../../context.js';
-import { backupIdentities, openBackupStore, restoreTestHost } from '../../../core/backups.js';
+import { backupIdentities, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
 import { progressPrinter } from './common.js';
 
 /**

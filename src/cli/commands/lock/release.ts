@@ -1,4 +1,4 @@
-import { LockHeldError } from '../../../core/errors.js';
+import { LockHeldError } from '../../../kernel/errors.js';
 import { describeHolder } from '../../../history/lock.js';
 import { currentOperator } from '../../../history/operator.js';
 import { recordForcedRelease } from '../../../history/forcedRelease.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { InputError } from '../../../core/errors.js';
+import { InputError } from '../../../kernel/errors.js';
 import { clearFaults, setFault } from '../../../sandbox/faults.js';
 import type { CommandContext } from '../../context.js';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { InputError } from '../../../core/errors.js';
+import { InputError } from '../../../kernel/errors.js';
 import { sandboxLayout } from '../../../sandbox/layout.js';
 import { sandboxUp } from '../../../sandbox/world.js';
 import type { CommandContext } from '../../context.js';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isSafeVersion } from '../../../core/validate.js';
+import { isSafeVersion } from '../../../kernel/validate.js';
 import { standinPaths, type StandinConfig } from './config.js';
 
 /**

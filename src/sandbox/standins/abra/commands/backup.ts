@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { flagValue, type ParsedArgs } from '../args.js';
 import { composeVars, faultOn, reachApp, requireDeployed, type AppContext } from '../context.js';
 import { fatal } from '../fatal.js';
-import { scaleBytes } from '../../../../core/validate.js';
+import { scaleBytes } from '../../../../kernel/validate.js';
 import { info, out } from '../log.js';
 import { assertCanPrompt, confirm } from '../prompt.js';
 import type { ComposeService } from '../recipeRepo.js';

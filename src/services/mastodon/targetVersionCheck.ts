@@ -1,6 +1,6 @@
-import { listMastodonTags } from '../versions/gitTags.js';
-import { planUpgradeRules } from '../versions/rules.js';
-import { fail, pass, warn, type Check } from './types.js';
+import { listMastodonTags } from '../../versions/gitTags.js';
+import { planUpgradeRules } from './rules.js';
+import { fail, pass, warn, type Check } from '../../checks/types.js';
 
 /** The version rules (exists, newer, one minor series at a time, PostgreSQL/Redis floors) against what the host runs. */
 export const targetVersionCheck: Check = {

@@ -1,5 +1,5 @@
-import { InputError } from '../core/errors.js';
-import { compareCore, formatPrerelease, prereleaseIdentifiers, type CoreVersion } from './precedence.js';
+import { InputError } from '../../kernel/errors.js';
+import { compareCore, formatPrerelease, prereleaseIdentifiers, type CoreVersion } from '../../versions/precedence.js';
 
 /**
  * A Mastodon version as a tag (`v4.4.8`, `v4.2.0-rc1`, `v4.0.0rc1`) or as the

@@ -1,4 +1,4 @@
-import { asMastodonVersion, compareMastodonVersions, tryParseMastodonVersion, type MastodonVersion, type VersionLike } from './mastodonVersion.js';
+import { asMastodonVersion, compareMastodonVersions, tryParseMastodonVersion, type MastodonVersion, type VersionLike } from './version.js';
 
 /**
  * Upstream CHANGELOG.md, one `## [4.4.8] - 2025-10-21` section per version

@@ -1,8 +1,8 @@
 import { HostFacts } from '../../checks/facts.js';
-import { listMastodonVersions, type MastodonCatalog } from '../../versions/catalog.js';
-import { notesBetween, type ChangelogSection } from '../../versions/changelog.js';
-import { planUpgradeRules, suggestTargets, type RuleFinding, type TargetSuggestion } from '../../versions/rules.js';
-import type { AnsibleTarget, Workspace } from '../workspace.js';
+import { listMastodonVersions, type MastodonCatalog } from '../../services/mastodon/catalog.js';
+import { notesBetween, type ChangelogSection } from '../../services/mastodon/changelog.js';
+import { planUpgradeRules, suggestTargets, type RuleFinding, type TargetSuggestion } from '../../services/mastodon/rules.js';
+import type { AnsibleTarget, Workspace } from '../../targets/workspace.js';
 
 export interface PlanStep {
   id: string;

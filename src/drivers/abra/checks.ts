@@ -1,4 +1,4 @@
-import { fail, pass, type Check } from './types.js';
+import { fail, pass, type Check } from '../../checks/types.js';
 
 export const abraCheck: Check = {
   id: 'abra',

@@ -1,6 +1,6 @@
 import semver from 'semver';
-import { ansibleVersion, installedCollections, missingCollections, requiredCollections, syntaxCheck } from '../drivers/ansible/tool.js';
-import { fail, pass, type Check } from './types.js';
+import { ansibleVersion, installedCollections, missingCollections, requiredCollections, syntaxCheck } from './tool.js';
+import { fail, pass, type Check } from '../../checks/types.js';
 
 const INSTALL = 'install ansible-core (Debian/Ubuntu: apt-get install --no-install-recommends ansible-core)';
 

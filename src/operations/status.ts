@@ -1,12 +1,12 @@
-import { settleLimit } from './concurrency.js';
-import { errorMessage } from './errors.js';
-import { httpGet, joinUrl } from './http.js';
-import type { Target, Workspace } from './workspace.js';
+import { settleLimit } from '../kernel/concurrency.js';
+import { errorMessage } from '../kernel/errors.js';
+import { httpGet, joinUrl } from '../kernel/http.js';
+import type { Target, Workspace } from '../targets/workspace.js';
 import { HostFacts } from '../checks/facts.js';
 import type { AbraApp } from '../drivers/abra/appList.js';
 import { HostLock, type LockStatus } from '../history/lock.js';
-import { listMastodonVersions, type MastodonCatalog } from '../versions/catalog.js';
-import { compareMastodonVersions, tryParseMastodonVersion } from '../versions/mastodonVersion.js';
+import { listMastodonVersions, type MastodonCatalog } from '../services/mastodon/catalog.js';
+import { compareMastodonVersions, tryParseMastodonVersion } from '../services/mastodon/version.js';
 import { compareRecipeVersions, isOrdered, parseRecipeVersion } from '../drivers/abra/recipeVersion.js';
 
 export interface StatusRow {

@@ -1,13 +1,13 @@
 import { findBackup } from '../../backup/catalog.js';
 import type { Manifest } from '../../backup/manifest.js';
 import { HostFacts } from '../../checks/facts.js';
-import { readSchemaMark, sameSchema, type SchemaMark } from '../../drivers/mastodon/schema.js';
+import { readSchemaMark, sameSchema, type SchemaMark } from '../../services/mastodon/schema.js';
 import { HistoryStore, type HistoryRecord } from '../../history/records.js';
-import { compareMastodonVersions, parseMastodonVersion } from '../../versions/mastodonVersion.js';
-import { openBackupStore, targetDb } from '../backups.js';
-import { InputError, RefusedError } from '../errors.js';
-import type { AnsibleTarget, Workspace } from '../workspace.js';
-import { UPGRADE_STEPS, type UpgradePlan } from './plan.js';
+import { compareMastodonVersions, parseMastodonVersion } from '../../services/mastodon/version.js';
+import { openBackupStore, targetDb } from '../../targets/backups.js';
+import { InputError, RefusedError } from '../../kernel/errors.js';
+import type { AnsibleTarget, Workspace } from '../../targets/workspace.js';
+import { UPGRADE_STEPS, type UpgradePlan } from '../upgrade/plan.js';
 
 const RECORD_ID = /^\d{8}T\d{6}Z-[a-z-]+-[0-9a-f]{6}$/;
 

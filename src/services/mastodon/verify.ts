@@ -1,6 +1,6 @@
-import { httpGet, joinUrl } from '../core/http.js';
-import type { HealthConfig } from '../config/schema.js';
-import { compareMastodonVersions, tryParseMastodonVersion } from '../versions/mastodonVersion.js';
+import { httpGet, joinUrl } from '../../kernel/http.js';
+import type { HealthConfig } from '../../config/schema.js';
+import { compareMastodonVersions, tryParseMastodonVersion } from './version.js';
 
 /**
  * "Healthy after the change" for Mastodon means more than /health (which does

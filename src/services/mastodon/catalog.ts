@@ -1,6 +1,6 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../../kernel/errors.js';
 import { parseChangelog, sectionFor, type ChangelogSection } from './changelog.js';
-import { displayUrl, listMastodonTags, normalizeGitUrl, readFileAtTag, type GitSourceOptions, type MastodonTag } from './gitTags.js';
+import { displayUrl, listMastodonTags, normalizeGitUrl, readFileAtTag, type GitSourceOptions, type MastodonTag } from '../../versions/gitTags.js';
 import {
   asMastodonVersion,
   compareMastodonVersions,
@@ -10,7 +10,7 @@ import {
   tagOf,
   type MastodonVersion,
   type VersionLike,
-} from './mastodonVersion.js';
+} from './version.js';
 
 export interface CatalogEntry {
   /** As upstream spells it (and the instance API reports it): `4.4.8`, `4.5.0-rc.1`. */

@@ -5,8 +5,8 @@ import { storeFromConfig } from '../backup/store/open.js';
 import type { BackupStore } from '../backup/store/types.js';
 import { hostVar } from '../config/inventory.js';
 import type { DatabaseConfig } from '../config/schema.js';
-import { ConfigError, InputError } from './errors.js';
-import { describeSecretRef, resolveSecret } from './secrets.js';
+import { ConfigError, InputError } from '../kernel/errors.js';
+import { describeSecretRef, resolveSecret } from '../kernel/secrets.js';
 import type { AnsibleTarget, Target, Workspace } from './workspace.js';
 
 /**

@@ -8,7 +8,7 @@ import {
   sortMastodonVersions,
   type MastodonVersion,
   type VersionLike,
-} from './mastodonVersion.js';
+} from './version.js';
 
 /**
  * What Mastodon itself (code and docs) allows for an upgrade from one version

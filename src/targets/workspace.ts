@@ -3,9 +3,9 @@ import type { LoadedConfig } from '../config/load.js';
 import type { AbraServiceConfig, AnsibleServiceConfig, ServiceConfig } from '../config/schema.js';
 import { AbraDriver } from '../drivers/abra/driver.js';
 import { SshPool, type RemoteHost } from '../remote/ssh.js';
-import { ConfigError, InputError } from './errors.js';
-import type { ProcessRunner } from './process.js';
-import { unknownName } from './validate.js';
+import { ConfigError, InputError } from '../kernel/errors.js';
+import type { ProcessRunner } from '../kernel/process.js';
+import { unknownName } from '../kernel/validate.js';
 
 /** Filesystem locations on a host that checks and operations use; inventory vars override. */
 export interface HostPaths {
