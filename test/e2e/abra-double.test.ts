@@ -14,14 +14,14 @@ import {
   stopCoopCloudHealth,
   swarmPath,
   writeAbraWrapper,
-} from '../../src/sandbox/coopcloud/server.js';
-import { git } from '../../src/sandbox/coopcloud/git.js';
-import { createRecipeRepo, fixtureRecipe } from '../../src/sandbox/coopcloud/recipes.js';
-import { freePort } from '../../src/sandbox/net.js';
-import { readSwarm, updateSwarm } from '../../src/sandbox/standins/abra/swarm.js';
+} from '../world/coopcloud/server.js';
+import { git } from '../world/coopcloud/git.js';
+import { createRecipeRepo, fixtureRecipe } from '../world/coopcloud/recipes.js';
+import { freePort } from '../world/net.js';
+import { readSwarm, updateSwarm } from '../doubles/abra/swarm.js';
 
 /**
- * The abra double run for real (node dist/sandbox/standins/abra.js through
+ * The abra double run for real (node build/world/test/doubles/abra.js through
  * its sh wrapper) by coopctl's driver, against fixture recipe repos in a temp
  * ABRA_DIR; a throwaway TCP listener greeting with an SSH banner stands in
  * for hypha's sshd.

@@ -3,8 +3,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKey, prepareSshd, startSshd, stopSshd } from '../../src/sandbox/sshd.js';
-import { freePort } from '../../src/sandbox/net.js';
+import { generateKey, prepareSshd, startSshd, stopSshd } from '../world/sshd.js';
+import { freePort } from '../world/net.js';
 import { coopctl, json } from '../helpers/cli.js';
 
 /**

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRunning, readPid } from '../../src/sandbox/processes.js';
+import { isRunning, readPid } from '../world/processes.js';
 import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 

@@ -1,16 +1,19 @@
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * End-to-end tests run the built CLI (bin/coopctl → dist/), so build it once
- * first. Type errors are reported by the separate type-check step of CI; tsc
- * still emits, so they do not stop the suite here.
+ * End-to-end tests run the built CLI (bin/coopctl → dist/), and the sandbox
+ * hosts run the built test world (build/world/: the doubles), so build both
+ * first, as `npm run build` does. Type errors are reported by the separate
+ * type-check step of CI; tsc still emits, so they do not stop the suite here.
  */
 export default function setup(): void {
   const root = path.resolve(import.meta.dirname, '../..');
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) process.stderr.write(`tsc reported problems (the build still emitted):\n${r.stdout.slice(0, 4000)}\n`);
+  // a fresh dist/, as the package is made from it (test/e2e/package.test.ts)
+  rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+  for (const project of ['tsconfig.build.json', 'tsconfig.world.json']) {
+    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: root, encoding: 'utf8' });
+    if (r.status !== 0) process.stderr.write(`tsc -p ${project} reported problems (the build still emitted):\n${r.stdout.slice(0, 4000)}\n`);
+  }
 }

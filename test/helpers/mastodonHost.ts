@@ -4,10 +4,10 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { mastodonHostVars, prepareMastodonHost, sandboxMastodonSecrets, stopMastodonHost } from '../../src/sandbox/mastodon/host.js';
-import { createMastodonUpstream } from '../../src/sandbox/mastodon/upstream.js';
-import { freePort } from '../../src/sandbox/net.js';
-import { generateKey, prepareSshd, startSshd, stopSshd } from '../../src/sandbox/sshd.js';
+import { mastodonHostVars, prepareMastodonHost, sandboxMastodonSecrets, stopMastodonHost } from '../world/mastodon/host.js';
+import { createMastodonUpstream } from '../world/mastodon/upstream.js';
+import { freePort } from '../world/net.js';
+import { generateKey, prepareSshd, startSshd, stopSshd } from '../world/sshd.js';
 
 /** One sandbox Mastodon host (and optionally an sshd in front of it) in a temp dir, for tests. */
 export const REPO = path.resolve(import.meta.dirname, '../..');

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DbTarget } from '../../src/backup/commands.js';
 import { SshPool, type RemoteHost, type SshTarget } from '../../src/remote/ssh.js';
-import { freePort } from '../../src/sandbox/net.js';
-import { clusterAt, initCluster, psql, startCluster, stopCluster, type PgCluster } from '../../src/sandbox/postgres.js';
-import { readPid } from '../../src/sandbox/processes.js';
-import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd, type SshdSpec } from '../../src/sandbox/sshd.js';
+import { freePort } from '../world/net.js';
+import { clusterAt, initCluster, psql, startCluster, stopCluster, type PgCluster } from '../world/postgres.js';
+import { readPid } from '../world/processes.js';
+import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd, type SshdSpec } from '../world/sshd.js';
 
 /**
  * "A host with PostgreSQL": a real sshd on a loopback port whose sessions

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Settings } from '../../src/backup/store/s3.js';
-import { freePort } from '../../src/sandbox/net.js';
+import { freePort } from '../world/net.js';
 
 /** s3rver 3.7.1 (CommonJS, untyped): just what the tests use. */
 interface S3rverInstance {

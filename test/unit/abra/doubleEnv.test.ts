@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { definedKeys, interpolate, parseEnv, recipeOf, withTypeVersion } from '../../../src/sandbox/standins/abra/envFile.js';
+import { definedKeys, interpolate, parseEnv, recipeOf, withTypeVersion } from '../../doubles/abra/envFile.js';
 
 describe("the double's env files", () => {
   const text = [

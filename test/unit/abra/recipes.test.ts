@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/kernel/errors.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
 import { AbraDriver } from '../../../src/drivers/abra/driver.js';
-import { git } from '../../../src/sandbox/coopcloud/git.js';
-import { createRecipeRepo, createRecipeRepos } from '../../../src/sandbox/coopcloud/recipes.js';
+import { git } from '../../world/coopcloud/git.js';
+import { createRecipeRepo, createRecipeRepos } from '../../world/coopcloud/recipes.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'coopctl-'));
 const abraDir = path.join(tmp, 'abra');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ToolOutputError } from '../../../src/kernel/errors.js';
 import { parseBackupOutput, parseResticSize, parseSnapshotTable } from '../../../src/drivers/abra/snapshots.js';
-import { resticSize, snapshotTable } from '../../../src/sandbox/standins/abra/commands/backup.js';
+import { resticSize, snapshotTable } from '../../doubles/abra/commands/backup.js';
 
 const RESTIC_017 = `ID        Time                 Host        Tags        Paths                                                   Size
 -------------------------------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedMastodonData, startMastodonHost, stopMastodonHost } from '../../../src/sandbox/mastodon/host.js';
-import { clusterAt, psql } from '../../../src/sandbox/postgres.js';
-import { readPid } from '../../../src/sandbox/processes.js';
-import { waitFor } from '../../../src/sandbox/net.js';
+import { seedMastodonData, startMastodonHost, stopMastodonHost } from '../../world/mastodon/host.js';
+import { clusterAt, psql } from '../../world/postgres.js';
+import { readPid } from '../../world/processes.js';
+import { waitFor } from '../../world/net.js';
 import { compose, createMastodonTestHost, httpGet, instanceVersion, processesUnder, runStandin, type MastodonTestHost } from '../../helpers/mastodonHost.js';
 
 /**

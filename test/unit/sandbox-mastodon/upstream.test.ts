@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_TAGS, createMastodonUpstream } from '../../../src/sandbox/mastodon/upstream.js';
+import { FIXTURE_TAGS, createMastodonUpstream } from '../../world/mastodon/upstream.js';
 
 let dir: string;
 let repo: string;

@@ -1,11 +1,11 @@
-import path from 'node:path';
-import { sandboxProcesses } from '../../../sandbox/world.js';
 import type { CommandContext } from '../../context.js';
 import { table } from '../../format.js';
+import { loadWorld, sandboxDir } from './world.js';
 
 export async function run(ctx: CommandContext, opts: { dir: string }) {
-  const dir = path.resolve(ctx.cwd, opts.dir);
-  const { state, processes } = await sandboxProcesses(dir);
+  const world = await loadWorld();
+  const dir = sandboxDir(ctx, opts.dir);
+  const { state, processes } = await world.processes(dir);
   if (ctx.global.json) return ctx.printer.json({ dir, mode: state.mode, processes, faults: state.faults });
   const p = ctx.printer;
   p.out(table(processes.map((x) => [x.what, x.running ? p.style('green', 'running') : p.style('red', 'not answering'), x.where ?? '']), ['PROCESS', 'STATE', 'WHERE']));

@@ -1,19 +1,18 @@
 import path from 'node:path';
 import { InputError } from '../../../kernel/errors.js';
-import { sandboxLayout } from '../../../sandbox/layout.js';
-import { sandboxUp } from '../../../sandbox/world.js';
 import type { CommandContext } from '../../context.js';
+import { loadWorld, sandboxDir } from './world.js';
 
 export async function run(ctx: CommandContext, opts: { dir: string; extraHosts?: string; netns?: boolean }) {
   const extra = Number(opts.extraHosts ?? 0);
   if (!Number.isInteger(extra) || extra < 0 || extra > 64) throw new InputError(`--extra-hosts: "${opts.extraHosts}" must be a number from 0 to 64`);
-  const dir = path.resolve(ctx.cwd, opts.dir);
+  const world = await loadWorld();
+  const dir = sandboxDir(ctx, opts.dir);
   const started = Date.now();
-  const state = await sandboxUp({ dir, extraHosts: extra, netns: opts.netns, log: (l) => ctx.printer.info(`• ${l}`) });
-  const layout = sandboxLayout(dir);
-  const rel = path.relative(ctx.cwd, layout.config) || layout.config;
+  const { state, config } = await world.up({ dir, extraHosts: extra, netns: opts.netns, log: (l) => ctx.printer.info(`• ${l}`) });
+  const rel = path.relative(ctx.cwd, config) || config;
   if (ctx.global.json) {
-    ctx.printer.json({ dir, config: layout.config, hosts: state.hosts, apps: state.coopcloud.apps, s3: state.s3 });
+    ctx.printer.json({ dir, config, hosts: state.hosts, apps: state.coopcloud.apps, s3: state.s3 });
     return;
   }
   ctx.printer.out(`sandbox up in ${((Date.now() - started) / 1000).toFixed(1)}s (${state.mode === 'netns' ? 'hosts in network namespaces' : 'hosts on loopback ports'}): ${state.hosts.map((h) => `${h.name} (ssh ${h.ssh.address}:${h.ssh.port})`).join(', ')}`);

@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CoopctlError, InputError, type ExitCodeValue } from '../../../kernel/errors.js';
+import type { CommandContext } from '../../context.js';
+
+/**
+ * The sandbox is coopctl's test world, not part of the product: it lives in
+ * test/world of a coopctl checkout and `npm run build` compiles it into
+ * build/world/. The sandbox commands load it here, at run time; nothing else
+ * does, and an installed package has none.
+ */
+export interface SandboxState {
+  mode: 'loopback' | 'netns';
+  hosts: Array<{ name: string; ssh: { address: string; port: number } }>;
+  coopcloud: { apps: unknown[] };
+  s3: unknown;
+  faults: Array<{ target: string; kind: string; since: string }>;
+}
+
+/** What test/world/index.ts offers (test/helpers/worldContract.ts holds the two together). */
+export interface SandboxWorld {
+  up(opts: { dir: string; extraHosts?: number; netns?: boolean; log?: (line: string) => void }): Promise<{ state: SandboxState; config: string }>;
+  down(dir: string, purge: boolean): Promise<void>;
+  processes(dir: string): Promise<{ state: SandboxState; processes: Array<{ what: string; running: boolean; where?: string }> }>;
+  setFault(dir: string, target: string, kind: string): Promise<SandboxState>;
+  clearFaults(dir: string, target?: string): Promise<SandboxState>;
+}
+
+/** The package root: this file is <root>/{dist,src}/cli/commands/sandbox/world.{js,ts}. */
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const ENTRY = path.join(ROOT, 'build', 'world', 'test', 'world', 'index.js');
+
+/**
+ * The world has its own copy of coopctl's error classes (it is compiled on
+ * its own): an error that carries an exit code becomes coopctl's again.
+ */
+function fromWorld(err: unknown): unknown {
+  if (err instanceof CoopctlError || !(err instanceof Error)) return err;
+  const e = err as Error & { code?: unknown; exitCode?: unknown; hints?: unknown };
+  if (typeof e.code !== 'string' || typeof e.exitCode !== 'number') return err;
+  return new CoopctlError(e.message, { code: e.code, exitCode: e.exitCode as ExitCodeValue, hints: Array.isArray(e.hints) ? e.hints.map(String) : [], cause: err });
+}
+
+export async function loadWorld(): Promise<SandboxWorld> {
+  if (!existsSync(ENTRY)) {
+    if (existsSync(path.join(ROOT, 'test', 'world'))) {
+      throw new InputError(`the sandbox of this checkout is not built (${path.relative(process.cwd(), ENTRY) || ENTRY} is missing)`, { hints: ['run: npm run build'] });
+    }
+    throw new InputError(`coopctl sandbox runs from a checkout of coopctl: this installation (${ROOT}) does not include the test world`, {
+      hints: ["clone coopctl's repository, run `npm ci` in it, then `./bin/coopctl sandbox up` there"],
+    });
+  }
+  const world = (await import(pathToFileURL(ENTRY).href)) as SandboxWorld;
+  return Object.fromEntries(
+    Object.entries(world).map(([name, fn]) => [
+      name,
+      async (...args: unknown[]) => {
+        try {
+          return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+        } catch (err) {
+          throw fromWorld(err);
+        }
+      },
+    ]),
+  ) as unknown as SandboxWorld;
+}
+
+/** --dir (default ./.sandbox), from the working directory. */
+export function sandboxDir(ctx: CommandContext, dir: string): string {
+  return path.resolve(ctx.cwd, dir);
+}

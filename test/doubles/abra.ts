@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * The abra double: a stand-in for Co-op Cloud's `abra` CLI (which cannot be
+ * installed here), faithful to the rules in reference/abra.md. State lives in
+ * $ABRA_DIR (env files, real recipe git repos, double.json) and in each
+ * server's swarm.json. Run as `node build/world/test/doubles/abra.js ...`.
+ */
+import { parseArgs, type FlagSpec, type ParsedArgs } from './abra/args.js';
+import { appLsCommand } from './abra/commands/appLs.js';
+import { backupCommand, restoreCommand } from './abra/commands/backup.js';
+import { checkCommand } from './abra/commands/check.js';
+import { recipeCommand } from './abra/commands/recipe.js';
+import { releaseCommand } from './abra/commands/release.js';
+import { Fatal, fatal } from './abra/fatal.js';
+import { out } from './abra/log.js';
+
+export const ABRA_VERSION_LINE = 'abra version 0.13.0-beta-06a57de';
+
+const DEPLOY_FLAGS: FlagSpec[] = [
+  { short: 'c', long: 'no-converge-checks' },
+  { short: 'D', long: 'no-domain-checks' },
+];
+
+interface Command {
+  names: string[];
+  flags: FlagSpec[];
+  run: (args: ParsedArgs) => Promise<void>;
+}
+
+/** `abra app <sub>` and `abra recipe <sub>`; sub-subcommands (backup create) take their word from positionals. */
+const APP: Command[] = [
+  {
+    names: ['ls', 'list', 'l'],
+    flags: [
+      { short: 'S', long: 'status' },
+      { short: 'm', long: 'machine' },
+      { short: 's', long: 'server', value: true },
+      { short: 'r', long: 'recipe', value: true },
+    ],
+    run: appLsCommand,
+  },
+  { names: ['upgrade', 'up'], flags: DEPLOY_FLAGS, run: (a) => releaseCommand('upgrade', a) },
+  { names: ['rollback', 'rl'], flags: DEPLOY_FLAGS, run: (a) => releaseCommand('rollback', a) },
+  {
+    names: ['deploy', 'd'],
+    flags: [...DEPLOY_FLAGS, { short: 'f', long: 'force' }, { short: 'C', long: 'chaos' }, { short: 'i', long: 'ignore-env-version' }],
+    run: (a) => releaseCommand('deploy', a),
+  },
+  {
+    names: ['backup', 'b'],
+    flags: [],
+    run: (a) => backupCommand(a.positionals[0], { ...a, positionals: a.positionals.slice(1) }),
+  },
+  { names: ['restore', 'rs'], flags: [{ short: 's', long: 'snapshot', value: true }], run: restoreCommand },
+  { names: ['check', 'chk'], flags: [], run: checkCommand },
+];
+
+const RECIPE: Command[] = [
+  {
+    names: ['versions', 'v', 'fetch', 'f'],
+    flags: [{ short: 'm', long: 'machine' }],
+    run: (a) => recipeCommand(a.positionals[0], { ...a, positionals: a.positionals.slice(1) }),
+  },
+];
+
+const USAGE = `abra (double) — Co-op Cloud command-line utility stand-in
+
+Usage:
+  abra app ls [-S] [-m] [-s SERVER] [-r RECIPE]
+  abra app deploy DOMAIN [VERSION] [-n] [-f] [-C] [-c] [-i]
+  abra app upgrade DOMAIN [VERSION] [-n] [-c]
+  abra app rollback DOMAIN [VERSION] [-n] [-c]
+  abra app backup create|snapshots DOMAIN [-n]
+  abra app restore DOMAIN [-s SNAPSHOT] [-n]
+  abra app check DOMAIN
+  abra recipe versions RECIPE [-m]
+  abra recipe fetch RECIPE
+  abra --version`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const words = argv.filter((a) => !a.startsWith('-'));
+    if (argv.includes('--version') || argv.includes('-v') || words[0] === 'version') {
+      out(ABRA_VERSION_LINE);
+      return 0;
+    }
+    const [group, sub] = words;
+    if (!group || argv.includes('-h') || argv.includes('--help')) {
+      out(USAGE);
+      return 0;
+    }
+    const table = group === 'app' || group === 'a' ? APP : group === 'recipe' || group === 'r' ? RECIPE : fatal(`unknown command "${group}" for "abra"`);
+    const cmd = table.find((c) => c.names.includes(sub ?? '')) ?? fatal(`unknown command "${sub ?? ''}" for "abra ${group}"`);
+    // drop the group and subcommand words; the recipe table keeps its own subcommand as the first positional
+    const rest = [...argv];
+    rest.splice(rest.indexOf(group), 1);
+    if (table === APP) rest.splice(rest.indexOf(sub!), 1);
+    await cmd.run(parseArgs(rest, cmd.flags));
+    return 0;
+  } catch (err) {
+    const message = err instanceof Fatal ? err.message : `${(err as Error).message ?? err}`;
+    process.stderr.write(`FATA ${message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,147 @@
+import { flag, type ParsedArgs } from '../args.js';
+import { composeVars, deployedApp, faultOn, reachApp, type AppContext } from '../context.js';
+import { fatal } from '../fatal.js';
+import { pinVersion } from '../home.js';
+import { info, out } from '../log.js';
+import { assertCanPrompt, confirm } from '../prompt.js';
+import type { RecipeRelease } from '../recipeRepo.js';
+import { DEFAULT_CONVERGE_DELAY_SECONDS, readSwarm, updateSwarm } from '../swarm.js';
+import { overview } from '../table.js';
+import { compareVersions, isOrdered, parseVersion } from '../versions.js';
+
+export type ReleaseMode = 'upgrade' | 'rollback' | 'deploy';
+
+interface Target {
+  /** The release tag to check out; undefined for a chaos deploy of the working tree. */
+  tag?: string;
+  version: string;
+  chaos: boolean;
+}
+
+function pickUpgradeOrRollback(ctx: AppContext, mode: 'upgrade' | 'rollback', requested: string | undefined): Target | undefined {
+  const { domain, recipe } = ctx.app;
+  const running = deployedApp(ctx) ?? fatal(`${domain} is not deployed?`);
+  const current = parseVersion(running.version);
+  if (!current || !isOrdered(current)) {
+    fatal(`${domain} runs a chaos version (${running.version}): deploy a release with "abra app deploy --force ${domain} <version>"`);
+  }
+  const releases = ctx.repo.releases();
+  const wanted = (r: RecipeRelease) => (mode === 'upgrade' ? compareVersions(r.version, current) > 0 : compareVersions(r.version, current) < 0);
+  const candidates = releases.filter(wanted);
+  if (requested !== undefined) {
+    const r = releases.find((x) => x.tag === requested) ?? fatal(`${requested} is not a known version of ${recipe}`);
+    if (!wanted(r)) {
+      fatal(
+        mode === 'upgrade'
+          ? `${requested} is not an upgrade for ${running.version}? only versions greater than the deployed one can be upgraded to`
+          : `${requested} is not a downgrade for ${running.version}? only versions lower than the deployed one can be rolled back to`,
+      );
+    }
+    return { tag: r.tag, version: r.tag, chaos: false };
+  }
+  // -n picks without asking: the newest upgrade, or the release just below the running one
+  const pick = candidates.at(-1);
+  return pick && { tag: pick.tag, version: pick.tag, chaos: false };
+}
+
+function pickDeploy(ctx: AppContext, args: ParsedArgs, requested: string | undefined): Target {
+  const { domain, recipe, pinned } = ctx.app;
+  const chaos = flag(args, 'chaos');
+  if (deployedApp(ctx) && !flag(args, 'force') && !chaos) fatal(`${domain} is already deployed`);
+  const releases = ctx.repo.releases();
+  const known = (v: string) => releases.find((r) => r.tag === v) ?? fatal(`${v} is not a known version of ${recipe}`);
+  if (chaos || (releases.length === 0 && requested === undefined)) {
+    return { version: ctx.repo.chaosVersion(), chaos: true };
+  }
+  const tag = requested !== undefined ? known(requested).tag : pinned && !flag(args, 'ignore-env-version') ? known(pinned).tag : releases.at(-1)!.tag;
+  return { tag, version: tag, chaos: false };
+}
+
+function printReleaseNotes(ctx: AppContext, from: string, target: Target): void {
+  const current = parseVersion(from);
+  if (!target.tag || !current || !isOrdered(current)) return;
+  const to = ctx.repo.release(target.tag)!.version;
+  const notes = ctx.repo
+    .releases()
+    .filter((r) => compareVersions(r.version, current) > 0 && compareVersions(r.version, to) <= 0)
+    .map((r) => [r.tag, ctx.repo.releaseNote(target.tag!, r.tag)] as const)
+    .filter(([, note]) => note);
+  if (!notes.length) return;
+  out();
+  out('RELEASE NOTES');
+  for (const [version, note] of notes) {
+    out();
+    out(version);
+    for (const line of note!.split('\n')) out(`  ${line}`);
+  }
+}
+
+export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promise<void> {
+  const [domain, requested] = args.positionals;
+  assertCanPrompt(args);
+  const ctx = await reachApp(domain);
+  ctx.repo.requireExists();
+  const before = deployedApp(ctx);
+  const target = mode === 'deploy' ? pickDeploy(ctx, args, requested) : pickUpgradeOrRollback(ctx, mode, requested);
+  if (!target) {
+    info(mode === 'upgrade' ? 'no available upgrades' : 'no available downgrades');
+    return;
+  }
+  if (!target.chaos) ctx.repo.requireClean();
+
+  const services = ctx.repo.services(target.tag, composeVars(ctx));
+  const app = services.find((s) => s.labels[`coop-cloud.${ctx.stack}.version`] !== undefined) ?? services.find((s) => s.name === 'app');
+  // the label, not the tag, is what the swarm will report as running
+  const labelled = target.chaos ? target.version : (app?.labels[`coop-cloud.${ctx.stack}.version`] ?? target.version);
+  const timeout = Number(app?.labels[`coop-cloud.${ctx.stack}.timeout`]) || 50;
+
+  const title = { upgrade: 'UPGRADE OVERVIEW', rollback: 'DOWNGRADE OVERVIEW', deploy: 'DEPLOY OVERVIEW' }[mode];
+  out(
+    overview(title, [
+      ['SERVER', ctx.app.server],
+      ['DOMAIN', ctx.app.domain],
+      ['RECIPE', ctx.app.recipe],
+      ['CURRENT VERSION', before?.version ?? 'N/A'],
+      ['NEW VERSION', target.version],
+      ['CHAOS', String(target.chaos)],
+    ]),
+  );
+  if (mode === 'upgrade' && before) printReleaseNotes(ctx, before.version, target);
+  await confirm(args, 'continue with deployment?');
+
+  if (mode === 'upgrade' && faultOn(ctx, 'abra-upgrade-fails')) {
+    fatal(`${ctx.app.domain}: upgrade failed: ${ctx.stack}_app: update paused due to failure or early termination of task`);
+  }
+  if (target.tag) {
+    ctx.repo.checkout(target.tag);
+    info(`checked out ${target.tag} for ${ctx.app.recipe}`);
+    pinVersion(ctx.app, target.tag);
+  }
+  const stalls = faultOn(ctx, 'converge-timeout');
+  const now = new Date();
+  updateSwarm(ctx.server.swarm, (state) => {
+    const prev = state.apps[ctx.app.domain];
+    const delay = state.convergeDelaySeconds ?? DEFAULT_CONVERGE_DELAY_SECONDS;
+    state.apps[ctx.app.domain] = {
+      stack: ctx.stack,
+      recipe: ctx.app.recipe,
+      version: labelled,
+      chaos: target.chaos,
+      status: 'deployed',
+      healthy: !stalls,
+      convergesAt: stalls ? new Date(now.getTime() + delay * 1000).toISOString() : undefined,
+      deployedAt: now.toISOString(),
+      snapshots: prev?.snapshots ?? [],
+      lastRestore: prev?.lastRestore,
+    };
+  });
+  if (flag(args, 'no-converge-checks')) {
+    info('skipping converge checks');
+  } else {
+    info(`waiting for ${ctx.stack} to converge (timeout: ${timeout}s)`);
+    if (stalls) fatal(`${ctx.app.domain}: deploy failed: timed out waiting for ${ctx.stack} to converge after ${timeout}s (services may still be updating)`);
+    info(`${ctx.stack} converged`);
+  }
+  const verb = { upgrade: 'upgraded', rollback: 'rolled back', deploy: 'deployed' }[mode];
+  info(`${ctx.app.domain} ${verb} to ${readSwarm(ctx.server.swarm).apps[ctx.app.domain].version}`);
+}

@@ -1,0 +1,19 @@
+import { readBanner } from '../../world/net.js';
+import { fatal } from './fatal.js';
+import type { DoubleServer } from './home.js';
+
+const BANNER_TIMEOUT_MS = 3_000;
+
+/** Waits for the server's sshd to greet (`SSH-...`), as abra's SSH connection would; no banner = unreachable. */
+export async function waitForSshBanner(host: string, port: number, timeoutMs = BANNER_TIMEOUT_MS): Promise<void> {
+  const line = await readBanner(host, port, timeoutMs);
+  if (!line.startsWith('SSH-')) throw new Error(`not an SSH server (it said ${JSON.stringify(line.slice(0, 20))})`);
+}
+
+export async function connectServer(server: string, cfg: DoubleServer): Promise<void> {
+  try {
+    await waitForSshBanner(cfg.ssh.host, cfg.ssh.port);
+  } catch (err) {
+    fatal(`${server}: unable to connect to ${cfg.ssh.host}:${cfg.ssh.port} over SSH: ${(err as Error).message}`);
+  }
+}

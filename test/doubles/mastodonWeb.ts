@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { promisify } from 'node:util';
+import { pgEnv } from '../world/postgres.js';
+import { faultActive, loadStandinConfig, readJson, standinPaths, type StandinConfig } from './mastodon/config.js';
+import { imageApiVersion, imageMaxChars, imageVersion } from './mastodon/images.js';
+import { hostCluster } from './mastodon/migrations.js';
+import type { WebLaunch } from './mastodon/webProcess.js';
+
+/**
+ * The web and streaming containers of a sandbox host: answers the
+ * endpoints coopctl's verification uses, from the running image's tree and
+ * the host's database. Started detached by `docker compose up`.
+ */
+const execFileP = promisify(execFile);
+
+interface Site {
+  root: string;
+  cfg: StandinConfig;
+  domain: string;
+  version: string;
+  apiVersion?: number;
+  maxChars: number;
+  database: string;
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    server: 'Mastodon',
+  });
+  res.end(text);
+}
+
+function instanceV2(s: Site) {
+  return {
+    domain: s.domain,
+    title: s.domain,
+    version: s.version,
+    source_url: 'https://github.com/mastodon/mastodon',
+    description: `${s.domain} (coopctl sandbox)`,
+    usage: { users: { active_month: 0 } },
+    languages: ['en'],
+    configuration: {
+      urls: { streaming: `wss://${s.domain}` },
+      accounts: { max_featured_tags: 10, max_pinned_statuses: 5 },
+      statuses: { max_characters: s.maxChars, max_media_attachments: 4, characters_reserved_per_url: 23 },
+      media_attachments: { image_size_limit: 16777216, video_size_limit: 103809024 },
+      polls: { max_options: 4, max_characters_per_option: 50, min_expiration: 300, max_expiration: 2629746 },
+      translation: { enabled: false },
+    },
+    registrations: { enabled: false, approval_required: true, message: null },
+    ...(s.apiVersion !== undefined ? { api_versions: { mastodon: s.apiVersion } } : {}),
+    contact: { email: `admin@${s.domain}`, account: null },
+    rules: [],
+  };
+}
+
+function instanceV1(s: Site) {
+  return {
+    uri: s.domain,
+    domain: s.domain,
+    title: s.domain,
+    version: s.version,
+    email: `admin@${s.domain}`,
+    urls: { streaming_api: `wss://${s.domain}` },
+    configuration: { statuses: { max_characters: s.maxChars, max_media_attachments: 4, characters_reserved_per_url: 23 } },
+    registrations: false,
+    approval_required: true,
+  };
+}
+
+async function publicTimeline(s: Site, limitParam: string | null): Promise<unknown> {
+  const limit = Math.min(40, Math.max(1, Number.parseInt(limitParam ?? '20', 10) || 20));
+  const sql = `SELECT coalesce(json_agg(t), '[]') FROM (
+    SELECT s.id::text AS id, to_char(s.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+      'public' AS visibility, coalesce(s.language, 'en') AS language, s.uri, s.text AS content,
+      json_build_object('id', a.id::text, 'username', a.username,
+        'acct', CASE WHEN a.domain IS NULL THEN a.username ELSE a.username || '@' || a.domain END,
+        'display_name', a.display_name) AS account
+    FROM statuses s JOIN accounts a ON a.id = s.account_id
+    WHERE s.visibility = 0 ORDER BY s.id DESC LIMIT ${limit}) t`;
+  const { stdout } = await execFileP('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', s.database, '-c', sql], {
+    env: { ...process.env, ...pgEnv(hostCluster(s.root, s.cfg)) },
+    timeout: 10_000,
+  });
+  return JSON.parse(stdout);
+}
+
+async function handleWeb(s: Site, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const failing = faultActive(s.root, 'health-fails');
+  switch (url.pathname) {
+    case '/health':
+      return failing ? send(res, 503, 'Service Unavailable') : send(res, 200, 'OK');
+    case '/api/v1/streaming/health':
+      return send(res, 200, 'OK');
+    case '/api/v2/instance':
+      return send(res, 200, instanceV2(s));
+    case '/api/v1/instance':
+      return send(res, 200, instanceV1(s));
+    case '/api/v1/timelines/public':
+      if (failing) return send(res, 503, { error: 'Service Unavailable' });
+      try {
+        return send(res, 200, await publicTimeline(s, url.searchParams.get('limit')));
+      } catch (err) {
+        process.stderr.write(`timeline query failed: ${(err as Error).message}\n`);
+        return send(res, 500, { error: 'We\'re sorry, but something went wrong on our end.' });
+      }
+    default:
+      return send(res, 404, { error: 'Record not found' });
+  }
+}
+
+function handleStreaming(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/api/v1/streaming/health') send(res, 200, 'OK');
+  else send(res, 401, { error: 'Missing access token' });
+}
+
+function listen(server: http.Server, address: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => resolve());
+  });
+}
+
+async function main(root: string): Promise<void> {
+  const cfg = loadStandinConfig(root);
+  const p = standinPaths(root);
+  const launch = readJson<WebLaunch | undefined>(p.webLaunch, undefined);
+  if (!launch) throw new Error(`${p.webLaunch} is missing: start the web stand-in through docker compose up`);
+  const site: Site = {
+    root,
+    cfg,
+    domain: launch.env.LOCAL_DOMAIN || cfg.domain,
+    version: imageVersion(launch.imageDir, launch.env),
+    apiVersion: imageApiVersion(launch.imageDir),
+    maxChars: imageMaxChars(launch.imageDir),
+    database: launch.env.DB_NAME || cfg.postgres.database,
+  };
+  const servers: http.Server[] = [];
+  const web = http.createServer((req, res) => {
+    handleWeb(site, req, res).catch((err) => send(res, 500, { error: (err as Error).message }));
+  });
+  await listen(web, cfg.web.address, cfg.web.port);
+  servers.push(web);
+  if (cfg.streaming && launch.streamingImage) {
+    const streaming = http.createServer(handleStreaming);
+    await listen(streaming, cfg.streaming.address, cfg.streaming.port);
+    servers.push(streaming);
+  }
+  const stop = () => {
+    for (const s of servers) s.close();
+    for (const s of servers) s.closeAllConnections();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  writeFileSync(p.webPid, `${process.pid}\n`);
+  process.stdout.write(`${new Date().toISOString()} Mastodon ${site.version} (${launch.image}) listening on ${cfg.web.address}:${cfg.web.port}\n`);
+}
+
+main(process.argv[2] ?? process.env.COOPCTL_SANDBOX_ROOT ?? '').catch((err) => {
+  process.stderr.write(`${new Date().toISOString()} ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+/**
+ * The sandbox's "traefik": one loopback HTTP port per Co-op Cloud app,
+ * answering 200 with {app, recipe, version} while swarm.json says the app is
+ * healthy and no `health-fails` fault is set, 502 otherwise — read per
+ * request. Run as `node build/world/test/doubles/traefik.js <root>`.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hasFault, isHealthy, readSwarm } from './abra/swarm.js';
+
+export interface TraefikConfig {
+  swarm: string;
+  address: string;
+  apps: Array<{ domain: string; port: number }>;
+}
+
+export const TRAEFIK_CONFIG = 'traefik.json';
+
+export function answer(cfg: TraefikConfig, domain: string): { status: number; body: string } {
+  const swarm = readSwarm(cfg.swarm);
+  const app = swarm.apps[domain];
+  if (hasFault(swarm, domain, 'health-fails') || !isHealthy(app)) {
+    return { status: 502, body: JSON.stringify({ app: domain, error: 'Bad Gateway' }) };
+  }
+  return { status: 200, body: JSON.stringify({ app: domain, recipe: app.recipe, version: app.version }) };
+}
+
+function serve(root: string): void {
+  const cfg = JSON.parse(readFileSync(path.join(root, TRAEFIK_CONFIG), 'utf8')) as TraefikConfig;
+  const servers = cfg.apps.map(({ domain, port }) =>
+    http
+      .createServer((req, res) => {
+        let reply: { status: number; body: string };
+        try {
+          reply = answer(cfg, domain);
+        } catch (err) {
+          reply = { status: 500, body: JSON.stringify({ app: domain, error: (err as Error).message }) };
+        }
+        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.body + '\n');
+        console.log(`${new Date().toISOString()} ${domain} ${req.method} ${req.url} ${reply.status}`);
+      })
+      .listen(port, cfg.address, () => console.log(`${domain} on ${cfg.address}:${port}`)),
+  );
+  const stop = () => {
+    for (const s of servers) s.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  serve(process.argv[2] ?? process.cwd());
+}

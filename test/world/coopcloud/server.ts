@@ -1,0 +1,191 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { quoteArg } from '../../../src/remote/quote.js';
+import { DOUBLE_CONFIG, type DoubleConfig } from '../../doubles/abra/home.js';
+import { isFaultKind, setFault, stackName, updateSwarm, type FaultKind, type SwarmState } from '../../doubles/abra/swarm.js';
+import { stopPid } from '../processes.js';
+import { worldScript } from '../paths.js';
+import { createRecipeRepos, fixtureRecipe } from './recipes.js';
+import { TRAEFIK_CONFIG, type TraefikConfig } from '../../doubles/traefik.js';
+
+export interface CoopCloudAppSpec {
+  domain: string;
+  recipe: string;
+  version: string;
+  /** Loopback port where the traefik stand-in answers for this app. */
+  port: number;
+  /** Faults active from the start (e.g. bonfire's broken backups). */
+  faults?: FaultKind[];
+}
+
+export interface CoopCloudSpec {
+  /** The server's host dir, e.g. DIR/hosts/hypha: swarm.json, traefik.json, pid and logs live here. */
+  root: string;
+  abraDir: string;
+  /** abra's server name, e.g. 'hypha.sandbox'. */
+  server: string;
+  /** The server's sshd: abra (the double) waits for its banner before touching the swarm. */
+  ssh: { host: string; port: number };
+  apps: CoopCloudAppSpec[];
+  /** Address the traefik stand-in binds (default 127.0.0.1). */
+  address?: string;
+}
+
+export const SWARM_FILE = 'swarm.json';
+
+export function swarmPath(root: string): string {
+  return path.join(root, SWARM_FILE);
+}
+
+/**
+ * social.coop's hypha in the sandbox: bonfire (users.md: `abra app backup`
+ * does not work for it — here, the backup "succeeds" with an empty dump, the
+ * trap coopctl's backup verification must catch), keycloak, and two wikis.
+ */
+export function defaultCoopCloudApps(domainSuffix: string, firstPort: number): CoopCloudAppSpec[] {
+  return [
+    { domain: `bonfire.${domainSuffix}`, recipe: 'bonfire', version: '1.0.0+1.0.5-social-amd64', port: firstPort, faults: ['backup-empty-dump'] },
+    { domain: `auth.${domainSuffix}`, recipe: 'keycloak', version: '7.0.0+25.0.6', port: firstPort + 1 },
+    { domain: `wiki.${domainSuffix}`, recipe: 'mediawiki', version: '1.1.0+1.42.1', port: firstPort + 2 },
+    { domain: `wiki-alpha.${domainSuffix}`, recipe: 'mediawiki', version: '1.1.0+1.42.1', port: firstPort + 3 },
+  ];
+}
+
+async function writeJson(file: string, doc: unknown): Promise<void> {
+  await writeFile(file, JSON.stringify(doc, null, 2) + '\n');
+}
+
+/** Recipes, env files, double.json, swarm.json with the apps deployed; then starts the traefik stand-in. */
+export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
+  await mkdir(path.join(spec.root, 'log'), { recursive: true });
+  const recipes = path.join(spec.abraDir, 'recipes');
+  if (!existsSync(recipes)) await createRecipeRepos(recipes);
+
+  const serverDir = path.join(spec.abraDir, 'servers', spec.server);
+  await mkdir(serverDir, { recursive: true });
+  for (const app of spec.apps) {
+    const recipe = fixtureRecipe(app.recipe);
+    if (!recipe.releases.some((r) => r.tag === app.version)) throw new Error(`${app.domain}: ${app.version} is not a release of ${app.recipe}`);
+    await writeFile(path.join(serverDir, `${app.domain}.env`), recipe.envFile(app.domain, app.version));
+  }
+
+  const doubleFile = path.join(spec.abraDir, DOUBLE_CONFIG);
+  const double: DoubleConfig = existsSync(doubleFile) ? (JSON.parse(await readFile(doubleFile, 'utf8')) as DoubleConfig) : { servers: {} };
+  double.servers[spec.server] = { swarm: swarmPath(spec.root), ssh: spec.ssh };
+  await writeJson(doubleFile, double);
+
+  const now = new Date().toISOString();
+  const swarm: SwarmState = { apps: {}, faults: {} };
+  for (const app of spec.apps) {
+    swarm.apps[app.domain] = {
+      stack: stackName(app.domain),
+      recipe: app.recipe,
+      version: app.version,
+      chaos: false,
+      status: 'deployed',
+      healthy: true,
+      deployedAt: now,
+      snapshots: [],
+    };
+    for (const f of app.faults ?? []) setFault(swarm, app.domain, f, true);
+  }
+  await writeJson(swarmPath(spec.root), swarm);
+
+  const traefik: TraefikConfig = {
+    swarm: swarmPath(spec.root),
+    address: spec.address ?? '127.0.0.1',
+    apps: spec.apps.map((a) => ({ domain: a.domain, port: a.port })),
+  };
+  await writeJson(path.join(spec.root, TRAEFIK_CONFIG), traefik);
+  await startCoopCloudHealth(spec.root);
+}
+
+const PID_FILE = 'traefik.pid';
+
+function runningPid(root: string): number | undefined {
+  const file = path.join(root, PID_FILE);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    // a recycled pid belongs to someone else: only ours runs traefik.js
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('traefik.js')) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function probe(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: address, port, path: '/', timeout: 500 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Starts the traefik stand-in (detached; pid in <root>/traefik.pid, log in <root>/log/traefik.log) and waits until every port answers. */
+export async function startCoopCloudHealth(root: string): Promise<void> {
+  if (runningPid(root) !== undefined) return;
+  const cfg = JSON.parse(await readFile(path.join(root, TRAEFIK_CONFIG), 'utf8')) as TraefikConfig;
+  await mkdir(path.join(root, 'log'), { recursive: true });
+  const log = openSync(path.join(root, 'log', 'traefik.log'), 'a');
+  const child = spawn(process.execPath, [worldScript('doubles/traefik.js'), root], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  child.unref();
+  await writeFile(path.join(root, PID_FILE), `${child.pid}\n`);
+  // generous: on a loaded two-core machine a Node start can take seconds
+  const deadline = Date.now() + 30_000;
+  for (const { port } of cfg.apps) {
+    while (!(await probe(cfg.address, port))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stopCoopCloudHealth(root);
+        throw new Error(`the traefik stand-in did not start on ${cfg.address}:${port} (see ${path.join(root, 'log', 'traefik.log')})`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+export async function stopCoopCloudHealth(root: string): Promise<void> {
+  const pid = runningPid(root);
+  if (pid !== undefined) await stopPid(pid);
+  await rm(path.join(root, PID_FILE), { force: true });
+}
+
+/** `coopctl sandbox fault`: switch one fault for an app (or '*': every app) of this server. */
+export function setCoopCloudFault(root: string, target: string, kind: string, on: boolean): void {
+  if (!isFaultKind(kind)) throw new Error(`unknown Co-op Cloud fault "${kind}"`);
+  updateSwarm(swarmPath(root), (state) => setFault(state, target, kind, on));
+}
+
+export function clearCoopCloudFaults(root: string): void {
+  updateSwarm(swarmPath(root), (state) => {
+    state.faults = {};
+  });
+}
+
+/** Writes `<binDir>/abra`, a sh wrapper running the double; ABRA_DIR defaults to `abraDir` when given. Returns its path. */
+export async function writeAbraWrapper(binDir: string, abraDir?: string): Promise<string> {
+  await mkdir(binDir, { recursive: true });
+  const file = path.join(binDir, 'abra');
+  const lines = ['#!/bin/sh', '# the coopctl sandbox stand-in for Co-op Cloud abra'];
+  if (abraDir) lines.push(`if [ -z "\${ABRA_DIR:-}" ]; then ABRA_DIR=${quoteArg(abraDir)}; export ABRA_DIR; fi`);
+  lines.push(`exec ${quoteArg(process.execPath)} ${quoteArg(worldScript('doubles/abra.js'))} "$@"`);
+  await writeFile(file, lines.join('\n') + '\n');
+  await chmod(file, 0o755);
+  return file;
+}

@@ -1,0 +1,282 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { ANSIBLE_STRICT_ENV } from '../../src/config/inventory.js';
+import { defaultCoopCloudApps, prepareCoopCloud, startCoopCloudHealth, stopCoopCloudHealth, writeAbraWrapper } from './coopcloud/server.js';
+import { writeInventory, writeSandboxConfig } from './configFiles.js';
+import { sandboxLayout, type SandboxLayout } from './layout.js';
+import { repoRoot, worldScript } from './paths.js';
+import { HEALTHY_MDSTAT, mastodonHostVars, prepareMastodonHost, sandboxMastodonSecrets, seedMastodonData, startMastodonHost, stopMastodonHost } from './mastodon/host.js';
+import { createMastodonUpstream } from './mastodon/upstream.js';
+import { freePort, readBanner, waitFor } from './net.js';
+import { createNetns, deleteNetns, netnsExists, netnsSupported, sandboxTag } from './netns.js';
+import { hostToken } from '../../src/remote/knownHosts.js';
+import { InputError } from '../../src/kernel/errors.js';
+import { isRunning, readPid, stopPidFile } from './processes.js';
+import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
+import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
+
+export const INITIAL_MASTODON_VERSION = '4.4.7';
+export const COOPCLOUD_SERVER = 'hypha.sandbox';
+const S3_BUCKET = 'coopctl-backups';
+
+export interface UpOptions {
+  dir: string;
+  extraHosts?: number;
+  /** Hosts in network namespaces; default: when root and `ip netns` works. */
+  netns?: boolean;
+  log?: (line: string) => void;
+}
+
+function hostEnv(layout: SandboxLayout, name: string): Record<string, string> {
+  const root = layout.host(name);
+  // SHLVL=1: bash then counts as a nested shell and skips the user's ~/.bashrc, so the
+  // sandbox hosts behave like clean servers, not like the developer's own account.
+  return { PATH: `${path.join(root, 'bin')}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, COOPCTL_SANDBOX_ROOT: root, SHLVL: '1' };
+}
+
+function sshdSpec(layout: SandboxLayout, h: SandboxHost) {
+  return { dir: path.join(layout.host(h.name), 'etc', 'ssh'), address: h.ssh.address, port: h.ssh.port, authorizedKeys: layout.ssh.authorizedKeys, env: hostEnv(layout, h.name), netns: h.netns?.ns };
+}
+
+function writeSecrets(layout: SandboxLayout, ageIdentity: string): void {
+  mkdirSync(layout.secrets, { recursive: true, mode: 0o700 });
+  // s3rver's fixed credentials; they only open the sandbox's own store.
+  writeFileSync(path.join(layout.secrets, 's3-access-key'), 'S3RVER\n', { mode: 0o600 });
+  writeFileSync(path.join(layout.secrets, 's3-secret-key'), 'S3RVER\n', { mode: 0o600 });
+  writeFileSync(path.join(layout.secrets, 'age-identity.txt'), `# sandbox backup key\n${ageIdentity}\n`, { mode: 0o600 });
+}
+
+export function startS3(layout: SandboxLayout, port: number): Promise<void> {
+  mkdirSync(layout.s3.dir, { recursive: true });
+  const log = openSync(layout.s3.log, 'a');
+  const child = spawn(process.execPath, [worldScript('doubles/s3.js'), '--dir', path.join(layout.s3.dir, 'data'), '--port', String(port), '--bucket', S3_BUCKET], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  closeSync(log);
+  child.unref();
+  writeFileSync(layout.s3.pidFile, `${child.pid}\n`);
+  return waitFor('s3rver', async () => {
+    if (child.exitCode !== null) throw new Error(`s3rver exited (see ${layout.s3.log})`);
+    const { default: net } = await import('node:net');
+    await new Promise<void>((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve();
+      });
+      s.on('error', reject);
+    });
+  }, 30_000);
+}
+
+/** Runs the production playbook against the sandbox's Mastodon hosts. */
+export function deployMastodon(layout: SandboxLayout, hosts: string[], version: string): void {
+  try {
+    execFileSync(
+      'ansible-playbook',
+      ['-i', layout.inventory, '-l', hosts.join(','), '-e', `mastodon_version=${version}`, path.join(repoRoot(), 'playbooks', 'mastodon.yml')],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ANSIBLE_STRICT_ENV, ANSIBLE_PIPELINING: '1', ANSIBLE_GATHERING: 'explicit' }, cwd: path.join(repoRoot(), 'playbooks'), maxBuffer: 64 * 1024 * 1024 },
+    );
+  } catch (err) {
+    const out = String((err as { stdout?: Buffer }).stdout ?? '');
+    const lines = out.split('\n').filter((l) => /fatal|FAILED|UNREACHABLE|ERROR|RECAP|ok=/.test(l));
+    throw new Error(`the first deploy with the playbook failed:\n${lines.slice(-12).join('\n')}`);
+  }
+}
+
+export async function sandboxUp(opts: UpOptions): Promise<SandboxState> {
+  const layout = sandboxLayout(opts.dir);
+  const log = opts.log ?? (() => {});
+  if (existsSync(layout.state)) {
+    log(`sandbox exists at ${layout.root}: starting what is not running`);
+    return restart(layout, log);
+  }
+  try {
+    return await build(layout, opts, log);
+  } catch (err) {
+    // Leave nothing running behind a half-built sandbox; keep its files for inspection.
+    await stopEverything(layout).catch(() => {});
+    throw err;
+  }
+}
+
+async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) => void): Promise<SandboxState> {
+  worldScript('doubles/s3.js'); // fails early, with the fix, when the test world is not built
+  mkdirSync(layout.root, { recursive: true });
+  chmodSync(layout.root, 0o755);
+  mkdirSync(layout.ssh.dir, { recursive: true, mode: 0o700 });
+  const clientKey = generateKey(layout.ssh.identity, 'coopctl-sandbox-operator');
+  writeFileSync(layout.ssh.authorizedKeys, clientKey + '\n');
+  const identity = await generateIdentity();
+  const recipient = await identityToRecipient(identity);
+  writeSecrets(layout, identity);
+
+  const extra = Math.max(0, Math.min(Number(opts.extraHosts ?? 0), 64));
+  const mastodonNames = ['alpha', 'prod', ...Array.from({ length: extra }, (_, i) => `extra${i + 1}`)];
+  const useNetns = opts.netns ?? netnsSupported();
+  if (opts.netns && !netnsSupported()) throw new InputError('--netns: network namespaces need root and a working `ip netns`');
+  const hosts: SandboxHost[] = [];
+  const tag = sandboxTag(layout.root);
+  for (const [i, name] of [...mastodonNames, 'hypha'].entries()) {
+    const kind = name === 'hypha' ? 'coopcloud' : 'mastodon';
+    if (useNetns) {
+      const n = await createNetns(tag, i);
+      rememberNetns(layout, n);
+      hosts.push({ name, kind, ssh: { address: n.address, port: 22 }, ...(kind === 'mastodon' ? { web: { address: n.address, port: 3000 } } : {}), netns: n });
+    } else {
+      hosts.push({ name, kind, ssh: { address: '127.0.0.1', port: await freePort() }, ...(kind === 'mastodon' ? { web: { address: '127.0.0.1', port: await freePort() } } : {}) });
+    }
+  }
+  const appPorts: number[] = [];
+  for (let i = 0; i < 4; i++) appPorts.push(await freePort());
+  const apps = defaultCoopCloudApps('sandbox', 0).map((a, i) => ({ ...a, port: appPorts[i] }));
+  const service = (domain: string) => (domain.startsWith('bonfire') ? 'bonfire' : domain.startsWith('auth') ? 'auth' : 'wiki');
+  const state: SandboxState = {
+    version: 1,
+    dir: layout.root,
+    mode: useNetns ? 'netns' : 'loopback',
+    createdAt: new Date().toISOString(),
+    user: os.userInfo().username,
+    hosts,
+    coopcloud: {
+      server: COOPCLOUD_SERVER,
+      host: 'hypha',
+      apps: apps.map((a) => ({ name: service(a.domain), domain: a.domain, recipe: a.recipe, version: a.version, port: a.port, envs: [a.domain.startsWith('wiki-alpha') ? 'alpha' : 'prod'] })),
+    },
+    s3: { port: await freePort(), bucket: S3_BUCKET },
+    faults: [],
+  };
+
+  log('creating the fixture upstream Mastodon repository');
+  mkdirSync(layout.upstream, { recursive: true });
+  const upstream = await createMastodonUpstream(path.join(layout.upstream, 'mastodon.git'));
+
+  log('starting hosts (sshd, PostgreSQL, stand-ins)');
+  const knownHosts: string[] = [];
+  await Promise.all(
+    hosts.map(async (h) => {
+      const root = layout.host(h.name);
+      for (const d of ['var/lib/coopctl', 'tmp', 'proc', 'var/run', 'etc/ssh', 'log']) mkdirSync(path.join(root, d), { recursive: true });
+      if (h.kind === 'mastodon') {
+        await prepareMastodonHost({ name: h.name, root, upstream, web: h.web! });
+      } else {
+        writeFileSync(path.join(root, 'proc/mdstat'), HEALTHY_MDSTAT);
+      }
+      const pub = prepareSshd(sshdSpec(layout, h));
+      await startSshd(sshdSpec(layout, h));
+      knownHosts.push(`${hostToken(h.ssh.address, h.ssh.port)} ${pub}`);
+    }),
+  );
+  writeFileSync(layout.ssh.knownHosts, knownHosts.sort().join('\n') + '\n');
+
+  log('setting up the Co-op Cloud server (abra double, recipes, apps)');
+  const hypha = hosts.find((h) => h.name === 'hypha')!;
+  await writeAbraWrapper(layout.bin, layout.abraDir);
+  await prepareCoopCloud({ root: layout.host('hypha'), abraDir: layout.abraDir, server: COOPCLOUD_SERVER, ssh: { host: hypha.ssh.address, port: hypha.ssh.port }, apps });
+
+  log('starting the object store (s3rver)');
+  await startS3(layout, state.s3.port);
+
+  const secrets = Object.fromEntries(mastodonNames.map((n) => [n, sandboxMastodonSecrets()]));
+  writeInventory(layout, state, (name) => (name === 'hypha' ? {} : { ...mastodonHostVars(layout.host(name)), mastodon_domain: `${name}.sandbox`, mastodon_secrets: secrets[name] }));
+  writeSandboxConfig(layout, state, recipient);
+
+  log(`deploying Mastodon ${INITIAL_MASTODON_VERSION} with the playbook (ansible-playbook over SSH)`);
+  deployMastodon(layout, mastodonNames, INITIAL_MASTODON_VERSION);
+  await Promise.all(mastodonNames.map((n) => seedMastodonData(layout.host(n))));
+  writeState(layout.state, state);
+  return state;
+}
+
+async function restart(layout: SandboxLayout, log: (l: string) => void): Promise<SandboxState> {
+  const state = readState(layout.state);
+  const tag = sandboxTag(layout.root);
+  for (const [i, h] of state.hosts.entries()) {
+    if (h.netns && !netnsExists(h.netns.ns)) {
+      await createNetns(tag, i, h.netns);
+      rememberNetns(layout, h.netns);
+    }
+  }
+  await Promise.all(
+    state.hosts.map(async (h) => {
+      if (h.kind === 'mastodon') await startMastodonHost(layout.host(h.name), h.netns?.ns);
+      await startSshd(sshdSpec(layout, h));
+    }),
+  );
+  await startCoopCloudHealth(layout.host('hypha'));
+  if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3.port);
+  log('sandbox running');
+  return state;
+}
+
+/** Stops every process under the sandbox directory, whether or not it was fully built. */
+async function stopEverything(layout: SandboxLayout): Promise<void> {
+  const hostsDir = path.join(layout.root, 'hosts');
+  const names = existsSync(hostsDir) ? readdirSync(hostsDir) : [];
+  await Promise.all(
+    names.map(async (name) => {
+      const root = layout.host(name);
+      await stopSshd(path.join(root, 'etc', 'ssh'));
+      if (existsSync(path.join(root, 'standin.json'))) await stopMastodonHost(root);
+      if (existsSync(path.join(root, 'traefik.json'))) await stopCoopCloudHealth(root);
+    }),
+  );
+  await stopPidFile(layout.s3.pidFile);
+  for (const n of rememberedNetns(layout)) deleteNetns(n);
+  rmSync(netnsFile(layout), { force: true });
+}
+
+/** Namespaces are recorded as soon as they exist, so a half-built sandbox can still be taken down. */
+function netnsFile(layout: SandboxLayout): string {
+  return path.join(layout.root, 'netns.json');
+}
+
+function rememberedNetns(layout: SandboxLayout): Array<{ ns: string; outside: string }> {
+  try {
+    return JSON.parse(readFileSync(netnsFile(layout), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+function rememberNetns(layout: SandboxLayout, n: { ns: string; outside: string }): void {
+  writeFileSync(netnsFile(layout), JSON.stringify([...rememberedNetns(layout), { ns: n.ns, outside: n.outside }]));
+}
+
+export async function sandboxDown(dir: string, purge: boolean): Promise<void> {
+  const layout = sandboxLayout(dir);
+  if (existsSync(layout.root)) await stopEverything(layout);
+  if (purge) rmSync(layout.root, { recursive: true, force: true });
+}
+
+export interface ProcessReport {
+  what: string;
+  running: boolean;
+  where?: string;
+}
+
+export async function sandboxProcesses(dir: string): Promise<{ state: SandboxState; processes: ProcessReport[] }> {
+  const layout = sandboxLayout(dir);
+  const state = readState(layout.state);
+  const processes: ProcessReport[] = [];
+  for (const h of state.hosts) {
+    const pid = readPid(sshdFiles(sshdSpec(layout, h).dir).pidFile);
+    let answering = false;
+    if (pid !== undefined && isRunning(pid)) answering = await readBanner(h.ssh.address, h.ssh.port, 1000).then(() => true, () => false);
+    processes.push({ what: `${h.name} sshd`, running: answering, where: `${h.ssh.address}:${h.ssh.port}` });
+    if (h.web) processes.push({ what: `${h.name} mastodon web`, running: await answers(h.web.address, h.web.port), where: `http://${h.web.address}:${h.web.port}` });
+  }
+  for (const a of state.coopcloud.apps) processes.push({ what: `${a.domain} (traefik stand-in)`, running: await answers('127.0.0.1', a.port), where: `http://127.0.0.1:${a.port}` });
+  processes.push({ what: 's3rver', running: isRunning(readPid(layout.s3.pidFile) ?? -1), where: `http://127.0.0.1:${state.s3.port}` });
+  return { state, processes };
+}
+
+async function answers(address: string, port: number): Promise<boolean> {
+  const { httpGet } = await import('../../src/kernel/http.js');
+  return httpGet(`http://${address}:${port}/health`, 1000).then(() => true, () => false);
+}
