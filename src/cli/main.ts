@@ -149,24 +149,25 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .option('-m, --message <msg>', 'why it is forced (recorded)')
     .action(action(() => import('./commands/lock/release.js')));
 
+  const SANDBOX_DIR = 'where the sandbox lives (default: the directory of -c FILE when sandbox up wrote it, else .sandbox)';
   const sandbox = sub(program, 'sandbox', 'a local copy of the operators\' setup (real sshd, PostgreSQL, Ansible, abra double)');
   sub(sandbox, 'up', 'build and start the sandbox; writes DIR/coopctl.yaml')
-    .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
+    .option('--dir <dir>', SANDBOX_DIR)
     .option('--netns', 'put hosts in network namespaces (root only; default when root)')
     .option('--no-netns', 'keep every host on loopback ports')
     .option('--extra-hosts <n>', 'add N more Mastodon-like hosts (for benchmarks)', '0')
     .action(action(() => import('./commands/sandbox/up.js')));
   sub(sandbox, 'down', 'stop every process the sandbox started')
-    .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
+    .option('--dir <dir>', SANDBOX_DIR)
     .option('--purge', 'also delete the directory')
     .action(action(() => import('./commands/sandbox/down.js')));
   sub(sandbox, 'status', 'which sandbox processes run, where, and active faults')
-    .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
+    .option('--dir <dir>', SANDBOX_DIR)
     .action(action(() => import('./commands/sandbox/status.js')));
   sub(sandbox, 'fault', 'switch a fault on (TARGET KIND) or clear them (--clear)')
     .argument('[target]', 'alpha, prod, hypha (the Co-op Cloud server), an app (bonfire, wiki, auth) or store')
     .argument('[kind]', 'migration-fails, health-fails, host-down, store-down, abra-upgrade-fails, raid-degraded, reboot-required')
-    .option('--dir <dir>', 'where the sandbox lives', '.sandbox')
+    .option('--dir <dir>', SANDBOX_DIR)
     .option('--clear', 'clear every fault (or only TARGET\'s)')
     .action(action(() => import('./commands/sandbox/fault.js')));
 

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRunning, readPid } from '../world/processes.js';
@@ -161,6 +162,25 @@ describe('the sandbox world', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('! skipped (dry run) on alpha');
     expect(json<{ held: boolean }>(await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'alpha'])).held).toBe(false);
+  });
+
+  it('sandbox commands act on the sandbox of -c FILE; --dir wins; a config no sandbox wrote is refused', async () => {
+    const { coopctl, REPO } = await import('../helpers/cli.js');
+    const elsewhere = { cwd: os.tmpdir() };
+    const on = await coopctl(['-c', sb.config, '--json', 'sandbox', 'fault', 'alpha', 'reboot-required'], elsewhere);
+    expect(on.code, on.stderr).toBe(0);
+    expect(json<{ faults: Array<{ target: string; kind: string }> }>(on).faults).toEqual([expect.objectContaining({ target: 'alpha', kind: 'reboot-required' })]);
+    expect(existsSync(path.join(sb.dir, 'hosts/alpha/var/run/reboot-required'))).toBe(true);
+    const st = json<{ dir: string; faults: unknown[] }>(await coopctl(['-c', sb.config, '--json', 'sandbox', 'status'], elsewhere));
+    expect(st.dir).toBe(sb.dir);
+    expect(st.faults).toHaveLength(1);
+    const notSandbox = await coopctl(['-c', path.join(REPO, 'coopctl.yaml'), 'sandbox', 'fault', '--clear']);
+    expect(notSandbox.code).toBe(2);
+    expect(notSandbox.stderr).toContain('not a coopctl.yaml written by `coopctl sandbox up`');
+    const withDir = await coopctl(['-c', path.join(REPO, 'coopctl.yaml'), '--json', 'sandbox', 'fault', '--clear', '--dir', sb.dir]);
+    expect(withDir.code, withDir.stderr).toBe(0);
+    expect(json<{ faults: unknown[] }>(withDir).faults).toEqual([]);
+    expect(existsSync(path.join(sb.dir, 'hosts/alpha/var/run/reboot-required'))).toBe(false);
   });
 
   it('sandbox status reports every process; down stops them all', async () => {

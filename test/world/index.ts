@@ -3,6 +3,8 @@
  * form of this module (build/world/test/world/index.js) at run time, from a
  * checkout only; nothing of the product imports the world.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { clearFaults, setFault } from './faults.js';
 import { sandboxLayout } from './layout.js';
 import { sandboxDown, sandboxProcesses, sandboxUp, type UpOptions } from './world.js';
@@ -15,3 +17,10 @@ export async function up(opts: UpOptions) {
   return { state, config: sandboxLayout(opts.dir).config };
 }
 
+/** The sandbox directory of `file` when `sandbox up` wrote it (its coopctl.yaml), else undefined. */
+export async function dirOfConfig(file: string): Promise<string | undefined> {
+  const layout = sandboxLayout(path.dirname(file));
+  if (path.resolve(file) !== layout.config || !existsSync(layout.config)) return undefined;
+  if (existsSync(layout.state)) return layout.root;
+  return readFileSync(layout.config, 'utf8').startsWith('# Written by `coopctl sandbox up`') ? layout.root : undefined;
+}

@@ -2,9 +2,9 @@ import type { CommandContext } from '../../context.js';
 import { table } from '../../format.js';
 import { loadWorld, sandboxDir } from './world.js';
 
-export async function run(ctx: CommandContext, opts: { dir: string }) {
+export async function run(ctx: CommandContext, opts: { dir?: string }) {
   const world = await loadWorld();
-  const dir = sandboxDir(ctx, opts.dir);
+  const dir = await sandboxDir(ctx, world, opts.dir);
   const { state, processes } = await world.processes(dir);
   if (ctx.global.json) return ctx.printer.json({ dir, mode: state.mode, processes, faults: state.faults });
   const p = ctx.printer;

@@ -25,6 +25,7 @@ export interface SandboxWorld {
   processes(dir: string): Promise<{ state: SandboxState; processes: Array<{ what: string; running: boolean; where?: string }> }>;
   setFault(dir: string, target: string, kind: string): Promise<SandboxState>;
   clearFaults(dir: string, target?: string): Promise<SandboxState>;
+  dirOfConfig(file: string): Promise<string | undefined>;
 }
 
 /** The package root: this file is <root>/{dist,src}/cli/commands/sandbox/world.{js,ts}. */
@@ -66,7 +67,15 @@ export async function loadWorld(): Promise<SandboxWorld> {
   ) as unknown as SandboxWorld;
 }
 
-/** --dir (default ./.sandbox), from the working directory. */
-export function sandboxDir(ctx: CommandContext, dir: string): string {
-  return path.resolve(ctx.cwd, dir);
+/** --dir; else the sandbox that wrote `-c FILE`; else ./.sandbox. */
+export async function sandboxDir(ctx: CommandContext, world: SandboxWorld, dir: string | undefined): Promise<string> {
+  if (dir !== undefined) return path.resolve(ctx.cwd, dir);
+  if (ctx.global.config === undefined) return path.resolve(ctx.cwd, '.sandbox');
+  const found = await world.dirOfConfig(path.resolve(ctx.cwd, ctx.global.config));
+  if (found === undefined) {
+    throw new InputError(`-c ${ctx.global.config}: not a coopctl.yaml written by \`coopctl sandbox up\`, so it names no sandbox`, {
+      hints: ['pass --dir DIR to say which sandbox'],
+    });
+  }
+  return found;
 }
