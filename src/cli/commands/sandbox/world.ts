@@ -29,7 +29,7 @@ export interface SandboxWorld {
 }
 
 /** The package root: this file is <root>/{dist,src}/cli/commands/sandbox/world.{js,ts}. */
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const ROOT = path.resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
 const ENTRY = path.join(ROOT, 'build', 'world', 'test', 'world', 'index.js');
 
 /**
