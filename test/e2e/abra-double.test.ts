@@ -338,3 +338,41 @@ describe('abra rules around it', () => {
     expect((await failure(driver.upgradeApp('nope.test'))).kind).toBe('not-found');
   });
 });
+
+describe("the double's own version order", () => {
+  const OLD = 'oldwiki.test';
+  const env = path.join(abraDir, 'servers', SERVER, `${OLD}.env`);
+
+  afterAll(() => rmSync(env, { force: true }));
+
+  it('old `<upstream>_<n>` tags first, then releases by the semver before `+` (numbers by value, a pre-release before its release)', async () => {
+    const compose = 'services:\n  app:\n    image: mediawiki:1\n';
+    await createRecipeRepo(path.join(abraDir, 'recipes', 'oldwiki'), {
+      name: 'oldwiki',
+      envFile: () => '',
+      releases: ['0.10.0+1.39.0', '1.35.0_1', '0.2.0+1.37.0', '1.35.0_2', '0.2.0-rc.1+1.37.0', '0.1.0+1.36.0'].map((tag, i) => ({
+        tag,
+        date: `2021-0${i + 1}-01T00:00:00Z`,
+        files: { 'compose.yml': compose, [`release/${tag}`]: `notes of ${tag}\n` },
+      })),
+    });
+    writeFileSync(env, 'TYPE=oldwiki:1.35.0_1\nDOMAIN=oldwiki.test\n');
+    updateSwarm(swarmPath(root), (s) => {
+      s.apps[OLD] = { stack: 'oldwiki_test', recipe: 'oldwiki', version: '1.35.0_1', chaos: false, status: 'deployed', healthy: true, snapshots: [] };
+    });
+    const ls = async () => {
+      const doc = JSON.parse((await driver.cli.run(['app', 'ls', '-S', '-m', '-s', SERVER, '-n'], { mutates: false })).stdout) as Record<string, { apps: Array<{ domain: string; upgrade: string }> }>;
+      return doc[SERVER].apps.find((a) => a.domain === OLD)!.upgrade.split('\n');
+    };
+    expect(await ls()).toEqual(['1.35.0_2', '0.1.0+1.36.0', '0.2.0-rc.1+1.37.0', '0.2.0+1.37.0', '0.10.0+1.39.0']);
+    expect((await failure(driver.cli.run(['app', 'upgrade', OLD, '1.35.0_1', '-n'], { mutates: true }))).fatal).toContain('not an upgrade');
+    const up = await driver.cli.run(['app', 'upgrade', OLD, '0.2.0+1.37.0', '-n', '-c'], { mutates: true });
+    expect(up.stdout).toMatch(/notes of 1\.35\.0_2[\s\S]*notes of 0\.1\.0\+1\.36\.0[\s\S]*notes of 0\.2\.0-rc\.1\+1\.37\.0[\s\S]*notes of 0\.2\.0\+1\.37\.0/);
+    expect(await ls()).toEqual(['0.10.0+1.39.0']);
+    await driver.cli.run(['app', 'upgrade', OLD, '-n', '-c'], { mutates: true });
+    expect(swarmApp(OLD).version).toBe('0.10.0+1.39.0');
+    expect(await ls()).toEqual(['latest']);
+    await driver.cli.run(['app', 'rollback', OLD, '-n', '-c'], { mutates: true });
+    expect(swarmApp(OLD).version).toBe('0.2.0+1.37.0');
+  });
+});
