@@ -28,7 +28,6 @@ export const secretRef = z.union(
   ],
   { error: 'a secret must be a reference: {env: VAR}, {file: PATH} or {pass: ENTRY}, never the value itself' },
 );
-export type SecretRef = z.infer<typeof secretRef>;
 
 const sshSchema = z.strictObject({
   knownHosts: z.string().default('~/.ssh/known_hosts'),

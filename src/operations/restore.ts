@@ -1,7 +1,7 @@
 import type { Manifest } from '../backup/manifest.js';
 import { HostFacts } from '../checks/facts.js';
 import type { ChangePlan } from '../pipeline/change.js';
-import { databaseBackups } from '../pipeline/databaseBackups.js';
+import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
 import { deployStage, preflightStage, restoreDatabaseStage, safetyBackupStage, verifyStage } from '../pipeline/library.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
@@ -15,7 +15,7 @@ import type { Workspace } from '../targets/workspace.js';
  */
 export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, store?: string): Promise<ChangePlan> {
   const current = await new HostFacts(ws, t).runningVersion();
-  const backups = databaseBackups(ws);
+  const backups = safetyBackupsFor(ws, t);
   const id = manifest.id;
   return {
     operation: 'restore',

@@ -4,7 +4,7 @@ import { HostFacts } from '../checks/facts.js';
 import { HistoryStore, type HistoryRecord } from '../history/records.js';
 import { InputError, RefusedError } from '../kernel/errors.js';
 import type { ChangePlan } from '../pipeline/change.js';
-import { databaseBackups } from '../pipeline/databaseBackups.js';
+import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
 import { deployStage, preflightStage, restoreDatabaseStage, safetyBackupStage, verifyStage } from '../pipeline/library.js';
 import { openBackupStore } from '../targets/backups.js';
 import type { SchemaMark } from '../targets/profile.js';
@@ -71,7 +71,7 @@ export async function chooseRollback(ws: Workspace, t: Target, to: string | unde
 
 /** preflight ─ [lock] ─ safety backup ─ (the pre-change database) ─ deploy the older version ─ verify ─ [record]. */
 export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restoreDb: boolean): ChangePlan {
-  const backups = databaseBackups(ws);
+  const backups = safetyBackupsFor(ws, t);
   const undoing = c.undoes ? ` (undoing ${c.undoes.id})` : '';
   const findings: ChangePlan['findings'] = [
     {

@@ -1,6 +1,6 @@
 import { HostFacts } from '../checks/facts.js';
 import type { ChangePlan } from '../pipeline/change.js';
-import { databaseBackups } from '../pipeline/databaseBackups.js';
+import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
 import { deployStage, preflightStage, safetyBackupStage, verifyStage } from '../pipeline/library.js';
 import type { VersionChoice } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
@@ -20,7 +20,7 @@ export async function planUpgrade(
   allowPrerelease: boolean,
 ): Promise<ChangePlan> {
   const review = await t.profile.reviewChange(t, choice, to, { allowPrerelease, facts: new HostFacts(ws, t) });
-  const backups = databaseBackups(ws);
+  const backups = safetyBackupsFor(ws, t);
   return {
     operation: 'upgrade',
     service: t.service,

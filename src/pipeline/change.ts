@@ -6,7 +6,7 @@ import type { CheckResult } from '../targets/check.js';
 import type { Finding, ReleaseNote, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
-import type { SafetyBackups } from './backups.js';
+import type { SafetyBackups } from '../targets/safety.js';
 import type { Stage, StageContext, StageRunner } from './stages.js';
 
 export type Operation = 'upgrade' | 'rollback' | 'restore' | 'promote';

@@ -7,8 +7,14 @@ import { verifyBackup } from '../backup/verify.js';
 import { formatBytes } from '../kernel/validate.js';
 import { coopctlVersion } from '../kernel/version.js';
 import { backupIdentities, backupSource, encryptionSettings, openBackupStore } from '../targets/backups.js';
+import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
-import type { SafetyBackups } from './backups.js';
+import type { SafetyBackups } from '../targets/safety.js';
+
+/** How a change keeps the target's data safe: the driver's own backups, else coopctl's database dumps. */
+export function safetyBackupsFor(ws: Workspace, t: Target): SafetyBackups {
+  return t.driver.safetyBackups?.(ws) ?? databaseBackups(ws);
+}
 
 /** coopctl's own dumps (age(zstd(pg_dump))) in the configured store, as the safety net of every change. */
 export function databaseBackups(ws: Workspace): SafetyBackups {

@@ -2,7 +2,7 @@ import { runChecks } from '../checks/engine.js';
 import { HostFacts } from '../checks/facts.js';
 import { checksFor } from '../checks/index.js';
 import { InterruptedError, OperationError, RefusedError } from '../kernel/errors.js';
-import type { SafetyBackups } from './backups.js';
+import type { SafetyBackups } from '../targets/safety.js';
 import type { ChangeStage } from './change.js';
 import type { Target } from '../targets/target.js';
 

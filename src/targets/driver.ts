@@ -1,5 +1,6 @@
 import type { ServiceSchema } from '../config/schema.js';
 import type { Check } from './check.js';
+import type { SafetyBackups } from './safety.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
 
@@ -53,6 +54,8 @@ export interface Driver {
   preview?(ws: Workspace, t: Target, req: Omit<DeployRequest, 'report'>): Promise<string>;
   /** Stops the app's processes that hold database connections (before the database is swapped). */
   stopServices(ws: Workspace, t: Target, services: readonly string[]): Promise<void>;
+  /** Backups this way of deploying brings (abra's backupbot); default: coopctl's database dumps. */
+  safetyBackups?(ws: Workspace): SafetyBackups;
   /** The version the deploy tool says is deployed (abra: the stack's label), for profiles that cannot ask the app. */
   deployedVersion?(ws: Workspace, t: Target): Promise<string>;
 }
