@@ -128,10 +128,14 @@ export class Workspace {
       throw this.loaded.error([...base, 'host'], `${known} in ${envConfig.inventory}`);
     }
     const vars = (name: string) => hostVar(host, name);
+    const dataDir = vars('coopctl_data_dir') ?? profile.dataDir(vars) ?? driver.defaultDataDir;
+    if (!dataDir) {
+      throw this.loaded.error([...base, 'host'], `${host.name}: set coopctl_data_dir in ${envConfig.inventory} (${service}'s directory)`);
+    }
     const paths: HostPaths = {
       stateDir: vars('coopctl_state_dir') ?? this.config.stateDir,
       tmpDir: vars('coopctl_tmp_dir') ?? '/tmp',
-      dataDir: vars('coopctl_data_dir') ?? profile.dataDir(vars) ?? driver.defaultDataDir ?? '/srv',
+      dataDir,
       mdstat: vars('coopctl_mdstat') ?? '/proc/mdstat',
       rebootRequired: vars('coopctl_reboot_required') ?? '/var/run/reboot-required',
     };
