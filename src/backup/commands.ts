@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { InputError } from '../kernel/errors.js';
-import { dbCommand } from '../services/mastodon/compose.js';
+import { dbCommand } from '../remote/compose.js';
 import { ShellLine } from '../remote/quote.js';
 
 /**
@@ -10,13 +10,13 @@ import { ShellLine } from '../remote/quote.js';
  * on the host itself.
  */
 export interface DbTarget {
-  /** The database (mastodon_production). */
+  /** The database name. */
   name: string;
   /** The PostgreSQL role the tools connect as. */
   user: string;
   /** Compose service running PostgreSQL; unset: the tools run on the host. */
   container?: string;
-  /** The compose project directory (mastodon_dir); required with container. */
+  /** The compose project directory (the service's data dir); required with container. */
   composeDir?: string;
 }
 
@@ -46,7 +46,7 @@ export function assertDbTarget(db: DbTarget): DbTarget {
   if (db.container !== undefined) {
     if (!/^[\w-]+$/.test(db.container)) throw new InputError(`database container: ${JSON.stringify(db.container)} is not a compose service name`);
     if (!db.composeDir || !path.isAbsolute(db.composeDir)) {
-      throw new InputError(`database container ${db.container}: the compose project directory (mastodon_dir) must be an absolute path`);
+      throw new InputError(`database container ${db.container}: the compose project directory (the data dir) must be an absolute path`);
     }
   }
   return db;

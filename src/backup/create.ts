@@ -18,7 +18,7 @@ export interface BackupSource {
   db: DbTarget;
   /** Tables whose row counts go into the manifest (and are checked after a restore). */
   tables: readonly string[];
-  /** Absolute path of the service's secrets file on the host (<mastodon_dir>/.env.production). */
+  /** Absolute path of the service's secrets file on the host (in the data dir, e.g. Mastodon's .env.production). */
   secretsFile?: string;
   /** The service's version as it reports it, when known. */
   version?: string | null;

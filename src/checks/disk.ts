@@ -1,6 +1,6 @@
 import { formatBytes } from '../kernel/validate.js';
 import { ToolOutputError } from '../kernel/errors.js';
-import { fail, pass, warn, type Check } from './types.js';
+import { fail, pass, warn, type Check } from '../targets/check.js';
 
 /** `df -Pk` lines → available bytes per mount point argument, in order. */
 export function parseDf(stdout: string): Array<{ mount: string; availableBytes: number }> {
@@ -15,8 +15,8 @@ export function parseDf(stdout: string): Array<{ mount: string; availableBytes: 
 
 export const diskCheck: Check = {
   id: 'disk',
-  drivers: ['ansible'],
   needs: ['ssh'],
+  appliesTo: (t) => t.database !== undefined,
   async run({ target, facts, workspace }) {
     const { dataDir, tmpDir } = target.paths;
     const [df, dbSize] = await Promise.all([

@@ -1,13 +1,17 @@
 import { CoopctlError, errorMessage } from '../kernel/errors.js';
-import type { Check, CheckContext, CheckResult } from './types.js';
+import type { Check, CheckContext, CheckResult } from '../targets/check.js';
 
 /**
  * Runs independent checks in parallel; a check that needs another waits for
  * it and is reported as not run when that one failed. A check that throws is
  * a failed check, never a crash.
  */
-export async function runChecks(checks: readonly Check[], ctx: CheckContext, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
-  const applicable = checks.filter((c) => c.drivers.includes(ctx.target.driver));
+export async function runChecks(
+  all: readonly Check[],
+  ctx: CheckContext,
+  onResult?: (r: CheckResult) => void,
+): Promise<CheckResult[]> {
+  const checks = all.filter((c) => c.appliesTo?.(ctx.target) ?? true);
   const running = new Map<string, Promise<CheckResult>>();
   const runOne = async (check: Check): Promise<CheckResult> => {
     for (const need of check.needs ?? []) {
@@ -23,7 +27,7 @@ export async function runChecks(checks: readonly Check[], ctx: CheckContext, onR
       return { id: check.id, status: 'fail', message: errorMessage(err).split('\n')[0], ...(hint ? { fix: hint } : {}) };
     }
   };
-  for (const c of applicable) {
+  for (const c of checks) {
     running.set(
       c.id,
       runOne(c).then((r) => {
@@ -32,7 +36,7 @@ export async function runChecks(checks: readonly Check[], ctx: CheckContext, onR
       }),
     );
   }
-  return Promise.all(applicable.map((c) => running.get(c.id)!));
+  return Promise.all(checks.map((c) => running.get(c.id)!));
 }
 
 export function overall(results: readonly CheckResult[]): 'pass' | 'warn' | 'fail' {

@@ -1,10 +1,10 @@
 import { describeHolder, HostLock } from '../history/lock.js';
-import { fail, pass, type Check } from './types.js';
+import { fail, pass, type Check } from '../targets/check.js';
 
 export const lockCheck: Check = {
   id: 'lock',
-  drivers: ['ansible', 'abra'],
   needs: ['ssh'],
+  standalone: true,
   async run({ target }) {
     const s = await new HostLock(target.remote, target.paths.stateDir, target.service, target.env).status();
     if (!s.held) return pass('not locked');

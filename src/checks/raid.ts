@@ -1,4 +1,4 @@
-import { fail, pass, type Check } from './types.js';
+import { fail, pass, type Check } from '../targets/check.js';
 
 /** Degraded md arrays from /proc/mdstat: a status like [U_] has a missing member. */
 export function degradedArrays(mdstat: string): string[] {
@@ -15,7 +15,6 @@ export function degradedArrays(mdstat: string): string[] {
 
 export const raidCheck: Check = {
   id: 'raid',
-  drivers: ['ansible', 'abra'],
   needs: ['ssh'],
   async run({ target }) {
     const r = await target.remote.exec(['cat', target.paths.mdstat], { mutates: false, reject: false });

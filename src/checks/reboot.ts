@@ -1,8 +1,7 @@
-import { pass, warn, type Check } from './types.js';
+import { pass, warn, type Check } from '../targets/check.js';
 
 export const rebootCheck: Check = {
   id: 'reboot',
-  drivers: ['ansible', 'abra'],
   needs: ['ssh'],
   async run({ target }) {
     const f = target.paths.rebootRequired;

@@ -1,10 +1,9 @@
 import { HostKeyError } from '../kernel/errors.js';
 import { hostToken } from '../remote/knownHosts.js';
-import { fail, pass, type Check } from './types.js';
+import { fail, pass, type Check } from '../targets/check.js';
 
 export const sshCheck: Check = {
   id: 'ssh',
-  drivers: ['ansible', 'abra'],
   async run({ target }) {
     const t = target.remote.target;
     try {

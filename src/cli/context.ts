@@ -1,6 +1,7 @@
 import { findConfig, loadConfig, type LoadedConfig } from '../config/load.js';
 import { Printer, type IO } from '../kernel/io.js';
 import { ExecaRunner, type ProcessRunner } from '../kernel/process.js';
+import { configSchema, REGISTRY } from '../operations/registry.js';
 import { Workspace } from '../targets/workspace.js';
 import { defaultPrompter, type Prompter } from './prompter.js';
 
@@ -44,12 +45,12 @@ export function createContext(io: IO, global: GlobalOptions, cwd = process.cwd()
     prompter: defaultPrompter(io),
     cleanup: [],
     config() {
-      loaded ??= loadConfig(findConfig(global.config, io.env, cwd));
+      loaded ??= loadConfig(findConfig(global.config, io.env, cwd), configSchema());
       return loaded;
     },
     workspace() {
       if (!ws) {
-        ws = new Workspace(ctx.config(), runner, log);
+        ws = new Workspace(ctx.config(), runner, REGISTRY, log);
         const w = ws;
         ctx.cleanup.push(() => w.close());
       }

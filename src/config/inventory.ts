@@ -11,7 +11,7 @@ export interface InventoryHost {
   address: string;
   port: number;
   user: string;
-  /** Host variables: coopctl_* paths and mastodon_dir are the ones coopctl reads (and caches). */
+  /** Host variables: coopctl_* paths and those the service profiles name are the ones coopctl reads (and caches). */
   vars: Record<string, unknown>;
   inventory: string;
 }
@@ -91,8 +91,15 @@ export async function readInventory(runner: ProcessRunner, file: string): Promis
   }
 }
 
-/** Only what coopctl reads is kept on disk: addresses and coopctl's own path variables, never other host variables (they may hold secrets). */
-const CACHED_VARS = /^(coopctl_\w+|mastodon_dir)$/;
+/**
+ * Only what coopctl reads is kept on disk: addresses, coopctl's own path
+ * variables and those the service profiles name, never other host variables
+ * (they may hold secrets).
+ */
+function keptVariable(extra: readonly string[]): (name: string) => boolean {
+  const names = new Set(extra);
+  return (name) => /^coopctl_\w+$/.test(name) || names.has(name);
+}
 
 function files(p: string): string[] {
   try {
@@ -105,10 +112,10 @@ function files(p: string): string[] {
 }
 
 /** Changes whenever a file of the inventory (or its group_vars/host_vars) changes. */
-export function inventoryFingerprint(file: string): string {
+export function inventoryFingerprint(file: string, variables: readonly string[] = []): string {
   const dir = statSync(file).isDirectory() ? file : path.dirname(file);
   const all = [...new Set([...files(file), ...files(path.join(dir, 'group_vars')), ...files(path.join(dir, 'host_vars'))])].sort();
-  const h = createHash('sha256').update(file);
+  const h = createHash('sha256').update(file).update(`\0${[...variables].sort().join(',')}`);
   for (const f of all) {
     const st = statSync(f);
     h.update(`\0${f}\0${st.mtimeMs}\0${st.size}`);
@@ -127,10 +134,16 @@ function cacheFile(env: NodeJS.ProcessEnv, fingerprint: string): string {
  */
 export class InventoryCache {
   private readonly loading = new Map<string, Promise<Inventory>>();
+  private readonly keep: (name: string) => boolean;
+
   constructor(
     private readonly runner: ProcessRunner,
+    /** Host variables besides coopctl_* that are read (and so cached). */
+    private readonly variables: readonly string[] = [],
     private readonly env: NodeJS.ProcessEnv = process.env,
-  ) {}
+  ) {
+    this.keep = keptVariable(variables);
+  }
 
   get(file: string): Promise<Inventory> {
     let p = this.loading.get(file);
@@ -143,7 +156,7 @@ export class InventoryCache {
 
   private async load(file: string): Promise<Inventory> {
     if (!existsSync(file)) throw new ConfigError(`${file}: inventory not found`);
-    const cached = cacheFile(this.env, inventoryFingerprint(file));
+    const cached = cacheFile(this.env, inventoryFingerprint(file, this.variables));
     try {
       const hosts = JSON.parse(readFileSync(cached, 'utf8')) as InventoryHost[];
       return { file, hosts: new Map(hosts.map((h) => [h.name, { ...h, inventory: file }])) };
@@ -153,7 +166,7 @@ export class InventoryCache {
     const inv = await readInventory(this.runner, file);
     try {
       mkdirSync(path.dirname(cached), { recursive: true });
-      const slim = [...inv.hosts.values()].map((h) => ({ ...h, vars: Object.fromEntries(Object.entries(h.vars).filter(([k]) => CACHED_VARS.test(k))) }));
+      const slim = [...inv.hosts.values()].map((h) => ({ ...h, vars: Object.fromEntries(Object.entries(h.vars).filter(([k]) => this.keep(k))) }));
       writeFileSync(`${cached}.tmp`, JSON.stringify(slim));
       renameSync(`${cached}.tmp`, cached);
     } catch {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../kernel/errors.js';
-import { configSchema, type Config } from './schema.js';
+import { type Config, type configSchemaFor } from './schema.js';
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -85,7 +85,10 @@ function offsetOf(doc: Document, p: ConfigPath): number {
   return offset;
 }
 
-export function parseConfigText(text: string, file: string): LoadedConfig {
+/** The schema of the whole file: configSchemaFor() with the registered drivers' service schemas. */
+export type ConfigSchema = ReturnType<typeof configSchemaFor>;
+
+export function parseConfigText(text: string, file: string, configSchema: ConfigSchema): LoadedConfig {
   const display = path.relative(process.cwd(), file) || file;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -128,12 +131,12 @@ function formatIssues(issues: z.core.$ZodIssue[], locate: (p: ConfigPath) => str
   return [...new Set(lines)].join('\n');
 }
 
-export function loadConfig(file: string): LoadedConfig {
+export function loadConfig(file: string, schema: ConfigSchema): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`);
   }
-  return parseConfigText(text, file);
+  return parseConfigText(text, file, schema);
 }

@@ -6,9 +6,9 @@ import { isSafeName, parseDuration } from '../kernel/validate.js';
  * so a typo never silently falls back to a default.
  */
 
-const name = z.string().refine(isSafeName, { error: 'must be a name of letters, digits, ".", "_" or "-"' });
+export const name = z.string().refine(isSafeName, { error: 'must be a name of letters, digits, ".", "_" or "-"' });
 
-const duration = z
+export const duration = z
   .union([z.string(), z.number()])
   .transform((v, ctx) => {
     const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
@@ -28,7 +28,6 @@ export const secretRef = z.union(
   ],
   { error: 'a secret must be a reference: {env: VAR}, {file: PATH} or {pass: ENTRY}, never the value itself' },
 );
-export type SecretRef = z.infer<typeof secretRef>;
 
 const sshSchema = z.strictObject({
   knownHosts: z.string().default('~/.ssh/known_hosts'),
@@ -40,7 +39,7 @@ const sshSchema = z.strictObject({
   parallel: z.number().int().min(1).max(64).default(8),
 });
 
-const healthSchema = z.strictObject({
+export const healthSchema = z.strictObject({
   /** Base URL the operator's machine probes (https://social.coop). */
   url: z.url(),
   timeout: duration.default(60_000),
@@ -49,57 +48,52 @@ const healthSchema = z.strictObject({
   requests: z.number().int().min(0).max(50).default(5),
 });
 
-const ansibleEnv = z.strictObject({
-  inventory: z.string(),
-  host: name,
-  health: healthSchema,
-});
-
-const abraEnv = z.strictObject({
-  server: z.string().min(1),
-  domain: z.string().regex(/^[a-z0-9.-]+$/, 'must be a domain name'),
-  /** The inventory host where coopctl keeps this app's lock and history. */
-  inventory: z.string(),
-  host: name,
-  health: healthSchema.optional(),
-});
-
-const gitVersionSource = z.strictObject({
+export const gitVersionSource = z.strictObject({
   type: z.literal('git'),
   url: z.string().min(1),
   changelog: z.string().default('CHANGELOG.md'),
 });
 
-const databaseSchema = z.strictObject({
-  name: z.string().regex(/^\w+$/).default('mastodon_production'),
+export const databaseSchema = z.strictObject({
+  /** Default: the service profile's database name. */
+  name: z.string().regex(/^\w+$/).optional(),
   user: z.string().regex(/^\w+$/).default('postgres'),
   /** The compose service running PostgreSQL; null runs the tools on the host itself. */
   container: z.string().regex(/^[\w-]+$/).nullable().default('db'),
-  /** Main tables whose row counts go into backup manifests and restore checks. */
-  tables: z.array(z.string().regex(/^\w+$/)).default(['accounts', 'statuses', 'users']),
+  /** Main tables whose row counts go into backup manifests and restore checks (default: the profile's). */
+  tables: z.array(z.string().regex(/^\w+$/)).optional(),
 });
 
-const ansibleService = z.strictObject({
-  driver: z.literal('ansible'),
-  playbook: z.string(),
-  versions: gitVersionSource,
-  database: databaseSchema.prefault({}),
+/** Keys every service has, whatever its driver; a driver's schema adds its own (see src/drivers/*\/config.ts). */
+export const serviceCommon = {
+  /** What the application is (src/services/); default: the profile named like the service, if there is one. */
+  profile: name.optional(),
   promotion: z.array(name).optional(),
   restoreOnFailure: z.enum(['auto', 'ask', 'never']).default('auto'),
-  environments: z.record(name, ansibleEnv),
-});
+};
 
-const abraService = z.strictObject({
-  driver: z.literal('abra'),
-  recipe: name,
-  promotion: z.array(name).optional(),
-  restoreOnFailure: z.enum(['auto', 'ask', 'never']).default('auto'),
-  environments: z.record(name, abraEnv),
-});
+/** Keys every environment has: where coopctl keeps its lock and history (an inventory host). */
+export const environmentCommon = {
+  inventory: z.string(),
+  host: name,
+};
 
-export const serviceSchema = z.discriminatedUnion('driver', [ansibleService, abraService], {
-  error: 'driver must be "ansible" or "abra"',
-});
+/** How the rest of coopctl sees a service: the common keys; drivers read their own through their schema's type. */
+export interface ServiceConfig {
+  driver: string;
+  profile?: string;
+  promotion?: string[];
+  restoreOnFailure: 'auto' | 'ask' | 'never';
+  versions?: z.output<typeof gitVersionSource>;
+  database?: z.output<typeof databaseSchema>;
+  environments: Record<string, EnvironmentConfig>;
+}
+
+export interface EnvironmentConfig {
+  inventory: string;
+  host: string;
+  health?: HealthConfig;
+}
 
 const localStore = z.strictObject({ type: z.literal('local'), dir: z.string() });
 const s3Store = z.strictObject({
@@ -115,7 +109,7 @@ const s3Store = z.strictObject({
 });
 export const storeSchema = z.discriminatedUnion('type', [localStore, s3Store], { error: 'type must be "local" or "s3"' });
 
-const backupSchema = z.strictObject({
+export const backupSchema = z.strictObject({
   store: name.default('local'),
   stores: z.record(name, storeSchema).default({}),
   encryption: z
@@ -133,7 +127,7 @@ const backupSchema = z.strictObject({
     })
     .prefault({}),
   /** Where `backup restore --into scratch` restores to: an inventory host with PostgreSQL. */
-  restoreTest: z.strictObject({ inventory: z.string(), host: name, database: databaseSchema.optional() }).optional(),
+  restoreTest: z.strictObject({ inventory: z.string(), host: name, database: databaseSchema.optional(), dataDir: z.string().optional() }).optional(),
   requiredBeforeChange: z.boolean().default(true),
 });
 
@@ -144,22 +138,28 @@ const checksSchema = z.strictObject({
   ansibleMinVersion: z.string().default('2.14.0'),
 });
 
-export const configSchema = z.strictObject({
-  /** Where history and locks live on each host, unless the inventory sets coopctl_state_dir. */
-  stateDir: z.string().default('/var/lib/coopctl'),
-  ssh: sshSchema.prefault({}),
-  abra: z
-    .strictObject({ bin: z.string().default('abra'), dir: z.string().optional() })
-    .prefault({}),
-  backup: backupSchema.prefault({}),
-  checks: checksSchema.prefault({}),
-  services: z.record(name, serviceSchema),
-});
+/** The service schemas come from the drivers (their registration), so a new driver is no edit here. */
+export type ServiceSchema = z.ZodObject<{ driver: z.ZodLiteral<string> } & z.ZodRawShape>;
 
-export type Config = z.output<typeof configSchema>;
-export type ServiceConfig = z.output<typeof serviceSchema>;
-export type AnsibleServiceConfig = Extract<ServiceConfig, { driver: 'ansible' }>;
-export type AbraServiceConfig = Extract<ServiceConfig, { driver: 'abra' }>;
+export function configSchemaFor(services: readonly ServiceSchema[]) {
+  const service =
+    services.length === 1
+      ? services[0]
+      : z.discriminatedUnion('driver', services as unknown as [ServiceSchema, ...ServiceSchema[]], {
+          error: `driver must be ${services.map((s) => `"${s.shape.driver.value}"`).join(' or ')}`,
+        });
+  return z.strictObject({
+    /** Where history and locks live on each host, unless the inventory sets coopctl_state_dir. */
+    stateDir: z.string().default('/var/lib/coopctl'),
+    ssh: sshSchema.prefault({}),
+    abra: z.strictObject({ bin: z.string().default('abra'), dir: z.string().optional() }).prefault({}),
+    backup: backupSchema.prefault({}),
+    checks: checksSchema.prefault({}),
+    services: z.record(name, service as unknown as z.ZodType<ServiceConfig>),
+  });
+}
+
+export type Config = z.output<ReturnType<typeof configSchemaFor>>;
 export type HealthConfig = z.output<typeof healthSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type DatabaseConfig = z.output<typeof databaseSchema>;

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import type { SecretRef } from '../config/schema.js';
 import { ConfigError } from './errors.js';
 import { CommandFailedError, type ProcessRunner } from './process.js';
 import { registerSecret } from './redact.js';
+
+/** Where a secret comes from (coopctl.yaml holds these references, never values). */
+export type SecretRef = { env: string } | { file: string } | { pass: string };
 
 /**
  * Resolves a secret reference at the moment it is needed. The value is

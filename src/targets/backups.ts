@@ -1,13 +1,15 @@
 import type { DbTarget } from '../backup/commands.js';
+import type { BackupSource } from '../backup/create.js';
 import { parseIdentities } from '../backup/crypto.js';
 import type { EncryptionSettings } from '../backup/create.js';
 import { storeFromConfig } from '../backup/store/open.js';
 import type { BackupStore } from '../backup/store/types.js';
 import { hostVar } from '../config/inventory.js';
-import type { DatabaseConfig } from '../config/schema.js';
+import type { RemoteHost } from '../remote/ssh.js';
 import { ConfigError, InputError } from '../kernel/errors.js';
 import { describeSecretRef, resolveSecret } from '../kernel/secrets.js';
-import type { AnsibleTarget, Target, Workspace } from './workspace.js';
+import type { Target } from './target.js';
+import type { Workspace } from './workspace.js';
 
 /**
  * Wires the backup library to the configuration: which store, which keys,
@@ -40,32 +42,59 @@ export async function backupIdentities(ws: Workspace): Promise<string[] | undefi
   return parseIdentities(text, where);
 }
 
-export function dbTargetOf(database: DatabaseConfig, composeDir: string): DbTarget {
-  return { name: database.name, user: database.user, container: database.container ?? undefined, composeDir };
-}
-
-export function requireAnsible(t: Target, what: string): AnsibleTarget {
-  if (t.driver !== 'ansible') {
-    throw new InputError(`${what}: ${t.service} is deployed by abra; its backups are abra's (abra app backup), not coopctl's database dumps`);
+/** The target's database and secrets file as a backup source. */
+export function backupSource(t: Target, version?: string | null): BackupSource & { tables: string[] } {
+  if (!t.database) {
+    throw new InputError(
+      `${t.service} is deployed by ${t.driver.id} and its profile (${t.profile.id}) names no database: ` +
+        `coopctl does not dump it (abra app backup does, for abra apps)`,
+    );
   }
-  return t;
+  const secrets = t.profile.secretsFile;
+  return {
+    service: t.service,
+    env: t.env,
+    host: t.remote,
+    db: t.database,
+    tables: t.database.tables,
+    secretsFile: secrets ? `${t.paths.dataDir}/${secrets}` : undefined,
+    version,
+  };
 }
 
-export function targetDb(t: AnsibleTarget): DbTarget {
-  return dbTargetOf(t.serviceConfig.database, t.paths.dataDir);
-}
-
-/** The host where scheduled restore tests run (backup.restoreTest). */
-export async function restoreTestHost(ws: Workspace) {
+/**
+ * The host where scheduled restore tests run (backup.restoreTest), with the
+ * directory of its compose project: `coopctl_data_dir`, else restoreTest.dataDir,
+ * else the data dir of a service environment on that same host.
+ */
+export async function restoreTestHost(ws: Workspace): Promise<{ host: RemoteHost; db: DbTarget }> {
   const rt = ws.config.backup.restoreTest;
-  if (!rt) throw new ConfigError(`${ws.loaded.locate(['backup'])} backup.restoreTest: not configured (an inventory host with PostgreSQL to restore into)`);
-  const inv = await ws.inventories.get(ws.loaded.resolvePath(rt.inventory));
+  if (!rt) {
+    throw new ConfigError(
+      `${ws.loaded.locate(['backup'])} backup.restoreTest: not configured (an inventory host with PostgreSQL to restore into)`,
+    );
+  }
+  const inventory = ws.loaded.resolvePath(rt.inventory);
+  const inv = await ws.inventories.get(inventory);
   const host = inv.hosts.get(rt.host);
   if (!host) throw ws.loaded.error(['backup', 'restoreTest', 'host'], `unknown host "${rt.host}" in ${rt.inventory}`);
   const database = rt.database ?? { name: 'postgres', user: 'postgres', container: 'db', tables: [] };
-  const dir = hostVar(host, 'coopctl_data_dir') ?? hostVar(host, 'mastodon_dir') ?? '/opt/social.coop';
+  const container = database.container ?? undefined;
+  let dir = hostVar(host, 'coopctl_data_dir') ?? (rt.dataDir ? ws.loaded.resolvePath(rt.dataDir) : undefined);
+  if (!dir && container) {
+    const sibling = ws
+      .select()
+      .find(({ service, env }) => {
+        const e = ws.service(service).environments[env];
+        return e.host === rt.host && ws.loaded.resolvePath(e.inventory) === inventory;
+      });
+    if (sibling) dir = (await ws.target(sibling.service, sibling.env)).paths.dataDir;
+  }
+  if (container && !dir) {
+    throw ws.loaded.error(['backup', 'restoreTest'], `dataDir: needed to reach the "${container}" container on ${rt.host}`);
+  }
   return {
     host: ws.ssh.host({ name: host.name, address: host.address, port: host.port, user: host.user }),
-    db: dbTargetOf(database, dir),
+    db: { name: database.name ?? 'postgres', user: database.user, container, composeDir: dir },
   };
 }

@@ -1,39 +1,18 @@
 import { hostVar, InventoryCache, type InventoryHost } from '../config/inventory.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { AbraServiceConfig, AnsibleServiceConfig, ServiceConfig } from '../config/schema.js';
-import { AbraDriver } from '../drivers/abra/driver.js';
-import { SshPool, type RemoteHost } from '../remote/ssh.js';
+import type { ServiceConfig } from '../config/schema.js';
+import { SshPool } from '../remote/ssh.js';
+import type { Driver } from './driver.js';
+import type { ServiceProfile } from './profile.js';
+import type { HostPaths, Target } from './target.js';
 import { ConfigError, InputError } from '../kernel/errors.js';
 import type { ProcessRunner } from '../kernel/process.js';
 import { unknownName } from '../kernel/validate.js';
 
-/** Filesystem locations on a host that checks and operations use; inventory vars override. */
-export interface HostPaths {
-  stateDir: string;
-  tmpDir: string;
-  dataDir: string;
-  mdstat: string;
-  rebootRequired: string;
+export interface Registry {
+  drivers: ReadonlyMap<string, Driver>;
+  profiles: ReadonlyMap<string, ServiceProfile>;
 }
-
-interface TargetBase {
-  service: string;
-  env: string;
-  host: InventoryHost;
-  remote: RemoteHost;
-  paths: HostPaths;
-}
-export interface AnsibleTarget extends TargetBase {
-  driver: 'ansible';
-  serviceConfig: AnsibleServiceConfig;
-  envConfig: AnsibleServiceConfig['environments'][string];
-}
-export interface AbraTarget extends TargetBase {
-  driver: 'abra';
-  serviceConfig: AbraServiceConfig;
-  envConfig: AbraServiceConfig['environments'][string];
-}
-export type Target = AnsibleTarget | AbraTarget;
 
 export interface ServiceEnv {
   service: string;
@@ -49,13 +28,17 @@ export class Workspace {
   readonly inventories: InventoryCache;
   readonly ssh: SshPool;
 
+  private readonly memo = new Map<string, unknown>();
+
   constructor(
     readonly loaded: LoadedConfig,
     readonly runner: ProcessRunner,
+    readonly registry: Registry,
     readonly log: (line: string) => void = () => {},
   ) {
     const s = loaded.config.ssh;
-    this.inventories = new InventoryCache(runner);
+    const vars = [...registry.profiles.values()].flatMap((p) => p.hostVariables);
+    this.inventories = new InventoryCache(runner, vars);
     this.ssh = new SshPool(
       {
         knownHostsFile: loaded.resolvePath(s.knownHosts),
@@ -105,9 +88,30 @@ export class Workspace {
     return out;
   }
 
+  driverOf(service: string): Driver {
+    const svc = this.service(service);
+    const d = this.registry.drivers.get(svc.driver);
+    if (!d) throw this.loaded.error(['services', service, 'driver'], `unknown driver "${svc.driver}"`);
+    return d;
+  }
+
+  /** The service's profile: `profile:` in the config, else the one named like the service, else the driver's generic one. */
+  profileOf(service: string): ServiceProfile {
+    const svc = this.service(service);
+    const name = svc.profile ?? (this.registry.profiles.has(service) ? service : svc.driver);
+    const p = this.registry.profiles.get(name);
+    if (!p) {
+      const what = unknownName('service profile', name, this.registry.profiles.keys());
+      throw this.loaded.error(['services', service, svc.profile ? 'profile' : 'driver'], what);
+    }
+    return p;
+  }
+
   async target(service: string, env: string): Promise<Target> {
     this.envOf(service, env);
     const svc = this.service(service);
+    const driver = this.driverOf(service);
+    const profile = this.profileOf(service);
     const envConfig = svc.environments[env];
     const base = ['services', service, 'environments', env] as const;
     const inventoryFile = this.loaded.resolvePath(envConfig.inventory);
@@ -120,31 +124,43 @@ export class Workspace {
     }
     const host = inventory.hosts.get(envConfig.host);
     if (!host) {
-      throw this.loaded.error([...base, 'host'], `${unknownName('host', envConfig.host, inventory.hosts.keys())} in ${envConfig.inventory}`);
+      const known = unknownName('host', envConfig.host, inventory.hosts.keys());
+      throw this.loaded.error([...base, 'host'], `${known} in ${envConfig.inventory}`);
+    }
+    const vars = (name: string) => hostVar(host, name);
+    const dataDir = vars('coopctl_data_dir') ?? profile.dataDir(vars) ?? driver.defaultDataDir;
+    if (!dataDir) {
+      throw this.loaded.error([...base, 'host'], `${host.name}: set coopctl_data_dir in ${envConfig.inventory} (${service}'s directory)`);
     }
     const paths: HostPaths = {
-      stateDir: hostVar(host, 'coopctl_state_dir') ?? this.config.stateDir,
-      tmpDir: hostVar(host, 'coopctl_tmp_dir') ?? '/tmp',
-      dataDir: hostVar(host, 'coopctl_data_dir') ?? (svc.driver === 'ansible' ? hostVar(host, 'mastodon_dir') ?? '/opt/social.coop' : '/var/lib/docker'),
-      mdstat: hostVar(host, 'coopctl_mdstat') ?? '/proc/mdstat',
-      rebootRequired: hostVar(host, 'coopctl_reboot_required') ?? '/var/run/reboot-required',
+      stateDir: vars('coopctl_state_dir') ?? this.config.stateDir,
+      tmpDir: vars('coopctl_tmp_dir') ?? '/tmp',
+      dataDir,
+      mdstat: vars('coopctl_mdstat') ?? '/proc/mdstat',
+      rebootRequired: vars('coopctl_reboot_required') ?? '/var/run/reboot-required',
     };
     const remote = this.ssh.host({ name: host.name, address: host.address, port: host.port, user: host.user });
-    const common = { service, env, host, remote, paths };
-    return svc.driver === 'ansible'
-      ? { ...common, driver: 'ansible', serviceConfig: svc, envConfig: envConfig as AnsibleTarget['envConfig'] }
-      : { ...common, driver: 'abra', serviceConfig: svc, envConfig: envConfig as AbraTarget['envConfig'] };
+    return { service, env, host, remote, paths, serviceConfig: svc, envConfig, driver, profile, database: this.database(svc, profile, paths) };
   }
 
-  private abraDriver?: AbraDriver;
+  /** The database config, completed with the profile's defaults; none when the profile has no database. */
+  private database(svc: ServiceConfig, profile: ServiceProfile, paths: HostPaths): Target['database'] {
+    if (!profile.database) return undefined;
+    const db = svc.database;
+    const container = db?.container === null ? undefined : (db?.container ?? 'db');
+    return {
+      name: db?.name ?? profile.database.name,
+      user: db?.user ?? 'postgres',
+      container,
+      composeDir: container ? paths.dataDir : undefined,
+      tables: db?.tables ?? profile.database.tables,
+    };
+  }
 
-  /** The abra CLI as configured (a bin path with a slash is relative to the config file). */
-  abra(onLine?: (line: string, stream: 'stdout' | 'stderr') => void): AbraDriver {
-    const a = this.config.abra;
-    const settings = { bin: a.bin.includes('/') ? this.loaded.resolvePath(a.bin) : a.bin, dir: a.dir ? this.loaded.resolvePath(a.dir) : undefined };
-    if (onLine) return new AbraDriver({ runner: this.runner, settings, onLine });
-    this.abraDriver ??= new AbraDriver({ runner: this.runner, settings });
-    return this.abraDriver;
+  /** One instance per run of something costly to make (a tool's client, a version catalogue). */
+  once<T>(key: string, make: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, make());
+    return this.memo.get(key) as T;
   }
 
   /** A version-source URL from the config: remote URLs as they are, local paths relative to the config file. */

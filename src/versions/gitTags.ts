@@ -5,7 +5,6 @@ import path from 'node:path';
 import { InputError, RemoteError } from '../kernel/errors.js';
 import type { ProcessRunner, RunResult } from '../kernel/process.js';
 import { assertVersion } from '../kernel/validate.js';
-import { compareMastodonVersions, tryParseMastodonVersion, type MastodonVersion } from '../services/mastodon/version.js';
 
 /**
  * Versions of an upstream git repository, read without a working tree:
@@ -33,8 +32,14 @@ export interface RemoteTag {
   object: string;
 }
 
-export interface MastodonTag extends RemoteTag {
-  version: MastodonVersion;
+export interface VersionTag<V> extends RemoteTag {
+  version: V;
+}
+
+/** How an application names and orders its releases; tags that do not parse are not releases. */
+export interface TagScheme<V> {
+  parse(tag: string): V | undefined;
+  compare(a: V, b: V): number;
 }
 
 const DEFAULT_TTL_MS = 15 * 60_000;
@@ -102,15 +107,14 @@ export async function listRemoteTags(opts: GitSourceOptions, url: string): Promi
   return parseLsRemote(r.stdout);
 }
 
-/** The tags that are Mastodon versions, ascending; other tags are ignored. */
-export async function listMastodonTags(opts: GitSourceOptions, url: string): Promise<MastodonTag[]> {
-  const tags: MastodonTag[] = [];
+/** The tags that are releases of the scheme, ascending; other tags are ignored. */
+export async function listVersionTags<V>(opts: GitSourceOptions, url: string, scheme: TagScheme<V>): Promise<VersionTag<V>[]> {
+  const tags: VersionTag<V>[] = [];
   for (const t of await listRemoteTags(opts, url)) {
-    const version = tryParseMastodonVersion(t.name);
-    // A version tag carries no metadata; `v4.3.0+glitch` is not an upstream release.
-    if (version && version.metadata === undefined) tags.push({ ...t, version });
+    const version = scheme.parse(t.name);
+    if (version !== undefined) tags.push({ ...t, version });
   }
-  return tags.sort((a, b) => compareMastodonVersions(a.version, b.version) || (a.name < b.name ? -1 : 1));
+  return tags.sort((a, b) => scheme.compare(a.version, b.version) || (a.name < b.name ? -1 : 1));
 }
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecaRunner } from '../../src/kernel/process.js';
-import { AbraDriver } from '../../src/drivers/abra/driver.js';
+import { AbraClient } from '../../src/drivers/abra/client.js';
 import { AbraError } from '../../src/drivers/abra/errors.js';
 import {
   clearCoopCloudFaults,
@@ -39,7 +39,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'coopctl-'));
 const root = path.join(tmp, 'hosts', 'hypha');
 const abraDir = path.join(tmp, 'abra');
 const listeners: net.Server[] = [];
-let driver: AbraDriver;
+let driver: AbraClient;
 let ports: Record<string, number> = {};
 
 function listen(onConnection: (s: net.Socket) => void): Promise<number> {
@@ -79,7 +79,7 @@ beforeAll(async () => {
     s.convergeDelaySeconds = 1;
   });
   const bin = await writeAbraWrapper(path.join(tmp, 'bin'));
-  driver = new AbraDriver({ runner: new ExecaRunner(false), settings: { bin, dir: abraDir } });
+  driver = new AbraClient({ runner: new ExecaRunner(false), settings: { bin, dir: abraDir } });
 });
 
 afterAll(async () => {

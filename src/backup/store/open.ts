@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { Config, SecretRef, StoreConfig } from '../../config/schema.js';
+import type { Config, StoreConfig } from '../../config/schema.js';
+import type { SecretRef } from '../../kernel/secrets.js';
 import { ConfigError } from '../../kernel/errors.js';
 import { unknownName } from '../../kernel/validate.js';
 import { LocalStore } from './local.js';

@@ -1,6 +1,6 @@
 import { runChecks } from '../../checks/engine.js';
 import { HostFacts } from '../../checks/facts.js';
-import { PREFLIGHT_CHECKS } from '../../checks/index.js';
+import { checksFor } from '../../checks/index.js';
 import { ExitCode } from '../../kernel/errors.js';
 import { assertName, assertVersion } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
@@ -20,11 +20,11 @@ export async function run(ctx: CommandContext, opts: PreflightOptions, [service]
   const target = await ws.target(service, opts.env);
   const p = ctx.printer;
   if (!ctx.global.json) p.info(`preflight ${service}/${opts.env} on ${target.host.name}${opts.to ? ` (target ${opts.to})` : ''}`);
-  const results = await runChecks(PREFLIGHT_CHECKS, {
+  const results = await runChecks(checksFor(target), {
     target,
     workspace: ws,
     runner: ctx.runner,
-    facts: new HostFacts(target),
+    facts: new HostFacts(ws, target),
     toVersion: opts.to,
     allowPrerelease: !!opts.pre,
   });

@@ -1,15 +1,30 @@
 import { ExitCode, InputError, type ExitCodeValue } from '../../kernel/errors.js';
 import { operationLogFile } from '../../kernel/logs.js';
-import { planRollback } from '../../operations/rollback/plan.js';
 import { assertName, assertVersion } from '../../kernel/validate.js';
+import { chooseRollback, planRollback, type RollbackChoice } from '../../operations/rollback.js';
+import { confirmChange, executeChange, formatPlan, showPlan } from '../change.js';
 import type { CommandContext } from '../context.js';
-import { executeChange, formatPlan } from './upgrade.js';
 
 export interface RollbackOptions {
   env: string;
   to?: string;
   restoreDb?: boolean;
   keepDb?: boolean;
+}
+
+/** --restore-db / --keep-db, or asked when the schema moved (or cannot be told) and a backup exists. */
+async function decideRestoreDb(ctx: CommandContext, opts: RollbackOptions, c: RollbackChoice): Promise<boolean> {
+  if (opts.restoreDb) return true;
+  if (opts.keepDb || c.schemaMoved === false || !c.backup) return false;
+  const why =
+    c.schemaMoved === true
+      ? 'the database schema changed since that backup'
+      : 'coopctl cannot tell whether the schema changed since that backup';
+  return ctx.prompter.confirm({
+    message: `${why}. Restore the database of ${c.backup.id} (${c.backup.createdAt}; later data is lost, the current database is kept renamed)?`,
+    flag: '--restore-db or --keep-db',
+    default: true,
+  });
 }
 
 export async function run(ctx: CommandContext, opts: RollbackOptions, [service]: string[]): Promise<ExitCodeValue> {
@@ -19,41 +34,17 @@ export async function run(ctx: CommandContext, opts: RollbackOptions, [service]:
   if (opts.restoreDb && opts.keepDb) throw new InputError('--restore-db and --keep-db exclude each other');
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);
-  if (target.driver !== 'ansible') throw new InputError(`${service} is an abra app: use abra app rollback (coopctl does not drive it yet)`);
-  const p = ctx.printer;
-  const choice = await planRollback(ws, target, opts.to);
-  const { plan, backup, schemaMoved, undoes } = choice;
-
-  let restoreDb: boolean;
-  if (opts.restoreDb) restoreDb = true;
-  else if (opts.keepDb) restoreDb = false;
-  else if (schemaMoved === false) restoreDb = false;
-  else if (!backup) restoreDb = false;
-  else {
-    const why = schemaMoved === true ? 'the database schema changed since that backup' : 'coopctl cannot tell whether the schema changed since that backup';
-    restoreDb = await ctx.prompter.confirm({ message: `${why}. Restore the database of ${backup.id} (${backup.createdAt}; later data is lost, the current database is kept renamed)?`, flag: '--restore-db or --keep-db', default: true });
+  if (target.driver.cannotDeploy) throw new InputError(`${service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
+  const choice = await chooseRollback(ws, target, opts.to);
+  const restoreDb = await decideRestoreDb(ctx, opts, choice);
+  if (restoreDb && !choice.backup) {
+    const missing = choice.undoes?.backupId ? ` (${choice.undoes.backupId} is not in the backup store)` : '';
+    throw new InputError(`--restore-db: no pre-change backup found${missing}`);
   }
-  if (restoreDb && !backup) throw new InputError(`--restore-db: no pre-change backup found${undoes?.backupId ? ` (${undoes.backupId} is not in the backup store)` : ''}`);
-  if (!restoreDb && schemaMoved !== false) {
-    plan.findings.push({ id: 'keep-db', level: 'warn', message: `keeping the current database${schemaMoved === true ? ', whose schema is newer than ' + plan.to + ' expects' : ''}` });
-  }
-  if (restoreDb) plan.steps = [...plan.steps.slice(0, 3), { id: 'restore-db', title: `Restore the database of ${backup!.id}, then swap (the current one is kept renamed)`, mutates: true }, ...plan.steps.slice(3)];
-  const text = formatPlan(plan, undefined, (s, t) => p.style(s, t)).replace(/^Plan: upgrade/, 'Plan: roll back');
-  if (ctx.global.json) p.info(text);
-  else p.out(text + '\n');
-  if (ctx.global.dryRun) {
-    if (ctx.global.json) p.json({ ok: true, dryRun: true, plan: { from: plan.from, to: plan.to, restoreDb, backupId: backup?.id ?? null, undoes: undoes?.id ?? null } });
-    else p.out('--dry-run: stopping after the plan; nothing was changed.');
-    return ExitCode.ok;
-  }
-  if (!ctx.global.yes) {
-    const ok = await ctx.prompter.confirm({ message: `Roll ${service}/${opts.env} back from ${plan.from} to ${plan.to} now?`, flag: '--yes', default: false });
-    if (!ok) return ExitCode.ok;
-  }
-  const logFile = operationLogFile(ctx.io.env, service, opts.env, 'rollback');
-  return executeChange(ctx, target, plan, logFile, {
-    operation: 'rollback',
-    restoreDbFrom: restoreDb ? backup : undefined,
-    extraRecordFields: { undoes: undoes?.id ?? null, restoreDb },
-  });
+  const plan = planRollback(ws, target, choice, restoreDb);
+  const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
+  const doc = { from: plan.from, to: plan.to, restoreDb, backupId: choice.backup?.id ?? null, undoes: choice.undoes?.id ?? null };
+  if (!showPlan(ctx, plan, text, doc)) return ExitCode.ok;
+  if (!(await confirmChange(ctx, `Roll ${service}/${opts.env} back from ${plan.from} to ${plan.to} now?`))) return ExitCode.ok;
+  return executeChange(ctx, target, plan, operationLogFile(ctx.io.env, service, opts.env, 'rollback'));
 }

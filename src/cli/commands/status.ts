@@ -1,6 +1,7 @@
 import { latestBackup } from '../../backup/catalog.js';
 import type { BackupStore } from '../../backup/store/types.js';
 import { openBackupStore } from '../../targets/backups.js';
+import type { Target } from '../../targets/target.js';
 import { collectStatus, type StatusRow } from '../../operations/status.js';
 import { assertName, formatDuration } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
@@ -22,10 +23,10 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
   const ws = ctx.workspace();
   // Opened once and only if asked for: an S3 store resolves its credentials on first use.
   let store: Promise<BackupStore> | undefined;
-  const lastBackup = async (svc: string, env: string) => {
-    if (ws.service(svc).driver !== 'ansible') return null;
+  const lastBackup = async (t: Target) => {
+    if (!t.database) return null;
     store ??= openBackupStore(ws);
-    return latestBackup(await store, svc, env);
+    return latestBackup(await store, t.service, t.env);
   };
   const rows = await collectStatus(ws, { service, env: opts.env }, lastBackup);
   const p = ctx.printer;

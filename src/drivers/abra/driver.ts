@@ -1,168 +1,35 @@
 import { InputError, ToolOutputError } from '../../kernel/errors.js';
-import type { ProcessRunner } from '../../kernel/process.js';
-import { assertName, assertVersion } from '../../kernel/validate.js';
-import { outputExcerpt, parseAppList, type AbraApp } from './appList.js';
-import { AbraCli, stripAnsi, type AbraSettings } from './cli.js';
-import { RecipeRepos, type RecipeCheckout, type RecipeRelease, type ReleaseNote } from './recipes.js';
-import { parseBackupOutput, parseSnapshotTable, type AbraSnapshot } from './snapshots.js';
+import type { Driver } from '../../targets/driver.js';
+import { abraApp, abraConfig } from './app.js';
+import { abraAppCheck, abraCheck, recipeCheckoutCheck } from './checks.js';
+import { abraServiceSchema } from './config.js';
 
-export interface AbraDriverOptions {
-  runner: ProcessRunner;
-  settings: AbraSettings;
-  env?: NodeJS.ProcessEnv;
-  /** Progress lines of long-running abra commands (deploys, backups). */
-  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
-  /** Bound for commands that change things; converge checks alone may take the recipe's timeout label (bonfire: 300 s). */
-  applyTimeoutMs?: number;
-  readTimeoutMs?: number;
-}
+const NOT_YET = 'changing abra apps through coopctl is not available in this version yet (use abra app upgrade)';
 
-export interface AbraVersionInfo {
-  raw: string;
-  version: string;
-  commit?: string;
-}
+/** Co-op Cloud: abra with a recipe, on a Docker Swarm server. */
+export const abraDriver: Driver = {
+  id: 'abra',
+  configSchema: abraServiceSchema,
+  defaultDataDir: '/var/lib/docker',
+  defaultProfile: 'coopcloud-app',
+  checks: [abraCheck, recipeCheckoutCheck, abraAppCheck],
+  cannotDeploy: NOT_YET,
 
-export interface AbraChangeResult {
-  /** false: abra said there was nothing to do ("no available upgrades"), or --dry-run skipped it. */
-  changed: boolean;
-  skipped: boolean;
-  stdout: string;
-  stderr: string;
-}
+  describeDeploy: (version) => `abra app upgrade to ${version}`,
 
-export interface AbraBackupResult {
-  skipped: boolean;
-  snapshotId?: string;
-  /** What restic reported adding; 0 is the empty-dump trap, not a success. */
-  addedBytes?: number;
-  stdout: string;
-  stderr: string;
-}
+  async deploy() {
+    throw new InputError(NOT_YET);
+  },
 
-export interface DeployOptions {
-  force?: boolean;
-  chaos?: boolean;
-  noConvergeChecks?: boolean;
-}
+  async stopServices() {
+    throw new InputError(NOT_YET);
+  },
 
-function domainArg(domain: string): string {
-  return assertName(domain, 'domain');
-}
-
-/**
- * coopctl's only way to talk to Co-op Cloud: the real `abra` CLI as a child
- * process (always `-n`), plus read-only git on abra's recipe clones.
- */
-export class AbraDriver {
-  readonly cli: AbraCli;
-  readonly recipes: RecipeRepos;
-  private readonly onLine?: AbraDriverOptions['onLine'];
-  private readonly applyTimeoutMs: number;
-  private readonly readTimeoutMs: number;
-
-  constructor(opts: AbraDriverOptions) {
-    this.cli = new AbraCli(opts.runner, opts.settings, opts.env);
-    this.recipes = new RecipeRepos(opts.runner, this.cli.abraDir);
-    this.onLine = opts.onLine;
-    this.applyTimeoutMs = opts.applyTimeoutMs ?? 20 * 60_000;
-    this.readTimeoutMs = opts.readTimeoutMs ?? 2 * 60_000;
-  }
-
-  private read(args: string[]) {
-    return this.cli.run(args, { mutates: false, timeoutMs: this.readTimeoutMs });
-  }
-
-  private apply(args: string[]) {
-    return this.cli.run(args, { mutates: true, timeoutMs: this.applyTimeoutMs, onLine: this.onLine });
-  }
-
-  async abraVersion(): Promise<AbraVersionInfo> {
-    const { stdout } = await this.read(['--version']);
-    const raw = stripAnsi(stdout).trim();
-    const m = /version\s+v?(\S+?)(?:-([0-9a-f]{7,40}))?$/m.exec(raw);
-    if (!m) {
-      throw new ToolOutputError('abra --version: no version in the output', { hints: [`abra printed: ${outputExcerpt(stdout)}`] });
-    }
-    return { raw, version: m[1], commit: m[2] };
-  }
-
-  /** `abra app ls -S -m -s SERVER`: every app of the server with its deployed version and upgrades. */
-  async listApps(server: string): Promise<AbraApp[]> {
-    const { stdout } = await this.read(['app', 'ls', '-S', '-m', '-s', assertName(server, 'server'), '-n']);
-    return parseAppList(stdout);
-  }
-
-  recipeVersions(recipe: string): Promise<RecipeRelease[]> {
-    return this.recipes.versions(recipe);
-  }
-
-  releaseNotes(recipe: string, from: string | undefined, to: string): Promise<ReleaseNote[]> {
-    return this.recipes.releaseNotes(recipe, from, to);
-  }
-
-  recipeCheckoutClean(recipe: string): Promise<RecipeCheckout> {
-    return this.recipes.checkout(recipe);
-  }
-
-  /** `abra recipe fetch`: updates abra's clone (local state only; runs under --dry-run too). */
-  async fetchRecipe(recipe: string): Promise<void> {
-    await this.read(['recipe', 'fetch', assertName(recipe, 'recipe'), '-n']);
-  }
-
-  private async change(args: string[], nothingToDo?: RegExp): Promise<AbraChangeResult> {
-    const r = await this.apply(args);
-    const idle = nothingToDo?.test(stripAnsi(`${r.stdout}\n${r.stderr}`)) ?? false;
-    return { changed: !r.skipped && !idle, skipped: r.skipped, stdout: r.stdout, stderr: r.stderr };
-  }
-
-  /** Upgrades to `version` (or abra's newest); abra refuses anything not greater than what runs. */
-  upgradeApp(domain: string, version?: string, opts: { noConvergeChecks?: boolean } = {}): Promise<AbraChangeResult> {
-    const args = ['app', 'upgrade', domainArg(domain)];
-    if (version !== undefined) args.push(assertVersion(version, 'version'));
-    args.push('-n');
-    if (opts.noConvergeChecks) args.push('-c');
-    return this.change(args, /no available upgrades/i);
-  }
-
-  /** Rolls back to `version` (or the previous one); abra refuses anything not lower than what runs. */
-  rollbackApp(domain: string, version?: string, opts: { noConvergeChecks?: boolean } = {}): Promise<AbraChangeResult> {
-    const args = ['app', 'rollback', domainArg(domain)];
-    if (version !== undefined) args.push(assertVersion(version, 'version'));
-    args.push('-n');
-    if (opts.noConvergeChecks) args.push('-c');
-    return this.change(args, /no available downgrades/i);
-  }
-
-  /** `abra app deploy`: no ordering check, so with `force` it will also downgrade. */
-  deployApp(domain: string, version?: string, opts: DeployOptions = {}): Promise<AbraChangeResult> {
-    const args = ['app', 'deploy', domainArg(domain)];
-    if (version !== undefined) args.push(assertVersion(version, 'version'));
-    args.push('-n');
-    if (opts.force) args.push('-f');
-    if (opts.chaos) args.push('-C');
-    if (opts.noConvergeChecks) args.push('-c');
-    return this.change(args);
-  }
-
-  async backupApp(domain: string): Promise<AbraBackupResult> {
-    const r = await this.apply(['app', 'backup', 'create', domainArg(domain), '-n']);
-    return { skipped: r.skipped, ...parseBackupOutput(`${r.stdout}\n${r.stderr}`), stdout: r.stdout, stderr: r.stderr };
-  }
-
-  async listSnapshots(domain: string): Promise<AbraSnapshot[]> {
-    const { stdout } = await this.read(['app', 'backup', 'snapshots', domainArg(domain), '-n']);
-    return parseSnapshotTable(stdout);
-  }
-
-  /** Restores `snapshot` (default: the latest) into the running app. */
-  async restoreApp(domain: string, snapshot?: string): Promise<AbraChangeResult> {
-    const args = ['app', 'restore', domainArg(domain)];
-    if (snapshot !== undefined) {
-      if (!/^[0-9a-f]{8,64}$/.test(snapshot)) throw new InputError(`"${snapshot}" is not a restic snapshot id`);
-      args.push('-s', snapshot);
-    }
-    args.push('-n');
-    return this.change(args);
-  }
-}
+  async deployedVersion(ws, t) {
+    const { server, domain } = abraConfig(t);
+    const app = await abraApp(ws, t);
+    if (!app) throw new ToolOutputError(`abra does not know ${domain} on ${server}`);
+    if (!app.version) throw new ToolOutputError(`abra reports no version for ${domain}`);
+    return app.version;
+  },
+};

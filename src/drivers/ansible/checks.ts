@@ -1,12 +1,12 @@
 import semver from 'semver';
+import { fail, pass, type Check } from '../../targets/check.js';
+import { playbookOf } from './paths.js';
 import { ansibleVersion, installedCollections, missingCollections, requiredCollections, syntaxCheck } from './tool.js';
-import { fail, pass, type Check } from '../../checks/types.js';
 
 const INSTALL = 'install ansible-core (Debian/Ubuntu: apt-get install --no-install-recommends ansible-core)';
 
 export const ansibleVersionCheck: Check = {
   id: 'ansible',
-  drivers: ['ansible'],
   async run({ runner, workspace }) {
     let v: string | undefined;
     try {
@@ -23,16 +23,15 @@ export const ansibleVersionCheck: Check = {
 
 export const collectionsCheck: Check = {
   id: 'ansible-collections',
-  drivers: ['ansible'],
   needs: ['ansible'],
   async run({ runner, target, workspace }) {
-    if (target.driver !== 'ansible') return pass('not an Ansible service');
-    const playbook = workspace.loaded.resolvePath(target.serviceConfig.playbook);
+    const { playbook } = playbookOf(workspace, target);
     const required = requiredCollections(playbook);
     if (!required.length) return pass('the playbook needs no collections beyond ansible.builtin');
     const missing = missingCollections(required, await installedCollections(runner));
     if (missing.length) {
-      return fail(`missing or wrong collections: ${missing.join(', ')}`, `ansible-galaxy collection install -r ${playbook.replace(/[^/]+$/, 'requirements.yml')}`);
+      const requirements = playbook.replace(/[^/]+$/, 'requirements.yml');
+      return fail(`missing or wrong collections: ${missing.join(', ')}`, `ansible-galaxy collection install -r ${requirements}`);
     }
     return pass(`collections present: ${required.map((c) => c.name).join(', ')}`);
   },
@@ -40,17 +39,23 @@ export const collectionsCheck: Check = {
 
 export const playbookSyntaxCheck: Check = {
   id: 'playbook-syntax',
-  drivers: ['ansible'],
   needs: ['ansible'],
+  standalone: true,
   async run({ runner, target, workspace }) {
-    if (target.driver !== 'ansible') return pass('not an Ansible service');
-    const playbook = workspace.loaded.resolvePath(target.serviceConfig.playbook);
-    const inventory = workspace.loaded.resolvePath(target.envConfig.inventory);
+    const { playbook, inventory } = playbookOf(workspace, target);
     const r = await syntaxCheck(runner, playbook, inventory);
     if (r.exitCode !== 0) {
-      const err = (r.stderr || r.stdout).split('\n').filter((l) => l.trim()).slice(0, 6).join(' ');
-      return fail(`ansible-playbook --syntax-check failed: ${err}`, `fix ${playbook} (run: ansible-playbook -i ${inventory} --syntax-check ${playbook})`);
+      const err = (r.stderr || r.stdout)
+        .split('\n')
+        .filter((l) => l.trim())
+        .slice(0, 6)
+        .join(' ');
+      return fail(
+        `ansible-playbook --syntax-check failed: ${err}`,
+        `fix ${playbook} (run: ansible-playbook -i ${inventory} --syntax-check ${playbook})`,
+      );
     }
-    return pass(`${playbook.split('/').slice(-2).join('/')} passes --syntax-check; inventory ${target.envConfig.inventory} parses`);
+    const name = playbook.split('/').slice(-2).join('/');
+    return pass(`${name} passes --syntax-check; inventory ${target.envConfig.inventory} parses`);
   },
 };

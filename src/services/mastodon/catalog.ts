@@ -1,6 +1,13 @@
 import { errorMessage } from '../../kernel/errors.js';
 import { parseChangelog, sectionFor, type ChangelogSection } from './changelog.js';
-import { displayUrl, listMastodonTags, normalizeGitUrl, readFileAtTag, type GitSourceOptions, type MastodonTag } from '../../versions/gitTags.js';
+import {
+  displayUrl,
+  listVersionTags,
+  normalizeGitUrl,
+  readFileAtTag,
+  type GitSourceOptions,
+  type VersionTag,
+} from '../../versions/gitTags.js';
 import {
   asMastodonVersion,
   compareMastodonVersions,
@@ -8,9 +15,24 @@ import {
   displayOf,
   seriesOf,
   tagOf,
+  tryParseMastodonVersion,
   type MastodonVersion,
   type VersionLike,
 } from './version.js';
+
+export type MastodonTag = VersionTag<MastodonVersion>;
+
+/** The tags that are Mastodon versions, ascending; other tags are ignored. */
+export function listMastodonTags(opts: GitSourceOptions, url: string): Promise<MastodonTag[]> {
+  return listVersionTags(opts, url, {
+    // A version tag carries no metadata; `v4.3.0+glitch` is not an upstream release.
+    parse: (name) => {
+      const v = tryParseMastodonVersion(name);
+      return v?.metadata === undefined ? v : undefined;
+    },
+    compare: compareMastodonVersions,
+  });
+}
 
 export interface CatalogEntry {
   /** As upstream spells it (and the instance API reports it): `4.4.8`, `4.5.0-rc.1`. */

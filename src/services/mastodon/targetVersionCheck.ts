@@ -1,21 +1,20 @@
-import { listMastodonTags } from '../../versions/gitTags.js';
+import { fail, pass, warn, type Check } from '../../targets/check.js';
+import { listMastodonTags } from './catalog.js';
+import { upstreamOf } from './config.js';
+import { redisVersion } from './host.js';
 import { planUpgradeRules } from './rules.js';
-import { fail, pass, warn, type Check } from '../../checks/types.js';
 
 /** The version rules (exists, newer, one minor series at a time, PostgreSQL/Redis floors) against what the host runs. */
 export const targetVersionCheck: Check = {
   id: 'target-version',
-  drivers: ['ansible'],
   needs: ['ssh'],
   async run({ target, runner, facts, toVersion, allowPrerelease, workspace }) {
-    if (target.driver !== 'ansible') return pass('not a Mastodon service');
     if (!toVersion) return pass('no --to given: nothing to check');
-    const url = target.serviceConfig.versions.url;
     const [current, tags, pg, redis] = await Promise.all([
       facts.runningVersion(),
-      listMastodonTags({ runner }, workspace.gitUrl(url)),
+      listMastodonTags({ runner }, workspace.gitUrl(upstreamOf(target))),
       facts.postgresVersion().catch(() => undefined),
-      facts.redisVersion().catch(() => undefined),
+      redisVersion(target).catch(() => undefined),
     ]);
     const findings = planUpgradeRules({
       current,
@@ -30,7 +29,9 @@ export const targetVersionCheck: Check = {
     const fails = findings.filter((f) => f.level === 'fail');
     const warns = findings.filter((f) => f.level === 'warn');
     if (fails.length) return fail(fails.map((f) => f.message).join('; '), fails.find((f) => f.fix)?.fix);
-    if (warns.length) return warn(`${current} → ${toVersion}: ${warns.map((f) => f.message).join('; ')}`, warns.find((f) => f.fix)?.fix);
+    if (warns.length) {
+      return warn(`${current} → ${toVersion}: ${warns.map((f) => f.message).join('; ')}`, warns.find((f) => f.fix)?.fix);
+    }
     return pass(`${current} → ${toVersion}: ${findings.map((f) => f.message).join('; ')}`);
   },
 };

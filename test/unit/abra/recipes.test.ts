@@ -6,13 +6,13 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/kernel/errors.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
-import { AbraDriver } from '../../../src/drivers/abra/driver.js';
+import { AbraClient } from '../../../src/drivers/abra/client.js';
 import { git } from '../../world/coopcloud/git.js';
 import { createRecipeRepo, createRecipeRepos } from '../../world/coopcloud/recipes.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'coopctl-'));
 const abraDir = path.join(tmp, 'abra');
-const driver = new AbraDriver({ runner: new ExecaRunner(false), settings: { bin: 'abra', dir: abraDir } });
+const driver = new AbraClient({ runner: new ExecaRunner(false), settings: { bin: 'abra', dir: abraDir } });
 let fixtureMs = 0;
 
 beforeAll(async () => {

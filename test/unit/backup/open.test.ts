@@ -5,13 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { latestBackup, writeManifest } from '../../../src/backup/catalog.js';
 import { LocalStore } from '../../../src/backup/store/local.js';
 import { storeFromConfig, type StoreDeps } from '../../../src/backup/store/open.js';
-import { configSchema } from '../../../src/config/schema.js';
+import { backupSchema } from '../../../src/config/schema.js';
 import { sampleManifest } from './fixtures.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const backupConfig = (backup: unknown) => configSchema.parse({ services: {}, backup }).backup;
+const backupConfig = (backup: unknown) => backupSchema.parse(backup ?? {});
 const deps = (env: NodeJS.ProcessEnv = {}): StoreDeps => ({
   env,
   resolvePath: (p) => path.resolve(dir, p),

@@ -23,7 +23,7 @@ describe('Ansible inventory', () => {
     writeFileSync(path.join(inv, 'hosts.yml'), 'all:\n  hosts:\n    rhizome:\n      ansible_host: 127.0.0.1\n      coopctl_state_dir: /srv/coopctl\n');
     writeFileSync(path.join(inv, 'group_vars', 'all.yml'), 'db_password: hunter2-very-secret\n');
     const env = { ...process.env, XDG_CACHE_HOME: cache };
-    const first = await new InventoryCache(new ExecaRunner(false), env).get(inv);
+    const first = await new InventoryCache(new ExecaRunner(false), [], env).get(inv);
     expect(first.hosts.get('rhizome')!.vars.db_password).toBe('hunter2-very-secret');
     const files = readdirSync(path.join(cache, 'coopctl', 'inventory'));
     expect(files).toHaveLength(1);
@@ -32,11 +32,11 @@ describe('Ansible inventory', () => {
     expect(stored).not.toContain('hunter2');
     // a runner that must not be called: the cache answers
     const refusing = { dryRun: false, run: async () => { throw new Error('ansible-inventory ran again'); } };
-    const second = await new InventoryCache(refusing, env).get(inv);
+    const second = await new InventoryCache(refusing, [], env).get(inv);
     expect(second.hosts.get('rhizome')).toMatchObject({ address: '127.0.0.1', vars: { coopctl_state_dir: '/srv/coopctl' } });
     writeFileSync(path.join(inv, 'hosts.yml'), 'all:\n  hosts:\n    rhizome:\n      ansible_host: 10.0.0.9\n');
     utimesSync(path.join(inv, 'hosts.yml'), new Date(), new Date(Date.now() + 5000));
-    const third = await new InventoryCache(new ExecaRunner(false), env).get(inv);
+    const third = await new InventoryCache(new ExecaRunner(false), [], env).get(inv);
     expect(third.hosts.get('rhizome')!.address).toBe('10.0.0.9');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/kernel/errors.js';
+import { configSchema } from '../../../src/operations/registry.js';
 
 const FILE = `${process.cwd()}/coopctl.yaml`;
 
@@ -18,7 +19,7 @@ const VALID = `services:
 
 function errorOf(text: string): ConfigError {
   try {
-    parseConfigText(text, FILE);
+    parseConfigText(text, FILE, configSchema());
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return err as ConfigError;
@@ -28,15 +29,15 @@ function errorOf(text: string): ConfigError {
 
 describe('config loading', () => {
   it('applies defaults to a minimal valid file', () => {
-    const c = parseConfigText(VALID, FILE).config;
+    const c = parseConfigText(VALID, FILE, configSchema()).config;
     expect(c.ssh.connectTimeout).toBe(15_000);
     expect(c.stateDir).toBe('/var/lib/coopctl');
     const svc = c.services.mastodon;
     expect(svc.driver).toBe('ansible');
-    if (svc.driver === 'ansible') {
-      expect(svc.database.name).toBe('mastodon_production');
-      expect(svc.environments.prod.health.timeout).toBe(60_000);
-    }
+    // the database name is the profile's default, filled in when the target is resolved
+    expect(svc.database).toMatchObject({ user: 'postgres', container: 'db' });
+    expect(svc.database?.name).toBeUndefined();
+    expect(svc.environments.prod.health?.timeout).toBe(60_000);
     expect(c.backup.retention).toEqual({ keepLast: 7, keepDailyDays: 30 });
   });
 

@@ -6,10 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, RemoteError } from '../../../src/kernel/errors.js';
 import { ExecaRunner, type ProcessRunner, type RunOptions } from '../../../src/kernel/process.js';
-import { groupBySeries, listMastodonVersions, tagFor } from '../../../src/services/mastodon/catalog.js';
+import { groupBySeries, listMastodonTags, listMastodonVersions, tagFor } from '../../../src/services/mastodon/catalog.js';
 import {
   ensureMirror,
-  listMastodonTags,
   listRemoteTags,
   mirrorDir,
   normalizeGitUrl,

@@ -1,19 +1,5 @@
-import { progressText, type BackupSource, type Progress } from '../../../backup/index.js';
-import { requireAnsible, targetDb } from '../../../targets/backups.js';
+import { progressText, type Progress } from '../../../backup/index.js';
 import type { CommandContext } from '../../context.js';
-
-/** A Mastodon (Ansible) service × env as a backup source; its secrets file lives in mastodon_dir. */
-export async function backupSource(ctx: CommandContext, service: string, env: string): Promise<BackupSource & { tables: string[] }> {
-  const t = requireAnsible(await ctx.workspace().target(service, env), 'backup create');
-  return {
-    service,
-    env,
-    host: t.remote,
-    db: targetDb(t),
-    tables: t.serviceConfig.database.tables,
-    secretsFile: `${t.paths.dataDir}/.env.production`,
-  };
-}
 
 /** Byte progress and throughput on stderr: a line per second (a rewritten line on a terminal). */
 export function progressPrinter(ctx: CommandContext): { onProgress: (p: Progress) => void; done: () => void } {

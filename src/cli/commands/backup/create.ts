@@ -2,29 +2,30 @@ import { createBackup, manifestDocument } from '../../../backup/index.js';
 import { assertName, formatBytes } from '../../../kernel/validate.js';
 import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
-import { encryptionSettings, openBackupStore } from '../../../targets/backups.js';
+import { backupSource, encryptionSettings, openBackupStore } from '../../../targets/backups.js';
 import { coopctlVersion } from '../../../kernel/version.js';
-import { backupSource, progressPrinter } from './common.js';
+import { progressPrinter } from './common.js';
 
 export async function run(ctx: CommandContext, opts: { env: string; store?: string; allowPlaintext?: boolean }, [service]: string[]) {
   assertName(service, 'SERVICE');
   assertName(opts.env, '--env');
-  const source = await backupSource(ctx, service, opts.env);
-  const store = await openBackupStore(ctx.workspace(), opts.store);
+  const ws = ctx.workspace();
+  const target = await ws.target(service, opts.env);
+  const source = backupSource(target);
+  const store = await openBackupStore(ws, opts.store);
   const p = ctx.printer;
   if (ctx.global.dryRun) {
     p.info(`! skipped (dry run): dump ${source.db.name} on ${source.host.target.name} (and ${source.secretsFile}) to ${store.description}`);
     return;
   }
-  const target = await ctx.workspace().target(service, opts.env);
-  const version = await new HostFacts(target).runningVersion().catch(() => null);
+  const version = await new HostFacts(ws, target).runningVersion().catch(() => null);
   const progress = progressPrinter(ctx);
   let m;
   try {
     m = await createBackup({
       source: { ...source, version },
       store,
-      encryption: encryptionSettings(ctx.workspace()),
+      encryption: encryptionSettings(ws),
       allowPlaintext: opts.allowPlaintext,
       coopctlVersion: coopctlVersion(),
       onProgress: progress.onProgress,

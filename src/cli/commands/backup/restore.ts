@@ -1,12 +1,11 @@
 import { assertBackupId, findBackup, manifestDocument, restoreScratch } from '../../../backup/index.js';
-import { ExitCode, type ExitCodeValue } from '../../../kernel/errors.js';
-import { HostFacts } from '../../../checks/facts.js';
+import { ExitCode, InputError, type ExitCodeValue } from '../../../kernel/errors.js';
 import { operationLogFile } from '../../../kernel/logs.js';
-import { UPGRADE_STEPS, type UpgradePlan } from '../../../operations/upgrade/plan.js';
 import { assertName } from '../../../kernel/validate.js';
-import { executeChange, formatPlan } from '../upgrade.js';
+import { planRestore } from '../../../operations/restore.js';
+import { backupIdentities, backupSource, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
+import { confirmChange, executeChange, formatPlan, showPlan } from '../../change.js';
 import type { CommandContext } from '../../context.js';
-import { backupIdentities, openBackupStore, requireAnsible, restoreTestHost } from '../../../targets/backups.js';
 import { progressPrinter } from './common.js';
 
 /**
@@ -51,39 +50,15 @@ async function restoreIntoEnv(ctx: CommandContext, opts: { into: string; store?:
   const ws = ctx.workspace();
   const store = await openBackupStore(ws, opts.store);
   const manifest = await findBackup(store, id);
-  const target = requireAnsible(await ws.target(manifest.service, opts.into), '--into');
+  const target = await ws.target(manifest.service, opts.into);
+  backupSource(target); // a service whose database coopctl dumps, or a clear error
+  if (target.driver.cannotDeploy) {
+    throw new InputError(`--into: ${target.service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
+  }
   if (manifest.env !== opts.into) ctx.printer.warn(`backup ${id} was taken on ${manifest.service}/${manifest.env}, restoring into ${opts.into}`);
-  const current = await new HostFacts(target).runningVersion();
-  const plan: UpgradePlan = {
-    service: target.service,
-    env: target.env,
-    host: target.host.name,
-    from: current,
-    to: current,
-    notes: [],
-    findings: [{ id: 'restore', level: 'warn', message: `the database of ${target.service}/${target.env} is replaced by backup ${id} (${manifest.createdAt}, version ${manifest.version ?? '?'}); data written since is not in it; the current database is kept renamed` }],
-    steps: [
-      ...UPGRADE_STEPS.slice(0, 3),
-      { id: 'restore-db', title: `Restore ${id} into a new database, stop the app, swap names`, mutates: true },
-      { id: 'apply', title: `Deploy ${current} again (migrations bring an older backup up to date)`, mutates: true },
-      ...UPGRADE_STEPS.slice(4),
-    ],
-    restoreOnFailure: target.serviceConfig.restoreOnFailure,
-  };
-  const text = formatPlan(plan, undefined, (s, t) => ctx.printer.style(s, t)).replace(/^Plan: upgrade/, 'Plan: restore the database of');
-  if (ctx.global.json) ctx.printer.info(text);
-  else ctx.printer.out(text + '\n');
-  if (ctx.global.dryRun) {
-    ctx.printer.info('--dry-run: stopping after the plan; nothing was changed.');
-    return ExitCode.ok;
-  }
-  if (!ctx.global.yes) {
-    const ok = await ctx.prompter.confirm({ message: `Replace the database of ${target.service}/${target.env} with backup ${id}?`, flag: '--yes', default: false });
-    if (!ok) return ExitCode.ok;
-  }
-  return executeChange(ctx, target, plan, operationLogFile(ctx.io.env, target.service, target.env, 'restore'), {
-    operation: 'restore',
-    restoreDbFrom: manifest,
-    extraRecordFields: { restoredBackup: id },
-  });
+  const plan = await planRestore(ws, target, manifest, opts.store);
+  const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
+  if (!showPlan(ctx, plan, text, { from: plan.from, to: plan.to, backupId: id })) return ExitCode.ok;
+  if (!(await confirmChange(ctx, `Replace the database of ${target.service}/${target.env} with backup ${id}?`))) return ExitCode.ok;
+  return executeChange(ctx, target, plan, operationLogFile(ctx.io.env, target.service, target.env, 'restore'));
 }

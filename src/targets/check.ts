@@ -1,6 +1,6 @@
 import type { ProcessRunner } from '../kernel/process.js';
-import type { Target, Workspace } from '../targets/workspace.js';
-import type { HostFacts } from './facts.js';
+import type { Target } from './target.js';
+import type { Workspace } from './workspace.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -11,22 +11,38 @@ export interface CheckResult {
   fix?: string;
 }
 
+/** Facts about the target read once per run and shared by the checks (src/checks/facts.ts). */
+export interface TargetFacts {
+  dbSizeBytes(): Promise<number>;
+  postgresVersion(): Promise<string>;
+  runningVersion(): Promise<string>;
+}
+
 export interface CheckContext {
   target: Target;
   workspace: Workspace;
   runner: ProcessRunner;
-  facts: HostFacts;
+  facts: TargetFacts;
   /** Requested target version (--to), if any. */
   toVersion?: string;
   allowPrerelease: boolean;
 }
 
+/**
+ * One preflight check. The generic ones live in src/checks/; a driver and a
+ * service profile each bring their own (Target.driver.checks, Target.profile.checks).
+ */
 export interface Check {
   id: string;
-  /** Which drivers it applies to. */
-  drivers: ReadonlyArray<Target['driver']>;
   /** Checks whose failure makes this one meaningless (it is then reported as not run). */
   needs?: string[];
+  /**
+   * Only in `coopctl preflight`: a change's pipeline does this itself (its lock
+   * stage; ansible-playbook checks the syntax before its first task).
+   */
+  standalone?: boolean;
+  /** When it makes sense for a target at all (default: always); a check that does not apply is not reported. */
+  appliesTo?(t: Target): boolean;
   run(ctx: CheckContext): Promise<Omit<CheckResult, 'id'>>;
 }
 

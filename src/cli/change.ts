@@ -1,0 +1,187 @@
+import { describeHolder, HostLock, type LockStatus } from '../history/lock.js';
+import { ExitCode, InterruptedError, RefusedError, type ExitCodeValue } from '../kernel/errors.js';
+import { canPrompt } from '../kernel/io.js';
+import { formatDuration } from '../kernel/validate.js';
+import { planSteps, type ChangeOutcome, type ChangePlan } from '../pipeline/change.js';
+import { runChange } from '../pipeline/run.js';
+import { LineStageRunner, type StageRunner } from '../pipeline/stages.js';
+import type { Target } from '../targets/target.js';
+import type { CommandContext } from './context.js';
+import { ListrStageRunner } from './listrRunner.js';
+import { installInterruptHandler } from './signals.js';
+
+type Style = (s: 'bold' | 'yellow' | 'red' | 'dim', t: string) => string;
+
+const HEADLINE: Record<ChangePlan['operation'], string> = {
+  upgrade: 'upgrade',
+  rollback: 'roll back',
+  restore: 'restore the database of',
+  promote: 'promote to',
+};
+
+/** The plan a person reads before confirming: notes, warnings, the stages (* marks those that change the host). */
+export function formatPlan(plan: ChangePlan, t: Target, preview: { title: string; text: string } | undefined, style: Style): string {
+  const out: string[] = [];
+  const where = `${plan.service}/${plan.env} on ${plan.host}`;
+  out.push(style('bold', `Plan: ${HEADLINE[plan.operation]} ${where}: ${plan.from} → ${plan.to}`));
+  out.push('');
+  if (plan.notes.length) {
+    out.push(style('bold', `Release notes of every version after ${plan.from} up to ${plan.to}:`));
+    for (const n of plan.notes) {
+      out.push(`## ${n.version}${n.date ? ` (${n.date})` : ''}${n.security ? ' — SECURITY' : ''}`);
+      out.push(
+        n.text
+          .trim()
+          .split('\n')
+          .map((l) => `   ${l}`)
+          .join('\n'),
+      );
+    }
+    out.push('');
+  }
+  const warns = plan.findings.filter((f) => f.level !== 'ok');
+  if (warns.length) {
+    out.push(style('bold', 'Warnings:'));
+    for (const f of warns) {
+      const sign = f.level === 'fail' ? style('red', '✗') : style('yellow', '!');
+      out.push(`  ${sign} ${f.message}${f.fix ? `\n      fix: ${f.fix}` : ''}`);
+    }
+    out.push('');
+  }
+  out.push(style('bold', 'Steps (* changes the host):'));
+  planSteps(plan, t).forEach((s, i) => out.push(`  ${i + 1}. ${s.mutates ? '*' : ' '} ${s.title}`));
+  const ask = plan.restoreOnFailure === 'ask' ? ' (after asking)' : '';
+  out.push(
+    `  on failure: ${
+      plan.restoreOnFailure === 'never'
+        ? 'stop and report (restoreOnFailure: never)'
+        : `restore ${plan.from} and the database from before the change if it moved${ask}, verify again`
+    }`,
+  );
+  if (preview) {
+    out.push('');
+    out.push(style('bold', `${preview.title}:`));
+    const text = preview.text.trim();
+    out.push(text ? text.split('\n').map((l) => `  ${l}`).join('\n') : '  (no output)');
+  }
+  return out.join('\n');
+}
+
+/** Prints the plan (stdout, or stderr under --json), refuses what the rules refuse, stops under --dry-run. */
+export function showPlan(ctx: CommandContext, plan: ChangePlan, text: string, dryRunDoc: Record<string, unknown>): boolean {
+  const p = ctx.printer;
+  if (ctx.global.json) p.info(text);
+  else p.out(text + '\n');
+  const refused = plan.findings.filter((f) => f.level === 'fail');
+  if (refused.length) {
+    throw new RefusedError(`refused: ${refused.map((f) => f.message).join('; ')}`, {
+      hints: refused.flatMap((f) => (f.fix ? [f.fix] : [])),
+    });
+  }
+  if (!ctx.global.dryRun) return true;
+  if (ctx.global.json) p.json({ ok: true, dryRun: true, plan: dryRunDoc });
+  else p.out('--dry-run: stopping after the plan; nothing was changed.');
+  return false;
+}
+
+/** The Markdown summary for the merge request. */
+export function summaryMarkdown(o: ChangeOutcome, plan: ChangePlan): string {
+  const r = o.record;
+  const d = r.details as {
+    verification?: { ok: boolean; checks?: Array<{ ok: boolean; message: string }> };
+    applied?: string;
+    migrationsRan?: boolean | 'unknown';
+    log?: string;
+  };
+  const dur = r.finishedAt ? formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '?';
+  const lines = [
+    `### coopctl ${r.operation} ${r.service}/${r.env}: ${plan.from} → ${plan.to} — ${r.status}`,
+    '',
+    `- **State:** ${o.state}`,
+    `- host \`${plan.host}\` · operator ${r.operator} · record \`${r.id}\` · ${r.startedAt} (${dur})`,
+    `- safety backup: ${r.backupId ? `\`${r.backupId}\` (sha256 verified)` : 'none'}`,
+  ];
+  if (d.verification) {
+    const checks = (d.verification.checks ?? []).map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('; ');
+    lines.push(`- verification: ${d.verification.ok ? 'healthy' : 'FAILED'} — ${checks}`);
+  }
+  if (d.applied) lines.push(`- applied: ${d.applied}`);
+  if (d.migrationsRan !== undefined) lines.push(`- migrations ran before the failure: ${d.migrationsRan}`);
+  if (plan.notes.length) lines.push(`- release notes read: ${plan.notes.map((n) => n.version).join(', ')}`);
+  if (d.log) lines.push(`- log: \`${d.log}\``);
+  return lines.join('\n');
+}
+
+/**
+ * Asks about a stale lock before the task list starts: under listr's live
+ * rendering a question is drawn over and never seen. The pipeline then
+ * breaks that lock only (another one found by then is refused, exit 4).
+ */
+async function staleLockDecision(ctx: CommandContext, t: Target): Promise<((s: LockStatus) => Promise<boolean>) | undefined> {
+  if (!ctx.prompter.interactive) return undefined;
+  const asked = await new HostLock(t.remote, t.paths.stateDir, t.service, t.env).status();
+  if (!asked.held || !asked.stale) return undefined;
+  const ok = await ctx.prompter.confirm({
+    message: `The lock is stale: ${describeHolder(asked)} — ${asked.staleReason}. Break it and continue?`,
+    flag: '--force',
+    default: false,
+  });
+  return ok ? async (found) => found.info?.id === asked.info?.id : undefined;
+}
+
+/** Asks for the go-ahead unless --yes; false: not confirmed, nothing was changed. */
+export async function confirmChange(ctx: CommandContext, message: string): Promise<boolean> {
+  if (ctx.global.yes) return true;
+  const ok = await ctx.prompter.confirm({ message, flag: '--yes', default: false });
+  if (!ok) ctx.printer.info('not confirmed: nothing was changed');
+  return ok;
+}
+
+/**
+ * Runs a planned change through the pipeline with live progress, signal
+ * handling and the final summary; maps the outcome to an exit code.
+ */
+export async function executeChange(
+  ctx: CommandContext,
+  target: Target,
+  plan: ChangePlan,
+  logFile: string,
+  opts: { lockWaitMs?: number } = {},
+): Promise<ExitCodeValue> {
+  const p = ctx.printer;
+  const breakStaleLock = await staleLockDecision(ctx, target);
+  const interrupt = installInterruptHandler(p);
+  const mode = ctx.global.json ? 'silent' : ctx.io.stderr.isTTY && !ctx.io.env.CI ? 'live' : 'lines';
+  const runner: StageRunner = mode === 'lines' ? new LineStageRunner((l) => p.info(l)) : new ListrStageRunner(ctx.io, mode);
+  const confirmRestore = canPrompt(ctx.io)
+    ? () =>
+        ctx.prompter.confirm({
+          message: 'The change failed. Restore the previous version (and the database if it moved)?',
+          flag: '--yes',
+          default: true,
+        })
+    : undefined;
+  let outcome: ChangeOutcome;
+  try {
+    outcome = await runChange(plan, {
+      ws: ctx.workspace(),
+      target,
+      runner,
+      signal: interrupt.signal,
+      logFile,
+      lockWaitMs: opts.lockWaitMs,
+      breakStaleLock,
+      confirmRestore,
+    });
+  } finally {
+    interrupt.dispose();
+  }
+  if (ctx.global.json) p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record });
+  else {
+    p.out('\n' + summaryMarkdown(outcome, plan));
+    if (outcome.error && !outcome.ok) p.info(`\n${p.style('red', 'failed:')} ${(outcome.error as Error).message ?? outcome.error}`);
+  }
+  if (outcome.status === 'cancelled' || interrupt.signal.aborted) return ExitCode.interrupted;
+  if (!outcome.ok && outcome.error instanceof InterruptedError) return ExitCode.interrupted;
+  return outcome.ok ? ExitCode.ok : ExitCode.failed;
+}

@@ -1,0 +1,36 @@
+import type { Target } from '../../targets/target.js';
+import type { Workspace } from '../../targets/workspace.js';
+import type { AbraApp } from './appList.js';
+import { AbraClient } from './client.js';
+import type { AbraServiceConfig } from './config.js';
+
+/** The abra CLI as configured (a bin path with a slash is relative to the config file); one per run. */
+export function abraClient(ws: Workspace): AbraClient {
+  return ws.once('abra-client', () => {
+    const a = ws.config.abra;
+    const bin = a.bin.includes('/') ? ws.loaded.resolvePath(a.bin) : a.bin;
+    return new AbraClient({ runner: ws.runner, settings: { bin, dir: a.dir ? ws.loaded.resolvePath(a.dir) : undefined } });
+  });
+}
+
+/** The recipe of the service and the server and domain of the target's environment. */
+export function abraConfig(t: Target): { recipe: string; server: string; domain: string } {
+  const svc = t.serviceConfig as AbraServiceConfig;
+  const env = svc.environments[t.env];
+  return { recipe: svc.recipe, server: env.server, domain: env.domain };
+}
+
+/** `abra app ls` of the target's server, read once per run for all its apps. */
+export function serverApps(ws: Workspace, server: string): Promise<AbraApp[]> {
+  return ws.once(`abra-apps:${server}`, () => {
+    const p = abraClient(ws).listApps(server);
+    p.catch(() => {});
+    return p;
+  });
+}
+
+/** The target's app as abra lists it; undefined when abra does not know it. */
+export async function abraApp(ws: Workspace, t: Target): Promise<AbraApp | undefined> {
+  const { server, domain } = abraConfig(t);
+  return (await serverApps(ws, server)).find((a) => a.domain === domain);
+}

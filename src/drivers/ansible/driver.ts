@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { compose } from '../../remote/compose.js';
+import type { DeployRequest, DeployResult, Driver } from '../../targets/driver.js';
+import type { Target } from '../../targets/target.js';
+import type { Workspace } from '../../targets/workspace.js';
+import { ansibleVersionCheck, collectionsCheck, playbookSyntaxCheck } from './checks.js';
+import { ansibleServiceSchema } from './config.js';
+import { playbookOf } from './paths.js';
+import { runPlaybook, type PlaybookOptions, type PlaybookResult } from './playbook.js';
+import { ansibleVersion } from './tool.js';
+
+async function playbookOptions(ws: Workspace, t: Target, req: Omit<DeployRequest, 'report'>): Promise<PlaybookOptions> {
+  const version = await ws.once('ansible-version', () => ansibleVersion(ws.runner).catch(() => undefined));
+  return {
+    ...playbookOf(ws, t),
+    limit: [t.host.name],
+    extraVars: req.variables,
+    diff: true,
+    logFile: req.logFile,
+    mitogen: true,
+    ansibleVersion: version,
+    signal: req.signal,
+  };
+}
+
+/** The most telling line of a failed task: an error line from its output, else its message. */
+function failureLine(f: { msg?: string; stderr?: string | null; stdout?: string | null }): string {
+  const lines = [f.stderr, f.stdout]
+    .flatMap((x) => (x ?? '').split('\n'))
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return (
+    lines.find((l) => /PG::|ERROR:|manifest unknown/.test(l)) ??
+    lines.find((l) => /error|fatal|refus|denied|unknown/i.test(l) && !/--trace/.test(l)) ??
+    lines.at(-1) ??
+    f.msg ??
+    'failed'
+  );
+}
+
+function details(r: PlaybookResult) {
+  return {
+    ok: r.ok,
+    exitCode: r.exitCode,
+    strategy: r.strategy,
+    strategyNote: r.strategyNote ?? null,
+    stats: r.stats ?? null,
+    changedTasks: r.changedTasks,
+    failures: r.failures.map((f) => ({ task: f.task, msg: f.msg ?? null })),
+    log: r.logFile,
+  };
+}
+
+/** The interesting part of a --check --diff run: diffs, changed and failed tasks, the recap. */
+function checkDiffText(log: string): string {
+  const keep: string[] = [];
+  let inDiff = false;
+  for (const l of log.split('\n')) {
+    if (/^(---|\+\+\+) (before|after)/.test(l)) inDiff = true;
+    if (/^(TASK|PLAY|RUNNING HANDLER) \[/.test(l)) inDiff = false;
+    if (inDiff || /^(changed|fatal|failed):|^PLAY RECAP|ok=\d+/.test(l)) keep.push(l);
+  }
+  return keep.join('\n');
+}
+
+/** ansible-playbook with the operators' own playbook, limited to the target's inventory host. */
+export const ansibleDriver: Driver = {
+  id: 'ansible',
+  configSchema: ansibleServiceSchema,
+  checks: [ansibleVersionCheck, collectionsCheck, playbookSyntaxCheck],
+  previewTitle: 'ansible-playbook --check --diff (best effort: command tasks are skipped in check mode)',
+
+  describeDeploy: (version) => `Run the playbook with ${version}`,
+
+  async deploy(ws, t, req): Promise<DeployResult> {
+    const r = await runPlaybook(ws.runner, {
+      ...(await playbookOptions(ws, t, req)),
+      onEvent: (e) => {
+        if (e.event === 'task_start') req.report(`TASK ${e.task}`);
+        if (e.event === 'task_result' && (e.changed || e.status !== 'ok')) {
+          const why = e.msg && e.status !== 'ok' ? ` — ${e.msg.split('\n')[0]}` : '';
+          req.report(`  ${e.status === 'ok' ? 'changed' : e.status}: ${e.task}${why}`);
+        }
+      },
+    });
+    const f = r.failures[0];
+    return {
+      ok: r.ok,
+      summary: `${r.changedTasks.length} tasks changed (${r.strategy}${r.strategyNote ? `; ${r.strategyNote}` : ''})`,
+      failure: r.ok ? undefined : `the playbook failed${f ? ` at "${f.task}": ${failureLine(f)}` : ` (exit ${r.exitCode})`}`,
+      hints: [`full log: ${req.logFile}`],
+      details: details(r),
+    };
+  },
+
+  async preview(ws, t, req): Promise<string> {
+    const logFile = req.logFile.replace(/\.log$/, '.check.log');
+    const opts = { ...(await playbookOptions(ws, t, { ...req, logFile })), check: true, signal: undefined };
+    const r = await runPlaybook(ws.runner, opts).catch(() => ({ ok: false }));
+    const text = checkDiffText(await readFile(logFile, 'utf8').catch(() => ''));
+    return text + (r.ok ? '' : '\n(the check run did not complete; see the log)');
+  },
+
+  async stopServices(_ws, t, services) {
+    if (services.length) await t.remote.exec(compose(t.paths.dataDir, 'stop', ...services), { mutates: true });
+  },
+};

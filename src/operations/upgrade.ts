@@ -1,0 +1,38 @@
+import { HostFacts } from '../checks/facts.js';
+import type { ChangePlan } from '../pipeline/change.js';
+import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
+import { deployStage, preflightStage, safetyBackupStage, verifyStage } from '../pipeline/library.js';
+import type { VersionChoice } from '../targets/profile.js';
+import type { Target } from '../targets/target.js';
+import type { Workspace } from '../targets/workspace.js';
+
+/** What the host runs and what it could move to (read from the host and the version source, never from memory). */
+export function readVersionChoice(ws: Workspace, t: Target, includePrerelease: boolean): Promise<VersionChoice> {
+  return t.profile.versionChoice(ws, t, { includePrerelease, facts: new HostFacts(ws, t) });
+}
+
+/** preflight ─ [lock] ─ safety backup ─ deploy `to` ─ verify ─ [record]. */
+export async function planUpgrade(
+  ws: Workspace,
+  t: Target,
+  choice: VersionChoice,
+  to: string,
+  allowPrerelease: boolean,
+): Promise<ChangePlan> {
+  const review = await t.profile.reviewChange(t, choice, to, { allowPrerelease, facts: new HostFacts(ws, t) });
+  const backups = safetyBackupsFor(ws, t);
+  return {
+    operation: 'upgrade',
+    service: t.service,
+    env: t.env,
+    host: t.host.name,
+    from: choice.current,
+    to,
+    notes: review.notes,
+    findings: review.findings,
+    stages: [preflightStage({ toVersion: to }), safetyBackupStage(backups, t, choice.current), deployStage(t, to), verifyStage(to)],
+    backups,
+    recordFields: {},
+    restoreOnFailure: t.serviceConfig.restoreOnFailure,
+  };
+}

@@ -1,0 +1,115 @@
+import { runChecks } from '../checks/engine.js';
+import { HostFacts } from '../checks/facts.js';
+import { checksFor } from '../checks/index.js';
+import { InterruptedError, OperationError, RefusedError } from '../kernel/errors.js';
+import type { SafetyBackups } from '../targets/safety.js';
+import type { ChangeStage } from './change.js';
+import type { Target } from '../targets/target.js';
+
+/**
+ * The stages changes are made of. An operation (upgrade, rollback, restore,
+ * promote) is a list of these; the pipeline wraps the ones after preflight
+ * in the lock and the history record, and restores on failure.
+ */
+
+const mark = (status: string) => (status === 'pass' ? '✓' : status === 'warn' ? '!' : '✗');
+
+/** Every check of the target, in parallel; a failed one refuses the change before anything happens. */
+export function preflightStage(opts: { toVersion?: string }): ChangeStage {
+  return {
+    id: 'preflight',
+    title: 'Preflight checks',
+    mutates: false,
+    beforeLock: true,
+    async run(run, ctx) {
+      const { ws, target } = run;
+      // The plan already settled what the rules say of a pre-release (--pre).
+      const checks = checksFor(target).filter((c) => !c.standalone);
+      const facts = new HostFacts(ws, target);
+      const ctxChecks = { target, workspace: ws, runner: ws.runner, facts, toVersion: opts.toVersion, allowPrerelease: true };
+      run.checks = await runChecks(checks, ctxChecks, (r) => ctx.report(`${mark(r.status)} ${r.id}: ${r.message}`));
+      const failed = run.checks.filter((c) => c.status === 'fail');
+      if (failed.length) {
+        throw new RefusedError(`preflight refused: ${failed.map((c) => `${c.id}: ${c.message}`).join('; ')}`, {
+          hints: failed.flatMap((c) => (c.fix ? [c.fix] : [])),
+        });
+      }
+      const warns = run.checks.filter((c) => c.status === 'warn').length;
+      return `${run.checks.length - warns} passed${warns ? `, ${warns} warnings` : ''}`;
+    },
+  };
+}
+
+/** A verified backup of what runs now, and where the schema stands, before anything changes. */
+export function safetyBackupStage(backups: SafetyBackups, t: Target, version: string): ChangeStage {
+  return {
+    id: 'backup',
+    title: `Safety backup (${backups.describe(t)}), verified`,
+    mutates: false,
+    async run(r, ctx) {
+      const b = await r.backups.create(r.target, version, ctx);
+      r.safetyBackup = b.id;
+      await r.record!.note({ backupId: b.id });
+      if (r.target.profile.schemaMark) {
+        r.schemaBefore = await r.target.profile.schemaMark(r.target.remote, r.target);
+        await r.record!.note({ schemaBefore: r.schemaBefore });
+      }
+      return b.summary;
+    },
+  };
+}
+
+/** Backup `id` in place of the live database (new database, app stopped, names swapped; the old one kept). */
+export function restoreDatabaseStage(id: string, title: string, store?: string): ChangeStage {
+  return {
+    id: 'restore-db',
+    title,
+    mutates: true,
+    async run(r, ctx) {
+      r.changed = true;
+      r.databaseReplaced = true;
+      const swapped = await r.backups.restore(r.target, id, ctx, store);
+      await r.record!.note({ restoredDatabaseFrom: id, replacedDatabaseKeptAs: swapped.previous });
+      return `${swapped.live} restored; the replaced one is kept as ${swapped.previous}`;
+    },
+  };
+}
+
+/** The driver deploys `version` (the playbook, abra); its progress goes under the stage. */
+export function deployStage(t: Target, version: string, title?: string): ChangeStage {
+  return {
+    id: 'apply',
+    title: title ?? t.driver.describeDeploy(version),
+    mutates: true,
+    async run(r, ctx) {
+      r.changed = true;
+      const result = await t.driver.deploy(r.ws, t, {
+        version,
+        variables: t.profile.deployVariables(version),
+        logFile: r.logFile,
+        signal: ctx.signal,
+        report: ctx.report,
+      });
+      await r.record!.note({ [t.driver.id]: result.details, applied: result.summary });
+      if (ctx.signal.aborted) throw new InterruptedError(`interrupted during: ${title ?? t.driver.describeDeploy(version)}`);
+      if (!result.ok) throw new OperationError(result.failure ?? 'the deploy failed', { hints: result.hints });
+      return result.summary;
+    },
+  };
+}
+
+/** The profile's own idea of healthy at `version`, within its timeout. */
+export function verifyStage(version: string): ChangeStage {
+  return {
+    id: 'verify',
+    title: `Verify ${version} is healthy`,
+    mutates: false,
+    async run(r, ctx) {
+      const v = await r.target.profile.verify(r.target, version, { signal: ctx.signal, onAttempt: ctx.report });
+      await r.record!.note({ verification: v.details });
+      if (ctx.signal.aborted) throw new InterruptedError('interrupted during verification');
+      if (!v.ok) throw new OperationError(`verification failed: ${v.summary}`);
+      return v.summary;
+    },
+  };
+}

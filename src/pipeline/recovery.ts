@@ -1,0 +1,114 @@
+import { errorMessage, OperationError } from '../kernel/errors.js';
+import type { ChangeDeps, ChangeRun, ChangeStage, Ending } from './change.js';
+import { guarded } from './change.js';
+
+/** How the database a failed change leaves behind is called in the report. */
+const CHANGED = { upgrade: 'upgraded', promote: 'promoted', rollback: 'rolled-back', restore: 'replaced' } as const;
+
+/** Whether the schema moved since the safety backup: true, false, or unknown when it cannot be told. */
+async function schemaMoved(run: ChangeRun): Promise<boolean | 'unknown'> {
+  const { target: t, schemaBefore } = run;
+  if (!t.profile.schemaMark) return 'unknown';
+  try {
+    const after = await t.profile.schemaMark(t.remote, t);
+    return !schemaBefore || after.count !== schemaBefore.count || after.newest !== schemaBefore.newest;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Back to the version that ran before, and to the safety backup when the database moved or was replaced. */
+function recoveryStages(run: ChangeRun, migrated: boolean | 'unknown', restored: string[]): ChangeStage[] {
+  const { target: t, plan: p } = run;
+  const stages: ChangeStage[] = [];
+  const backup = run.safetyBackup;
+  if (backup && (run.databaseReplaced || migrated !== false)) {
+    stages.push({
+      id: 'restore-db',
+      title: `Restore the database from before the ${p.operation} (${backup}; new database, then swap)`,
+      mutates: true,
+      async run(r, ctx) {
+        const swapped = await r.backups.restore(t, backup, ctx);
+        restored.push(`database restored from ${backup}; the ${CHANGED[p.operation]} one is kept as ${swapped.previous}`);
+        return `${swapped.live} is the copy from before the ${p.operation}; ${swapped.previous} kept for inspection`;
+      },
+    });
+  }
+  stages.push({
+    id: 'redeploy',
+    title: `Deploy ${p.from} again`,
+    mutates: true,
+    async run(r, ctx) {
+      const result = await t.driver.deploy(r.ws, t, {
+        version: p.from,
+        variables: t.profile.deployVariables(p.from),
+        logFile: r.logFile,
+        report: ctx.report,
+      });
+      await r.record!.note({ recoveryDeploy: { driver: t.driver.id, ...result.details } });
+      if (!result.ok) throw new OperationError(`deploying ${p.from} again failed: ${result.failure ?? 'see the log'}`);
+      restored.push(`${p.from} deployed again`);
+      return result.summary;
+    },
+  });
+  stages.push({
+    id: 'verify-previous',
+    title: `Verify ${p.from} is healthy again`,
+    mutates: false,
+    async run(r, ctx) {
+      const v = await t.profile.verify(t, p.from, { onAttempt: ctx.report });
+      await r.record!.note({ recoveryVerification: v.details });
+      if (!v.ok) throw new OperationError(`after the restore: ${v.summary}`);
+      return v.summary;
+    },
+  });
+  return stages;
+}
+
+/**
+ * After a failure once something changed: restore (or not, as
+ * restoreOnFailure says), verify again, and say exactly where things stand.
+ */
+export async function recover(run: ChangeRun, deps: ChangeDeps, failure: unknown, interrupted: boolean): Promise<Ending> {
+  const { target: t, plan: p } = run;
+  const where = `${p.service}/${p.env}`;
+  const reason = errorMessage(failure ?? 'interrupted');
+  const stopped = interrupted ? 'cancelled' : 'failed';
+  const running = () => t.profile.runningVersion(run.ws, t).catch(() => 'unknown');
+  let policy = p.restoreOnFailure;
+  if (policy === 'ask') policy = deps.confirmRestore && (await deps.confirmRestore()) ? 'auto' : 'never';
+  if (policy === 'never') {
+    return {
+      status: stopped,
+      note: `${reason}; not restored (restoreOnFailure: never)`,
+      state: `NOT restored: ${where} reports ${await running()}; the safety backup is ${run.safetyBackup}`,
+      error: failure,
+    };
+  }
+  const migrated = await schemaMoved(run);
+  await run.record!.note({ failure: reason, migrationsRan: migrated });
+  const restored: string[] = [];
+  // A recovery is not interrupted by the Ctrl-C that may have caused it.
+  const recovery = new AbortController().signal;
+  try {
+    const stages = recoveryStages(run, migrated, restored).map((s) => guarded(s, run, recovery, { lock: false }));
+    await deps.runner.run(stages, recovery);
+  } catch (err) {
+    const msg = errorMessage(err);
+    return {
+      status: 'failed',
+      note: `${reason}; RESTORE FAILED: ${msg}`,
+      fields: { restoreError: msg },
+      state:
+        `RESTORE FAILED (${msg.split('\n')[0]}): ${where} reports ${await running()}; ` +
+        `${restored.join('; ') || 'nothing was restored'}; safety backup ${run.safetyBackup}`,
+      error: failure,
+    };
+  }
+  return {
+    status: interrupted ? 'cancelled' : 'rolled-back',
+    note: `${reason}; restored: ${restored.join('; ')}`,
+    state: `restored: ${where} runs ${p.from} again, verified healthy (${restored.join('; ')})`,
+    error: failure,
+  };
+}

@@ -1,0 +1,50 @@
+import { errorMessage, InterruptedError } from '../kernel/errors.js';
+import { guarded, type ChangeDeps, type ChangeOutcome, type ChangePlan, type ChangeRun, type Ending } from './change.js';
+import { withLock } from './lock.js';
+import { withRecord } from './record.js';
+import { recover } from './recovery.js';
+
+/**
+ * plan ─ preflight ─ lock ─ (stages) ─ record ─ unlock, and on failure:
+ * restore ─ verify ─ record. `withLock(withRecord(stages))`: whatever
+ * happens, the record ends with a final status and the lock is released.
+ * Refusals before the lock (preflight, a held lock) throw: nothing changed.
+ */
+export async function runChange(plan: ChangePlan, deps: ChangeDeps): Promise<ChangeOutcome> {
+  const run: ChangeRun = {
+    ws: deps.ws,
+    target: deps.target,
+    plan,
+    logFile: deps.logFile,
+    backups: plan.backups,
+    changed: false,
+    databaseReplaced: false,
+    checks: [],
+  };
+  const stages = (beforeLock: boolean) =>
+    plan.stages.filter((s) => !!s.beforeLock === beforeLock).map((s) => guarded(s, run, deps.signal));
+  await deps.runner.run(stages(true), deps.signal);
+  return withLock(run, deps, () =>
+    withRecord(run, async (): Promise<Ending> => {
+      let failure: unknown;
+      try {
+        await deps.runner.run(stages(false), deps.signal);
+      } catch (err) {
+        failure = err;
+      }
+      const interrupted = deps.signal.aborted;
+      if (!failure && !interrupted) {
+        return { status: 'succeeded', note: `${plan.from} → ${plan.to} verified`, state: `${plan.service}/${plan.env} runs ${plan.to}, verified healthy` };
+      }
+      if (!run.changed) {
+        return {
+          status: interrupted ? 'cancelled' : 'failed',
+          note: `stopped before any change: ${errorMessage(failure ?? new InterruptedError())}`,
+          state: `nothing was changed: ${plan.service}/${plan.env} still runs ${plan.from}`,
+          error: failure,
+        };
+      }
+      return recover(run, deps, failure, interrupted);
+    }),
+  );
+}

@@ -1,0 +1,124 @@
+import { errorMessage, InputError } from '../../kernel/errors.js';
+import { httpGet } from '../../kernel/http.js';
+import { abraApp, abraClient, abraConfig } from '../../drivers/abra/app.js';
+import { compareRecipeVersions, isOrdered, parseRecipeVersion, type OrderedRecipeVersion } from '../../drivers/abra/recipeVersion.js';
+import type { Health, ServiceProfile, VersionEntry } from '../../targets/profile.js';
+import type { Target } from '../../targets/target.js';
+
+function ordered(text: string, source: string): OrderedRecipeVersion {
+  const v = parseRecipeVersion(text);
+  if (!v || !isOrdered(v)) {
+    throw new InputError(`${source}: ${JSON.stringify(text)} is not a recipe version (expected e.g. 2.0.1+1.0.6-social-amd64)`);
+  }
+  return v;
+}
+
+/** The app's URL answers (any status below 500), for apps whose recipe has no health endpoint. */
+async function appHealth(t: Target): Promise<Health | null> {
+  const h = t.envConfig.health;
+  if (!h) return null;
+  try {
+    const r = await httpGet(h.url, h.requestTimeout);
+    const ok = r.status === 200;
+    return { healthy: ok, latencyMs: Math.round(r.ms), error: ok ? undefined : `${h.url} answered HTTP ${r.status}` };
+  } catch (err) {
+    return { healthy: false, latencyMs: null, error: errorMessage(err) };
+  }
+}
+
+/**
+ * A Co-op Cloud app: its releases are the recipe's tags (`<semver>+<upstream>`),
+ * with notes in the recipe's `release/` files; the deployed version is the
+ * stack's label as `abra app ls` reports it. Bonfire, Keycloak and MediaWiki
+ * use this profile until they need one of their own.
+ */
+export const coopcloudAppProfile: ServiceProfile = {
+  id: 'coopcloud-app',
+  hostVariables: [],
+  dataDir: () => undefined,
+  appServices: ['app'],
+  checks: [],
+
+  parseVersion: (text, source) => ordered(text, source).text,
+  compareVersions: (a, b) => compareRecipeVersions(ordered(a, 'version'), ordered(b, 'version')),
+  deployVariables: () => ({}),
+
+  async runningVersion(ws, t) {
+    if (!t.driver.deployedVersion) throw new InputError(`${t.service}: ${t.driver.id} cannot tell the deployed version`);
+    return t.driver.deployedVersion(ws, t);
+  },
+
+  health: appHealth,
+
+  async verify(t, version, opts) {
+    const h = await appHealth(t);
+    const checks = [{ id: 'health', ok: h?.healthy ?? true, message: h?.error ?? (h ? 'the app answers' : 'no health URL') }];
+    opts.onAttempt?.(checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('  '));
+    const ok = checks.every((c) => c.ok);
+    return { ok, summary: ok ? `${version}: the app answers` : `not healthy: ${h?.error}`, checks, details: { version, checks } };
+  },
+
+  async listVersions(ws, t, opts) {
+    const { recipe } = abraConfig(t);
+    const abra = abraClient(ws);
+    const releases = await abra.recipeVersions(recipe);
+    const cur = opts.current ? parseRecipeVersion(opts.current) : undefined;
+    const newest = releases.at(-1)?.version ?? opts.current;
+    const notes = opts.notes !== 'none' && opts.current && newest ? await abra.releaseNotes(recipe, opts.current, newest) : [];
+    const versions: VersionEntry[] = [...releases].reverse().map((r) => ({
+      version: r.version,
+      series: r.parsed.kind === 'release' ? r.parsed.semver.split('.')[0] : '',
+      prerelease: false,
+      security: false,
+      date: r.date,
+      notes: notes.find((n) => n.version === r.version)?.notes,
+      current: r.version === opts.current,
+      newer: cur !== undefined && isOrdered(cur) ? compareRecipeVersions(r.parsed, cur) > 0 : false,
+    }));
+    return { versions, warnings: [] };
+  },
+
+  async versionStatus(ws, t) {
+    const { server, domain } = abraConfig(t);
+    const status = { version: null as string | null, latest: null as string | null, behind: false, securityReleases: [] };
+    try {
+      const app = await abraApp(ws, t);
+      if (!app) return { ...status, errors: [`abra does not know ${domain} on ${server}`] };
+      const version = app.version ?? null;
+      if (app.upgrade?.kind === 'available') {
+        const sorted = app.upgrade.versions
+          .map(parseRecipeVersion)
+          .filter((v) => v !== undefined)
+          .filter(isOrdered)
+          .sort(compareRecipeVersions);
+        return { ...status, version, latest: sorted.at(-1)?.text ?? app.upgrade.versions.at(-1) ?? null, behind: true, errors: [] };
+      }
+      return { ...status, version, latest: app.upgrade?.kind === 'latest' ? version : null, errors: [] };
+    } catch (err) {
+      return { ...status, errors: [`abra: ${errorMessage(err)}`] };
+    }
+  },
+
+  async versionChoice(ws, t, { facts }) {
+    const current = await facts.runningVersion();
+    const catalog = await this.listVersions(ws, t, { current, includePrerelease: false, notes: 'all' });
+    const suggestions = catalog.versions
+      .filter((v) => v.newer)
+      .reverse()
+      .map((v) => ({ version: v.version, allowed: true, reason: 'newer recipe release', prerelease: false, security: false }));
+    return { current, catalog, suggestions };
+  },
+
+  async reviewChange(t, choice, to) {
+    const target = ordered(to, '--to');
+    const notes = choice.catalog.versions
+      .filter((v) => v.newer && v.notes !== undefined && compareRecipeVersions(ordered(v.version, 'version'), target) <= 0)
+      .map((v) => ({ version: v.version, date: v.date, security: false, text: v.notes! }));
+    const current = ordered(choice.current, 'current version');
+    const findings =
+      compareRecipeVersions(target, current) > 0
+        ? [{ id: 'newer', level: 'ok' as const, message: `${choice.current} → ${to}` }]
+        : [{ id: 'downgrade', level: 'fail' as const, message: `${to} is not newer than ${choice.current}` }];
+    return { notes, findings };
+  },
+};

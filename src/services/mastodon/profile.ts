@@ -1,0 +1,123 @@
+import type { ServiceProfile, VersionCatalog } from '../../targets/profile.js';
+import { listMastodonVersions, type MastodonCatalog } from './catalog.js';
+import { upstreamOf, healthOf } from './config.js';
+import { instanceVersion, mastodonHealth, readSchemaMark, redisVersion } from './host.js';
+import { planUpgradeRules, suggestTargets } from './rules.js';
+import { targetVersionCheck } from './targetVersionCheck.js';
+import { describeVerification, verifyMastodon } from './verify.js';
+import { compareMastodonVersions, parseMastodonVersion, tryParseMastodonVersion } from './version.js';
+
+function toCatalog(c: MastodonCatalog): VersionCatalog {
+  return {
+    warnings: c.warnings,
+    versions: c.versions.map((v) => ({
+      version: v.version,
+      series: v.series,
+      prerelease: v.prerelease,
+      security: v.security,
+      date: v.date,
+      notes: v.notes?.text,
+      current: v.isCurrent,
+      newer: v.newer,
+    })),
+  };
+}
+
+/**
+ * Mastodon, as social.coop runs it with Docker Compose: releases are the
+ * upstream git tags with CHANGELOG.md, the running version is what the
+ * instance API reports, and `.env.production` holds its encryption keys.
+ */
+export const mastodonProfile: ServiceProfile = {
+  id: 'mastodon',
+  hostVariables: ['mastodon_dir'],
+  dataDir: (vars) => vars('mastodon_dir') ?? '/opt/social.coop',
+  database: { name: 'mastodon_production', tables: ['accounts', 'statuses', 'users'] },
+  secretsFile: '.env.production',
+  appServices: ['web', 'streaming', 'sidekiq'],
+  checks: [targetVersionCheck],
+
+  parseVersion: (text, source) => parseMastodonVersion(text, source).upstream,
+  compareVersions: (a, b) => compareMastodonVersions(parseMastodonVersion(a), parseMastodonVersion(b)),
+  deployVariables: (version) => ({ mastodon_version: version }),
+
+  runningVersion: (_ws, t) => instanceVersion(t),
+  health: (t) => mastodonHealth(t),
+
+  async verify(t, version, opts) {
+    const v = await verifyMastodon(healthOf(t), version, {
+      signal: opts.signal,
+      onAttempt: (cs) => opts.onAttempt?.(cs.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('  ')),
+    });
+    return { ok: v.ok, summary: describeVerification(v), checks: v.checks, details: { ...v } };
+  },
+
+  async listVersions(ws, t, opts) {
+    const url = ws.gitUrl(upstreamOf(t));
+    const key = `mastodon-catalog:${url}:${opts.current}:${opts.includePrerelease}:${opts.notes}`;
+    const c = await ws.once(key, () => listMastodonVersions({ runner: ws.runner, url, ...opts }));
+    return toCatalog(c);
+  },
+
+  async versionStatus(ws, t) {
+    const row = { version: null as string | null, latest: null as string | null, securityReleases: [] as string[] };
+    const errors: string[] = [];
+    const url = ws.gitUrl(upstreamOf(t));
+    const catalog = ws.once(`mastodon-catalog:${url}`, () => {
+      const p = listMastodonVersions({ runner: ws.runner, url, notes: 'none' });
+      p.catch(() => {});
+      return p;
+    });
+    row.version = await instanceVersion(t).catch((err: Error) => (errors.push(err.message), null));
+    try {
+      const c = await catalog;
+      const newest = c.versions.find((v) => !v.prerelease);
+      row.latest = newest?.version ?? null;
+      const cur = row.version ? tryParseMastodonVersion(row.version) : undefined;
+      const newer = cur ? c.versions.filter((v) => !v.prerelease && compareMastodonVersions(v.parsed, cur) > 0) : [];
+      row.securityReleases = newer.filter((v) => v.security).map((v) => v.version);
+      return { ...row, behind: newer.length > 0, errors };
+    } catch (err) {
+      return { ...row, behind: false, errors: [...errors, `versions: ${(err as Error).message}`] };
+    }
+  },
+
+  async versionChoice(ws, t, { includePrerelease, facts }) {
+    const current = await facts.runningVersion();
+    const url = ws.gitUrl(upstreamOf(t));
+    const catalog = await listMastodonVersions({ runner: ws.runner, url, current, includePrerelease: true, notes: 'all' });
+    const security = new Set(catalog.versions.filter((v) => v.security).map((v) => v.version));
+    const suggestions = suggestTargets(
+      current,
+      catalog.versions.map((v) => v.parsed),
+      { includePrerelease },
+    ).map((s) => ({ version: s.version, allowed: s.allowed, reason: s.reason, prerelease: !s.parsed.stable, security: security.has(s.version) }));
+    return { current, catalog: toCatalog(catalog), suggestions };
+  },
+
+  async reviewChange(t, choice, to, { allowPrerelease, facts }) {
+    const [pg, redis] = await Promise.all([facts.postgresVersion().catch(() => undefined), redisVersion(t).catch(() => undefined)]);
+    const findings = planUpgradeRules({
+      current: choice.current,
+      target: to,
+      available: choice.catalog.versions.map((v) => v.version),
+      postgresVersion: pg,
+      redisVersion: redis,
+      allowPrerelease,
+      service: t.service,
+      env: t.env,
+    });
+    const cur = parseMastodonVersion(choice.current, 'current version');
+    const target = parseMastodonVersion(to, '--to');
+    const notes = choice.catalog.versions
+      .filter((v) => v.notes !== undefined)
+      .filter((v) => {
+        const p = parseMastodonVersion(v.version);
+        return compareMastodonVersions(p, cur) > 0 && compareMastodonVersions(p, target) <= 0;
+      })
+      .map((v) => ({ version: v.version, date: v.date, security: v.security, text: v.notes! }));
+    return { notes, findings };
+  },
+
+  schemaMark: (remote, t) => readSchemaMark(remote, t),
+};

@@ -1,0 +1,61 @@
+import type { ServiceSchema } from '../config/schema.js';
+import type { Check } from './check.js';
+import type { SafetyBackups } from './safety.js';
+import type { Target } from './target.js';
+import type { Workspace } from './workspace.js';
+
+/** One deployment of a version to a target. */
+export interface DeployRequest {
+  version: string;
+  /** Variables the profile passes to the deploy tool (e.g. the version under the name the playbook reads). */
+  variables: Record<string, string>;
+  /** The full log of the deploy tool goes here. */
+  logFile: string;
+  /** Stops the deploy tool (Ctrl-C during apply); a recovery deploy runs without one. */
+  signal?: AbortSignal;
+  /** A live line under the stage (a task as it runs). */
+  report(line: string): void;
+}
+
+export interface DeployResult {
+  ok: boolean;
+  /** Shown when the stage completes ("3 tasks changed"). */
+  summary: string;
+  /** Why it failed, in one line, with where to look. */
+  failure?: string;
+  hints?: string[];
+  /** What goes into the history record about this deploy. */
+  details: Record<string, unknown>;
+}
+
+/**
+ * How a service is deployed: ansible-playbook with a playbook and an
+ * inventory, or abra with a recipe and a server. The pipeline only talks to
+ * a driver through this interface.
+ */
+export interface Driver {
+  readonly id: string;
+  /** The service keys this driver reads in coopctl.yaml (validated with file:line errors). */
+  readonly configSchema: ServiceSchema;
+  /** Where the service lives on its host when the inventory does not say (`coopctl_data_dir`). */
+  readonly defaultDataDir?: string;
+  /** Preflight checks this way of deploying needs (the tool is installed, the recipe checkout is clean...). */
+  readonly checks: readonly Check[];
+  /** Why this driver cannot change services yet, if it cannot (the command then says what to use instead). */
+  readonly cannotDeploy?: string;
+  /** The service profile of services that name none (abra: a Co-op Cloud recipe app). */
+  readonly defaultProfile?: string;
+  /** The title of the stage that deploys `version` ("Run the playbook with 4.4.8"). */
+  describeDeploy(version: string): string;
+  deploy(ws: Workspace, t: Target, req: DeployRequest): Promise<DeployResult>;
+  /** What the preview is, as the plan labels it. */
+  readonly previewTitle?: string;
+  /** A read-only preview of a deploy for the plan (ansible-playbook --check --diff); best effort. */
+  preview?(ws: Workspace, t: Target, req: Omit<DeployRequest, 'report'>): Promise<string>;
+  /** Stops the app's processes that hold database connections (before the database is swapped). */
+  stopServices(ws: Workspace, t: Target, services: readonly string[]): Promise<void>;
+  /** Backups this way of deploying brings (abra's backupbot); default: coopctl's database dumps. */
+  safetyBackups?(ws: Workspace): SafetyBackups;
+  /** The version the deploy tool says is deployed (abra: the stack's label), for profiles that cannot ask the app. */
+  deployedVersion?(ws: Workspace, t: Target): Promise<string>;
+}

@@ -1,0 +1,143 @@
+import type { RemoteHost } from '../remote/ssh.js';
+import type { Check, TargetFacts } from './check.js';
+import type { Target } from './target.js';
+import type { Workspace } from './workspace.js';
+
+/** One release as `versions`, `status`, the picker and the plan show it. */
+export interface VersionEntry {
+  version: string;
+  series: string;
+  prerelease: boolean;
+  security: boolean;
+  date?: string;
+  /** Release notes of this version, when asked for. */
+  notes?: string;
+  current: boolean;
+  newer: boolean;
+}
+
+export interface VersionCatalog {
+  /** Newest first. */
+  versions: VersionEntry[];
+  warnings: string[];
+}
+
+export interface VersionStatus {
+  version: string | null;
+  latest: string | null;
+  /** A newer stable version exists. */
+  behind: boolean;
+  /** The newer stable versions that are security releases, newest first. */
+  securityReleases: string[];
+  errors: string[];
+}
+
+export interface ListVersionsOptions {
+  /** The running version, to mark it and what is newer. */
+  current?: string;
+  includePrerelease: boolean;
+  notes: 'none' | 'newer' | 'all';
+}
+
+/** A version the picker offers, sensible targets first; refused ones carry the reason. */
+export interface TargetSuggestion {
+  version: string;
+  allowed: boolean;
+  reason: string;
+  prerelease: boolean;
+  security: boolean;
+}
+
+export interface ReleaseNote {
+  version: string;
+  date?: string;
+  security: boolean;
+  text: string;
+  /** Where to read it in full (the release page). */
+  url?: string;
+}
+
+/** What the version rules say about a change: refused (fail), to be read (warn), fine (ok). */
+export interface Finding {
+  id: string;
+  level: 'ok' | 'warn' | 'fail';
+  message: string;
+  fix?: string;
+}
+
+/** The versions around a change, read from the host and the version source (never from memory). */
+export interface VersionChoice {
+  current: string;
+  catalog: VersionCatalog;
+  suggestions: TargetSuggestion[];
+}
+
+export interface ChangeReview {
+  notes: ReleaseNote[];
+  findings: Finding[];
+}
+
+export interface VerifyOptions {
+  signal?: AbortSignal;
+  onAttempt?(line: string): void;
+}
+
+export interface Verification {
+  ok: boolean;
+  /** One line: what was checked and what failed. */
+  summary: string;
+  checks: Array<{ id: string; ok: boolean; message: string }>;
+  /** Everything, for the history record. */
+  details: Record<string, unknown>;
+}
+
+export interface Health {
+  healthy: boolean;
+  latencyMs: number | null;
+  error?: string;
+}
+
+/** Where the database schema stands, to tell whether a failed change already migrated it. */
+export interface SchemaMark {
+  count: number;
+  newest: string;
+}
+
+/**
+ * What an application is: how its versions are named, ordered and checked,
+ * how its running version and health are read (on the host, not through a
+ * cache), its data (database, secrets file) and its app services. Mastodon is
+ * one (src/services/mastodon/); adding a service is a profile plus config.
+ */
+export interface ServiceProfile {
+  readonly id: string;
+  /** Host variables (besides coopctl_*) this profile reads from the inventory; only these are cached. */
+  readonly hostVariables: readonly string[];
+  /** The service's directory on its host: a host variable, else a default. */
+  dataDir(vars: (name: string) => string | undefined): string | undefined;
+  /** Defaults for the database config keys; absent when the service has no database coopctl dumps. */
+  readonly database?: { name: string; tables: string[] };
+  /** The secrets file a backup carries, relative to the data dir (encryption keys live there). */
+  readonly secretsFile?: string;
+  /** The app's processes that hold database connections (stopped before a database swap). */
+  readonly appServices: readonly string[];
+  /** Preflight checks of this application (version rules, floors of its dependencies). */
+  readonly checks: readonly Check[];
+  /** Throws an InputError naming `source` when `text` is not a version of this application. */
+  parseVersion(text: string, source: string): string;
+  /** <0, 0, >0, like a sort comparator. */
+  compareVersions(a: string, b: string): number;
+  /** Variables a deploy of `version` needs (the name the playbook reads the version under). */
+  deployVariables(version: string): Record<string, string>;
+  runningVersion(ws: Workspace, t: Target): Promise<string>;
+  /** null: the service has no health endpoint configured. */
+  health(t: Target): Promise<Health | null>;
+  verify(t: Target, version: string, opts: VerifyOptions): Promise<Verification>;
+  listVersions(ws: Workspace, t: Target, opts: ListVersionsOptions): Promise<VersionCatalog>;
+  /** What runs and what is newer, for `status`; what could not be read is in `errors`, never thrown. */
+  versionStatus(ws: Workspace, t: Target): Promise<VersionStatus>;
+  versionChoice(ws: Workspace, t: Target, opts: { includePrerelease: boolean; facts: TargetFacts }): Promise<VersionChoice>;
+  /** Release notes of every version in (from, to] and the rules' findings for that change. */
+  reviewChange(t: Target, choice: VersionChoice, to: string, opts: { allowPrerelease: boolean; facts: TargetFacts }): Promise<ChangeReview>;
+  schemaMark?(remote: RemoteHost, t: Target): Promise<SchemaMark>;
+}

@@ -1,0 +1,31 @@
+import type { Target } from './target.js';
+
+/** Where a backup reports its progress (a stage of the pipeline). */
+export interface BackupProgress {
+  signal: AbortSignal;
+  /** A live line under the stage. */
+  report(line: string): void;
+  /** Replaces the stage's title (byte progress). */
+  title(text: string): void;
+}
+
+export interface SafetyBackup {
+  id: string;
+  /** Shown when the stage completes ("20261129T…, 12 MiB, sha256 verified"). */
+  summary: string;
+}
+
+/**
+ * How a change keeps the service's data safe: a verified backup before,
+ * and putting one back when the change fails (or when a restore asks for it).
+ * Database dumps by default (src/pipeline/databaseBackups.ts); a driver may
+ * bring its own (Driver.safetyBackups), as abra's backups will.
+ */
+export interface SafetyBackups {
+  /** What a backup holds, for the plan ("database + .env.production"). */
+  describe(t: Target): string;
+  /** Takes a backup of what runs now and verifies it before it counts. */
+  create(t: Target, version: string, ctx: BackupProgress): Promise<SafetyBackup>;
+  /** Puts backup `id` (from `store`, default the configured one) in place of the live data. */
+  restore(t: Target, id: string, ctx: BackupProgress, store?: string): Promise<{ live: string; previous: string }>;
+}

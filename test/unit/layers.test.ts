@@ -1,0 +1,138 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The folders of src/, bottom to top. A module may import from its own folder and the folders below
+ * it, never from one above. `import type` counts: a type is a dependency too.
+ */
+const LAYERS = [
+  'kernel',
+  'config',
+  'remote',
+  'versions',
+  'history',
+  'backup',
+  'targets',
+  'checks',
+  'drivers',
+  'services',
+  'pipeline',
+  'operations',
+  'cli',
+] as const;
+
+const root = path.resolve(import.meta.dirname, '../..');
+const src = path.join(root, 'src');
+const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? tsFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]))
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
+}
+
+/**
+ * The relative specifiers a module imports: `import ... from`, `import type ... from`, `export ... from`,
+ * `import 'x'`, `import('x')` (also `import('x').T` in a type). Statements may span lines; commented-out
+ * lines are skipped.
+ */
+function relativeImports(text: string): string[] {
+  const code = text
+    .split('\n')
+    .filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l))
+    .join('\n');
+  const found: string[] = [];
+  const patterns = [
+    /^\s*(?:import|export)\s[^;'"`]*?\bfrom\s*['"]([^'"]+)['"]/gm,
+    /^\s*import\s*['"]([^'"]+)['"]/gm,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
+  for (const re of patterns) for (const m of code.matchAll(re)) found.push(m[1]);
+  return found.filter((s) => s.startsWith('.'));
+}
+
+interface Edge {
+  file: string; // importing module, relative to the repository
+  spec: string; // as written
+  target: string; // resolved, relative to the repository
+}
+
+const edges: Edge[] = tsFiles(src).flatMap((file) =>
+  [...new Set(relativeImports(readFileSync(file, 'utf8')))].map((spec) => ({
+    file: rel(file),
+    spec,
+    target: rel(path.resolve(path.dirname(file), spec)),
+  })),
+);
+
+/** src/<folder>/... → folder; undefined outside src/. */
+const folderOf = (p: string) => (p.startsWith('src/') ? p.split('/')[1] : undefined);
+const layerOf = (p: string) => LAYERS.indexOf(folderOf(p) as (typeof LAYERS)[number]);
+const show = (e: Edge) => `${e.file} → ${e.spec}`;
+
+function report(violations: string[]): string {
+  return `${violations.length} violation${violations.length === 1 ? '' : 's'}:\n  ${violations.join('\n  ')}\n`;
+}
+
+describe('layers of src/', () => {
+  it('finds the imports it checks (import type, export from, import(), multi-line)', () => {
+    const sample = [
+      "import { a } from './a.js';",
+      "import type { B } from '../b.js';",
+      'import {',
+      '  c,',
+      '  type D,',
+      "} from './c.js';",
+      "export { e } from './e.js';",
+      "export * from './f.js';",
+      "import './g.js';",
+      "const h = await import('./h.js');",
+      "type I = import('./i.js').I;",
+      "import { readFileSync } from 'node:fs';",
+      "// import { old } from './old.js';",
+    ].join('\n');
+    expect(relativeImports(sample).sort()).toEqual(
+      ['./a.js', '../b.js', './c.js', './e.js', './f.js', './g.js', './h.js', './i.js'].sort(),
+    );
+    expect(edges.length).toBeGreaterThan(100);
+  });
+
+  it('every module sits in a layer, and imports only from its own layer and the ones below', () => {
+    const violations: string[] = [];
+    // A folder outside the order is named once, with its number of modules. *.d.ts files (src/types) only
+    // declare ambient modules: they import nothing and nothing imports them.
+    const outside = new Map<string, number>();
+    for (const file of tsFiles(src).map(rel)) {
+      if (layerOf(file) < 0 && !file.endsWith('.d.ts'))
+        outside.set(folderOf(file) ?? '', (outside.get(folderOf(file) ?? '') ?? 0) + 1);
+    }
+    for (const [folder, n] of outside)
+      violations.push(`src/${folder}/ (${n} modules) is not a layer: ${LAYERS.join(' < ')}`);
+    for (const e of edges) {
+      const from = layerOf(e.file);
+      if (from < 0 || folderOf(e.target) === undefined) continue; // reported above / the test/ rule below
+      const to = layerOf(e.target);
+      if (to < 0) violations.push(`${show(e)} (src/${folderOf(e.target)} is not a layer)`);
+      else if (to > from)
+        violations.push(`${show(e)} (${LAYERS[from]} may not import ${LAYERS[to]}, a layer above it)`);
+    }
+    expect(violations.length, report(violations)).toBe(0);
+  });
+
+  it('no command module imports another, except common.ts of its own command folder', () => {
+    const commands = 'src/cli/commands/';
+    const ownCommon = (e: Edge) =>
+      /\/common\.[jt]s$/.test(e.target) && path.posix.dirname(e.target) === path.posix.dirname(e.file);
+    const violations = edges
+      .filter((e) => e.file.startsWith(commands) && e.target.startsWith(commands) && !ownCommon(e))
+      .map(show);
+    expect(violations.length, report(violations)).toBe(0);
+  });
+
+  it('nothing in src/ imports from test/', () => {
+    const violations = edges.filter((e) => e.target.startsWith('test/')).map(show);
+    expect(violations.length, report(violations)).toBe(0);
+  });
+});

@@ -1,0 +1,190 @@
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../src/config/load.js';
+import { configSchemaFor } from '../../../src/config/schema.js';
+import { HostLock } from '../../../src/history/lock.js';
+import { HistoryStore } from '../../../src/history/records.js';
+import { ExecaRunner } from '../../../src/kernel/process.js';
+import { RefusedError } from '../../../src/kernel/errors.js';
+import { planUpgrade, readVersionChoice } from '../../../src/operations/upgrade.js';
+import { planSteps, type ChangeOutcome } from '../../../src/pipeline/change.js';
+import { runChange } from '../../../src/pipeline/run.js';
+import { LineStageRunner } from '../../../src/pipeline/stages.js';
+import type { Target } from '../../../src/targets/target.js';
+import { Workspace } from '../../../src/targets/workspace.js';
+import { LocalHost } from '../../helpers/localHost.js';
+import { fakeService, type Faults } from './fakeService.js';
+
+/**
+ * The pipeline's outcomes, in-process, with a made-up service profile and
+ * driver: the real stages, lock, history record and restore on failure,
+ * against files on this machine instead of a Mastodon host.
+ */
+const root = mkdtempSync(path.join(os.tmpdir(), 'coopctl-pipeline-'));
+const dataDir = path.join(root, 'srv', 'bot');
+const stateDir = path.join(root, 'state');
+const faults: Faults = { failDeploy: new Set(), unhealthy: new Set() };
+const { driver, profile } = fakeService(faults, path.join(root, 'backups'));
+const registry = { drivers: new Map([[driver.id, driver]]), profiles: new Map([[profile.id, profile]]) };
+const CONFIG = `stateDir: ${stateDir}
+services:
+  bot:
+    driver: shell
+    profile: boost-bot
+    environments:
+      prod: { inventory: inventory.yml, host: bothost }
+`;
+
+let ws: Workspace;
+let target: Target;
+const lines: string[] = [];
+const file = (f: string) => readFileSync(path.join(dataDir, f), 'utf8');
+const staleAfter = process.env.COOPCTL_LOCK_STALE_AFTER;
+
+async function upgrade(to: string, signal = new AbortController().signal): Promise<ChangeOutcome> {
+  const choice = await readVersionChoice(ws, target, false);
+  const plan = await planUpgrade(ws, target, choice, to, false);
+  return runChange(plan, {
+    ws,
+    target,
+    runner: new LineStageRunner((l) => lines.push(l)),
+    signal,
+    logFile: path.join(root, 'upgrade.log'),
+  });
+}
+
+const history = () => new HistoryStore(target.remote, stateDir).list('bot', 'prod', 50);
+const lockHeld = async () => (await new HostLock(target.remote, stateDir, 'bot', 'prod').status()).held;
+
+beforeAll(async () => {
+  // Heartbeats every 200 ms, so a lock taken away is noticed within a stage.
+  process.env.COOPCTL_LOCK_STALE_AFTER = '0.8';
+  writeFileSync(path.join(root, 'coopctl.yaml'), CONFIG);
+  writeFileSync(path.join(root, 'inventory.yml'), `all:\n  hosts:\n    bothost:\n      ansible_host: 127.0.0.1\n      bot_dir: ${dataDir}\n`);
+  const loaded = parseConfigText(CONFIG, path.join(root, 'coopctl.yaml'), configSchemaFor([driver.configSchema]));
+  ws = new Workspace(loaded, new ExecaRunner(false), registry);
+  // Resolved as any target is (the profile names the data dir); only the host is this machine.
+  target = { ...(await ws.target('bot', 'prod')), remote: new LocalHost() };
+});
+
+afterAll(() => {
+  if (staleAfter === undefined) delete process.env.COOPCTL_LOCK_STALE_AFTER;
+  else process.env.COOPCTL_LOCK_STALE_AFTER = staleAfter;
+});
+
+beforeEach(() => {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(path.join(dataDir, 'version'), '1.0.0');
+  writeFileSync(path.join(dataDir, 'schema'), '1.0.0\n');
+  writeFileSync(path.join(dataDir, 'data'), 'post 1\npost 2\n');
+  Object.assign(faults, { refuse: false, failBackup: false, duringDeploy: undefined });
+  faults.failDeploy.clear();
+  faults.unhealthy.clear();
+  lines.length = 0;
+});
+
+describe('one pipeline, a made-up service and driver', () => {
+  it('resolves the target through the registry: the profile and driver the config names, the data dir from the host', () => {
+    expect(target.driver.id).toBe('shell');
+    expect(target.profile.id).toBe('boost-bot');
+    expect(target.paths.dataDir).toBe(dataDir);
+    expect(target.database).toBeUndefined();
+  });
+
+  it('plans what runs: preflight, lock, the stages, record — the same list', async () => {
+    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
+    expect(planSteps(plan, target).map((s) => `${s.mutates ? '*' : ' '}${s.id}`)).toEqual([
+      ' preflight',
+      '*lock',
+      ' backup',
+      '*apply',
+      ' verify',
+      '*record',
+    ]);
+    expect(plan.stages.find((s) => s.id === 'apply')!.title).toBe('Install 1.1.0');
+    expect(plan.notes.map((n) => n.version)).toEqual(['1.1.0']);
+  });
+
+  it('succeeded: deployed, verified, recorded on the host, lock released', async () => {
+    const o = await upgrade('1.1.0');
+    expect(o).toMatchObject({ ok: true, status: 'succeeded', state: 'bot/prod runs 1.1.0, verified healthy' });
+    expect(file('version')).toBe('1.1.0');
+    expect(o.record).toMatchObject({ operation: 'upgrade', from: '1.0.0', to: '1.1.0', status: 'succeeded' });
+    expect(o.record.backupId).toMatch(/^backup-1\.0\.0-/);
+    expect(o.record.details).toMatchObject({ shell: { ok: true }, verification: { ok: true }, schemaBefore: { count: 1 } });
+    expect((await history())[0]).toMatchObject({ id: o.record.id, status: 'succeeded' });
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('refused in preflight: throws before the lock, leaves no record', async () => {
+    faults.refuse = true;
+    const before = (await history()).length;
+    await expect(upgrade('1.1.0')).rejects.toBeInstanceOf(RefusedError);
+    expect((await history()).length).toBe(before);
+    expect(await lockHeld()).toBe(false);
+    expect(file('version')).toBe('1.0.0');
+  });
+
+  it('failed before any change (the backup): recorded failed, nothing restored, lock released', async () => {
+    faults.failBackup = true;
+    const o = await upgrade('1.1.0');
+    expect(o).toMatchObject({ ok: false, status: 'failed', state: 'nothing was changed: bot/prod still runs 1.0.0' });
+    expect(lines.some((l) => l.startsWith('→ Install'))).toBe(false);
+    expect(o.record.transitions.at(-1)!.note).toContain('stopped before any change: the backup disk is full');
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('failed in apply after migrating: the data of before put back, the old version again, rolled-back', async () => {
+    faults.failDeploy.add('1.1.0');
+    faults.duringDeploy = async (v) => {
+      if (v === '1.1.0') writeFileSync(path.join(dataDir, 'data'), 'post 1\npost 2\nhalf-migrated\n');
+    };
+    const o = await upgrade('1.1.0');
+    expect(o.status).toBe('rolled-back');
+    expect(o.state).toMatch(/^restored: bot\/prod runs 1\.0\.0 again, verified healthy \(database restored from backup-/);
+    expect(file('version')).toBe('1.0.0');
+    expect(file('data')).toBe('post 1\npost 2\n');
+    expect(file('schema')).toBe('1.0.0\n');
+    // the data the failed change left is kept, not thrown away
+    expect(readdirSync(dataDir).some((f) => f.startsWith('data.before-'))).toBe(true);
+    expect(o.record.details).toMatchObject({ migrationsRan: true, recoveryVerification: { ok: true } });
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('restore failed: the report says so and what was done', async () => {
+    faults.failDeploy.add('1.1.0');
+    faults.unhealthy.add('1.0.0');
+    const o = await upgrade('1.1.0');
+    expect(o.status).toBe('failed');
+    expect(o.state).toMatch(/^RESTORE FAILED \(after the restore: not healthy: runs 1\.0\.0, crashing\): bot\/prod reports 1\.0\.0;/);
+    expect(o.state).toContain('1.0.0 deployed again');
+    expect(o.record.details.restoreError).toContain('after the restore');
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('interrupted mid-apply: no further stage starts, restored, cancelled', async () => {
+    const ctl = new AbortController();
+    faults.duringDeploy = async (v) => {
+      if (v === '1.1.0') ctl.abort(new Error('SIGINT'));
+    };
+    const o = await upgrade('1.1.0', ctl.signal);
+    expect(o.status).toBe('cancelled');
+    expect(lines.some((l) => l.includes('Verify 1.1.0'))).toBe(false);
+    expect(file('version')).toBe('1.0.0');
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('lock taken away mid-run: stops before the next stage and restores', async () => {
+    faults.duringDeploy = async (v) => {
+      if (v !== '1.1.0') return;
+      await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
+      await new Promise((r) => setTimeout(r, 600)); // a heartbeat or two
+    };
+    const o = await upgrade('1.1.0');
+    expect(o.status).toBe('rolled-back');
+    expect(o.record.transitions.at(-1)!.note).toContain('the lock was released by someone else');
+    expect(file('version')).toBe('1.0.0');
+  });
+});
