@@ -8,7 +8,11 @@ import { parse } from 'yaml';
 export const bin = path.resolve(import.meta.dirname, '..', 'bin', 'coopctl');
 
 export function cli(...args) {
-  return spawnSync(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  return spawnSync(process.execPath, [bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1' },
+  });
 }
 
 export function withSandbox(fn, { extraHosts = 0 } = {}) {
@@ -17,7 +21,12 @@ export function withSandbox(fn, { extraHosts = 0 } = {}) {
     const up = cli('sandbox', 'up', '--dir', dir, '--extra-hosts', String(extraHosts));
     if (up.status !== 0) throw new Error(`sandbox up failed:\n${up.stderr}`);
     const inventory = parse(readFileSync(path.join(dir, 'inventories', 'sandbox.yml'), 'utf8'));
-    return fn({ dir, config: path.join(dir, 'coopctl.yaml'), inventoryFile: path.join(dir, 'inventories', 'sandbox.yml'), host: (name) => inventory.all.children.mastodon.hosts[name] });
+    return fn({
+      dir,
+      config: path.join(dir, 'coopctl.yaml'),
+      inventoryFile: path.join(dir, 'inventories', 'sandbox.yml'),
+      host: (name) => inventory.all.children.mastodon.hosts[name],
+    });
   } finally {
     cli('sandbox', 'down', '--dir', dir);
     rmSync(dir, { recursive: true, force: true });

@@ -43,7 +43,12 @@ const APP: Command[] = [
   { names: ['rollback', 'rl'], flags: DEPLOY_FLAGS, run: (a) => releaseCommand('rollback', a) },
   {
     names: ['deploy', 'd'],
-    flags: [...DEPLOY_FLAGS, { short: 'f', long: 'force' }, { short: 'C', long: 'chaos' }, { short: 'i', long: 'ignore-env-version' }],
+    flags: [
+      ...DEPLOY_FLAGS,
+      { short: 'f', long: 'force' },
+      { short: 'C', long: 'chaos' },
+      { short: 'i', long: 'ignore-env-version' },
+    ],
     run: (a) => releaseCommand('deploy', a),
   },
   {
@@ -89,8 +94,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    const table = group === 'app' || group === 'a' ? APP : group === 'recipe' || group === 'r' ? RECIPE : fatal(`unknown command "${group}" for "abra"`);
-    const cmd = table.find((c) => c.names.includes(sub ?? '')) ?? fatal(`unknown command "${sub ?? ''}" for "abra ${group}"`);
+    const table =
+      group === 'app' || group === 'a'
+        ? APP
+        : group === 'recipe' || group === 'r'
+          ? RECIPE
+          : fatal(`unknown command "${group}" for "abra"`);
+    const cmd =
+      table.find((c) => c.names.includes(sub ?? '')) ?? fatal(`unknown command "${sub ?? ''}" for "abra ${group}"`);
     // drop the group and subcommand words; the recipe table keeps its own subcommand as the first positional
     const rest = [...argv];
     rest.splice(rest.indexOf(group), 1);

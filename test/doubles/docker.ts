@@ -1,8 +1,20 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ComposeError, loadComposeProject, parseComposeGlobals, selectServices, type ComposeProject } from './mastodon/compose.js';
-import { ensureSystemPath, findSandboxRoot, loadStandinConfig, standinPaths, type StandinConfig } from './mastodon/config.js';
+import {
+  ComposeError,
+  loadComposeProject,
+  parseComposeGlobals,
+  selectServices,
+  type ComposeProject,
+} from './mastodon/compose.js';
+import {
+  ensureSystemPath,
+  findSandboxRoot,
+  loadStandinConfig,
+  standinPaths,
+  type StandinConfig,
+} from './mastodon/config.js';
 import { Containers, printPull, type Io } from './mastodon/containers.js';
 import { ManifestUnknownError, pullImage } from './mastodon/images.js';
 import { runInContainer } from './mastodon/inContainer.js';
@@ -78,7 +90,11 @@ interface Ctx {
 }
 
 function pull(ctx: Ctx, args: string[]): number {
-  const p = parseArgs(args, ['-q', '--quiet', '--ignore-pull-failures', '--include-deps', '--ignore-buildable'], ['--policy']);
+  const p = parseArgs(
+    args,
+    ['-q', '--quiet', '--ignore-pull-failures', '--include-deps', '--ignore-buildable'],
+    ['--policy'],
+  );
   const quiet = has(p, '-q', '--quiet');
   const say: Io = quiet ? { out: () => {}, err: () => {} } : io;
   const pulledBy = new Map<string, string>();
@@ -109,8 +125,35 @@ function pull(ctx: Ctx, args: string[]): number {
 async function run(ctx: Ctx, args: string[]): Promise<number> {
   const p = parseArgs(
     args,
-    ['--rm', '-T', '--no-TTY', '-d', '--detach', '--no-deps', '-i', '--interactive', '--service-ports', '--quiet-pull', '--remove-orphans'],
-    ['-e', '--env', '--name', '-u', '--user', '-w', '--workdir', '--entrypoint', '-v', '--volume', '-l', '--label', '-p', '--publish'],
+    [
+      '--rm',
+      '-T',
+      '--no-TTY',
+      '-d',
+      '--detach',
+      '--no-deps',
+      '-i',
+      '--interactive',
+      '--service-ports',
+      '--quiet-pull',
+      '--remove-orphans',
+    ],
+    [
+      '-e',
+      '--env',
+      '--name',
+      '-u',
+      '--user',
+      '-w',
+      '--workdir',
+      '--entrypoint',
+      '-v',
+      '--volume',
+      '-l',
+      '--label',
+      '-p',
+      '--publish',
+    ],
     true,
   );
   const [name, ...command] = p.positionals;
@@ -120,11 +163,19 @@ async function run(ctx: Ctx, args: string[]): Promise<number> {
   if (has(p, '--no-deps')) ctx.containers.ensureImage(service);
   else await ctx.containers.startDependencies(service);
   if (!command.length) throw new UsageError(`the sandbox's ${service.image} has no default command to run: name one`);
-  return runInContainer({ root: ctx.root, cfg: ctx.cfg, image: service.image, env: { ...service.env, ...envFlags(p) }, io }, command);
+  return runInContainer(
+    { root: ctx.root, cfg: ctx.cfg, image: service.image, env: { ...service.env, ...envFlags(p) }, io },
+    command,
+  );
 }
 
 async function exec(ctx: Ctx, args: string[]): Promise<number> {
-  const p = parseArgs(args, ['-T', '--no-TTY', '-d', '--detach', '--privileged', '-i', '--interactive'], ['-e', '--env', '-u', '--user', '-w', '--workdir', '--index'], true);
+  const p = parseArgs(
+    args,
+    ['-T', '--no-TTY', '-d', '--detach', '--privileged', '-i', '--interactive'],
+    ['-e', '--env', '-u', '--user', '-w', '--workdir', '--index'],
+    true,
+  );
   const [name, ...command] = p.positionals;
   if (!name || !command.length) throw new UsageError('"docker compose exec" requires at least 2 arguments');
   const service = ctx.containers.service(name);
@@ -134,7 +185,10 @@ async function exec(ctx: Ctx, args: string[]): Promise<number> {
     io.err(`service "${name}" is not running`);
     return 1;
   }
-  return runInContainer({ root: ctx.root, cfg: ctx.cfg, image: rec.image, env: { ...service.env, ...envFlags(p) }, io }, command);
+  return runInContainer(
+    { root: ctx.root, cfg: ctx.cfg, image: rec.image, env: { ...service.env, ...envFlags(p) }, io },
+    command,
+  );
 }
 
 function since(iso: string | undefined): string {
@@ -148,7 +202,11 @@ function since(iso: string | undefined): string {
 }
 
 function ps(ctx: Ctx, args: string[]): number {
-  const p = parseArgs(args, ['-a', '--all', '-q', '--quiet', '--services', '--no-trunc', '--orphans'], ['--format', '--filter', '--status']);
+  const p = parseArgs(
+    args,
+    ['-a', '--all', '-q', '--quiet', '--services', '--no-trunc', '--orphans'],
+    ['--format', '--filter', '--status'],
+  );
   const rows = ctx.containers.list(p.positionals, has(p, '-a', '--all')).map(({ service, rec, alive }) => ({
     ID: createHash('sha256').update(`${rec.name}${rec.createdAt}`).digest('hex').slice(0, 12),
     Name: rec.name,
@@ -164,13 +222,22 @@ function ps(ctx: Ctx, args: string[]): number {
     Publishers: [] as unknown[],
   }));
   const format = p.flags.get('--format')?.at(-1) ?? 'table';
-  if (has(p, '--services')) rows.forEach((r) => io.out(r.Service));
-  else if (has(p, '-q', '--quiet')) rows.forEach((r) => io.out(r.ID));
-  else if (format === 'json') rows.forEach((r) => io.out(JSON.stringify(r)));
+  if (has(p, '--services')) for (const r of rows) io.out(r.Service);
+  else if (has(p, '-q', '--quiet')) for (const r of rows) io.out(r.ID);
+  else if (format === 'json') for (const r of rows) io.out(JSON.stringify(r));
   else {
-    const table = [['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], ...rows.map((r) => [r.Name, r.Image, r.Command, r.Service, `${since(r.CreatedAt)} ago`, r.Status, ''])];
+    const table = [
+      ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'],
+      ...rows.map((r) => [r.Name, r.Image, r.Command, r.Service, `${since(r.CreatedAt)} ago`, r.Status, '']),
+    ];
     const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-    for (const row of table) io.out(row.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd());
+    for (const row of table)
+      io.out(
+        row
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('   ')
+          .trimEnd(),
+      );
   }
   return 0;
 }
@@ -197,7 +264,22 @@ async function compose(argv: string[]): Promise<number> {
     case 'ps':
       return ps(ctx, args);
     case 'up': {
-      const p = parseArgs(args, ['-d', '--detach', '--remove-orphans', '--no-deps', '--wait', '--quiet-pull', '--no-recreate', '--force-recreate', '--no-build', '--pull'], ['-t', '--timeout', '--wait-timeout']);
+      const p = parseArgs(
+        args,
+        [
+          '-d',
+          '--detach',
+          '--remove-orphans',
+          '--no-deps',
+          '--wait',
+          '--quiet-pull',
+          '--no-recreate',
+          '--force-recreate',
+          '--no-build',
+          '--pull',
+        ],
+        ['-t', '--timeout', '--wait-timeout'],
+      );
       if (!has(p, '-d', '--detach')) throw new UsageError('the sandbox runs `up` detached only: pass -d');
       await ctx.containers.up(p.positionals, { removeOrphans: has(p, '--remove-orphans') });
       return 0;

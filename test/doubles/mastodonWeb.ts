@@ -67,7 +67,9 @@ function instanceV1(s: Site) {
     version: s.version,
     email: `admin@${s.domain}`,
     urls: { streaming_api: `wss://${s.domain}` },
-    configuration: { statuses: { max_characters: s.maxChars, max_media_attachments: 4, characters_reserved_per_url: 23 } },
+    configuration: {
+      statuses: { max_characters: s.maxChars, max_media_attachments: 4, characters_reserved_per_url: 23 },
+    },
     registrations: false,
     approval_required: true,
   };
@@ -108,7 +110,7 @@ async function handleWeb(s: Site, req: http.IncomingMessage, res: http.ServerRes
         return send(res, 200, await publicTimeline(s, url.searchParams.get('limit')));
       } catch (err) {
         process.stderr.write(`timeline query failed: ${(err as Error).message}\n`);
-        return send(res, 500, { error: 'We\'re sorry, but something went wrong on our end.' });
+        return send(res, 500, { error: "We're sorry, but something went wrong on our end." });
       }
     default:
       return send(res, 404, { error: 'Record not found' });
@@ -161,7 +163,9 @@ async function main(root: string): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   writeFileSync(p.webPid, `${process.pid}\n`);
-  process.stdout.write(`${new Date().toISOString()} Mastodon ${site.version} (${launch.image}) listening on ${cfg.web.address}:${cfg.web.port}\n`);
+  process.stdout.write(
+    `${new Date().toISOString()} Mastodon ${site.version} (${launch.image}) listening on ${cfg.web.address}:${cfg.web.port}\n`,
+  );
 }
 
 main(process.argv[2] ?? process.env.COOPCTL_SANDBOX_ROOT ?? '').catch((err) => {

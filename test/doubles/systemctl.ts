@@ -1,7 +1,27 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, appendFileSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  accessSync,
+  appendFileSync,
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import path from 'node:path';
-import { ensureSystemPath, findSandboxRoot, hostPath, readJson, standinPaths, writeJsonAtomic } from './mastodon/config.js';
+import {
+  ensureSystemPath,
+  findSandboxRoot,
+  hostPath,
+  readJson,
+  standinPaths,
+  writeJsonAtomic,
+} from './mastodon/config.js';
 import { parseExec, parseUnit, unitEnvironment, unitValue, unitValues, type UnitFile } from './mastodon/units.js';
 
 /**
@@ -64,7 +84,9 @@ function loadUnit(ctx: Ctx, unit: string, verb: string): { unit: UnitFile; rt: U
     return { unit: parseUnit(text), rt: ctx.runtime[unit] };
   }
   if (rt.loaded !== text) {
-    err(`Warning: The unit file, source configuration file or drop-ins of ${unit} changed on disk. Run 'systemctl daemon-reload' to reload units.`);
+    err(
+      `Warning: The unit file, source configuration file or drop-ins of ${unit} changed on disk. Run 'systemctl daemon-reload' to reload units.`,
+    );
   }
   return { unit: parseUnit(rt.loaded), rt };
 }
@@ -100,7 +122,13 @@ function runExec(ctx: Ctx, unit: string, u: UnitFile, key: string): boolean {
     const bin = findOnPath(path.basename(exec.argv[0] ?? ''));
     const log = journal(ctx, unit, `${key}: ${exec.argv.join(' ')}`);
     if (!bin || (cwd && !existsSync(cwd))) {
-      journal(ctx, unit, bin ? `Changing to the requested working directory failed: No such file or directory` : `Failed to locate executable ${exec.argv[0]}: No such file or directory`);
+      journal(
+        ctx,
+        unit,
+        bin
+          ? `Changing to the requested working directory failed: No such file or directory`
+          : `Failed to locate executable ${exec.argv[0]}: No such file or directory`,
+      );
       if (exec.ignoreFailure) continue;
       return false;
     }
@@ -127,7 +155,10 @@ function failJob(unit: string): never {
 function start(ctx: Ctx, unit: string): void {
   const { unit: u, rt } = loadUnit(ctx, unit, 'start');
   if (rt.active === 'active') return;
-  const ok = runExec(ctx, unit, u, 'ExecStartPre') && runExec(ctx, unit, u, 'ExecStart') && runExec(ctx, unit, u, 'ExecStartPost');
+  const ok =
+    runExec(ctx, unit, u, 'ExecStartPre') &&
+    runExec(ctx, unit, u, 'ExecStart') &&
+    runExec(ctx, unit, u, 'ExecStartPost');
   setActive(rt, ok ? 'active' : 'failed');
   saveRuntime(ctx);
   if (!ok) failJob(unit);
@@ -143,13 +174,16 @@ function stop(ctx: Ctx, unit: string): void {
 function reload(ctx: Ctx, unit: string): void {
   const { unit: u, rt } = loadUnit(ctx, unit, 'reload');
   if (rt.active !== 'active') throw new UnitError(`Failed to reload ${unit}: Unit ${unit} is not active.`, 1);
-  if (!unitValues(u, 'Service', 'ExecReload').length) throw new UnitError(`Failed to reload ${unit}: Job type reload is not applicable for unit ${unit}.`, 1);
+  if (!unitValues(u, 'Service', 'ExecReload').length)
+    throw new UnitError(`Failed to reload ${unit}: Job type reload is not applicable for unit ${unit}.`, 1);
   if (!runExec(ctx, unit, u, 'ExecReload')) failJob(unit);
 }
 
 function wantsLinks(ctx: Ctx, unit: string): string[] {
   const u = parseUnit(readFileSync(unitFile(ctx, unit), 'utf8'));
-  return [...unitValues(u, 'Install', 'WantedBy'), ...unitValues(u, 'Install', 'RequiredBy')].flatMap((v) => v.split(/\s+/)).map((target) => path.join(ctx.unitDir, `${target}.wants`, unit));
+  return [...unitValues(u, 'Install', 'WantedBy'), ...unitValues(u, 'Install', 'RequiredBy')]
+    .flatMap((v) => v.split(/\s+/))
+    .map((target) => path.join(ctx.unitDir, `${target}.wants`, unit));
 }
 
 function isEnabled(ctx: Ctx, unit: string): boolean {
@@ -166,10 +200,13 @@ function isEnabled(ctx: Ctx, unit: string): boolean {
 }
 
 function enable(ctx: Ctx, unit: string): void {
-  if (!existsSync(unitFile(ctx, unit))) throw new UnitError(`Failed to enable unit: Unit file ${unit} does not exist.`, 1);
+  if (!existsSync(unitFile(ctx, unit)))
+    throw new UnitError(`Failed to enable unit: Unit file ${unit} does not exist.`, 1);
   const links = wantsLinks(ctx, unit);
   if (!links.length) {
-    err(`The unit files have no installation config (WantedBy=, RequiredBy=, Also=,\nAlias= settings in the [Install] section, and DefaultInstance= for template\nunits). This means they are not meant to be enabled or disabled using systemctl.`);
+    err(
+      `The unit files have no installation config (WantedBy=, RequiredBy=, Also=,\nAlias= settings in the [Install] section, and DefaultInstance= for template\nunits). This means they are not meant to be enabled or disabled using systemctl.`,
+    );
     return;
   }
   for (const link of links) {
@@ -198,7 +235,11 @@ function disable(ctx: Ctx, unit: string): void {
 function describe(ctx: Ctx, unit: string) {
   const exists = existsSync(unitFile(ctx, unit));
   const rt = ctx.runtime[unit];
-  const u = exists ? parseUnit(rt?.loaded ?? readFileSync(unitFile(ctx, unit), 'utf8')) : rt ? parseUnit(rt.loaded) : undefined;
+  const u = exists
+    ? parseUnit(rt?.loaded ?? readFileSync(unitFile(ctx, unit), 'utf8'))
+    : rt
+      ? parseUnit(rt.loaded)
+      : undefined;
   return {
     exists,
     active: rt?.active ?? 'inactive',
@@ -215,9 +256,18 @@ function status(ctx: Ctx, unit: string): number {
     err(`Unit ${unit} could not be found.`);
     return 4;
   }
-  const sub = d.active === 'active' ? (d.remainAfterExit ? 'exited' : 'running') : d.active === 'failed' ? 'Result: exit-code' : 'dead';
+  const sub =
+    d.active === 'active'
+      ? d.remainAfterExit
+        ? 'exited'
+        : 'running'
+      : d.active === 'failed'
+        ? 'Result: exit-code'
+        : 'dead';
   out(`${d.active === 'active' ? '●' : d.active === 'failed' ? '×' : '○'} ${unit} - ${d.description}`);
-  out(`     Loaded: loaded (${hostPath(ctx.root, unitFile(ctx, unit))}; ${d.enabled ? 'enabled' : 'disabled'}; preset: enabled)`);
+  out(
+    `     Loaded: loaded (${hostPath(ctx.root, unitFile(ctx, unit))}; ${d.enabled ? 'enabled' : 'disabled'}; preset: enabled)`,
+  );
   out(`     Active: ${d.active} (${sub})${d.since ? ` since ${new Date(d.since).toUTCString()}` : ''}`);
   return d.active === 'active' ? 0 : 3;
 }
@@ -229,7 +279,8 @@ function show(ctx: Ctx, unit: string, props: string[], valueOnly: boolean): void
     Description: d.description,
     LoadState: d.exists ? 'loaded' : 'not-found',
     ActiveState: d.active,
-    SubState: d.active === 'active' ? (d.remainAfterExit ? 'exited' : 'running') : d.active === 'failed' ? 'failed' : 'dead',
+    SubState:
+      d.active === 'active' ? (d.remainAfterExit ? 'exited' : 'running') : d.active === 'failed' ? 'failed' : 'dead',
     UnitFileState: d.exists ? (d.enabled ? 'enabled' : 'disabled') : '',
     FragmentPath: d.exists ? hostPath(ctx.root, unitFile(ctx, unit)) : '',
     ActiveEnterTimestamp: d.active === 'active' && d.since ? new Date(d.since).toUTCString() : '',
@@ -297,7 +348,8 @@ function main(argv: string[]): number {
       needUnits();
       let ok = true;
       for (const unit of units) {
-        if (!existsSync(unitFile(ctx, unit))) throw new UnitError(`Failed to get unit file state for ${unit}: No such file or directory`, 1);
+        if (!existsSync(unitFile(ctx, unit)))
+          throw new UnitError(`Failed to get unit file state for ${unit}: No such file or directory`, 1);
         const enabled = isEnabled(ctx, unit);
         ok &&= enabled;
         if (!ctx.quiet) out(enabled ? 'enabled' : 'disabled');
@@ -309,7 +361,7 @@ function main(argv: string[]): number {
       return Math.max(...units.map((u) => status(ctx, u)));
     case 'show':
       needUnits();
-      units.forEach((u) => show(ctx, u, props, flags.includes('--value')));
+      for (const u of units) show(ctx, u, props, flags.includes('--value'));
       return 0;
     default:
       throw new UnitError(`Unknown command verb '${verb ?? ''}'.`, 1);

@@ -38,7 +38,7 @@ function serve(root: string): void {
         } catch (err) {
           reply = { status: 500, body: JSON.stringify({ app: domain, error: (err as Error).message }) };
         }
-        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.body + '\n');
+        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(`${reply.body}\n`);
         console.log(`${new Date().toISOString()} ${domain} ${req.method} ${req.url} ${reply.status}`);
       })
       .listen(port, cfg.address, () => console.log(`${domain} on ${cfg.address}:${port}`)),

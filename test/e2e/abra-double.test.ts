@@ -48,7 +48,9 @@ function listen(onConnection: (s: net.Socket) => void): Promise<number> {
     onConnection(s);
   });
   listeners.push(server);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+  );
 }
 
 async function failure(p: Promise<unknown>): Promise<AbraError> {
@@ -99,13 +101,20 @@ describe('the sandbox server', () => {
     ]);
     expect(apps.find((a) => a.domain === BONFIRE)?.upgrade).toEqual({ kind: 'available', versions: [B2, B3] });
     expect(envFile(BONFIRE)).toMatch(new RegExp(`^TYPE=bonfire:${B1.replace(/\+/g, '\\+')}$`, 'm'));
-    expect(await health(AUTH)).toEqual({ status: 200, body: JSON.stringify({ app: AUTH, recipe: 'keycloak', version: '7.0.0+25.0.6' }) + '\n' });
+    expect(await health(AUTH)).toEqual({
+      status: 200,
+      body: `${JSON.stringify({ app: AUTH, recipe: 'keycloak', version: '7.0.0+25.0.6' })}\n`,
+    });
     // users.md: `abra app backup` does not work for Bonfire — the sandbox starts with that fault on
     expect(readSwarm(swarmPath(root)).faults).toEqual({ [BONFIRE]: ['backup-empty-dump'] });
   });
 
   it('reports the version abra claims to be', async () => {
-    expect(await driver.abraVersion()).toEqual({ raw: 'abra version 0.13.0-beta-06a57de', version: '0.13.0-beta', commit: '06a57de' });
+    expect(await driver.abraVersion()).toEqual({
+      raw: 'abra version 0.13.0-beta-06a57de',
+      version: '0.13.0-beta',
+      commit: '06a57de',
+    });
   });
 });
 
@@ -140,7 +149,9 @@ describe('upgrade', () => {
   });
 
   it('refuses versions the recipe does not have', async () => {
-    expect((await failure(driver.upgradeApp(AUTH, '9.0.0+27.0.0'))).fatal).toBe('9.0.0+27.0.0 is not a known version of keycloak');
+    expect((await failure(driver.upgradeApp(AUTH, '9.0.0+27.0.0'))).fatal).toBe(
+      '9.0.0+27.0.0 is not a known version of keycloak',
+    );
   });
 });
 
@@ -165,7 +176,10 @@ describe('deploy and rollback', () => {
   });
 
   it('deploys an undeployed app at the version its env file pins, chaos deploys the working tree', async () => {
-    writeFileSync(path.join(abraDir, 'servers', SERVER, 'old-wiki.test.env'), 'TYPE=mediawiki:1.0.0+1.41.1\nDOMAIN=old-wiki.test\n');
+    writeFileSync(
+      path.join(abraDir, 'servers', SERVER, 'old-wiki.test.env'),
+      'TYPE=mediawiki:1.0.0+1.41.1\nDOMAIN=old-wiki.test\n',
+    );
     expect((await deployed('old-wiki.test'))?.status).toBe('undeployed');
     await driver.deployApp('old-wiki.test');
     expect(swarmApp('old-wiki.test')).toMatchObject({ version: '1.0.0+1.41.1', status: 'deployed', chaos: false });
@@ -245,7 +259,11 @@ describe('backups', () => {
     expect(b.addedBytes).toBeGreaterThan(0);
     const snaps = await driver.listSnapshots(AUTH);
     expect(snaps).toEqual([
-      expect.objectContaining({ id: b.snapshotId, paths: ['/var/lib/docker/volumes/auth_test_mariadb/_data/dump.sql'], host: SERVER }),
+      expect.objectContaining({
+        id: b.snapshotId,
+        paths: ['/var/lib/docker/volumes/auth_test_mariadb/_data/dump.sql'],
+        host: SERVER,
+      }),
     ]);
     expect(snaps[0].size).toBeGreaterThan(0);
     await driver.restoreApp(AUTH, b.snapshotId);
@@ -311,24 +329,43 @@ describe('abra rules around it', () => {
 
   it('app check compares the env file with the recipe .env.sample', async () => {
     await driver.cli.run(['app', 'check', WIKI], { mutates: false });
-    writeFileSync(path.join(abraDir, 'servers', SERVER, 'bare.test.env'), 'TYPE=mediawiki:1.1.0+1.42.1\nDOMAIN=bare.test\n');
+    writeFileSync(
+      path.join(abraDir, 'servers', SERVER, 'bare.test.env'),
+      'TYPE=mediawiki:1.1.0+1.42.1\nDOMAIN=bare.test\n',
+    );
     const err = await failure(driver.cli.run(['app', 'check', 'bare.test'], { mutates: false }));
     expect(err.fatal).toContain('ENABLE_BACKUPS');
   });
 
   it('recipe versions -m lists each release with its images', async () => {
     const { stdout } = await driver.cli.run(['recipe', 'versions', 'bonfire', '-m', '-n'], { mutates: false });
-    expect(JSON.parse(stdout)).toContainEqual({ version: B3, service: 'app', image: 'bonfirenetworks/bonfire', tag: '1.0.6-social-amd64' });
+    expect(JSON.parse(stdout)).toContainEqual({
+      version: B3,
+      service: 'app',
+      image: 'bonfirenetworks/bonfire',
+      tag: '1.0.6-social-amd64',
+    });
   });
 
   it('recipe fetch clones from the catalogue, then fetches new tags', async () => {
     const upstream = path.join(tmp, 'catalogue', 'wikinext');
     await createRecipeRepo(upstream, fixtureRecipe('mediawiki'));
     const doubleFile = path.join(abraDir, 'double.json');
-    writeFileSync(doubleFile, JSON.stringify({ ...JSON.parse(readFileSync(doubleFile, 'utf8')), recipeSources: { wikinext: upstream } }));
+    writeFileSync(
+      doubleFile,
+      JSON.stringify({ ...JSON.parse(readFileSync(doubleFile, 'utf8')), recipeSources: { wikinext: upstream } }),
+    );
     await driver.fetchRecipe('wikinext');
-    expect((await driver.recipeVersions('wikinext')).map((r) => r.version)).toEqual(['1.0.0+1.41.1', '1.1.0+1.42.1', '1.1.1+1.42.3']);
-    await git(upstream, ['tag', '-a', '1.2.0+1.43.0', '-m', 'chore: publish 1.2.0+1.43.0 release'], '2025-01-01T00:00:00Z');
+    expect((await driver.recipeVersions('wikinext')).map((r) => r.version)).toEqual([
+      '1.0.0+1.41.1',
+      '1.1.0+1.42.1',
+      '1.1.1+1.42.3',
+    ]);
+    await git(
+      upstream,
+      ['tag', '-a', '1.2.0+1.43.0', '-m', 'chore: publish 1.2.0+1.43.0 release'],
+      '2025-01-01T00:00:00Z',
+    );
     await driver.fetchRecipe('wikinext');
     expect((await driver.recipeVersions('wikinext')).at(-1)?.version).toBe('1.2.0+1.43.0');
     expect((await failure(driver.fetchRecipe('nextcloud'))).fatal).toContain('not in the catalogue');
@@ -350,24 +387,40 @@ describe("the double's own version order", () => {
     await createRecipeRepo(path.join(abraDir, 'recipes', 'oldwiki'), {
       name: 'oldwiki',
       envFile: () => '',
-      releases: ['0.10.0+1.39.0', '1.35.0_1', '0.2.0+1.37.0', '1.35.0_2', '0.2.0-rc.1+1.37.0', '0.1.0+1.36.0'].map((tag, i) => ({
-        tag,
-        date: `2021-0${i + 1}-01T00:00:00Z`,
-        files: { 'compose.yml': compose, [`release/${tag}`]: `notes of ${tag}\n` },
-      })),
+      releases: ['0.10.0+1.39.0', '1.35.0_1', '0.2.0+1.37.0', '1.35.0_2', '0.2.0-rc.1+1.37.0', '0.1.0+1.36.0'].map(
+        (tag, i) => ({
+          tag,
+          date: `2021-0${i + 1}-01T00:00:00Z`,
+          files: { 'compose.yml': compose, [`release/${tag}`]: `notes of ${tag}\n` },
+        }),
+      ),
     });
     writeFileSync(env, 'TYPE=oldwiki:1.35.0_1\nDOMAIN=oldwiki.test\n');
     updateSwarm(swarmPath(root), (s) => {
-      s.apps[OLD] = { stack: 'oldwiki_test', recipe: 'oldwiki', version: '1.35.0_1', chaos: false, status: 'deployed', healthy: true, snapshots: [] };
+      s.apps[OLD] = {
+        stack: 'oldwiki_test',
+        recipe: 'oldwiki',
+        version: '1.35.0_1',
+        chaos: false,
+        status: 'deployed',
+        healthy: true,
+        snapshots: [],
+      };
     });
     const ls = async () => {
-      const doc = JSON.parse((await driver.cli.run(['app', 'ls', '-S', '-m', '-s', SERVER, '-n'], { mutates: false })).stdout) as Record<string, { apps: Array<{ domain: string; upgrade: string }> }>;
+      const doc = JSON.parse(
+        (await driver.cli.run(['app', 'ls', '-S', '-m', '-s', SERVER, '-n'], { mutates: false })).stdout,
+      ) as Record<string, { apps: Array<{ domain: string; upgrade: string }> }>;
       return doc[SERVER].apps.find((a) => a.domain === OLD)!.upgrade.split('\n');
     };
     expect(await ls()).toEqual(['1.35.0_2', '0.1.0+1.36.0', '0.2.0-rc.1+1.37.0', '0.2.0+1.37.0', '0.10.0+1.39.0']);
-    expect((await failure(driver.cli.run(['app', 'upgrade', OLD, '1.35.0_1', '-n'], { mutates: true }))).fatal).toContain('not an upgrade');
+    expect(
+      (await failure(driver.cli.run(['app', 'upgrade', OLD, '1.35.0_1', '-n'], { mutates: true }))).fatal,
+    ).toContain('not an upgrade');
     const up = await driver.cli.run(['app', 'upgrade', OLD, '0.2.0+1.37.0', '-n', '-c'], { mutates: true });
-    expect(up.stdout).toMatch(/notes of 1\.35\.0_2[\s\S]*notes of 0\.1\.0\+1\.36\.0[\s\S]*notes of 0\.2\.0-rc\.1\+1\.37\.0[\s\S]*notes of 0\.2\.0\+1\.37\.0/);
+    expect(up.stdout).toMatch(
+      /notes of 1\.35\.0_2[\s\S]*notes of 0\.1\.0\+1\.36\.0[\s\S]*notes of 0\.2\.0-rc\.1\+1\.37\.0[\s\S]*notes of 0\.2\.0\+1\.37\.0/,
+    );
     expect(await ls()).toEqual(['0.10.0+1.39.0']);
     await driver.cli.run(['app', 'upgrade', OLD, '-n', '-c'], { mutates: true });
     expect(swarmApp(OLD).version).toBe('0.10.0+1.39.0');

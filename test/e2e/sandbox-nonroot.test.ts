@@ -17,11 +17,15 @@ let dir: string | undefined;
 
 function asUser(args: string[]) {
   try {
-    const stdout = execFileSync('runuser', ['-u', USER, '--', 'env', `HOME=/home/${USER}`, 'CI=1', 'NO_COLOR=1', process.execPath, BIN, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 300_000,
-    });
+    const stdout = execFileSync(
+      'runuser',
+      ['-u', USER, '--', 'env', `HOME=/home/${USER}`, 'CI=1', 'NO_COLOR=1', process.execPath, BIN, ...args],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 300_000,
+      },
+    );
     return { code: 0, stdout, stderr: '' };
   } catch (err) {
     const e = err as { status: number; stdout: string; stderr: string };
@@ -46,19 +50,36 @@ describe.skipIf(!root)('sandbox as an ordinary user', () => {
     // sshd refuses locked accounts even for key logins: '*' is "no password", not locked.
     execFileSync('usermod', ['-p', '*', USER]);
     dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-nonroot-'));
-    chownSync(dir, Number(execFileSync('id', ['-u', USER]).toString()), Number(execFileSync('id', ['-g', USER]).toString()));
+    chownSync(
+      dir,
+      Number(execFileSync('id', ['-u', USER]).toString()),
+      Number(execFileSync('id', ['-g', USER]).toString()),
+    );
     const sb = path.join(dir, 'sb');
     const up = asUser(['sandbox', 'up', '--dir', sb]);
     expect(up.code, up.stderr).toBe(0);
-    const status = json<{ services: Array<{ service: string; env: string; version: string; healthy: boolean }> }>(asUser(['-c', path.join(sb, 'coopctl.yaml'), '--json', 'status', 'mastodon']));
+    const status = json<{ services: Array<{ service: string; env: string; version: string; healthy: boolean }> }>(
+      asUser(['-c', path.join(sb, 'coopctl.yaml'), '--json', 'status', 'mastodon']),
+    );
     expect(status.services.map((s) => [s.env, s.version, s.healthy])).toEqual([
       ['alpha', '4.4.7', true],
       ['prod', '4.4.7', true],
     ]);
-    const pf = asUser(['-c', path.join(sb, 'coopctl.yaml'), 'preflight', 'mastodon', '--env', 'alpha', '--to', '4.4.8']);
+    const pf = asUser([
+      '-c',
+      path.join(sb, 'coopctl.yaml'),
+      'preflight',
+      'mastodon',
+      '--env',
+      'alpha',
+      '--to',
+      '4.4.8',
+    ]);
     expect(pf.code, pf.stdout).toBe(0);
     expect(asUser(['sandbox', 'down', '--dir', sb]).code).toBe(0);
-    const left = execFileSync('ps', ['-e', '-o', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(sb));
+    const left = execFileSync('ps', ['-e', '-o', 'args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(sb));
     expect(left).toEqual([]);
   });
 });

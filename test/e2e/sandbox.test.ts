@@ -8,7 +8,21 @@ import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 interface StatusDoc {
-  services: Array<{ service: string; env: string; driver: string; host: string; reachable: boolean; version: string | null; latest: string | null; healthy: boolean | null; lock: { held: boolean } | null; lastBackup: unknown; drift: string | null; securityReleases: string[]; errors: string[] }>;
+  services: Array<{
+    service: string;
+    env: string;
+    driver: string;
+    host: string;
+    reachable: boolean;
+    version: string | null;
+    latest: string | null;
+    healthy: boolean | null;
+    lock: { held: boolean } | null;
+    lastBackup: unknown;
+    drift: string | null;
+    securityReleases: string[];
+    errors: string[];
+  }>;
 }
 interface PreflightDoc {
   ok: boolean;
@@ -31,32 +45,66 @@ describe('the sandbox world', () => {
   it('writes a config that validates, and an inventory Ansible reads', () => {
     expect(readFileSync(sb.config, 'utf8')).toContain('driver: ansible');
     expect(existsSync(path.join(sb.dir, 'inventories', 'sandbox.yml'))).toBe(true);
-    expect(readFileSync(path.join(sb.dir, 'ssh', 'known_hosts'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(
+      readFileSync(path.join(sb.dir, 'ssh', 'known_hosts'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(3);
   });
 
   it('status: every service × env read live, both Mastodon hosts at 4.4.7 deployed by the playbook', async () => {
     const r = await sb.run(['--json', 'status']);
     expect(r.code).toBe(0);
     const doc = json<StatusDoc>(r);
-    expect(doc.services.map((s) => `${s.service}/${s.env}`).sort()).toEqual(['auth/prod', 'bonfire/prod', 'mastodon/alpha', 'mastodon/prod', 'wiki/alpha', 'wiki/prod']);
+    expect(doc.services.map((s) => `${s.service}/${s.env}`).sort()).toEqual([
+      'auth/prod',
+      'bonfire/prod',
+      'mastodon/alpha',
+      'mastodon/prod',
+      'wiki/alpha',
+      'wiki/prod',
+    ]);
     const alpha = doc.services.find((s) => s.service === 'mastodon' && s.env === 'alpha')!;
-    expect(alpha).toMatchObject({ driver: 'ansible', host: 'alpha', reachable: true, version: '4.4.7', latest: '4.6.0', healthy: true, lock: { held: false }, lastBackup: null, drift: null });
+    expect(alpha).toMatchObject({
+      driver: 'ansible',
+      host: 'alpha',
+      reachable: true,
+      version: '4.4.7',
+      latest: '4.6.0',
+      healthy: true,
+      lock: { held: false },
+      lastBackup: null,
+      drift: null,
+    });
     expect(alpha.securityReleases).toEqual(['4.5.1', '4.4.8']);
     const bonfire = doc.services.find((s) => s.service === 'bonfire')!;
-    expect(bonfire).toMatchObject({ driver: 'abra', host: 'hypha', version: '1.0.0+1.0.5-social-amd64', latest: '2.0.1+1.0.6-social-amd64', healthy: true });
+    expect(bonfire).toMatchObject({
+      driver: 'abra',
+      host: 'hypha',
+      version: '1.0.0+1.0.5-social-amd64',
+      latest: '2.0.1+1.0.6-social-amd64',
+      healthy: true,
+    });
   });
 
   it('versions: current marked, pre-releases hidden unless asked, security flagged', async () => {
-    const doc = json<{ current: string; versions: Array<{ version: string; prerelease: boolean; security: boolean; current: boolean }> }>(await sb.run(['--json', 'versions', 'mastodon', '--env', 'alpha']));
+    const doc = json<{
+      current: string;
+      versions: Array<{ version: string; prerelease: boolean; security: boolean; current: boolean }>;
+    }>(await sb.run(['--json', 'versions', 'mastodon', '--env', 'alpha']));
     expect(doc.current).toBe('4.4.7');
     expect(doc.versions.map((v) => v.version)).toEqual(['4.6.0', '4.5.1', '4.5.0', '4.4.8', '4.4.7', '4.3.8']);
     expect(doc.versions.find((v) => v.version === '4.4.8')!.security).toBe(true);
     expect(doc.versions.find((v) => v.version === '4.4.7')!.current).toBe(true);
-    const pre = json<{ versions: Array<{ version: string; prerelease: boolean }> }>(await sb.run(['--json', 'versions', 'mastodon', '--pre']));
+    const pre = json<{ versions: Array<{ version: string; prerelease: boolean }> }>(
+      await sb.run(['--json', 'versions', 'mastodon', '--pre']),
+    );
     expect(pre.versions.find((v) => v.version === '4.5.0-rc.1')).toMatchObject({ prerelease: true });
     const notes = await sb.run(['versions', 'mastodon', '--env', 'alpha', '--notes']);
     expect(notes.stdout).toContain('## 4.4.8');
-    const bonfire = json<{ current: string; versions: Array<{ version: string }> }>(await sb.run(['--json', 'versions', 'bonfire', '--env', 'prod']));
+    const bonfire = json<{ current: string; versions: Array<{ version: string }> }>(
+      await sb.run(['--json', 'versions', 'bonfire', '--env', 'prod']),
+    );
     expect(bonfire.current).toBe('1.0.0+1.0.5-social-amd64');
     expect(bonfire.versions[0].version).toBe('2.0.1+1.0.6-social-amd64');
   });
@@ -66,7 +114,17 @@ describe('the sandbox world', () => {
     expect(ok.code).toBe(0);
     const okDoc = json<PreflightDoc>(ok);
     expect(okDoc.ok).toBe(true);
-    expect(okDoc.checks.map((c) => c.id)).toEqual(['ssh', 'lock', 'disk', 'raid', 'reboot', 'ansible', 'ansible-collections', 'playbook-syntax', 'target-version']);
+    expect(okDoc.checks.map((c) => c.id)).toEqual([
+      'ssh',
+      'lock',
+      'disk',
+      'raid',
+      'reboot',
+      'ansible',
+      'ansible-collections',
+      'playbook-syntax',
+      'target-version',
+    ]);
     expect(check(okDoc, 'ssh').message).toContain('host key verified');
     expect(check(okDoc, 'disk').message).toMatch(/database [\d.]+ MiB/);
     expect(check(okDoc, 'target-version').message).toContain('PostgreSQL 15');
@@ -78,21 +136,38 @@ describe('the sandbox world', () => {
     expect(tv.message).toMatch(/4\.5/);
     expect(tv.fix).toContain('4.5.1');
 
-    const pre = check(json<PreflightDoc>(await sb.run(['--json', 'preflight', 'mastodon', '--env', 'alpha', '--to', '4.5.0-rc.1'])), 'target-version');
+    const pre = check(
+      json<PreflightDoc>(await sb.run(['--json', 'preflight', 'mastodon', '--env', 'alpha', '--to', '4.5.0-rc.1'])),
+      'target-version',
+    );
     expect(pre.status).toBe('fail');
     expect(pre.message + pre.fix).toContain('--pre');
 
-    const down = check(json<PreflightDoc>(await sb.run(['--json', 'preflight', 'mastodon', '--env', 'alpha', '--to', '4.3.8'])), 'target-version');
+    const down = check(
+      json<PreflightDoc>(await sb.run(['--json', 'preflight', 'mastodon', '--env', 'alpha', '--to', '4.3.8'])),
+      'target-version',
+    );
     expect(down.message).toMatch(/downgrade/i);
 
-    const missing = check(json<PreflightDoc>(await sb.run(['--json', 'preflight', 'mastodon', '--env', 'alpha', '--to', '4.4.99'])), 'target-version');
+    const missing = check(
+      json<PreflightDoc>(await sb.run(['--json', 'preflight', 'mastodon', '--env', 'alpha', '--to', '4.4.99'])),
+      'target-version',
+    );
     expect(missing.status).toBe('fail');
   });
 
   it('preflight of an abra app: abra answers, recipe checkout clean, app deployed', async () => {
     const r = await sb.run(['--json', 'preflight', 'bonfire', '--env', 'prod']);
     expect(r.code).toBe(0);
-    expect(json<PreflightDoc>(r).checks.map((c) => `${c.id}:${c.status}`)).toEqual(['ssh:pass', 'lock:pass', 'raid:pass', 'reboot:pass', 'abra:pass', 'recipe-checkout:pass', 'abra-app:pass']);
+    expect(json<PreflightDoc>(r).checks.map((c) => `${c.id}:${c.status}`)).toEqual([
+      'ssh:pass',
+      'lock:pass',
+      'raid:pass',
+      'reboot:pass',
+      'abra:pass',
+      'recipe-checkout:pass',
+      'abra-app:pass',
+    ]);
   });
 
   it('faults: degraded RAID fails preflight, a pending reboot warns, --clear restores', async () => {
@@ -114,7 +189,11 @@ describe('the sandbox world', () => {
       const r = await sb.run(['--json', 'status']);
       expect(r.code).toBe(0);
       const doc = json<StatusDoc>(r);
-      expect(doc.services.find((s) => s.service === 'mastodon' && s.env === 'prod')).toMatchObject({ healthy: false, version: '4.4.7', reachable: true });
+      expect(doc.services.find((s) => s.service === 'mastodon' && s.env === 'prod')).toMatchObject({
+        healthy: false,
+        version: '4.4.7',
+        reachable: true,
+      });
       const bonfire = doc.services.find((s) => s.service === 'bonfire')!;
       expect(bonfire.reachable).toBe(false);
       expect(bonfire.errors.join('\n')).toMatch(/cannot reach hypha/);
@@ -134,7 +213,9 @@ describe('the sandbox world', () => {
     const acq = await sb.run(['lock', 'acquire', 'mastodon', '--env', 'prod', '-m', 'db maintenance'], ana);
     expect(acq.code).toBe(0);
     expect(existsSync(path.join(sb.dir, 'hosts/prod/var/lib/coopctl/mastodon/prod/lock/info.json'))).toBe(true);
-    const st = json<{ held: boolean; holder: string; stale: boolean; command: string }>(await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'prod'], bo));
+    const st = json<{ held: boolean; holder: string; stale: boolean; command: string }>(
+      await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'prod'], bo),
+    );
     expect(st).toMatchObject({ held: true, holder: 'Ana', stale: false, command: 'lock acquire' });
     expect((await sb.run(['lock', 'acquire', 'mastodon', '--env', 'prod'], bo)).code).toBe(4);
     const rel = await sb.run(['lock', 'release', 'mastodon', '--env', 'prod'], bo);
@@ -143,7 +224,9 @@ describe('the sandbox world', () => {
     const pf = json<PreflightDoc>(await sb.run(['--json', 'preflight', 'mastodon', '--env', 'prod'], bo));
     expect(check(pf, 'lock')).toMatchObject({ status: 'fail' });
     expect(check(pf, 'lock').message).toContain('db maintenance');
-    expect(json<StatusDoc>(await sb.run(['--json', 'status', 'mastodon', '--env', 'prod'])).services[0].lock).toMatchObject({ held: true });
+    expect(
+      json<StatusDoc>(await sb.run(['--json', 'status', 'mastodon', '--env', 'prod'])).services[0].lock,
+    ).toMatchObject({ held: true });
     const forced = await sb.run(['lock', 'release', 'mastodon', '--env', 'prod', '--force', '-m', 'Ana is away'], bo);
     expect(forced.code).toBe(0);
     const history = readdirSync(path.join(sb.dir, 'hosts/prod/var/lib/coopctl/mastodon/prod/history'));
@@ -154,14 +237,18 @@ describe('the sandbox world', () => {
     // own manual lock: released without --force
     expect((await sb.run(['lock', 'acquire', 'mastodon', '--env', 'prod'], ana)).code).toBe(0);
     expect((await sb.run(['lock', 'release', 'mastodon', '--env', 'prod'], ana)).code).toBe(0);
-    expect(json<{ held: boolean }>(await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'prod'])).held).toBe(false);
+    expect(json<{ held: boolean }>(await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'prod'])).held).toBe(
+      false,
+    );
   });
 
   it('--dry-run skips the change and says so', async () => {
     const r = await sb.run(['--dry-run', '-v', 'lock', 'acquire', 'mastodon', '--env', 'alpha']);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('! skipped (dry run) on alpha');
-    expect(json<{ held: boolean }>(await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'alpha'])).held).toBe(false);
+    expect(json<{ held: boolean }>(await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'alpha'])).held).toBe(
+      false,
+    );
   });
 
   it('sandbox commands act on the sandbox of -c FILE; --dir wins; a config no sandbox wrote is refused', async () => {
@@ -169,22 +256,37 @@ describe('the sandbox world', () => {
     const elsewhere = { cwd: os.tmpdir() };
     const on = await coopctl(['-c', sb.config, '--json', 'sandbox', 'fault', 'alpha', 'reboot-required'], elsewhere);
     expect(on.code, on.stderr).toBe(0);
-    expect(json<{ faults: Array<{ target: string; kind: string }> }>(on).faults).toEqual([expect.objectContaining({ target: 'alpha', kind: 'reboot-required' })]);
+    expect(json<{ faults: Array<{ target: string; kind: string }> }>(on).faults).toEqual([
+      expect.objectContaining({ target: 'alpha', kind: 'reboot-required' }),
+    ]);
     expect(existsSync(path.join(sb.dir, 'hosts/alpha/var/run/reboot-required'))).toBe(true);
-    const st = json<{ dir: string; faults: unknown[] }>(await coopctl(['-c', sb.config, '--json', 'sandbox', 'status'], elsewhere));
+    const st = json<{ dir: string; faults: unknown[] }>(
+      await coopctl(['-c', sb.config, '--json', 'sandbox', 'status'], elsewhere),
+    );
     expect(st.dir).toBe(sb.dir);
     expect(st.faults).toHaveLength(1);
     const notSandbox = await coopctl(['-c', path.join(REPO, 'coopctl.yaml'), 'sandbox', 'fault', '--clear']);
     expect(notSandbox.code).toBe(2);
     expect(notSandbox.stderr).toContain('not a coopctl.yaml written by `coopctl sandbox up`');
-    const withDir = await coopctl(['-c', path.join(REPO, 'coopctl.yaml'), '--json', 'sandbox', 'fault', '--clear', '--dir', sb.dir]);
+    const withDir = await coopctl([
+      '-c',
+      path.join(REPO, 'coopctl.yaml'),
+      '--json',
+      'sandbox',
+      'fault',
+      '--clear',
+      '--dir',
+      sb.dir,
+    ]);
     expect(withDir.code, withDir.stderr).toBe(0);
     expect(json<{ faults: unknown[] }>(withDir).faults).toEqual([]);
     expect(existsSync(path.join(sb.dir, 'hosts/alpha/var/run/reboot-required'))).toBe(false);
   });
 
   it('sandbox status reports every process; down stops them all', async () => {
-    const st = json<{ processes: Array<{ what: string; running: boolean }> }>(await (await import('../helpers/cli.js')).coopctl(['--json', 'sandbox', 'status', '--dir', sb.dir]));
+    const st = json<{ processes: Array<{ what: string; running: boolean }> }>(
+      await (await import('../helpers/cli.js')).coopctl(['--json', 'sandbox', 'status', '--dir', sb.dir]),
+    );
     expect(st.processes.length).toBeGreaterThanOrEqual(10);
     expect(st.processes.every((p) => p.running)).toBe(true);
     const pidFiles = [
@@ -196,7 +298,10 @@ describe('the sandbox world', () => {
     ];
     const pids = pidFiles.map((f) => readPid(f)!);
     expect(pids.every((p) => p !== undefined && isRunning(p))).toBe(true);
-    const state = JSON.parse(readFileSync(path.join(sb.dir, 'sandbox.json'), 'utf8')) as { mode: string; hosts: Array<{ netns?: { ns: string } }> };
+    const state = JSON.parse(readFileSync(path.join(sb.dir, 'sandbox.json'), 'utf8')) as {
+      mode: string;
+      hosts: Array<{ netns?: { ns: string } }>;
+    };
     const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     if (process.getuid?.() === 0) {
       // as root the hosts live in network namespaces, each with its own address
@@ -209,6 +314,10 @@ describe('the sandbox world', () => {
     // and up again restarts what a reboot would have stopped
     const up = await (await import('../helpers/cli.js')).coopctl(['sandbox', 'up', '--dir', sb.dir]);
     expect(up.code).toBe(0);
-    expect(json<StatusDoc>(await sb.run(['--json', 'status', 'mastodon'])).services.every((s) => s.healthy && s.version === '4.4.7')).toBe(true);
+    expect(
+      json<StatusDoc>(await sb.run(['--json', 'status', 'mastodon'])).services.every(
+        (s) => s.healthy && s.version === '4.4.7',
+      ),
+    ).toBe(true);
   });
 });

@@ -11,7 +11,10 @@ export interface CliResult {
 }
 
 /** Runs the real CLI as a user would (built dist/, no TTY, CI set). */
-export async function coopctl(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+export async function coopctl(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
   const r = await execa(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? REPO,
     env: { CI: 'true', NO_COLOR: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...opts.env },

@@ -13,7 +13,13 @@ export default function setup(): void {
   // a fresh dist/, as the package is made from it (test/e2e/package.test.ts)
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
   for (const project of ['tsconfig.build.json', 'tsconfig.world.json']) {
-    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: root, encoding: 'utf8' });
-    if (r.status !== 0) process.stderr.write(`tsc -p ${project} reported problems (the build still emitted):\n${r.stdout.slice(0, 4000)}\n`);
+    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      process.stderr.write(
+        `tsc -p ${project} reported problems (the build still emitted):\n${r.stdout.slice(0, 4000)}\n`,
+      );
   }
 }

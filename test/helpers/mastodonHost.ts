@@ -4,7 +4,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { mastodonHostVars, prepareMastodonHost, sandboxMastodonSecrets, stopMastodonHost } from '../world/mastodon/host.js';
+import {
+  mastodonHostVars,
+  prepareMastodonHost,
+  sandboxMastodonSecrets,
+  stopMastodonHost,
+} from '../world/mastodon/host.js';
 import { createMastodonUpstream } from '../world/mastodon/upstream.js';
 import { freePort } from '../world/net.js';
 import { generateKey, prepareSshd, startSshd, stopSshd } from '../world/sshd.js';
@@ -60,7 +65,7 @@ async function startHostSshd(dir: string, name: string, root: string) {
   mkdirSync(sshDir, { recursive: true, mode: 0o700 });
   const identity = path.join(sshDir, 'id_ed25519');
   const authorizedKeys = path.join(sshDir, 'authorized_keys');
-  writeFileSync(authorizedKeys, generateKey(identity, 'coopctl-test') + '\n');
+  writeFileSync(authorizedKeys, `${generateKey(identity, 'coopctl-test')}\n`);
   const spec = {
     dir: path.join(root, 'etc', 'ssh'),
     address: '127.0.0.1',
@@ -94,7 +99,10 @@ async function startHostSshd(dir: string, name: string, root: string) {
 function closeControlMasters(controlDir: string): void {
   if (!existsSync(controlDir)) return;
   for (const socket of readdirSync(controlDir)) {
-    spawnSync('ssh', ['-o', `ControlPath=${path.join(controlDir, socket)}`, '-O', 'exit', 'unused'], { stdio: 'ignore', timeout: 5000 });
+    spawnSync('ssh', ['-o', `ControlPath=${path.join(controlDir, socket)}`, '-O', 'exit', 'unused'], {
+      stdio: 'ignore',
+      timeout: 5000,
+    });
   }
 }
 
@@ -123,7 +131,11 @@ export function runPlaybook(host: MastodonTestHost, version: string, extraArgs: 
     ANSIBLE_GATHERING: 'explicit',
   };
   return new Promise((resolve, reject) => {
-    const child = spawn('ansible-playbook', ['-i', host.ssh!.inventory, '-e', `mastodon_version=${version}`, ...extraArgs, PLAYBOOK], { env, cwd: host.dir });
+    const child = spawn(
+      'ansible-playbook',
+      ['-i', host.ssh!.inventory, '-e', `mastodon_version=${version}`, ...extraArgs, PLAYBOOK],
+      { env, cwd: host.dir },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b) => (stdout += b));
@@ -136,7 +148,9 @@ export function runPlaybook(host: MastodonTestHost, version: string, extraArgs: 
             .filter(Boolean)
             .map((l) => JSON.parse(l) as Record<string, unknown>)
         : [];
-      const statsEvent = events.find((e) => e.event === 'stats') as { hosts?: Record<string, Record<string, number>> } | undefined;
+      const statsEvent = events.find((e) => e.event === 'stats') as
+        | { hosts?: Record<string, Record<string, number>> }
+        | undefined;
       const stats = Object.values(statsEvent?.hosts ?? {})[0] ?? {};
       resolve({ code: code ?? -1, stdout, stderr, events, stats });
     });
@@ -157,7 +171,10 @@ export function runStandin(
   opts: { cwd?: string; input?: Buffer } = {},
 ): Promise<StandinRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(root, 'bin', name), args, { env: hostEnv(root), cwd: opts.cwd ?? path.join(root, 'opt', 'social.coop') });
+    const child = spawn(path.join(root, 'bin', name), args, {
+      env: hostEnv(root),
+      cwd: opts.cwd ?? path.join(root, 'opt', 'social.coop'),
+    });
     child.stdin.end(opts.input);
     const out: Buffer[] = [];
     let stderr = '';

@@ -43,20 +43,34 @@ export async function startPgHost(name = 'dbhost'): Promise<PgHost> {
   mkdirSync(bin);
   const clientKey = path.join(root, 'id_ed25519');
   const authorizedKeys = path.join(root, 'authorized_keys');
-  writeFileSync(authorizedKeys, generateKey(clientKey, 'coopctl-test') + '\n');
+  writeFileSync(authorizedKeys, `${generateKey(clientKey, 'coopctl-test')}\n`);
   const port = await freePort();
   const sshd: SshdSpec = {
     dir: path.join(root, 'sshd'),
     address: '127.0.0.1',
     port,
     authorizedKeys,
-    env: { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, PGHOST: cluster.socketDir, PGPORT: String(cluster.port), PGUSER: 'postgres' },
+    env: {
+      PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`,
+      PGHOST: cluster.socketDir,
+      PGPORT: String(cluster.port),
+      PGUSER: 'postgres',
+    },
   };
   const pub = prepareSshd(sshd);
   const knownHosts = path.join(root, 'known_hosts');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub}\n`);
   await startSshd(sshd);
-  const pool = new SshPool({ knownHostsFile: knownHosts, identityFile: clientKey, agent: false, connectTimeoutMs: 10_000, commandTimeoutMs: 120_000 }, false);
+  const pool = new SshPool(
+    {
+      knownHostsFile: knownHosts,
+      identityFile: clientKey,
+      agent: false,
+      connectTimeoutMs: 10_000,
+      commandTimeoutMs: 120_000,
+    },
+    false,
+  );
   const target: SshTarget = { name, address: '127.0.0.1', port, user: os.userInfo().username };
   return {
     root,
@@ -73,7 +87,11 @@ export async function startPgHost(name = 'dbhost'): Promise<PgHost> {
     dropSessions() {
       const master = readPid(sshdFiles(sshd.dir).pidFile);
       if (master === undefined) throw new Error('sshd is not running');
-      const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(master)]).toString().split('\n').map(Number).filter((p) => p > 0);
+      const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(master)])
+        .toString()
+        .split('\n')
+        .map(Number)
+        .filter((p) => p > 0);
       for (const pid of children) process.kill(pid, 'SIGKILL');
     },
     async stop() {
@@ -90,7 +108,11 @@ export async function startPgHost(name = 'dbhost'): Promise<PgHost> {
  * row counts, plus `media` holding incompressible bytes so a dump is big
  * enough to interrupt (mb megabytes).
  */
-export function seedMastodonLike(h: PgHost, db: string, opts: { accounts?: number; statuses?: number; mb?: number } = {}): Record<string, number> {
+export function seedMastodonLike(
+  h: PgHost,
+  db: string,
+  opts: { accounts?: number; statuses?: number; mb?: number } = {},
+): Record<string, number> {
   const accounts = opts.accounts ?? 300;
   const statuses = opts.statuses ?? 4000;
   const users = Math.floor(accounts / 2);

@@ -59,10 +59,18 @@ export async function startS3(bucket = 'coopctl-backups'): Promise<S3Server> {
       ...overrides,
     }),
     onRequest(fn) {
-      server?.httpServer?.on('request', (req: { method?: string; url?: string }) => fn(req.method ?? '', req.url ?? ''));
+      server?.httpServer?.on('request', (req: { method?: string; url?: string }) =>
+        fn(req.method ?? '', req.url ?? ''),
+      );
     },
     async start() {
-      server = new S3rver({ address: '127.0.0.1', port, directory: dir, silent: true, configureBuckets: [{ name: bucket }] });
+      server = new S3rver({
+        address: '127.0.0.1',
+        port,
+        directory: dir,
+        silent: true,
+        configureBuckets: [{ name: bucket }],
+      });
       await server.run();
       s.running = true;
     },

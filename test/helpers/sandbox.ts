@@ -15,7 +15,10 @@ export interface TestSandbox {
 /** A whole sandbox (real sshd hosts, PostgreSQL, Ansible deploy, abra double, s3rver) built through the CLI. */
 export async function startSandbox(opts: { extraHosts?: number } = {}): Promise<TestSandbox> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-sb-'));
-  const up = await coopctl(['sandbox', 'up', '--dir', dir, ...(opts.extraHosts ? ['--extra-hosts', String(opts.extraHosts)] : [])], { timeoutMs: 600_000 });
+  const up = await coopctl(
+    ['sandbox', 'up', '--dir', dir, ...(opts.extraHosts ? ['--extra-hosts', String(opts.extraHosts)] : [])],
+    { timeoutMs: 600_000 },
+  );
   if (up.code !== 0) {
     await coopctl(['sandbox', 'down', '--dir', dir]);
     throw new Error(`sandbox up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);

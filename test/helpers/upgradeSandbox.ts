@@ -45,14 +45,22 @@ export class SandboxMastodon {
       .filter((f) => f.endsWith('.jsonl'))
       .sort()
       .flatMap((f) => {
-        const events = readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        const events = readFileSync(path.join(dir, f), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l));
         return foldRecord(f.replace(/\.jsonl$/, ''), events) ?? [];
       });
   }
 
   record(id: string): HistoryRecord {
     const r = this.records().find((x) => x.id === id);
-    if (!r) throw new Error(`no history record ${id} on ${this.env}: ${this.records().map((x) => x.id).join(', ')}`);
+    if (!r)
+      throw new Error(
+        `no history record ${id} on ${this.env}: ${this.records()
+          .map((x) => x.id)
+          .join(', ')}`,
+      );
     return r;
   }
 
@@ -64,7 +72,11 @@ export class SandboxMastodon {
   }
 
   rowCounts(): { accounts: number; statuses: number } {
-    const [accounts, statuses] = this.psql('select (select count(*) from accounts) || \' \' || (select count(*) from statuses)').split(' ').map(Number);
+    const [accounts, statuses] = this.psql(
+      "select (select count(*) from accounts) || ' ' || (select count(*) from statuses)",
+    )
+      .split(' ')
+      .map(Number);
     return { accounts, statuses };
   }
 
@@ -111,7 +123,8 @@ export class SandboxMastodon {
 /** Lowers the verification timeout of the sandbox's Mastodon environments (a failing check then fails fast). */
 export function setHealthTimeout(sb: TestSandbox, timeout: string): void {
   const doc = parseDocument(readFileSync(sb.config, 'utf8'));
-  for (const env of ['alpha', 'prod']) doc.setIn(['services', 'mastodon', 'environments', env, 'health', 'timeout'], timeout);
+  for (const env of ['alpha', 'prod'])
+    doc.setIn(['services', 'mastodon', 'environments', env, 'health', 'timeout'], timeout);
   writeFileSync(sb.config, doc.toString());
 }
 
@@ -135,7 +148,12 @@ export function stderrSoFar(run: ReturnType<typeof startCli>): () => string {
   return () => text;
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -177,7 +195,8 @@ export function processTree(pid: number): number[] {
     }
   }
   const tree = [pid];
-  for (let i = 0; i < tree.length; i++) for (const [child, parent] of parentOf) if (parent === tree[i]) tree.push(child);
+  for (let i = 0; i < tree.length; i++)
+    for (const [child, parent] of parentOf) if (parent === tree[i]) tree.push(child);
   return tree.filter((p) => p === pid || parentOf.has(p));
 }
 

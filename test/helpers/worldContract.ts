@@ -1,4 +1,4 @@
-import type { SandboxWorld } from '../../src/cli/commands/sandbox/world.js';
+import type { SandboxWorld } from '../../src/cli/commands/sandbox/common.js';
 import * as world from '../world/index.js';
 
 /**

@@ -48,13 +48,19 @@ export function writeInventory(
   mkdirSync(path.dirname(layout.inventory), { recursive: true });
   writeFileSync(
     layout.inventory,
-    '# Written by `coopctl sandbox up`: the sandbox hosts, as an Ansible inventory.\n' + stringify(inventory),
+    `# Written by \`coopctl sandbox up\`: the sandbox hosts, as an Ansible inventory.\n${stringify(inventory)}`,
   );
 }
 
 export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, ageRecipient: string): void {
   const inv = path.relative(layout.root, layout.inventory);
-  const health = (port: number, address = '127.0.0.1') => ({ url: `http://${address}:${port}`, timeout: '60s', requestTimeout: '4s', latencyMs: 1500, requests: 3 });
+  const health = (port: number, address = '127.0.0.1') => ({
+    url: `http://${address}:${port}`,
+    timeout: '60s',
+    requestTimeout: '4s',
+    latencyMs: 1500,
+    requests: 3,
+  });
   const mastodonEnvs = Object.fromEntries(
     state.hosts
       .filter((h) => h.kind === 'mastodon')
@@ -64,15 +70,31 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
   for (const app of state.coopcloud.apps) {
     const envs = (byService.get(app.name) ?? {}) as Record<string, unknown>;
     for (const env of app.envs) {
-      envs[env] = { server: state.coopcloud.server, domain: app.domain, inventory: inv, host: state.coopcloud.host, health: health(app.port) };
+      envs[env] = {
+        server: state.coopcloud.server,
+        domain: app.domain,
+        inventory: inv,
+        host: state.coopcloud.host,
+        health: health(app.port),
+      };
     }
     byService.set(app.name, envs);
   }
   const recipes = new Map(state.coopcloud.apps.map((a) => [a.name, a.recipe]));
   const config = {
     stateDir: '/var/lib/coopctl',
-    ssh: { knownHosts: 'ssh/known_hosts', identityFile: 'ssh/id_ed25519', agent: false, connectTimeout: '8s', commandTimeout: '10m', parallel: 16 },
-    abra: { bin: path.relative(layout.root, path.join(layout.bin, 'abra')), dir: path.relative(layout.root, layout.abraDir) },
+    ssh: {
+      knownHosts: 'ssh/known_hosts',
+      identityFile: 'ssh/id_ed25519',
+      agent: false,
+      connectTimeout: '8s',
+      commandTimeout: '10m',
+      parallel: 16,
+    },
+    abra: {
+      bin: path.relative(layout.root, path.join(layout.bin, 'abra')),
+      dir: path.relative(layout.root, layout.abraDir),
+    },
     backup: {
       store: 'local',
       stores: {
@@ -95,14 +117,24 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
         driver: 'ansible',
         playbook: path.join(repoRoot(), 'playbooks', 'mastodon.yml'),
         versions: { type: 'git', url: path.join(layout.upstream, 'mastodon.git') },
-        database: { name: 'mastodon_production', user: 'postgres', container: 'db', tables: ['accounts', 'statuses', 'users'] },
+        database: {
+          name: 'mastodon_production',
+          user: 'postgres',
+          container: 'db',
+          tables: ['accounts', 'statuses', 'users'],
+        },
         promotion: ['alpha', 'prod'],
         environments: mastodonEnvs,
       },
       ...Object.fromEntries(
         [...byService].map(([name, envs]) => [
           name,
-          { driver: 'abra', recipe: recipes.get(name), ...(envs.alpha && envs.prod ? { promotion: ['alpha', 'prod'] } : {}), environments: envs },
+          {
+            driver: 'abra',
+            recipe: recipes.get(name),
+            ...(envs.alpha && envs.prod ? { promotion: ['alpha', 'prod'] } : {}),
+            environments: envs,
+          },
         ]),
       ),
     },

@@ -17,16 +17,27 @@ import { startS3 } from './world.js';
  * here: a stopped host stops answering (its processes are frozen), a stopped
  * object store refuses connections, a failing migration fails in PostgreSQL.
  */
-export const HOST_FAULTS = ['migration-fails', 'health-fails', 'host-down', 'raid-degraded', 'reboot-required'] as const;
-export const APP_FAULTS = ['health-fails', 'abra-upgrade-fails', 'converge-timeout', 'backup-container-not-running', 'backup-empty-dump', 'slow'] as const;
+export const HOST_FAULTS = [
+  'migration-fails',
+  'health-fails',
+  'host-down',
+  'raid-degraded',
+  'reboot-required',
+] as const;
+export const APP_FAULTS = [
+  'health-fails',
+  'abra-upgrade-fails',
+  'converge-timeout',
+  'backup-container-not-running',
+  'backup-empty-dump',
+  'slow',
+] as const;
 export const STORE_FAULTS = ['store-down'] as const;
 
-const DEGRADED_MDSTAT = 'Personalities : [raid1]\nmd0 : active raid1 sda1[0]\n      976630464 blocks super 1.2 [2/1] [U_]\n\nunused devices: <none>\n';
+const DEGRADED_MDSTAT =
+  'Personalities : [raid1]\nmd0 : active raid1 sda1[0]\n      976630464 blocks super 1.2 [2/1] [U_]\n\nunused devices: <none>\n';
 
-type Resolved =
-  | { kind: 'host'; host: SandboxHost }
-  | { kind: 'app'; domain: string }
-  | { kind: 'store' };
+type Resolved = { kind: 'host'; host: SandboxHost } | { kind: 'app'; domain: string } | { kind: 'store' };
 
 function resolveTarget(state: SandboxState, target: string): Resolved {
   if (target === 'store' || target === 's3') return { kind: 'store' };
@@ -34,7 +45,11 @@ function resolveTarget(state: SandboxState, target: string): Resolved {
   if (host) return { kind: 'host', host };
   const app = state.coopcloud.apps.find((a) => a.domain === target || a.domain.split('.')[0] === target);
   if (app) return { kind: 'app', domain: app.domain };
-  const names = [...state.hosts.map((h) => h.name), ...state.coopcloud.apps.map((a) => a.domain.split('.')[0]), 'store'];
+  const names = [
+    ...state.hosts.map((h) => h.name),
+    ...state.coopcloud.apps.map((a) => a.domain.split('.')[0]),
+    'store',
+  ];
   throw new InputError(`TARGET: ${unknownName('fault target', target, names)}`);
 }
 
@@ -47,7 +62,7 @@ function setHostFaultFlag(layout: SandboxLayout, host: string, kind: string, on:
   const faults = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, boolean>) : {};
   if (on) faults[kind] = true;
   else delete faults[kind];
-  writeFileSync(file, JSON.stringify(faults) + '\n');
+  writeFileSync(file, `${JSON.stringify(faults)}\n`);
 }
 
 /** Every process serving a host from the outside (sshd, web stand-ins), to freeze or thaw. */
@@ -72,22 +87,33 @@ function signalPids(pids: number[], signal: 'SIGSTOP' | 'SIGCONT'): void {
 }
 
 function signalPidFiles(files: string[], signal: 'SIGSTOP' | 'SIGCONT'): void {
-  signalPids(files.map(readPid).filter((p): p is number => p !== undefined && isRunning(p)), signal);
+  signalPids(
+    files.map(readPid).filter((p): p is number => p !== undefined && isRunning(p)),
+    signal,
+  );
 }
 
 function signalHost(layout: SandboxLayout, h: SandboxHost, signal: 'SIGSTOP' | 'SIGCONT'): void {
   signalPids(hostPids(layout, h), signal);
 }
 
-async function apply(layout: SandboxLayout, state: SandboxState, r: Resolved, kind: string, on: boolean): Promise<void> {
+async function apply(
+  layout: SandboxLayout,
+  state: SandboxState,
+  r: Resolved,
+  kind: string,
+  on: boolean,
+): Promise<void> {
   if (r.kind === 'store') {
-    if (!(STORE_FAULTS as readonly string[]).includes(kind)) throw new InputError(`KIND: the store takes ${STORE_FAULTS.join(', ')}, not "${kind}"`);
+    if (!(STORE_FAULTS as readonly string[]).includes(kind))
+      throw new InputError(`KIND: the store takes ${STORE_FAULTS.join(', ')}, not "${kind}"`);
     if (on) await stopPidFile(layout.s3.pidFile);
     else if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3.port);
     return;
   }
   if (r.kind === 'app') {
-    if (!(APP_FAULTS as readonly string[]).includes(kind)) throw new InputError(`KIND: an app takes ${APP_FAULTS.join(', ')}, not "${kind}"`);
+    if (!(APP_FAULTS as readonly string[]).includes(kind))
+      throw new InputError(`KIND: an app takes ${APP_FAULTS.join(', ')}, not "${kind}"`);
     setCoopCloudFault(layout.host(state.coopcloud.host), r.domain, kind, on);
     return;
   }
@@ -120,7 +146,9 @@ async function apply(layout: SandboxLayout, state: SandboxState, r: Resolved, ki
       if (h.kind === 'coopcloud') return setCoopCloudFault(root, '*', kind, on);
       throw new InputError('KIND: abra-upgrade-fails applies to the Co-op Cloud server or one of its apps');
     default:
-      throw new InputError(`KIND: unknown fault "${kind}" (a host takes ${HOST_FAULTS.join(', ')}; an app ${APP_FAULTS.join(', ')}; the store ${STORE_FAULTS.join(', ')})`);
+      throw new InputError(
+        `KIND: unknown fault "${kind}" (a host takes ${HOST_FAULTS.join(', ')}; an app ${APP_FAULTS.join(', ')}; the store ${STORE_FAULTS.join(', ')})`,
+      );
   }
 }
 
@@ -128,7 +156,10 @@ export async function setFault(dir: string, target: string, kind: string): Promi
   const layout = sandboxLayout(dir);
   const state = readState(layout.state);
   await apply(layout, state, resolveTarget(state, target), kind, true);
-  state.faults = [...state.faults.filter((f) => !(f.target === target && f.kind === kind)), { target, kind, since: new Date().toISOString() }];
+  state.faults = [
+    ...state.faults.filter((f) => !(f.target === target && f.kind === kind)),
+    { target, kind, since: new Date().toISOString() },
+  ];
   writeState(layout.state, state);
   return state;
 }

@@ -19,7 +19,11 @@ export function sandboxLayout(dir: string) {
     abraDir: path.join(root, 'abra'),
     bin: path.join(root, 'bin'),
     backups: path.join(root, 'backups'),
-    s3: { dir: path.join(root, 's3'), pidFile: path.join(root, 's3', 's3rver.pid'), log: path.join(root, 's3', 's3rver.log') },
+    s3: {
+      dir: path.join(root, 's3'),
+      pidFile: path.join(root, 's3', 's3rver.pid'),
+      log: path.join(root, 's3', 's3rver.log'),
+    },
     host: (name: string) => path.join(root, 'hosts', name),
   };
 }

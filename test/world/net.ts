@@ -52,7 +52,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs: 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms: ${(last as Error)?.message ?? last}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not ready after ${timeoutMs} ms: ${(last as Error)?.message ?? last}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

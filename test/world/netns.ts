@@ -33,7 +33,8 @@ export function netnsSupported(): boolean {
 
 function usedBlocks(): Set<number> {
   const used = new Set<number>();
-  for (const m of ip('-4', '-o', 'addr', 'show').matchAll(/inet 10\.231\.(\d+)\.(\d+)\//g)) used.add(Number(m[1]) * 64 + Math.floor(Number(m[2]) / 4));
+  for (const m of ip('-4', '-o', 'addr', 'show').matchAll(/inet 10\.231\.(\d+)\.(\d+)\//g))
+    used.add(Number(m[1]) * 64 + Math.floor(Number(m[2]) / 4));
   return used;
 }
 
@@ -94,14 +95,19 @@ export function createNetns(tag: string, index: number, again?: NetnsHost): Prom
 
 export function netnsExists(ns: string): boolean {
   try {
-    return ip('netns', 'list').split('\n').some((l) => l.split(' ')[0] === ns);
+    return ip('netns', 'list')
+      .split('\n')
+      .some((l) => l.split(' ')[0] === ns);
   } catch {
     return false;
   }
 }
 
 export function deleteNetns(h: Pick<NetnsHost, 'ns' | 'outside'>): void {
-  for (const args of [['link', 'del', h.outside], ['netns', 'del', h.ns]]) {
+  for (const args of [
+    ['link', 'del', h.outside],
+    ['netns', 'del', h.ns],
+  ]) {
     try {
       ip(...args);
     } catch {

@@ -27,7 +27,9 @@ function pgUser(): { uid: number; gid: number } | undefined {
 
 /** argv that runs a PostgreSQL server binary as the cluster's owner. */
 export function asOwner(bin: string, args: string[]): [string, string[]] {
-  return isRoot() ? ['/usr/sbin/runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]] : [path.join(PG_BIN, bin), args];
+  return isRoot()
+    ? ['/usr/sbin/runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]]
+    : [path.join(PG_BIN, bin), args];
 }
 
 /** postgres must be able to traverse to its directories: give ancestors o+x (traverse only). */
@@ -39,7 +41,12 @@ function allowTraverse(dir: string): void {
 }
 
 export function clusterAt(root: string, port = 5432): PgCluster {
-  return { dataDir: path.join(root, 'data'), socketDir: path.join(root, 'run'), port, logFile: path.join(root, 'postgres.log') };
+  return {
+    dataDir: path.join(root, 'data'),
+    socketDir: path.join(root, 'run'),
+    port,
+    logFile: path.join(root, 'postgres.log'),
+  };
 }
 
 export function pgEnv(c: PgCluster): Record<string, string> {
@@ -57,7 +64,18 @@ export function initCluster(c: PgCluster): void {
     for (const d of [path.dirname(c.dataDir), c.dataDir, c.socketDir]) chownSync(d, owner.uid, owner.gid);
   }
   if (existsSync(path.join(c.dataDir, 'PG_VERSION'))) return;
-  const [cmd, args] = asOwner('initdb', ['-D', c.dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  const [cmd, args] = asOwner('initdb', [
+    '-D',
+    c.dataDir,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+    '--no-sync',
+  ]);
   execFileSync(cmd, args, { stdio: 'pipe' });
   appendFileSync(
     path.join(c.dataDir, 'postgresql.conf'),

@@ -19,7 +19,11 @@ export interface SandboxState {
   createdAt: string;
   user: string;
   hosts: SandboxHost[];
-  coopcloud: { server: string; host: string; apps: Array<{ name: string; domain: string; recipe: string; version: string; port: number; envs: string[] }> };
+  coopcloud: {
+    server: string;
+    host: string;
+    apps: Array<{ name: string; domain: string; recipe: string; version: string; port: number; envs: string[] }>;
+  };
   s3: { port: number; bucket: string };
   faults: Array<{ target: string; kind: string; since: string }>;
 }
@@ -33,6 +37,6 @@ export function readState(file: string): SandboxState {
 }
 
 export function writeState(file: string, state: SandboxState): void {
-  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
 }

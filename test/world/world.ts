@@ -1,15 +1,39 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { ANSIBLE_STRICT_ENV } from '../../src/config/inventory.js';
-import { defaultCoopCloudApps, prepareCoopCloud, startCoopCloudHealth, stopCoopCloudHealth, writeAbraWrapper } from './coopcloud/server.js';
+import {
+  defaultCoopCloudApps,
+  prepareCoopCloud,
+  startCoopCloudHealth,
+  stopCoopCloudHealth,
+  writeAbraWrapper,
+} from './coopcloud/server.js';
 import { writeInventory, writeSandboxConfig } from './configFiles.js';
 import { sandboxLayout, type SandboxLayout } from './layout.js';
 import { repoRoot, worldScript } from './paths.js';
-import { HEALTHY_MDSTAT, mastodonHostVars, prepareMastodonHost, sandboxMastodonSecrets, seedMastodonData, startMastodonHost, stopMastodonHost } from './mastodon/host.js';
+import {
+  HEALTHY_MDSTAT,
+  mastodonHostVars,
+  prepareMastodonHost,
+  sandboxMastodonSecrets,
+  seedMastodonData,
+  startMastodonHost,
+  stopMastodonHost,
+} from './mastodon/host.js';
 import { createMastodonUpstream } from './mastodon/upstream.js';
 import { freePort, readBanner, waitFor } from './net.js';
 import { createNetns, deleteNetns, netnsExists, netnsSupported, sandboxTag } from './netns.js';
@@ -35,11 +59,22 @@ function hostEnv(layout: SandboxLayout, name: string): Record<string, string> {
   const root = layout.host(name);
   // SHLVL=1: bash then counts as a nested shell and skips the user's ~/.bashrc, so the
   // sandbox hosts behave like clean servers, not like the developer's own account.
-  return { PATH: `${path.join(root, 'bin')}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, COOPCTL_SANDBOX_ROOT: root, SHLVL: '1' };
+  return {
+    PATH: `${path.join(root, 'bin')}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
+    COOPCTL_SANDBOX_ROOT: root,
+    SHLVL: '1',
+  };
 }
 
 function sshdSpec(layout: SandboxLayout, h: SandboxHost) {
-  return { dir: path.join(layout.host(h.name), 'etc', 'ssh'), address: h.ssh.address, port: h.ssh.port, authorizedKeys: layout.ssh.authorizedKeys, env: hostEnv(layout, h.name), netns: h.netns?.ns };
+  return {
+    dir: path.join(layout.host(h.name), 'etc', 'ssh'),
+    address: h.ssh.address,
+    port: h.ssh.port,
+    authorizedKeys: layout.ssh.authorizedKeys,
+    env: hostEnv(layout, h.name),
+    netns: h.netns?.ns,
+  };
 }
 
 function writeSecrets(layout: SandboxLayout, ageIdentity: string): void {
@@ -47,31 +82,49 @@ function writeSecrets(layout: SandboxLayout, ageIdentity: string): void {
   // s3rver's fixed credentials; they only open the sandbox's own store.
   writeFileSync(path.join(layout.secrets, 's3-access-key'), 'S3RVER\n', { mode: 0o600 });
   writeFileSync(path.join(layout.secrets, 's3-secret-key'), 'S3RVER\n', { mode: 0o600 });
-  writeFileSync(path.join(layout.secrets, 'age-identity.txt'), `# sandbox backup key\n${ageIdentity}\n`, { mode: 0o600 });
+  writeFileSync(path.join(layout.secrets, 'age-identity.txt'), `# sandbox backup key\n${ageIdentity}\n`, {
+    mode: 0o600,
+  });
 }
 
 export function startS3(layout: SandboxLayout, port: number): Promise<void> {
   mkdirSync(layout.s3.dir, { recursive: true });
   const log = openSync(layout.s3.log, 'a');
-  const child = spawn(process.execPath, [worldScript('doubles/s3.js'), '--dir', path.join(layout.s3.dir, 'data'), '--port', String(port), '--bucket', S3_BUCKET], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      worldScript('doubles/s3.js'),
+      '--dir',
+      path.join(layout.s3.dir, 'data'),
+      '--port',
+      String(port),
+      '--bucket',
+      S3_BUCKET,
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
   closeSync(log);
   child.unref();
   writeFileSync(layout.s3.pidFile, `${child.pid}\n`);
-  return waitFor('s3rver', async () => {
-    if (child.exitCode !== null) throw new Error(`s3rver exited (see ${layout.s3.log})`);
-    const { default: net } = await import('node:net');
-    await new Promise<void>((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve();
+  return waitFor(
+    's3rver',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`s3rver exited (see ${layout.s3.log})`);
+      const { default: net } = await import('node:net');
+      await new Promise<void>((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port }, () => {
+          s.destroy();
+          resolve();
+        });
+        s.on('error', reject);
       });
-      s.on('error', reject);
-    });
-  }, 30_000);
+    },
+    30_000,
+  );
 }
 
 /** Runs the production playbook against the sandbox's Mastodon hosts. */
@@ -79,8 +132,21 @@ export function deployMastodon(layout: SandboxLayout, hosts: string[], version: 
   try {
     execFileSync(
       'ansible-playbook',
-      ['-i', layout.inventory, '-l', hosts.join(','), '-e', `mastodon_version=${version}`, path.join(repoRoot(), 'playbooks', 'mastodon.yml')],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ANSIBLE_STRICT_ENV, ANSIBLE_PIPELINING: '1', ANSIBLE_GATHERING: 'explicit' }, cwd: path.join(repoRoot(), 'playbooks'), maxBuffer: 64 * 1024 * 1024 },
+      [
+        '-i',
+        layout.inventory,
+        '-l',
+        hosts.join(','),
+        '-e',
+        `mastodon_version=${version}`,
+        path.join(repoRoot(), 'playbooks', 'mastodon.yml'),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...ANSIBLE_STRICT_ENV, ANSIBLE_PIPELINING: '1', ANSIBLE_GATHERING: 'explicit' },
+        cwd: path.join(repoRoot(), 'playbooks'),
+        maxBuffer: 64 * 1024 * 1024,
+      },
     );
   } catch (err) {
     const out = String((err as { stdout?: Buffer }).stdout ?? '');
@@ -111,7 +177,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   chmodSync(layout.root, 0o755);
   mkdirSync(layout.ssh.dir, { recursive: true, mode: 0o700 });
   const clientKey = generateKey(layout.ssh.identity, 'coopctl-sandbox-operator');
-  writeFileSync(layout.ssh.authorizedKeys, clientKey + '\n');
+  writeFileSync(layout.ssh.authorizedKeys, `${clientKey}\n`);
   const identity = await generateIdentity();
   const recipient = await identityToRecipient(identity);
   writeSecrets(layout, identity);
@@ -119,7 +185,8 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   const extra = Math.max(0, Math.min(Number(opts.extraHosts ?? 0), 64));
   const mastodonNames = ['alpha', 'prod', ...Array.from({ length: extra }, (_, i) => `extra${i + 1}`)];
   const useNetns = opts.netns ?? netnsSupported();
-  if (opts.netns && !netnsSupported()) throw new InputError('--netns: network namespaces need root and a working `ip netns`');
+  if (opts.netns && !netnsSupported())
+    throw new InputError('--netns: network namespaces need root and a working `ip netns`');
   const hosts: SandboxHost[] = [];
   const tag = sandboxTag(layout.root);
   for (const [i, name] of [...mastodonNames, 'hypha'].entries()) {
@@ -127,15 +194,27 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
     if (useNetns) {
       const n = await createNetns(tag, i);
       rememberNetns(layout, n);
-      hosts.push({ name, kind, ssh: { address: n.address, port: 22 }, ...(kind === 'mastodon' ? { web: { address: n.address, port: 3000 } } : {}), netns: n });
+      hosts.push({
+        name,
+        kind,
+        ssh: { address: n.address, port: 22 },
+        ...(kind === 'mastodon' ? { web: { address: n.address, port: 3000 } } : {}),
+        netns: n,
+      });
     } else {
-      hosts.push({ name, kind, ssh: { address: '127.0.0.1', port: await freePort() }, ...(kind === 'mastodon' ? { web: { address: '127.0.0.1', port: await freePort() } } : {}) });
+      hosts.push({
+        name,
+        kind,
+        ssh: { address: '127.0.0.1', port: await freePort() },
+        ...(kind === 'mastodon' ? { web: { address: '127.0.0.1', port: await freePort() } } : {}),
+      });
     }
   }
   const appPorts: number[] = [];
   for (let i = 0; i < 4; i++) appPorts.push(await freePort());
   const apps = defaultCoopCloudApps('sandbox', 0).map((a, i) => ({ ...a, port: appPorts[i] }));
-  const service = (domain: string) => (domain.startsWith('bonfire') ? 'bonfire' : domain.startsWith('auth') ? 'auth' : 'wiki');
+  const service = (domain: string) =>
+    domain.startsWith('bonfire') ? 'bonfire' : domain.startsWith('auth') ? 'auth' : 'wiki';
   const state: SandboxState = {
     version: 1,
     dir: layout.root,
@@ -146,7 +225,14 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
     coopcloud: {
       server: COOPCLOUD_SERVER,
       host: 'hypha',
-      apps: apps.map((a) => ({ name: service(a.domain), domain: a.domain, recipe: a.recipe, version: a.version, port: a.port, envs: [a.domain.startsWith('wiki-alpha') ? 'alpha' : 'prod'] })),
+      apps: apps.map((a) => ({
+        name: service(a.domain),
+        domain: a.domain,
+        recipe: a.recipe,
+        version: a.version,
+        port: a.port,
+        envs: [a.domain.startsWith('wiki-alpha') ? 'alpha' : 'prod'],
+      })),
     },
     s3: { port: await freePort(), bucket: S3_BUCKET },
     faults: [],
@@ -161,7 +247,8 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   await Promise.all(
     hosts.map(async (h) => {
       const root = layout.host(h.name);
-      for (const d of ['var/lib/coopctl', 'tmp', 'proc', 'var/run', 'etc/ssh', 'log']) mkdirSync(path.join(root, d), { recursive: true });
+      for (const d of ['var/lib/coopctl', 'tmp', 'proc', 'var/run', 'etc/ssh', 'log'])
+        mkdirSync(path.join(root, d), { recursive: true });
       if (h.kind === 'mastodon') {
         await prepareMastodonHost({ name: h.name, root, upstream, web: h.web! });
       } else {
@@ -172,18 +259,28 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
       knownHosts.push(`${hostToken(h.ssh.address, h.ssh.port)} ${pub}`);
     }),
   );
-  writeFileSync(layout.ssh.knownHosts, knownHosts.sort().join('\n') + '\n');
+  writeFileSync(layout.ssh.knownHosts, `${knownHosts.sort().join('\n')}\n`);
 
   log('setting up the Co-op Cloud server (abra double, recipes, apps)');
   const hypha = hosts.find((h) => h.name === 'hypha')!;
   await writeAbraWrapper(layout.bin, layout.abraDir);
-  await prepareCoopCloud({ root: layout.host('hypha'), abraDir: layout.abraDir, server: COOPCLOUD_SERVER, ssh: { host: hypha.ssh.address, port: hypha.ssh.port }, apps });
+  await prepareCoopCloud({
+    root: layout.host('hypha'),
+    abraDir: layout.abraDir,
+    server: COOPCLOUD_SERVER,
+    ssh: { host: hypha.ssh.address, port: hypha.ssh.port },
+    apps,
+  });
 
   log('starting the object store (s3rver)');
   await startS3(layout, state.s3.port);
 
   const secrets = Object.fromEntries(mastodonNames.map((n) => [n, sandboxMastodonSecrets()]));
-  writeInventory(layout, state, (name) => (name === 'hypha' ? {} : { ...mastodonHostVars(layout.host(name)), mastodon_domain: `${name}.sandbox`, mastodon_secrets: secrets[name] }));
+  writeInventory(layout, state, (name) =>
+    name === 'hypha'
+      ? {}
+      : { ...mastodonHostVars(layout.host(name)), mastodon_domain: `${name}.sandbox`, mastodon_secrets: secrets[name] },
+  );
   writeSandboxConfig(layout, state, recipient);
 
   log(`deploying Mastodon ${INITIAL_MASTODON_VERSION} with the playbook (ansible-playbook over SSH)`);
@@ -267,16 +364,37 @@ export async function sandboxProcesses(dir: string): Promise<{ state: SandboxSta
   for (const h of state.hosts) {
     const pid = readPid(sshdFiles(sshdSpec(layout, h).dir).pidFile);
     let answering = false;
-    if (pid !== undefined && isRunning(pid)) answering = await readBanner(h.ssh.address, h.ssh.port, 1000).then(() => true, () => false);
+    if (pid !== undefined && isRunning(pid))
+      answering = await readBanner(h.ssh.address, h.ssh.port, 1000).then(
+        () => true,
+        () => false,
+      );
     processes.push({ what: `${h.name} sshd`, running: answering, where: `${h.ssh.address}:${h.ssh.port}` });
-    if (h.web) processes.push({ what: `${h.name} mastodon web`, running: await answers(h.web.address, h.web.port), where: `http://${h.web.address}:${h.web.port}` });
+    if (h.web)
+      processes.push({
+        what: `${h.name} mastodon web`,
+        running: await answers(h.web.address, h.web.port),
+        where: `http://${h.web.address}:${h.web.port}`,
+      });
   }
-  for (const a of state.coopcloud.apps) processes.push({ what: `${a.domain} (traefik stand-in)`, running: await answers('127.0.0.1', a.port), where: `http://127.0.0.1:${a.port}` });
-  processes.push({ what: 's3rver', running: isRunning(readPid(layout.s3.pidFile) ?? -1), where: `http://127.0.0.1:${state.s3.port}` });
+  for (const a of state.coopcloud.apps)
+    processes.push({
+      what: `${a.domain} (traefik stand-in)`,
+      running: await answers('127.0.0.1', a.port),
+      where: `http://127.0.0.1:${a.port}`,
+    });
+  processes.push({
+    what: 's3rver',
+    running: isRunning(readPid(layout.s3.pidFile) ?? -1),
+    where: `http://127.0.0.1:${state.s3.port}`,
+  });
   return { state, processes };
 }
 
 async function answers(address: string, port: number): Promise<boolean> {
   const { httpGet } = await import('../../src/kernel/http.js');
-  return httpGet(`http://${address}:${port}/health`, 1000).then(() => true, () => false);
+  return httpGet(`http://${address}:${port}/health`, 1000).then(
+    () => true,
+    () => false,
+  );
 }

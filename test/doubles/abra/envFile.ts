@@ -4,13 +4,16 @@
  * comments, `$VAR`/`${VAR}` referring to earlier keys).
  */
 export function interpolate(text: string, vars: Readonly<Record<string, string | undefined>>): string {
-  return text.replace(/\$\{(\w+)(?:(:?-)([^}]*))?\}|\$(\w+)/g, (_m, braced: string, op: string, def: string, bare: string) => {
-    const name = braced ?? bare;
-    const v = vars[name];
-    if (op === ':-') return v ? v : def;
-    if (op === '-') return v ?? def;
-    return v ?? '';
-  });
+  return text.replace(
+    /\$\{(\w+)(?:(:?-)([^}]*))?\}|\$(\w+)/g,
+    (_m, braced: string, op: string, def: string, bare: string) => {
+      const name = braced ?? bare;
+      const v = vars[name];
+      if (op === ':-') return v ? v : def;
+      if (op === '-') return v ?? def;
+      return v ?? '';
+    },
+  );
 }
 
 export function parseEnv(text: string): Record<string, string> {

@@ -36,7 +36,9 @@ export function readDoubleConfig(dir: string): DoubleConfig {
 export function serverOf(dir: string, server: string): DoubleServer {
   return (
     readDoubleConfig(dir).servers[server] ??
-    fatal(`server ${server} is not reachable: no SSH details for it (the double reads them from ${path.join(dir, DOUBLE_CONFIG)})`)
+    fatal(
+      `server ${server} is not reachable: no SSH details for it (the double reads them from ${path.join(dir, DOUBLE_CONFIG)})`,
+    )
   );
 }
 

@@ -74,16 +74,23 @@ export class RecipeRepo {
   }
 
   releaseNote(target: string, version: string): string | undefined {
-    return (this.readAt(target, releaseNotePath(version)) ?? this.readAt(version, releaseNotePath(version)))?.trim() || undefined;
+    return (
+      (this.readAt(target, releaseNotePath(version)) ?? this.readAt(version, releaseNotePath(version)))?.trim() ||
+      undefined
+    );
   }
 
   uncommittedChanges(): string[] {
-    return this.git(['status', '--porcelain']).split('\n').filter((l) => l.trim());
+    return this.git(['status', '--porcelain'])
+      .split('\n')
+      .filter((l) => l.trim());
   }
 
   requireClean(): void {
     if (this.uncommittedChanges().length) {
-      fatal(`${this.name} (${this.dir}) has locally unstaged changes? please commit/remove your changes before proceeding`);
+      fatal(
+        `${this.name} (${this.dir}) has locally unstaged changes? please commit/remove your changes before proceeding`,
+      );
     }
   }
 
@@ -102,7 +109,9 @@ export class RecipeRepo {
     const files = (vars.COMPOSE_FILE || 'compose.yml').split(':').filter(Boolean);
     const merged = new Map<string, ComposeService>();
     for (const file of files) {
-      const text = this.readAt(tag, file) ?? fatal(`${file} does not exist in recipe ${this.name} at ${tag ?? 'its working tree'}`);
+      const text =
+        this.readAt(tag, file) ??
+        fatal(`${file} does not exist in recipe ${this.name} at ${tag ?? 'its working tree'}`);
       const doc = (parseYaml(text) ?? {}) as { services?: Record<string, Record<string, unknown> | null> };
       for (const [name, raw] of Object.entries(doc.services ?? {})) {
         const svc = merged.get(name) ?? { name, labels: {}, volumes: [] };

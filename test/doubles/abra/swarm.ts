@@ -76,7 +76,7 @@ export function readSwarm(file: string): SwarmState {
 function writeSwarm(file: string, state: SwarmState): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(tmp, file);
 }
 
@@ -114,7 +114,7 @@ export function hasFault(state: SwarmState, domain: string, kind: FaultKind): bo
 }
 
 export function isHealthy(app: SwarmApp | undefined, now = Date.now()): boolean {
-  if (!app || app.status !== 'deployed') return false;
+  if (app?.status !== 'deployed') return false;
   if (app.healthy) return true;
   return app.convergesAt !== undefined && Date.parse(app.convergesAt) <= now;
 }

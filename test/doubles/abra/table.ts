@@ -7,12 +7,14 @@ export function boxTable(headers: readonly string[], rows: ReadonlyArray<readonl
     const height = Math.max(...row.map((c) => c.length));
     const out: string[] = [];
     for (let k = 0; k < height; k++) {
-      out.push('│' + row.map((c, i) => ` ${(c[k] ?? '').padEnd(widths[i])} `).join('│') + '│');
+      out.push(`│${row.map((c, i) => ` ${(c[k] ?? '').padEnd(widths[i])} `).join('│')}│`);
     }
     return out;
   };
   const [head, ...body] = cells;
-  return [rule('┌', '┬', '┐'), ...line(head), rule('├', '┼', '┤'), ...body.flatMap(line), rule('└', '┴', '┘')].join('\n');
+  return [rule('┌', '┬', '┐'), ...line(head), rule('├', '┼', '┤'), ...body.flatMap(line), rule('└', '┴', '┘')].join(
+    '\n',
+  );
 }
 
 /** A titled key/value table (the "UPGRADE OVERVIEW" abra prints before it deploys). */

@@ -27,7 +27,12 @@ export function parseVersion(text: string): RecipeVersion | undefined {
   const plus = text.indexOf('+');
   const semver = SEMVER.exec(plus < 0 ? text : text.slice(0, plus));
   if (semver && (plus < 0 || /^[0-9A-Za-z._-]+$/.test(text.slice(plus + 1)))) {
-    return { kind: 'release', text, core: [Number(semver[1]), Number(semver[2]), Number(semver[3])], prerelease: semver[4]?.split('.') ?? [] };
+    return {
+      kind: 'release',
+      text,
+      core: [Number(semver[1]), Number(semver[2]), Number(semver[3])],
+      prerelease: semver[4]?.split('.') ?? [],
+    };
   }
   const legacy = LEGACY.exec(text);
   if (legacy) return { kind: 'legacy', text, upstream: legacy[1], revision: Number(legacy[2]) };
@@ -73,7 +78,8 @@ export function compareVersions(a: OrderedVersion, b: OrderedVersion): number {
     for (let i = 0; i < 3; i++) if (a.core[i] !== b.core[i]) return Math.sign(a.core[i] - b.core[i]);
     return comparePrerelease(a.prerelease, b.prerelease);
   }
-  if (a.kind === 'legacy' && b.kind === 'legacy') return compareUpstream(a.upstream, b.upstream) || Math.sign(a.revision - b.revision);
+  if (a.kind === 'legacy' && b.kind === 'legacy')
+    return compareUpstream(a.upstream, b.upstream) || Math.sign(a.revision - b.revision);
   return a.kind === 'legacy' ? -1 : 1;
 }
 

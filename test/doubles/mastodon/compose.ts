@@ -42,7 +42,10 @@ export function parseComposeGlobals(argv: string[]): ComposeGlobals {
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     const value = () => inline ?? argv[++i];
     if (flag === '-f' || flag === '--file') g.files.push(value());
     else if (flag === '--project-directory') g.projectDirectory = value();
@@ -90,7 +93,8 @@ function environmentOf(value: unknown): Record<string, string> {
       }),
     );
   }
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === null ? '' : String(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === null ? '' : String(v)]));
   return {};
 }
 
@@ -107,7 +111,10 @@ export function loadComposeProject(g: ComposeGlobals, cwd: string): ComposeProje
   let file: string | undefined;
   if (g.files.length > 0) file = path.resolve(cwd, g.files[0]);
   else file = DEFAULT_FILES.map((f) => path.join(base, f)).find((f) => existsSync(f));
-  if (!file || !existsSync(file)) throw new ComposeError(g.files.length ? `open ${file}: no such file or directory` : 'no configuration file provided: not found');
+  if (!file || !existsSync(file))
+    throw new ComposeError(
+      g.files.length ? `open ${file}: no such file or directory` : 'no configuration file provided: not found',
+    );
   const dir = g.projectDirectory ? base : path.dirname(file);
   let doc: Record<string, unknown>;
   try {
@@ -118,20 +125,30 @@ export function loadComposeProject(g: ComposeGlobals, cwd: string): ComposeProje
   const rawServices = (doc.services ?? {}) as Record<string, Record<string, unknown>>;
   const services: ComposeService[] = [];
   for (const [name, def] of Object.entries(rawServices)) {
-    if (typeof def.image !== 'string') throw new ComposeError(`service "${name}" has neither an image nor a build context specified: invalid compose project`);
+    if (typeof def.image !== 'string')
+      throw new ComposeError(
+        `service "${name}" has neither an image nor a build context specified: invalid compose project`,
+      );
     const envTexts: string[] = [];
     const env: Record<string, string> = {};
     for (const entry of listOf(def.env_file)) {
       const rel = typeof entry === 'string' ? entry : String((entry as { path: string }).path);
       const envPath = path.resolve(dir, rel);
-      if (!existsSync(envPath)) throw new ComposeError(`env file ${envPath} not found: stat ${envPath}: no such file or directory`);
+      if (!existsSync(envPath))
+        throw new ComposeError(`env file ${envPath} not found: stat ${envPath}: no such file or directory`);
       const text = readFileSync(envPath, 'utf8');
       envTexts.push(text);
       Object.assign(env, parseEnvFile(text));
     }
     Object.assign(env, environmentOf(def.environment));
-    const dependsOn = Array.isArray(def.depends_on) ? def.depends_on.map(String) : Object.keys((def.depends_on ?? {}) as object);
-    const configHash = createHash('sha256').update(JSON.stringify(def)).update(envTexts.join('\0')).digest('hex').slice(0, 16);
+    const dependsOn = Array.isArray(def.depends_on)
+      ? def.depends_on.map(String)
+      : Object.keys((def.depends_on ?? {}) as object);
+    const configHash = createHash('sha256')
+      .update(JSON.stringify(def))
+      .update(envTexts.join('\0'))
+      .digest('hex')
+      .slice(0, 16);
     const command = Array.isArray(def.command) ? def.command.map(String).join(' ') : String(def.command ?? '');
     services.push({ name, image: def.image, kind: kindOf(name, def.image), dependsOn, command, env, configHash });
   }
@@ -161,6 +178,7 @@ export function withDependencies(project: ComposeProject, names: string[]): Comp
 }
 
 export function selectServices(project: ComposeProject, names: string[]): ComposeService[] {
-  for (const n of names) if (!project.services.some((s) => s.name === n)) throw new ComposeError(`no such service: ${n}`);
+  for (const n of names)
+    if (!project.services.some((s) => s.name === n)) throw new ComposeError(`no such service: ${n}`);
   return names.length ? project.services.filter((s) => names.includes(s.name)) : project.services;
 }

@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isRunning, readPid } from '../../world/processes.js';
 import { startCluster, stopCluster } from '../../world/postgres.js';
-import { containerName, withDependencies, selectServices, type ComposeProject, type ComposeService } from './compose.js';
+import {
+  containerName,
+  withDependencies,
+  selectServices,
+  type ComposeProject,
+  type ComposeService,
+} from './compose.js';
 import { readJson, standinPaths, writeJsonAtomic, type StandinConfig } from './config.js';
 import { imageDir, imagePresent, pullImage, type PullOutcome } from './images.js';
 import { hostCluster } from './migrations.js';
@@ -118,7 +124,8 @@ export class Containers {
     if (services.some((s) => s.kind === 'db')) startCluster(hostCluster(this.root, this.cfg));
     if (services.some((s) => s.kind === 'web' || s.kind === 'streaming')) {
       const web = this.project.services.find((s) => s.kind === 'web');
-      if (!web) throw new Error('the streaming stand-in runs inside the web stand-in: the project needs a "web" service');
+      if (!web)
+        throw new Error('the streaming stand-in runs inside the web stand-in: the project needs a "web" service');
       const streaming = this.project.services.find((s) => s.kind === 'streaming');
       await startWeb(this.root, this.cfg, {
         image: web.image,

@@ -26,7 +26,8 @@ export function parseImageRef(ref: string): ImageRef {
   const at = ref.indexOf('@');
   const noDigest = at >= 0 ? ref.slice(0, at) : ref;
   const colon = noDigest.lastIndexOf(':');
-  const [repository, tag] = colon > noDigest.lastIndexOf('/') ? [noDigest.slice(0, colon), noDigest.slice(colon + 1)] : [noDigest, 'latest'];
+  const [repository, tag] =
+    colon > noDigest.lastIndexOf('/') ? [noDigest.slice(0, colon), noDigest.slice(colon + 1)] : [noDigest, 'latest'];
   if (!/^[a-z0-9][a-z0-9._/-]*$/.test(repository) || repository.includes('..') || !isSafeVersion(tag)) {
     throw new Error(`invalid reference format: ${ref}`);
   }
@@ -57,13 +58,19 @@ export function imagePresent(root: string, cfg: StandinConfig, ref: string): boo
 }
 
 function git(repo: string, args: string[], input?: Buffer): Buffer {
-  return execFileSync('git', ['-c', 'safe.directory=*', '-C', repo, ...args], { input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+  return execFileSync('git', ['-c', 'safe.directory=*', '-C', repo, ...args], {
+    input,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 256 * 1024 * 1024,
+  });
 }
 
 /** The commit the tag names in the fixture upstream, or undefined when there is no such tag. */
 function resolveTag(repo: string, tag: string): string | undefined {
   try {
-    return git(repo, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`]).toString().trim();
+    return git(repo, ['rev-parse', '-q', '--verify', `refs/tags/${tag}^{commit}`])
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
@@ -88,7 +95,10 @@ export function pullImage(root: string, cfg: StandinConfig, ref: string): PullOu
   execFileSync('tar', ['-x', '-C', tmp], { input: git(upstream, ['archive', '--format=tar', commit]) });
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  writeFileSync(meta, JSON.stringify({ image: ref, commit, pulledAt: new Date().toISOString() } satisfies ImageMeta, null, 2) + '\n');
+  writeFileSync(
+    meta,
+    `${JSON.stringify({ image: ref, commit, pulledAt: new Date().toISOString() } satisfies ImageMeta, null, 2)}\n`,
+  );
   const digest = createHash('sha256').update(commit).digest('hex');
   return { kind: 'downloaded', layers: [0, 12, 24, 36].map((i) => digest.slice(i, i + 12)) };
 }

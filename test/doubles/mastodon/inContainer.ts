@@ -22,7 +22,9 @@ export interface InContainer {
 }
 
 function notFound(io: Io, cmd: string): number {
-  io.err(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown`);
+  io.err(
+    `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown`,
+  );
   return 127;
 }
 
@@ -43,10 +45,12 @@ function redisVersion(image: string): string {
 function redis(c: InContainer, argv: string[]): number {
   const v = redisVersion(c.image);
   const [cmd, ...args] = argv;
-  if (cmd === 'redis-server' && args[0] === '--version') c.io.out(`Redis server v=${v} sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=5a6ed7b6fd1dd65a`);
+  if (cmd === 'redis-server' && args[0] === '--version')
+    c.io.out(`Redis server v=${v} sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=5a6ed7b6fd1dd65a`);
   else if (cmd === 'redis-cli' && args[0] === '--version') c.io.out(`redis-cli ${v}`);
   else if (cmd === 'redis-cli' && args.at(-1)?.toLowerCase() === 'ping') c.io.out('PONG');
-  else if (cmd === 'redis-cli' && args.join(' ').toLowerCase().endsWith('info server')) c.io.out(`# Server\r\nredis_version:${v}\r\nredis_mode:standalone\r\nos:Linux x86_64\r\n`);
+  else if (cmd === 'redis-cli' && args.join(' ').toLowerCase().endsWith('info server'))
+    c.io.out(`# Server\r\nredis_version:${v}\r\nredis_mode:standalone\r\nos:Linux x86_64\r\n`);
   else return notFound(c.io, cmd);
   return 0;
 }

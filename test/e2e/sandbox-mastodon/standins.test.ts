@@ -5,7 +5,15 @@ import { seedMastodonData, startMastodonHost, stopMastodonHost } from '../../wor
 import { clusterAt, psql } from '../../world/postgres.js';
 import { readPid } from '../../world/processes.js';
 import { waitFor } from '../../world/net.js';
-import { compose, createMastodonTestHost, httpGet, instanceVersion, processesUnder, runStandin, type MastodonTestHost } from '../../helpers/mastodonHost.js';
+import {
+  compose,
+  createMastodonTestHost,
+  httpGet,
+  instanceVersion,
+  processesUnder,
+  runStandin,
+  type MastodonTestHost,
+} from '../../helpers/mastodonHost.js';
 
 /**
  * The host stand-ins driven directly, as the playbook and coopctl drive
@@ -17,12 +25,17 @@ let mastodonDir: string;
 
 const DB = 'mastodon_production';
 const sql = (query: string) => psql(clusterAt(path.join(host.root, 'pg')), query, DB).trim();
-const columns = (table: string) => sql(`SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns WHERE table_name = '${table}'`).split(',');
+const columns = (table: string) =>
+  sql(
+    `SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns WHERE table_name = '${table}'`,
+  ).split(',');
 const web = (p: string) => httpGet(`http://${host.web.address}:${host.web.port}${p}`);
-const setFaults = (faults: Record<string, boolean>) => writeFileSync(path.join(host.root, 'faults.json'), JSON.stringify(faults));
+const setFaults = (faults: Record<string, boolean>) =>
+  writeFileSync(path.join(host.root, 'faults.json'), JSON.stringify(faults));
 
 function writeCompose(version: string): void {
-  const mastodon = (image: string, extra = '') => `    image: ghcr.io/mastodon/${image}:v${version}\n    env_file: .env.production\n${extra}    depends_on:\n      - db\n      - redis\n`;
+  const mastodon = (image: string, extra = '') =>
+    `    image: ghcr.io/mastodon/${image}:v${version}\n    env_file: .env.production\n${extra}    depends_on:\n      - db\n      - redis\n`;
   writeFileSync(
     path.join(mastodonDir, 'docker-compose.yml'),
     `services:\n  db:\n    image: postgres:15-alpine\n  redis:\n    image: redis:7-alpine\n` +
@@ -32,7 +45,18 @@ function writeCompose(version: string): void {
   );
 }
 
-const migrate = (pre: boolean) => compose(host.root, 'run', '--rm', ...(pre ? ['-e', 'SKIP_POST_DEPLOYMENT_MIGRATIONS=true'] : []), 'web', 'bundle', 'exec', 'rails', 'db:migrate');
+const migrate = (pre: boolean) =>
+  compose(
+    host.root,
+    'run',
+    '--rm',
+    ...(pre ? ['-e', 'SKIP_POST_DEPLOYMENT_MIGRATIONS=true'] : []),
+    'web',
+    'bundle',
+    'exec',
+    'rails',
+    'db:migrate',
+  );
 
 beforeAll(async () => {
   host = await createMastodonTestHost();
@@ -52,7 +76,9 @@ describe('docker compose stand-in', () => {
     expect(first.stderr).toContain(' web Pulled');
     expect(first.stderr).toContain('Pull complete');
     expect(first.stderr).toContain('sidekiq Skipped - Image is already being pulled by web');
-    expect(existsSync(path.join(host.root, 'images/ghcr.io/mastodon/mastodon/v4.4.7/lib/mastodon/version.rb'))).toBe(true);
+    expect(existsSync(path.join(host.root, 'images/ghcr.io/mastodon/mastodon/v4.4.7/lib/mastodon/version.rb'))).toBe(
+      true,
+    );
     const again = await compose(host.root, 'pull');
     expect(again.code).toBe(0);
     expect(again.stderr).not.toContain('Pull complete');
@@ -79,15 +105,21 @@ describe('docker compose stand-in', () => {
     expect(post.stdout.toString()).toBe('');
   });
 
-  it('starts web and streaming on up -d, serving the image\'s version and post limit', async () => {
+  it("starts web and streaming on up -d, serving the image's version and post limit", async () => {
     const up = await compose(host.root, 'up', '-d');
     expect(up.code).toBe(0);
     expect(up.stderr).toMatch(/Container socialcoop-web-1 {2}Started$/m);
     expect((await web('/health')).body).toBe('OK');
     const instance = JSON.parse((await web('/api/v2/instance')).body);
-    expect(instance).toMatchObject({ domain: 'alpha.test', version: '4.4.7', configuration: { statuses: { max_characters: 500 } } });
+    expect(instance).toMatchObject({
+      domain: 'alpha.test',
+      version: '4.4.7',
+      configuration: { statuses: { max_characters: 500 } },
+    });
     expect(JSON.parse((await web('/api/v1/instance')).body)).toMatchObject({ domain: 'alpha.test', version: '4.4.7' });
-    expect((await httpGet(`http://${host.streaming.address}:${host.streaming.port}/api/v1/streaming/health`)).body).toBe('OK');
+    expect(
+      (await httpGet(`http://${host.streaming.address}:${host.streaming.port}/api/v1/streaming/health`)).body,
+    ).toBe('OK');
     const again = await compose(host.root, 'up', '-d');
     expect(again.stderr).not.toMatch(/(Created|Recreated|Started)$/m);
     expect(again.stderr).toMatch(/Container socialcoop-web-1 {2}Running$/m);
@@ -107,12 +139,18 @@ describe('docker compose stand-in', () => {
 
   it('answers exec and run in the containers: tootctl, redis, and binary-safe PostgreSQL tools', async () => {
     expect((await compose(host.root, 'exec', '-T', 'web', 'bin/tootctl', 'version')).stdout.toString()).toBe('4.4.7\n');
-    expect((await compose(host.root, 'run', '--rm', 'web', 'bin/tootctl', 'version')).stdout.toString()).toBe('4.4.7\n');
-    expect((await compose(host.root, 'exec', '-T', 'redis', 'redis-server', '--version')).stdout.toString()).toMatch(/^Redis server v=7\.\d+\.\d+ /);
+    expect((await compose(host.root, 'run', '--rm', 'web', 'bin/tootctl', 'version')).stdout.toString()).toBe(
+      '4.4.7\n',
+    );
+    expect((await compose(host.root, 'exec', '-T', 'redis', 'redis-server', '--version')).stdout.toString()).toMatch(
+      /^Redis server v=7\.\d+\.\d+ /,
+    );
     const dump = await compose(host.root, 'exec', '-T', 'db', 'pg_dump', '-U', 'postgres', '-Fc', DB);
     expect(dump.code).toBe(0);
     expect(dump.stdout.subarray(0, 5).toString('latin1')).toBe('PGDMP');
-    const list = await runStandin(host.root, 'docker', ['compose', 'exec', '-T', 'db', 'pg_restore', '-l'], { input: dump.stdout });
+    const list = await runStandin(host.root, 'docker', ['compose', 'exec', '-T', 'db', 'pg_restore', '-l'], {
+      input: dump.stdout,
+    });
     expect(list.code).toBe(0);
     expect(list.stdout.toString()).toMatch(/TABLE public statuses postgres/);
     const missing = await compose(host.root, 'exec', '-T', 'db', 'no-such-tool');
@@ -122,7 +160,11 @@ describe('docker compose stand-in', () => {
 
   it('lists containers with ps, also as JSON lines', async () => {
     const r = await compose(host.root, 'ps', '--format', 'json');
-    const rows = r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as { Service: string; State: string; Image: string });
+    const rows = r.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { Service: string; State: string; Image: string });
     expect(rows.map((x) => x.Service)).toEqual(['db', 'redis', 'web', 'streaming', 'sidekiq']);
     expect(rows.every((x) => x.State === 'running')).toBe(true);
     expect(rows.find((x) => x.Service === 'web')?.Image).toBe('ghcr.io/mastodon/mastodon:v4.4.7');
@@ -200,7 +242,9 @@ describe('systemctl stand-in', () => {
     expect((await systemctl('daemon-reload')).code).toBe(0);
     const enable = await systemctl('enable', 'mastodon');
     expect(enable.code).toBe(0);
-    expect(enable.stderr).toBe('Created symlink /etc/systemd/system/multi-user.target.wants/mastodon.service → /etc/systemd/system/mastodon.service.\n');
+    expect(enable.stderr).toBe(
+      'Created symlink /etc/systemd/system/multi-user.target.wants/mastodon.service → /etc/systemd/system/mastodon.service.\n',
+    );
     expect((await systemctl('enable', 'mastodon')).stderr).toBe('');
     expect((await systemctl('is-enabled', 'mastodon.service')).stdout.toString()).toBe('enabled\n');
   });
@@ -216,7 +260,13 @@ describe('systemctl stand-in', () => {
     expect((await systemctl('is-active', 'mastodon')).code).toBe(3);
     await expect(web('/health')).rejects.toThrow();
     const ps = (await compose(host.root, 'ps', '-a', '--format', 'json')).stdout.toString().trim().split('\n');
-    expect(ps.map((l) => (JSON.parse(l) as { State: string }).State)).toEqual(['exited', 'exited', 'exited', 'exited', 'exited']);
+    expect(ps.map((l) => (JSON.parse(l) as { State: string }).State)).toEqual([
+      'exited',
+      'exited',
+      'exited',
+      'exited',
+      'exited',
+    ]);
     expect((await systemctl('restart', 'mastodon')).code).toBe(0);
     expect(await instanceVersion(host)).toBe('4.5.0');
   });
@@ -224,10 +274,15 @@ describe('systemctl stand-in', () => {
   it('fails a job whose command fails, and reports unknown units', async () => {
     const missing = await systemctl('start', 'nope');
     expect([missing.code, missing.stderr]).toEqual([5, 'Failed to start nope.service: Unit nope.service not found.\n']);
-    writeFileSync(path.join(host.root, 'etc', 'systemd', 'system', 'broken.service'), '[Service]\nType=oneshot\nExecStart=/bin/false\n');
+    writeFileSync(
+      path.join(host.root, 'etc', 'systemd', 'system', 'broken.service'),
+      '[Service]\nType=oneshot\nExecStart=/bin/false\n',
+    );
     const broken = await systemctl('start', 'broken');
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/^Job for broken\.service failed because the control process exited with error code\./);
+    expect(broken.stderr).toMatch(
+      /^Job for broken\.service failed because the control process exited with error code\./,
+    );
     expect((await systemctl('is-active', 'broken')).stdout.toString()).toBe('failed\n');
   });
 });

@@ -45,7 +45,11 @@ export function envFromSample(sample: string, recipe: string, domain: string, ve
  */
 export function loadFixtureRecipe(name: string): FixtureRecipe {
   const dir = fixturePath('recipes', name);
-  const listed = JSON.parse(readFileSync(path.join(dir, 'releases.json'), 'utf8')) as Array<{ tag: string; date: string; removed?: string[] }>;
+  const listed = JSON.parse(readFileSync(path.join(dir, 'releases.json'), 'utf8')) as Array<{
+    tag: string;
+    date: string;
+    removed?: string[];
+  }>;
   let tree: Record<string, string> = {};
   const releases = listed.map(({ tag, date, removed = [] }) => {
     tree = Object.fromEntries(Object.entries(tree).filter(([file]) => !removed.includes(file)));
@@ -63,7 +67,8 @@ export function loadFixtureRecipe(name: string): FixtureRecipe {
 }
 
 export function fixtureRecipe(name: string): FixtureRecipe {
-  if (!(RECIPE_NAMES as readonly string[]).includes(name)) throw new Error(`no fixture recipe "${name}" (have: ${RECIPE_NAMES.join(', ')})`);
+  if (!(RECIPE_NAMES as readonly string[]).includes(name))
+    throw new Error(`no fixture recipe "${name}" (have: ${RECIPE_NAMES.join(', ')})`);
   return loadFixtureRecipe(name);
 }
 

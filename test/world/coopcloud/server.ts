@@ -5,7 +5,14 @@ import http from 'node:http';
 import path from 'node:path';
 import { quoteArg } from '../../../src/remote/quote.js';
 import { DOUBLE_CONFIG, type DoubleConfig } from '../../doubles/abra/home.js';
-import { isFaultKind, setFault, stackName, updateSwarm, type FaultKind, type SwarmState } from '../../doubles/abra/swarm.js';
+import {
+  isFaultKind,
+  setFault,
+  stackName,
+  updateSwarm,
+  type FaultKind,
+  type SwarmState,
+} from '../../doubles/abra/swarm.js';
 import { stopPid } from '../processes.js';
 import { worldScript } from '../paths.js';
 import { createRecipeRepos, fixtureRecipe } from './recipes.js';
@@ -47,7 +54,13 @@ export function swarmPath(root: string): string {
  */
 export function defaultCoopCloudApps(domainSuffix: string, firstPort: number): CoopCloudAppSpec[] {
   return [
-    { domain: `bonfire.${domainSuffix}`, recipe: 'bonfire', version: '1.0.0+1.0.5-social-amd64', port: firstPort, faults: ['backup-empty-dump'] },
+    {
+      domain: `bonfire.${domainSuffix}`,
+      recipe: 'bonfire',
+      version: '1.0.0+1.0.5-social-amd64',
+      port: firstPort,
+      faults: ['backup-empty-dump'],
+    },
     { domain: `auth.${domainSuffix}`, recipe: 'keycloak', version: '7.0.0+25.0.6', port: firstPort + 1 },
     { domain: `wiki.${domainSuffix}`, recipe: 'mediawiki', version: '1.1.0+1.42.1', port: firstPort + 2 },
     { domain: `wiki-alpha.${domainSuffix}`, recipe: 'mediawiki', version: '1.1.0+1.42.1', port: firstPort + 3 },
@@ -55,7 +68,7 @@ export function defaultCoopCloudApps(domainSuffix: string, firstPort: number): C
 }
 
 async function writeJson(file: string, doc: unknown): Promise<void> {
-  await writeFile(file, JSON.stringify(doc, null, 2) + '\n');
+  await writeFile(file, `${JSON.stringify(doc, null, 2)}\n`);
 }
 
 /** Recipes, env files, double.json, swarm.json with the apps deployed; then starts the traefik stand-in. */
@@ -68,12 +81,15 @@ export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
   await mkdir(serverDir, { recursive: true });
   for (const app of spec.apps) {
     const recipe = fixtureRecipe(app.recipe);
-    if (!recipe.releases.some((r) => r.tag === app.version)) throw new Error(`${app.domain}: ${app.version} is not a release of ${app.recipe}`);
+    if (!recipe.releases.some((r) => r.tag === app.version))
+      throw new Error(`${app.domain}: ${app.version} is not a release of ${app.recipe}`);
     await writeFile(path.join(serverDir, `${app.domain}.env`), recipe.envFile(app.domain, app.version));
   }
 
   const doubleFile = path.join(spec.abraDir, DOUBLE_CONFIG);
-  const double: DoubleConfig = existsSync(doubleFile) ? (JSON.parse(await readFile(doubleFile, 'utf8')) as DoubleConfig) : { servers: {} };
+  const double: DoubleConfig = existsSync(doubleFile)
+    ? (JSON.parse(await readFile(doubleFile, 'utf8')) as DoubleConfig)
+    : { servers: {} };
   double.servers[spec.server] = { swarm: swarmPath(spec.root), ssh: spec.ssh };
   await writeJson(doubleFile, double);
 
@@ -153,7 +169,9 @@ export async function startCoopCloudHealth(root: string): Promise<void> {
     while (!(await probe(cfg.address, port))) {
       if (child.exitCode !== null || Date.now() > deadline) {
         await stopCoopCloudHealth(root);
-        throw new Error(`the traefik stand-in did not start on ${cfg.address}:${port} (see ${path.join(root, 'log', 'traefik.log')})`);
+        throw new Error(
+          `the traefik stand-in did not start on ${cfg.address}:${port} (see ${path.join(root, 'log', 'traefik.log')})`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -185,7 +203,7 @@ export async function writeAbraWrapper(binDir: string, abraDir?: string): Promis
   const lines = ['#!/bin/sh', '# the coopctl sandbox stand-in for Co-op Cloud abra'];
   if (abraDir) lines.push(`if [ -z "\${ABRA_DIR:-}" ]; then ABRA_DIR=${quoteArg(abraDir)}; export ABRA_DIR; fi`);
   lines.push(`exec ${quoteArg(process.execPath)} ${quoteArg(worldScript('doubles/abra.js'))} "$@"`);
-  await writeFile(file, lines.join('\n') + '\n');
+  await writeFile(file, `${lines.join('\n')}\n`);
   await chmod(file, 0o755);
   return file;
 }

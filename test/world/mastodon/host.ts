@@ -4,7 +4,13 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 import { inNetns } from '../netns.js';
 import { initCluster, psql, startCluster, stopCluster } from '../postgres.js';
-import { loadStandinConfig, standinPaths, standinScript, writeJsonAtomic, type StandinConfig } from '../../doubles/mastodon/config.js';
+import {
+  loadStandinConfig,
+  standinPaths,
+  standinScript,
+  writeJsonAtomic,
+  type StandinConfig,
+} from '../../doubles/mastodon/config.js';
 import { markAllExited, readState } from '../../doubles/mastodon/containers.js';
 import { hostCluster } from '../../doubles/mastodon/migrations.js';
 import { stopWeb } from '../../doubles/mastodon/webProcess.js';
@@ -61,9 +67,14 @@ export async function prepareMastodonHost(spec: MastodonHostSpec): Promise<void>
     ...(spec.streaming ? { streaming: spec.streaming } : {}),
     postgres: { port: 5432, database: MASTODON_DATABASE },
     registry: Object.fromEntries(IMAGES.map((image) => [image, spec.upstream])),
-    mastodon: { dir: path.join(root, 'opt', 'social.coop'), systemdDir: path.join(root, 'etc', 'systemd', 'system'), service: MASTODON_SERVICE },
+    mastodon: {
+      dir: path.join(root, 'opt', 'social.coop'),
+      systemdDir: path.join(root, 'etc', 'systemd', 'system'),
+      service: MASTODON_SERVICE,
+    },
   };
-  for (const d of ['bin', 'var/lib/coopctl', 'proc', 'images', 'log', 'run']) mkdirSync(path.join(root, d), { recursive: true });
+  for (const d of ['bin', 'var/lib/coopctl', 'proc', 'images', 'log', 'run'])
+    mkdirSync(path.join(root, d), { recursive: true });
   for (const d of [cfg.mastodon.dir, cfg.mastodon.systemdDir]) mkdirSync(d, { recursive: true });
   mkdirSync(path.join(root, 'tmp'), { recursive: true });
   chmodSync(path.join(root, 'tmp'), 0o1777);
@@ -81,7 +92,20 @@ export async function prepareMastodonHost(spec: MastodonHostSpec): Promise<void>
   }
 }
 
-const USERNAMES = ['admin', 'alice', 'bob', 'carol', 'dmitri', 'eun-ji', 'farah', 'gustavo', 'hana', 'ines', 'jonas', 'kofi'];
+const USERNAMES = [
+  'admin',
+  'alice',
+  'bob',
+  'carol',
+  'dmitri',
+  'eun-ji',
+  'farah',
+  'gustavo',
+  'hana',
+  'ines',
+  'jonas',
+  'kofi',
+];
 const TOOTS = [
   'Good morning, fediverse! The co-op meeting notes are up on the wiki.',
   'Reminder: the Tech Working Group meets on Thursday. Everyone welcome.',
@@ -94,7 +118,10 @@ const TOOTS = [
 ];
 
 /** Accounts, users and public statuses for the timeline (run after the first deploy migrated the schema). */
-export async function seedMastodonData(root: string, opts: { accounts?: number; statuses?: number } = {}): Promise<void> {
+export async function seedMastodonData(
+  root: string,
+  opts: { accounts?: number; statuses?: number } = {},
+): Promise<void> {
   const cfg = loadStandinConfig(root);
   const cluster = hostCluster(root, cfg);
   const db = cfg.postgres.database;
@@ -104,7 +131,9 @@ export async function seedMastodonData(root: string, opts: { accounts?: number; 
   const accounts = Math.max(1, Math.min(opts.accounts ?? 6, USERNAMES.length));
   const statuses = Math.max(0, opts.statuses ?? 24);
   const names = USERNAMES.slice(0, accounts);
-  const values = names.map((n) => `('${n}', '${n[0].toUpperCase()}${n.slice(1)}', 'https://${cfg.domain}/users/${n}')`).join(', ');
+  const values = names
+    .map((n) => `('${n}', '${n[0].toUpperCase()}${n.slice(1)}', 'https://${cfg.domain}/users/${n}')`)
+    .join(', ');
   psql(
     cluster,
     `BEGIN;
@@ -163,7 +192,9 @@ export function mastodonHostVars(root: string): Record<string, string> {
     mastodon_domain: cfg.domain,
     mastodon_web_bind: cfg.web.address,
     mastodon_web_port: String(cfg.web.port),
-    ...(cfg.streaming ? { mastodon_streaming_bind: cfg.streaming.address, mastodon_streaming_port: String(cfg.streaming.port) } : {}),
+    ...(cfg.streaming
+      ? { mastodon_streaming_bind: cfg.streaming.address, mastodon_streaming_port: String(cfg.streaming.port) }
+      : {}),
   };
 }
 

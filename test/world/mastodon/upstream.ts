@@ -1,5 +1,14 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -52,7 +61,12 @@ function gitDate(iso: string, hoursBefore = 0): string {
 function versionRb(release: FixtureRelease): string {
   const m = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.]+))?$/.exec(release.version);
   if (!m) throw new Error(`fixture version ${release.version} is not MAJOR.MINOR.PATCH[-PRE]`);
-  const values: Record<string, string> = { major: m[1], minor: m[2], patch: m[3], default_prerelease: `'${m[4] ?? ''}'` };
+  const values: Record<string, string> = {
+    major: m[1],
+    minor: m[2],
+    patch: m[3],
+    default_prerelease: `'${m[4] ?? ''}'`,
+  };
   let rb = file('lib/mastodon/version.rb');
   for (const [name, value] of Object.entries(values)) {
     rb = rb.replace(new RegExp(`(def ${name}\\n\\s+)\\S[^\\n]*`), (_all, head: string) => head + value);
@@ -91,7 +105,10 @@ async function build(bare: string, work: string): Promise<void> {
     for (const [i, item] of release.work.entries()) {
       if (item.migration) copy(item.migration);
       await git(['add', '-A']);
-      await git(['commit', '-q', '--allow-empty', '-m', item.subject], gitDate(release.date, (release.work.length - i) * 6));
+      await git(
+        ['commit', '-q', '--allow-empty', '-m', item.subject],
+        gitDate(release.date, (release.work.length - i) * 6),
+      );
     }
     write('lib/mastodon/version.rb', versionRb(release));
     write('.ruby-version', `${release.ruby}\n`);

@@ -1,5 +1,5 @@
 import type { CommandContext } from '../../context.js';
-import { loadWorld, sandboxDir } from './world.js';
+import { loadWorld, sandboxDir } from './common.js';
 
 export async function run(ctx: CommandContext, opts: { dir?: string; purge?: boolean }) {
   const world = await loadWorld();

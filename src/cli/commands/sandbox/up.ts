@@ -1,20 +1,30 @@
 import path from 'node:path';
 import { InputError } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
-import { loadWorld, sandboxDir } from './world.js';
+import { loadWorld, sandboxDir } from './common.js';
 
 export async function run(ctx: CommandContext, opts: { dir?: string; extraHosts?: string; netns?: boolean }) {
   const extra = Number(opts.extraHosts ?? 0);
-  if (!Number.isInteger(extra) || extra < 0 || extra > 64) throw new InputError(`--extra-hosts: "${opts.extraHosts}" must be a number from 0 to 64`);
+  if (!Number.isInteger(extra) || extra < 0 || extra > 64)
+    throw new InputError(`--extra-hosts: "${opts.extraHosts}" must be a number from 0 to 64`);
   const world = await loadWorld();
   const dir = await sandboxDir(ctx, world, opts.dir);
   const started = Date.now();
-  const { state, config } = await world.up({ dir, extraHosts: extra, netns: opts.netns, log: (l) => ctx.printer.info(`• ${l}`) });
+  const { state, config } = await world.up({
+    dir,
+    extraHosts: extra,
+    netns: opts.netns,
+    log: (l) => ctx.printer.info(`• ${l}`),
+  });
   const rel = path.relative(ctx.cwd, config) || config;
   if (ctx.global.json) {
     ctx.printer.json({ dir, config, hosts: state.hosts, apps: state.coopcloud.apps, s3: state.s3 });
     return;
   }
-  ctx.printer.out(`sandbox up in ${((Date.now() - started) / 1000).toFixed(1)}s (${state.mode === 'netns' ? 'hosts in network namespaces' : 'hosts on loopback ports'}): ${state.hosts.map((h) => `${h.name} (ssh ${h.ssh.address}:${h.ssh.port})`).join(', ')}`);
-  ctx.printer.out(`try:\n  coopctl -c ${rel} status\n  coopctl -c ${rel} preflight mastodon --env alpha --to 4.4.8\n  coopctl -c ${rel} sandbox fault alpha health-fails`);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const where = state.mode === 'netns' ? 'hosts in network namespaces' : 'hosts on loopback ports';
+  const hosts = state.hosts.map((h) => `${h.name} (ssh ${h.ssh.address}:${h.ssh.port})`).join(', ');
+  ctx.printer.out(`sandbox up in ${seconds}s (${where}): ${hosts}`);
+  const tries = ['status', 'preflight mastodon --env alpha --to 4.4.8', 'sandbox fault alpha health-fails'];
+  ctx.printer.out(['try:', ...tries.map((t) => `  coopctl -c ${rel} ${t}`)].join('\n'));
 }

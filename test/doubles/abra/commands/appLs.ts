@@ -66,9 +66,18 @@ export async function appLsCommand(args: ParsedArgs): Promise<void> {
       summary.upgradeCount = rows.filter((r) => r.upgrade !== 'latest' && r.upgrade !== 'unknown').length;
     }
     doc[server] = summary;
-    const headers = swarm ? ['SERVER', 'RECIPE', 'DOMAIN', 'STATUS', 'CHAOS', 'VERSION', 'UPGRADE', 'AUTOUPDATE'] : ['SERVER', 'RECIPE', 'DOMAIN'];
-    const keys = swarm ? ['server', 'recipe', 'domain', 'status', 'chaos', 'version', 'upgrade', 'autoUpdate'] : ['server', 'recipe', 'domain'];
-    tables.push(boxTable(headers, rows.map((r) => keys.map((k) => r[k]))));
+    const headers = swarm
+      ? ['SERVER', 'RECIPE', 'DOMAIN', 'STATUS', 'CHAOS', 'VERSION', 'UPGRADE', 'AUTOUPDATE']
+      : ['SERVER', 'RECIPE', 'DOMAIN'];
+    const keys = swarm
+      ? ['server', 'recipe', 'domain', 'status', 'chaos', 'version', 'upgrade', 'autoUpdate']
+      : ['server', 'recipe', 'domain'];
+    tables.push(
+      boxTable(
+        headers,
+        rows.map((r) => keys.map((k) => r[k])),
+      ),
+    );
   }
   if (flag(args, 'machine')) out(JSON.stringify(doc));
   else out(tables.join('\n\n'));

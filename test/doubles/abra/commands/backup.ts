@@ -15,7 +15,10 @@ export function resticSize(bytes: number): string {
 }
 
 /** What backup-bot-two would back up: volumes of services labelled `backupbot.backup=true` (or the one file a path label names). */
-function backupTargets(ctx: AppContext, running: SwarmApp): Array<{ service: ComposeService; paths: string[]; hook?: string }> {
+function backupTargets(
+  ctx: AppContext,
+  running: SwarmApp,
+): Array<{ service: ComposeService; paths: string[]; hook?: string }> {
   const tag = running.chaos ? undefined : running.version;
   return ctx.repo
     .services(tag, composeVars(ctx))
@@ -90,7 +93,10 @@ export function snapshotTable(host: string, snapshots: readonly SwarmSnapshot[])
     `${id.padEnd(w.id)}  ${time.padEnd(w.time)}  ${h.padEnd(w.host)}  ${tags.padEnd(w.tags)}  ${p.padEnd(w.paths)}  ${size}`.trimEnd();
   const header = line('ID', 'Time', 'Host', 'Tags', 'Paths', 'Size');
   const rule = '-'.repeat(header.length);
-  const body = rows.flatMap((r) => [line(r.id, r.time, r.host, r.tags, r.paths[0], r.size), ...r.paths.slice(1).map((p) => line('', '', '', '', p, ''))]);
+  const body = rows.flatMap((r) => [
+    line(r.id, r.time, r.host, r.tags, r.paths[0], r.size),
+    ...r.paths.slice(1).map((p) => line('', '', '', '', p, '')),
+  ]);
   return [header, rule, ...body, rule, `${snapshots.length} snapshots`].join('\n');
 }
 
@@ -107,7 +113,8 @@ export async function restoreCommand(args: ParsedArgs): Promise<void> {
   const wanted = flagValue(args, 'snapshot');
   const chosen =
     wanted !== undefined
-      ? (running.snapshots.find((s) => s.id === wanted || s.id.startsWith(wanted)) ?? fatal(`${ctx.app.domain}: snapshot ${wanted} not found`))
+      ? (running.snapshots.find((s) => s.id === wanted || s.id.startsWith(wanted)) ??
+        fatal(`${ctx.app.domain}: snapshot ${wanted} not found`))
       : (running.snapshots.at(-1) ?? fatal(`${ctx.app.domain}: no snapshots found`));
   await confirm(args, `restore snapshot ${chosen.id} of ${ctx.app.domain}?`);
   if (faultOn(ctx, 'backup-container-not-running')) {

@@ -13,10 +13,16 @@ export async function checkCommand(args: ParsedArgs): Promise<void> {
   const app = findApp(dir, domain);
   const repo = new RecipeRepo(dir, app.recipe).requireExists();
   const at = app.pinned && repo.release(app.pinned) ? app.pinned : undefined;
-  const sample = repo.readAt(at, '.env.sample') ?? fatal(`${app.recipe} has no .env.sample at ${at ?? 'its working tree'}`);
+  const sample =
+    repo.readAt(at, '.env.sample') ?? fatal(`${app.recipe} has no .env.sample at ${at ?? 'its working tree'}`);
   const keys = definedKeys(sample);
   const missing = keys.filter((k) => !(k in app.vars));
-  out(boxTable([`${app.recipe} .env.sample`, domain], keys.map((k) => [k, k in app.vars ? 'ok' : 'missing'])));
+  out(
+    boxTable(
+      [`${app.recipe} .env.sample`, domain],
+      keys.map((k) => [k, k in app.vars ? 'ok' : 'missing']),
+    ),
+  );
   if (missing.length) fatal(`${domain} is missing env vars from the recipe's .env.sample: ${missing.join(', ')}`);
   info(`all necessary environment variables defined for ${domain}`);
 }

@@ -10,7 +10,9 @@ import { boxTable } from '../table.js';
 
 function splitImage(image: string): { image: string; tag: string } {
   const colon = image.lastIndexOf(':');
-  return colon > image.lastIndexOf('/') ? { image: image.slice(0, colon), tag: image.slice(colon + 1) } : { image, tag: 'latest' };
+  return colon > image.lastIndexOf('/')
+    ? { image: image.slice(0, colon), tag: image.slice(colon + 1) }
+    : { image, tag: 'latest' };
 }
 
 /** `abra recipe versions`: each release with the image of every service (defaults resolved), oldest first. */
@@ -24,7 +26,13 @@ function versions(args: ParsedArgs): void {
       .map((s) => ({ version: r.tag, service: s.name, ...splitImage(s.image!) })),
   );
   if (flag(args, 'machine')) out(JSON.stringify(rows));
-  else out(boxTable(['VERSION', 'SERVICE', 'IMAGE', 'TAG'], rows.map((r) => [r.version, r.service, r.image, r.tag])));
+  else
+    out(
+      boxTable(
+        ['VERSION', 'SERVICE', 'IMAGE', 'TAG'],
+        rows.map((r) => [r.version, r.service, r.image, r.tag]),
+      ),
+    );
 }
 
 /** `abra recipe fetch`: clone from the catalogue when missing, else fetch new tags from its remote. */
@@ -34,7 +42,9 @@ function fetch(args: ParsedArgs): void {
   const repo = new RecipeRepo(dir, name);
   const git = (argv: string[]) => execFileSync('git', argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (!repo.exists) {
-    const source = readDoubleConfig(dir).recipeSources?.[name] ?? fatal(`unable to fetch recipe ${name}: it is not in the catalogue`);
+    const source =
+      readDoubleConfig(dir).recipeSources?.[name] ??
+      fatal(`unable to fetch recipe ${name}: it is not in the catalogue`);
     mkdirSync(path.dirname(repo.dir), { recursive: true });
     git(['clone', '-q', source, repo.dir]);
     info(`fetched ${name} into ${repo.dir}`);

@@ -18,15 +18,22 @@ interface Target {
   chaos: boolean;
 }
 
-function pickUpgradeOrRollback(ctx: AppContext, mode: 'upgrade' | 'rollback', requested: string | undefined): Target | undefined {
+function pickUpgradeOrRollback(
+  ctx: AppContext,
+  mode: 'upgrade' | 'rollback',
+  requested: string | undefined,
+): Target | undefined {
   const { domain, recipe } = ctx.app;
   const running = deployedApp(ctx) ?? fatal(`${domain} is not deployed?`);
   const current = parseVersion(running.version);
   if (!current || !isOrdered(current)) {
-    fatal(`${domain} runs a chaos version (${running.version}): deploy a release with "abra app deploy --force ${domain} <version>"`);
+    fatal(
+      `${domain} runs a chaos version (${running.version}): deploy a release with "abra app deploy --force ${domain} <version>"`,
+    );
   }
   const releases = ctx.repo.releases();
-  const wanted = (r: RecipeRelease) => (mode === 'upgrade' ? compareVersions(r.version, current) > 0 : compareVersions(r.version, current) < 0);
+  const wanted = (r: RecipeRelease) =>
+    mode === 'upgrade' ? compareVersions(r.version, current) > 0 : compareVersions(r.version, current) < 0;
   const candidates = releases.filter(wanted);
   if (requested !== undefined) {
     const r = releases.find((x) => x.tag === requested) ?? fatal(`${requested} is not a known version of ${recipe}`);
@@ -53,7 +60,12 @@ function pickDeploy(ctx: AppContext, args: ParsedArgs, requested: string | undef
   if (chaos || (releases.length === 0 && requested === undefined)) {
     return { version: ctx.repo.chaosVersion(), chaos: true };
   }
-  const tag = requested !== undefined ? known(requested).tag : pinned && !flag(args, 'ignore-env-version') ? known(pinned).tag : releases.at(-1)!.tag;
+  const tag =
+    requested !== undefined
+      ? known(requested).tag
+      : pinned && !flag(args, 'ignore-env-version')
+        ? known(pinned).tag
+        : releases.at(-1)!.tag;
   return { tag, version: tag, chaos: false };
 }
 
@@ -90,7 +102,9 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
   if (!target.chaos) ctx.repo.requireClean();
 
   const services = ctx.repo.services(target.tag, composeVars(ctx));
-  const app = services.find((s) => s.labels[`coop-cloud.${ctx.stack}.version`] !== undefined) ?? services.find((s) => s.name === 'app');
+  const app =
+    services.find((s) => s.labels[`coop-cloud.${ctx.stack}.version`] !== undefined) ??
+    services.find((s) => s.name === 'app');
   // the label, not the tag, is what the swarm will report as running
   const labelled = target.chaos ? target.version : (app?.labels[`coop-cloud.${ctx.stack}.version`] ?? target.version);
   const timeout = Number(app?.labels[`coop-cloud.${ctx.stack}.timeout`]) || 50;
@@ -110,7 +124,9 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
   await confirm(args, 'continue with deployment?');
 
   if (mode === 'upgrade' && faultOn(ctx, 'abra-upgrade-fails')) {
-    fatal(`${ctx.app.domain}: upgrade failed: ${ctx.stack}_app: update paused due to failure or early termination of task`);
+    fatal(
+      `${ctx.app.domain}: upgrade failed: ${ctx.stack}_app: update paused due to failure or early termination of task`,
+    );
   }
   if (target.tag) {
     ctx.repo.checkout(target.tag);
@@ -139,7 +155,10 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
     info('skipping converge checks');
   } else {
     info(`waiting for ${ctx.stack} to converge (timeout: ${timeout}s)`);
-    if (stalls) fatal(`${ctx.app.domain}: deploy failed: timed out waiting for ${ctx.stack} to converge after ${timeout}s (services may still be updating)`);
+    if (stalls)
+      fatal(
+        `${ctx.app.domain}: deploy failed: timed out waiting for ${ctx.stack} to converge after ${timeout}s (services may still be updating)`,
+      );
     info(`${ctx.stack} converged`);
   }
   const verb = { upgrade: 'upgraded', rollback: 'rolled back', deploy: 'deployed' }[mode];

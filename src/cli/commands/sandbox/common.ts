@@ -10,7 +10,7 @@ import type { CommandContext } from '../../context.js';
  * build/world/. The sandbox commands load it here, at run time; nothing else
  * does, and an installed package has none.
  */
-export interface SandboxState {
+interface SandboxState {
   mode: 'loopback' | 'netns';
   hosts: Array<{ name: string; ssh: { address: string; port: number } }>;
   coopcloud: { apps: unknown[] };
@@ -20,15 +20,22 @@ export interface SandboxState {
 
 /** What test/world/index.ts offers (test/helpers/worldContract.ts holds the two together). */
 export interface SandboxWorld {
-  up(opts: { dir: string; extraHosts?: number; netns?: boolean; log?: (line: string) => void }): Promise<{ state: SandboxState; config: string }>;
+  up(opts: {
+    dir: string;
+    extraHosts?: number;
+    netns?: boolean;
+    log?: (line: string) => void;
+  }): Promise<{ state: SandboxState; config: string }>;
   down(dir: string, purge: boolean): Promise<void>;
-  processes(dir: string): Promise<{ state: SandboxState; processes: Array<{ what: string; running: boolean; where?: string }> }>;
+  processes(
+    dir: string,
+  ): Promise<{ state: SandboxState; processes: Array<{ what: string; running: boolean; where?: string }> }>;
   setFault(dir: string, target: string, kind: string): Promise<SandboxState>;
   clearFaults(dir: string, target?: string): Promise<SandboxState>;
   dirOfConfig(file: string): Promise<string | undefined>;
 }
 
-/** The package root: this file is <root>/{dist,src}/cli/commands/sandbox/world.{js,ts}. */
+/** The package root: this file is <root>/{dist,src}/cli/commands/sandbox/common.{js,ts}. */
 const ROOT = path.resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
 const ENTRY = path.join(ROOT, 'build', 'world', 'test', 'world', 'index.js');
 
@@ -40,17 +47,28 @@ function fromWorld(err: unknown): unknown {
   if (err instanceof CoopctlError || !(err instanceof Error)) return err;
   const e = err as Error & { code?: unknown; exitCode?: unknown; hints?: unknown };
   if (typeof e.code !== 'string' || typeof e.exitCode !== 'number') return err;
-  return new CoopctlError(e.message, { code: e.code, exitCode: e.exitCode as ExitCodeValue, hints: Array.isArray(e.hints) ? e.hints.map(String) : [], cause: err });
+  return new CoopctlError(e.message, {
+    code: e.code,
+    exitCode: e.exitCode as ExitCodeValue,
+    hints: Array.isArray(e.hints) ? e.hints.map(String) : [],
+    cause: err,
+  });
 }
 
 export async function loadWorld(): Promise<SandboxWorld> {
   if (!existsSync(ENTRY)) {
     if (existsSync(path.join(ROOT, 'test', 'world'))) {
-      throw new InputError(`the sandbox of this checkout is not built (${path.relative(process.cwd(), ENTRY) || ENTRY} is missing)`, { hints: ['run: npm run build'] });
+      throw new InputError(
+        `the sandbox of this checkout is not built (${path.relative(process.cwd(), ENTRY) || ENTRY} is missing)`,
+        { hints: ['run: npm run build'] },
+      );
     }
-    throw new InputError(`coopctl sandbox runs from a checkout of coopctl: this installation (${ROOT}) does not include the test world`, {
-      hints: ["clone coopctl's repository, run `npm ci` in it, then `./bin/coopctl sandbox up` there"],
-    });
+    throw new InputError(
+      `coopctl sandbox runs from a checkout of coopctl: this installation (${ROOT}) does not include the test world`,
+      {
+        hints: ["clone coopctl's repository, run `npm ci` in it, then `./bin/coopctl sandbox up` there"],
+      },
+    );
   }
   const world = (await import(pathToFileURL(ENTRY).href)) as SandboxWorld;
   return Object.fromEntries(
@@ -73,9 +91,12 @@ export async function sandboxDir(ctx: CommandContext, world: SandboxWorld, dir: 
   if (ctx.global.config === undefined) return path.resolve(ctx.cwd, '.sandbox');
   const found = await world.dirOfConfig(path.resolve(ctx.cwd, ctx.global.config));
   if (found === undefined) {
-    throw new InputError(`-c ${ctx.global.config}: not a coopctl.yaml written by \`coopctl sandbox up\`, so it names no sandbox`, {
-      hints: ['pass --dir DIR to say which sandbox'],
-    });
+    throw new InputError(
+      `-c ${ctx.global.config}: not a coopctl.yaml written by \`coopctl sandbox up\`, so it names no sandbox`,
+      {
+        hints: ['pass --dir DIR to say which sandbox'],
+      },
+    );
   }
   return found;
 }
