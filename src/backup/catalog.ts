@@ -15,7 +15,7 @@ export interface BackupFilter {
   env?: string;
 }
 
-export interface Listing {
+interface Listing {
   /** Newest first. */
   backups: Manifest[];
   /** Manifests that could not be read or do not validate: reported, never trusted. */
@@ -27,7 +27,7 @@ function prefixOf(f: BackupFilter): string {
   return `${assertName(f.service, 'service')}/` + (f.env ? `${assertName(f.env, 'environment')}/` : '');
 }
 
-export async function manifestKeys(store: BackupStore, filter: BackupFilter = {}): Promise<string[]> {
+async function manifestKeys(store: BackupStore, filter: BackupFilter = {}): Promise<string[]> {
   const keys = await store.list(prefixOf(filter));
   return keys.filter((k) => {
     const p = parseManifestKey(k);

@@ -58,7 +58,7 @@ export function assertLevel(level: number): number {
 }
 
 /** A PostgreSQL client tool, in the container or on the host. */
-export function pgTool(db: DbTarget, tool: string, args: readonly string[]): string[] {
+function pgTool(db: DbTarget, tool: string, args: readonly string[]): string[] {
   assertDbTarget(db);
   return dbCommand(db, [tool, ...args]);
 }
@@ -67,7 +67,7 @@ export function zstdCompress(level: number): string[] {
   return ['zstd', `-${assertLevel(level)}`, '-T0', '-q', '-c'];
 }
 
-export const ZSTD_DECOMPRESS: readonly string[] = ['zstd', '-d', '-q', '-c'];
+const ZSTD_DECOMPRESS: readonly string[] = ['zstd', '-d', '-q', '-c'];
 
 const SNAPSHOT = /^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$/;
 
@@ -75,7 +75,7 @@ const SNAPSHOT = /^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$/;
  * pg_dump -Fc without its own (slow, single-threaded) compression, inside
  * the snapshot the inspection session exported so row counts and dump agree.
  */
-export function dumpArgv(db: DbTarget, snapshot?: string): string[] {
+function dumpArgv(db: DbTarget, snapshot?: string): string[] {
   if (snapshot !== undefined && !SNAPSHOT.test(snapshot)) throw new InputError(`not a snapshot id: ${JSON.stringify(snapshot)}`);
   return pgTool(db, 'pg_dump', ['-U', db.user, '-Fc', '-Z0', ...(snapshot ? [`--snapshot=${snapshot}`] : []), db.name]);
 }
@@ -87,7 +87,7 @@ export function dumpCommand(db: DbTarget, compression: Compression, snapshot?: s
   return ShellLine.pipeline(dump, zstdCompress(compression.level)).bash();
 }
 
-export interface RestoreFlags {
+interface RestoreFlags {
   /** Restore GRANTs too (a real restore); a scratch test skips them, its host may lack the roles. */
   privileges: boolean;
 }

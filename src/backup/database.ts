@@ -15,7 +15,7 @@ import {
 import { BackupError } from './errors.js';
 
 /** PostgreSQL as seen over SSH: facts for the manifest, and the database steps of a restore. */
-export interface DatabaseFacts {
+interface DatabaseFacts {
   size: number;
   serverVersion: string;
   rowCounts: Record<string, number>;
@@ -27,7 +27,7 @@ interface Report {
 }
 
 /** psql's "key<TAB>value" lines up to the "end" line. */
-export function parseReport(text: string): Report {
+function parseReport(text: string): Report {
   const values = new Map<string, string>();
   for (const line of text.split('\n')) {
     if (line === 'end\t' || line === 'end') return { values, complete: true };
@@ -81,7 +81,7 @@ function readReport(stdout: Readable): Promise<Report> {
  * for pg_dump --snapshot, so the row counts in the manifest are exactly those
  * of the dump even while the service keeps writing.
  */
-export interface SnapshotSession {
+interface SnapshotSession {
   snapshot: string;
   facts: DatabaseFacts;
   /** Ends the transaction; call once the dump has finished (or failed). */

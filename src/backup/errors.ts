@@ -4,7 +4,7 @@ import { OperationError } from '../kernel/errors.js';
  * Every way a backup operation fails once it has started. All exit 1; the
  * code goes into the --json error document so scripts can tell them apart.
  */
-export type BackupErrorCode =
+type BackupErrorCode =
   | 'store-unreachable'
   | 'upload-failed'
   | 'disk-full'
@@ -24,10 +24,6 @@ export class BackupError extends OperationError {
   constructor(code: BackupErrorCode, message: string, extra: { hints?: string[]; details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, { ...extra, code });
   }
-}
-
-export function isBackupError(err: unknown, code?: BackupErrorCode): err is BackupError {
-  return err instanceof BackupError && (code === undefined || err.code === code);
 }
 
 /** Failures that say something about the backup itself, and so are recorded in its manifest. */

@@ -12,10 +12,10 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest')
 const isoTime = z.iso.datetime({ offset: true });
 const bytes = z.number().int().nonnegative();
 
-export const verificationKinds = ['hash', 'restore-list', 'restore-scratch'] as const;
+const verificationKinds = ['hash', 'restore-list', 'restore-scratch'] as const;
 export type VerificationKind = (typeof verificationKinds)[number];
 
-export const verificationSchema = z.object({
+const verificationSchema = z.object({
   at: isoTime,
   kind: z.enum(verificationKinds),
   ok: z.boolean(),
@@ -23,7 +23,7 @@ export const verificationSchema = z.object({
 });
 export type Verification = z.output<typeof verificationSchema>;
 
-export const backupFileSchema = z.object({
+const backupFileSchema = z.object({
   name: z.string().regex(/^[\w.-]+$/),
   kind: z.enum(['database', 'secrets']),
   /** Bytes as stored (encrypted). */
@@ -46,7 +46,7 @@ const encryptionSchema = z.discriminatedUnion('algorithm', [
 ]);
 export type EncryptionInfo = z.output<typeof encryptionSchema>;
 
-export const manifestSchema = z.looseObject({
+const manifestSchema = z.looseObject({
   format: z.literal(1),
   id: z.string().refine(isBackupId, 'is not a backup id'),
   service: z.string(),
@@ -100,7 +100,7 @@ export function databaseFile(m: Manifest): BackupFile {
   return f;
 }
 
-export type VerificationState = 'verified' | 'failed' | 'unverified';
+type VerificationState = 'verified' | 'failed' | 'unverified';
 
 /**
  * Verified when the latest result of every kind of check that has run is a

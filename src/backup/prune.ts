@@ -13,24 +13,24 @@ import type { BackupStore } from './store/types.js';
  * and the store was down for the cleanup too): not backups, never listed,
  * removed by prune once they are old enough not to be a backup in progress.
  */
-export interface RetentionPolicy {
+interface RetentionPolicy {
   keepLast: number;
   keepDailyDays: number;
 }
 
-export interface PruneDecision {
+interface PruneDecision {
   manifest: Manifest;
   reasons: string[];
 }
 
-export interface Orphan {
+interface Orphan {
   service: string;
   env: string;
   id: string;
   keys: string[];
 }
 
-export interface PrunePlan {
+interface PrunePlan {
   keep: PruneDecision[];
   delete: PruneDecision[];
   orphans: Orphan[];

@@ -19,7 +19,7 @@ import { pipeToRemote } from './transfer.js';
  * --list, or a restore). Failures come out as one clear BackupError, the
  * most telling first: a changed object is "tampered" whatever else broke.
  */
-export interface ReadBackOptions {
+interface ReadBackOptions {
   store: BackupStore;
   manifest: Manifest;
   /** age identities; required for encrypted backups when a host command runs. */
@@ -30,7 +30,7 @@ export interface ReadBackOptions {
   onProgress?: ProgressListener;
 }
 
-export interface ReadBackResult {
+interface ReadBackResult {
   file: BackupFile;
   bytes: number;
   sha256: string;

@@ -15,13 +15,13 @@ import { checked, type VerifyOutcome } from './verify.js';
  * new database next to a live one (the steps of a real restore; the lock,
  * safety backup, confirmation and history around them are the caller's).
  */
-export interface RestoreHost {
+interface RestoreHost {
   host: RemoteHost;
   /** How to reach PostgreSQL there (user, container); its name is the live database, if any. */
   db: DbTarget;
 }
 
-export interface RestoreOptions {
+interface RestoreOptions {
   store: BackupStore;
   manifest: Manifest;
   identities?: readonly string[];
@@ -30,7 +30,7 @@ export interface RestoreOptions {
   now?: () => Date;
 }
 
-export interface RestoredDatabase {
+interface RestoredDatabase {
   database: string;
   rowCounts: Record<string, number>;
 }
@@ -40,7 +40,7 @@ function stamp(now: Date): string {
 }
 
 /** A name no one else uses: coopctl_scratch_<time>_<random>. */
-export function scratchName(now: Date = new Date()): string {
+function scratchName(now: Date = new Date()): string {
   return assertIdentifier(`coopctl_scratch_${stamp(now)}_${randomBytes(3).toString('hex')}`, 'scratch database');
 }
 
@@ -81,7 +81,7 @@ async function restoreInto(o: RestoreOptions, database: string, privileges: bool
   return { database, rowCounts: counts };
 }
 
-export interface ScratchOutcome extends VerifyOutcome, RestoredDatabase {
+interface ScratchOutcome extends VerifyOutcome, RestoredDatabase {
   /** Problems after the verdict, e.g. the scratch database could not be dropped. */
   warnings: string[];
 }

@@ -45,7 +45,7 @@ export function endsWhen(check: () => Promise<void>): Transform {
   });
 }
 
-export interface HashedCopy<T> {
+interface HashedCopy<T> {
   bytes: number;
   sha256: string;
   /** The consumer's result, or its failure (the source was still read to the end). */

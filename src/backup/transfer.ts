@@ -9,14 +9,14 @@ import { BackupError } from './errors.js';
 import type { BackupStore } from './store/types.js';
 import { endsWhen, Meter } from './streams.js';
 
-export interface StoredStream {
+interface StoredStream {
   size: number;
   sha256: string;
   plainSha256: string;
   plainBytes: number;
 }
 
-export interface TransferOptions {
+interface TransferOptions {
   host: RemoteHost;
   handle: StreamHandle;
   /** "the dump", "the secrets file": for messages. */
@@ -92,7 +92,7 @@ function rootCause(chain: PromiseSettledResult<unknown>, put: PromiseSettledResu
   return new BackupError('dump-failed', `${what} failed: ${(first as Error)?.message ?? String(first)}; nothing was kept`, { cause: first });
 }
 
-export interface RemoteFeedResult {
+interface RemoteFeedResult {
   /** Why feeding stopped, when it was not just the remote command ending early. */
   feedError?: unknown;
   code: number | null;

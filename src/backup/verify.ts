@@ -8,7 +8,7 @@ import type { ProgressListener } from './progress.js';
 import { readBack } from './readback.js';
 import type { BackupStore } from './store/types.js';
 
-export interface VerifyOptions {
+interface VerifyOptions {
   store: BackupStore;
   manifest: Manifest;
   /** age identities (parseIdentities of the resolved backup.encryption.identity). */
@@ -36,7 +36,7 @@ export interface VerifyOutcome {
  * hides a failed check: the check's error wins, with the recording problem
  * as a hint.
  */
-export async function recordVerification(store: BackupStore, m: Manifest, v: Verification, failure?: unknown): Promise<Manifest> {
+async function recordVerification(store: BackupStore, m: Manifest, v: Verification, failure?: unknown): Promise<Manifest> {
   const updated = withVerification(m, v);
   try {
     await writeManifest(store, updated);
@@ -71,7 +71,7 @@ export async function checked(
 }
 
 /** Table-of-contents entries of `pg_restore --list` output (comment lines start with ';'). */
-export function tocEntries(listing: string): string[] {
+function tocEntries(listing: string): string[] {
   return listing.split('\n').filter((l) => l.trim() && !l.startsWith(';'));
 }
 

@@ -39,8 +39,3 @@ export async function runChecks(
   return Promise.all(checks.map((c) => running.get(c.id)!));
 }
 
-export function overall(results: readonly CheckResult[]): 'pass' | 'warn' | 'fail' {
-  if (results.some((r) => r.status === 'fail')) return 'fail';
-  if (results.some((r) => r.status === 'warn')) return 'warn';
-  return 'pass';
-}

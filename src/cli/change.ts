@@ -85,7 +85,7 @@ export function showPlan(ctx: CommandContext, plan: ChangePlan, text: string, dr
 }
 
 /** The Markdown summary for the merge request. */
-export function summaryMarkdown(o: ChangeOutcome, plan: ChangePlan): string {
+function summaryMarkdown(o: ChangeOutcome, plan: ChangePlan): string {
   const r = o.record;
   const d = r.details as {
     verification?: { ok: boolean; checks?: Array<{ ok: boolean; message: string }> };

@@ -1,7 +1,7 @@
 import { InputError } from '../kernel/errors.js';
 import { canPrompt, type IO } from '../kernel/io.js';
 
-export interface Choice<T> {
+interface Choice<T> {
   value: T;
   name: string;
   description?: string;
@@ -19,7 +19,7 @@ export interface Prompter {
   confirm(q: { message: string; flag: string; default?: boolean }): Promise<boolean>;
 }
 
-export class NonInteractivePrompter implements Prompter {
+class NonInteractivePrompter implements Prompter {
   readonly interactive = false;
   async select<T>(q: { message: string; flag: string }): Promise<T> {
     throw new InputError(`${q.message}: no terminal to ask on; pass ${q.flag}`);
@@ -29,7 +29,7 @@ export class NonInteractivePrompter implements Prompter {
   }
 }
 
-export class InquirerPrompter implements Prompter {
+class InquirerPrompter implements Prompter {
   readonly interactive = true;
   constructor(private readonly io: IO) {}
 

@@ -16,7 +16,7 @@ export interface InventoryHost {
   inventory: string;
 }
 
-export interface Inventory {
+interface Inventory {
   file: string;
   hosts: Map<string, InventoryHost>;
 }
@@ -62,7 +62,7 @@ export function parseInventoryJson(json: string, file: string): Inventory {
   return { file, hosts };
 }
 
-export async function readInventory(runner: ProcessRunner, file: string): Promise<Inventory> {
+async function readInventory(runner: ProcessRunner, file: string): Promise<Inventory> {
   if (!existsSync(file)) throw new ConfigError(`${file}: inventory not found`);
   try {
     const r = await runner.run('ansible-inventory', ['-i', file, '--list'], {
@@ -112,7 +112,7 @@ function files(p: string): string[] {
 }
 
 /** Changes whenever a file of the inventory (or its group_vars/host_vars) changes. */
-export function inventoryFingerprint(file: string, variables: readonly string[] = []): string {
+function inventoryFingerprint(file: string, variables: readonly string[] = []): string {
   const dir = statSync(file).isDirectory() ? file : path.dirname(file);
   const all = [...new Set([...files(file), ...files(path.join(dir, 'group_vars')), ...files(path.join(dir, 'host_vars'))])].sort();
   const h = createHash('sha256').update(file).update(`\0${[...variables].sort().join(',')}`);

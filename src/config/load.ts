@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../kernel/errors.js';
 import { type Config, type configSchemaFor } from './schema.js';
 
-export type ConfigPath = readonly (string | number)[];
+type ConfigPath = readonly (string | number)[];
 
 export interface LoadedConfig {
   /** Absolute path of coopctl.yaml. */
@@ -24,9 +24,9 @@ export interface LoadedConfig {
   error(p: ConfigPath, message: string): ConfigError;
 }
 
-export const CONFIG_NAME = 'coopctl.yaml';
+const CONFIG_NAME = 'coopctl.yaml';
 
-export function expandHome(p: string): string {
+function expandHome(p: string): string {
   if (p === '~') return homedir();
   if (p.startsWith('~/')) return path.join(homedir(), p.slice(2));
   return p;
@@ -57,7 +57,7 @@ export function findConfig(explicit: string | undefined, env: NodeJS.ProcessEnv,
   });
 }
 
-export function formatPath(p: ConfigPath): string {
+function formatPath(p: ConfigPath): string {
   return p
     .map((k, i) => (typeof k === 'number' ? `[${k}]` : /^[\w-]+$/.test(k) ? (i ? `.${k}` : k) : `[${JSON.stringify(k)}]`))
     .join('');
@@ -86,7 +86,7 @@ function offsetOf(doc: Document, p: ConfigPath): number {
 }
 
 /** The schema of the whole file: configSchemaFor() with the registered drivers' service schemas. */
-export type ConfigSchema = ReturnType<typeof configSchemaFor>;
+type ConfigSchema = ReturnType<typeof configSchemaFor>;
 
 export function parseConfigText(text: string, file: string, configSchema: ConfigSchema): LoadedConfig {
   const display = path.relative(process.cwd(), file) || file;

@@ -8,7 +8,7 @@ import { isSafeName, parseDuration } from '../kernel/validate.js';
 
 export const name = z.string().refine(isSafeName, { error: 'must be a name of letters, digits, ".", "_" or "-"' });
 
-export const duration = z
+const duration = z
   .union([z.string(), z.number()])
   .transform((v, ctx) => {
     const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
@@ -20,7 +20,7 @@ export const duration = z
   });
 
 /** Secrets are references resolved at use, never values in this file. */
-export const secretRef = z.union(
+const secretRef = z.union(
   [
     z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name') }),
     z.strictObject({ file: z.string().min(1) }),
@@ -107,7 +107,7 @@ const s3Store = z.strictObject({
   secretAccessKey: secretRef,
   partSize: z.number().int().min(5 * 1024 * 1024).default(16 * 1024 * 1024),
 });
-export const storeSchema = z.discriminatedUnion('type', [localStore, s3Store], { error: 'type must be "local" or "s3"' });
+const storeSchema = z.discriminatedUnion('type', [localStore, s3Store], { error: 'type must be "local" or "s3"' });
 
 export const backupSchema = z.strictObject({
   store: name.default('local'),
@@ -162,4 +162,3 @@ export function configSchemaFor(services: readonly ServiceSchema[]) {
 export type Config = z.output<ReturnType<typeof configSchemaFor>>;
 export type HealthConfig = z.output<typeof healthSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
-export type DatabaseConfig = z.output<typeof databaseSchema>;

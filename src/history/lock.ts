@@ -12,7 +12,7 @@ import { stateDirFor } from './paths.js';
  * directory (mkdir is atomic) with an info file. Automatic locks carry a
  * heartbeat; a run that died stops beating and its lock reads as stale.
  */
-export const lockInfoSchema = z.object({
+const lockInfoSchema = z.object({
   id: z.string(),
   service: z.string(),
   env: z.string(),
@@ -39,11 +39,11 @@ export interface LockStatus {
   info?: LockInfo;
 }
 
-export const HEARTBEAT_MS = 10_000;
+const HEARTBEAT_MS = 10_000;
 export const STALE_AFTER_MS = 60_000;
 
 /** How old a heartbeat may get before the lock reads as stale: COOPCTL_LOCK_STALE_AFTER seconds, else 60 s. */
-export function staleAfterMs(env: NodeJS.ProcessEnv = process.env): number {
+function staleAfterMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.COOPCTL_LOCK_STALE_AFTER?.trim();
   if (!raw) return STALE_AFTER_MS;
   const seconds = Number(raw);
@@ -52,7 +52,7 @@ export function staleAfterMs(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /** Beats often enough that a live run never reads as stale under a short threshold. */
-export function heartbeatMs(staleAfter: number): number {
+function heartbeatMs(staleAfter: number): number {
   return Math.min(HEARTBEAT_MS, Math.max(200, Math.floor(staleAfter / 4)));
 }
 
@@ -210,7 +210,7 @@ export class HostLock {
   }
 }
 
-export interface AcquireOptions {
+interface AcquireOptions {
   command: string;
   version?: string;
   /** Wait this long for an automatic lock to be released (never for a manual one). */

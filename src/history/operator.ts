@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { hostname, userInfo } from 'node:os';
 
 /** Who is running coopctl, as other operators will see it in locks and history. */
-export interface Operator {
+interface Operator {
   name: string;
   from: string;
 }

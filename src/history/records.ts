@@ -10,7 +10,7 @@ import { stateDirFor } from './paths.js';
  * status transition with what was learnt). Lines are appended with O_APPEND,
  * so a record is never rewritten.
  */
-export const STATUSES = ['pending', 'succeeded', 'failed', 'rolled-back', 'cancelled'] as const;
+const STATUSES = ['pending', 'succeeded', 'failed', 'rolled-back', 'cancelled'] as const;
 export type RecordStatus = (typeof STATUSES)[number] | 'interrupted';
 
 export interface HistoryRecord {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 
-export interface HttpResult {
+interface HttpResult {
   status: number;
   body: string;
   ms: number;

@@ -19,7 +19,7 @@ export function canPrompt(io: IO): boolean {
   return Boolean(io.stdin.isTTY && io.stdout.isTTY) && !io.env.CI;
 }
 
-export function colorEnabled(io: IO, stream: Writable & { isTTY?: boolean } = io.stderr): boolean {
+function colorEnabled(io: IO, stream: Writable & { isTTY?: boolean } = io.stderr): boolean {
   if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '') return false;
   if (io.env.TERM === 'dumb') return false;
   if (io.env.FORCE_COLOR && io.env.FORCE_COLOR !== '0') return true;

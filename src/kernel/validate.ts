@@ -97,7 +97,7 @@ function distance(a: string, b: string): number {
   return dp[b.length];
 }
 
-export function didYouMean(value: string, candidates: Iterable<string>): string {
+function didYouMean(value: string, candidates: Iterable<string>): string {
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {

@@ -4,7 +4,7 @@ import type { Workspace } from '../targets/workspace.js';
 import { HostLock } from '../history/lock.js';
 import { HistoryStore, type HistoryRecord } from '../history/records.js';
 
-export interface HistoryListing {
+interface HistoryListing {
   records: HistoryRecord[];
   /** Hosts that could not be read: the listing is then incomplete, and says so. */
   problems: Array<{ service: string; env: string; message: string }>;

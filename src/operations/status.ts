@@ -25,7 +25,7 @@ export interface StatusRow {
   errors: string[];
 }
 
-export interface LastBackupLookup {
+interface LastBackupLookup {
   (t: Target): Promise<{ id: string; createdAt: string; verified: boolean } | null>;
 }
 

@@ -9,8 +9,8 @@ import type { Workspace } from '../targets/workspace.js';
 import type { SafetyBackups } from '../targets/safety.js';
 import type { Stage, StageContext, StageRunner } from './stages.js';
 
-export type Operation = 'upgrade' | 'rollback' | 'restore' | 'promote';
-export type FinalStatus = 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
+type Operation = 'upgrade' | 'rollback' | 'restore' | 'promote';
+type FinalStatus = 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
 
 /** What one run of a change learns as it goes; its stages read and write it. */
 export interface ChangeRun {
@@ -92,7 +92,7 @@ export interface Ending {
   fields?: Record<string, unknown>;
 }
 
-export interface PlanStep {
+interface PlanStep {
   id: string;
   title: string;
   mutates: boolean;

@@ -17,7 +17,7 @@ export function safetyBackupsFor(ws: Workspace, t: Target): SafetyBackups {
 }
 
 /** coopctl's own dumps (age(zstd(pg_dump))) in the configured store, as the safety net of every change. */
-export function databaseBackups(ws: Workspace): SafetyBackups {
+function databaseBackups(ws: Workspace): SafetyBackups {
   return {
     describe: (t) => `database${t.profile.secretsFile ? ` + ${t.profile.secretsFile}` : ''}`,
 

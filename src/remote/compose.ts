@@ -15,7 +15,7 @@ export function composeExec(dir: string, service: string, argv: readonly string[
 }
 
 /** Where a PostgreSQL database runs: in a compose service of a project, or on the host itself. */
-export interface DbLocation {
+interface DbLocation {
   /** Compose service running PostgreSQL; unset: the tools run on the host. */
   container?: string;
   /** The compose project directory; required with container. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
  * patterns, [host]:port forms, @revoked markers. coopctl never adds keys:
  * trusting a host is an operator's decision (ssh-keyscan + review).
  */
-export interface KnownHostEntry {
+interface KnownHostEntry {
   patterns: string[];
   hashed?: { salt: Buffer; hash: Buffer };
   keyType: string;

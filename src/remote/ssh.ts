@@ -18,7 +18,7 @@ export interface SshTarget {
   user: string;
 }
 
-export interface SshSettings {
+interface SshSettings {
   knownHostsFile: string;
   identityFile?: string;
   agent: boolean;

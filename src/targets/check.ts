@@ -2,7 +2,7 @@ import type { ProcessRunner } from '../kernel/process.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
 
-export type CheckStatus = 'pass' | 'warn' | 'fail';
+type CheckStatus = 'pass' | 'warn' | 'fail';
 
 export interface CheckResult {
   id: string;

@@ -22,7 +22,7 @@ export interface VersionCatalog {
   warnings: string[];
 }
 
-export interface VersionStatus {
+interface VersionStatus {
   version: string | null;
   latest: string | null;
   /** A newer stable version exists. */
@@ -32,7 +32,7 @@ export interface VersionStatus {
   errors: string[];
 }
 
-export interface ListVersionsOptions {
+interface ListVersionsOptions {
   /** The running version, to mark it and what is newer. */
   current?: string;
   includePrerelease: boolean;
@@ -40,7 +40,7 @@ export interface ListVersionsOptions {
 }
 
 /** A version the picker offers, sensible targets first; refused ones carry the reason. */
-export interface TargetSuggestion {
+interface TargetSuggestion {
   version: string;
   allowed: boolean;
   reason: string;
@@ -72,17 +72,17 @@ export interface VersionChoice {
   suggestions: TargetSuggestion[];
 }
 
-export interface ChangeReview {
+interface ChangeReview {
   notes: ReleaseNote[];
   findings: Finding[];
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   signal?: AbortSignal;
   onAttempt?(line: string): void;
 }
 
-export interface Verification {
+interface Verification {
   ok: boolean;
   /** One line: what was checked and what failed. */
   summary: string;

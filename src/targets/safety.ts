@@ -1,7 +1,7 @@
 import type { Target } from './target.js';
 
 /** Where a backup reports its progress (a stage of the pipeline). */
-export interface BackupProgress {
+interface BackupProgress {
   signal: AbortSignal;
   /** A live line under the stage. */
   report(line: string): void;
@@ -9,7 +9,7 @@ export interface BackupProgress {
   title(text: string): void;
 }
 
-export interface SafetyBackup {
+interface SafetyBackup {
   id: string;
   /** Shown when the stage completes ("20261129T…, 12 MiB, sha256 verified"). */
   summary: string;

@@ -14,7 +14,7 @@ export interface Registry {
   profiles: ReadonlyMap<string, ServiceProfile>;
 }
 
-export interface ServiceEnv {
+interface ServiceEnv {
   service: string;
   env: string;
 }

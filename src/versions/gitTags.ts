@@ -26,7 +26,7 @@ export interface GitSourceOptions {
   now?: () => number;
 }
 
-export interface RemoteTag {
+interface RemoteTag {
   name: string;
   /** The object the tag ref points to (the tag object for annotated tags). */
   object: string;
@@ -37,7 +37,7 @@ export interface VersionTag<V> extends RemoteTag {
 }
 
 /** How an application names and orders its releases; tags that do not parse are not releases. */
-export interface TagScheme<V> {
+interface TagScheme<V> {
   parse(tag: string): V | undefined;
   compare(a: V, b: V): number;
 }
@@ -90,7 +90,7 @@ function failure(what: string, r: RunResult): RemoteError {
   return new RemoteError(`${what} (git exited with ${r.exitCode})${tail ? `:\n${tail}` : ''}`);
 }
 
-export function parseLsRemote(stdout: string): RemoteTag[] {
+function parseLsRemote(stdout: string): RemoteTag[] {
   const tags: RemoteTag[] = [];
   for (const line of stdout.split('\n')) {
     const m = /^([0-9a-f]{40,64})\trefs\/tags\/(.+)$/.exec(line.trim());
@@ -117,7 +117,7 @@ export async function listVersionTags<V>(opts: GitSourceOptions, url: string, sc
   return tags.sort((a, b) => scheme.compare(a.version, b.version) || (a.name < b.name ? -1 : 1));
 }
 
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
   const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || os.homedir(), '.cache');
   return path.join(base, 'coopctl', 'repos');
@@ -169,7 +169,7 @@ async function fetchMirror(opts: GitSourceOptions, u: string, dir: string): Prom
   stamp(dir, (opts.now ?? Date.now)());
 }
 
-export interface MirrorState {
+interface MirrorState {
   dir: string;
   /** Set when a refresh failed and the older mirror is used (offline, say). */
   staleReason?: string;

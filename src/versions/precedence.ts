@@ -2,7 +2,7 @@
  * Semantic-versioning precedence (semver.org §11) on already-split parts, shared
  * by Mastodon versions and abra recipe versions.
  */
-export type Identifier = string | number;
+type Identifier = string | number;
 
 export interface CoreVersion {
   major: number;
@@ -20,7 +20,7 @@ function compareIdentifier(a: Identifier, b: Identifier): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function comparePrerelease(a: readonly Identifier[], b: readonly Identifier[]): number {
+function comparePrerelease(a: readonly Identifier[], b: readonly Identifier[]): number {
   if (a.length === 0 || b.length === 0) return Math.sign(b.length - a.length);
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     if (i >= a.length) return -1;

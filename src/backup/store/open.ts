@@ -19,12 +19,12 @@ export interface StoreDeps {
 export const DEFAULT_QUEUE_SIZE = 2;
 
 /** Where the default `local` store keeps backups when coopctl.yaml does not define one. */
-export function defaultLocalDir(env: NodeJS.ProcessEnv): string {
+function defaultLocalDir(env: NodeJS.ProcessEnv): string {
   const state = env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state');
   return path.join(state, 'coopctl', 'backups');
 }
 
-export async function openStore(name: string, cfg: StoreConfig, deps: StoreDeps, queueSize = DEFAULT_QUEUE_SIZE): Promise<BackupStore> {
+async function openStore(name: string, cfg: StoreConfig, deps: StoreDeps, queueSize = DEFAULT_QUEUE_SIZE): Promise<BackupStore> {
   if (cfg.type === 'local') return new LocalStore(deps.resolvePath(cfg.dir));
   const where = `backup.stores.${name}`;
   // Loaded only when used: the AWS SDK costs ~20 MB and start-up time.

@@ -185,7 +185,7 @@ function isNotFound(err: unknown): boolean {
 }
 
 /** One line a person can act on, from whatever the SDK threw. */
-export function describeS3Error(err: unknown): string {
+function describeS3Error(err: unknown): string {
   const e = err as SdkError;
   const code = e?.code ?? e?.cause?.code ?? e?.errors?.[0]?.code;
   if (code === 'ECONNREFUSED') return 'connection refused';

@@ -6,7 +6,7 @@ import { assertName, assertVersion } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
 import { statusMark } from '../format.js';
 
-export interface PreflightOptions {
+interface PreflightOptions {
   env: string;
   to?: string;
   pre?: boolean;

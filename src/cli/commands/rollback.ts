@@ -5,7 +5,7 @@ import { chooseRollback, planRollback, type RollbackChoice } from '../../operati
 import { confirmChange, executeChange, formatPlan, showPlan } from '../change.js';
 import type { CommandContext } from '../context.js';
 
-export interface RollbackOptions {
+interface RollbackOptions {
   env: string;
   to?: string;
   restoreDb?: boolean;

@@ -7,7 +7,7 @@ import type { VersionChoice } from '../../targets/profile.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../change.js';
 import type { CommandContext } from '../context.js';
 
-export interface UpgradeOptions {
+interface UpgradeOptions {
   env: string;
   to?: string;
   pre?: boolean;

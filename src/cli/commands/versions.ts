@@ -5,7 +5,7 @@ import type { VersionEntry } from '../../targets/profile.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 
-export interface VersionsOptions {
+interface VersionsOptions {
   env?: string;
   pre?: boolean;
   notes?: boolean;

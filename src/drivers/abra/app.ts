@@ -21,7 +21,7 @@ export function abraConfig(t: Target): { recipe: string; server: string; domain:
 }
 
 /** `abra app ls` of the target's server, read once per run for all its apps. */
-export function serverApps(ws: Workspace, server: string): Promise<AbraApp[]> {
+function serverApps(ws: Workspace, server: string): Promise<AbraApp[]> {
   return ws.once(`abra-apps:${server}`, () => {
     const p = abraClient(ws).listApps(server);
     p.catch(() => {});

@@ -17,7 +17,7 @@ export interface AbraApp {
   upgrade?: AbraUpgradeState;
 }
 
-export type AbraUpgradeState = { kind: 'latest' } | { kind: 'unknown' } | { kind: 'available'; versions: string[] };
+type AbraUpgradeState = { kind: 'latest' } | { kind: 'unknown' } | { kind: 'available'; versions: string[] };
 
 export function outputExcerpt(text: string, max = 200): string {
   const t = stripAnsi(text).trim();

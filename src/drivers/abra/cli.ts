@@ -10,7 +10,7 @@ export interface AbraSettings {
   dir?: string;
 }
 
-export interface AbraRunOptions {
+interface AbraRunOptions {
   mutates: boolean;
   timeoutMs?: number;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;

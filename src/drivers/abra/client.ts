@@ -6,7 +6,7 @@ import { AbraCli, stripAnsi, type AbraSettings } from './cli.js';
 import { RecipeRepos, type RecipeCheckout, type RecipeRelease, type ReleaseNote } from './recipes.js';
 import { parseBackupOutput, parseSnapshotTable, type AbraSnapshot } from './snapshots.js';
 
-export interface AbraClientOptions {
+interface AbraClientOptions {
   runner: ProcessRunner;
   settings: AbraSettings;
   env?: NodeJS.ProcessEnv;
@@ -17,13 +17,13 @@ export interface AbraClientOptions {
   readTimeoutMs?: number;
 }
 
-export interface AbraVersionInfo {
+interface AbraVersionInfo {
   raw: string;
   version: string;
   commit?: string;
 }
 
-export interface AbraChangeResult {
+interface AbraChangeResult {
   /** false: abra said there was nothing to do ("no available upgrades"), or --dry-run skipped it. */
   changed: boolean;
   skipped: boolean;
@@ -31,7 +31,7 @@ export interface AbraChangeResult {
   stderr: string;
 }
 
-export interface AbraBackupResult {
+interface AbraBackupResult {
   skipped: boolean;
   snapshotId?: string;
   /** What restic reported adding; 0 is the empty-dump trap, not a success. */
@@ -40,7 +40,7 @@ export interface AbraBackupResult {
   stderr: string;
 }
 
-export interface DeployOptions {
+interface DeployOptions {
   force?: boolean;
   chaos?: boolean;
   noConvergeChecks?: boolean;

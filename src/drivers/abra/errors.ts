@@ -1,7 +1,7 @@
 import { OperationError } from '../../kernel/errors.js';
 
 /** What an abra `FATA` line was about, so callers can react without matching text themselves. */
-export type AbraFailureKind =
+type AbraFailureKind =
   | 'unreachable'
   | 'converge-timeout'
   | 'already-deployed'

@@ -7,7 +7,7 @@ import { compareAbraVersions, tryParseAbraVersion, type AbraVersion } from '../.
  * tagged `<upstream>_<n>`, and an untagged ("chaos") deployment reports 8 hex
  * digits of the recipe commit (`+U` when the tree was dirty).
  */
-export type RecipeVersion =
+type RecipeVersion =
   | { kind: 'release'; text: string; semver: string; upstream?: string }
   | { kind: 'legacy'; text: string; upstream: string; revision: number }
   | { kind: 'chaos'; text: string; commit: string; dirty: boolean };

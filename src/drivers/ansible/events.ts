@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Events written by playbooks/callback_plugins/coopctl_jsonl.py, one JSON object per line. */
-export const ansibleEventSchema = z.discriminatedUnion('event', [
+const ansibleEventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('playbook_start'), time: z.string(), playbook: z.string() }),
   z.object({ event: z.literal('play_start'), time: z.string(), play: z.string(), check_mode: z.boolean().optional() }),
   z.object({ event: z.literal('task_start'), time: z.string(), task: z.string(), id: z.string(), action: z.string().optional(), handler: z.boolean().optional() }),
@@ -29,7 +29,7 @@ export type AnsibleEvent = z.infer<typeof ansibleEventSchema>;
 export type TaskResultEvent = Extract<AnsibleEvent, { event: 'task_result' }>;
 export type StatsEvent = Extract<AnsibleEvent, { event: 'stats' }>;
 
-export function parseEventLine(line: string): AnsibleEvent | undefined {
+function parseEventLine(line: string): AnsibleEvent | undefined {
   if (!line.trim()) return undefined;
   try {
     const r = ansibleEventSchema.safeParse(JSON.parse(line));

@@ -6,9 +6,9 @@ import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
 import type { ProcessRunner } from '../../kernel/process.js';
 import { EventsTail, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
 
-export const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
+const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
 
-export type Strategy = 'mitogen_linear' | 'linear';
+type Strategy = 'mitogen_linear' | 'linear';
 
 export interface PlaybookOptions {
   playbook: string;
@@ -43,7 +43,7 @@ export interface PlaybookResult {
 }
 
 /** Mitogen 0.3.x supports ansible-core up to 2.14 (Debian 12 ships both). */
-export function mitogenUsable(ansibleVersion: string | undefined): { ok: boolean; why?: string } {
+function mitogenUsable(ansibleVersion: string | undefined): { ok: boolean; why?: string } {
   if (!existsSync(MITOGEN_STRATEGY_DIR)) return { ok: false, why: 'ansible-mitogen is not installed' };
   const v = ansibleVersion ? semver.coerce(ansibleVersion) : null;
   if (!v) return { ok: false, why: 'unknown ansible-core version' };
@@ -52,7 +52,7 @@ export function mitogenUsable(ansibleVersion: string | undefined): { ok: boolean
 }
 
 /** Argument list and environment for one ansible-playbook run (pure: nothing runs here). */
-export function playbookCommand(o: PlaybookOptions, strategy: Strategy, eventsFile: string): { args: string[]; env: Record<string, string> } {
+function playbookCommand(o: PlaybookOptions, strategy: Strategy, eventsFile: string): { args: string[]; env: Record<string, string> } {
   const args = ['-i', o.inventory, '--limit', o.limit.join(','), '--extra-vars', JSON.stringify(o.extraVars)];
   if (o.check) args.push('--check');
   if (o.diff) args.push('--diff');

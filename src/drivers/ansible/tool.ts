@@ -15,7 +15,7 @@ export async function ansibleVersion(runner: ProcessRunner): Promise<string | un
   return parseAnsibleVersion(r.stdout);
 }
 
-export interface RequiredCollection {
+interface RequiredCollection {
   name: string;
   version?: string;
 }

@@ -20,7 +20,7 @@ import {
   type VersionLike,
 } from './version.js';
 
-export type MastodonTag = VersionTag<MastodonVersion>;
+type MastodonTag = VersionTag<MastodonVersion>;
 
 /** The tags that are Mastodon versions, ascending; other tags are ignored. */
 export function listMastodonTags(opts: GitSourceOptions, url: string): Promise<MastodonTag[]> {
@@ -34,7 +34,7 @@ export function listMastodonTags(opts: GitSourceOptions, url: string): Promise<M
   });
 }
 
-export interface CatalogEntry {
+interface CatalogEntry {
   /** As upstream spells it (and the instance API reports it): `4.4.8`, `4.5.0-rc.1`. */
   version: string;
   tag: string;
@@ -60,7 +60,7 @@ export interface MastodonCatalog {
   warnings: string[];
 }
 
-export interface ListVersionsOptions extends GitSourceOptions {
+interface ListVersionsOptions extends GitSourceOptions {
   url: string;
   changelogPath?: string;
   current?: VersionLike;
@@ -141,7 +141,7 @@ export async function listMastodonVersions(opts: ListVersionsOptions): Promise<M
   return { current: current && displayOf(current), versions, warnings };
 }
 
-export interface SeriesGroup {
+interface SeriesGroup {
   series: string;
   /** Newest first. */
   versions: CatalogEntry[];

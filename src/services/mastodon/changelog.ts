@@ -4,7 +4,7 @@ import { asMastodonVersion, compareMastodonVersions, tryParseMastodonVersion, ty
  * Upstream CHANGELOG.md, one `## [4.4.8] - 2025-10-21` section per version
  * (also `## 4.4.8 - …`), with `### Security`, `### Added`, … subsections.
  */
-export interface ChangelogSubsection {
+interface ChangelogSubsection {
   title: string;
   text: string;
 }

@@ -14,7 +14,7 @@ import {
  * What Mastodon itself (code and docs) allows for an upgrade from one version
  * to another. Each finding carries a fix the operator can act on.
  */
-export type RuleLevel = 'fail' | 'warn' | 'ok';
+type RuleLevel = 'fail' | 'warn' | 'ok';
 
 export interface RuleFinding {
   id: string;
@@ -23,7 +23,7 @@ export interface RuleFinding {
   fix?: string;
 }
 
-export interface UpgradeRuleInput {
+interface UpgradeRuleInput {
   current: VersionLike;
   target: VersionLike;
   /** The upstream tags (stable and pre-release). */
@@ -45,7 +45,7 @@ function atLeast(v: MastodonVersion, s: Series): boolean {
 }
 
 /** Environment-file requirements that start at a series; checked against the env file by the preflight. */
-export interface EnvRequirement {
+interface EnvRequirement {
   id: string;
   since: Series;
   /** Variables that must be set from `since` on. */
@@ -56,7 +56,7 @@ export interface EnvRequirement {
   fix: string;
 }
 
-export const ENV_REQUIREMENTS: readonly EnvRequirement[] = [
+const ENV_REQUIREMENTS: readonly EnvRequirement[] = [
   {
     id: 'active-record-encryption',
     since: [4, 3],
@@ -110,7 +110,7 @@ const REDIS_FLOORS: readonly { from: Series; floor: Series }[] = [
 ];
 
 /** `15.4`, `PostgreSQL 14.2 (Debian …)`, `7.0.15` → [15, 4]; undefined when there is no number. */
-export function parseServerVersion(text: string | undefined): Series | undefined {
+function parseServerVersion(text: string | undefined): Series | undefined {
   const m = text === undefined ? null : /(\d+)(?:\.(\d+))?/.exec(text);
   return m ? [Number(m[1]), Number(m[2] ?? 0)] : undefined;
 }
@@ -290,7 +290,7 @@ export function hasFailures(findings: readonly RuleFinding[]): boolean {
   return findings.some((f) => f.level === 'fail');
 }
 
-export interface TargetSuggestion {
+interface TargetSuggestion {
   version: string;
   parsed: MastodonVersion;
   kind: 'patch' | 'next-series' | 'other';

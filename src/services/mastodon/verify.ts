@@ -8,13 +8,13 @@ import { compareMastodonVersions, tryParseMastodonVersion } from './version.js';
  * streaming answers, and a handful of API requests succeed fast enough.
  * Polls until everything holds or the timeout passes.
  */
-export interface VerificationCheck {
+interface VerificationCheck {
   id: 'health' | 'version' | 'streaming' | 'requests';
   ok: boolean;
   message: string;
 }
 
-export interface VerificationResult {
+interface VerificationResult {
   ok: boolean;
   expectedVersion: string;
   reportedVersion: string | null;

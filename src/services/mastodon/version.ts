@@ -73,10 +73,6 @@ export function compareMastodonVersions(a: MastodonVersion, b: MastodonVersion):
   return compareCore(a, b);
 }
 
-export function sameRelease(a: MastodonVersion, b: MastodonVersion): boolean {
-  return compareCore(a, b) === 0;
-}
-
 /** Sorted copy, by version (never by date: several series get patches in parallel). */
 export function sortMastodonVersions<T extends MastodonVersion>(list: readonly T[], order: 'asc' | 'desc' = 'asc'): T[] {
   const sign = order === 'asc' ? 1 : -1;

@@ -1,7 +1,7 @@
 import { HostLock, type LockStatus } from '../../../history/lock.js';
 import type { CommandContext } from '../../context.js';
 
-export interface LockOptions {
+interface LockOptions {
   service: string;
   env: string;
 }
