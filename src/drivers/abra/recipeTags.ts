@@ -1,6 +1,6 @@
 /**
- * Reading a recipe's tags. Shared by coopctl's driver (through its
- * ProcessRunner) and the abra double, which both ask git the same question.
+ * Reading a recipe's tags, through the driver's ProcessRunner. (The abra
+ * double in test/doubles reads them on its own.)
  */
 export const TAG_LIST_ARGS = [
   'for-each-ref',
@@ -8,7 +8,7 @@ export const TAG_LIST_ARGS = [
   'refs/tags',
 ] as const;
 
-export interface RecipeTag {
+interface RecipeTag {
   name: string;
   /** Annotated tags (`git tag -a`) are how recipes are published; lightweight ones are tolerated. */
   annotated: boolean;

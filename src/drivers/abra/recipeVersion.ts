@@ -1,7 +1,7 @@
 import { compareAbraVersions, tryParseAbraVersion, type AbraVersion } from '../../versions/abraVersion.js';
 
 /**
- * Recipe versions in the shape the abra driver and the abra double work with;
+ * Recipe versions in the shape the abra driver works with;
  * parsing and ordering are src/versions/abraVersion.ts's. Releases are
  * `<recipe-semver>+<upstream>` ordered by the semver part, very old recipes
  * tagged `<upstream>_<n>`, and an untagged ("chaos") deployment reports 8 hex
