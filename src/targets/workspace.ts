@@ -98,7 +98,7 @@ export class Workspace {
   /** The service's profile: `profile:` in the config, else the one named like the service, else the driver's generic one. */
   profileOf(service: string): ServiceProfile {
     const svc = this.service(service);
-    const name = svc.profile ?? (this.registry.profiles.has(service) ? service : svc.driver);
+    const name = svc.profile ?? (this.registry.profiles.has(service) ? service : (this.driverOf(service).defaultProfile ?? svc.driver));
     const p = this.registry.profiles.get(name);
     if (!p) {
       const what = unknownName('service profile', name, this.registry.profiles.keys());
