@@ -95,10 +95,11 @@ export class Workspace {
     return d;
   }
 
-  /** The service's profile: `profile:` in the config, else the one named like the service, else the driver's generic one. */
+  /** The service's profile: `profile:` in the config, else the one named like the service, else its driver's. */
   profileOf(service: string): ServiceProfile {
     const svc = this.service(service);
-    const name = svc.profile ?? (this.registry.profiles.has(service) ? service : (this.driverOf(service).defaultProfile ?? svc.driver));
+    const fallback = this.driverOf(service).defaultProfile ?? svc.driver;
+    const name = svc.profile ?? (this.registry.profiles.has(service) ? service : fallback);
     const p = this.registry.profiles.get(name);
     if (!p) {
       const what = unknownName('service profile', name, this.registry.profiles.keys());
