@@ -149,7 +149,7 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .option('-m, --message <msg>', 'why it is forced (recorded)')
     .action(action(() => import('./commands/lock/release.js')));
 
-  const SANDBOX_DIR = 'where the sandbox lives (default: the directory of -c FILE when sandbox up wrote it, else .sandbox)';
+  const SANDBOX_DIR = 'where the sandbox lives (default: the sandbox that wrote -c FILE, else .sandbox)';
   const sandbox = sub(program, 'sandbox', 'a local copy of the operators\' setup (real sshd, PostgreSQL, Ansible, abra double)');
   sub(sandbox, 'up', 'build and start the sandbox; writes DIR/coopctl.yaml')
     .option('--dir <dir>', SANDBOX_DIR)
