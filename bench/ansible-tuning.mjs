@@ -16,9 +16,21 @@ writeFileSync(emptyCfg, '[defaults]\n');
 
 const settings = {
   default: { ANSIBLE_CONFIG: emptyCfg },
-  tuned: { ANSIBLE_PIPELINING: 'True', ANSIBLE_GATHERING: 'explicit', ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s' },
+  tuned: {
+    ANSIBLE_PIPELINING: 'True',
+    ANSIBLE_GATHERING: 'explicit',
+    ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s',
+  },
   ...(existsSync(mitogenDir)
-    ? { mitogen: { ANSIBLE_PIPELINING: 'True', ANSIBLE_GATHERING: 'explicit', ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s', ANSIBLE_STRATEGY_PLUGINS: mitogenDir, ANSIBLE_STRATEGY: 'mitogen_linear' } }
+    ? {
+        mitogen: {
+          ANSIBLE_PIPELINING: 'True',
+          ANSIBLE_GATHERING: 'explicit',
+          ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s',
+          ANSIBLE_STRATEGY_PLUGINS: mitogenDir,
+          ANSIBLE_STRATEGY: 'mitogen_linear',
+        },
+      }
     : {}),
 };
 
@@ -29,10 +41,14 @@ withSandbox(({ inventoryFile }) => {
     for (const [name, env] of Object.entries(settings)) {
       // Each run moves alpha to the other version, so every run does the same work: pull, migrate, up, restart.
       times[name].push(
-        timeOnce('ansible-playbook', ['-i', inventoryFile, '-l', 'alpha', '-e', `mastodon_version=${version}`, playbook], {
-          cwd: path.dirname(playbook),
-          env: { ...process.env, ...env },
-        }),
+        timeOnce(
+          'ansible-playbook',
+          ['-i', inventoryFile, '-l', 'alpha', '-e', `mastodon_version=${version}`, playbook],
+          {
+            cwd: path.dirname(playbook),
+            env: { ...process.env, ...env },
+          },
+        ),
       );
       version = version === '4.4.8' ? '4.4.7' : '4.4.8';
     }
@@ -42,7 +58,9 @@ withSandbox(({ inventoryFile }) => {
   console.log(`  baseline  default Ansible settings (facts gathered, no pipelining): ${base.toFixed(0)} ms`);
   for (const name of Object.keys(settings).filter((n) => n !== 'default')) {
     const ratio = median(times[name]) / base;
-    console.log(`  ${name}: ${median(times[name]).toFixed(0)} ms = ${ratio.toFixed(2)}× baseline  (target ≤ 0.5×: ${ratio <= 0.5 ? 'ok' : 'MISSED'})`);
+    console.log(
+      `  ${name}: ${median(times[name]).toFixed(0)} ms = ${ratio.toFixed(2)}× baseline  (target ≤ 0.5×: ${ratio <= 0.5 ? 'ok' : 'MISSED'})`,
+    );
   }
   if (!settings.mitogen) console.log('  mitogen: not installed (Debian: apt-get install ansible-mitogen) — skipped');
 });

@@ -31,10 +31,14 @@ interface ChildResult {
 
 /** Async: s3rver runs in this process and must keep serving while the child works. */
 async function child(spec: Record<string, unknown>): Promise<ChildResult> {
-  const r = await execa(process.execPath, [path.join(import.meta.dirname, 'backup-lib', 'child.mjs'), JSON.stringify(spec)], {
-    reject: false,
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
+  const r = await execa(
+    process.execPath,
+    [path.join(import.meta.dirname, 'backup-lib', 'child.mjs'), JSON.stringify(spec)],
+    {
+      reject: false,
+      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
   if (r.exitCode !== 0) throw new Error(`child ${String(spec.op)} failed (${r.exitCode}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult;
 }
@@ -66,7 +70,10 @@ let h: PgHost | undefined;
 let s3: S3Server | undefined;
 const work = mkdtempSync(path.join(os.tmpdir(), 'coopctl-bench-'));
 try {
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'ignore',
+  });
   [h, s3] = await Promise.all([startPgHost('bench'), startS3()]);
   const host = h;
   console.log(`\nbackup pipeline: generating databases of ~${SMALL} MiB and ~${BIG} MiB ...`);
@@ -74,16 +81,55 @@ try {
   const bigSize = seed(host, 'bench_big', BIG);
   execFileSync('age-keygen', ['-o', path.join(work, 'key.txt')], { stdio: 'ignore' });
   const recipient = /public key: (age1\w+)/.exec(readFileSync(path.join(work, 'key.txt'), 'utf8'))![1];
-  const compression = { where: process.env.BENCH_COMPRESS_WHERE ?? 'host', level: Number(process.env.BENCH_ZSTD_LEVEL ?? 1) };
-  const conn = { ssh: { knownHostsFile: host.knownHosts, identityFile: host.identityFile }, target: host.target, recipient, compression };
+  const compression = {
+    where: process.env.BENCH_COMPRESS_WHERE ?? 'host',
+    level: Number(process.env.BENCH_ZSTD_LEVEL ?? 1),
+  };
+  const conn = {
+    ssh: { knownHostsFile: host.knownHosts, identityFile: host.identityFile },
+    target: host.target,
+    recipient,
+    compression,
+  };
   const local = (name: string) => ({ type: 'local', dir: path.join(work, name) });
   // The config default is 16 MiB parts (BENCH_S3_PART_MB), DEFAULT_QUEUE_SIZE of them in flight.
   const partMb = Number(process.env.BENCH_S3_PART_MB ?? 16);
-  const s3Settings = s3.settings({ maxAttempts: 3, connectTimeoutMs: 10_000, partSize: partMb * 1024 * 1024, queueSize: DEFAULT_QUEUE_SIZE });
+  const s3Settings = s3.settings({
+    maxAttempts: 3,
+    connectTimeoutMs: 10_000,
+    partSize: partMb * 1024 * 1024,
+    queueSize: DEFAULT_QUEUE_SIZE,
+  });
 
-  const sshArgs = ['-p', String(host.target.port), '-i', host.identityFile, '-o', `UserKnownHostsFile=${host.knownHosts}`, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes'];
+  const sshArgs = [
+    '-p',
+    String(host.target.port),
+    '-i',
+    host.identityFile,
+    '-o',
+    `UserKnownHostsFile=${host.knownHosts}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+  ];
   const baseline = () =>
-    timed(() => Number(execFileSync('bash', ['-c', 'set -o pipefail; ssh "$@" | wc -c', 'ssh', ...sshArgs, `${host.target.user}@127.0.0.1`, 'pg_dump', '-Fc', 'bench_big']).toString().trim()));
+    timed(() =>
+      Number(
+        execFileSync('bash', [
+          '-c',
+          'set -o pipefail; ssh "$@" | wc -c',
+          'ssh',
+          ...sshArgs,
+          `${host.target.user}@127.0.0.1`,
+          'pg_dump',
+          '-Fc',
+          'bench_big',
+        ])
+          .toString()
+          .trim(),
+      ),
+    );
   baseline(); // warm the page cache for both sides
 
   const base: { ms: number; value: number }[] = [];
@@ -102,26 +148,73 @@ try {
   const verifies: ChildResult[] = [];
   const downloads: ChildResult[] = [];
   for (let i = 0; i < RUNS; i++) {
-    downloads.push(await child({ ...conn, op: 'download-sha256sum', key, store: { type: 's3', settings: s3Settings } }));
+    downloads.push(
+      await child({ ...conn, op: 'download-sha256sum', key, store: { type: 's3', settings: s3Settings } }),
+    );
     verifies.push(await child({ ...conn, op: 'verify', id: onS3.id, store: { type: 's3', settings: s3Settings } }));
   }
-  const deep = await child({ ...conn, op: 'verify', id: onS3.id, store: { type: 's3', settings: s3Settings }, identityFile: path.join(work, 'key.txt') });
+  const deep = await child({
+    ...conn,
+    op: 'verify',
+    id: onS3.id,
+    store: { type: 's3', settings: s3Settings },
+    identityFile: path.join(work, 'key.txt'),
+  });
   const dlMs = median(downloads.map((d) => d.ms));
   const vMs = median(verifies.map((v) => v.ms));
 
   const ok = (good: boolean) => (good ? 'ok' : 'MISSED');
   const rows: [string, string, string, string][] = [
     ['measure', 'baseline', 'coopctl', 'ratio (target)'],
-    [`backup wall, ${mib(bigSize)} db`, `${(baseMs / 1000).toFixed(2)} s`, `${(oursMs / 1000).toFixed(2)} s`, `${(oursMs / baseMs).toFixed(2)}× (≤ 0.5×: ${ok(oursMs / baseMs <= 0.5)})`],
-    ['backup output size', mib(base[0].value), mib(ours[0].size!), `${(ours[0].size! / base[0].value).toFixed(2)}× (≤ 1×: ${ok(ours[0].size! <= base[0].value)})`],
-    [`peak RSS ${mib(smallSize)} → ${mib(bigSize)}`, `${small.maxRssMB.toFixed(0)} MB`, `${bigRss.toFixed(0)} MB`, `${(bigRss / small.maxRssMB).toFixed(2)}× (≤ 1.2×: ${ok(bigRss / small.maxRssMB <= 1.2)}; ≤ 150 MB: ${ok(bigRss <= 150)})`],
-    [`verify vs download+sha256sum (s3, ${mib(onS3.size!)})`, `${(dlMs / 1000).toFixed(2)} s`, `${(vMs / 1000).toFixed(2)} s`, `${(vMs / dlMs).toFixed(2)}× (≤ 1.2×: ${ok(vMs / dlMs <= 1.2)})`],
-    [`(info) backup to s3 (${partMb} MiB parts × ${DEFAULT_QUEUE_SIZE}): wall, peak RSS`, '', `${(onS3.ms / 1000).toFixed(2)} s, ${onS3.maxRssMB.toFixed(0)} MB`, ''],
-    ['(info) verify + decrypt + pg_restore --list', `${(dlMs / 1000).toFixed(2)} s`, `${(deep.ms / 1000).toFixed(2)} s, ${deep.maxRssMB.toFixed(0)} MB`, `${(deep.ms / dlMs).toFixed(2)}×`],
+    [
+      `backup wall, ${mib(bigSize)} db`,
+      `${(baseMs / 1000).toFixed(2)} s`,
+      `${(oursMs / 1000).toFixed(2)} s`,
+      `${(oursMs / baseMs).toFixed(2)}× (≤ 0.5×: ${ok(oursMs / baseMs <= 0.5)})`,
+    ],
+    [
+      'backup output size',
+      mib(base[0].value),
+      mib(ours[0].size!),
+      `${(ours[0].size! / base[0].value).toFixed(2)}× (≤ 1×: ${ok(ours[0].size! <= base[0].value)})`,
+    ],
+    [
+      `peak RSS ${mib(smallSize)} → ${mib(bigSize)}`,
+      `${small.maxRssMB.toFixed(0)} MB`,
+      `${bigRss.toFixed(0)} MB`,
+      `${(bigRss / small.maxRssMB).toFixed(2)}× (≤ 1.2×: ${ok(bigRss / small.maxRssMB <= 1.2)}; ≤ 150 MB: ${ok(bigRss <= 150)})`,
+    ],
+    [
+      `verify vs download+sha256sum (s3, ${mib(onS3.size!)})`,
+      `${(dlMs / 1000).toFixed(2)} s`,
+      `${(vMs / 1000).toFixed(2)} s`,
+      `${(vMs / dlMs).toFixed(2)}× (≤ 1.2×: ${ok(vMs / dlMs <= 1.2)})`,
+    ],
+    [
+      `(info) backup to s3 (${partMb} MiB parts × ${DEFAULT_QUEUE_SIZE}): wall, peak RSS`,
+      '',
+      `${(onS3.ms / 1000).toFixed(2)} s, ${onS3.maxRssMB.toFixed(0)} MB`,
+      '',
+    ],
+    [
+      '(info) verify + decrypt + pg_restore --list',
+      `${(dlMs / 1000).toFixed(2)} s`,
+      `${(deep.ms / 1000).toFixed(2)} s, ${deep.maxRssMB.toFixed(0)} MB`,
+      `${(deep.ms / dlMs).toFixed(2)}×`,
+    ],
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log(`\nbackup pipeline (${RUNS} run${RUNS > 1 ? 's, median' : ''}; zstd -${compression.level} on ${compression.where}; baseline: ssh HOST pg_dump -Fc DB > /dev/null)`);
-  for (const r of rows) console.log('  ' + r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  console.log(
+    `\nbackup pipeline (${RUNS} run${RUNS > 1 ? 's, median' : ''}; zstd -${compression.level} on ${compression.where}; baseline: ssh HOST pg_dump -Fc DB > /dev/null)`,
+  );
+  for (const r of rows)
+    console.log(
+      '  ' +
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+    );
 } finally {
   await Promise.all([h?.stop(), s3?.destroy()]);
   rmSync(work, { recursive: true, force: true });

@@ -10,7 +10,8 @@ const bin = path.resolve(import.meta.dirname, '..', 'bin', 'coopctl');
 const hosts = Number(process.env.HOSTS ?? 16);
 const runs = Number(process.env.RUNS ?? 7);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-bench-fanout-'));
-const cli = (...args) => spawnSync(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const cli = (...args) =>
+  spawnSync(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 try {
   console.log(`building a sandbox with ${hosts} Mastodon hosts...`);
   const up = cli('sandbox', 'up', '--dir', dir, '--extra-hosts', String(hosts - 2));
@@ -21,8 +22,16 @@ try {
   if (healthy !== hosts) throw new Error(`only ${healthy} of ${hosts} hosts are healthy`);
   const [one, many] = compare(
     [
-      { name: 'status --json, 1 host', cmd: process.execPath, args: [bin, '-c', config, '--json', 'status', 'mastodon', '--env', 'alpha'] },
-      { name: `status --json, ${hosts} hosts`, cmd: process.execPath, args: [bin, '-c', config, '--json', 'status', 'mastodon'] },
+      {
+        name: 'status --json, 1 host',
+        cmd: process.execPath,
+        args: [bin, '-c', config, '--json', 'status', 'mastodon', '--env', 'alpha'],
+      },
+      {
+        name: `status --json, ${hosts} hosts`,
+        cmd: process.execPath,
+        args: [bin, '-c', config, '--json', 'status', 'mastodon'],
+      },
     ],
     runs,
   );

@@ -14,7 +14,9 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 /** Runs each case `runs` times, interleaved so machine load hits all of them alike. */
 export function compare(cases, runs) {
   const times = cases.map(() => []);
-  for (let i = 0; i < runs; i++) cases.forEach((c, j) => times[j].push(timeOnce(c.cmd, c.args, c.opts)));
+  for (let i = 0; i < runs; i++) {
+    for (const [j, c] of cases.entries()) times[j].push(timeOnce(c.cmd, c.args, c.opts));
+  }
   return cases.map((c, j) => ({ name: c.name, median: median(times[j]) }));
 }
 
@@ -23,7 +25,8 @@ export function report(title, baseline, results, target) {
   console.log(`  baseline  ${baseline.name}: ${baseline.median.toFixed(1)} ms`);
   for (const r of results) {
     const ratio = r.median / baseline.median;
-    const verdict = target === undefined ? '' : ratio <= target ? `  (target ≤ ${target}×: ok)` : `  (target ≤ ${target}×: MISSED)`;
+    const verdict =
+      target === undefined ? '' : ratio <= target ? `  (target ≤ ${target}×: ok)` : `  (target ≤ ${target}×: MISSED)`;
     console.log(`  ${r.name}: ${r.median.toFixed(1)} ms = ${ratio.toFixed(2)}× baseline${verdict}`);
   }
 }

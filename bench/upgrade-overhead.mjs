@@ -28,21 +28,33 @@ withSandbox(({ dir, config, inventoryFile, host }) => {
   ].join('\n');
   const reset = () => {
     const r = cli('-c', config, 'rollback', 'mastodon', '--env', 'alpha', '--to', '4.4.7', '--keep-db', '--yes');
-    if (r.status !== 0) timeOnce('ansible-playbook', ['-i', inventoryFile, '-l', 'alpha', '-e', 'mastodon_version=4.4.7', playbook], { cwd: path.dirname(playbook) });
+    if (r.status !== 0)
+      timeOnce('ansible-playbook', ['-i', inventoryFile, '-l', 'alpha', '-e', 'mastodon_version=4.4.7', playbook], {
+        cwd: path.dirname(playbook),
+      });
   };
   const shell = [];
   const coop = [];
   for (let i = 0; i < runs; i++) {
     shell.push(timeOnce('bash', ['-c', script]));
     reset();
-    coop.push(timeOnce(process.execPath, [bin, '-c', config, 'upgrade', 'mastodon', '--env', 'alpha', '--to', '4.4.8', '--yes', '--no-check'], { env: { ...process.env, CI: '1' } }));
+    coop.push(
+      timeOnce(
+        process.execPath,
+        [bin, '-c', config, 'upgrade', 'mastodon', '--env', 'alpha', '--to', '4.4.8', '--yes', '--no-check'],
+        { env: { ...process.env, CI: '1' } },
+      ),
+    );
     reset();
   }
   rmSync(tmp, { recursive: true, force: true });
   const base = median(shell);
   const ratio = median(coop) / base;
-  console.log(`\nupgrade orchestration overhead, 4.4.7 → 4.4.8 on one sandbox host (median of ${runs} interleaved runs)`);
+  console.log(
+    `\nupgrade orchestration overhead, 4.4.7 → 4.4.8 on one sandbox host (median of ${runs} interleaved runs)`,
+  );
   console.log(`  baseline  shell script (pg_dump > file, ansible-playbook, curl): ${base.toFixed(0)} ms`);
-  console.log(`  coopctl upgrade --yes (preflight, lock, verified encrypted backup, playbook, verification, history): ${median(coop).toFixed(0)} ms = ${ratio.toFixed(2)}× baseline  (target ≤ 1.2×: ${ratio <= 1.2 ? 'ok' : 'MISSED'})`);
+  console.log(
+    `  coopctl upgrade --yes (preflight, lock, verified encrypted backup, playbook, verification, history): ${median(coop).toFixed(0)} ms = ${ratio.toFixed(2)}× baseline  (target ≤ 1.2×: ${ratio <= 1.2 ? 'ok' : 'MISSED'})`,
+  );
 });
-

@@ -10,7 +10,9 @@ if (!spec) {
   process.exit(2);
 }
 const dist = new URL('../../dist/', import.meta.url);
-const { createBackup, findBackup, verifyBackup, parseIdentities, LocalStore } = await import(new URL('backup/index.js', dist).href);
+const { createBackup, findBackup, verifyBackup, parseIdentities, LocalStore } = await import(
+  new URL('backup/index.js', dist).href
+);
 const { S3Store } = spec.store.type === 's3' ? await import(new URL('backup/store/s3.js', dist).href) : {};
 const { SshPool } = await import(new URL('remote/ssh.js', dist).href);
 
@@ -32,7 +34,12 @@ if (spec.op === 'create') {
 } else if (spec.op === 'verify') {
   const m = await findBackup(store, spec.id);
   // deep: decrypt too and have pg_restore --list read the dump on the host.
-  const deep = spec.identityFile ? { identities: parseIdentities(readFileSync(spec.identityFile, 'utf8'), 'key'), lister: { host, db: { name: 'postgres', user: 'postgres' } } } : {};
+  const deep = spec.identityFile
+    ? {
+        identities: parseIdentities(readFileSync(spec.identityFile, 'utf8'), 'key'),
+        lister: { host, db: { name: 'postgres', user: 'postgres' } },
+      }
+    : {};
   const r = await verifyBackup({ store, manifest: m, ...deep });
   Object.assign(out, { ok: r.verification.ok, size: m.size });
 } else if (spec.op === 'download-sha256sum') {

@@ -24,14 +24,16 @@ interface Listing {
 
 function prefixOf(f: BackupFilter): string {
   if (!f.service) return '';
-  return `${assertName(f.service, 'service')}/` + (f.env ? `${assertName(f.env, 'environment')}/` : '');
+  return `${assertName(f.service, 'service')}/${f.env ? `${assertName(f.env, 'environment')}/` : ''}`;
 }
 
 async function manifestKeys(store: BackupStore, filter: BackupFilter = {}): Promise<string[]> {
   const keys = await store.list(prefixOf(filter));
   return keys.filter((k) => {
     const p = parseManifestKey(k);
-    return p !== undefined && (!filter.service || p.service === filter.service) && (!filter.env || p.env === filter.env);
+    return (
+      p !== undefined && (!filter.service || p.service === filter.service) && (!filter.env || p.env === filter.env)
+    );
   });
 }
 
@@ -60,12 +62,16 @@ export async function findBackup(store: BackupStore, id: string, filter: BackupF
   assertBackupId(id);
   const keys = (await manifestKeys(store, filter)).filter((k) => parseManifestKey(k)!.id === id);
   if (keys.length === 0) {
-    throw new InputError(`no backup ${id} in ${store.description}${filter.service ? ` for ${filter.service}${filter.env ? `/${filter.env}` : ''}` : ''}`, {
-      code: 'not-found',
-      hints: ['coopctl backup list shows the backups there are'],
-    });
+    throw new InputError(
+      `no backup ${id} in ${store.description}${filter.service ? ` for ${filter.service}${filter.env ? `/${filter.env}` : ''}` : ''}`,
+      {
+        code: 'not-found',
+        hints: ['coopctl backup list shows the backups there are'],
+      },
+    );
   }
-  if (keys.length > 1) throw new InputError(`backup id ${id} is ambiguous: ${keys.join(', ')}; name the service and --env`);
+  if (keys.length > 1)
+    throw new InputError(`backup id ${id} is ambiguous: ${keys.join(', ')}; name the service and --env`);
   return parseManifest(await store.getText(keys[0]), keys[0]);
 }
 
@@ -73,7 +79,11 @@ export async function findBackup(store: BackupStore, id: string, filter: BackupF
  * The newest backup of a service × environment (for `status`): reads only
  * its manifest; ids sort by time.
  */
-export async function latestBackup(store: BackupStore, service: string, env: string): Promise<{ id: string; createdAt: string; verified: boolean } | null> {
+export async function latestBackup(
+  store: BackupStore,
+  service: string,
+  env: string,
+): Promise<{ id: string; createdAt: string; verified: boolean } | null> {
   const keys = await manifestKeys(store, { service, env });
   const newest = keys.sort().at(-1);
   if (!newest) return null;

@@ -36,7 +36,8 @@ export const DEFAULT_COMPRESSION: Compression = { where: 'host', level: 1 };
 const IDENT = /^\w{1,63}$/;
 
 export function assertIdentifier(value: string, what: string): string {
-  if (!IDENT.test(value)) throw new InputError(`${what}: ${JSON.stringify(value)} is not a PostgreSQL name (letters, digits, _)`);
+  if (!IDENT.test(value))
+    throw new InputError(`${what}: ${JSON.stringify(value)} is not a PostgreSQL name (letters, digits, _)`);
   return value;
 }
 
@@ -44,16 +45,20 @@ export function assertDbTarget(db: DbTarget): DbTarget {
   assertIdentifier(db.name, 'database name');
   assertIdentifier(db.user, 'database user');
   if (db.container !== undefined) {
-    if (!/^[\w-]+$/.test(db.container)) throw new InputError(`database container: ${JSON.stringify(db.container)} is not a compose service name`);
+    if (!/^[\w-]+$/.test(db.container))
+      throw new InputError(`database container: ${JSON.stringify(db.container)} is not a compose service name`);
     if (!db.composeDir || !path.isAbsolute(db.composeDir)) {
-      throw new InputError(`database container ${db.container}: the compose project directory (the data dir) must be an absolute path`);
+      throw new InputError(
+        `database container ${db.container}: the compose project directory (the data dir) must be an absolute path`,
+      );
     }
   }
   return db;
 }
 
 export function assertLevel(level: number): number {
-  if (!Number.isInteger(level) || level < 1 || level > 19) throw new InputError(`zstd level ${level}: must be an integer from 1 to 19`);
+  if (!Number.isInteger(level) || level < 1 || level > 19)
+    throw new InputError(`zstd level ${level}: must be an integer from 1 to 19`);
   return level;
 }
 
@@ -76,7 +81,8 @@ const SNAPSHOT = /^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$/;
  * the snapshot the inspection session exported so row counts and dump agree.
  */
 function dumpArgv(db: DbTarget, snapshot?: string): string[] {
-  if (snapshot !== undefined && !SNAPSHOT.test(snapshot)) throw new InputError(`not a snapshot id: ${JSON.stringify(snapshot)}`);
+  if (snapshot !== undefined && !SNAPSHOT.test(snapshot))
+    throw new InputError(`not a snapshot id: ${JSON.stringify(snapshot)}`);
   return pgTool(db, 'pg_dump', ['-U', db.user, '-Fc', '-Z0', ...(snapshot ? [`--snapshot=${snapshot}`] : []), db.name]);
 }
 
@@ -95,7 +101,15 @@ interface RestoreFlags {
 /** stdin (the decrypted object: zstd of pg_dump -Fc) → a database that exists and is empty. */
 export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags): ShellLine {
   assertIdentifier(into, 'restore target database');
-  const args = ['-U', db.user, '--no-owner', ...(flags.privileges ? [`--role=${db.user}`] : ['--no-privileges']), '--exit-on-error', '-d', into];
+  const args = [
+    '-U',
+    db.user,
+    '--no-owner',
+    ...(flags.privileges ? [`--role=${db.user}`] : ['--no-privileges']),
+    '--exit-on-error',
+    '-d',
+    into,
+  ];
   return ShellLine.pipeline(ZSTD_DECOMPRESS, pgTool(db, 'pg_restore', args)).bash();
 }
 
@@ -116,7 +130,20 @@ export function psqlCommand(db: DbTarget, database: string, vars: Record<string,
     if (!/^\w+$/.test(k)) throw new InputError(`psql variable name ${JSON.stringify(k)}`);
     return ['-v', `${k}=${val}`];
   });
-  return pgTool(db, 'psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-F', '\t', ...v, '-U', db.user, '-d', database]);
+  return pgTool(db, 'psql', [
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-At',
+    '-F',
+    '\t',
+    ...v,
+    '-U',
+    db.user,
+    '-d',
+    database,
+  ]);
 }
 
 export function createdbCommand(db: DbTarget, name: string): string[] {

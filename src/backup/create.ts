@@ -1,7 +1,16 @@
 import { ConfigError } from '../kernel/errors.js';
 import { assertName } from '../kernel/validate.js';
 import type { RemoteHost } from '../remote/ssh.js';
-import { assertDbTarget, assertLevel, DEFAULT_COMPRESSION, dumpCommand, readFileCommand, zstdCompress, type Compression, type DbTarget } from './commands.js';
+import {
+  assertDbTarget,
+  assertLevel,
+  DEFAULT_COMPRESSION,
+  dumpCommand,
+  readFileCommand,
+  zstdCompress,
+  type Compression,
+  type DbTarget,
+} from './commands.js';
 import { assertRecipients } from './crypto.js';
 import { openSnapshot, pgDumpVersion } from './database.js';
 import { backupDir, FILE_NAMES, newBackupId } from './ids.js';
@@ -62,7 +71,9 @@ export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
   if (recipients) assertRecipients(recipients);
   else if (!o.allowPlaintext) {
     throw new ConfigError('backup.encryption is not configured: refusing to write an unencrypted backup', {
-      hints: ['add backup.encryption.recipients (age public keys) and backup.encryption.identity to coopctl.yaml, or allow a plaintext backup explicitly'],
+      hints: [
+        'add backup.encryption.recipients (age public keys) and backup.encryption.identity to coopctl.yaml, or allow a plaintext backup explicitly',
+      ],
     });
   }
   const encryption: EncryptionInfo = recipients
@@ -97,7 +108,13 @@ export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
         onBytes: progress.update,
       });
       progress.done(r.plainBytes);
-      files.push({ name: FILE_NAMES.secrets, kind: 'secrets', size: r.size, sha256: r.sha256, plainSha256: r.plainSha256 });
+      files.push({
+        name: FILE_NAMES.secrets,
+        kind: 'secrets',
+        size: r.size,
+        sha256: r.sha256,
+        plainSha256: r.plainSha256,
+      });
     } else if (source.secretsFile) {
       notes.push(`${source.secretsFile} was not captured: it is never stored unencrypted`);
     }
@@ -120,7 +137,13 @@ export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
     } finally {
       await session.close();
     }
-    files.unshift({ name: dbName, kind: 'database', size: dumped.size, sha256: dumped.sha256, plainSha256: dumped.plainSha256 });
+    files.unshift({
+      name: dbName,
+      kind: 'database',
+      size: dumped.size,
+      sha256: dumped.sha256,
+      plainSha256: dumped.plainSha256,
+    });
 
     const manifest: Manifest = {
       format: 1,

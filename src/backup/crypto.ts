@@ -29,7 +29,8 @@ export function parseIdentities(text: string, where: string): string[] {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-  if (keys.length === 0) throw new ConfigError(`${where}: holds no age identity (a line starting with AGE-SECRET-KEY-)`);
+  if (keys.length === 0)
+    throw new ConfigError(`${where}: holds no age identity (a line starting with AGE-SECRET-KEY-)`);
   for (const k of keys) registerSecret(k);
   return keys;
 }
@@ -142,7 +143,12 @@ class StreamSealer extends ChunkTransform {
 
   protected chunk(plain: Buffer, last: boolean): Buffer {
     const c = createCipheriv('chacha20-poly1305', this.key, chunkNonce(this.counter, last), { authTagLength: TAG });
-    const sealed = Buffer.concat([...(this.counter === 0 ? [this.head] : []), c.update(plain), c.final(), c.getAuthTag()]);
+    const sealed = Buffer.concat([
+      ...(this.counter === 0 ? [this.head] : []),
+      c.update(plain),
+      c.final(),
+      c.getAuthTag(),
+    ]);
     this.counter++;
     return sealed;
   }
@@ -253,10 +259,16 @@ export function decryptionError(err: unknown): BackupError {
   if (err instanceof BackupError) return err;
   const msg = (err as Error)?.message ?? String(err);
   if (/no identity matched/.test(msg)) {
-    return new BackupError('wrong-key', "cannot decrypt: the configured age identity is not one of the backup's recipients (wrong key)", {
-      hints: ['check backup.encryption.identity: it must be the private key of one of the recipients listed in the manifest'],
-      cause: err,
-    });
+    return new BackupError(
+      'wrong-key',
+      "cannot decrypt: the configured age identity is not one of the backup's recipients (wrong key)",
+      {
+        hints: [
+          'check backup.encryption.identity: it must be the private key of one of the recipients listed in the manifest',
+        ],
+        cause: err,
+      },
+    );
   }
   return new BackupError('tampered', `cannot decrypt: the age data is damaged (${msg})`, { cause: err });
 }

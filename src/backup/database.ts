@@ -45,7 +45,8 @@ function rowCountsOf(values: Map<string, string>): Record<string, number> {
 
 function tablesVar(tables: readonly string[]): string {
   for (const t of tables) {
-    if (!/^\w+$/.test(t)) throw new BackupError('database-step-failed', `table name ${JSON.stringify(t)} is not a plain identifier`);
+    if (!/^\w+$/.test(t))
+      throw new BackupError('database-step-failed', `table name ${JSON.stringify(t)} is not a plain identifier`);
   }
   return tables.join(',');
 }
@@ -88,7 +89,11 @@ interface SnapshotSession {
   close(): Promise<void>;
 }
 
-export async function openSnapshot(host: RemoteHost, db: DbTarget, tables: readonly string[]): Promise<SnapshotSession> {
+export async function openSnapshot(
+  host: RemoteHost,
+  db: DbTarget,
+  tables: readonly string[],
+): Promise<SnapshotSession> {
   const stdin = new PassThrough();
   const h = await host.stream(psqlCommand(db, db.name, { tables: tablesVar(tables) }), { mutates: false, stdin });
   h.stdout.on('error', () => {});
@@ -106,34 +111,63 @@ export async function openSnapshot(host: RemoteHost, db: DbTarget, tables: reado
     stdin.end();
     h.abort();
     const done = await h.done;
-    throw new BackupError('dump-failed', `cannot inspect database ${db.name} on ${host.target.name}: ${lastLines(done.stderr) || 'psql ended early'}`);
+    throw new BackupError(
+      'dump-failed',
+      `cannot inspect database ${db.name} on ${host.target.name}: ${lastLines(done.stderr) || 'psql ended early'}`,
+    );
   }
   return { snapshot, facts: { size, serverVersion, rowCounts: rowCountsOf(report.values) }, close };
 }
 
-export async function rowCounts(host: RemoteHost, db: DbTarget, database: string, tables: readonly string[]): Promise<Record<string, number>> {
-  const r = await host.exec(psqlCommand(db, database, { tables: tablesVar(tables) }), { mutates: false, stdin: ROW_COUNTS_SQL, reject: false });
+export async function rowCounts(
+  host: RemoteHost,
+  db: DbTarget,
+  database: string,
+  tables: readonly string[],
+): Promise<Record<string, number>> {
+  const r = await host.exec(psqlCommand(db, database, { tables: tablesVar(tables) }), {
+    mutates: false,
+    stdin: ROW_COUNTS_SQL,
+    reject: false,
+  });
   const report = parseReport(r.stdout);
   if (r.exitCode !== 0 || !report.complete) {
-    throw new BackupError('database-step-failed', `cannot count rows in ${database} on ${host.target.name}: ${lastLines(r.stderr) || `psql exited with ${r.exitCode}`}`);
+    throw new BackupError(
+      'database-step-failed',
+      `cannot count rows in ${database} on ${host.target.name}: ${lastLines(r.stderr) || `psql exited with ${r.exitCode}`}`,
+    );
   }
   return rowCountsOf(report.values);
 }
 
 export async function pgDumpVersion(host: RemoteHost, db: DbTarget): Promise<string> {
   const r = await host.exec(pgDumpVersionCommand(db), { mutates: false, reject: false });
-  if (r.exitCode !== 0) throw new BackupError('dump-failed', `pg_dump is not usable on ${host.target.name}: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`);
+  if (r.exitCode !== 0)
+    throw new BackupError(
+      'dump-failed',
+      `pg_dump is not usable on ${host.target.name}: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`,
+    );
   return r.stdout.trim();
 }
 
-async function step(what: string, host: RemoteHost, run: () => Promise<{ exitCode: number; stderr: string }>): Promise<void> {
+async function step(
+  what: string,
+  host: RemoteHost,
+  run: () => Promise<{ exitCode: number; stderr: string }>,
+): Promise<void> {
   let r;
   try {
     r = await run();
   } catch (err) {
-    throw new BackupError('database-step-failed', `${what} on ${host.target.name} failed: ${errorMessage(err)}`, { cause: err });
+    throw new BackupError('database-step-failed', `${what} on ${host.target.name} failed: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
-  if (r.exitCode !== 0) throw new BackupError('database-step-failed', `${what} on ${host.target.name} failed: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`);
+  if (r.exitCode !== 0)
+    throw new BackupError(
+      'database-step-failed',
+      `${what} on ${host.target.name} failed: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`,
+    );
 }
 
 /** An empty database from template0 (what pg_restore expects). */
@@ -150,7 +184,11 @@ export function dropDatabase(host: RemoteHost, db: DbTarget, name: string): Prom
  * renames happen or neither. Fails while anything is connected to live (stop
  * the service first); previous is kept, the caller drops it when satisfied.
  */
-export function swapDatabases(host: RemoteHost, db: DbTarget, names: { live: string; restored: string; previous: string }): Promise<void> {
+export function swapDatabases(
+  host: RemoteHost,
+  db: DbTarget,
+  names: { live: string; restored: string; previous: string },
+): Promise<void> {
   for (const [what, name] of Object.entries(names)) assertIdentifier(name, `${what} database`);
   return step(`renaming ${names.live} → ${names.previous}, ${names.restored} → ${names.live}`, host, () =>
     host.exec(psqlCommand(db, 'postgres', names), { mutates: true, stdin: SWAP_SQL, reject: false }),

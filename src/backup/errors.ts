@@ -21,12 +21,18 @@ type BackupErrorCode =
 export class BackupError extends OperationError {
   declare readonly code: BackupErrorCode;
 
-  constructor(code: BackupErrorCode, message: string, extra: { hints?: string[]; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    code: BackupErrorCode,
+    message: string,
+    extra: { hints?: string[]; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
     super(message, { ...extra, code });
   }
 }
 
 /** Failures that say something about the backup itself, and so are recorded in its manifest. */
 export function isVerdictOnBackup(err: unknown): err is BackupError {
-  return err instanceof BackupError && ['tampered', 'corrupt-dump', 'missing-object', 'restore-mismatch'].includes(err.code);
+  return (
+    err instanceof BackupError && ['tampered', 'corrupt-dump', 'missing-object', 'restore-mismatch'].includes(err.code)
+  );
 }

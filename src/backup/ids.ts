@@ -9,7 +9,10 @@ import { assertName } from '../kernel/validate.js';
 const ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
 export function newBackupId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -19,7 +22,9 @@ export function isBackupId(value: string): boolean {
 
 export function assertBackupId(value: string): string {
   if (!isBackupId(value)) {
-    throw new InputError(`${JSON.stringify(value)} is not a backup id (expected something like 20251126T035812Z-3f9a1c)`);
+    throw new InputError(
+      `${JSON.stringify(value)} is not a backup id (expected something like 20251126T035812Z-3f9a1c)`,
+    );
   }
   return value;
 }

@@ -76,7 +76,7 @@ const manifestSchema = z.looseObject({
 export type Manifest = z.output<typeof manifestSchema>;
 
 export function serializeManifest(m: Manifest): string {
-  return redact(JSON.stringify(m, null, 2)) + '\n';
+  return `${redact(JSON.stringify(m, null, 2))}\n`;
 }
 
 export function parseManifest(text: string, where: string): Manifest {
@@ -89,7 +89,10 @@ export function parseManifest(text: string, where: string): Manifest {
   const r = manifestSchema.safeParse(raw);
   if (!r.success) {
     const first = r.error.issues[0];
-    throw new BackupError('bad-manifest', `${where}: manifest is invalid: ${first.path.join('.') || '(top level)'}: ${first.message}`);
+    throw new BackupError(
+      'bad-manifest',
+      `${where}: manifest is invalid: ${first.path.join('.') || '(top level)'}: ${first.message}`,
+    );
   }
   return r.data;
 }

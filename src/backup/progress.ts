@@ -14,7 +14,12 @@ export interface Progress {
 
 export type ProgressListener = (p: Progress) => void;
 
-export function throttled(listener: ProgressListener | undefined, phase: BackupPhase, totalBytes?: number, intervalMs = 200) {
+export function throttled(
+  listener: ProgressListener | undefined,
+  phase: BackupPhase,
+  totalBytes?: number,
+  intervalMs = 200,
+) {
   let last = 0;
   return {
     update(bytes: number): void {
@@ -51,7 +56,9 @@ export function progressText(now: () => number = Date.now): (p: Progress) => str
     if (p.bytes === 0 && !p.totalBytes) return label;
     const secs = (now() - began.get(p.phase)!) / 1000;
     const rate = secs > 0.2 ? ` at ${formatBytes(p.bytes / secs)}/s` : '';
-    const amount = p.totalBytes ? `${Math.floor((100 * p.bytes) / Math.max(1, p.totalBytes))}% of ${formatBytes(p.totalBytes)}` : formatBytes(p.bytes);
+    const amount = p.totalBytes
+      ? `${Math.floor((100 * p.bytes) / Math.max(1, p.totalBytes))}% of ${formatBytes(p.totalBytes)}`
+      : formatBytes(p.bytes);
     return `${label} ${amount}${rate}`;
   };
 }

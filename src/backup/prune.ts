@@ -62,7 +62,12 @@ function idTime(id: string): number {
 
 const DAY_MS = 86_400_000;
 
-export function planPrune(manifests: readonly Manifest[], now: Date, policy: RetentionPolicy, orphans: Orphan[] = []): PrunePlan {
+export function planPrune(
+  manifests: readonly Manifest[],
+  now: Date,
+  policy: RetentionPolicy,
+  orphans: Orphan[] = [],
+): PrunePlan {
   const groups = new Map<string, Manifest[]>();
   for (const m of manifests) {
     const g = `${m.service}/${m.env}`;
@@ -87,7 +92,9 @@ export function planPrune(manifests: readonly Manifest[], now: Date, policy: Ret
       else {
         plan.delete.push({
           manifest: m,
-          reasons: [`not one of the last ${policy.keepLast}, not the newest of a day within ${policy.keepDailyDays} days, not the newest verified`],
+          reasons: [
+            `not one of the last ${policy.keepLast}, not the newest of a day within ${policy.keepDailyDays} days, not the newest verified`,
+          ],
         });
       }
     });
@@ -96,9 +103,16 @@ export function planPrune(manifests: readonly Manifest[], now: Date, policy: Ret
 }
 
 /** The plan for a store: its backups (filtered) and its orphans. */
-export async function planStorePrune(store: BackupStore, filter: BackupFilter, now: Date, policy: RetentionPolicy): Promise<PrunePlan & { problems: { key: string; message: string }[] }> {
+export async function planStorePrune(
+  store: BackupStore,
+  filter: BackupFilter,
+  now: Date,
+  policy: RetentionPolicy,
+): Promise<PrunePlan & { problems: { key: string; message: string }[] }> {
   const [listing, keys] = await Promise.all([listBackups(store, filter), store.list('')]);
-  const orphans = findOrphans(keys, now).filter((o) => (!filter.service || o.service === filter.service) && (!filter.env || o.env === filter.env));
+  const orphans = findOrphans(keys, now).filter(
+    (o) => (!filter.service || o.service === filter.service) && (!filter.env || o.env === filter.env),
+  );
   return { ...planPrune(listing.backups, now, policy, orphans), problems: listing.problems };
 }
 

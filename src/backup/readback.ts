@@ -25,7 +25,13 @@ interface ReadBackOptions {
   /** age identities; required for encrypted backups when a host command runs. */
   identities?: readonly string[];
   /** Where the plaintext goes; without it only the stored bytes are hashed. */
-  into?: { host: RemoteHost; cmd: RemoteCommand; mutates: boolean; what: string; failure: 'corrupt-dump' | 'database-step-failed' };
+  into?: {
+    host: RemoteHost;
+    cmd: RemoteCommand;
+    mutates: boolean;
+    what: string;
+    failure: 'corrupt-dump' | 'database-step-failed';
+  };
   phase: BackupPhase;
   onProgress?: ProgressListener;
 }
@@ -44,7 +50,10 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
   const file = databaseFile(m);
   const encrypted = m.encryption.algorithm === 'age';
   if (o.into && encrypted && !o.identities?.length) {
-    throw new BackupError('wrong-key', `backup ${m.id} is encrypted and no age identity is configured (backup.encryption.identity)`);
+    throw new BackupError(
+      'wrong-key',
+      `backup ${m.id} is encrypted and no age identity is configured (backup.encryption.identity)`,
+    );
   }
   const source = await o.store.get(objectKey(m, file.name));
   const progress = throttled(o.onProgress, o.phase, file.size);
@@ -56,14 +65,19 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
       if (!into) return undefined;
       const plain = encrypted ? await decryptingStream(feed, o.identities!) : feed;
       const r = await pipeToRemote(into.host, into.cmd, [plain, plainMeter], { mutates: into.mutates });
-      if (r.feedError !== undefined) throw r.feedError instanceof BackupError ? r.feedError : decryptionError(r.feedError);
+      if (r.feedError !== undefined)
+        throw r.feedError instanceof BackupError ? r.feedError : decryptionError(r.feedError);
       if (r.code === null) {
         throw new BackupError('connection-lost', `connection to ${into.host.target.name} was lost during ${into.what}`);
       }
       if (r.code !== 0) {
-        throw new BackupError(into.failure, `${into.what} failed on ${into.host.target.name} (exit ${r.code}): ${lastLines(r.stderr) || 'no message'}`, {
-          details: { exitCode: r.code, stderr: lastLines(r.stderr, 10) },
-        });
+        throw new BackupError(
+          into.failure,
+          `${into.what} failed on ${into.host.target.name} (exit ${r.code}): ${lastLines(r.stderr) || 'no message'}`,
+          {
+            details: { exitCode: r.code, stderr: lastLines(r.stderr, 10) },
+          },
+        );
       }
       return r.stdout;
     },
@@ -85,9 +99,13 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
     result.plainSha256 = plainMeter.sha256();
     result.stdout = copy.outcome.value;
     if (result.plainSha256 !== file.plainSha256) {
-      throw new BackupError('tampered', `backup ${m.id}: decrypted ${file.name} does not match its manifest: sha256 expected ${file.plainSha256}, actual ${result.plainSha256}`, {
-        details: { expected: file.plainSha256, actual: result.plainSha256 },
-      });
+      throw new BackupError(
+        'tampered',
+        `backup ${m.id}: decrypted ${file.name} does not match its manifest: sha256 expected ${file.plainSha256}, actual ${result.plainSha256}`,
+        {
+          details: { expected: file.plainSha256, actual: result.plainSha256 },
+        },
+      );
     }
   }
   return result;

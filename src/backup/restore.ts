@@ -36,7 +36,12 @@ interface RestoredDatabase {
 }
 
 function stamp(now: Date): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, '').replace(/[-:]/g, '').replace('T', '_').toLowerCase();
+  return now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, '')
+    .replace(/[-:]/g, '')
+    .replace('T', '_')
+    .toLowerCase();
 }
 
 /** A name no one else uses: coopctl_scratch_<time>_<random>. */
@@ -64,7 +69,13 @@ async function restoreInto(o: RestoreOptions, database: string, privileges: bool
     store: o.store,
     manifest: m,
     identities: o.identities,
-    into: { host, cmd: restoreCommand(db, database, { privileges }), mutates: true, what: `pg_restore into ${database}`, failure: 'corrupt-dump' },
+    into: {
+      host,
+      cmd: restoreCommand(db, database, { privileges }),
+      mutates: true,
+      what: `pg_restore into ${database}`,
+      failure: 'corrupt-dump',
+    },
     phase: 'restore',
     onProgress: o.onProgress,
   });
@@ -74,9 +85,13 @@ async function restoreInto(o: RestoreOptions, database: string, privileges: bool
     .filter(([t, n]) => counts[t] !== n)
     .map(([t, n]) => `${t}: expected ${n}, restored ${counts[t] ?? 'no table'}`);
   if (mismatches.length > 0) {
-    throw new BackupError('restore-mismatch', `backup ${m.id} restored into ${database}, but row counts differ from the manifest: ${mismatches.join('; ')}`, {
-      details: { expected: m.database.rowCounts, restored: counts },
-    });
+    throw new BackupError(
+      'restore-mismatch',
+      `backup ${m.id} restored into ${database}, but row counts differ from the manifest: ${mismatches.join('; ')}`,
+      {
+        details: { expected: m.database.rowCounts, restored: counts },
+      },
+    );
   }
   return { database, rowCounts: counts };
 }
@@ -106,10 +121,17 @@ export async function restoreScratch(o: RestoreOptions): Promise<ScratchOutcome>
         try {
           await dropDatabase(o.target.host, o.target.db, database);
         } catch (err) {
-          warnings.push(`scratch database ${database} on ${o.target.host.target.name} could not be dropped: ${errorMessage(err)}`);
+          warnings.push(
+            `scratch database ${database} on ${o.target.host.target.name} could not be dropped: ${errorMessage(err)}`,
+          );
         }
       }
-      return { host: o.target.host.target.name, database, rowCounts: restored.rowCounts, durationMs: Date.now() - started };
+      return {
+        host: o.target.host.target.name,
+        database,
+        rowCounts: restored.rowCounts,
+        durationMs: Date.now() - started,
+      };
     });
     return { ...outcome, ...restored!, warnings };
   } catch (err) {
@@ -126,7 +148,8 @@ export async function restoreScratch(o: RestoreOptions): Promise<ScratchOutcome>
  * the previous one once the service is verified.
  */
 export async function restoreToNewDatabase(o: RestoreOptions & { database: string }): Promise<RestoredDatabase> {
-  if (o.database === o.target.db.name) throw new BackupError('database-step-failed', `refusing to restore over the live database ${o.database}`);
+  if (o.database === o.target.db.name)
+    throw new BackupError('database-step-failed', `refusing to restore over the live database ${o.database}`);
   await createDatabase(o.target.host, o.target.db, o.database);
   try {
     return await restoreInto(o, o.database, true);

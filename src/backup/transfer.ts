@@ -47,13 +47,21 @@ export async function transferToStore(o: TransferOptions): Promise<StoredStream>
     const d = await o.handle.done;
     if (d.code === 0) return;
     if (d.code === null) {
-      throw new BackupError('connection-lost', `connection to ${o.host.target.name} was lost during ${o.what} (after ${plain.bytes} bytes); nothing was kept`, {
-        details: { host: o.host.target.name, signal: d.signal },
-      });
+      throw new BackupError(
+        'connection-lost',
+        `connection to ${o.host.target.name} was lost during ${o.what} (after ${plain.bytes} bytes); nothing was kept`,
+        {
+          details: { host: o.host.target.name, signal: d.signal },
+        },
+      );
     }
-    throw new BackupError('dump-failed', `${o.what} failed on ${o.host.target.name} (exit ${d.code}): ${lastLines(d.stderr) || 'no message'}; nothing was kept`, {
-      details: { host: o.host.target.name, exitCode: d.code },
-    });
+    throw new BackupError(
+      'dump-failed',
+      `${o.what} failed on ${o.host.target.name} (exit ${d.code}): ${lastLines(d.stderr) || 'no message'}; nothing was kept`,
+      {
+        details: { host: o.host.target.name, exitCode: d.code },
+      },
+    );
   };
   const onAbort = () => tail.destroy(new InterruptedError());
   o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -64,7 +72,10 @@ export async function transferToStore(o: TransferOptions): Promise<StoredStream>
     const [c, p] = await Promise.allSettled([chain, put]);
     if (c.status === 'rejected' || p.status === 'rejected') throw rootCause(c, p, o.what);
     if (p.value.size !== stored.bytes) {
-      throw new BackupError('upload-failed', `${o.store.description} holds ${p.value.size} bytes of ${o.key}, ${stored.bytes} were sent`);
+      throw new BackupError(
+        'upload-failed',
+        `${o.store.description} holds ${p.value.size} bytes of ${o.key}, ${stored.bytes} were sent`,
+      );
     }
     return { size: stored.bytes, sha256: stored.sha256(), plainSha256: plain.sha256(), plainBytes: plain.bytes };
   } catch (err) {
@@ -84,12 +95,18 @@ export async function transferToStore(o: TransferOptions): Promise<StoredStream>
  */
 function rootCause(chain: PromiseSettledResult<unknown>, put: PromiseSettledResult<unknown>, what: string): unknown {
   const isClose = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
-  const errors = [chain, put].filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as unknown);
+  const errors = [chain, put]
+    .filter((r) => r.status === 'rejected')
+    .map((r) => (r as PromiseRejectedResult).reason as unknown);
   const real = errors.filter((e) => !isClose(e));
   const known = real.find((e) => e instanceof BackupError || e instanceof InterruptedError);
   if (known) return known;
   const first = real[0] ?? errors[0];
-  return new BackupError('dump-failed', `${what} failed: ${(first as Error)?.message ?? String(first)}; nothing was kept`, { cause: first });
+  return new BackupError(
+    'dump-failed',
+    `${what} failed: ${(first as Error)?.message ?? String(first)}; nothing was kept`,
+    { cause: first },
+  );
 }
 
 interface RemoteFeedResult {

@@ -36,12 +36,18 @@ export interface VerifyOutcome {
  * hides a failed check: the check's error wins, with the recording problem
  * as a hint.
  */
-async function recordVerification(store: BackupStore, m: Manifest, v: Verification, failure?: unknown): Promise<Manifest> {
+async function recordVerification(
+  store: BackupStore,
+  m: Manifest,
+  v: Verification,
+  failure?: unknown,
+): Promise<Manifest> {
   const updated = withVerification(m, v);
   try {
     await writeManifest(store, updated);
   } catch (err) {
-    if (failure instanceof BackupError) failure.hints.push(`the result could not be recorded in the manifest: ${errorMessage(err)}`);
+    if (failure instanceof BackupError)
+      failure.hints.push(`the result could not be recorded in the manifest: ${errorMessage(err)}`);
     if (failure !== undefined) throw failure;
     throw err;
   }
@@ -60,7 +66,12 @@ export async function checked(
     details = await check();
   } catch (err) {
     if (isVerdictOnBackup(err) && o.record !== false) {
-      const v: Verification = { at: now().toISOString(), kind, ok: false, details: { code: err.code, message: err.message, ...err.details } };
+      const v: Verification = {
+        at: now().toISOString(),
+        kind,
+        ok: false,
+        details: { code: err.code, message: err.message, ...err.details },
+      };
       await recordVerification(o.store, o.manifest, v, err);
     }
     throw err;

@@ -8,7 +8,8 @@ export function parseDf(stdout: string): Array<{ mount: string; availableBytes: 
   return lines.map((l) => {
     const cols = l.trim().split(/\s+/);
     const avail = Number(cols[3]);
-    if (cols.length < 6 || !Number.isFinite(avail)) throw new ToolOutputError(`unexpected df output: ${l.slice(0, 120)}`);
+    if (cols.length < 6 || !Number.isFinite(avail))
+      throw new ToolOutputError(`unexpected df output: ${l.slice(0, 120)}`);
     return { mount: cols.slice(5).join(' '), availableBytes: avail * 1024 };
   });
 }
@@ -37,7 +38,8 @@ export const diskCheck: Check = {
         'free space (old images: docker image prune; old logs) before upgrading: migrations and dumps need room',
       );
     }
-    if (data.availableBytes < need * 2) return warn(`free space is getting tight: ${summary}`, 'plan more disk: the database roughly doubles every year');
+    if (data.availableBytes < need * 2)
+      return warn(`free space is getting tight: ${summary}`, 'plan more disk: the database roughly doubles every year');
     return pass(summary);
   },
 };

@@ -24,7 +24,12 @@ export async function runChecks(
       return { id: check.id, ...(await check.run(ctx)) };
     } catch (err) {
       const hint = err instanceof CoopctlError ? err.hints[0] : undefined;
-      return { id: check.id, status: 'fail', message: errorMessage(err).split('\n')[0], ...(hint ? { fix: hint } : {}) };
+      return {
+        id: check.id,
+        status: 'fail',
+        message: errorMessage(err).split('\n')[0],
+        ...(hint ? { fix: hint } : {}),
+      };
     }
   };
   for (const c of checks) {
@@ -38,4 +43,3 @@ export async function runChecks(
   }
   return Promise.all(checks.map((c) => running.get(c.id)!));
 }
-

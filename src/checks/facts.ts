@@ -27,7 +27,8 @@ export class HostFacts implements TargetFacts {
 
   private db(): ServiceDatabase {
     const t = this.target;
-    if (!t.database) throw new ToolOutputError(`${t.service}: coopctl does not know its database (profile ${t.profile.id})`);
+    if (!t.database)
+      throw new ToolOutputError(`${t.service}: coopctl does not know its database (profile ${t.profile.id})`);
     return t.database;
   }
 

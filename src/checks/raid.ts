@@ -8,7 +8,7 @@ export function degradedArrays(mdstat: string): string[] {
     const dev = /^(md\w+)\s*:/.exec(line);
     if (dev) current = dev[1];
     const status = /\[([U_]+)\]\s*$/.exec(line.trim());
-    if (current && status && status[1].includes('_')) out.push(`${current} [${status[1]}]`);
+    if (current && status?.[1].includes('_')) out.push(`${current} [${status[1]}]`);
   }
   return out;
 }
@@ -21,7 +21,10 @@ export const raidCheck: Check = {
     if (r.exitCode !== 0) return pass('no software RAID on this host');
     const bad = degradedArrays(r.stdout);
     if (bad.length) {
-      return fail(`degraded RAID: ${bad.join(', ')}`, 'replace the failed disk and let the array resync before changing anything (mdadm --detail)');
+      return fail(
+        `degraded RAID: ${bad.join(', ')}`,
+        'replace the failed disk and let the array resync before changing anything (mdadm --detail)',
+      );
     }
     const arrays = (r.stdout.match(/^md\w+/gm) ?? []).length;
     return pass(arrays ? `${arrays} RAID array(s) healthy` : 'no software RAID on this host');

@@ -10,7 +10,10 @@ export const sshCheck: Check = {
       await target.remote.exec(['true'], { mutates: false, timeoutMs: 30_000 });
     } catch (err) {
       if (err instanceof HostKeyError) return fail(err.message, err.hints.join(' '));
-      return fail((err as Error).message, `check that ${t.name} is up and that ${hostToken(t.address, t.port)} is reachable from here`);
+      return fail(
+        (err as Error).message,
+        `check that ${t.name} is up and that ${hostToken(t.address, t.port)} is reachable from here`,
+      );
     }
     return pass(`${t.user}@${hostToken(t.address, t.port)} reachable, host key verified`);
   },

@@ -20,7 +20,12 @@ const HEADLINE: Record<ChangePlan['operation'], string> = {
 };
 
 /** The plan a person reads before confirming: notes, warnings, the stages (* marks those that change the host). */
-export function formatPlan(plan: ChangePlan, t: Target, preview: { title: string; text: string } | undefined, style: Style): string {
+export function formatPlan(
+  plan: ChangePlan,
+  t: Target,
+  preview: { title: string; text: string } | undefined,
+  style: Style,
+): string {
   const out: string[] = [];
   const where = `${plan.service}/${plan.env} on ${plan.host}`;
   out.push(style('bold', `Plan: ${HEADLINE[plan.operation]} ${where}: ${plan.from} → ${plan.to}`));
@@ -49,7 +54,7 @@ export function formatPlan(plan: ChangePlan, t: Target, preview: { title: string
     out.push('');
   }
   out.push(style('bold', 'Steps (* changes the host):'));
-  planSteps(plan, t).forEach((s, i) => out.push(`  ${i + 1}. ${s.mutates ? '*' : ' '} ${s.title}`));
+  for (const [i, s] of planSteps(plan, t).entries()) out.push(`  ${i + 1}. ${s.mutates ? '*' : ' '} ${s.title}`);
   const ask = plan.restoreOnFailure === 'ask' ? ' (after asking)' : '';
   out.push(
     `  on failure: ${
@@ -62,16 +67,28 @@ export function formatPlan(plan: ChangePlan, t: Target, preview: { title: string
     out.push('');
     out.push(style('bold', `${preview.title}:`));
     const text = preview.text.trim();
-    out.push(text ? text.split('\n').map((l) => `  ${l}`).join('\n') : '  (no output)');
+    out.push(
+      text
+        ? text
+            .split('\n')
+            .map((l) => `  ${l}`)
+            .join('\n')
+        : '  (no output)',
+    );
   }
   return out.join('\n');
 }
 
 /** Prints the plan (stdout, or stderr under --json), refuses what the rules refuse, stops under --dry-run. */
-export function showPlan(ctx: CommandContext, plan: ChangePlan, text: string, dryRunDoc: Record<string, unknown>): boolean {
+export function showPlan(
+  ctx: CommandContext,
+  plan: ChangePlan,
+  text: string,
+  dryRunDoc: Record<string, unknown>,
+): boolean {
   const p = ctx.printer;
   if (ctx.global.json) p.info(text);
-  else p.out(text + '\n');
+  else p.out(`${text}\n`);
   const refused = plan.findings.filter((f) => f.level === 'fail');
   if (refused.length) {
     throw new RefusedError(`refused: ${refused.map((f) => f.message).join('; ')}`, {
@@ -117,7 +134,10 @@ function summaryMarkdown(o: ChangeOutcome, plan: ChangePlan): string {
  * rendering a question is drawn over and never seen. The pipeline then
  * breaks that lock only (another one found by then is refused, exit 4).
  */
-async function staleLockDecision(ctx: CommandContext, t: Target): Promise<((s: LockStatus) => Promise<boolean>) | undefined> {
+async function staleLockDecision(
+  ctx: CommandContext,
+  t: Target,
+): Promise<((s: LockStatus) => Promise<boolean>) | undefined> {
   if (!ctx.prompter.interactive) return undefined;
   const asked = await new HostLock(t.remote, t.paths.stateDir, t.service, t.env).status();
   if (!asked.held || !asked.stale) return undefined;
@@ -152,7 +172,8 @@ export async function executeChange(
   const breakStaleLock = await staleLockDecision(ctx, target);
   const interrupt = installInterruptHandler(p);
   const mode = ctx.global.json ? 'silent' : ctx.io.stderr.isTTY && !ctx.io.env.CI ? 'live' : 'lines';
-  const runner: StageRunner = mode === 'lines' ? new LineStageRunner((l) => p.info(l)) : new ListrStageRunner(ctx.io, mode);
+  const runner: StageRunner =
+    mode === 'lines' ? new LineStageRunner((l) => p.info(l)) : new ListrStageRunner(ctx.io, mode);
   const confirmRestore = canPrompt(ctx.io)
     ? () =>
         ctx.prompter.confirm({
@@ -178,8 +199,9 @@ export async function executeChange(
   }
   if (ctx.global.json) p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record });
   else {
-    p.out('\n' + summaryMarkdown(outcome, plan));
-    if (outcome.error && !outcome.ok) p.info(`\n${p.style('red', 'failed:')} ${(outcome.error as Error).message ?? outcome.error}`);
+    p.out(`\n${summaryMarkdown(outcome, plan)}`);
+    if (outcome.error && !outcome.ok)
+      p.info(`\n${p.style('red', 'failed:')} ${(outcome.error as Error).message ?? outcome.error}`);
   }
   if (outcome.status === 'cancelled' || interrupt.signal.aborted) return ExitCode.interrupted;
   if (!outcome.ok && outcome.error instanceof InterruptedError) return ExitCode.interrupted;

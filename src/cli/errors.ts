@@ -20,11 +20,19 @@ export function reportError(err: unknown, io: IO, json: boolean): ExitCodeValue 
     message = err.stack ?? message;
   }
   if (json) {
-    io.stdout.write(redact(JSON.stringify({ error: { code, message, ...(hints.length ? { hints } : {}), ...(details ? { details } : {}) } }, null, 2)) + '\n');
+    io.stdout.write(
+      `${redact(
+        JSON.stringify(
+          { error: { code, message, ...(hints.length ? { hints } : {}), ...(details ? { details } : {}) } },
+          null,
+          2,
+        ),
+      )}\n`,
+    );
   } else {
     const lines = [`coopctl: ${message}`, ...hints.map((h) => `  hint: ${h}`)];
     if (err instanceof CommanderError) lines.push('  (see coopctl --help)');
-    io.stderr.write(redact(lines.join('\n')) + '\n');
+    io.stderr.write(`${redact(lines.join('\n'))}\n`);
   }
   return exitCode;
 }

@@ -15,7 +15,9 @@ export class ListrStageRunner implements StageRunner {
   ) {}
 
   async run(stages: readonly Stage[], signal: AbortSignal): Promise<void> {
-    const logger = new ListrLogger({ processOutput: new ProcessOutput(this.io.stderr as NodeJS.WriteStream, this.io.stderr as NodeJS.WriteStream) });
+    const logger = new ListrLogger({
+      processOutput: new ProcessOutput(this.io.stderr as NodeJS.WriteStream, this.io.stderr as NodeJS.WriteStream),
+    });
     const list = new Listr(
       stages.map((s) => ({
         title: s.title,

@@ -10,8 +10,8 @@ import { reportError } from './errors.js';
  * start fast: each action loads its command module on demand.
  */
 // Options come from commander untyped; each command declares the shape it reads.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Action = (ctx: CommandContext, opts: any, args: string[]) => Promise<ExitCodeValue | void>;
+// biome-ignore lint/suspicious/noExplicitAny: commander's options are untyped; each command declares the shape it reads
+type Action = (ctx: CommandContext, opts: any, args: string[]) => Promise<unknown>;
 type Loader = () => Promise<{ run: Action }>;
 
 const EXAMPLES = `
@@ -31,9 +31,14 @@ Exit codes:
 
 Configuration: -c FILE, else $COOPCTL_CONFIG, else coopctl.yaml in this directory or above.`;
 
-export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, args: string[]) => Promise<void>): Command {
+export function buildProgram(
+  io: IO,
+  onAction: (loader: Loader, cmd: Command, args: string[]) => Promise<void>,
+): Command {
   const program = new Command('coopctl')
-    .description('Safe upgrades, backups and promotions for social.coop: Mastodon via Ansible, Co-op Cloud apps via abra.')
+    .description(
+      'Safe upgrades, backups and promotions for social.coop: Mastodon via Ansible, Co-op Cloud apps via abra.',
+    )
     .option('-c, --config <file>', 'coopctl.yaml to use')
     .option('--json', 'print one JSON document on stdout (progress goes to stderr)')
     .option('-y, --yes', 'answer yes to confirmations (for scripts)')
@@ -56,7 +61,11 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
       await onAction(loader, this, args);
     };
   const sub = (parent: Command, name: string, desc: string) =>
-    parent.command(name).description(desc).exitOverride().configureOutput({ outputError: () => {} });
+    parent
+      .command(name)
+      .description(desc)
+      .exitOverride()
+      .configureOutput({ outputError: () => {} });
   const envOpt = (required = false) => {
     const o = new Option('-e, --env <env>', 'environment (alpha, prod, ...)');
     return required ? o.makeOptionMandatory() : o;
@@ -81,24 +90,42 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .option('--pre', 'allow a pre-release target')
     .action(action(() => import('./commands/preflight.js')));
 
-  sub(program, 'upgrade', 'upgrade a service: plan, preflight, lock, safety backup, apply, verify, record (restores on failure)')
+  sub(
+    program,
+    'upgrade',
+    'upgrade a service: plan, preflight, lock, safety backup, apply, verify, record (restores on failure)',
+  )
     .argument('<service>')
     .addOption(envOpt(true))
     .option('--to <version>', 'target version (interactive picker on a terminal when omitted)')
     .option('--pre', 'offer and allow pre-releases')
-    .option('--lock-wait [duration]', 'wait for another automatic run to finish (default 10m when given without a value)')
+    .option(
+      '--lock-wait [duration]',
+      'wait for another automatic run to finish (default 10m when given without a value)',
+    )
     .option('--no-check', 'skip the ansible-playbook --check --diff preview')
     .action(action(() => import('./commands/upgrade.js')));
 
-  sub(program, 'rollback', 'go back to the last succeeded version (or --to VERSION|RECORD), with its pre-upgrade database when the schema moved')
+  sub(
+    program,
+    'rollback',
+    'go back to the last succeeded version (or --to VERSION|RECORD), with its pre-upgrade database when the schema moved',
+  )
     .argument('<service>')
     .addOption(envOpt(true))
     .option('--to <version|record>', 'the version, or a history record whose starting version is wanted')
-    .option('--restore-db', "restore that change's pre-upgrade backup (later data is lost; the current database is kept renamed)")
+    .option(
+      '--restore-db',
+      "restore that change's pre-upgrade backup (later data is lost; the current database is kept renamed)",
+    )
     .option('--keep-db', 'keep the current database')
     .action(action(() => import('./commands/rollback.js')));
 
-  const backup = sub(program, 'backup', 'database backups: streamed, compressed, encrypted, verified and restore-tested');
+  const backup = sub(
+    program,
+    'backup',
+    'database backups: streamed, compressed, encrypted, verified and restore-tested',
+  );
   sub(backup, 'create', 'dump, compress, encrypt and store a backup; --json prints its manifest')
     .argument('<service>')
     .addOption(envOpt(true))
@@ -115,9 +142,13 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .option('--quick', 'only the sha256 (no key needed)')
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/verify.js')));
-  sub(backup, 'restore', 'restore ID --into scratch (the restore test) or --into ENV (a real restore: lock, safety backup, new database then swap)')
+  sub(
+    backup,
+    'restore',
+    'restore ID --into scratch (the restore test) or --into ENV (a real restore: lock, safety backup, new database then swap)',
+  )
     .argument('<id>')
-    .requiredOption('--into <target>', 'scratch, or an environment of the backup\'s service')
+    .requiredOption('--into <target>', "scratch, or an environment of the backup's service")
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/restore.js')));
   sub(backup, 'prune', 'apply backup.retention: prints what it would delete; deletes only with --yes')
@@ -142,7 +173,7 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .addOption(envOpt(true))
     .option('-m, --message <msg>', 'why (shown to other operators)')
     .action(action(() => import('./commands/lock/acquire.js')));
-  sub(lock, 'release', 'release your lock; --force breaks someone else\'s (recorded in history)')
+  sub(lock, 'release', "release your lock; --force breaks someone else's (recorded in history)")
     .argument('<service>')
     .addOption(envOpt(true))
     .option('--force', 'release a lock held by someone else or by a crashed run')
@@ -150,7 +181,11 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .action(action(() => import('./commands/lock/release.js')));
 
   const SANDBOX_DIR = 'where the sandbox lives (default: the sandbox that wrote -c FILE, else .sandbox)';
-  const sandbox = sub(program, 'sandbox', 'a local copy of the operators\' setup (real sshd, PostgreSQL, Ansible, abra double)');
+  const sandbox = sub(
+    program,
+    'sandbox',
+    "a local copy of the operators' setup (real sshd, PostgreSQL, Ansible, abra double)",
+  );
   sub(sandbox, 'up', 'build and start the sandbox; writes DIR/coopctl.yaml')
     .option('--dir <dir>', SANDBOX_DIR)
     .option('--netns', 'put hosts in network namespaces (root only; default when root)')
@@ -166,9 +201,12 @@ export function buildProgram(io: IO, onAction: (loader: Loader, cmd: Command, ar
     .action(action(() => import('./commands/sandbox/status.js')));
   sub(sandbox, 'fault', 'switch a fault on (TARGET KIND) or clear them (--clear)')
     .argument('[target]', 'alpha, prod, hypha (the Co-op Cloud server), an app (bonfire, wiki, auth) or store')
-    .argument('[kind]', 'migration-fails, health-fails, host-down, store-down, abra-upgrade-fails, raid-degraded, reboot-required')
+    .argument(
+      '[kind]',
+      'migration-fails, health-fails, host-down, store-down, abra-upgrade-fails, raid-degraded, reboot-required',
+    )
     .option('--dir <dir>', SANDBOX_DIR)
-    .option('--clear', 'clear every fault (or only TARGET\'s)')
+    .option('--clear', "clear every fault (or only TARGET's)")
     .action(action(() => import('./commands/sandbox/fault.js')));
 
   return program;
@@ -181,10 +219,16 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<ExitCod
     const global = program.opts() as GlobalOptions;
     // Loaded on demand: config, SSH and process modules stay out of --help/--version start-up.
     const { createContext } = await import('./context.js');
-    ctx = createContext(io, { config: global.config, json: !!global.json, yes: !!global.yes, dryRun: !!global.dryRun, verbose: !!global.verbose });
+    ctx = createContext(io, {
+      config: global.config,
+      json: !!global.json,
+      yes: !!global.yes,
+      dryRun: !!global.dryRun,
+      verbose: !!global.verbose,
+    });
     const mod = await loader();
     const r = await mod.run(ctx, cmd.opts(), args);
-    if (typeof r === 'number') exitCode = r;
+    if (typeof r === 'number') exitCode = r as ExitCodeValue;
   });
   try {
     if (argv.length === 0) {
@@ -193,7 +237,10 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<ExitCod
     }
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')) {
+    if (
+      err instanceof CommanderError &&
+      (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+    ) {
       return ExitCode.ok;
     }
     const json = argv.includes('--json');

@@ -43,7 +43,10 @@ class InquirerPrompter implements Prompter {
 
   async confirm(q: { message: string; default?: boolean }): Promise<boolean> {
     const { confirm } = await import('@inquirer/prompts');
-    return confirm({ message: q.message, default: q.default ?? false }, { input: this.io.stdin, output: this.io.stderr });
+    return confirm(
+      { message: q.message, default: q.default ?? false },
+      { input: this.io.stdin, output: this.io.stderr },
+    );
   }
 }
 

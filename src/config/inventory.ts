@@ -37,7 +37,7 @@ export function parseInventoryJson(json: string, file: string): Inventory {
   } catch {
     throw new ConfigError(`${file}: ansible-inventory printed something that is not JSON`);
   }
-  const hostvars = ((data._meta as { hostvars?: Record<string, Record<string, unknown>> } | undefined)?.hostvars ?? {});
+  const hostvars = (data._meta as { hostvars?: Record<string, Record<string, unknown>> } | undefined)?.hostvars ?? {};
   const names = new Set(Object.keys(hostvars));
   for (const [group, value] of Object.entries(data)) {
     if (group === '_meta') continue;
@@ -48,7 +48,9 @@ export function parseInventoryJson(json: string, file: string): Inventory {
     const vars = hostvars[name] ?? {};
     const port = Number(vars.ansible_port ?? vars.ansible_ssh_port ?? 22);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new ConfigError(`${file}: host ${name}: ansible_port ${JSON.stringify(vars.ansible_port)} is not a port number`);
+      throw new ConfigError(
+        `${file}: host ${name}: ansible_port ${JSON.stringify(vars.ansible_port)} is not a port number`,
+      );
     }
     hosts.set(name, {
       name,
@@ -114,8 +116,12 @@ function files(p: string): string[] {
 /** Changes whenever a file of the inventory (or its group_vars/host_vars) changes. */
 function inventoryFingerprint(file: string, variables: readonly string[] = []): string {
   const dir = statSync(file).isDirectory() ? file : path.dirname(file);
-  const all = [...new Set([...files(file), ...files(path.join(dir, 'group_vars')), ...files(path.join(dir, 'host_vars'))])].sort();
-  const h = createHash('sha256').update(file).update(`\0${[...variables].sort().join(',')}`);
+  const all = [
+    ...new Set([...files(file), ...files(path.join(dir, 'group_vars')), ...files(path.join(dir, 'host_vars'))]),
+  ].sort();
+  const h = createHash('sha256')
+    .update(file)
+    .update(`\0${[...variables].sort().join(',')}`);
   for (const f of all) {
     const st = statSync(f);
     h.update(`\0${f}\0${st.mtimeMs}\0${st.size}`);
@@ -166,7 +172,10 @@ export class InventoryCache {
     const inv = await readInventory(this.runner, file);
     try {
       mkdirSync(path.dirname(cached), { recursive: true });
-      const slim = [...inv.hosts.values()].map((h) => ({ ...h, vars: Object.fromEntries(Object.entries(h.vars).filter(([k]) => this.keep(k))) }));
+      const slim = [...inv.hosts.values()].map((h) => ({
+        ...h,
+        vars: Object.fromEntries(Object.entries(h.vars).filter(([k]) => this.keep(k))),
+      }));
       writeFileSync(`${cached}.tmp`, JSON.stringify(slim));
       renameSync(`${cached}.tmp`, cached);
     } catch {

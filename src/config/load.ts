@@ -5,7 +5,7 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../kernel/errors.js';
-import { type Config, type configSchemaFor } from './schema.js';
+import type { Config, configSchemaFor } from './schema.js';
 
 type ConfigPath = readonly (string | number)[];
 
@@ -53,13 +53,17 @@ export function findConfig(explicit: string | undefined, env: NodeJS.ProcessEnv,
   const f = path.join(xdg, 'coopctl', CONFIG_NAME);
   if (existsSync(f)) return f;
   throw new ConfigError(`no ${CONFIG_NAME} found in ${cwd} or above`, {
-    hints: ['pass -c FILE, or try the sandbox: coopctl sandbox up --dir .sandbox && coopctl -c .sandbox/coopctl.yaml status'],
+    hints: [
+      'pass -c FILE, or try the sandbox: coopctl sandbox up --dir .sandbox && coopctl -c .sandbox/coopctl.yaml status',
+    ],
   });
 }
 
 function formatPath(p: ConfigPath): string {
   return p
-    .map((k, i) => (typeof k === 'number' ? `[${k}]` : /^[\w-]+$/.test(k) ? (i ? `.${k}` : k) : `[${JSON.stringify(k)}]`))
+    .map((k, i) =>
+      typeof k === 'number' ? `[${k}]` : /^[\w-]+$/.test(k) ? (i ? `.${k}` : k) : `[${JSON.stringify(k)}]`,
+    )
     .join('');
 }
 

@@ -8,16 +8,14 @@ import { isSafeName, parseDuration } from '../kernel/validate.js';
 
 export const name = z.string().refine(isSafeName, { error: 'must be a name of letters, digits, ".", "_" or "-"' });
 
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (try 30s, 5m, 1h)` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (try 30s, 5m, 1h)` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** Secrets are references resolved at use, never values in this file. */
 const secretRef = z.union(
@@ -59,7 +57,11 @@ export const databaseSchema = z.strictObject({
   name: z.string().regex(/^\w+$/).optional(),
   user: z.string().regex(/^\w+$/).default('postgres'),
   /** The compose service running PostgreSQL; null runs the tools on the host itself. */
-  container: z.string().regex(/^[\w-]+$/).nullable().default('db'),
+  container: z
+    .string()
+    .regex(/^[\w-]+$/)
+    .nullable()
+    .default('db'),
   /** Main tables whose row counts go into backup manifests and restore checks (default: the profile's). */
   tables: z.array(z.string().regex(/^\w+$/)).optional(),
 });
@@ -105,7 +107,11 @@ const s3Store = z.strictObject({
   forcePathStyle: z.boolean().default(false),
   accessKeyId: secretRef,
   secretAccessKey: secretRef,
-  partSize: z.number().int().min(5 * 1024 * 1024).default(16 * 1024 * 1024),
+  partSize: z
+    .number()
+    .int()
+    .min(5 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
 });
 const storeSchema = z.discriminatedUnion('type', [localStore, s3Store], { error: 'type must be "local" or "s3"' });
 
@@ -127,14 +133,25 @@ export const backupSchema = z.strictObject({
     })
     .prefault({}),
   /** Where `backup restore --into scratch` restores to: an inventory host with PostgreSQL. */
-  restoreTest: z.strictObject({ inventory: z.string(), host: name, database: databaseSchema.optional(), dataDir: z.string().optional() }).optional(),
+  restoreTest: z
+    .strictObject({
+      inventory: z.string(),
+      host: name,
+      database: databaseSchema.optional(),
+      dataDir: z.string().optional(),
+    })
+    .optional(),
   requiredBeforeChange: z.boolean().default(true),
 });
 
 const checksSchema = z.strictObject({
   /** Free space needed on the data dir and /tmp, as a multiple of the database size. */
   diskHeadroom: z.number().positive().default(1.5),
-  minFreeBytes: z.number().int().nonnegative().default(1024 ** 3),
+  minFreeBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(1024 ** 3),
   ansibleMinVersion: z.string().default('2.14.0'),
 });
 

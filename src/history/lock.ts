@@ -47,7 +47,8 @@ function staleAfterMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.COOPCTL_LOCK_STALE_AFTER?.trim();
   if (!raw) return STALE_AFTER_MS;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new InputError(`COOPCTL_LOCK_STALE_AFTER: expected a number of seconds, not "${raw}"`);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InputError(`COOPCTL_LOCK_STALE_AFTER: expected a number of seconds, not "${raw}"`);
   return seconds * 1000;
 }
 
@@ -57,9 +58,12 @@ function heartbeatMs(staleAfter: number): number {
 }
 
 // Fixed scripts; every value arrives as a positional parameter, never spliced in.
-const ACQUIRE = 'mkdir -p "$1" && mkdir "$1/lock" 2>/dev/null || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
-const READ = 'if [ -d "$1/lock" ]; then if [ -f "$1/lock/info.json" ]; then cat "$1/lock/info.json"; else echo "{}"; fi; else echo null; fi';
-const BEAT = 'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
+const ACQUIRE =
+  'mkdir -p "$1" && mkdir "$1/lock" 2>/dev/null || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
+const READ =
+  'if [ -d "$1/lock" ]; then if [ -f "$1/lock/info.json" ]; then cat "$1/lock/info.json"; else echo "{}"; fi; else echo null; fi';
+const BEAT =
+  'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
 const RELEASE = 'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; rm -rf "$1/lock"';
 const BREAK = '[ -d "$1/lock" ] || exit 75; mv "$1/lock" "$1/lock.broken-$2"';
 
@@ -67,13 +71,27 @@ function sh(script: string, ...args: string[]): string[] {
   return ['sh', '-c', script, 'coopctl-lock', ...args];
 }
 
-export function lockStatusFrom(raw: string, now: Date, localHost = hostname(), staleAfter = STALE_AFTER_MS): LockStatus {
+export function lockStatusFrom(
+  raw: string,
+  now: Date,
+  localHost = hostname(),
+  staleAfter = STALE_AFTER_MS,
+): LockStatus {
   const parsed = JSON.parse(raw.trim() || 'null') as unknown;
-  if (parsed === null) return { held: false, holder: null, command: null, since: null, heartbeatAt: null, stale: false };
+  if (parsed === null)
+    return { held: false, holder: null, command: null, since: null, heartbeatAt: null, stale: false };
   const r = lockInfoSchema.safeParse(parsed);
   if (!r.success) {
     // A lock directory without a readable info file: a run died between mkdir and writing it.
-    return { held: true, holder: null, command: null, since: null, heartbeatAt: null, stale: true, staleReason: 'lock has no readable details (a run died while taking it)' };
+    return {
+      held: true,
+      holder: null,
+      command: null,
+      since: null,
+      heartbeatAt: null,
+      stale: true,
+      staleReason: 'lock has no readable details (a run died while taking it)',
+    };
   }
   const info = r.data;
   let stale = false;
@@ -86,7 +104,16 @@ export function lockStatusFrom(raw: string, now: Date, localHost = hostname(), s
     stale = true;
     staleReason = `process ${info.pid} on ${localHost} is gone`;
   }
-  return { held: true, holder: info.holder, command: info.command, since: info.since, heartbeatAt: info.heartbeatAt, stale, staleReason, info };
+  return {
+    held: true,
+    holder: info.holder,
+    command: info.command,
+    since: info.since,
+    heartbeatAt: info.heartbeatAt,
+    stale,
+    staleReason,
+    info,
+  };
 }
 
 function pidAlive(pid: number): boolean {
@@ -134,7 +161,12 @@ export class HostLock {
   }
 
   /** Takes the lock or throws LockHeldError (exit 4) with the holder's details. */
-  async acquire(opts: { command: string; version?: string; message?: string; kind: 'auto' | 'manual' }): Promise<LockInfo> {
+  async acquire(opts: {
+    command: string;
+    version?: string;
+    message?: string;
+    kind: 'auto' | 'manual';
+  }): Promise<LockInfo> {
     const op = currentOperator();
     const at = this.now().toISOString();
     const info: LockInfo = {
@@ -151,17 +183,25 @@ export class HostLock {
       since: at,
       heartbeatAt: at,
     };
-    const r = await this.remote.exec(sh(ACQUIRE, this.dir), { mutates: true, stdin: JSON.stringify(info), reject: false });
+    const r = await this.remote.exec(sh(ACQUIRE, this.dir), {
+      mutates: true,
+      stdin: JSON.stringify(info),
+      reject: false,
+    });
     if (r.exitCode === 75) {
       const s = await this.status();
       throw new LockHeldError(`${this.service}/${this.env} is locked by ${describeHolder(s)}`, {
         hints: s.stale
-          ? [`the lock looks stale: ${s.staleReason}`, `if nobody is working on it: coopctl lock release ${this.service} --env ${this.env} --force -m "why"`]
+          ? [
+              `the lock looks stale: ${s.staleReason}`,
+              `if nobody is working on it: coopctl lock release ${this.service} --env ${this.env} --force -m "why"`,
+            ]
           : ['wait for it (--lock-wait 10m) or ask the holder'],
         details: { lock: s },
       });
     }
-    if (r.exitCode !== 0) throw new OperationError(`${this.remote.target.name}: could not take the lock: ${r.stderr.trim()}`);
+    if (r.exitCode !== 0)
+      throw new OperationError(`${this.remote.target.name}: could not take the lock: ${r.stderr.trim()}`);
     this.info = info;
     if (opts.kind === 'auto' && !r.skipped) this.startHeartbeat();
     return info;
@@ -243,7 +283,10 @@ export async function acquireAutoLock(lock: HostLock, o: AcquireOptions): Promis
       if (s.info?.kind === 'manual' || Date.now() >= deadline) throw err;
       o.onWait?.(s);
       await sleep(o.pollMs ?? 2000, undefined, { signal: o.signal }).catch(() => {});
-      if (o.signal?.aborted) throw new InterruptedError(`interrupted while waiting for the lock of ${lock.service}/${lock.env}; nothing was changed`);
+      if (o.signal?.aborted)
+        throw new InterruptedError(
+          `interrupted while waiting for the lock of ${lock.service}/${lock.env}; nothing was changed`,
+        );
     }
   }
 }

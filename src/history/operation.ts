@@ -8,8 +8,18 @@ import { redact } from '../kernel/redact.js';
 /** The operators' repository commit the config comes from (frozen into the record). */
 export function repoCommit(dir: string): string | null {
   try {
-    const sha = execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim();
-    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim();
+    const sha = execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    })
+      .toString()
+      .trim();
+    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    })
+      .toString()
+      .trim();
     return dirty ? `${sha}+dirty` : sha;
   } catch {
     return null;
@@ -44,9 +54,24 @@ export class OperationRecord {
 
   async start(fields: Record<string, unknown>): Promise<void> {
     const op = currentOperator();
-    this.fields = { service: this.service, env: this.env, operation: this.operation, operator: op.name, operators: [op.name], from: null, to: null, backupId: null, promotedFrom: null, ...fields };
+    this.fields = {
+      service: this.service,
+      env: this.env,
+      operation: this.operation,
+      operator: op.name,
+      operators: [op.name],
+      from: null,
+      to: null,
+      backupId: null,
+      promotedFrom: null,
+      ...fields,
+    };
     this.transitions.push({ status: 'pending', at: this.startedAt });
-    await this.store.append(this.service, this.env, this.id, { at: this.startedAt, status: 'pending', fields: this.fields });
+    await this.store.append(this.service, this.env, this.id, {
+      at: this.startedAt,
+      status: 'pending',
+      fields: this.fields,
+    });
   }
 
   async note(fields: Record<string, unknown>): Promise<void> {
@@ -54,7 +79,11 @@ export class OperationRecord {
     await this.store.append(this.service, this.env, this.id, { at: this.now().toISOString(), fields });
   }
 
-  async finish(status: Exclude<RecordStatus, 'pending' | 'interrupted'>, note: string, fields: Record<string, unknown> = {}): Promise<void> {
+  async finish(
+    status: Exclude<RecordStatus, 'pending' | 'interrupted'>,
+    note: string,
+    fields: Record<string, unknown> = {},
+  ): Promise<void> {
     Object.assign(this.fields, fields);
     this.status = status;
     this.finishedAt = this.now().toISOString();
@@ -65,7 +94,10 @@ export class OperationRecord {
   /** Keeps the operation's full log next to the record, for every operator to read. */
   async attachLog(text: string): Promise<string> {
     const dir = `${stateDirFor(this.stateDir, this.service, this.env)}/logs`;
-    await this.remote.exec(['sh', '-c', 'mkdir -p "$1" && cat > "$1/$2.log"', 'coopctl-log', dir, this.id], { mutates: true, stdin: redact(text) });
+    await this.remote.exec(['sh', '-c', 'mkdir -p "$1" && cat > "$1/$2.log"', 'coopctl-log', dir, this.id], {
+      mutates: true,
+      stdin: redact(text),
+    });
     return `${this.remote.target.name}:${dir}/${this.id}.log`;
   }
 
@@ -74,9 +106,22 @@ export class OperationRecord {
     const f = this.fields as Record<string, never>;
     const { service, env, operation, from, to, operator, operators, backupId, promotedFrom, message, ...details } = f;
     return {
-      id: this.id, service, env, operation, from: from ?? null, to: to ?? null, status: this.status, operator, operators: operators ?? [operator],
-      startedAt: this.startedAt, finishedAt: this.finishedAt, backupId: backupId ?? null, promotedFrom: promotedFrom ?? null,
-      ...(message ? { message } : {}), transitions: this.transitions, details,
+      id: this.id,
+      service,
+      env,
+      operation,
+      from: from ?? null,
+      to: to ?? null,
+      status: this.status,
+      operator,
+      operators: operators ?? [operator],
+      startedAt: this.startedAt,
+      finishedAt: this.finishedAt,
+      backupId: backupId ?? null,
+      promotedFrom: promotedFrom ?? null,
+      ...(message ? { message } : {}),
+      transitions: this.transitions,
+      details,
     };
   }
 }

@@ -14,7 +14,9 @@ export function currentOperator(env: NodeJS.ProcessEnv = process.env): Operator 
   let name = env.COOPCTL_OPERATOR?.trim();
   if (!name) {
     try {
-      name = execFileSync('git', ['config', 'user.name'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).toString().trim();
+      name = execFileSync('git', ['config', 'user.name'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 })
+        .toString()
+        .trim();
     } catch {
       // no git identity
     }

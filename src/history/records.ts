@@ -44,13 +44,17 @@ type RecordEvent = z.infer<typeof eventSchema>;
 const ID = /^[0-9]{8}T[0-9]{6}Z-[a-z-]+-[0-9a-f]{6}$/;
 
 export function newRecordId(operation: string, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${operation.replace(/[^a-z-]/g, '')}-${randomBytes(3).toString('hex')}`;
 }
 
 const APPEND = 'mkdir -p "$1" && cat >> "$1/$2.jsonl"';
 // Newest first; each file introduced by a marker line so the reader can split them.
-const READ = 'cd "$1" 2>/dev/null || exit 0; for f in $(ls -1 | grep "\\.jsonl$" | sort -r | head -n "$2"); do echo "#record $f"; cat "$f"; done';
+const READ =
+  'cd "$1" 2>/dev/null || exit 0; for f in $(ls -1 | grep "\\.jsonl$" | sort -r | head -n "$2"); do echo "#record $f"; cat "$f"; done';
 
 export class HistoryStore {
   constructor(
@@ -64,12 +68,17 @@ export class HistoryStore {
 
   async append(service: string, env: string, id: string, event: RecordEvent): Promise<void> {
     if (!ID.test(id)) throw new Error(`internal: bad record id ${id}`);
-    const line = JSON.stringify(redactDeep(event)) + '\n';
-    await this.remote.exec(['sh', '-c', APPEND, 'coopctl-history', this.dir(service, env), id], { mutates: true, stdin: line });
+    const line = `${JSON.stringify(redactDeep(event))}\n`;
+    await this.remote.exec(['sh', '-c', APPEND, 'coopctl-history', this.dir(service, env), id], {
+      mutates: true,
+      stdin: line,
+    });
   }
 
   async list(service: string, env: string, limit: number): Promise<HistoryRecord[]> {
-    const r = await this.remote.exec(['sh', '-c', READ, 'coopctl-history', this.dir(service, env), String(limit)], { mutates: false });
+    const r = await this.remote.exec(['sh', '-c', READ, 'coopctl-history', this.dir(service, env), String(limit)], {
+      mutates: false,
+    });
     return parseHistory(r.stdout);
   }
 }
@@ -114,7 +123,8 @@ export function foldRecord(id: string, events: RecordEvent[]): HistoryRecord | u
       if (e.status !== 'pending') finishedAt = e.at;
     }
   }
-  const { service, env, operation, from, to, operator, operators, backupId, promotedFrom, message, ...details } = f as Record<string, never>;
+  const { service, env, operation, from, to, operator, operators, backupId, promotedFrom, message, ...details } =
+    f as Record<string, never>;
   return {
     id,
     service,

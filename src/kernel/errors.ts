@@ -22,7 +22,13 @@ export class CoopctlError extends Error {
 
   constructor(
     message: string,
-    opts: { code: string; exitCode: ExitCodeValue; hints?: string[]; details?: Record<string, unknown>; cause?: unknown },
+    opts: {
+      code: string;
+      exitCode: ExitCodeValue;
+      hints?: string[];
+      details?: Record<string, unknown>;
+      cause?: unknown;
+    },
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;

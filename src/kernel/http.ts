@@ -12,18 +12,34 @@ export function httpGet(url: string, timeoutMs: number, headers: Record<string, 
   const started = performance.now();
   const mod = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.get(url, { headers: { 'user-agent': 'coopctl', accept: 'application/json, text/plain', ...headers }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size <= 1024 * 1024) chunks.push(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
-      res.on('error', reject);
-    });
+    const req = mod.get(
+      url,
+      { headers: { 'user-agent': 'coopctl', accept: 'application/json, text/plain', ...headers }, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= 1024 * 1024) chunks.push(c);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: performance.now() - started,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err) => reject(new Error(`${url}: ${(err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'connection refused' : err.message}`)));
+    req.on('error', (err) =>
+      reject(
+        new Error(
+          `${url}: ${(err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'connection refused' : err.message}`,
+        ),
+      ),
+    );
   });
 }
 

@@ -44,24 +44,24 @@ export class Printer {
 
   /** Data (the command's result). */
   out(text = ''): void {
-    this.io.stdout.write(redact(text) + '\n');
+    this.io.stdout.write(`${redact(text)}\n`);
   }
 
   /** Human notes, progress and warnings. */
   info(text = ''): void {
     if (this.opts.quiet) return;
-    this.io.stderr.write(redact(text) + '\n');
+    this.io.stderr.write(`${redact(text)}\n`);
   }
 
   warn(text: string): void {
-    this.io.stderr.write(redact(`${this.style('yellow', 'warning:')} ${text}`) + '\n');
+    this.io.stderr.write(`${redact(`${this.style('yellow', 'warning:')} ${text}`)}\n`);
   }
 
   debug(text: string): void {
-    if (this.opts.verbose) this.io.stderr.write(redact(this.style('dim', text)) + '\n');
+    if (this.opts.verbose) this.io.stderr.write(`${redact(this.style('dim', text))}\n`);
   }
 
   json(doc: unknown): void {
-    this.io.stdout.write(redact(JSON.stringify(doc, null, 2)) + '\n');
+    this.io.stdout.write(`${redact(JSON.stringify(doc, null, 2))}\n`);
   }
 }

@@ -3,7 +3,13 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 
 /** Local log of one operation: $XDG_STATE_HOME/coopctl/logs/<service>-<env>-<op>-<time>.log */
-export function operationLogFile(env: NodeJS.ProcessEnv, service: string, envName: string, op: string, now = new Date()): string {
+export function operationLogFile(
+  env: NodeJS.ProcessEnv,
+  service: string,
+  envName: string,
+  op: string,
+  now = new Date(),
+): string {
   const dir = path.join(env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state'), 'coopctl', 'logs');
   mkdirSync(dir, { recursive: true });
   return path.join(dir, `${service}-${envName}-${op}-${now.toISOString().replace(/[:.]/g, '-')}.log`);

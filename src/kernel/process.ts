@@ -76,7 +76,10 @@ export class ExecaRunner implements ProcessRunner {
       throw new InputError(`cannot run ${file}: ${(err as Error).message}`, { code: 'missing-tool' });
     }
     if (opts.onLine) {
-      for (const [name, stream] of [['stdout', child.stdout], ['stderr', child.stderr]] as const) {
+      for (const [name, stream] of [
+        ['stdout', child.stdout],
+        ['stderr', child.stderr],
+      ] as const) {
         let buf = '';
         stream?.on('data', (chunk: Buffer) => {
           buf += chunk.toString('utf8');
@@ -93,11 +96,20 @@ export class ExecaRunner implements ProcessRunner {
     }
     const r = await child;
     if (r.failed && r.exitCode === undefined) {
-      const reason = r.timedOut ? `timed out after ${opts.timeoutMs} ms` : r.isCanceled ? 'cancelled' : (r.cause as Error | undefined)?.message ?? r.shortMessage;
+      const reason = r.timedOut
+        ? `timed out after ${opts.timeoutMs} ms`
+        : r.isCanceled
+          ? 'cancelled'
+          : ((r.cause as Error | undefined)?.message ?? r.shortMessage);
       if ((r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
         throw new InputError(`${file} is not installed or not on PATH`, { code: 'missing-tool' });
       }
-      const result = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') + `\n${reason}`, exitCode: -1, skipped: false };
+      const result = {
+        stdout: String(r.stdout ?? ''),
+        stderr: `${String(r.stderr ?? '')}\n${reason}`,
+        exitCode: -1,
+        skipped: false,
+      };
       if (opts.reject === false) return result;
       throw new CommandFailedError(shown, result);
     }

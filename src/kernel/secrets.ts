@@ -24,13 +24,18 @@ export async function resolveSecret(
   let value: string | undefined;
   if ('env' in ref) {
     value = deps.env[ref.env];
-    if (!value) throw new ConfigError(`${deps.where}: secret env:${ref.env} is not set`, { hints: [`export ${ref.env}=... (or use a pass entry)`] });
+    if (!value)
+      throw new ConfigError(`${deps.where}: secret env:${ref.env} is not set`, {
+        hints: [`export ${ref.env}=... (or use a pass entry)`],
+      });
   } else if ('file' in ref) {
     const file = deps.resolvePath(ref.file);
     try {
       value = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
     } catch (err) {
-      throw new ConfigError(`${deps.where}: secret file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new ConfigError(
+        `${deps.where}: secret file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   } else {
     try {
@@ -38,10 +43,14 @@ export async function resolveSecret(
       value = r.stdout.split('\n')[0];
     } catch (err) {
       if (err instanceof CommandFailedError) {
-        throw new ConfigError(`${deps.where}: secret pass:${ref.pass} could not be read (is it in the password store?)`);
+        throw new ConfigError(
+          `${deps.where}: secret pass:${ref.pass} could not be read (is it in the password store?)`,
+        );
       }
       if (err instanceof ConfigError || (err as { code?: string }).code === 'missing-tool') {
-        throw new ConfigError(`${deps.where}: secret pass:${ref.pass} needs the 'pass' password manager, which is not installed`);
+        throw new ConfigError(
+          `${deps.where}: secret pass:${ref.pass} needs the 'pass' password manager, which is not installed`,
+        );
       }
       throw err;
     }

@@ -15,7 +15,11 @@ interface HistoryListing {
  * newest first. A `pending` record is only in progress while a live lock
  * is held; otherwise its run died and it reads as `interrupted`.
  */
-export async function readHistory(ws: Workspace, filter: { service?: string; env?: string }, limit: number): Promise<HistoryListing> {
+export async function readHistory(
+  ws: Workspace,
+  filter: { service?: string; env?: string },
+  limit: number,
+): Promise<HistoryListing> {
   const selected = ws.select(filter);
   const problems: HistoryListing['problems'] = [];
   const results = await settleLimit(selected, ws.config.ssh.parallel, async ({ service, env }) => {

@@ -2,7 +2,13 @@ import type { Manifest } from '../backup/manifest.js';
 import { HostFacts } from '../checks/facts.js';
 import type { ChangePlan } from '../pipeline/change.js';
 import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
-import { deployStage, preflightStage, restoreDatabaseStage, safetyBackupStage, verifyStage } from '../pipeline/library.js';
+import {
+  deployStage,
+  preflightStage,
+  restoreDatabaseStage,
+  safetyBackupStage,
+  verifyStage,
+} from '../pipeline/library.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 

@@ -5,7 +5,13 @@ import { HistoryStore, type HistoryRecord } from '../history/records.js';
 import { InputError, RefusedError } from '../kernel/errors.js';
 import type { ChangePlan } from '../pipeline/change.js';
 import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
-import { deployStage, preflightStage, restoreDatabaseStage, safetyBackupStage, verifyStage } from '../pipeline/library.js';
+import {
+  deployStage,
+  preflightStage,
+  restoreDatabaseStage,
+  safetyBackupStage,
+  verifyStage,
+} from '../pipeline/library.js';
 import { openBackupStore } from '../targets/backups.js';
 import type { SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
@@ -41,7 +47,10 @@ export async function chooseRollback(ws: Workspace, t: Target, to: string | unde
   let version: string;
   if (to && RECORD_ID.test(to)) {
     undoes = records.find((r) => r.id === to);
-    if (!undoes) throw new InputError(`--to: no history record ${to} for ${where} (see: coopctl history ${t.service} --env ${t.env})`);
+    if (!undoes)
+      throw new InputError(
+        `--to: no history record ${to} for ${where} (see: coopctl history ${t.service} --env ${t.env})`,
+      );
     if (!undoes.from) throw new InputError(`--to: record ${to} (${undoes.operation}) has no version to go back to`);
     version = undoes.from;
   } else if (to) {
@@ -49,7 +58,10 @@ export async function chooseRollback(ws: Workspace, t: Target, to: string | unde
     undoes = changes.find((r) => r.from === version);
   } else {
     undoes = changes.find((r) => r.to === current);
-    if (!undoes) throw new RefusedError(`no succeeded change to ${current} in the history of ${where}: name the version with --to`);
+    if (!undoes)
+      throw new RefusedError(
+        `no succeeded change to ${current} in the history of ${where}: name the version with --to`,
+      );
     version = undoes.from!;
   }
   if (p.compareVersions(p.parseVersion(version, '--to'), p.parseVersion(current, 'current version')) >= 0) {
@@ -88,7 +100,12 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
   }
   const restore =
     restoreDb && c.backup
-      ? [restoreDatabaseStage(c.backup.id, `Restore the database of ${c.backup.id}, then swap (the current one is kept renamed)`)]
+      ? [
+          restoreDatabaseStage(
+            c.backup.id,
+            `Restore the database of ${c.backup.id}, then swap (the current one is kept renamed)`,
+          ),
+        ]
       : [];
   return {
     operation: 'rollback',
@@ -99,7 +116,13 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
     to: c.to,
     notes: [],
     findings,
-    stages: [preflightStage({}), safetyBackupStage(backups, t, c.current), ...restore, deployStage(t, c.to), verifyStage(c.to)],
+    stages: [
+      preflightStage({}),
+      safetyBackupStage(backups, t, c.current),
+      ...restore,
+      deployStage(t, c.to),
+      verifyStage(c.to),
+    ],
     backups,
     recordFields: { undoes: c.undoes?.id ?? null, restoreDb },
     restoreOnFailure: t.serviceConfig.restoreOnFailure,

@@ -25,9 +25,7 @@ export interface StatusRow {
   errors: string[];
 }
 
-interface LastBackupLookup {
-  (t: Target): Promise<{ id: string; createdAt: string; verified: boolean } | null>;
-}
+type LastBackupLookup = (t: Target) => Promise<{ id: string; createdAt: string; verified: boolean } | null>;
 
 function lockSummary(s: LockStatus): StatusRow['lock'] {
   return { held: s.held, holder: s.holder, since: s.since, stale: s.stale };
@@ -61,7 +59,12 @@ export async function collectStatus(
       if (h.error) row.errors.push(h.error);
     });
     const versions = t.profile.versionStatus(ws, t).then((v) => {
-      Object.assign(row, { version: v.version, latest: v.latest, behind: v.behind, securityReleases: v.securityReleases });
+      Object.assign(row, {
+        version: v.version,
+        latest: v.latest,
+        behind: v.behind,
+        securityReleases: v.securityReleases,
+      });
       row.securityUpdate = v.securityReleases.length > 0;
       row.errors.push(...v.errors);
     });
@@ -71,7 +74,11 @@ export async function collectStatus(
   const rows = results.map((r, i) => {
     if (r.ok) return r.value;
     const { service, env } = selected[i];
-    return { ...emptyRow(service, env, ws.service(service).driver, '?'), reachable: false, errors: [errorMessage(r.error)] };
+    return {
+      ...emptyRow(service, env, ws.service(service).driver, '?'),
+      reachable: false,
+      errors: [errorMessage(r.error)],
+    };
   });
   markDrift(ws, rows);
   return rows;

@@ -30,7 +30,12 @@ export async function planUpgrade(
     to,
     notes: review.notes,
     findings: review.findings,
-    stages: [preflightStage({ toVersion: to }), safetyBackupStage(backups, t, choice.current), deployStage(t, to), verifyStage(to)],
+    stages: [
+      preflightStage({ toVersion: to }),
+      safetyBackupStage(backups, t, choice.current),
+      deployStage(t, to),
+      verifyStage(to),
+    ],
     backups,
     recordFields: {},
     restoreOnFailure: t.serviceConfig.restoreOnFailure,

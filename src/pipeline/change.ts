@@ -39,7 +39,7 @@ export interface ChangeStage {
   mutates: boolean;
   /** Runs before the lock is taken (preflight): a failure there changes nothing and leaves no record. */
   beforeLock?: boolean;
-  run(run: ChangeRun, ctx: StageContext): Promise<string | void>;
+  run(run: ChangeRun, ctx: StageContext): Promise<string | undefined>;
 }
 
 export interface ChangePlan {

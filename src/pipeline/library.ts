@@ -26,7 +26,14 @@ export function preflightStage(opts: { toVersion?: string }): ChangeStage {
       // The plan already settled what the rules say of a pre-release (--pre).
       const checks = checksFor(target).filter((c) => !c.standalone);
       const facts = new HostFacts(ws, target);
-      const ctxChecks = { target, workspace: ws, runner: ws.runner, facts, toVersion: opts.toVersion, allowPrerelease: true };
+      const ctxChecks = {
+        target,
+        workspace: ws,
+        runner: ws.runner,
+        facts,
+        toVersion: opts.toVersion,
+        allowPrerelease: true,
+      };
       run.checks = await runChecks(checks, ctxChecks, (r) => ctx.report(`${mark(r.status)} ${r.id}: ${r.message}`));
       const failed = run.checks.filter((c) => c.status === 'fail');
       if (failed.length) {
@@ -91,7 +98,8 @@ export function deployStage(t: Target, version: string, title?: string): ChangeS
         report: ctx.report,
       });
       await r.record!.note({ [t.driver.id]: result.details, applied: result.summary });
-      if (ctx.signal.aborted) throw new InterruptedError(`interrupted during: ${title ?? t.driver.describeDeploy(version)}`);
+      if (ctx.signal.aborted)
+        throw new InterruptedError(`interrupted during: ${title ?? t.driver.describeDeploy(version)}`);
       if (!result.ok) throw new OperationError(result.failure ?? 'the deploy failed', { hints: result.hints });
       return result.summary;
     },

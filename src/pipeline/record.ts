@@ -36,7 +36,13 @@ export async function withRecord(run: ChangeRun, inner: () => Promise<Ending>): 
   } finally {
     await attachLog(run);
   }
-  return { ok: ending.status === 'succeeded', status: ending.status, state: ending.state, error: ending.error, record: record.document() };
+  return {
+    ok: ending.status === 'succeeded',
+    status: ending.status,
+    state: ending.state,
+    error: ending.error,
+    record: record.document(),
+  };
 }
 
 async function attachLog(run: ChangeRun): Promise<void> {

@@ -29,7 +29,9 @@ function recoveryStages(run: ChangeRun, migrated: boolean | 'unknown', restored:
       mutates: true,
       async run(r, ctx) {
         const swapped = await r.backups.restore(t, backup, ctx);
-        restored.push(`database restored from ${backup}; the ${CHANGED[p.operation]} one is kept as ${swapped.previous}`);
+        restored.push(
+          `database restored from ${backup}; the ${CHANGED[p.operation]} one is kept as ${swapped.previous}`,
+        );
         return `${swapped.live} is the copy from before the ${p.operation}; ${swapped.previous} kept for inspection`;
       },
     });
@@ -69,7 +71,12 @@ function recoveryStages(run: ChangeRun, migrated: boolean | 'unknown', restored:
  * After a failure once something changed: restore (or not, as
  * restoreOnFailure says), verify again, and say exactly where things stand.
  */
-export async function recover(run: ChangeRun, deps: ChangeDeps, failure: unknown, interrupted: boolean): Promise<Ending> {
+export async function recover(
+  run: ChangeRun,
+  deps: ChangeDeps,
+  failure: unknown,
+  interrupted: boolean,
+): Promise<Ending> {
   const { target: t, plan: p } = run;
   const where = `${p.service}/${p.env}`;
   const reason = errorMessage(failure ?? 'interrupted');

@@ -1,5 +1,12 @@
 import { errorMessage, InterruptedError } from '../kernel/errors.js';
-import { guarded, type ChangeDeps, type ChangeOutcome, type ChangePlan, type ChangeRun, type Ending } from './change.js';
+import {
+  guarded,
+  type ChangeDeps,
+  type ChangeOutcome,
+  type ChangePlan,
+  type ChangeRun,
+  type Ending,
+} from './change.js';
 import { withLock } from './lock.js';
 import { withRecord } from './record.js';
 import { recover } from './recovery.js';
@@ -34,7 +41,11 @@ export async function runChange(plan: ChangePlan, deps: ChangeDeps): Promise<Cha
       }
       const interrupted = deps.signal.aborted;
       if (!failure && !interrupted) {
-        return { status: 'succeeded', note: `${plan.from} → ${plan.to} verified`, state: `${plan.service}/${plan.env} runs ${plan.to}, verified healthy` };
+        return {
+          status: 'succeeded',
+          note: `${plan.from} → ${plan.to} verified`,
+          state: `${plan.service}/${plan.env} runs ${plan.to}, verified healthy`,
+        };
       }
       if (!run.changed) {
         return {

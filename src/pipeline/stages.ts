@@ -18,7 +18,7 @@ export interface Stage {
   /** Changes something on a host: shown as such in the plan, skipped under --dry-run. */
   mutates: boolean;
   /** Returns a short summary shown when the stage completes. */
-  run(ctx: StageContext): Promise<string | void>;
+  run(ctx: StageContext): Promise<string | undefined>;
 }
 
 export interface StageRunner {

@@ -27,7 +27,13 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     const key = Buffer.from(keyB64, 'base64');
     if (hostField.startsWith('|1|')) {
       const [, , salt, hash] = hostField.split('|');
-      entries.push({ patterns: [], hashed: { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') }, keyType, key, marker });
+      entries.push({
+        patterns: [],
+        hashed: { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') },
+        keyType,
+        key,
+        marker,
+      });
     } else {
       entries.push({ patterns: hostField.split(','), keyType, key, marker });
     }
@@ -40,7 +46,15 @@ export function hostToken(host: string, port: number): string {
 }
 
 function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+    'i',
+  );
   return re.test(value);
 }
 
@@ -71,7 +85,7 @@ export type HostKeyVerdict =
 
 /** Same format as `ssh-keygen -lf`: SHA256:base64 without padding. */
 export function fingerprint(blob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
 export function verifyHostKey(entries: KnownHostEntry[], host: string, port: number, offered: Buffer): HostKeyVerdict {

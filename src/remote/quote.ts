@@ -5,7 +5,7 @@
 export function quoteArg(arg: string): string {
   if (arg === '') return "''";
   if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
-  return "'" + arg.replace(/'/g, `'\\''`) + "'";
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 export function quoteArgv(argv: readonly string[]): string {

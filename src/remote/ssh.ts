@@ -111,7 +111,8 @@ class SshHost implements RemoteHost {
     let verdict: HostKeyVerdict | undefined;
     const ssh = new NodeSSH();
     const auth: { privateKey?: string; agent?: string } = {};
-    const keyFile = s.identityFile ?? DEFAULT_KEYS.map((k) => path.join(homedir(), '.ssh', k)).find((f) => existsSync(f));
+    const keyFile =
+      s.identityFile ?? DEFAULT_KEYS.map((k) => path.join(homedir(), '.ssh', k)).find((f) => existsSync(f));
     if (keyFile) {
       try {
         auth.privateKey = readFileSync(keyFile, 'utf8');
@@ -139,10 +140,13 @@ class SshHost implements RemoteHost {
       const e = err as NodeJS.ErrnoException & { level?: string };
       let why = e.message;
       if (e.code === 'ECONNREFUSED') why = 'connection refused';
-      else if (/timed out/i.test(e.message) || e.code === 'ETIMEDOUT') why = `no answer within ${Math.round(s.connectTimeoutMs / 1000)}s`;
+      else if (/timed out/i.test(e.message) || e.code === 'ETIMEDOUT')
+        why = `no answer within ${Math.round(s.connectTimeoutMs / 1000)}s`;
       else if (e.level === 'client-authentication') why = `authentication failed for user ${t.user}`;
       else if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') why = 'host unreachable';
-      throw new RemoteError(`cannot reach ${describeTarget(t)}: ${why}`, { details: { host: t.name, unreachable: true } });
+      throw new RemoteError(`cannot reach ${describeTarget(t)}: ${why}`, {
+        details: { host: t.name, unreachable: true },
+      });
     }
     ssh.connection?.on('error', () => {
       this.client = undefined;
@@ -156,7 +160,9 @@ class SshHost implements RemoteHost {
   private async channel(cmd: string): Promise<ClientChannel> {
     const ssh = await this.connect();
     return new Promise((resolve, reject) => {
-      ssh.connection!.exec(cmd, (err, ch) => (err ? reject(new RemoteError(`${this.target.name}: ${err.message}`)) : resolve(ch)));
+      ssh.connection!.exec(cmd, (err, ch) =>
+        err ? reject(new RemoteError(`${this.target.name}: ${err.message}`)) : resolve(ch),
+      );
     });
   }
 
@@ -194,12 +200,27 @@ class SshHost implements RemoteHost {
           skipped: false,
         };
         if (timedOut) {
-          reject(new RemoteError(`${this.target.name}: command timed out after ${Math.round(timeoutMs / 1000)}s: ${redact(line).slice(0, 200)}`));
+          reject(
+            new RemoteError(
+              `${this.target.name}: command timed out after ${Math.round(timeoutMs / 1000)}s: ${redact(line).slice(0, 200)}`,
+            ),
+          );
         } else if (code === null || code === undefined) {
-          reject(new RemoteError(`${this.target.name}: connection lost while running: ${redact(line).slice(0, 200)}${signal ? ` (signal ${signal})` : ''}`));
+          reject(
+            new RemoteError(
+              `${this.target.name}: connection lost while running: ${redact(line).slice(0, 200)}${signal ? ` (signal ${signal})` : ''}`,
+            ),
+          );
         } else if (code !== 0 && opts.reject !== false) {
           const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
-          reject(new RemoteError(redact(`${this.target.name}: command failed (exit ${code}): ${line.slice(0, 200)}${tail ? `\n${tail}` : ''}`), { details: { exitCode: code } }));
+          reject(
+            new RemoteError(
+              redact(
+                `${this.target.name}: command failed (exit ${code}): ${line.slice(0, 200)}${tail ? `\n${tail}` : ''}`,
+              ),
+              { details: { exitCode: code } },
+            ),
+          );
         } else resolve(result);
       });
       writeStdin(ch, opts.stdin);
@@ -217,7 +238,9 @@ class SshHost implements RemoteHost {
       opts.onStderr?.(b);
     });
     const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
-      ch.on('close', (code: number | null, signal?: string) => resolve({ code: code ?? null, signal: signal ?? null, stderr }));
+      ch.on('close', (code: number | null, signal?: string) =>
+        resolve({ code: code ?? null, signal: signal ?? null, stderr }),
+      );
     });
     writeStdin(ch, opts.stdin);
     return { stdout: ch, done, abort: () => ch.close() };

@@ -21,7 +21,13 @@ export function openBackupStore(ws: Workspace, name?: string): Promise<BackupSto
     ws.config.backup,
     {
       resolvePath: (p) => ws.loaded.resolvePath(p),
-      secret: (ref, where) => resolveSecret(ref, { runner: ws.runner, env: process.env, resolvePath: (p) => ws.loaded.resolvePath(p), where: `${ws.loaded.locate(['backup'])} ${where}` }),
+      secret: (ref, where) =>
+        resolveSecret(ref, {
+          runner: ws.runner,
+          env: process.env,
+          resolvePath: (p) => ws.loaded.resolvePath(p),
+          where: `${ws.loaded.locate(['backup'])} ${where}`,
+        }),
       env: process.env,
     },
     name,
@@ -38,7 +44,12 @@ export async function backupIdentities(ws: Workspace): Promise<string[] | undefi
   const e = ws.config.backup.encryption;
   if (!e) return undefined;
   const where = `${ws.loaded.locate(['backup', 'encryption', 'identity'])} backup.encryption.identity`;
-  const text = await resolveSecret(e.identity, { runner: ws.runner, env: process.env, resolvePath: (p) => ws.loaded.resolvePath(p), where });
+  const text = await resolveSecret(e.identity, {
+    runner: ws.runner,
+    env: process.env,
+    resolvePath: (p) => ws.loaded.resolvePath(p),
+    where,
+  });
   return parseIdentities(text, where);
 }
 
@@ -82,16 +93,17 @@ export async function restoreTestHost(ws: Workspace): Promise<{ host: RemoteHost
   const container = database.container ?? undefined;
   let dir = hostVar(host, 'coopctl_data_dir') ?? (rt.dataDir ? ws.loaded.resolvePath(rt.dataDir) : undefined);
   if (!dir && container) {
-    const sibling = ws
-      .select()
-      .find(({ service, env }) => {
-        const e = ws.service(service).environments[env];
-        return e.host === rt.host && ws.loaded.resolvePath(e.inventory) === inventory;
-      });
+    const sibling = ws.select().find(({ service, env }) => {
+      const e = ws.service(service).environments[env];
+      return e.host === rt.host && ws.loaded.resolvePath(e.inventory) === inventory;
+    });
     if (sibling) dir = (await ws.target(sibling.service, sibling.env)).paths.dataDir;
   }
   if (container && !dir) {
-    throw ws.loaded.error(['backup', 'restoreTest'], `dataDir: needed to reach the "${container}" container on ${rt.host}`);
+    throw ws.loaded.error(
+      ['backup', 'restoreTest'],
+      `dataDir: needed to reach the "${container}" container on ${rt.host}`,
+    );
   }
   return {
     host: ws.ssh.host({ name: host.name, address: host.address, port: host.port, user: host.user }),

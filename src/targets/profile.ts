@@ -136,8 +136,17 @@ export interface ServiceProfile {
   listVersions(ws: Workspace, t: Target, opts: ListVersionsOptions): Promise<VersionCatalog>;
   /** What runs and what is newer, for `status`; what could not be read is in `errors`, never thrown. */
   versionStatus(ws: Workspace, t: Target): Promise<VersionStatus>;
-  versionChoice(ws: Workspace, t: Target, opts: { includePrerelease: boolean; facts: TargetFacts }): Promise<VersionChoice>;
+  versionChoice(
+    ws: Workspace,
+    t: Target,
+    opts: { includePrerelease: boolean; facts: TargetFacts },
+  ): Promise<VersionChoice>;
   /** Release notes of every version in (from, to] and the rules' findings for that change. */
-  reviewChange(t: Target, choice: VersionChoice, to: string, opts: { allowPrerelease: boolean; facts: TargetFacts }): Promise<ChangeReview>;
+  reviewChange(
+    t: Target,
+    choice: VersionChoice,
+    to: string,
+    opts: { allowPrerelease: boolean; facts: TargetFacts },
+  ): Promise<ChangeReview>;
   schemaMark?(remote: RemoteHost, t: Target): Promise<SchemaMark>;
 }

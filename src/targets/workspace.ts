@@ -1,4 +1,4 @@
-import { hostVar, InventoryCache, type InventoryHost } from '../config/inventory.js';
+import { hostVar, InventoryCache } from '../config/inventory.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { SshPool } from '../remote/ssh.js';
@@ -131,7 +131,10 @@ export class Workspace {
     const vars = (name: string) => hostVar(host, name);
     const dataDir = vars('coopctl_data_dir') ?? profile.dataDir(vars) ?? driver.defaultDataDir;
     if (!dataDir) {
-      throw this.loaded.error([...base, 'host'], `${host.name}: set coopctl_data_dir in ${envConfig.inventory} (${service}'s directory)`);
+      throw this.loaded.error(
+        [...base, 'host'],
+        `${host.name}: set coopctl_data_dir in ${envConfig.inventory} (${service}'s directory)`,
+      );
     }
     const paths: HostPaths = {
       stateDir: vars('coopctl_state_dir') ?? this.config.stateDir,
@@ -141,7 +144,18 @@ export class Workspace {
       rebootRequired: vars('coopctl_reboot_required') ?? '/var/run/reboot-required',
     };
     const remote = this.ssh.host({ name: host.name, address: host.address, port: host.port, user: host.user });
-    return { service, env, host, remote, paths, serviceConfig: svc, envConfig, driver, profile, database: this.database(svc, profile, paths) };
+    return {
+      service,
+      env,
+      host,
+      remote,
+      paths,
+      serviceConfig: svc,
+      envConfig,
+      driver,
+      profile,
+      database: this.database(svc, profile, paths),
+    };
   }
 
   /** The database config, completed with the profile's defaults; none when the profile has no database. */

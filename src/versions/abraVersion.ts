@@ -14,7 +14,9 @@ export type AbraVersion =
   | { kind: 'chaos'; raw: string; commit: string; dirty: boolean };
 
 const NUM = '(0|[1-9]\\d*)';
-const RELEASE = new RegExp(`^v?${NUM}\\.${NUM}\\.${NUM}(?:-([0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*))?(?:\\+([0-9A-Za-z._-]+))?$`);
+const RELEASE = new RegExp(
+  `^v?${NUM}\\.${NUM}\\.${NUM}(?:-([0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*))?(?:\\+([0-9A-Za-z._-]+))?$`,
+);
 const LEGACY = /^([0-9A-Za-z][0-9A-Za-z.-]*)_(\d+)$/;
 const CHAOS = /^([0-9a-f]{8})(\+U)?$/;
 
@@ -50,7 +52,11 @@ export function parseAbraVersion(text: string, source = 'version'): AbraVersion 
 
 /** Loose ordering of free-form upstream versions (`1.39.1`, `v2.0-rc1`): number runs numerically, the rest as text. */
 function compareLoose(a: string, b: string): number {
-  const split = (s: string) => s.replace(/^v/, '').split(/[._-]/).flatMap((p) => p.match(/\d+|\D+/g) ?? []);
+  const split = (s: string) =>
+    s
+      .replace(/^v/, '')
+      .split(/[._-]/)
+      .flatMap((p) => p.match(/\d+|\D+/g) ?? []);
   const pa = split(a);
   const pb = split(b);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -58,7 +64,18 @@ function compareLoose(a: string, b: string): number {
     if (i >= pb.length) return 1;
     const na = /^\d+$/.test(pa[i]);
     const nb = /^\d+$/.test(pb[i]);
-    const c = na && nb ? Math.sign(Number(pa[i]) - Number(pb[i])) : na !== nb ? (na ? 1 : -1) : pa[i] < pb[i] ? -1 : pa[i] > pb[i] ? 1 : 0;
+    const c =
+      na && nb
+        ? Math.sign(Number(pa[i]) - Number(pb[i]))
+        : na !== nb
+          ? na
+            ? 1
+            : -1
+          : pa[i] < pb[i]
+            ? -1
+            : pa[i] > pb[i]
+              ? 1
+              : 0;
     if (c !== 0) return c;
   }
   return 0;
@@ -74,14 +91,17 @@ export function compareAbraVersions(a: AbraVersion, b: AbraVersion): number | un
     return a.kind === 'chaos' && b.kind === 'chaos' && a.commit === b.commit ? 0 : undefined;
   }
   if (a.kind === 'release' && b.kind === 'release') return compareCore(a.recipe, b.recipe);
-  if (a.kind === 'legacy' && b.kind === 'legacy') return compareLoose(a.upstream, b.upstream) || Math.sign(a.revision - b.revision);
+  if (a.kind === 'legacy' && b.kind === 'legacy')
+    return compareLoose(a.upstream, b.upstream) || Math.sign(a.revision - b.revision);
   return a.kind === 'legacy' ? -1 : 1;
 }
 
 /** Sorted copy of the orderable versions (chaos ones are left out). */
 export function sortAbraVersions(list: readonly AbraVersion[], order: 'asc' | 'desc' = 'asc'): AbraVersion[] {
   const sign = order === 'asc' ? 1 : -1;
-  return list.filter((v) => v.kind !== 'chaos').sort((a, b) => sign * (compareAbraVersions(a, b)! || (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0)));
+  return list
+    .filter((v) => v.kind !== 'chaos')
+    .sort((a, b) => sign * (compareAbraVersions(a, b)! || (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0)));
 }
 
 export function isAbraPrerelease(v: AbraVersion): boolean {

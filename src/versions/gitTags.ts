@@ -108,7 +108,11 @@ export async function listRemoteTags(opts: GitSourceOptions, url: string): Promi
 }
 
 /** The tags that are releases of the scheme, ascending; other tags are ignored. */
-export async function listVersionTags<V>(opts: GitSourceOptions, url: string, scheme: TagScheme<V>): Promise<VersionTag<V>[]> {
+export async function listVersionTags<V>(
+  opts: GitSourceOptions,
+  url: string,
+  scheme: TagScheme<V>,
+): Promise<VersionTag<V>[]> {
   const tags: VersionTag<V>[] = [];
   for (const t of await listRemoteTags(opts, url)) {
     const version = scheme.parse(t.name);
@@ -148,7 +152,11 @@ async function cloneMirror(opts: GitSourceOptions, u: string, dir: string): Prom
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const filter = isLocal(u) ? [] : ['--filter=blob:none'];
   try {
-    const r = await git(opts, ['clone', '--bare', '--quiet', ...filter, '--', u, tmp], opts.cloneTimeoutMs ?? DEFAULT_CLONE_TIMEOUT_MS);
+    const r = await git(
+      opts,
+      ['clone', '--bare', '--quiet', ...filter, '--', u, tmp],
+      opts.cloneTimeoutMs ?? DEFAULT_CLONE_TIMEOUT_MS,
+    );
     if (r.exitCode !== 0) throw failure(`cannot mirror ${displayUrl(u)} into the cache`, r);
     stamp(tmp, (opts.now ?? Date.now)());
     try {
@@ -164,7 +172,12 @@ async function cloneMirror(opts: GitSourceOptions, u: string, dir: string): Prom
 
 /** Fetches every tag (moved ones too) and drops tags deleted upstream. */
 async function fetchMirror(opts: GitSourceOptions, u: string, dir: string): Promise<void> {
-  const r = await git(opts, ['fetch', '--quiet', '--prune', 'origin', '+refs/tags/*:refs/tags/*'], opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, dir);
+  const r = await git(
+    opts,
+    ['fetch', '--quiet', '--prune', 'origin', '+refs/tags/*:refs/tags/*'],
+    opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    dir,
+  );
   if (r.exitCode !== 0) throw failure(`cannot fetch the tags of ${displayUrl(u)}`, r);
   stamp(dir, (opts.now ?? Date.now)());
 }
@@ -199,8 +212,12 @@ export async function ensureMirror(opts: GitSourceOptions, url: string, refresh 
 }
 
 function assertRepoPath(file: string): string {
-  const ok = /^[\w@+-][\w@+.\- /]*$/.test(file) && !file.split('/').some((seg) => seg === '' || seg === '.' || seg === '..');
-  if (!ok) throw new InputError(`${JSON.stringify(file)} is not a plain relative path inside the repository`, { code: 'bad-path' });
+  const ok =
+    /^[\w@+-][\w@+.\- /]*$/.test(file) && !file.split('/').some((seg) => seg === '' || seg === '.' || seg === '..');
+  if (!ok)
+    throw new InputError(`${JSON.stringify(file)} is not a plain relative path inside the repository`, {
+      code: 'bad-path',
+    });
   return file;
 }
 
@@ -214,7 +231,12 @@ async function hasTag(opts: GitSourceOptions, dir: string, tag: string): Promise
  * there. A tag not yet in the mirror triggers one refetch; a tag that is not
  * upstream at all is an InputError.
  */
-export async function readFileAtTag(opts: GitSourceOptions, url: string, tag: string, file: string): Promise<string | undefined> {
+export async function readFileAtTag(
+  opts: GitSourceOptions,
+  url: string,
+  tag: string,
+  file: string,
+): Promise<string | undefined> {
   assertVersion(tag, 'tag');
   assertRepoPath(file);
   const mirror = await ensureMirror(opts, url);
@@ -223,7 +245,9 @@ export async function readFileAtTag(opts: GitSourceOptions, url: string, tag: st
     const again = mirror.refreshed ? mirror : await ensureMirror(opts, url, true);
     if (!(await hasTag(opts, dir, tag))) {
       const stale = again.staleReason ? ` (the cached mirror could not be refreshed: ${again.staleReason})` : '';
-      throw new InputError(`tag ${tag} not found in ${displayUrl(normalizeGitUrl(url))}${stale}`, { code: 'unknown-version' });
+      throw new InputError(`tag ${tag} not found in ${displayUrl(normalizeGitUrl(url))}${stale}`, {
+        code: 'unknown-version',
+      });
     }
   }
   const ref = `refs/tags/${tag}`;

@@ -28,14 +28,24 @@ const commands = {
 };
 type Command = keyof typeof commands;
 
-async function coopctlBackup(cmd: Command, args: string[], opts: Record<string, unknown> = {}, global: Partial<GlobalOptions> = {}) {
+async function coopctlBackup(
+  cmd: Command,
+  args: string[],
+  opts: Record<string, unknown> = {},
+  global: Partial<GlobalOptions> = {},
+) {
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = '';
   let stderr = '';
   out.on('data', (b: Buffer) => (stdout += b));
   err.on('data', (b: Buffer) => (stderr += b));
-  const io: IO = { stdin: new PassThrough(), stdout: out, stderr: err, env: { ...process.env, CI: 'true', NO_COLOR: '1' } };
+  const io: IO = {
+    stdin: new PassThrough(),
+    stdout: out,
+    stderr: err,
+    env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+  };
   const g: GlobalOptions = { config, json: true, yes: false, dryRun: false, verbose: false, ...global };
   const ctx = createContext(io, g, dir);
   let code = 0;
@@ -47,6 +57,7 @@ async function coopctlBackup(cmd: Command, args: string[], opts: Record<string, 
   } finally {
     for (const fn of ctx.cleanup.reverse()) await fn();
   }
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read whatever fields a command's JSON has
   return { code, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, any> };
 }
 
@@ -97,7 +108,13 @@ describe('coopctl backup create | list | verify | restore | prune', () => {
     const r = await coopctlBackup('create', ['mastodon'], { env: 'prod' }, { verbose: false });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const doc = r.json();
-    expect(doc).toMatchObject({ service: 'mastodon', env: 'prod', host: 'rhizome', verified: false, encryption: { algorithm: 'age', identityRef: 'file:age-identity.txt' } });
+    expect(doc).toMatchObject({
+      service: 'mastodon',
+      env: 'prod',
+      host: 'rhizome',
+      verified: false,
+      encryption: { algorithm: 'age', identityRef: 'file:age-identity.txt' },
+    });
     expect(doc.database.rowCounts).toEqual(counts);
     expect(doc.files.map((f: { name: string }) => f.name)).toEqual(['db.dump.zst.age', 'env.production.age']);
     first = doc.id;
@@ -110,13 +127,22 @@ describe('coopctl backup create | list | verify | restore | prune', () => {
     const l = await coopctlBackup('list', [], {});
     expect(l.json().backups.map((b: { id: string; verified: boolean }) => [b.id, b.verified])).toEqual([[first, true]]);
     const text = await coopctlBackup('list', ['mastodon'], { env: 'prod' }, { json: false });
-    expect(text.stdout).toMatch(new RegExp(`^ID\\s+SERVICE\\s+ENV\\s+AGE\\s+SIZE\\s+VERSION\\s+VERIFIED\\n${first}\\s+mastodon\\s+prod\\s+\\S+ ago\\s+[\\d.]+ \\S+\\s+\\?\\s+yes \\(restore-list\\)`));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^ID\\s+SERVICE\\s+ENV\\s+AGE\\s+SIZE\\s+VERSION\\s+VERIFIED\\n${first}\\s+mastodon\\s+prod\\s+\\S+ ago\\s+[\\d.]+ \\S+\\s+\\?\\s+yes \\(restore-list\\)`,
+      ),
+    );
   });
 
   it('restore --into scratch is the restore test: ok, recorded, exit 0', async () => {
     const r = await coopctlBackup('restore', [first], { into: 'scratch' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.json()).toMatchObject({ ok: true, id: first, verified: true, restoreTest: { kind: 'restore-scratch', ok: true, details: { rowCounts: counts } } });
+    expect(r.json()).toMatchObject({
+      ok: true,
+      id: first,
+      verified: true,
+      restoreTest: { kind: 'restore-scratch', ok: true, details: { rowCounts: counts } },
+    });
   });
 
   it('prune prints its plan, deletes only with --yes, never the newest verified', async () => {

@@ -34,7 +34,15 @@ function ageKey(file: string): { identities: string[]; recipient: string } {
 
 function options(extra: Partial<CreateBackupOptions> = {}): CreateBackupOptions {
   return {
-    source: { service: 'mastodon', env: 'prod', host: h.host, db: h.db(DB), tables: ['accounts', 'statuses', 'users'], secretsFile: secretsFile(), version: '4.4.8' },
+    source: {
+      service: 'mastodon',
+      env: 'prod',
+      host: h.host,
+      db: h.db(DB),
+      tables: ['accounts', 'statuses', 'users'],
+      secretsFile: secretsFile(),
+      version: '4.4.8',
+    },
     store,
     encryption: { recipients: [recipient], identityRef: 'pass:coopctl/age-identity' },
     coopctlVersion: '0.1.0',
@@ -64,7 +72,13 @@ describe('backup to a local directory', () => {
   it('creates an encrypted backup with a manifest written last', async () => {
     const progress: Progress[] = [];
     m = await createBackup(options({ onProgress: (p) => progress.push(p) }));
-    expect(m).toMatchObject({ service: 'mastodon', env: 'prod', host: 'rhizome', version: '4.4.8', encryption: { algorithm: 'age', recipients: [recipient], identityRef: 'pass:coopctl/age-identity' } });
+    expect(m).toMatchObject({
+      service: 'mastodon',
+      env: 'prod',
+      host: 'rhizome',
+      version: '4.4.8',
+      encryption: { algorithm: 'age', recipients: [recipient], identityRef: 'pass:coopctl/age-identity' },
+    });
     expect(m.database.rowCounts).toEqual(counts);
     expect(m.database.serverVersion).toMatch(/^15\./);
     expect(m.tools.pgDump).toMatch(/pg_dump \(PostgreSQL\) 15/);
@@ -78,7 +92,12 @@ describe('backup to a local directory', () => {
   it('verifies the hash without a key, then the dump with pg_restore --list', async () => {
     const hash = await verifyBackup({ store, manifest: m });
     expect(hash.verification).toMatchObject({ kind: 'hash', ok: true });
-    const deep = await verifyBackup({ store, manifest: hash.manifest, identities, lister: { host: h.host, db: h.db('postgres') } });
+    const deep = await verifyBackup({
+      store,
+      manifest: hash.manifest,
+      identities,
+      lister: { host: h.host, db: h.db('postgres') },
+    });
     expect(deep.verification).toMatchObject({ kind: 'restore-list', ok: true });
     expect(deep.verification.details.tocEntries).toBeGreaterThan(5);
     const again = await findBackup(store, m.id);
@@ -99,16 +118,25 @@ describe('backup to a local directory', () => {
     const obj = path.join(store.root, 'mastodon', 'prod', m.id, 'db.dump.zst.age');
     h.psql('CREATE DATABASE byhand');
     const env = { ...process.env, PGHOST: h.cluster.socketDir, PGPORT: String(h.cluster.port), PGUSER: 'postgres' };
-    const r = spawnSync('bash', ['-c', 'set -o pipefail; age -d -i "$1" "$2" | zstd -d | pg_restore --no-owner -d byhand', 'sh', keyFile, obj], { env, encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      ['-c', 'set -o pipefail; age -d -i "$1" "$2" | zstd -d | pg_restore --no-owner -d byhand', 'sh', keyFile, obj],
+      { env, encoding: 'utf8' },
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(h.psql('SELECT count(*) FROM statuses', 'byhand').trim()).toBe(String(counts.statuses));
-    const secrets = execFileSync('age', ['-d', '-i', keyFile, path.join(store.root, 'mastodon', 'prod', m.id, 'env.production.age')]).toString();
+    const secrets = execFileSync('age', [
+      '-d',
+      '-i',
+      keyFile,
+      path.join(store.root, 'mastodon', 'prod', m.id, 'env.production.age'),
+    ]).toString();
     expect(secrets).toContain('OTP_SECRET=abcdef123456');
   });
 });
 
-describe('the production layout: PostgreSQL inside the compose project\'s db container', () => {
+describe("the production layout: PostgreSQL inside the compose project's db container", () => {
   it('runs pg_dump, psql, createdb, pg_restore and dropdb through docker compose exec -T', async () => {
     const docker = installComposeStandIn(h);
     try {
@@ -116,7 +144,10 @@ describe('the production layout: PostgreSQL inside the compose project\'s db con
       const m = await createBackup(options({ source: { ...options().source, db } }));
       const r = await restoreScratch({ store, manifest: m, identities, target: { host: h.host, db } });
       expect(r.rowCounts).toEqual(counts);
-      const tools = readFileSync(docker.log, 'utf8').trim().split('\n').map((l) => l.split(' ')[8]);
+      const tools = readFileSync(docker.log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[8]);
       expect(new Set(tools)).toEqual(new Set(['pg_dump', 'psql', 'createdb', 'pg_restore', 'dropdb']));
     } finally {
       docker.remove();
@@ -127,7 +158,9 @@ describe('the production layout: PostgreSQL inside the compose project\'s db con
 describe('what a backup refuses or records', () => {
   it('refuses to write an unencrypted backup unless told to, and then leaves the secrets file out', async () => {
     await expect(createBackup(options({ encryption: null }))).rejects.toMatchObject({ code: 'config', exitCode: 2 });
-    const plain = await createBackup(options({ encryption: null, allowPlaintext: true, compression: { where: 'local', level: 1 } }));
+    const plain = await createBackup(
+      options({ encryption: null, allowPlaintext: true, compression: { where: 'local', level: 1 } }),
+    );
     expect(plain.encryption).toEqual({ algorithm: 'none' });
     expect(plain.files.map((f) => f.name)).toEqual(['db.dump.zst']);
     expect(plain.notes.join(' ')).toMatch(/never stored unencrypted/);
@@ -139,7 +172,9 @@ describe('what a backup refuses or records', () => {
   it('never writes a secret value into a manifest', async () => {
     const { registerSecret } = await import('../../src/kernel/redact.js');
     registerSecret('pass:coopctl/age-identity-SECRETVALUE');
-    const m = await createBackup(options({ encryption: { recipients: [recipient], identityRef: 'pass:coopctl/age-identity-SECRETVALUE' } }));
+    const m = await createBackup(
+      options({ encryption: { recipients: [recipient], identityRef: 'pass:coopctl/age-identity-SECRETVALUE' } }),
+    );
     const text = readFileSync(path.join(store.root, 'mastodon', 'prod', m.id, 'manifest.json'), 'utf8');
     expect(text).not.toContain('SECRETVALUE');
     expect(text).not.toContain('abcdef123456');
@@ -161,7 +196,12 @@ describe('failure paths', () => {
     const bytes = readFileSync(obj);
     bytes[Math.floor(bytes.length / 2)] ^= 0x01;
     writeFileSync(obj, bytes);
-    const err = await verifyBackup({ store, manifest: m, identities, lister: { host: h.host, db: h.db('postgres') } }).catch((e: unknown) => e);
+    const err = await verifyBackup({
+      store,
+      manifest: m,
+      identities,
+      lister: { host: h.host, db: h.db('postgres') },
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackupError);
     expect(err).toMatchObject({ code: 'tampered', exitCode: 1 });
     expect((err as Error).message).toContain(`expected ${m.sha256}`);
@@ -173,9 +213,16 @@ describe('failure paths', () => {
   });
 
   it('a wrong key fails clearly and does not mark the backup as bad', async () => {
-    const [good] = (await listBackups(store, { service: 'mastodon', env: 'prod' })).backups.filter((b) => isVerified(b) && b.encryption.algorithm === 'age');
+    const [good] = (await listBackups(store, { service: 'mastodon', env: 'prod' })).backups.filter(
+      (b) => isVerified(b) && b.encryption.algorithm === 'age',
+    );
     const other = ageKey(path.join(work, 'other-key.txt'));
-    const err = await restoreScratch({ store, manifest: good, identities: other.identities, target: { host: h.host, db: h.db('postgres') } }).catch((e: unknown) => e);
+    const err = await restoreScratch({
+      store,
+      manifest: good,
+      identities: other.identities,
+      target: { host: h.host, db: h.db('postgres') },
+    }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'wrong-key', exitCode: 1 });
     expect((err as Error).message).toMatch(/wrong key/);
     const after = await findBackup(store, good.id);
@@ -194,7 +241,12 @@ describe('failure paths', () => {
       rmSync(standIn);
     }
     expect((await verifyBackup({ store, manifest: m })).verification.ok).toBe(true);
-    const err = await restoreScratch({ store, manifest: m, identities, target: { host: h.host, db: h.db('postgres') } }).catch((e: unknown) => e);
+    const err = await restoreScratch({
+      store,
+      manifest: m,
+      identities,
+      target: { host: h.host, db: h.db('postgres') },
+    }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'corrupt-dump', exitCode: 1 });
     expect((err as Error).message).toMatch(/pg_restore into coopctl_scratch_\w+ failed on rhizome/);
     const after = await findBackup(store, m.id);
@@ -227,16 +279,22 @@ describe('failure paths', () => {
 
   it('a database that is not there fails with what PostgreSQL said, before anything is stored', async () => {
     const before = await store.list('');
-    const err = await createBackup(options({ source: { ...options().source, db: h.db('mastodon_typo') } })).catch((e: unknown) => e);
+    const err = await createBackup(options({ source: { ...options().source, db: h.db('mastodon_typo') } })).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'dump-failed', exitCode: 1 });
-    expect((err as Error).message).toMatch(/cannot inspect database mastodon_typo on rhizome: .*database "mastodon_typo" does not exist/);
+    expect((err as Error).message).toMatch(
+      /cannot inspect database mastodon_typo on rhizome: .*database "mastodon_typo" does not exist/,
+    );
     expect(await store.list('')).toEqual(before);
   });
 
   it('an interrupt (Ctrl+C) stops the dump and keeps nothing', async () => {
     const before = await manifestsBefore();
     const ac = new AbortController();
-    const err = await createBackup(options({ signal: ac.signal, onProgress: (p) => p.phase === 'dump' && p.bytes > 0 && ac.abort() })).catch((e: unknown) => e);
+    const err = await createBackup(
+      options({ signal: ac.signal, onProgress: (p) => p.phase === 'dump' && p.bytes > 0 && ac.abort() }),
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'interrupted', exitCode: 130 });
     expect(await manifestsBefore()).toEqual(before);
     expect(await incomplete()).toEqual([]);
@@ -266,7 +324,9 @@ describe('restore into an environment (the steps; the lead orchestrates them)', 
     h.psql("INSERT INTO statuses (account_id, text) VALUES (1, 'written after the backup')", DB);
     const names = restoreNames(DB);
     const target = { host: h.host, db: h.db(DB) };
-    await expect(restoreToNewDatabase({ store, manifest: m, identities, target, database: DB })).rejects.toMatchObject({ code: 'database-step-failed' });
+    await expect(restoreToNewDatabase({ store, manifest: m, identities, target, database: DB })).rejects.toMatchObject({
+      code: 'database-step-failed',
+    });
     const restored = await restoreToNewDatabase({ store, manifest: m, identities, target, database: names.restored });
     expect(restored.rowCounts).toEqual(counts);
     expect(h.psql('SELECT count(*) FROM statuses', DB).trim()).toBe(String(counts.statuses + 1));
@@ -277,10 +337,19 @@ describe('restore into an environment (the steps; the lead orchestrates them)', 
 
   it('a manifest whose row counts disagree with the dump fails the restore check and drops the new database', async () => {
     const m = await createBackup(options());
-    const wrong = { ...m, database: { ...m.database, rowCounts: { ...m.database.rowCounts, statuses: m.database.rowCounts.statuses + 5 } } };
+    const wrong = {
+      ...m,
+      database: { ...m.database, rowCounts: { ...m.database.rowCounts, statuses: m.database.rowCounts.statuses + 5 } },
+    };
     await writeManifest(store, wrong);
     const names = restoreNames(DB);
-    const err = await restoreToNewDatabase({ store, manifest: wrong, identities, target: { host: h.host, db: h.db(DB) }, database: names.restored }).catch((e: unknown) => e);
+    const err = await restoreToNewDatabase({
+      store,
+      manifest: wrong,
+      identities,
+      target: { host: h.host, db: h.db(DB) },
+      database: names.restored,
+    }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'restore-mismatch' });
     expect((err as Error).message).toContain(`statuses: expected ${counts.statuses + 5}, restored ${counts.statuses}`);
     expect(h.psql(`SELECT count(*) FROM pg_database WHERE datname = '${names.restored}'`).trim()).toBe('0');

@@ -27,7 +27,15 @@ describe('backups on the sandbox', () => {
   it('create → list → verify → restore --into scratch, then a real restore --into ENV puts the data back', async () => {
     const created = await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'alpha']);
     expect(created.code, created.stderr).toBe(0);
-    const m = json<{ id: string; service: string; env: string; version: string; sha256: string; size: number; database: { rowCounts: Record<string, number> } }>(created);
+    const m = json<{
+      id: string;
+      service: string;
+      env: string;
+      version: string;
+      sha256: string;
+      size: number;
+      database: { rowCounts: Record<string, number> };
+    }>(created);
     expect(m).toMatchObject({ service: 'mastodon', env: 'alpha', version: '4.4.7' });
     const statuses = Number(sql('alpha', 'select count(*) from statuses'));
     expect(m.database.rowCounts.statuses).toBe(statuses);
@@ -37,25 +45,36 @@ describe('backups on the sandbox', () => {
     const secret = /SECRET_KEY_BASE=(\S+)/.exec(envProd)![1];
     expect(manifestText).not.toContain(secret);
 
-    const list = json<{ backups: Array<{ id: string }> }>(await sb.run(['--json', 'backup', 'list', 'mastodon', '--env', 'alpha']));
+    const list = json<{ backups: Array<{ id: string }> }>(
+      await sb.run(['--json', 'backup', 'list', 'mastodon', '--env', 'alpha']),
+    );
     expect(list.backups[0].id).toBe(m.id);
     expect((await sb.run(['backup', 'verify', m.id])).code).toBe(0);
     const scratch = await sb.run(['--json', 'backup', 'restore', m.id, '--into', 'scratch']);
     expect(scratch.code, scratch.stderr).toBe(0);
 
     // data written after the backup, then a real restore
-    sql('alpha', "insert into statuses (account_id, text, created_at, updated_at) select account_id, 'after the backup', now(), now() from statuses limit 5");
+    sql(
+      'alpha',
+      "insert into statuses (account_id, text, created_at, updated_at) select account_id, 'after the backup', now(), now() from statuses limit 5",
+    );
     expect(Number(sql('alpha', 'select count(*) from statuses'))).toBe(statuses + 5);
     const noYes = await sb.run(['backup', 'restore', m.id, '--into', 'alpha']);
     expect(noYes.code).toBe(2);
     expect(noYes.stderr).toContain('--yes');
     const restored = await sb.run(['--json', 'backup', 'restore', m.id, '--into', 'alpha', '--yes']);
     expect(restored.code, restored.stderr).toBe(0);
-    const doc = json<{ ok: boolean; record: { operation: string; status: string; details: Record<string, unknown> } }>(restored);
+    const doc = json<{ ok: boolean; record: { operation: string; status: string; details: Record<string, unknown> } }>(
+      restored,
+    );
     expect(doc.record).toMatchObject({ operation: 'restore', status: 'succeeded' });
     expect(Number(sql('alpha', 'select count(*) from statuses'))).toBe(statuses);
     // the replaced database is kept, renamed
-    const dbs = sql('alpha', "select datname from pg_database where datname like 'mastodon_production_before_%'", 'postgres');
+    const dbs = sql(
+      'alpha',
+      "select datname from pg_database where datname like 'mastodon_production_before_%'",
+      'postgres',
+    );
     expect(dbs).toMatch(/^mastodon_production_before_/);
     expect(Number(sql('alpha', 'select count(*) from statuses', dbs.split('\n')[0]))).toBe(statuses + 5);
     const history = readdirSync(path.join(sb.dir, 'hosts/alpha/var/lib/coopctl/mastodon/alpha/history'));
@@ -63,7 +82,8 @@ describe('backups on the sandbox', () => {
   });
 
   it('the object store down: backup create fails with exit 1 and lists nothing half-done', async () => {
-    const before = json<{ backups: unknown[] }>(await sb.run(['--json', 'backup', 'list', '--store', 's3'])).backups.length;
+    const before = json<{ backups: unknown[] }>(await sb.run(['--json', 'backup', 'list', '--store', 's3'])).backups
+      .length;
     await sb.fault('store', 'store-down');
     try {
       const r = await sb.run(['backup', 'create', 'mastodon', '--env', 'prod', '--store', 's3']);
@@ -72,7 +92,9 @@ describe('backups on the sandbox', () => {
     } finally {
       await sb.fault('--clear', 'store');
     }
-    expect(json<{ backups: unknown[] }>(await sb.run(['--json', 'backup', 'list', '--store', 's3'])).backups).toHaveLength(before);
+    expect(
+      json<{ backups: unknown[] }>(await sb.run(['--json', 'backup', 'list', '--store', 's3'])).backups,
+    ).toHaveLength(before);
     const ok = await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'prod', '--store', 's3']);
     expect(ok.code, ok.stderr).toBe(0);
   });
@@ -80,7 +102,10 @@ describe('backups on the sandbox', () => {
   it('a missing secret reference is a config error naming the file and line: exit 2, nothing run', async () => {
     const cfg = readFileSync(sb.config, 'utf8');
     const broken = path.join(sb.dir, 'broken.yaml');
-    writeFileSync(broken, cfg.replace(/accessKeyId:\n(\s+)file: secrets\/s3-access-key/, 'accessKeyId:\n$1env: COOPCTL_TEST_MISSING_KEY'));
+    writeFileSync(
+      broken,
+      cfg.replace(/accessKeyId:\n(\s+)file: secrets\/s3-access-key/, 'accessKeyId:\n$1env: COOPCTL_TEST_MISSING_KEY'),
+    );
     expect(readFileSync(broken, 'utf8')).toContain('COOPCTL_TEST_MISSING_KEY');
     const r = await (await import('../helpers/cli.js')).coopctl(['-c', broken, 'backup', 'list', '--store', 's3']);
     expect(r.code).toBe(2);

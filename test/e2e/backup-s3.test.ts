@@ -25,7 +25,14 @@ const DB = 'mastodon_production';
 
 function options(extra: Partial<CreateBackupOptions> = {}): CreateBackupOptions {
   return {
-    source: { service: 'mastodon', env: 'prod', host: h.host, db: h.db(DB), tables: ['accounts', 'statuses', 'users'], secretsFile: path.join(h.root, 'live', '.env.production') },
+    source: {
+      service: 'mastodon',
+      env: 'prod',
+      host: h.host,
+      db: h.db(DB),
+      tables: ['accounts', 'statuses', 'users'],
+      secretsFile: path.join(h.root, 'live', '.env.production'),
+    },
     store,
     encryption: { recipients: [recipient], identityRef: 'env:COOPCTL_AGE_IDENTITY' },
     coopctlVersion: '0.1.0',
@@ -73,9 +80,17 @@ describe('backup to S3-compatible storage (s3rver)', () => {
     expect((await listBackups(store)).backups.map((b) => b.id)).toEqual([m.id]);
     const v = await verifyBackup({ store, manifest: m, identities, lister: { host: h.host, db: h.db('postgres') } });
     expect(v.verification).toMatchObject({ kind: 'restore-list', ok: true });
-    const r = await restoreScratch({ store, manifest: v.manifest, identities, target: { host: h.host, db: h.db('postgres') } });
+    const r = await restoreScratch({
+      store,
+      manifest: v.manifest,
+      identities,
+      target: { host: h.host, db: h.db('postgres') },
+    });
     expect(r.rowCounts).toEqual(counts);
-    expect((await listBackups(store)).backups[0].verifications.map((x) => `${x.kind}:${x.ok}`)).toEqual(['restore-list:true', 'restore-scratch:true']);
+    expect((await listBackups(store)).backups[0].verifications.map((x) => `${x.kind}:${x.ok}`)).toEqual([
+      'restore-list:true',
+      'restore-scratch:true',
+    ]);
   });
 
   it('fails before dumping when the store is down at the start', async () => {
@@ -84,7 +99,9 @@ describe('backup to S3-compatible storage (s3rver)', () => {
       const started = Date.now();
       const err = await createBackup(options()).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'store-unreachable', exitCode: 1 });
-      expect((err as Error).message).toMatch(/backup store s3 coopctl-backups\/coopctl\/ at http:\/\/127\.0\.0\.1:\d+ is unreachable: connection refused/);
+      expect((err as Error).message).toMatch(
+        /backup store s3 coopctl-backups\/coopctl\/ at http:\/\/127\.0\.0\.1:\d+ is unreachable: connection refused/,
+      );
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
       await s3.start();
@@ -104,14 +121,19 @@ describe('backup to S3-compatible storage (s3rver)', () => {
     const err = await createBackup(options()).catch((e: unknown) => e);
     expect(cut).toBe(true);
     expect(err).toMatchObject({ code: 'upload-failed', exitCode: 1 });
-    expect((err as Error).message).toMatch(/upload of mastodon\/prod\/\S+\/db\.dump\.zst\.age to s3 .* failed: .*nothing was kept/);
+    expect((err as Error).message).toMatch(
+      /upload of mastodon\/prod\/\S+\/db\.dump\.zst\.age to s3 .* failed: .*nothing was kept/,
+    );
     await s3.start();
     // The cleanup could not reach the store either: at most the small secrets object remains,
     // without a manifest, so it is no backup; prune removes such orphans once they are a day old.
     const left = (await bucketKeys()).filter((k) => !before.includes(k));
     expect(left.every((k) => k.endsWith('/env.production.age'))).toBe(true);
     expect((await listBackups(store)).backups).toHaveLength(1);
-    const plan = await planStorePrune(store, {}, new Date(Date.now() + 2 * 86_400_000), { keepLast: 7, keepDailyDays: 30 });
+    const plan = await planStorePrune(store, {}, new Date(Date.now() + 2 * 86_400_000), {
+      keepLast: 7,
+      keepDailyDays: 30,
+    });
     expect(plan.delete).toEqual([]);
     expect(plan.orphans.flatMap((o) => o.keys).map((k) => `coopctl/${k}`)).toEqual(left);
     await applyPrune(store, plan);

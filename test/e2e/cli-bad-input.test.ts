@@ -67,7 +67,10 @@ describe('bad input: clear message, exit 2, nothing run remotely', () => {
 
   it('unknown key, with file and line', async () => {
     const d = writeWorld();
-    writeFileSync(path.join(d, 'coopctl.yaml'), `stateDirr: /x\n${(await import('node:fs')).readFileSync(path.join(d, 'coopctl.yaml'), 'utf8')}`);
+    writeFileSync(
+      path.join(d, 'coopctl.yaml'),
+      `stateDirr: /x\n${(await import('node:fs')).readFileSync(path.join(d, 'coopctl.yaml'), 'utf8')}`,
+    );
     const r = await coopctl(['status'], { cwd: d });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('coopctl.yaml:1 stateDirr: unknown key');
@@ -77,7 +80,9 @@ describe('bad input: clear message, exit 2, nothing run remotely', () => {
     const d = writeWorld();
     const r = await coopctl(['--json', 'status', 'mastodn'], { cwd: d });
     expect(r.code).toBe(2);
-    expect(json(r)).toEqual({ error: { code: 'bad-input', message: 'unknown service "mastodn" — did you mean "mastodon"?' } });
+    expect(json(r)).toEqual({
+      error: { code: 'bad-input', message: 'unknown service "mastodn" — did you mean "mastodon"?' },
+    });
   });
 
   it('unknown environment', async () => {
@@ -93,21 +98,28 @@ describe('bad input: clear message, exit 2, nothing run remotely', () => {
     writeFileSync(cfg, (await import('node:fs')).readFileSync(cfg, 'utf8').replace('host: rhizome', 'host: rhizom'));
     const r = await coopctl(['preflight', 'mastodon', '--env', 'prod'], { cwd: d });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('coopctl.yaml:10 services.mastodon.environments.prod.host: unknown host "rhizom" — did you mean "rhizome"? in inventories/prod.yml');
+    expect(r.stderr).toContain(
+      'coopctl.yaml:10 services.mastodon.environments.prod.host: unknown host "rhizom" — did you mean "rhizome"? in inventories/prod.yml',
+    );
   });
 
-  it.each([['4.4.8; rm -rf /'], ['4.4.8 4.5.0'], ['$(id)'], ['../../etc/passwd'], ['--help']])('a version with shell metacharacters or spaces: %s', async (v) => {
-    const d = writeWorld();
-    const r = await coopctl(['preflight', 'mastodon', '--env', 'prod', `--to=${v}`], { cwd: d });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('is not a valid version');
-  });
+  it.each([['4.4.8; rm -rf /'], ['4.4.8 4.5.0'], ['$(id)'], ['../../etc/passwd'], ['--help']])(
+    'a version with shell metacharacters or spaces: %s',
+    async (v) => {
+      const d = writeWorld();
+      const r = await coopctl(['preflight', 'mastodon', '--env', 'prod', `--to=${v}`], { cwd: d });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('is not a valid version');
+    },
+  );
 
   it('an inventory that does not parse', async () => {
     const d = writeWorld({ inventory: 'all:\n  hosts:\n    rhizome: [\n' });
     const r = await coopctl(['preflight', 'mastodon', '--env', 'prod'], { cwd: d });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/coopctl\.yaml:9 services\.mastodon\.environments\.prod\.inventory: .*inventories\/prod\.yml: inventory does not parse/);
+    expect(r.stderr).toMatch(
+      /coopctl\.yaml:9 services\.mastodon\.environments\.prod\.inventory: .*inventories\/prod\.yml: inventory does not parse/,
+    );
   });
 
   it('an unknown flag', async () => {
@@ -133,22 +145,42 @@ describe('host keys', () => {
     const d = mkdtempSync(path.join(dir, 'hk-'));
     const sshPort = await freePort();
     const client = generateKey(path.join(d, 'id'));
-    writeFileSync(path.join(d, 'authorized_keys'), client + '\n');
-    const spec = { dir: path.join(d, 'sshd'), address: '127.0.0.1', port: sshPort, authorizedKeys: path.join(d, 'authorized_keys'), env: {} };
+    writeFileSync(path.join(d, 'authorized_keys'), `${client}\n`);
+    const spec = {
+      dir: path.join(d, 'sshd'),
+      address: '127.0.0.1',
+      port: sshPort,
+      authorizedKeys: path.join(d, 'authorized_keys'),
+      env: {},
+    };
     prepareSshd(spec);
     await startSshd(spec);
     try {
       const other = generateKey(path.join(d, 'other'), 'x').split(' ').slice(0, 2).join(' ');
       writeFileSync(path.join(d, 'known_hosts'), `[127.0.0.1]:${sshPort} ${other}\n`);
-      const w = writeWorld({ inventory: `all:\n  hosts:\n    rhizome:\n      ansible_host: 127.0.0.1\n      ansible_port: ${sshPort}\n      ansible_user: ${os.userInfo().username}\n` });
+      const w = writeWorld({
+        inventory: `all:\n  hosts:\n    rhizome:\n      ansible_host: 127.0.0.1\n      ansible_port: ${sshPort}\n      ansible_user: ${os.userInfo().username}\n`,
+      });
       const cfg = path.join(w, 'coopctl.yaml');
-      writeFileSync(cfg, (await import('node:fs')).readFileSync(cfg, 'utf8').replace('ssh: { knownHosts: known_hosts, connectTimeout: 2s }', `ssh: { knownHosts: ${d}/known_hosts, identityFile: ${d}/id, agent: false, connectTimeout: 2s }`));
+      writeFileSync(
+        cfg,
+        (await import('node:fs'))
+          .readFileSync(cfg, 'utf8')
+          .replace(
+            'ssh: { knownHosts: known_hosts, connectTimeout: 2s }',
+            `ssh: { knownHosts: ${d}/known_hosts, identityFile: ${d}/id, agent: false, connectTimeout: 2s }`,
+          ),
+      );
       const r = await coopctl(['lock', 'status', 'mastodon', '--env', 'prod'], { cwd: w });
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/host key of rhizome .* has CHANGED: the key offered \(ssh-ed25519 SHA256:[\w+/]+\) does not match/);
+      expect(r.stderr).toMatch(
+        /host key of rhizome .* has CHANGED: the key offered \(ssh-ed25519 SHA256:[\w+/]+\) does not match/,
+      );
       const pf = await coopctl(['--json', 'preflight', 'mastodon', '--env', 'prod'], { cwd: w });
       expect(pf.code).toBe(3);
-      const ssh = json<{ checks: Array<{ id: string; status: string; message: string }> }>(pf).checks.find((c) => c.id === 'ssh');
+      const ssh = json<{ checks: Array<{ id: string; status: string; message: string }> }>(pf).checks.find(
+        (c) => c.id === 'ssh',
+      );
       expect(ssh).toMatchObject({ status: 'fail' });
       expect(ssh!.message).toContain('has CHANGED');
       writeFileSync(path.join(d, 'known_hosts'), '');

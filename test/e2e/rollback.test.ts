@@ -11,7 +11,15 @@ import { SandboxMastodon, setHealthTimeout } from '../helpers/upgradeSandbox.js'
 interface ChangeDoc {
   ok: boolean;
   state: string;
-  record: { id: string; operation: string; status: string; from: string; to: string; backupId: string | null; details: Record<string, unknown> };
+  record: {
+    id: string;
+    operation: string;
+    status: string;
+    from: string;
+    to: string;
+    backupId: string | null;
+    details: Record<string, unknown>;
+  };
 }
 
 let sb: TestSandbox;
@@ -49,7 +57,13 @@ describe('coopctl rollback mastodon', () => {
     expect(json(r)).toMatchObject({
       ok: true,
       dryRun: true,
-      plan: { from: '4.5.0', to: '4.4.8', restoreDb: true, backupId: upgradeTo450.record.backupId, undoes: upgradeTo450.record.id },
+      plan: {
+        from: '4.5.0',
+        to: '4.4.8',
+        restoreDb: true,
+        backupId: upgradeTo450.record.backupId,
+        undoes: upgradeTo450.record.id,
+      },
     });
     expect(r.stderr).toContain('Plan: roll back mastodon/alpha on alpha: 4.5.0 → 4.4.8');
     expect(r.stderr).toMatch(/\* Restore the database of \S+, then swap/);

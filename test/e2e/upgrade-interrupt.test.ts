@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO, json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { TmuxSession } from '../helpers/tmux.js';
-import { applyEvents, killTree, processTree, SandboxMastodon, signalTree, startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
+import {
+  applyEvents,
+  killTree,
+  processTree,
+  SandboxMastodon,
+  signalTree,
+  startCli,
+  stderrSoFar,
+  waitFor,
+} from '../helpers/upgradeSandbox.js';
 
 /**
  * `coopctl upgrade` driven by a person at a terminal, interrupted, and
@@ -52,20 +61,44 @@ afterAll(() => {
 /** `upgrade --yes --json` in the background, handed over once its playbook has started the task named (or any task). */
 async function upgradeUntilTask(env: string, to: string, task?: RegExp, extraEnv: Record<string, string> = {}) {
   const home = freshStateHome();
-  const run = startCli(sb, ['--json', 'upgrade', 'mastodon', '--env', env, '--to', to, '--yes', '--no-check'], { XDG_STATE_HOME: home, ...extraEnv });
-  await waitFor(`the playbook to start ${task ?? 'a task'}`, () => applyEvents(home).find((e) => e.event === 'task_start' && (!task || task.test(String(e.task)))), 90_000);
+  const run = startCli(sb, ['--json', 'upgrade', 'mastodon', '--env', env, '--to', to, '--yes', '--no-check'], {
+    XDG_STATE_HOME: home,
+    ...extraEnv,
+  });
+  await waitFor(
+    `the playbook to start ${task ?? 'a task'}`,
+    () => applyEvents(home).find((e) => e.event === 'task_start' && (!task || task.test(String(e.task)))),
+    90_000,
+  );
   return { run }; // wrapped: an async function would await the subprocess itself
 }
 
 function terminal(args: string[]): Promise<TmuxSession> {
-  return TmuxSession.start(['env', '-u', 'CI', 'NO_COLOR=1', `XDG_STATE_HOME=${freshStateHome()}`, process.execPath, BIN, '-c', sb.config, ...args], { cwd: REPO, width: 220 });
+  return TmuxSession.start(
+    [
+      'env',
+      '-u',
+      'CI',
+      'NO_COLOR=1',
+      `XDG_STATE_HOME=${freshStateHome()}`,
+      process.execPath,
+      BIN,
+      '-c',
+      sb.config,
+      ...args,
+    ],
+    { cwd: REPO, width: 220 },
+  );
 }
 
 describe('coopctl upgrade at a terminal', () => {
   it('the picker offers the sensible targets first, refused ones disabled with the reason, then upgrades after y', async () => {
     const term = await terminal(['upgrade', 'mastodon', '--env', 'alpha']);
     try {
-      const picker = await term.waitForScreen('the version picker', (s) => s.includes('Upgrade from 4.4.7 to') && s.includes('4.6.0'));
+      const picker = await term.waitForScreen(
+        'the version picker',
+        (s) => s.includes('Upgrade from 4.4.7 to') && s.includes('4.6.0'),
+      );
       const choices = picker.split('\n').filter((l) => /^[❯ -] \d/.test(l));
       expect(choices.map((l) => l.slice(2).split(' ')[0])).toEqual(['4.4.8', '4.5.1', '4.5.0', '4.6.0']);
       expect(choices[0]).toMatch(/^❯ 4\.4\.8 \[security\] — newest patch of 4\.4/);
@@ -78,7 +111,11 @@ describe('coopctl upgrade at a terminal', () => {
       await term.send('Up');
       await term.waitForScreen('the cursor back on 4.4.8', (s) => /^❯ 4\.4\.8/m.test(s));
       await term.send('Enter');
-      const confirm = await term.waitForScreen('the confirmation', (s) => s.includes('Upgrade mastodon/alpha from 4.4.7 to 4.4.8 now? (y/N)'), 60_000);
+      const confirm = await term.waitForScreen(
+        'the confirmation',
+        (s) => s.includes('Upgrade mastodon/alpha from 4.4.7 to 4.4.8 now? (y/N)'),
+        60_000,
+      );
       expect(confirm).toContain('PLAY RECAP'); // the --check --diff preview came before the question
       expect(await term.transcript()).toMatch(/^## 4\.4\.8 \(2025-10-21\) — SECURITY/m);
       await term.send('y', 'Enter');
@@ -144,13 +181,23 @@ describe('coopctl upgrade interrupted', () => {
       const lock = prod.lockInfo()!;
       expect(lock).toMatchObject({ kind: 'auto', pid: run.pid, command: 'upgrade mastodon --env prod --to 4.4.8' });
       // a live run beats faster than the threshold; a frozen one stops beating
-      await waitFor('the heartbeat to age past 3s', () => Date.now() - Date.parse(String(prod.lockInfo()!.heartbeatAt)) > 3_500, 15_000, 250);
+      await waitFor(
+        'the heartbeat to age past 3s',
+        () => Date.now() - Date.parse(String(prod.lockInfo()!.heartbeatAt)) > 3_500,
+        15_000,
+        250,
+      );
 
-      const status = json<{ held: boolean; stale: boolean; staleReason: string }>(await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'prod'], staleEnv));
+      const status = json<{ held: boolean; stale: boolean; staleReason: string }>(
+        await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'prod'], staleEnv),
+      );
       expect(status).toMatchObject({ held: true, stale: true });
       expect(status.staleReason).toMatch(/^no heartbeat for \d+s/);
 
-      const blocked = await sb.run(['upgrade', 'mastodon', '--env', 'prod', '--to', '4.4.8', '--yes', '--no-check'], staleEnv);
+      const blocked = await sb.run(
+        ['upgrade', 'mastodon', '--env', 'prod', '--to', '4.4.8', '--yes', '--no-check'],
+        staleEnv,
+      );
       expect(blocked.code).toBe(4);
       expect(blocked.stderr).toMatch(/stale: no heartbeat for \d+s/);
       expect(blocked.stderr).toContain('coopctl lock release mastodon --env prod --force');
@@ -171,9 +218,23 @@ describe('coopctl upgrade interrupted', () => {
 
     // What a reader sees: the killed run is interrupted, not in progress.
     const seen = json<HistoryDoc>(await sb.run(['--json', 'history', 'mastodon', '--env', 'prod']));
-    expect(seen.records.find((r) => r.id === killedRecord)).toMatchObject({ operation: 'upgrade', status: 'interrupted', from: '4.4.7', to: '4.4.8' });
+    expect(seen.records.find((r) => r.id === killedRecord)).toMatchObject({
+      operation: 'upgrade',
+      status: 'interrupted',
+      from: '4.4.7',
+      to: '4.4.8',
+    });
 
-    const released = await sb.run(['lock', 'release', 'mastodon', '--env', 'prod', '--force', '-m', 'coopctl was killed mid-upgrade']);
+    const released = await sb.run([
+      'lock',
+      'release',
+      'mastodon',
+      '--env',
+      'prod',
+      '--force',
+      '-m',
+      'coopctl was killed mid-upgrade',
+    ]);
     expect(released.code, released.stderr).toBe(0);
     expect(released.stdout).toContain('forced; recorded in history');
     expect(existsSync(prod.lockDir)).toBe(false);
@@ -183,7 +244,17 @@ describe('coopctl upgrade interrupted', () => {
 
     // The kill came before the playbook touched the running containers.
     expect(await prod.running()).toEqual({ version: '4.4.7', healthy: true });
-    const again = await sb.run(['--json', 'upgrade', 'mastodon', '--env', 'prod', '--to', '4.4.8', '--yes', '--no-check']);
+    const again = await sb.run([
+      '--json',
+      'upgrade',
+      'mastodon',
+      '--env',
+      'prod',
+      '--to',
+      '4.4.8',
+      '--yes',
+      '--no-check',
+    ]);
     expect(again.code, again.stderr).toBe(0);
     expect(json<UpgradeDoc>(again).record).toMatchObject({ status: 'succeeded', from: '4.4.7', to: '4.4.8' });
     expect(await prod.running()).toEqual({ version: '4.4.8', healthy: true });
@@ -197,7 +268,7 @@ describe('coopctl upgrade interrupted', () => {
     ]);
   }, 180_000);
 
-  it('at a terminal, the next run asks before its task list whether to break a killed run\'s stale lock, records it and goes on', async () => {
+  it("at a terminal, the next run asks before its task list whether to break a killed run's stale lock, records it and goes on", async () => {
     const { run } = await upgradeUntilTask('alpha', '4.5.0');
     killTree(run.pid!);
     await run;
@@ -206,9 +277,17 @@ describe('coopctl upgrade interrupted', () => {
 
     const term = await terminal(['upgrade', 'mastodon', '--env', 'alpha', '--to', '4.5.0', '--no-check']);
     try {
-      await term.waitForScreen('the confirmation', (s) => s.includes('Upgrade mastodon/alpha from 4.4.8 to 4.5.0 now? (y/N)'), 60_000);
+      await term.waitForScreen(
+        'the confirmation',
+        (s) => s.includes('Upgrade mastodon/alpha from 4.4.8 to 4.5.0 now? (y/N)'),
+        60_000,
+      );
       await term.send('y', 'Enter');
-      const question = await term.waitForScreen('the stale-lock question', (s) => s.includes('Break it and continue? (y/N)'), 60_000);
+      const question = await term.waitForScreen(
+        'the stale-lock question',
+        (s) => s.includes('Break it and continue? (y/N)'),
+        60_000,
+      );
       expect(question).toContain(`The lock is stale:`);
       expect(question.replace(/\n/g, '')).toContain(`process ${run.pid} on ${os.hostname()} is gone`);
       await term.send('y', 'Enter');
@@ -221,14 +300,19 @@ describe('coopctl upgrade interrupted', () => {
     expect(existsSync(alpha.lockDir)).toBe(false);
     const forced = alpha.records().find((r) => r.operation === 'lock-force-release')!;
     expect(forced.status).toBe('succeeded');
-    expect(forced.details.brokenLock).toMatchObject({ pid: run.pid, command: 'upgrade mastodon --env alpha --to 4.5.0' });
+    expect(forced.details.brokenLock).toMatchObject({
+      pid: run.pid,
+      command: 'upgrade mastodon --env alpha --to 4.5.0',
+    });
     const seen = json<HistoryDoc>(await sb.run(['--json', 'history', 'mastodon', '--env', 'alpha']));
     expect(seen.records.find((r) => r.id === killed.id)?.status).toBe('interrupted');
   }, 180_000);
 
   it('a run whose lock is forced away stops before its next stage and restores, instead of going on unlocked', async () => {
     const { run } = await upgradeUntilTask('prod', '4.5.0', /Pull the images/, { COOPCTL_LOCK_STALE_AFTER: '2' });
-    const forced = await sb.run(['lock', 'release', 'mastodon', '--env', 'prod', '--force', '-m', 'taking over'], { COOPCTL_OPERATOR: 'Bo' });
+    const forced = await sb.run(['lock', 'release', 'mastodon', '--env', 'prod', '--force', '-m', 'taking over'], {
+      COOPCTL_OPERATOR: 'Bo',
+    });
     expect(forced.code, forced.stderr).toBe(0);
     const r = await run;
     expect(r.exitCode, String(r.stderr)).toBe(1);

@@ -3,7 +3,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { processTree, SandboxMastodon, setHealthTimeout, signalTree, startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
+import {
+  processTree,
+  SandboxMastodon,
+  setHealthTimeout,
+  signalTree,
+  startCli,
+  stderrSoFar,
+  waitFor,
+} from '../helpers/upgradeSandbox.js';
 
 /**
  * `coopctl upgrade` end to end on the sandbox: real sshd hosts, PostgreSQL,
@@ -16,12 +24,24 @@ import { processTree, SandboxMastodon, setHealthTimeout, signalTree, startCli, s
 interface UpgradeDoc {
   ok: boolean;
   state: string;
-  record: { id: string; status: string; from: string; to: string; backupId: string | null; details: Record<string, unknown> };
+  record: {
+    id: string;
+    status: string;
+    from: string;
+    to: string;
+    backupId: string | null;
+    details: Record<string, unknown>;
+  };
 }
 interface PlanDoc {
   ok: boolean;
   dryRun: boolean;
-  plan: { from: string; to: string; notes: Array<{ version: string }>; findings: Array<{ id: string; level: string; message: string }> };
+  plan: {
+    from: string;
+    to: string;
+    notes: Array<{ version: string }>;
+    findings: Array<{ id: string; level: string; message: string }>;
+  };
 }
 
 let sb: TestSandbox;
@@ -67,13 +87,25 @@ describe('coopctl upgrade mastodon', () => {
     expect(pre.stderr).toContain('pre-release');
     expect(pre.stderr).toContain('--pre');
 
-    const allowed = await sb.run(['--json', 'upgrade', 'mastodon', '--env', 'alpha', '--to', '4.5.0-rc.1', '--pre', '--dry-run', '--no-check']);
+    const allowed = await sb.run([
+      '--json',
+      'upgrade',
+      'mastodon',
+      '--env',
+      'alpha',
+      '--to',
+      '4.5.0-rc.1',
+      '--pre',
+      '--dry-run',
+      '--no-check',
+    ]);
     expect(allowed.code).toBe(0);
     const plan = json<PlanDoc>(allowed).plan;
     expect(plan).toMatchObject({ from: '4.4.7', to: '4.5.0-rc.1' });
     expect(plan.findings.find((f) => f.id === 'prerelease')).toMatchObject({ level: 'warn' });
 
-    const listed = (r: Awaited<ReturnType<TestSandbox['run']>>) => json<{ versions: Array<{ version: string; prerelease: boolean }> }>(r).versions;
+    const listed = (r: Awaited<ReturnType<TestSandbox['run']>>) =>
+      json<{ versions: Array<{ version: string; prerelease: boolean }> }>(r).versions;
     const stable = listed(await sb.run(['--json', 'versions', 'mastodon', '--env', 'alpha']));
     expect(stable.map((v) => v.version)).not.toContain('4.5.0-rc.1');
     expect(stable.every((v) => !v.prerelease)).toBe(true);
@@ -93,11 +125,15 @@ describe('coopctl upgrade mastodon', () => {
     expect(r.stdout).toContain('Fix quote control bypass');
     expect(r.stdout).toMatch(/ansible-playbook --check --diff \(best effort/);
     // the diff reads in order, as Ansible wrote it
-    expect(r.stdout).toContain('  -    image: ghcr.io/mastodon/mastodon-streaming:v4.4.7\n  +    image: ghcr.io/mastodon/mastodon-streaming:v4.5.0\n');
+    expect(r.stdout).toContain(
+      '  -    image: ghcr.io/mastodon/mastodon-streaming:v4.4.7\n  +    image: ghcr.io/mastodon/mastodon-streaming:v4.5.0\n',
+    );
     expect(r.stdout).toMatch(/\* Run the playbook/);
     expect(r.stdout).toContain('--dry-run: stopping after the plan; nothing was changed.');
 
-    const doc = json<PlanDoc>(await sb.run(['--json', 'upgrade', 'mastodon', '--env', 'prod', '--to', '4.5.0', '--dry-run']));
+    const doc = json<PlanDoc>(
+      await sb.run(['--json', 'upgrade', 'mastodon', '--env', 'prod', '--to', '4.5.0', '--dry-run']),
+    );
     expect(doc).toMatchObject({ ok: true, dryRun: true, plan: { from: '4.4.7', to: '4.5.0' } });
     expect(doc.plan.notes.map((n) => n.version)).toEqual(['4.5.0', '4.4.8']);
 
@@ -125,18 +161,36 @@ describe('coopctl upgrade mastodon', () => {
     expect(alpha.rowCounts()).toEqual(rows);
 
     const rec = alpha.record(doc.record.id);
-    expect(rec).toMatchObject({ operation: 'upgrade', status: 'succeeded', from: '4.4.7', to: '4.4.8', backupId: doc.record.backupId });
+    expect(rec).toMatchObject({
+      operation: 'upgrade',
+      status: 'succeeded',
+      from: '4.4.7',
+      to: '4.4.8',
+      backupId: doc.record.backupId,
+    });
     expect(rec.transitions.map((t) => t.status)).toEqual(['pending', 'succeeded']);
     expect(rec.details).toMatchObject({ verification: { ok: true, reportedVersion: '4.4.8' }, ansible: { ok: true } });
     expect(existsSync(path.join(alpha.stateDir, 'logs', `${doc.record.id}.log`))).toBe(true);
     expect(existsSync(alpha.lockDir)).toBe(false);
 
-    const manifest = JSON.parse(readFileSync(path.join(sb.dir, 'backups', 'mastodon', 'alpha', doc.record.backupId!, 'manifest.json'), 'utf8'));
+    const manifest = JSON.parse(
+      readFileSync(path.join(sb.dir, 'backups', 'mastodon', 'alpha', doc.record.backupId!, 'manifest.json'), 'utf8'),
+    );
     expect(manifest).toMatchObject({ id: doc.record.backupId, service: 'mastodon', env: 'alpha', version: '4.4.7' });
   });
 
   it('a second upgrade while one runs exits 4 naming the holder; one told to --lock-wait stops waiting on SIGINT (130); the first one finishes', async () => {
-    const first = startCli(sb, ['--json', 'upgrade', 'mastodon', '--env', 'prod', '--to', '4.4.8', '--yes', '--no-check']);
+    const first = startCli(sb, [
+      '--json',
+      'upgrade',
+      'mastodon',
+      '--env',
+      'prod',
+      '--to',
+      '4.4.8',
+      '--yes',
+      '--no-check',
+    ]);
     await waitFor('the first run to take the lock', () => prod.lockInfo()?.command, 60_000);
     // Held still while the second run starts (a slow machine could otherwise let the first one finish
     // before the second reaches the lock); a few seconds are far from the 60s after which a lock is stale.
@@ -147,7 +201,18 @@ describe('coopctl upgrade mastodon', () => {
       second = await sb.run(['upgrade', 'mastodon', '--env', 'prod', '--to', '4.4.8', '--yes', '--no-check']);
 
       // --lock-wait waits for an automatic lock, and SIGINT stops the waiting at once
-      const waiting = startCli(sb, ['upgrade', 'mastodon', '--env', 'prod', '--to', '4.4.8', '--yes', '--no-check', '--lock-wait', '5m']);
+      const waiting = startCli(sb, [
+        'upgrade',
+        'mastodon',
+        '--env',
+        'prod',
+        '--to',
+        '4.4.8',
+        '--yes',
+        '--no-check',
+        '--lock-wait',
+        '5m',
+      ]);
       const progress = stderrSoFar(waiting);
       await waitFor('the third run to wait for the lock', () => progress().includes('waiting for'), 60_000);
       const interruptedAt = Date.now();
@@ -155,7 +220,9 @@ describe('coopctl upgrade mastodon', () => {
       const w = await waiting;
       expect(w.exitCode, String(w.stderr)).toBe(130);
       expect(Date.now() - interruptedAt).toBeLessThan(5_000);
-      expect(String(w.stderr)).toContain('interrupted while waiting for the lock of mastodon/prod; nothing was changed');
+      expect(String(w.stderr)).toContain(
+        'interrupted while waiting for the lock of mastodon/prod; nothing was changed',
+      );
     } finally {
       signalTree(tree, 'SIGCONT');
     }
@@ -188,7 +255,11 @@ describe('coopctl upgrade mastodon', () => {
     const migrations = alpha.migrations();
     expect(migrations).toEqual(expect.arrayContaining(['20250806104800', '20250822124818', '20250905140000']));
     // the post-deployment migration really ran: the column it drops is gone
-    expect(alpha.psql("select count(*) from information_schema.columns where table_name = 'users' and column_name = 'otp_secret'")).toBe('0');
+    expect(
+      alpha.psql(
+        "select count(*) from information_schema.columns where table_name = 'users' and column_name = 'otp_secret'",
+      ),
+    ).toBe('0');
   });
 
   it('a failing migration ends restored: the pre-upgrade database swapped back, 4.4.8 redeployed, exit 1, rolled-back', async () => {
@@ -196,7 +267,17 @@ describe('coopctl upgrade mastodon', () => {
     const migrations = prod.migrations();
     await sb.fault('prod', 'migration-fails');
     try {
-      const r = await sb.run(['--json', 'upgrade', 'mastodon', '--env', 'prod', '--to', '4.5.0', '--yes', '--no-check']);
+      const r = await sb.run([
+        '--json',
+        'upgrade',
+        'mastodon',
+        '--env',
+        'prod',
+        '--to',
+        '4.5.0',
+        '--yes',
+        '--no-check',
+      ]);
       expect(r.code, r.stderr).toBe(1);
       const doc = json<UpgradeDoc>(r);
       expect(doc.ok).toBe(false);
@@ -210,7 +291,10 @@ describe('coopctl upgrade mastodon', () => {
       const rec = prod.record(doc.record.id);
       expect(rec.status).toBe('rolled-back');
       expect(rec.transitions.map((t) => t.status)).toEqual(['pending', 'rolled-back']);
-      expect(rec.details).toMatchObject({ migrationsRan: true, recoveryVerification: { ok: true, reportedVersion: '4.4.8' } });
+      expect(rec.details).toMatchObject({
+        migrationsRan: true,
+        recoveryVerification: { ok: true, reportedVersion: '4.4.8' },
+      });
       expect(rec.details.failure).toMatch(/Run pre-deployment database migrations.*PG::LockNotAvailable/);
       expect(existsSync(prod.lockDir)).toBe(false);
     } finally {
@@ -222,11 +306,25 @@ describe('coopctl upgrade mastodon', () => {
     const rows = alpha.rowCounts();
     const migrations = alpha.migrations();
     await sb.fault('alpha', 'health-fails');
-    const run = startCli(sb, ['--json', 'upgrade', 'mastodon', '--env', 'alpha', '--to', '4.5.1', '--yes', '--no-check']);
+    const run = startCli(sb, [
+      '--json',
+      'upgrade',
+      'mastodon',
+      '--env',
+      'alpha',
+      '--to',
+      '4.5.1',
+      '--yes',
+      '--no-check',
+    ]);
     try {
       // The sandbox's fault makes every version unhealthy until cleared; here it stands for a
       // broken 4.5.1, so it is cleared once coopctl has given up on 4.5.1 and starts restoring.
-      await waitFor('the recovery to start', () => alpha.records().find((x) => x.to === '4.5.1' && x.details.failure !== undefined), 90_000);
+      await waitFor(
+        'the recovery to start',
+        () => alpha.records().find((x) => x.to === '4.5.1' && x.details.failure !== undefined),
+        90_000,
+      );
     } finally {
       await sb.fault('--clear', 'alpha');
     }
@@ -242,7 +340,11 @@ describe('coopctl upgrade mastodon', () => {
     expect(alpha.migrations()).toEqual(migrations);
     const rec = alpha.record(doc.record.id);
     expect(rec.status).toBe('rolled-back');
-    expect(rec.details).toMatchObject({ migrationsRan: true, verification: { ok: false }, recoveryVerification: { ok: true } });
+    expect(rec.details).toMatchObject({
+      migrationsRan: true,
+      verification: { ok: false },
+      recoveryVerification: { ok: true },
+    });
     expect(rec.details.failure).toMatch(/^verification failed: .*\/health: HTTP 503/);
     expect(existsSync(alpha.lockDir)).toBe(false);
   });
@@ -261,7 +363,9 @@ describe('coopctl upgrade mastodon', () => {
     expect(doc.record).toMatchObject({ status: 'failed', from: '4.5.0', to: '4.5.1' });
     expect(doc.state).toMatch(/^RESTORE FAILED \(after the restore: not healthy after 6s: \/health: HTTP 503/);
     expect(doc.state).toContain('mastodon/alpha reports 4.5.0');
-    expect(doc.state).toMatch(/database restored from \S+; the upgraded one is kept as mastodon_production_before_\d+_\d+; 4\.5\.0 deployed again/);
+    expect(doc.state).toMatch(
+      /database restored from \S+; the upgraded one is kept as mastodon_production_before_\d+_\d+; 4\.5\.0 deployed again/,
+    );
     expect(doc.state).toContain(`safety backup ${doc.record.backupId}`);
     const rec = alpha.record(doc.record.id);
     expect(rec.status).toBe('failed');

@@ -24,8 +24,14 @@ export class LocalHost implements RemoteHost {
       child.on('error', reject);
       child.stdin.on('error', () => {}); // a command that reads no stdin may exit before it is written
       child.on('close', (code) => {
-        const r = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), exitCode: code ?? -1, skipped: false };
-        if (code !== 0 && opts.reject !== false) reject(new RemoteError(`local: command failed (exit ${code}): ${line}\n${r.stderr}`));
+        const r = {
+          stdout: Buffer.concat(out).toString(),
+          stderr: Buffer.concat(err).toString(),
+          exitCode: code ?? -1,
+          skipped: false,
+        };
+        if (code !== 0 && opts.reject !== false)
+          reject(new RemoteError(`local: command failed (exit ${code}): ${line}\n${r.stderr}`));
         else resolve(r);
       });
       if (opts.stdin instanceof Readable) opts.stdin.pipe(child.stdin);

@@ -29,9 +29,13 @@ export class LocalStore implements BackupStore {
       await mkdir(this.root, { recursive: true });
       await access(this.root, constants.W_OK);
     } catch (err) {
-      throw new BackupError('store-unreachable', `backup store ${this.description} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-        cause: err,
-      });
+      throw new BackupError(
+        'store-unreachable',
+        `backup store ${this.description} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -78,13 +82,19 @@ export class LocalStore implements BackupStore {
     if (err instanceof BackupError) return err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
-      return new BackupError('disk-full', `backup store ${this.description} is full: no space left writing ${key}${written ? ` (after ${formatBytes(written)})` : ''}; the partial file was removed`, {
-        hints: ['free space there or use another store (backup.store)'],
-        cause: err,
-      });
+      return new BackupError(
+        'disk-full',
+        `backup store ${this.description} is full: no space left writing ${key}${written ? ` (after ${formatBytes(written)})` : ''}; the partial file was removed`,
+        {
+          hints: ['free space there or use another store (backup.store)'],
+          cause: err,
+        },
+      );
     }
     if (code && /^E[A-Z]+$/.test(code) && (err as NodeJS.ErrnoException).syscall) {
-      return new BackupError('upload-failed', `cannot write ${key} to ${this.description}: ${(err as Error).message}`, { cause: err });
+      return new BackupError('upload-failed', `cannot write ${key} to ${this.description}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return err as Error;
   }
@@ -110,8 +120,13 @@ export class LocalStore implements BackupStore {
 
   private readError(err: unknown, key: string): BackupError {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return new BackupError('missing-object', `${key} is missing from ${this.description}`, { cause: err });
-    return new BackupError('store-unreachable', `cannot read ${key} from ${this.description}: ${code ?? (err as Error).message}`, { cause: err });
+    if (code === 'ENOENT')
+      return new BackupError('missing-object', `${key} is missing from ${this.description}`, { cause: err });
+    return new BackupError(
+      'store-unreachable',
+      `cannot read ${key} from ${this.description}: ${code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -121,11 +136,18 @@ export class LocalStore implements BackupStore {
       entries = await readdir(base, { recursive: true, withFileTypes: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new BackupError('store-unreachable', `cannot list ${this.description}: ${(err as Error).message}`, { cause: err });
+      throw new BackupError('store-unreachable', `cannot list ${this.description}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return entries
       .filter((e) => e.isFile() && !e.name.endsWith(PARTIAL))
-      .map((e) => path.relative(this.root, path.join(e.parentPath ?? e.path, e.name)).split(path.sep).join('/'));
+      .map((e) =>
+        path
+          .relative(this.root, path.join(e.parentPath ?? e.path, e.name))
+          .split(path.sep)
+          .join('/'),
+      );
   }
 
   async delete(keys: readonly string[]): Promise<void> {

@@ -24,7 +24,12 @@ function defaultLocalDir(env: NodeJS.ProcessEnv): string {
   return path.join(state, 'coopctl', 'backups');
 }
 
-async function openStore(name: string, cfg: StoreConfig, deps: StoreDeps, queueSize = DEFAULT_QUEUE_SIZE): Promise<BackupStore> {
+async function openStore(
+  name: string,
+  cfg: StoreConfig,
+  deps: StoreDeps,
+  queueSize = DEFAULT_QUEUE_SIZE,
+): Promise<BackupStore> {
   if (cfg.type === 'local') return new LocalStore(deps.resolvePath(cfg.dir));
   const where = `backup.stores.${name}`;
   // Loaded only when used: the AWS SDK costs ~20 MB and start-up time.
@@ -47,7 +52,11 @@ async function openStore(name: string, cfg: StoreConfig, deps: StoreDeps, queueS
 }
 
 /** The store named by --store or backup.store; `local` exists even when not configured. */
-export async function storeFromConfig(backup: Config['backup'], deps: StoreDeps, name = backup.store): Promise<BackupStore> {
+export async function storeFromConfig(
+  backup: Config['backup'],
+  deps: StoreDeps,
+  name = backup.store,
+): Promise<BackupStore> {
   const cfg = backup.stores[name];
   if (cfg) return openStore(name, cfg, deps);
   if (name === 'local') return new LocalStore(defaultLocalDir(deps.env));

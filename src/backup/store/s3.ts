@@ -67,7 +67,11 @@ export class S3Store implements BackupStore {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.s.bucket }));
     } catch (err) {
-      throw new BackupError('store-unreachable', `backup store ${this.description} is unreachable: ${describeS3Error(err)}`, { cause: err });
+      throw new BackupError(
+        'store-unreachable',
+        `backup store ${this.description} is unreachable: ${describeS3Error(err)}`,
+        { cause: err },
+      );
     }
   }
 
@@ -90,10 +94,18 @@ export class S3Store implements BackupStore {
       await this.abortUpload(Key, upload.uploadId);
       // A failure upstream (the dump) is not an upload failure: pass it on as it is.
       if (err instanceof BackupError || err === bodyError) throw err;
-      throw new BackupError('upload-failed', `upload of ${key} to ${this.description} failed: ${describeS3Error(err)}; nothing was kept`, { cause: err });
+      throw new BackupError(
+        'upload-failed',
+        `upload of ${key} to ${this.description} failed: ${describeS3Error(err)}; nothing was kept`,
+        { cause: err },
+      );
     }
     const head = await this.client.send(new HeadObjectCommand({ Bucket: this.s.bucket, Key })).catch((err: unknown) => {
-      throw new BackupError('upload-failed', `${key} was uploaded to ${this.description} but cannot be read back: ${describeS3Error(err)}`, { cause: err });
+      throw new BackupError(
+        'upload-failed',
+        `${key} was uploaded to ${this.description} but cannot be read back: ${describeS3Error(err)}`,
+        { cause: err },
+      );
     });
     return { size: head.ContentLength ?? 0 };
   }
@@ -109,9 +121,18 @@ export class S3Store implements BackupStore {
 
   async putText(key: string, text: string): Promise<void> {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.s.bucket, Key: this.key(key), Body: text, ContentType: 'application/json' }));
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.s.bucket,
+          Key: this.key(key),
+          Body: text,
+          ContentType: 'application/json',
+        }),
+      );
     } catch (err) {
-      throw new BackupError('upload-failed', `writing ${key} to ${this.description} failed: ${describeS3Error(err)}`, { cause: err });
+      throw new BackupError('upload-failed', `writing ${key} to ${this.description} failed: ${describeS3Error(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -134,8 +155,13 @@ export class S3Store implements BackupStore {
   }
 
   private readError(err: unknown, key: string): BackupError {
-    if (isNotFound(err)) return new BackupError('missing-object', `${key} is missing from ${this.description}`, { cause: err });
-    return new BackupError('store-unreachable', `cannot read ${key} from ${this.description}: ${describeS3Error(err)}`, { cause: err });
+    if (isNotFound(err))
+      return new BackupError('missing-object', `${key} is missing from ${this.description}`, { cause: err });
+    return new BackupError(
+      'store-unreachable',
+      `cannot read ${key} from ${this.description}: ${describeS3Error(err)}`,
+      { cause: err },
+    );
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -144,13 +170,20 @@ export class S3Store implements BackupStore {
     try {
       do {
         const r = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.s.bucket, Prefix: this.prefix + assertPrefix(prefix), ContinuationToken }),
+          new ListObjectsV2Command({
+            Bucket: this.s.bucket,
+            Prefix: this.prefix + assertPrefix(prefix),
+            ContinuationToken,
+          }),
         );
-        for (const o of r.Contents ?? []) if (o.Key?.startsWith(this.prefix)) keys.push(o.Key.slice(this.prefix.length));
+        for (const o of r.Contents ?? [])
+          if (o.Key?.startsWith(this.prefix)) keys.push(o.Key.slice(this.prefix.length));
         ContinuationToken = r.IsTruncated ? r.NextContinuationToken : undefined;
       } while (ContinuationToken);
     } catch (err) {
-      throw new BackupError('store-unreachable', `cannot list ${this.description}: ${describeS3Error(err)}`, { cause: err });
+      throw new BackupError('store-unreachable', `cannot list ${this.description}: ${describeS3Error(err)}`, {
+        cause: err,
+      });
     }
     return keys;
   }
@@ -160,7 +193,11 @@ export class S3Store implements BackupStore {
       try {
         await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: this.key(key) }));
       } catch (err) {
-        throw new BackupError('store-unreachable', `cannot delete ${key} from ${this.description}: ${describeS3Error(err)}`, { cause: err });
+        throw new BackupError(
+          'store-unreachable',
+          `cannot delete ${key} from ${this.description}: ${describeS3Error(err)}`,
+          { cause: err },
+        );
       }
     }
   }

@@ -19,7 +19,8 @@ export async function run(ctx: CommandContext, opts: PreflightOptions, [service]
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);
   const p = ctx.printer;
-  if (!ctx.global.json) p.info(`preflight ${service}/${opts.env} on ${target.host.name}${opts.to ? ` (target ${opts.to})` : ''}`);
+  if (!ctx.global.json)
+    p.info(`preflight ${service}/${opts.env} on ${target.host.name}${opts.to ? ` (target ${opts.to})` : ''}`);
   const results = await runChecks(checksFor(target), {
     target,
     workspace: ws,
@@ -30,14 +31,22 @@ export async function run(ctx: CommandContext, opts: PreflightOptions, [service]
   });
   const ok = !results.some((r) => r.status === 'fail');
   if (ctx.global.json) {
-    p.json({ ok, service, env: opts.env, host: target.host.name, checks: results.map((r) => ({ id: r.id, status: r.status, message: r.message, fix: r.fix ?? null })) });
+    p.json({
+      ok,
+      service,
+      env: opts.env,
+      host: target.host.name,
+      checks: results.map((r) => ({ id: r.id, status: r.status, message: r.message, fix: r.fix ?? null })),
+    });
   } else {
     for (const r of results) {
       p.out(`${statusMark(p, r.status)} ${r.id.padEnd(20)} ${r.message}`);
       if (r.fix && r.status !== 'pass') p.out(`  ${' '.repeat(20)} fix: ${r.fix}`);
     }
     const counts = (s: string) => results.filter((r) => r.status === s).length;
-    p.out(`\n${ok ? 'ready' : 'NOT ready'}: ${counts('pass')} passed, ${counts('warn')} warnings, ${counts('fail')} failed`);
+    p.out(
+      `\n${ok ? 'ready' : 'NOT ready'}: ${counts('pass')} passed, ${counts('warn')} warnings, ${counts('fail')} failed`,
+    );
   }
   return ok ? ExitCode.ok : ExitCode.refused;
 }

@@ -34,7 +34,8 @@ export async function run(ctx: CommandContext, opts: RollbackOptions, [service]:
   if (opts.restoreDb && opts.keepDb) throw new InputError('--restore-db and --keep-db exclude each other');
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);
-  if (target.driver.cannotDeploy) throw new InputError(`${service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
+  if (target.driver.cannotDeploy)
+    throw new InputError(`${service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
   const choice = await chooseRollback(ws, target, opts.to);
   const restoreDb = await decideRestoreDb(ctx, opts, choice);
   if (restoreDb && !choice.backup) {
@@ -43,8 +44,15 @@ export async function run(ctx: CommandContext, opts: RollbackOptions, [service]:
   }
   const plan = planRollback(ws, target, choice, restoreDb);
   const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
-  const doc = { from: plan.from, to: plan.to, restoreDb, backupId: choice.backup?.id ?? null, undoes: choice.undoes?.id ?? null };
+  const doc = {
+    from: plan.from,
+    to: plan.to,
+    restoreDb,
+    backupId: choice.backup?.id ?? null,
+    undoes: choice.undoes?.id ?? null,
+  };
   if (!showPlan(ctx, plan, text, doc)) return ExitCode.ok;
-  if (!(await confirmChange(ctx, `Roll ${service}/${opts.env} back from ${plan.from} to ${plan.to} now?`))) return ExitCode.ok;
+  if (!(await confirmChange(ctx, `Roll ${service}/${opts.env} back from ${plan.from} to ${plan.to} now?`)))
+    return ExitCode.ok;
   return executeChange(ctx, target, plan, operationLogFile(ctx.io.env, service, opts.env, 'rollback'));
 }

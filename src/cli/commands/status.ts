@@ -8,7 +8,7 @@ import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 
 function age(iso: string): string {
-  return formatDuration(Date.now() - Date.parse(iso)) + ' ago';
+  return `${formatDuration(Date.now() - Date.parse(iso))} ago`;
 }
 
 function lockText(r: StatusRow): string {
@@ -33,24 +33,47 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
   if (ctx.global.json) {
     p.json({
       services: rows.map((r) => ({
-        service: r.service, env: r.env, driver: r.driver, host: r.host, reachable: r.reachable, version: r.version, latest: r.latest,
-        behind: r.behind, securityUpdate: r.securityUpdate, securityReleases: r.securityReleases, healthy: r.healthy, latencyMs: r.latencyMs, lock: r.lock, lastBackup: r.lastBackup,
-        drift: r.drift, errors: r.errors,
+        service: r.service,
+        env: r.env,
+        driver: r.driver,
+        host: r.host,
+        reachable: r.reachable,
+        version: r.version,
+        latest: r.latest,
+        behind: r.behind,
+        securityUpdate: r.securityUpdate,
+        securityReleases: r.securityReleases,
+        healthy: r.healthy,
+        latencyMs: r.latencyMs,
+        lock: r.lock,
+        lastBackup: r.lastBackup,
+        drift: r.drift,
+        errors: r.errors,
       })),
     });
     return;
   }
-  const health = (r: StatusRow) => (r.healthy === null ? '?' : r.healthy ? p.style('green', `up ${r.latencyMs ?? '?'}ms`) : p.style('red', 'DOWN'));
+  const health = (r: StatusRow) =>
+    r.healthy === null ? '?' : r.healthy ? p.style('green', `up ${r.latencyMs ?? '?'}ms`) : p.style('red', 'DOWN');
   const latest = (r: StatusRow) => {
     if (!r.latest) return '?';
     if (!r.version) return r.latest;
     if (!r.behind) return p.style('green', `${r.latest} (current)`);
-    return r.securityUpdate ? p.style('red', `${r.latest} (security: ${r.securityReleases.join(', ')})`) : p.style('yellow', r.latest);
+    return r.securityUpdate
+      ? p.style('red', `${r.latest} (security: ${r.securityReleases.join(', ')})`)
+      : p.style('yellow', r.latest);
   };
   p.out(
     table(
       rows.map((r) => [
-        r.service, r.env, r.driver, r.reachable ? r.host : p.style('red', `${r.host} UNREACHABLE`), r.version ?? '?', latest(r), health(r), lockText(r),
+        r.service,
+        r.env,
+        r.driver,
+        r.reachable ? r.host : p.style('red', `${r.host} UNREACHABLE`),
+        r.version ?? '?',
+        latest(r),
+        health(r),
+        lockText(r),
         r.lastBackup ? `${age(r.lastBackup.createdAt)}${r.lastBackup.verified ? '' : ' (unverified)'}` : '-',
       ]),
       ['SERVICE', 'ENV', 'DRIVER', 'HOST', 'VERSION', 'LATEST', 'HEALTH', 'LOCK', 'LAST BACKUP'],
@@ -58,8 +81,10 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
   );
   const notes = rows.flatMap((r) => [
     ...(r.drift ? [`${r.service}: drift: ${r.drift}`] : []),
-    ...(r.securityUpdate ? [`${r.service}/${r.env}: runs ${r.version}; security releases since: ${r.securityReleases.join(', ')}`] : []),
+    ...(r.securityUpdate
+      ? [`${r.service}/${r.env}: runs ${r.version}; security releases since: ${r.securityReleases.join(', ')}`]
+      : []),
     ...r.errors.map((e) => `${r.service}/${r.env}: ${e}`),
   ]);
-  if (notes.length) p.out('\n' + notes.join('\n'));
+  if (notes.length) p.out(`\n${notes.join('\n')}`);
 }

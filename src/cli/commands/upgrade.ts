@@ -24,7 +24,9 @@ async function pickVersion(ctx: CommandContext, choice: VersionChoice, pre: bool
     disabled: s.allowed ? false : `(${s.reason})`,
   }));
   if (!choices.some((c) => !c.disabled)) {
-    throw new RefusedError(`no version newer than ${choice.current} can be upgraded to${pre ? '' : ' (pre-releases hidden: --pre)'}`);
+    throw new RefusedError(
+      `no version newer than ${choice.current} can be upgraded to${pre ? '' : ' (pre-releases hidden: --pre)'}`,
+    );
   }
   return ctx.prompter.select({ message: `Upgrade from ${choice.current} to`, choices, flag: '--to VERSION' });
 }
@@ -41,7 +43,8 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
   const waitMs = lockWaitMs(opts.lockWait);
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);
-  if (target.driver.cannotDeploy) throw new InputError(`${service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
+  if (target.driver.cannotDeploy)
+    throw new InputError(`${service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
 
   const choice = await readVersionChoice(ws, target, !!opts.pre);
   let to = opts.to;
@@ -67,6 +70,7 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
   const { service: svc, env, host, from, findings, restoreOnFailure } = plan;
   const doc = { service: svc, env, host, from, to, notes, findings, steps: planSteps(plan, target), restoreOnFailure };
   if (!showPlan(ctx, plan, text, doc)) return ExitCode.ok;
-  if (!(await confirmChange(ctx, `Upgrade ${service}/${opts.env} from ${plan.from} to ${plan.to} now?`))) return ExitCode.ok;
+  if (!(await confirmChange(ctx, `Upgrade ${service}/${opts.env} from ${plan.from} to ${plan.to} now?`)))
+    return ExitCode.ok;
   return executeChange(ctx, target, plan, logFile, { lockWaitMs: waitMs });
 }

@@ -9,7 +9,10 @@ export function abraClient(ws: Workspace): AbraClient {
   return ws.once('abra-client', () => {
     const a = ws.config.abra;
     const bin = a.bin.includes('/') ? ws.loaded.resolvePath(a.bin) : a.bin;
-    return new AbraClient({ runner: ws.runner, settings: { bin, dir: a.dir ? ws.loaded.resolvePath(a.dir) : undefined } });
+    return new AbraClient({
+      runner: ws.runner,
+      settings: { bin, dir: a.dir ? ws.loaded.resolvePath(a.dir) : undefined },
+    });
   });
 }
 

@@ -27,7 +27,10 @@ export function outputExcerpt(text: string, max = 200): string {
 
 function badOutput(what: string, stdout: string): ToolOutputError {
   return new ToolOutputError(`abra app ls -S -m: ${what}`, {
-    hints: [`abra printed: ${outputExcerpt(stdout)}`, 'check `abra --version`; coopctl expects the JSON of abra 0.9 or later'],
+    hints: [
+      `abra printed: ${outputExcerpt(stdout)}`,
+      'check `abra --version`; coopctl expects the JSON of abra 0.9 or later',
+    ],
     details: { tool: 'abra' },
   });
 }
@@ -50,7 +53,13 @@ function upgradeState(v: unknown): AbraUpgradeState | undefined {
   if (s === undefined || s === '') return undefined;
   if (s === 'latest') return { kind: 'latest' };
   if (s === 'unknown') return { kind: 'unknown' };
-  return { kind: 'available', versions: s.split(/[\n,]/).map((x) => x.trim()).filter(Boolean) };
+  return {
+    kind: 'available',
+    versions: s
+      .split(/[\n,]/)
+      .map((x) => x.trim())
+      .filter(Boolean),
+  };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -66,11 +66,20 @@ export class AbraCli {
     });
     if (result.skipped || result.exitCode === 0) return result;
     const fatal = fatalLines(result.stderr);
-    const tail = stripAnsi(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' / ');
+    const tail = stripAnsi(result.stderr || result.stdout)
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' / ');
     const command = args.filter((a) => !a.startsWith('-')).join(' ');
-    throw new AbraError(command, fatal.length ? fatal.join('; ') : tail || `exited with ${result.exitCode}`, result.exitCode, {
-      stdout: result.stdout,
-      stderr: result.stderr,
-    });
+    throw new AbraError(
+      command,
+      fatal.length ? fatal.join('; ') : tail || `exited with ${result.exitCode}`,
+      result.exitCode,
+      {
+        stdout: result.stdout,
+        stderr: result.stderr,
+      },
+    );
   }
 }

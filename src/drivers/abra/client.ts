@@ -82,7 +82,9 @@ export class AbraClient {
     const raw = stripAnsi(stdout).trim();
     const m = /version\s+v?(\S+?)(?:-([0-9a-f]{7,40}))?$/m.exec(raw);
     if (!m) {
-      throw new ToolOutputError('abra --version: no version in the output', { hints: [`abra printed: ${outputExcerpt(stdout)}`] });
+      throw new ToolOutputError('abra --version: no version in the output', {
+        hints: [`abra printed: ${outputExcerpt(stdout)}`],
+      });
     }
     return { raw, version: m[1], commit: m[2] };
   }

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { databaseSchema, environmentCommon, healthSchema, name, serviceCommon, type ServiceConfig } from '../../config/schema.js';
+import {
+  databaseSchema,
+  environmentCommon,
+  healthSchema,
+  name,
+  serviceCommon,
+  type ServiceConfig,
+} from '../../config/schema.js';
 
 /** A Co-op Cloud app deployed by abra: a recipe, and per environment the server and the app's domain. */
 export const abraServiceSchema = z.strictObject({

@@ -18,7 +18,10 @@ const KINDS: ReadonlyArray<[RegExp, AbraFailureKind]> = [
   [/is already deployed/i, 'already-deployed'],
   [/has locally unstaged changes/i, 'dirty-recipe'],
   [/no backup configs discovered/i, 'no-backup-config'],
-  [/is not an upgrade|is not a downgrade|not a known version|cannot (upgrade|rollback|downgrade) to/i, 'version-refused'],
+  [
+    /is not an upgrade|is not a downgrade|not a known version|cannot (upgrade|rollback|downgrade) to/i,
+    'version-refused',
+  ],
   [/cannot find app|does not exist|not found/i, 'not-found'],
   [/refusing to prompt|no-input/i, 'refused-prompt'],
 ];

@@ -22,7 +22,12 @@ function fromAbra(text: string, v: AbraVersion): RecipeVersion {
       return { kind: 'legacy', text, upstream: v.upstream, revision: v.revision };
     case 'release': {
       const plus = text.indexOf('+');
-      return { kind: 'release', text, semver: (plus < 0 ? text : text.slice(0, plus)).replace(/^v/, ''), upstream: v.upstream };
+      return {
+        kind: 'release',
+        text,
+        semver: (plus < 0 ? text : text.slice(0, plus)).replace(/^v/, ''),
+        upstream: v.upstream,
+      };
     }
   }
 }
@@ -52,7 +57,11 @@ export function sortRecipeVersionTexts(texts: Iterable<string>): OrderedRecipeVe
 }
 
 /** The versions strictly between `from` (exclusive) and `to` (inclusive), ascending. */
-export function versionsInRange(all: readonly OrderedRecipeVersion[], from: OrderedRecipeVersion | undefined, to: OrderedRecipeVersion): OrderedRecipeVersion[] {
+export function versionsInRange(
+  all: readonly OrderedRecipeVersion[],
+  from: OrderedRecipeVersion | undefined,
+  to: OrderedRecipeVersion,
+): OrderedRecipeVersion[] {
   return all
     .filter((v) => (from === undefined || compareRecipeVersions(v, from) > 0) && compareRecipeVersions(v, to) <= 0)
     .sort(compareRecipeVersions);

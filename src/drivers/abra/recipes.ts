@@ -4,7 +4,13 @@ import { InputError } from '../../kernel/errors.js';
 import type { ProcessRunner } from '../../kernel/process.js';
 import { assertName, assertVersion } from '../../kernel/validate.js';
 import { parseTagListing, releaseNotePath, TAG_LIST_ARGS } from './recipeTags.js';
-import { compareRecipeVersions, isOrdered, parseRecipeVersion, versionsInRange, type OrderedRecipeVersion } from './recipeVersion.js';
+import {
+  compareRecipeVersions,
+  isOrdered,
+  parseRecipeVersion,
+  versionsInRange,
+  type OrderedRecipeVersion,
+} from './recipeVersion.js';
 
 /** A published version of a recipe, from the git tags of abra's local clone. */
 export interface RecipeRelease {
@@ -80,7 +86,9 @@ export class RecipeRepos {
     const all = await this.versions(recipe);
     const target = all.find((r) => r.version === to);
     if (!target) {
-      throw new InputError(`${to} is not a version of recipe ${recipe} (known: ${all.map((r) => r.version).join(', ') || 'none'})`);
+      throw new InputError(
+        `${to} is not a version of recipe ${recipe} (known: ${all.map((r) => r.version).join(', ') || 'none'})`,
+      );
     }
     const fromParsed = from === undefined ? undefined : parseRecipeVersion(from);
     const range =
@@ -94,7 +102,9 @@ export class RecipeRepos {
     const notes: ReleaseNote[] = [];
     for (const v of range.reverse()) {
       // The target's tree normally carries every earlier note; a note may also exist only at its own tag.
-      const text = (await this.readAt(recipe, to, releaseNotePath(v.text))) ?? (await this.readAt(recipe, v.text, releaseNotePath(v.text)));
+      const text =
+        (await this.readAt(recipe, to, releaseNotePath(v.text))) ??
+        (await this.readAt(recipe, v.text, releaseNotePath(v.text)));
       notes.push({ version: v.text, notes: text?.trim() || undefined });
     }
     return notes;

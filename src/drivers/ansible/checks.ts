@@ -16,7 +16,8 @@ export const ansibleVersionCheck: Check = {
     }
     const min = workspace.config.checks.ansibleMinVersion;
     if (!v) return fail('could not read the ansible-playbook version', INSTALL);
-    if (semver.lt(semver.coerce(v)!, semver.coerce(min)!)) return fail(`ansible-core ${v} is older than the supported ${min}`, INSTALL);
+    if (semver.lt(semver.coerce(v)!, semver.coerce(min)!))
+      return fail(`ansible-core ${v} is older than the supported ${min}`, INSTALL);
     return pass(`ansible-core ${v}`);
   },
 };
@@ -31,7 +32,10 @@ export const collectionsCheck: Check = {
     const missing = missingCollections(required, await installedCollections(runner));
     if (missing.length) {
       const requirements = playbook.replace(/[^/]+$/, 'requirements.yml');
-      return fail(`missing or wrong collections: ${missing.join(', ')}`, `ansible-galaxy collection install -r ${requirements}`);
+      return fail(
+        `missing or wrong collections: ${missing.join(', ')}`,
+        `ansible-galaxy collection install -r ${requirements}`,
+      );
     }
     return pass(`collections present: ${required.map((c) => c.name).join(', ')}`);
   },

@@ -16,10 +16,7 @@ export const ansibleServiceSchema = z.strictObject({
   playbook: z.string(),
   versions: gitVersionSource,
   database: databaseSchema.prefault({}),
-  environments: z.record(
-    name,
-    z.strictObject({ ...environmentCommon, health: healthSchema }),
-  ),
+  environments: z.record(name, z.strictObject({ ...environmentCommon, health: healthSchema })),
 });
 
 export type AnsibleServiceConfig = z.output<typeof ansibleServiceSchema> & ServiceConfig;

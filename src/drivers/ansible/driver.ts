@@ -87,7 +87,9 @@ export const ansibleDriver: Driver = {
     return {
       ok: r.ok,
       summary: `${r.changedTasks.length} tasks changed (${r.strategy}${r.strategyNote ? `; ${r.strategyNote}` : ''})`,
-      failure: r.ok ? undefined : `the playbook failed${f ? ` at "${f.task}": ${failureLine(f)}` : ` (exit ${r.exitCode})`}`,
+      failure: r.ok
+        ? undefined
+        : `the playbook failed${f ? ` at "${f.task}": ${failureLine(f)}` : ` (exit ${r.exitCode})`}`,
       hints: [`full log: ${req.logFile}`],
       details: details(r),
     };

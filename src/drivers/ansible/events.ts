@@ -4,7 +4,14 @@ import { z } from 'zod';
 const ansibleEventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('playbook_start'), time: z.string(), playbook: z.string() }),
   z.object({ event: z.literal('play_start'), time: z.string(), play: z.string(), check_mode: z.boolean().optional() }),
-  z.object({ event: z.literal('task_start'), time: z.string(), task: z.string(), id: z.string(), action: z.string().optional(), handler: z.boolean().optional() }),
+  z.object({
+    event: z.literal('task_start'),
+    time: z.string(),
+    task: z.string(),
+    id: z.string(),
+    action: z.string().optional(),
+    handler: z.boolean().optional(),
+  }),
   z.object({
     event: z.literal('task_result'),
     time: z.string(),
@@ -22,7 +29,18 @@ const ansibleEventSchema = z.discriminatedUnion('event', [
   z.object({
     event: z.literal('stats'),
     time: z.string(),
-    hosts: z.record(z.string(), z.object({ ok: z.number(), changed: z.number(), failed: z.number(), unreachable: z.number(), skipped: z.number() }).loose()),
+    hosts: z.record(
+      z.string(),
+      z
+        .object({
+          ok: z.number(),
+          changed: z.number(),
+          failed: z.number(),
+          unreachable: z.number(),
+          skipped: z.number(),
+        })
+        .loose(),
+    ),
   }),
 ]);
 export type AnsibleEvent = z.infer<typeof ansibleEventSchema>;

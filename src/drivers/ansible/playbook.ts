@@ -47,12 +47,17 @@ function mitogenUsable(ansibleVersion: string | undefined): { ok: boolean; why?:
   if (!existsSync(MITOGEN_STRATEGY_DIR)) return { ok: false, why: 'ansible-mitogen is not installed' };
   const v = ansibleVersion ? semver.coerce(ansibleVersion) : null;
   if (!v) return { ok: false, why: 'unknown ansible-core version' };
-  if (semver.gt(v, '2.14.99')) return { ok: false, why: `ansible-mitogen 0.3 does not support ansible-core ${ansibleVersion}` };
+  if (semver.gt(v, '2.14.99'))
+    return { ok: false, why: `ansible-mitogen 0.3 does not support ansible-core ${ansibleVersion}` };
   return { ok: true };
 }
 
 /** Argument list and environment for one ansible-playbook run (pure: nothing runs here). */
-function playbookCommand(o: PlaybookOptions, strategy: Strategy, eventsFile: string): { args: string[]; env: Record<string, string> } {
+function playbookCommand(
+  o: PlaybookOptions,
+  strategy: Strategy,
+  eventsFile: string,
+): { args: string[]; env: Record<string, string> } {
   const args = ['-i', o.inventory, '--limit', o.limit.join(','), '--extra-vars', JSON.stringify(o.extraVars)];
   if (o.check) args.push('--check');
   if (o.diff) args.push('--diff');
@@ -65,16 +70,30 @@ function playbookCommand(o: PlaybookOptions, strategy: Strategy, eventsFile: str
     ANSIBLE_RETRY_FILES_ENABLED: 'False',
   };
   if (o.untuned) {
-    Object.assign(env, { ANSIBLE_PIPELINING: 'False', ANSIBLE_GATHERING: 'implicit', ANSIBLE_SSH_ARGS: '-o ControlMaster=no' });
+    Object.assign(env, {
+      ANSIBLE_PIPELINING: 'False',
+      ANSIBLE_GATHERING: 'implicit',
+      ANSIBLE_SSH_ARGS: '-o ControlMaster=no',
+    });
   } else {
     // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
-    Object.assign(env, { ANSIBLE_PIPELINING: 'True', ANSIBLE_GATHERING: 'explicit', ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s' });
-    if (strategy === 'mitogen_linear') Object.assign(env, { ANSIBLE_STRATEGY_PLUGINS: MITOGEN_STRATEGY_DIR, ANSIBLE_STRATEGY: 'mitogen_linear' });
+    Object.assign(env, {
+      ANSIBLE_PIPELINING: 'True',
+      ANSIBLE_GATHERING: 'explicit',
+      ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s',
+    });
+    if (strategy === 'mitogen_linear')
+      Object.assign(env, { ANSIBLE_STRATEGY_PLUGINS: MITOGEN_STRATEGY_DIR, ANSIBLE_STRATEGY: 'mitogen_linear' });
   }
   return { args, env };
 }
 
-async function runOnce(runner: ProcessRunner, o: PlaybookOptions, strategy: Strategy, attempt: number): Promise<PlaybookResult> {
+async function runOnce(
+  runner: ProcessRunner,
+  o: PlaybookOptions,
+  strategy: Strategy,
+  attempt: number,
+): Promise<PlaybookResult> {
   await mkdir(path.dirname(o.logFile), { recursive: true });
   const eventsFile = `${o.logFile.replace(/\.log$/, '')}${attempt ? `.${attempt}` : ''}.events.jsonl`;
   const failures: TaskResultEvent[] = [];
@@ -103,7 +122,7 @@ async function runOnce(runner: ProcessRunner, o: PlaybookOptions, strategy: Stra
       env,
       reject: false,
       signal: o.signal,
-      onLine: (line) => log.write(line + '\n'),
+      onLine: (line) => log.write(`${line}\n`),
     });
     exitCode = r.exitCode;
     if (r.skipped) exitCode = 0;
@@ -111,7 +130,17 @@ async function runOnce(runner: ProcessRunner, o: PlaybookOptions, strategy: Stra
     await tail.stop();
     await new Promise<void>((resolve) => log.end(resolve));
   }
-  return { ok: exitCode === 0, exitCode, strategy, stats, failures, changedTasks: [...changed], tasks, logFile: o.logFile, eventsFile };
+  return {
+    ok: exitCode === 0,
+    exitCode,
+    strategy,
+    stats,
+    failures,
+    changedTasks: [...changed],
+    tasks,
+    logFile: o.logFile,
+    eventsFile,
+  };
 }
 
 /**
@@ -120,8 +149,12 @@ async function runOnce(runner: ProcessRunner, o: PlaybookOptions, strategy: Stra
  * plain linear strategy and the result says so.
  */
 export async function runPlaybook(runner: ProcessRunner, o: PlaybookOptions): Promise<PlaybookResult> {
-  const usable = o.mitogen && !o.untuned ? mitogenUsable(o.ansibleVersion) : { ok: false, why: o.mitogen ? 'untuned run' : 'not requested' };
-  if (!usable.ok) return { ...(await runOnce(runner, o, 'linear', 0)), strategyNote: o.mitogen ? usable.why : undefined };
+  const usable =
+    o.mitogen && !o.untuned
+      ? mitogenUsable(o.ansibleVersion)
+      : { ok: false, why: o.mitogen ? 'untuned run' : 'not requested' };
+  if (!usable.ok)
+    return { ...(await runOnce(runner, o, 'linear', 0)), strategyNote: o.mitogen ? usable.why : undefined };
   const first = await runOnce(runner, o, 'mitogen_linear', 0);
   if (first.ok || first.tasks > 0) return first;
   const second = await runOnce(runner, o, 'linear', 1);

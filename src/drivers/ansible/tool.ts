@@ -11,7 +11,11 @@ export function parseAnsibleVersion(stdout: string): string | undefined {
 }
 
 export async function ansibleVersion(runner: ProcessRunner): Promise<string | undefined> {
-  const r = await runner.run('ansible-playbook', ['--version'], { mutates: false, env: ANSIBLE_STRICT_ENV, timeoutMs: 30_000 });
+  const r = await runner.run('ansible-playbook', ['--version'], {
+    mutates: false,
+    env: ANSIBLE_STRICT_ENV,
+    timeoutMs: 30_000,
+  });
   return parseAnsibleVersion(r.stdout);
 }
 
@@ -24,16 +28,26 @@ interface RequiredCollection {
 export function requiredCollections(playbook: string): RequiredCollection[] {
   const file = path.join(path.dirname(playbook), 'requirements.yml');
   if (!existsSync(file)) return [];
-  const doc = parse(readFileSync(file, 'utf8')) as { collections?: Array<string | { name: string; version?: string }> } | null;
-  return (doc?.collections ?? []).map((c) => (typeof c === 'string' ? { name: c } : { name: c.name, version: c.version }));
+  const doc = parse(readFileSync(file, 'utf8')) as {
+    collections?: Array<string | { name: string; version?: string }>;
+  } | null;
+  return (doc?.collections ?? []).map((c) =>
+    typeof c === 'string' ? { name: c } : { name: c.name, version: c.version },
+  );
 }
 
 export async function installedCollections(runner: ProcessRunner): Promise<Map<string, string>> {
-  const r = await runner.run('ansible-galaxy', ['collection', 'list', '--format', 'json'], { mutates: false, env: ANSIBLE_STRICT_ENV, reject: false, timeoutMs: 60_000 });
+  const r = await runner.run('ansible-galaxy', ['collection', 'list', '--format', 'json'], {
+    mutates: false,
+    env: ANSIBLE_STRICT_ENV,
+    reject: false,
+    timeoutMs: 60_000,
+  });
   const out = new Map<string, string>();
   if (r.exitCode !== 0) return out;
   const data = JSON.parse(r.stdout || '{}') as Record<string, Record<string, { version: string }>>;
-  for (const cols of Object.values(data)) for (const [name, v] of Object.entries(cols)) if (!out.has(name)) out.set(name, v.version);
+  for (const cols of Object.values(data))
+    for (const [name, v] of Object.entries(cols)) if (!out.has(name)) out.set(name, v.version);
   return out;
 }
 
@@ -46,7 +60,10 @@ export function missingCollections(required: RequiredCollection[], installed: Ma
       const v = semver.coerce(have);
       return !v || !semver.satisfies(v, c.version.replace(/,/g, ' '));
     })
-    .map((c) => `${c.name}${c.version ? ` ${c.version}` : ''}${installed.get(c.name) ? ` (have ${installed.get(c.name)})` : ''}`);
+    .map(
+      (c) =>
+        `${c.name}${c.version ? ` ${c.version}` : ''}${installed.get(c.name) ? ` (have ${installed.get(c.name)})` : ''}`,
+    );
 }
 
 export async function syntaxCheck(runner: ProcessRunner, playbook: string, inventory: string) {

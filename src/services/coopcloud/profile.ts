@@ -1,14 +1,21 @@
 import { errorMessage, InputError } from '../../kernel/errors.js';
 import { httpGet } from '../../kernel/http.js';
 import { abraApp, abraClient, abraConfig } from '../../drivers/abra/app.js';
-import { compareRecipeVersions, isOrdered, parseRecipeVersion, type OrderedRecipeVersion } from '../../drivers/abra/recipeVersion.js';
+import {
+  compareRecipeVersions,
+  isOrdered,
+  parseRecipeVersion,
+  type OrderedRecipeVersion,
+} from '../../drivers/abra/recipeVersion.js';
 import type { Health, ServiceProfile, VersionEntry } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
 
 function ordered(text: string, source: string): OrderedRecipeVersion {
   const v = parseRecipeVersion(text);
   if (!v || !isOrdered(v)) {
-    throw new InputError(`${source}: ${JSON.stringify(text)} is not a recipe version (expected e.g. 2.0.1+1.0.6-social-amd64)`);
+    throw new InputError(
+      `${source}: ${JSON.stringify(text)} is not a recipe version (expected e.g. 2.0.1+1.0.6-social-amd64)`,
+    );
   }
   return v;
 }
@@ -44,7 +51,8 @@ export const coopcloudAppProfile: ServiceProfile = {
   deployVariables: () => ({}),
 
   async runningVersion(ws, t) {
-    if (!t.driver.deployedVersion) throw new InputError(`${t.service}: ${t.driver.id} cannot tell the deployed version`);
+    if (!t.driver.deployedVersion)
+      throw new InputError(`${t.service}: ${t.driver.id} cannot tell the deployed version`);
     return t.driver.deployedVersion(ws, t);
   },
 
@@ -52,10 +60,17 @@ export const coopcloudAppProfile: ServiceProfile = {
 
   async verify(t, version, opts) {
     const h = await appHealth(t);
-    const checks = [{ id: 'health', ok: h?.healthy ?? true, message: h?.error ?? (h ? 'the app answers' : 'no health URL') }];
+    const checks = [
+      { id: 'health', ok: h?.healthy ?? true, message: h?.error ?? (h ? 'the app answers' : 'no health URL') },
+    ];
     opts.onAttempt?.(checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('  '));
     const ok = checks.every((c) => c.ok);
-    return { ok, summary: ok ? `${version}: the app answers` : `not healthy: ${h?.error}`, checks, details: { version, checks } };
+    return {
+      ok,
+      summary: ok ? `${version}: the app answers` : `not healthy: ${h?.error}`,
+      checks,
+      details: { version, checks },
+    };
   },
 
   async listVersions(ws, t, opts) {
@@ -64,7 +79,8 @@ export const coopcloudAppProfile: ServiceProfile = {
     const releases = await abra.recipeVersions(recipe);
     const cur = opts.current ? parseRecipeVersion(opts.current) : undefined;
     const newest = releases.at(-1)?.version ?? opts.current;
-    const notes = opts.notes !== 'none' && opts.current && newest ? await abra.releaseNotes(recipe, opts.current, newest) : [];
+    const notes =
+      opts.notes !== 'none' && opts.current && newest ? await abra.releaseNotes(recipe, opts.current, newest) : [];
     const versions: VersionEntry[] = [...releases].reverse().map((r) => ({
       version: r.version,
       series: r.parsed.kind === 'release' ? r.parsed.semver.split('.')[0] : '',
@@ -80,7 +96,12 @@ export const coopcloudAppProfile: ServiceProfile = {
 
   async versionStatus(ws, t) {
     const { server, domain } = abraConfig(t);
-    const status = { version: null as string | null, latest: null as string | null, behind: false, securityReleases: [] };
+    const status = {
+      version: null as string | null,
+      latest: null as string | null,
+      behind: false,
+      securityReleases: [],
+    };
     try {
       const app = await abraApp(ws, t);
       if (!app) return { ...status, errors: [`abra does not know ${domain} on ${server}`] };
@@ -91,7 +112,13 @@ export const coopcloudAppProfile: ServiceProfile = {
           .filter((v) => v !== undefined)
           .filter(isOrdered)
           .sort(compareRecipeVersions);
-        return { ...status, version, latest: sorted.at(-1)?.text ?? app.upgrade.versions.at(-1) ?? null, behind: true, errors: [] };
+        return {
+          ...status,
+          version,
+          latest: sorted.at(-1)?.text ?? app.upgrade.versions.at(-1) ?? null,
+          behind: true,
+          errors: [],
+        };
       }
       return { ...status, version, latest: app.upgrade?.kind === 'latest' ? version : null, errors: [] };
     } catch (err) {
@@ -105,14 +132,22 @@ export const coopcloudAppProfile: ServiceProfile = {
     const suggestions = catalog.versions
       .filter((v) => v.newer)
       .reverse()
-      .map((v) => ({ version: v.version, allowed: true, reason: 'newer recipe release', prerelease: false, security: false }));
+      .map((v) => ({
+        version: v.version,
+        allowed: true,
+        reason: 'newer recipe release',
+        prerelease: false,
+        security: false,
+      }));
     return { current, catalog, suggestions };
   },
 
-  async reviewChange(t, choice, to) {
+  async reviewChange(_t, choice, to) {
     const target = ordered(to, '--to');
     const notes = choice.catalog.versions
-      .filter((v) => v.newer && v.notes !== undefined && compareRecipeVersions(ordered(v.version, 'version'), target) <= 0)
+      .filter(
+        (v) => v.newer && v.notes !== undefined && compareRecipeVersions(ordered(v.version, 'version'), target) <= 0,
+      )
       .map((v) => ({ version: v.version, date: v.date, security: false, text: v.notes! }));
     const current = ordered(choice.current, 'current version');
     const findings =

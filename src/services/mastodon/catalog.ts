@@ -85,7 +85,8 @@ async function loadChangelog(
   const read = async (tag: MastodonTag) => {
     try {
       const text = await readFileAtTag(opts, opts.url, tag.name, file);
-      if (text === undefined) warnings.push(`${file} does not exist at ${tag.name}: no release notes or security flags for it`);
+      if (text === undefined)
+        warnings.push(`${file} does not exist at ${tag.name}: no release notes or security flags for it`);
       else for (const s of parseChangelog(text)) if (!sectionFor(sections, s.parsed)) sections.push(s);
     } catch (err) {
       warnings.push(`cannot read ${file} at ${tag.name}: ${errorMessage(err)}`);
@@ -99,7 +100,11 @@ async function loadChangelog(
   for (const t of tags) if (t.version.stable) newestPerSeries.set(seriesOf(t.version), t);
   for (const [, t] of newestPerSeries) {
     const wanted = tags.some(
-      (o) => o.version.stable && compareSeries(o.version, t.version) === 0 && compareMastodonVersions(o.version, current) > 0 && !sectionFor(sections, o.version),
+      (o) =>
+        o.version.stable &&
+        compareSeries(o.version, t.version) === 0 &&
+        compareMastodonVersions(o.version, current) > 0 &&
+        !sectionFor(sections, o.version),
     );
     if (wanted && t !== newest) await read(t);
   }

@@ -1,4 +1,10 @@
-import { asMastodonVersion, compareMastodonVersions, tryParseMastodonVersion, type MastodonVersion, type VersionLike } from './version.js';
+import {
+  asMastodonVersion,
+  compareMastodonVersions,
+  tryParseMastodonVersion,
+  type MastodonVersion,
+  type VersionLike,
+} from './version.js';
 
 /**
  * Upstream CHANGELOG.md, one `## [4.4.8] - 2025-10-21` section per version
@@ -46,7 +52,9 @@ export function parseChangelog(markdown: string): ChangelogSection[] {
     const heading = inFence ? null : VERSION_HEADING.exec(line);
     if (heading) {
       const parsed = tryParseMastodonVersion(heading[1]);
-      current = parsed ? { version: heading[1].replace(/^v/, ''), parsed, date: /\d{4}-\d{2}-\d{2}/.exec(heading[2])?.[0], lines: [] } : undefined;
+      current = parsed
+        ? { version: heading[1].replace(/^v/, ''), parsed, date: /\d{4}-\d{2}-\d{2}/.exec(heading[2])?.[0], lines: [] }
+        : undefined;
       if (current) drafts.push(current);
       continue;
     }
@@ -85,7 +93,11 @@ export function subsection(section: ChangelogSection, title: string): ChangelogS
 }
 
 /** Every section with from < version ≤ to, newest first (what one reads before upgrading from → to). */
-export function notesBetween(sections: readonly ChangelogSection[], from: VersionLike, to: VersionLike): ChangelogSection[] {
+export function notesBetween(
+  sections: readonly ChangelogSection[],
+  from: VersionLike,
+  to: VersionLike,
+): ChangelogSection[] {
   const lo = asMastodonVersion(from, 'from');
   const hi = asMastodonVersion(to, 'to');
   return sections
@@ -94,6 +106,9 @@ export function notesBetween(sections: readonly ChangelogSection[], from: Versio
 }
 
 /** The section of one version (metadata ignored), if the changelog has it. */
-export function sectionFor(sections: readonly ChangelogSection[], version: MastodonVersion): ChangelogSection | undefined {
+export function sectionFor(
+  sections: readonly ChangelogSection[],
+  version: MastodonVersion,
+): ChangelogSection | undefined {
   return sections.find((s) => compareMastodonVersions(s.parsed, version) === 0);
 }

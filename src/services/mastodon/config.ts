@@ -5,13 +5,15 @@ import type { Target } from '../../targets/target.js';
 /** The public URL and limits of the instance (environments.ENV.health). */
 export function healthOf(t: Target): HealthConfig {
   const h = t.envConfig.health;
-  if (!h) throw new ConfigError(`services.${t.service}.environments.${t.env}.health: the Mastodon profile needs the URL`);
+  if (!h)
+    throw new ConfigError(`services.${t.service}.environments.${t.env}.health: the Mastodon profile needs the URL`);
   return h;
 }
 
 /** The upstream repository whose tags are the releases (versions.url). */
 export function upstreamOf(t: Target): string {
   const v = t.serviceConfig.versions;
-  if (!v) throw new ConfigError(`services.${t.service}.versions: the Mastodon profile needs the upstream git repository`);
+  if (!v)
+    throw new ConfigError(`services.${t.service}.versions: the Mastodon profile needs the upstream git repository`);
   return v.url;
 }

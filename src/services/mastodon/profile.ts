@@ -68,7 +68,10 @@ export const mastodonProfile: ServiceProfile = {
       p.catch(() => {});
       return p;
     });
-    row.version = await instanceVersion(t).catch((err: Error) => (errors.push(err.message), null));
+    row.version = await instanceVersion(t).catch((err: Error) => {
+      errors.push(err.message);
+      return null;
+    });
     try {
       const c = await catalog;
       const newest = c.versions.find((v) => !v.prerelease);
@@ -85,18 +88,33 @@ export const mastodonProfile: ServiceProfile = {
   async versionChoice(ws, t, { includePrerelease, facts }) {
     const current = await facts.runningVersion();
     const url = ws.gitUrl(upstreamOf(t));
-    const catalog = await listMastodonVersions({ runner: ws.runner, url, current, includePrerelease: true, notes: 'all' });
+    const catalog = await listMastodonVersions({
+      runner: ws.runner,
+      url,
+      current,
+      includePrerelease: true,
+      notes: 'all',
+    });
     const security = new Set(catalog.versions.filter((v) => v.security).map((v) => v.version));
     const suggestions = suggestTargets(
       current,
       catalog.versions.map((v) => v.parsed),
       { includePrerelease },
-    ).map((s) => ({ version: s.version, allowed: s.allowed, reason: s.reason, prerelease: !s.parsed.stable, security: security.has(s.version) }));
+    ).map((s) => ({
+      version: s.version,
+      allowed: s.allowed,
+      reason: s.reason,
+      prerelease: !s.parsed.stable,
+      security: security.has(s.version),
+    }));
     return { current, catalog: toCatalog(catalog), suggestions };
   },
 
   async reviewChange(t, choice, to, { allowPrerelease, facts }) {
-    const [pg, redis] = await Promise.all([facts.postgresVersion().catch(() => undefined), redisVersion(t).catch(() => undefined)]);
+    const [pg, redis] = await Promise.all([
+      facts.postgresVersion().catch(() => undefined),
+      redisVersion(t).catch(() => undefined),
+    ]);
     const findings = planUpgradeRules({
       current: choice.current,
       target: to,

@@ -60,7 +60,11 @@ const ENV_REQUIREMENTS: readonly EnvRequirement[] = [
   {
     id: 'active-record-encryption',
     since: [4, 3],
-    requires: ['ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY', 'ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT', 'ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY'],
+    requires: [
+      'ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY',
+      'ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT',
+      'ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY',
+    ],
     forbids: [],
     message: 'Mastodon 4.3 refuses to start without the three ACTIVE_RECORD_ENCRYPTION_* keys',
     fix: 'generate them with `bin/rails db:encryption:init` (compose: `docker compose run --rm web bin/rails db:encryption:init`), add them to .env.production and back that file up: losing the keys breaks 2FA',
@@ -93,9 +97,25 @@ interface ZeroDowntimeLimit {
 
 // Enforced by Mastodon's code; the open-ended 4.7 limit is assumed to hold for later series too.
 const ZERO_DOWNTIME_LIMITS: readonly ZeroDowntimeLimit[] = [
-  { id: 'zero-downtime', from: [4, 4], to: [4, 6], minCurrent: [4, 2], why: 'Mastodon 4.4–4.6 refuse zero-downtime (pre-deployment) migrations from a schema older than 4.2' },
-  { id: 'zero-downtime', from: [4, 7], minCurrent: [4, 3], why: 'Mastodon 4.7 refuses zero-downtime (pre-deployment) migrations from a schema older than 4.3' },
-  { id: 'otp-secret', from: [4, 4], minCurrent: [4, 3], why: 'Mastodon 4.4 dropped OTP_SECRET, which breaks the migration of two-factor secrets from versions before 4.3' },
+  {
+    id: 'zero-downtime',
+    from: [4, 4],
+    to: [4, 6],
+    minCurrent: [4, 2],
+    why: 'Mastodon 4.4–4.6 refuse zero-downtime (pre-deployment) migrations from a schema older than 4.2',
+  },
+  {
+    id: 'zero-downtime',
+    from: [4, 7],
+    minCurrent: [4, 3],
+    why: 'Mastodon 4.7 refuses zero-downtime (pre-deployment) migrations from a schema older than 4.3',
+  },
+  {
+    id: 'otp-secret',
+    from: [4, 4],
+    minCurrent: [4, 3],
+    why: 'Mastodon 4.4 dropped OTP_SECRET, which breaks the migration of two-factor secrets from versions before 4.3',
+  },
 ];
 
 const POSTGRES_FLOORS: readonly { from: Series; major: number }[] = [
@@ -126,7 +146,9 @@ function seriesList(available: readonly MastodonVersion[], after: MastodonVersio
 /** The newest stable patch of the first series after current's that has a stable release. */
 export function nextSeriesTarget(current: VersionLike, available: readonly VersionLike[]): MastodonVersion | undefined {
   const cur = asMastodonVersion(current, 'current version');
-  const stableLater = available.map((v) => asMastodonVersion(v, 'available version')).filter((v) => v.stable && compareSeries(v, cur) > 0);
+  const stableLater = available
+    .map((v) => asMastodonVersion(v, 'available version'))
+    .filter((v) => v.stable && compareSeries(v, cur) > 0);
   const first = sortMastodonVersions(stableLater)[0];
   return first && newestStable(stableLater, seriesOf(first));
 }
@@ -139,7 +161,12 @@ function versionsCommand(input: UpgradeRuleInput): string {
   return `coopctl versions ${input.service ?? '<service>'}${input.env ? ` --env ${input.env}` : ''}`;
 }
 
-function targetRules(input: UpgradeRuleInput, cur: MastodonVersion, tgt: MastodonVersion, avail: MastodonVersion[]): RuleFinding[] {
+function targetRules(
+  input: UpgradeRuleInput,
+  cur: MastodonVersion,
+  tgt: MastodonVersion,
+  avail: MastodonVersion[],
+): RuleFinding[] {
   const out: RuleFinding[] = [];
   const t = displayOf(tgt);
   if (avail.some((v) => compareMastodonVersions(v, tgt) === 0)) {
@@ -155,7 +182,12 @@ function targetRules(input: UpgradeRuleInput, cur: MastodonVersion, tgt: Mastodo
   }
   const direction = compareMastodonVersions(tgt, cur);
   if (direction === 0) {
-    out.push({ id: 'target-newer', level: 'fail', message: `already running ${displayOf(cur)}`, fix: `nothing to upgrade; see \`${versionsCommand(input)}\` for newer versions` });
+    out.push({
+      id: 'target-newer',
+      level: 'fail',
+      message: `already running ${displayOf(cur)}`,
+      fix: `nothing to upgrade; see \`${versionsCommand(input)}\` for newer versions`,
+    });
   } else if (direction < 0) {
     out.push({
       id: 'target-newer',
@@ -168,11 +200,17 @@ function targetRules(input: UpgradeRuleInput, cur: MastodonVersion, tgt: Mastodo
   }
   if (!tgt.stable) {
     const stable = newestStable(avail, seriesOf(tgt)) ?? newestStable(avail);
-    const alternative = stable && compareMastodonVersions(stable, cur) > 0 ? `, or choose the stable ${displayOf(stable)}` : '';
+    const alternative =
+      stable && compareMastodonVersions(stable, cur) > 0 ? `, or choose the stable ${displayOf(stable)}` : '';
     out.push(
       input.allowPrerelease
         ? { id: 'prerelease', level: 'warn', message: `${t} is a pre-release: try it on alpha, not in production` }
-        : { id: 'prerelease', level: 'fail', message: `${t} is a pre-release`, fix: `pass --pre to allow pre-releases${alternative}` },
+        : {
+            id: 'prerelease',
+            level: 'fail',
+            message: `${t} is a pre-release`,
+            fix: `pass --pre to allow pre-releases${alternative}`,
+          },
     );
   }
   return out;
@@ -182,7 +220,13 @@ function seriesRule(cur: MastodonVersion, tgt: MastodonVersion, avail: MastodonV
   const skipped = seriesList(avail, cur, tgt);
   if (skipped.length === 0) {
     const same = compareSeries(cur, tgt) === 0;
-    return { id: 'minor-series', level: 'ok', message: same ? `stays in series ${seriesOf(cur)}` : `moves one minor series, ${seriesOf(cur)} → ${seriesOf(tgt)}` };
+    return {
+      id: 'minor-series',
+      level: 'ok',
+      message: same
+        ? `stays in series ${seriesOf(cur)}`
+        : `moves one minor series, ${seriesOf(cur)} → ${seriesOf(tgt)}`,
+    };
   }
   const next = nextSeriesTarget(cur, avail);
   const major = cur.major !== tgt.major ? ' (a major upgrade does not lift this)' : '';
@@ -192,7 +236,9 @@ function seriesRule(cur: MastodonVersion, tgt: MastodonVersion, avail: MastodonV
     message:
       `${displayOf(cur)} → ${displayOf(tgt)} skips series ${skipped.join(', ')}${major}: since Feb 2026 the Mastodon docs require ` +
       'deploying at least one release of every minor series, and carrying out the upgrade notes of every skipped release',
-    fix: next ? `upgrade to ${displayOf(next)} first (the newest patch of ${seriesOf(next)}), then continue` : `upgrade to a ${skipped[0]} release first`,
+    fix: next
+      ? `upgrade to ${displayOf(next)} first (the newest patch of ${seriesOf(next)}), then continue`
+      : `upgrade to a ${skipped[0]} release first`,
   };
 }
 
@@ -211,7 +257,11 @@ function zeroDowntimeRules(cur: MastodonVersion, tgt: MastodonVersion, avail: Ma
     });
   }
   if (!out.some((f) => f.id === 'zero-downtime')) {
-    out.unshift({ id: 'zero-downtime', level: 'ok', message: `zero-downtime migrations from ${displayOf(cur)} to ${displayOf(tgt)} are supported` });
+    out.unshift({
+      id: 'zero-downtime',
+      level: 'ok',
+      message: `zero-downtime migrations from ${displayOf(cur)} to ${displayOf(tgt)} are supported`,
+    });
   }
   return out;
 }
@@ -268,7 +318,12 @@ function redisRule(tgt: MastodonVersion, reported: string | undefined): RuleFind
   const ok = redis[0] > floor.floor[0] || (redis[0] === floor.floor[0] && redis[1] >= floor.floor[1]);
   return ok
     ? { id: 'redis-version', level: 'ok', message: `Redis ${shown} meets ${need}` }
-    : { id: 'redis-version', level: 'fail', message: `Redis ${shown} is too old for Mastodon ${t}, which needs ${need}`, fix: `upgrade Redis to ${floor.floor[0]}.${floor.floor[1]} or later first` };
+    : {
+        id: 'redis-version',
+        level: 'fail',
+        message: `Redis ${shown} is too old for Mastodon ${t}, which needs ${need}`,
+        fix: `upgrade Redis to ${floor.floor[0]}.${floor.floor[1]} or later first`,
+      };
 }
 
 /** Every rule for current → target. Path rules (series, limits, floors, env) only run for an upgrade. */
@@ -281,7 +336,12 @@ export function planUpgradeRules(input: UpgradeRuleInput): RuleFinding[] {
   findings.push(seriesRule(cur, tgt, avail), ...zeroDowntimeRules(cur, tgt, avail));
   findings.push(postgresRule(tgt, input.postgresVersion), redisRule(tgt, input.redisVersion));
   for (const r of envRequirementsCrossed(cur, tgt)) {
-    findings.push({ id: r.id, level: 'warn', message: `${r.message} (crossed by ${displayOf(cur)} → ${displayOf(tgt)})`, fix: r.fix });
+    findings.push({
+      id: r.id,
+      level: 'warn',
+      message: `${r.message} (crossed by ${displayOf(cur)} → ${displayOf(tgt)})`,
+      fix: r.fix,
+    });
   }
   return findings;
 }
@@ -304,7 +364,11 @@ interface TargetSuggestion {
  * the current series, the newest patch of the next series, then every other
  * newer version (allowed ones first) with the reason it is or is not a good idea.
  */
-export function suggestTargets(current: VersionLike, available: readonly VersionLike[], opts: { includePrerelease?: boolean } = {}): TargetSuggestion[] {
+export function suggestTargets(
+  current: VersionLike,
+  available: readonly VersionLike[],
+  opts: { includePrerelease?: boolean } = {},
+): TargetSuggestion[] {
   const cur = asMastodonVersion(current, 'current version');
   const avail = available.map((v) => asMastodonVersion(v, 'available version'));
   const allowPrerelease = Boolean(opts.includePrerelease);
@@ -313,20 +377,31 @@ export function suggestTargets(current: VersionLike, available: readonly Version
     'desc',
   ).filter((v, i, list) => i === 0 || compareMastodonVersions(v, list[i - 1]) !== 0);
   const suggest = (v: MastodonVersion, kind: TargetSuggestion['kind'], why: string): TargetSuggestion => {
-    const refused = planUpgradeRules({ current: cur, target: v, available: avail, allowPrerelease }).find((f) => f.level === 'fail');
+    const refused = planUpgradeRules({ current: cur, target: v, available: avail, allowPrerelease }).find(
+      (f) => f.level === 'fail',
+    );
     const reason = !refused ? why : kind === 'other' ? refused.message : `${why}; refused: ${refused.message}`;
     return { version: displayOf(v), parsed: v, kind, allowed: !refused, reason };
   };
   const patch = newestStable(candidates, seriesOf(cur));
   const next = nextSeriesTarget(cur, avail);
   const headline: TargetSuggestion[] = [];
-  if (patch) headline.push(suggest(patch, 'patch', `newest patch of ${seriesOf(cur)}: fixes and security updates within your series`));
-  if (next) headline.push(suggest(next, 'next-series', `newest patch of the next series ${seriesOf(next)}: one minor series at a time`));
+  if (patch)
+    headline.push(
+      suggest(patch, 'patch', `newest patch of ${seriesOf(cur)}: fixes and security updates within your series`),
+    );
+  if (next)
+    headline.push(
+      suggest(next, 'next-series', `newest patch of the next series ${seriesOf(next)}: one minor series at a time`),
+    );
   const others = candidates
     .filter((v) => v !== patch && v !== next)
     .map((v) => {
       const newest = newestStable(avail, seriesOf(v));
-      const why = v.stable && newest ? `older patch of ${seriesOf(v)} (newest: ${displayOf(newest)})` : `pre-release of ${seriesOf(v)}`;
+      const why =
+        v.stable && newest
+          ? `older patch of ${seriesOf(v)} (newest: ${displayOf(newest)})`
+          : `pre-release of ${seriesOf(v)}`;
       return suggest(v, 'other', why);
     });
   return [...headline, ...others.filter((s) => s.allowed), ...others.filter((s) => !s.allowed)];

@@ -30,7 +30,10 @@ export const targetVersionCheck: Check = {
     const warns = findings.filter((f) => f.level === 'warn');
     if (fails.length) return fail(fails.map((f) => f.message).join('; '), fails.find((f) => f.fix)?.fix);
     if (warns.length) {
-      return warn(`${current} → ${toVersion}: ${warns.map((f) => f.message).join('; ')}`, warns.find((f) => f.fix)?.fix);
+      return warn(
+        `${current} → ${toVersion}: ${warns.map((f) => f.message).join('; ')}`,
+        warns.find((f) => f.fix)?.fix,
+      );
     }
     return pass(`${current} → ${toVersion}: ${findings.map((f) => f.message).join('; ')}`);
   },

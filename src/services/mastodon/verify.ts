@@ -24,26 +24,56 @@ interface VerificationResult {
   latency: { maxMs: number; medianMs: number } | null;
 }
 
-async function once(h: HealthConfig, expected: string): Promise<Omit<VerificationResult, 'attempts' | 'durationMs' | 'expectedVersion'>> {
+async function once(
+  h: HealthConfig,
+  expected: string,
+): Promise<Omit<VerificationResult, 'attempts' | 'durationMs' | 'expectedVersion'>> {
   const t = h.requestTimeout;
   const checks: VerificationCheck[] = [];
-  const get = (p: string) => httpGet(joinUrl(h.url, p), t).catch((err: Error) => ({ status: 0, body: err.message, ms: 0 }));
-  const [health, instance, streaming] = await Promise.all([get('/health'), get('/api/v2/instance'), get('/api/v1/streaming/health')]);
-  checks.push({ id: 'health', ok: health.status === 200 && health.body.trim() === 'OK', message: health.status ? `/health: HTTP ${health.status}` : `/health: ${health.body}` });
+  const get = (p: string) =>
+    httpGet(joinUrl(h.url, p), t).catch((err: Error) => ({ status: 0, body: err.message, ms: 0 }));
+  const [health, instance, streaming] = await Promise.all([
+    get('/health'),
+    get('/api/v2/instance'),
+    get('/api/v1/streaming/health'),
+  ]);
+  checks.push({
+    id: 'health',
+    ok: health.status === 200 && health.body.trim() === 'OK',
+    message: health.status ? `/health: HTTP ${health.status}` : `/health: ${health.body}`,
+  });
   let reported: string | null = null;
   try {
-    reported = instance.status === 200 ? String((JSON.parse(instance.body) as { version?: unknown }).version ?? '') || null : null;
+    reported =
+      instance.status === 200
+        ? String((JSON.parse(instance.body) as { version?: unknown }).version ?? '') || null
+        : null;
   } catch {
     reported = null;
   }
   const want = tryParseMastodonVersion(expected);
   const got = reported ? tryParseMastodonVersion(reported) : undefined;
   const versionOk = !!want && !!got && compareMastodonVersions(want, got) === 0;
-  checks.push({ id: 'version', ok: versionOk, message: reported ? `instance API reports ${reported}${versionOk ? '' : `, expected ${expected}`}` : `instance API: HTTP ${instance.status || instance.body}` });
-  checks.push({ id: 'streaming', ok: streaming.status === 200, message: `streaming health: ${streaming.status ? `HTTP ${streaming.status}` : streaming.body}` });
+  checks.push({
+    id: 'version',
+    ok: versionOk,
+    message: reported
+      ? `instance API reports ${reported}${versionOk ? '' : `, expected ${expected}`}`
+      : `instance API: HTTP ${instance.status || instance.body}`,
+  });
+  checks.push({
+    id: 'streaming',
+    ok: streaming.status === 200,
+    message: `streaming health: ${streaming.status ? `HTTP ${streaming.status}` : streaming.body}`,
+  });
   let latency: VerificationResult['latency'] = null;
   if (h.requests > 0) {
-    const paths = ['/api/v1/timelines/public?limit=5', '/api/v2/instance', '/api/v1/instance/peers', '/api/v1/timelines/public?local=true&limit=5'];
+    const paths = [
+      '/api/v1/timelines/public?limit=5',
+      '/api/v2/instance',
+      '/api/v1/instance/peers',
+      '/api/v1/timelines/public?local=true&limit=5',
+    ];
     const times: number[] = [];
     let fivexx = 0;
     let failed = 0;
@@ -54,7 +84,9 @@ async function once(h: HealthConfig, expected: string): Promise<Omit<Verificatio
       else times.push(r.ms);
     }
     times.sort((a, b) => a - b);
-    latency = times.length ? { maxMs: Math.round(times.at(-1)!), medianMs: Math.round(times[Math.floor(times.length / 2)]) } : null;
+    latency = times.length
+      ? { maxMs: Math.round(times.at(-1)!), medianMs: Math.round(times[Math.floor(times.length / 2)]) }
+      : null;
     const slow = latency !== null && latency.maxMs > h.latencyMs;
     checks.push({
       id: 'requests',
@@ -65,7 +97,11 @@ async function once(h: HealthConfig, expected: string): Promise<Omit<Verificatio
   return { ok: checks.every((c) => c.ok), reportedVersion: reported, checks, latency };
 }
 
-export async function verifyMastodon(h: HealthConfig, expectedVersion: string, opts: { signal?: AbortSignal; intervalMs?: number; onAttempt?: (r: VerificationCheck[]) => void } = {}): Promise<VerificationResult> {
+export async function verifyMastodon(
+  h: HealthConfig,
+  expectedVersion: string,
+  opts: { signal?: AbortSignal; intervalMs?: number; onAttempt?: (r: VerificationCheck[]) => void } = {},
+): Promise<VerificationResult> {
   const started = Date.now();
   let attempts = 0;
   for (;;) {
@@ -80,5 +116,7 @@ export async function verifyMastodon(h: HealthConfig, expectedVersion: string, o
 
 export function describeVerification(r: VerificationResult): string {
   const bad = r.checks.filter((c) => !c.ok);
-  return r.ok ? `healthy at ${r.reportedVersion} (${r.checks.map((c) => c.id).join(', ')} ok)` : `not healthy after ${Math.round(r.durationMs / 1000)}s: ${bad.map((c) => c.message).join('; ')}`;
+  return r.ok
+    ? `healthy at ${r.reportedVersion} (${r.checks.map((c) => c.id).join(', ')} ok)`
+    : `not healthy after ${Math.round(r.durationMs / 1000)}s: ${bad.map((c) => c.message).join('; ')}`;
 }

@@ -21,7 +21,9 @@ export type VersionLike = string | MastodonVersion;
 
 const NUM = '(0|[1-9]\\d*)';
 // Pre-release either semver style (`-rc.1`, `-beta1`, `-alpha.0`) or glued on as 3.x–4.1 tags did (`rc1`).
-const UPSTREAM = new RegExp(`^v?${NUM}\\.${NUM}\\.${NUM}(?:-([0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)|((?:alpha|beta|rc)\\.?\\d+))?$`);
+const UPSTREAM = new RegExp(
+  `^v?${NUM}\\.${NUM}\\.${NUM}(?:-([0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)|((?:alpha|beta|rc)\\.?\\d+))?$`,
+);
 const METADATA = /^[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*$/;
 const STABLE = /^v?\d+\.\d+\.\d+$/;
 
@@ -74,7 +76,10 @@ export function compareMastodonVersions(a: MastodonVersion, b: MastodonVersion):
 }
 
 /** Sorted copy, by version (never by date: several series get patches in parallel). */
-export function sortMastodonVersions<T extends MastodonVersion>(list: readonly T[], order: 'asc' | 'desc' = 'asc'): T[] {
+export function sortMastodonVersions<T extends MastodonVersion>(
+  list: readonly T[],
+  order: 'asc' | 'desc' = 'asc',
+): T[] {
   const sign = order === 'asc' ? 1 : -1;
   return [...list].sort((a, b) => sign * (compareCore(a, b) || (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0)));
 }

@@ -54,14 +54,23 @@ describe('parseAppList', () => {
   });
 
   it('splits newline-joined upgrades and knows "latest" and "unknown"', () => {
-    const doc = (upgrade: string, version = '1.0.0+x') => JSON.stringify({ s: { apps: [{ domain: 'a.b', version, upgrade }] } });
-    expect(parseAppList(doc('2.0.0+x\n2.0.1+y'))[0].upgrade).toEqual({ kind: 'available', versions: ['2.0.0+x', '2.0.1+y'] });
+    const doc = (upgrade: string, version = '1.0.0+x') =>
+      JSON.stringify({ s: { apps: [{ domain: 'a.b', version, upgrade }] } });
+    expect(parseAppList(doc('2.0.0+x\n2.0.1+y'))[0].upgrade).toEqual({
+      kind: 'available',
+      versions: ['2.0.0+x', '2.0.1+y'],
+    });
     expect(parseAppList(doc('latest'))[0].upgrade).toEqual({ kind: 'latest' });
-    expect(parseAppList(doc('unknown', 'unknown'))[0]).toMatchObject({ upgrade: { kind: 'unknown' }, version: undefined });
+    expect(parseAppList(doc('unknown', 'unknown'))[0]).toMatchObject({
+      upgrade: { kind: 'unknown' },
+      version: undefined,
+    });
   });
 
   it('ignores unknown keys, leaves missing ones undefined, and takes the server from the key', () => {
-    const [app] = parseAppList(JSON.stringify({ hypha: { apps: [{ domain: 'wiki.x', shinyNewKey: { a: 1 }, chaos: true }], extra: 3 } }));
+    const [app] = parseAppList(
+      JSON.stringify({ hypha: { apps: [{ domain: 'wiki.x', shinyNewKey: { a: 1 }, chaos: true }], extra: 3 } }),
+    );
     expect(app).toEqual({
       server: 'hypha',
       recipe: undefined,

@@ -62,7 +62,9 @@ describe('AbraCli', () => {
   it('turns FATA into an AbraError (an OperationError, exit 1) carrying the text and its kind', async () => {
     const bin = fakeAbra('echo "INFO working" >&2; echo "FATA bonfire.x is already deployed" >&2; exit 1');
     const cli = new AbraCli(new ExecaRunner(false), { bin });
-    const err = (await cli.run(['app', 'deploy', 'bonfire.x', '-n'], { mutates: true }).catch((e: unknown) => e)) as AbraError;
+    const err = (await cli
+      .run(['app', 'deploy', 'bonfire.x', '-n'], { mutates: true })
+      .catch((e: unknown) => e)) as AbraError;
     expect(err).toBeInstanceOf(AbraError);
     expect(err.exitCode).toBe(ExitCode.failed);
     expect(err.kind).toBe('already-deployed');
@@ -73,7 +75,9 @@ describe('AbraCli', () => {
 
   it('uses the stderr tail when abra died without a FATA line', async () => {
     const bin = fakeAbra('echo "panic: runtime error" >&2; exit 2');
-    const err = (await new AbraCli(new ExecaRunner(false), { bin }).run(['app', 'ls'], { mutates: false }).catch((e: unknown) => e)) as AbraError;
+    const err = (await new AbraCli(new ExecaRunner(false), { bin })
+      .run(['app', 'ls'], { mutates: false })
+      .catch((e: unknown) => e)) as AbraError;
     expect(err.fatal).toBe('panic: runtime error');
     expect(err.kind).toBe('other');
   });

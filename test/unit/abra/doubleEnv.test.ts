@@ -27,7 +27,10 @@ describe("the double's env files", () => {
 
   it('splits TYPE into recipe and pinned version', () => {
     expect(recipeOf({ TYPE: 'bonfire' })).toEqual({ recipe: 'bonfire' });
-    expect(recipeOf({ TYPE: 'bonfire:2.0.1+1.0.6-social-amd64' })).toEqual({ recipe: 'bonfire', version: '2.0.1+1.0.6-social-amd64' });
+    expect(recipeOf({ TYPE: 'bonfire:2.0.1+1.0.6-social-amd64' })).toEqual({
+      recipe: 'bonfire',
+      version: '2.0.1+1.0.6-social-amd64',
+    });
     expect(recipeOf({ RECIPE: 'wiki' })).toEqual({ recipe: 'wiki' });
   });
 

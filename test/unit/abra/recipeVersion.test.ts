@@ -53,7 +53,14 @@ describe('ordering', () => {
   });
 
   it('puts old <upstream>_<n> tags before every semver release, ordered among themselves', () => {
-    const sorted = sortRecipeVersionTexts(['0.1.0+1.36.0', '1.35.0_2', '1.9.0_1', '1.35.0_1', 'chaos-ish', '0cf4aaa1']).map((v) => v.text);
+    const sorted = sortRecipeVersionTexts([
+      '0.1.0+1.36.0',
+      '1.35.0_2',
+      '1.9.0_1',
+      '1.35.0_1',
+      'chaos-ish',
+      '0cf4aaa1',
+    ]).map((v) => v.text);
     expect(sorted).toEqual(['1.9.0_1', '1.35.0_1', '1.35.0_2', '0.1.0+1.36.0']);
   });
 
@@ -64,7 +71,10 @@ describe('ordering', () => {
 
   it('selects the versions in (from, to]', () => {
     const all = sortRecipeVersionTexts(['1.0.0+a', '2.0.0+a', '2.0.1+b', '3.0.0+c']);
-    expect(versionsInRange(all, ordered('1.0.0+a'), ordered('2.0.1+b')).map((v) => v.text)).toEqual(['2.0.0+a', '2.0.1+b']);
+    expect(versionsInRange(all, ordered('1.0.0+a'), ordered('2.0.1+b')).map((v) => v.text)).toEqual([
+      '2.0.0+a',
+      '2.0.1+b',
+    ]);
     expect(versionsInRange(all, undefined, ordered('2.0.0+a')).map((v) => v.text)).toEqual(['1.0.0+a', '2.0.0+a']);
     expect(versionsInRange(all, ordered('3.0.0+c'), ordered('3.0.0+c'))).toEqual([]);
   });

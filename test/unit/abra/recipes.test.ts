@@ -27,9 +27,17 @@ beforeAll(async () => {
     releases: [
       { tag: '1.35.0_1', date: '2021-01-01T00:00:00Z', files: { 'compose.yml': 'services: {}\n' } },
       { tag: '1.35.0_2', date: '2021-02-01T00:00:00Z', files: { 'compose.yml': 'services: {app: {}}\n' } },
-      { tag: '0.1.0+1.36.0', date: '2021-06-01T00:00:00Z', files: { 'compose.yml': 'services: {}\n', 'release/0.1.0+1.36.0': 'first semver release\n' } },
+      {
+        tag: '0.1.0+1.36.0',
+        date: '2021-06-01T00:00:00Z',
+        files: { 'compose.yml': 'services: {}\n', 'release/0.1.0+1.36.0': 'first semver release\n' },
+      },
       { tag: '0.2.0+1.37.0', date: '2022-01-01T00:00:00Z', files: { 'compose.yml': 'services: {db: {}}\n' } },
-      { tag: '0.10.0+1.39.0', date: '2023-01-01T00:00:00Z', files: { 'compose.yml': 'services: {db: {}}\n', 'release/0.10.0+1.39.0': 'ten\n' } },
+      {
+        tag: '0.10.0+1.39.0',
+        date: '2023-01-01T00:00:00Z',
+        files: { 'compose.yml': 'services: {db: {}}\n', 'release/0.10.0+1.39.0': 'ten\n' },
+      },
     ],
   });
   await git(dir, ['tag', '0.3.0+1.38.0', '0.2.0+1.37.0^{commit}'], '2022-06-01T00:00:00Z');
@@ -45,12 +53,33 @@ describe('fixture recipes', () => {
   it('have annotated tags with "chore: publish <v> release" and fixed dates', async () => {
     const bonfire = await driver.recipeVersions('bonfire');
     expect(bonfire).toEqual([
-      expect.objectContaining({ version: '1.0.0+1.0.5-social-amd64', annotated: true, date: '2026-07-08T12:35:31+02:00', message: 'chore: publish 1.0.0+1.0.5-social-amd64 release' }),
-      expect.objectContaining({ version: '2.0.0+1.0.5-social-amd64', annotated: true, date: '2026-08-04T15:56:10+02:00' }),
-      expect.objectContaining({ version: '2.0.1+1.0.6-social-amd64', annotated: true, date: '2026-08-04T16:03:16+02:00' }),
+      expect.objectContaining({
+        version: '1.0.0+1.0.5-social-amd64',
+        annotated: true,
+        date: '2026-07-08T12:35:31+02:00',
+        message: 'chore: publish 1.0.0+1.0.5-social-amd64 release',
+      }),
+      expect.objectContaining({
+        version: '2.0.0+1.0.5-social-amd64',
+        annotated: true,
+        date: '2026-08-04T15:56:10+02:00',
+      }),
+      expect.objectContaining({
+        version: '2.0.1+1.0.6-social-amd64',
+        annotated: true,
+        date: '2026-08-04T16:03:16+02:00',
+      }),
     ]);
-    expect((await driver.recipeVersions('keycloak')).map((r) => r.version)).toEqual(['7.0.0+25.0.6', '8.0.0+26.0.5', '8.0.1+26.0.7']);
-    expect((await driver.recipeVersions('mediawiki')).map((r) => r.version)).toEqual(['1.0.0+1.41.1', '1.1.0+1.42.1', '1.1.1+1.42.3']);
+    expect((await driver.recipeVersions('keycloak')).map((r) => r.version)).toEqual([
+      '7.0.0+25.0.6',
+      '8.0.0+26.0.5',
+      '8.0.1+26.0.7',
+    ]);
+    expect((await driver.recipeVersions('mediawiki')).map((r) => r.version)).toEqual([
+      '1.0.0+1.41.1',
+      '1.1.0+1.42.1',
+      '1.1.1+1.42.3',
+    ]);
   });
 
   it('are deterministic: the same commits every time', async () => {
@@ -62,15 +91,23 @@ describe('fixture recipes', () => {
 
   it('carry the version label on the app service and backupbot labels where the real recipes do', () => {
     const show = (recipe: string, tag: string, file: string) =>
-      execFileSync('git', ['-C', path.join(abraDir, 'recipes', recipe), 'show', `${tag}:${file}`], { encoding: 'utf8' });
+      execFileSync('git', ['-C', path.join(abraDir, 'recipes', recipe), 'show', `${tag}:${file}`], {
+        encoding: 'utf8',
+      });
     type Compose = { services: Record<string, { deploy?: { labels?: string[] | Record<string, string> } }> };
     const labels = (recipe: string, tag: string, svc: string) => {
       const l = (parseYaml(show(recipe, tag, 'compose.yml')) as Compose).services[svc]?.deploy?.labels ?? [];
       return Array.isArray(l) ? l : Object.entries(l).map(([k, v]) => `${k}=${v}`);
     };
-    expect(labels('bonfire', '2.0.1+1.0.6-social-amd64', 'app')).toContain('coop-cloud.${STACK_NAME}.version=2.0.1+1.0.6-social-amd64');
-    expect(labels('bonfire', '2.0.1+1.0.6-social-amd64', 'app')).toContain('coop-cloud.${STACK_NAME}.timeout=${TIMEOUT:-300}');
-    expect(labels('bonfire', '1.0.0+1.0.5-social-amd64', 'db')).toContain('backupbot.backup.pre-hook=/pg_backup.sh backup');
+    expect(labels('bonfire', '2.0.1+1.0.6-social-amd64', 'app')).toContain(
+      'coop-cloud.${STACK_NAME}.version=2.0.1+1.0.6-social-amd64',
+    );
+    expect(labels('bonfire', '2.0.1+1.0.6-social-amd64', 'app')).toContain(
+      'coop-cloud.${STACK_NAME}.timeout=${TIMEOUT:-300}',
+    );
+    expect(labels('bonfire', '1.0.0+1.0.5-social-amd64', 'db')).toContain(
+      'backupbot.backup.pre-hook=/pg_backup.sh backup',
+    );
     expect(labels('keycloak', '7.0.0+25.0.6', 'db').some((l) => l.startsWith('backupbot.backup='))).toBe(true);
     expect(labels('mediawiki', '1.0.0+1.41.1', 'db').some((l) => l.startsWith('backupbot'))).toBe(false);
     expect(labels('mediawiki', '1.1.0+1.42.1', 'db').some((l) => l.startsWith('backupbot.backup='))).toBe(true);
@@ -112,11 +149,12 @@ describe('releaseNotes', () => {
   });
 
   it('includes everything up to `to` when from is undefined, and only `to` for a chaos from', async () => {
-    expect((await driver.releaseNotes('bonfire', undefined, '2.0.0+1.0.5-social-amd64')).map((n) => n.version)).toEqual([
-      '2.0.0+1.0.5-social-amd64',
-      '1.0.0+1.0.5-social-amd64',
-    ]);
-    expect((await driver.releaseNotes('bonfire', '0cf4aaa1+U', '2.0.0+1.0.5-social-amd64')).map((n) => n.version)).toEqual(['2.0.0+1.0.5-social-amd64']);
+    expect((await driver.releaseNotes('bonfire', undefined, '2.0.0+1.0.5-social-amd64')).map((n) => n.version)).toEqual(
+      ['2.0.0+1.0.5-social-amd64', '1.0.0+1.0.5-social-amd64'],
+    );
+    expect(
+      (await driver.releaseNotes('bonfire', '0cf4aaa1+U', '2.0.0+1.0.5-social-amd64')).map((n) => n.version),
+    ).toEqual(['2.0.0+1.0.5-social-amd64']);
     expect(await driver.releaseNotes('bonfire', '2.0.1+1.0.6-social-amd64', '2.0.1+1.0.6-social-amd64')).toEqual([]);
   });
 
@@ -131,7 +169,9 @@ describe('releaseNotes', () => {
   });
 
   it('refuses a target that is not a version of the recipe', async () => {
-    await expect(driver.releaseNotes('bonfire', undefined, '9.9.9+x')).rejects.toThrow(/not a version of recipe bonfire/);
+    await expect(driver.releaseNotes('bonfire', undefined, '9.9.9+x')).rejects.toThrow(
+      /not a version of recipe bonfire/,
+    );
     await expect(driver.releaseNotes('bonfire', undefined, '--upload-pack=x')).rejects.toThrow(InputError);
   });
 });
@@ -141,6 +181,9 @@ describe('recipeCheckoutClean', () => {
     expect(await driver.recipeCheckoutClean('keycloak')).toEqual({ clean: true, changes: [] });
     writeFileSync(path.join(abraDir, 'recipes', 'keycloak', 'compose.yml'), 'edited\n');
     writeFileSync(path.join(abraDir, 'recipes', 'keycloak', 'notes.txt'), 'x\n');
-    expect(await driver.recipeCheckoutClean('keycloak')).toEqual({ clean: false, changes: [' M compose.yml', '?? notes.txt'] });
+    expect(await driver.recipeCheckoutClean('keycloak')).toEqual({
+      clean: false,
+      changes: [' M compose.yml', '?? notes.txt'],
+    });
   });
 });

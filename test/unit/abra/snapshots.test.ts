@@ -28,7 +28,10 @@ describe('parseSnapshotTable', () => {
         time: '2026-08-11 03:15:42',
         host: 'hypha',
         tags: ['nightly', 'db'],
-        paths: ['/var/lib/docker/volumes/wiki_social_coop_mariadb/_data', '/var/lib/docker/volumes/wiki_social_coop_images/_data'],
+        paths: [
+          '/var/lib/docker/volumes/wiki_social_coop_mariadb/_data',
+          '/var/lib/docker/volumes/wiki_social_coop_images/_data',
+        ],
         size: 0,
       },
     ]);
@@ -41,13 +44,29 @@ describe('parseSnapshotTable', () => {
 ----------------------------------------------------------------------
 1 snapshots
 `;
-    expect(parseSnapshotTable(old)).toEqual([{ id: '4f0e9a1c', time: '2026-08-10 12:00:00', host: 'hypha', tags: [], paths: ['/srv/x'], size: undefined }]);
+    expect(parseSnapshotTable(old)).toEqual([
+      { id: '4f0e9a1c', time: '2026-08-10 12:00:00', host: 'hypha', tags: [], paths: ['/srv/x'], size: undefined },
+    ]);
   });
 
   it('reads what the double prints (round trip)', () => {
     const table = snapshotTable('hypha.sandbox', [
-      { id: 'aaaabbbb', time: '2026-08-10T12:00:00Z', paths: ['/v/a', '/v/b/backup.sql'], size: 0, empty: true, version: '1.0.0+x' },
-      { id: 'ccccdddd', time: '2026-08-10T13:00:00Z', paths: ['/v/a'], size: 3 * 1024 * 1024, empty: false, version: '1.0.0+x' },
+      {
+        id: 'aaaabbbb',
+        time: '2026-08-10T12:00:00Z',
+        paths: ['/v/a', '/v/b/backup.sql'],
+        size: 0,
+        empty: true,
+        version: '1.0.0+x',
+      },
+      {
+        id: 'ccccdddd',
+        time: '2026-08-10T13:00:00Z',
+        paths: ['/v/a'],
+        size: 3 * 1024 * 1024,
+        empty: false,
+        version: '1.0.0+x',
+      },
     ]);
     expect(parseSnapshotTable(table).map((s) => [s.id, s.time, s.paths, s.size])).toEqual([
       ['aaaabbbb', '2026-08-10 12:00:00', ['/v/a', '/v/b/backup.sql'], 0],
@@ -59,7 +78,9 @@ describe('parseSnapshotTable', () => {
     expect(parseSnapshotTable('')).toEqual([]);
     expect(parseSnapshotTable(snapshotTable('h', []))).toEqual([]);
     expect(() => parseSnapshotTable('Fatal: unable to open config file: Stat: 403 Forbidden')).toThrow(ToolOutputError);
-    expect(() => parseSnapshotTable('ID        Time                 Host\n--------\nnot-an-id 2026  h\n')).toThrow(/not a snapshot id/);
+    expect(() => parseSnapshotTable('ID        Time                 Host\n--------\nnot-an-id 2026  h\n')).toThrow(
+      /not a snapshot id/,
+    );
   });
 });
 
@@ -81,7 +102,8 @@ describe('sizes and backup output', () => {
   });
 
   it('finds the snapshot id and what restic added', () => {
-    const out = 'Files: 1 new\nAdded to the repository: 0 B (0 B stored)\n\nprocessed 1 files, 0 B in 0:01\nsnapshot 3924a53a saved\n';
+    const out =
+      'Files: 1 new\nAdded to the repository: 0 B (0 B stored)\n\nprocessed 1 files, 0 B in 0:01\nsnapshot 3924a53a saved\n';
     expect(parseBackupOutput(out)).toEqual({ snapshotId: '3924a53a', addedBytes: 0 });
     expect(parseBackupOutput('INFO nothing')).toEqual({ snapshotId: undefined, addedBytes: undefined });
   });

@@ -23,14 +23,20 @@ describe('backup command builders', () => {
   });
 
   it('runs plain pg_dump on a host without a container, and leaves compression out when it is local', () => {
-    expect(toShell(dumpCommand(onHost, { where: 'local', level: 3 }))).toBe('pg_dump -U postgres -Fc -Z0 mastodon_production');
+    expect(toShell(dumpCommand(onHost, { where: 'local', level: 3 }))).toBe(
+      'pg_dump -U postgres -Fc -Z0 mastodon_production',
+    );
   });
 
   it('refuses values that are not names before they reach a command line', () => {
-    expect(() => dumpCommand({ ...onHost, name: 'x; rm -rf /' }, { where: 'host', level: 3 })).toThrow(/not a PostgreSQL name/);
+    expect(() => dumpCommand({ ...onHost, name: 'x; rm -rf /' }, { where: 'host', level: 3 })).toThrow(
+      /not a PostgreSQL name/,
+    );
     expect(() => dumpCommand(onHost, { where: 'host', level: 3 }, '1; id')).toThrow(/snapshot/);
     expect(() => dumpCommand(onHost, { where: 'host', level: 42 })).toThrow(/zstd level/);
-    expect(() => dumpCommand({ ...inContainer, composeDir: 'relative' }, { where: 'host', level: 3 })).toThrow(/absolute/);
+    expect(() => dumpCommand({ ...inContainer, composeDir: 'relative' }, { where: 'host', level: 3 })).toThrow(
+      /absolute/,
+    );
     expect(() => createdbCommand(onHost, 'Robert"); DROP')).toThrow(/not a PostgreSQL name/);
     expect(() => readFileCommand('.env.production')).toThrow(/absolute/);
   });
@@ -39,13 +45,15 @@ describe('backup command builders', () => {
     expect(toShell(restoreCommand(onHost, 'scratch1', { privileges: false }))).toBe(
       "bash -c 'set -o pipefail 2>/dev/null; zstd -d -q -c | pg_restore -U postgres --no-owner --no-privileges --exit-on-error -d scratch1'",
     );
-    expect(toShell(restoreCommand(inContainer, 'restored', { privileges: true }))).toContain('exec -T db pg_restore -U postgres --no-owner --role=postgres --exit-on-error -d restored');
+    expect(toShell(restoreCommand(inContainer, 'restored', { privileges: true }))).toContain(
+      'exec -T db pg_restore -U postgres --no-owner --role=postgres --exit-on-error -d restored',
+    );
   });
 
   it('drains the input after pg_restore --list so the pipeline does not die of a broken pipe', () => {
     // Stand-in for pg_restore --list: reads one line and stops, as pg_restore does after the TOC.
     const line = toShell(restoreListCommand(onHost)).replace(' pg_restore --list', ' head -n 1');
-    const input = execFileSync('zstd', ['-q', '-c'], { input: 'toc\n' + 'x'.repeat(4 * 1024 * 1024) });
+    const input = execFileSync('zstd', ['-q', '-c'], { input: `toc\n${'x'.repeat(4 * 1024 * 1024)}` });
     const r = spawnSync('sh', ['-c', line], { input });
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toBe('toc\n');
@@ -53,10 +61,36 @@ describe('backup command builders', () => {
 
   it('passes psql variables as arguments, the SQL itself comes on stdin', () => {
     expect(psqlCommand(onHost, 'postgres', { tables: 'accounts,statuses' })).toEqual([
-      'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-F', '\t', '-v', 'tables=accounts,statuses', '-U', 'postgres', '-d', 'postgres',
+      'psql',
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-At',
+      '-F',
+      '\t',
+      '-v',
+      'tables=accounts,statuses',
+      '-U',
+      'postgres',
+      '-d',
+      'postgres',
     ]);
     expect(dropdbCommand(inContainer, 'coopctl_scratch_1')).toEqual([
-      'docker', 'compose', '-f', '/opt/social.coop/docker-compose.yml', '--project-directory', '/opt/social.coop', 'exec', '-T', 'db', 'dropdb', '-U', 'postgres', '--if-exists', 'coopctl_scratch_1',
+      'docker',
+      'compose',
+      '-f',
+      '/opt/social.coop/docker-compose.yml',
+      '--project-directory',
+      '/opt/social.coop',
+      'exec',
+      '-T',
+      'db',
+      'dropdb',
+      '-U',
+      'postgres',
+      '--if-exists',
+      'coopctl_scratch_1',
     ]);
   });
 });

@@ -23,8 +23,8 @@ async function collect(r: Readable): Promise<Buffer> {
 async function encrypt(data: Buffer, recipients: string[]): Promise<Buffer> {
   const enc = await encryptingStream(recipients);
   const out: Buffer[] = [];
-  await pipeline(Readable.from([data]), enc, async function* (src) {
-    for await (const c of src) out.push(Buffer.from(c as Uint8Array));
+  await pipeline(Readable.from([data]), enc, async (src: AsyncIterable<Uint8Array>) => {
+    for await (const c of src) out.push(Buffer.from(c));
   });
   return Buffer.concat(out);
 }
@@ -65,7 +65,10 @@ describe('age encryption', () => {
       const sealed = await encrypt(plain, [recipient]);
       writeFileSync(file, sealed);
       expect(execFileSync('age', ['-d', '-i', keyFile, file]).equals(plain), `age CLI, ${size} bytes`).toBe(true);
-      expect((await collect(await decryptingStream(Readable.from([sealed]), identities))).equals(plain), `coopctl, ${size} bytes`).toBe(true);
+      expect(
+        (await collect(await decryptingStream(Readable.from([sealed]), identities))).equals(plain),
+        `coopctl, ${size} bytes`,
+      ).toBe(true);
       const reference = new Decrypter();
       reference.addIdentity(identities[0]);
       expect(Buffer.from(await reference.decrypt(sealed)).equals(plain), `age-encryption, ${size} bytes`).toBe(true);
@@ -85,15 +88,21 @@ describe('age encryption', () => {
     const sealed = await encrypt(data, [recipient]);
     const other = path.join(dir, 'other.txt');
     execFileSync('age-keygen', ['-o', other], { stdio: 'pipe' });
-    await expect(decryptingStream(Readable.from([sealed]), parseIdentities(readFileSync(other, 'utf8'), other))).rejects.toMatchObject({ code: 'wrong-key' });
+    await expect(
+      decryptingStream(Readable.from([sealed]), parseIdentities(readFileSync(other, 'utf8'), other)),
+    ).rejects.toMatchObject({ code: 'wrong-key' });
     const damaged = Buffer.from(sealed);
     damaged[damaged.length - 1000] ^= 0xff;
     const plain = await decryptingStream(Readable.from([damaged]), identities);
     await expect(collect(plain)).rejects.toThrow(/chunk 4 does not authenticate/);
     // Cut at a chunk boundary: every chunk authenticates, but the last one is missing.
     const cut = sealed.subarray(0, sealed.length - ((300_000 % 65_536) + 16));
-    await expect(collect(await decryptingStream(Readable.from([cut]), identities))).rejects.toThrow(/chunk 3 does not authenticate/);
-    await expect(decryptingStream(Readable.from([sealed.subarray(0, 40)]), identities)).rejects.toMatchObject({ code: 'tampered' });
+    await expect(collect(await decryptingStream(Readable.from([cut]), identities))).rejects.toThrow(
+      /chunk 3 does not authenticate/,
+    );
+    await expect(decryptingStream(Readable.from([sealed.subarray(0, 40)]), identities)).rejects.toMatchObject({
+      code: 'tampered',
+    });
   });
 
   it('refuses a recipient that is not an age public key', async () => {

@@ -11,7 +11,12 @@ export function sampleManifest(over: Partial<Manifest> = {}): Manifest {
     env: 'prod',
     host: 'rhizome',
     version: '4.4.8',
-    database: { name: 'mastodon_production', size: 123456, serverVersion: '15.18', rowCounts: { accounts: 3, statuses: 10 } },
+    database: {
+      name: 'mastodon_production',
+      size: 123456,
+      serverVersion: '15.18',
+      rowCounts: { accounts: 3, statuses: 10 },
+    },
     createdAt: '2025-11-26T03:58:12.000Z',
     completedAt: '2025-11-26T03:59:00.000Z',
     size: 1000,

@@ -71,7 +71,10 @@ describe('the catalog over a store', () => {
     expect(l.problems).toHaveLength(1);
     expect(l.problems[0].message).toMatch(/manifest is invalid/);
     expect((await findBackup(store, older.id)).id).toBe(older.id);
-    await expect(findBackup(store, '20251123T000000Z-dddddd')).rejects.toMatchObject({ code: 'not-found', exitCode: 2 });
+    await expect(findBackup(store, '20251123T000000Z-dddddd')).rejects.toMatchObject({
+      code: 'not-found',
+      exitCode: 2,
+    });
     expect((await listBackups(store, { service: 'bonfire' })).backups).toEqual([]);
   });
 
@@ -82,8 +85,14 @@ describe('the catalog over a store', () => {
       await store.putText(`mastodon/prod/${m.id}/db.dump.zst.age`, 'data');
       await writeManifest(store, m);
     }
-    const plan = planPrune((await listBackups(store)).backups, new Date('2025-12-30T00:00:00Z'), { keepLast: 1, keepDailyDays: 0 });
+    const plan = planPrune((await listBackups(store)).backups, new Date('2025-12-30T00:00:00Z'), {
+      keepLast: 1,
+      keepDailyDays: 0,
+    });
     expect(await applyPrune(store, plan)).toEqual([drop.id]);
-    expect((await store.list('')).sort()).toEqual([`mastodon/prod/${keep.id}/db.dump.zst.age`, `mastodon/prod/${keep.id}/manifest.json`]);
+    expect((await store.list('')).sort()).toEqual([
+      `mastodon/prod/${keep.id}/db.dump.zst.age`,
+      `mastodon/prod/${keep.id}/manifest.json`,
+    ]);
   });
 });

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupDir, isBackupId, newBackupId, parseManifestKey } from '../../../src/backup/ids.js';
-import { manifestDocument, parseManifest, serializeManifest, verificationState, withVerification, type Manifest } from '../../../src/backup/manifest.js';
+import {
+  manifestDocument,
+  parseManifest,
+  serializeManifest,
+  verificationState,
+  withVerification,
+  type Manifest,
+} from '../../../src/backup/manifest.js';
 import { clearSecrets, registerSecret } from '../../../src/kernel/redact.js';
 import { sampleManifest } from './fixtures.js';
 
@@ -28,7 +35,9 @@ describe('manifests', () => {
 
   it('are rejected with the path of the first problem when damaged', () => {
     const bad = { ...sampleManifest(), sha256: 'nope' };
-    expect(() => parseManifest(JSON.stringify(bad), 'x/manifest.json')).toThrow(/x\/manifest.json: manifest is invalid: sha256: must be a sha256 hex digest/);
+    expect(() => parseManifest(JSON.stringify(bad), 'x/manifest.json')).toThrow(
+      /x\/manifest.json: manifest is invalid: sha256: must be a sha256 hex digest/,
+    );
     expect(() => parseManifest('{', 'x')).toThrow(/not JSON/);
   });
 

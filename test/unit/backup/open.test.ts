@@ -32,7 +32,13 @@ describe('opening the configured store', () => {
       store: 'spaces',
       stores: {
         here: { type: 'local', dir: 'backups' },
-        spaces: { type: 's3', endpoint: 'https://ams3.digitaloceanspaces.com', bucket: 'socialcoop-backups', accessKeyId: { env: 'AK' }, secretAccessKey: { env: 'SK' } },
+        spaces: {
+          type: 's3',
+          endpoint: 'https://ams3.digitaloceanspaces.com',
+          bucket: 'socialcoop-backups',
+          accessKeyId: { env: 'AK' },
+          secretAccessKey: { env: 'SK' },
+        },
       },
     });
     expect((await storeFromConfig(cfg, deps(), 'here')).description).toBe(`local ${path.join(dir, 'backups')}`);
@@ -46,8 +52,15 @@ describe('opening the configured store', () => {
     const store = new LocalStore(path.join(dir, 'latest'));
     expect(await latestBackup(store, 'mastodon', 'prod')).toBeNull();
     await writeManifest(store, sampleManifest({ id: '20251120T000000Z-aaaaaa' }));
-    await writeManifest(store, sampleManifest({ id: '20251121T000000Z-bbbbbb', createdAt: '2025-11-21T00:00:00.000Z' }));
+    await writeManifest(
+      store,
+      sampleManifest({ id: '20251121T000000Z-bbbbbb', createdAt: '2025-11-21T00:00:00.000Z' }),
+    );
     await writeManifest(store, sampleManifest({ id: '20251122T000000Z-cccccc', env: 'alpha' }));
-    expect(await latestBackup(store, 'mastodon', 'prod')).toEqual({ id: '20251121T000000Z-bbbbbb', createdAt: '2025-11-21T00:00:00.000Z', verified: false });
+    expect(await latestBackup(store, 'mastodon', 'prod')).toEqual({
+      id: '20251121T000000Z-bbbbbb',
+      createdAt: '2025-11-21T00:00:00.000Z',
+      verified: false,
+    });
   });
 });

@@ -8,7 +8,10 @@ const H = 3_600_000;
 
 function backup(hoursAgo: number, opts: { env?: string; verified?: boolean; seq?: number } = {}): Manifest {
   const t = new Date(now.getTime() - hoursAgo * H);
-  const stamp = t.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = t
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
   const id = `${stamp}-${(opts.seq ?? 0).toString(16).padStart(6, '0')}`;
   return sampleManifest({
     id,
@@ -43,10 +46,14 @@ describe('retention planning', () => {
   });
 
   it('plans each environment on its own', () => {
-    const plan = planPrune([backup(5, { env: 'alpha', seq: 1 }), backup(1, { env: 'prod', seq: 2 }), backup(2, { env: 'prod', seq: 3 })], now, {
-      keepLast: 1,
-      keepDailyDays: 0,
-    });
+    const plan = planPrune(
+      [backup(5, { env: 'alpha', seq: 1 }), backup(1, { env: 'prod', seq: 2 }), backup(2, { env: 'prod', seq: 3 })],
+      now,
+      {
+        keepLast: 1,
+        keepDailyDays: 0,
+      },
+    );
     expect(plan.keep.map((d) => d.manifest.env)).toEqual(['alpha', 'prod']);
     expect(plan.delete.map((d) => d.manifest.env)).toEqual(['prod']);
   });
@@ -62,7 +69,12 @@ describe('orphans of failed backups', () => {
       'unrelated/file.txt',
     ];
     expect(findOrphans(keys, now)).toEqual([
-      { service: 'mastodon', env: 'prod', id: '20251121T000000Z-bbbbbb', keys: ['mastodon/prod/20251121T000000Z-bbbbbb/env.production.age'] },
+      {
+        service: 'mastodon',
+        env: 'prod',
+        id: '20251121T000000Z-bbbbbb',
+        keys: ['mastodon/prod/20251121T000000Z-bbbbbb/env.production.age'],
+      },
     ]);
   });
 });

@@ -12,7 +12,16 @@ describe('stream helpers', () => {
   it('Meter counts and hashes what passes, unchanged', async () => {
     const m = new Meter();
     const out: Buffer[] = [];
-    await pipeline(Readable.from(chunks), m, new Writable({ write: (c, _e, cb) => (out.push(c), cb()) }));
+    await pipeline(
+      Readable.from(chunks),
+      m,
+      new Writable({
+        write: (c, _e, cb) => {
+          out.push(c);
+          cb();
+        },
+      }),
+    );
     expect(m.bytes).toBe(whole.length);
     expect(m.sha256()).toBe(sha(whole));
     expect(Buffer.concat(out).equals(whole)).toBe(true);
@@ -21,8 +30,20 @@ describe('stream helpers', () => {
   it('endsWhen turns a clean end into an error when the check fails, so nothing downstream commits', async () => {
     const sink = new PassThrough();
     sink.resume();
-    await expect(pipeline(Readable.from(chunks), endsWhen(() => Promise.reject(new Error('pg_dump exited 1'))), sink)).rejects.toThrow('pg_dump exited 1');
-    await expect(pipeline(Readable.from(chunks), endsWhen(() => Promise.resolve()), new PassThrough().resume())).resolves.toBeUndefined();
+    await expect(
+      pipeline(
+        Readable.from(chunks),
+        endsWhen(() => Promise.reject(new Error('pg_dump exited 1'))),
+        sink,
+      ),
+    ).rejects.toThrow('pg_dump exited 1');
+    await expect(
+      pipeline(
+        Readable.from(chunks),
+        endsWhen(() => Promise.resolve()),
+        new PassThrough().resume(),
+      ),
+    ).resolves.toBeUndefined();
   });
 
   it('hashedCopy keeps hashing the whole source after the consumer gives up', async () => {
@@ -51,7 +72,15 @@ describe('stream helpers', () => {
   });
 
   it('hashedCopy throws the source error', async () => {
-    const broken = new Readable({ read() { this.destroy(new Error('store connection reset')); } });
-    await expect(hashedCopy(broken, async (feed) => { for await (const _ of feed); })).rejects.toThrow('store connection reset');
+    const broken = new Readable({
+      read() {
+        this.destroy(new Error('store connection reset'));
+      },
+    });
+    await expect(
+      hashedCopy(broken, async (feed) => {
+        for await (const _ of feed);
+      }),
+    ).rejects.toThrow('store connection reset');
   });
 });

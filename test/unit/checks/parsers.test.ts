@@ -27,7 +27,9 @@ md0 : active raid1 nvme0n1p1[0] nvme1n1p1[1]
       33520640 blocks super 1.2 [2/2] [UU]
 unused devices: <none>`;
     expect(degradedArrays(healthy)).toEqual([]);
-    expect(degradedArrays(healthy.replace('[2/2] [UU]\n      bitmap', '[2/1] [U_]\n      bitmap'))).toEqual(['md2 [U_]']);
+    expect(degradedArrays(healthy.replace('[2/2] [UU]\n      bitmap', '[2/1] [U_]\n      bitmap'))).toEqual([
+      'md2 [U_]',
+    ]);
   });
 
   it('reads ansible-playbook --version', () => {

@@ -6,7 +6,14 @@ import type { IO } from '../../../src/kernel/io.js';
 function io(): IO & { out: () => string; err: () => string } {
   const [stdout, stderr] = [new PassThrough(), new PassThrough()];
   const text = (s: PassThrough) => () => s.read()?.toString() ?? '';
-  return { stdin: new PassThrough(), stdout, stderr, env: { CI: 'true', NO_COLOR: '1' }, out: text(stdout), err: text(stderr) };
+  return {
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+    env: { CI: 'true', NO_COLOR: '1' },
+    out: text(stdout),
+    err: text(stderr),
+  };
 }
 
 /** What a command line becomes: the command's path, its options and arguments, and the global flags. */
@@ -14,7 +21,7 @@ async function parse(argv: string[]) {
   let seen: { command: string; opts: Record<string, unknown>; args: string[] } | undefined;
   const program = buildProgram(io(), async (_loader, cmd, args) => {
     const names: string[] = [];
-    for (let c: typeof cmd | null = cmd; c && c.parent; c = c.parent) names.unshift(c.name());
+    for (let c: typeof cmd | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
     seen = { command: names.join(' '), opts: cmd.opts(), args };
   });
   await program.parseAsync(argv, { from: 'user' });
@@ -24,14 +31,25 @@ async function parse(argv: string[]) {
 describe('flags → options, in-process', () => {
   it('upgrade: service, --env, --to, --pre, --lock-wait with and without a value, --no-check', async () => {
     const a = await parse(['upgrade', 'mastodon', '--env', 'alpha', '--to', '4.4.8', '--lock-wait', '--no-check']);
-    expect(a).toMatchObject({ command: 'upgrade', args: ['mastodon'], opts: { env: 'alpha', to: '4.4.8', lockWait: true, check: false } });
+    expect(a).toMatchObject({
+      command: 'upgrade',
+      args: ['mastodon'],
+      opts: { env: 'alpha', to: '4.4.8', lockWait: true, check: false },
+    });
     const b = await parse(['-y', '--json', 'upgrade', 'mastodon', '-e', 'prod', '--lock-wait', '5m', '--pre']);
-    expect(b).toMatchObject({ opts: { env: 'prod', lockWait: '5m', pre: true, check: true }, global: { yes: true, json: true } });
+    expect(b).toMatchObject({
+      opts: { env: 'prod', lockWait: '5m', pre: true, check: true },
+      global: { yes: true, json: true },
+    });
   });
 
   it('global flags before the command: -c, --dry-run, -v', async () => {
     const r = await parse(['-c', 'x.yaml', '--dry-run', '-v', 'status', 'mastodon']);
-    expect(r).toMatchObject({ command: 'status', args: ['mastodon'], global: { config: 'x.yaml', dryRun: true, verbose: true } });
+    expect(r).toMatchObject({
+      command: 'status',
+      args: ['mastodon'],
+      global: { config: 'x.yaml', dryRun: true, verbose: true },
+    });
   });
 
   it('rollback, backup and lock subcommands', async () => {
@@ -39,7 +57,9 @@ describe('flags → options, in-process', () => {
       command: 'rollback',
       opts: { env: 'prod', to: '4.4.7', restoreDb: true },
     });
-    expect(await parse(['backup', 'restore', '20261129T101010Z-abcdef', '--into', 'scratch', '--store', 's3'])).toMatchObject({
+    expect(
+      await parse(['backup', 'restore', '20261129T101010Z-abcdef', '--into', 'scratch', '--store', 's3']),
+    ).toMatchObject({
       command: 'backup restore',
       args: ['20261129T101010Z-abcdef'],
       opts: { into: 'scratch', store: 's3' },

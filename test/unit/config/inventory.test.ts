@@ -8,7 +8,12 @@ import { ExecaRunner } from '../../../src/kernel/process.js';
 describe('Ansible inventory', () => {
   it('reads hosts from ansible-inventory --list, including hosts without variables', () => {
     const inv = parseInventoryJson(
-      JSON.stringify({ _meta: { hostvars: { rhizome: { ansible_host: 'rhizome.social.coop', ansible_user: 'root', ansible_port: 2222 } } }, ungrouped: { hosts: ['pando'] } }),
+      JSON.stringify({
+        _meta: {
+          hostvars: { rhizome: { ansible_host: 'rhizome.social.coop', ansible_user: 'root', ansible_port: 2222 } },
+        },
+        ungrouped: { hosts: ['pando'] },
+      }),
       'inv',
     );
     expect(inv.hosts.get('rhizome')).toMatchObject({ address: 'rhizome.social.coop', port: 2222, user: 'root' });
@@ -20,7 +25,10 @@ describe('Ansible inventory', () => {
     const cache = mkdtempSync(path.join(os.tmpdir(), 'coopctl-cache-'));
     const inv = path.join(dir, 'prod');
     mkdirSync(path.join(inv, 'group_vars'), { recursive: true });
-    writeFileSync(path.join(inv, 'hosts.yml'), 'all:\n  hosts:\n    rhizome:\n      ansible_host: 127.0.0.1\n      coopctl_state_dir: /srv/coopctl\n');
+    writeFileSync(
+      path.join(inv, 'hosts.yml'),
+      'all:\n  hosts:\n    rhizome:\n      ansible_host: 127.0.0.1\n      coopctl_state_dir: /srv/coopctl\n',
+    );
     writeFileSync(path.join(inv, 'group_vars', 'all.yml'), 'db_password: hunter2-very-secret\n');
     const env = { ...process.env, XDG_CACHE_HOME: cache };
     const first = await new InventoryCache(new ExecaRunner(false), [], env).get(inv);
@@ -31,9 +39,17 @@ describe('Ansible inventory', () => {
     expect(stored).toContain('/srv/coopctl');
     expect(stored).not.toContain('hunter2');
     // a runner that must not be called: the cache answers
-    const refusing = { dryRun: false, run: async () => { throw new Error('ansible-inventory ran again'); } };
+    const refusing = {
+      dryRun: false,
+      run: async () => {
+        throw new Error('ansible-inventory ran again');
+      },
+    };
     const second = await new InventoryCache(refusing, [], env).get(inv);
-    expect(second.hosts.get('rhizome')).toMatchObject({ address: '127.0.0.1', vars: { coopctl_state_dir: '/srv/coopctl' } });
+    expect(second.hosts.get('rhizome')).toMatchObject({
+      address: '127.0.0.1',
+      vars: { coopctl_state_dir: '/srv/coopctl' },
+    });
     writeFileSync(path.join(inv, 'hosts.yml'), 'all:\n  hosts:\n    rhizome:\n      ansible_host: 10.0.0.9\n');
     utimesSync(path.join(inv, 'hosts.yml'), new Date(), new Date(Date.now() + 5000));
     const third = await new InventoryCache(new ExecaRunner(false), [], env).get(inv);

@@ -60,9 +60,16 @@ describe('config loading', () => {
   });
 
   it('names missing required keys and bad durations', () => {
-    const e = errorOf(VALID.replace('        host: rhizome\n', '').replace('health: { url: "https://social.coop" }', 'health: { url: "https://social.coop", timeout: soon }'));
+    const e = errorOf(
+      VALID.replace('        host: rhizome\n', '').replace(
+        'health: { url: "https://social.coop" }',
+        'health: { url: "https://social.coop", timeout: soon }',
+      ),
+    );
     expect(e.message).toContain('services.mastodon.environments.prod.host: is required');
-    expect(e.message).toMatch(/coopctl\.yaml:9 services\.mastodon\.environments\.prod\.health\.timeout: "soon" is not a duration/);
+    expect(e.message).toMatch(
+      /coopctl\.yaml:9 services\.mastodon\.environments\.prod\.health\.timeout: "soon" is not a duration/,
+    );
   });
 
   it('rejects an unknown driver', () => {

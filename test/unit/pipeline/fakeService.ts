@@ -54,7 +54,8 @@ export function fakeService(faults: Faults, backupDir: string) {
     async restore(t, id) {
       const kept = `data.before-${Date.now()}`;
       writeFileSync(path.join(t.paths.dataDir, kept), read(t.paths.dataDir, 'data'));
-      for (const f of ['data', 'schema']) writeFileSync(path.join(t.paths.dataDir, f), read(path.join(backupDir, id), f));
+      for (const f of ['data', 'schema'])
+        writeFileSync(path.join(t.paths.dataDir, f), read(path.join(backupDir, id), f));
       return { live: 'data', previous: kept };
     },
   };
@@ -68,7 +69,9 @@ export function fakeService(faults: Faults, backupDir: string) {
     async deploy(_ws, t, req) {
       // Real commands on the (local) host: the version file, and the migration once per version.
       const script = 'printf %s "$1" > "$2/version"; grep -qx "$1" "$2/schema" || echo "$1" >> "$2/schema"';
-      await t.remote.exec(['sh', '-c', script, 'install', req.variables.BOT_VERSION, t.paths.dataDir], { mutates: true });
+      await t.remote.exec(['sh', '-c', script, 'install', req.variables.BOT_VERSION, t.paths.dataDir], {
+        mutates: true,
+      });
       req.report(`installed ${req.version}`);
       await faults.duringDeploy?.(req.version);
       if (faults.failDeploy.has(req.version)) {
@@ -82,7 +85,9 @@ export function fakeService(faults: Faults, backupDir: string) {
   const refusal: Check = {
     id: 'bot-queue',
     async run() {
-      return faults.refuse ? fail('the bot still has 12 posts queued', 'wait for the queue to drain') : pass('queue empty');
+      return faults.refuse
+        ? fail('the bot still has 12 posts queued', 'wait for the queue to drain')
+        : pass('queue empty');
     },
   };
 
@@ -113,14 +118,30 @@ export function fakeService(faults: Faults, backupDir: string) {
     async verify(t, version, opts) {
       const running = read(t.paths.dataDir, 'version');
       const ok = running === version && !faults.unhealthy.has(version);
-      const checks = [{ id: 'version', ok, message: `runs ${running}${faults.unhealthy.has(version) ? ', crashing' : ''}` }];
+      const checks = [
+        { id: 'version', ok, message: `runs ${running}${faults.unhealthy.has(version) ? ', crashing' : ''}` },
+      ];
       opts.onAttempt?.(checks[0].message);
-      return { ok, summary: ok ? `healthy at ${version}` : `not healthy: ${checks[0].message}`, checks, details: { running, ok } };
+      return {
+        ok,
+        summary: ok ? `healthy at ${version}` : `not healthy: ${checks[0].message}`,
+        checks,
+        details: { running, ok },
+      };
     },
-    listVersions: async (_ws, _t, opts) => ({ versions: RELEASES.map((v) => entry(v, opts.current)).reverse(), warnings: [] }),
+    listVersions: async (_ws, _t, opts) => ({
+      versions: RELEASES.map((v) => entry(v, opts.current)).reverse(),
+      warnings: [],
+    }),
     async versionStatus(_ws, t) {
       const version = read(t.paths.dataDir, 'version');
-      return { version, latest: RELEASES.at(-1)!, behind: version !== RELEASES.at(-1), securityReleases: [], errors: [] };
+      return {
+        version,
+        latest: RELEASES.at(-1)!,
+        behind: version !== RELEASES.at(-1),
+        securityReleases: [],
+        errors: [],
+      };
     },
     async versionChoice(_ws, _t, { facts }) {
       const current = await facts.runningVersion();

@@ -62,7 +62,10 @@ beforeAll(async () => {
   // Heartbeats every 200 ms, so a lock taken away is noticed within a stage.
   process.env.COOPCTL_LOCK_STALE_AFTER = '0.8';
   writeFileSync(path.join(root, 'coopctl.yaml'), CONFIG);
-  writeFileSync(path.join(root, 'inventory.yml'), `all:\n  hosts:\n    bothost:\n      ansible_host: 127.0.0.1\n      bot_dir: ${dataDir}\n`);
+  writeFileSync(
+    path.join(root, 'inventory.yml'),
+    `all:\n  hosts:\n    bothost:\n      ansible_host: 127.0.0.1\n      bot_dir: ${dataDir}\n`,
+  );
   const loaded = parseConfigText(CONFIG, path.join(root, 'coopctl.yaml'), configSchemaFor([driver.configSchema]));
   ws = new Workspace(loaded, new ExecaRunner(false), registry);
   // Resolved as any target is (the profile names the data dir); only the host is this machine.
@@ -113,7 +116,11 @@ describe('one pipeline, a made-up service and driver', () => {
     expect(file('version')).toBe('1.1.0');
     expect(o.record).toMatchObject({ operation: 'upgrade', from: '1.0.0', to: '1.1.0', status: 'succeeded' });
     expect(o.record.backupId).toMatch(/^backup-1\.0\.0-/);
-    expect(o.record.details).toMatchObject({ shell: { ok: true }, verification: { ok: true }, schemaBefore: { count: 1 } });
+    expect(o.record.details).toMatchObject({
+      shell: { ok: true },
+      verification: { ok: true },
+      schemaBefore: { count: 1 },
+    });
     expect((await history())[0]).toMatchObject({ id: o.record.id, status: 'succeeded' });
     expect(await lockHeld()).toBe(false);
   });
@@ -143,7 +150,9 @@ describe('one pipeline, a made-up service and driver', () => {
     };
     const o = await upgrade('1.1.0');
     expect(o.status).toBe('rolled-back');
-    expect(o.state).toMatch(/^restored: bot\/prod runs 1\.0\.0 again, verified healthy \(database restored from backup-/);
+    expect(o.state).toMatch(
+      /^restored: bot\/prod runs 1\.0\.0 again, verified healthy \(database restored from backup-/,
+    );
     expect(file('version')).toBe('1.0.0');
     expect(file('data')).toBe('post 1\npost 2\n');
     expect(file('schema')).toBe('1.0.0\n');
@@ -158,7 +167,9 @@ describe('one pipeline, a made-up service and driver', () => {
     faults.unhealthy.add('1.0.0');
     const o = await upgrade('1.1.0');
     expect(o.status).toBe('failed');
-    expect(o.state).toMatch(/^RESTORE FAILED \(after the restore: not healthy: runs 1\.0\.0, crashing\): bot\/prod reports 1\.0\.0;/);
+    expect(o.state).toMatch(
+      /^RESTORE FAILED \(after the restore: not healthy: runs 1\.0\.0, crashing\): bot\/prod reports 1\.0\.0;/,
+    );
     expect(o.state).toContain('1.0.0 deployed again');
     expect(o.record.details.restoreError).toContain('after the restore');
     expect(await lockHeld()).toBe(false);

@@ -15,11 +15,14 @@ function blob(type: string, seed: string): Buffer {
 
 const KEY_A = blob('ssh-ed25519', 'a');
 const KEY_B = blob('ssh-ed25519', 'b');
-const line = (host: string, key: Buffer, marker = '') => `${marker}${marker ? ' ' : ''}${host} ${blobKeyType(key)} ${key.toString('base64')}`;
+const line = (host: string, key: Buffer, marker = '') =>
+  `${marker}${marker ? ' ' : ''}${host} ${blobKeyType(key)} ${key.toString('base64')}`;
 
 describe('known_hosts verification', () => {
   it('accepts the pinned key for [host]:port and plain host entries', () => {
-    const entries = parseKnownHosts([line('[127.0.0.1]:2201', KEY_A), line('rhizome.social.coop,1.2.3.4', KEY_B), '# comment'].join('\n'));
+    const entries = parseKnownHosts(
+      [line('[127.0.0.1]:2201', KEY_A), line('rhizome.social.coop,1.2.3.4', KEY_B), '# comment'].join('\n'),
+    );
     expect(verifyHostKey(entries, '127.0.0.1', 2201, KEY_A)).toEqual({ ok: true });
     expect(verifyHostKey(entries, 'rhizome.social.coop', 22, KEY_B)).toEqual({ ok: true });
   });
@@ -36,13 +39,17 @@ describe('known_hosts verification', () => {
   it('matches hashed entries (HashKnownHosts yes)', () => {
     const salt = randomBytes(20);
     const hash = createHmac('sha1', salt).update('[10.0.0.5]:2222').digest();
-    const entries = parseKnownHosts(`|1|${salt.toString('base64')}|${hash.toString('base64')} ssh-ed25519 ${KEY_A.toString('base64')}`);
+    const entries = parseKnownHosts(
+      `|1|${salt.toString('base64')}|${hash.toString('base64')} ssh-ed25519 ${KEY_A.toString('base64')}`,
+    );
     expect(verifyHostKey(entries, '10.0.0.5', 2222, KEY_A)).toEqual({ ok: true });
     expect(verifyHostKey(entries, '10.0.0.5', 2222, KEY_B)).toMatchObject({ reason: 'mismatch' });
   });
 
   it('refuses revoked keys and honours wildcards and negations', () => {
-    const entries = parseKnownHosts([line('*.social.coop,!evil.social.coop', KEY_A), line('pando.social.coop', KEY_B, '@revoked')].join('\n'));
+    const entries = parseKnownHosts(
+      [line('*.social.coop,!evil.social.coop', KEY_A), line('pando.social.coop', KEY_B, '@revoked')].join('\n'),
+    );
     expect(verifyHostKey(entries, 'hypha.social.coop', 22, KEY_A)).toEqual({ ok: true });
     expect(verifyHostKey(entries, 'evil.social.coop', 22, KEY_A)).toMatchObject({ reason: 'unknown' });
     expect(verifyHostKey(entries, 'pando.social.coop', 22, KEY_B)).toMatchObject({ reason: 'revoked' });

@@ -13,6 +13,8 @@ describe('argv quoting for the remote shell', () => {
 
   it('builds pipelines that fail when any stage fails', () => {
     expect(() => execFileSync('bash', ['-c', ShellLine.pipeline(['false'], ['cat']).text])).toThrow();
-    expect(execFileSync('bash', ['-c', ShellLine.pipeline(['echo', 'a;b'], ['tr', ';', '-']).text]).toString()).toBe('a-b\n');
+    expect(execFileSync('bash', ['-c', ShellLine.pipeline(['echo', 'a;b'], ['tr', ';', '-']).text]).toString()).toBe(
+      'a-b\n',
+    );
   });
 });

@@ -28,7 +28,10 @@ describe('parseAbraVersion', () => {
   });
 
   it('keeps the upstream part and the revision', () => {
-    expect(parseAbraVersion('2.0.1+1.0.6-social-amd64')).toMatchObject({ recipe: { major: 2, minor: 0, patch: 1 }, upstream: '1.0.6-social-amd64' });
+    expect(parseAbraVersion('2.0.1+1.0.6-social-amd64')).toMatchObject({
+      recipe: { major: 2, minor: 0, patch: 1 },
+      upstream: '1.0.6-social-amd64',
+    });
     expect(parseAbraVersion('1.39.1_2')).toMatchObject({ upstream: '1.39.1', revision: 2 });
     expect(isAbraPrerelease(parseAbraVersion('3.0.0-beta.1+2.0.0'))).toBe(true);
     expect(isAbraPrerelease(parseAbraVersion('2.0.1+1.0.6-social-amd64'))).toBe(false);
@@ -36,11 +39,14 @@ describe('parseAbraVersion', () => {
     expect(abraTagOf(parseAbraVersion('a1b2c3d4'))).toBeUndefined();
   });
 
-  it.each(['', 'latest', 'A1B2C3D4', 'a1b2c3d', '2.0+1.0.6', '2.0.1+', '2.0.1+a b', '_2', '--force'])('rejects %j naming the source', (text) => {
-    expect(tryParseAbraVersion(text)).toBeUndefined();
-    expect(() => parseAbraVersion(text, 'abra app ls')).toThrow(InputError);
-    expect(() => parseAbraVersion(text, 'abra app ls')).toThrow(/^abra app ls: /);
-  });
+  it.each(['', 'latest', 'A1B2C3D4', 'a1b2c3d', '2.0+1.0.6', '2.0.1+', '2.0.1+a b', '_2', '--force'])(
+    'rejects %j naming the source',
+    (text) => {
+      expect(tryParseAbraVersion(text)).toBeUndefined();
+      expect(() => parseAbraVersion(text, 'abra app ls')).toThrow(InputError);
+      expect(() => parseAbraVersion(text, 'abra app ls')).toThrow(/^abra app ls: /);
+    },
+  );
 });
 
 describe('ordering', () => {
@@ -68,7 +74,13 @@ describe('ordering', () => {
   });
 
   it('sorts the orderable versions and leaves chaos out', () => {
-    const list = ['2.0.1+1.0.6-social-amd64', 'a1b2c3d4', '1.0.0+1.0.5-social-amd64', '1.0.5_1', '2.0.0+1.0.5-social-amd64'].map(v);
+    const list = [
+      '2.0.1+1.0.6-social-amd64',
+      'a1b2c3d4',
+      '1.0.0+1.0.5-social-amd64',
+      '1.0.5_1',
+      '2.0.0+1.0.5-social-amd64',
+    ].map(v);
     expect(sortAbraVersions(list, 'desc').map((x) => x.raw)).toEqual([
       '2.0.1+1.0.6-social-amd64',
       '2.0.0+1.0.5-social-amd64',

@@ -6,7 +6,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, RemoteError } from '../../../src/kernel/errors.js';
 import { ExecaRunner, type ProcessRunner, type RunOptions } from '../../../src/kernel/process.js';
-import { groupBySeries, listMastodonTags, listMastodonVersions, tagFor } from '../../../src/services/mastodon/catalog.js';
+import {
+  groupBySeries,
+  listMastodonTags,
+  listMastodonVersions,
+  tagFor,
+} from '../../../src/services/mastodon/catalog.js';
 import {
   ensureMirror,
   listRemoteTags,
@@ -49,20 +54,55 @@ function section(version: string, date: string, body: string): string {
 }
 
 const S = {
-  '4.3.0': section('4.3.0', '2024-10-08', '### Added\n\n- **Add notifications of severed relationships** (#27511 by @ClearlyClaire)'),
-  '4.4.0': section('4.4.0', '2025-07-08', '### Added\n\n- **Add “Followers you know” widget to user profiles** (#34652 by @diondiondion)'),
-  '4.4.8': section('4.4.8', '2025-10-21', '### Security\n\n- Fix quote control bypass ([GHSA-8h43-rcqj-wpc6](https://github.com/mastodon/mastodon/security/advisories/GHSA-8h43-rcqj-wpc6))'),
-  '4.4.9': section('4.4.9', '2025-11-20', '### Security\n\n- Fix SSRF protection bypass ([GHSA-xfrj-c749-jxxq](https://github.com/mastodon/mastodon/security/advisories/GHSA-xfrj-c749-jxxq))'),
-  '4.5.0': section('4.5.0', '2025-11-06', '### Added\n\n- **Add support for allowing and authoring quotes** (#35355 by @ClearlyClaire)'),
-  '4.5.2': section('4.5.2', '2025-11-20', '### Fixed\n\n- Fix error when viewing statuses to deleted replies (#32986 by @ClearlyClaire)'),
+  '4.3.0': section(
+    '4.3.0',
+    '2024-10-08',
+    '### Added\n\n- **Add notifications of severed relationships** (#27511 by @ClearlyClaire)',
+  ),
+  '4.4.0': section(
+    '4.4.0',
+    '2025-07-08',
+    '### Added\n\n- **Add “Followers you know” widget to user profiles** (#34652 by @diondiondion)',
+  ),
+  '4.4.8': section(
+    '4.4.8',
+    '2025-10-21',
+    '### Security\n\n- Fix quote control bypass ([GHSA-8h43-rcqj-wpc6](https://github.com/mastodon/mastodon/security/advisories/GHSA-8h43-rcqj-wpc6))',
+  ),
+  '4.4.9': section(
+    '4.4.9',
+    '2025-11-20',
+    '### Security\n\n- Fix SSRF protection bypass ([GHSA-xfrj-c749-jxxq](https://github.com/mastodon/mastodon/security/advisories/GHSA-xfrj-c749-jxxq))',
+  ),
+  '4.5.0': section(
+    '4.5.0',
+    '2025-11-06',
+    '### Added\n\n- **Add support for allowing and authoring quotes** (#35355 by @ClearlyClaire)',
+  ),
+  '4.5.2': section(
+    '4.5.2',
+    '2025-11-20',
+    '### Fixed\n\n- Fix error when viewing statuses to deleted replies (#32986 by @ClearlyClaire)',
+  ),
 };
 
 /** Writes CHANGELOG.md with the given sections (newest first), commits, tags (annotated unless `light`). */
-function release(repo: string, tag: string, sections: string[], opts: { light?: boolean; validator?: string } = {}): void {
-  fs.writeFileSync(path.join(repo, 'CHANGELOG.md'), `# Changelog\n\nAll notable changes to this project will be documented in this file.\n\n${sections.join('\n')}`);
+function release(
+  repo: string,
+  tag: string,
+  sections: string[],
+  opts: { light?: boolean; validator?: string } = {},
+): void {
+  fs.writeFileSync(
+    path.join(repo, 'CHANGELOG.md'),
+    `# Changelog\n\nAll notable changes to this project will be documented in this file.\n\n${sections.join('\n')}`,
+  );
   if (opts.validator) {
     fs.mkdirSync(path.join(repo, 'app/validators'), { recursive: true });
-    fs.writeFileSync(path.join(repo, 'app/validators/status_length_validator.rb'), `class StatusLengthValidator < ActiveModel::Validator\n  MAX_CHARS = ${opts.validator}\nend\n`);
+    fs.writeFileSync(
+      path.join(repo, 'app/validators/status_length_validator.rb'),
+      `class StatusLengthValidator < ActiveModel::Validator\n  MAX_CHARS = ${opts.validator}\nend\n`,
+    );
   }
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '--allow-empty', '-m', `Bump version to ${tag}`);
@@ -115,25 +155,52 @@ describe('listing tags with ls-remote', () => {
     expect(all.every((t) => /^[0-9a-f]{40}$/.test(t.object))).toBe(true);
     const tags = await listMastodonTags(options(runner), upstream);
     expect(tags.map((t) => t.name)).toEqual([
-      'v4.0.0rc1', 'v4.2.0-beta1', 'v4.3.0-beta.1', 'v4.3.0-rc.1', 'v4.3.0', 'v4.4.0-beta.1', 'v4.4.0', 'v4.4.8', 'v4.4.9', 'v4.5.0', 'v4.5.2',
+      'v4.0.0rc1',
+      'v4.2.0-beta1',
+      'v4.3.0-beta.1',
+      'v4.3.0-rc.1',
+      'v4.3.0',
+      'v4.4.0-beta.1',
+      'v4.4.0',
+      'v4.4.8',
+      'v4.4.9',
+      'v4.5.0',
+      'v4.5.2',
     ]);
-    expect(tags.filter((t) => t.version.stable).map((t) => t.name)).toEqual(['v4.3.0', 'v4.4.0', 'v4.4.8', 'v4.4.9', 'v4.5.0', 'v4.5.2']);
+    expect(tags.filter((t) => t.version.stable).map((t) => t.name)).toEqual([
+      'v4.3.0',
+      'v4.4.0',
+      'v4.4.8',
+      'v4.4.9',
+      'v4.5.0',
+      'v4.5.2',
+    ]);
     expect(runner.calls[0]).toEqual(['git', 'ls-remote', '--tags', '--refs', upstream]);
     // Nothing was cloned: ls-remote needs no local copy.
     expect(fs.existsSync(cache)).toBe(false);
   });
 
   it('refuses option-like and remote-helper URLs before running git', () => {
-    for (const bad of ['--upload-pack=touch /tmp/x', 'ext::sh -c touch% /tmp/pwned', 'fd::17', 'ftp://example.org/x.git', '']) {
+    for (const bad of [
+      '--upload-pack=touch /tmp/x',
+      'ext::sh -c touch% /tmp/pwned',
+      'fd::17',
+      'ftp://example.org/x.git',
+      '',
+    ]) {
       expect(() => normalizeGitUrl(bad)).toThrow(InputError);
     }
-    expect(normalizeGitUrl('https://github.com/mastodon/mastodon.git')).toBe('https://github.com/mastodon/mastodon.git');
+    expect(normalizeGitUrl('https://github.com/mastodon/mastodon.git')).toBe(
+      'https://github.com/mastodon/mastodon.git',
+    );
     expect(normalizeGitUrl('git@github.com:mastodon/mastodon.git')).toBe('git@github.com:mastodon/mastodon.git');
     expect(normalizeGitUrl('relative/repo')).toBe(path.resolve('relative/repo'));
   });
 
   it('reports an unreachable repository as a RemoteError (exit 1)', async () => {
-    const err = await listMastodonTags(options(new RecordingRunner()), path.join(tmp, 'missing')).catch((e: unknown) => e);
+    const err = await listMastodonTags(options(new RecordingRunner()), path.join(tmp, 'missing')).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(RemoteError);
     expect((err as RemoteError).exitCode).toBe(1);
     expect((err as RemoteError).message).toContain(`cannot list the tags of ${path.join(tmp, 'missing')}`);
@@ -155,7 +222,9 @@ describe('reading files at a tag through the cached mirror', () => {
 
     runner.calls.length = 0;
     expect(await readFileAtTag(opts, upstream, 'v4.4.8', 'CHANGELOG.md')).toContain('## [4.4.8] - 2025-10-21');
-    expect(await readFileAtTag(opts, upstream, 'v4.0.0rc1', 'app/validators/status_length_validator.rb')).toBeUndefined();
+    expect(
+      await readFileAtTag(opts, upstream, 'v4.0.0rc1', 'app/validators/status_length_validator.rb'),
+    ).toBeUndefined();
     expect(await readFileAtTag(opts, upstream, 'v4.3.0', 'app/validators')).toBeUndefined();
     expect(runner.subcommands()).not.toContain('fetch');
     expect(runner.subcommands()).not.toContain('clone');
@@ -202,15 +271,17 @@ describe('listMastodonVersions', () => {
     const catalog = await listMastodonVersions({ ...options(runner), url: upstream, current: '4.4.8' });
     expect(catalog.current).toBe('4.4.8');
     expect(catalog.warnings).toEqual([]);
-    expect(catalog.versions.map((v) => [v.version, v.tag, v.series, v.isCurrent, v.newer, v.security, v.date])).toEqual([
-      ['4.5.2', 'v4.5.2', '4.5', false, true, false, '2025-11-20'],
-      ['4.5.0', 'v4.5.0', '4.5', false, true, false, '2025-11-06'],
-      // Only in the CHANGELOG of stable-4.4: read from the newest 4.4 tag.
-      ['4.4.9', 'v4.4.9', '4.4', false, true, true, '2025-11-20'],
-      ['4.4.8', 'v4.4.8', '4.4', true, false, true, '2025-10-21'],
-      ['4.4.0', 'v4.4.0', '4.4', false, false, false, '2025-07-08'],
-      ['4.3.0', 'v4.3.0', '4.3', false, false, false, undefined],
-    ]);
+    expect(catalog.versions.map((v) => [v.version, v.tag, v.series, v.isCurrent, v.newer, v.security, v.date])).toEqual(
+      [
+        ['4.5.2', 'v4.5.2', '4.5', false, true, false, '2025-11-20'],
+        ['4.5.0', 'v4.5.0', '4.5', false, true, false, '2025-11-06'],
+        // Only in the CHANGELOG of stable-4.4: read from the newest 4.4 tag.
+        ['4.4.9', 'v4.4.9', '4.4', false, true, true, '2025-11-20'],
+        ['4.4.8', 'v4.4.8', '4.4', true, false, true, '2025-10-21'],
+        ['4.4.0', 'v4.4.0', '4.4', false, false, false, '2025-07-08'],
+        ['4.3.0', 'v4.3.0', '4.3', false, false, false, undefined],
+      ],
+    );
     expect(catalog.versions[0].notes?.subsections.map((s) => s.title)).toEqual(['Fixed']);
     expect(catalog.versions[3].notes).toBeUndefined();
     expect(groupBySeries(catalog.versions).map((g) => [g.series, g.versions.map((v) => v.version)])).toEqual([
@@ -223,14 +294,36 @@ describe('listMastodonVersions', () => {
   });
 
   it('includes pre-releases on request, keeps a pre-release current, and warns about a current version that is not upstream', async () => {
-    const pre = await listMastodonVersions({ ...options(new RecordingRunner()), url: upstream, current: '4.4.0-beta.1', includePrerelease: true, notes: 'none' });
+    const pre = await listMastodonVersions({
+      ...options(new RecordingRunner()),
+      url: upstream,
+      current: '4.4.0-beta.1',
+      includePrerelease: true,
+      notes: 'none',
+    });
     expect(pre.versions.map((v) => v.version)).toContain('4.2.0-beta1');
     expect(pre.versions.find((v) => v.isCurrent)).toMatchObject({ version: '4.4.0-beta.1', prerelease: true });
     expect(pre.versions.every((v) => v.notes === undefined)).toBe(true);
 
-    const stable = await listMastodonVersions({ ...options(new RecordingRunner()), url: upstream, current: '4.3.0-rc.1' });
-    expect(stable.versions.map((v) => v.version)).toEqual(['4.5.2', '4.5.0', '4.4.9', '4.4.8', '4.4.0', '4.3.0', '4.3.0-rc.1']);
-    const fork = await listMastodonVersions({ ...options(new RecordingRunner()), url: upstream, current: '4.4.7+glitch' });
+    const stable = await listMastodonVersions({
+      ...options(new RecordingRunner()),
+      url: upstream,
+      current: '4.3.0-rc.1',
+    });
+    expect(stable.versions.map((v) => v.version)).toEqual([
+      '4.5.2',
+      '4.5.0',
+      '4.4.9',
+      '4.4.8',
+      '4.4.0',
+      '4.3.0',
+      '4.3.0-rc.1',
+    ]);
+    const fork = await listMastodonVersions({
+      ...options(new RecordingRunner()),
+      url: upstream,
+      current: '4.4.7+glitch',
+    });
     expect(fork.current).toBe('4.4.7+glitch');
     expect(fork.warnings).toEqual([`the current version 4.4.7+glitch is not a tag of ${upstream}`]);
     expect(fork.versions.filter((v) => v.newer).map((v) => v.version)).toEqual(['4.5.2', '4.5.0', '4.4.9', '4.4.8']);

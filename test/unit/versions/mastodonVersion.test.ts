@@ -40,27 +40,41 @@ describe('parseMastodonVersion', () => {
     expect(displayOf(v)).toBe(display);
   });
 
-  it.each(['', 'latest', 'v4', '4.4', '4.4.8.1', '1.4.0.2', 'v4.4.8-', '4.4.8+', '4.4.8+a+b', '04.4.8', '-4.4.8', '4.4.8; rm -rf /', 'stable-4.4'])(
-    'rejects %j with an InputError naming the source (exit 2)',
-    (text) => {
-      expect(tryParseMastodonVersion(text)).toBeUndefined();
-      let err: unknown;
-      try {
-        parseMastodonVersion(text, '--to');
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(InputError);
-      expect((err as InputError).exitCode).toBe(2);
-      expect((err as InputError).message).toMatch(/^--to: /);
-    },
-  );
+  it.each([
+    '',
+    'latest',
+    'v4',
+    '4.4',
+    '4.4.8.1',
+    '1.4.0.2',
+    'v4.4.8-',
+    '4.4.8+',
+    '4.4.8+a+b',
+    '04.4.8',
+    '-4.4.8',
+    '4.4.8; rm -rf /',
+    'stable-4.4',
+  ])('rejects %j with an InputError naming the source (exit 2)', (text) => {
+    expect(tryParseMastodonVersion(text)).toBeUndefined();
+    let err: unknown;
+    try {
+      parseMastodonVersion(text, '--to');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).exitCode).toBe(2);
+    expect((err as InputError).message).toMatch(/^--to: /);
+  });
 });
 
 describe('stability', () => {
   it('never calls a beta or alpha stable (the `grep -v rc` bug)', () => {
     const tags = ['v4.2.0-beta2', 'v4.2.0-beta3', 'v4.2.0-rc1', 'v4.1.6', 'v4.3.0-alpha.5', 'v4.3.0-beta.2'];
-    const naive = tags.filter((t) => !t.includes('rc')).sort().at(-1);
+    const naive = tags
+      .filter((t) => !t.includes('rc'))
+      .sort()
+      .at(-1);
     expect(naive).toBe('v4.3.0-beta.2');
     const parsed = tags.map((t) => parseMastodonVersion(t));
     expect(parsed.filter((v) => v.stable).map(tagOf)).toEqual(['v4.1.6']);
@@ -91,8 +105,21 @@ describe('ordering', () => {
   it('sorts parallel series by version, not by release date', () => {
     // In release-date order, as upstream published them in 2026.
     const byDate = ['4.5.13', '4.4.20', '4.6.0', '4.5.15', '4.4.22', '4.6.5', '4.7.0-alpha.1', '4.6.0-rc.2', '4.3.23'];
-    const sorted = sortMastodonVersions(byDate.map((t) => parseMastodonVersion(t)), 'desc').map(displayOf);
-    expect(sorted).toEqual(['4.7.0-alpha.1', '4.6.5', '4.6.0', '4.6.0-rc.2', '4.5.15', '4.5.13', '4.4.22', '4.4.20', '4.3.23']);
+    const sorted = sortMastodonVersions(
+      byDate.map((t) => parseMastodonVersion(t)),
+      'desc',
+    ).map(displayOf);
+    expect(sorted).toEqual([
+      '4.7.0-alpha.1',
+      '4.6.5',
+      '4.6.0',
+      '4.6.0-rc.2',
+      '4.5.15',
+      '4.5.13',
+      '4.4.22',
+      '4.4.20',
+      '4.3.23',
+    ]);
     const all = byDate.map((t) => parseMastodonVersion(t));
     expect(displayOf(newestStable(all, '4.4')!)).toBe('4.4.22');
     expect(displayOf(newestStable(all, '4.5')!)).toBe('4.5.15');

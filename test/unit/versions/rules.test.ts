@@ -1,19 +1,60 @@
 import { describe, expect, it } from 'vitest';
-import { envRequirementsCrossed, hasFailures, nextSeriesTarget, planUpgradeRules, suggestTargets, type RuleFinding } from '../../../src/services/mastodon/rules.js';
+import {
+  envRequirementsCrossed,
+  hasFailures,
+  nextSeriesTarget,
+  planUpgradeRules,
+  suggestTargets,
+  type RuleFinding,
+} from '../../../src/services/mastodon/rules.js';
 
 // Upstream's tags as of Aug 2026 (a subset, all real): parallel 4.4/4.5/4.6 patches and a 4.7 alpha.
 const AVAILABLE = [
-  'v3.5.3', 'v3.5.5', 'v4.0.0rc1', 'v4.0.0', 'v4.0.2', 'v4.1.0', 'v4.1.6',
-  'v4.2.0-beta2', 'v4.2.0-rc1', 'v4.2.0', 'v4.2.10',
-  'v4.3.0-beta.1', 'v4.3.0-rc.1', 'v4.3.0', 'v4.3.8', 'v4.3.23',
-  'v4.4.0-rc.1', 'v4.4.0', 'v4.4.8', 'v4.4.10', 'v4.4.22',
-  'v4.5.0-rc.3', 'v4.5.0', 'v4.5.3', 'v4.5.15',
-  'v4.6.0-rc.2', 'v4.6.0', 'v4.6.5',
+  'v3.5.3',
+  'v3.5.5',
+  'v4.0.0rc1',
+  'v4.0.0',
+  'v4.0.2',
+  'v4.1.0',
+  'v4.1.6',
+  'v4.2.0-beta2',
+  'v4.2.0-rc1',
+  'v4.2.0',
+  'v4.2.10',
+  'v4.3.0-beta.1',
+  'v4.3.0-rc.1',
+  'v4.3.0',
+  'v4.3.8',
+  'v4.3.23',
+  'v4.4.0-rc.1',
+  'v4.4.0',
+  'v4.4.8',
+  'v4.4.10',
+  'v4.4.22',
+  'v4.5.0-rc.3',
+  'v4.5.0',
+  'v4.5.3',
+  'v4.5.15',
+  'v4.6.0-rc.2',
+  'v4.6.0',
+  'v4.6.5',
   'v4.7.0-alpha.1',
 ];
 
-function plan(current: string, target: string, extra: Partial<Parameters<typeof planUpgradeRules>[0]> = {}): RuleFinding[] {
-  return planUpgradeRules({ current, target, available: AVAILABLE, allowPrerelease: false, postgresVersion: '15.4', redisVersion: '7.2.4', ...extra });
+function plan(
+  current: string,
+  target: string,
+  extra: Partial<Parameters<typeof planUpgradeRules>[0]> = {},
+): RuleFinding[] {
+  return planUpgradeRules({
+    current,
+    target,
+    available: AVAILABLE,
+    allowPrerelease: false,
+    postgresVersion: '15.4',
+    redisVersion: '7.2.4',
+    ...extra,
+  });
 }
 
 function finding(findings: RuleFinding[], id: string): RuleFinding {
@@ -32,7 +73,10 @@ describe('planUpgradeRules', () => {
     expect(fails(f)).toEqual([]);
     expect(hasFailures(f)).toBe(false);
     expect(finding(f, 'minor-series').message).toBe('moves one minor series, 4.4 → 4.5');
-    expect(finding(f, 'postgres-version')).toMatchObject({ level: 'ok', message: 'PostgreSQL 15.4 meets PostgreSQL 14+ (not 14.0–14.3)' });
+    expect(finding(f, 'postgres-version')).toMatchObject({
+      level: 'ok',
+      message: 'PostgreSQL 15.4 meets PostgreSQL 14+ (not 14.0–14.3)',
+    });
   });
 
   it('refuses a version that is not a tag', () => {
@@ -53,7 +97,9 @@ describe('planUpgradeRules', () => {
   it('refuses a downgrade and names coopctl rollback', () => {
     const f = finding(plan('4.5.3', '4.4.22', { service: 'mastodon', env: 'prod' }), 'target-newer');
     expect(f.level).toBe('fail');
-    expect(f.message).toMatch(/^downgrade refused \(4\.5\.3 → 4\.4\.22\): restoring a pre-upgrade backup is the only safe way back$/);
+    expect(f.message).toMatch(
+      /^downgrade refused \(4\.5\.3 → 4\.4\.22\): restoring a pre-upgrade backup is the only safe way back$/,
+    );
     expect(f.fix).toContain('coopctl rollback mastodon --env prod');
   });
 
@@ -141,7 +187,9 @@ describe('planUpgradeRules', () => {
     expect(finding(to43, 'active-record-encryption').fix).toContain('db:encryption:init');
     expect(to43.some((f) => f.id === 'redis-namespace')).toBe(false);
     expect(finding(plan('4.3.23', '4.4.22'), 'redis-namespace').level).toBe('warn');
-    expect(plan('4.4.8', '4.5.15').some((f) => f.id === 'redis-namespace' || f.id === 'active-record-encryption')).toBe(false);
+    expect(plan('4.4.8', '4.5.15').some((f) => f.id === 'redis-namespace' || f.id === 'active-record-encryption')).toBe(
+      false,
+    );
     expect(envRequirementsCrossed('4.2.10', '4.4.0').map((r) => [r.id, r.requires.length, r.forbids])).toEqual([
       ['active-record-encryption', 3, []],
       ['redis-namespace', 0, ['REDIS_NAMESPACE']],
@@ -173,12 +221,16 @@ describe('suggestTargets', () => {
   it('lists pre-releases only when asked, and nothing when up to date', () => {
     expect(suggestTargets('4.6.5', AVAILABLE)).toEqual([]);
     const pre = suggestTargets('4.6.5', AVAILABLE, { includePrerelease: true });
-    expect(pre.map((x) => [x.version, x.kind, x.allowed, x.reason])).toEqual([['4.7.0-alpha.1', 'other', true, 'pre-release of 4.7']]);
+    expect(pre.map((x) => [x.version, x.kind, x.allowed, x.reason])).toEqual([
+      ['4.7.0-alpha.1', 'other', true, 'pre-release of 4.7'],
+    ]);
   });
 
   it('marks a headline choice refused by a code-enforced limit', () => {
     const s = suggestTargets('4.1.6', AVAILABLE);
     expect(s[0]).toMatchObject({ version: '4.2.10', kind: 'next-series', allowed: true });
-    expect(suggestTargets('4.0.2', ['v4.0.2', 'v4.4.0']).map((x) => [x.version, x.allowed])).toEqual([['4.4.0', false]]);
+    expect(suggestTargets('4.0.2', ['v4.0.2', 'v4.4.0']).map((x) => [x.version, x.allowed])).toEqual([
+      ['4.4.0', false],
+    ]);
   });
 });

@@ -6,7 +6,11 @@ import { backupSource, encryptionSettings, openBackupStore } from '../../../targ
 import { coopctlVersion } from '../../../kernel/version.js';
 import { progressPrinter } from './common.js';
 
-export async function run(ctx: CommandContext, opts: { env: string; store?: string; allowPlaintext?: boolean }, [service]: string[]) {
+export async function run(
+  ctx: CommandContext,
+  opts: { env: string; store?: string; allowPlaintext?: boolean },
+  [service]: string[],
+) {
   assertName(service, 'SERVICE');
   assertName(opts.env, '--env');
   const ws = ctx.workspace();
@@ -15,7 +19,9 @@ export async function run(ctx: CommandContext, opts: { env: string; store?: stri
   const store = await openBackupStore(ws, opts.store);
   const p = ctx.printer;
   if (ctx.global.dryRun) {
-    p.info(`! skipped (dry run): dump ${source.db.name} on ${source.host.target.name} (and ${source.secretsFile}) to ${store.description}`);
+    p.info(
+      `! skipped (dry run): dump ${source.db.name} on ${source.host.target.name} (and ${source.secretsFile}) to ${store.description}`,
+    );
     return;
   }
   const version = await new HostFacts(ws, target).runningVersion().catch(() => null);
@@ -35,6 +41,8 @@ export async function run(ctx: CommandContext, opts: { env: string; store?: stri
     progress.done();
   }
   if (ctx.global.json) return p.json(manifestDocument(m));
-  p.out(`${m.id}  ${service}/${opts.env}  ${formatBytes(m.size)}  ${m.version ?? 'version unknown'}  in ${store.description}`);
+  p.out(
+    `${m.id}  ${service}/${opts.env}  ${formatBytes(m.size)}  ${m.version ?? 'version unknown'}  in ${store.description}`,
+  );
   p.info(`not verified yet: coopctl backup verify ${m.id}`);
 }

@@ -23,7 +23,15 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
   else {
     p.out(
       table(
-        backups.map((m) => [m.id, m.service, m.env, `${formatDuration(Date.now() - Date.parse(m.createdAt))} ago`, formatBytes(m.size), m.version ?? '?', state(ctx, m)]),
+        backups.map((m) => [
+          m.id,
+          m.service,
+          m.env,
+          `${formatDuration(Date.now() - Date.parse(m.createdAt))} ago`,
+          formatBytes(m.size),
+          m.version ?? '?',
+          state(ctx, m),
+        ]),
         ['ID', 'SERVICE', 'ENV', 'AGE', 'SIZE', 'VERSION', 'VERIFIED'],
       ),
     );

@@ -8,22 +8,44 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
   const store = await openBackupStore(ctx.workspace(), opts.store);
-  const plan = await planStorePrune(store, { service, env: opts.env }, new Date(), ctx.config().config.backup.retention);
+  const plan = await planStorePrune(
+    store,
+    { service, env: opts.env },
+    new Date(),
+    ctx.config().config.backup.retention,
+  );
   const apply = ctx.global.yes && !ctx.global.dryRun;
   const deleted = apply ? await applyPrune(store, plan) : [];
   const p = ctx.printer;
   if (ctx.global.json) {
     return p.json({
-      keep: plan.keep.map((d) => ({ id: d.manifest.id, service: d.manifest.service, env: d.manifest.env, reasons: d.reasons })),
-      delete: plan.delete.map((d) => ({ id: d.manifest.id, service: d.manifest.service, env: d.manifest.env, reasons: d.reasons })),
+      keep: plan.keep.map((d) => ({
+        id: d.manifest.id,
+        service: d.manifest.service,
+        env: d.manifest.env,
+        reasons: d.reasons,
+      })),
+      delete: plan.delete.map((d) => ({
+        id: d.manifest.id,
+        service: d.manifest.service,
+        env: d.manifest.env,
+        reasons: d.reasons,
+      })),
       orphans: plan.orphans,
       deleted,
       problems: plan.problems,
     });
   }
-  for (const d of plan.keep) p.out(`keep    ${d.manifest.id}  ${d.manifest.service}/${d.manifest.env}  ${d.reasons.join('; ')}`);
-  for (const d of plan.delete) p.out(`${apply ? 'deleted' : 'delete '} ${d.manifest.id}  ${d.manifest.service}/${d.manifest.env}  ${d.reasons.join('; ')}`);
-  for (const o of plan.orphans) p.out(`${apply ? 'deleted' : 'delete '} ${o.id}  ${o.service}/${o.env}  unfinished backup without a manifest (${o.keys.length} objects)`);
+  for (const d of plan.keep)
+    p.out(`keep    ${d.manifest.id}  ${d.manifest.service}/${d.manifest.env}  ${d.reasons.join('; ')}`);
+  for (const d of plan.delete)
+    p.out(
+      `${apply ? 'deleted' : 'delete '} ${d.manifest.id}  ${d.manifest.service}/${d.manifest.env}  ${d.reasons.join('; ')}`,
+    );
+  for (const o of plan.orphans)
+    p.out(
+      `${apply ? 'deleted' : 'delete '} ${o.id}  ${o.service}/${o.env}  unfinished backup without a manifest (${o.keys.length} objects)`,
+    );
   for (const x of plan.problems) p.warn(`${x.key}: ${x.message} (left alone)`);
   if (!apply && (plan.delete.length || plan.orphans.length)) p.info('nothing deleted: run again with --yes to delete');
 }

@@ -22,7 +22,9 @@ export async function run(ctx: CommandContext, opts: { into: string; store?: str
   const target = await restoreTestHost(ws);
   const keys = manifest.encryption.algorithm === 'age' ? await backupIdentities(ws) : undefined;
   if (ctx.global.dryRun) {
-    ctx.printer.info(`! skipped (dry run): restore ${id} into a scratch database on ${target.host.target.name}, compare row counts, drop it`);
+    ctx.printer.info(
+      `! skipped (dry run): restore ${id} into a scratch database on ${target.host.target.name}, compare row counts, drop it`,
+    );
     return;
   }
   const progress = progressPrinter(ctx);
@@ -33,9 +35,14 @@ export async function run(ctx: CommandContext, opts: { into: string; store?: str
     progress.done();
   }
   for (const w of r.warnings) ctx.printer.warn(w);
-  if (ctx.global.json) return ctx.printer.json({ ok: true, ...manifestDocument(r.manifest), restoreTest: r.verification });
-  const counts = Object.entries(r.rowCounts).map(([t, n]) => `${t} ${n}`).join(', ');
-  ctx.printer.out(`${id}: restored on ${target.host.target.name} into ${r.database} and dropped; row counts match (${counts})`);
+  if (ctx.global.json)
+    return ctx.printer.json({ ok: true, ...manifestDocument(r.manifest), restoreTest: r.verification });
+  const counts = Object.entries(r.rowCounts)
+    .map(([t, n]) => `${t} ${n}`)
+    .join(', ');
+  ctx.printer.out(
+    `${id}: restored on ${target.host.target.name} into ${r.database} and dropped; row counts match (${counts})`,
+  );
 }
 
 /**
@@ -45,7 +52,11 @@ export async function run(ctx: CommandContext, opts: { into: string; store?: str
  * names swapped (the replaced database kept), the same version deployed
  * again, verified; on failure the safety backup is put back.
  */
-async function restoreIntoEnv(ctx: CommandContext, opts: { into: string; store?: string }, id: string): Promise<ExitCodeValue> {
+async function restoreIntoEnv(
+  ctx: CommandContext,
+  opts: { into: string; store?: string },
+  id: string,
+): Promise<ExitCodeValue> {
   assertName(opts.into, '--into');
   const ws = ctx.workspace();
   const store = await openBackupStore(ws, opts.store);
@@ -55,10 +66,12 @@ async function restoreIntoEnv(ctx: CommandContext, opts: { into: string; store?:
   if (target.driver.cannotDeploy) {
     throw new InputError(`--into: ${target.service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
   }
-  if (manifest.env !== opts.into) ctx.printer.warn(`backup ${id} was taken on ${manifest.service}/${manifest.env}, restoring into ${opts.into}`);
+  if (manifest.env !== opts.into)
+    ctx.printer.warn(`backup ${id} was taken on ${manifest.service}/${manifest.env}, restoring into ${opts.into}`);
   const plan = await planRestore(ws, target, manifest, opts.store);
   const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
   if (!showPlan(ctx, plan, text, { from: plan.from, to: plan.to, backupId: id })) return ExitCode.ok;
-  if (!(await confirmChange(ctx, `Replace the database of ${target.service}/${target.env} with backup ${id}?`))) return ExitCode.ok;
+  if (!(await confirmChange(ctx, `Replace the database of ${target.service}/${target.env} with backup ${id}?`)))
+    return ExitCode.ok;
   return executeChange(ctx, target, plan, operationLogFile(ctx.io.env, target.service, target.env, 'restore'));
 }

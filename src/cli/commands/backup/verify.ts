@@ -14,16 +14,28 @@ export async function run(ctx: CommandContext, opts: { store?: string; quick?: b
   const manifest = await findBackup(store, id);
   const deep = !opts.quick;
   const needsKey = deep && manifest.encryption.algorithm === 'age';
-  const [keys, lister] = await Promise.all([needsKey ? backupIdentities(ws) : undefined, deep ? restoreTestHost(ws) : undefined]);
+  const [keys, lister] = await Promise.all([
+    needsKey ? backupIdentities(ws) : undefined,
+    deep ? restoreTestHost(ws) : undefined,
+  ]);
   const progress = progressPrinter(ctx);
   let r;
   try {
-    r = await verifyBackup({ store, manifest, identities: keys, lister, onProgress: progress.onProgress, record: !ctx.global.dryRun });
+    r = await verifyBackup({
+      store,
+      manifest,
+      identities: keys,
+      lister,
+      onProgress: progress.onProgress,
+      record: !ctx.global.dryRun,
+    });
   } finally {
     progress.done();
   }
   if (ctx.global.json) return ctx.printer.json(manifestDocument(r.manifest));
   const d = r.verification.details;
-  ctx.printer.out(`${id}: ok (${r.verification.kind}${d.tocEntries ? `, ${String(d.tocEntries)} entries in the dump` : ''})`);
+  ctx.printer.out(
+    `${id}: ok (${r.verification.kind}${d.tocEntries ? `, ${String(d.tocEntries)} entries in the dump` : ''})`,
+  );
   if (ctx.global.dryRun) ctx.printer.info('! not recorded in the manifest (dry run)');
 }

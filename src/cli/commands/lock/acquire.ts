@@ -4,7 +4,16 @@ import { openLock } from './common.js';
 export async function run(ctx: CommandContext, opts: { env: string; message?: string }, [service]: string[]) {
   const lock = await openLock(ctx, { service, env: opts.env });
   const info = await lock.acquire({ command: 'lock acquire', message: opts.message, kind: 'manual' });
-  if (ctx.global.json) return ctx.printer.json({ held: true, holder: info.holder, command: info.command, since: info.since, heartbeatAt: info.heartbeatAt, stale: false, id: info.id });
+  if (ctx.global.json)
+    return ctx.printer.json({
+      held: true,
+      holder: info.holder,
+      command: info.command,
+      since: info.since,
+      heartbeatAt: info.heartbeatAt,
+      stale: false,
+      id: info.id,
+    });
   ctx.printer.out(`${service}/${opts.env}: locked by ${info.holder}${opts.message ? ` — "${opts.message}"` : ''}`);
   ctx.printer.info(`release with: coopctl lock release ${service} --env ${opts.env}`);
 }

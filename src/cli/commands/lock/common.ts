@@ -12,5 +12,15 @@ export async function openLock(ctx: CommandContext, o: LockOptions): Promise<Hos
 }
 
 export function lockDocument(s: LockStatus) {
-  return { held: s.held, holder: s.holder, command: s.command, since: s.since, heartbeatAt: s.heartbeatAt, stale: s.stale, ...(s.staleReason ? { staleReason: s.staleReason } : {}), ...(s.info?.message ? { message: s.info.message } : {}), ...(s.info ? { kind: s.info.kind, from: s.info.from } : {}) };
+  return {
+    held: s.held,
+    holder: s.holder,
+    command: s.command,
+    since: s.since,
+    heartbeatAt: s.heartbeatAt,
+    stale: s.stale,
+    ...(s.staleReason ? { staleReason: s.staleReason } : {}),
+    ...(s.info?.message ? { message: s.info.message } : {}),
+    ...(s.info ? { kind: s.info.kind, from: s.info.from } : {}),
+  };
 }
