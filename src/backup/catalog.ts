@@ -63,7 +63,8 @@ export async function findBackup(store: BackupStore, id: string, filter: BackupF
   const keys = (await manifestKeys(store, filter)).filter((k) => parseManifestKey(k)!.id === id);
   if (keys.length === 0) {
     throw new InputError(
-      `no backup ${id} in ${store.description}${filter.service ? ` for ${filter.service}${filter.env ? `/${filter.env}` : ''}` : ''}`,
+      `no backup ${id} in ${store.description}` +
+        `${filter.service ? ` for ${filter.service}${filter.env ? `/${filter.env}` : ''}` : ''}`,
       {
         code: 'not-found',
         hints: ['coopctl backup list shows the backups there are'],

@@ -165,7 +165,8 @@ export function readFileCommand(file: string): string[] {
 }
 
 const ROW_COUNTS_QUERY = `SELECT 'rows:' || c.relname,
-       (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+       (xpath('/row/n/text()',
+              query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
    AND c.relname = ANY (string_to_array(:'tables', ','))

@@ -56,8 +56,8 @@ export interface CreateBackupOptions {
 
 /**
  * The secrets file, then pg_dump on the host → zstd → SSH → age → store,
- * never a temp file or the whole dump in memory; the manifest last. On any failure the objects this backup wrote are removed and no
- * manifest exists, so nothing half-done is ever listed.
+ * never a temp file or the whole dump in memory; the manifest last. On any failure the objects this backup wrote are
+ * removed and no manifest exists, so nothing half-done is ever listed.
  */
 export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
   const { source, store } = o;
@@ -72,7 +72,8 @@ export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
   else if (!o.allowPlaintext) {
     throw new ConfigError('backup.encryption is not configured: refusing to write an unencrypted backup', {
       hints: [
-        'add backup.encryption.recipients (age public keys) and backup.encryption.identity to coopctl.yaml, or allow a plaintext backup explicitly',
+        'add backup.encryption.recipients (age public keys) and backup.encryption.identity to coopctl.yaml, ' +
+          'or allow a plaintext backup explicitly',
       ],
     });
   }

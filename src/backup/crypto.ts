@@ -264,7 +264,8 @@ export function decryptionError(err: unknown): BackupError {
       "cannot decrypt: the configured age identity is not one of the backup's recipients (wrong key)",
       {
         hints: [
-          'check backup.encryption.identity: it must be the private key of one of the recipients listed in the manifest',
+          'check backup.encryption.identity: it must be the private key of one of the recipients ' +
+            'listed in the manifest',
         ],
         cause: err,
       },

@@ -134,7 +134,8 @@ export async function rowCounts(
   if (r.exitCode !== 0 || !report.complete) {
     throw new BackupError(
       'database-step-failed',
-      `cannot count rows in ${database} on ${host.target.name}: ${lastLines(r.stderr) || `psql exited with ${r.exitCode}`}`,
+      `cannot count rows in ${database} on ${host.target.name}: ` +
+        `${lastLines(r.stderr) || `psql exited with ${r.exitCode}`}`,
     );
   }
   return rowCountsOf(report.values);

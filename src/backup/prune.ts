@@ -93,7 +93,8 @@ export function planPrune(
         plan.delete.push({
           manifest: m,
           reasons: [
-            `not one of the last ${policy.keepLast}, not the newest of a day within ${policy.keepDailyDays} days, not the newest verified`,
+            `not one of the last ${policy.keepLast}, not the newest of a day within ${policy.keepDailyDays} days, ` +
+              'not the newest verified',
           ],
         });
       }

@@ -87,7 +87,8 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
   if (copy.sha256 !== file.sha256 || copy.bytes !== file.size) {
     throw new BackupError(
       'tampered',
-      `backup ${m.id}: ${file.name} in ${o.store.description} does not match its manifest: sha256 expected ${file.sha256}, actual ${copy.sha256}` +
+      `backup ${m.id}: ${file.name} in ${o.store.description} does not match its manifest: ` +
+        `sha256 expected ${file.sha256}, actual ${copy.sha256}` +
         (copy.bytes !== file.size ? `; size expected ${file.size}, actual ${copy.bytes}` : '') +
         ' — the object changed after it was written',
       { details: { expected: file.sha256, actual: copy.sha256, expectedSize: file.size, actualSize: copy.bytes } },
@@ -101,7 +102,8 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
     if (result.plainSha256 !== file.plainSha256) {
       throw new BackupError(
         'tampered',
-        `backup ${m.id}: decrypted ${file.name} does not match its manifest: sha256 expected ${file.plainSha256}, actual ${result.plainSha256}`,
+        `backup ${m.id}: decrypted ${file.name} does not match its manifest: ` +
+          `sha256 expected ${file.plainSha256}, actual ${result.plainSha256}`,
         {
           details: { expected: file.plainSha256, actual: result.plainSha256 },
         },

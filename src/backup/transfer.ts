@@ -57,7 +57,8 @@ export async function transferToStore(o: TransferOptions): Promise<StoredStream>
     }
     throw new BackupError(
       'dump-failed',
-      `${o.what} failed on ${o.host.target.name} (exit ${d.code}): ${lastLines(d.stderr) || 'no message'}; nothing was kept`,
+      `${o.what} failed on ${o.host.target.name} (exit ${d.code}): ` +
+        `${lastLines(d.stderr) || 'no message'}; nothing was kept`,
       {
         details: { host: o.host.target.name, exitCode: d.code },
       },

@@ -117,7 +117,9 @@ export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
       if (toc.length === 0 || missing.length > 0) {
         throw new BackupError(
           'corrupt-dump',
-          `backup ${m.id}: pg_restore --list ${toc.length === 0 ? 'found no entries' : `shows no data for ${missing.join(', ')}`} — the dump is not what the manifest describes`,
+          `backup ${m.id}: pg_restore --list ` +
+            `${toc.length === 0 ? 'found no entries' : `shows no data for ${missing.join(', ')}`}` +
+            ' — the dump is not what the manifest describes',
         );
       }
       Object.assign(details, { plainSha256: r.plainSha256, tocEntries: toc.length, host: o.lister.host.target.name });

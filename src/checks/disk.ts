@@ -31,10 +31,13 @@ export const diskCheck: Check = {
       { what: `data dir ${dataDir}`, free: data.availableBytes },
       { what: `${tmpDir}`, free: tmp.availableBytes },
     ].filter((x) => x.free < need);
-    const summary = `database ${formatBytes(dbSize)}; free: ${dataDir} ${formatBytes(data.availableBytes)}, ${tmpDir} ${formatBytes(tmp.availableBytes)}`;
+    const summary =
+      `database ${formatBytes(dbSize)}; free: ${dataDir} ${formatBytes(data.availableBytes)}, ` +
+      `${tmpDir} ${formatBytes(tmp.availableBytes)}`;
     if (short.length) {
       return fail(
-        `not enough free space on ${short.map((s) => s.what).join(' and ')}: need ${formatBytes(need)} (${diskHeadroom}× the database, at least ${formatBytes(minFreeBytes)}); ${summary}`,
+        `not enough free space on ${short.map((s) => s.what).join(' and ')}: need ${formatBytes(need)} ` +
+          `(${diskHeadroom}× the database, at least ${formatBytes(minFreeBytes)}); ${summary}`,
         'free space (old images: docker image prune; old logs) before upgrading: migrations and dumps need room',
       );
     }

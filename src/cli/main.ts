@@ -109,7 +109,8 @@ export function buildProgram(
   sub(
     program,
     'rollback',
-    'go back to the last succeeded version (or --to VERSION|RECORD), with its pre-upgrade database when the schema moved',
+    'go back to the last succeeded version (or --to VERSION|RECORD), ' +
+      'with its pre-upgrade database when the schema moved',
   )
     .argument('<service>')
     .addOption(envOpt(true))
@@ -145,7 +146,8 @@ export function buildProgram(
   sub(
     backup,
     'restore',
-    'restore ID --into scratch (the restore test) or --into ENV (a real restore: lock, safety backup, new database then swap)',
+    'restore ID --into scratch (the restore test) or --into ENV ' +
+      '(a real restore: lock, safety backup, new database then swap)',
   )
     .argument('<id>')
     .requiredOption('--into <target>', "scratch, or an environment of the backup's service")

@@ -16,7 +16,9 @@ export async function recordForcedRelease(
   await new HistoryStore(remote, stateDir).append(service, env, newRecordId('lock-force-release', now), {
     at: now.toISOString(),
     status: 'succeeded',
-    note: `forced release of a lock held by ${describeHolder(broken)}${broken.stale ? ` (stale: ${broken.staleReason})` : ''}`,
+    note:
+      `forced release of a lock held by ${describeHolder(broken)}` +
+      `${broken.stale ? ` (stale: ${broken.staleReason})` : ''}`,
     fields: {
       service,
       env,

@@ -59,11 +59,14 @@ function heartbeatMs(staleAfter: number): number {
 
 // Fixed scripts; every value arrives as a positional parameter, never spliced in.
 const ACQUIRE =
-  'mkdir -p "$1" && mkdir "$1/lock" 2>/dev/null || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
+  'mkdir -p "$1" && mkdir "$1/lock" 2>/dev/null || exit 75; ' +
+  'cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
 const READ =
-  'if [ -d "$1/lock" ]; then if [ -f "$1/lock/info.json" ]; then cat "$1/lock/info.json"; else echo "{}"; fi; else echo null; fi';
+  'if [ -d "$1/lock" ]; then ' +
+  'if [ -f "$1/lock/info.json" ]; then cat "$1/lock/info.json"; else echo "{}"; fi; else echo null; fi';
 const BEAT =
-  'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
+  'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; ' +
+  'cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
 const RELEASE = 'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; rm -rf "$1/lock"';
 const BREAK = '[ -d "$1/lock" ] || exit 75; mv "$1/lock" "$1/lock.broken-$2"';
 

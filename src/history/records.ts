@@ -54,7 +54,8 @@ export function newRecordId(operation: string, now: Date): string {
 const APPEND = 'mkdir -p "$1" && cat >> "$1/$2.jsonl"';
 // Newest first; each file introduced by a marker line so the reader can split them.
 const READ =
-  'cd "$1" 2>/dev/null || exit 0; for f in $(ls -1 | grep "\\.jsonl$" | sort -r | head -n "$2"); do echo "#record $f"; cat "$f"; done';
+  'cd "$1" 2>/dev/null || exit 0; ' +
+  'for f in $(ls -1 | grep "\\.jsonl$" | sort -r | head -n "$2"); do echo "#record $f"; cat "$f"; done';
 
 export class HistoryStore {
   constructor(

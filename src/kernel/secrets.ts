@@ -34,7 +34,8 @@ export async function resolveSecret(
       value = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
     } catch (err) {
       throw new ConfigError(
-        `${deps.where}: secret file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        `${deps.where}: secret file ${file} ` +
+          `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       );
     }
   } else {

@@ -26,7 +26,8 @@ export function assertName(value: string, what: string): string {
 export function assertVersion(value: string, what = '--to'): string {
   if (!isSafeVersion(value)) {
     throw new InputError(
-      `${what}: ${JSON.stringify(value)} is not a valid version (expected something like 4.4.8 or 2.0.1+1.0.6-social-amd64)`,
+      `${what}: ${JSON.stringify(value)} is not a valid version ` +
+        '(expected something like 4.4.8 or 2.0.1+1.0.6-social-amd64)',
     );
   }
   return value;

@@ -128,7 +128,8 @@ export function guarded(stage: ChangeStage, run: ChangeRun, signal: AbortSignal,
       if (signal.aborted) throw new InterruptedError(`interrupted before: ${stage.title}`);
       if (opts.lock && run.lock?.lost) {
         throw new OperationError(
-          `stopped before "${stage.title}": the lock was released by someone else (lock release --force) while this run held it`,
+          `stopped before "${stage.title}": the lock was released by someone else ` +
+            '(lock release --force) while this run held it',
         );
       }
       return stage.run(run, ctx);

@@ -64,20 +64,24 @@ function hostKeyError(t: SshTarget, v: Exclude<HostKeyVerdict, { ok: true }>, kn
   const where = hostToken(t.address, t.port);
   if (v.reason === 'unknown') {
     return new HostKeyError(
-      `host key of ${describeTarget(t)} is not in ${knownHostsFile}: refusing to connect (offered ${v.offeredType} ${v.fingerprint})`,
+      `host key of ${describeTarget(t)} is not in ${knownHostsFile}: refusing to connect ` +
+        `(offered ${v.offeredType} ${v.fingerprint})`,
       {
         hints: [
-          `check that fingerprint with the host's administrators, then add the key: ssh-keyscan${t.port === 22 ? '' : ` -p ${t.port}`} ${t.address} >> ${knownHostsFile}`,
+          "check that fingerprint with the host's administrators, then add the key: " +
+            `ssh-keyscan${t.port === 22 ? '' : ` -p ${t.port}`} ${t.address} >> ${knownHostsFile}`,
         ],
         details: { host: t.name, fingerprint: v.fingerprint },
       },
     );
   }
   return new HostKeyError(
-    `host key of ${describeTarget(t)} ${v.reason === 'revoked' ? 'is revoked' : 'has CHANGED'}: the key offered (${v.offeredType} ${v.fingerprint}) does not match ${knownHostsFile}. Refusing to connect`,
+    `host key of ${describeTarget(t)} ${v.reason === 'revoked' ? 'is revoked' : 'has CHANGED'}: ` +
+      `the key offered (${v.offeredType} ${v.fingerprint}) does not match ${knownHostsFile}. Refusing to connect`,
     {
       hints: [
-        'this can be a reinstalled host or someone intercepting the connection; confirm the new fingerprint with the other operators before',
+        'this can be a reinstalled host or someone intercepting the connection; ' +
+          'confirm the new fingerprint with the other operators before',
         `removing the old entry: ssh-keygen -f ${knownHostsFile} -R '${where}'`,
       ],
       details: { host: t.name, fingerprint: v.fingerprint },
@@ -202,13 +206,15 @@ class SshHost implements RemoteHost {
         if (timedOut) {
           reject(
             new RemoteError(
-              `${this.target.name}: command timed out after ${Math.round(timeoutMs / 1000)}s: ${redact(line).slice(0, 200)}`,
+              `${this.target.name}: command timed out ` +
+                `after ${Math.round(timeoutMs / 1000)}s: ${redact(line).slice(0, 200)}`,
             ),
           );
         } else if (code === null || code === undefined) {
           reject(
             new RemoteError(
-              `${this.target.name}: connection lost while running: ${redact(line).slice(0, 200)}${signal ? ` (signal ${signal})` : ''}`,
+              `${this.target.name}: connection lost ` +
+                `while running: ${redact(line).slice(0, 200)}${signal ? ` (signal ${signal})` : ''}`,
             ),
           );
         } else if (code !== 0 && opts.reject !== false) {

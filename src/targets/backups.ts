@@ -82,7 +82,8 @@ export async function restoreTestHost(ws: Workspace): Promise<{ host: RemoteHost
   const rt = ws.config.backup.restoreTest;
   if (!rt) {
     throw new ConfigError(
-      `${ws.loaded.locate(['backup'])} backup.restoreTest: not configured (an inventory host with PostgreSQL to restore into)`,
+      `${ws.loaded.locate(['backup'])} backup.restoreTest: not configured ` +
+        '(an inventory host with PostgreSQL to restore into)',
     );
   }
   const inventory = ws.loaded.resolvePath(rt.inventory);

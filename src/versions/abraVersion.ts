@@ -43,7 +43,8 @@ export function parseAbraVersion(text: string, source = 'version'): AbraVersion 
   const v = tryParseAbraVersion(text.trim());
   if (!v) {
     throw new InputError(
-      `${source}: ${JSON.stringify(text)} is not a recipe version (expected e.g. 2.0.1+1.0.6-social-amd64, 1.39.1_2, or a chaos commit like a1b2c3d4)`,
+      `${source}: ${JSON.stringify(text)} is not a recipe version ` +
+        '(expected e.g. 2.0.1+1.0.6-social-amd64, 1.39.1_2, or a chaos commit like a1b2c3d4)',
       { code: 'bad-version' },
     );
   }

@@ -31,7 +31,8 @@ export class LocalStore implements BackupStore {
     } catch (err) {
       throw new BackupError(
         'store-unreachable',
-        `backup store ${this.description} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        `backup store ${this.description} ` +
+          `is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
         {
           cause: err,
         },
@@ -84,7 +85,8 @@ export class LocalStore implements BackupStore {
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       return new BackupError(
         'disk-full',
-        `backup store ${this.description} is full: no space left writing ${key}${written ? ` (after ${formatBytes(written)})` : ''}; the partial file was removed`,
+        `backup store ${this.description} is full: no space left writing ${key}` +
+          `${written ? ` (after ${formatBytes(written)})` : ''}; the partial file was removed`,
         {
           hints: ['free space there or use another store (backup.store)'],
           cause: err,

@@ -21,7 +21,9 @@ async function decideRestoreDb(ctx: CommandContext, opts: RollbackOptions, c: Ro
       ? 'the database schema changed since that backup'
       : 'coopctl cannot tell whether the schema changed since that backup';
   return ctx.prompter.confirm({
-    message: `${why}. Restore the database of ${c.backup.id} (${c.backup.createdAt}; later data is lost, the current database is kept renamed)?`,
+    message:
+      `${why}. Restore the database of ${c.backup.id} (${c.backup.createdAt}; ` +
+      'later data is lost, the current database is kept renamed)?',
     flag: '--restore-db or --keep-db',
     default: true,
   });

@@ -20,7 +20,9 @@ async function pickVersion(ctx: CommandContext, choice: VersionChoice, pre: bool
   const choices = choice.suggestions.map((s) => ({
     value: s.version,
     // inquirer prints a disabled choice's reason after its name: said once
-    name: `${s.version}${s.security ? ' [security]' : ''}${s.prerelease ? ' [pre-release]' : ''}${s.allowed ? ` — ${s.reason}` : ''}`,
+    name:
+      `${s.version}${s.security ? ' [security]' : ''}` +
+      `${s.prerelease ? ' [pre-release]' : ''}${s.allowed ? ` — ${s.reason}` : ''}`,
     disabled: s.allowed ? false : `(${s.reason})`,
   }));
   if (!choices.some((c) => !c.disabled)) {

@@ -12,7 +12,10 @@ interface AbraClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Progress lines of long-running abra commands (deploys, backups). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
-  /** Bound for commands that change things; converge checks alone may take the recipe's timeout label (bonfire: 300 s). */
+  /**
+   * Bound for commands that change things; converge checks alone may take the recipe's timeout label
+   * (bonfire: 300 s).
+   */
   applyTimeoutMs?: number;
   readTimeoutMs?: number;
 }

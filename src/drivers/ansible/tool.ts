@@ -62,7 +62,8 @@ export function missingCollections(required: RequiredCollection[], installed: Ma
     })
     .map(
       (c) =>
-        `${c.name}${c.version ? ` ${c.version}` : ''}${installed.get(c.name) ? ` (have ${installed.get(c.name)})` : ''}`,
+        `${c.name}${c.version ? ` ${c.version}` : ''}` +
+        `${installed.get(c.name) ? ` (have ${installed.get(c.name)})` : ''}`,
     );
 }
 

@@ -65,7 +65,10 @@ interface ListVersionsOptions extends GitSourceOptions {
   changelogPath?: string;
   current?: VersionLike;
   includePrerelease?: boolean;
-  /** Which entries get their CHANGELOG section attached (default: those newer than current; all when current is unknown). */
+  /**
+   * Which entries get their CHANGELOG section attached (default: those newer than current; all when current is
+   * unknown).
+   */
   notes?: 'newer' | 'all' | 'none';
 }
 

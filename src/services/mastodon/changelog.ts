@@ -42,7 +42,10 @@ interface Draft {
   lines: string[];
 }
 
-/** Sections in file order; headings that are not versions (`## [Unreleased]`) end the previous section and are skipped. */
+/**
+ * Sections in file order; headings that are not versions (`## [Unreleased]`) end the previous section and are
+ * skipped.
+ */
 export function parseChangelog(markdown: string): ChangelogSection[] {
   const drafts: Draft[] = [];
   let current: Draft | undefined;

@@ -67,7 +67,10 @@ const ENV_REQUIREMENTS: readonly EnvRequirement[] = [
     ],
     forbids: [],
     message: 'Mastodon 4.3 refuses to start without the three ACTIVE_RECORD_ENCRYPTION_* keys',
-    fix: 'generate them with `bin/rails db:encryption:init` (compose: `docker compose run --rm web bin/rails db:encryption:init`), add them to .env.production and back that file up: losing the keys breaks 2FA',
+    fix:
+      'generate them with `bin/rails db:encryption:init` ' +
+      '(compose: `docker compose run --rm web bin/rails db:encryption:init`), ' +
+      'add them to .env.production and back that file up: losing the keys breaks 2FA',
   },
   {
     id: 'redis-namespace',
@@ -75,7 +78,9 @@ const ENV_REQUIREMENTS: readonly EnvRequirement[] = [
     requires: [],
     forbids: ['REDIS_NAMESPACE'],
     message: 'Mastodon 4.4 refuses to start while REDIS_NAMESPACE is set',
-    fix: 'remove REDIS_NAMESPACE from .env.production (move the data to an unprefixed Redis database first if it is shared)',
+    fix:
+      'remove REDIS_NAMESPACE from .env.production ' +
+      '(move the data to an unprefixed Redis database first if it is shared)',
   },
 ];
 
@@ -176,7 +181,9 @@ function targetRules(
     out.push({
       id: 'target-exists',
       level: 'fail',
-      message: `${t} is not a tag of the upstream repository${near ? ` (the newest ${seriesOf(near)} release is ${displayOf(near)})` : ''}`,
+      message:
+        `${t} is not a tag of the upstream repository` +
+        `${near ? ` (the newest ${seriesOf(near)} release is ${displayOf(near)})` : ''}`,
       fix: `list the versions with \`${versionsCommand(input)}\``,
     });
   }
@@ -234,8 +241,9 @@ function seriesRule(cur: MastodonVersion, tgt: MastodonVersion, avail: MastodonV
     id: 'minor-series',
     level: 'fail',
     message:
-      `${displayOf(cur)} → ${displayOf(tgt)} skips series ${skipped.join(', ')}${major}: since Feb 2026 the Mastodon docs require ` +
-      'deploying at least one release of every minor series, and carrying out the upgrade notes of every skipped release',
+      `${displayOf(cur)} → ${displayOf(tgt)} skips series ${skipped.join(', ')}${major}: ` +
+      'since Feb 2026 the Mastodon docs require deploying at least one release of every minor series, ' +
+      'and carrying out the upgrade notes of every skipped release',
     fix: next
       ? `upgrade to ${displayOf(next)} first (the newest patch of ${seriesOf(next)}), then continue`
       : `upgrade to a ${skipped[0]} release first`,
@@ -276,7 +284,9 @@ function postgresRule(tgt: MastodonVersion, reported: string | undefined): RuleF
     return {
       id: 'postgres-version',
       level: 'warn',
-      message: `PostgreSQL version unknown${reported ? ` (${JSON.stringify(reported)})` : ''}: Mastodon ${t} needs ${need}`,
+      message:
+        `PostgreSQL version unknown${reported ? ` (${JSON.stringify(reported)})` : ''}: ` +
+        `Mastodon ${t} needs ${need}`,
       fix: "check with `psql -c 'show server_version'` on the database host",
     };
   }
@@ -293,7 +303,9 @@ function postgresRule(tgt: MastodonVersion, reported: string | undefined): RuleF
     return {
       id: 'postgres-version',
       level: 'fail',
-      message: `PostgreSQL ${shown} is refused by Mastodon 4.3 and later (14.0–14.3 can corrupt indexes built concurrently)`,
+      message:
+        `PostgreSQL ${shown} is refused by Mastodon 4.3 and later ` +
+        '(14.0–14.3 can corrupt indexes built concurrently)',
       fix: 'update PostgreSQL to 14.4 or later, then reindex',
     };
   }

@@ -4,7 +4,10 @@ import { upstreamOf } from './config.js';
 import { redisVersion } from './host.js';
 import { planUpgradeRules } from './rules.js';
 
-/** The version rules (exists, newer, one minor series at a time, PostgreSQL/Redis floors) against what the host runs. */
+/**
+ * The version rules (exists, newer, one minor series at a time, PostgreSQL/Redis floors) against what the host
+ * runs.
+ */
 export const targetVersionCheck: Check = {
   id: 'target-version',
   needs: ['ssh'],

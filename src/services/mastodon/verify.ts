@@ -91,7 +91,9 @@ async function once(
     checks.push({
       id: 'requests',
       ok: fivexx === 0 && failed === 0 && !slow,
-      message: `${h.requests} API requests: ${fivexx} answered 5xx, ${failed} no answer${latency ? `, slowest ${latency.maxMs} ms (limit ${h.latencyMs} ms)` : ''}`,
+      message:
+        `${h.requests} API requests: ${fivexx} answered 5xx, ${failed} no answer` +
+        `${latency ? `, slowest ${latency.maxMs} ms (limit ${h.latencyMs} ms)` : ''}`,
     });
   }
   return { ok: checks.every((c) => c.ok), reportedVersion: reported, checks, latency };

@@ -20,7 +20,8 @@ export async function run(
   const p = ctx.printer;
   if (ctx.global.dryRun) {
     p.info(
-      `! skipped (dry run): dump ${source.db.name} on ${source.host.target.name} (and ${source.secretsFile}) to ${store.description}`,
+      `! skipped (dry run): dump ${source.db.name} on ${source.host.target.name} ` +
+        `(and ${source.secretsFile}) to ${store.description}`,
     );
     return;
   }
@@ -42,7 +43,8 @@ export async function run(
   }
   if (ctx.global.json) return p.json(manifestDocument(m));
   p.out(
-    `${m.id}  ${service}/${opts.env}  ${formatBytes(m.size)}  ${m.version ?? 'version unknown'}  in ${store.description}`,
+    `${m.id}  ${service}/${opts.env}  ${formatBytes(m.size)}  ` +
+      `${m.version ?? 'version unknown'}  in ${store.description}`,
   );
   p.info(`not verified yet: coopctl backup verify ${m.id}`);
 }

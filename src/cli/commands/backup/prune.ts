@@ -40,11 +40,13 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
     p.out(`keep    ${d.manifest.id}  ${d.manifest.service}/${d.manifest.env}  ${d.reasons.join('; ')}`);
   for (const d of plan.delete)
     p.out(
-      `${apply ? 'deleted' : 'delete '} ${d.manifest.id}  ${d.manifest.service}/${d.manifest.env}  ${d.reasons.join('; ')}`,
+      `${apply ? 'deleted' : 'delete '} ${d.manifest.id}  ` +
+        `${d.manifest.service}/${d.manifest.env}  ${d.reasons.join('; ')}`,
     );
   for (const o of plan.orphans)
     p.out(
-      `${apply ? 'deleted' : 'delete '} ${o.id}  ${o.service}/${o.env}  unfinished backup without a manifest (${o.keys.length} objects)`,
+      `${apply ? 'deleted' : 'delete '} ${o.id}  ${o.service}/${o.env}  ` +
+        `unfinished backup without a manifest (${o.keys.length} objects)`,
     );
   for (const x of plan.problems) p.warn(`${x.key}: ${x.message} (left alone)`);
   if (!apply && (plan.delete.length || plan.orphans.length)) p.info('nothing deleted: run again with --yes to delete');

@@ -23,7 +23,8 @@ export async function run(ctx: CommandContext, opts: { into: string; store?: str
   const keys = manifest.encryption.algorithm === 'age' ? await backupIdentities(ws) : undefined;
   if (ctx.global.dryRun) {
     ctx.printer.info(
-      `! skipped (dry run): restore ${id} into a scratch database on ${target.host.target.name}, compare row counts, drop it`,
+      `! skipped (dry run): restore ${id} into a scratch database on ${target.host.target.name}, ` +
+        'compare row counts, drop it',
     );
     return;
   }
