@@ -3,7 +3,7 @@ import type { Manifest } from '../backup/manifest.js';
 import { HostFacts } from '../checks/facts.js';
 import { HistoryStore, type HistoryRecord } from '../history/records.js';
 import { InputError, RefusedError } from '../kernel/errors.js';
-import type { ChangePlan } from '../pipeline/change.js';
+import { type ChangePlan, schemaChanged } from '../pipeline/change.js';
 import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
 import {
   deployStage,
@@ -76,7 +76,7 @@ export async function chooseRollback(ws: Workspace, t: Target, to: string | unde
   const before = undoes?.details.schemaBefore as SchemaMark | undefined;
   if (before && p.schemaMark) {
     const now = await p.schemaMark(t.remote, t);
-    schemaMoved = now.count !== before.count || now.newest !== before.newest;
+    schemaMoved = schemaChanged(now, before);
   }
   return { current, to: version, undoes, backup, schemaMoved };
 }

@@ -100,6 +100,11 @@ interface PlanStep {
 
 export const LOCK_STEP_ID = 'lock';
 
+/** Migrations ran (or were undone) between two schema marks. */
+export function schemaChanged(a: SchemaMark, b: SchemaMark): boolean {
+  return a.count !== b.count || a.newest !== b.newest;
+}
+
 export function lockTitle(t: Target): string {
   return `Take the lock of ${t.service}/${t.env} on ${t.host.name}`;
 }

@@ -1,6 +1,6 @@
 import { errorMessage, OperationError } from '../kernel/errors.js';
 import type { ChangeDeps, ChangeRun, ChangeStage, Ending } from './change.js';
-import { guarded } from './change.js';
+import { guarded, schemaChanged } from './change.js';
 
 /** How the database a failed change leaves behind is called in the report. */
 const CHANGED = { upgrade: 'upgraded', promote: 'promoted', rollback: 'rolled-back', restore: 'replaced' } as const;
@@ -11,7 +11,7 @@ async function schemaMoved(run: ChangeRun): Promise<boolean | 'unknown'> {
   if (!t.profile.schemaMark) return 'unknown';
   try {
     const after = await t.profile.schemaMark(t.remote, t);
-    return !schemaBefore || after.count !== schemaBefore.count || after.newest !== schemaBefore.newest;
+    return !schemaBefore || schemaChanged(after, schemaBefore);
   } catch {
     return 'unknown';
   }

@@ -101,11 +101,17 @@ export class Workspace {
     const fallback = this.driverOf(service).defaultProfile ?? svc.driver;
     const name = svc.profile ?? (this.registry.profiles.has(service) ? service : fallback);
     const p = this.registry.profiles.get(name);
-    if (!p) {
-      const what = unknownName('service profile', name, this.registry.profiles.keys());
-      throw this.loaded.error(['services', service, svc.profile ? 'profile' : 'driver'], what);
-    }
-    return p;
+    if (p) return p;
+    const known = [...this.registry.profiles.keys()].join(', ');
+    if (svc.profile)
+      throw this.loaded.error(
+        ['services', service, 'profile'],
+        unknownName('service profile', name, known.split(', ')),
+      );
+    throw this.loaded.error(
+      ['services', service],
+      `no service profile fits ${service}: name one with profile: (${known})`,
+    );
   }
 
   async target(service: string, env: string): Promise<Target> {
