@@ -7,20 +7,32 @@ import { registerSecret } from './redact.js';
 export type SecretRef = { env: string } | { file: string } | { pass: string };
 
 /**
- * Resolves a secret reference at the moment it is needed. The value is
- * registered with the redactor before it is returned, so it cannot reach
- * output, logs, history or manifests afterwards.
+ * What a secret is: a `value` (a key, a password) or a `document` (an age
+ * identity file, comments included). A pass entry's value is its first line,
+ * as `pass` itself has it; the lines after it are metadata.
  */
+type SecretShape = 'value' | 'document';
+
+interface SecretDeps {
+  runner: ProcessRunner;
+  env: NodeJS.ProcessEnv;
+  resolvePath: (p: string) => string;
+  where: string;
+  shape?: SecretShape;
+}
+
 export function describeSecretRef(ref: SecretRef): string {
   if ('env' in ref) return `env:${ref.env}`;
   if ('file' in ref) return `file:${ref.file}`;
   return `pass:${ref.pass}`;
 }
 
-export async function resolveSecret(
-  ref: SecretRef,
-  deps: { runner: ProcessRunner; env: NodeJS.ProcessEnv; resolvePath: (p: string) => string; where: string },
-): Promise<string> {
+/**
+ * Resolves a secret reference. The value is registered with the redactor
+ * before it is returned, so it cannot reach output, logs, history or
+ * manifests afterwards.
+ */
+export async function resolveSecret(ref: SecretRef, deps: SecretDeps): Promise<string> {
   let value: string | undefined;
   if ('env' in ref) {
     value = deps.env[ref.env];
@@ -39,24 +51,53 @@ export async function resolveSecret(
       );
     }
   } else {
-    try {
-      const r = await deps.runner.run('pass', ['show', ref.pass], { mutates: false, timeoutMs: 120_000 });
-      value = r.stdout.split('\n')[0];
-    } catch (err) {
-      if (err instanceof CommandFailedError) {
-        throw new ConfigError(
-          `${deps.where}: secret pass:${ref.pass} could not be read (is it in the password store?)`,
-        );
-      }
-      if (err instanceof ConfigError || (err as { code?: string }).code === 'missing-tool') {
-        throw new ConfigError(
-          `${deps.where}: secret pass:${ref.pass} needs the 'pass' password manager, which is not installed`,
-        );
-      }
-      throw err;
-    }
+    const text = await passShow(ref.pass, deps);
+    value = deps.shape === 'document' ? text.replace(/\r?\n$/, '') : text.split(/\r?\n/)[0];
   }
   if (!value) throw new ConfigError(`${deps.where}: secret ${describeSecretRef(ref)} is empty`);
   registerSecret(value);
   return value;
+}
+
+/**
+ * `pass show ENTRY`, with the operator's GNUPGHOME and PASSWORD_STORE_DIR.
+ * gpg runs in batch mode and never starts a pinentry: a key that needs its
+ * passphrase is an error here, not a prompt hanging under a task list.
+ */
+async function passShow(entry: string, deps: SecretDeps): Promise<string> {
+  const gpgOpts = [deps.env.PASSWORD_STORE_GPG_OPTS, '--batch', '--pinentry-mode', 'error'].filter(Boolean).join(' ');
+  try {
+    const r = await deps.runner.run('pass', ['show', entry], {
+      mutates: false,
+      timeoutMs: 120_000,
+      input: '',
+      env: { PASSWORD_STORE_GPG_OPTS: gpgOpts },
+    });
+    return r.stdout;
+  } catch (err) {
+    if (err instanceof CommandFailedError) throw passError(entry, deps, err.result.stderr);
+    if (err instanceof ConfigError || (err as { code?: string }).code === 'missing-tool') {
+      throw new ConfigError(
+        `${deps.where}: secret pass:${entry} needs the 'pass' password manager, which is not installed`,
+        { hints: ['install pass and gnupg (Debian: apt-get install pass)'] },
+      );
+    }
+    throw err;
+  }
+}
+
+function passError(entry: string, deps: SecretDeps, stderr: string): ConfigError {
+  const store = deps.env.PASSWORD_STORE_DIR || '~/.password-store';
+  if (/is not in the password store/.test(stderr)) {
+    return new ConfigError(`${deps.where}: secret pass:${entry} is not in the password store (${store})`, {
+      hints: [`pass insert ${entry} (or set PASSWORD_STORE_DIR to the store that has it)`],
+    });
+  }
+  const why = stderr.split('\n').find((l) => /^gpg: /.test(l)) ?? stderr.trim().split('\n')[0] ?? '';
+  return new ConfigError(`${deps.where}: secret pass:${entry} could not be decrypted${why ? ` (${why})` : ''}`, {
+    hints: [
+      'coopctl runs gpg without a passphrase prompt: unlock your key first ' +
+        `(\`pass show ${entry} >/dev/null\` at your terminal; gpg-agent keeps it), and check GNUPGHOME`,
+    ],
+  });
 }

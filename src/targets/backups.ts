@@ -7,7 +7,7 @@ import type { BackupStore } from '../backup/store/types.js';
 import { hostVar } from '../config/inventory.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { ConfigError, InputError } from '../kernel/errors.js';
-import { describeSecretRef, resolveSecret } from '../kernel/secrets.js';
+import { describeSecretRef, resolveSecret, type SecretRef } from '../kernel/secrets.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
 
@@ -16,18 +16,28 @@ import type { Workspace } from './workspace.js';
  * how to reach a target's database. Shared by the backup commands and the
  * safety backup of upgrades.
  */
+/**
+ * A secret of the config, resolved once per run (`pass show` once, gpg once):
+ * preflight resolves what a run needs, and the stages after it reuse that.
+ */
+function configSecret(ws: Workspace, ref: SecretRef, at: string[], shape: 'value' | 'document'): Promise<string> {
+  return ws.once(`secret ${shape} ${describeSecretRef(ref)}`, () =>
+    resolveSecret(ref, {
+      runner: ws.runner,
+      env: process.env,
+      resolvePath: (p) => ws.loaded.resolvePath(p),
+      where: `${ws.loaded.locate(at)} ${at.join('.')}`,
+      shape,
+    }),
+  );
+}
+
 export function openBackupStore(ws: Workspace, name?: string): Promise<BackupStore> {
   return storeFromConfig(
     ws.config.backup,
     {
       resolvePath: (p) => ws.loaded.resolvePath(p),
-      secret: (ref, where) =>
-        resolveSecret(ref, {
-          runner: ws.runner,
-          env: process.env,
-          resolvePath: (p) => ws.loaded.resolvePath(p),
-          where: `${ws.loaded.locate(['backup'])} ${where}`,
-        }),
+      secret: (ref, where) => configSecret(ws, ref, where.split('.'), 'value'),
       env: process.env,
     },
     name,
@@ -39,18 +49,13 @@ export function encryptionSettings(ws: Workspace): EncryptionSettings | null {
   return e ? { recipients: e.recipients, identityRef: describeSecretRef(e.identity) } : null;
 }
 
-/** The age identities for verify/restore, resolved from backup.encryption.identity. */
+/** The age identities for verify/restore, resolved from backup.encryption.identity (a whole identity file). */
 export async function backupIdentities(ws: Workspace): Promise<string[] | undefined> {
   const e = ws.config.backup.encryption;
   if (!e) return undefined;
-  const where = `${ws.loaded.locate(['backup', 'encryption', 'identity'])} backup.encryption.identity`;
-  const text = await resolveSecret(e.identity, {
-    runner: ws.runner,
-    env: process.env,
-    resolvePath: (p) => ws.loaded.resolvePath(p),
-    where,
-  });
-  return parseIdentities(text, where);
+  const at = ['backup', 'encryption', 'identity'];
+  const text = await configSecret(ws, e.identity, at, 'document');
+  return parseIdentities(text, `${ws.loaded.locate(at)} ${at.join('.')}`);
 }
 
 /** The target's database and secrets file as a backup source. */
