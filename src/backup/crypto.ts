@@ -1,7 +1,7 @@
 import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ConfigError } from '../kernel/errors.js';
 import { registerSecret } from '../kernel/redact.js';
 import { BackupError } from './errors.js';
@@ -253,6 +253,28 @@ export async function decryptingStream(source: Readable, identities: readonly st
   // Errors travel both ways: a source failure fails the output, a consumer giving up stops the source.
   pipeline(source, opener).catch(() => {});
   return opener;
+}
+
+/**
+ * Whether `identities` open what coopctl encrypts to `recipients`: a probe
+ * sealed and opened by the same code as a backup, before anything needs it.
+ */
+export async function identitiesOpen(recipients: readonly string[], identities: readonly string[]): Promise<boolean> {
+  const probe = Buffer.from('coopctl identity probe');
+  const sealed = await collect(new PassThrough().end(probe).pipe(await encryptingStream(recipients)));
+  try {
+    const plain = await collect(await decryptingStream(new PassThrough().end(sealed), identities));
+    return plain.equals(probe);
+  } catch (err) {
+    if (err instanceof BackupError && err.code === 'wrong-key') return false;
+    throw err;
+  }
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of stream) parts.push(b as Buffer);
+  return Buffer.concat(parts);
 }
 
 export function decryptionError(err: unknown): BackupError {

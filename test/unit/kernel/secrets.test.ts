@@ -1,6 +1,6 @@
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
-import { parseIdentities } from '../../../src/backup/crypto.js';
+import { identitiesOpen, parseIdentities } from '../../../src/backup/crypto.js';
 import { ConfigError } from '../../../src/kernel/errors.js';
 import { CommandFailedError, type ProcessRunner, type RunOptions } from '../../../src/kernel/process.js';
 import { redact } from '../../../src/kernel/redact.js';
@@ -77,5 +77,16 @@ describe('pass entries as operators store them', () => {
         '(gpg: decryption failed: No secret key)',
     );
     expect(err2.hints[0]).toContain('pass show x/y >/dev/null');
+  });
+});
+
+describe('the identity check of preflight', () => {
+  it('an identity opens what is encrypted to its recipient, and not what is encrypted to another', async () => {
+    const mine = await generateIdentity();
+    const other = await generateIdentity();
+    const recipients = [await identityToRecipient(mine)];
+    expect(await identitiesOpen(recipients, [mine])).toBe(true);
+    expect(await identitiesOpen([await identityToRecipient(other), ...recipients], [mine])).toBe(true);
+    expect(await identitiesOpen(recipients, [other])).toBe(false);
   });
 });
