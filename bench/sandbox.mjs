@@ -18,8 +18,10 @@ export function cli(...args) {
 export function withSandbox(fn, { extraHosts = 0 } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-bench-'));
   try {
-    const up = cli('sandbox', 'up', '--dir', dir, '--extra-hosts', String(extraHosts));
+    const up = cli('--json', 'sandbox', 'up', '--dir', dir, '--extra-hosts', String(extraHosts));
     if (up.status !== 0) throw new Error(`sandbox up failed:\n${up.stderr}`);
+    // Its pass store, as an operator's shell exports it, for every coopctl run of the benchmark.
+    Object.assign(process.env, JSON.parse(up.stdout).env);
     const inventory = parse(readFileSync(path.join(dir, 'inventories', 'sandbox.yml'), 'utf8'));
     return fn({
       dir,

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 dir="${SANDBOX_DIR:-.sandbox}"
 coopctl() { ./bin/coopctl -c "$dir/coopctl.yaml" "$@"; }
 ./bin/coopctl sandbox up --dir "$dir"
+# The sandbox keeps its secrets in its own pass store (gpg key without passphrase), found as pass finds it.
+secrets="$(realpath "$dir")/secrets"
+export GNUPGHOME="$secrets/gnupg" PASSWORD_STORE_DIR="$secrets/password-store"
 coopctl status
 if [ -t 0 ] && [ -t 1 ] && [ -z "${CI:-}" ]; then
   coopctl upgrade mastodon --env alpha
@@ -18,6 +21,7 @@ fi
 coopctl history mastodon --env alpha
 coopctl status mastodon
 echo
-echo "The sandbox keeps running. Try a failure: ./bin/coopctl sandbox fault --dir $dir alpha migration-fails"
+echo "The sandbox keeps running. Its secrets are in a pass store: export GNUPGHOME=$GNUPGHOME PASSWORD_STORE_DIR=$PASSWORD_STORE_DIR"
+echo "Try a failure: ./bin/coopctl sandbox fault --dir $dir alpha migration-fails"
 echo "then: ./bin/coopctl -c $dir/coopctl.yaml upgrade mastodon --env alpha --to 4.5.0 --yes   (restored automatically)"
 echo "Stop it with: ./bin/coopctl sandbox down --dir $dir"

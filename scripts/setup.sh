@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks for coopctl and its sandbox:
-# ansible-core, OpenSSH server, PostgreSQL 15, zstd, age, git; then the npm packages.
+# ansible-core, OpenSSH server, PostgreSQL 15, zstd, age, gnupg and pass, git; then the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,8 @@ command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15 postgresql-client-15)
 command -v zstd >/dev/null || missing+=(zstd)
 command -v age >/dev/null || missing+=(age)
+command -v gpg >/dev/null || missing+=(gnupg)
+command -v pass >/dev/null || missing+=(pass)
 command -v git >/dev/null || missing+=(git)
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ip >/dev/null || missing+=(iproute2)

@@ -104,10 +104,15 @@ describe('backups on the sandbox', () => {
     const broken = path.join(sb.dir, 'broken.yaml');
     writeFileSync(
       broken,
-      cfg.replace(/accessKeyId:\n(\s+)file: secrets\/s3-access-key/, 'accessKeyId:\n$1env: COOPCTL_TEST_MISSING_KEY'),
+      cfg.replace(
+        /accessKeyId:\n(\s+)pass: sandbox\/s3\/access-key-id/,
+        'accessKeyId:\n$1env: COOPCTL_TEST_MISSING_KEY',
+      ),
     );
     expect(readFileSync(broken, 'utf8')).toContain('COOPCTL_TEST_MISSING_KEY');
-    const r = await (await import('../helpers/cli.js')).coopctl(['-c', broken, 'backup', 'list', '--store', 's3']);
+    const r = await (await import('../helpers/cli.js')).coopctl(['-c', broken, 'backup', 'list', '--store', 's3'], {
+      env: sb.env,
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/broken\.yaml:\d+ .*secret env:COOPCTL_TEST_MISSING_KEY is not set/);
   });

@@ -15,11 +15,14 @@ const USER = 'coopctl-sbx';
 const root = process.getuid?.() === 0;
 let dir: string | undefined;
 
-function asUser(args: string[]) {
+/** The sandbox's pass store, as the user's shell would export it (sandbox up prints the line). */
+const passEnv = (sb: string) => [`GNUPGHOME=${sb}/secrets/gnupg`, `PASSWORD_STORE_DIR=${sb}/secrets/password-store`];
+
+function asUser(args: string[], env: string[] = []) {
   try {
     const stdout = execFileSync(
       'runuser',
-      ['-u', USER, '--', 'env', `HOME=/home/${USER}`, 'CI=1', 'NO_COLOR=1', process.execPath, BIN, ...args],
+      ['-u', USER, '--', 'env', `HOME=/home/${USER}`, 'CI=1', 'NO_COLOR=1', ...env, process.execPath, BIN, ...args],
       {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,16 +68,10 @@ describe.skipIf(!root)('sandbox as an ordinary user', () => {
       ['alpha', '4.4.7', true],
       ['prod', '4.4.7', true],
     ]);
-    const pf = asUser([
-      '-c',
-      path.join(sb, 'coopctl.yaml'),
-      'preflight',
-      'mastodon',
-      '--env',
-      'alpha',
-      '--to',
-      '4.4.8',
-    ]);
+    const pf = asUser(
+      ['-c', path.join(sb, 'coopctl.yaml'), 'preflight', 'mastodon', '--env', 'alpha', '--to', '4.4.8'],
+      passEnv(sb),
+    );
     expect(pf.code, pf.stdout).toBe(0);
     expect(asUser(['sandbox', 'down', '--dir', sb]).code).toBe(0);
     const left = execFileSync('ps', ['-e', '-o', 'args='], { encoding: 'utf8' })

@@ -120,6 +120,7 @@ describe('the sandbox world', () => {
       'disk',
       'raid',
       'reboot',
+      'secrets',
       'ansible',
       'ansible-collections',
       'playbook-syntax',

@@ -81,6 +81,7 @@ function terminal(args: string[]): Promise<TmuxSession> {
       'CI',
       'NO_COLOR=1',
       `XDG_STATE_HOME=${freshStateHome()}`,
+      ...Object.entries(sb.env).map(([k, v]) => `${k}=${v}`),
       process.execPath,
       BIN,
       '-c',

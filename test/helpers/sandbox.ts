@@ -1,11 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sandboxLayout } from '../world/layout.js';
+import { passEnv } from '../world/passStore.js';
 import { coopctl, type CliResult } from './cli.js';
 
 export interface TestSandbox {
   dir: string;
   config: string;
+  /** What an operator's shell exports for the sandbox (its pass store: GNUPGHOME, PASSWORD_STORE_DIR). */
+  env: Record<string, string>;
   /** coopctl -c <sandbox config> ... */
   run(args: string[], env?: Record<string, string>): Promise<CliResult>;
   fault(...args: string[]): Promise<CliResult>;
@@ -24,10 +28,12 @@ export async function startSandbox(opts: { extraHosts?: number } = {}): Promise<
     throw new Error(`sandbox up failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
   }
   const config = path.join(dir, 'coopctl.yaml');
+  const shell = passEnv(sandboxLayout(dir));
   return {
     dir,
     config,
-    run: (args, env) => coopctl(['-c', config, ...args], { env }),
+    env: shell,
+    run: (args, env) => coopctl(['-c', config, ...args], { env: { ...shell, ...env } }),
     fault: (...args) => coopctl(['sandbox', 'fault', '--dir', dir, ...args]),
     async down() {
       await coopctl(['sandbox', 'down', '--dir', dir]);

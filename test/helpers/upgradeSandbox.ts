@@ -132,7 +132,7 @@ export function setHealthTimeout(sb: TestSandbox, timeout: string): void {
 export function startCli(sb: TestSandbox, args: string[], env: Record<string, string> = {}) {
   return execa(process.execPath, [BIN, '-c', sb.config, ...args], {
     cwd: REPO,
-    env: { CI: 'true', NO_COLOR: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: { CI: 'true', NO_COLOR: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...sb.env, ...env },
     reject: false,
     timeout: 180_000,
     stdin: 'ignore',

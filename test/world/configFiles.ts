@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { SandboxLayout } from './layout.js';
+import { PASS_ENTRIES } from './passStore.js';
 import { repoRoot } from './paths.js';
 import type { SandboxState } from './state.js';
 
@@ -104,11 +105,11 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
           endpoint: `http://127.0.0.1:${state.s3.port}`,
           bucket: state.s3.bucket,
           forcePathStyle: true,
-          accessKeyId: { file: 'secrets/s3-access-key' },
-          secretAccessKey: { file: 'secrets/s3-secret-key' },
+          accessKeyId: { pass: PASS_ENTRIES.s3AccessKey },
+          secretAccessKey: { pass: PASS_ENTRIES.s3SecretKey },
         },
       },
-      encryption: { recipients: [ageRecipient], identity: { file: 'secrets/age-identity.txt' } },
+      encryption: { recipients: [ageRecipient], identity: { pass: PASS_ENTRIES.ageIdentity } },
       retention: { keepLast: 5, keepDailyDays: 14 },
       restoreTest: { inventory: inv, host: 'alpha' },
     },

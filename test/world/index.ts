@@ -7,14 +7,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { clearFaults, setFault } from './faults.js';
 import { sandboxLayout } from './layout.js';
+import { passEnv } from './passStore.js';
 import { sandboxDown, sandboxProcesses, sandboxUp, type UpOptions } from './world.js';
 
 export { sandboxDown as down, sandboxProcesses as processes, setFault, clearFaults };
 
-/** Builds the sandbox, or starts what is not running of an existing one. */
+/**
+ * Builds the sandbox, or starts what is not running of an existing one.
+ * `env`: what an operator's shell exports to use it (its pass store).
+ */
 export async function up(opts: UpOptions) {
   const state = await sandboxUp(opts);
-  return { state, config: sandboxLayout(opts.dir).config };
+  const layout = sandboxLayout(opts.dir);
+  return { state, config: layout.config, env: passEnv(layout) };
 }
 
 /** The sandbox directory of `file` when `sandbox up` wrote it (its coopctl.yaml), else undefined. */

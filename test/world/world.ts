@@ -39,6 +39,7 @@ import { freePort, readBanner, waitFor } from './net.js';
 import { createNetns, deleteNetns, netnsExists, netnsSupported, sandboxTag } from './netns.js';
 import { hostToken } from '../../src/remote/knownHosts.js';
 import { InputError } from '../../src/kernel/errors.js';
+import { createPassStore, PASS_ENTRIES, stopGpgAgent } from './passStore.js';
 import { isRunning, readPid, stopPidFile } from './processes.js';
 import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
 import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
@@ -77,13 +78,17 @@ function sshdSpec(layout: SandboxLayout, h: SandboxHost) {
   };
 }
 
-function writeSecrets(layout: SandboxLayout, ageIdentity: string): void {
+function writeSecrets(layout: SandboxLayout, ageIdentity: string, ageRecipient: string, s3Port: number): void {
   mkdirSync(layout.secrets, { recursive: true, mode: 0o700 });
-  // s3rver's fixed credentials; they only open the sandbox's own store.
-  writeFileSync(path.join(layout.secrets, 's3-access-key'), 'S3RVER\n', { mode: 0o600 });
-  writeFileSync(path.join(layout.secrets, 's3-secret-key'), 'S3RVER\n', { mode: 0o600 });
-  writeFileSync(path.join(layout.secrets, 'age-identity.txt'), `# sandbox backup key\n${ageIdentity}\n`, {
-    mode: 0o600,
+  // pass convention: the value on the first line, metadata after it. s3rver's fixed
+  // credentials only open the sandbox's own store.
+  const s3 = (what: string) => `S3RVER\nurl: http://127.0.0.1:${s3Port}\nnote: s3rver's fixed ${what}\n`;
+  const created = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  createPassStore(layout, {
+    [PASS_ENTRIES.s3AccessKey]: s3('access key id'),
+    [PASS_ENTRIES.s3SecretKey]: s3('secret access key'),
+    // What `age-keygen` writes, stored with `pass insert -m`: the key is on the third line.
+    [PASS_ENTRIES.ageIdentity]: `# created: ${created}\n# public key: ${ageRecipient}\n${ageIdentity}\n`,
   });
 }
 
@@ -180,7 +185,6 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   writeFileSync(layout.ssh.authorizedKeys, `${clientKey}\n`);
   const identity = await generateIdentity();
   const recipient = await identityToRecipient(identity);
-  writeSecrets(layout, identity);
 
   const extra = Math.max(0, Math.min(Number(opts.extraHosts ?? 0), 64));
   const mastodonNames = ['alpha', 'prod', ...Array.from({ length: extra }, (_, i) => `extra${i + 1}`)];
@@ -237,6 +241,9 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
     s3: { port: await freePort(), bucket: S3_BUCKET },
     faults: [],
   };
+
+  log('creating the password store (gpg key, pass init, the S3 keys and the age identity)');
+  writeSecrets(layout, identity, recipient, state.s3.port);
 
   log('creating the fixture upstream Mastodon repository');
   mkdirSync(layout.upstream, { recursive: true });
@@ -324,6 +331,7 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
     }),
   );
   await stopPidFile(layout.s3.pidFile);
+  stopGpgAgent(layout);
   for (const n of rememberedNetns(layout)) deleteNetns(n);
   rmSync(netnsFile(layout), { force: true });
 }

@@ -25,7 +25,7 @@ export interface SandboxWorld {
     extraHosts?: number;
     netns?: boolean;
     log?: (line: string) => void;
-  }): Promise<{ state: SandboxState; config: string }>;
+  }): Promise<{ state: SandboxState; config: string; env: Record<string, string> }>;
   down(dir: string, purge: boolean): Promise<void>;
   processes(
     dir: string,

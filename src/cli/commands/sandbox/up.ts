@@ -10,7 +10,7 @@ export async function run(ctx: CommandContext, opts: { dir?: string; extraHosts?
   const world = await loadWorld();
   const dir = await sandboxDir(ctx, world, opts.dir);
   const started = Date.now();
-  const { state, config } = await world.up({
+  const { state, config, env } = await world.up({
     dir,
     extraHosts: extra,
     netns: opts.netns,
@@ -18,7 +18,7 @@ export async function run(ctx: CommandContext, opts: { dir?: string; extraHosts?
   });
   const rel = path.relative(ctx.cwd, config) || config;
   if (ctx.global.json) {
-    ctx.printer.json({ dir, config, hosts: state.hosts, apps: state.coopcloud.apps, s3: state.s3 });
+    ctx.printer.json({ dir, config, env, hosts: state.hosts, apps: state.coopcloud.apps, s3: state.s3 });
     return;
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -26,5 +26,8 @@ export async function run(ctx: CommandContext, opts: { dir?: string; extraHosts?
   const hosts = state.hosts.map((h) => `${h.name} (ssh ${h.ssh.address}:${h.ssh.port})`).join(', ');
   ctx.printer.out(`sandbox up in ${seconds}s (${where}): ${hosts}`);
   const tries = ['status', 'preflight mastodon --env alpha --to 4.4.8', 'sandbox fault alpha health-fails'];
+  // Its secrets are in its own pass store: coopctl finds it as pass does, through the environment.
+  const exports = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  ctx.printer.out(`its secrets are in a pass store; in your shell:\n  export ${exports.join(' ')}`);
   ctx.printer.out(['try:', ...tries.map((t) => `  coopctl -c ${rel} ${t}`)].join('\n'));
 }
