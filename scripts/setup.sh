@@ -26,6 +26,6 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
-else
+elif [ "${1:-}" != "--no-build" ]; then
   npm run --silent build
 fi

@@ -3,7 +3,15 @@ import { errorMessage, InputError } from '../kernel/errors.js';
 import { assertName } from '../kernel/validate.js';
 import { BackupError } from './errors.js';
 import { assertBackupId, backupDir, FILE_NAMES, manifestKey, parseManifestKey } from './ids.js';
-import { isVerified, newestFirst, parseManifest, serializeManifest, type Manifest } from './manifest.js';
+import {
+  isVerified,
+  newestFirst,
+  parseManifest,
+  serializeManifest,
+  verifiedHow,
+  type Manifest,
+  type VerifiedHow,
+} from './manifest.js';
 import type { BackupStore } from './store/types.js';
 
 /**
@@ -80,16 +88,20 @@ export async function findBackup(store: BackupStore, id: string, filter: BackupF
  * The newest backup of a service × environment (for `status`): reads only
  * its manifest; ids sort by time.
  */
-export async function latestBackup(
-  store: BackupStore,
-  service: string,
-  env: string,
-): Promise<{ id: string; createdAt: string; verified: boolean } | null> {
+/** The newest backup of a service × environment, as `status` shows it. */
+export interface LastBackup {
+  id: string;
+  createdAt: string;
+  verified: boolean;
+  verifiedHow: VerifiedHow | null;
+}
+
+export async function latestBackup(store: BackupStore, service: string, env: string): Promise<LastBackup | null> {
   const keys = await manifestKeys(store, { service, env });
   const newest = keys.sort().at(-1);
   if (!newest) return null;
   const m = parseManifest(await store.getText(newest), newest);
-  return { id: m.id, createdAt: m.createdAt, verified: isVerified(m) };
+  return { id: m.id, createdAt: m.createdAt, verified: isVerified(m), verifiedHow: verifiedHow(m) };
 }
 
 /** Replaces the manifest (verification results); stores replace small objects atomically. */

@@ -112,12 +112,37 @@ type VerificationState = 'verified' | 'failed' | 'unverified';
  */
 export function verificationState(m: Manifest): VerificationState {
   if (m.verifications.length === 0) return 'unverified';
+  return [...latestOfEachKind(m).values()].every((v) => v.ok) ? 'verified' : 'failed';
+}
+
+function latestOfEachKind(m: Manifest): Map<VerificationKind, Verification> {
   const latest = new Map<VerificationKind, Verification>();
   for (const v of m.verifications) {
     const seen = latest.get(v.kind);
     if (!seen || v.at >= seen.at) latest.set(v.kind, v);
   }
-  return [...latest.values()].every((v) => v.ok) ? 'verified' : 'failed';
+  return latest;
+}
+
+/** How far a verified backup was proven, weakest to strongest. */
+export type VerifiedHow = 'hash-checked' | 'structure-checked' | 'restore-tested';
+
+const HOW: Record<VerificationKind, VerifiedHow> = {
+  hash: 'hash-checked',
+  'restore-list': 'structure-checked',
+  'restore-scratch': 'restore-tested',
+};
+
+/**
+ * "Verified" says how: a hash proves the stored bytes are the ones written;
+ * `pg_restore --list` that they are a whole dump (a truncated one fails it);
+ * a scratch restore with matching row counts that the data comes back.
+ */
+export function verifiedHow(m: Manifest): VerifiedHow | null {
+  if (verificationState(m) !== 'verified') return null;
+  const kinds = [...latestOfEachKind(m).keys()];
+  const order: VerificationKind[] = ['restore-scratch', 'restore-list', 'hash'];
+  return HOW[order.find((k) => kinds.includes(k))!];
 }
 
 export function isVerified(m: Manifest): boolean {
@@ -129,8 +154,10 @@ export function withVerification(m: Manifest, v: Verification): Manifest {
 }
 
 /** The --json document of `backup create|verify|list`: the manifest plus its derived state. */
-export function manifestDocument(m: Manifest): Manifest & { verified: boolean; verification: VerificationState } {
-  return { ...m, verified: isVerified(m), verification: verificationState(m) };
+export function manifestDocument(
+  m: Manifest,
+): Manifest & { verified: boolean; verification: VerificationState; verifiedHow: VerifiedHow | null } {
+  return { ...m, verified: isVerified(m), verification: verificationState(m), verifiedHow: verifiedHow(m) };
 }
 
 /** Newest first: by creation time, then id (ids start with the time too). */

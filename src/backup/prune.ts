@@ -1,6 +1,6 @@
 import { listBackups, objectKey, type BackupFilter } from './catalog.js';
 import { FILE_NAMES, isBackupId, manifestKey } from './ids.js';
-import { isVerified, newestFirst, type Manifest } from './manifest.js';
+import { isVerified, newestFirst, verifiedHow, type Manifest } from './manifest.js';
 import type { BackupStore } from './store/types.js';
 
 /**
@@ -78,6 +78,7 @@ export function planPrune(
   for (const [group, list] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     list.sort(newestFirst);
     const newestVerified = list.find(isVerified);
+    const newestRestoreTested = list.find((m) => verifiedHow(m) === 'restore-tested');
     const daysSeen = new Set<string>();
     list.forEach((m, i) => {
       const reasons: string[] = [];
@@ -88,13 +89,14 @@ export function planPrune(
         reasons.push(`newest of ${day} (daily backups are kept ${policy.keepDailyDays} days)`);
       }
       if (m === newestVerified) reasons.push(`newest verified backup of ${group}`);
+      if (m === newestRestoreTested) reasons.push(`newest restore-tested backup of ${group}`);
       if (reasons.length > 0) plan.keep.push({ manifest: m, reasons });
       else {
         plan.delete.push({
           manifest: m,
           reasons: [
             `not one of the last ${policy.keepLast}, not the newest of a day within ${policy.keepDailyDays} days, ` +
-              'not the newest verified',
+              'not the newest verified or restore-tested',
           ],
         });
       }

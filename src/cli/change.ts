@@ -116,7 +116,7 @@ function summaryMarkdown(o: ChangeOutcome, plan: ChangePlan): string {
     '',
     `- **State:** ${o.state}`,
     `- host \`${plan.host}\` · operator ${r.operator} · record \`${r.id}\` · ${r.startedAt} (${dur})`,
-    `- safety backup: ${r.backupId ? `\`${r.backupId}\` (sha256 verified)` : 'none'}`,
+    `- safety backup: ${r.backupId ? `\`${r.backupId}\` (hash-checked)` : 'none'}`,
   ];
   if (d.verification) {
     const checks = (d.verification.checks ?? []).map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('; ');

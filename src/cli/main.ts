@@ -152,6 +152,7 @@ export function buildProgram(
     .argument('<id>')
     .requiredOption('--into <target>', "scratch, or an environment of the backup's service")
     .option('--store <name>', 'backup store (default: backup.store)')
+    .option('--from-other-env', "allow restoring another environment's backup (e.g. prod's data into alpha)")
     .action(action(() => import('./commands/backup/restore.js')));
   sub(backup, 'prune', 'apply backup.retention: prints what it would delete; deletes only with --yes')
     .argument('[service]')

@@ -1,3 +1,4 @@
+import type { LastBackup } from '../backup/catalog.js';
 import { HostLock, type LockStatus } from '../history/lock.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
@@ -20,12 +21,12 @@ export interface StatusRow {
   healthy: boolean | null;
   latencyMs: number | null;
   lock: { held: boolean; holder: string | null; since: string | null; stale: boolean } | null;
-  lastBackup: { id: string; createdAt: string; verified: boolean } | null;
+  lastBackup: LastBackup | null;
   drift: string | null;
   errors: string[];
 }
 
-type LastBackupLookup = (t: Target) => Promise<{ id: string; createdAt: string; verified: boolean } | null>;
+type LastBackupLookup = (t: Target) => Promise<LastBackup | null>;
 
 function lockSummary(s: LockStatus): StatusRow['lock'] {
   return { held: s.held, holder: s.holder, since: s.since, stale: s.stale };

@@ -33,7 +33,7 @@ function databaseBackups(ws: Workspace): SafetyBackups {
         signal: ctx.signal,
       });
       await verifyBackup({ store, manifest, onProgress: (pr) => ctx.title(`Verifying the backup: ${text(pr)}`) });
-      return { id: manifest.id, summary: `${manifest.id}, ${formatBytes(manifest.size)}, sha256 verified` };
+      return { id: manifest.id, summary: `${manifest.id}, ${formatBytes(manifest.size)}, hash-checked` };
     },
 
     async restore(t, id, ctx, storeName) {

@@ -11,7 +11,7 @@ interface BackupProgress {
 
 interface SafetyBackup {
   id: string;
-  /** Shown when the stage completes ("20261129T…, 12 MiB, sha256 verified"). */
+  /** Shown when the stage completes ("20261129T…, 12 MiB, hash-checked"). */
   summary: string;
 }
 

@@ -78,7 +78,8 @@ beforeAll(async () => {
   ports = Object.fromEntries(apps.map((a) => [a.domain, a.port]));
   await prepareCoopCloud({ root, abraDir, server: SERVER, ssh: { host: '127.0.0.1', port: sshPort }, apps });
   updateSwarm(swarmPath(root), (s) => {
-    s.convergeDelaySeconds = 1;
+    // long enough to see it unsettled on a loaded machine; the test then waits for it to settle
+    s.convergeDelaySeconds = 5;
   });
   const bin = await writeAbraWrapper(path.join(tmp, 'bin'));
   driver = new AbraClient({ runner: new ExecaRunner(false), settings: { bin, dir: abraDir } });
@@ -225,7 +226,9 @@ describe('faults', () => {
     expect((await deployed(WIKI_ALPHA))?.version).toBe('1.1.1+1.42.3');
     expect(envFile(WIKI_ALPHA)).toMatch(/^TYPE=mediawiki:1\.1\.1\+1\.42\.3$/m);
     expect((await health(WIKI_ALPHA)).status).toBe(502);
-    await new Promise((r) => setTimeout(r, 1100));
+    const deadline = Date.now() + 15_000;
+    while ((await health(WIKI_ALPHA)).status !== 200 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 250));
     expect(await health(WIKI_ALPHA)).toMatchObject({ status: 200, body: expect.stringContaining('1.1.1+1.42.3') });
   });
 

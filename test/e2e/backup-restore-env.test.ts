@@ -81,6 +81,18 @@ describe('backups on the sandbox', () => {
     expect(history.some((f) => f.includes('-restore-'))).toBe(true);
   });
 
+  it("another environment's backup is restored only with --from-other-env: exit 2 naming it, nothing changed", async () => {
+    const prodBackup = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'prod']));
+    const statuses = sql('alpha', 'select count(*) from statuses');
+    const r = await sb.run(['backup', 'restore', prodBackup.id, '--into', 'alpha', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--from-other-env');
+    expect(sql('alpha', 'select count(*) from statuses')).toBe(statuses);
+    const dry = await sb.run(['backup', 'restore', prodBackup.id, '--into', 'alpha', '--from-other-env', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('Plan: restore the database of mastodon/alpha');
+  });
+
   it('the object store down: backup create fails with exit 1 and lists nothing half-done', async () => {
     const before = json<{ backups: unknown[] }>(await sb.run(['--json', 'backup', 'list', '--store', 's3'])).backups
       .length;

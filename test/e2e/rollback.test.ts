@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
@@ -84,5 +86,14 @@ describe('coopctl rollback mastodon', () => {
     expect(await alpha.running()).toEqual({ version: '4.4.8', healthy: true });
     expect(alpha.migrations()).toEqual(migrationsAt448);
     expect(alpha.record(doc.record.id).transitions.map((t) => t.status)).toEqual(['pending', 'succeeded']);
+  });
+
+  it('no pre-change backup and a newer schema: old code is never put on it without --keep-db (exit 2)', async () => {
+    const first = alpha.records().find((r) => r.operation === 'upgrade' && r.to === '4.4.8')!;
+    rmSync(path.join(sb.dir, 'backups', 'mastodon', 'alpha', first.backupId!), { recursive: true, force: true });
+    const r = await sb.run(['rollback', 'mastodon', '--env', 'alpha', '--to', '4.4.7', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--keep-db');
+    expect(await alpha.running()).toEqual({ version: '4.4.8', healthy: true });
   });
 });

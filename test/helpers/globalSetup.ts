@@ -9,6 +9,8 @@ import path from 'node:path';
  * type-check step of CI; tsc still emits, so they do not stop the suite here.
  */
 export default function setup(): void {
+  // The fast tier (scripts/test.sh --fast) runs in-process tests only: nothing of the build is used.
+  if (process.env.COOPCTL_TEST_NO_BUILD) return;
   const root = path.resolve(import.meta.dirname, '../..');
   // a fresh dist/, as the package is made from it (test/e2e/package.test.ts)
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });

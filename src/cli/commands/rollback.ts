@@ -15,7 +15,16 @@ interface RollbackOptions {
 /** --restore-db / --keep-db, or asked when the schema moved (or cannot be told) and a backup exists. */
 async function decideRestoreDb(ctx: CommandContext, opts: RollbackOptions, c: RollbackChoice): Promise<boolean> {
   if (opts.restoreDb) return true;
-  if (opts.keepDb || c.schemaMoved === false || !c.backup) return false;
+  if (opts.keepDb || c.schemaMoved === false) return false;
+  if (!c.backup) {
+    // Older code on a newer schema is never chosen silently: only --keep-db says so.
+    const why =
+      c.schemaMoved === true ? 'the schema changed since' : 'coopctl cannot tell whether the schema changed since';
+    throw new InputError(
+      `${c.to} may not run on this database (${why} ${c.undoes?.id ?? 'that version ran'}) and there is no ` +
+        `pre-change backup to restore: pass --keep-db to go back anyway`,
+    );
+  }
   const why =
     c.schemaMoved === true
       ? 'the database schema changed since that backup'

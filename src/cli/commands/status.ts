@@ -74,7 +74,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
         latest(r),
         health(r),
         lockText(r),
-        r.lastBackup ? `${age(r.lastBackup.createdAt)}${r.lastBackup.verified ? '' : ' (unverified)'}` : '-',
+        r.lastBackup ? `${age(r.lastBackup.createdAt)} (${r.lastBackup.verifiedHow ?? 'unverified'})` : '-',
       ]),
       ['SERVICE', 'ENV', 'DRIVER', 'HOST', 'VERSION', 'LATEST', 'HEALTH', 'LOCK', 'LAST BACKUP'],
     ),

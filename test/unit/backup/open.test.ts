@@ -61,6 +61,7 @@ describe('opening the configured store', () => {
       id: '20251121T000000Z-bbbbbb',
       createdAt: '2025-11-21T00:00:00.000Z',
       verified: false,
+      verifiedHow: null,
     });
   });
 });

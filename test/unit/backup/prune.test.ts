@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { findOrphans, planPrune } from '../../../src/backup/prune.js';
-import type { Manifest } from '../../../src/backup/manifest.js';
+import { verifiedHow, type Manifest } from '../../../src/backup/manifest.js';
 import { sampleManifest } from './fixtures.js';
 
 const now = new Date('2025-11-26T12:00:00Z');
 const H = 3_600_000;
 
-function backup(hoursAgo: number, opts: { env?: string; verified?: boolean; seq?: number } = {}): Manifest {
+type Kind = 'hash' | 'restore-list' | 'restore-scratch';
+
+function backup(
+  hoursAgo: number,
+  opts: { env?: string; verified?: boolean; seq?: number; kinds?: Kind[] } = {},
+): Manifest {
   const t = new Date(now.getTime() - hoursAgo * H);
   const stamp = t
     .toISOString()
@@ -17,13 +22,35 @@ function backup(hoursAgo: number, opts: { env?: string; verified?: boolean; seq?
     id,
     env: opts.env ?? 'prod',
     createdAt: t.toISOString(),
-    verifications: opts.verified ? [{ at: t.toISOString(), kind: 'hash', ok: true, details: {} }] : [],
+    verifications: (opts.kinds ?? (opts.verified ? ['hash'] : [])).map((kind) => ({
+      at: t.toISOString(),
+      kind,
+      ok: true,
+      details: {},
+    })),
   });
 }
 
 const ids = (ds: { manifest: Manifest }[]) => ds.map((d) => d.manifest.id);
 
 describe('retention planning', () => {
+  it('keeps the newest restore-tested backup too, even behind newer hash-checked ones', () => {
+    const tested = backup(24 * 60, { kinds: ['hash', 'restore-scratch'], seq: 1 });
+    const newer = [2, 1, 0].map((d) => backup(24 * d, { verified: true, seq: 10 + d }));
+    const plan = planPrune([tested, ...newer], now, { keepLast: 2, keepDailyDays: 0 });
+    expect(plan.keep.find((k) => k.manifest.id === tested.id)?.reasons).toEqual([
+      'newest restore-tested backup of mastodon/prod',
+    ]);
+    expect(ids(plan.delete)).toEqual([newer[0].id]);
+  });
+
+  it('says how a backup was verified: the strongest passing check', () => {
+    expect(verifiedHow(backup(1, { kinds: ['hash'] }))).toBe('hash-checked');
+    expect(verifiedHow(backup(1, { kinds: ['hash', 'restore-list'] }))).toBe('structure-checked');
+    expect(verifiedHow(backup(1, { kinds: ['restore-list', 'restore-scratch'] }))).toBe('restore-tested');
+    expect(verifiedHow(backup(1))).toBeNull();
+  });
+
   it('keeps the last N and the newest backup of each day within D days', () => {
     // Two a day for five days.
     const hours = [0, 6, 24, 30, 48, 54, 72, 78, 96, 102];

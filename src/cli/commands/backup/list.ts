@@ -1,4 +1,4 @@
-import { listBackups, manifestDocument, verificationState, type Manifest } from '../../../backup/index.js';
+import { listBackups, manifestDocument, verificationState, verifiedHow, type Manifest } from '../../../backup/index.js';
 import { assertName, formatBytes, formatDuration } from '../../../kernel/validate.js';
 import type { CommandContext } from '../../context.js';
 import { table } from '../../format.js';
@@ -6,8 +6,7 @@ import { openBackupStore } from '../../../targets/backups.js';
 
 function state(ctx: CommandContext, m: Manifest): string {
   const s = verificationState(m);
-  const last = m.verifications.at(-1);
-  if (s === 'verified') return ctx.printer.style('green', `yes (${last!.kind})`);
+  if (s === 'verified') return ctx.printer.style('green', verifiedHow(m)!);
   if (s === 'failed') return ctx.printer.style('red', 'FAILED');
   return ctx.printer.style('yellow', 'no');
 }

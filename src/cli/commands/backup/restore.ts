@@ -13,7 +13,13 @@ import { progressPrinter } from './common.js';
  * into a throwaway database on backup.restoreTest, compares row counts with
  * the manifest, drops it, records the result; exit 1 when it fails.
  */
-export async function run(ctx: CommandContext, opts: { into: string; store?: string }, [id]: string[]) {
+interface RestoreOptions {
+  into: string;
+  store?: string;
+  fromOtherEnv?: boolean;
+}
+
+export async function run(ctx: CommandContext, opts: RestoreOptions, [id]: string[]) {
   assertBackupId(id);
   if (opts.into !== 'scratch') return restoreIntoEnv(ctx, opts, id);
   const ws = ctx.workspace();
@@ -53,22 +59,25 @@ export async function run(ctx: CommandContext, opts: { into: string; store?: str
  * names swapped (the replaced database kept), the same version deployed
  * again, verified; on failure the safety backup is put back.
  */
-async function restoreIntoEnv(
-  ctx: CommandContext,
-  opts: { into: string; store?: string },
-  id: string,
-): Promise<ExitCodeValue> {
+async function restoreIntoEnv(ctx: CommandContext, opts: RestoreOptions, id: string): Promise<ExitCodeValue> {
   assertName(opts.into, '--into');
   const ws = ctx.workspace();
   const store = await openBackupStore(ws, opts.store);
   const manifest = await findBackup(store, id);
+  if (manifest.env !== opts.into && !opts.fromOtherEnv) {
+    throw new InputError(
+      `backup ${id} is of ${manifest.service}/${manifest.env}, not ${opts.into}: ` +
+        `restoring another environment's data needs --from-other-env`,
+    );
+  }
   const target = await ws.target(manifest.service, opts.into);
   backupSource(target); // a service whose database coopctl dumps, or a clear error
   if (target.driver.cannotDeploy) {
     throw new InputError(`--into: ${target.service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
   }
-  if (manifest.env !== opts.into)
+  if (manifest.env !== opts.into) {
     ctx.printer.warn(`backup ${id} was taken on ${manifest.service}/${manifest.env}, restoring into ${opts.into}`);
+  }
   const plan = await planRestore(ws, target, manifest, opts.store);
   const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
   if (!showPlan(ctx, plan, text, { from: plan.from, to: plan.to, backupId: id })) return ExitCode.ok;
