@@ -11,7 +11,7 @@ export type SecretRef = { env: string } | { file: string } | { pass: string };
  * identity file, comments included). A pass entry's value is its first line,
  * as `pass` itself has it; the lines after it are metadata.
  */
-type SecretShape = 'value' | 'document';
+export type SecretShape = 'value' | 'document';
 
 interface SecretDeps {
   runner: ProcessRunner;

@@ -7,20 +7,15 @@ import type { BackupStore } from '../backup/store/types.js';
 import { hostVar } from '../config/inventory.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { ConfigError, InputError } from '../kernel/errors.js';
-import { describeSecretRef, resolveSecret, type SecretRef } from '../kernel/secrets.js';
+import { describeSecretRef, resolveSecret, type SecretRef, type SecretShape } from '../kernel/secrets.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
 
 /**
- * Wires the backup library to the configuration: which store, which keys,
- * how to reach a target's database. Shared by the backup commands and the
- * safety backup of upgrades.
- */
-/**
  * A secret of the config, resolved once per run (`pass show` once, gpg once):
  * preflight resolves what a run needs, and the stages after it reuse that.
  */
-function configSecret(ws: Workspace, ref: SecretRef, at: string[], shape: 'value' | 'document'): Promise<string> {
+function configSecret(ws: Workspace, ref: SecretRef, at: string[], shape: SecretShape): Promise<string> {
   return ws.once(`secret ${shape} ${describeSecretRef(ref)}`, () =>
     resolveSecret(ref, {
       runner: ws.runner,
@@ -32,6 +27,11 @@ function configSecret(ws: Workspace, ref: SecretRef, at: string[], shape: 'value
   );
 }
 
+/**
+ * Wires the backup library to the configuration: which store, which keys,
+ * how to reach a target's database. Shared by the backup commands and the
+ * safety backup of upgrades.
+ */
 export function openBackupStore(ws: Workspace, name?: string): Promise<BackupStore> {
   return storeFromConfig(
     ws.config.backup,
