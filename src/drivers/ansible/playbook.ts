@@ -122,6 +122,8 @@ async function runOnce(
       env,
       reject: false,
       signal: o.signal,
+      // Ctrl-C at the terminal reaches coopctl, which stops the playbook itself and waits for it before any restore
+      ownProcessGroup: true,
       onLine: (line) => log.write(`${line}\n`),
     });
     exitCode = r.exitCode;
