@@ -103,6 +103,14 @@ describe('backups on the sandbox', () => {
     }
   });
 
+  it('prod runs several sidekiq services, as production does: the swap stops every one that uses the database', async () => {
+    const m = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'prod']));
+    const r = await sb.run(['-v', '--json', 'backup', 'restore', m.id, '--into', 'prod', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ record: { status: string } }>(r).record.status).toBe('succeeded');
+    expect(r.stderr).toMatch(/docker compose .* stop web streaming sidekiq-default sidekiq-push sidekiq-mailers/);
+  });
+
   it("another environment's backup is restored only with --from-other-env: exit 2 naming it, nothing changed", async () => {
     const prodBackup = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'prod']));
     const statuses = sql('alpha', 'select count(*) from statuses');

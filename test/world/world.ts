@@ -43,6 +43,13 @@ import { isRunning, readPid, stopPidFile } from './processes.js';
 import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
 import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
 
+/** Production runs one compose service per group of sidekiq queues. */
+const PRODUCTION_SIDEKIQ = [
+  { name: 'sidekiq-default', concurrency: 10, queues: ['default', 'ingress', 'scheduler', 'fasp'] },
+  { name: 'sidekiq-push', concurrency: 10, queues: ['push', 'pull'] },
+  { name: 'sidekiq-mailers', concurrency: 5, queues: ['mailers'] },
+];
+
 export const INITIAL_MASTODON_VERSION = '4.4.7';
 export const COOPCLOUD_SERVER = 'hypha.sandbox';
 const S3_BUCKET = 'coopctl-backups';
@@ -275,11 +282,17 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   log('starting the object store (s3rver)');
   await startS3(layout, state.s3.port);
 
+  // prod splits the queues across several sidekiq services, as social.coop's production does
   const secrets = Object.fromEntries(mastodonNames.map((n) => [n, sandboxMastodonSecrets()]));
   writeInventory(layout, state, (name) =>
     name === 'hypha'
       ? {}
-      : { ...mastodonHostVars(layout.host(name)), mastodon_domain: `${name}.sandbox`, mastodon_secrets: secrets[name] },
+      : {
+          ...mastodonHostVars(layout.host(name)),
+          mastodon_domain: `${name}.sandbox`,
+          mastodon_secrets: secrets[name],
+          ...(name === 'prod' ? { mastodon_sidekiq_processes: PRODUCTION_SIDEKIQ } : {}),
+        },
   );
   writeSandboxConfig(layout, state, recipient);
 
