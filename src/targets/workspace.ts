@@ -35,14 +35,19 @@ export class Workspace {
     readonly runner: ProcessRunner,
     readonly registry: Registry,
     readonly log: (line: string) => void = () => {},
+    askPassphrase?: (keyFile: string) => Promise<string>,
   ) {
     const s = loaded.config.ssh;
+    const file = (p: string | undefined) => (p ? loaded.resolvePath(p) : undefined);
     const vars = [...registry.profiles.values()].flatMap((p) => p.hostVariables);
     this.inventories = new InventoryCache(runner, vars);
     this.ssh = new SshPool(
       {
-        knownHostsFile: loaded.resolvePath(s.knownHosts),
-        identityFile: s.identityFile ? loaded.resolvePath(s.identityFile) : undefined,
+        knownHostsFile: file(s.knownHosts),
+        globalKnownHostsFile: file(s.globalKnownHosts),
+        configFile: file(s.config),
+        identityFile: file(s.identityFile),
+        askPassphrase,
         agent: s.agent,
         connectTimeoutMs: s.connectTimeout,
         commandTimeoutMs: s.commandTimeout,
@@ -143,7 +148,8 @@ export class Workspace {
       mdstat: vars('coopctl_mdstat') ?? '/proc/mdstat',
       rebootRequired: vars('coopctl_reboot_required') ?? '/var/run/reboot-required',
     };
-    const remote = this.ssh.host({ name: host.name, address: host.address, port: host.port, user: host.user });
+    const { name, address, port, user, explicit } = host;
+    const remote = this.ssh.host({ name, address, port, user, explicit });
     return {
       service,
       env,
