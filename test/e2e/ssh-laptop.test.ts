@@ -1,0 +1,171 @@
+import { execFileSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coopctl, json } from '../helpers/cli.js';
+import { freePort } from '../world/net.js';
+import { prepareSshd, sshdFiles, startSshd, stopSshd, type SshdSpec } from '../world/sshd.js';
+
+/**
+ * An operator's laptop: a passphrase-protected key loaded into a real
+ * ssh-agent, an ssh_config with a Host alias reached through a bastion
+ * (ProxyJump), a HostKeyAlias whose known_hosts entry is hashed and holds
+ * only the host's ECDSA key (the host offers ed25519 first), and the
+ * bastion's key in the global known_hosts file. The inventory names the
+ * alias only: no ansible_host, ansible_port or ansible_user.
+ */
+const PASSPHRASE = 'correct horse battery staple';
+const me = os.userInfo().username;
+let d: string;
+let bastion: SshdSpec;
+let rhizome: SshdSpec;
+let agentPid: number;
+let agentSock: string;
+
+function hashed(host: string, line: string): string {
+  const salt = randomBytes(20);
+  const hash = createHmac('sha1', salt).update(host).digest();
+  return `|1|${salt.toString('base64')}|${hash.toString('base64')} ${line}`;
+}
+
+function startAgent(key: string): void {
+  agentSock = path.join(d, 'agent.sock');
+  const out = execFileSync('ssh-agent', ['-s', '-a', agentSock]).toString();
+  agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)![1]);
+  const askpass = path.join(d, 'askpass');
+  writeFileSync(askpass, `#!/bin/sh\necho '${PASSPHRASE}'\n`, { mode: 0o700 });
+  execFileSync('ssh-add', [key], {
+    env: { ...process.env, SSH_AUTH_SOCK: agentSock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' },
+    stdio: 'pipe',
+  });
+}
+
+function writeConfig(ssh: Record<string, unknown>): void {
+  const sshYaml = Object.entries(ssh)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  writeFileSync(
+    path.join(d, 'coopctl.yaml'),
+    `ssh: { ${sshYaml} }
+services:
+  mastodon:
+    driver: ansible
+    playbook: playbooks/mastodon.yml
+    versions: { type: git, url: https://example.invalid/mastodon.git }
+    environments:
+      prod:
+        inventory: inventory.yml
+        host: rhizome
+        health: { url: "http://127.0.0.1:9" }
+`,
+  );
+}
+
+const laptop = {
+  config: 'ssh_config',
+  knownHosts: 'known_hosts',
+  globalKnownHosts: 'ssh_known_hosts',
+  identityFile: 'id_ed25519',
+  connectTimeout: '5s',
+};
+
+function lockStatus(env: Record<string, string> = { SSH_AUTH_SOCK: agentSock }) {
+  return coopctl(['--json', 'lock', 'status', 'mastodon', '--env', 'prod'], {
+    cwd: d,
+    env: { ...env, XDG_CACHE_HOME: path.join(d, 'cache') },
+  });
+}
+
+const acceptedLogins = (spec: SshdSpec) =>
+  readFileSync(sshdFiles(spec.dir).log, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('Accepted publickey')).length;
+
+beforeAll(async () => {
+  d = mkdtempSync(path.join(os.tmpdir(), 'coopctl-laptop-'));
+  const key = path.join(d, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', PASSPHRASE, '-C', 'operator', '-f', key]);
+  writeFileSync(path.join(d, 'authorized_keys'), readFileSync(`${key}.pub`));
+  const spec = (name: string, port: number, hostKeys: SshdSpec['hostKeys']): SshdSpec => ({
+    dir: path.join(d, name),
+    address: '127.0.0.1',
+    port,
+    authorizedKeys: path.join(d, 'authorized_keys'),
+    env: {},
+    hostKeys,
+  });
+  bastion = spec('bastion', await freePort(), ['ed25519']);
+  rhizome = spec('rhizome', await freePort(), ['ed25519', 'ecdsa']);
+  const bastionKey = prepareSshd(bastion);
+  prepareSshd(rhizome);
+  const ecdsa = readFileSync(path.join(rhizome.dir, 'ssh_host_ecdsa_key.pub'), 'utf8').split(' ').slice(0, 2);
+  await Promise.all([startSshd(bastion), startSshd(rhizome)]);
+  writeFileSync(
+    path.join(d, 'ssh_config'),
+    [
+      'Host rhizome',
+      '  HostName 127.0.0.1',
+      `  Port ${rhizome.port}`,
+      `  User ${me}`,
+      '  ProxyJump bastion',
+      '  HostKeyAlias rhizome.social.coop',
+      'Host bastion',
+      '  HostName 127.0.0.1',
+      `  Port ${bastion.port}`,
+      `  User ${me}`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(path.join(d, 'known_hosts'), `${hashed('rhizome.social.coop', ecdsa.join(' '))}\n`);
+  writeFileSync(path.join(d, 'ssh_known_hosts'), `[127.0.0.1]:${bastion.port} ${bastionKey}\n`);
+  mkdirSync(path.join(d, 'state'));
+  writeFileSync(
+    path.join(d, 'inventory.yml'),
+    `all:\n  hosts:\n    rhizome:\n      coopctl_state_dir: ${path.join(d, 'state')}\n`,
+  );
+  startAgent(key);
+});
+
+afterAll(async () => {
+  if (agentPid) process.kill(agentPid);
+  await Promise.all([stopSshd(bastion.dir), stopSshd(rhizome.dir)]);
+  rmSync(d, { recursive: true, force: true });
+});
+
+describe("an operator's laptop: ssh-agent, ssh_config, ProxyJump, ECDSA-only known_hosts", () => {
+  it('reaches the host through the bastion with the agent, the key stays encrypted on disk', async () => {
+    writeConfig(laptop);
+    const before = acceptedLogins(bastion);
+    const r = await lockStatus();
+    expect(r.stderr).not.toMatch(/Encrypted private OpenSSH key|CHANGED|cannot reach/);
+    expect(r.code).toBe(0);
+    expect(json(r)).toMatchObject({ held: false });
+    expect(acceptedLogins(bastion)).toBeGreaterThan(before);
+  });
+
+  it('without an agent and without a terminal, an encrypted key is a clear exit 2 that names ssh-add', async () => {
+    writeConfig({ ...laptop, agent: false });
+    const r = await lockStatus();
+    expect(r.code).toBe(2);
+    expect(json<{ error: { message: string; hints: string[] } }>(r).error).toMatchObject({
+      message: expect.stringContaining('passphrase-protected'),
+      hints: [expect.stringContaining('ssh-add')],
+    });
+  });
+
+  it('a changed host key is exit 2, also for a host reached through a jump host', async () => {
+    writeConfig({ ...laptop, knownHosts: 'other_known_hosts' });
+    writeFileSync(
+      path.join(d, 'other_known_hosts'),
+      `rhizome.social.coop ${readFileSync(path.join(d, 'id_ed25519.pub'))}`,
+    );
+    const r = await lockStatus();
+    expect(r.code).toBe(2);
+    expect(json<{ error: { code: string; message: string } }>(r).error).toMatchObject({
+      code: 'host-key',
+      message: expect.stringContaining('has CHANGED'),
+    });
+  });
+});
