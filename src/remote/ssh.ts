@@ -21,13 +21,17 @@ export interface SshTarget {
   explicit?: { port: boolean; user: boolean };
 }
 
-interface SshSettings {
+/** The files coopctl's SSH and Ansible's ssh share (each unset: OpenSSH's own). */
+export interface SshFiles {
+  /** `ssh -F FILE`: the ssh_config to resolve hosts with. */
+  configFile?: string;
   /** From coopctl.yaml: replaces the ssh_config's UserKnownHostsFile when set. */
   knownHostsFile?: string;
   /** Replaces the ssh_config's GlobalKnownHostsFile (/etc/ssh/ssh_known_hosts) when set. */
   globalKnownHostsFile?: string;
-  /** `ssh -F FILE`: the ssh_config to resolve hosts with (default: OpenSSH's own). */
-  configFile?: string;
+}
+
+interface SshSettings extends SshFiles {
   identityFile?: string;
   agent: boolean;
   connectTimeoutMs: number;

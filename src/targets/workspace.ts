@@ -1,7 +1,7 @@
 import { hostVar, InventoryCache } from '../config/inventory.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ServiceConfig } from '../config/schema.js';
-import { SshPool } from '../remote/ssh.js';
+import { SshPool, type SshFiles } from '../remote/ssh.js';
 import type { Driver } from './driver.js';
 import type { ServiceProfile } from './profile.js';
 import type { HostPaths, Target } from './target.js';
@@ -27,6 +27,8 @@ interface ServiceEnv {
 export class Workspace {
   readonly inventories: InventoryCache;
   readonly ssh: SshPool;
+  /** What Ansible's ssh is given too, so both check host keys against the same files. */
+  readonly sshFiles: SshFiles;
 
   private readonly memo = new Map<string, unknown>();
 
@@ -41,11 +43,14 @@ export class Workspace {
     const file = (p: string | undefined) => (p ? loaded.resolvePath(p) : undefined);
     const vars = [...registry.profiles.values()].flatMap((p) => p.hostVariables);
     this.inventories = new InventoryCache(runner, vars);
+    this.sshFiles = {
+      configFile: file(s.config),
+      knownHostsFile: file(s.knownHosts),
+      globalKnownHostsFile: file(s.globalKnownHosts),
+    };
     this.ssh = new SshPool(
       {
-        knownHostsFile: file(s.knownHosts),
-        globalKnownHostsFile: file(s.globalKnownHosts),
-        configFile: file(s.config),
+        ...this.sshFiles,
         identityFile: file(s.identityFile),
         askPassphrase,
         agent: s.agent,
