@@ -209,7 +209,7 @@ class SshHost implements RemoteHost {
       }
     }
     const ssh = new NodeSSH();
-    const authHandler = await this.keys.methods(eff.user, eff.identityFiles);
+    const authHandler = await this.keys.methods(eff.user, eff.identityFiles, eff.identityAgent);
     try {
       await ssh.connect({
         ...(sock ? { sock } : { host: eff.hostname, port: eff.port }),
@@ -232,7 +232,7 @@ class SshHost implements RemoteHost {
       else if (/timed out/i.test(x.message) || x.code === 'ETIMEDOUT')
         why = `no answer within ${Math.round(s.connectTimeoutMs / 1000)}s`;
       else if (x.level === 'client-authentication')
-        why = `authentication failed for user ${eff.user} (tried ${this.keys.describe()}, then key files)`;
+        why = `authentication failed for user ${eff.user} (${this.keys.describe(eff.identityAgent)})`;
       else if (x.code === 'EHOSTUNREACH' || x.code === 'ENETUNREACH') why = 'host unreachable';
       throw new RemoteError(`cannot reach ${e.label} (${eff.user}@${hostToken(eff.hostname, eff.port)}): ${why}`, {
         details: { host: e.label, unreachable: true },

@@ -44,8 +44,10 @@ export class SshKeys {
 
   constructor(private readonly src: KeySource) {}
 
-  private agentSocket(): string | undefined {
-    return this.src.agent ? process.env.SSH_AUTH_SOCK || undefined : undefined;
+  /** The ssh_config's IdentityAgent when set ("none" turns the agent off), else $SSH_AUTH_SOCK. */
+  private agentSocket(identityAgent?: string): string | undefined {
+    if (!this.src.agent || identityAgent === 'none') return undefined;
+    return identityAgent ?? (process.env.SSH_AUTH_SOCK || undefined);
   }
 
   private configuredKey(file: string): Promise<ParsedKey> {
@@ -77,9 +79,9 @@ export class SshKeys {
    * The methods to try for one user, agent first; an encrypted configured key is unlocked only without an agent.
    * `candidates`: the ssh_config's IdentityFile list (OpenSSH's defaults included), used only when not encrypted.
    */
-  async methods(username: string, candidates: string[]): Promise<AuthMethod[]> {
+  async methods(username: string, candidates: string[], identityAgent?: string): Promise<AuthMethod[]> {
     const out: AuthMethod[] = [];
-    const agent = this.agentSocket();
+    const agent = this.agentSocket(identityAgent);
     if (agent) out.push({ type: 'agent', username, agent });
     const { configured } = this.src;
     if (configured) {
@@ -97,7 +99,9 @@ export class SshKeys {
     return out;
   }
 
-  describe(): string {
-    return this.agentSocket() ? 'the ssh-agent keys' : 'no ssh-agent (SSH_AUTH_SOCK unset or ssh.agent: false)';
+  describe(identityAgent?: string): string {
+    return this.agentSocket(identityAgent)
+      ? 'tried the ssh-agent keys, then key files'
+      : 'no ssh-agent: SSH_AUTH_SOCK unset, IdentityAgent none or ssh.agent: false';
   }
 }

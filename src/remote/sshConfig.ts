@@ -14,6 +14,8 @@ export interface SshEffective {
   userKnownHostsFiles: string[];
   globalKnownHostsFiles: string[];
   hostKeyAlias?: string;
+  /** IdentityAgent: a socket path, or "none"; unset means $SSH_AUTH_SOCK. */
+  identityAgent?: string;
 }
 
 function expandHome(p: string): string {
@@ -34,6 +36,7 @@ export function parseSshG(text: string): SshEffective {
   const files = (k: string) => (one(k) ?? '').split(/\s+/).filter(Boolean).map(expandHome);
   const jump = one('proxyjump');
   const alias = one('hostkeyalias');
+  const agent = one('identityagent');
   return {
     hostname: one('hostname') ?? '',
     port: Number(one('port') ?? 22),
@@ -43,6 +46,7 @@ export function parseSshG(text: string): SshEffective {
     userKnownHostsFiles: files('userknownhostsfile'),
     globalKnownHostsFiles: files('globalknownhostsfile'),
     hostKeyAlias: alias && alias !== 'none' ? alias : undefined,
+    identityAgent: agent && agent !== 'SSH_AUTH_SOCK' ? expandHome(agent) : undefined,
   };
 }
 

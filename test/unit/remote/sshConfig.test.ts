@@ -18,6 +18,7 @@ describe('ssh -G output', () => {
         'userknownhostsfile ~/.ssh/known_hosts /work/kh',
         'globalknownhostsfile /etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2',
         'hostkeyalias rhizome.social.coop',
+        'identityagent ~/.ssh/agent.sock',
       ].join('\n'),
     );
     expect(eff).toEqual({
@@ -29,6 +30,7 @@ describe('ssh -G output', () => {
       userKnownHostsFiles: [path.join(homedir(), '.ssh/known_hosts'), '/work/kh'],
       globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
       hostKeyAlias: 'rhizome.social.coop',
+      identityAgent: path.join(homedir(), '.ssh/agent.sock'),
     });
   });
 
@@ -36,6 +38,7 @@ describe('ssh -G output', () => {
     const eff = parseSshG('hostname h\nport 22\nuser u\nproxyjump none\nhostkeyalias none\n');
     expect(eff.proxyJump).toEqual([]);
     expect(eff.hostKeyAlias).toBeUndefined();
+    expect(parseSshG('identityagent SSH_AUTH_SOCK').identityAgent).toBeUndefined();
   });
 
   it('splits ProxyJump hops into user, host and port', () => {
