@@ -168,6 +168,7 @@ class SshHost implements RemoteHost {
       });
       ssh.connection?.on('close', () => {
         this.client = undefined;
+        for (const j of jumps) j.dispose();
       });
       return ssh;
     } catch (err) {

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coopctl, json } from '../helpers/cli.js';
+import { BIN, coopctl, json } from '../helpers/cli.js';
+import { TmuxSession } from '../helpers/tmux.js';
 import { freePort } from '../world/net.js';
 import { prepareSshd, sshdFiles, startSshd, stopSshd, type SshdSpec } from '../world/sshd.js';
 
@@ -153,6 +154,25 @@ describe("an operator's laptop: ssh-agent, ssh_config, ProxyJump, ECDSA-only kno
       message: expect.stringContaining('passphrase-protected'),
       hints: [expect.stringContaining('ssh-add')],
     });
+  });
+
+  it('at a terminal with no agent, asks for the passphrase once (not echoed) and connects', async () => {
+    writeConfig({ ...laptop, agent: false });
+    const env = ['env', '-u', 'CI', '-u', 'SSH_AUTH_SOCK', 'NO_COLOR=1', `XDG_CACHE_HOME=${path.join(d, 'cache')}`];
+    const t = await TmuxSession.start([...env, process.execPath, BIN, 'lock', 'status', 'mastodon', '--env', 'prod'], {
+      cwd: d,
+    });
+    try {
+      await t.waitForScreen('the passphrase prompt', (s) => s.includes(`Passphrase for ${path.join(d, 'id_ed25519')}`));
+      await t.send('-l', PASSPHRASE);
+      await t.send('Enter');
+      expect(await t.exitCode()).toBe(0);
+      const out = await t.transcript();
+      expect(out).toContain('mastodon/prod: not locked');
+      expect(out).not.toContain(PASSPHRASE);
+    } finally {
+      await t.close();
+    }
   });
 
   it('a changed host key is exit 2, also for a host reached through a jump host', async () => {
