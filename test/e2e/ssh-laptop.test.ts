@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { BIN, coopctl, json } from '../helpers/cli.js';
 import { TmuxSession } from '../helpers/tmux.js';
 import { freePort } from '../world/net.js';
@@ -44,24 +45,14 @@ function startAgent(key: string): void {
 }
 
 function writeConfig(ssh: Record<string, unknown>): void {
-  const sshYaml = Object.entries(ssh)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join(', ');
-  writeFileSync(
-    path.join(d, 'coopctl.yaml'),
-    `ssh: { ${sshYaml} }
-services:
-  mastodon:
-    driver: ansible
-    playbook: playbooks/mastodon.yml
-    versions: { type: git, url: https://example.invalid/mastodon.git }
-    environments:
-      prod:
-        inventory: inventory.yml
-        host: rhizome
-        health: { url: "http://127.0.0.1:9" }
-`,
-  );
+  const prod = { inventory: 'inventory.yml', host: 'rhizome', health: { url: 'http://127.0.0.1:9' } };
+  const mastodon = {
+    driver: 'ansible',
+    playbook: 'playbooks/mastodon.yml',
+    versions: { type: 'git', url: 'https://example.invalid/mastodon.git' },
+    environments: { prod },
+  };
+  writeFileSync(path.join(d, 'coopctl.yaml'), stringify({ ssh, services: { mastodon } }));
 }
 
 const laptop = {
