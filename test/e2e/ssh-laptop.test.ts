@@ -14,8 +14,8 @@ import { prepareSshd, sshdFiles, startSshd, stopSshd, type SshdSpec } from '../w
  * An operator's laptop: a passphrase-protected key loaded into a real
  * ssh-agent, an ssh_config with a Host alias reached through a bastion
  * (ProxyJump), a HostKeyAlias whose known_hosts entry is hashed and holds
- * only the host's ECDSA key (the host offers ed25519 first), and the
- * bastion's key in the global known_hosts file. The inventory names the
+ * only the host's ECDSA key (the host offers ed25519 first), and only the
+ * bastion's RSA key, in the global known_hosts file. The inventory names the
  * alias only: no ansible_host, ansible_port or ansible_user.
  */
 const PASSPHRASE = 'correct horse battery staple';
@@ -88,11 +88,15 @@ beforeAll(async () => {
     env: {},
     hostKeys,
   });
-  bastion = spec('bastion', await freePort(), ['ed25519']);
+  bastion = spec('bastion', await freePort(), ['ed25519', 'rsa']);
   rhizome = spec('rhizome', await freePort(), ['ed25519', 'ecdsa']);
-  const bastionKey = prepareSshd(bastion);
+  prepareSshd(bastion);
   prepareSshd(rhizome);
-  const ecdsa = readFileSync(path.join(rhizome.dir, 'ssh_host_ecdsa_key.pub'), 'utf8').split(' ').slice(0, 2);
+  const pub = (spec: SshdSpec, type: string) =>
+    readFileSync(path.join(spec.dir, `ssh_host_${type}_key.pub`), 'utf8')
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
   await Promise.all([startSshd(bastion), startSshd(rhizome)]);
   writeFileSync(
     path.join(d, 'ssh_config'),
@@ -110,8 +114,8 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  writeFileSync(path.join(d, 'known_hosts'), `${hashed('rhizome.social.coop', ecdsa.join(' '))}\n`);
-  writeFileSync(path.join(d, 'ssh_known_hosts'), `[127.0.0.1]:${bastion.port} ${bastionKey}\n`);
+  writeFileSync(path.join(d, 'known_hosts'), `${hashed('rhizome.social.coop', pub(rhizome, 'ecdsa'))}\n`);
+  writeFileSync(path.join(d, 'ssh_known_hosts'), `[127.0.0.1]:${bastion.port} ${pub(bastion, 'rsa')}\n`);
   mkdirSync(path.join(d, 'state'));
   writeFileSync(
     path.join(d, 'inventory.yml'),
@@ -126,7 +130,7 @@ afterAll(async () => {
   rmSync(d, { recursive: true, force: true });
 });
 
-describe("an operator's laptop: ssh-agent, ssh_config, ProxyJump, ECDSA-only known_hosts", () => {
+describe("an operator's laptop: ssh-agent, ssh_config, ProxyJump, ECDSA and RSA known_hosts entries", () => {
   it('reaches the host through the bastion with the agent, the key stays encrypted on disk', async () => {
     writeConfig(laptop);
     const before = acceptedLogins(bastion);
