@@ -40,7 +40,8 @@ import { createNetns, deleteNetns, netnsExists, netnsSupported, sandboxTag } fro
 import { hostToken } from '../../src/remote/knownHosts.js';
 import { InputError } from '../../src/kernel/errors.js';
 import { isRunning, readPid, stopPidFile } from './processes.js';
-import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
+import { prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
+import { createOperatorKey, startAgent, stopAgent } from './agent.js';
 import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
 
 /** Production runs one compose service per group of sidekiq queues. */
@@ -183,8 +184,11 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   mkdirSync(layout.root, { recursive: true });
   chmodSync(layout.root, 0o755);
   mkdirSync(layout.ssh.dir, { recursive: true, mode: 0o700 });
-  const clientKey = generateKey(layout.ssh.identity, 'coopctl-sandbox-operator');
+  mkdirSync(layout.secrets, { recursive: true, mode: 0o700 });
+  const clientKey = createOperatorKey(layout.ssh.agent, 'coopctl-sandbox-operator');
   writeFileSync(layout.ssh.authorizedKeys, `${clientKey}\n`);
+  startAgent(layout.ssh.agent);
+  writeFileSync(layout.ssh.config, `Host *\n  IdentityAgent ${layout.ssh.agent.socket}\n`);
   const identity = await generateIdentity();
   const recipient = await identityToRecipient(identity);
   writeSecrets(layout, identity);
@@ -305,6 +309,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
 
 async function restart(layout: SandboxLayout, log: (l: string) => void): Promise<SandboxState> {
   const state = readState(layout.state);
+  startAgent(layout.ssh.agent);
   const tag = sandboxTag(layout.root);
   for (const [i, h] of state.hosts.entries()) {
     if (h.netns && !netnsExists(h.netns.ns)) {
@@ -337,6 +342,7 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
     }),
   );
   await stopPidFile(layout.s3.pidFile);
+  await stopAgent(layout.ssh.agent);
   for (const n of rememberedNetns(layout)) deleteNetns(n);
   rmSync(netnsFile(layout), { force: true });
 }
