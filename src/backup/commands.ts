@@ -191,7 +191,13 @@ ${ROW_COUNTS_QUERY}`;
 export const ROW_COUNTS_SQL = ROW_COUNTS_QUERY;
 
 /** Renames databases in one transaction: :"live" → :"previous", :"restored" → :"live". */
-export const SWAP_SQL = `BEGIN;
+/**
+ * Connections the stopped app left (a console, a cron job, a client of the host) would make the rename fail
+ * halfway through a restore: they are ended first.
+ */
+export const SWAP_SQL = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+  WHERE datname IN (:'live', :'restored') AND pid <> pg_backend_pid();
+BEGIN;
 ALTER DATABASE :"live" RENAME TO :"previous";
 ALTER DATABASE :"restored" RENAME TO :"live";
 COMMIT;

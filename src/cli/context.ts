@@ -36,13 +36,18 @@ export function createContext(io: IO, global: GlobalOptions, cwd = process.cwd()
   const runner = new ExecaRunner(global.dryRun, log);
   let loaded: LoadedConfig | undefined;
   let ws: Workspace | undefined;
+  const prompter = defaultPrompter(io);
+  const askPassphrase = prompter.interactive
+    ? (file: string) =>
+        prompter.secret({ message: `Passphrase for ${file}`, flag: `load the key with: ssh-add ${file}` })
+    : undefined;
   const ctx: CommandContext = {
     io,
     printer,
     global,
     cwd,
     runner,
-    prompter: defaultPrompter(io),
+    prompter,
     cleanup: [],
     config() {
       loaded ??= loadConfig(findConfig(global.config, io.env, cwd), configSchema());
@@ -50,7 +55,7 @@ export function createContext(io: IO, global: GlobalOptions, cwd = process.cwd()
     },
     workspace() {
       if (!ws) {
-        ws = new Workspace(ctx.config(), runner, REGISTRY, log);
+        ws = new Workspace(ctx.config(), runner, REGISTRY, log, askPassphrase);
         const w = ws;
         ctx.cleanup.push(() => w.close());
       }

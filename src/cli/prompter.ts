@@ -17,6 +17,8 @@ export interface Prompter {
   readonly interactive: boolean;
   select<T>(q: { message: string; choices: Choice<T>[]; flag: string; default?: T }): Promise<T>;
   confirm(q: { message: string; flag: string; default?: boolean }): Promise<boolean>;
+  /** A secret typed without echo (an SSH key's passphrase); never logged. */
+  secret(q: { message: string; flag: string }): Promise<string>;
 }
 
 class NonInteractivePrompter implements Prompter {
@@ -26,6 +28,9 @@ class NonInteractivePrompter implements Prompter {
   }
   async confirm(q: { message: string; flag: string }): Promise<boolean> {
     throw new InputError(`${q.message}: no terminal to ask on; pass ${q.flag} to confirm`);
+  }
+  async secret(q: { message: string; flag: string }): Promise<string> {
+    throw new InputError(`${q.message}: no terminal to ask on; ${q.flag}`);
   }
 }
 
@@ -47,6 +52,11 @@ class InquirerPrompter implements Prompter {
       { message: q.message, default: q.default ?? false },
       { input: this.io.stdin, output: this.io.stderr },
     );
+  }
+
+  async secret(q: { message: string }): Promise<string> {
+    const { password } = await import('@inquirer/prompts');
+    return password({ message: q.message, mask: false }, { input: this.io.stdin, output: this.io.stderr });
   }
 }
 

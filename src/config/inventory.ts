@@ -11,6 +11,8 @@ export interface InventoryHost {
   address: string;
   port: number;
   user: string;
+  /** ansible_port / ansible_user set: they then win over the ssh_config, as in Ansible. */
+  explicit?: { port: boolean; user: boolean };
   /** Host variables: coopctl_* paths and those the service profiles name are the ones coopctl reads (and caches). */
   vars: Record<string, unknown>;
   inventory: string;
@@ -57,6 +59,10 @@ export function parseInventoryJson(json: string, file: string): Inventory {
       address: String(vars.ansible_host ?? vars.ansible_ssh_host ?? name),
       port,
       user: String(vars.ansible_user ?? vars.ansible_ssh_user ?? userInfo().username),
+      explicit: {
+        port: (vars.ansible_port ?? vars.ansible_ssh_port) !== undefined,
+        user: (vars.ansible_user ?? vars.ansible_ssh_user) !== undefined,
+      },
       vars,
       inventory: file,
     });
@@ -121,6 +127,7 @@ function inventoryFingerprint(file: string, variables: readonly string[] = []): 
   ].sort();
   const h = createHash('sha256')
     .update(file)
+    .update('\0v2') // v2: hosts record whether port and user were set
     .update(`\0${[...variables].sort().join(',')}`);
   for (const f of all) {
     const st = statSync(f);

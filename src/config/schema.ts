@@ -28,7 +28,13 @@ const secretRef = z.union(
 );
 
 const sshSchema = z.strictObject({
-  knownHosts: z.string().default('~/.ssh/known_hosts'),
+  /** The ssh_config to resolve hosts with (`ssh -F`); default: OpenSSH's own (~/.ssh/config). */
+  config: z.string().optional(),
+  /** Default: the UserKnownHostsFile of the ssh_config (~/.ssh/known_hosts). */
+  knownHosts: z.string().optional(),
+  /** Default: the GlobalKnownHostsFile of the ssh_config (/etc/ssh/ssh_known_hosts). */
+  globalKnownHosts: z.string().optional(),
+  /** A key used even when passphrase-protected (asked at a terminal when no agent runs). */
   identityFile: z.string().optional(),
   /** Ask the ssh-agent (SSH_AUTH_SOCK) for keys; the default when no identityFile is set. */
   agent: z.boolean().default(true),

@@ -18,6 +18,49 @@ export interface RunOptions {
   /** Accept non-zero exit codes instead of throwing. */
   reject?: boolean;
   signal?: AbortSignal;
+  /**
+   * Runs in a process group of its own, so a terminal's Ctrl-C reaches coopctl only and coopctl decides: the
+   * signal above then interrupts the whole group (SIGINT, then SIGTERM, then SIGKILL) and the run waits for it to end.
+   */
+  ownProcessGroup?: boolean;
+}
+
+/** How long an interrupted process group gets before the next, harder signal. */
+const GROUP_GRACE_MS = { term: 10_000, kill: 30_000 };
+
+/**
+ * Interrupts a process group when `signal` aborts (SIGINT, then SIGTERM and SIGKILL if it lingers), and ends
+ * what the interrupted group's leader leaves behind when it exits (a worker still holding its output open).
+ * Returns the function that stops watching once the run has ended.
+ */
+function watchGroup(child: ResultPromise, signal: AbortSignal | undefined): () => void {
+  const pid = child.pid;
+  if (!pid) return () => {};
+  const timers: NodeJS.Timeout[] = [];
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // the group is gone already
+    }
+  };
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+    send('SIGINT');
+    timers.push(setTimeout(() => send('SIGTERM'), GROUP_GRACE_MS.term).unref());
+    timers.push(setTimeout(() => send('SIGKILL'), GROUP_GRACE_MS.kill).unref());
+  };
+  // After an interrupt only: a normal run leaves nothing behind, and an SSH control master may serve other runs.
+  const onExit = () => aborted && send('SIGTERM');
+  child.once('exit', onExit);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    signal?.removeEventListener('abort', onAbort);
+    child.off('exit', onExit);
+    for (const t of timers) clearTimeout(t);
+  };
 }
 
 export interface RunResult {
@@ -68,7 +111,8 @@ export class ExecaRunner implements ProcessRunner {
         timeout: opts.timeoutMs,
         reject: false,
         stripFinalNewline: false,
-        cancelSignal: opts.signal,
+        cancelSignal: opts.ownProcessGroup ? undefined : opts.signal,
+        detached: opts.ownProcessGroup,
         lines: false,
         all: false,
       });
@@ -94,7 +138,8 @@ export class ExecaRunner implements ProcessRunner {
         });
       }
     }
-    const r = await child;
+    const unwatch = opts.ownProcessGroup ? watchGroup(child, opts.signal) : () => {};
+    const r = await child.finally(unwatch);
     if (r.failed && r.exitCode === undefined) {
       const reason = r.timedOut
         ? `timed out after ${opts.timeoutMs} ms`

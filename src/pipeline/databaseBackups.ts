@@ -52,7 +52,7 @@ function databaseBackups(ws: Workspace): SafetyBackups {
       });
       ctx.report(`restored into ${restored.database}; row counts match the backup`);
       // Nothing may hold the live database while it is renamed.
-      await t.driver.stopServices(ws, t, t.profile.appServices);
+      await t.driver.stopServices(ws, t, await t.profile.databaseClients(t));
       await swapDatabases(t.remote, db, { live: db.name, restored: names.restored, previous: names.previous });
       return { live: db.name, previous: names.previous };
     },

@@ -1,7 +1,7 @@
 import { runChecks } from '../checks/engine.js';
 import { HostFacts } from '../checks/facts.js';
 import { checksFor } from '../checks/index.js';
-import { InterruptedError, OperationError, RefusedError } from '../kernel/errors.js';
+import { HostKeyError, InterruptedError, OperationError, RefusedError } from '../kernel/errors.js';
 import type { SafetyBackups } from '../targets/safety.js';
 import type { ChangeStage } from './change.js';
 import type { Target } from '../targets/target.js';
@@ -23,6 +23,7 @@ export function preflightStage(opts: { toVersion?: string }): ChangeStage {
     beforeLock: true,
     async run(run, ctx) {
       const { ws, target } = run;
+      await settleHostKey(target);
       // The plan already settled what the rules say of a pre-release (--pre).
       const checks = checksFor(target).filter((c) => !c.standalone);
       const facts = new HostFacts(ws, target);
@@ -45,6 +46,18 @@ export function preflightStage(opts: { toVersion?: string }): ChangeStage {
       return `${run.checks.length - warns} passed${warns ? `, ${warns} warnings` : ''}`;
     },
   };
+}
+
+/**
+ * A host key that does not match known_hosts is the operator's setup to fix (exit 2, as the README says),
+ * not a refusal of this change: it is thrown before the checks. Any other SSH failure is the ssh check's to report.
+ */
+async function settleHostKey(target: Target): Promise<void> {
+  try {
+    await target.remote.exec(['true'], { mutates: false, timeoutMs: 30_000 });
+  } catch (err) {
+    if (err instanceof HostKeyError) throw err;
+  }
 }
 
 /** A verified backup of what runs now, and where the schema stands, before anything changes. */

@@ -102,6 +102,32 @@ export function verifyHostKey(entries: KnownHostEntry[], host: string, port: num
   return { ok: false, reason: 'unknown', offeredType, fingerprint: fp };
 }
 
+/** What ssh2 can negotiate, in its default order. */
+const ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/**
+ * Host key algorithms to offer, those of the host's known_hosts entries first
+ * (as OpenSSH orders them): a host pinned by its ECDSA or RSA key is then asked
+ * for that key, not for an ed25519 key that would look like a changed one.
+ */
+export function hostKeyAlgorithms(entries: KnownHostEntry[], host: string, port: number): string[] {
+  const token = hostToken(host, port);
+  const known = new Set(
+    entries
+      .filter((e) => !e.marker && entryMatches(e, token))
+      .flatMap((e) => (e.keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [e.keyType])),
+  );
+  return [...ALGORITHMS.filter((a) => known.has(a)), ...ALGORITHMS.filter((a) => !known.has(a))];
+}
+
 export function loadKnownHosts(file: string): KnownHostEntry[] {
   try {
     return parseKnownHosts(readFileSync(file, 'utf8'));

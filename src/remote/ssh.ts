@@ -1,29 +1,43 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { NodeSSH } from 'node-ssh';
+import { userInfo } from 'node:os';
+import type { Duplex, Readable } from 'node:stream';
+import { NodeSSH, type Config } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { HostKeyError, RemoteError } from '../kernel/errors.js';
 import type { RunResult } from '../kernel/process.js';
 import { redact } from '../kernel/redact.js';
-import { hostToken, loadKnownHosts, verifyHostKey, type HostKeyVerdict } from './knownHosts.js';
+import { hostKeyAlgorithms, hostToken, loadKnownHosts, verifyHostKey, type HostKeyVerdict } from './knownHosts.js';
+import { SshKeys } from './sshAuth.js';
+import { fallbackEffective, parseHop, resolveSshConfig, SshClientMissing, type SshEffective } from './sshConfig.js';
 import { toShell, type RemoteCommand } from './quote.js';
 
 export interface SshTarget {
   /** Inventory name (rhizome); used in messages. */
   name: string;
+  /** ansible_host, else the inventory name: what `ssh -G` resolves (an ssh_config alias works). */
   address: string;
   port: number;
   user: string;
+  /** Whether the inventory set port and user; only then do they override the ssh_config (as in Ansible). */
+  explicit?: { port: boolean; user: boolean };
 }
 
-interface SshSettings {
-  knownHostsFile: string;
+/** The files coopctl's SSH and Ansible's ssh share (each unset: OpenSSH's own). */
+export interface SshFiles {
+  /** `ssh -F FILE`: the ssh_config to resolve hosts with. */
+  configFile?: string;
+  /** From coopctl.yaml: replaces the ssh_config's UserKnownHostsFile when set. */
+  knownHostsFile?: string;
+  /** Replaces the ssh_config's GlobalKnownHostsFile (/etc/ssh/ssh_known_hosts) when set. */
+  globalKnownHostsFile?: string;
+}
+
+interface SshSettings extends SshFiles {
   identityFile?: string;
   agent: boolean;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /** Asks for the passphrase of a configured, encrypted key (at a terminal); absent: such a key is an error. */
+  askPassphrase?: (keyFile: string) => Promise<string>;
 }
 
 export interface ExecOptions {
@@ -54,47 +68,54 @@ export interface RemoteHost {
   close(): Promise<void>;
 }
 
-const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
-
-function describeTarget(t: SshTarget): string {
-  return `${t.name} (${t.user}@${hostToken(t.address, t.port)})`;
+/** One hop as OpenSSH resolved it, with the files its host key is checked against. */
+interface Endpoint {
+  label: string;
+  eff: SshEffective;
+  knownHostsFiles: string[];
 }
 
-function hostKeyError(t: SshTarget, v: Exclude<HostKeyVerdict, { ok: true }>, knownHostsFile: string): HostKeyError {
-  const where = hostToken(t.address, t.port);
+function hostKeyError(e: Endpoint, v: Exclude<HostKeyVerdict, { ok: true }>): HostKeyError {
+  const where = e.eff.hostKeyAlias ?? hostToken(e.eff.hostname, e.eff.port);
+  const files = e.knownHostsFiles.join(', ');
+  const who = `${e.label} (${e.eff.user}@${hostToken(e.eff.hostname, e.eff.port)})`;
   if (v.reason === 'unknown') {
     return new HostKeyError(
-      `host key of ${describeTarget(t)} is not in ${knownHostsFile}: refusing to connect ` +
-        `(offered ${v.offeredType} ${v.fingerprint})`,
+      `host key of ${who} is not in ${files}: refusing to connect (offered ${v.offeredType} ${v.fingerprint})`,
       {
         hints: [
           "check that fingerprint with the host's administrators, then add the key: " +
-            `ssh-keyscan${t.port === 22 ? '' : ` -p ${t.port}`} ${t.address} >> ${knownHostsFile}`,
+            `ssh-keyscan${e.eff.port === 22 ? '' : ` -p ${e.eff.port}`} ${e.eff.hostname} >> ${e.knownHostsFiles[0]}`,
         ],
-        details: { host: t.name, fingerprint: v.fingerprint },
+        details: { host: e.label, fingerprint: v.fingerprint },
       },
     );
   }
   return new HostKeyError(
-    `host key of ${describeTarget(t)} ${v.reason === 'revoked' ? 'is revoked' : 'has CHANGED'}: ` +
-      `the key offered (${v.offeredType} ${v.fingerprint}) does not match ${knownHostsFile}. Refusing to connect`,
+    `host key of ${who} ${v.reason === 'revoked' ? 'is revoked' : 'has CHANGED'}: ` +
+      `the key offered (${v.offeredType} ${v.fingerprint}) does not match ${files}. Refusing to connect`,
     {
       hints: [
         'this can be a reinstalled host or someone intercepting the connection; ' +
           'confirm the new fingerprint with the other operators before',
-        `removing the old entry: ssh-keygen -f ${knownHostsFile} -R '${where}'`,
+        `removing the old entry: ssh-keygen -f ${e.knownHostsFiles[0]} -R '${where}'`,
       ],
-      details: { host: t.name, fingerprint: v.fingerprint },
+      details: { host: e.label, fingerprint: v.fingerprint },
     },
   );
 }
 
+const MAX_JUMPS = 5;
+
 class SshHost implements RemoteHost {
   private client?: Promise<NodeSSH>;
+  /** Jump-host connections of the current client, closed with it. */
+  private jumps: NodeSSH[] = [];
 
   constructor(
     readonly target: SshTarget,
     private readonly settings: SshSettings,
+    private readonly keys: SshKeys,
     private readonly dryRun: boolean,
     private readonly log: (line: string) => void,
   ) {}
@@ -109,55 +130,115 @@ class SshHost implements RemoteHost {
     return this.client;
   }
 
+  private async resolve(host: string, port?: number, user?: string): Promise<Endpoint> {
+    const s = this.settings;
+    let eff: SshEffective;
+    try {
+      eff = await resolveSshConfig(host, { configFile: s.configFile, port, user });
+    } catch (err) {
+      if (!(err instanceof SshClientMissing)) throw err;
+      eff = { ...fallbackEffective(host), ...(port ? { port } : {}), ...(user ? { user } : {}) };
+    }
+    const user_ = eff.user || userInfo().username;
+    return {
+      label: host,
+      eff: { ...eff, user: user_ },
+      knownHostsFiles: [
+        ...(s.knownHostsFile ? [s.knownHostsFile] : eff.userKnownHostsFiles),
+        ...(s.globalKnownHostsFile ? [s.globalKnownHostsFile] : eff.globalKnownHostsFiles),
+      ],
+    };
+  }
+
   private async doConnect(): Promise<NodeSSH> {
-    const { target: t, settings: s } = this;
-    const entries = loadKnownHosts(s.knownHostsFile);
+    const t = this.target;
+    const explicit = t.explicit ?? { port: true, user: true };
+    const end = await this.resolve(t.address, explicit.port ? t.port : undefined, explicit.user ? t.user : undefined);
+    end.label = t.name;
+    this.log(
+      `ssh ${t.name}: ${end.eff.user}@${hostToken(end.eff.hostname, end.eff.port)}` +
+        (end.eff.proxyJump.length ? ` via ${end.eff.proxyJump.join(',')}` : ''),
+    );
+    const jumps: NodeSSH[] = [];
+    try {
+      const ssh = await this.reach(end, jumps, 0);
+      this.jumps = jumps;
+      ssh.connection?.on('error', () => {
+        this.client = undefined;
+      });
+      ssh.connection?.on('close', () => {
+        this.client = undefined;
+        for (const j of jumps) j.dispose();
+      });
+      return ssh;
+    } catch (err) {
+      for (const j of jumps) j.dispose();
+      throw err;
+    }
+  }
+
+  /** Connects to `end`, first through its ProxyJump hops (each one resolved with `ssh -G` as well). */
+  private async reach(end: Endpoint, jumps: NodeSSH[], depth: number): Promise<NodeSSH> {
+    if (depth > MAX_JUMPS) throw new RemoteError(`${this.target.name}: more than ${MAX_JUMPS} ProxyJump hops`);
+    let via: NodeSSH | undefined;
+    for (const [i, hop] of end.eff.proxyJump.entries()) {
+      const h = parseHop(hop);
+      const ep = await this.resolve(h.host, h.port, h.user);
+      // Only the first hop's own ProxyJump counts, as with `ssh -J a,b`.
+      via = i === 0 ? await this.reach(ep, jumps, depth + 1) : await this.open(ep, via);
+      jumps.push(via);
+    }
+    return this.open(end, via);
+  }
+
+  private async open(e: Endpoint, via?: NodeSSH): Promise<NodeSSH> {
+    const s = this.settings;
+    const { eff } = e;
+    const entries = e.knownHostsFiles.flatMap((f) => loadKnownHosts(f));
+    const keyHost = eff.hostKeyAlias ?? eff.hostname;
+    // A HostKeyAlias is looked up without the port, as OpenSSH does.
+    const keyPort = eff.hostKeyAlias ? 22 : eff.port;
     let verdict: HostKeyVerdict | undefined;
-    const ssh = new NodeSSH();
-    const auth: { privateKey?: string; agent?: string } = {};
-    const keyFile =
-      s.identityFile ?? DEFAULT_KEYS.map((k) => path.join(homedir(), '.ssh', k)).find((f) => existsSync(f));
-    if (keyFile) {
+    let sock: Duplex | undefined;
+    if (via) {
       try {
-        auth.privateKey = readFileSync(keyFile, 'utf8');
+        sock = await via.forwardOut('127.0.0.1', 0, eff.hostname, eff.port);
       } catch (err) {
-        throw new RemoteError(`cannot read SSH key ${keyFile}: ${(err as Error).message}`);
+        throw new RemoteError(`cannot reach ${e.label} through its ProxyJump: ${(err as Error).message}`, {
+          details: { host: e.label, unreachable: true },
+        });
       }
     }
-    if (s.agent && process.env.SSH_AUTH_SOCK) auth.agent = process.env.SSH_AUTH_SOCK;
+    const ssh = new NodeSSH();
+    const authHandler = await this.keys.methods(eff.user, eff.identityFiles, eff.identityAgent);
     try {
       await ssh.connect({
-        host: t.address,
-        port: t.port,
-        username: t.user,
-        ...auth,
+        ...(sock ? { sock } : { host: eff.hostname, port: eff.port }),
+        username: eff.user,
+        authHandler,
+        algorithms: { serverHostKey: hostKeyAlgorithms(entries, keyHost, keyPort) },
         readyTimeout: s.connectTimeoutMs,
         keepaliveInterval: 5_000,
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {
-          verdict = verifyHostKey(entries, t.address, t.port, key);
+          verdict = verifyHostKey(entries, keyHost, keyPort, key);
           return verdict.ok;
         },
-      });
+      } as Config);
     } catch (err) {
-      if (verdict && !verdict.ok) throw hostKeyError(t, verdict, s.knownHostsFile);
-      const e = err as NodeJS.ErrnoException & { level?: string };
-      let why = e.message;
-      if (e.code === 'ECONNREFUSED') why = 'connection refused';
-      else if (/timed out/i.test(e.message) || e.code === 'ETIMEDOUT')
+      if (verdict && !verdict.ok) throw hostKeyError(e, verdict);
+      const x = err as NodeJS.ErrnoException & { level?: string };
+      let why = x.message;
+      if (x.code === 'ECONNREFUSED') why = 'connection refused';
+      else if (/timed out/i.test(x.message) || x.code === 'ETIMEDOUT')
         why = `no answer within ${Math.round(s.connectTimeoutMs / 1000)}s`;
-      else if (e.level === 'client-authentication') why = `authentication failed for user ${t.user}`;
-      else if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') why = 'host unreachable';
-      throw new RemoteError(`cannot reach ${describeTarget(t)}: ${why}`, {
-        details: { host: t.name, unreachable: true },
+      else if (x.level === 'client-authentication')
+        why = `authentication failed for user ${eff.user} (${this.keys.describe(eff.identityAgent)})`;
+      else if (x.code === 'EHOSTUNREACH' || x.code === 'ENETUNREACH') why = 'host unreachable';
+      throw new RemoteError(`cannot reach ${e.label} (${eff.user}@${hostToken(eff.hostname, eff.port)}): ${why}`, {
+        details: { host: e.label, unreachable: true },
       });
     }
-    ssh.connection?.on('error', () => {
-      this.client = undefined;
-    });
-    ssh.connection?.on('close', () => {
-      this.client = undefined;
-    });
     return ssh;
   }
 
@@ -262,6 +343,8 @@ class SshHost implements RemoteHost {
         // never connected
       }
     }
+    for (const j of this.jumps.reverse()) j.dispose();
+    this.jumps = [];
   }
 }
 
@@ -274,18 +357,25 @@ function writeStdin(ch: ClientChannel, stdin: ExecOptions['stdin']): void {
 /** One connection per host, reused by every check and operation of a run. */
 export class SshPool {
   private readonly hosts = new Map<string, SshHost>();
+  private readonly keys: SshKeys;
 
   constructor(
     private readonly settings: SshSettings,
     private readonly dryRun: boolean,
     private readonly log: (line: string) => void = () => {},
-  ) {}
+  ) {
+    this.keys = new SshKeys({
+      agent: settings.agent,
+      configured: settings.identityFile,
+      askPassphrase: settings.askPassphrase,
+    });
+  }
 
   host(target: SshTarget): RemoteHost {
     const key = `${target.user}@${target.address}:${target.port}`;
     let h = this.hosts.get(key);
     if (!h) {
-      h = new SshHost(target, this.settings, this.dryRun, this.log);
+      h = new SshHost(target, this.settings, this.keys, this.dryRun, this.log);
       this.hosts.set(key, h);
     }
     return h;

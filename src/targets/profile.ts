@@ -119,8 +119,8 @@ export interface ServiceProfile {
   readonly database?: { name: string; tables: string[] };
   /** The secrets file a backup carries, relative to the data dir (encryption keys live there). */
   readonly secretsFile?: string;
-  /** The app's processes that hold database connections (stopped before a database swap). */
-  readonly appServices: readonly string[];
+  /** The app's processes on the host that hold database connections (stopped before a database swap). */
+  databaseClients(t: Target): Promise<string[]>;
   /** Preflight checks of this application (version rules, floors of its dependencies). */
   readonly checks: readonly Check[];
   /** Throws an InputError naming `source` when `text` is not a version of this application. */

@@ -1,7 +1,7 @@
 import { hostVar, InventoryCache } from '../config/inventory.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ServiceConfig } from '../config/schema.js';
-import { SshPool } from '../remote/ssh.js';
+import { SshPool, type SshFiles } from '../remote/ssh.js';
 import type { Driver } from './driver.js';
 import type { ServiceProfile } from './profile.js';
 import type { HostPaths, Target } from './target.js';
@@ -27,6 +27,8 @@ interface ServiceEnv {
 export class Workspace {
   readonly inventories: InventoryCache;
   readonly ssh: SshPool;
+  /** What Ansible's ssh is given too, so both check host keys against the same files. */
+  readonly sshFiles: SshFiles;
 
   private readonly memo = new Map<string, unknown>();
 
@@ -35,14 +37,22 @@ export class Workspace {
     readonly runner: ProcessRunner,
     readonly registry: Registry,
     readonly log: (line: string) => void = () => {},
+    askPassphrase?: (keyFile: string) => Promise<string>,
   ) {
     const s = loaded.config.ssh;
+    const file = (p: string | undefined) => (p ? loaded.resolvePath(p) : undefined);
     const vars = [...registry.profiles.values()].flatMap((p) => p.hostVariables);
     this.inventories = new InventoryCache(runner, vars);
+    this.sshFiles = {
+      configFile: file(s.config),
+      knownHostsFile: file(s.knownHosts),
+      globalKnownHostsFile: file(s.globalKnownHosts),
+    };
     this.ssh = new SshPool(
       {
-        knownHostsFile: loaded.resolvePath(s.knownHosts),
-        identityFile: s.identityFile ? loaded.resolvePath(s.identityFile) : undefined,
+        ...this.sshFiles,
+        identityFile: file(s.identityFile),
+        askPassphrase,
         agent: s.agent,
         connectTimeoutMs: s.connectTimeout,
         commandTimeoutMs: s.commandTimeout,
@@ -149,7 +159,8 @@ export class Workspace {
       mdstat: vars('coopctl_mdstat') ?? '/proc/mdstat',
       rebootRequired: vars('coopctl_reboot_required') ?? '/var/run/reboot-required',
     };
-    const remote = this.ssh.host({ name: host.name, address: host.address, port: host.port, user: host.user });
+    const { name, address, port, user, explicit } = host;
+    const remote = this.ssh.host({ name, address, port, user, explicit });
     return {
       service,
       env,

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +79,36 @@ describe('backups on the sandbox', () => {
     expect(Number(sql('alpha', 'select count(*) from statuses', dbs.split('\n')[0]))).toBe(statuses + 5);
     const history = readdirSync(path.join(sb.dir, 'hosts/alpha/var/lib/coopctl/mastodon/alpha/history'));
     expect(history.some((f) => f.includes('-restore-'))).toBe(true);
+  });
+
+  it('a client still connected to the live database does not stop the swap: its connection is ended', async () => {
+    const m = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'alpha']));
+    const pghost = path.join(sb.dir, 'hosts', 'alpha', 'pg', 'run');
+    const lingering = spawn('psql', ['-X', '-d', 'mastodon_production', '-c', 'select pg_sleep(300)'], {
+      env: { ...process.env, PGHOST: pghost, PGUSER: 'postgres' },
+      stdio: 'ignore',
+    });
+    const ended = new Promise<number | null>((resolve) => lingering.on('exit', resolve));
+    try {
+      const sleeping = () => sql('alpha', "select count(*) from pg_stat_activity where query = 'select pg_sleep(300)'");
+      const deadline = Date.now() + 15_000;
+      while (sleeping() === '0' && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+      expect(sleeping()).toBe('1');
+      const r = await sb.run(['--json', 'backup', 'restore', m.id, '--into', 'alpha', '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(json<{ record: { status: string } }>(r).record.status).toBe('succeeded');
+      expect(await ended).not.toBe(0);
+    } finally {
+      lingering.kill();
+    }
+  });
+
+  it('prod runs several sidekiq services, as production does: the swap stops every one that uses the database', async () => {
+    const m = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'prod']));
+    const r = await sb.run(['-v', '--json', 'backup', 'restore', m.id, '--into', 'prod', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ record: { status: string } }>(r).record.status).toBe('succeeded');
+    expect(r.stderr).toMatch(/docker compose .* stop web streaming sidekiq-default sidekiq-push sidekiq-mailers/);
   });
 
   it("another environment's backup is restored only with --from-other-env: exit 2 naming it, nothing changed", async () => {

@@ -29,7 +29,7 @@ export function writeInventory(
       ansible_user: state.user,
       ansible_ssh_private_key_file: layout.ssh.identity,
       // The sandbox pins its own host keys: strict checking against its known_hosts, never "no".
-      ansible_ssh_common_args: `-o UserKnownHostsFile=${layout.ssh.knownHosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
+      ansible_ssh_common_args: `-F ${layout.ssh.config} -o UserKnownHostsFile=${layout.ssh.knownHosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
       ansible_become: false,
       ansible_python_interpreter: '/usr/bin/python3',
       ...coopctlHostVars(layout.host(name)),
@@ -85,9 +85,10 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
   const config = {
     stateDir: '/var/lib/coopctl',
     ssh: {
+      // An operator's setup: the passphrase-protected key is used through the agent the ssh_config names.
+      config: 'ssh/config',
       knownHosts: 'ssh/known_hosts',
       identityFile: 'ssh/id_ed25519',
-      agent: false,
       connectTimeout: '8s',
       commandTimeout: '10m',
       parallel: 16,

@@ -13,6 +13,14 @@ export function sandboxLayout(dir: string) {
       identity: path.join(root, 'ssh', 'id_ed25519'),
       authorizedKeys: path.join(root, 'ssh', 'authorized_keys'),
       knownHosts: path.join(root, 'ssh', 'known_hosts'),
+      /** The ssh_config coopctl and Ansible use (`ssh -F`): IdentityAgent names the sandbox's agent. */
+      config: path.join(root, 'ssh', 'config'),
+      agent: {
+        identity: path.join(root, 'ssh', 'id_ed25519'),
+        passphrase: path.join(root, 'secrets', 'ssh-key-passphrase'),
+        socket: path.join(root, 'ssh', 'agent.sock'),
+        pidFile: path.join(root, 'ssh', 'agent.pid'),
+      },
     },
     secrets: path.join(root, 'secrets'),
     upstream: path.join(root, 'upstream'),

@@ -20,12 +20,14 @@ export interface SshdSpec {
   env: Record<string, string>;
   /** Run inside this network namespace (root only). */
   netns?: string;
+  /** Host key types, offered in this order (default ed25519 only); the first one's public line is returned. */
+  hostKeys?: Array<'ed25519' | 'ecdsa' | 'rsa'>;
 }
 
 export const SSHD_BIN = process.env.COOPCTL_SSHD ?? '/usr/sbin/sshd';
 
-export function generateKey(file: string, comment = 'coopctl-sandbox'): string {
-  if (!existsSync(file)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+export function generateKey(file: string, comment = 'coopctl-sandbox', type = 'ed25519'): string {
+  if (!existsSync(file)) execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', comment, '-f', file]);
   return readFileSync(`${file}.pub`, 'utf8').trim();
 }
 
@@ -42,7 +44,9 @@ export function sshdFiles(dir: string) {
 export function prepareSshd(spec: SshdSpec): string {
   mkdirSync(spec.dir, { recursive: true });
   const f = sshdFiles(spec.dir);
-  const pub = generateKey(f.hostKey, 'sandbox-host').split(' ').slice(0, 2).join(' ');
+  const types = spec.hostKeys ?? ['ed25519'];
+  const keyFiles = types.map((t) => (t === 'ed25519' ? f.hostKey : path.join(spec.dir, `ssh_host_${t}_key`)));
+  const pubs = types.map((t, i) => generateKey(keyFiles[i], 'sandbox-host', t).split(' ').slice(0, 2).join(' '));
   const env = Object.entries(spec.env)
     .map(([k, v]) => {
       if (/[\s"]/.test(v)) throw new Error(`sshd SetEnv value for ${k} must not contain spaces or quotes`);
@@ -54,7 +58,7 @@ export function prepareSshd(spec: SshdSpec): string {
     [
       `Port ${spec.port}`,
       `ListenAddress ${spec.address}`,
-      `HostKey ${f.hostKey}`,
+      ...keyFiles.map((k) => `HostKey ${k}`),
       `PidFile ${f.pidFile}`,
       `AuthorizedKeysFile ${spec.authorizedKeys}`,
       'StrictModes no',
@@ -70,7 +74,7 @@ export function prepareSshd(spec: SshdSpec): string {
       '',
     ].join('\n'),
   );
-  return pub;
+  return pubs[0];
 }
 
 export async function startSshd(spec: SshdSpec): Promise<void> {

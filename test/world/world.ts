@@ -41,8 +41,16 @@ import { hostToken } from '../../src/remote/knownHosts.js';
 import { InputError } from '../../src/kernel/errors.js';
 import { createPassStore, PASS_ENTRIES, stopGpgAgent } from './passStore.js';
 import { isRunning, readPid, stopPidFile } from './processes.js';
-import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
+import { prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
+import { createOperatorKey, startAgent, stopAgent } from './agent.js';
 import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
+
+/** Production runs one compose service per group of sidekiq queues. */
+const PRODUCTION_SIDEKIQ = [
+  { name: 'sidekiq-default', concurrency: 10, queues: ['default', 'ingress', 'scheduler', 'fasp'] },
+  { name: 'sidekiq-push', concurrency: 10, queues: ['push', 'pull'] },
+  { name: 'sidekiq-mailers', concurrency: 5, queues: ['mailers'] },
+];
 
 export const INITIAL_MASTODON_VERSION = '4.4.7';
 export const COOPCLOUD_SERVER = 'hypha.sandbox';
@@ -181,8 +189,11 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   mkdirSync(layout.root, { recursive: true });
   chmodSync(layout.root, 0o755);
   mkdirSync(layout.ssh.dir, { recursive: true, mode: 0o700 });
-  const clientKey = generateKey(layout.ssh.identity, 'coopctl-sandbox-operator');
+  mkdirSync(layout.secrets, { recursive: true, mode: 0o700 });
+  const clientKey = createOperatorKey(layout.ssh.agent, 'coopctl-sandbox-operator');
   writeFileSync(layout.ssh.authorizedKeys, `${clientKey}\n`);
+  startAgent(layout.ssh.agent);
+  writeFileSync(layout.ssh.config, `Host *\n  IdentityAgent ${layout.ssh.agent.socket}\n`);
   const identity = await generateIdentity();
   const recipient = await identityToRecipient(identity);
 
@@ -282,11 +293,17 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   log('starting the object store (s3rver)');
   await startS3(layout, state.s3.port);
 
+  // prod splits the queues across several sidekiq services, as social.coop's production does
   const secrets = Object.fromEntries(mastodonNames.map((n) => [n, sandboxMastodonSecrets()]));
   writeInventory(layout, state, (name) =>
     name === 'hypha'
       ? {}
-      : { ...mastodonHostVars(layout.host(name)), mastodon_domain: `${name}.sandbox`, mastodon_secrets: secrets[name] },
+      : {
+          ...mastodonHostVars(layout.host(name)),
+          mastodon_domain: `${name}.sandbox`,
+          mastodon_secrets: secrets[name],
+          ...(name === 'prod' ? { mastodon_sidekiq_processes: PRODUCTION_SIDEKIQ } : {}),
+        },
   );
   writeSandboxConfig(layout, state, recipient);
 
@@ -299,6 +316,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
 
 async function restart(layout: SandboxLayout, log: (l: string) => void): Promise<SandboxState> {
   const state = readState(layout.state);
+  startAgent(layout.ssh.agent);
   const tag = sandboxTag(layout.root);
   for (const [i, h] of state.hosts.entries()) {
     if (h.netns && !netnsExists(h.netns.ns)) {
@@ -332,6 +350,7 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
   );
   await stopPidFile(layout.s3.pidFile);
   stopGpgAgent(layout);
+  await stopAgent(layout.ssh.agent);
   for (const n of rememberedNetns(layout)) deleteNetns(n);
   rmSync(netnsFile(layout), { force: true });
 }

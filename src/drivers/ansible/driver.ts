@@ -20,6 +20,7 @@ async function playbookOptions(ws: Workspace, t: Target, req: Omit<DeployRequest
     mitogen: true,
     ansibleVersion: version,
     signal: req.signal,
+    ssh: ws.sshFiles,
   };
 }
 

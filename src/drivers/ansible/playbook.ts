@@ -4,6 +4,8 @@ import path from 'node:path';
 import semver from 'semver';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
 import type { ProcessRunner } from '../../kernel/process.js';
+import { quoteArg } from '../../remote/quote.js';
+import type { SshFiles } from '../../remote/ssh.js';
 import { EventsTail, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
 
 const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
@@ -26,6 +28,8 @@ export interface PlaybookOptions {
   mitogen?: boolean;
   ansibleVersion?: string;
   signal?: AbortSignal;
+  /** coopctl's own SSH files: Ansible's ssh then checks host keys against the same known_hosts. */
+  ssh?: SshFiles;
 }
 
 export interface PlaybookResult {
@@ -52,6 +56,18 @@ function mitogenUsable(ansibleVersion: string | undefined): { ok: boolean; why?:
   return { ok: true };
 }
 
+/**
+ * OpenSSH options that make Ansible's ssh resolve hosts and check host keys as
+ * coopctl does. They go first in ssh_args, and the first value of an option wins.
+ */
+function sshFileArgs(f: SshFiles | undefined): string {
+  const o: string[] = [];
+  if (f?.configFile) o.push('-F', f.configFile);
+  if (f?.knownHostsFile) o.push('-o', `UserKnownHostsFile=${f.knownHostsFile}`);
+  if (f?.globalKnownHostsFile) o.push('-o', `GlobalKnownHostsFile=${f.globalKnownHostsFile}`);
+  return o.map(quoteArg).join(' ');
+}
+
 /** Argument list and environment for one ansible-playbook run (pure: nothing runs here). */
 function playbookCommand(
   o: PlaybookOptions,
@@ -68,19 +84,23 @@ function playbookCommand(
     COOPCTL_EVENTS_FILE: eventsFile,
     ANSIBLE_FORCE_COLOR: '0',
     ANSIBLE_RETRY_FILES_ENABLED: 'False',
+    // An operator's ANSIBLE_HOST_KEY_CHECKING=False or host_key_checking = False never applies to coopctl's runs.
+    ANSIBLE_HOST_KEY_CHECKING: 'True',
   };
+  const files = sshFileArgs(o.ssh);
+  const sshArgs = (tuning: string) => (files ? `${files} ${tuning}` : tuning);
   if (o.untuned) {
     Object.assign(env, {
       ANSIBLE_PIPELINING: 'False',
       ANSIBLE_GATHERING: 'implicit',
-      ANSIBLE_SSH_ARGS: '-o ControlMaster=no',
+      ANSIBLE_SSH_ARGS: sshArgs('-o ControlMaster=no'),
     });
   } else {
     // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
     Object.assign(env, {
       ANSIBLE_PIPELINING: 'True',
       ANSIBLE_GATHERING: 'explicit',
-      ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s',
+      ANSIBLE_SSH_ARGS: sshArgs('-o ControlMaster=auto -o ControlPersist=120s'),
     });
     if (strategy === 'mitogen_linear')
       Object.assign(env, { ANSIBLE_STRATEGY_PLUGINS: MITOGEN_STRATEGY_DIR, ANSIBLE_STRATEGY: 'mitogen_linear' });
@@ -122,6 +142,8 @@ async function runOnce(
       env,
       reject: false,
       signal: o.signal,
+      // Ctrl-C at the terminal reaches coopctl, which stops the playbook itself and waits for it before any restore
+      ownProcessGroup: true,
       onLine: (line) => log.write(`${line}\n`),
     });
     exitCode = r.exitCode;

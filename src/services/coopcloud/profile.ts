@@ -43,7 +43,7 @@ export const coopcloudAppProfile: ServiceProfile = {
   id: 'coopcloud-app',
   hostVariables: [],
   dataDir: () => undefined,
-  appServices: ['app'],
+  databaseClients: async () => ['app'],
   checks: [],
 
   parseVersion: (text, source) => ordered(text, source).text,

@@ -1,3 +1,4 @@
+import { parse } from 'yaml';
 import { RemoteError, ToolOutputError } from '../../kernel/errors.js';
 import { httpGet, joinUrl } from '../../kernel/http.js';
 import { composeExec, psqlQuery } from '../../remote/compose.js';
@@ -55,6 +56,36 @@ export async function redisVersion(t: Target): Promise<string | undefined> {
     timeoutMs: 30_000,
   });
   return /v=(\d+\.\d+(?:\.\d+)?)/.exec(r.stdout)?.[1];
+}
+
+interface ComposeService {
+  depends_on?: string[] | Record<string, unknown>;
+  env_file?: string | string[];
+}
+
+/**
+ * The compose services that connect to the database, read from the compose file on the host: those that
+ * depend on the database service or read .env.production (web, streaming, every sidekiq process).
+ */
+export async function composeDatabaseClients(t: Target): Promise<string[]> {
+  const file = `${t.paths.dataDir}/docker-compose.yml`;
+  const r = await t.remote.exec(['cat', file], { mutates: false, timeoutMs: 30_000 });
+  let services: Record<string, ComposeService>;
+  try {
+    services = (parse(r.stdout) as { services?: Record<string, ComposeService> } | null)?.services ?? {};
+  } catch (err) {
+    throw new ToolOutputError(`${t.host.name}:${file} is not YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const db = t.database?.container ?? 'db';
+  const list = (v: string | string[] | Record<string, unknown> | undefined) =>
+    v === undefined ? [] : typeof v === 'string' ? [v] : Array.isArray(v) ? v : Object.keys(v);
+  const clients = Object.entries(services)
+    .filter(
+      ([name, s]) => name !== db && (list(s.depends_on).includes(db) || list(s.env_file).includes('.env.production')),
+    )
+    .map(([name]) => name);
+  if (clients.length === 0) throw new ToolOutputError(`${t.host.name}:${file} names no service that uses the database`);
+  return clients;
 }
 
 /** Where the schema stands: how many Rails migrations ran, and the newest. */

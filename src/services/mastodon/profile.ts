@@ -1,7 +1,7 @@
 import type { ServiceProfile, VersionCatalog } from '../../targets/profile.js';
 import { listMastodonVersions, type MastodonCatalog } from './catalog.js';
 import { upstreamOf, healthOf } from './config.js';
-import { instanceVersion, mastodonHealth, readSchemaMark, redisVersion } from './host.js';
+import { composeDatabaseClients, instanceVersion, mastodonHealth, readSchemaMark, redisVersion } from './host.js';
 import { planUpgradeRules, suggestTargets } from './rules.js';
 import { targetVersionCheck } from './targetVersionCheck.js';
 import { describeVerification, verifyMastodon } from './verify.js';
@@ -34,7 +34,7 @@ export const mastodonProfile: ServiceProfile = {
   dataDir: (vars) => vars('mastodon_dir') ?? '/opt/social.coop',
   database: { name: 'mastodon_production', tables: ['accounts', 'statuses', 'users'] },
   secretsFile: '.env.production',
-  appServices: ['web', 'streaming', 'sidekiq'],
+  databaseClients: composeDatabaseClients,
   checks: [targetVersionCheck],
 
   parseVersion: (text, source) => parseMastodonVersion(text, source).upstream,

@@ -20,6 +20,15 @@ describe('Ansible inventory', () => {
     expect(inv.hosts.get('pando')).toMatchObject({ address: 'pando', port: 22 });
   });
 
+  it('records whether port and user were set: only then do they win over the ssh_config, as in Ansible', () => {
+    const inv = parseInventoryJson(
+      JSON.stringify({ _meta: { hostvars: { rhizome: { ansible_port: 2222 }, pando: { ansible_user: 'ops' } } } }),
+      'inv',
+    );
+    expect(inv.hosts.get('rhizome')!.explicit).toEqual({ port: true, user: false });
+    expect(inv.hosts.get('pando')!.explicit).toEqual({ port: false, user: true });
+  });
+
   it('is cached across runs with only the variables coopctl reads, and read again when a file changes', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-inv-'));
     const cache = mkdtempSync(path.join(os.tmpdir(), 'coopctl-cache-'));

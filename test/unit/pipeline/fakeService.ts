@@ -105,7 +105,7 @@ export function fakeService(faults: Faults, backupDir: string) {
     id: 'boost-bot',
     hostVariables: ['bot_dir'],
     dataDir: (vars) => vars('bot_dir'),
-    appServices: ['bot'],
+    databaseClients: async () => ['bot'],
     checks: [refusal],
     parseVersion(text, source) {
       if (!RELEASES.includes(text)) throw new InputError(`${source}: ${text} is not a release of the bot`);

@@ -7,7 +7,7 @@ import { configSchemaFor } from '../../../src/config/schema.js';
 import { HostLock } from '../../../src/history/lock.js';
 import { HistoryStore } from '../../../src/history/records.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
-import { RefusedError } from '../../../src/kernel/errors.js';
+import { HostKeyError, RefusedError } from '../../../src/kernel/errors.js';
 import { planUpgrade, readVersionChoice } from '../../../src/operations/upgrade.js';
 import { planSteps, type ChangeOutcome } from '../../../src/pipeline/change.js';
 import { runChange } from '../../../src/pipeline/run.js';
@@ -130,6 +130,27 @@ describe('one pipeline, a made-up service and driver', () => {
     const before = (await history()).length;
     await expect(upgrade('1.1.0')).rejects.toBeInstanceOf(RefusedError);
     expect((await history()).length).toBe(before);
+    expect(await lockHeld()).toBe(false);
+    expect(file('version')).toBe('1.0.0');
+  });
+
+  it('a host key that does not match known_hosts stops preflight as bad input (exit 2), not as a refusal', async () => {
+    const local = target.remote;
+    const keyError = new HostKeyError('host key of bothost has CHANGED');
+    // Only the connection probe meets the key: what the plan reads is unaffected.
+    const exec: typeof local.exec = (cmd, opts) =>
+      Array.isArray(cmd) && cmd.length === 1 && cmd[0] === 'true' ? Promise.reject(keyError) : local.exec(cmd, opts);
+    target = {
+      ...target,
+      remote: { target: local.target, exec, stream: local.stream.bind(local), close: async () => {} },
+    };
+    try {
+      const err = await upgrade('1.1.0').catch((e: unknown) => e);
+      expect(err).toBe(keyError);
+      expect((err as HostKeyError).exitCode).toBe(2);
+    } finally {
+      target = { ...target, remote: local };
+    }
     expect(await lockHeld()).toBe(false);
     expect(file('version')).toBe('1.0.0');
   });
