@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { SandboxMastodon, setHealthTimeout, startCli, waitFor } from '../helpers/upgradeSandbox.js';
+import { SandboxMastodon, setHealthTimeout, upgradeToBrokenRelease } from '../helpers/upgradeSandbox.js';
 
 /**
  * Verification through a caching proxy, as production has it: each sandbox
@@ -59,29 +59,7 @@ describe('verification behind a caching nginx', () => {
   });
 
   it('a failed upgrade is reported as what failed on the host, and restored (exit 1, rolled-back)', async () => {
-    await sb.fault('alpha', 'health-fails');
-    const run = startCli(sb, [
-      '--json',
-      'upgrade',
-      'mastodon',
-      '--env',
-      'alpha',
-      '--to',
-      '4.5.0',
-      '--yes',
-      '--no-check',
-    ]);
-    try {
-      // The fault stands for a broken 4.5.0: cleared once coopctl gave up on it and starts restoring.
-      await waitFor(
-        'the recovery to start',
-        () => alpha.records().find((x) => x.to === '4.5.0' && x.details.failure !== undefined),
-        90_000,
-      );
-    } finally {
-      await sb.fault('--clear', 'alpha');
-    }
-    const r = await run;
+    const r = await upgradeToBrokenRelease(alpha, '4.5.0');
     expect(r.exitCode, String(r.stderr)).toBe(1);
     const doc = json<ChangeDoc>({ code: 1, stdout: String(r.stdout), stderr: '' });
     expect(doc.record).toMatchObject({ status: 'rolled-back', from: '4.4.8', to: '4.5.0' });

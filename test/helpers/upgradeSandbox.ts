@@ -156,6 +156,36 @@ export function setHealthTimeout(sb: TestSandbox, timeout: string): void {
   writeFileSync(sb.config, doc.toString());
 }
 
+/**
+ * `coopctl --json upgrade mastodon --env ENV --to VERSION` with the host's `health-fails` fault standing
+ * for a broken VERSION: the fault makes every version unhealthy until cleared, so it is cleared once
+ * coopctl has given up on VERSION and starts restoring. Resolves with the finished CLI run.
+ */
+export async function upgradeToBrokenRelease(host: SandboxMastodon, to: string) {
+  await host.sb.fault(host.env, 'health-fails');
+  const run = startCli(host.sb, [
+    '--json',
+    'upgrade',
+    'mastodon',
+    '--env',
+    host.env,
+    '--to',
+    to,
+    '--yes',
+    '--no-check',
+  ]);
+  try {
+    await waitFor(
+      'the recovery to start',
+      () => host.records().find((x) => x.to === to && x.details.failure !== undefined),
+      90_000,
+    );
+  } finally {
+    await host.sb.fault('--clear', host.env);
+  }
+  return run;
+}
+
 /** The CLI started in the background (no TTY, CI set), to signal it or run another one alongside. */
 export function startCli(sb: TestSandbox, args: string[], env: Record<string, string> = {}) {
   return execa(process.execPath, [BIN, '-c', sb.config, ...args], {
