@@ -45,8 +45,14 @@ export function localEndpoints(t: Target): { web: string; streaming: string } {
 
 /** GETs of `urls`, in order, on the host; throws only when the host cannot run them. */
 export async function localGet(t: Target, urls: string[], timeoutMs: number): Promise<LocalAnswer[]> {
-  const argv = ['python3', '-c', SCRIPT, String(timeoutMs / 1000), ...urls];
-  const r = await t.remote.exec(argv, { mutates: false, reject: false, timeoutMs: timeoutMs * urls.length + 30_000 });
+  // The script on stdin: `-v` then shows the requests, not the program.
+  const argv = ['python3', '-', String(timeoutMs / 1000), ...urls];
+  const r = await t.remote.exec(argv, {
+    mutates: false,
+    reject: false,
+    stdin: SCRIPT,
+    timeoutMs: timeoutMs * urls.length + 30_000,
+  });
   const lines = r.stdout.split('\n').filter((l) => l.trim());
   if (r.exitCode !== 0 || lines.length !== urls.length) {
     const why = r.stderr.trim().split('\n').at(-1) || `exit ${r.exitCode}`;
