@@ -1,5 +1,4 @@
 import type { Manifest } from '../backup/manifest.js';
-import { HostFacts } from '../checks/facts.js';
 import type { ChangePlan } from '../pipeline/change.js';
 import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
 import {
@@ -11,6 +10,7 @@ import {
 } from '../pipeline/library.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
+import { currentVersion } from './current.js';
 
 /**
  * A real restore of a service's database: preflight ─ [lock] ─ a fresh
@@ -20,7 +20,7 @@ import type { Workspace } from '../targets/workspace.js';
  * failure the safety backup is put back.
  */
 export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, store?: string): Promise<ChangePlan> {
-  const current = await new HostFacts(ws, t).runningVersion();
+  const { version: current, finding: currentFrom } = await currentVersion(ws, t);
   const backups = safetyBackupsFor(ws, t);
   const id = manifest.id;
   return {
@@ -32,6 +32,7 @@ export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, 
     to: current,
     notes: [],
     findings: [
+      ...(currentFrom ? [currentFrom] : []),
       {
         id: 'restore',
         level: 'warn',

@@ -1,6 +1,5 @@
 import { findBackup } from '../backup/catalog.js';
 import type { Manifest } from '../backup/manifest.js';
-import { HostFacts } from '../checks/facts.js';
 import { HistoryStore, type HistoryRecord } from '../history/records.js';
 import { InputError, RefusedError } from '../kernel/errors.js';
 import { type ChangePlan, schemaChanged } from '../pipeline/change.js';
@@ -13,14 +12,17 @@ import {
   verifyStage,
 } from '../pipeline/library.js';
 import { openBackupStore } from '../targets/backups.js';
-import type { SchemaMark } from '../targets/profile.js';
+import type { Finding, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
+import { currentVersion } from './current.js';
 
 const RECORD_ID = /^\d{8}T\d{6}Z-[a-z-]+-[0-9a-f]{6}$/;
 
 export interface RollbackChoice {
   current: string;
+  /** Set when the current version was not read from the running service (it is down). */
+  currentFrom?: Finding;
   /** The version to go back to. */
   to: string;
   /** The operation being undone. */
@@ -37,7 +39,7 @@ export interface RollbackChoice {
  */
 export async function chooseRollback(ws: Workspace, t: Target, to: string | undefined): Promise<RollbackChoice> {
   const p = t.profile;
-  const current = await new HostFacts(ws, t).runningVersion();
+  const { version: current, finding: currentFrom } = await currentVersion(ws, t);
   const records = await new HistoryStore(t.remote, t.paths.stateDir).list(t.service, t.env, 200);
   const changes = records.filter(
     (r) => r.status === 'succeeded' && ['upgrade', 'rollback', 'promote'].includes(r.operation) && r.from && r.to,
@@ -78,7 +80,7 @@ export async function chooseRollback(ws: Workspace, t: Target, to: string | unde
     const now = await p.schemaMark(t.remote, t);
     schemaMoved = schemaChanged(now, before);
   }
-  return { current, to: version, undoes, backup, schemaMoved };
+  return { current, currentFrom, to: version, undoes, backup, schemaMoved };
 }
 
 /** preflight ─ [lock] ─ safety backup ─ (the pre-change database) ─ deploy the older version ─ verify ─ [record]. */
@@ -86,6 +88,7 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
   const backups = safetyBackupsFor(ws, t);
   const undoing = c.undoes ? ` (undoing ${c.undoes.id})` : '';
   const findings: ChangePlan['findings'] = [
+    ...(c.currentFrom ? [c.currentFrom] : []),
     {
       id: 'downgrade',
       level: 'warn',

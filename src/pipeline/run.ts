@@ -48,10 +48,13 @@ export async function runChange(plan: ChangePlan, deps: ChangeDeps): Promise<Cha
         };
       }
       if (!run.changed) {
+        // Read again, not taken from the plan: what runs now is what the report must say.
+        const now = await deps.target.profile.runningVersion(deps.ws, deps.target).catch(() => 'unknown');
+        const where = `${plan.service}/${plan.env}`;
         return {
           status: interrupted ? 'cancelled' : 'failed',
           note: `stopped before any change: ${errorMessage(failure ?? new InterruptedError())}`,
-          state: `nothing was changed: ${plan.service}/${plan.env} still runs ${plan.from}`,
+          state: `nothing was changed: ${where} ${now === plan.from ? 'still runs' : 'reports'} ${now}`,
           error: failure,
         };
       }

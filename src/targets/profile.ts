@@ -130,6 +130,8 @@ export interface ServiceProfile {
   /** Variables a deploy of `version` needs (the name the playbook reads the version under). */
   deployVariables(version: string): Record<string, string>;
   runningVersion(ws: Workspace, t: Target): Promise<string>;
+  /** What the host's deployment says runs (a compose file's image tag), for when the service does not answer. */
+  deployedVersion?(t: Target): Promise<string>;
   /** null: the service has no health endpoint configured. */
   health(t: Target): Promise<Health | null>;
   verify(t: Target, version: string, opts: VerifyOptions): Promise<Verification>;

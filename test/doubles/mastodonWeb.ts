@@ -25,11 +25,17 @@ interface Site {
   database: string;
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+/** Rails' default for a response that sets no caching: proxies must not keep it. */
+const PRIVATE = 'max-age=0, private, must-revalidate';
+/** What Mastodon's render_with_cache sends for the instance API (and keeps in Rails.cache as long). */
+const INSTANCE_CACHE = 'max-age=180, public';
+
+function send(res: http.ServerResponse, status: number, body: unknown, cacheControl = PRIVATE): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, {
     'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
+    'cache-control': cacheControl,
     server: 'Mastodon',
   });
   res.end(text);
@@ -101,9 +107,9 @@ async function handleWeb(s: Site, req: http.IncomingMessage, res: http.ServerRes
     case '/api/v1/streaming/health':
       return send(res, 200, 'OK');
     case '/api/v2/instance':
-      return send(res, 200, instanceV2(s));
+      return send(res, 200, instanceV2(s), INSTANCE_CACHE);
     case '/api/v1/instance':
-      return send(res, 200, instanceV1(s));
+      return send(res, 200, instanceV1(s), INSTANCE_CACHE);
     case '/api/v1/timelines/public':
       if (failing) return send(res, 503, { error: 'Service Unavailable' });
       try {

@@ -10,6 +10,7 @@ import {
   signalTree,
   startCli,
   stderrSoFar,
+  upgradeToBrokenRelease,
   waitFor,
 } from '../helpers/upgradeSandbox.js';
 
@@ -305,30 +306,7 @@ describe('coopctl upgrade mastodon', () => {
   it('a failing health check ends restored on 4.5.0 with the database of before (exit 1, rolled-back)', async () => {
     const rows = alpha.rowCounts();
     const migrations = alpha.migrations();
-    await sb.fault('alpha', 'health-fails');
-    const run = startCli(sb, [
-      '--json',
-      'upgrade',
-      'mastodon',
-      '--env',
-      'alpha',
-      '--to',
-      '4.5.1',
-      '--yes',
-      '--no-check',
-    ]);
-    try {
-      // The sandbox's fault makes every version unhealthy until cleared; here it stands for a
-      // broken 4.5.1, so it is cleared once coopctl has given up on 4.5.1 and starts restoring.
-      await waitFor(
-        'the recovery to start',
-        () => alpha.records().find((x) => x.to === '4.5.1' && x.details.failure !== undefined),
-        90_000,
-      );
-    } finally {
-      await sb.fault('--clear', 'alpha');
-    }
-    const r = await run;
+    const r = await upgradeToBrokenRelease(alpha, '4.5.1');
     expect(r.exitCode, String(r.stderr)).toBe(1);
     const doc = json<UpgradeDoc>({ code: 1, stdout: String(r.stdout), stderr: '' });
     expect(doc.record).toMatchObject({ status: 'rolled-back', from: '4.5.0', to: '4.5.1' });

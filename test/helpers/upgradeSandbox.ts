@@ -5,6 +5,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { foldRecord, type HistoryRecord } from '../../src/history/records.js';
+import { compose } from '../../src/remote/compose.js';
+import { inNetns } from '../world/netns.js';
+import type { SandboxState } from '../world/state.js';
 import { BIN, REPO } from './cli.js';
 import type { TestSandbox } from './sandbox.js';
 
@@ -84,17 +87,42 @@ export class SandboxMastodon {
     return this.psql('select version from schema_migrations order by version').split('\n').filter(Boolean);
   }
 
-  get webUrl(): string {
+  /** The public URL: the host's nginx, which caches the instance API (health.url of the sandbox config). */
+  get publicUrl(): string {
     const doc = parseDocument(readFileSync(this.sb.config, 'utf8'));
     return String(doc.getIn(['services', 'mastodon', 'environments', this.env, 'health', 'url']));
   }
 
-  /** The version the instance API reports, and whether /health answers 200. */
+  /** The web process on the host, behind nginx (what runs, never a cached copy). */
+  get webUrl(): string {
+    const state = JSON.parse(readFileSync(path.join(this.sb.dir, 'sandbox.json'), 'utf8')) as SandboxState;
+    const web = state.hosts.find((h) => h.name === this.env)?.web;
+    if (!web) throw new Error(`no Mastodon web on ${this.env} in the sandbox state`);
+    return `http://${web.address}:${web.port}`;
+  }
+
+  /** The version the web process reports, and whether its /health answers 200. */
   async running(): Promise<{ version: string; healthy: boolean }> {
     const instance = await fetch(`${this.webUrl}/api/v2/instance`);
     const health = await fetch(`${this.webUrl}/health`);
     await health.arrayBuffer();
     return { version: ((await instance.json()) as { version: string }).version, healthy: health.status === 200 };
+  }
+
+  /** The compose services of the app (web, streaming, sidekiq) stopped on the host, as after a crash. */
+  stopApp(): void {
+    const state = JSON.parse(readFileSync(path.join(this.sb.dir, 'sandbox.json'), 'utf8')) as SandboxState;
+    const ns = state.hosts.find((h) => h.name === this.env)?.netns?.ns;
+    const stop = compose(path.join(this.root, 'opt', 'social.coop'), 'stop', 'web', 'streaming', 'sidekiq');
+    const [cmd, ...args] = inNetns(ns, stop);
+    execFileSync(cmd, args, {
+      stdio: 'pipe',
+      env: {
+        ...process.env,
+        PATH: `${path.join(this.root, 'bin')}:${process.env.PATH}`,
+        COOPCTL_SANDBOX_ROOT: this.root,
+      },
+    });
   }
 
   /** Backup ids in the sandbox's local backup store for this environment. */
@@ -126,6 +154,36 @@ export function setHealthTimeout(sb: TestSandbox, timeout: string): void {
   for (const env of ['alpha', 'prod'])
     doc.setIn(['services', 'mastodon', 'environments', env, 'health', 'timeout'], timeout);
   writeFileSync(sb.config, doc.toString());
+}
+
+/**
+ * `coopctl --json upgrade mastodon --env ENV --to VERSION` with the host's `health-fails` fault standing
+ * for a broken VERSION: the fault makes every version unhealthy until cleared, so it is cleared once
+ * coopctl has given up on VERSION and starts restoring. Resolves with the finished CLI run.
+ */
+export async function upgradeToBrokenRelease(host: SandboxMastodon, to: string) {
+  await host.sb.fault(host.env, 'health-fails');
+  const run = startCli(host.sb, [
+    '--json',
+    'upgrade',
+    'mastodon',
+    '--env',
+    host.env,
+    '--to',
+    to,
+    '--yes',
+    '--no-check',
+  ]);
+  try {
+    await waitFor(
+      'the recovery to start',
+      () => host.records().find((x) => x.to === to && x.details.failure !== undefined),
+      90_000,
+    );
+  } finally {
+    await host.sb.fault('--clear', host.env);
+  }
+  return run;
 }
 
 /** The CLI started in the background (no TTY, CI set), to signal it or run another one alongside. */

@@ -65,7 +65,11 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
   const mastodonEnvs = Object.fromEntries(
     state.hosts
       .filter((h) => h.kind === 'mastodon')
-      .map((h) => [h.name, { inventory: inv, host: h.name, health: health(h.web!.port, h.web!.address) }]),
+      .map((h) => {
+        // The public URL: the host's nginx, as in production (older sandboxes have none).
+        const url = h.proxy ?? h.web!;
+        return [h.name, { inventory: inv, host: h.name, health: health(url.port, url.address) }];
+      }),
   );
   const byService = new Map<string, Record<string, unknown>>();
   for (const app of state.coopcloud.apps) {

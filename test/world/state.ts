@@ -8,6 +8,9 @@ export interface SandboxHost {
   kind: HostKind;
   ssh: { address: string; port: number };
   web?: { address: string; port: number };
+  streaming?: { address: string; port: number };
+  /** The nginx in front of web and streaming: the public URL. */
+  proxy?: { address: string; port: number };
   /** Present in netns mode: the host's namespace and its veth pair. */
   netns?: { ns: string; outside: string; inside: string; gateway: string; address: string };
 }

@@ -34,6 +34,7 @@ import {
   startMastodonHost,
   stopMastodonHost,
 } from './mastodon/host.js';
+import { prepareNginx, startNginx, stopNginx } from './mastodon/nginx.js';
 import { createMastodonUpstream } from './mastodon/upstream.js';
 import { freePort, readBanner, waitFor } from './net.js';
 import { createNetns, deleteNetns, netnsExists, netnsSupported, sandboxTag } from './netns.js';
@@ -213,7 +214,13 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
         name,
         kind,
         ssh: { address: n.address, port: 22 },
-        ...(kind === 'mastodon' ? { web: { address: n.address, port: 3000 } } : {}),
+        ...(kind === 'mastodon'
+          ? {
+              web: { address: n.address, port: 3000 },
+              streaming: { address: n.address, port: 4000 },
+              proxy: { address: n.address, port: 80 },
+            }
+          : {}),
         netns: n,
       });
     } else {
@@ -221,7 +228,13 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
         name,
         kind,
         ssh: { address: '127.0.0.1', port: await freePort() },
-        ...(kind === 'mastodon' ? { web: { address: '127.0.0.1', port: await freePort() } } : {}),
+        ...(kind === 'mastodon'
+          ? {
+              web: { address: '127.0.0.1', port: await freePort() },
+              streaming: { address: '127.0.0.1', port: await freePort() },
+              proxy: { address: '127.0.0.1', port: await freePort() },
+            }
+          : {}),
       });
     }
   }
@@ -268,7 +281,9 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
       for (const d of ['var/lib/coopctl', 'tmp', 'proc', 'var/run', 'etc/ssh', 'log'])
         mkdirSync(path.join(root, d), { recursive: true });
       if (h.kind === 'mastodon') {
-        await prepareMastodonHost({ name: h.name, root, upstream, web: h.web! });
+        await prepareMastodonHost({ name: h.name, root, upstream, web: h.web!, streaming: h.streaming });
+        prepareNginx(root, { listen: h.proxy!, web: h.web!, streaming: h.streaming! });
+        startNginx(root, h.netns?.ns);
       } else {
         writeFileSync(path.join(root, 'proc/mdstat'), HEALTHY_MDSTAT);
       }
@@ -326,7 +341,10 @@ async function restart(layout: SandboxLayout, log: (l: string) => void): Promise
   }
   await Promise.all(
     state.hosts.map(async (h) => {
-      if (h.kind === 'mastodon') await startMastodonHost(layout.host(h.name), h.netns?.ns);
+      if (h.kind === 'mastodon') {
+        await startMastodonHost(layout.host(h.name), h.netns?.ns);
+        startNginx(layout.host(h.name), h.netns?.ns);
+      }
       await startSshd(sshdSpec(layout, h));
     }),
   );
@@ -344,7 +362,7 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
     names.map(async (name) => {
       const root = layout.host(name);
       await stopSshd(path.join(root, 'etc', 'ssh'));
-      if (existsSync(path.join(root, 'standin.json'))) await stopMastodonHost(root);
+      if (existsSync(path.join(root, 'standin.json'))) await Promise.all([stopMastodonHost(root), stopNginx(root)]);
       if (existsSync(path.join(root, 'traefik.json'))) await stopCoopCloudHealth(root);
     }),
   );
@@ -402,6 +420,12 @@ export async function sandboxProcesses(dir: string): Promise<{ state: SandboxSta
         what: `${h.name} mastodon web`,
         running: await answers(h.web.address, h.web.port),
         where: `http://${h.web.address}:${h.web.port}`,
+      });
+    if (h.proxy)
+      processes.push({
+        what: `${h.name} nginx`,
+        running: await answers(h.proxy.address, h.proxy.port),
+        where: `http://${h.proxy.address}:${h.proxy.port}`,
       });
   }
   for (const a of state.coopcloud.apps)

@@ -1,51 +1,56 @@
+import path from 'node:path/posix';
 import { parse } from 'yaml';
 import { RemoteError, ToolOutputError } from '../../kernel/errors.js';
-import { httpGet, joinUrl } from '../../kernel/http.js';
 import { composeExec, psqlQuery } from '../../remote/compose.js';
 import type { RemoteHost } from '../../remote/ssh.js';
 import type { Health, SchemaMark } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
 import { healthOf } from './config.js';
+import { type LocalAnswer, localEndpoints, localGet } from './local.js';
 
-/** The version the instance API reports. */
-export async function instanceVersion(t: Target): Promise<string> {
-  const h = healthOf(t);
-  const url = joinUrl(h.url, '/api/v2/instance');
-  let res;
-  try {
-    res = await httpGet(url, h.requestTimeout);
-  } catch (err) {
-    throw new RemoteError(`instance API did not answer: ${(err as Error).message}`);
-  }
-  if (res.status !== 200) throw new RemoteError(`instance API answered HTTP ${res.status} (${url})`);
+/** The version in an instance API answer; throws naming where it came from. */
+export function versionOf(res: LocalAnswer, where: string): string {
+  if (res.status === 0) throw new RemoteError(`instance API did not answer (${where}): ${res.body}`);
+  if (res.status !== 200) throw new RemoteError(`instance API answered HTTP ${res.status} (${where})`);
   let version: unknown;
   try {
     version = (JSON.parse(res.body) as { version?: unknown }).version;
   } catch {
-    throw new ToolOutputError(`${url}: instance API did not return JSON`);
+    throw new ToolOutputError(`${where}: instance API did not return JSON`);
   }
-  if (typeof version !== 'string') throw new ToolOutputError(`${url}: instance API has no version`);
+  if (typeof version !== 'string') throw new ToolOutputError(`${where}: instance API has no version`);
   return version;
 }
 
-async function probe(url: string, timeoutMs: number): Promise<Health> {
-  try {
-    const r = await httpGet(url, timeoutMs);
-    const ok = r.status === 200 && r.body.trim() === 'OK';
-    return { healthy: ok, latencyMs: Math.round(r.ms), error: ok ? undefined : `${url} answered HTTP ${r.status}` };
-  } catch (err) {
-    return { healthy: false, latencyMs: null, error: (err as Error).message };
-  }
+/** The version the web process reports, asked on the host (never through the caching proxy). */
+export async function instanceVersion(t: Target): Promise<string> {
+  const url = `${localEndpoints(t).web}/api/v2/instance`;
+  const [res] = await localGet(t, [url], healthOf(t).requestTimeout);
+  return versionOf(res, `${url} on ${t.host.name}`);
 }
 
-/** /health and the streaming server's health. */
+function probe(r: LocalAnswer, url: string): Health {
+  const ok = r.status === 200 && r.body.trim() === 'OK';
+  const error = ok ? undefined : r.status ? `${url} answered HTTP ${r.status}` : `${url}: ${r.body}`;
+  return { healthy: ok, latencyMs: r.status ? Math.round(r.ms) : null, error };
+}
+
+/** /health of the web process and the streaming server's health, asked on the host. */
 export async function mastodonHealth(t: Target): Promise<Health> {
-  const h = healthOf(t);
-  const [web, streaming] = await Promise.all([
-    probe(joinUrl(h.url, '/health'), h.requestTimeout),
-    probe(joinUrl(h.url, '/api/v1/streaming/health'), h.requestTimeout),
-  ]);
-  return { healthy: web.healthy && streaming.healthy, latencyMs: web.latencyMs, error: web.error ?? streaming.error };
+  const { web, streaming } = localEndpoints(t);
+  const urls = [`${web}/health`, `${streaming}/api/v1/streaming/health`];
+  const [w, s] = (await localGet(t, urls, healthOf(t).requestTimeout)).map((r, i) => probe(r, urls[i]));
+  return { healthy: w.healthy && s.healthy, latencyMs: w.latencyMs, error: w.error ?? s.error };
+}
+
+/** The version the host's deployment names: the web service's image tag in the compose file. */
+/** The web image's tag in the compose file on the host: what its deployment runs, even while the app is down. */
+export async function deployedVersion(t: Target): Promise<string> {
+  const { file, services } = await readCompose(t);
+  const image = services.web?.image;
+  const tag = image && /:v?([^:/@]+)$/.exec(image)?.[1];
+  if (!tag) throw new ToolOutputError(`${t.host.name}: ${file} names no image for the web service`);
+  return tag;
 }
 
 /** The Redis server version of the compose project's `redis` service, if it answers. */
@@ -59,8 +64,22 @@ export async function redisVersion(t: Target): Promise<string | undefined> {
 }
 
 interface ComposeService {
+  image?: string;
   depends_on?: string[] | Record<string, unknown>;
   env_file?: string | string[];
+}
+
+/** The compose file the playbook wrote on the host, parsed. */
+async function readCompose(t: Target): Promise<{ file: string; services: Record<string, ComposeService> }> {
+  const file = path.join(t.paths.dataDir, 'docker-compose.yml');
+  const r = await t.remote.exec(['cat', file], { mutates: false, reject: false, timeoutMs: 30_000 });
+  if (r.exitCode !== 0) throw new RemoteError(`${t.host.name}: cannot read ${file}: ${r.stderr.trim()}`);
+  try {
+    const doc = parse(r.stdout) as { services?: Record<string, ComposeService> } | null;
+    return { file, services: doc?.services ?? {} };
+  } catch (err) {
+    throw new ToolOutputError(`${t.host.name}:${file} is not YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
 }
 
 /**
@@ -68,14 +87,7 @@ interface ComposeService {
  * depend on the database service or read .env.production (web, streaming, every sidekiq process).
  */
 export async function composeDatabaseClients(t: Target): Promise<string[]> {
-  const file = `${t.paths.dataDir}/docker-compose.yml`;
-  const r = await t.remote.exec(['cat', file], { mutates: false, timeoutMs: 30_000 });
-  let services: Record<string, ComposeService>;
-  try {
-    services = (parse(r.stdout) as { services?: Record<string, ComposeService> } | null)?.services ?? {};
-  } catch (err) {
-    throw new ToolOutputError(`${t.host.name}:${file} is not YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
+  const { file, services } = await readCompose(t);
   const db = t.database?.container ?? 'db';
   const list = (v: string | string[] | Record<string, unknown> | undefined) =>
     v === undefined ? [] : typeof v === 'string' ? [v] : Array.isArray(v) ? v : Object.keys(v);

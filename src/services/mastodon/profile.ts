@@ -1,7 +1,14 @@
 import type { ServiceProfile, VersionCatalog } from '../../targets/profile.js';
 import { listMastodonVersions, type MastodonCatalog } from './catalog.js';
-import { upstreamOf, healthOf } from './config.js';
-import { composeDatabaseClients, instanceVersion, mastodonHealth, readSchemaMark, redisVersion } from './host.js';
+import { upstreamOf } from './config.js';
+import {
+  composeDatabaseClients,
+  deployedVersion,
+  instanceVersion,
+  mastodonHealth,
+  readSchemaMark,
+  redisVersion,
+} from './host.js';
 import { planUpgradeRules, suggestTargets } from './rules.js';
 import { targetVersionCheck } from './targetVersionCheck.js';
 import { describeVerification, verifyMastodon } from './verify.js';
@@ -30,7 +37,13 @@ function toCatalog(c: MastodonCatalog): VersionCatalog {
  */
 export const mastodonProfile: ServiceProfile = {
   id: 'mastodon',
-  hostVariables: ['mastodon_dir'],
+  hostVariables: [
+    'mastodon_dir',
+    'mastodon_web_bind',
+    'mastodon_web_port',
+    'mastodon_streaming_bind',
+    'mastodon_streaming_port',
+  ],
   dataDir: (vars) => vars('mastodon_dir') ?? '/opt/social.coop',
   database: { name: 'mastodon_production', tables: ['accounts', 'statuses', 'users'] },
   secretsFile: '.env.production',
@@ -42,10 +55,11 @@ export const mastodonProfile: ServiceProfile = {
   deployVariables: (version) => ({ mastodon_version: version }),
 
   runningVersion: (_ws, t) => instanceVersion(t),
+  deployedVersion: (t) => deployedVersion(t),
   health: (t) => mastodonHealth(t),
 
   async verify(t, version, opts) {
-    const v = await verifyMastodon(healthOf(t), version, {
+    const v = await verifyMastodon(t, version, {
       signal: opts.signal,
       onAttempt: (cs) => opts.onAttempt?.(cs.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('  ')),
     });

@@ -1,15 +1,22 @@
 import { httpGet, joinUrl } from '../../kernel/http.js';
 import type { HealthConfig } from '../../config/schema.js';
+import type { Target } from '../../targets/target.js';
+import { healthOf } from './config.js';
+import { versionOf } from './host.js';
+import { type LocalAnswer, localEndpoints, localGet } from './local.js';
 import { compareMastodonVersions, tryParseMastodonVersion } from './version.js';
 
 /**
  * "Healthy after the change" for Mastodon means more than /health (which does
- * not touch the database): the instance API reports the expected version,
- * streaming answers, and a handful of API requests succeed fast enough.
+ * not touch the database): the web process reports the expected version,
+ * streaming answers, and a handful of API requests succeed fast enough. All
+ * of these are asked on the host, past the caching proxy (see local.ts); the
+ * public URL is checked on its own, for reachability only: what the proxy
+ * answers there may be a cached copy and never decides the version.
  * Polls until everything holds or the timeout passes.
  */
 interface VerificationCheck {
-  id: 'health' | 'version' | 'streaming' | 'requests';
+  id: 'health' | 'version' | 'streaming' | 'requests' | 'public';
   ok: boolean;
   message: string;
 }
@@ -24,95 +31,104 @@ interface VerificationResult {
   latency: { maxMs: number; medianMs: number } | null;
 }
 
-async function once(
+const REQUESTS = [
+  '/api/v1/timelines/public?limit=5',
+  '/api/v2/instance',
+  '/api/v1/instance/peers',
+  '/api/v1/timelines/public?local=true&limit=5',
+];
+
+const said = (r: LocalAnswer, what: string) => `${what}: ${r.status ? `HTTP ${r.status}` : r.body}`;
+
+function requestsCheck(
   h: HealthConfig,
+  answers: LocalAnswer[],
+): Pick<VerificationResult, 'latency'> & {
+  check: VerificationCheck;
+} {
+  const fivexx = answers.filter((r) => r.status >= 500).length;
+  const failed = answers.filter((r) => r.status === 0).length;
+  const times = answers
+    .filter((r) => r.status > 0 && r.status < 500)
+    .map((r) => r.ms)
+    .sort((a, b) => a - b);
+  const latency = times.length
+    ? { maxMs: Math.round(times.at(-1)!), medianMs: Math.round(times[Math.floor(times.length / 2)]) }
+    : null;
+  const slow = latency !== null && latency.maxMs > h.latencyMs;
+  const message =
+    `${answers.length} API requests on the host: ${fivexx} answered 5xx, ${failed} no answer` +
+    `${latency ? `, slowest ${latency.maxMs} ms (limit ${h.latencyMs} ms)` : ''}`;
+  return { latency, check: { id: 'requests', ok: fivexx === 0 && failed === 0 && !slow, message } };
+}
+
+async function publicCheck(h: HealthConfig): Promise<VerificationCheck> {
+  const url = joinUrl(h.url, '/health');
+  const r = await httpGet(url, h.requestTimeout).catch((err: Error) => ({ status: 0, body: err.message }));
+  const ok = r.status === 200 && r.body.trim() === 'OK';
+  return { id: 'public', ok, message: said({ ...r, ms: 0 }, `public URL ${url}`) };
+}
+
+async function once(
+  t: Target,
   expected: string,
 ): Promise<Omit<VerificationResult, 'attempts' | 'durationMs' | 'expectedVersion'>> {
-  const t = h.requestTimeout;
-  const checks: VerificationCheck[] = [];
-  const get = (p: string) =>
-    httpGet(joinUrl(h.url, p), t).catch((err: Error) => ({ status: 0, body: err.message, ms: 0 }));
-  const [health, instance, streaming] = await Promise.all([
-    get('/health'),
-    get('/api/v2/instance'),
-    get('/api/v1/streaming/health'),
+  const h = healthOf(t);
+  const { web, streaming } = localEndpoints(t);
+  const paths = Array.from({ length: h.requests }, (_, i) => REQUESTS[i % REQUESTS.length]);
+  const urls = [`${web}/health`, `${web}/api/v2/instance`, `${streaming}/api/v1/streaming/health`];
+  const [local, pub] = await Promise.all([
+    localGet(t, [...urls, ...paths.map((p) => `${web}${p}`)], h.requestTimeout).catch((err: Error) =>
+      urls.map(() => ({ status: 0, body: err.message, ms: 0 })),
+    ),
+    publicCheck(h),
   ]);
-  checks.push({
-    id: 'health',
-    ok: health.status === 200 && health.body.trim() === 'OK',
-    message: health.status ? `/health: HTTP ${health.status}` : `/health: ${health.body}`,
-  });
+  const [health, instance, stream] = local;
   let reported: string | null = null;
+  let why = '';
   try {
-    reported =
-      instance.status === 200
-        ? String((JSON.parse(instance.body) as { version?: unknown }).version ?? '') || null
-        : null;
-  } catch {
-    reported = null;
+    reported = versionOf(instance, `${urls[1]} on ${t.host.name}`);
+  } catch (err) {
+    why = (err as Error).message;
   }
   const want = tryParseMastodonVersion(expected);
   const got = reported ? tryParseMastodonVersion(reported) : undefined;
   const versionOk = !!want && !!got && compareMastodonVersions(want, got) === 0;
-  checks.push({
-    id: 'version',
-    ok: versionOk,
-    message: reported
-      ? `instance API reports ${reported}${versionOk ? '' : `, expected ${expected}`}`
-      : `instance API: HTTP ${instance.status || instance.body}`,
-  });
-  checks.push({
-    id: 'streaming',
-    ok: streaming.status === 200,
-    message: `streaming health: ${streaming.status ? `HTTP ${streaming.status}` : streaming.body}`,
-  });
+  const checks: VerificationCheck[] = [
+    { id: 'health', ok: health.status === 200 && health.body.trim() === 'OK', message: said(health, '/health') },
+    {
+      id: 'version',
+      ok: versionOk,
+      message: reported ? `${t.host.name} runs ${reported}${versionOk ? '' : `, expected ${expected}`}` : why,
+    },
+    { id: 'streaming', ok: stream.status === 200, message: said(stream, 'streaming health') },
+  ];
   let latency: VerificationResult['latency'] = null;
   if (h.requests > 0) {
-    const paths = [
-      '/api/v1/timelines/public?limit=5',
-      '/api/v2/instance',
-      '/api/v1/instance/peers',
-      '/api/v1/timelines/public?local=true&limit=5',
-    ];
-    const times: number[] = [];
-    let fivexx = 0;
-    let failed = 0;
-    for (let i = 0; i < h.requests; i++) {
-      const r = await get(paths[i % paths.length]);
-      if (r.status >= 500) fivexx++;
-      else if (r.status === 0) failed++;
-      else times.push(r.ms);
-    }
-    times.sort((a, b) => a - b);
-    latency = times.length
-      ? { maxMs: Math.round(times.at(-1)!), medianMs: Math.round(times[Math.floor(times.length / 2)]) }
-      : null;
-    const slow = latency !== null && latency.maxMs > h.latencyMs;
-    checks.push({
-      id: 'requests',
-      ok: fivexx === 0 && failed === 0 && !slow,
-      message:
-        `${h.requests} API requests: ${fivexx} answered 5xx, ${failed} no answer` +
-        `${latency ? `, slowest ${latency.maxMs} ms (limit ${h.latencyMs} ms)` : ''}`,
-    });
+    const r = requestsCheck(h, local.length > urls.length ? local.slice(urls.length) : paths.map(() => health));
+    latency = r.latency;
+    checks.push(r.check);
   }
+  checks.push(pub);
   return { ok: checks.every((c) => c.ok), reportedVersion: reported, checks, latency };
 }
 
 export async function verifyMastodon(
-  h: HealthConfig,
+  t: Target,
   expectedVersion: string,
   opts: { signal?: AbortSignal; intervalMs?: number; onAttempt?: (r: VerificationCheck[]) => void } = {},
 ): Promise<VerificationResult> {
   const started = Date.now();
+  const timeout = healthOf(t).timeout;
   let attempts = 0;
   for (;;) {
     attempts++;
-    const r = await once(h, expectedVersion);
+    const r = await once(t, expectedVersion);
     opts.onAttempt?.(r.checks);
     const durationMs = Date.now() - started;
-    if (r.ok || durationMs >= h.timeout || opts.signal?.aborted) return { ...r, expectedVersion, attempts, durationMs };
-    await new Promise((res) => setTimeout(res, opts.intervalMs ?? 1000));
+    if (r.ok || durationMs >= timeout || opts.signal?.aborted) return { ...r, expectedVersion, attempts, durationMs };
+    // An attempt over SSH takes a moment: the last one starts at the timeout, not a whole interval after it.
+    await new Promise((res) => setTimeout(res, Math.min(opts.intervalMs ?? 1000, timeout - durationMs)));
   }
 }
 
@@ -120,5 +136,5 @@ export function describeVerification(r: VerificationResult): string {
   const bad = r.checks.filter((c) => !c.ok);
   return r.ok
     ? `healthy at ${r.reportedVersion} (${r.checks.map((c) => c.id).join(', ')} ok)`
-    : `not healthy after ${Math.round(r.durationMs / 1000)}s: ${bad.map((c) => c.message).join('; ')}`;
+    : `not healthy after ${Math.floor(r.durationMs / 1000)}s: ${bad.map((c) => c.message).join('; ')}`;
 }

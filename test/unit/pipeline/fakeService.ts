@@ -18,6 +18,8 @@ import type { SafetyBackups } from '../../../src/targets/safety.js';
 export interface Faults {
   refuse?: boolean;
   failBackup?: boolean;
+  /** Runs inside the safety backup, before it fails or succeeds (a test's hook). */
+  duringBackup?: () => Promise<void>;
   /** Deploying these versions migrates, then fails. */
   failDeploy: Set<string>;
   /** These versions never verify healthy. */
@@ -44,6 +46,7 @@ export function fakeService(faults: Faults, backupDir: string) {
   const backups: SafetyBackups = {
     describe: () => 'data + schema files',
     async create(t, version, ctx) {
+      await faults.duringBackup?.();
       if (faults.failBackup) throw new Error('the backup disk is full');
       const id = `backup-${version}-${Date.now()}`;
       mkdirSync(path.join(backupDir, id), { recursive: true });

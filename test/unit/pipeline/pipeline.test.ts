@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -82,7 +82,7 @@ beforeEach(() => {
   writeFileSync(path.join(dataDir, 'version'), '1.0.0');
   writeFileSync(path.join(dataDir, 'schema'), '1.0.0\n');
   writeFileSync(path.join(dataDir, 'data'), 'post 1\npost 2\n');
-  Object.assign(faults, { refuse: false, failBackup: false, duringDeploy: undefined });
+  Object.assign(faults, { refuse: false, failBackup: false, duringBackup: undefined, duringDeploy: undefined });
   faults.failDeploy.clear();
   faults.unhealthy.clear();
   lines.length = 0;
@@ -162,6 +162,14 @@ describe('one pipeline, a made-up service and driver', () => {
     expect(lines.some((l) => l.startsWith('→ Install'))).toBe(false);
     expect(o.record.transitions.at(-1)!.note).toContain('stopped before any change: the backup disk is full');
     expect(await lockHeld()).toBe(false);
+  });
+
+  it('failed before any change: the report reads the service again, nothing taken from the plan', async () => {
+    faults.failBackup = true;
+    // The app stops answering while the run is under way: its version can no longer be read.
+    faults.duringBackup = async () => rmSync(path.join(dataDir, 'version'));
+    const o = await upgrade('1.1.0');
+    expect(o).toMatchObject({ status: 'failed', state: 'nothing was changed: bot/prod reports unknown' });
   });
 
   it('failed in apply after migrating: the data of before put back, the old version again, rolled-back', async () => {
