@@ -5,6 +5,27 @@ import { guarded, schemaChanged } from './change.js';
 /** How the database a failed change leaves behind is called in the report. */
 const CHANGED = { upgrade: 'upgraded', promote: 'promoted', rollback: 'rolled-back', restore: 'replaced' } as const;
 
+/** Waits until what the failed deploy started on the host has ended; returns why not, if it did not. */
+async function settle(run: ChangeRun, deps: ChangeDeps, signal: AbortSignal): Promise<string | undefined> {
+  const t = run.target;
+  if (!t.driver.settle) return undefined;
+  const stage: ChangeStage = {
+    id: 'settle',
+    title: `Let what the ${run.plan.operation} started on ${t.host.name} end`,
+    mutates: false,
+    run: async (r, ctx) => {
+      await t.driver.settle!(r.ws, t, ctx.report);
+      return undefined;
+    },
+  };
+  try {
+    await deps.runner.run([guarded(stage, run, signal, { lock: false })], signal);
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
+
 /** Whether the schema moved since the safety backup: true, false, or unknown when it cannot be told. */
 async function schemaMoved(run: ChangeRun): Promise<boolean | 'unknown'> {
   const { target: t, schemaBefore } = run;
@@ -92,11 +113,20 @@ export async function recover(
       error: failure,
     };
   }
+  // A recovery is not interrupted by the Ctrl-C that may have caused it.
+  const recovery = new AbortController().signal;
+  const settled = await settle(run, deps, recovery);
+  if (settled) {
+    return {
+      status: 'failed',
+      note: `${reason}; NOT restored: ${settled}`,
+      state: `NOT restored (${settled}): ${where} needs attention; the safety backup is ${run.safetyBackup}`,
+      error: failure,
+    };
+  }
   const migrated = await schemaMoved(run);
   await run.record!.note({ failure: reason, migrationsRan: migrated });
   const restored: string[] = [];
-  // A recovery is not interrupted by the Ctrl-C that may have caused it.
-  const recovery = new AbortController().signal;
   try {
     const stages = recoveryStages(run, migrated, restored).map((s) => guarded(s, run, recovery, { lock: false }));
     await deps.runner.run(stages, recovery);

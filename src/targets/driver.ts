@@ -52,6 +52,11 @@ export interface Driver {
   readonly previewTitle?: string;
   /** A read-only preview of a deploy for the plan (ansible-playbook --check --diff); best effort. */
   preview?(ws: Workspace, t: Target, req: Omit<DeployRequest, 'report'>): Promise<string>;
+  /**
+   * After an interrupted deploy: waits until what it started on the host has ended (a migration the deploy tool
+   * ran), so that nothing changes the database under a restore. Throws when it does not end in time.
+   */
+  settle?(ws: Workspace, t: Target, report: (line: string) => void): Promise<void>;
   /** Stops the app's processes that hold database connections (before the database is swapped). */
   stopServices(ws: Workspace, t: Target, services: readonly string[]): Promise<void>;
   /** Backups this way of deploying brings (abra's backupbot); default: coopctl's database dumps. */

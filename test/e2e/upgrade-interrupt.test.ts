@@ -153,11 +153,21 @@ describe('coopctl upgrade interrupted', () => {
   it('SIGINT mid-apply: undone and restored, recorded cancelled, lock released, exit 130', async () => {
     const rows = alpha.rowCounts();
     const migrations = alpha.migrations();
-    const { run } = await upgradeUntilTask('alpha', '4.5.0', /Run pre-deployment database migrations/);
-    run.kill('SIGINT');
-    const r = await run;
+    // Each migration takes 3 s: the one running when the playbook is stopped goes on on the host, and coopctl
+    // must let it end before it looks at the schema and restores (or the migration lands after the restore).
+    await sb.fault('alpha', 'migrations-slow');
+    let r;
+    try {
+      const { run } = await upgradeUntilTask('alpha', '4.5.0', /Run pre-deployment database migrations/);
+      await new Promise((res) => setTimeout(res, 1500));
+      run.kill('SIGINT');
+      r = await run;
+    } finally {
+      await sb.fault('--clear', 'alpha');
+    }
     expect(r.exitCode, String(r.stderr)).toBe(130);
     expect(String(r.stderr)).toContain('SIGINT: stopping safely');
+    expect(String(r.stderr)).toContain('Let what the upgrade started on alpha end');
     const doc = json<UpgradeDoc>({ code: 130, stdout: String(r.stdout), stderr: '' });
     expect(doc.ok).toBe(false);
     expect(doc.record).toMatchObject({ status: 'cancelled', from: '4.4.8', to: '4.5.0' });

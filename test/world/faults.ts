@@ -19,6 +19,7 @@ import { startS3 } from './world.js';
  */
 export const HOST_FAULTS = [
   'migration-fails',
+  'migrations-slow',
   'health-fails',
   'host-down',
   'raid-degraded',
@@ -136,6 +137,7 @@ async function apply(
       else rmSync(path.join(root, 'var', 'run', 'reboot-required'), { force: true });
       return;
     case 'migration-fails':
+    case 'migrations-slow':
     case 'health-fails':
       if (h.kind === 'coopcloud') {
         if (kind === 'health-fails') return setCoopCloudFault(root, '*', kind, on);

@@ -1,3 +1,4 @@
+import { OperationError } from '../../kernel/errors.js';
 import { readFile } from 'node:fs/promises';
 import { compose } from '../../remote/compose.js';
 import type { DeployRequest, DeployResult, Driver } from '../../targets/driver.js';
@@ -23,6 +24,9 @@ async function playbookOptions(ws: Workspace, t: Target, req: Omit<DeployRequest
     ssh: ws.sshFiles,
   };
 }
+
+/** How long an interrupted deploy's remote commands (a migration) may take to end before coopctl gives up. */
+const SETTLE_TIMEOUT_MS = 10 * 60_000;
 
 /** The most telling line of a failed task: an error line from its output, else its message. */
 function failureLine(f: { msg?: string; stderr?: string | null; stdout?: string | null }): string {
@@ -102,6 +106,34 @@ export const ansibleDriver: Driver = {
     const r = await runPlaybook(ws.runner, opts).catch(() => ({ ok: false }));
     const text = checkDiffText(await readFile(logFile, 'utf8').catch(() => ''));
     return text + (r.ok ? '' : '\n(the check run did not complete; see the log)');
+  },
+
+  async settle(_ws, t, report) {
+    // `compose -f FILE ... run`, as docker's compose plugin shows it ("docker-compose compose -f ..."); the leading
+    // `[c]` matches that command, never the shell that runs this pgrep with the pattern in its arguments
+    const started = compose(t.paths.dataDir, 'run')
+      .slice(1)
+      .join(' ')
+      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const pattern = `[${started[0]}]${started.slice(1)}`;
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const r = await t.remote.exec(['pgrep', '-f', '--', pattern], {
+        mutates: false,
+        reject: false,
+        timeoutMs: 30_000,
+      });
+      if (r.exitCode !== 0) return;
+      const pids = r.stdout.trim().split('\n').join(', ');
+      if (Date.now() > deadline) {
+        throw new OperationError(
+          `${t.host.name}: a command the interrupted playbook started is still running after ` +
+            `${SETTLE_TIMEOUT_MS / 60_000} minutes (pids ${pids}): not restoring under it`,
+        );
+      }
+      report(`waiting for what the interrupted playbook started on ${t.host.name} to end (pids ${pids})`);
+      await new Promise((res) => setTimeout(res, 2000));
+    }
   },
 
   async stopServices(_ws, t, services) {

@@ -59,6 +59,8 @@ export interface MigrateOptions {
   skipPostDeployment: boolean;
   /** Fault: apply the first pending migration, then fail the next one. */
   failAfterFirst: boolean;
+  /** Fault: every migration takes this long, as big tables' do (an interrupted deploy leaves one running). */
+  secondsEach?: number;
   out: (line: string) => void;
   err: (line: string) => void;
 }
@@ -85,6 +87,7 @@ export function migrate(cluster: PgCluster, db: string, imageDir: string, opts: 
       return abort(m, 'PG::LockNotAvailable: ERROR:  canceling statement due to lock timeout', opts.err);
     }
     const started = process.hrtime.bigint();
+    if (opts.secondsEach) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, opts.secondsEach * 1000);
     const sql = `${readFileSync(m.file, 'utf8')}\nINSERT INTO schema_migrations (version) VALUES ('${m.version}');\n`;
     const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', db, '-f', '-'], {
       input: sql,
