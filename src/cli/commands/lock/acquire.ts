@@ -1,4 +1,5 @@
 import type { CommandContext } from '../../context.js';
+import { printable } from '../../../kernel/validate.js';
 import { openLock } from './common.js';
 
 export async function run(ctx: CommandContext, opts: { env: string; message?: string }, [service]: string[]) {
@@ -14,6 +15,7 @@ export async function run(ctx: CommandContext, opts: { env: string; message?: st
       stale: false,
       id: info.id,
     });
-  ctx.printer.out(`${service}/${opts.env}: locked by ${info.holder}${opts.message ? ` — "${opts.message}"` : ''}`);
+  const message = opts.message ? ` — "${opts.message}"` : '';
+  ctx.printer.out(`${service}/${opts.env}: locked by ${printable(`${info.holder}${message}`)}`);
   ctx.printer.info(`release with: coopctl lock release ${service} --env ${opts.env}`);
 }
