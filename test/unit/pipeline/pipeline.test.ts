@@ -187,15 +187,101 @@ describe('one pipeline, a made-up service and driver', () => {
     expect(await lockHeld()).toBe(false);
   });
 
-  it('lock taken away mid-run: stops before the next stage and restores', async () => {
+  it('lock taken away mid-run: stops before the next stage and, without the lock, restores nothing', async () => {
     faults.duringDeploy = async (v) => {
       if (v !== '1.1.0') return;
       await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
       await new Promise((r) => setTimeout(r, 600)); // a heartbeat or two
     };
     const o = await upgrade('1.1.0');
-    expect(o.status).toBe('rolled-back');
+    expect(o.status).toBe('failed');
     expect(o.record.transitions.at(-1)!.note).toContain('the lock was released by someone else');
+    expect(o.record.transitions.at(-1)!.note).toContain('NOT restored: the lock was lost');
+    expect(o.state).toMatch(/^NEEDS ATTENTION: bot\/prod reports 1\.1\.0; not restored, the lock was lost/);
+    expect(lines.some((l) => l.includes('Deploy 1.0.0 again'))).toBe(false);
+    expect(file('version')).toBe('1.1.0');
+  });
+
+  it('lock taken away just before a failure, unseen by any heartbeat: the host is asked, nothing restored', async () => {
+    faults.failDeploy.add('1.1.0');
+    faults.duringDeploy = async (v) => {
+      if (v === '1.1.0') await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
+    };
+    const o = await upgrade('1.1.0');
+    expect(o).toMatchObject({ status: 'failed', changed: true });
+    expect(o.state).toMatch(/^NEEDS ATTENTION: .* the lock was lost/);
+    expect(o.record.details).toMatchObject({ lockLost: true });
+    expect(file('version')).toBe('1.1.0');
+  });
+
+  it('another run finished while this one waited for the lock: refused (exit 3) before any change', async () => {
+    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
+    const other = new HostLock(target.remote, stateDir, 'bot', 'prod');
+    await other.acquire({ command: 'upgrade bot --env prod --to 1.1.0', kind: 'auto' });
+    setTimeout(() => {
+      // the other operator's upgrade: deployed, migrated, released its lock
+      writeFileSync(path.join(dataDir, 'version'), '1.1.0');
+      writeFileSync(path.join(dataDir, 'schema'), '1.0.0\n1.1.0\n');
+      void other.release();
+    }, 300);
+    const before = (await history()).length;
+    const err = await runChange(plan, {
+      ws,
+      target,
+      runner: new LineStageRunner((l) => lines.push(l)),
+      signal: new AbortController().signal,
+      logFile: path.join(root, 'upgrade.log'),
+      lockWaitMs: 10_000,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as RefusedError).exitCode).toBe(3);
+    expect((err as Error).message).toContain('bot/prod runs 1.1.0 now, not 1.0.0 as planned');
+    expect(lines.some((l) => l.startsWith('→ Safety backup'))).toBe(false);
+    expect((await history()).length).toBe(before);
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('the schema moved while this run waited (same version): refused before any change', async () => {
+    const other = new HostLock(target.remote, stateDir, 'bot', 'prod');
+    await other.acquire({ command: 'restore bot --env prod', kind: 'auto' });
+    setTimeout(() => {
+      writeFileSync(path.join(dataDir, 'schema'), '1.0.0\n1.0.0-hotfix\n');
+      void other.release();
+    }, 300);
+    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
+    const err = await runChange(plan, {
+      ws,
+      target,
+      runner: new LineStageRunner((l) => lines.push(l)),
+      signal: new AbortController().signal,
+      logFile: path.join(root, 'upgrade.log'),
+      lockWaitMs: 10_000,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toMatch(/schema of bot\/prod moved since the plan .*1\.0\.0-hotfix/);
     expect(file('version')).toBe('1.0.0');
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('a lock that cannot be released is reported in the outcome, not swallowed', async () => {
+    const exec = target.remote.exec.bind(target.remote);
+    target.remote.exec = (cmd, opts) =>
+      Array.isArray(cmd) && String(cmd[2]).endsWith('rm -rf "$1/lock"')
+        ? Promise.resolve({
+            stdout: '',
+            stderr: 'rm: cannot remove: Read-only file system',
+            exitCode: 1,
+            skipped: false,
+          })
+        : exec(cmd, opts);
+    try {
+      const o = await upgrade('1.1.0');
+      expect(o.status).toBe('succeeded');
+      expect(o.state).toContain('the lock could NOT be released (');
+      expect(o.state).toContain('Read-only file system');
+    } finally {
+      target.remote.exec = exec;
+      await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
+    }
   });
 });
