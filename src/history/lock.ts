@@ -164,8 +164,8 @@ export class HostLock {
   private readonly staleAfter = staleAfterMs();
 
   constructor(
-    private readonly remote: RemoteHost,
-    private readonly stateDir: string,
+    readonly remote: RemoteHost,
+    readonly stateDir: string,
     readonly service: string,
     readonly env: string,
     private readonly now: () => Date = () => new Date(),
@@ -173,6 +173,12 @@ export class HostLock {
 
   private get dir(): string {
     return stateDirFor(this.stateDir, this.service, this.env);
+  }
+
+  /** Which lock this is, across hosts and state dirs: `user@address:port:/state/service/env`. */
+  get location(): string {
+    const h = this.remote.target;
+    return `${h.user}@${h.address}:${h.port}:${this.dir}`;
   }
 
   async status(): Promise<LockStatus> {

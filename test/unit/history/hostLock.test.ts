@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireAutoLock, describeHolder, HostLock } from '../../../src/history/lock.js';
+import { releaseManualLock, takeManualLock } from '../../../src/history/manualLock.js';
 import { InterruptedError, LockHeldError, OperationError } from '../../../src/kernel/errors.js';
 import type { RemoteCommand } from '../../../src/remote/quote.js';
 import type { ExecOptions } from '../../../src/remote/ssh.js';
@@ -68,6 +69,33 @@ describe('taking a lock on a host', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InterruptedError);
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
+describe('a manual lock belongs to its lock id, not to a name', () => {
+  const laptop = (name: string) => ({
+    COOPCTL_OPERATOR: name,
+    XDG_STATE_HOME: mkdtempSync(path.join(root, 'state-home-')),
+  });
+  const ana = laptop('Ana');
+
+  it("someone calling themselves Ana cannot release Ana's lock without --force; Ana can", async () => {
+    const stateDir = path.join(root, 'manual');
+    const operator = process.env.COOPCTL_OPERATOR;
+    process.env.COOPCTL_OPERATOR = 'Ana';
+    try {
+      await takeManualLock(lockIn(stateDir), { message: 'db maintenance' }, ana);
+    } finally {
+      if (operator === undefined) delete process.env.COOPCTL_OPERATOR;
+      else process.env.COOPCTL_OPERATOR = operator;
+    }
+    const impostor = laptop('Ana');
+    const err = await releaseManualLock(lockIn(stateDir), {}, impostor).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockHeldError);
+    expect((err as LockHeldError).hints.join(' ')).toContain('it was not taken from here');
+    expect((await lockIn(stateDir).status()).held).toBe(true);
+    expect(await releaseManualLock(lockIn(stateDir), {}, ana)).toMatchObject({ forced: false });
+    expect((await lockIn(stateDir).status()).held).toBe(false);
   });
 });
 
