@@ -18,6 +18,8 @@ export interface RunOptions {
   /** Accept non-zero exit codes instead of throwing. */
   reject?: boolean;
   signal?: AbortSignal;
+  /** Print `env` with the command (-v, --dry-run): settings the command gets that way are part of what runs. */
+  showEnv?: boolean;
 }
 
 export interface RunResult {
@@ -42,8 +44,10 @@ export class CommandFailedError extends Error {
   }
 }
 
-export function describeCommand(file: string, args: readonly string[]): string {
-  return redact([file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' '));
+/** The command as a shell line, `NAME=value` settings of its environment first. */
+export function describeCommand(file: string, args: readonly string[], env: readonly string[] = []): string {
+  const words = [...env, file, ...args];
+  return redact(words.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' '));
 }
 
 export class ExecaRunner implements ProcessRunner {
@@ -53,7 +57,8 @@ export class ExecaRunner implements ProcessRunner {
   ) {}
 
   async run(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
-    const shown = describeCommand(file, args);
+    const settings = opts.showEnv ? Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v ?? ''}`) : [];
+    const shown = describeCommand(file, args, settings);
     if (opts.mutates && this.dryRun) {
       this.log(`! skipped (dry run): ${shown}`);
       return { stdout: '', stderr: '', exitCode: 0, skipped: true };

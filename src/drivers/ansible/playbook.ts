@@ -5,6 +5,7 @@ import semver from 'semver';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
 import type { ProcessRunner } from '../../kernel/process.js';
 import { EventsTail, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
+import { ansibleEnvironment, operatorSettings, type OperatorSettings } from './settings.js';
 
 const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
 
@@ -57,35 +58,34 @@ function playbookCommand(
   o: PlaybookOptions,
   strategy: Strategy,
   eventsFile: string,
+  theirs: OperatorSettings,
 ): { args: string[]; env: Record<string, string> } {
   const args = ['-i', o.inventory, '--limit', o.limit.join(','), '--extra-vars', JSON.stringify(o.extraVars)];
   if (o.check) args.push('--check');
   if (o.diff) args.push('--diff');
   args.push(o.playbook);
-  const env: Record<string, string> = {
-    ...ANSIBLE_STRICT_ENV,
-    ANSIBLE_CALLBACKS_ENABLED: 'coopctl_jsonl',
-    COOPCTL_EVENTS_FILE: eventsFile,
-    ANSIBLE_FORCE_COLOR: '0',
-    ANSIBLE_RETRY_FILES_ENABLED: 'False',
-  };
   if (o.untuned) {
-    Object.assign(env, {
+    // the benchmark's baseline: Ansible's defaults, whatever the configuration says
+    const baseline = {
       ANSIBLE_PIPELINING: 'False',
       ANSIBLE_GATHERING: 'implicit',
       ANSIBLE_SSH_ARGS: '-o ControlMaster=no',
-    });
-  } else {
-    // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
-    Object.assign(env, {
-      ANSIBLE_PIPELINING: 'True',
-      ANSIBLE_GATHERING: 'explicit',
-      ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s',
-    });
-    if (strategy === 'mitogen_linear')
-      Object.assign(env, { ANSIBLE_STRATEGY_PLUGINS: MITOGEN_STRATEGY_DIR, ANSIBLE_STRATEGY: 'mitogen_linear' });
+    };
+    const env = { ...ansibleEnvironment({ names: new Set(), callbacks: theirs.callbacks }, {}), ...baseline };
+    return { args, env: { ...ANSIBLE_STRICT_ENV, ...env, COOPCTL_EVENTS_FILE: eventsFile } };
   }
-  return { args, env };
+  // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
+  const tuning: Record<string, string> = {
+    ANSIBLE_PIPELINING: 'True',
+    ANSIBLE_GATHERING: 'explicit',
+    ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s',
+  };
+  if (strategy === 'mitogen_linear')
+    Object.assign(tuning, { ANSIBLE_STRATEGY_PLUGINS: MITOGEN_STRATEGY_DIR, ANSIBLE_STRATEGY: 'mitogen_linear' });
+  return {
+    args,
+    env: { ...ANSIBLE_STRICT_ENV, ...ansibleEnvironment(theirs, tuning), COOPCTL_EVENTS_FILE: eventsFile },
+  };
 }
 
 async function runOnce(
@@ -109,8 +109,9 @@ async function runOnce(
     if (e.event === 'stats') stats = e.hosts;
     o.onEvent?.(e);
   });
-  const { args, env } = playbookCommand(o, strategy, eventsFile);
-  await appendFile(o.logFile, `$ ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`);
+  const { args, env } = playbookCommand(o, strategy, eventsFile, await operatorSettings(runner, o.playbook));
+  const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`);
   // One stream keeps the lines in order (unsequenced appendFile calls reorder them) and is flushed before returning.
   const log = createWriteStream(o.logFile, { flags: 'a' });
   tail.start();
@@ -120,6 +121,7 @@ async function runOnce(
       mutates: !o.check,
       cwd: path.dirname(o.playbook),
       env,
+      showEnv: true,
       reject: false,
       signal: o.signal,
       onLine: (line) => log.write(`${line}\n`),
