@@ -119,7 +119,7 @@ export async function recover(
     return {
       status: stopped,
       note: `${reason}; not restored (restoreOnFailure: never)`,
-      state: `NOT restored: ${where} reports ${await running()}; the safety backup is ${run.safetyBackup}`,
+      state: `NOT restored: ${where} reports ${await running()}; the safety backup is ${run.safetyBackup ?? 'none'}`,
       error: failure,
     };
   }
@@ -140,7 +140,7 @@ export async function recover(
       fields: { restoreError: msg },
       state:
         `RESTORE FAILED (${msg.split('\n')[0]}): ${where} reports ${await running()}; ` +
-        `${restored.join('; ') || 'nothing was restored'}; safety backup ${run.safetyBackup}`,
+        `${restored.join('; ') || 'nothing was restored'}; safety backup ${run.safetyBackup ?? 'none'}`,
       error: failure,
     };
   }

@@ -285,3 +285,28 @@ describe('one pipeline, a made-up service and driver', () => {
     }
   });
 });
+
+describe('backup.requiredBeforeChange: false', () => {
+  it('is honoured: the plan says there is no safety backup, the stage is skipped and the record says so', async () => {
+    const text = `${CONFIG}backup:\n  requiredBeforeChange: false\n`;
+    const loaded = parseConfigText(text, path.join(root, 'coopctl.yaml'), configSchemaFor([driver.configSchema]));
+    const noBackups = new Workspace(loaded, new ExecaRunner(false), registry);
+    const t = { ...(await noBackups.target('bot', 'prod')), remote: target.remote };
+    const plan = await planUpgrade(noBackups, t, await readVersionChoice(noBackups, t, false), '1.1.0', false);
+    const step = planSteps(plan, t).find((s) => s.id === 'backup')!;
+    expect(step.title).toContain('No safety backup (backup.requiredBeforeChange: false)');
+    const o = await runChange(plan, {
+      ws: noBackups,
+      target: t,
+      runner: new LineStageRunner((l) => lines.push(l)),
+      signal: new AbortController().signal,
+      logFile: path.join(root, 'upgrade.log'),
+    });
+    expect(o.status).toBe('succeeded');
+    expect(o.record.backupId ?? null).toBeNull();
+    expect(o.record.details).toMatchObject({ safetyBackup: 'none: backup.requiredBeforeChange: false' });
+    expect(lines).toContain(
+      '✓ No safety backup (backup.requiredBeforeChange: false): a failure cannot put the data of before back: skipped (0.0s)',
+    );
+  });
+});
