@@ -48,7 +48,7 @@ export async function withLock(
       });
       run.lock = lock;
       try {
-        await assertPlanHolds(run);
+        await assertPlanHolds(run, ctx.report);
       } catch (err) {
         await lock.release().catch(() => {}); // the refusal is the news; a lock left behind goes stale
         throw err;

@@ -9,7 +9,7 @@ import { HistoryStore } from '../../../src/history/records.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
 import { RefusedError } from '../../../src/kernel/errors.js';
 import { planUpgrade, readVersionChoice } from '../../../src/operations/upgrade.js';
-import { planSteps, type ChangeOutcome } from '../../../src/pipeline/change.js';
+import { planSteps, type ChangeDeps, type ChangeOutcome, type ChangePlan } from '../../../src/pipeline/change.js';
 import { runChange } from '../../../src/pipeline/run.js';
 import { LineStageRunner } from '../../../src/pipeline/stages.js';
 import type { Target } from '../../../src/targets/target.js';
@@ -46,12 +46,18 @@ const staleAfter = process.env.COOPCTL_LOCK_STALE_AFTER;
 async function upgrade(to: string, signal = new AbortController().signal): Promise<ChangeOutcome> {
   const choice = await readVersionChoice(ws, target, false);
   const plan = await planUpgrade(ws, target, choice, to, false);
+  return run(plan, { signal });
+}
+
+/** Runs a plan as the CLI does, its stage lines kept in `lines`. */
+function run(plan: ChangePlan, more: Partial<ChangeDeps> = {}): Promise<ChangeOutcome> {
   return runChange(plan, {
     ws,
     target,
     runner: new LineStageRunner((l) => lines.push(l)),
-    signal,
+    signal: new AbortController().signal,
     logFile: path.join(root, 'upgrade.log'),
+    ...more,
   });
 }
 
@@ -225,14 +231,7 @@ describe('one pipeline, a made-up service and driver', () => {
       void other.release();
     }, 300);
     const before = (await history()).length;
-    const err = await runChange(plan, {
-      ws,
-      target,
-      runner: new LineStageRunner((l) => lines.push(l)),
-      signal: new AbortController().signal,
-      logFile: path.join(root, 'upgrade.log'),
-      lockWaitMs: 10_000,
-    }).catch((e: unknown) => e);
+    const err = await run(plan, { lockWaitMs: 10_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RefusedError);
     expect((err as RefusedError).exitCode).toBe(3);
     expect((err as Error).message).toContain('bot/prod runs 1.1.0 now, not 1.0.0 as planned');
@@ -249,14 +248,7 @@ describe('one pipeline, a made-up service and driver', () => {
       void other.release();
     }, 300);
     const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
-    const err = await runChange(plan, {
-      ws,
-      target,
-      runner: new LineStageRunner((l) => lines.push(l)),
-      signal: new AbortController().signal,
-      logFile: path.join(root, 'upgrade.log'),
-      lockWaitMs: 10_000,
-    }).catch((e: unknown) => e);
+    const err = await run(plan, { lockWaitMs: 10_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RefusedError);
     expect((err as Error).message).toMatch(/schema of bot\/prod moved since the plan .*1\.0\.0-hotfix/);
     expect(file('version')).toBe('1.0.0');
@@ -295,13 +287,7 @@ describe('backup.requiredBeforeChange: false', () => {
     const plan = await planUpgrade(noBackups, t, await readVersionChoice(noBackups, t, false), '1.1.0', false);
     const step = planSteps(plan, t).find((s) => s.id === 'backup')!;
     expect(step.title).toContain('No safety backup (backup.requiredBeforeChange: false)');
-    const o = await runChange(plan, {
-      ws: noBackups,
-      target: t,
-      runner: new LineStageRunner((l) => lines.push(l)),
-      signal: new AbortController().signal,
-      logFile: path.join(root, 'upgrade.log'),
-    });
+    const o = await run(plan, { ws: noBackups, target: t });
     expect(o.status).toBe('succeeded');
     expect(o.record.backupId ?? null).toBeNull();
     expect(o.record.details).toMatchObject({ safetyBackup: 'none: backup.requiredBeforeChange: false' });
