@@ -75,16 +75,18 @@ function playbookCommand(
     return { args, env: { ...ANSIBLE_STRICT_ENV, ...env, COOPCTL_EVENTS_FILE: eventsFile } };
   }
   // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
-  const tuning: Record<string, string> = {
-    ANSIBLE_PIPELINING: 'True',
-    ANSIBLE_GATHERING: 'explicit',
-    ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=120s',
-  };
+  const tuning: Record<string, string> = { ANSIBLE_PIPELINING: 'True', ANSIBLE_GATHERING: 'explicit' };
   if (strategy === 'mitogen_linear')
     Object.assign(tuning, { ANSIBLE_STRATEGY_PLUGINS: MITOGEN_STRATEGY_DIR, ANSIBLE_STRATEGY: 'mitogen_linear' });
   return {
     args,
-    env: { ...ANSIBLE_STRICT_ENV, ...ansibleEnvironment(theirs, tuning), COOPCTL_EVENTS_FILE: eventsFile },
+    env: {
+      ...ANSIBLE_STRICT_ENV,
+      ...ansibleEnvironment(theirs, tuning),
+      // always set, so that what coopctl must add to it has a place; their ssh_args when they have some
+      ANSIBLE_SSH_ARGS: theirs.sshArgs ?? '-o ControlMaster=auto -o ControlPersist=120s',
+      COOPCTL_EVENTS_FILE: eventsFile,
+    },
   };
 }
 

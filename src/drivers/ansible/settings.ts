@@ -9,11 +9,14 @@ export interface OperatorSettings {
   /** Setting names, upper-cased. */
   names: Set<string>;
   callbacks: string[];
+  /** Their ssh_args: coopctl adds to them (known_hosts files) rather than replacing them. */
+  sshArgs?: string;
 }
 
 function parseConfigDump(text: string): OperatorSettings {
   const names = new Set<string>();
   let callbacks: string[] = [];
+  let sshArgs: string | undefined;
   for (const line of text.split('\n')) {
     const m = /^([A-Za-z_]+)\(.*?\) = (.*)$/.exec(line.trim());
     if (!m) continue;
@@ -21,8 +24,9 @@ function parseConfigDump(text: string): OperatorSettings {
     names.add(name);
     if (name === 'CALLBACKS_ENABLED' || name === 'DEFAULT_CALLBACK_WHITELIST')
       callbacks = [...m[2].matchAll(/'([^']+)'|"([^"]+)"/g)].map((c) => c[1] ?? c[2]);
+    if (name === 'SSH_ARGS' || name === 'ANSIBLE_SSH_ARGS') sshArgs = m[2].trim();
   }
-  return { names, callbacks };
+  return { names, callbacks, sshArgs };
 }
 
 const read = new Map<string, Promise<OperatorSettings>>();
@@ -43,8 +47,8 @@ export function operatorSettings(runner: ProcessRunner, playbook: string): Promi
 
 /**
  * The environment a playbook run gets. Needed, always: coopctl's event callback (added to the operators'
- * callbacks, not in their place) and plain output. Tuning (pipelining, connection reuse, no implicit fact
- * gathering) only where the operators' configuration says nothing: what they set stays in force.
+ * callbacks, not in their place) and plain output. Tuning (pipelining, no implicit fact gathering, mitogen)
+ * only where the operators' configuration says nothing: what they set stays in force.
  */
 export function ansibleEnvironment(theirs: OperatorSettings, tuning: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {
@@ -59,8 +63,8 @@ export function ansibleEnvironment(theirs: OperatorSettings, tuning: Record<stri
 const ALIASES: Record<string, string[]> = {
   ANSIBLE_PIPELINING: ['ANSIBLE_PIPELINING', 'PIPELINING'],
   ANSIBLE_GATHERING: ['DEFAULT_GATHERING'],
-  ANSIBLE_SSH_ARGS: ['ANSIBLE_SSH_ARGS', 'SSH_ARGS'],
-  ANSIBLE_RETRY_FILES_ENABLED: ['RETRY_FILES_ENABLED'],
+  ANSIBLE_STRATEGY: ['DEFAULT_STRATEGY'],
+  ANSIBLE_STRATEGY_PLUGINS: ['DEFAULT_STRATEGY_PLUGIN_PATH'],
 };
 
 function isSet(theirs: OperatorSettings, envName: string): boolean {

@@ -48,7 +48,7 @@ describe("the operators' ansible.cfg stays in force", () => {
     expect(env.ANSIBLE_CALLBACKS_ENABLED).toBe('profile_tasks,timer,coopctl_jsonl');
     expect(env).not.toHaveProperty('ANSIBLE_PIPELINING');
     expect(env).not.toHaveProperty('ANSIBLE_GATHERING');
-    expect(env).not.toHaveProperty('ANSIBLE_SSH_ARGS');
+    expect(env.ANSIBLE_SSH_ARGS).toBe('-o ForwardAgent=yes');
   });
 
   it('where their configuration says nothing, the tuning applies, and -v shows every setting coopctl adds', async () => {
