@@ -1,5 +1,5 @@
 import { describeHolder, HostLock, type LockStatus } from '../history/lock.js';
-import { ExitCode, InterruptedError, RefusedError, type ExitCodeValue } from '../kernel/errors.js';
+import { CoopctlError, ExitCode, InterruptedError, RefusedError, type ExitCodeValue } from '../kernel/errors.js';
 import { canPrompt } from '../kernel/io.js';
 import { formatDuration } from '../kernel/validate.js';
 import { planSteps, type ChangeOutcome, type ChangePlan } from '../pipeline/change.js';
@@ -205,5 +205,8 @@ export async function executeChange(
   }
   if (outcome.status === 'cancelled' || interrupt.signal.aborted) return ExitCode.interrupted;
   if (!outcome.ok && outcome.error instanceof InterruptedError) return ExitCode.interrupted;
-  return outcome.ok ? ExitCode.ok : ExitCode.failed;
+  if (outcome.ok) return ExitCode.ok;
+  // A refusal (a check, a verification) is exit 3 only while nothing changed; after a change it is a failure.
+  const refused = outcome.error instanceof CoopctlError && outcome.error.exitCode === ExitCode.refused;
+  return refused && !outcome.changed ? ExitCode.refused : ExitCode.failed;
 }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { InputError, InterruptedError, LockHeldError, OperationError, ToolOutputError } from '../kernel/errors.js';
+import { printable } from '../kernel/validate.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { currentOperator } from './operator.js';
 import { stateDirFor } from './paths.js';
@@ -58,16 +59,22 @@ function heartbeatMs(staleAfter: number): number {
 }
 
 // Fixed scripts; every value arrives as a positional parameter, never spliced in.
+// Exit 75: the lock is held. Exit 73: the state dir or the lock cannot be written (stderr says why); a lock
+// directory left without its info file (disk full) is removed again rather than left to read as a dead run.
 const ACQUIRE =
-  'mkdir -p "$1" && mkdir "$1/lock" 2>/dev/null || exit 75; ' +
-  'cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
+  'mkdir -p "$1" || exit 73; ' +
+  'if ! mkdir "$1/lock" 2>/dev/null; then [ -d "$1/lock" ] && exit 75; mkdir "$1/lock"; exit 73; fi; ' +
+  '{ cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"; } || ' +
+  '{ rm -rf "$1/lock"; exit 73; }';
+// The first line is the host's clock and the time of the last heartbeat (the info file's mtime), both read on
+// the host: staleness never depends on how right an operator's laptop clock is.
 const READ =
-  'if [ -d "$1/lock" ]; then ' +
-  'if [ -f "$1/lock/info.json" ]; then cat "$1/lock/info.json"; else echo "{}"; fi; else echo null; fi';
-const BEAT =
-  'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; ' +
-  'cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
-const RELEASE = 'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null || exit 75; rm -rf "$1/lock"';
+  'if [ -d "$1/lock" ]; then if [ -f "$1/lock/info.json" ]; then ' +
+  'echo "$(date +%s.%N) $(date -r "$1/lock/info.json" +%s.%N)"; cat "$1/lock/info.json"; ' +
+  'else date +%s.%N; echo "{}"; fi; else date +%s.%N; echo null; fi';
+const OURS = 'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null';
+const BEAT = `${OURS} || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"`;
+const RELEASE = `${OURS} || exit 75; rm -rf "$1/lock"`;
 const BREAK = '[ -d "$1/lock" ] || exit 75; mv "$1/lock" "$1/lock.broken-$2"';
 
 function sh(script: string, ...args: string[]): string[] {
@@ -79,6 +86,8 @@ export function lockStatusFrom(
   now: Date,
   localHost = hostname(),
   staleAfter = STALE_AFTER_MS,
+  /** The heartbeat's age as the host's own clock tells it; otherwise `now` minus the recorded heartbeat. */
+  heartbeatAgeMs?: number,
 ): LockStatus {
   const parsed = JSON.parse(raw.trim() || 'null') as unknown;
   if (parsed === null)
@@ -99,7 +108,7 @@ export function lockStatusFrom(
   const info = r.data;
   let stale = false;
   let staleReason: string | undefined;
-  const age = now.getTime() - Date.parse(info.heartbeatAt);
+  const age = heartbeatAgeMs ?? now.getTime() - Date.parse(info.heartbeatAt);
   if (info.kind === 'auto' && age > staleAfter) {
     stale = true;
     staleReason = `no heartbeat for ${Math.round(age / 1000)}s (the run that took it has stopped)`;
@@ -128,11 +137,23 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** The holder as a person reads it; every field came from the host, so none may act on the terminal. */
 export function describeHolder(s: LockStatus): string {
   if (!s.info) return 'an unknown holder';
   const i = s.info;
   const version = i.version && !i.command.includes(i.version) ? ` → ${i.version}` : '';
-  return `${i.holder} (${i.from}) since ${i.since}: ${i.command}${version}${i.message ? ` — "${i.message}"` : ''}`;
+  const message = i.message ? ` — "${i.message}"` : '';
+  return printable(`${i.holder} (${i.from}) since ${i.since}: ${i.command}${version}${message}`);
+}
+
+/** `<host now> [<heartbeat mtime>]` in seconds since the epoch, as READ prints them. */
+function hostTimes(line: string): { now?: Date; ageMs?: number } {
+  const [now, beat] = line
+    .trim()
+    .split(/\s+/)
+    .map((t) => Number.parseFloat(t) * 1000);
+  if (!Number.isFinite(now)) return {};
+  return { now: new Date(now), ageMs: Number.isFinite(beat) ? Math.max(0, now - beat) : undefined };
 }
 
 export class HostLock {
@@ -143,8 +164,8 @@ export class HostLock {
   private readonly staleAfter = staleAfterMs();
 
   constructor(
-    private readonly remote: RemoteHost,
-    private readonly stateDir: string,
+    readonly remote: RemoteHost,
+    readonly stateDir: string,
     readonly service: string,
     readonly env: string,
     private readonly now: () => Date = () => new Date(),
@@ -154,10 +175,24 @@ export class HostLock {
     return stateDirFor(this.stateDir, this.service, this.env);
   }
 
+  /** Which lock this is, across hosts and state dirs: `user@address:port:/state/service/env`. */
+  get location(): string {
+    const h = this.remote.target;
+    return `${h.user}@${h.address}:${h.port}:${this.dir}`;
+  }
+
   async status(): Promise<LockStatus> {
     const r = await this.remote.exec(sh(READ, this.dir), { mutates: false });
+    const newline = r.stdout.indexOf('\n');
+    const times = hostTimes(r.stdout.slice(0, Math.max(newline, 0)));
     try {
-      return lockStatusFrom(r.stdout, this.now(), hostname(), this.staleAfter);
+      return lockStatusFrom(
+        r.stdout.slice(newline + 1),
+        times.now ?? this.now(),
+        hostname(),
+        this.staleAfter,
+        times.ageMs,
+      );
     } catch {
       throw new ToolOutputError(`${this.remote.target.name}: lock file of ${this.service}/${this.env} is not JSON`);
     }
@@ -193,7 +228,8 @@ export class HostLock {
     });
     if (r.exitCode === 75) {
       const s = await this.status();
-      throw new LockHeldError(`${this.service}/${this.env} is locked by ${describeHolder(s)}`, {
+      const by = s.held ? `is locked by ${describeHolder(s)}` : 'was locked, and released while coopctl looked';
+      throw new LockHeldError(`${this.service}/${this.env} ${by}`, {
         hints: s.stale
           ? [
               `the lock looks stale: ${s.staleReason}`,
@@ -203,8 +239,18 @@ export class HostLock {
         details: { lock: s },
       });
     }
-    if (r.exitCode !== 0)
-      throw new OperationError(`${this.remote.target.name}: could not take the lock: ${r.stderr.trim()}`);
+    if (r.exitCode !== 0) {
+      const why = r.stderr.trim().split('\n').at(-1) || `exit ${r.exitCode}`;
+      throw new OperationError(
+        `${this.remote.target.name}: cannot create the lock directory ${this.dir}/lock: ${why}`,
+        {
+          hints: [
+            `the state dir (stateDir, or the inventory's coopctl_state_dir) must be writable by ` +
+              `${this.remote.target.user} on ${this.remote.target.name}, with free space`,
+          ],
+        },
+      );
+    }
     this.info = info;
     if (opts.kind === 'auto' && !r.skipped) this.startHeartbeat();
     return info;
@@ -228,19 +274,30 @@ export class HostLock {
     this.beat.unref();
   }
 
-  /** Releases our own lock. Returns false when it was no longer ours (forced away). */
+  /** Asks the host whether the lock is still ours (a heartbeat only notices a loss after the fact). */
+  async stillHeld(): Promise<boolean> {
+    if (!this.info || this.lost) return false;
+    const r = await this.remote.exec(sh(OURS, this.dir, this.info.id), { mutates: false, reject: false });
+    if (r.exitCode !== 0 && !r.skipped) this.lost = true;
+    return !this.lost;
+  }
+
+  /** Releases our own lock. Returns false when it was no longer ours (forced away); throws when it failed. */
   async release(): Promise<boolean> {
     clearInterval(this.beat);
     if (!this.info) return false;
-    const r = await this.remote.exec(sh(RELEASE, this.dir, this.info.id), { mutates: true, reject: false });
+    const id = this.info.id;
     this.info = undefined;
-    return r.exitCode === 0;
+    return this.releaseById(id);
   }
 
-  /** Releases a lock by its id (a manual lock taken earlier by this operator). */
+  /** Releases a lock by its id (a manual lock taken earlier by this operator); false: it is not that lock. */
   async releaseById(id: string): Promise<boolean> {
     const r = await this.remote.exec(sh(RELEASE, this.dir, id), { mutates: true, reject: false });
-    return r.exitCode === 0;
+    if (r.exitCode === 75) return false;
+    if (r.exitCode !== 0)
+      throw new OperationError(`${this.remote.target.name}: could not remove ${this.dir}/lock: ${r.stderr.trim()}`);
+    return true;
   }
 
   /** Moves someone else's lock aside (kept for inspection); the caller records it in history. */
@@ -252,6 +309,8 @@ export class HostLock {
     return before;
   }
 }
+
+const MAX_RACES = 5;
 
 interface AcquireOptions {
   command: string;
@@ -269,13 +328,21 @@ interface AcquireOptions {
 /** Takes an automatic lock: waits for other automatic runs if asked, never for a manual lock. */
 export async function acquireAutoLock(lock: HostLock, o: AcquireOptions): Promise<LockInfo> {
   const deadline = Date.now() + (o.waitMs ?? 0);
+  const interrupted = () =>
+    new InterruptedError(`interrupted while waiting for the lock of ${lock.service}/${lock.env}; nothing was changed`);
+  // A lock released between our mkdir and our look at it is simply tried again, a few times only.
+  let races = 0;
   for (;;) {
+    if (o.signal?.aborted) throw interrupted();
     try {
       return await lock.acquire({ command: o.command, version: o.version, kind: 'auto' });
     } catch (err) {
       if (!(err instanceof LockHeldError)) throw err;
       const s = (err.details?.lock as LockStatus | undefined) ?? (await lock.status());
-      if (!s.held) continue;
+      if (!s.held) {
+        if (++races > MAX_RACES) throw err;
+        continue;
+      }
       if (s.stale) {
         if (o.breakStale && (await o.breakStale(s))) {
           await lock.forceRelease();
@@ -285,11 +352,9 @@ export async function acquireAutoLock(lock: HostLock, o: AcquireOptions): Promis
       }
       if (s.info?.kind === 'manual' || Date.now() >= deadline) throw err;
       o.onWait?.(s);
-      await sleep(o.pollMs ?? 2000, undefined, { signal: o.signal }).catch(() => {});
-      if (o.signal?.aborted)
-        throw new InterruptedError(
-          `interrupted while waiting for the lock of ${lock.service}/${lock.env}; nothing was changed`,
-        );
+      await sleep(Math.min(o.pollMs ?? 2000, Math.max(0, deadline - Date.now())), undefined, {
+        signal: o.signal,
+      }).catch(() => {});
     }
   }
 }

@@ -2,6 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
+/** $XDG_STATE_HOME/coopctl: what coopctl keeps on this machine between runs. */
+export function localStateDir(env: NodeJS.ProcessEnv): string {
+  return path.join(env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state'), 'coopctl');
+}
+
 /** Local log of one operation: $XDG_STATE_HOME/coopctl/logs/<service>-<env>-<op>-<time>.log */
 export function operationLogFile(
   env: NodeJS.ProcessEnv,
@@ -10,7 +15,7 @@ export function operationLogFile(
   op: string,
   now = new Date(),
 ): string {
-  const dir = path.join(env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state'), 'coopctl', 'logs');
+  const dir = path.join(localStateDir(env), 'logs');
   mkdirSync(dir, { recursive: true });
   return path.join(dir, `${service}-${envName}-${op}-${now.toISOString().replace(/[:.]/g, '-')}.log`);
 }

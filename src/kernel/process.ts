@@ -23,6 +23,8 @@ export interface RunOptions {
    * signal above then interrupts the whole group (SIGINT, then SIGTERM, then SIGKILL) and the run waits for it to end.
    */
   ownProcessGroup?: boolean;
+  /** Print `env` with the command (-v, --dry-run): settings the command gets that way are part of what runs. */
+  showEnv?: boolean;
 }
 
 /** How long an interrupted process group gets before the next, harder signal. */
@@ -85,8 +87,10 @@ export class CommandFailedError extends Error {
   }
 }
 
-export function describeCommand(file: string, args: readonly string[]): string {
-  return redact([file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' '));
+/** The command as a shell line, `NAME=value` settings of its environment first. */
+export function describeCommand(file: string, args: readonly string[], env: readonly string[] = []): string {
+  const words = [...env, file, ...args];
+  return redact(words.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' '));
 }
 
 export class ExecaRunner implements ProcessRunner {
@@ -96,7 +100,8 @@ export class ExecaRunner implements ProcessRunner {
   ) {}
 
   async run(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
-    const shown = describeCommand(file, args);
+    const settings = opts.showEnv ? Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v ?? ''}`) : [];
+    const shown = describeCommand(file, args, settings);
     if (opts.mutates && this.dryRun) {
       this.log(`! skipped (dry run): ${shown}`);
       return { stdout: '', stderr: '', exitCode: 0, skipped: true };

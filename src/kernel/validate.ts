@@ -117,3 +117,11 @@ export function unknownName(kind: string, value: string, known: Iterable<string>
   const hint = didYouMean(value, list);
   return `unknown ${kind} "${value}"${hint || (list.length ? ` (known: ${list.join(', ')})` : '')}`;
 }
+
+/**
+ * Text from a host or another operator (a lock message, a holder's name) as it may be shown on a terminal:
+ * control characters, escape sequences among them, become visible `\xNN` instead of acting on the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\0-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

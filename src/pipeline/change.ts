@@ -24,6 +24,8 @@ export interface ChangeRun {
   /** The backup taken before anything changed: what a restore puts back. */
   safetyBackup?: string;
   schemaBefore?: SchemaMark;
+  /** The schema when the run started: once the lock is taken it must not have moved. */
+  schemaPlanned?: SchemaMark;
   /** A stage that changes the service has started: from here on a failure needs a restore. */
   changed: boolean;
   /** The live database was replaced: a restore puts the safety backup back, whatever the schema says. */
@@ -76,6 +78,8 @@ export interface ChangeDeps {
 export interface ChangeOutcome {
   ok: boolean;
   status: FinalStatus;
+  /** Something on the host changed before it ended (a refusal after the lock is exit 3 only when nothing did). */
+  changed: boolean;
   record: HistoryRecord;
   /** Exactly where things stand, in a sentence. */
   state: string;
@@ -124,14 +128,14 @@ export function planSteps(plan: ChangePlan, t: Target): PlanStep[] {
  * A stage as the runner sees it: after SIGINT/SIGTERM, or once the lock was
  * taken away, no further stage starts (the runner would go on to the next).
  */
-export function guarded(stage: ChangeStage, run: ChangeRun, signal: AbortSignal, opts = { lock: true }): Stage {
+export function guarded(stage: ChangeStage, run: ChangeRun, signal: AbortSignal): Stage {
   return {
     id: stage.id,
     title: stage.title,
     mutates: stage.mutates,
     run: (ctx) => {
       if (signal.aborted) throw new InterruptedError(`interrupted before: ${stage.title}`);
-      if (opts.lock && run.lock?.lost) {
+      if (run.lock?.lost) {
         throw new OperationError(
           `stopped before "${stage.title}": the lock was released by someone else ` +
             '(lock release --force) while this run held it',

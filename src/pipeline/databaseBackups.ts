@@ -13,7 +13,8 @@ import type { SafetyBackups } from '../targets/safety.js';
 
 /** How a change keeps the target's data safe: the driver's own backups, else coopctl's database dumps. */
 export function safetyBackupsFor(ws: Workspace, t: Target): SafetyBackups {
-  return t.driver.safetyBackups?.(ws) ?? databaseBackups(ws);
+  const backups = t.driver.safetyBackups?.(ws) ?? databaseBackups(ws);
+  return ws.config.backup.requiredBeforeChange ? backups : { ...backups, off: 'backup.requiredBeforeChange: false' };
 }
 
 /** coopctl's own dumps (age(zstd(pg_dump))) in the configured store, as the safety net of every change. */

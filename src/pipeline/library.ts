@@ -62,6 +62,18 @@ async function settleHostKey(target: Target): Promise<void> {
 
 /** A verified backup of what runs now, and where the schema stands, before anything changes. */
 export function safetyBackupStage(backups: SafetyBackups, t: Target, version: string): ChangeStage {
+  const off = backups.off;
+  if (off) {
+    return {
+      id: 'backup',
+      title: `No safety backup (${off}): a failure cannot put the data of before back`,
+      mutates: false,
+      async run(r) {
+        await r.record!.note({ safetyBackup: `none: ${off}` });
+        return 'skipped';
+      },
+    };
+  }
   return {
     id: 'backup',
     title: `Safety backup (${backups.describe(t)}), verified`,

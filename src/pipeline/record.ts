@@ -39,6 +39,7 @@ export async function withRecord(run: ChangeRun, inner: () => Promise<Ending>): 
   return {
     ok: ending.status === 'succeeded',
     status: ending.status,
+    changed: run.changed,
     state: ending.state,
     error: ending.error,
     record: record.document(),

@@ -19,7 +19,7 @@ async function settle(run: ChangeRun, deps: ChangeDeps, signal: AbortSignal): Pr
     },
   };
   try {
-    await deps.runner.run([guarded(stage, run, signal, { lock: false })], signal);
+    await deps.runner.run([guarded(stage, run, signal)], signal);
     return undefined;
   } catch (err) {
     return errorMessage(err);
@@ -35,6 +35,16 @@ async function schemaMoved(run: ChangeRun): Promise<boolean | 'unknown'> {
     return !schemaBefore || schemaChanged(after, schemaBefore);
   } catch {
     return 'unknown';
+  }
+}
+
+/** Asks the host, not only the heartbeat: a lock taken away a moment ago must stop the restore too. */
+async function lockStillHeld(run: ChangeRun): Promise<boolean> {
+  if (!run.lock) return false;
+  try {
+    return await run.lock.stillHeld();
+  } catch {
+    return !run.lock.lost; // the host did not answer: the heartbeat's word stands
   }
 }
 
@@ -89,8 +99,28 @@ function recoveryStages(run: ChangeRun, migrated: boolean | 'unknown', restored:
 }
 
 /**
+ * The lock was taken away (lock release --force): someone else may be working on the service now, so
+ * nothing is restored behind their back. The service is left as it is and said to need attention.
+ */
+async function lockLost(run: ChangeRun, reason: string, restored: string[], failure: unknown): Promise<Ending> {
+  const { target: t, plan: p } = run;
+  const running = await t.profile.runningVersion(run.ws, t).catch(() => 'unknown');
+  const done = restored.length ? `; done before the loss: ${restored.join('; ')}` : '';
+  return {
+    status: 'failed',
+    note: `${reason}; NOT restored: the lock was lost`,
+    fields: { lockLost: true },
+    state:
+      `NEEDS ATTENTION: ${p.service}/${p.env} reports ${running}; not restored, the lock was lost ` +
+      `(released by someone else while this run held it)${done}; the safety backup is ${run.safetyBackup ?? 'none'}`,
+    error: failure,
+  };
+}
+
+/**
  * After a failure once something changed: restore (or not, as
  * restoreOnFailure says), verify again, and say exactly where things stand.
+ * Never without the lock.
  */
 export async function recover(
   run: ChangeRun,
@@ -103,13 +133,14 @@ export async function recover(
   const reason = errorMessage(failure ?? 'interrupted');
   const stopped = interrupted ? 'cancelled' : 'failed';
   const running = () => t.profile.runningVersion(run.ws, t).catch(() => 'unknown');
+  if (!(await lockStillHeld(run))) return lockLost(run, reason, [], failure);
   let policy = p.restoreOnFailure;
   if (policy === 'ask') policy = deps.confirmRestore && (await deps.confirmRestore()) ? 'auto' : 'never';
   if (policy === 'never') {
     return {
       status: stopped,
       note: `${reason}; not restored (restoreOnFailure: never)`,
-      state: `NOT restored: ${where} reports ${await running()}; the safety backup is ${run.safetyBackup}`,
+      state: `NOT restored: ${where} reports ${await running()}; the safety backup is ${run.safetyBackup ?? 'none'}`,
       error: failure,
     };
   }
@@ -120,7 +151,7 @@ export async function recover(
     return {
       status: 'failed',
       note: `${reason}; NOT restored: ${settled}`,
-      state: `NOT restored (${settled}): ${where} needs attention; the safety backup is ${run.safetyBackup}`,
+      state: `NEEDS ATTENTION: ${where} not restored (${settled}); the safety backup is ${run.safetyBackup ?? 'none'}`,
       error: failure,
     };
   }
@@ -128,9 +159,10 @@ export async function recover(
   await run.record!.note({ failure: reason, migrationsRan: migrated });
   const restored: string[] = [];
   try {
-    const stages = recoveryStages(run, migrated, restored).map((s) => guarded(s, run, recovery, { lock: false }));
+    const stages = recoveryStages(run, migrated, restored).map((s) => guarded(s, run, recovery));
     await deps.runner.run(stages, recovery);
   } catch (err) {
+    if (run.lock?.lost) return lockLost(run, reason, restored, failure);
     const msg = errorMessage(err);
     return {
       status: 'failed',
@@ -138,7 +170,7 @@ export async function recover(
       fields: { restoreError: msg },
       state:
         `RESTORE FAILED (${msg.split('\n')[0]}): ${where} reports ${await running()}; ` +
-        `${restored.join('; ') || 'nothing was restored'}; safety backup ${run.safetyBackup}`,
+        `${restored.join('; ') || 'nothing was restored'}; safety backup ${run.safetyBackup ?? 'none'}`,
       error: failure,
     };
   }

@@ -8,6 +8,7 @@ import {
   type Ending,
 } from './change.js';
 import { withLock } from './lock.js';
+import { readSchema } from './planHolds.js';
 import { withRecord } from './record.js';
 import { recover } from './recovery.js';
 
@@ -30,6 +31,7 @@ export async function runChange(plan: ChangePlan, deps: ChangeDeps): Promise<Cha
   };
   const stages = (beforeLock: boolean) =>
     plan.stages.filter((s) => !!s.beforeLock === beforeLock).map((s) => guarded(s, run, deps.signal));
+  run.schemaPlanned = await readSchema(run.target);
   await deps.runner.run(stages(true), deps.signal);
   return withLock(run, deps, () =>
     withRecord(run, async (): Promise<Ending> => {

@@ -22,6 +22,8 @@ interface SafetyBackup {
  * bring its own (Driver.safetyBackups), as abra's backups will.
  */
 export interface SafetyBackups {
+  /** Why changes take no safety backup (backup.requiredBeforeChange: false); unset: they take one. */
+  off?: string;
   /** What a backup holds, for the plan ("database + .env.production"). */
   describe(t: Target): string;
   /** Takes a backup of what runs now and verifies it before it counts. */

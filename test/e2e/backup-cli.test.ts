@@ -167,4 +167,15 @@ describe('coopctl backup create | list | verify | restore | prune', () => {
     expect(unknownEnv.code).toBe(2);
     expect(unknownEnv.json().error.message).toMatch(/staging/);
   });
+
+  it('a backup that fails verification is exit 3 (refused, nothing changed), its code kept', async () => {
+    const id = (await coopctlBackup('create', ['mastodon'], { env: 'prod' })).json().id as string;
+    const object = execFileSync('find', [path.join(dir, 'backups'), '-path', `*${id}/db.dump.zst.age`], {
+      encoding: 'utf8',
+    }).trim();
+    writeFileSync(object, Buffer.concat([readFileSync(object), Buffer.from('tampered')]));
+    const v = await coopctlBackup('verify', [id], { quick: true });
+    expect(v.code, v.stdout + v.stderr).toBe(3);
+    expect(v.json().error.code).toBe('tampered');
+  });
 });

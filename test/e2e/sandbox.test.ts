@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,6 +237,29 @@ describe('the sandbox world', () => {
     expect(rec).toContain('Ana is away');
     // own manual lock: released without --force
     expect((await sb.run(['lock', 'acquire', 'mastodon', '--env', 'prod'], ana)).code).toBe(0);
+    expect((await sb.run(['lock', 'release', 'mastodon', '--env', 'prod'], ana)).code).toBe(0);
+    expect(json<{ held: boolean }>(await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'prod'])).held).toBe(
+      false,
+    );
+  });
+
+  it("a manual lock is its holder's by lock id, not by name; what it shows cannot drive the terminal", async () => {
+    const home = (n: string) => mkdtempSync(path.join(os.tmpdir(), `coopctl-${n}-state-`));
+    const ana = { COOPCTL_OPERATOR: 'Ana', XDG_STATE_HOME: home('ana') };
+    const notAna = { COOPCTL_OPERATOR: 'Ana', XDG_STATE_HOME: home('other') };
+    const acq = await sb.run(
+      ['lock', 'acquire', 'mastodon', '--env', 'prod', '-m', 'upgrading \x1b[2J\x1b]0;x\x07'],
+      ana,
+    );
+    expect(acq.code).toBe(0);
+    expect(acq.stdout).not.toContain('\x1b');
+    const st = await sb.run(['lock', 'status', 'mastodon', '--env', 'prod'], notAna);
+    expect(st.stdout).toContain('upgrading \\x1b[2J\\x1b]0;x\\x07');
+    expect(st.stdout).not.toMatch(/[\x1b\x07]/);
+    const taken = await sb.run(['lock', 'release', 'mastodon', '--env', 'prod'], notAna);
+    expect(taken.code).toBe(4);
+    expect(taken.stderr).toContain('it was not taken from here');
+    expect(taken.stderr).not.toMatch(/[\x1b\x07]/);
     expect((await sb.run(['lock', 'release', 'mastodon', '--env', 'prod'], ana)).code).toBe(0);
     expect(json<{ held: boolean }>(await sb.run(['--json', 'lock', 'status', 'mastodon', '--env', 'prod'])).held).toBe(
       false,

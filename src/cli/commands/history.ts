@@ -1,6 +1,6 @@
 import { readHistory } from '../../operations/history.js';
 import { InputError } from '../../kernel/errors.js';
-import { assertName } from '../../kernel/validate.js';
+import { assertName, printable } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 
@@ -26,7 +26,7 @@ export async function run(ctx: CommandContext, opts: { env?: string; limit?: str
         r.operation,
         r.from || r.to ? `${r.from ?? '?'} → ${r.to ?? '?'}` : '',
         color(r.status),
-        r.operator,
+        printable(r.operator),
         r.backupId ?? '',
         r.id,
       ]),
@@ -34,6 +34,6 @@ export async function run(ctx: CommandContext, opts: { env?: string; limit?: str
     ),
   );
   for (const r of records.filter((x) => x.status !== 'succeeded' && x.transitions.at(-1)?.note))
-    p.out(`  ${r.id}: ${r.transitions.at(-1)!.note}`);
+    p.out(`  ${r.id}: ${printable(r.transitions.at(-1)!.note ?? '')}`);
   for (const pr of problems) p.warn(`${pr.service}/${pr.env}: history not readable: ${pr.message}`);
 }

@@ -3,7 +3,7 @@ import type { BackupStore } from '../../backup/store/types.js';
 import { openBackupStore } from '../../targets/backups.js';
 import type { Target } from '../../targets/target.js';
 import { collectStatus, type StatusRow } from '../../operations/status.js';
-import { assertName, formatDuration } from '../../kernel/validate.js';
+import { assertName, formatDuration, printable } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 
@@ -14,7 +14,8 @@ function age(iso: string): string {
 function lockText(r: StatusRow): string {
   if (!r.lock) return '?';
   if (!r.lock.held) return '-';
-  return `${r.lock.stale ? 'STALE ' : ''}${r.lock.holder ?? '?'}${r.lock.since ? ` (${age(r.lock.since)})` : ''}`;
+  const since = r.lock.since ? ` (${age(r.lock.since)})` : '';
+  return `${r.lock.stale ? 'STALE ' : ''}${printable(r.lock.holder ?? '?')}${since}`;
 }
 
 export async function run(ctx: CommandContext, opts: { env?: string }, [service]: string[]) {

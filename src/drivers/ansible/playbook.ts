@@ -7,6 +7,7 @@ import type { ProcessRunner } from '../../kernel/process.js';
 import { quoteArg } from '../../remote/quote.js';
 import type { SshFiles } from '../../remote/ssh.js';
 import { EventsTail, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
+import { ansibleEnvironment, operatorSettings, type OperatorSettings } from './settings.js';
 
 const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
 
@@ -73,39 +74,40 @@ function playbookCommand(
   o: PlaybookOptions,
   strategy: Strategy,
   eventsFile: string,
+  theirs: OperatorSettings,
 ): { args: string[]; env: Record<string, string> } {
   const args = ['-i', o.inventory, '--limit', o.limit.join(','), '--extra-vars', JSON.stringify(o.extraVars)];
   if (o.check) args.push('--check');
   if (o.diff) args.push('--diff');
   args.push(o.playbook);
-  const env: Record<string, string> = {
-    ...ANSIBLE_STRICT_ENV,
-    ANSIBLE_CALLBACKS_ENABLED: 'coopctl_jsonl',
-    COOPCTL_EVENTS_FILE: eventsFile,
-    ANSIBLE_FORCE_COLOR: '0',
-    ANSIBLE_RETRY_FILES_ENABLED: 'False',
-    // An operator's ANSIBLE_HOST_KEY_CHECKING=False or host_key_checking = False never applies to coopctl's runs.
-    ANSIBLE_HOST_KEY_CHECKING: 'True',
-  };
   const files = sshFileArgs(o.ssh);
   const sshArgs = (tuning: string) => (files ? `${files} ${tuning}` : tuning);
+  // An operator's ANSIBLE_HOST_KEY_CHECKING=False or host_key_checking = False never applies to coopctl's runs.
+  const always = { ANSIBLE_HOST_KEY_CHECKING: 'True', COOPCTL_EVENTS_FILE: eventsFile };
   if (o.untuned) {
-    Object.assign(env, {
+    // the benchmark's baseline: Ansible's defaults, whatever the configuration says
+    const baseline = {
       ANSIBLE_PIPELINING: 'False',
       ANSIBLE_GATHERING: 'implicit',
       ANSIBLE_SSH_ARGS: sshArgs('-o ControlMaster=no'),
-    });
-  } else {
-    // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
-    Object.assign(env, {
-      ANSIBLE_PIPELINING: 'True',
-      ANSIBLE_GATHERING: 'explicit',
-      ANSIBLE_SSH_ARGS: sshArgs('-o ControlMaster=auto -o ControlPersist=120s'),
-    });
-    if (strategy === 'mitogen_linear')
-      Object.assign(env, { ANSIBLE_STRATEGY_PLUGINS: MITOGEN_STRATEGY_DIR, ANSIBLE_STRATEGY: 'mitogen_linear' });
+    };
+    const env = { ...ansibleEnvironment({ names: new Set(), callbacks: theirs.callbacks }, {}), ...baseline };
+    return { args, env: { ...ANSIBLE_STRICT_ENV, ...env, ...always } };
   }
-  return { args, env };
+  // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
+  const tuning: Record<string, string> = { ANSIBLE_PIPELINING: 'True', ANSIBLE_GATHERING: 'explicit' };
+  if (strategy === 'mitogen_linear')
+    Object.assign(tuning, { ANSIBLE_STRATEGY_PLUGINS: MITOGEN_STRATEGY_DIR, ANSIBLE_STRATEGY: 'mitogen_linear' });
+  return {
+    args,
+    env: {
+      ...ANSIBLE_STRICT_ENV,
+      ...ansibleEnvironment(theirs, tuning),
+      // always set, so that what coopctl must add to it has a place; their ssh_args when they have some
+      ANSIBLE_SSH_ARGS: sshArgs(theirs.sshArgs ?? '-o ControlMaster=auto -o ControlPersist=120s'),
+      ...always,
+    },
+  };
 }
 
 async function runOnce(
@@ -129,8 +131,9 @@ async function runOnce(
     if (e.event === 'stats') stats = e.hosts;
     o.onEvent?.(e);
   });
-  const { args, env } = playbookCommand(o, strategy, eventsFile);
-  await appendFile(o.logFile, `$ ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`);
+  const { args, env } = playbookCommand(o, strategy, eventsFile, await operatorSettings(runner, o.playbook));
+  const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`);
   // One stream keeps the lines in order (unsequenced appendFile calls reorder them) and is flushed before returning.
   const log = createWriteStream(o.logFile, { flags: 'a' });
   tail.start();
@@ -140,6 +143,7 @@ async function runOnce(
       mutates: !o.check,
       cwd: path.dirname(o.playbook),
       env,
+      showEnv: true,
       reject: false,
       signal: o.signal,
       // Ctrl-C at the terminal reaches coopctl, which stops the playbook itself and waits for it before any restore

@@ -9,7 +9,7 @@ import { HistoryStore } from '../../../src/history/records.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
 import { HostKeyError, RefusedError } from '../../../src/kernel/errors.js';
 import { planUpgrade, readVersionChoice } from '../../../src/operations/upgrade.js';
-import { planSteps, type ChangeOutcome } from '../../../src/pipeline/change.js';
+import { planSteps, type ChangeDeps, type ChangeOutcome, type ChangePlan } from '../../../src/pipeline/change.js';
 import { runChange } from '../../../src/pipeline/run.js';
 import { LineStageRunner } from '../../../src/pipeline/stages.js';
 import type { Target } from '../../../src/targets/target.js';
@@ -46,12 +46,18 @@ const staleAfter = process.env.COOPCTL_LOCK_STALE_AFTER;
 async function upgrade(to: string, signal = new AbortController().signal): Promise<ChangeOutcome> {
   const choice = await readVersionChoice(ws, target, false);
   const plan = await planUpgrade(ws, target, choice, to, false);
+  return run(plan, { signal });
+}
+
+/** Runs a plan as the CLI does, its stage lines kept in `lines`. */
+function run(plan: ChangePlan, more: Partial<ChangeDeps> = {}): Promise<ChangeOutcome> {
   return runChange(plan, {
     ws,
     target,
     runner: new LineStageRunner((l) => lines.push(l)),
-    signal,
+    signal: new AbortController().signal,
     logFile: path.join(root, 'upgrade.log'),
+    ...more,
   });
 }
 
@@ -216,15 +222,106 @@ describe('one pipeline, a made-up service and driver', () => {
     expect(await lockHeld()).toBe(false);
   });
 
-  it('lock taken away mid-run: stops before the next stage and restores', async () => {
+  it('lock taken away mid-run: stops before the next stage and, without the lock, restores nothing', async () => {
     faults.duringDeploy = async (v) => {
       if (v !== '1.1.0') return;
       await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
       await new Promise((r) => setTimeout(r, 600)); // a heartbeat or two
     };
     const o = await upgrade('1.1.0');
-    expect(o.status).toBe('rolled-back');
+    expect(o.status).toBe('failed');
     expect(o.record.transitions.at(-1)!.note).toContain('the lock was released by someone else');
+    expect(o.record.transitions.at(-1)!.note).toContain('NOT restored: the lock was lost');
+    expect(o.state).toMatch(/^NEEDS ATTENTION: bot\/prod reports 1\.1\.0; not restored, the lock was lost/);
+    expect(lines.some((l) => l.includes('Deploy 1.0.0 again'))).toBe(false);
+    expect(file('version')).toBe('1.1.0');
+  });
+
+  it('lock taken away just before a failure, unseen by any heartbeat: the host is asked, nothing restored', async () => {
+    faults.failDeploy.add('1.1.0');
+    faults.duringDeploy = async (v) => {
+      if (v === '1.1.0') await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
+    };
+    const o = await upgrade('1.1.0');
+    expect(o).toMatchObject({ status: 'failed', changed: true });
+    expect(o.state).toMatch(/^NEEDS ATTENTION: .* the lock was lost/);
+    expect(o.record.details).toMatchObject({ lockLost: true });
+    expect(file('version')).toBe('1.1.0');
+  });
+
+  it('another run finished while this one waited for the lock: refused (exit 3) before any change', async () => {
+    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
+    const other = new HostLock(target.remote, stateDir, 'bot', 'prod');
+    await other.acquire({ command: 'upgrade bot --env prod --to 1.1.0', kind: 'auto' });
+    setTimeout(() => {
+      // the other operator's upgrade: deployed, migrated, released its lock
+      writeFileSync(path.join(dataDir, 'version'), '1.1.0');
+      writeFileSync(path.join(dataDir, 'schema'), '1.0.0\n1.1.0\n');
+      void other.release();
+    }, 300);
+    const before = (await history()).length;
+    const err = await run(plan, { lockWaitMs: 10_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as RefusedError).exitCode).toBe(3);
+    expect((err as Error).message).toContain('bot/prod runs 1.1.0 now, not 1.0.0 as planned');
+    expect(lines.some((l) => l.startsWith('→ Safety backup'))).toBe(false);
+    expect((await history()).length).toBe(before);
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('the schema moved while this run waited (same version): refused before any change', async () => {
+    const other = new HostLock(target.remote, stateDir, 'bot', 'prod');
+    await other.acquire({ command: 'restore bot --env prod', kind: 'auto' });
+    setTimeout(() => {
+      writeFileSync(path.join(dataDir, 'schema'), '1.0.0\n1.0.0-hotfix\n');
+      void other.release();
+    }, 300);
+    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
+    const err = await run(plan, { lockWaitMs: 10_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toMatch(/schema of bot\/prod moved since the plan .*1\.0\.0-hotfix/);
     expect(file('version')).toBe('1.0.0');
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('a lock that cannot be released is reported in the outcome, not swallowed', async () => {
+    const exec = target.remote.exec.bind(target.remote);
+    target.remote.exec = (cmd, opts) =>
+      Array.isArray(cmd) && String(cmd[2]).endsWith('rm -rf "$1/lock"')
+        ? Promise.resolve({
+            stdout: '',
+            stderr: 'rm: cannot remove: Read-only file system',
+            exitCode: 1,
+            skipped: false,
+          })
+        : exec(cmd, opts);
+    try {
+      const o = await upgrade('1.1.0');
+      expect(o.status).toBe('succeeded');
+      expect(o.state).toContain('the lock could NOT be released (');
+      expect(o.state).toContain('Read-only file system');
+    } finally {
+      target.remote.exec = exec;
+      await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
+    }
+  });
+});
+
+describe('backup.requiredBeforeChange: false', () => {
+  it('is honoured: the plan says there is no safety backup, the stage is skipped and the record says so', async () => {
+    const text = `${CONFIG}backup:\n  requiredBeforeChange: false\n`;
+    const loaded = parseConfigText(text, path.join(root, 'coopctl.yaml'), configSchemaFor([driver.configSchema]));
+    const noBackups = new Workspace(loaded, new ExecaRunner(false), registry);
+    const t = { ...(await noBackups.target('bot', 'prod')), remote: target.remote };
+    const plan = await planUpgrade(noBackups, t, await readVersionChoice(noBackups, t, false), '1.1.0', false);
+    const step = planSteps(plan, t).find((s) => s.id === 'backup')!;
+    expect(step.title).toContain('No safety backup (backup.requiredBeforeChange: false)');
+    const o = await run(plan, { ws: noBackups, target: t });
+    expect(o.status).toBe('succeeded');
+    expect(o.record.backupId ?? null).toBeNull();
+    expect(o.record.details).toMatchObject({ safetyBackup: 'none: backup.requiredBeforeChange: false' });
+    expect(lines).toContain(
+      '✓ No safety backup (backup.requiredBeforeChange: false): a failure cannot put the data of before back: skipped (0.0s)',
+    );
   });
 });

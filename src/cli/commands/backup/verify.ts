@@ -1,4 +1,6 @@
 import { assertBackupId, findBackup, manifestDocument, verifyBackup } from '../../../backup/index.js';
+import { isVerdictOnBackup } from '../../../backup/errors.js';
+import { CoopctlError, ExitCode } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { backupIdentities, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
 import { progressPrinter } from './common.js';
@@ -29,6 +31,11 @@ export async function run(ctx: CommandContext, opts: { store?: string; quick?: b
       onProgress: progress.onProgress,
       record: !ctx.global.dryRun,
     });
+  } catch (err) {
+    // The backup failed its verification and nothing changed: refused, exit 3 (its code says how it failed).
+    if (!isVerdictOnBackup(err)) throw err;
+    const { code, hints, details } = err;
+    throw new CoopctlError(err.message, { code, exitCode: ExitCode.refused, hints, details, cause: err });
   } finally {
     progress.done();
   }

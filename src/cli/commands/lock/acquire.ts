@@ -1,9 +1,11 @@
 import type { CommandContext } from '../../context.js';
+import { takeManualLock } from '../../../history/manualLock.js';
+import { printable } from '../../../kernel/validate.js';
 import { openLock } from './common.js';
 
 export async function run(ctx: CommandContext, opts: { env: string; message?: string }, [service]: string[]) {
   const lock = await openLock(ctx, { service, env: opts.env });
-  const info = await lock.acquire({ command: 'lock acquire', message: opts.message, kind: 'manual' });
+  const info = await takeManualLock(lock, { message: opts.message, dryRun: ctx.global.dryRun }, ctx.io.env);
   if (ctx.global.json)
     return ctx.printer.json({
       held: true,
@@ -14,6 +16,7 @@ export async function run(ctx: CommandContext, opts: { env: string; message?: st
       stale: false,
       id: info.id,
     });
-  ctx.printer.out(`${service}/${opts.env}: locked by ${info.holder}${opts.message ? ` — "${opts.message}"` : ''}`);
+  const message = opts.message ? ` — "${opts.message}"` : '';
+  ctx.printer.out(`${service}/${opts.env}: locked by ${printable(`${info.holder}${message}`)}`);
   ctx.printer.info(`release with: coopctl lock release ${service} --env ${opts.env}`);
 }

@@ -1,7 +1,4 @@
-import { LockHeldError } from '../../../kernel/errors.js';
-import { describeHolder } from '../../../history/lock.js';
-import { currentOperator } from '../../../history/operator.js';
-import { recordForcedRelease } from '../../../history/forcedRelease.js';
+import { releaseManualLock } from '../../../history/manualLock.js';
 import type { CommandContext } from '../../context.js';
 import { lockDocument, openLock } from './common.js';
 
@@ -11,35 +8,13 @@ export async function run(
   [service]: string[],
 ) {
   const env = opts.env;
-  const target = await ctx.workspace().target(service, env);
   const lock = await openLock(ctx, { service, env });
-  const s = await lock.status();
-  if (!s.held) {
-    if (ctx.global.json) return ctx.printer.json(lockDocument(s));
+  const r = await releaseManualLock(lock, { force: opts.force, message: opts.message }, ctx.io.env);
+  const free = lockDocument({ held: false, holder: null, command: null, since: null, heartbeatAt: null, stale: false });
+  if (!r) {
+    if (ctx.global.json) return ctx.printer.json(free);
     return ctx.printer.out(`${service}/${env}: not locked`);
   }
-  const me = currentOperator(ctx.io.env);
-  const mine = s.info?.holder === me.name && s.info.kind === 'manual';
-  if (!mine && !opts.force) {
-    throw new LockHeldError(`${service}/${env} is locked by ${describeHolder(s)}`, {
-      hints: [
-        s.stale
-          ? `it looks stale (${s.staleReason}); break it with --force -m "why"`
-          : 'only the holder releases it; --force breaks it (recorded in history)',
-      ],
-      details: { lock: lockDocument(s) },
-    });
-  }
-  if (mine && !opts.force) {
-    await lock.releaseById(s.info!.id);
-  } else {
-    const before = await lock.forceRelease();
-    await recordForcedRelease(target.remote, target.paths.stateDir, service, env, before, opts.message);
-  }
-  if (ctx.global.json)
-    return ctx.printer.json({
-      ...lockDocument({ held: false, holder: null, command: null, since: null, heartbeatAt: null, stale: false }),
-      released: lockDocument(s),
-    });
-  ctx.printer.out(`${service}/${env}: lock released${opts.force && !mine ? ' (forced; recorded in history)' : ''}`);
+  if (ctx.global.json) return ctx.printer.json({ ...free, released: lockDocument(r.released) });
+  ctx.printer.out(`${service}/${env}: lock released${r.forced ? ' (forced; recorded in history)' : ''}`);
 }

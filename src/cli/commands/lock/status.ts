@@ -1,4 +1,5 @@
 import { describeHolder } from '../../../history/lock.js';
+import { printable } from '../../../kernel/validate.js';
 import type { CommandContext } from '../../context.js';
 import { lockDocument, openLock } from './common.js';
 
@@ -8,6 +9,6 @@ export async function run(ctx: CommandContext, opts: { env: string }, [service]:
   if (ctx.global.json) return ctx.printer.json(lockDocument(s));
   if (!s.held) return ctx.printer.out(`${service}/${opts.env}: not locked`);
   ctx.printer.out(`${service}/${opts.env}: locked by ${describeHolder(s)}`);
-  if (s.heartbeatAt) ctx.printer.out(`  last heartbeat ${s.heartbeatAt}`);
+  if (s.heartbeatAt) ctx.printer.out(`  last heartbeat ${printable(s.heartbeatAt)}`);
   if (s.stale) ctx.printer.out(`  STALE: ${s.staleReason}`);
 }
