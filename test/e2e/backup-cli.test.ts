@@ -129,7 +129,7 @@ describe('coopctl backup create | list | verify | restore | prune', () => {
     const text = await coopctlBackup('list', ['mastodon'], { env: 'prod' }, { json: false });
     expect(text.stdout).toMatch(
       new RegExp(
-        `^ID\\s+SERVICE\\s+ENV\\s+AGE\\s+SIZE\\s+VERSION\\s+VERIFIED\\n${first}\\s+mastodon\\s+prod\\s+\\S+ ago\\s+[\\d.]+ \\S+\\s+\\?\\s+yes \\(restore-list\\)`,
+        `^ID\\s+SERVICE\\s+ENV\\s+AGE\\s+SIZE\\s+VERSION\\s+VERIFIED\\n${first}\\s+mastodon\\s+prod\\s+\\S+ ago\\s+[\\d.]+ \\S+\\s+\\?\\s+yes \\(structure-checked\\)`,
       ),
     );
   });

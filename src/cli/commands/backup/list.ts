@@ -6,7 +6,7 @@ import { openBackupStore } from '../../../targets/backups.js';
 
 function state(ctx: CommandContext, m: Manifest): string {
   const s = verificationState(m);
-  if (s === 'verified') return ctx.printer.style('green', verifiedHow(m)!);
+  if (s === 'verified') return ctx.printer.style('green', `yes (${verifiedHow(m)})`);
   if (s === 'failed') return ctx.printer.style('red', 'FAILED');
   return ctx.printer.style('yellow', 'no');
 }
