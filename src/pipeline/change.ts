@@ -104,6 +104,21 @@ interface PlanStep {
 
 export const LOCK_STEP_ID = 'lock';
 
+/** What the service reports now, read again (never the plan's word); `unknown` when it does not answer. */
+export function reportedVersion(run: Pick<ChangeRun, 'ws' | 'target'>): Promise<string> {
+  return run.target.profile.runningVersion(run.ws, run.target).catch(() => 'unknown');
+}
+
+/** Where the schema stands, when the profile can tell; undefined when it cannot (nothing to compare). */
+export async function readSchema(t: Target): Promise<SchemaMark | undefined> {
+  if (!t.profile.schemaMark) return undefined;
+  try {
+    return await t.profile.schemaMark(t.remote, t);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Migrations ran (or were undone) between two schema marks. */
 export function schemaChanged(a: SchemaMark, b: SchemaMark): boolean {
   return a.count !== b.count || a.newest !== b.newest;

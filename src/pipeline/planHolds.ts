@@ -1,17 +1,5 @@
 import { errorMessage, RefusedError } from '../kernel/errors.js';
-import type { SchemaMark } from '../targets/profile.js';
-import type { Target } from '../targets/target.js';
-import type { ChangeRun } from './change.js';
-
-/** Where the schema stands, when the profile can tell; undefined when it cannot (nothing to compare). */
-export async function readSchema(t: Target): Promise<SchemaMark | undefined> {
-  if (!t.profile.schemaMark) return undefined;
-  try {
-    return await t.profile.schemaMark(t.remote, t);
-  } catch {
-    return undefined;
-  }
-}
+import { readSchema, schemaChanged, type ChangeRun } from './change.js';
 
 /**
  * Once the lock is ours: the service must still be where the plan found it. Another operator's run that
@@ -35,7 +23,7 @@ export async function assertPlanHolds(run: ChangeRun, report: (line: string) => 
   const before = run.schemaPlanned;
   if (!before) return;
   const now = await readSchema(t);
-  if (now && (now.count !== before.count || now.newest !== before.newest)) {
+  if (now && schemaChanged(now, before)) {
     throw new RefusedError(
       `the database schema of ${where} moved since the plan (${before.count} migrations, newest ${before.newest}; ` +
         `now ${now.count}, newest ${now.newest}): ${again}`,

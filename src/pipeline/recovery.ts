@@ -1,6 +1,6 @@
 import { errorMessage, OperationError } from '../kernel/errors.js';
 import type { ChangeDeps, ChangeRun, ChangeStage, Ending } from './change.js';
-import { guarded, schemaChanged } from './change.js';
+import { guarded, readSchema, reportedVersion, schemaChanged } from './change.js';
 
 /** How the database a failed change leaves behind is called in the report. */
 const CHANGED = { upgrade: 'upgraded', promote: 'promoted', rollback: 'rolled-back', restore: 'replaced' } as const;
@@ -28,14 +28,9 @@ async function settle(run: ChangeRun, deps: ChangeDeps, signal: AbortSignal): Pr
 
 /** Whether the schema moved since the safety backup: true, false, or unknown when it cannot be told. */
 async function schemaMoved(run: ChangeRun): Promise<boolean | 'unknown'> {
-  const { target: t, schemaBefore } = run;
-  if (!t.profile.schemaMark) return 'unknown';
-  try {
-    const after = await t.profile.schemaMark(t.remote, t);
-    return !schemaBefore || schemaChanged(after, schemaBefore);
-  } catch {
-    return 'unknown';
-  }
+  const after = await readSchema(run.target);
+  if (!after) return 'unknown';
+  return !run.schemaBefore || schemaChanged(after, run.schemaBefore);
 }
 
 /** Asks the host, not only the heartbeat: a lock taken away a moment ago must stop the restore too. */
@@ -104,7 +99,7 @@ function recoveryStages(run: ChangeRun, migrated: boolean | 'unknown', restored:
  */
 async function lockLost(run: ChangeRun, reason: string, restored: string[], failure: unknown): Promise<Ending> {
   const { target: t, plan: p } = run;
-  const running = await t.profile.runningVersion(run.ws, t).catch(() => 'unknown');
+  const running = await reportedVersion(run);
   const done = restored.length ? `; done before the loss: ${restored.join('; ')}` : '';
   return {
     status: 'failed',
@@ -132,7 +127,7 @@ export async function recover(
   const where = `${p.service}/${p.env}`;
   const reason = errorMessage(failure ?? 'interrupted');
   const stopped = interrupted ? 'cancelled' : 'failed';
-  const running = () => t.profile.runningVersion(run.ws, t).catch(() => 'unknown');
+  const running = () => reportedVersion(run);
   if (!(await lockStillHeld(run))) return lockLost(run, reason, [], failure);
   let policy = p.restoreOnFailure;
   if (policy === 'ask') policy = deps.confirmRestore && (await deps.confirmRestore()) ? 'auto' : 'never';

@@ -1,6 +1,8 @@
 import { errorMessage, InterruptedError } from '../kernel/errors.js';
 import {
   guarded,
+  readSchema,
+  reportedVersion,
   type ChangeDeps,
   type ChangeOutcome,
   type ChangePlan,
@@ -8,7 +10,6 @@ import {
   type Ending,
 } from './change.js';
 import { withLock } from './lock.js';
-import { readSchema } from './planHolds.js';
 import { withRecord } from './record.js';
 import { recover } from './recovery.js';
 
@@ -51,7 +52,7 @@ export async function runChange(plan: ChangePlan, deps: ChangeDeps): Promise<Cha
       }
       if (!run.changed) {
         // Read again, not taken from the plan: what runs now is what the report must say.
-        const now = await deps.target.profile.runningVersion(deps.ws, deps.target).catch(() => 'unknown');
+        const now = await reportedVersion(run);
         const where = `${plan.service}/${plan.env}`;
         return {
           status: interrupted ? 'cancelled' : 'failed',
