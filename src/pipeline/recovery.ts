@@ -98,7 +98,7 @@ function recoveryStages(run: ChangeRun, migrated: boolean | 'unknown', restored:
  * nothing is restored behind their back. The service is left as it is and said to need attention.
  */
 async function lockLost(run: ChangeRun, reason: string, restored: string[], failure: unknown): Promise<Ending> {
-  const { target: t, plan: p } = run;
+  const { plan: p } = run;
   const running = await reportedVersion(run);
   const done = restored.length ? `; done before the loss: ${restored.join('; ')}` : '';
   return {
@@ -123,7 +123,7 @@ export async function recover(
   failure: unknown,
   interrupted: boolean,
 ): Promise<Ending> {
-  const { target: t, plan: p } = run;
+  const { plan: p } = run;
   const where = `${p.service}/${p.env}`;
   const reason = errorMessage(failure ?? 'interrupted');
   const stopped = interrupted ? 'cancelled' : 'failed';
