@@ -1,16 +1,30 @@
 import net from 'node:net';
 
-/** A free TCP port on the address (the kernel picks one; closed again before use). */
-export function freePort(address = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Below Linux's ephemeral range (32768–60999): a port the kernel hands out for listen(0) is handed out again
+ * to the next outgoing connection (ssh, psql, HTTP clients) as soon as it is free, and one of those often
+ * took it before the sandbox's server bound it. Random picks here collide with nothing but another sandbox.
+ */
+const LISTEN_PORTS = { from: 20_000, count: 12_000 };
+
+function bindable(port: number, address: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, address, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, address, () => srv.close(() => resolve(true)));
   });
+}
+
+/** A free TCP port on the address, outside the ephemeral range (closed again before use). */
+export async function freePort(address = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = LISTEN_PORTS.from + Math.floor(Math.random() * LISTEN_PORTS.count);
+    if (await bindable(port, address)) return port;
+  }
+  throw new Error(
+    `no free port on ${address} between ${LISTEN_PORTS.from} and ${LISTEN_PORTS.from + LISTEN_PORTS.count}`,
+  );
 }
 
 /** The first line a server on host:port sends (an SSH server's "SSH-2.0-..." greeting). */

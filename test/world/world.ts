@@ -46,6 +46,23 @@ import { prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
 import { createOperatorKey, startAgent, stopAgent } from './agent.js';
 import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
 
+/**
+ * nginx in front of a Mastodon host. On loopback its port was picked free a while ago and another process
+ * (a parallel test's sandbox) may have taken it since: then it gets another one, before the config names it.
+ */
+async function startProxy(root: string, h: SandboxHost): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    prepareNginx(root, { listen: h.proxy!, web: h.web!, streaming: h.streaming! });
+    try {
+      startNginx(root, h.netns?.ns);
+      return;
+    } catch (err) {
+      if (h.netns || attempt >= 3 || !/Address already in use/.test((err as Error).message)) throw err;
+      h.proxy = { ...h.proxy!, port: await freePort() };
+    }
+  }
+}
+
 /** Production runs one compose service per group of sidekiq queues. */
 const PRODUCTION_SIDEKIQ = [
   { name: 'sidekiq-default', concurrency: 10, queues: ['default', 'ingress', 'scheduler', 'fasp'] },
@@ -282,8 +299,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
         mkdirSync(path.join(root, d), { recursive: true });
       if (h.kind === 'mastodon') {
         await prepareMastodonHost({ name: h.name, root, upstream, web: h.web!, streaming: h.streaming });
-        prepareNginx(root, { listen: h.proxy!, web: h.web!, streaming: h.streaming! });
-        startNginx(root, h.netns?.ns);
+        await startProxy(root, h);
       } else {
         writeFileSync(path.join(root, 'proc/mdstat'), HEALTHY_MDSTAT);
       }
