@@ -5,7 +5,16 @@ import type { ClientChannel } from 'ssh2';
 import { HostKeyError, RemoteError } from '../kernel/errors.js';
 import type { RunResult } from '../kernel/process.js';
 import { redact } from '../kernel/redact.js';
-import { hostKeyAlgorithms, hostToken, loadKnownHosts, verifyHostKey, type HostKeyVerdict } from './knownHosts.js';
+import { probeCertificate, type CertificateVerdict } from './hostCertificate.js';
+import {
+  fingerprint,
+  hasCertAuthority,
+  hostKeyAlgorithms,
+  hostToken,
+  loadKnownHosts,
+  verifyHostKey,
+  type HostKeyVerdict,
+} from './knownHosts.js';
 import { SshKeys } from './sshAuth.js';
 import { fallbackEffective, parseHop, resolveSshConfig, SshClientMissing, type SshEffective } from './sshConfig.js';
 import { toShell, type RemoteCommand } from './quote.js';
@@ -73,6 +82,8 @@ interface Endpoint {
   label: string;
   eff: SshEffective;
   knownHostsFiles: string[];
+  /** How `ssh -G` was asked: OpenSSH reaches the host the same way to judge a certificate. */
+  query: { host: string; port?: number; user?: string };
 }
 
 function hostKeyError(e: Endpoint, v: Exclude<HostKeyVerdict, { ok: true }>): HostKeyError {
@@ -80,8 +91,9 @@ function hostKeyError(e: Endpoint, v: Exclude<HostKeyVerdict, { ok: true }>): Ho
   const files = e.knownHostsFiles.join(', ');
   const who = `${e.label} (${e.eff.user}@${hostToken(e.eff.hostname, e.eff.port)})`;
   if (v.reason === 'unknown') {
+    const cert = v.certificate ? ` and its @cert-authority does not vouch for it (${v.certificate})` : '';
     return new HostKeyError(
-      `host key of ${who} is not in ${files}: refusing to connect (offered ${v.offeredType} ${v.fingerprint})`,
+      `host key of ${who} is not in ${files}${cert}: refusing to connect (offered ${v.offeredType} ${v.fingerprint})`,
       {
         hints: [
           "check that fingerprint with the host's administrators, then add the key: " +
@@ -103,6 +115,17 @@ function hostKeyError(e: Endpoint, v: Exclude<HostKeyVerdict, { ok: true }>): Ho
       details: { host: e.label, fingerprint: v.fingerprint },
     },
   );
+}
+
+/** A key no known_hosts line holds is good when OpenSSH accepted the host's certificate for this very key. */
+function byCertificate(
+  unknown: HostKeyVerdict & { ok: false },
+  vouched: CertificateVerdict,
+  key: Buffer,
+): HostKeyVerdict {
+  if (!vouched.ok) return { ...unknown, certificate: vouched.why };
+  if (vouched.fingerprint === fingerprint(key)) return { ok: true };
+  return { ...unknown, certificate: `its certificate is for ${vouched.fingerprint}, not the key offered here` };
 }
 
 const MAX_JUMPS = 5;
@@ -142,6 +165,7 @@ class SshHost implements RemoteHost {
     const user_ = eff.user || userInfo().username;
     return {
       label: host,
+      query: { host, port, user },
       eff: { ...eff, user: user_ },
       knownHostsFiles: [
         ...(s.knownHostsFile ? [s.knownHostsFile] : eff.userKnownHostsFiles),
@@ -211,17 +235,25 @@ class SshHost implements RemoteHost {
     }
     const ssh = new NodeSSH();
     const authHandler = await this.keys.methods(eff.user, eff.identityFiles, eff.identityAgent);
+    const vouched = hasCertAuthority(entries, keyHost, keyPort)
+      ? await probeCertificate({
+          ...e.query,
+          files: s,
+          timeoutMs: s.connectTimeoutMs,
+        })
+      : undefined;
     try {
       await ssh.connect({
         ...(sock ? { sock } : { host: eff.hostname, port: eff.port }),
         username: eff.user,
         authHandler,
-        algorithms: { serverHostKey: hostKeyAlgorithms(entries, keyHost, keyPort) },
+        algorithms: { serverHostKey: hostKeyAlgorithms(entries, keyHost, keyPort, vouched?.ok ? vouched.keyType : '') },
         readyTimeout: s.connectTimeoutMs,
         keepaliveInterval: 5_000,
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {
           verdict = verifyHostKey(entries, keyHost, keyPort, key);
+          if (!verdict.ok && verdict.reason === 'unknown' && vouched) verdict = byCertificate(verdict, vouched, key);
           return verdict.ok;
         },
       } as Config);
