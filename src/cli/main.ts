@@ -194,6 +194,11 @@ export function buildProgram(
     .option('--netns', 'put hosts in network namespaces (root only; default when root)')
     .option('--no-netns', 'keep every host on loopback ports')
     .option('--extra-hosts <n>', 'add N more Mastodon-like hosts (for benchmarks)', '0')
+    .option(
+      '--link <link>',
+      "shape the operator's link to the hosts: home (30 ms, 20/100 Mbit/s; the default), lan (1 ms, 1 Gbit/s) " +
+        'or none; the store is 1 ms, 1 Gbit/s from the hosts (netns only; an existing sandbox keeps its own)',
+    )
     .action(action(() => import('./commands/sandbox/up.js')));
   sub(sandbox, 'down', 'stop every process the sandbox started')
     .option('--dir <dir>', SANDBOX_DIR)

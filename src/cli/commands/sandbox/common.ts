@@ -12,6 +12,7 @@ import type { CommandContext } from '../../context.js';
  */
 interface SandboxState {
   mode: 'loopback' | 'netns';
+  link?: 'home' | 'lan' | 'none';
   hosts: Array<{ name: string; ssh: { address: string; port: number } }>;
   coopcloud: { apps: unknown[] };
   s3: unknown;
@@ -24,12 +25,16 @@ export interface SandboxWorld {
     dir: string;
     extraHosts?: number;
     netns?: boolean;
+    link?: 'home' | 'lan' | 'none';
     log?: (line: string) => void;
   }): Promise<{ state: SandboxState; config: string; env: Record<string, string> }>;
   down(dir: string, purge: boolean): Promise<void>;
-  processes(
-    dir: string,
-  ): Promise<{ state: SandboxState; processes: Array<{ what: string; running: boolean; where?: string }> }>;
+  processes(dir: string): Promise<{
+    state: SandboxState;
+    processes: Array<{ what: string; running: boolean; where?: string }>;
+    /** How the links are shaped, in words. */
+    link: string;
+  }>;
   setFault(dir: string, target: string, kind: string): Promise<SandboxState>;
   clearFaults(dir: string, target?: string): Promise<SandboxState>;
   dirOfConfig(file: string): Promise<string | undefined>;
