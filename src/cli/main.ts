@@ -207,6 +207,11 @@ export function buildProgram(
   sub(sandbox, 'status', 'which sandbox processes run, where, and active faults')
     .option('--dir <dir>', SANDBOX_DIR)
     .action(action(() => import('./commands/sandbox/status.js')));
+  sub(sandbox, 'fill', "grow an environment's Mastodon database with realistic rows to about SIZE")
+    .argument('<env>', 'alpha, prod (a Mastodon environment of the sandbox)')
+    .requiredOption('--size <size>', 'the database size to reach, e.g. 500MB or 2GiB')
+    .option('--dir <dir>', SANDBOX_DIR)
+    .action(action(() => import('./commands/sandbox/fill.js')));
   sub(sandbox, 'fault', 'switch a fault on (TARGET KIND) or clear them (--clear)')
     .argument('[target]', 'alpha, prod, hypha (the Co-op Cloud server), an app (bonfire, wiki, auth) or store')
     .argument(

@@ -19,6 +19,20 @@ interface SandboxState {
   faults: Array<{ target: string; kind: string; since: string }>;
 }
 
+interface FillResult {
+  env: string;
+  database: string;
+  target: number;
+  before: FillCounts;
+  after: FillCounts;
+}
+interface FillCounts {
+  bytes: number;
+  accounts: number;
+  statuses: number;
+  media: number | null;
+}
+
 /** What test/world/index.ts offers (test/helpers/worldContract.ts holds the two together). */
 export interface SandboxWorld {
   up(opts: {
@@ -38,6 +52,7 @@ export interface SandboxWorld {
   setFault(dir: string, target: string, kind: string): Promise<SandboxState>;
   clearFaults(dir: string, target?: string): Promise<SandboxState>;
   dirOfConfig(file: string): Promise<string | undefined>;
+  fill(dir: string, env: string, bytes: number, log: (line: string) => void): Promise<FillResult>;
 }
 
 /** The package root: this file is <root>/{dist,src}/cli/commands/sandbox/common.{js,ts}. */
