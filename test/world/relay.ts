@@ -78,10 +78,10 @@ export function delayedPipe(from: Duplex, to: Duplex, delayMs: number, highWater
 }
 
 function relayConnection(client: net.Socket, route: RelayRoute): void {
-  const upstream = net.connect({ host: route.target.host, port: route.target.port, allowHalfOpen: true });
-  for (const s of [client, upstream]) s.setNoDelay(true);
+  const upstream = new net.Socket({ allowHalfOpen: true });
   let ended = 0;
   const closeBoth = () => {
+    clearTimeout(connecting);
     client.destroy();
     upstream.destroy();
   };
@@ -94,8 +94,16 @@ function relayConnection(client: net.Socket, route: RelayRoute): void {
       if (++ended === 2) closeBoth();
     });
   }
-  delayedPipe(client, upstream, route.delayMs);
-  delayedPipe(upstream, client, route.delayMs);
+  // The connection reaches the far end half a round trip later, as the handshake would; what the client
+  // sends meanwhile waits, as it would for the handshake.
+  client.pause();
+  const connecting = setTimeout(() => {
+    upstream.connect({ host: route.target.host, port: route.target.port });
+    for (const s of [client, upstream]) s.setNoDelay(true);
+    delayedPipe(client, upstream, route.delayMs);
+    delayedPipe(upstream, client, route.delayMs);
+    client.resume();
+  }, route.delayMs);
 }
 
 export interface Relay {
