@@ -1,10 +1,9 @@
-import { formatBytes } from '../../src/kernel/validate.js';
 import { InputError } from '../../src/kernel/errors.js';
-import { unknownName } from '../../src/kernel/validate.js';
+import { formatBytes, unknownName } from '../../src/kernel/validate.js';
 import { loadStandinConfig } from '../doubles/mastodon/config.js';
 import { hostCluster } from '../doubles/mastodon/migrations.js';
 import { sandboxLayout } from './layout.js';
-import { type PgCluster, psql } from './postgres.js';
+import { psql } from './postgres.js';
 import { readState } from './state.js';
 
 /**
@@ -127,12 +126,10 @@ interface Counts {
   media: number | null;
 }
 
-function counts(c: PgCluster, db: string, media: boolean): Counts {
-  const row = psql(
-    c,
+function counts(q: (sql: string) => string, media: boolean): Counts {
+  const row = q(
     `SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM statuses),
       ${media ? '(SELECT count(*) FROM media_attachments)' : 'NULL'}`,
-    db,
   )
     .trim()
     .split('|');
@@ -160,24 +157,31 @@ export async function fillDatabase(
   const cfg = loadStandinConfig(layout.host(env));
   const cluster = hostCluster(layout.host(env), cfg);
   const db = cfg.postgres.database;
-  const size = () => Number(psql(cluster, 'SELECT pg_database_size(current_database())', db).trim());
-  const mediaColumns = psql(
-    cluster,
-    "SELECT column_name FROM information_schema.columns WHERE table_name = 'media_attachments'",
-    db,
-  )
+  const q = (sql: string) => {
+    try {
+      return psql(cluster, sql, db);
+    } catch (err) {
+      const stderr = String((err as { stderr?: Buffer }).stderr ?? err).trim();
+      throw new Error(`${env}: filling ${db} failed: ${stderr} (is the sandbox up? coopctl sandbox up --dir ${dir})`);
+    }
+  };
+  const size = () => Number(q('SELECT pg_database_size(current_database())').trim());
+  const mediaColumns = q("SELECT column_name FROM information_schema.columns WHERE table_name = 'media_attachments'")
     .trim()
     .split('\n')
     .filter(Boolean);
   const media = mediaColumns.length > 0;
-  const before = { bytes: size(), ...counts(cluster, db, media) };
+  const before = { bytes: size(), ...counts(q, media) };
   let bytes = before.bytes;
-  // The first batch measures what a status costs here (with its share of accounts and media); later ones aim.
+  // The first batch (a guessed 600 bytes a status, at most 5000) measures what a status costs here, with its
+  // share of accounts and media; later batches aim with that.
   let perStatus = 0;
+  const guess = 600;
   for (let batch = 0; bytes < target * 0.98; batch++) {
     if (batch >= 2000) throw new Error(`${env}: the database stopped growing at ${formatBytes(bytes)}`);
-    const n = perStatus ? Math.max(500, Math.min(100_000, Math.ceil((target - bytes) / perStatus))) : 5000;
-    const maxId = Number(psql(cluster, 'SELECT coalesce(max(id), 0) FROM statuses', db).trim());
+    const most = perStatus ? 100_000 : 5000;
+    const n = Math.max(500, Math.min(most, Math.ceil((target - bytes) / (perStatus || guess))));
+    const maxId = Number(q('SELECT coalesce(max(id), 0) FROM statuses').trim());
     const sql = [
       'BEGIN;',
       accountsSql(Math.max(1, Math.round(n / 40)), cfg.domain),
@@ -185,17 +189,12 @@ export async function fillDatabase(
       media ? mediaSql(mediaColumns, maxId) : '',
       'COMMIT;',
     ].join('\n');
-    try {
-      psql(cluster, sql, db);
-    } catch (err) {
-      const stderr = String((err as { stderr?: Buffer }).stderr ?? err).trim();
-      throw new Error(`${env}: filling ${db} failed: ${stderr}`);
-    }
+    q(sql);
     const now = size();
     perStatus = Math.max(50, (now - bytes) / n);
     bytes = now;
     log(`${env}: ${formatBytes(bytes)} of ${formatBytes(target)}`);
   }
-  const after = { bytes, ...counts(cluster, db, media) };
+  const after = { bytes, ...counts(q, media) };
   return { env, database: db, target, before, after };
 }
