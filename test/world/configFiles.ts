@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import type { SandboxLayout } from './layout.js';
 import { PASS_ENTRIES } from './passStore.js';
 import { repoRoot } from './paths.js';
-import type { SandboxState } from './state.js';
+import { operatorSsh, type SandboxState } from './state.js';
 
 /** Per-host variables coopctl reads from the inventory (paths inside the host's root). */
 export function coopctlHostVars(hostRoot: string): Record<string, string> {
@@ -24,8 +24,9 @@ export function writeInventory(
   const hostEntry = (name: string) => {
     const h = state.hosts.find((x) => x.name === name)!;
     return {
-      ansible_host: h.ssh.address,
-      ansible_port: h.ssh.port,
+      // With a shaped link, the relay in front of the host (known_hosts names it with the host's key).
+      ansible_host: operatorSsh(h).address,
+      ansible_port: operatorSsh(h).port,
       ansible_user: state.user,
       ansible_ssh_private_key_file: layout.ssh.identity,
       // The sandbox pins its own host keys: strict checking against its known_hosts, never "no".
@@ -107,7 +108,7 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
         local: { type: 'local', dir: path.relative(layout.root, layout.backups) },
         s3: {
           type: 's3',
-          endpoint: `http://127.0.0.1:${state.s3.port}`,
+          endpoint: state.s3.endpoint ?? `http://127.0.0.1:${state.s3.port}`,
           bucket: state.s3.bucket,
           forcePathStyle: true,
           accessKeyId: { pass: PASS_ENTRIES.s3AccessKey },
