@@ -7,7 +7,7 @@ export const sshCheck: Check = {
   async run({ target }) {
     const t = target.remote.target;
     try {
-      await target.remote.exec(['true'], { mutates: false, timeoutMs: 30_000 });
+      await target.remote.exec(['true'], { mutates: false, timeoutMs: 30_000, asLoginUser: true });
     } catch (err) {
       if (err instanceof HostKeyError) return fail(err.message, err.hints.join(' '));
       return fail(
