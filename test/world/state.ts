@@ -11,6 +11,8 @@ export interface SandboxHost {
   streaming?: { address: string; port: number };
   /** The nginx in front of web and streaming: the public URL. */
   proxy?: { address: string; port: number };
+  /** An ordinary login with passwordless sudo, as production hosts are reached (test/world/become.ts); else root. */
+  login?: string;
   /** Present in netns mode: the host's namespace and its veth pair. */
   netns?: { ns: string; outside: string; inside: string; gateway: string; address: string };
 }

@@ -23,7 +23,11 @@ export async function run(ctx: CommandContext, opts: { dir?: string; extraHosts?
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const where = state.mode === 'netns' ? 'hosts in network namespaces' : 'hosts on loopback ports';
-  const hosts = state.hosts.map((h) => `${h.name} (ssh ${h.ssh.address}:${h.ssh.port})`).join(', ');
+  const hosts = state.hosts
+    .map(
+      (h) => `${h.name} (ssh ${h.login ? `${h.login}@` : ''}${h.ssh.address}:${h.ssh.port}${h.login ? ', sudo' : ''})`,
+    )
+    .join(', ');
   ctx.printer.out(`sandbox up in ${seconds}s (${where}): ${hosts}`);
   const tries = ['status', 'preflight mastodon --env alpha --to 4.4.8', 'sandbox fault alpha health-fails'];
   // Its secrets are in its own pass store: coopctl finds it as pass does, through the environment.
