@@ -16,7 +16,7 @@ export function parseDf(stdout: string): Array<{ mount: string; availableBytes: 
 
 export const diskCheck: Check = {
   id: 'disk',
-  needs: ['ssh', 'sudo'],
+  needs: ['ssh'],
   appliesTo: (t) => t.database !== undefined,
   async run({ target, facts, workspace }) {
     const { dataDir, tmpDir } = target.paths;

@@ -6,10 +6,9 @@ import { raidCheck } from './raid.js';
 import { rebootCheck } from './reboot.js';
 import { secretsCheck } from './secrets.js';
 import { sshCheck } from './ssh.js';
-import { sudoCheck } from './sudo.js';
 
-/** The checks every service gets, whatever deploys it (sudo before the checks that need it). */
-const HOST_CHECKS: readonly Check[] = [sshCheck, sudoCheck, lockCheck, diskCheck, raidCheck, rebootCheck, secretsCheck];
+/** The checks every service gets, whatever deploys it. */
+const HOST_CHECKS: readonly Check[] = [sshCheck, lockCheck, diskCheck, raidCheck, rebootCheck, secretsCheck];
 
 /** Every preflight check of a target, in the order they are reported: the host's, the driver's, the profile's. */
 export function checksFor(t: Target): Check[] {

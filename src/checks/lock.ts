@@ -3,7 +3,7 @@ import { fail, pass, type Check } from '../targets/check.js';
 
 export const lockCheck: Check = {
   id: 'lock',
-  needs: ['ssh', 'sudo'],
+  needs: ['ssh'],
   standalone: true,
   async run({ target }) {
     const s = await new HostLock(target.remote, target.paths.stateDir, target.service, target.env).status();

@@ -15,7 +15,7 @@ export function degradedArrays(mdstat: string): string[] {
 
 export const raidCheck: Check = {
   id: 'raid',
-  needs: ['ssh', 'sudo'],
+  needs: ['ssh'],
   async run({ target }) {
     const r = await target.remote.exec(['cat', target.paths.mdstat], { mutates: false, reject: false });
     if (r.exitCode !== 0) return pass('no software RAID on this host');

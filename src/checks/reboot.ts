@@ -2,7 +2,7 @@ import { pass, warn, type Check } from '../targets/check.js';
 
 export const rebootCheck: Check = {
   id: 'reboot',
-  needs: ['ssh', 'sudo'],
+  needs: ['ssh'],
   async run({ target }) {
     const f = target.paths.rebootRequired;
     const r = await target.remote.exec(['cat', f], { mutates: false, reject: false });

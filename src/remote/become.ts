@@ -29,6 +29,7 @@ export class SudoRefusedError extends CoopctlError {
 const REFUSAL = [
   /^sudo: a password is required/m,
   /^sudo: a terminal is required/m,
+  /^sudo: sorry, you must have a tty/m,
   /^Sorry, user \S+ (is not allowed|may not run sudo)/m,
   /is not in the sudoers file/m,
   /^(\S+: )*(line \d+: )?sudo: (command )?not found/m,

@@ -53,8 +53,6 @@ export interface ExecOptions {
   reject?: boolean;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
-  /** As the login user even when the host has become (the ssh check: reachability alone). */
-  asLoginUser?: boolean;
 }
 
 export interface StreamHandle {
@@ -261,12 +259,18 @@ class SshHost implements RemoteHost {
   }
 
   /** The command line as the host's shell gets it: through sudo when the inventory says become. */
-  private line(cmd: RemoteCommand, asLoginUser = false): string {
-    return toShell(asLoginUser ? cmd : withBecome(cmd, this.target.become));
+  private line(cmd: RemoteCommand): string {
+    return toShell(withBecome(cmd, this.target.become));
+  }
+
+  /** sudo's own refusal of a command, as an error; undefined when the result is the command's. */
+  private refusal(r: Pick<RunResult, 'exitCode' | 'stderr'>) {
+    const { become, name, user } = this.target;
+    return become && sudoRefusal(r, name, this.login ?? user, become);
   }
 
   async exec(cmd: RemoteCommand, opts: ExecOptions): Promise<RunResult> {
-    const line = this.line(cmd, opts.asLoginUser);
+    const line = this.line(cmd);
     if (opts.mutates && this.dryRun) {
       this.log(`! skipped (dry run) on ${this.target.name}: ${redact(line)}`);
       return { stdout: '', stderr: '', exitCode: 0, skipped: true };
@@ -298,10 +302,8 @@ class SshHost implements RemoteHost {
           exitCode: code ?? -1,
           skipped: false,
         };
-        const { become } = this.target;
         // Even with reject: false: a refusal by sudo is never the command's answer (a missing file, ...).
-        const refused =
-          become && !opts.asLoginUser && sudoRefusal(result, this.target.name, this.login ?? this.target.user, become);
+        const refused = this.refusal(result);
         if (refused) reject(refused);
         else if (timedOut) {
           reject(
@@ -343,13 +345,10 @@ class SshHost implements RemoteHost {
       if (stderr.length < 64 * 1024) stderr += b.toString('utf8');
       opts.onStderr?.(b);
     });
-    const { become } = this.target;
     const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
       ch.on('close', (code: number | null, signal?: string) => {
         // sudo's refusal, said as exec says it: the caller reports stderr's last lines.
-        const refused =
-          become &&
-          sudoRefusal({ exitCode: code ?? -1, stderr }, this.target.name, this.login ?? this.target.user, become);
+        const refused = this.refusal({ exitCode: code ?? -1, stderr });
         const said = refused ? `${stderr}${refused.message}\n${refused.hints[0]}\n` : stderr;
         resolve({ code: code ?? null, signal: signal ?? null, stderr: said });
       });

@@ -10,7 +10,7 @@ import { planUpgradeRules } from './rules.js';
  */
 export const targetVersionCheck: Check = {
   id: 'target-version',
-  needs: ['ssh', 'sudo'],
+  needs: ['ssh'],
   async run({ target, runner, facts, toVersion, allowPrerelease, workspace }) {
     if (!toVersion) return pass('no --to given: nothing to check');
     const [current, tags, pg, redis] = await Promise.all([

@@ -51,6 +51,8 @@ describe('commands on a host with become (sudo)', () => {
     expect(e.hints[0]).toContain("echo 'ops ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/coopctl");
     const notAllowed = "Sorry, user ops is not allowed to execute '/usr/bin/true' as root on alpha.\n";
     expect(sudoRefusal({ exitCode: 1, stderr: notAllowed }, 'alpha', 'ops', root)?.message).toMatch(/not allowed/);
+    const requiretty = 'sudo: sorry, you must have a tty to run sudo\n';
+    expect(sudoRefusal({ exitCode: 1, stderr: requiretty }, 'alpha', 'ops', root)?.exitCode).toBe(3);
     expect(
       sudoRefusal({ exitCode: 127, stderr: 'bash: line 1: sudo: command not found\n' }, 'a', 'ops', root)?.message,
     ).toBe('a: sudo is not installed, and the inventory says to become root with it');
