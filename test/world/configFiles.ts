@@ -27,11 +27,12 @@ export function writeInventory(
       // With a shaped link, the relay in front of the host (known_hosts names it with the host's key).
       ansible_host: operatorSsh(h).address,
       ansible_port: operatorSsh(h).port,
-      ansible_user: state.user,
+      ansible_user: h.login ?? state.user,
       ansible_ssh_private_key_file: layout.ssh.identity,
       // The sandbox pins its own host keys: strict checking against its known_hosts, never "no".
       ansible_ssh_common_args: `-F ${layout.ssh.config} -o UserKnownHostsFile=${layout.ssh.knownHosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
-      ansible_become: false,
+      // A host with a login of its own is reached as production's are: an ordinary user, sudo to root.
+      ansible_become: h.login !== undefined,
       ansible_python_interpreter: '/usr/bin/python3',
       ...coopctlHostVars(layout.host(name)),
       ...extraVars(name),

@@ -15,6 +15,8 @@ export interface SandboxHost {
   streaming?: { address: string; port: number };
   /** The nginx in front of web and streaming: the public URL. */
   proxy?: { address: string; port: number };
+  /** An ordinary login with passwordless sudo, as production hosts are reached (test/world/become.ts); else root. */
+  login?: string;
   /** Present in netns mode: the host's namespace and its veth pair. */
   netns?: Netns;
   /** Where the operator reaches its sshd when the link is shaped: the relay that adds the round trip. */

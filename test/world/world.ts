@@ -43,6 +43,7 @@ import { createPassStore, PASS_ENTRIES, stopGpgAgent } from './passStore.js';
 import { isRunning, readPid, spawnDetached, stopPidFile } from './processes.js';
 import { prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
 import { createOperatorKey, startAgent, stopAgent } from './agent.js';
+import { becomeLogin, becomeUnsupported, createBecomeLogin, removeBecomeLogin } from './become.js';
 import { type LinkName, operatorSsh, readState, writeState, type SandboxHost, type SandboxState } from './state.js';
 
 /**
@@ -94,12 +95,19 @@ function hostEnv(layout: SandboxLayout, name: string): Record<string, string> {
   };
 }
 
+/** The host reached as an ordinary user with sudo, when the sandbox can make one (root, sudo installed). */
+const BECOME_HOST = 'alpha';
+
+function loginOf(layout: SandboxLayout, h: SandboxHost) {
+  return becomeLogin(sandboxTag(layout.root), layout.host(h.name));
+}
+
 function sshdSpec(layout: SandboxLayout, h: SandboxHost) {
   return {
     dir: path.join(layout.host(h.name), 'etc', 'ssh'),
     address: h.ssh.address,
     port: h.ssh.port,
-    authorizedKeys: layout.ssh.authorizedKeys,
+    authorizedKeys: h.login ? loginOf(layout, h).authorizedKeys : layout.ssh.authorizedKeys,
     env: hostEnv(layout, h.name),
     netns: h.netns?.ns,
   };
@@ -234,6 +242,10 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
     }
   }
   const s3 = await storeSpec(tag, hosts, link, (n) => rememberNetns(layout, n));
+  const noBecome = becomeUnsupported();
+  const becomeHost = hosts.find((h) => h.name === BECOME_HOST)!;
+  if (noBecome) log(`${BECOME_HOST} is reached as ${os.userInfo().username}, like the other hosts: ${noBecome}`);
+  else becomeHost.login = loginOf(layout, becomeHost).user;
   const appPorts: number[] = [];
   for (let i = 0; i < 4; i++) appPorts.push(await freePort());
   const apps = defaultCoopCloudApps('sandbox', 0).map((a, i) => ({ ...a, port: appPorts[i] }));
@@ -279,6 +291,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
         mkdirSync(path.join(root, d), { recursive: true });
       if (h.kind === 'mastodon') {
         await prepareMastodonHost({ name: h.name, root, upstream, web: h.web!, streaming: h.streaming });
+        if (h.login) createBecomeLogin(loginOf(layout, h), root, layout.ssh.authorizedKeys);
         await startProxy(root, h);
       } else {
         writeFileSync(path.join(root, 'proc/mdstat'), HEALTHY_MDSTAT);
@@ -385,6 +398,7 @@ async function restart(layout: SandboxLayout, link: LinkName | undefined, log: (
   shapeLinks(state);
   await Promise.all(
     state.hosts.map(async (h) => {
+      if (h.login) createBecomeLogin(loginOf(layout, h), layout.host(h.name), layout.ssh.authorizedKeys);
       if (h.kind === 'mastodon') {
         await startMastodonHost(layout.host(h.name), h.netns?.ns);
         startNginx(layout.host(h.name), h.netns?.ns);
@@ -412,6 +426,7 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
       if (existsSync(path.join(root, 'traefik.json'))) await stopCoopCloudHealth(root);
     }),
   );
+  removeBecomeLogin(sandboxTag(layout.root));
   await Promise.all([stopPidFile(layout.s3.pidFile), stopRelays(layout)]);
   stopGpgAgent(layout);
   await stopAgent(layout.ssh.agent);

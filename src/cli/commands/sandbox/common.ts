@@ -13,7 +13,8 @@ import type { CommandContext } from '../../context.js';
 interface SandboxState {
   mode: 'loopback' | 'netns';
   link?: 'home' | 'lan' | 'none';
-  hosts: Array<{ name: string; ssh: { address: string; port: number } }>;
+  /** login: the host is reached as this ordinary user, with sudo; else as whoever runs the sandbox. */
+  hosts: Array<{ name: string; ssh: { address: string; port: number }; login?: string }>;
   coopcloud: { apps: unknown[] };
   s3: unknown;
   faults: Array<{ target: string; kind: string; since: string }>;

@@ -43,7 +43,11 @@ export async function run(
     state.mode === 'netns'
       ? `hosts in network namespaces, link ${state.link ?? 'none'}`
       : 'hosts on loopback ports; links are not shaped (that needs network namespaces: root)';
-  const hosts = state.hosts.map((h) => `${h.name} (ssh ${h.ssh.address}:${h.ssh.port})`).join(', ');
+  const hosts = state.hosts
+    .map(
+      (h) => `${h.name} (ssh ${h.login ? `${h.login}@` : ''}${h.ssh.address}:${h.ssh.port}${h.login ? ', sudo' : ''})`,
+    )
+    .join(', ');
   ctx.printer.out(`sandbox up in ${seconds}s (${where}): ${hosts}`);
   const tries = ['status', 'preflight mastodon --env alpha --to 4.4.8', 'sandbox fault alpha health-fails'];
   // Its secrets are in its own pass store: coopctl finds it as pass does, through the environment.
