@@ -98,8 +98,11 @@ interface RestoreFlags {
   privileges: boolean;
 }
 
-/** stdin (the decrypted object: zstd of pg_dump -Fc) → a database that exists and is empty. */
-export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags): ShellLine {
+/**
+ * stdin (the decrypted object: zstd of pg_dump -Fc), or `file` on the host (an on-host copy) → a database that
+ * exists and is empty.
+ */
+export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags, file?: string): ShellLine {
   assertIdentifier(into, 'restore target database');
   const args = [
     '-U',
@@ -110,7 +113,8 @@ export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags):
     '-d',
     into,
   ];
-  return ShellLine.pipeline(ZSTD_DECOMPRESS, pgTool(db, 'pg_restore', args)).bash();
+  const source = file === undefined ? ZSTD_DECOMPRESS : [...ZSTD_DECOMPRESS, '--', absolute(file, 'backup file')];
+  return ShellLine.pipeline(source, pgTool(db, 'pg_restore', args)).bash();
 }
 
 /**
@@ -202,3 +206,19 @@ ALTER DATABASE :"live" RENAME TO :"previous";
 ALTER DATABASE :"restored" RENAME TO :"live";
 COMMIT;
 `;
+
+function absolute(file: string, what: string): string {
+  if (!path.isAbsolute(file) || /[\n\r]/.test(file))
+    throw new InputError(`${what} ${JSON.stringify(file)} must be an absolute path`);
+  return file;
+}
+
+/** The dump alone (no compression), for a host script that compresses and writes it itself (hostCopy.ts). */
+export function dumpOnlyArgv(db: DbTarget, snapshot: string): string[] {
+  return dumpArgv(db, snapshot);
+}
+
+/** `pg_restore --list` of stdin, where the database runs. */
+export function listArgv(db: DbTarget): string[] {
+  return pgTool(db, 'pg_restore', ['--list']);
+}

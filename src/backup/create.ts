@@ -54,17 +54,15 @@ export interface CreateBackupOptions {
   now?: () => Date;
 }
 
-/**
- * The secrets file, then pg_dump on the host → zstd → SSH → age → store,
- * never a temp file or the whole dump in memory; the manifest last. On any failure the objects this backup wrote are
- * removed and no manifest exists, so nothing half-done is ever listed.
- */
-export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
-  const { source, store } = o;
-  const now = o.now ?? (() => new Date());
-  assertName(source.service, 'service');
-  assertName(source.env, 'environment');
-  assertDbTarget(source.db);
+/** The options checked (names, level, recipients): what a backup encrypts to, and how it compresses. */
+export function backupSettings(o: CreateBackupOptions): {
+  compression: Compression;
+  recipients?: readonly string[];
+  encryption: EncryptionInfo;
+} {
+  assertName(o.source.service, 'service');
+  assertName(o.source.env, 'environment');
+  assertDbTarget(o.source.db);
   const compression: Compression = { ...DEFAULT_COMPRESSION, ...o.compression };
   assertLevel(compression.level);
   const recipients = o.encryption?.recipients.length ? o.encryption.recipients : undefined;
@@ -80,6 +78,18 @@ export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
   const encryption: EncryptionInfo = recipients
     ? { algorithm: 'age', recipients: [...recipients], identityRef: o.encryption?.identityRef ?? null }
     : { algorithm: 'none' };
+  return { compression, recipients, encryption };
+}
+
+/**
+ * The secrets file, then pg_dump on the host → zstd → SSH → age → store,
+ * never a temp file or the whole dump in memory; the manifest last. On any failure the objects this backup wrote are
+ * removed and no manifest exists, so nothing half-done is ever listed.
+ */
+export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
+  const { source, store } = o;
+  const now = o.now ?? (() => new Date());
+  const { compression, recipients, encryption } = backupSettings(o);
 
   const started = now();
   const id = newBackupId(started);

@@ -107,6 +107,8 @@ const localStore = z.strictObject({ type: z.literal('local'), dir: z.string() })
 const s3Store = z.strictObject({
   type: z.literal('s3'),
   endpoint: z.url().optional(),
+  /** The endpoint as the service hosts reach it (backups go from the host to the store), when not `endpoint`. */
+  hostEndpoint: z.url().optional(),
   region: z.string().default('us-east-1'),
   bucket: z.string().min(3),
   prefix: z.string().default('coopctl/'),
@@ -148,6 +150,15 @@ export const backupSchema = z.strictObject({
     })
     .optional(),
   requiredBeforeChange: z.boolean().default(true),
+  /** The on-host copy of every backup taken on the host: a root-only directory outside the Docker volumes. */
+  onHost: z
+    .strictObject({
+      /** The inventory's coopctl_backup_dir overrides it per host. */
+      dir: z.string().startsWith('/', 'must be an absolute path').default('/var/backups/coopctl'),
+      /** Copies kept per service×environment. */
+      keep: z.number().int().min(1).default(2),
+    })
+    .prefault({}),
 });
 
 const checksSchema = z.strictObject({

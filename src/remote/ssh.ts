@@ -134,12 +134,18 @@ function byCertificate(
 
 const MAX_JUMPS = 5;
 
+interface SocketCounts {
+  bytesRead?: number;
+  bytesWritten?: number;
+}
+
 class SshHost implements RemoteHost {
   private client?: Promise<NodeSSH>;
   /** Jump-host connections of the current client, closed with it. */
   private jumps: NodeSSH[] = [];
   /** The user the last connection logged in as (what `ssh -G` resolved), for sudo's messages. */
   private login?: string;
+  private socket?: SocketCounts;
 
   constructor(
     readonly target: SshTarget,
@@ -197,6 +203,8 @@ class SshHost implements RemoteHost {
       ssh.connection?.on('error', () => {
         this.client = undefined;
       });
+      // What crosses the operator's link with this host (ssh2 keeps its socket private): -v shows it at the end.
+      this.socket = (ssh.connection as unknown as { _sock?: SocketCounts } | null)?._sock;
       ssh.connection?.on('close', () => {
         this.client = undefined;
         for (const j of jumps) j.dispose();
@@ -392,6 +400,10 @@ class SshHost implements RemoteHost {
   async close(): Promise<void> {
     const c = this.client;
     this.client = undefined;
+    const sock = this.socket;
+    if (typeof sock?.bytesRead === 'number')
+      this.log(`ssh ${this.target.name}: ${sock.bytesRead} bytes received, ${sock.bytesWritten} bytes sent`);
+    this.socket = undefined;
     if (c) {
       try {
         (await c).dispose();

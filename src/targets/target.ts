@@ -13,6 +13,8 @@ export interface HostPaths {
   dataDir: string;
   mdstat: string;
   rebootRequired: string;
+  /** The on-host backup copies (backup.onHost.dir, or the inventory's coopctl_backup_dir). */
+  backupDir: string;
 }
 
 /** The service's database on its host, with the tables whose row counts prove a backup or restore. */

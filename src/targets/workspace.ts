@@ -158,6 +158,7 @@ export class Workspace {
       dataDir,
       mdstat: vars('coopctl_mdstat') ?? '/proc/mdstat',
       rebootRequired: vars('coopctl_reboot_required') ?? '/var/run/reboot-required',
+      backupDir: vars('coopctl_backup_dir') ?? this.config.backup.onHost.dir,
     };
     const { name, address, port, user, explicit, become } = host;
     const remote = this.ssh.host({ name, address, port, user, explicit, become });

@@ -13,6 +13,7 @@ export function coopctlHostVars(hostRoot: string): Record<string, string> {
     coopctl_tmp_dir: path.join(hostRoot, 'tmp'),
     coopctl_mdstat: path.join(hostRoot, 'proc/mdstat'),
     coopctl_reboot_required: path.join(hostRoot, 'var/run/reboot-required'),
+    coopctl_backup_dir: path.join(hostRoot, 'var/backups/coopctl'),
   };
 }
 
@@ -110,6 +111,8 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
         s3: {
           type: 's3',
           endpoint: state.s3.endpoint ?? `http://127.0.0.1:${state.s3.port}`,
+          // The hosts reach the store over their own link (with namespaces: another address).
+          ...(state.s3.hostEndpoint ? { hostEndpoint: state.s3.hostEndpoint } : {}),
           bucket: state.s3.bucket,
           forcePathStyle: true,
           accessKeyId: { pass: PASS_ENTRIES.s3AccessKey },

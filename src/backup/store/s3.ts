@@ -11,10 +11,13 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { BackupError } from '../errors.js';
+import type { HostS3 } from '../hostS3.js';
 import { assertKey, assertPrefix, type BackupStore } from './types.js';
 
 export interface S3Settings {
   endpoint?: string;
+  /** The endpoint as the hosts reach it, when it differs from the operator's. */
+  hostEndpoint?: string;
   region: string;
   bucket: string;
   /** Prepended to every key ("coopctl/"). */
@@ -57,6 +60,19 @@ export class S3Store implements BackupStore {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: s.connectTimeoutMs ?? 10_000 },
     });
+  }
+
+  hostAccess(): HostS3 {
+    const s = this.s;
+    return {
+      endpoint: s.hostEndpoint ?? s.endpoint,
+      region: s.region,
+      bucket: s.bucket,
+      prefix: this.prefix,
+      forcePathStyle: s.forcePathStyle,
+      accessKeyId: s.accessKeyId,
+      secretAccessKey: s.secretAccessKey,
+    };
   }
 
   private key(key: string): string {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { HostS3 } from '../hostS3.js';
 
 /**
  * Where backups live. Keys are relative ("mastodon/prod/<id>/manifest.json");
@@ -10,6 +11,8 @@ import type { Readable } from 'node:stream';
 export interface BackupStore {
   /** "local /var/backups/coopctl" or "s3 bucket/prefix at endpoint": for messages. */
   readonly description: string;
+  /** How a host reaches this store itself (S3): then backups go from the host to the store, not through here. */
+  hostAccess?(): HostS3;
   /** Fails (store-unreachable) when the store cannot be reached or written: called before a dump starts. */
   check(): Promise<void>;
   /** Streams body to key. Rejects (upload-failed, disk-full) without leaving an object; destroys body on failure. */

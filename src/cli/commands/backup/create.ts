@@ -1,4 +1,4 @@
-import { createBackup, manifestDocument } from '../../../backup/index.js';
+import { createBackup, createBackupOnHost, manifestDocument } from '../../../backup/index.js';
 import { assertName, formatBytes } from '../../../kernel/validate.js';
 import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
@@ -28,16 +28,22 @@ export async function run(
   const version = await new HostFacts(ws, target).runningVersion().catch(() => null);
   const progress = progressPrinter(ctx);
   let m;
+  let hostCopy: string | undefined;
   try {
-    m = await createBackup({
+    const o = {
       source: { ...source, version },
       store,
       encryption: encryptionSettings(ws),
       allowPlaintext: opts.allowPlaintext,
       coopctlVersion: coopctlVersion(),
       onProgress: progress.onProgress,
-      log: (line) => p.debug(line),
-    });
+      log: (line: string) => p.debug(line),
+    };
+    // An S3 store is reached from the host: the dump never passes through this machine.
+    if (store.hostAccess) {
+      const onHost = { dir: target.paths.backupDir, keep: ws.config.backup.onHost.keep };
+      ({ manifest: m, hostCopy } = await createBackupOnHost({ ...o, onHost }));
+    } else m = await createBackup(o);
   } finally {
     progress.done();
   }
@@ -46,5 +52,6 @@ export async function run(
     `${m.id}  ${service}/${opts.env}  ${formatBytes(m.size)}  ` +
       `${m.version ?? 'version unknown'}  in ${store.description}`,
   );
+  if (hostCopy) p.info(`also on ${source.host.target.name}: ${hostCopy}`);
   p.info(`not verified yet: coopctl backup verify ${m.id}`);
 }

@@ -1,0 +1,141 @@
+import path from 'node:path/posix';
+import { z } from 'zod';
+import { InputError } from '../kernel/errors.js';
+import type { RemoteHost } from '../remote/ssh.js';
+import { assertLevel, dumpOnlyArgv, listArgv, type DbTarget } from './commands.js';
+import { hostScript } from './hostS3.js';
+import { required, runReporting, scriptFailure } from './hostRun.js';
+import { assertBackupId, FILE_NAMES } from './ids.js';
+import { assertName } from '../kernel/validate.js';
+
+/**
+ * The on-host copy: zstd(pg_dump -Fc -Z0) in a root-only directory of the host, outside the Docker volumes
+ * (backup.onHost.dir, or the inventory's coopctl_backup_dir): `<dir>/<service>/<env>/<id>/db.dump.zst` and a small
+ * manifest.json. Written as `.partial` and renamed when complete, then checked there (size, sha256, zstd -t,
+ * pg_restore --list); only a checked copy gets its manifest, and only then are older copies pruned.
+ */
+export interface HostCopy {
+  /** The backup directory on the host. */
+  base: string;
+  service: string;
+  env: string;
+  id: string;
+}
+
+const HOST_COPY_FILE = FILE_NAMES.database.plain;
+
+function hostCopyDir(c: HostCopy): string {
+  if (!path.isAbsolute(c.base) || /[\n\r]/.test(c.base))
+    throw new InputError(`backup.onHost.dir ${JSON.stringify(c.base)} must be an absolute path`);
+  return path.join(c.base, assertName(c.service, 'service'), assertName(c.env, 'environment'), assertBackupId(c.id));
+}
+
+export function hostCopyFile(c: HostCopy): string {
+  return path.join(hostCopyDir(c), HOST_COPY_FILE);
+}
+
+const hostManifestSchema = z.object({
+  format: z.literal(1),
+  id: z.string(),
+  service: z.string(),
+  env: z.string(),
+  createdAt: z.string(),
+  file: z.literal(HOST_COPY_FILE),
+  size: z.number().int().nonnegative(),
+  /** Of the file: the same bytes the store's plainSha256 describes. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  checks: z.array(z.string()),
+  database: z.object({
+    name: z.string(),
+    size: z.number(),
+    serverVersion: z.string(),
+    rowCounts: z.record(z.string(), z.number().int().nonnegative()),
+  }),
+});
+type HostCopyManifest = z.output<typeof hostManifestSchema>;
+
+/**
+ * umask 077 and chmod 0700: root-only. While it works, `progress N` (bytes written) each second; if that output
+ * goes nowhere (the operator's connection is gone) it removes the copy and stops everything it started.
+ * Exit 10: the dump failed, 11: the check failed; then nothing of this copy is left.
+ */
+const COPY = `set -o pipefail
+umask 077
+base=$1 d=$2 level=$3
+shift 3
+n=$1
+shift
+dump=("\${@:1:n}")
+shift "$n"
+list=("$@")
+out="$d/db.dump.zst" part="$d/db.dump.zst.partial"
+mkdir -p -- "$d" && chmod 0700 -- "$base" || exit 10
+( trap '' PIPE
+  while sleep 1; do
+    printf 'progress %s\\n' "$(stat -c %s -- "$part" 2>/dev/null || echo 0)" || { rm -rf -- "$d"; kill -TERM 0; }
+  done ) &
+loop=$!
+fail() { kill "$loop" 2>/dev/null; rm -rf -- "$d"; echo "coopctl: $2" >&2; exit "$1"; }
+"\${dump[@]}" | zstd "-$level" -T0 -q -c >"$part" || fail 10 'the dump or its compression failed'
+mv -- "$part" "$out" || fail 10 "cannot rename $part"
+kill "$loop" 2>/dev/null
+size=$(stat -c %s -- "$out") || fail 11 "cannot stat $out"
+sum=$(sha256sum -- "$out") || fail 11 "cannot read $out"
+zstd -tq -- "$out" || fail 11 'zstd -t: the compressed dump is damaged'
+{ zstd -dcq -- "$out" 2>/dev/null; true; } | "\${list[@]}" >/dev/null || fail 11 'pg_restore --list refused the dump'
+echo "copy \${sum%% *} $size"
+`;
+
+/** The copies of this service×env (the directory above `$1`) beyond the newest `$2` complete ones, removed. */
+const PRUNE = `keep=$2
+mapfile -t all < <(printf '%s\\n' "\${1%/*}"/*/manifest.json | sort -r)
+for m in "\${all[@]:keep}"; do
+  [ -e "$m" ] || continue
+  rm -rf -- "\${m%/manifest.json}" && echo "pruned \${m%/manifest.json}"
+done
+`;
+
+/** pg_dump in the snapshot → zstd → the copy, checked; its sha256 and size as the host measured them. */
+export async function writeHostCopy(
+  host: RemoteHost,
+  c: HostCopy,
+  o: { db: DbTarget; snapshot: string; level: number; onBytes?: (bytes: number) => void; signal?: AbortSignal },
+): Promise<{ file: string; size: number; sha256: string }> {
+  const dump = dumpOnlyArgv(o.db, o.snapshot);
+  const cmd = hostScript(COPY, [
+    c.base,
+    hostCopyDir(c),
+    String(assertLevel(o.level)),
+    String(dump.length),
+    ...dump,
+    ...listArgv(o.db),
+  ]);
+  const r = await runReporting(host, cmd, { onBytes: o.onBytes, signal: o.signal });
+  const what = `the on-host copy of ${o.db.name} (${hostCopyDir(c)})`;
+  if (r.code !== 0) throw scriptFailure(host, what, r, r.code === 11 ? 'corrupt-dump' : 'dump-failed');
+  const m = required(/^copy ([0-9a-f]{64}) (\d+)$/m.exec(r.stdout) ?? undefined, host, what, r);
+  return { file: hostCopyFile(c), sha256: m[1], size: Number(m[2]) };
+}
+
+/** The manifest next to the checked copy: from now on it counts (a restore may use it). */
+export async function writeHostManifest(host: RemoteHost, c: HostCopy, manifest: HostCopyManifest): Promise<void> {
+  const file = `${hostCopyDir(c)}/manifest.json`;
+  const r = await host.exec(hostScript('umask 077; cat >"$1.partial" && mv -- "$1.partial" "$1"', [file]), {
+    mutates: true,
+    stdin: `${JSON.stringify(hostManifestSchema.parse(manifest), null, 2)}\n`,
+    reject: false,
+  });
+  if (r.exitCode !== 0) throw scriptFailure(host, `writing ${file}`, { ...r, code: r.exitCode }, 'dump-failed');
+}
+
+/** Keeps the newest `keep` complete copies of c's service×env (c among them); returns the directories removed. */
+export async function pruneHostCopies(host: RemoteHost, c: HostCopy, keep: number): Promise<string[]> {
+  if (!Number.isInteger(keep) || keep < 1) throw new InputError(`backup.onHost.keep ${keep}: at least 1`);
+  const r = await host.exec(hostScript(PRUNE, [hostCopyDir(c), String(keep)]), { mutates: true, reject: false });
+  return [...r.stdout.matchAll(/^pruned (.+)$/gm)].map((m) => m[1]);
+}
+
+/** Removes a copy (a backup that failed after it was written); best effort. */
+export async function removeHostCopy(host: RemoteHost, c: HostCopy): Promise<void> {
+  await host.exec(['rm', '-rf', '--', hostCopyDir(c)], { mutates: true, reject: false }).catch(() => {});
+}
