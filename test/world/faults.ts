@@ -20,6 +20,7 @@ import { startS3 } from './world.js';
 export const HOST_FAULTS = [
   'migration-fails',
   'migrations-slow',
+  'dump-slow',
   'health-fails',
   'host-down',
   'raid-degraded',
@@ -138,6 +139,7 @@ async function apply(
       return;
     case 'migration-fails':
     case 'migrations-slow':
+    case 'dump-slow':
     case 'health-fails':
       if (h.kind === 'coopcloud') {
         if (kind === 'health-fails') return setCoopCloudFault(root, '*', kind, on);
