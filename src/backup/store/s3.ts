@@ -34,9 +34,8 @@ export interface S3Settings {
 /**
  * S3-compatible object storage (production: DigitalOcean Spaces). Large
  * objects go up as multipart uploads, which become an object only when
- * completed; on failure the upload is aborted, best effort (some servers,
- * s3rver among them, refuse AbortMultipartUpload) and never at the cost of
- * the original error.
+ * completed; on failure the upload is aborted, best effort (some servers
+ * refuse AbortMultipartUpload) and never at the cost of the original error.
  */
 export class S3Store implements BackupStore {
   readonly description: string;
