@@ -237,6 +237,16 @@ DO $$ BEGIN
 END $$;
 `;
 
+/** Databases a restore or restore test may have left (judged by name in leftovers.ts): name, size, sessions. */
+export const LEFTOVER_DATABASES_SQL = `SELECT d.datname,
+       CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END,
+       (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname)
+  FROM pg_database d
+ WHERE d.datname LIKE 'coopctl\\_scratch\\_%'
+    OR (:'live' <> '' AND left(d.datname, length(:'live') + 1) = :'live' || '_')
+ ORDER BY 1;
+`;
+
 export const SWAP_SQL = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
   WHERE datname IN (:'live', :'restored') AND pid <> pg_backend_pid();
 BEGIN;

@@ -154,7 +154,16 @@ export function buildProgram(
     .option('--store <name>', 'backup store (default: backup.store)')
     .option('--from-other-env', "allow restoring another environment's backup (e.g. prod's data into alpha)")
     .action(action(() => import('./commands/backup/restore.js')));
-  sub(backup, 'prune', 'apply backup.retention: prints what it would delete; deletes only with --yes')
+  sub(
+    backup,
+    'leftovers',
+    'what runs left behind (replaced and scratch databases, .partial files, unfinished uploads), with age and size',
+  )
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .option('--store <name>', 'backup store (default: backup.store)')
+    .action(action(() => import('./commands/backup/leftovers.js')));
+  sub(backup, 'prune', 'apply backup.retention (leftovers too): prints what it would delete; deletes only with --yes')
     .argument('[service]')
     .addOption(envOpt())
     .option('--store <name>', 'backup store (default: backup.store)')

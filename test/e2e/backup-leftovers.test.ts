@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { SandboxMastodon, startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
 
@@ -106,4 +107,120 @@ describe('Ctrl-C during a backup command', () => {
     expect(objects()).toEqual(before.filter((f) => !f.startsWith('._S3rver_uploads')));
     expect(backupSessions()).toEqual([]);
   }, 120_000);
+});
+
+interface LeftoverDoc {
+  kind: string;
+  name: string;
+  where: string;
+  createdAt: string;
+  size: number | null;
+  owner?: string;
+  inUse?: string;
+  prune: boolean;
+  reason: string;
+}
+
+const partials = () => filesUnder(path.join(localStore(), 'mastodon', 'alpha')).filter((f) => f.endsWith('.partial'));
+
+function replacedDatabases(): string[] {
+  return alpha
+    .psql("select datname from pg_database where datname like 'mastodon_production_before_%'", 'postgres')
+    .split('\n')
+    .filter(Boolean);
+}
+
+/** `backup create` SIGKILLed mid-dump (a crash, a closed laptop): it cleans up nothing. */
+async function killedBackup(store: 'local' | 's3', started: () => boolean) {
+  await sb.fault('alpha', 'dump-slow');
+  const run = startCli(sb, ['backup', 'create', 'mastodon', '--env', 'alpha', '--store', store]);
+  try {
+    await waitFor(`a ${store} backup under way`, started, 60_000);
+    run.kill('SIGKILL');
+    await run;
+  } finally {
+    await sb.fault('--clear', 'alpha');
+  }
+}
+
+function setLeftoverRetention(value: string): void {
+  const doc = parseDocument(readFileSync(sb.config, 'utf8'));
+  doc.setIn(['backup', 'retention', 'leftovers'], value);
+  writeFileSync(sb.config, doc.toString());
+}
+
+describe('leftovers have an owner, an age, and a retention', () => {
+  let restoreRecord: string;
+  let partialBeforeLock: string;
+
+  it('a real restore keeps the replaced database; killed backups leave a .partial file and an upload', async () => {
+    const m = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'alpha']));
+    const restored = await sb.run(['--json', 'backup', 'restore', m.id, '--into', 'alpha', '--yes']);
+    expect(restored.code, restored.stderr).toBe(0);
+    restoreRecord = json<{ record: { id: string } }>(restored).record.id;
+    expect(replacedDatabases()).toHaveLength(1);
+
+    await killedBackup('local', () => partials().length > 0);
+    partialBeforeLock = partials()[0];
+    await killedBackup('s3', () => s3Uploads().length > 0);
+    expect(s3Uploads()).toHaveLength(1);
+
+    const r = await sb.run(['--json', 'backup', 'leftovers', 'mastodon', '--env', 'alpha', '--store', 'local']);
+    expect(r.code, r.stderr).toBe(0);
+    const found = json<{ leftovers: LeftoverDoc[] }>(r).leftovers;
+    const replaced = found.find((l) => l.kind === 'replaced-database');
+    expect(replaced).toMatchObject({ name: replacedDatabases()[0], where: 'alpha', prune: false });
+    expect(replaced?.owner).toBe(`restore ${restoreRecord}`);
+    expect(replaced?.size).toBeGreaterThan(0);
+    expect(Date.now() - Date.parse(replaced!.createdAt)).toBeLessThan(10 * 60_000);
+    const partial = found.find((l) => l.kind === 'partial-file');
+    expect(partial).toMatchObject({ prune: false, reason: 'within backup.retention.leftovers' });
+    expect(partial?.owner).toMatch(/^pid \d+ on this machine$/);
+    expect(partial?.inUse).toBeUndefined(); // its writer was killed
+
+    const s3 = json<{ leftovers: LeftoverDoc[] }>(
+      await sb.run(['--json', 'backup', 'leftovers', 'mastodon', '--env', 'alpha', '--store', 's3']),
+    ).leftovers;
+    expect(s3.filter((l) => l.kind === 'upload').map((l) => l.name)).toEqual([
+      expect.stringMatching(/^mastodon\/alpha\/\d{8}T\d{6}Z-[0-9a-f]{6}\/db\.dump\.zst\.age$/),
+    ]);
+
+    const text = await sb.run(['backup', 'leftovers', 'mastodon', '--env', 'alpha']);
+    expect(text.stdout).toMatch(/replaced-database +mastodon_production_before_\S+ +alpha +\S+ ago/);
+  }, 300_000);
+
+  it('prune removes what is older than backup.retention.leftovers, never what the lock holder made', async () => {
+    const rows = alpha.rowCounts();
+    setLeftoverRetention('0s');
+    const home = { XDG_STATE_HOME: path.join(sb.dir, 'operator-state') }; // where the manual lock's id is kept
+    const lock = await sb.run(['lock', 'acquire', 'mastodon', '--env', 'alpha', '-m', 'maintenance'], home);
+    expect(lock.code, lock.stderr).toBe(0);
+    try {
+      await killedBackup('local', () => partials().length > 1);
+      const underLock = partials().find((f) => f !== partialBeforeLock)!;
+
+      const dry = await sb.run(['--json', '--dry-run', '--yes', 'backup', 'prune', 'mastodon', '--env', 'alpha']);
+      expect(dry.code, dry.stderr).toBe(0);
+      const plan = json<{ leftovers: LeftoverDoc[]; removedLeftovers: string[] }>(dry);
+      expect(plan.removedLeftovers).toEqual([]);
+      expect(plan.leftovers.filter((l) => l.prune).map((l) => l.kind)).toEqual(['replaced-database', 'partial-file']);
+      expect(plan.leftovers.find((l) => !l.prune)?.reason).toMatch(/^made under the lock held since /);
+      expect(replacedDatabases()).toHaveLength(1);
+      expect(partials()).toHaveLength(2);
+
+      const done = await sb.run(['--json', '--yes', 'backup', 'prune', 'mastodon', '--env', 'alpha']);
+      expect(done.code, done.stderr).toBe(0);
+      expect(replacedDatabases()).toEqual([]);
+      expect(partials()).toEqual([underLock]);
+      const s3 = await sb.run(['--json', '--yes', 'backup', 'prune', 'mastodon', '--env', 'alpha', '--store', 's3']);
+      expect(s3.code, s3.stderr).toBe(0);
+      expect(s3Uploads()).toEqual([]);
+    } finally {
+      await sb.run(['lock', 'release', 'mastodon', '--env', 'alpha'], home);
+    }
+    const after = await sb.run(['--json', '--yes', 'backup', 'prune', 'mastodon', '--env', 'alpha']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(partials()).toEqual([]);
+    expect(alpha.rowCounts()).toEqual(rows); // the live database untouched
+  }, 300_000);
 });

@@ -1,16 +1,31 @@
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatBytes } from '../../kernel/validate.js';
 import { BackupError } from '../errors.js';
-import { assertKey, assertPrefix, type BackupStore } from './types.js';
+import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from './types.js';
 
 const PARTIAL = '.partial';
+/** `<object>.<pid>.partial`: the writer's pid tells a write in progress from one a killed run left. */
+const PARTIAL_NAME = /^(.*?)(?:\.(\d+))?\.partial$/;
+
+function partialFile(file: string): string {
+  return `${file}.${process.pid}${PARTIAL}`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
- * A directory. Objects are written as `<key>.partial`, fsynced, then renamed
+ * A directory. Objects are written as `<key>.<pid>.partial`, fsynced, then renamed
  * into place, so a crash or a full disk never leaves a complete-looking file.
  */
 export class LocalStore implements BackupStore {
@@ -42,7 +57,7 @@ export class LocalStore implements BackupStore {
 
   async put(key: string, body: Readable): Promise<{ size: number }> {
     const file = this.file(key);
-    const partial = file + PARTIAL;
+    const partial = partialFile(file);
     let written = 0;
     try {
       await mkdir(path.dirname(file), { recursive: true });
@@ -61,7 +76,7 @@ export class LocalStore implements BackupStore {
 
   async putText(key: string, text: string): Promise<void> {
     const file = this.file(key);
-    const partial = file + PARTIAL;
+    const partial = partialFile(file);
     try {
       await mkdir(path.dirname(file), { recursive: true });
       const fh = await open(partial, 'w');
@@ -131,25 +146,54 @@ export class LocalStore implements BackupStore {
     );
   }
 
-  async list(prefix: string): Promise<string[]> {
+  /** Every file under prefix, complete or not. */
+  private async files(prefix: string): Promise<Dirent[]> {
     const base = path.join(this.root, ...assertPrefix(prefix).split('/').filter(Boolean));
-    let entries;
     try {
-      entries = await readdir(base, { recursive: true, withFileTypes: true });
+      return (await readdir(base, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new BackupError('store-unreachable', `cannot list ${this.description}: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    return entries
-      .filter((e) => e.isFile() && !e.name.endsWith(PARTIAL))
-      .map((e) =>
-        path
-          .relative(this.root, path.join(e.parentPath ?? e.path, e.name))
-          .split(path.sep)
-          .join('/'),
-      );
+  }
+
+  private keyOf(e: Dirent): string {
+    return path
+      .relative(this.root, path.join(e.parentPath ?? e.path, e.name))
+      .split(path.sep)
+      .join('/');
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return (await this.files(prefix)).filter((e) => !e.name.endsWith(PARTIAL)).map((e) => this.keyOf(e));
+  }
+
+  async unfinished(prefix: string): Promise<UnfinishedWrite[]> {
+    const found: UnfinishedWrite[] = [];
+    for (const e of (await this.files(prefix)).filter((x) => x.name.endsWith(PARTIAL))) {
+      const st = await stat(path.join(e.parentPath ?? e.path, e.name)).catch(() => undefined);
+      if (!st) continue; // completed or removed meanwhile
+      const [, key, pid] = PARTIAL_NAME.exec(this.keyOf(e))!;
+      const started = st.birthtimeMs > 0 ? st.birthtime : st.ctime;
+      found.push({
+        key,
+        startedAt: started.toISOString(),
+        writtenAt: st.mtime.toISOString(),
+        size: st.size,
+        ...(pid ? { writer: { name: `pid ${pid} on this machine`, running: alive(Number(pid)) } } : {}),
+        file: e.name,
+      });
+    }
+    return found;
+  }
+
+  async discard(w: UnfinishedWrite): Promise<void> {
+    const dir = path.dirname(this.file(w.key));
+    if (!w.file || !PARTIAL_NAME.test(w.file) || w.file.includes('/')) throw new Error('internal: not a partial file');
+    await rm(path.join(dir, w.file), { force: true });
+    await this.removeEmptied([dir]);
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -159,7 +203,11 @@ export class LocalStore implements BackupStore {
       await rm(file, { force: true });
       dirs.add(path.dirname(file));
     }
-    // Remove directories the deletions emptied, up to (not including) the root.
+    await this.removeEmptied(dirs);
+  }
+
+  /** Removes directories deletions emptied, up to (not including) the root. */
+  private async removeEmptied(dirs: Iterable<string>): Promise<void> {
     for (const start of dirs) {
       for (let d = start; d.startsWith(this.root + path.sep); d = path.dirname(d)) {
         try {

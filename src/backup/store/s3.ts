@@ -4,6 +4,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -11,7 +12,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { BackupError } from '../errors.js';
-import { assertKey, assertPrefix, type BackupStore } from './types.js';
+import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from './types.js';
 
 export interface S3Settings {
   endpoint?: string;
@@ -198,6 +199,51 @@ export class S3Store implements BackupStore {
           { cause: err },
         );
       }
+    }
+  }
+
+  async unfinished(prefix: string): Promise<UnfinishedWrite[]> {
+    const found: UnfinishedWrite[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    try {
+      do {
+        const r = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.s.bucket,
+            Prefix: this.prefix + assertPrefix(prefix),
+            KeyMarker,
+            UploadIdMarker,
+          }),
+        );
+        for (const u of r.Uploads ?? []) {
+          if (!u.Key?.startsWith(this.prefix) || !u.UploadId) continue;
+          const startedAt = (u.Initiated ?? new Date(0)).toISOString();
+          found.push({ key: u.Key.slice(this.prefix.length), startedAt, size: null, uploadId: u.UploadId });
+        }
+        [KeyMarker, UploadIdMarker] = r.IsTruncated ? [r.NextKeyMarker, r.NextUploadIdMarker] : [];
+      } while (KeyMarker);
+    } catch (err) {
+      throw new BackupError(
+        'store-unreachable',
+        `cannot list the unfinished uploads of ${this.description}: ${describeS3Error(err)}`,
+        { cause: err },
+      );
+    }
+    return found;
+  }
+
+  async discard(w: UnfinishedWrite): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.s.bucket, Key: this.key(w.key), UploadId: w.uploadId }),
+      );
+    } catch (err) {
+      throw new BackupError(
+        'store-unreachable',
+        `cannot abort the upload of ${w.key} to ${this.description}: ${describeS3Error(err)}`,
+        { cause: err },
+      );
     }
   }
 

@@ -1,4 +1,6 @@
 import { progressText, type Progress } from '../../../backup/index.js';
+import type { Judgement } from '../../../backup/leftovers.js';
+import { formatBytes, formatDuration } from '../../../kernel/validate.js';
 import { InterruptedError } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { installInterruptHandler } from '../../signals.js';
@@ -39,4 +41,22 @@ export async function interruptible<T>(ctx: CommandContext, what: string, run: (
   } finally {
     interrupt.dispose();
   }
+}
+
+export function leftoverDocument(j: Judgement) {
+  const { remove: _, ...l } = j.leftover;
+  return { ...l, prune: j.remove, reason: j.reason };
+}
+
+/** KIND NAME WHERE AGE SIZE OWNER, for a table. */
+export function leftoverRow(j: Judgement, now: Date): string[] {
+  const l = j.leftover;
+  return [
+    l.kind,
+    l.name,
+    l.where,
+    `${formatDuration(now.getTime() - Date.parse(l.createdAt))} ago`,
+    l.size === null ? '?' : formatBytes(l.size),
+    l.owner ?? '-',
+  ];
 }
