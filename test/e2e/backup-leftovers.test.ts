@@ -107,6 +107,23 @@ describe('Ctrl-C during a backup command', () => {
     expect(objects()).toEqual(before.filter((f) => !f.startsWith('._S3rver_uploads')));
     expect(backupSessions()).toEqual([]);
   }, 120_000);
+
+  it('backup restore --into scratch: the scratch database is dropped, no pg_restore left running, exit 130', async () => {
+    const m = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'alpha']));
+    const scratch = () =>
+      alpha
+        .psql("select datname from pg_database where datname like 'coopctl_scratch_%'", 'postgres')
+        .split('\n')
+        .filter(Boolean);
+    const run = startCli(sb, ['backup', 'restore', m.id, '--into', 'scratch']);
+    await waitFor('pg_restore to fill the scratch database', () => backupSessions().includes('pg_restore'), 60_000, 20);
+    expect(scratch()).toHaveLength(1);
+    run.kill('SIGINT');
+    const r = await run;
+    expect(r.exitCode, r.stderr).toBe(130);
+    expect(scratch()).toEqual([]);
+    expect(backupSessions()).toEqual([]);
+  }, 120_000);
 });
 
 interface LeftoverDoc {
@@ -155,6 +172,10 @@ describe('leftovers have an owner, an age, and a retention', () => {
 
   it('a real restore keeps the replaced database; killed backups leave a .partial file and an upload', async () => {
     const m = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'alpha']));
+    const backupDir = path.join(localStore(), 'mastodon', 'alpha', m.id);
+    expect((statSync(backupDir).mode & 0o777).toString(8)).toBe('700');
+    for (const f of readdirSync(backupDir))
+      expect([f, (statSync(path.join(backupDir, f)).mode & 0o777).toString(8)]).toEqual([f, '600']);
     const restored = await sb.run(['--json', 'backup', 'restore', m.id, '--into', 'alpha', '--yes']);
     expect(restored.code, restored.stderr).toBe(0);
     restoreRecord = json<{ record: { id: string } }>(restored).record.id;
@@ -196,6 +217,22 @@ describe('leftovers have an owner, an age, and a retention', () => {
     const lock = await sb.run(['lock', 'acquire', 'mastodon', '--env', 'alpha', '-m', 'maintenance'], home);
     expect(lock.code, lock.stderr).toBe(0);
     try {
+      // What coopctl keeps on the host is the operators' alone: the state dir, the lock, history and logs.
+      const state = alpha.stateDir;
+      const modes = filesUnder(state).map((f) => [f, (statSync(path.join(state, f)).mode & 0o777).toString(8)]);
+      expect([['.', (statSync(state).mode & 0o777).toString(8)], ...modes]).toEqual([
+        ['.', '700'],
+        ...modes.map(([f]) => [f, statSync(path.join(state, f)).isDirectory() ? '700' : '600']),
+      ]);
+      expect(modes.map(([f]) => f)).toEqual(
+        expect.arrayContaining([
+          'history',
+          'lock',
+          'lock/info.json',
+          'logs',
+          expect.stringMatching(/^history\/.*\.jsonl$/),
+        ]),
+      );
       await killedBackup('local', () => partials().length > 1);
       const underLock = partials().find((f) => f !== partialBeforeLock)!;
 

@@ -3,6 +3,7 @@ import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../../kernel/files.js';
 import { formatBytes } from '../../kernel/validate.js';
 import { BackupError } from '../errors.js';
 import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from './types.js';
@@ -41,7 +42,7 @@ export class LocalStore implements BackupStore {
 
   async check(): Promise<void> {
     try {
-      await mkdir(this.root, { recursive: true });
+      await mkdir(this.root, { recursive: true, mode: PRIVATE_DIR });
       await access(this.root, constants.W_OK);
     } catch (err) {
       throw new BackupError(
@@ -60,8 +61,8 @@ export class LocalStore implements BackupStore {
     const partial = partialFile(file);
     let written = 0;
     try {
-      await mkdir(path.dirname(file), { recursive: true });
-      const out = createWriteStream(partial, { flush: true });
+      await mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR });
+      const out = createWriteStream(partial, { flush: true, mode: PRIVATE_FILE });
       await pipeline(body, out);
       written = out.bytesWritten;
       await rename(partial, file);
@@ -78,8 +79,8 @@ export class LocalStore implements BackupStore {
     const file = this.file(key);
     const partial = partialFile(file);
     try {
-      await mkdir(path.dirname(file), { recursive: true });
-      const fh = await open(partial, 'w');
+      await mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR });
+      const fh = await open(partial, 'w', PRIVATE_FILE);
       try {
         await fh.writeFile(text, 'utf8');
         await fh.sync();
