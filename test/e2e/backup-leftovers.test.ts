@@ -77,14 +77,14 @@ describe('Ctrl-C during a backup command', () => {
       );
       expect(backupSessions().length).toBeGreaterThan(0); // the dump runs on the host
       run.kill('SIGINT');
-      const r = await run;
-      expect(r.exitCode, r.stderr).toBe(130);
-      expect(r.stderr).toContain('SIGINT: stopping safely');
     } finally {
       await sb.fault('--clear', 'alpha');
     }
+    const r = await run;
     expect(filesUnder(localStore())).toEqual(before);
     expect(backupSessions()).toEqual([]);
+    expect(r.exitCode, r.stderr).toBe(130);
+    expect(r.stderr).toContain('SIGINT: stopping safely');
   }, 120_000);
 
   it('backup create to S3: the multipart upload is aborted, no object, no dump left running, exit 130', async () => {
@@ -97,15 +97,15 @@ describe('Ctrl-C during a backup command', () => {
         throw new Error(`${err.message}; the run said: ${stderr()}`);
       });
       run.kill('SIGINT');
-      const r = await run;
-      expect(r.exitCode, r.stderr).toBe(130);
     } finally {
       await sb.fault('--clear', 'alpha');
     }
+    const r = await run;
     expect(s3Uploads()).toEqual([]);
     const objects = () => filesUnder(s3Dir()).filter((f) => !f.startsWith('._S3rver_uploads'));
     expect(objects()).toEqual(before.filter((f) => !f.startsWith('._S3rver_uploads')));
     expect(backupSessions()).toEqual([]);
+    expect(r.exitCode, r.stderr).toBe(130);
   }, 120_000);
 
   it('backup restore --into scratch: the scratch database is dropped, no pg_restore left running, exit 130', async () => {
@@ -120,9 +120,9 @@ describe('Ctrl-C during a backup command', () => {
     expect(scratch()).toHaveLength(1);
     run.kill('SIGINT');
     const r = await run;
-    expect(r.exitCode, r.stderr).toBe(130);
     expect(scratch()).toEqual([]);
     expect(backupSessions()).toEqual([]);
+    expect(r.exitCode, r.stderr).toBe(130);
   }, 120_000);
 });
 
