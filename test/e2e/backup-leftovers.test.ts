@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Leftover } from '../../src/backup/leftovers.js';
 import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { SandboxMastodon, startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
@@ -126,17 +127,8 @@ describe('Ctrl-C during a backup command', () => {
   }, 120_000);
 });
 
-interface LeftoverDoc {
-  kind: string;
-  name: string;
-  where: string;
-  createdAt: string;
-  size: number | null;
-  owner?: string;
-  inUse?: string;
-  prune: boolean;
-  reason: string;
-}
+/** A leftover as `backup leftovers --json` prints it. */
+type LeftoverDoc = Omit<Leftover, 'remove'> & { prune: boolean; reason: string };
 
 const partials = () => filesUnder(path.join(localStore(), 'mastodon', 'alpha')).filter((f) => f.endsWith('.partial'));
 

@@ -1,4 +1,5 @@
 import { applyPrune, planStorePrune } from '../../../backup/index.js';
+import { errorMessage } from '../../../kernel/errors.js';
 import { assertName } from '../../../kernel/validate.js';
 import type { CommandContext } from '../../context.js';
 import { openBackupStore } from '../../../targets/backups.js';
@@ -21,7 +22,12 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
     ctx.config().config.backup.retention,
   );
   const now = new Date();
-  const leftovers = await findLeftovers(ctx.workspace(), { service, env: opts.env, store, now });
+  const problems = [...plan.problems];
+  // Retention goes on when the leftovers cannot be looked at (a host down, a store without upload listing).
+  const leftovers = await findLeftovers(ctx.workspace(), { service, env: opts.env, store, now }).catch((err) => {
+    problems.push({ key: 'leftovers', message: `not looked at: ${errorMessage(err)}` });
+    return [];
+  });
   const apply = ctx.global.yes && !ctx.global.dryRun;
   const deleted = apply ? await applyPrune(store, plan) : [];
   const removed: string[] = [];
@@ -48,7 +54,7 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
       deleted,
       leftovers: leftovers.map(leftoverDocument),
       removedLeftovers: removed,
-      problems: plan.problems,
+      problems,
     });
   }
   for (const d of plan.keep)
@@ -67,7 +73,7 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
     const verdict = j.remove ? (apply ? 'removed' : 'remove ') : 'keep   ';
     p.out(`${verdict} ${leftoverRow(j, now).join('  ')}  ${j.reason}`);
   }
-  for (const x of plan.problems) p.warn(`${x.key}: ${x.message} (left alone)`);
+  for (const x of problems) p.warn(`${x.key}: ${x.message} (left alone)`);
   if (!apply && (plan.delete.length || plan.orphans.length || leftovers.some((j) => j.remove)))
     p.info('nothing deleted: run again with --yes to delete');
 }
