@@ -16,7 +16,11 @@ function partialFile(file: string): string {
   return `${file}.${process.pid}${PARTIAL}`;
 }
 
-function alive(pid: number): boolean {
+/** A write goes on while its writer lives and writes; a pid long since reused by another process does not. */
+const WRITING_WITHIN_MS = 10 * 60_000;
+
+function writing(pid: number, writtenAtMs: number): boolean {
+  if (Date.now() - writtenAtMs > WRITING_WITHIN_MS) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -183,7 +187,7 @@ export class LocalStore implements BackupStore {
         startedAt: started.toISOString(),
         writtenAt: st.mtime.toISOString(),
         size: st.size,
-        ...(pid ? { writer: { name: `pid ${pid} on this machine`, running: alive(Number(pid)) } } : {}),
+        ...(pid && { writer: { name: `pid ${pid} on this machine`, running: writing(Number(pid), st.mtimeMs) } }),
         file: e.name,
       });
     }

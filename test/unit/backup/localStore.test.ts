@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -103,11 +103,16 @@ describe('the catalog over a store', () => {
     writeFileSync(path.join(store.root, `svc/prod/x/db.bin.${dead}.partial`), 'half');
     writeFileSync(path.join(store.root, `svc/prod/x/env.age.${process.pid}.partial`), 'writing');
     writeFileSync(path.join(store.root, 'svc/prod/x/old.bin.partial'), 'from an older coopctl');
+    // a live pid that has not written for an hour is not the writer: the pid was reused
+    const stale = path.join(store.root, `svc/prod/x/stale.bin.${process.pid}.partial`);
+    writeFileSync(stale, 'stale');
+    utimesSync(stale, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
     const found = (await storeLeftovers(store, 'svc/')).sort((a, b) => a.name.localeCompare(b.name));
     expect(found.map((l) => [l.kind, l.name, l.size, l.owner, l.inUse])).toEqual([
       ['partial-file', 'svc/prod/x/db.bin', 4, `pid ${dead} on this machine`, undefined],
       ['partial-file', 'svc/prod/x/env.age', 7, `pid ${process.pid} on this machine`, expect.stringContaining('still')],
       ['partial-file', 'svc/prod/x/old.bin', 21, undefined, undefined],
+      ['partial-file', 'svc/prod/x/stale.bin', 5, `pid ${process.pid} on this machine`, undefined],
     ]);
     for (const l of found) await l.remove();
     expect(readdirSync(store.root)).toEqual([]);
