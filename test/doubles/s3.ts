@@ -2,6 +2,7 @@
 // Usage: s3.js --dir DIR --port PORT --bucket NAME
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
 import S3rver from 's3rver';
 
 const arg = (name: string) => {
@@ -73,10 +74,25 @@ function multipart(ctx: KoaContext): boolean {
   return false;
 }
 
+/** The `store-slow` fault (a flag file beside the data dir): objects are read back at 4 MiB/s, as over a far link. */
+const slowFlag = path.join(path.dirname(arg('dir')), 'slow');
+const SLOW_BYTES_PER_SECOND = 4 * 1024 * 1024;
+
+function throttled(body: Readable): Transform {
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      setTimeout(() => cb(null, chunk), (chunk.length / SLOW_BYTES_PER_SECOND) * 1000);
+    },
+  });
+  return body.pipe(t);
+}
+
 // Before s3rver's own router, which would refuse them.
 (server as unknown as { middleware: unknown[] }).middleware.unshift(
   async (ctx: KoaContext, next: () => Promise<void>) => {
-    if (!multipart(ctx)) await next();
+    if (multipart(ctx)) return;
+    await next();
+    if (ctx.method === 'GET' && ctx.body instanceof Readable && existsSync(slowFlag)) ctx.body = throttled(ctx.body);
   },
 );
 await server.run();

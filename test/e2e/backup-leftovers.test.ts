@@ -109,6 +109,28 @@ describe('Ctrl-C during a backup command', () => {
     expect(r.exitCode, r.stderr).toBe(130);
   }, 120_000);
 
+  it('backup verify: stops reading at once, records nothing, exit 130', async () => {
+    const made = await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'alpha', '--store', 's3']);
+    const m = json<{ id: string }>(made);
+    await sb.fault('store', 'store-slow');
+    const run = startCli(sb, ['backup', 'verify', m.id, '--store', 's3']);
+    const stderr = stderrSoFar(run);
+    try {
+      await waitFor('the backup to be read back', () => /reading back \d/.test(stderr()), 60_000);
+      run.kill('SIGINT');
+    } finally {
+      await sb.fault('--clear', 'store');
+    }
+    const started = Date.now();
+    const r = await run;
+    expect(Date.now() - started).toBeLessThan(3000); // not after reading the rest at 4 MiB/s
+    const listed = json<{ backups: Array<{ id: string; verifications: unknown[] }> }>(
+      await sb.run(['--json', 'backup', 'list', 'mastodon', '--env', 'alpha', '--store', 's3']),
+    ).backups.find((b) => b.id === m.id);
+    expect(listed?.verifications).toEqual([]);
+    expect(r.exitCode, r.stderr).toBe(130);
+  }, 120_000);
+
   it('backup restore --into scratch: the scratch database is dropped, no pg_restore left running, exit 130', async () => {
     const m = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'alpha']));
     const scratch = () =>
