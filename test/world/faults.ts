@@ -114,7 +114,7 @@ async function apply(
       if (on) writeFileSync(flag, '');
       else rmSync(flag, { force: true });
     } else if (on) await stopPidFile(layout.s3.pidFile);
-    else if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3.port);
+    else if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3);
     return;
   }
   if (r.kind === 'app') {
