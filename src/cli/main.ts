@@ -207,7 +207,7 @@ export function buildProgram(
     .argument(
       '[kind]',
       'migration-fails, migrations-slow, health-fails, host-down, store-down, abra-upgrade-fails, ' +
-        'raid-degraded, reboot-required',
+        'raid-degraded, reboot-required, secret-missing',
     )
     .option('--dir <dir>', SANDBOX_DIR)
     .option('--clear', "clear every fault (or only TARGET's)")
