@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
@@ -6,7 +7,8 @@ import { SandboxMastodon, setHealthTimeout } from '../helpers/upgradeSandbox.js'
 
 /**
  * Failures that must not cost data or a needless redeploy, on the sandbox: a playbook that stops at its
- * assert changed nothing (exit 3, no recovery).
+ * assert changed nothing (exit 3, no recovery); a lookup the inventory needs a collection for is caught in
+ * preflight.
  */
 interface ChangeDoc {
   ok: boolean;
@@ -56,5 +58,29 @@ describe('failures that changed nothing', () => {
     // the safety backup was taken (and its record written); nothing else on the host moved
     expect({ ...after, stateDir: null, backups: null }).toEqual({ ...before, stateDir: null, backups: null });
     expect(existsSync(alpha.lockDir)).toBe(false);
+  });
+});
+
+describe('the collections the inventory needs', () => {
+  it("preflight fails when the inventory's passwordstore lookup lacks community.general, naming file:line", async () => {
+    const vars = path.join(sb.dir, 'inventories', 'group_vars', 'mastodon.yml');
+    mkdirSync(path.dirname(vars), { recursive: true });
+    writeFileSync(vars, "# as production's\nsmtp_password: \"{{ lookup('passwordstore', 'sandbox/smtp') }}\"\n");
+    let r;
+    try {
+      r = await sb.run(['--json', 'preflight', 'mastodon', '--env', 'alpha']);
+    } finally {
+      rmSync(vars);
+    }
+    expect(r.code, r.stderr).toBe(3);
+    const checks = json<{ checks: Array<{ id: string; status: string; message: string; fix: string }> }>(r).checks;
+    expect(checks.find((c) => c.id === 'ansible-collections')).toEqual({
+      id: 'ansible-collections',
+      status: 'fail',
+      message:
+        'the inventory needs collections that are not installed: ' +
+        "community.general (lookup 'passwordstore' at inventories/group_vars/mastodon.yml:2)",
+      fix: 'ansible-galaxy collection install community.general',
+    });
   });
 });
