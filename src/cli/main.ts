@@ -206,8 +206,8 @@ export function buildProgram(
     .argument('[target]', 'alpha, prod, hypha (the Co-op Cloud server), an app (bonfire, wiki, auth) or store')
     .argument(
       '[kind]',
-      'migration-fails, migrations-slow, health-fails, host-down, store-down, abra-upgrade-fails, ' +
-        'raid-degraded, reboot-required, secret-missing',
+      'migration-fails, post-migration-fails, migrations-slow, health-fails, host-down, store-down, ' +
+        'abra-upgrade-fails, raid-degraded, reboot-required, secret-missing',
     )
     .option('--dir <dir>', SANDBOX_DIR)
     .option('--clear', "clear every fault (or only TARGET's)")

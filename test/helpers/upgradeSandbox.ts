@@ -162,6 +162,7 @@ export function setHealthTimeout(sb: TestSandbox, timeout: string): void {
  * coopctl has given up on VERSION and starts restoring. Resolves with the finished CLI run.
  */
 export async function upgradeToBrokenRelease(host: SandboxMastodon, to: string) {
+  const earlier = new Set(host.records().map((r) => r.id));
   await host.sb.fault(host.env, 'health-fails');
   const run = startCli(host.sb, [
     '--json',
@@ -177,7 +178,7 @@ export async function upgradeToBrokenRelease(host: SandboxMastodon, to: string) 
   try {
     await waitFor(
       'the recovery to start',
-      () => host.records().find((x) => x.to === to && x.details.failure !== undefined),
+      () => host.records().find((x) => !earlier.has(x.id) && x.to === to && x.details.failure !== undefined),
       90_000,
     );
   } finally {

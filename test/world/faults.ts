@@ -20,6 +20,7 @@ import { startS3 } from './world.js';
  */
 export const HOST_FAULTS = [
   'migration-fails',
+  'post-migration-fails',
   'migrations-slow',
   'health-fails',
   'host-down',
@@ -160,6 +161,7 @@ async function apply(
       else rmSync(path.join(root, 'var', 'run', 'reboot-required'), { force: true });
       return;
     case 'migration-fails':
+    case 'post-migration-fails':
     case 'migrations-slow':
     case 'health-fails':
       if (h.kind === 'coopcloud') {
