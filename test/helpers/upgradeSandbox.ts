@@ -3,13 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { parseDocument } from 'yaml';
 import { foldRecord, type HistoryRecord } from '../../src/history/records.js';
 import { compose } from '../../src/remote/compose.js';
 import { inNetns } from '../world/netns.js';
 import type { SandboxState } from '../world/state.js';
 import { BIN, REPO } from './cli.js';
-import type { TestSandbox } from './sandbox.js';
+import { startSandbox, type TestSandbox } from './sandbox.js';
 
 /**
  * What an upgrade test looks at on a sandbox Mastodon host, from the outside:
@@ -154,6 +155,18 @@ export function setHealthTimeout(sb: TestSandbox, timeout: string): void {
   for (const env of ['alpha', 'prod'])
     doc.setIn(['services', 'mastodon', 'environments', env, 'health', 'timeout'], timeout);
   writeFileSync(sb.config, doc.toString());
+}
+
+/** A sandbox for one test file, its verification failing fast: started before the file's tests, stopped after. */
+export function useMastodonSandbox(): { sb: TestSandbox; alpha: SandboxMastodon } {
+  const world = {} as { sb: TestSandbox; alpha: SandboxMastodon };
+  beforeAll(async () => {
+    world.sb = await startSandbox();
+    setHealthTimeout(world.sb, '6s');
+    world.alpha = new SandboxMastodon(world.sb, 'alpha');
+  });
+  afterAll(() => world.sb?.down());
+  return world;
 }
 
 /**
