@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks for coopctl and its sandbox:
 # ansible-core, OpenSSH server, PostgreSQL 15, zstd, age, gnupg and pass, git, nginx (the sandbox's caching
-# proxy); then the npm packages.
+# proxy), sudo (the sandbox's host reached with sudo); then the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,7 @@ command -v git >/dev/null || missing+=(git)
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ip >/dev/null || missing+=(iproute2)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/bin/sudo ] || missing+=(sudo)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

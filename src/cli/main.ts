@@ -194,6 +194,11 @@ export function buildProgram(
     .option('--netns', 'put hosts in network namespaces (root only; default when root)')
     .option('--no-netns', 'keep every host on loopback ports')
     .option('--extra-hosts <n>', 'add N more Mastodon-like hosts (for benchmarks)', '0')
+    .option(
+      '--link <link>',
+      "shape the operator's link to the hosts: home (30 ms, 20/100 Mbit/s; the default), lan (1 ms, 1 Gbit/s) " +
+        'or none; the store is 1 ms, 1 Gbit/s from the hosts (netns only; an existing sandbox keeps its own)',
+    )
     .action(action(() => import('./commands/sandbox/up.js')));
   sub(sandbox, 'down', 'stop every process the sandbox started')
     .option('--dir <dir>', SANDBOX_DIR)
@@ -202,6 +207,11 @@ export function buildProgram(
   sub(sandbox, 'status', 'which sandbox processes run, where, and active faults')
     .option('--dir <dir>', SANDBOX_DIR)
     .action(action(() => import('./commands/sandbox/status.js')));
+  sub(sandbox, 'fill', "grow an environment's Mastodon database with realistic rows to about SIZE")
+    .argument('<env>', 'alpha, prod (a Mastodon environment of the sandbox)')
+    .requiredOption('--size <size>', 'the database size to reach, e.g. 500MB or 2GiB')
+    .option('--dir <dir>', SANDBOX_DIR)
+    .action(action(() => import('./commands/sandbox/fill.js')));
   sub(sandbox, 'fault', 'switch a fault on (TARGET KIND) or clear them (--clear)')
     .argument('[target]', 'alpha, prod, hypha (the Co-op Cloud server), an app (bonfire, wiki, auth) or store')
     .argument(

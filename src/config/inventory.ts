@@ -5,6 +5,13 @@ import path from 'node:path';
 import { ConfigError, InputError } from '../kernel/errors.js';
 import { CommandFailedError, type ProcessRunner } from '../kernel/process.js';
 
+/** Privilege escalation on a host, as the inventory's ansible_become* variables say (sudo only). */
+export interface Become {
+  /** ansible_become_user (default root). */
+  user: string;
+  method: 'sudo';
+}
+
 /** A host as the Ansible inventory describes it: the single source of addresses. */
 export interface InventoryHost {
   name: string;
@@ -13,6 +20,8 @@ export interface InventoryHost {
   user: string;
   /** ansible_port / ansible_user set: they then win over the ssh_config, as in Ansible. */
   explicit?: { port: boolean; user: boolean };
+  /** ansible_become on: coopctl's commands on the host run through sudo, as the playbook's tasks do. */
+  become?: Become;
   /** Host variables: coopctl_* paths and those the service profiles name are the ones coopctl reads (and caches). */
   vars: Record<string, unknown>;
   inventory: string;
@@ -54,6 +63,7 @@ export function parseInventoryJson(json: string, file: string): Inventory {
         `${file}: host ${name}: ansible_port ${JSON.stringify(vars.ansible_port)} is not a port number`,
       );
     }
+    const become = becomeOf(vars, `${file}: host ${name}`);
     hosts.set(name, {
       name,
       address: String(vars.ansible_host ?? vars.ansible_ssh_host ?? name),
@@ -63,11 +73,40 @@ export function parseInventoryJson(json: string, file: string): Inventory {
         port: (vars.ansible_port ?? vars.ansible_ssh_port) !== undefined,
         user: (vars.ansible_user ?? vars.ansible_ssh_user) !== undefined,
       },
+      ...(become ? { become } : {}),
       vars,
       inventory: file,
     });
   }
   return { file, hosts };
+}
+
+/** Ansible's boolean spellings (module_utils.parsing.convert_bool). */
+const TRUE = new Set(['y', 'yes', 'on', '1', 'true', 't', '1.0']);
+const FALSE = new Set(['n', 'no', 'off', '0', 'false', 'f', '0.0']);
+
+/** ansible_become, ansible_become_user (default root) and ansible_become_method (only sudo: coopctl runs it). */
+function becomeOf(vars: Record<string, unknown>, where: string): Become | undefined {
+  const raw = vars.ansible_become;
+  if (raw === undefined || raw === null) return undefined;
+  const word = String(raw).trim().toLowerCase();
+  if (!TRUE.has(word) && !FALSE.has(word)) {
+    throw new ConfigError(`${where}: ansible_become ${JSON.stringify(raw)} is not a boolean (true or false)`);
+  }
+  if (FALSE.has(word)) return undefined;
+  const method = String(vars.ansible_become_method ?? 'sudo');
+  if (method !== 'sudo') {
+    throw new ConfigError(
+      `${where}: ansible_become_method ${JSON.stringify(method)} is not supported: coopctl becomes another user ` +
+        'with sudo only',
+      { hints: ['use ansible_become_method: sudo for this host, with a NOPASSWD sudoers entry for its user'] },
+    );
+  }
+  const user = String(vars.ansible_become_user ?? 'root');
+  if (!/^[a-z_][\w.-]*\$?$/i.test(user)) {
+    throw new ConfigError(`${where}: ansible_become_user ${JSON.stringify(user)} is not a user name`);
+  }
+  return { user, method: 'sudo' };
 }
 
 async function readInventory(runner: ProcessRunner, file: string): Promise<Inventory> {
@@ -127,7 +166,7 @@ function inventoryFingerprint(file: string, variables: readonly string[] = []): 
   ].sort();
   const h = createHash('sha256')
     .update(file)
-    .update('\0v2') // v2: hosts record whether port and user were set
+    .update('\0v3') // v2: hosts record whether port and user were set; v3: and become
     .update(`\0${[...variables].sort().join(',')}`);
   for (const f of all) {
     const st = statSync(f);

@@ -67,6 +67,25 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d`;
 }
 
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+};
+
+/** "500MB", "2GiB", "1.5 GB": decimal or binary units, in bytes. */
+export function sizeFlag(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?) ?([kmg]i?b|b)?$/i.exec(text.trim());
+  const bytes = m ? Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]) : 0;
+  if (!m || bytes < 1) throw new InputError(`${flag}: ${JSON.stringify(text)} is not a size (try 500MB or 2GiB)`);
+  return bytes;
+}
+
 /** n bytes in the largest binary unit that keeps the value ≥ 1. */
 export function scaleBytes(n: number): { value: number; unit: string } {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

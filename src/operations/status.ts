@@ -2,6 +2,7 @@ import type { LastBackup } from '../backup/catalog.js';
 import { HostLock, type LockStatus } from '../history/lock.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
+import { SudoRefusedError } from '../remote/become.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 
@@ -45,7 +46,7 @@ export async function collectStatus(
     const lock = new HostLock(t.remote, t.paths.stateDir, service, env).status().then(
       (s) => void (row.lock = lockSummary(s)),
       (err) => {
-        row.reachable = false;
+        if (!(err instanceof SudoRefusedError)) row.reachable = false;
         row.errors.push(errorMessage(err));
       },
     );
@@ -75,9 +76,11 @@ export async function collectStatus(
   const rows = results.map((r, i) => {
     if (r.ok) return r.value;
     const { service, env } = selected[i];
+    // sudo said no: the host answered, and says which it is
+    const sudo = r.error instanceof SudoRefusedError ? String(r.error.details?.host) : undefined;
     return {
-      ...emptyRow(service, env, ws.service(service).driver, '?'),
-      reachable: false,
+      ...emptyRow(service, env, ws.service(service).driver, sudo ?? '?'),
+      reachable: sudo !== undefined,
       errors: [errorMessage(r.error)],
     };
   });

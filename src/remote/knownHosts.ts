@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 
 /**
  * OpenSSH known_hosts, read-only: plain and hashed (|1|salt|hash) host
- * patterns, [host]:port forms, @revoked markers. coopctl never adds keys:
+ * patterns, [host]:port forms, @revoked and @cert-authority markers (the
+ * certificate itself is judged by OpenSSH: hostCertificate.ts). coopctl never adds keys:
  * trusting a host is an operator's decision (ssh-keyscan + review).
  */
 interface KnownHostEntry {
@@ -81,7 +82,14 @@ export function blobKeyType(blob: Buffer): string {
 
 export type HostKeyVerdict =
   | { ok: true }
-  | { ok: false; reason: 'unknown' | 'mismatch' | 'revoked'; offeredType: string; fingerprint: string };
+  | {
+      ok: false;
+      reason: 'unknown' | 'mismatch' | 'revoked';
+      offeredType: string;
+      fingerprint: string;
+      /** Why a certificate did not vouch for the key, when a @cert-authority line names the host. */
+      certificate?: string;
+    };
 
 /** Same format as `ssh-keygen -lf`: SHA256:base64 without padding. */
 export function fingerprint(blob: Buffer): string {
@@ -102,6 +110,12 @@ export function verifyHostKey(entries: KnownHostEntry[], host: string, port: num
   return { ok: false, reason: 'unknown', offeredType, fingerprint: fp };
 }
 
+/** Whether a @cert-authority line names the host: its certificate may vouch for a key no line holds. */
+export function hasCertAuthority(entries: KnownHostEntry[], host: string, port: number): boolean {
+  const token = hostToken(host, port);
+  return entries.some((e) => e.marker === '@cert-authority' && entryMatches(e, token));
+}
+
 /** What ssh2 can negotiate, in its default order. */
 const ALGORITHMS = [
   'ssh-ed25519',
@@ -116,14 +130,16 @@ const ALGORITHMS = [
 /**
  * Host key algorithms to offer, those of the host's known_hosts entries first
  * (as OpenSSH orders them): a host pinned by its ECDSA or RSA key is then asked
- * for that key, not for an ed25519 key that would look like a changed one.
+ * for that key, not for an ed25519 key that would look like a changed one;
+ * likewise the type of the key a host certificate vouches for.
  */
-export function hostKeyAlgorithms(entries: KnownHostEntry[], host: string, port: number): string[] {
+export function hostKeyAlgorithms(entries: KnownHostEntry[], host: string, port: number, certified = ''): string[] {
   const token = hostToken(host, port);
+  const types = entries.filter((e) => !e.marker && entryMatches(e, token)).map((e) => e.keyType);
   const known = new Set(
-    entries
-      .filter((e) => !e.marker && entryMatches(e, token))
-      .flatMap((e) => (e.keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [e.keyType])),
+    [...types, ...(certified ? [certified] : [])].flatMap((t) =>
+      t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t],
+    ),
   );
   return [...ALGORITHMS.filter((a) => known.has(a)), ...ALGORITHMS.filter((a) => !known.has(a))];
 }

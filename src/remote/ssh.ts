@@ -5,10 +5,21 @@ import type { ClientChannel } from 'ssh2';
 import { HostKeyError, RemoteError } from '../kernel/errors.js';
 import type { RunResult } from '../kernel/process.js';
 import { redact } from '../kernel/redact.js';
-import { hostKeyAlgorithms, hostToken, loadKnownHosts, verifyHostKey, type HostKeyVerdict } from './knownHosts.js';
+import { probeCertificate, type CertificateVerdict } from './hostCertificate.js';
+import {
+  fingerprint,
+  hasCertAuthority,
+  hostKeyAlgorithms,
+  hostToken,
+  loadKnownHosts,
+  verifyHostKey,
+  type HostKeyVerdict,
+} from './knownHosts.js';
 import { SshKeys } from './sshAuth.js';
 import { fallbackEffective, parseHop, resolveSshConfig, SshClientMissing, type SshEffective } from './sshConfig.js';
 import { toShell, type RemoteCommand } from './quote.js';
+import { sudoRefusal, withBecome } from './become.js';
+import type { Become } from '../config/inventory.js';
 
 export interface SshTarget {
   /** Inventory name (rhizome); used in messages. */
@@ -19,6 +30,8 @@ export interface SshTarget {
   user: string;
   /** Whether the inventory set port and user; only then do they override the ssh_config (as in Ansible). */
   explicit?: { port: boolean; user: boolean };
+  /** ansible_become: every command then runs through sudo as this user. */
+  become?: Become;
 }
 
 /** The files coopctl's SSH and Ansible's ssh share (each unset: OpenSSH's own). */
@@ -73,6 +86,8 @@ interface Endpoint {
   label: string;
   eff: SshEffective;
   knownHostsFiles: string[];
+  /** How `ssh -G` was asked: OpenSSH reaches the host the same way to judge a certificate. */
+  query: { host: string; port?: number; user?: string };
 }
 
 function hostKeyError(e: Endpoint, v: Exclude<HostKeyVerdict, { ok: true }>): HostKeyError {
@@ -80,8 +95,9 @@ function hostKeyError(e: Endpoint, v: Exclude<HostKeyVerdict, { ok: true }>): Ho
   const files = e.knownHostsFiles.join(', ');
   const who = `${e.label} (${e.eff.user}@${hostToken(e.eff.hostname, e.eff.port)})`;
   if (v.reason === 'unknown') {
+    const cert = v.certificate ? ` and its @cert-authority does not vouch for it (${v.certificate})` : '';
     return new HostKeyError(
-      `host key of ${who} is not in ${files}: refusing to connect (offered ${v.offeredType} ${v.fingerprint})`,
+      `host key of ${who} is not in ${files}${cert}: refusing to connect (offered ${v.offeredType} ${v.fingerprint})`,
       {
         hints: [
           "check that fingerprint with the host's administrators, then add the key: " +
@@ -105,12 +121,25 @@ function hostKeyError(e: Endpoint, v: Exclude<HostKeyVerdict, { ok: true }>): Ho
   );
 }
 
+/** A key no known_hosts line holds is good when OpenSSH accepted the host's certificate for this very key. */
+function byCertificate(
+  unknown: HostKeyVerdict & { ok: false },
+  vouched: CertificateVerdict,
+  key: Buffer,
+): HostKeyVerdict {
+  if (!vouched.ok) return { ...unknown, certificate: vouched.why };
+  if (vouched.fingerprint === fingerprint(key)) return { ok: true };
+  return { ...unknown, certificate: `its certificate is for ${vouched.fingerprint}, not the key offered here` };
+}
+
 const MAX_JUMPS = 5;
 
 class SshHost implements RemoteHost {
   private client?: Promise<NodeSSH>;
   /** Jump-host connections of the current client, closed with it. */
   private jumps: NodeSSH[] = [];
+  /** The user the last connection logged in as (what `ssh -G` resolved), for sudo's messages. */
+  private login?: string;
 
   constructor(
     readonly target: SshTarget,
@@ -142,6 +171,7 @@ class SshHost implements RemoteHost {
     const user_ = eff.user || userInfo().username;
     return {
       label: host,
+      query: { host, port, user },
       eff: { ...eff, user: user_ },
       knownHostsFiles: [
         ...(s.knownHostsFile ? [s.knownHostsFile] : eff.userKnownHostsFiles),
@@ -155,6 +185,7 @@ class SshHost implements RemoteHost {
     const explicit = t.explicit ?? { port: true, user: true };
     const end = await this.resolve(t.address, explicit.port ? t.port : undefined, explicit.user ? t.user : undefined);
     end.label = t.name;
+    this.login = end.eff.user;
     this.log(
       `ssh ${t.name}: ${end.eff.user}@${hostToken(end.eff.hostname, end.eff.port)}` +
         (end.eff.proxyJump.length ? ` via ${end.eff.proxyJump.join(',')}` : ''),
@@ -211,17 +242,25 @@ class SshHost implements RemoteHost {
     }
     const ssh = new NodeSSH();
     const authHandler = await this.keys.methods(eff.user, eff.identityFiles, eff.identityAgent);
+    const vouched = hasCertAuthority(entries, keyHost, keyPort)
+      ? await probeCertificate({
+          ...e.query,
+          files: s,
+          timeoutMs: s.connectTimeoutMs,
+        })
+      : undefined;
     try {
       await ssh.connect({
         ...(sock ? { sock } : { host: eff.hostname, port: eff.port }),
         username: eff.user,
         authHandler,
-        algorithms: { serverHostKey: hostKeyAlgorithms(entries, keyHost, keyPort) },
+        algorithms: { serverHostKey: hostKeyAlgorithms(entries, keyHost, keyPort, vouched?.ok ? vouched.keyType : '') },
         readyTimeout: s.connectTimeoutMs,
         keepaliveInterval: 5_000,
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {
           verdict = verifyHostKey(entries, keyHost, keyPort, key);
+          if (!verdict.ok && verdict.reason === 'unknown' && vouched) verdict = byCertificate(verdict, vouched, key);
           return verdict.ok;
         },
       } as Config);
@@ -251,8 +290,19 @@ class SshHost implements RemoteHost {
     });
   }
 
+  /** The command line as the host's shell gets it: through sudo when the inventory says become. */
+  private line(cmd: RemoteCommand): string {
+    return toShell(withBecome(cmd, this.target.become));
+  }
+
+  /** sudo's own refusal of a command, as an error; undefined when the result is the command's. */
+  private refusal(r: Pick<RunResult, 'exitCode' | 'stderr'>) {
+    const { become, name, user } = this.target;
+    return become && sudoRefusal(r, name, this.login ?? user, become);
+  }
+
   async exec(cmd: RemoteCommand, opts: ExecOptions): Promise<RunResult> {
-    const line = toShell(cmd);
+    const line = this.line(cmd);
     if (opts.mutates && this.dryRun) {
       this.log(`! skipped (dry run) on ${this.target.name}: ${redact(line)}`);
       return { stdout: '', stderr: '', exitCode: 0, skipped: true };
@@ -284,7 +334,10 @@ class SshHost implements RemoteHost {
           exitCode: code ?? -1,
           skipped: false,
         };
-        if (timedOut) {
+        // Even with reject: false: a refusal by sudo is never the command's answer (a missing file, ...).
+        const refused = this.refusal(result);
+        if (refused) reject(refused);
+        else if (timedOut) {
           reject(
             new RemoteError(
               `${this.target.name}: command timed out ` +
@@ -315,7 +368,7 @@ class SshHost implements RemoteHost {
   }
 
   async stream(cmd: RemoteCommand, opts: Omit<ExecOptions, 'onStdout' | 'reject'>): Promise<StreamHandle> {
-    const line = toShell(cmd);
+    const line = this.line(cmd);
     if (opts.mutates && this.dryRun) throw new RemoteError('internal: a mutating stream cannot run under --dry-run');
     this.log(`$ ${this.target.name}: ${redact(line)}`);
     const ch = await this.channel(line);
@@ -325,9 +378,12 @@ class SshHost implements RemoteHost {
       opts.onStderr?.(b);
     });
     const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
-      ch.on('close', (code: number | null, signal?: string) =>
-        resolve({ code: code ?? null, signal: signal ?? null, stderr }),
-      );
+      ch.on('close', (code: number | null, signal?: string) => {
+        // sudo's refusal, said as exec says it: the caller reports stderr's last lines.
+        const refused = this.refusal({ exitCode: code ?? -1, stderr });
+        const said = refused ? `${stderr}${refused.message}\n${refused.hints[0]}\n` : stderr;
+        resolve({ code: code ?? null, signal: signal ?? null, stderr: said });
+      });
     });
     writeStdin(ch, opts.stdin);
     return { stdout: ch, done, abort: () => ch.close() };
@@ -372,7 +428,7 @@ export class SshPool {
   }
 
   host(target: SshTarget): RemoteHost {
-    const key = `${target.user}@${target.address}:${target.port}`;
+    const key = `${target.user}@${target.address}:${target.port}${target.become ? `>${target.become.user}` : ''}`;
     let h = this.hosts.get(key);
     if (!h) {
       h = new SshHost(target, this.settings, this.keys, this.dryRun, this.log);

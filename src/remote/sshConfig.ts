@@ -99,3 +99,28 @@ export function resolveSshConfig(
     });
   });
 }
+
+/**
+ * An ssh_config that names coopctl's known-hosts files first and then includes
+ * the operator's own configuration. OpenSSH hands a ProxyJump's ssh `-F FILE`
+ * but not `-o` options: this way jump hosts are checked against the same files.
+ * Undefined when coopctl.yaml overrides no known-hosts file.
+ */
+export function layeredSshConfig(files: {
+  configFile?: string;
+  knownHostsFile?: string;
+  globalKnownHostsFile?: string;
+}): string | undefined {
+  if (!files.knownHostsFile && !files.globalKnownHostsFile) return undefined;
+  const quote = (f: string) => (/\s/.test(f) ? `"${f}"` : f);
+  const theirs = files.configFile
+    ? [path.resolve(files.configFile)]
+    : [path.join(homedir(), '.ssh', 'config'), '/etc/ssh/ssh_config'];
+  return [
+    '# Written by coopctl for one run: the known-hosts files of coopctl.yaml, then the ssh_config in force.',
+    ...(files.knownHostsFile ? [`UserKnownHostsFile ${quote(path.resolve(files.knownHostsFile))}`] : []),
+    ...(files.globalKnownHostsFile ? [`GlobalKnownHostsFile ${quote(path.resolve(files.globalKnownHostsFile))}`] : []),
+    ...theirs.map((f) => `Include ${quote(f)}`),
+    '',
+  ].join('\n');
+}

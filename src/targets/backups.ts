@@ -112,7 +112,13 @@ export async function restoreTestHost(ws: Workspace): Promise<{ host: RemoteHost
     );
   }
   return {
-    host: ws.ssh.host({ name: host.name, address: host.address, port: host.port, user: host.user }),
+    host: ws.ssh.host({
+      name: host.name,
+      address: host.address,
+      port: host.port,
+      user: host.user,
+      become: host.become,
+    }),
     db: { name: database.name ?? 'postgres', user: database.user, container, composeDir: dir },
   };
 }

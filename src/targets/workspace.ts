@@ -159,8 +159,8 @@ export class Workspace {
       mdstat: vars('coopctl_mdstat') ?? '/proc/mdstat',
       rebootRequired: vars('coopctl_reboot_required') ?? '/var/run/reboot-required',
     };
-    const { name, address, port, user, explicit } = host;
-    const remote = this.ssh.host({ name, address, port, user, explicit });
+    const { name, address, port, user, explicit, become } = host;
+    const remote = this.ssh.host({ name, address, port, user, explicit, become });
     return {
       service,
       env,

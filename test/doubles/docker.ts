@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   ComposeError,
@@ -242,6 +242,19 @@ function ps(ctx: Ctx, args: string[]): number {
   return 0;
 }
 
+/**
+ * Whether this user may talk to the daemon: the socket (R/var/run/docker.sock) is root's on a host reached
+ * with sudo, so a command that forgot sudo fails as docker fails. A host made before the socket existed: yes.
+ */
+function daemonReachable(root: string): boolean {
+  try {
+    accessSync(standinPaths(root).dockerSocket, constants.R_OK | constants.W_OK);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 async function compose(argv: string[]): Promise<number> {
   const g = parseComposeGlobals(argv);
   const [sub, ...args] = g.rest;
@@ -250,6 +263,16 @@ async function compose(argv: string[]): Promise<number> {
     return 0;
   }
   if (!sub) throw new UsageError('Usage:  docker compose [OPTIONS] COMMAND');
+  // The host's R/bin/docker names its root: the daemon answers (or not) before any project is read.
+  const host = process.env.COOPCTL_SANDBOX_ROOT;
+  if (host && !daemonReachable(host)) {
+    io.err(
+      'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: ' +
+        'Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/containers/json": ' +
+        'dial unix /var/run/docker.sock: connect: permission denied',
+    );
+    return 1;
+  }
   const project = loadComposeProject(g, process.cwd());
   const root = findSandboxRoot([project.dir, process.cwd()]);
   const cfg = loadStandinConfig(root);

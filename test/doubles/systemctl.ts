@@ -288,6 +288,18 @@ function show(ctx: Ctx, unit: string, props: string[], valueOnly: boolean): void
   for (const [k, v] of Object.entries(all)) if (!props.length || props.includes(k)) out(valueOnly ? v : `${k}=${v}`);
 }
 
+/** Verbs that change what systemd runs: root's (or the unit dir's owner's, in an unprivileged sandbox). */
+const MANAGES = new Set(['daemon-reload', 'start', 'stop', 'restart', 'reload', 'try-restart', 'enable', 'disable']);
+
+function mayManage(ctx: Ctx): boolean {
+  try {
+    accessSync(ctx.unitDir, constants.W_OK);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 function main(argv: string[]): number {
   const flags = argv.filter((a) => a.startsWith('-'));
   const words = argv.filter((a) => !a.startsWith('-'));
@@ -309,6 +321,11 @@ function main(argv: string[]): number {
   const needUnits = () => {
     if (!units.length) throw new UnitError(`Too few arguments.`, 1);
   };
+  if (MANAGES.has(verb) && !mayManage(ctx)) {
+    // What systemd answers an ordinary user (no polkit agent on a server): the unit is left alone.
+    if (verb === 'daemon-reload') throw new UnitError('Failed to reload daemon: Access denied', 1);
+    throw new UnitError(`Failed to ${verb} ${units.join(' ') || 'units'}: Access denied`, 4);
+  }
   switch (verb) {
     case 'daemon-reload':
       for (const [unit, rt] of Object.entries(ctx.runtime)) {

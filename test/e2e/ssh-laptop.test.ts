@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,32 @@ function hashed(host: string, line: string): string {
   const hash = createHmac('sha1', salt).update(host).digest();
   return `|1|${salt.toString('base64')}|${hash.toString('base64')} ${line}`;
 }
+
+/** Signs the host's ed25519 key with a fresh CA (d/ca) for `principal`; sshd then offers the certificate too. */
+function certifyHostKey(spec: SshdSpec, principal: string): void {
+  for (const ca of ['ca', 'other-ca']) {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', ca, '-f', path.join(d, ca)]);
+  }
+  const hostKey = sshdFiles(spec.dir).hostKey;
+  execFileSync('ssh-keygen', [
+    '-q',
+    '-s',
+    path.join(d, 'ca'),
+    '-I',
+    principal,
+    '-h',
+    '-n',
+    principal,
+    `${hostKey}.pub`,
+  ]);
+  appendFileSync(sshdFiles(spec.dir).config, `HostCertificate ${hostKey}-cert.pub\n`);
+}
+
+const caLine = (ca: string, pattern: string) =>
+  `@cert-authority ${pattern} ${readFileSync(path.join(d, `${ca}.pub`), 'utf8')
+    .split(' ')
+    .slice(0, 2)
+    .join(' ')}\n`;
 
 function startAgent(key: string): void {
   agentSock = path.join(d, 'agent.sock');
@@ -92,6 +118,7 @@ beforeAll(async () => {
   rhizome = spec('rhizome', await freePort(), ['ed25519', 'ecdsa']);
   prepareSshd(bastion);
   prepareSshd(rhizome);
+  certifyHostKey(rhizome, 'rhizome.social.coop');
   const pub = (spec: SshdSpec, type: string) =>
     readFileSync(path.join(spec.dir, `ssh_host_${type}_key.pub`), 'utf8')
       .split(' ')
@@ -181,6 +208,25 @@ describe("an operator's laptop: ssh-agent, ssh_config, ProxyJump, ECDSA and RSA 
     expect(json<{ error: { code: string; message: string } }>(r).error).toMatchObject({
       code: 'host-key',
       message: expect.stringContaining('has CHANGED'),
+    });
+  });
+
+  it('a host known only through a @cert-authority line is reached; a certificate of another CA is exit 2', async () => {
+    writeConfig({ ...laptop, knownHosts: 'ca_known_hosts' });
+    writeFileSync(path.join(d, 'ca_known_hosts'), caLine('ca', '*.social.coop'));
+    const ok = await lockStatus();
+    expect(ok.stderr).not.toMatch(/host key|cannot reach/);
+    expect(ok.code).toBe(0);
+    expect(json(ok)).toMatchObject({ held: false });
+
+    writeFileSync(path.join(d, 'ca_known_hosts'), caLine('other-ca', '*.social.coop'));
+    const refused = await lockStatus();
+    expect(refused.code).toBe(2);
+    expect(json<{ error: { code: string; message: string } }>(refused).error).toMatchObject({
+      code: 'host-key',
+      message: expect.stringMatching(
+        /@cert-authority does not vouch for it \(its certificate is signed by ssh-ed25519/,
+      ),
     });
   });
 });

@@ -16,11 +16,24 @@ export interface TestSandbox {
   down(): Promise<void>;
 }
 
-/** A whole sandbox (real sshd hosts, PostgreSQL, Ansible deploy, abra double, s3rver) built through the CLI. */
-export async function startSandbox(opts: { extraHosts?: number } = {}): Promise<TestSandbox> {
+/**
+ * A whole sandbox (real sshd hosts, PostgreSQL, Ansible deploy, abra double, s3rver) built through the CLI.
+ * Its links are not shaped unless `link` says so (tests need speed, benchmarks and link tests realism).
+ */
+export async function startSandbox(
+  opts: { extraHosts?: number; link?: 'home' | 'lan' | 'none' } = {},
+): Promise<TestSandbox> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-sb-'));
   const up = await coopctl(
-    ['sandbox', 'up', '--dir', dir, ...(opts.extraHosts ? ['--extra-hosts', String(opts.extraHosts)] : [])],
+    [
+      'sandbox',
+      'up',
+      '--dir',
+      dir,
+      '--link',
+      opts.link ?? 'none',
+      ...(opts.extraHosts ? ['--extra-hosts', String(opts.extraHosts)] : []),
+    ],
     { timeoutMs: 600_000 },
   );
   if (up.code !== 0) {

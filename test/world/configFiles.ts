@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import type { SandboxLayout } from './layout.js';
 import { PASS_ENTRIES } from './passStore.js';
 import { repoRoot } from './paths.js';
-import type { SandboxState } from './state.js';
+import { operatorSsh, type SandboxState } from './state.js';
 
 /** Per-host variables coopctl reads from the inventory (paths inside the host's root). */
 export function coopctlHostVars(hostRoot: string): Record<string, string> {
@@ -24,13 +24,15 @@ export function writeInventory(
   const hostEntry = (name: string) => {
     const h = state.hosts.find((x) => x.name === name)!;
     return {
-      ansible_host: h.ssh.address,
-      ansible_port: h.ssh.port,
-      ansible_user: state.user,
+      // With a shaped link, the relay in front of the host (known_hosts names it with the host's key).
+      ansible_host: operatorSsh(h).address,
+      ansible_port: operatorSsh(h).port,
+      ansible_user: h.login ?? state.user,
       ansible_ssh_private_key_file: layout.ssh.identity,
       // The sandbox pins its own host keys: strict checking against its known_hosts, never "no".
       ansible_ssh_common_args: `-F ${layout.ssh.config} -o UserKnownHostsFile=${layout.ssh.knownHosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
-      ansible_become: false,
+      // A host with a login of its own is reached as production's are: an ordinary user, sudo to root.
+      ansible_become: h.login !== undefined,
       ansible_python_interpreter: '/usr/bin/python3',
       ...coopctlHostVars(layout.host(name)),
       ...extraVars(name),
@@ -107,7 +109,7 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
         local: { type: 'local', dir: path.relative(layout.root, layout.backups) },
         s3: {
           type: 's3',
-          endpoint: `http://127.0.0.1:${state.s3.port}`,
+          endpoint: state.s3.endpoint ?? `http://127.0.0.1:${state.s3.port}`,
           bucket: state.s3.bucket,
           forcePathStyle: true,
           accessKeyId: { pass: PASS_ENTRIES.s3AccessKey },

@@ -133,7 +133,7 @@ async function apply(
     if (!(STORE_FAULTS as readonly string[]).includes(kind))
       throw new InputError(`KIND: the store takes ${STORE_FAULTS.join(', ')}, not "${kind}"`);
     if (on) await stopPidFile(layout.s3.pidFile);
-    else if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3.port);
+    else if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3);
     return;
   }
   if (r.kind === 'app') {

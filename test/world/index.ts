@@ -6,11 +6,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { clearFaults, setFault } from './faults.js';
+import { fillDatabase } from './fill.js';
 import { sandboxLayout } from './layout.js';
 import { passEnv } from './passStore.js';
 import { sandboxDown, sandboxProcesses, sandboxUp, type UpOptions } from './world.js';
 
-export { sandboxDown as down, sandboxProcesses as processes, setFault, clearFaults };
+export { sandboxDown as down, sandboxProcesses as processes, setFault, clearFaults, fillDatabase as fill };
 
 /**
  * Builds the sandbox, or starts what is not running of an existing one.

@@ -32,6 +32,14 @@ export function sandboxLayout(dir: string) {
       pidFile: path.join(root, 's3', 's3rver.pid'),
       log: path.join(root, 's3', 's3rver.log'),
     },
+    /** The relays that add the links' round-trip time (test/world/relay.ts). */
+    links: {
+      dir: path.join(root, 'links'),
+      log: path.join(root, 'links', 'relay.log'),
+      /** In the sandbox's own namespace (the operator's end), and in the object store's. */
+      operatorPid: path.join(root, 'links', 'operator-relay.pid'),
+      storePid: path.join(root, 'links', 'store-relay.pid'),
+    },
     host: (name: string) => path.join(root, 'hosts', name),
   };
 }

@@ -71,3 +71,25 @@ export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs: 
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Waits until host:port accepts connections, or the process that should listen there exits. */
+export function waitForListener(
+  what: string,
+  at: { host: string; port: number },
+  child: { exitCode: number | null },
+  log: string,
+): Promise<void> {
+  return waitFor(
+    what,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        if (child.exitCode !== null) return reject(new Error(`${what} exited (see ${log})`));
+        const s = net.connect(at, () => {
+          s.destroy();
+          resolve();
+        });
+        s.on('error', reject);
+      }),
+    30_000,
+  );
+}

@@ -129,3 +129,35 @@ export function setNetnsLink(h: Pick<NetnsHost, 'ns' | 'inside'>, up: boolean): 
 export function inNetns(ns: string | undefined, argv: string[]): string[] {
   return ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv;
 }
+
+/**
+ * The data-centre link between a host and the object store's namespace: a veth pair from one namespace to the
+ * other, and a route in the host to the store's address over it (not over the operator's link). Both ends are
+ * inside this sandbox's namespaces, where no other sandbox sees them: 10.232.<index>.0/30 is free there.
+ */
+export interface StoreLink {
+  /** The veth end in the host's namespace, and in the store's. */
+  host: string;
+  store: string;
+}
+
+export function connectToStore(tag: string, index: number, host: NetnsHost, store: NetnsHost): StoreLink {
+  const l = { host: `cc${tag}${index}h`, store: `cc${tag}${index}s` };
+  const [hostSide, storeSide] = [`10.232.${index}.2`, `10.232.${index}.1`];
+  ip('link', 'add', l.host, 'netns', host.ns, 'type', 'veth', 'peer', 'name', l.store, 'netns', store.ns);
+  ip('-n', host.ns, 'addr', 'add', `${hostSide}/30`, 'dev', l.host);
+  ip('-n', store.ns, 'addr', 'add', `${storeSide}/30`, 'dev', l.store);
+  ip('-n', host.ns, 'link', 'set', l.host, 'up');
+  ip('-n', store.ns, 'link', 'set', l.store, 'up');
+  ip('-n', host.ns, 'route', 'add', `${store.address}/32`, 'via', storeSide, 'dev', l.host);
+  return l;
+}
+
+export function linkExists(ns: string, dev: string): boolean {
+  try {
+    ip('-n', ns, 'link', 'show', 'dev', dev);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,4 +1,5 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 /** Alive and not a zombie waiting to be reaped (init may take a moment to reap detached children). */
 export function isRunning(pid: number): boolean {
@@ -50,4 +51,18 @@ export async function stopPidFile(pidFile: string, graceMs?: number): Promise<vo
   const pid = readPid(pidFile);
   if (pid !== undefined) await stopPid(pid, graceMs);
   rmSync(pidFile, { force: true });
+}
+
+/** Starts a long-running process on its own (it outlives coopctl): output appended to `log`, pid to `pidFile`. */
+export function spawnDetached(
+  argv: string[],
+  files: { log: string; pidFile: string },
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
+  const log = openSync(files.log, 'a');
+  const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log], env });
+  closeSync(log);
+  child.unref();
+  writeFileSync(files.pidFile, `${child.pid}\n`);
+  return child;
 }

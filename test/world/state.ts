@@ -2,6 +2,10 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { InputError } from '../../src/kernel/errors.js';
 
 export type HostKind = 'mastodon' | 'coopcloud';
+/** How the operator's end reaches the hosts (test/world/links.ts). */
+export type LinkName = 'home' | 'lan' | 'none';
+
+type Netns = { ns: string; outside: string; inside: string; gateway: string; address: string };
 
 export interface SandboxHost {
   name: string;
@@ -11,8 +15,19 @@ export interface SandboxHost {
   streaming?: { address: string; port: number };
   /** The nginx in front of web and streaming: the public URL. */
   proxy?: { address: string; port: number };
+  /** An ordinary login with passwordless sudo, as production hosts are reached (test/world/become.ts); else root. */
+  login?: string;
   /** Present in netns mode: the host's namespace and its veth pair. */
-  netns?: { ns: string; outside: string; inside: string; gateway: string; address: string };
+  netns?: Netns;
+  /** Where the operator reaches its sshd when the link is shaped: the relay that adds the round trip. */
+  relay?: { address: string; port: number };
+  /** In netns mode: the veth pair of its data-centre link to the object store (netns.ts connectToStore). */
+  storeLink?: { host: string; store: string };
+}
+
+/** The address and port the operator's ssh (coopctl, Ansible, abra) connects to. */
+export function operatorSsh(h: SandboxHost): { address: string; port: number } {
+  return h.relay ?? h.ssh;
 }
 
 export interface SandboxState {
@@ -27,7 +42,19 @@ export interface SandboxState {
     host: string;
     apps: Array<{ name: string; domain: string; recipe: string; version: string; port: number; envs: string[] }>;
   };
-  s3: { port: number; bucket: string };
+  /** Absent in sandboxes built before links were shaped: none. */
+  link?: LinkName;
+  s3: {
+    /** s3rver's port: on 127.0.0.1 (loopback mode), or in its own namespace `netns`. */
+    port: number;
+    bucket: string;
+    netns?: Netns;
+    /** The URL the operator's coopctl uses, and the one the hosts use (over the data-centre link). */
+    endpoint?: string;
+    hostEndpoint?: string;
+    /** The relays' ports for the store when the link is shaped: the operator's end, and the hosts'. */
+    relayPorts?: { operator: number; hosts: number };
+  };
   faults: Array<{ target: string; kind: string; since: string }>;
 }
 

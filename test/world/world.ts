@@ -1,16 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
@@ -36,15 +25,26 @@ import {
 } from './mastodon/host.js';
 import { prepareNginx, startNginx, stopNginx } from './mastodon/nginx.js';
 import { createMastodonUpstream } from './mastodon/upstream.js';
-import { freePort, readBanner, waitFor } from './net.js';
-import { createNetns, deleteNetns, netnsExists, netnsSupported, sandboxTag } from './netns.js';
+import { describeLink, shapeLinks, startRelays, stopRelays, STORE_PORTS } from './links.js';
+import { freePort, readBanner, waitForListener } from './net.js';
+import {
+  connectToStore,
+  createNetns,
+  deleteNetns,
+  inNetns,
+  linkExists,
+  netnsExists,
+  netnsSupported,
+  sandboxTag,
+} from './netns.js';
 import { hostToken } from '../../src/remote/knownHosts.js';
 import { InputError } from '../../src/kernel/errors.js';
 import { createPassStore, PASS_ENTRIES, stopGpgAgent } from './passStore.js';
-import { isRunning, readPid, stopPidFile } from './processes.js';
+import { isRunning, readPid, spawnDetached, stopPidFile } from './processes.js';
 import { prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
 import { createOperatorKey, startAgent, stopAgent } from './agent.js';
-import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
+import { becomeLogin, becomeUnsupported, createBecomeLogin, removeBecomeLogin } from './become.js';
+import { type LinkName, operatorSsh, readState, writeState, type SandboxHost, type SandboxState } from './state.js';
 
 /**
  * nginx in front of a Mastodon host. On loopback its port was picked free a while ago and another process
@@ -79,6 +79,8 @@ export interface UpOptions {
   extraHosts?: number;
   /** Hosts in network namespaces; default: when root and `ip netns` works. */
   netns?: boolean;
+  /** How the links are shaped (netns mode only); default home, and as built when the sandbox exists. */
+  link?: LinkName;
   log?: (line: string) => void;
 }
 
@@ -93,22 +95,29 @@ function hostEnv(layout: SandboxLayout, name: string): Record<string, string> {
   };
 }
 
+/** The host reached as an ordinary user with sudo, when the sandbox can make one (root, sudo installed). */
+const BECOME_HOST = 'alpha';
+
+function loginOf(layout: SandboxLayout, h: SandboxHost) {
+  return becomeLogin(sandboxTag(layout.root), layout.host(h.name));
+}
+
 function sshdSpec(layout: SandboxLayout, h: SandboxHost) {
   return {
     dir: path.join(layout.host(h.name), 'etc', 'ssh'),
     address: h.ssh.address,
     port: h.ssh.port,
-    authorizedKeys: layout.ssh.authorizedKeys,
+    authorizedKeys: h.login ? loginOf(layout, h).authorizedKeys : layout.ssh.authorizedKeys,
     env: hostEnv(layout, h.name),
     netns: h.netns?.ns,
   };
 }
 
-function writeSecrets(layout: SandboxLayout, ageIdentity: string, ageRecipient: string, s3Port: number): void {
+function writeSecrets(layout: SandboxLayout, ageIdentity: string, ageRecipient: string, s3Url: string): void {
   mkdirSync(layout.secrets, { recursive: true, mode: 0o700 });
   // pass convention: the value on the first line, metadata after it. s3rver's fixed
   // credentials only open the sandbox's own store.
-  const s3 = (what: string) => `S3RVER\nurl: http://127.0.0.1:${s3Port}\nnote: s3rver's fixed ${what}\n`;
+  const s3 = (what: string) => `S3RVER\nurl: ${s3Url}\nnote: s3rver's fixed ${what}\n`;
   const created = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   createPassStore(layout, {
     [PASS_ENTRIES.s3AccessKey]: s3('access key id'),
@@ -118,44 +127,17 @@ function writeSecrets(layout: SandboxLayout, ageIdentity: string, ageRecipient: 
   });
 }
 
-export function startS3(layout: SandboxLayout, port: number): Promise<void> {
+/** s3rver: on loopback, or in the object store's own namespace (reached over the links). */
+export function startS3(layout: SandboxLayout, s3: SandboxState['s3']): Promise<void> {
   mkdirSync(layout.s3.dir, { recursive: true });
-  const log = openSync(layout.s3.log, 'a');
-  const child = spawn(
-    process.execPath,
-    [
-      worldScript('doubles/s3.js'),
-      '--dir',
-      path.join(layout.s3.dir, 'data'),
-      '--port',
-      String(port),
-      '--bucket',
-      S3_BUCKET,
-    ],
-    {
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    },
+  const args = ['--dir', path.join(layout.s3.dir, 'data'), '--port', String(s3.port), '--bucket', S3_BUCKET];
+  if (s3.netns) args.push('--address', '0.0.0.0');
+  const child = spawnDetached(
+    inNetns(s3.netns?.ns, [process.execPath, worldScript('doubles/s3.js'), ...args]),
+    { log: layout.s3.log, pidFile: layout.s3.pidFile },
+    { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   );
-  closeSync(log);
-  child.unref();
-  writeFileSync(layout.s3.pidFile, `${child.pid}\n`);
-  return waitFor(
-    's3rver',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`s3rver exited (see ${layout.s3.log})`);
-      const { default: net } = await import('node:net');
-      await new Promise<void>((resolve, reject) => {
-        const s = net.connect({ host: '127.0.0.1', port }, () => {
-          s.destroy();
-          resolve();
-        });
-        s.on('error', reject);
-      });
-    },
-    30_000,
-  );
+  return waitForListener('s3rver', { host: s3.netns?.address ?? '127.0.0.1', port: s3.port }, child, layout.s3.log);
 }
 
 /** Runs the production playbook against the sandbox's Mastodon hosts. */
@@ -191,7 +173,7 @@ export async function sandboxUp(opts: UpOptions): Promise<SandboxState> {
   const log = opts.log ?? (() => {});
   if (existsSync(layout.state)) {
     log(`sandbox exists at ${layout.root}: starting what is not running`);
-    return restart(layout, log);
+    return restart(layout, opts.link, log);
   }
   try {
     return await build(layout, opts, log);
@@ -203,6 +185,12 @@ export async function sandboxUp(opts: UpOptions): Promise<SandboxState> {
 }
 
 async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) => void): Promise<SandboxState> {
+  const useNetns = opts.netns ?? netnsSupported();
+  if (opts.netns && !netnsSupported())
+    throw new InputError('--netns: network namespaces need root and a working `ip netns`');
+  if (!useNetns && opts.link !== undefined && opts.link !== 'none')
+    throw new InputError(`--link ${opts.link}: shaping links needs the hosts in network namespaces (root)`);
+  const link: LinkName = useNetns ? (opts.link ?? 'home') : 'none';
   worldScript('doubles/s3.js'); // fails early, with the fix, when the test world is not built
   mkdirSync(layout.root, { recursive: true });
   chmodSync(layout.root, 0o755);
@@ -217,9 +205,6 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
 
   const extra = Math.max(0, Math.min(Number(opts.extraHosts ?? 0), 64));
   const mastodonNames = ['alpha', 'prod', ...Array.from({ length: extra }, (_, i) => `extra${i + 1}`)];
-  const useNetns = opts.netns ?? netnsSupported();
-  if (opts.netns && !netnsSupported())
-    throw new InputError('--netns: network namespaces need root and a working `ip netns`');
   const hosts: SandboxHost[] = [];
   const tag = sandboxTag(layout.root);
   for (const [i, name] of [...mastodonNames, 'hypha'].entries()) {
@@ -239,6 +224,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
             }
           : {}),
         netns: n,
+        ...(link !== 'none' ? { relay: { address: '127.0.0.1', port: await freePort() } } : {}),
       });
     } else {
       hosts.push({
@@ -255,6 +241,11 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
       });
     }
   }
+  const s3 = await storeSpec(tag, hosts, link, (n) => rememberNetns(layout, n));
+  const noBecome = becomeUnsupported();
+  const becomeHost = hosts.find((h) => h.name === BECOME_HOST)!;
+  if (noBecome) log(`${BECOME_HOST} is reached as ${os.userInfo().username}, like the other hosts: ${noBecome}`);
+  else becomeHost.login = loginOf(layout, becomeHost).user;
   const appPorts: number[] = [];
   for (let i = 0; i < 4; i++) appPorts.push(await freePort());
   const apps = defaultCoopCloudApps('sandbox', 0).map((a, i) => ({ ...a, port: appPorts[i] }));
@@ -279,12 +270,13 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
         envs: [a.domain.startsWith('wiki-alpha') ? 'alpha' : 'prod'],
       })),
     },
-    s3: { port: await freePort(), bucket: S3_BUCKET },
+    link,
+    s3,
     faults: [],
   };
 
   log('creating the password store (gpg key, pass init, the S3 keys and the age identity)');
-  writeSecrets(layout, identity, recipient, state.s3.port);
+  writeSecrets(layout, identity, recipient, s3.endpoint!);
 
   log('creating the fixture upstream Mastodon repository');
   mkdirSync(layout.upstream, { recursive: true });
@@ -299,13 +291,16 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
         mkdirSync(path.join(root, d), { recursive: true });
       if (h.kind === 'mastodon') {
         await prepareMastodonHost({ name: h.name, root, upstream, web: h.web!, streaming: h.streaming });
+        if (h.login) createBecomeLogin(loginOf(layout, h), root, layout.ssh.authorizedKeys);
         await startProxy(root, h);
       } else {
         writeFileSync(path.join(root, 'proc/mdstat'), HEALTHY_MDSTAT);
       }
       const pub = prepareSshd(sshdSpec(layout, h));
       await startSshd(sshdSpec(layout, h));
-      knownHosts.push(`${hostToken(h.ssh.address, h.ssh.port)} ${pub}`);
+      // What the operator connects to: with a shaped link, the relay in front of the host.
+      const at = operatorSsh(h);
+      knownHosts.push(`${hostToken(at.address, at.port)} ${pub}`);
     }),
   );
   writeFileSync(layout.ssh.knownHosts, `${knownHosts.sort().join('\n')}\n`);
@@ -317,12 +312,15 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
     root: layout.host('hypha'),
     abraDir: layout.abraDir,
     server: COOPCLOUD_SERVER,
-    ssh: { host: hypha.ssh.address, port: hypha.ssh.port },
+    ssh: { host: operatorSsh(hypha).address, port: operatorSsh(hypha).port },
     apps,
   });
 
-  log('starting the object store (s3rver)');
-  await startS3(layout, state.s3.port);
+  log(`starting the object store (s3rver${s3.netns ? ', in its own network namespace' : ''})`);
+  await startS3(layout, state.s3);
+  log(describeLink(state));
+  shapeLinks(state);
+  await startRelays(layout, state);
 
   // prod splits the queues across several sidekiq services, as social.coop's production does
   const secrets = Object.fromEntries(mastodonNames.map((n) => [n, sandboxMastodonSecrets()]));
@@ -345,18 +343,62 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   return state;
 }
 
-async function restart(layout: SandboxLayout, log: (l: string) => void): Promise<SandboxState> {
+/**
+ * Where the object store runs. With namespaces: its own, with the operator's link to it (a veth from the
+ * sandbox's namespace) and a data-centre link from each host; without: on loopback, as the hosts are.
+ */
+async function storeSpec(
+  tag: string,
+  hosts: SandboxHost[],
+  link: LinkName,
+  remember: (n: { ns: string; outside: string }) => void,
+): Promise<SandboxState['s3']> {
+  if (!hosts[0]?.netns) {
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}`;
+    return { port, bucket: S3_BUCKET, endpoint, hostEndpoint: endpoint };
+  }
+  const store = await createNetns(tag, hosts.length);
+  remember(store);
+  hosts.forEach((h, i) => {
+    h.storeLink = connectToStore(tag, i, h.netns!, store);
+  });
+  const direct = `http://${store.address}:${STORE_PORTS.s3rver}`;
+  const spec = { port: STORE_PORTS.s3rver, bucket: S3_BUCKET, netns: store };
+  if (link === 'none') return { ...spec, endpoint: direct, hostEndpoint: direct };
+  const relayPorts = { operator: await freePort(), hosts: STORE_PORTS.relay };
+  return {
+    ...spec,
+    endpoint: `http://127.0.0.1:${relayPorts.operator}`,
+    hostEndpoint: `http://${store.address}:${relayPorts.hosts}`,
+    relayPorts,
+  };
+}
+
+async function restart(layout: SandboxLayout, link: LinkName | undefined, log: (l: string) => void) {
   const state = readState(layout.state);
+  if (link !== undefined && link !== (state.link ?? 'none'))
+    throw new InputError(
+      `--link ${link}: the sandbox at ${layout.root} was built with --link ${state.link ?? 'none'}`,
+      { hints: [`keep it (leave out --link), or rebuild: coopctl sandbox down --purge --dir ${layout.root}`] },
+    );
   startAgent(layout.ssh.agent);
   const tag = sandboxTag(layout.root);
-  for (const [i, h] of state.hosts.entries()) {
-    if (h.netns && !netnsExists(h.netns.ns)) {
-      await createNetns(tag, i, h.netns);
-      rememberNetns(layout, h.netns);
+  const namespaces = [...state.hosts.map((h) => h.netns), state.s3.netns];
+  for (const [i, n] of namespaces.entries()) {
+    if (n && !netnsExists(n.ns)) {
+      await createNetns(tag, i, n);
+      rememberNetns(layout, n);
     }
   }
+  const store = state.s3.netns;
+  for (const [i, h] of state.hosts.entries())
+    if (store && h.netns && h.storeLink && !linkExists(h.netns.ns, h.storeLink.host))
+      connectToStore(tag, i, h.netns, store);
+  shapeLinks(state);
   await Promise.all(
     state.hosts.map(async (h) => {
+      if (h.login) createBecomeLogin(loginOf(layout, h), layout.host(h.name), layout.ssh.authorizedKeys);
       if (h.kind === 'mastodon') {
         await startMastodonHost(layout.host(h.name), h.netns?.ns);
         startNginx(layout.host(h.name), h.netns?.ns);
@@ -365,7 +407,9 @@ async function restart(layout: SandboxLayout, log: (l: string) => void): Promise
     }),
   );
   await startCoopCloudHealth(layout.host('hypha'));
-  if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3.port);
+  if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3);
+  await startRelays(layout, state);
+  log(describeLink(state));
   log('sandbox running');
   return state;
 }
@@ -382,7 +426,8 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
       if (existsSync(path.join(root, 'traefik.json'))) await stopCoopCloudHealth(root);
     }),
   );
-  await stopPidFile(layout.s3.pidFile);
+  removeBecomeLogin(sandboxTag(layout.root));
+  await Promise.all([stopPidFile(layout.s3.pidFile), stopRelays(layout)]);
   stopGpgAgent(layout);
   await stopAgent(layout.ssh.agent);
   for (const n of rememberedNetns(layout)) deleteNetns(n);
@@ -418,7 +463,9 @@ export interface ProcessReport {
   where?: string;
 }
 
-export async function sandboxProcesses(dir: string): Promise<{ state: SandboxState; processes: ProcessReport[] }> {
+export async function sandboxProcesses(
+  dir: string,
+): Promise<{ state: SandboxState; processes: ProcessReport[]; link: string }> {
   const layout = sandboxLayout(dir);
   const state = readState(layout.state);
   const processes: ProcessReport[] = [];
@@ -430,7 +477,8 @@ export async function sandboxProcesses(dir: string): Promise<{ state: SandboxSta
         () => true,
         () => false,
       );
-    processes.push({ what: `${h.name} sshd`, running: answering, where: `${h.ssh.address}:${h.ssh.port}` });
+    const via = h.relay ? ` (via ${h.relay.address}:${h.relay.port})` : '';
+    processes.push({ what: `${h.name} sshd`, running: answering, where: `${h.ssh.address}:${h.ssh.port}${via}` });
     if (h.web)
       processes.push({
         what: `${h.name} mastodon web`,
@@ -453,9 +501,15 @@ export async function sandboxProcesses(dir: string): Promise<{ state: SandboxSta
   processes.push({
     what: 's3rver',
     running: isRunning(readPid(layout.s3.pidFile) ?? -1),
-    where: `http://127.0.0.1:${state.s3.port}`,
+    where: state.s3.endpoint ?? `http://127.0.0.1:${state.s3.port}`,
   });
-  return { state, processes };
+  if (state.s3.relayPorts)
+    for (const [what, pidFile] of [
+      ['link relay (operator end)', layout.links.operatorPid],
+      ['link relay (store end)', layout.links.storePid],
+    ])
+      processes.push({ what, running: isRunning(readPid(pidFile) ?? -1) });
+  return { state, processes, link: describeLink(state) };
 }
 
 async function answers(address: string, port: number): Promise<boolean> {

@@ -1,11 +1,12 @@
 import { createWriteStream, existsSync } from 'node:fs';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
 import type { ProcessRunner } from '../../kernel/process.js';
 import { quoteArg } from '../../remote/quote.js';
 import type { SshFiles } from '../../remote/ssh.js';
+import { layeredSshConfig } from '../../remote/sshConfig.js';
 import { EventsTail, readOnlyAction, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
 import { ansibleEnvironment, operatorSettings, type OperatorSettings } from './settings.js';
 
@@ -137,7 +138,12 @@ async function runOnce(
     if (e.event === 'stats') stats = e.hosts;
     o.onEvent?.(e);
   });
-  const { args, env } = playbookCommand(o, strategy, eventsFile, await operatorSettings(runner, o.playbook));
+  const layered = layeredSshConfig(o.ssh ?? {});
+  const sshConfig = `${o.logFile.replace(/\.log$/, '')}.ssh_config`;
+  if (layered) await writeFile(sshConfig, layered, { mode: 0o600 });
+  // ProxyJump hops get the ssh_config (-F) but not -o: the layered one names the same known-hosts files.
+  const run = layered ? { ...o, ssh: { ...o.ssh, configFile: sshConfig } } : o;
+  const { args, env } = playbookCommand(run, strategy, eventsFile, await operatorSettings(runner, o.playbook));
   const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`);
   // One stream keeps the lines in order (unsequenced appendFile calls reorder them) and is flushed before returning.

@@ -32,6 +32,8 @@ export function standinPaths(root: string) {
     /** Like /run: cleared by a "reboot" (stopMastodonHost). */
     run: path.join(root, 'run'),
     containers: path.join(root, 'var', 'lib', 'docker-standin', 'containers.json'),
+    /** Stands for /var/run/docker.sock: whoever cannot open it cannot use docker. */
+    dockerSocket: path.join(root, 'var', 'run', 'docker.sock'),
     webPid: path.join(root, 'run', 'mastodon-web.pid'),
     webLaunch: path.join(root, 'run', 'mastodon-web.json'),
     systemdRuntime: path.join(root, 'run', 'systemd', 'units.json'),

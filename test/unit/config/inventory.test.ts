@@ -65,3 +65,42 @@ describe('Ansible inventory', () => {
     expect(third.hosts.get('rhizome')!.address).toBe('10.0.0.9');
   });
 });
+
+describe('become in the inventory', () => {
+  const hosts = (vars: Record<string, unknown>) =>
+    parseInventoryJson(JSON.stringify({ _meta: { hostvars: { pando: { ansible_user: 'ops', ...vars } } } }), 'inv');
+
+  it('reads ansible_become, ansible_become_user (default root) and ansible_become_method (sudo)', () => {
+    expect(hosts({ ansible_become: true }).hosts.get('pando')!.become).toEqual({ user: 'root', method: 'sudo' });
+    expect(hosts({ ansible_become: 'yes', ansible_become_user: 'mastodon' }).hosts.get('pando')!.become).toEqual({
+      user: 'mastodon',
+      method: 'sudo',
+    });
+    expect(hosts({ ansible_become: 'True', ansible_become_method: 'sudo' }).hosts.get('pando')!.become?.user).toBe(
+      'root',
+    );
+    expect(hosts({ ansible_become: false }).hosts.get('pando')!.become).toBeUndefined();
+    expect(hosts({ ansible_become: 'no', ansible_become_method: 'su' }).hosts.get('pando')!.become).toBeUndefined();
+    expect(hosts({}).hosts.get('pando')!.become).toBeUndefined();
+  });
+
+  it('refuses another become method and values that are not booleans or user names, as configuration errors', () => {
+    const err = (vars: Record<string, unknown>) => {
+      try {
+        hosts(vars);
+      } catch (e) {
+        return e as { message: string; exitCode: number };
+      }
+      throw new Error('no error');
+    };
+    expect(err({ ansible_become: true, ansible_become_method: 'su' })).toMatchObject({
+      exitCode: 2,
+      message:
+        'inv: host pando: ansible_become_method "su" is not supported: coopctl becomes another user with sudo only',
+    });
+    expect(err({ ansible_become: 'maybe' }).message).toBe(
+      'inv: host pando: ansible_become "maybe" is not a boolean (true or false)',
+    );
+    expect(err({ ansible_become: true, ansible_become_user: 'root; id' }).exitCode).toBe(2);
+  });
+});

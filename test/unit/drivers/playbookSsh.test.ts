@@ -1,32 +1,36 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPlaybook } from '../../../src/drivers/ansible/playbook.js';
-import type { ProcessRunner, RunOptions } from '../../../src/kernel/process.js';
+import type { ProcessRunner } from '../../../src/kernel/process.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-playbook-ssh-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function envOf(ssh?: Parameters<typeof runPlaybook>[1]['ssh'], untuned = false) {
-  let seen: RunOptions['env'];
+async function envOf(
+  ssh?: Parameters<typeof runPlaybook>[1]['ssh'],
+  untuned = false,
+): Promise<Record<string, string | undefined> & { sshConfig: string }> {
+  let seen: Record<string, string | undefined> = {};
   const runner: ProcessRunner = {
     dryRun: false,
     async run(_file, _args, opts) {
-      seen = opts.env;
+      seen = { ...opts.env };
       return { stdout: '', stderr: '', exitCode: 0, skipped: false };
     },
   };
+  const logFile = path.join(dir, `run-${Math.random()}.log`);
   await runPlaybook(runner, {
     playbook: path.join(dir, 'site.yml'),
     inventory: path.join(dir, 'inventory.yml'),
     limit: ['rhizome'],
     extraVars: {},
-    logFile: path.join(dir, `run-${Math.random()}.log`),
+    logFile,
     ssh,
     untuned,
   });
-  return seen!;
+  return { ...seen, sshConfig: logFile.replace(/\.log$/, '.ssh_config') };
 }
 
 describe("Ansible's ssh checks host keys as coopctl does", () => {
@@ -37,13 +41,21 @@ describe("Ansible's ssh checks host keys as coopctl does", () => {
       globalKnownHostsFile: '/etc/ssh/ssh_known_hosts',
     });
     expect(env.ANSIBLE_HOST_KEY_CHECKING).toBe('True');
+    // A ProxyJump's ssh gets -F but not -o: the known-hosts files go into an ssh_config that includes theirs.
     expect(env.ANSIBLE_SSH_ARGS).toBe(
-      "-F /home/op/.ssh/config -o 'UserKnownHostsFile=/home/op/coop known_hosts' " +
+      `-F ${env.sshConfig} -o 'UserKnownHostsFile=/home/op/coop known_hosts' ` +
         '-o GlobalKnownHostsFile=/etc/ssh/ssh_known_hosts -o ControlMaster=auto -o ControlPersist=120s',
     );
-    expect((await envOf({ knownHostsFile: '/kh' }, true)).ANSIBLE_SSH_ARGS).toBe(
-      '-o UserKnownHostsFile=/kh -o ControlMaster=no',
-    );
+    expect(readFileSync(env.sshConfig, 'utf8').split('\n').slice(1)).toEqual([
+      'UserKnownHostsFile "/home/op/coop known_hosts"',
+      'GlobalKnownHostsFile /etc/ssh/ssh_known_hosts',
+      'Include /home/op/.ssh/config',
+      '',
+    ]);
+    expect(statSync(env.sshConfig).mode & 0o777).toBe(0o600);
+    const untuned = await envOf({ knownHostsFile: '/kh' }, true);
+    expect(untuned.ANSIBLE_SSH_ARGS).toBe(`-F ${untuned.sshConfig} -o UserKnownHostsFile=/kh -o ControlMaster=no`);
+    expect(readFileSync(untuned.sshConfig, 'utf8')).toContain(`Include ${path.join(os.homedir(), '.ssh', 'config')}`);
   });
 
   it("leaves OpenSSH's own files alone when coopctl.yaml names none", async () => {

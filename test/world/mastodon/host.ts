@@ -46,9 +46,11 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** R/bin/NAME knows its host, as /usr/bin/docker does: also under sudo, which resets the environment. */
 function writeWrapper(root: string, name: string, node: string): void {
   const file = path.join(root, 'bin', name);
-  writeFileSync(file, `#!/bin/sh\nexec ${shellQuote(node)} ${shellQuote(standinScript(name))} "$@"\n`, { mode: 0o755 });
+  const run = `exec ${shellQuote(node)} ${shellQuote(standinScript(name))} "$@"`;
+  writeFileSync(file, `#!/bin/sh\nexport COOPCTL_SANDBOX_ROOT=${shellQuote(root)}\n${run}\n`, { mode: 0o755 });
   chmodSync(file, 0o755);
 }
 
@@ -83,6 +85,9 @@ export async function prepareMastodonHost(spec: MastodonHostSpec): Promise<void>
   writeJsonAtomic(p.config, cfg);
   if (!existsSync(path.join(root, 'proc', 'mdstat'))) writeFileSync(path.join(root, 'proc', 'mdstat'), HEALTHY_MDSTAT);
   if (!existsSync(p.faults)) writeFileSync(p.faults, '{}\n');
+  // What docker's CLI must be able to open; root's alone on a host reached with sudo (test/world/become.ts).
+  mkdirSync(path.dirname(p.dockerSocket), { recursive: true });
+  writeFileSync(p.dockerSocket, '', { flag: 'a', mode: 0o660 });
 
   const cluster = hostCluster(root, cfg);
   initCluster(cluster);

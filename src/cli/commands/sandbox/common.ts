@@ -12,10 +12,26 @@ import type { CommandContext } from '../../context.js';
  */
 interface SandboxState {
   mode: 'loopback' | 'netns';
-  hosts: Array<{ name: string; ssh: { address: string; port: number } }>;
+  link?: 'home' | 'lan' | 'none';
+  /** login: the host is reached as this ordinary user, with sudo; else as whoever runs the sandbox. */
+  hosts: Array<{ name: string; ssh: { address: string; port: number }; login?: string }>;
   coopcloud: { apps: unknown[] };
   s3: unknown;
   faults: Array<{ target: string; kind: string; since: string }>;
+}
+
+interface FillResult {
+  env: string;
+  database: string;
+  target: number;
+  before: FillCounts;
+  after: FillCounts;
+}
+interface FillCounts {
+  bytes: number;
+  accounts: number;
+  statuses: number;
+  media: number | null;
 }
 
 /** What test/world/index.ts offers (test/helpers/worldContract.ts holds the two together). */
@@ -24,15 +40,20 @@ export interface SandboxWorld {
     dir: string;
     extraHosts?: number;
     netns?: boolean;
+    link?: 'home' | 'lan' | 'none';
     log?: (line: string) => void;
   }): Promise<{ state: SandboxState; config: string; env: Record<string, string> }>;
   down(dir: string, purge: boolean): Promise<void>;
-  processes(
-    dir: string,
-  ): Promise<{ state: SandboxState; processes: Array<{ what: string; running: boolean; where?: string }> }>;
+  processes(dir: string): Promise<{
+    state: SandboxState;
+    processes: Array<{ what: string; running: boolean; where?: string }>;
+    /** How the links are shaped, in words. */
+    link: string;
+  }>;
   setFault(dir: string, target: string, kind: string): Promise<SandboxState>;
   clearFaults(dir: string, target?: string): Promise<SandboxState>;
   dirOfConfig(file: string): Promise<string | undefined>;
+  fill(dir: string, env: string, bytes: number, log: (line: string) => void): Promise<FillResult>;
 }
 
 /** The package root: this file is <root>/{dist,src}/cli/commands/sandbox/common.{js,ts}. */

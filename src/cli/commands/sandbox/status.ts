@@ -5,8 +5,9 @@ import { loadWorld, sandboxDir } from './common.js';
 export async function run(ctx: CommandContext, opts: { dir?: string }) {
   const world = await loadWorld();
   const dir = await sandboxDir(ctx, world, opts.dir);
-  const { state, processes } = await world.processes(dir);
-  if (ctx.global.json) return ctx.printer.json({ dir, mode: state.mode, processes, faults: state.faults });
+  const { state, processes, link } = await world.processes(dir);
+  if (ctx.global.json)
+    return ctx.printer.json({ dir, mode: state.mode, link: state.link ?? 'none', processes, faults: state.faults });
   const p = ctx.printer;
   p.out(
     table(
@@ -18,6 +19,7 @@ export async function run(ctx: CommandContext, opts: { dir?: string }) {
       ['PROCESS', 'STATE', 'WHERE'],
     ),
   );
+  p.out(`\n${link}`);
   p.out(
     state.faults.length
       ? `\nfaults: ${state.faults.map((f) => `${f.target} ${f.kind} (since ${f.since})`).join(', ')}`
