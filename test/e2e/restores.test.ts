@@ -36,15 +36,17 @@ describe('failures that changed nothing', () => {
     await w.sb.fault('alpha', 'secret-missing');
     let r;
     try {
-      r = await upgrade('alpha', '4.4.8');
+      // without --json: the stages as they run, on stderr
+      r = await w.sb.run(['upgrade', 'mastodon', '--env', 'alpha', '--to', '4.4.8', '--yes', '--no-check']);
     } finally {
       await w.sb.fault('--clear', 'alpha');
     }
     expect(r.code, r.stderr).toBe(3);
-    const doc = json<ChangeDoc>(r);
-    expect(doc.state).toBe('nothing was changed: mastodon/alpha still runs 4.4.7');
-    expect(doc.record).toMatchObject({ status: 'failed', from: '4.4.7', to: '4.4.8' });
-    const rec = w.alpha.record(doc.record.id);
+    expect(r.stdout).toContain('- **State:** nothing was changed: mastodon/alpha still runs 4.4.7');
+    expect(r.stderr).toContain('Run the playbook with 4.4.8');
+    expect(r.stderr).not.toMatch(/Deploy 4\.4\.7 again|Restore the database/);
+    const rec = w.alpha.records().at(-1)!;
+    expect(rec).toMatchObject({ status: 'failed', from: '4.4.7', to: '4.4.8' });
     expect(rec.transitions.map((t) => t.status)).toEqual(['pending', 'failed']);
     expect(rec.transitions.at(-1)!.note).toMatch(/^stopped before any change: .*lacks DB_PASS.*changed nothing/);
     expect(rec.details.ansible).toMatchObject({ changedNothing: true });
