@@ -1,7 +1,7 @@
 import { BackupError } from './errors.js';
-import { assertLevel, DEFAULT_COMPRESSION, readFileCommand } from './commands.js';
+import { assertLevel, DEFAULT_COMPRESSION, dumpSession, readFileCommand } from './commands.js';
 import { backupSettings, type CreateBackupOptions } from './create.js';
-import { openSnapshot, pgDumpVersion } from './database.js';
+import { endSessions, openSnapshot, pgDumpVersion } from './database.js';
 import {
   hostCopyFile,
   pruneHostCopies,
@@ -59,6 +59,10 @@ async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
       onBytes: progress.update,
       signal: o.signal,
     });
+  } catch (err) {
+    // Under `docker exec` a pg_dump outlives the command that started it.
+    await endSessions(source.host, source.db, { app: dumpSession(copy.id) }).catch(() => {});
+    throw err;
   } finally {
     await session.close();
   }

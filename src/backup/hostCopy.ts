@@ -2,7 +2,7 @@ import path from 'node:path/posix';
 import { z } from 'zod';
 import { InputError } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
-import { assertLevel, dumpOnlyArgv, listArgv, type DbTarget } from './commands.js';
+import { assertLevel, dumpOnlyArgv, dumpSession, listArgv, type DbTarget } from './commands.js';
 import { hostScript } from './hostS3.js';
 import { required, runReporting, scriptFailure } from './hostRun.js';
 import { assertBackupId, FILE_NAMES } from './ids.js';
@@ -101,7 +101,7 @@ export async function writeHostCopy(
   c: HostCopy,
   o: { db: DbTarget; snapshot: string; level: number; onBytes?: (bytes: number) => void; signal?: AbortSignal },
 ): Promise<{ file: string; size: number; sha256: string }> {
-  const dump = dumpOnlyArgv(o.db, o.snapshot);
+  const dump = dumpOnlyArgv(o.db, o.snapshot, dumpSession(c.id));
   const cmd = hostScript(COPY, [
     c.base,
     hostCopyDir(c),

@@ -23,6 +23,7 @@ interface VerifyOptions {
   now?: () => Date;
   /** false: check only, leave the manifest as it is (--dry-run). */
   record?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface VerifyOutcome {
@@ -108,6 +109,7 @@ export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
       },
       phase: 'download',
       onProgress: o.onProgress,
+      signal: o.signal,
     });
     const details: Record<string, unknown> = { sha256: r.sha256, size: r.bytes };
     if (o.lister) {

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import { InputError } from '../../src/kernel/errors.js';
 import { unknownName } from '../../src/kernel/validate.js';
 import { clearCoopCloudFaults, setCoopCloudFault } from './coopcloud/server.js';
@@ -19,11 +20,14 @@ import { startS3 } from './world.js';
  */
 export const HOST_FAULTS = [
   'migration-fails',
+  'post-migration-fails',
   'migrations-slow',
+  'dump-slow',
   'health-fails',
   'host-down',
   'raid-degraded',
   'reboot-required',
+  'secret-missing',
 ] as const;
 export const APP_FAULTS = [
   'health-fails',
@@ -33,7 +37,7 @@ export const APP_FAULTS = [
   'backup-empty-dump',
   'slow',
 ] as const;
-export const STORE_FAULTS = ['store-down'] as const;
+export const STORE_FAULTS = ['store-down', 'store-slow'] as const;
 
 const DEGRADED_MDSTAT =
   'Personalities : [raid1]\nmd0 : active raid1 sda1[0]\n      976630464 blocks super 1.2 [2/1] [U_]\n\nunused devices: <none>\n';
@@ -56,6 +60,27 @@ function resolveTarget(state: SandboxState, target: string): Resolved {
 
 function hostFaultsFile(layout: SandboxLayout, host: string): string {
   return path.join(layout.host(host), 'faults.json');
+}
+
+/**
+ * secret-missing: the operators' inventory lacks one of the secrets the playbook asserts (a host_vars file
+ * that overrides the host's `mastodon_secrets` without DB_PASS), so the playbook stops at its assert.
+ */
+function setSecretMissing(layout: SandboxLayout, host: string, on: boolean): void {
+  const file = path.join(path.dirname(layout.inventory), 'host_vars', `${host}.yml`);
+  if (!on) {
+    rmSync(file, { force: true });
+    return;
+  }
+  const inv = parse(readFileSync(layout.inventory, 'utf8')) as {
+    all: { children: { mastodon: { hosts: Record<string, { mastodon_secrets: Record<string, string> }> } } };
+  };
+  const { DB_PASS: _, ...secrets } = inv.all.children.mastodon.hosts[host].mastodon_secrets;
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(
+    file,
+    `# sandbox fault secret-missing: DB_PASS is not provided\n${stringify({ mastodon_secrets: secrets })}`,
+  );
 }
 
 function setHostFaultFlag(layout: SandboxLayout, host: string, kind: string, on: boolean): void {
@@ -108,7 +133,11 @@ async function apply(
   if (r.kind === 'store') {
     if (!(STORE_FAULTS as readonly string[]).includes(kind))
       throw new InputError(`KIND: the store takes ${STORE_FAULTS.join(', ')}, not "${kind}"`);
-    if (on) await stopPidFile(layout.s3.pidFile);
+    if (kind === 'store-slow') {
+      const flag = path.join(layout.s3.dir, 'slow');
+      if (on) writeFileSync(flag, '');
+      else rmSync(flag, { force: true });
+    } else if (on) await stopPidFile(layout.s3.pidFile);
     else if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3);
     return;
   }
@@ -137,13 +166,18 @@ async function apply(
       else rmSync(path.join(root, 'var', 'run', 'reboot-required'), { force: true });
       return;
     case 'migration-fails':
+    case 'post-migration-fails':
     case 'migrations-slow':
+    case 'dump-slow':
     case 'health-fails':
       if (h.kind === 'coopcloud') {
         if (kind === 'health-fails') return setCoopCloudFault(root, '*', kind, on);
         throw new InputError(`KIND: ${kind} applies to a Mastodon host or an app`);
       }
       return setHostFaultFlag(layout, h.name, kind, on);
+    case 'secret-missing':
+      if (h.kind !== 'mastodon') throw new InputError('KIND: secret-missing applies to a Mastodon host');
+      return setSecretMissing(layout, h.name, on);
     case 'abra-upgrade-fails':
       if (h.kind === 'coopcloud') return setCoopCloudFault(root, '*', kind, on);
       throw new InputError('KIND: abra-upgrade-fails applies to the Co-op Cloud server or one of its apps');
@@ -178,7 +212,10 @@ export async function clearFaults(dir: string, target?: string): Promise<Sandbox
     for (const h of state.hosts) {
       signalHost(layout, h, 'SIGCONT');
       if (h.netns) setNetnsLink(h.netns, true);
-      if (h.kind === 'mastodon') writeFileSync(hostFaultsFile(layout, h.name), '{}\n');
+      if (h.kind === 'mastodon') {
+        writeFileSync(hostFaultsFile(layout, h.name), '{}\n');
+        setSecretMissing(layout, h.name, false);
+      }
     }
     clearCoopCloudFaults(layout.host(state.coopcloud.host));
   }

@@ -1,5 +1,6 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../../kernel/files.js';
 import path from 'node:path';
 import semver from 'semver';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
@@ -7,7 +8,7 @@ import type { ProcessRunner } from '../../kernel/process.js';
 import { quoteArg } from '../../remote/quote.js';
 import type { SshFiles } from '../../remote/ssh.js';
 import { layeredSshConfig } from '../../remote/sshConfig.js';
-import { EventsTail, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
+import { EventsTail, readOnlyAction, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
 import { ansibleEnvironment, operatorSettings, type OperatorSettings } from './settings.js';
 
 const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
@@ -44,6 +45,8 @@ export interface PlaybookResult {
   failures: TaskResultEvent[];
   changedTasks: string[];
   tasks: number;
+  /** No task reported a change and none but read-only ones started: the host is as it was. */
+  untouched: boolean;
   logFile: string;
   eventsFile: string;
 }
@@ -117,14 +120,18 @@ async function runOnce(
   strategy: Strategy,
   attempt: number,
 ): Promise<PlaybookResult> {
-  await mkdir(path.dirname(o.logFile), { recursive: true });
+  await mkdir(path.dirname(o.logFile), { recursive: true, mode: PRIVATE_DIR });
   const eventsFile = `${o.logFile.replace(/\.log$/, '')}${attempt ? `.${attempt}` : ''}.events.jsonl`;
   const failures: TaskResultEvent[] = [];
   const changed = new Set<string>();
   let tasks = 0;
+  let touching = false;
   let stats: StatsEvent['hosts'] | undefined;
   const tail = new EventsTail(eventsFile, (e) => {
-    if (e.event === 'task_start') tasks++;
+    if (e.event === 'task_start') {
+      tasks++;
+      if (!readOnlyAction(e.action)) touching = true;
+    }
     if (e.event === 'task_result') {
       if (e.status === 'failed' && !e.ignored) failures.push(e);
       if (e.changed) changed.add(e.task);
@@ -134,14 +141,16 @@ async function runOnce(
   });
   const layered = layeredSshConfig(o.ssh ?? {});
   const sshConfig = `${o.logFile.replace(/\.log$/, '')}.ssh_config`;
-  if (layered) await writeFile(sshConfig, layered, { mode: 0o600 });
+  if (layered) await writeFile(sshConfig, layered, { mode: PRIVATE_FILE });
   // ProxyJump hops get the ssh_config (-F) but not -o: the layered one names the same known-hosts files.
   const run = layered ? { ...o, ssh: { ...o.ssh, configFile: sshConfig } } : o;
   const { args, env } = playbookCommand(run, strategy, eventsFile, await operatorSettings(runner, o.playbook));
   const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`);
+  await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`, {
+    mode: PRIVATE_FILE,
+  });
   // One stream keeps the lines in order (unsequenced appendFile calls reorder them) and is flushed before returning.
-  const log = createWriteStream(o.logFile, { flags: 'a' });
+  const log = createWriteStream(o.logFile, { flags: 'a', mode: PRIVATE_FILE });
   tail.start();
   let exitCode: number;
   try {
@@ -170,6 +179,7 @@ async function runOnce(
     failures,
     changedTasks: [...changed],
     tasks,
+    untouched: !touching && changed.size === 0,
     logFile: o.logFile,
     eventsFile,
   };

@@ -4,7 +4,7 @@ import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
 import { backupSource, encryptionSettings, openBackupStore } from '../../../targets/backups.js';
 import { coopctlVersion } from '../../../kernel/version.js';
-import { progressPrinter } from './common.js';
+import { interruptible, progressPrinter } from './common.js';
 
 export async function run(
   ctx: CommandContext,
@@ -30,20 +30,24 @@ export async function run(
   let m;
   let hostCopy: string | undefined;
   try {
-    const o = {
-      source: { ...source, version },
-      store,
-      encryption: encryptionSettings(ws),
-      allowPlaintext: opts.allowPlaintext,
-      coopctlVersion: coopctlVersion(),
-      onProgress: progress.onProgress,
-      log: (line: string) => p.debug(line),
-    };
-    // An S3 store is reached from the host: the dump never passes through this machine.
-    if (store.hostAccess) {
+    m = await interruptible(ctx, 'backup create', async (signal) => {
+      const o = {
+        source: { ...source, version },
+        store,
+        encryption: encryptionSettings(ws),
+        allowPlaintext: opts.allowPlaintext,
+        coopctlVersion: coopctlVersion(),
+        onProgress: progress.onProgress,
+        log: (line: string) => p.debug(line),
+        signal,
+      };
+      // An S3 store is reached from the host: the dump never passes through this machine.
+      if (!store.hostAccess) return createBackup(o);
       const onHost = { dir: target.paths.backupDir, keep: ws.config.backup.onHost.keep };
-      ({ manifest: m, hostCopy } = await createBackupOnHost({ ...o, onHost }));
-    } else m = await createBackup(o);
+      const r = await createBackupOnHost({ ...o, onHost });
+      hostCopy = r.hostCopy;
+      return r.manifest;
+    });
   } finally {
     progress.done();
   }
