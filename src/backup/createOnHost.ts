@@ -38,7 +38,7 @@ interface HostCopied {
 }
 
 /** pg_dump in a snapshot → zstd → the on-host copy, checked (size, sha256, zstd -t, pg_restore --list). */
-async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
+export async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
   const { source } = o;
   const { recipients } = backupSettings(o);
   if (!recipients) throw new BackupError('dump-failed', 'a backup on the host is always encrypted for the store');
@@ -138,7 +138,7 @@ async function hostSha256(o: HostBackupOptions, file: string): Promise<string> {
  * this backup wrote to the store is removed, and the on-host copy too: a backup that did not reach the store does
  * not exist. On success older on-host copies beyond backup.onHost.keep are pruned.
  */
-async function sendOffsite(o: HostBackupOptions, c: HostCopied): Promise<Manifest> {
+export async function sendOffsite(o: HostBackupOptions, c: HostCopied): Promise<Manifest> {
   const { source, store } = o;
   const { encryption } = backupSettings(o);
   const dir = backupDir(source.service, source.env, c.copy.id);

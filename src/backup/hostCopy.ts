@@ -2,7 +2,9 @@ import path from 'node:path/posix';
 import { z } from 'zod';
 import { InputError } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
-import { assertLevel, dumpOnlyArgv, dumpSession, listArgv, type DbTarget } from './commands.js';
+import { assertLevel, dumpOnlyArgv, dumpSession, listArgv, restoreCommand, type DbTarget } from './commands.js';
+import { createDatabase, dropDatabase, rowCounts } from './database.js';
+import { BackupError } from './errors.js';
 import { hostScript } from './hostS3.js';
 import { required, runReporting, scriptFailure } from './hostRun.js';
 import { assertBackupId, FILE_NAMES } from './ids.js';
@@ -138,4 +140,61 @@ export async function pruneHostCopies(host: RemoteHost, c: HostCopy, keep: numbe
 /** Removes a copy (a backup that failed after it was written); best effort. */
 export async function removeHostCopy(host: RemoteHost, c: HostCopy): Promise<void> {
   await host.exec(['rm', '-rf', '--', hostCopyDir(c)], { mutates: true, reject: false }).catch(() => {});
+}
+
+/** The copy's manifest when the host holds a complete copy of backup `c.id`; undefined when it does not. */
+export async function findHostCopy(host: RemoteHost, c: HostCopy): Promise<HostCopyManifest | undefined> {
+  const dir = hostCopyDir(c);
+  const r = await host.exec(hostScript('test -f "$1/db.dump.zst" && cat -- "$1/manifest.json"', [dir]), {
+    mutates: false,
+    reject: false,
+  });
+  if (r.exitCode !== 0) return undefined;
+  try {
+    return hostManifestSchema.parse(JSON.parse(r.stdout));
+  } catch {
+    throw new BackupError('bad-manifest', `${dir}/manifest.json on ${host.target.name} is not a copy's manifest`);
+  }
+}
+
+/**
+ * The on-host copy into a NEW database beside the live one (no network, no key): zstd -d | pg_restore there, then
+ * row counts equal to the copy's manifest. On failure the new database is dropped; the live one is never touched.
+ */
+export async function restoreFromHostCopy(
+  host: RemoteHost,
+  db: DbTarget,
+  c: HostCopy,
+  copy: HostCopyManifest,
+  database: string,
+): Promise<void> {
+  if (database === db.name)
+    throw new BackupError('database-step-failed', `refusing to restore over the live database ${database}`);
+  await createDatabase(host, db, database);
+  try {
+    const r = await host.exec(restoreCommand(db, database, { privileges: true }, hostCopyFile(c)), {
+      mutates: true,
+      reject: false,
+    });
+    if (r.exitCode !== 0)
+      throw scriptFailure(
+        host,
+        `pg_restore of ${hostCopyFile(c)} into ${database}`,
+        { ...r, code: r.exitCode },
+        'corrupt-dump',
+      );
+    const expected = copy.database.rowCounts;
+    const counts = await rowCounts(host, db, database, Object.keys(expected));
+    const wrong = Object.entries(expected).filter(([t, n]) => counts[t] !== n);
+    if (wrong.length > 0) {
+      throw new BackupError(
+        'restore-mismatch',
+        `${hostCopyFile(c)} restored into ${database}, but row counts differ from its manifest: ` +
+          wrong.map(([t, n]) => `${t}: expected ${n}, restored ${counts[t] ?? 'no table'}`).join('; '),
+      );
+    }
+  } catch (err) {
+    await dropDatabase(host, db, database).catch(() => {});
+    throw err;
+  }
 }

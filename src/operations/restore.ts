@@ -43,7 +43,7 @@ export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, 
     ],
     stages: [
       preflightStage({}),
-      safetyBackupStage(backups, t, current),
+      ...safetyBackupStage(backups, t, current),
       restoreDatabaseStage(id, `Restore ${id} into a new database, stop the app, swap names`, store),
       deployStage(t, current, `Deploy ${current} again (migrations bring an older backup up to date)`),
       verifyStage(current),

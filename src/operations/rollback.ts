@@ -131,7 +131,7 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
     findings,
     stages: [
       preflightStage({}),
-      safetyBackupStage(backups, t, c.current),
+      ...safetyBackupStage(backups, t, c.current),
       ...restore,
       deployStage(t, c.to),
       verifyStage(c.to),

@@ -32,7 +32,7 @@ export async function planUpgrade(
     findings: review.findings,
     stages: [
       preflightStage({ toVersion: to }),
-      safetyBackupStage(backups, t, choice.current),
+      ...safetyBackupStage(backups, t, choice.current),
       deployStage(t, to),
       verifyStage(to),
     ],

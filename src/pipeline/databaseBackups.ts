@@ -1,7 +1,8 @@
 import { findBackup } from '../backup/catalog.js';
-import { createBackup } from '../backup/create.js';
+import { sendOffsite, takeHostCopy } from '../backup/createOnHost.js';
+import { findHostCopy, hostCopyFile, restoreFromHostCopy } from '../backup/hostCopy.js';
 import { swapDatabases } from '../backup/database.js';
-import { progressText } from '../backup/progress.js';
+import { progressText, type Progress } from '../backup/progress.js';
 import { restoreNames, restoreToNewDatabase } from '../backup/restore.js';
 import { verifyBackup } from '../backup/verify.js';
 import { formatBytes } from '../kernel/validate.js';
@@ -17,41 +18,77 @@ export function safetyBackupsFor(ws: Workspace, t: Target): SafetyBackups {
   return ws.config.backup.requiredBeforeChange ? backups : { ...backups, off: 'backup.requiredBeforeChange: false' };
 }
 
-/** coopctl's own dumps (age(zstd(pg_dump))) in the configured store, as the safety net of every change. */
+/**
+ * coopctl's own dumps (age(zstd(pg_dump))) as the safety net of every change: first a checked copy on the host
+ * (what the automatic restore uses, no network needed), then the same bytes encrypted to the configured store.
+ */
 function databaseBackups(ws: Workspace): SafetyBackups {
+  const describe = (t: Target) => `database${t.profile.secretsFile ? ` + ${t.profile.secretsFile}` : ''}`;
+  const storeName = ws.config.backup.store;
+  const through = ws.config.backup.stores[storeName]?.type === 's3' ? 'from the host' : 'through this machine';
   return {
-    describe: (t) => `database${t.profile.secretsFile ? ` + ${t.profile.secretsFile}` : ''}`,
+    describe,
+    steps: (t) => ({
+      copy: `Safety copy on ${t.host.name} (${describe(t)}), checked: size, sha256, pg_restore --list`,
+      offsite:
+        `Offsite copy to the ${storeName} store, encrypted, ${through} ` +
+        '(waits for the safety copy; the deploy waits for both)',
+    }),
 
     async create(t, version, ctx) {
       const store = await openBackupStore(ws);
       const text = progressText();
-      const manifest = await createBackup({
+      const o = {
         source: backupSource(t, version),
         store,
         encryption: encryptionSettings(ws),
         coopctlVersion: coopctlVersion(),
-        onProgress: (pr) => ctx.title(`Safety backup: ${text(pr)}`),
+        onProgress: (pr: Progress) => ctx.title(`Safety copy: ${text(pr)}`),
         signal: ctx.signal,
-      });
-      await verifyBackup({ store, manifest, onProgress: (pr) => ctx.title(`Verifying the backup: ${text(pr)}`) });
-      return { id: manifest.id, summary: `${manifest.id}, ${formatBytes(manifest.size)}, hash-checked` };
+        onHost: { dir: t.paths.backupDir, keep: ws.config.backup.onHost.keep },
+      };
+      const copied = await takeHostCopy(o);
+      ctx.report(`on ${t.host.name}: ${hostCopyFile(copied.copy)}`);
+      return {
+        id: copied.copy.id,
+        summary: `${copied.copy.id}, ${formatBytes(copied.size)}, checked on ${t.host.name}`,
+        async offsite(octx) {
+          const sent = text;
+          const manifest = await sendOffsite(
+            { ...o, onProgress: (pr) => octx.title(`Offsite copy: ${sent(pr)}`), signal: octx.signal },
+            copied,
+          );
+          // The hashes of an S3 upload were taken on the host as the bytes went up; a local store is read back here.
+          if (store.hostAccess) return `${formatBytes(manifest.size)} in ${store.description}, hashed on the host`;
+          await verifyBackup({ store, manifest, onProgress: (pr) => octx.title(`Verifying the backup: ${text(pr)}`) });
+          return `${formatBytes(manifest.size)} in ${store.description}, hash-checked`;
+        },
+      };
     },
 
     async restore(t, id, ctx, storeName) {
       const { db } = backupSource(t);
-      const store = await openBackupStore(ws, storeName);
-      const manifest = await findBackup(store, id, { service: t.service });
       const names = restoreNames(db.name);
-      const text = progressText();
-      const restored = await restoreToNewDatabase({
-        store,
-        manifest,
-        identities: await backupIdentities(ws),
-        target: { host: t.remote, db },
-        database: names.restored,
-        onProgress: (pr) => ctx.title(`Restoring ${manifest.id}: ${text(pr)}`),
-      });
-      ctx.report(`restored into ${restored.database}; row counts match the backup`);
+      const copy = { base: t.paths.backupDir, service: t.service, env: t.env, id };
+      const onHost = await findHostCopy(t.remote, copy);
+      if (onHost) {
+        ctx.report(`from the on-host copy ${hostCopyFile(copy)} (no network)`);
+        ctx.title(`Restoring ${id} from the copy on ${t.host.name}`);
+        await restoreFromHostCopy(t.remote, db, copy, onHost, names.restored);
+      } else {
+        const store = await openBackupStore(ws, storeName);
+        const manifest = await findBackup(store, id, { service: t.service });
+        const text = progressText();
+        await restoreToNewDatabase({
+          store,
+          manifest,
+          identities: await backupIdentities(ws),
+          target: { host: t.remote, db },
+          database: names.restored,
+          onProgress: (pr) => ctx.title(`Restoring ${manifest.id}: ${text(pr)}`),
+        });
+      }
+      ctx.report(`restored into ${names.restored}; row counts match the backup`);
       // Nothing may hold the live database while it is renamed.
       await t.driver.stopServices(ws, t, await t.profile.databaseClients(t));
       await swapDatabases(t.remote, db, { live: db.name, restored: names.restored, previous: names.previous });

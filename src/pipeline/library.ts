@@ -4,6 +4,7 @@ import { checksFor } from '../checks/index.js';
 import { HostKeyError, InterruptedError, OperationError, RefusedError } from '../kernel/errors.js';
 import type { SafetyBackups } from '../targets/safety.js';
 import type { ChangeStage } from './change.js';
+import type { StageContext } from './stages.js';
 import type { Target } from '../targets/target.js';
 
 /**
@@ -60,26 +61,34 @@ async function settleHostKey(target: Target): Promise<void> {
   }
 }
 
-/** A verified backup of what runs now, and where the schema stands, before anything changes. */
-export function safetyBackupStage(backups: SafetyBackups, t: Target, version: string): ChangeStage {
+/**
+ * A verified backup of what runs now, and where the schema stands, before anything changes. In two stages when the
+ * backups say so (a checked copy on the host, then offsite): the offsite stage waits for the copy, the deploy for both.
+ */
+export function safetyBackupStage(backups: SafetyBackups, t: Target, version: string): ChangeStage[] {
   const off = backups.off;
   if (off) {
-    return {
-      id: 'backup',
-      title: `No safety backup (${off}): a failure cannot put the data of before back`,
-      mutates: false,
-      async run(r) {
-        await r.record!.note({ safetyBackup: `none: ${off}` });
-        return 'skipped';
+    return [
+      {
+        id: 'backup',
+        title: `No safety backup (${off}): a failure cannot put the data of before back`,
+        mutates: false,
+        async run(r) {
+          await r.record!.note({ safetyBackup: `none: ${off}` });
+          return 'skipped';
+        },
       },
-    };
+    ];
   }
-  return {
+  const steps = backups.steps?.(t);
+  let offsite: ((ctx: StageContext) => Promise<string>) | undefined;
+  const backup: ChangeStage = {
     id: 'backup',
-    title: `Safety backup (${backups.describe(t)}), verified`,
+    title: steps?.copy ?? `Safety backup (${backups.describe(t)}), verified`,
     mutates: false,
     async run(r, ctx) {
       const b = await r.backups.create(r.target, version, ctx);
+      offsite = b.offsite;
       r.safetyBackup = b.id;
       await r.record!.note({ backupId: b.id });
       if (r.target.profile.schemaMark) {
@@ -89,6 +98,21 @@ export function safetyBackupStage(backups: SafetyBackups, t: Target, version: st
       return b.summary;
     },
   };
+  if (!steps) return [backup];
+  return [
+    backup,
+    {
+      id: 'backup-offsite',
+      title: steps.offsite,
+      mutates: false,
+      async run(r, ctx) {
+        if (!offsite) throw new OperationError('internal: no on-host copy to send offsite');
+        const summary = await offsite(ctx);
+        await r.record!.note({ backupOffsite: summary });
+        return summary;
+      },
+    },
+  ];
 }
 
 /** Backup `id` in place of the live database (new database, app stopped, names swapped; the old one kept). */

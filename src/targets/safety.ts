@@ -13,6 +13,8 @@ interface SafetyBackup {
   id: string;
   /** Shown when the stage completes ("20261129T…, 12 MiB, hash-checked"). */
   summary: string;
+  /** With `steps`: sends the checked on-host copy offsite (its own stage); resolves to that stage's summary. */
+  offsite?: (ctx: BackupProgress) => Promise<string>;
 }
 
 /**
@@ -26,6 +28,11 @@ export interface SafetyBackups {
   off?: string;
   /** What a backup holds, for the plan ("database + .env.production"). */
   describe(t: Target): string;
+  /**
+   * Backups taken in two steps, each a stage of the plan: a checked copy on the host (a restore can use it from
+   * then on), then the same bytes to the offsite store; these are the two stages' titles.
+   */
+  steps?(t: Target): { copy: string; offsite: string };
   /** Takes a backup of what runs now and verifies it before it counts. */
   create(t: Target, version: string, ctx: BackupProgress): Promise<SafetyBackup>;
   /** Puts backup `id` (from `store`, default the configured one) in place of the live data. */
