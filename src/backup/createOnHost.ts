@@ -182,6 +182,7 @@ export async function sendOffsite(o: HostBackupOptions, c: HostCopied): Promise<
       files,
       tools: { pgDump: c.pgDump, coopctl: o.coopctlVersion },
       notes,
+      hostCopy: { host: source.host.target.name, file: c.file },
       verifications: [],
     };
     await store.putText(dir + FILE_NAMES.manifest, serializeManifest(manifest));

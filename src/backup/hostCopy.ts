@@ -198,3 +198,18 @@ export async function restoreFromHostCopy(
     throw err;
   }
 }
+
+/** The ids of the complete copies of a service×env on the host, newest first. */
+export async function listHostCopies(host: RemoteHost, base: string, service: string, env: string): Promise<string[]> {
+  const dir = path.dirname(hostCopyDir({ base, service, env, id: '20000101T000000Z-000000' }));
+  const r = await host.exec(
+    hostScript('for m in "$1"/*/manifest.json; do [ -f "${m%/*}/db.dump.zst" ] && echo "${m%/*}"; done', [dir]),
+    { mutates: false, reject: false },
+  );
+  return r.stdout
+    .split('\n')
+    .map((l) => path.basename(l))
+    .filter((id) => /^\d{8}T\d{6}Z-[0-9a-f]{6}$/.test(id))
+    .sort()
+    .reverse();
+}

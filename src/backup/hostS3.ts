@@ -10,7 +10,7 @@ import { assertKey, assertPrefix } from './store/types.js';
  * `bash -c SCRIPT coopctl ARG...`, never spliced into the script's text.
  */
 export interface HostS3 {
-  /** As the hosts reach it (may differ from the operator's endpoint); unset: AWS. */
+  /** Unset: AWS. For a host: as the host reaches it, which may differ from what the operator's machine uses. */
   endpoint?: string;
   region: string;
   bucket: string;

@@ -71,6 +71,8 @@ const manifestSchema = z.looseObject({
   files: z.array(backupFileSchema).min(1),
   tools: z.object({ pgDump: z.string(), coopctl: z.string() }),
   notes: z.array(z.string()).default([]),
+  /** Where the backup's on-host copy was written (db.dump.zst: the plaintext), when it was taken on the host. */
+  hostCopy: z.object({ host: z.string(), file: z.string() }).optional(),
   verifications: z.array(verificationSchema).default([]),
 });
 export type Manifest = z.output<typeof manifestSchema>;

@@ -1,5 +1,6 @@
 import type { Check } from '../targets/check.js';
 import type { Target } from '../targets/target.js';
+import { backupHostCheck } from './backupHost.js';
 import { diskCheck } from './disk.js';
 import { lockCheck } from './lock.js';
 import { raidCheck } from './raid.js';
@@ -8,7 +9,15 @@ import { secretsCheck } from './secrets.js';
 import { sshCheck } from './ssh.js';
 
 /** The checks every service gets, whatever deploys it. */
-const HOST_CHECKS: readonly Check[] = [sshCheck, lockCheck, diskCheck, raidCheck, rebootCheck, secretsCheck];
+const HOST_CHECKS: readonly Check[] = [
+  sshCheck,
+  lockCheck,
+  diskCheck,
+  backupHostCheck,
+  raidCheck,
+  rebootCheck,
+  secretsCheck,
+];
 
 /** Every preflight check of a target, in the order they are reported: the host's, the driver's, the profile's. */
 export function checksFor(t: Target): Check[] {

@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { coopctl } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { SandboxMastodon, setHealthTimeout, startCli, waitFor } from '../helpers/upgradeSandbox.js';
 import { PASS_ENTRIES } from '../world/passStore.js';
 
 /**
@@ -16,6 +18,7 @@ const MiB = 1024 * 1024;
 
 beforeAll(async () => {
   sb = await startSandbox();
+  setHealthTimeout(sb, '6s');
   const fill = await coopctl(['sandbox', 'fill', '--dir', sb.dir, 'prod', '--size', '30MB'], { timeoutMs: 300_000 });
   expect(fill.code, fill.stderr).toBe(0);
 }, 900_000);
@@ -99,7 +102,14 @@ describe('backup create with an S3 store, on the host', () => {
     const b = await create();
     expect(listDir(copies())).toEqual([a.id, b.id]);
     // the store keeps every backup: its own retention is prune's
-    expect(listDir(objects()).length).toBe(3);
+    const all = listDir(objects());
+    expect(all.length).toBe(3);
+    // backup list says which still have their on-host copy
+    const list = await sb.run(['backup', 'list', 'mastodon', '--env', 'prod', '--store', 's3']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^ID\s+SERVICE\s+ENV\s+AGE\s+SIZE\s+VERSION\s+VERIFIED\s+ON HOST$/m);
+    for (const id of [a.id, b.id]) expect(list.stdout).toMatch(new RegExp(`^${id}\\s.*\\syes \\(prod\\)$`, 'm'));
+    expect(list.stdout).toMatch(new RegExp(`^${all[0]}\\s.*\\sno \\(pruned\\)$`, 'm'));
   });
 
   it('with the store down: fails (exit 1), nothing half-written, on the host or in the store', async () => {
@@ -115,5 +125,89 @@ describe('backup create with an S3 store, on the host', () => {
     expect(listDir(copies())).toEqual(before.copies);
     expect(listDir(objects())).toEqual(before.objects);
     for (const id of before.copies) expect(listDir(path.join(copies(), id))).toEqual(['db.dump.zst', 'manifest.json']);
+  });
+});
+
+describe('the safety backup of an upgrade, and the automatic restore', () => {
+  it('copies on the host (checked), then offsite; a failed upgrade is restored from the on-host copy', async () => {
+    const prod = new SandboxMastodon(sb, 'prod');
+    const rows = prod.rowCounts();
+    const migrations = prod.migrations();
+    const earlier = new Set(prod.records().map((x) => x.id));
+    // 4.5.0's post-deployment migrations run, then it is unhealthy: 4.4.7 cannot run on that schema
+    await sb.fault('prod', 'health-fails');
+    const run = startCli(sb, ['upgrade', 'mastodon', '--env', 'prod', '--to', '4.5.0', '--yes', '--no-check']);
+    try {
+      await waitFor(
+        'the recovery to start',
+        () => prod.records().find((x) => !earlier.has(x.id) && x.details.failure !== undefined),
+        90_000,
+      );
+    } finally {
+      await sb.fault('--clear', 'prod');
+    }
+    const r = await run;
+    const stderr = String(r.stderr);
+    expect(r.exitCode, stderr).toBe(1);
+    const rec = prod.records().find((x) => !earlier.has(x.id))!;
+    expect(rec.status).toBe('rolled-back');
+    const id = String(rec.backupId);
+    const copy = path.join(copies(), id, 'db.dump.zst');
+    // the plan's two stages, in order, and the restore from the copy on the host (no store, no key)
+    const copied = stderr.indexOf('→ Safety copy on prod (database + .env.production), checked');
+    const sent = stderr.indexOf('→ Offsite copy to the local store, encrypted, through this machine');
+    const deployed = stderr.indexOf('→ Run the playbook with 4.5.0');
+    expect(copied).toBeGreaterThan(-1);
+    expect(sent).toBeGreaterThan(copied);
+    expect(deployed).toBeGreaterThan(sent);
+    expect(stderr).toContain(`from the on-host copy ${copy} (no network)`);
+    expect(String(r.stdout)).toMatch(/database restored from /);
+    // the same bytes offsite: the store's manifest describes the on-host copy
+    const manifest = path.join(sb.dir, 'backups', 'mastodon', 'prod', id, 'manifest.json');
+    const stored = JSON.parse(readFileSync(manifest, 'utf8'));
+    expect(createHash('sha256').update(readFileSync(copy)).digest('hex')).toBe(stored.plainSha256);
+    expect(stored.hostCopy).toEqual({ host: 'prod', file: copy });
+    expect(prod.migrations()).toEqual(migrations);
+    expect(prod.rowCounts()).toEqual(rows);
+    expect(await prod.running()).toEqual({ version: '4.4.7', healthy: true });
+  });
+});
+
+describe('preflight of the host side of backups', () => {
+  interface Check {
+    id: string;
+    status: string;
+    message: string;
+    fix?: string;
+  }
+  const preflight = async () => {
+    const r = await sb.run(['--json', 'preflight', 'mastodon', '--env', 'prod']);
+    return { code: r.code, check: (JSON.parse(r.stdout).checks as Check[]).find((c) => c.id === 'backup-host')! };
+  };
+
+  it('finds the tools and room for one more copy; an unwritable backup directory fails with what to do', async () => {
+    const ok = await preflight();
+    expect(ok.code).toBe(0);
+    expect(ok.check).toMatchObject({ status: 'pass' });
+    expect(ok.check.message).toMatch(/^zstd present; .*var\/backups\/coopctl: [\d.]+ \w+ free/);
+
+    const inventory = path.join(sb.dir, 'inventories', 'sandbox.yml');
+    const before = readFileSync(inventory, 'utf8');
+    const doc = parseDocument(before);
+    // under a regular file: nothing can create it
+    const dir = path.join(sb.config, 'backups');
+    doc.setIn(['all', 'children', 'mastodon', 'hosts', 'prod', 'coopctl_backup_dir'], dir);
+    writeFileSync(inventory, doc.toString());
+    try {
+      const bad = await preflight();
+      expect(bad.code).toBe(3);
+      expect(bad.check).toMatchObject({
+        status: 'fail',
+        message: `the backup directory ${dir} cannot be written on prod (${sb.config} is not writable)`,
+        fix: expect.stringContaining(`install -d -m 0700 ${dir}`),
+      });
+    } finally {
+      writeFileSync(inventory, before);
+    }
   });
 });

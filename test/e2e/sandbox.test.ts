@@ -118,6 +118,7 @@ describe('the sandbox world', () => {
       'ssh',
       'lock',
       'disk',
+      'backup-host',
       'raid',
       'reboot',
       'secrets',

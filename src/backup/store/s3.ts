@@ -15,17 +15,10 @@ import { BackupError } from '../errors.js';
 import type { HostS3 } from '../hostS3.js';
 import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from './types.js';
 
-export interface S3Settings {
-  endpoint?: string;
-  /** The endpoint as the hosts reach it, when it differs from the operator's. */
+/** The store's coordinates and keys (as for the hosts, below), and how this machine uploads. */
+export interface S3Settings extends HostS3 {
+  /** The endpoint as the hosts reach it, when it differs from the operator's (`endpoint`). */
   hostEndpoint?: string;
-  region: string;
-  bucket: string;
-  /** Prepended to every key ("coopctl/"). */
-  prefix: string;
-  forcePathStyle: boolean;
-  accessKeyId: string;
-  secretAccessKey: string;
   /** Multipart part size; memory use is about partSize × (queueSize + 1). */
   partSize: number;
   /** Parts uploaded in parallel. */

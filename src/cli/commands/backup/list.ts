@@ -3,6 +3,8 @@ import { assertName, formatBytes, formatDuration } from '../../../kernel/validat
 import type { CommandContext } from '../../context.js';
 import { table } from '../../format.js';
 import { openBackupStore } from '../../../targets/backups.js';
+import { listHostCopies } from '../../../backup/hostCopy.js';
+import type { Workspace } from '../../../targets/workspace.js';
 
 function state(ctx: CommandContext, m: Manifest): string {
   const s = verificationState(m);
@@ -11,13 +13,49 @@ function state(ctx: CommandContext, m: Manifest): string {
   return ctx.printer.style('yellow', 'no');
 }
 
+/**
+ * Which backups taken on a host still have their on-host copy there: one look per service×env (an unreachable or
+ * unconfigured one: unknown). Undefined when no backup was taken on a host (no column then).
+ */
+async function onHost(ws: Workspace, backups: Manifest[]): Promise<Map<string, boolean | null> | undefined> {
+  const taken = backups.filter((m) => m.hostCopy);
+  if (taken.length === 0) return undefined;
+  const found = new Map<string, boolean | null>();
+  const envs = [...new Set(taken.map((m) => `${m.service}/${m.env}`))];
+  await Promise.all(
+    envs.map(async (se) => {
+      const [service, env] = se.split('/');
+      const these = taken.filter((m) => m.service === service && m.env === env);
+      let ids: string[] | null = null;
+      try {
+        const t = await ws.target(service, env);
+        ids = await listHostCopies(t.remote, t.paths.backupDir, service, env);
+      } catch {
+        // not configured here, or the host does not answer: unknown
+      }
+      for (const m of these) found.set(m.id, ids ? ids.includes(m.id) : null);
+    }),
+  );
+  return found;
+}
+
+function onHostCell(m: Manifest, copies: Map<string, boolean | null>): string {
+  if (!m.hostCopy) return '';
+  const found = copies.get(m.id);
+  return found === true ? `yes (${m.hostCopy.host})` : found === false ? 'no (pruned)' : '?';
+}
+
 export async function run(ctx: CommandContext, opts: { env?: string; store?: string }, [service]: string[]) {
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
   const store = await openBackupStore(ctx.workspace(), opts.store);
   const { backups, problems } = await listBackups(store, { service, env: opts.env });
+  const copies = await onHost(ctx.workspace(), backups);
   const p = ctx.printer;
-  if (ctx.global.json) return p.json({ backups: backups.map(manifestDocument), problems });
+  if (ctx.global.json) {
+    const doc = (m: Manifest) => ({ ...manifestDocument(m), ...(copies ? { onHost: copies.get(m.id) ?? false } : {}) });
+    return p.json({ backups: backups.map(doc), problems });
+  }
   if (backups.length === 0) p.info(`no backups in ${store.description}`);
   else {
     p.out(
@@ -30,8 +68,9 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
           formatBytes(m.size),
           m.version ?? '?',
           state(ctx, m),
+          ...(copies ? [onHostCell(m, copies)] : []),
         ]),
-        ['ID', 'SERVICE', 'ENV', 'AGE', 'SIZE', 'VERSION', 'VERIFIED'],
+        ['ID', 'SERVICE', 'ENV', 'AGE', 'SIZE', 'VERSION', 'VERIFIED', ...(copies ? ['ON HOST'] : [])],
       ),
     );
   }
