@@ -161,16 +161,37 @@ function replacedDatabases(): string[] {
     .filter(Boolean);
 }
 
-/** `backup create` SIGKILLed mid-dump (a crash, a closed laptop): it cleans up nothing. */
-async function killedBackup(store: 'local' | 's3', started: () => boolean) {
+/**
+ * `backup create` SIGKILLed mid-dump (a crash, a closed laptop): it cleans up nothing. To S3 the upload runs on the
+ * host, which stops it (and aborts it) when coopctl goes away; an upload is left when the host's uploader itself is
+ * killed (the host crashes): `crash` does that first.
+ */
+async function killedBackup(store: 'local' | 's3', started: () => boolean, crash?: () => void) {
   await sb.fault('alpha', 'dump-slow');
   const run = startCli(sb, ['backup', 'create', 'mastodon', '--env', 'alpha', '--store', store]);
   try {
     await waitFor(`a ${store} backup under way`, started, 60_000);
+    crash?.();
     run.kill('SIGKILL');
     await run;
   } finally {
     await sb.fault('--clear', 'alpha');
+  }
+}
+
+/** SIGKILLs the host's rclone uploading this sandbox's alpha backup, as a host crash would (it aborts nothing). */
+function killHostUpload(): void {
+  const state = JSON.parse(readFileSync(path.join(sb.dir, 'sandbox.json'), 'utf8')) as { s3: { hostEndpoint: string } };
+  const endpoint = `RCLONE_CONFIG_COOPCTL_ENDPOINT=${state.s3.hostEndpoint}`;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (argv[0].endsWith('rclone') && argv.includes('rcat') && env.includes(endpoint))
+        process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
   }
 }
 
@@ -197,7 +218,7 @@ describe('leftovers have an owner, an age, and a retention', () => {
 
     await killedBackup('local', () => partials().length > 0);
     partialBeforeLock = partials()[0];
-    await killedBackup('s3', () => s3Uploads().length > 0);
+    await killedBackup('s3', () => s3Uploads().length > 0, killHostUpload);
     expect(s3Uploads()).toHaveLength(1);
 
     const r = await sb.run(['--json', 'backup', 'leftovers', 'mastodon', '--env', 'alpha', '--store', 'local']);
