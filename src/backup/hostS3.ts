@@ -25,6 +25,7 @@ export interface HostS3 {
  * Reads the credentials (stdin's first two lines) and exports rclone's configuration; consumes the first three
  * positional arguments (endpoint, region, path style). bash's `read` takes no byte past its line, so what follows
  * on stdin (an age identity) is the next command's. AWS_CA_BUNDLE (set on some machines) breaks rclone.
+ * --s3-no-check-bucket: a key that may write objects need not be allowed to create (or list) buckets.
  */
 const S3_PREAMBLE = `unset AWS_CA_BUNDLE
 IFS= read -r RCLONE_CONFIG_COOPCTL_ACCESS_KEY_ID || { echo 'coopctl: no S3 credentials on stdin' >&2; exit 90; }
@@ -33,7 +34,9 @@ export RCLONE_CONFIG_COOPCTL_ACCESS_KEY_ID RCLONE_CONFIG_COOPCTL_SECRET_ACCESS_K
 export RCLONE_CONFIG_COOPCTL_TYPE=s3 RCLONE_CONFIG_COOPCTL_PROVIDER=Other RCLONE_CONFIG_COOPCTL_ENV_AUTH=false
 export RCLONE_CONFIG_COOPCTL_ENDPOINT="$1" RCLONE_CONFIG_COOPCTL_REGION="$2" RCLONE_CONFIG_COOPCTL_FORCE_PATH_STYLE="$3"
 shift 3
-rclone() { command rclone --config /dev/null -q --contimeout 10s --timeout 60s --low-level-retries 2 "$@"; }
+rclone() {
+  command rclone --config /dev/null -q --contimeout 10s --timeout 60s --low-level-retries 2 --s3-no-check-bucket "$@"
+}
 `;
 
 const LINE = /^[^\n\r]*$/;

@@ -130,7 +130,11 @@ export function buildProgram(
   sub(backup, 'create', 'dump, compress, encrypt and store a backup; --json prints its manifest')
     .argument('<service>')
     .addOption(envOpt(true))
-    .option('--store <name>', 'backup store (default: backup.store)')
+    .option(
+      '--store <name>',
+      'backup store (default: backup.store). An S3 store is written from the host (nothing passes through here, ' +
+        'a copy stays on the host); a local store is on this machine, so the dump passes through here',
+    )
     .option('--allow-plaintext', 'allow an unencrypted backup when no encryption is configured')
     .action(action(() => import('./commands/backup/create.js')));
   sub(backup, 'list', 'backups, newest first, with age, size, version and verified state')

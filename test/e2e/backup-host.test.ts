@@ -126,6 +126,25 @@ describe('backup create with an S3 store, on the host', () => {
     expect(listDir(objects())).toEqual(before.objects);
     for (const id of before.copies) expect(listDir(path.join(copies(), id))).toEqual(['db.dump.zst', 'manifest.json']);
   });
+
+  it('the store unreachable from the host, mid-backup: exit 1, no object, no manifest, no on-host copy left', async () => {
+    const before = { copies: listDir(copies()), objects: listDir(objects()) };
+    const config = readFileSync(sb.config, 'utf8');
+    const doc = parseDocument(config);
+    // this machine still reaches the store (its check passes); the host's upload is refused
+    doc.setIn(['backup', 'stores', 's3', 'hostEndpoint'], 'http://127.0.0.1:9');
+    writeFileSync(sb.config, doc.toString());
+    let r;
+    try {
+      r = await sb.run(['backup', 'create', 'mastodon', '--env', 'prod', '--store', 's3']);
+    } finally {
+      writeFileSync(sb.config, config);
+    }
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the upload of \S+ to s3 .* failed on prod \(exit \d+\)/);
+    expect(listDir(copies())).toEqual(before.copies);
+    expect(listDir(objects())).toEqual(before.objects);
+  });
 });
 
 describe('the safety backup of an upgrade, and the automatic restore', () => {

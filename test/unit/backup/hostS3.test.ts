@@ -81,6 +81,7 @@ describe('host-side S3 builders (rclone, configured by environment, credentials 
       '60s',
       '--low-level-retries',
       '2',
+      '--s3-no-check-bucket',
       'rcat',
       '--s3-chunk-size',
       '16M',
