@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks for coopctl and its sandbox:
-# ansible-core, OpenSSH server, PostgreSQL 15, zstd, age, gnupg and pass, git, nginx (the sandbox's caching
+# ansible-core, OpenSSH server, PostgreSQL 15, zstd, age, rclone, gnupg and pass, git, nginx (the sandbox's caching
 # proxy), sudo (the sandbox's host reached with sudo); then the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15 postgresql-client-15)
 command -v zstd >/dev/null || missing+=(zstd)
 command -v age >/dev/null || missing+=(age)
+command -v rclone >/dev/null || missing+=(rclone)
 command -v gpg >/dev/null || missing+=(gnupg)
 command -v pass >/dev/null || missing+=(pass)
 command -v git >/dev/null || missing+=(git)

@@ -100,6 +100,16 @@ interface RestoreFlags {
 
 /** stdin (the decrypted object: zstd of pg_dump -Fc) → a database that exists and is empty. */
 export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags): ShellLine {
+  return decompressedInto(restoreArgv(db, into, flags));
+}
+
+/** stdin (zstd) → zstd -d → tool. */
+export function decompressedInto(tool: readonly string[]): ShellLine {
+  return ShellLine.pipeline(ZSTD_DECOMPRESS, tool).bash();
+}
+
+/** pg_restore of a plain (decompressed) dump on stdin into `into`. */
+export function restoreArgv(db: DbTarget, into: string, flags: RestoreFlags): string[] {
   assertIdentifier(into, 'restore target database');
   const args = [
     '-U',
@@ -110,7 +120,7 @@ export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags):
     '-d',
     into,
   ];
-  return ShellLine.pipeline(ZSTD_DECOMPRESS, pgTool(db, 'pg_restore', args)).bash();
+  return pgTool(db, 'pg_restore', args);
 }
 
 /**
@@ -119,8 +129,11 @@ export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags):
  * pipeline does not fail on a broken pipe.
  */
 export function restoreListCommand(db: DbTarget): ShellLine {
-  const list = pgTool(db, 'pg_restore', ['--list']);
-  return ShellLine.pipeline(ZSTD_DECOMPRESS, ['sh', '-c', '"$@" && exec cat >/dev/null', 'sh', ...list]).bash();
+  return decompressedInto(restoreListArgv(db));
+}
+
+export function restoreListArgv(db: DbTarget): string[] {
+  return ['sh', '-c', '"$@" && exec cat >/dev/null', 'sh', ...pgTool(db, 'pg_restore', ['--list'])];
 }
 
 /** psql reading its script from stdin, unaligned and tab-separated, stopping at the first error. */

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { RemoteCommand } from '../remote/quote.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { objectKey } from './catalog.js';
+import { decompressedInto } from './commands.js';
 import { decryptingStream, decryptionError } from './crypto.js';
 import { lastLines } from './database.js';
 import { BackupError } from './errors.js';
@@ -10,6 +10,7 @@ import { throttled, type BackupPhase, type ProgressListener } from './progress.j
 import type { BackupStore } from './store/types.js';
 import { hashedCopy, Meter } from './streams.js';
 import { pipeToRemote } from './transfer.js';
+import { readOnHost } from './readOnHost.js';
 
 /**
  * Reads a backup's database object back from the store, checking what can
@@ -27,16 +28,19 @@ interface ReadBackOptions {
   /** Where the plaintext goes; without it only the stored bytes are hashed. */
   into?: {
     host: RemoteHost;
-    cmd: RemoteCommand;
+    /** Fed with the decompressed dump (pg_restore). */
+    tool: readonly string[];
     mutates: boolean;
     what: string;
     failure: 'corrupt-dump' | 'database-step-failed';
   };
+  /** S3 stores: the host that hashes the object when nothing is fed (the data path then never leaves the servers). */
+  hashOn?: RemoteHost;
   phase: BackupPhase;
   onProgress?: ProgressListener;
 }
 
-interface ReadBackResult {
+export interface ReadBackResult {
   file: BackupFile;
   bytes: number;
   sha256: string;
@@ -55,6 +59,8 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
       `backup ${m.id} is encrypted and no age identity is configured (backup.encryption.identity)`,
     );
   }
+  const onHost = o.into?.host ?? o.hashOn;
+  if (o.store.hostS3 && onHost) return readOnHost({ ...o, s3: o.store.hostS3, host: onHost, file });
   const source = await o.store.get(objectKey(m, file.name));
   const progress = throttled(o.onProgress, o.phase, file.size);
   const plainMeter = new Meter();
@@ -64,7 +70,9 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
       const into = o.into;
       if (!into) return undefined;
       const plain = encrypted ? await decryptingStream(feed, o.identities!) : feed;
-      const r = await pipeToRemote(into.host, into.cmd, [plain, plainMeter], { mutates: into.mutates });
+      const r = await pipeToRemote(into.host, decompressedInto(into.tool), [plain, plainMeter], {
+        mutates: into.mutates,
+      });
       if (r.feedError !== undefined)
         throw r.feedError instanceof BackupError ? r.feedError : decryptionError(r.feedError);
       if (r.code === null) {

@@ -107,6 +107,8 @@ const localStore = z.strictObject({ type: z.literal('local'), dir: z.string() })
 const s3Store = z.strictObject({
   type: z.literal('s3'),
   endpoint: z.url().optional(),
+  /** The endpoint as the hosts reach it, where they see the store elsewhere than the operator (the sandbox). */
+  hostEndpoint: z.url().optional(),
   region: z.string().default('us-east-1'),
   bucket: z.string().min(3),
   prefix: z.string().default('coopctl/'),

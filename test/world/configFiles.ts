@@ -110,6 +110,9 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
         s3: {
           type: 's3',
           endpoint: state.s3.endpoint ?? `http://127.0.0.1:${state.s3.port}`,
+          ...(state.s3.hostEndpoint && state.s3.hostEndpoint !== state.s3.endpoint
+            ? { hostEndpoint: state.s3.hostEndpoint }
+            : {}),
           bucket: state.s3.bucket,
           forcePathStyle: true,
           accessKeyId: { pass: PASS_ENTRIES.s3AccessKey },

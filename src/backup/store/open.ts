@@ -40,6 +40,7 @@ async function openStore(
   ]);
   return new S3Store({
     endpoint: cfg.endpoint,
+    hostEndpoint: cfg.hostEndpoint,
     region: cfg.region,
     bucket: cfg.bucket,
     prefix: cfg.prefix,

@@ -11,10 +11,13 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { BackupError } from '../errors.js';
+import type { HostS3 } from '../hostS3.js';
 import { assertKey, assertPrefix, type BackupStore } from './types.js';
 
 export interface S3Settings {
   endpoint?: string;
+  /** The endpoint as the hosts reach it, when not endpoint. */
+  hostEndpoint?: string;
   region: string;
   bucket: string;
   /** Prepended to every key ("coopctl/"). */
@@ -41,11 +44,15 @@ export interface S3Settings {
 export class S3Store implements BackupStore {
   readonly description: string;
   readonly client: S3Client;
+  readonly hostS3: HostS3;
   private readonly prefix: string;
 
   constructor(private readonly s: S3Settings) {
     this.prefix = assertPrefix(s.prefix === '' || s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`);
     this.description = `s3 ${s.bucket}/${this.prefix}${s.endpoint ? ` at ${s.endpoint}` : ''}`;
+    const { region, bucket, forcePathStyle, accessKeyId, secretAccessKey } = s;
+    const endpoint = s.hostEndpoint ?? s.endpoint;
+    this.hostS3 = { endpoint, region, bucket, prefix: this.prefix, forcePathStyle, accessKeyId, secretAccessKey };
     this.client = new S3Client({
       endpoint: s.endpoint,
       region: s.region,

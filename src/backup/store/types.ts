@@ -1,3 +1,4 @@
+import type { HostS3 } from '../hostS3.js';
 import type { Readable } from 'node:stream';
 
 /**
@@ -10,6 +11,8 @@ import type { Readable } from 'node:stream';
 export interface BackupStore {
   /** "local /var/backups/coopctl" or "s3 bucket/prefix at endpoint": for messages. */
   readonly description: string;
+  /** S3 stores: how a host reaches it with rclone, so the data path runs there (src/backup/hostS3.ts). */
+  readonly hostS3?: HostS3;
   /** Fails (store-unreachable) when the store cannot be reached or written: called before a dump starts. */
   check(): Promise<void>;
   /** Streams body to key. Rejects (upload-failed, disk-full) without leaving an object; destroys body on failure. */

@@ -16,10 +16,13 @@ export async function run(ctx: CommandContext, opts: { store?: string; quick?: b
   const manifest = await findBackup(store, id);
   const deep = !opts.quick;
   const needsKey = deep && manifest.encryption.algorithm === 'age';
-  const [keys, lister] = await Promise.all([
+  // An S3 store is read on the restore-test host (when there is one): nothing crosses this machine's link.
+  const onHost = deep || (store.hostS3 && ws.config.backup.restoreTest);
+  const [keys, host] = await Promise.all([
     needsKey ? backupIdentities(ws) : undefined,
-    deep ? restoreTestHost(ws) : undefined,
+    onHost ? restoreTestHost(ws) : undefined,
   ]);
+  const lister = deep ? host : undefined;
   const progress = progressPrinter(ctx);
   let r;
   try {
@@ -28,6 +31,7 @@ export async function run(ctx: CommandContext, opts: { store?: string; quick?: b
       manifest,
       identities: keys,
       lister,
+      hashOn: host?.host,
       onProgress: progress.onProgress,
       record: !ctx.global.dryRun,
     });

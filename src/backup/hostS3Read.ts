@@ -1,0 +1,108 @@
+import { ToolOutputError } from '../kernel/errors.js';
+import { rcloneCommand, remotePath, type HostS3 } from './hostS3.js';
+
+/**
+ * The download side of the server-side data path: a host streams an object from the store (rclone cat), hashes
+ * it there, and, when a command follows, decrypts it (age, identity on stdin) and feeds `zstd -d` of it to that
+ * command (pg_restore). Only progress lines, the command's own output and one result line come back.
+ */
+export type ReadMode =
+  /** Hash and size of the stored bytes only: no key needed. */
+  | { kind: 'hash' }
+  /** Then decrypt (age) or not (a plaintext backup), decompress and feed `into` (an argv) on the host. */
+  | { kind: 'feed'; decrypt: 'age' | 'none'; into: readonly string[] };
+
+/**
+ * $1 the rclone path, $2 hash|age|none, the rest: the command fed with the zstd-decompressed plaintext.
+ * `tee -p` goes on hashing the whole object when what it feeds stops early (pg_restore failing), so a failure
+ * downstream is never mistaken for a changed object.
+ * dd reports its count every second, turned into `bytes N` lines on stderr. Each hash lands in a file of a
+ * private temporary directory (hashes are no secret) and `wait` collects the process substitutions before the
+ * result line is printed, after everything else on stdout.
+ */
+const READ_SCRIPT = `src=$1 mode=$2
+shift 2
+need=rclone
+case $mode in age) need="rclone age zstd" ;; none) need="rclone zstd" ;; esac
+for t in $need; do
+  command -v "$t" >/dev/null || { echo "coopctl: $t is not installed on this host" >&2; exit 127; }
+done
+d=$(mktemp -d) || exit 98
+trap 'rm -rf "$d"' EXIT
+set -o pipefail
+fetched() {
+  { rclone --config /dev/null --low-level-retries 3 cat "$src" </dev/null; echo "$?" >"$d/rclone"; } |
+    dd bs=1M status=progress 2> >(awk -v RS='\\r' '/^[0-9]+ bytes/ { print "bytes " $1; fflush() }' >&2) |
+    tee -p >(sha256sum >"$d/object") >(wc -c >"$d/size")
+  wait
+}
+case $mode in
+  hash) fetched >/dev/null ;;
+  age) age -d -i - <(fetched) | tee -p >(sha256sum >"$d/plain") | zstd -d -q -c | "$@" ;;
+  none) fetched | tee -p >(sha256sum >"$d/plain") | zstd -d -q -c | "$@" ;;
+esac
+rc=$?
+wait
+printf 'coopctl-read rclone=%s exit=%s sha256=%s size=%s plain=%s\\n' "$(cat "$d/rclone" 2>/dev/null)" "$rc" \\
+  "$(cut -c1-64 "$d/object" 2>/dev/null)" "$(tr -d ' ' <"$d/size" 2>/dev/null)" "$(cut -c1-64 "$d/plain" 2>/dev/null)"
+exit "$rc"
+`;
+
+/** argv and stdin of a read on a host: credentials first, then (decrypting) the identities for age's `-i -`. */
+export function hostReadCommand(
+  s3: HostS3,
+  key: string,
+  mode: ReadMode,
+  identities: readonly string[] = [],
+): { argv: string[]; stdin: string } {
+  if (mode.kind === 'feed' && mode.into.length === 0) throw new Error('internal: nothing to feed');
+  if (mode.kind === 'feed' && mode.decrypt === 'age' && identities.length === 0)
+    throw new Error('internal: decrypting needs an identity');
+  const args = mode.kind === 'hash' ? ['hash'] : [mode.decrypt, ...mode.into];
+  const cmd = rcloneCommand(s3, READ_SCRIPT, [remotePath(s3, key), ...args]);
+  const decrypting = mode.kind === 'feed' && mode.decrypt === 'age';
+  return { argv: cmd.argv, stdin: decrypting ? `${cmd.stdin}${identities.join('\n')}\n` : cmd.stdin };
+}
+
+interface HostReadResult {
+  /** rclone's exit code (0: the whole object was read). */
+  rclone: number;
+  /** The exit code of the pipeline that read, decrypted and fed it. */
+  exit: number;
+  sha256: string;
+  size: number;
+  /** sha256 of the decrypted bytes (what the manifest calls plainSha256); absent in hash mode. */
+  plainSha256?: string;
+  /** What the host command printed before the result line (pg_restore --list's table of contents). */
+  output: string;
+}
+
+const RESULT = /^coopctl-read rclone=(\d+) exit=(\d+) sha256=([0-9a-f]{64})? size=(\d+)? plain=([0-9a-f]{64})?$/;
+
+/**
+ * The result line (the last line of stdout), read strictly: undefined when there is none (the script did not get
+ * that far; its exit code and stderr say why), ToolOutputError when it is there but malformed.
+ */
+export function parseHostRead(stdout: string, host: string): HostReadResult | undefined {
+  const text = stdout.endsWith('\n') ? stdout.slice(0, -1) : stdout;
+  const cut = text.lastIndexOf('\n');
+  const last = text.slice(cut + 1);
+  if (!last.startsWith('coopctl-read ')) return undefined;
+  const m = RESULT.exec(last);
+  if (!m?.[3] || !m[4]) {
+    throw new ToolOutputError(`${host}: unexpected result of the read from the store: ${JSON.stringify(last)}`);
+  }
+  return {
+    rclone: Number(m[1]),
+    exit: Number(m[2]),
+    sha256: m[3],
+    size: Number(m[4]),
+    plainSha256: m[5],
+    output: cut < 0 ? '' : text.slice(0, cut + 1),
+  };
+}
+
+/** The byte counts in the host's `bytes N` progress lines, in order. */
+export function progressBytes(stderrChunk: string): number[] {
+  return [...stderrChunk.matchAll(/^bytes (\d+)$/gm)].map((m) => Number(m[1]));
+}
