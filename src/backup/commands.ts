@@ -80,15 +80,39 @@ const SNAPSHOT = /^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$/;
  * pg_dump -Fc without its own (slow, single-threaded) compression, inside
  * the snapshot the inspection session exported so row counts and dump agree.
  */
-function dumpArgv(db: DbTarget, snapshot?: string): string[] {
+function dumpArgv(db: DbTarget, snapshot?: string, session?: string): string[] {
   if (snapshot !== undefined && !SNAPSHOT.test(snapshot))
     throw new InputError(`not a snapshot id: ${JSON.stringify(snapshot)}`);
-  return pgTool(db, 'pg_dump', ['-U', db.user, '-Fc', '-Z0', ...(snapshot ? [`--snapshot=${snapshot}`] : []), db.name]);
+  const database = session ? conninfo(db.name, session) : db.name;
+  return pgTool(db, 'pg_dump', [
+    '-U',
+    db.user,
+    '-Fc',
+    '-Z0',
+    ...(snapshot ? [`--snapshot=${snapshot}`] : []),
+    database,
+  ]);
+}
+
+const SESSION = /^coopctl_[\w-]{1,54}$/;
+
+/**
+ * A connection string naming the session (application_name), so that coopctl can end it: under `docker exec`
+ * a pg_dump outlives the SSH session that started it.
+ */
+function conninfo(database: string, session: string): string {
+  if (!SESSION.test(session)) throw new InputError(`internal: bad session name ${JSON.stringify(session)}`);
+  return `dbname=${assertIdentifier(database, 'database')} application_name=${session}`;
+}
+
+/** The application_name of a backup's dump session. */
+export function dumpSession(backupId: string): string {
+  return `coopctl_backup_${backupId}`;
 }
 
 /** What runs on the host for a backup: the dump, compressed there unless compression is local. */
-export function dumpCommand(db: DbTarget, compression: Compression, snapshot?: string): ShellLine {
-  const dump = dumpArgv(db, snapshot);
+export function dumpCommand(db: DbTarget, compression: Compression, snapshot?: string, session?: string): ShellLine {
+  const dump = dumpArgv(db, snapshot, session);
   if (compression.where === 'local') return ShellLine.argv(dump);
   return ShellLine.pipeline(dump, zstdCompress(compression.level)).bash();
 }
@@ -208,6 +232,34 @@ export const ROW_COUNTS_SQL = ROW_COUNTS_QUERY;
  * Connections the stopped app left (a console, a cron job, a client of the host) would make the rename fail
  * halfway through a restore: they are ended first.
  */
+/**
+ * Ends the sessions a stopped run leaves (named by :'app', or connected to its own database :'db') and waits up
+ * to 10 s for them to go: a pg_dump or pg_restore run through `docker exec` does not end with its SSH session.
+ */
+export const END_SESSIONS_SQL = `SELECT set_config('coopctl.app', :'app', false),
+  set_config('coopctl.db', :'db', false);
+CREATE TEMP VIEW stopped AS SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (
+  (application_name = current_setting('coopctl.app') AND current_setting('coopctl.app') <> '')
+  OR (datname = current_setting('coopctl.db') AND current_setting('coopctl.db') <> ''));
+SELECT count(pg_terminate_backend(pid)) FROM stopped;
+DO $$ BEGIN
+  FOR i IN 1..100 LOOP
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM stopped);
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+`;
+
+/** Databases a restore or restore test may have left (judged by name in leftovers.ts): name, size, sessions. */
+export const LEFTOVER_DATABASES_SQL = `SELECT d.datname,
+       CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END,
+       (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname)
+  FROM pg_database d
+ WHERE d.datname LIKE 'coopctl\\_scratch\\_%'
+    OR (:'live' <> '' AND left(d.datname, length(:'live') + 1) = :'live' || '_')
+ ORDER BY 1;
+`;
+
 export const SWAP_SQL = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
   WHERE datname IN (:'live', :'restored') AND pid <> pg_backend_pid();
 BEGIN;

@@ -6,13 +6,14 @@ import {
   assertLevel,
   DEFAULT_COMPRESSION,
   dumpCommand,
+  dumpSession,
   readFileCommand,
   zstdCompress,
   type Compression,
   type DbTarget,
 } from './commands.js';
 import { assertRecipients } from './crypto.js';
-import { openSnapshot, pgDumpVersion } from './database.js';
+import { endSessions, openSnapshot, pgDumpVersion } from './database.js';
 import { backupDir, FILE_NAMES, newBackupId } from './ids.js';
 import { localFilter } from './localFilter.js';
 import { serializeManifest, type BackupFile, type EncryptionInfo, type Manifest } from './manifest.js';
@@ -56,8 +57,9 @@ export interface CreateBackupOptions {
 
 /**
  * The secrets file, then pg_dump on the host → zstd → SSH → age → store,
- * never a temp file or the whole dump in memory; the manifest last. On any failure the objects this backup wrote are
- * removed and no manifest exists, so nothing half-done is ever listed.
+ * never a temp file or the whole dump in memory; the manifest last. On any failure (Ctrl-C included) the objects
+ * this backup wrote are removed, its dump session on the host is ended, and no manifest exists, so nothing
+ * half-done is ever listed or left running.
  */
 export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
   const { source, store } = o;
@@ -128,7 +130,9 @@ export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
       written.push(key);
       dumped = await transferToStore({
         ...transfer,
-        handle: await host.stream(dumpCommand(source.db, compression, session.snapshot), { mutates: false }),
+        handle: await host.stream(dumpCommand(source.db, compression, session.snapshot, dumpSession(id)), {
+          mutates: false,
+        }),
         what: `the dump of ${source.db.name}`,
         filters: compression.where === 'local' ? [localFilter(zstdCompress(compression.level), o.log)] : [],
         key,
@@ -170,6 +174,7 @@ export async function createBackup(o: CreateBackupOptions): Promise<Manifest> {
     await store.putText(dir + FILE_NAMES.manifest, serializeManifest(manifest));
     return manifest;
   } catch (err) {
+    await endSessions(host, source.db, { app: dumpSession(id) }).catch(() => {});
     await store.delete(written).catch(() => {});
     throw err;
   }

@@ -5,6 +5,7 @@ import {
   assertIdentifier,
   createdbCommand,
   dropdbCommand,
+  END_SESSIONS_SQL,
   INSPECT_SQL,
   pgDumpVersionCommand,
   psqlCommand,
@@ -178,6 +179,19 @@ export function createDatabase(host: RemoteHost, db: DbTarget, name: string): Pr
 
 export function dropDatabase(host: RemoteHost, db: DbTarget, name: string): Promise<void> {
   return step(`dropdb ${name}`, host, () => host.exec(dropdbCommand(db, name), { mutates: true, reject: false }));
+}
+
+/**
+ * Ends what a stopped run left connected on the host: its dump session (`app`) or the sessions in a database
+ * of its own (`database`: a scratch or restored copy, never the live one), and waits for them to be gone.
+ */
+export function endSessions(host: RemoteHost, db: DbTarget, which: { app?: string; database?: string }): Promise<void> {
+  if (which.database) assertIdentifier(which.database, 'database');
+  if (which.database === db.name) throw new BackupError('database-step-failed', 'internal: never the live database');
+  const vars = { app: which.app ?? '', db: which.database ?? '' };
+  return step(`ending the sessions of ${which.app ?? which.database}`, host, () =>
+    host.exec(psqlCommand(db, 'postgres', vars), { mutates: true, stdin: END_SESSIONS_SQL, reject: false }),
+  );
 }
 
 /**

@@ -14,11 +14,14 @@ export type ReadMode =
 
 /**
  * $1 the rclone path, $2 hash|age|none, the rest: the command fed with the zstd-decompressed plaintext.
+ * A watchdog writes a blank line to stderr every 2 s: once coopctl has closed the channel (Ctrl-C) the write
+ * fails and it ends the whole process group, so nothing goes on reading or restoring for no one.
  * `tee -p` goes on hashing the whole object when what it feeds stops early (pg_restore failing), so a failure
  * downstream is never mistaken for a changed object.
  * dd reports its count every second, turned into `bytes N` lines on stderr. Each hash lands in a file of a
  * private temporary directory (hashes are no secret) and `wait` collects the process substitutions before the
- * result line is printed, after everything else on stdout.
+ * result line is printed, after everything else on stdout (fetched runs in a subshell: its `wait` is not for the
+ * watchdog).
  */
 const READ_SCRIPT = `src=$1 mode=$2
 shift 2
@@ -29,6 +32,9 @@ for t in $need; do
 done
 d=$(mktemp -d) || exit 98
 trap 'rm -rf "$d"' EXIT
+trap 'exit 143' TERM
+( trap '' PIPE; while sleep 2 </dev/null >/dev/null 2>&1; do printf '\\n' >&2 || { kill -TERM 0; exit; }; done ) &
+watchdog=$!
 set -o pipefail
 fetched() {
   { rclone --config /dev/null --low-level-retries 3 cat "$src" </dev/null; echo "$?" >"$d/rclone"; } |
@@ -37,11 +43,12 @@ fetched() {
   wait
 }
 case $mode in
-  hash) fetched >/dev/null ;;
+  hash) (fetched) >/dev/null ;;
   age) age -d -i - <(fetched) | tee -p >(sha256sum >"$d/plain") | zstd -d -q -c | "$@" ;;
   none) fetched | tee -p >(sha256sum >"$d/plain") | zstd -d -q -c | "$@" ;;
 esac
 rc=$?
+kill "$watchdog" 2>/dev/null
 wait
 printf 'coopctl-read rclone=%s exit=%s sha256=%s size=%s plain=%s\\n' "$(cat "$d/rclone" 2>/dev/null)" "$rc" \\
   "$(cut -c1-64 "$d/object" 2>/dev/null)" "$(tr -d ' ' <"$d/size" 2>/dev/null)" "$(cut -c1-64 "$d/plain" 2>/dev/null)"

@@ -1,4 +1,4 @@
-import { OperationError } from '../kernel/errors.js';
+import { InterruptedError, OperationError } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { objectKey } from './catalog.js';
 import { decryptionError } from './crypto.js';
@@ -24,6 +24,8 @@ interface ReadOnHostOptions {
   into?: { tool: readonly string[]; mutates: boolean; what: string; failure: 'corrupt-dump' | 'database-step-failed' };
   phase: BackupPhase;
   onProgress?: ProgressListener;
+  /** Ctrl-C: the channel is closed, and the host's watchdog stops what still runs there. */
+  signal?: AbortSignal;
 }
 
 /** rclone's exit codes for "not there" (3: directory not found, 4: file not found). */
@@ -33,7 +35,7 @@ const RCLONE_NOT_FOUND = new Set([3, 4]);
 function messages(stderr: string): string {
   return stderr
     .split('\n')
-    .filter((l) => !/^bytes \d+$/.test(l))
+    .filter((l) => l.trim() && !/^bytes \d+$/.test(l))
     .join('\n');
 }
 
@@ -60,7 +62,10 @@ export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> 
   });
   const out: Buffer[] = [];
   handle.stdout.on('data', (b: Buffer) => out.push(b));
-  const done = await handle.done;
+  const abort = () => handle.abort();
+  o.signal?.addEventListener('abort', abort, { once: true });
+  const done = await handle.done.finally(() => o.signal?.removeEventListener('abort', abort));
+  if (o.signal?.aborted) throw new InterruptedError(`interrupted while ${where} read backup ${m.id}`);
   const stderr = messages(done.stderr);
   if (done.code === null)
     throw new BackupError('connection-lost', `connection to ${where} was lost while it read backup ${m.id}`);

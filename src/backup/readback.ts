@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { InterruptedError } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { objectKey } from './catalog.js';
 import { decompressedInto } from './commands.js';
@@ -38,6 +39,8 @@ interface ReadBackOptions {
   hashOn?: RemoteHost;
   phase: BackupPhase;
   onProgress?: ProgressListener;
+  /** Ctrl-C: stops reading; the host command then ends with its input. */
+  signal?: AbortSignal;
 }
 
 export interface ReadBackResult {
@@ -59,38 +62,49 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
       `backup ${m.id} is encrypted and no age identity is configured (backup.encryption.identity)`,
     );
   }
+  if (o.signal?.aborted) throw new InterruptedError(`interrupted before reading backup ${m.id}`);
   const onHost = o.into?.host ?? o.hashOn;
   if (o.store.hostS3 && onHost) return readOnHost({ ...o, s3: o.store.hostS3, host: onHost, file });
   const source = await o.store.get(objectKey(m, file.name));
+  const onAbort = () => source.destroy(new InterruptedError(`interrupted while reading backup ${m.id}`));
+  o.signal?.addEventListener('abort', onAbort, { once: true });
   const progress = throttled(o.onProgress, o.phase, file.size);
   const plainMeter = new Meter();
-  const copy = await hashedCopy(
-    source,
-    async (feed: Readable) => {
-      const into = o.into;
-      if (!into) return undefined;
-      const plain = encrypted ? await decryptingStream(feed, o.identities!) : feed;
-      const r = await pipeToRemote(into.host, decompressedInto(into.tool), [plain, plainMeter], {
-        mutates: into.mutates,
-      });
-      if (r.feedError !== undefined)
-        throw r.feedError instanceof BackupError ? r.feedError : decryptionError(r.feedError);
-      if (r.code === null) {
-        throw new BackupError('connection-lost', `connection to ${into.host.target.name} was lost during ${into.what}`);
-      }
-      if (r.code !== 0) {
-        throw new BackupError(
-          into.failure,
-          `${into.what} failed on ${into.host.target.name} (exit ${r.code}): ${lastLines(r.stderr) || 'no message'}`,
-          {
-            details: { exitCode: r.code, stderr: lastLines(r.stderr, 10) },
-          },
-        );
-      }
-      return r.stdout;
-    },
-    progress.update,
-  );
+  let copy;
+  try {
+    copy = await hashedCopy(
+      source,
+      async (feed: Readable) => {
+        const into = o.into;
+        if (!into) return undefined;
+        const plain = encrypted ? await decryptingStream(feed, o.identities!) : feed;
+        const r = await pipeToRemote(into.host, decompressedInto(into.tool), [plain, plainMeter], {
+          mutates: into.mutates,
+        });
+        if (r.feedError !== undefined)
+          throw r.feedError instanceof BackupError ? r.feedError : decryptionError(r.feedError);
+        if (r.code === null) {
+          throw new BackupError(
+            'connection-lost',
+            `connection to ${into.host.target.name} was lost during ${into.what}`,
+          );
+        }
+        if (r.code !== 0) {
+          throw new BackupError(
+            into.failure,
+            `${into.what} failed on ${into.host.target.name} (exit ${r.code}): ${lastLines(r.stderr) || 'no message'}`,
+            {
+              details: { exitCode: r.code, stderr: lastLines(r.stderr, 10) },
+            },
+          );
+        }
+        return r.stdout;
+      },
+      progress.update,
+    );
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
   progress.done(copy.bytes);
   if (copy.sha256 !== file.sha256 || copy.bytes !== file.size) {
     throw new BackupError(

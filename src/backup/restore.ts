@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { assertIdentifier, restoreArgv, type DbTarget } from './commands.js';
-import { createDatabase, dropDatabase, rowCounts } from './database.js';
+import { createDatabase, dropDatabase, endSessions, rowCounts } from './database.js';
 import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
 import type { ProgressListener } from './progress.js';
@@ -28,6 +28,8 @@ interface RestoreOptions {
   target: RestoreHost;
   onProgress?: ProgressListener;
   now?: () => Date;
+  /** Ctrl-C: the restore stops, and the database it was filling is dropped. */
+  signal?: AbortSignal;
 }
 
 interface RestoredDatabase {
@@ -78,6 +80,7 @@ async function restoreInto(o: RestoreOptions, database: string, privileges: bool
     },
     phase: 'restore',
     onProgress: o.onProgress,
+    signal: o.signal,
   });
   o.onProgress?.({ phase: 'check', bytes: 0 });
   const counts = await rowCounts(host, db, database, Object.keys(m.database.rowCounts));
@@ -119,7 +122,7 @@ export async function restoreScratch(o: RestoreOptions): Promise<ScratchOutcome>
         restored = await restoreInto(o, database, false);
       } finally {
         try {
-          await dropDatabase(o.target.host, o.target.db, database);
+          await discard(o.target, database);
         } catch (err) {
           warnings.push(
             `scratch database ${database} on ${o.target.host.target.name} could not be dropped: ${errorMessage(err)}`,
@@ -154,7 +157,13 @@ export async function restoreToNewDatabase(o: RestoreOptions & { database: strin
   try {
     return await restoreInto(o, o.database, true);
   } catch (err) {
-    await dropDatabase(o.target.host, o.target.db, o.database).catch(() => {});
+    await discard(o.target, o.database).catch(() => {});
     throw err;
   }
+}
+
+/** Drops a database of the restore's own, after ending what is still connected to it (a pg_restore cut off). */
+async function discard(target: RestoreHost, database: string): Promise<void> {
+  await endSessions(target.host, target.db, { database });
+  await dropDatabase(target.host, target.db, database);
 }

@@ -25,6 +25,7 @@ interface VerifyOptions {
   now?: () => Date;
   /** false: check only, leave the manifest as it is (--dry-run). */
   record?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface VerifyOutcome {
@@ -111,6 +112,7 @@ export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
       hashOn: o.hashOn,
       phase: 'download',
       onProgress: o.onProgress,
+      signal: o.signal,
     });
     const details: Record<string, unknown> = { sha256: r.sha256, size: r.bytes };
     const on = o.lister?.host ?? o.hashOn;

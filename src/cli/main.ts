@@ -154,7 +154,16 @@ export function buildProgram(
     .option('--store <name>', 'backup store (default: backup.store)')
     .option('--from-other-env', "allow restoring another environment's backup (e.g. prod's data into alpha)")
     .action(action(() => import('./commands/backup/restore.js')));
-  sub(backup, 'prune', 'apply backup.retention: prints what it would delete; deletes only with --yes')
+  sub(
+    backup,
+    'leftovers',
+    'what runs left behind (replaced and scratch databases, .partial files, unfinished uploads), with age and size',
+  )
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .option('--store <name>', 'backup store (default: backup.store)')
+    .action(action(() => import('./commands/backup/leftovers.js')));
+  sub(backup, 'prune', 'apply backup.retention (leftovers too): prints what it would delete; deletes only with --yes')
     .argument('[service]')
     .addOption(envOpt())
     .option('--store <name>', 'backup store (default: backup.store)')
@@ -216,8 +225,8 @@ export function buildProgram(
     .argument('[target]', 'alpha, prod, hypha (the Co-op Cloud server), an app (bonfire, wiki, auth) or store')
     .argument(
       '[kind]',
-      'migration-fails, migrations-slow, health-fails, host-down, store-down, abra-upgrade-fails, ' +
-        'raid-degraded, reboot-required',
+      'migration-fails, migrations-slow, dump-slow, health-fails, host-down, store-down, store-slow, ' +
+        'abra-upgrade-fails, raid-degraded, reboot-required',
     )
     .option('--dir <dir>', SANDBOX_DIR)
     .option('--clear', "clear every fault (or only TARGET's)")

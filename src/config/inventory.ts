@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../kernel/files.js';
 import { ConfigError, InputError } from '../kernel/errors.js';
 import { CommandFailedError, type ProcessRunner } from '../kernel/process.js';
 
@@ -217,12 +218,12 @@ export class InventoryCache {
     }
     const inv = await readInventory(this.runner, file);
     try {
-      mkdirSync(path.dirname(cached), { recursive: true });
+      mkdirSync(path.dirname(cached), { recursive: true, mode: PRIVATE_DIR });
       const slim = [...inv.hosts.values()].map((h) => ({
         ...h,
         vars: Object.fromEntries(Object.entries(h.vars).filter(([k]) => this.keep(k))),
       }));
-      writeFileSync(`${cached}.tmp`, JSON.stringify(slim));
+      writeFileSync(`${cached}.tmp`, JSON.stringify(slim), { mode: PRIVATE_FILE });
       renameSync(`${cached}.tmp`, cached);
     } catch {
       // a cache that cannot be written only costs time

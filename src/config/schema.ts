@@ -138,6 +138,8 @@ export const backupSchema = z.strictObject({
     .strictObject({
       keepLast: z.number().int().min(1).default(7),
       keepDailyDays: z.number().int().min(0).default(30),
+      /** How long what runs leave behind (replaced databases, .partial files, unfinished uploads) is kept. */
+      leftovers: duration.optional(),
     })
     .prefault({}),
   /** Where `backup restore --into scratch` restores to: an inventory host with PostgreSQL. */

@@ -61,8 +61,10 @@ function heartbeatMs(staleAfter: number): number {
 // Fixed scripts; every value arrives as a positional parameter, never spliced in.
 // Exit 75: the lock is held. Exit 73: the state dir or the lock cannot be written (stderr says why); a lock
 // directory left without its info file (disk full) is removed again rather than left to read as a dead run.
+// The state dir is the operators' own (0700, tightened when it was made otherwise, as far as this user may);
+// what is written in it is 0600 (umask 077).
 const ACQUIRE =
-  'mkdir -p "$1" || exit 73; ' +
+  'mkdir -p "$1" || exit 73; chmod 700 "$1" 2>/dev/null; umask 077; ' +
   'if ! mkdir "$1/lock" 2>/dev/null; then [ -d "$1/lock" ] && exit 75; mkdir "$1/lock"; exit 73; fi; ' +
   '{ cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"; } || ' +
   '{ rm -rf "$1/lock"; exit 73; }';
@@ -73,7 +75,8 @@ const READ =
   'echo "$(date +%s.%N) $(date -r "$1/lock/info.json" +%s.%N)"; cat "$1/lock/info.json"; ' +
   'else date +%s.%N; echo "{}"; fi; else date +%s.%N; echo null; fi';
 const OURS = 'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null';
-const BEAT = `${OURS} || exit 75; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"`;
+const WRITE_INFO = 'umask 077; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
+const BEAT = `${OURS} || exit 75; ${WRITE_INFO}`;
 const RELEASE = `${OURS} || exit 75; rm -rf "$1/lock"`;
 const BREAK = '[ -d "$1/lock" ] || exit 75; mv "$1/lock" "$1/lock.broken-$2"';
 

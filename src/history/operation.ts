@@ -94,7 +94,7 @@ export class OperationRecord {
   /** Keeps the operation's full log next to the record, for every operator to read. */
   async attachLog(text: string): Promise<string> {
     const dir = `${stateDirFor(this.stateDir, this.service, this.env)}/logs`;
-    await this.remote.exec(['sh', '-c', 'mkdir -p "$1" && cat > "$1/$2.log"', 'coopctl-log', dir, this.id], {
+    await this.remote.exec(['sh', '-c', 'umask 077; mkdir -p "$1" && cat > "$1/$2.log"', 'coopctl-log', dir, this.id], {
       mutates: true,
       stdin: redact(text),
     });

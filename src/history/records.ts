@@ -51,7 +51,7 @@ export function newRecordId(operation: string, now: Date): string {
   return `${stamp}-${operation.replace(/[^a-z-]/g, '')}-${randomBytes(3).toString('hex')}`;
 }
 
-const APPEND = 'mkdir -p "$1" && cat >> "$1/$2.jsonl"';
+const APPEND = 'umask 077; mkdir -p "$1" && cat >> "$1/$2.jsonl"';
 // Newest first; each file introduced by a marker line so the reader can split them.
 const READ =
   'cd "$1" 2>/dev/null || exit 0; ' +

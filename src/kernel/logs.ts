@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { privateDir } from './files.js';
 
 /** $XDG_STATE_HOME/coopctl: what coopctl keeps on this machine between runs. */
 export function localStateDir(env: NodeJS.ProcessEnv): string {
@@ -15,7 +15,7 @@ export function operationLogFile(
   op: string,
   now = new Date(),
 ): string {
-  const dir = path.join(localStateDir(env), 'logs');
-  mkdirSync(dir, { recursive: true });
+  const dir = path.join(privateDir(localStateDir(env)), 'logs');
+  privateDir(dir);
   return path.join(dir, `${service}-${envName}-${op}-${now.toISOString().replace(/[:.]/g, '-')}.log`);
 }

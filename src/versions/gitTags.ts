@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PRIVATE_DIR } from '../kernel/files.js';
 import { InputError, RemoteError } from '../kernel/errors.js';
 import type { ProcessRunner, RunResult } from '../kernel/process.js';
 import { assertVersion } from '../kernel/validate.js';
@@ -147,7 +148,7 @@ function stamp(dir: string, now: number): void {
 }
 
 async function cloneMirror(opts: GitSourceOptions, u: string, dir: string): Promise<void> {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: PRIVATE_DIR });
   // Clone beside the final place and rename: a concurrent coopctl never sees half a mirror.
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const filter = isLocal(u) ? [] : ['--filter=blob:none'];

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { loadStandinConfig } from '../doubles/mastodon/config.js';
 import { hostCluster } from '../doubles/mastodon/migrations.js';
 import { coopctl, json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { startCli, waitFor } from '../helpers/upgradeSandbox.js';
 import { psql } from '../world/postgres.js';
 import type { SandboxState } from '../world/state.js';
 
@@ -69,7 +71,8 @@ function sql(env: string, query: string): string {
   return psql(hostCluster(root, cfg), query, cfg.postgres.database).trim();
 }
 
-const databases = (env: string) => sql(env, 'SELECT datname FROM pg_database ORDER BY 1').split('\n');
+const scratchDatabases = () =>
+  sql('alpha', "SELECT datname FROM pg_database WHERE datname LIKE 'coopctl_scratch_%'").split('\n').filter(Boolean);
 
 async function createS3Backup(env: string): Promise<string> {
   const r = await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', env, '--store', 's3']);
@@ -158,13 +161,33 @@ describe('verify, restore test and restore read an S3 backup on the host', () =>
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`${prod.id}: restored on alpha into coopctl_scratch_`);
     expect(bytes).toBeLessThan(1024 * 1024);
-    expect(databases('alpha').filter((d) => d.startsWith('coopctl_scratch_'))).toEqual([]);
+    expect(scratchDatabases()).toEqual([]);
     expect(manifestOf(prod.id).verifications.at(-1)).toMatchObject({
       kind: 'restore-scratch',
       ok: true,
       details: { rowCounts: prod.rowCounts },
     });
   });
+
+  it('Ctrl-C during the restore test on the host: no scratch database, nothing left running there, exit 130', async () => {
+    const running = () =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(`/${prod.id}/db.dump.zst.age`));
+    await sb.fault('store', 'store-slow');
+    const run = startCli(sb, ['backup', 'restore', prod.id, '--into', 'scratch', '--store', 's3']);
+    try {
+      await waitFor('pg_restore to fill the scratch database', () => scratchDatabases().length > 0, 60_000, 20);
+      await waitFor('rclone to read on alpha', () => running().some((l) => l.startsWith('rclone')), 30_000, 20);
+      run.kill('SIGINT');
+    } finally {
+      await sb.fault('--clear', 'store');
+    }
+    const r = await run;
+    expect(scratchDatabases()).toEqual([]);
+    await waitFor('the read on alpha to end', () => running().length === 0 || undefined, 10_000);
+    expect(r.exitCode, r.stderr).toBe(130);
+  }, 120_000);
 
   it('restore --into alpha pulls the backup from the store on alpha; only a fraction of it crosses', async () => {
     const { result: r, bytes } = await measured(() =>

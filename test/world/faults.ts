@@ -20,6 +20,7 @@ import { startS3 } from './world.js';
 export const HOST_FAULTS = [
   'migration-fails',
   'migrations-slow',
+  'dump-slow',
   'health-fails',
   'host-down',
   'raid-degraded',
@@ -33,7 +34,7 @@ export const APP_FAULTS = [
   'backup-empty-dump',
   'slow',
 ] as const;
-export const STORE_FAULTS = ['store-down'] as const;
+export const STORE_FAULTS = ['store-down', 'store-slow'] as const;
 
 const DEGRADED_MDSTAT =
   'Personalities : [raid1]\nmd0 : active raid1 sda1[0]\n      976630464 blocks super 1.2 [2/1] [U_]\n\nunused devices: <none>\n';
@@ -108,7 +109,11 @@ async function apply(
   if (r.kind === 'store') {
     if (!(STORE_FAULTS as readonly string[]).includes(kind))
       throw new InputError(`KIND: the store takes ${STORE_FAULTS.join(', ')}, not "${kind}"`);
-    if (on) await stopPidFile(layout.s3.pidFile);
+    if (kind === 'store-slow') {
+      const flag = path.join(layout.s3.dir, 'slow');
+      if (on) writeFileSync(flag, '');
+      else rmSync(flag, { force: true });
+    } else if (on) await stopPidFile(layout.s3.pidFile);
     else if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3);
     return;
   }
@@ -138,6 +143,7 @@ async function apply(
       return;
     case 'migration-fails':
     case 'migrations-slow':
+    case 'dump-slow':
     case 'health-fails':
       if (h.kind === 'coopcloud') {
         if (kind === 'health-fails') return setCoopCloudFault(root, '*', kind, on);

@@ -1,16 +1,36 @@
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../../kernel/files.js';
 import { formatBytes } from '../../kernel/validate.js';
 import { BackupError } from '../errors.js';
-import { assertKey, assertPrefix, type BackupStore } from './types.js';
+import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from './types.js';
 
 const PARTIAL = '.partial';
+/** `<object>.<pid>.partial`: the writer's pid tells a write in progress from one a killed run left. */
+const PARTIAL_NAME = /^(.*?)(?:\.(\d+))?\.partial$/;
+
+function partialFile(file: string): string {
+  return `${file}.${process.pid}${PARTIAL}`;
+}
+
+/** A write goes on while its writer lives and writes; a pid long since reused by another process does not. */
+const WRITING_WITHIN_MS = 10 * 60_000;
+
+function writing(pid: number, writtenAtMs: number): boolean {
+  if (Date.now() - writtenAtMs > WRITING_WITHIN_MS) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
- * A directory. Objects are written as `<key>.partial`, fsynced, then renamed
+ * A directory. Objects are written as `<key>.<pid>.partial`, fsynced, then renamed
  * into place, so a crash or a full disk never leaves a complete-looking file.
  */
 export class LocalStore implements BackupStore {
@@ -26,7 +46,7 @@ export class LocalStore implements BackupStore {
 
   async check(): Promise<void> {
     try {
-      await mkdir(this.root, { recursive: true });
+      await mkdir(this.root, { recursive: true, mode: PRIVATE_DIR });
       await access(this.root, constants.W_OK);
     } catch (err) {
       throw new BackupError(
@@ -42,11 +62,11 @@ export class LocalStore implements BackupStore {
 
   async put(key: string, body: Readable): Promise<{ size: number }> {
     const file = this.file(key);
-    const partial = file + PARTIAL;
+    const partial = partialFile(file);
     let written = 0;
     try {
-      await mkdir(path.dirname(file), { recursive: true });
-      const out = createWriteStream(partial, { flush: true });
+      await mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR });
+      const out = createWriteStream(partial, { flush: true, mode: PRIVATE_FILE });
       await pipeline(body, out);
       written = out.bytesWritten;
       await rename(partial, file);
@@ -61,10 +81,10 @@ export class LocalStore implements BackupStore {
 
   async putText(key: string, text: string): Promise<void> {
     const file = this.file(key);
-    const partial = file + PARTIAL;
+    const partial = partialFile(file);
     try {
-      await mkdir(path.dirname(file), { recursive: true });
-      const fh = await open(partial, 'w');
+      await mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR });
+      const fh = await open(partial, 'w', PRIVATE_FILE);
       try {
         await fh.writeFile(text, 'utf8');
         await fh.sync();
@@ -131,25 +151,54 @@ export class LocalStore implements BackupStore {
     );
   }
 
-  async list(prefix: string): Promise<string[]> {
+  /** Every file under prefix, complete or not. */
+  private async files(prefix: string): Promise<Dirent[]> {
     const base = path.join(this.root, ...assertPrefix(prefix).split('/').filter(Boolean));
-    let entries;
     try {
-      entries = await readdir(base, { recursive: true, withFileTypes: true });
+      return (await readdir(base, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new BackupError('store-unreachable', `cannot list ${this.description}: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    return entries
-      .filter((e) => e.isFile() && !e.name.endsWith(PARTIAL))
-      .map((e) =>
-        path
-          .relative(this.root, path.join(e.parentPath ?? e.path, e.name))
-          .split(path.sep)
-          .join('/'),
-      );
+  }
+
+  private keyOf(e: Dirent): string {
+    return path
+      .relative(this.root, path.join(e.parentPath ?? e.path, e.name))
+      .split(path.sep)
+      .join('/');
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return (await this.files(prefix)).filter((e) => !e.name.endsWith(PARTIAL)).map((e) => this.keyOf(e));
+  }
+
+  async unfinished(prefix: string): Promise<UnfinishedWrite[]> {
+    const found: UnfinishedWrite[] = [];
+    for (const e of (await this.files(prefix)).filter((x) => x.name.endsWith(PARTIAL))) {
+      const st = await stat(path.join(e.parentPath ?? e.path, e.name)).catch(() => undefined);
+      if (!st) continue; // completed or removed meanwhile
+      const [, key, pid] = PARTIAL_NAME.exec(this.keyOf(e))!;
+      const started = st.birthtimeMs > 0 ? st.birthtime : st.ctime;
+      found.push({
+        key,
+        startedAt: started.toISOString(),
+        writtenAt: st.mtime.toISOString(),
+        size: st.size,
+        ...(pid && { writer: { name: `pid ${pid} on this machine`, running: writing(Number(pid), st.mtimeMs) } }),
+        file: e.name,
+      });
+    }
+    return found;
+  }
+
+  async discard(w: UnfinishedWrite): Promise<void> {
+    const dir = path.dirname(this.file(w.key));
+    if (!w.file || !PARTIAL_NAME.test(w.file) || w.file.includes('/')) throw new Error('internal: not a partial file');
+    await rm(path.join(dir, w.file), { force: true });
+    await this.removeEmptied([dir]);
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -159,7 +208,11 @@ export class LocalStore implements BackupStore {
       await rm(file, { force: true });
       dirs.add(path.dirname(file));
     }
-    // Remove directories the deletions emptied, up to (not including) the root.
+    await this.removeEmptied(dirs);
+  }
+
+  /** Removes directories deletions emptied, up to (not including) the root. */
+  private async removeEmptied(dirs: Iterable<string>): Promise<void> {
     for (const start of dirs) {
       for (let d = start; d.startsWith(this.root + path.sep); d = path.dirname(d)) {
         try {

@@ -4,6 +4,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -12,7 +13,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { BackupError } from '../errors.js';
 import type { HostS3 } from '../hostS3.js';
-import { assertKey, assertPrefix, type BackupStore } from './types.js';
+import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from './types.js';
 
 export interface S3Settings {
   endpoint?: string;
@@ -37,9 +38,8 @@ export interface S3Settings {
 /**
  * S3-compatible object storage (production: DigitalOcean Spaces). Large
  * objects go up as multipart uploads, which become an object only when
- * completed; on failure the upload is aborted, best effort (some servers,
- * s3rver among them, refuse AbortMultipartUpload) and never at the cost of
- * the original error.
+ * completed; on failure the upload is aborted, best effort (some servers
+ * refuse AbortMultipartUpload) and never at the cost of the original error.
  */
 export class S3Store implements BackupStore {
   readonly description: string;
@@ -206,6 +206,51 @@ export class S3Store implements BackupStore {
           { cause: err },
         );
       }
+    }
+  }
+
+  async unfinished(prefix: string): Promise<UnfinishedWrite[]> {
+    const found: UnfinishedWrite[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    try {
+      do {
+        const r = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.s.bucket,
+            Prefix: this.prefix + assertPrefix(prefix),
+            KeyMarker,
+            UploadIdMarker,
+          }),
+        );
+        for (const u of r.Uploads ?? []) {
+          if (!u.Key?.startsWith(this.prefix) || !u.UploadId) continue;
+          const startedAt = (u.Initiated ?? new Date(0)).toISOString();
+          found.push({ key: u.Key.slice(this.prefix.length), startedAt, size: null, uploadId: u.UploadId });
+        }
+        [KeyMarker, UploadIdMarker] = r.IsTruncated ? [r.NextKeyMarker, r.NextUploadIdMarker] : [];
+      } while (KeyMarker);
+    } catch (err) {
+      throw new BackupError(
+        'store-unreachable',
+        `cannot list the unfinished uploads of ${this.description}: ${describeS3Error(err)}`,
+        { cause: err },
+      );
+    }
+    return found;
+  }
+
+  async discard(w: UnfinishedWrite): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.s.bucket, Key: this.key(w.key), UploadId: w.uploadId }),
+      );
+    } catch (err) {
+      throw new BackupError(
+        'store-unreachable',
+        `cannot abort the upload of ${w.key} to ${this.description}: ${describeS3Error(err)}`,
+        { cause: err },
+      );
     }
   }
 

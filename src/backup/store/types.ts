@@ -24,6 +24,27 @@ export interface BackupStore {
   /** Every complete object's key under prefix ("" for all), in no particular order. */
   list(prefix: string): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;
+  /** Writes that never completed (`.partial` files, multipart uploads) under prefix: never objects, never listed. */
+  unfinished(prefix: string): Promise<UnfinishedWrite[]>;
+  /** Removes one: deletes the file, aborts the upload. */
+  discard(w: UnfinishedWrite): Promise<void>;
+}
+
+export interface UnfinishedWrite {
+  /** The key the write was for. */
+  key: string;
+  /** When it started (ISO 8601). */
+  startedAt: string;
+  /** When it was last written to, when the store knows: a write still going on is recent. */
+  writtenAt?: string;
+  /** Bytes so far, when the store knows. */
+  size: number | null;
+  /** The file's name in the key's directory (local store). */
+  file?: string;
+  /** The multipart upload's id (S3). */
+  uploadId?: string;
+  /** The process that wrote it, when the store can tell ("pid 4242 on laptop"), and whether it still runs. */
+  writer?: { name: string; running: boolean };
 }
 
 const SEGMENT = /^[\w][\w.-]*$/;

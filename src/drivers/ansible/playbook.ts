@@ -1,5 +1,6 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../../kernel/files.js';
 import path from 'node:path';
 import semver from 'semver';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
@@ -117,7 +118,7 @@ async function runOnce(
   strategy: Strategy,
   attempt: number,
 ): Promise<PlaybookResult> {
-  await mkdir(path.dirname(o.logFile), { recursive: true });
+  await mkdir(path.dirname(o.logFile), { recursive: true, mode: PRIVATE_DIR });
   const eventsFile = `${o.logFile.replace(/\.log$/, '')}${attempt ? `.${attempt}` : ''}.events.jsonl`;
   const failures: TaskResultEvent[] = [];
   const changed = new Set<string>();
@@ -134,14 +135,16 @@ async function runOnce(
   });
   const layered = layeredSshConfig(o.ssh ?? {});
   const sshConfig = `${o.logFile.replace(/\.log$/, '')}.ssh_config`;
-  if (layered) await writeFile(sshConfig, layered, { mode: 0o600 });
+  if (layered) await writeFile(sshConfig, layered, { mode: PRIVATE_FILE });
   // ProxyJump hops get the ssh_config (-F) but not -o: the layered one names the same known-hosts files.
   const run = layered ? { ...o, ssh: { ...o.ssh, configFile: sshConfig } } : o;
   const { args, env } = playbookCommand(run, strategy, eventsFile, await operatorSettings(runner, o.playbook));
   const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`);
+  await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`, {
+    mode: PRIVATE_FILE,
+  });
   // One stream keeps the lines in order (unsequenced appendFile calls reorder them) and is flushed before returning.
-  const log = createWriteStream(o.logFile, { flags: 'a' });
+  const log = createWriteStream(o.logFile, { flags: 'a', mode: PRIVATE_FILE });
   tail.start();
   let exitCode: number;
   try {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Transform } from 'node:stream';
 import { constants } from 'node:os';
 import { pgEnv } from '../../world/postgres.js';
 import { faultActive, type StandinConfig } from './config.js';
@@ -28,12 +29,39 @@ function notFound(io: Io, cmd: string): number {
   return 127;
 }
 
-/** Host process with the container's stdio: binary-safe, unbuffered (pg_dump -Fc to stdout). */
-function passthrough(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+/**
+ * Host process with the container's stdio: binary-safe, unbuffered (pg_dump -Fc to stdout). As under
+ * `docker exec`, the process is the daemon's, not the client's: signals to the client never reach it, and when
+ * the client goes away (its SSH session closed) the output is drained and dropped while the process runs on
+ * to its end. Only something that ends it inside (pg_terminate_backend, stdin closing) stops it early.
+ */
+function passthrough(argv: string[], env: NodeJS.ProcessEnv, io: Io, bytesPerSecond?: number): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['inherit', 'pipe', 'pipe'], env, detached: true });
+    const stdout = bytesPerSecond ? child.stdout.pipe(throttle(bytesPerSecond)) : child.stdout;
+    for (const [from, to] of [
+      [stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ] as const) {
+      from.pipe(to, { end: false });
+      to.on('error', () => {
+        from.unpipe(to);
+        from.resume();
+      });
+    }
     child.on('error', (err) => resolve((err as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(io, argv[0]) : 126));
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+  });
+}
+
+/** The `dump-slow` fault: pg_dump's output trickles, as from a large, busy production database. */
+const SLOW_DUMP_BYTES_PER_SECOND = 4 * 1024 * 1024;
+
+function throttle(bytesPerSecond: number): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      setTimeout(() => cb(null, chunk), (chunk.length / bytesPerSecond) * 1000);
+    },
   });
 }
 
@@ -85,7 +113,8 @@ function mastodon(c: InContainer, argv: string[]): number {
 export async function runInContainer(c: InContainer, argv: string[]): Promise<number> {
   const repo = parseImageRef(c.image).repository;
   if (/(^|\/)postgres$/.test(repo)) {
-    return passthrough(argv, { ...process.env, ...pgEnv(hostCluster(c.root, c.cfg)), ...c.env }, c.io);
+    const slow = argv[0] === 'pg_dump' && faultActive(c.root, 'dump-slow') ? SLOW_DUMP_BYTES_PER_SECOND : undefined;
+    return passthrough(argv, { ...process.env, ...pgEnv(hostCluster(c.root, c.cfg)), ...c.env }, c.io, slow);
   }
   if (/(^|\/)redis$/.test(repo)) return redis(c, argv);
   if (isBuiltFromFixture(c.cfg, c.image) && !repo.endsWith('-streaming')) return mastodon(c, argv);

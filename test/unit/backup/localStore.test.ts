@@ -1,9 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findBackup, listBackups, writeManifest } from '../../../src/backup/catalog.js';
+import { storeLeftovers } from '../../../src/backup/leftovers.js';
 import { applyPrune, planPrune } from '../../../src/backup/prune.js';
 import { LocalStore } from '../../../src/backup/store/local.js';
 import { sampleManifest } from './fixtures.js';
@@ -94,5 +96,42 @@ describe('the catalog over a store', () => {
       `mastodon/prod/${keep.id}/db.dump.zst.age`,
       `mastodon/prod/${keep.id}/manifest.json`,
     ]);
+  });
+  it(".partial files carry their writer's pid: a dead writer's is a leftover, a live one's is in use", async () => {
+    const dead = spawnSync('true').pid!;
+    mkdirSync(path.join(store.root, 'svc/prod/x'), { recursive: true });
+    writeFileSync(path.join(store.root, `svc/prod/x/db.bin.${dead}.partial`), 'half');
+    writeFileSync(path.join(store.root, `svc/prod/x/env.age.${process.pid}.partial`), 'writing');
+    writeFileSync(path.join(store.root, 'svc/prod/x/old.bin.partial'), 'from an older coopctl');
+    // a live pid that has not written for an hour is not the writer: the pid was reused
+    const stale = path.join(store.root, `svc/prod/x/stale.bin.${process.pid}.partial`);
+    writeFileSync(stale, 'stale');
+    utimesSync(stale, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    const found = (await storeLeftovers(store, 'svc/')).sort((a, b) => a.name.localeCompare(b.name));
+    expect(found.map((l) => [l.kind, l.name, l.size, l.owner, l.inUse])).toEqual([
+      ['partial-file', 'svc/prod/x/db.bin', 4, `pid ${dead} on this machine`, undefined],
+      ['partial-file', 'svc/prod/x/env.age', 7, `pid ${process.pid} on this machine`, expect.stringContaining('still')],
+      ['partial-file', 'svc/prod/x/old.bin', 21, undefined, undefined],
+      ['partial-file', 'svc/prod/x/stale.bin', 5, `pid ${process.pid} on this machine`, undefined],
+    ]);
+    for (const l of found) await l.remove();
+    expect(readdirSync(store.root)).toEqual([]);
+  });
+
+  it('a write in progress is named with the pid of its writer', async () => {
+    let seen: string[] = [];
+    let reads = 0;
+    const body = new Readable({
+      read() {
+        if (reads++ === 0) this.push('data');
+        else
+          setTimeout(() => {
+            seen = readdirSync(path.join(store.root, 'svc/prod/y'));
+            this.push(null);
+          }, 100);
+      },
+    });
+    await store.put('svc/prod/y/db.bin', body);
+    expect(seen).toEqual([`db.bin.${process.pid}.partial`]);
   });
 });

@@ -76,4 +76,14 @@ describe('config loading', () => {
     const e = errorOf(VALID.replace('driver: ansible', 'driver: kubernetes'));
     expect(e.message).toMatch(/coopctl\.yaml:3 services\.mastodon\.driver: /);
   });
+
+  it('backup.retention.leftovers is a duration; a bad one is named with its line and path', () => {
+    const config = (value: string) =>
+      parseConfigText(`${VALID}backup:\n  retention:\n    leftovers: ${value}\n`, FILE, configSchema()).config;
+    expect(config('3d').backup.retention.leftovers).toBe(3 * 86_400_000);
+    expect(config('0s').backup.retention.leftovers).toBe(0);
+    expect(errorOf(`${VALID}backup:\n  retention:\n    leftovers: soon\n`).message).toMatch(
+      /^coopctl\.yaml:13 backup\.retention\.leftovers: "soon" is not a duration \(try 30s, 5m, 1h\)/,
+    );
+  });
 });

@@ -4,7 +4,7 @@ import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
 import { backupSource, encryptionSettings, openBackupStore } from '../../../targets/backups.js';
 import { coopctlVersion } from '../../../kernel/version.js';
-import { progressPrinter } from './common.js';
+import { interruptible, progressPrinter } from './common.js';
 
 export async function run(
   ctx: CommandContext,
@@ -29,15 +29,18 @@ export async function run(
   const progress = progressPrinter(ctx);
   let m;
   try {
-    m = await createBackup({
-      source: { ...source, version },
-      store,
-      encryption: encryptionSettings(ws),
-      allowPlaintext: opts.allowPlaintext,
-      coopctlVersion: coopctlVersion(),
-      onProgress: progress.onProgress,
-      log: (line) => p.debug(line),
-    });
+    m = await interruptible(ctx, 'backup create', (signal) =>
+      createBackup({
+        source: { ...source, version },
+        store,
+        encryption: encryptionSettings(ws),
+        allowPlaintext: opts.allowPlaintext,
+        coopctlVersion: coopctlVersion(),
+        onProgress: progress.onProgress,
+        log: (line) => p.debug(line),
+        signal,
+      }),
+    );
   } finally {
     progress.done();
   }

@@ -1,9 +1,16 @@
 import { applyPrune, planStorePrune } from '../../../backup/index.js';
+import { errorMessage } from '../../../kernel/errors.js';
 import { assertName } from '../../../kernel/validate.js';
 import type { CommandContext } from '../../context.js';
 import { openBackupStore } from '../../../targets/backups.js';
+import { findLeftovers } from '../../../operations/leftovers.js';
+import { leftoverDocument, leftoverRow } from './common.js';
 
-/** Retention from backup.retention: prints the plan; deletes only with --yes. */
+/**
+ * Retention from backup.retention: prints the plan; deletes only with --yes. Leftovers older than
+ * backup.retention.leftovers go too: unfinished writes in the store, and with SERVICE --env ENV the databases
+ * restores left on the hosts.
+ */
 export async function run(ctx: CommandContext, opts: { env?: string; store?: string }, [service]: string[]) {
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
@@ -14,8 +21,20 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
     new Date(),
     ctx.config().config.backup.retention,
   );
+  const now = new Date();
+  const problems = [...plan.problems];
+  // Retention goes on when the leftovers cannot be looked at (a host down, a store without upload listing).
+  const leftovers = await findLeftovers(ctx.workspace(), { service, env: opts.env, store, now }).catch((err) => {
+    problems.push({ key: 'leftovers', message: `not looked at: ${errorMessage(err)}` });
+    return [];
+  });
   const apply = ctx.global.yes && !ctx.global.dryRun;
   const deleted = apply ? await applyPrune(store, plan) : [];
+  const removed: string[] = [];
+  for (const j of leftovers.filter((x) => x.remove && apply)) {
+    await j.leftover.remove();
+    removed.push(j.leftover.name);
+  }
   const p = ctx.printer;
   if (ctx.global.json) {
     return p.json({
@@ -33,7 +52,9 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
       })),
       orphans: plan.orphans,
       deleted,
-      problems: plan.problems,
+      leftovers: leftovers.map(leftoverDocument),
+      removedLeftovers: removed,
+      problems,
     });
   }
   for (const d of plan.keep)
@@ -48,6 +69,11 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
       `${apply ? 'deleted' : 'delete '} ${o.id}  ${o.service}/${o.env}  ` +
         `unfinished backup without a manifest (${o.keys.length} objects)`,
     );
-  for (const x of plan.problems) p.warn(`${x.key}: ${x.message} (left alone)`);
-  if (!apply && (plan.delete.length || plan.orphans.length)) p.info('nothing deleted: run again with --yes to delete');
+  for (const j of leftovers) {
+    const verdict = j.remove ? (apply ? 'removed' : 'remove ') : 'keep   ';
+    p.out(`${verdict} ${leftoverRow(j, now).join('  ')}  ${j.reason}`);
+  }
+  for (const x of problems) p.warn(`${x.key}: ${x.message} (left alone)`);
+  if (!apply && (plan.delete.length || plan.orphans.length || leftovers.some((j) => j.remove)))
+    p.info('nothing deleted: run again with --yes to delete');
 }

@@ -6,7 +6,7 @@ import { planRestore } from '../../../operations/restore.js';
 import { backupIdentities, backupSource, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../../change.js';
 import type { CommandContext } from '../../context.js';
-import { progressPrinter } from './common.js';
+import { interruptible, progressPrinter } from './common.js';
 
 /**
  * `backup restore ID --into scratch`: the scheduled restore test. Restores
@@ -37,7 +37,9 @@ export async function run(ctx: CommandContext, opts: RestoreOptions, [id]: strin
   const progress = progressPrinter(ctx);
   let r;
   try {
-    r = await restoreScratch({ store, manifest, identities: keys, target, onProgress: progress.onProgress });
+    r = await interruptible(ctx, 'backup restore', (signal) =>
+      restoreScratch({ store, manifest, identities: keys, target, onProgress: progress.onProgress, signal }),
+    );
   } finally {
     progress.done();
   }

@@ -3,7 +3,7 @@ import { isVerdictOnBackup } from '../../../backup/errors.js';
 import { CoopctlError, ExitCode } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { backupIdentities, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
-import { progressPrinter } from './common.js';
+import { interruptible, progressPrinter } from './common.js';
 
 /**
  * Stream the backup back and check its hash; unless --quick, also decrypt it
@@ -26,15 +26,18 @@ export async function run(ctx: CommandContext, opts: { store?: string; quick?: b
   const progress = progressPrinter(ctx);
   let r;
   try {
-    r = await verifyBackup({
-      store,
-      manifest,
-      identities: keys,
-      lister,
-      hashOn: host?.host,
-      onProgress: progress.onProgress,
-      record: !ctx.global.dryRun,
-    });
+    r = await interruptible(ctx, 'backup verify', (signal) =>
+      verifyBackup({
+        store,
+        manifest,
+        identities: keys,
+        lister,
+        hashOn: host?.host,
+        onProgress: progress.onProgress,
+        record: !ctx.global.dryRun,
+        signal,
+      }),
+    );
   } catch (err) {
     // The backup failed its verification and nothing changed: refused, exit 3 (its code says how it failed).
     if (!isVerdictOnBackup(err)) throw err;

@@ -1,0 +1,134 @@
+import type { HistoryRecord } from '../history/records.js';
+import type { RemoteHost } from '../remote/ssh.js';
+import { LEFTOVER_DATABASES_SQL, psqlCommand, type DbTarget } from './commands.js';
+import { dropDatabase, lastLines } from './database.js';
+import { BackupError } from './errors.js';
+import type { BackupStore, UnfinishedWrite } from './store/types.js';
+
+/**
+ * What coopctl's runs leave behind, each named so that its age and owner can be told: the database a restore
+ * replaced (`<db>_before_<stamp>`, kept for inspection), a restored copy that was never swapped in
+ * (`<db>_restored_<stamp>`), a restore test's scratch database (`coopctl_scratch_<stamp>_<hex>`), a local
+ * store's `.partial` file (`<object>.<pid>.partial`) and an unfinished multipart upload. None of them is a
+ * backup; `backup leftovers` lists them and `backup prune` removes those older than
+ * backup.retention.leftovers.
+ */
+type LeftoverKind = 'replaced-database' | 'restored-database' | 'scratch-database' | 'partial-file' | 'upload';
+
+export interface Leftover {
+  kind: LeftoverKind;
+  /** The database, or the key of the object that was being written. */
+  name: string;
+  /** The host, or the store. */
+  where: string;
+  createdAt: string;
+  size: number | null;
+  /** Which run left it, when that can be told (a history record, a process). */
+  owner?: string;
+  /** Why it stays whatever its age: something still uses it. */
+  inUse?: string;
+  remove(): Promise<void>;
+}
+
+const DB_NAME = /^(?:(\w+)_(before|restored)|coopctl_scratch)_(\d{8})_(\d{6})(?:_[0-9a-f]+)?$/;
+
+/** The time a leftover database's name carries (coopctl's stamp: yyyymmdd_hhmmss, UTC). */
+function stampTime(date: string, time: string): string | undefined {
+  const day = `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6)}`;
+  const iso = `${day}T${time.slice(0, 2)}:${time.slice(2, 4)}:${time.slice(4)}Z`;
+  return Number.isNaN(Date.parse(iso)) ? undefined : iso;
+}
+
+/**
+ * Leftover databases on a host: the replaced and restored copies of `live`, and (with scratch) restore tests'
+ * scratch databases. A database anyone is connected to is in use.
+ */
+export async function databaseLeftovers(
+  host: RemoteHost,
+  db: DbTarget,
+  which: { live?: string; scratch?: boolean },
+): Promise<Leftover[]> {
+  const r = await host.exec(psqlCommand(db, 'postgres', { live: which.live ?? '' }), {
+    mutates: false,
+    stdin: LEFTOVER_DATABASES_SQL,
+    reject: false,
+  });
+  if (r.exitCode !== 0) {
+    throw new BackupError(
+      'database-step-failed',
+      `cannot list the databases on ${host.target.name}: ${lastLines(r.stderr) || `psql exited with ${r.exitCode}`}`,
+    );
+  }
+  const found: Leftover[] = [];
+  for (const line of r.stdout.split('\n').filter(Boolean)) {
+    const [name, size, sessions] = line.split('\t');
+    const m = DB_NAME.exec(name);
+    const createdAt = m && stampTime(m[3], m[4]);
+    if (!m || !createdAt) continue;
+    const kind = m[1] === undefined ? 'scratch-database' : `${m[2] === 'before' ? 'replaced' : 'restored'}-database`;
+    if (kind === 'scratch-database' ? !which.scratch : m[1] !== which.live) continue;
+    found.push({
+      kind: kind as LeftoverKind,
+      name,
+      where: host.target.name,
+      createdAt,
+      size: Number(size),
+      ...(Number(sessions) > 0 ? { inUse: `${sessions} sessions connected` } : {}),
+      remove: () => dropDatabase(host, db, name),
+    });
+  }
+  return found;
+}
+
+/** `.partial` files and unfinished multipart uploads under prefix. */
+export async function storeLeftovers(store: BackupStore, prefix: string): Promise<Leftover[]> {
+  return (await store.unfinished(prefix)).map((w: UnfinishedWrite) => ({
+    kind: w.uploadId ? 'upload' : 'partial-file',
+    name: w.key,
+    where: store.description,
+    createdAt: w.startedAt,
+    size: w.size,
+    ...(w.writer ? { owner: w.writer.name } : {}),
+    ...(w.writer?.running ? { inUse: `${w.writer.name} is still writing it` } : {}),
+    remove: () => store.discard(w),
+  }));
+}
+
+export interface Judgement {
+  leftover: Leftover;
+  remove: boolean;
+  reason: string;
+}
+
+interface RetentionRules {
+  now: Date;
+  /** backup.retention.leftovers */
+  keepMs: number;
+  /** A live lock of the service × environment: what was made since it was taken belongs to its holder. */
+  lockedSince?: string | null;
+}
+
+/** Which leftovers prune removes: older than the retention, not in use, not the lock holder's. */
+export function judgeLeftovers(found: readonly Leftover[], rules: RetentionRules): Judgement[] {
+  const lockedAt = rules.lockedSince ? Date.parse(rules.lockedSince) : undefined;
+  return [...found]
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    .map((leftover) => {
+      const made = Date.parse(leftover.createdAt);
+      const age = rules.now.getTime() - made;
+      if (leftover.inUse) return { leftover, remove: false, reason: `in use: ${leftover.inUse}` };
+      if (lockedAt !== undefined && made >= lockedAt)
+        return { leftover, remove: false, reason: `made under the lock held since ${rules.lockedSince}` };
+      if (age < rules.keepMs) return { leftover, remove: false, reason: 'within backup.retention.leftovers' };
+      return { leftover, remove: true, reason: 'older than backup.retention.leftovers' };
+    });
+}
+
+/** Names the run that left a database, from the history record that mentions it (replacedDatabaseKeptAs). */
+export function withOwners(found: readonly Leftover[], records: readonly HistoryRecord[]): Leftover[] {
+  return found.map((l) => {
+    if (l.owner || !l.kind.endsWith('-database')) return l;
+    const r = records.find((x) => JSON.stringify(x.details).includes(`"${l.name}"`));
+    return r ? { ...l, owner: `${r.operation} ${r.id}` } : l;
+  });
+}
