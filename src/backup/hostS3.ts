@@ -1,17 +1,19 @@
 import { InputError } from '../kernel/errors.js';
-import { assertKey } from './store/types.js';
+import { ShellLine } from '../remote/quote.js';
+import { assertKey, assertPrefix } from './store/types.js';
 
 /**
- * rclone on a host, talking to the S3 store (issue 9: the data path runs on the server). Builders only (pure):
- * the script text is fixed, every value reaches it as a positional argument of `bash -c SCRIPT coopctl ARG...`,
- * and the access key and secret only on the command's stdin (never in argv, never in a file).
+ * The object store as a host reaches it, with Debian's rclone: configured only through environment variables
+ * (remote "coopctl"), `--config /dev/null`. The access key and secret reach the host ONLY on the command's stdin
+ * (two lines, read by S3_PREAMBLE), never in argv or a file; every other value is a positional argument of
+ * `bash -c SCRIPT coopctl ARG...`, never spliced into the script's text.
  */
 export interface HostS3 {
-  /** The endpoint as the hosts reach it (they may see the store elsewhere than the operator does). */
+  /** As the hosts reach it (may differ from the operator's endpoint); unset: AWS. */
   endpoint?: string;
   region: string;
   bucket: string;
-  /** "" or ending in "/". */
+  /** Key prefix in the bucket ("coopctl/"). */
   prefix: string;
   forcePathStyle: boolean;
   accessKeyId: string;
@@ -19,37 +21,64 @@ export interface HostS3 {
 }
 
 /**
- * Reads the two credential lines from stdin and configures the `coopctl:` remote through rclone's environment
- * ($1 endpoint, $2 region, $3 path style); after it, the body's own arguments are $1.... AWS_CA_BUNDLE (set on
- * some machines) would make rclone fail to load its CA file: it is not passed on.
+ * Reads the credentials (stdin's first two lines) and exports rclone's configuration; consumes the first three
+ * positional arguments (endpoint, region, path style). bash's `read` takes no byte past its line, so what follows
+ * on stdin (an age identity) is the next command's. AWS_CA_BUNDLE (set on some machines) breaks rclone.
  */
-const PREAMBLE = `set -u
-IFS= read -r COOPCTL_K || exit 97
-IFS= read -r COOPCTL_S || exit 97
+const S3_PREAMBLE = `unset AWS_CA_BUNDLE
+IFS= read -r RCLONE_CONFIG_COOPCTL_ACCESS_KEY_ID || { echo 'coopctl: no S3 credentials on stdin' >&2; exit 90; }
+IFS= read -r RCLONE_CONFIG_COOPCTL_SECRET_ACCESS_KEY || { echo 'coopctl: no S3 credentials on stdin' >&2; exit 90; }
+export RCLONE_CONFIG_COOPCTL_ACCESS_KEY_ID RCLONE_CONFIG_COOPCTL_SECRET_ACCESS_KEY
 export RCLONE_CONFIG_COOPCTL_TYPE=s3 RCLONE_CONFIG_COOPCTL_PROVIDER=Other RCLONE_CONFIG_COOPCTL_ENV_AUTH=false
-export RCLONE_CONFIG_COOPCTL_ACCESS_KEY_ID="$COOPCTL_K" RCLONE_CONFIG_COOPCTL_SECRET_ACCESS_KEY="$COOPCTL_S"
 export RCLONE_CONFIG_COOPCTL_ENDPOINT="$1" RCLONE_CONFIG_COOPCTL_REGION="$2" RCLONE_CONFIG_COOPCTL_FORCE_PATH_STYLE="$3"
-unset COOPCTL_K COOPCTL_S AWS_CA_BUNDLE
 shift 3
+rclone() { command rclone --config /dev/null -q --contimeout 10s --timeout 60s --low-level-retries 2 "$@"; }
 `;
 
-function oneLine(value: string, what: string): string {
-  if (/[\r\n\0]/.test(value)) throw new Error(`S3 ${what} must be one line`);
-  return value;
+const LINE = /^[^\n\r]*$/;
+
+function assertSettings(s: HostS3): void {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.bucket))
+    throw new InputError(`S3 bucket ${JSON.stringify(s.bucket)} is not a bucket name`);
+  for (const [what, v] of [
+    ['endpoint', s.endpoint ?? ''],
+    ['region', s.region],
+    ['access key', s.accessKeyId],
+    ['secret key', s.secretAccessKey],
+  ] as const) {
+    // Never echo a credential, not even in this message.
+    if (!LINE.test(v)) throw new InputError(`S3 ${what}: must be a single line`);
+  }
+  assertPrefix(s.prefix === '' || s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`);
 }
 
-/** argv of `bash -c PREAMBLE+body coopctl <s3 settings> ...args`, and the stdin that must come first. */
-export function rcloneCommand(s3: HostS3, body: string, args: readonly string[]): { argv: string[]; stdin: string } {
-  const settings = [s3.endpoint ?? '', s3.region, String(s3.forcePathStyle)].map((v) => oneLine(v, 'setting'));
-  return {
-    argv: ['bash', '-c', PREAMBLE + body, 'coopctl', ...settings, ...args],
-    stdin: `${oneLine(s3.accessKeyId, 'access key')}\n${oneLine(s3.secretAccessKey, 'secret key')}\n`,
-  };
+/** The positional arguments S3_PREAMBLE takes. */
+function preambleArgs(s: HostS3): string[] {
+  assertSettings(s);
+  return [s.endpoint ?? '', s.region, String(s.forcePathStyle)];
 }
 
-/** The rclone path of a store key: `coopctl:BUCKET/PREFIXKEY` (the store checked prefix and key already). */
-export function remotePath(s3: HostS3, key: string): string {
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3.bucket))
-    throw new InputError(`S3 bucket ${JSON.stringify(s3.bucket)}: not a bucket name (a-z, 0-9, '.', '-')`);
-  return `coopctl:${s3.bucket}/${s3.prefix}${assertKey(key)}`;
+/** What goes on stdin first: the credentials, one per line. */
+function s3Stdin(s: HostS3): string {
+  assertSettings(s);
+  return `${s.accessKeyId}\n${s.secretAccessKey}\n`;
+}
+
+/** `coopctl:BUCKET/PREFIXKEY`: an object as rclone names it. */
+export function s3Object(s: HostS3, key: string): string {
+  const prefix = s.prefix === '' || s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`;
+  return `coopctl:${s.bucket}/${prefix}${assertKey(key)}`;
+}
+
+/** bash -c SCRIPT coopctl ARG...: the script's text is fixed, every value an argument. */
+function hostScript(script: string, args: readonly string[]): ShellLine {
+  return ShellLine.argv(['bash', '-c', script, 'coopctl', ...args]);
+}
+
+/**
+ * S3_PREAMBLE + body as one host command, with the settings as its first arguments: for the scripts of other
+ * modules (hostS3Read.ts). Their own arguments are $1... after the preamble's shift.
+ */
+export function s3Command(s: HostS3, body: string, args: readonly string[]): { cmd: ShellLine; stdin: string } {
+  return { cmd: hostScript(S3_PREAMBLE + body, [...preambleArgs(s), ...args]), stdin: s3Stdin(s) };
 }

@@ -1,5 +1,6 @@
 import { ToolOutputError } from '../kernel/errors.js';
-import { rcloneCommand, remotePath, type HostS3 } from './hostS3.js';
+import type { ShellLine } from '../remote/quote.js';
+import { s3Command, s3Object, type HostS3 } from './hostS3.js';
 
 /**
  * The download side of the server-side data path: a host streams an object from the store (rclone cat), hashes
@@ -28,7 +29,7 @@ shift 2
 need=rclone
 case $mode in age) need="rclone age zstd" ;; none) need="rclone zstd" ;; esac
 for t in $need; do
-  command -v "$t" >/dev/null || { echo "coopctl: $t is not installed on this host" >&2; exit 127; }
+  type -P "$t" >/dev/null || { echo "coopctl: $t is not installed on this host" >&2; exit 127; }
 done
 d=$(mktemp -d) || exit 98
 trap 'rm -rf "$d"' EXIT
@@ -37,7 +38,7 @@ trap 'exit 143' TERM
 watchdog=$!
 set -o pipefail
 fetched() {
-  { rclone --config /dev/null --low-level-retries 3 cat "$src" </dev/null; echo "$?" >"$d/rclone"; } |
+  { rclone cat "$src" </dev/null; echo "$?" >"$d/rclone"; } |
     dd bs=1M status=progress 2> >(awk -v RS='\\r' '/^[0-9]+ bytes/ { print "bytes " $1; fflush() }' >&2) |
     tee -p >(sha256sum >"$d/object") >(wc -c >"$d/size")
   wait
@@ -55,20 +56,20 @@ printf 'coopctl-read rclone=%s exit=%s sha256=%s size=%s plain=%s\\n' "$(cat "$d
 exit "$rc"
 `;
 
-/** argv and stdin of a read on a host: credentials first, then (decrypting) the identities for age's `-i -`. */
+/** The command and stdin of a read on a host: credentials first, then (decrypting) the identities for `-i -`. */
 export function hostReadCommand(
   s3: HostS3,
   key: string,
   mode: ReadMode,
   identities: readonly string[] = [],
-): { argv: string[]; stdin: string } {
+): { cmd: ShellLine; stdin: string } {
   if (mode.kind === 'feed' && mode.into.length === 0) throw new Error('internal: nothing to feed');
   if (mode.kind === 'feed' && mode.decrypt === 'age' && identities.length === 0)
     throw new Error('internal: decrypting needs an identity');
   const args = mode.kind === 'hash' ? ['hash'] : [mode.decrypt, ...mode.into];
-  const cmd = rcloneCommand(s3, READ_SCRIPT, [remotePath(s3, key), ...args]);
+  const c = s3Command(s3, READ_SCRIPT, [s3Object(s3, key), ...args]);
   const decrypting = mode.kind === 'feed' && mode.decrypt === 'age';
-  return { argv: cmd.argv, stdin: decrypting ? `${cmd.stdin}${identities.join('\n')}\n` : cmd.stdin };
+  return { cmd: c.cmd, stdin: decrypting ? `${c.stdin}${identities.join('\n')}\n` : c.stdin };
 }
 
 interface HostReadResult {

@@ -50,7 +50,7 @@ export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> 
   const cmd = hostReadCommand(o.s3, key, mode, encrypted ? o.identities : []);
   const progress = throttled(o.onProgress, o.phase, file.size);
   let pending = '';
-  const handle = await host.stream(cmd.argv, {
+  const handle = await host.stream(cmd.cmd, {
     mutates: o.into?.mutates ?? false,
     stdin: cmd.stdin,
     onStderr: (b) => {

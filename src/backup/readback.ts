@@ -64,7 +64,8 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
   }
   if (o.signal?.aborted) throw new InterruptedError(`interrupted before reading backup ${m.id}`);
   const onHost = o.into?.host ?? o.hashOn;
-  if (o.store.hostS3 && onHost) return readOnHost({ ...o, s3: o.store.hostS3, host: onHost, file });
+  const s3 = o.store.hostAccess?.();
+  if (s3 && onHost) return readOnHost({ ...o, s3, host: onHost, file });
   const source = await o.store.get(objectKey(m, file.name));
   const onAbort = () => source.destroy(new InterruptedError(`interrupted while reading backup ${m.id}`));
   o.signal?.addEventListener('abort', onAbort, { once: true });

@@ -116,7 +116,7 @@ export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
     });
     const details: Record<string, unknown> = { sha256: r.sha256, size: r.bytes };
     const on = o.lister?.host ?? o.hashOn;
-    if (o.store.hostS3 && on) details.readOn = on.target.name;
+    if (o.store.hostAccess && on) details.readOn = on.target.name;
     if (o.lister) {
       const toc = tocEntries(r.stdout ?? '');
       const withData = new Set(toc.map((l) => / TABLE DATA \S+ (\S+) /.exec(l)?.[1]).filter((t) => t !== undefined));

@@ -107,7 +107,7 @@ const localStore = z.strictObject({ type: z.literal('local'), dir: z.string() })
 const s3Store = z.strictObject({
   type: z.literal('s3'),
   endpoint: z.url().optional(),
-  /** The endpoint as the hosts reach it, where they see the store elsewhere than the operator (the sandbox). */
+  /** The endpoint as the service hosts reach it (backups go from the host to the store), when not `endpoint`. */
   hostEndpoint: z.url().optional(),
   region: z.string().default('us-east-1'),
   bucket: z.string().min(3),

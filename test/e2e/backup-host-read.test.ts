@@ -154,9 +154,12 @@ describe('verify, restore test and restore read an S3 backup on the host', () =>
     });
   });
 
-  it('restore test on the host: row counts checked, no scratch database left, ≤ 1 MiB over the link', async () => {
+  it('verify --restore, the restore test, on the host: row counts checked, no scratch database, ≤ 1 MiB', async () => {
+    const both = await sb.run(['backup', 'verify', prod.id, '--restore', '--quick', '--store', 's3']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--restore and --quick: choose one');
     const { result: r, bytes } = await measured(() =>
-      sb.run(['backup', 'restore', prod.id, '--into', 'scratch', '--store', 's3']),
+      sb.run(['backup', 'verify', prod.id, '--restore', '--store', 's3']),
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`${prod.id}: restored on alpha into coopctl_scratch_`);

@@ -110,9 +110,8 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
         s3: {
           type: 's3',
           endpoint: state.s3.endpoint ?? `http://127.0.0.1:${state.s3.port}`,
-          ...(state.s3.hostEndpoint && state.s3.hostEndpoint !== state.s3.endpoint
-            ? { hostEndpoint: state.s3.hostEndpoint }
-            : {}),
+          // The hosts reach the store over their own link (with namespaces: another address).
+          ...(state.s3.hostEndpoint ? { hostEndpoint: state.s3.hostEndpoint } : {}),
           bucket: state.s3.bucket,
           forcePathStyle: true,
           accessKeyId: { pass: PASS_ENTRIES.s3AccessKey },

@@ -17,7 +17,7 @@ import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from 
 
 export interface S3Settings {
   endpoint?: string;
-  /** The endpoint as the hosts reach it, when not endpoint. */
+  /** The endpoint as the hosts reach it, when it differs from the operator's. */
   hostEndpoint?: string;
   region: string;
   bucket: string;
@@ -44,15 +44,11 @@ export interface S3Settings {
 export class S3Store implements BackupStore {
   readonly description: string;
   readonly client: S3Client;
-  readonly hostS3: HostS3;
   private readonly prefix: string;
 
   constructor(private readonly s: S3Settings) {
     this.prefix = assertPrefix(s.prefix === '' || s.prefix.endsWith('/') ? s.prefix : `${s.prefix}/`);
     this.description = `s3 ${s.bucket}/${this.prefix}${s.endpoint ? ` at ${s.endpoint}` : ''}`;
-    const { region, bucket, forcePathStyle, accessKeyId, secretAccessKey } = s;
-    const endpoint = s.hostEndpoint ?? s.endpoint;
-    this.hostS3 = { endpoint, region, bucket, prefix: this.prefix, forcePathStyle, accessKeyId, secretAccessKey };
     this.client = new S3Client({
       endpoint: s.endpoint,
       region: s.region,
@@ -64,6 +60,19 @@ export class S3Store implements BackupStore {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: s.connectTimeoutMs ?? 10_000 },
     });
+  }
+
+  hostAccess(): HostS3 {
+    const s = this.s;
+    return {
+      endpoint: s.hostEndpoint ?? s.endpoint,
+      region: s.region,
+      bucket: s.bucket,
+      prefix: this.prefix,
+      forcePathStyle: s.forcePathStyle,
+      accessKeyId: s.accessKeyId,
+      secretAccessKey: s.secretAccessKey,
+    };
   }
 
   private key(key: string): string {

@@ -11,8 +11,6 @@ import type { Readable } from 'node:stream';
 export interface BackupStore {
   /** "local /var/backups/coopctl" or "s3 bucket/prefix at endpoint": for messages. */
   readonly description: string;
-  /** S3 stores: how a host reaches it with rclone, so the data path runs there (src/backup/hostS3.ts). */
-  readonly hostS3?: HostS3;
   /** Fails (store-unreachable) when the store cannot be reached or written: called before a dump starts. */
   check(): Promise<void>;
   /** Streams body to key. Rejects (upload-failed, disk-full) without leaving an object; destroys body on failure. */
@@ -24,6 +22,8 @@ export interface BackupStore {
   /** Every complete object's key under prefix ("" for all), in no particular order. */
   list(prefix: string): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;
+  /** How a host reaches this store itself (S3): then backups go from the host to the store, not through here. */
+  hostAccess?(): HostS3;
   /** Writes that never completed (`.partial` files, multipart uploads) under prefix: never objects, never listed. */
   unfinished(prefix: string): Promise<UnfinishedWrite[]>;
   /** Removes one: deletes the file, aborts the upload. */

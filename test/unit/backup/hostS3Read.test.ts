@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { rcloneCommand, type HostS3 } from '../../../src/backup/hostS3.js';
+import { s3Command, type HostS3 } from '../../../src/backup/hostS3.js';
 import { hostReadCommand, parseHostRead, progressBytes } from '../../../src/backup/hostS3Read.js';
 import { ToolOutputError } from '../../../src/kernel/errors.js';
-import { quoteArgv } from '../../../src/remote/quote.js';
+import type { ShellLine } from '../../../src/remote/quote.js';
 
 const s3: HostS3 = {
   endpoint: 'http://10.0.0.1:9000',
@@ -17,11 +17,17 @@ const s3: HostS3 = {
 const IDENTITY = 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ';
 const KEY = 'mastodon/prod/20251126T035812Z-3f9a1c/db.dump.zst.age';
 
+/** The words of a command line as the host's shell splits them (a real bash). */
+function words(cmd: ShellLine): string[] {
+  const line = `w() { printf '%s\\0' "$@"; }; w ${cmd.text}`;
+  return execFileSync('bash', ['-c', line], { encoding: 'utf8' }).split('\0').slice(0, -1);
+}
+
 describe('rclone on a host (hostS3)', () => {
   it('keeps credentials and identity out of argv: they are the first lines of stdin', () => {
     const feed = { kind: 'feed', decrypt: 'age', into: ['pg_restore', '--list'] } as const;
-    const { argv, stdin } = hostReadCommand(s3, KEY, feed, [IDENTITY]);
-    const line = quoteArgv(argv);
+    const { cmd, stdin } = hostReadCommand(s3, KEY, feed, [IDENTITY]);
+    const line = cmd.text;
     for (const secret of [s3.accessKeyId, s3.secretAccessKey, IDENTITY, 'AGE-SECRET-KEY']) {
       expect(line).not.toContain(secret);
     }
@@ -31,13 +37,19 @@ describe('rclone on a host (hostS3)', () => {
   });
 
   it('passes every value as a positional argument: the script text never changes', () => {
-    const hostile = { ...s3, endpoint: 'http://x/$(id)`id`', region: "eu'; id; '", prefix: 'a b/' };
-    const a = hostReadCommand(s3, KEY, { kind: 'hash' });
-    const b = hostReadCommand(hostile, KEY, { kind: 'hash' });
-    expect(b.argv[2]).toBe(a.argv[2]);
-    expect(b.argv.slice(0, 2)).toEqual(['bash', '-c']);
-    expect(b.argv.slice(3, 7)).toEqual(['coopctl', hostile.endpoint, hostile.region, 'true']);
-    expect(b.argv).toContain(`coopctl:coopctl-backups/a b/${KEY}`);
+    const hostile = { ...s3, endpoint: 'http://x/$(id)`id`', region: "eu'; id; '" };
+    const a = words(hostReadCommand(s3, KEY, { kind: 'hash' }).cmd);
+    const b = words(hostReadCommand(hostile, KEY, { kind: 'hash' }).cmd);
+    expect(b[2]).toBe(a[2]);
+    expect(b.slice(0, 2)).toEqual(['bash', '-c']);
+    expect(b.slice(3)).toEqual([
+      'coopctl',
+      hostile.endpoint,
+      hostile.region,
+      'true',
+      `coopctl:coopctl-backups/coopctl/${KEY}`,
+      'hash',
+    ]);
   });
 
   it('hands hostile values to rclone literally and exports the credentials only inside bash', () => {
@@ -46,8 +58,8 @@ describe('rclone on a host (hostS3)', () => {
       'printf "%s\\n" "$RCLONE_CONFIG_COOPCTL_ACCESS_KEY_ID" "$RCLONE_CONFIG_COOPCTL_SECRET_ACCESS_KEY" ' +
       '"$RCLONE_CONFIG_COOPCTL_ENDPOINT" "$RCLONE_CONFIG_COOPCTL_REGION" "$1" "${AWS_CA_BUNDLE-unset}"; ' +
       'IFS= read -r rest; printf "%s\\n" "$rest"';
-    const { argv, stdin } = rcloneCommand(hostile, show, ['$(id) ; ls']);
-    const r = spawnSync(argv[0]!, argv.slice(1), {
+    const { cmd, stdin } = s3Command(hostile, show, ['$(id) ; ls']);
+    const r = spawnSync('bash', ['-c', cmd.text], {
       input: `${stdin}next line\n`,
       encoding: 'utf8',
       env: { ...process.env, AWS_CA_BUNDLE: '/etc/ssl/bundle.pem' },
@@ -67,8 +79,8 @@ describe('rclone on a host (hostS3)', () => {
   });
 
   it('refuses a value that would break the stdin protocol or the rclone path', () => {
-    expect(() => rcloneCommand({ ...s3, secretAccessKey: 'a\nb' }, 'true', [])).toThrow(/one line/);
-    expect(() => rcloneCommand({ ...s3, region: 'a\nb' }, 'true', [])).toThrow(/one line/);
+    expect(() => s3Command({ ...s3, secretAccessKey: 'a\nb' }, 'true', [])).toThrow(/single line/);
+    expect(() => s3Command({ ...s3, region: 'a\nb' }, 'true', [])).toThrow(/single line/);
     expect(() => hostReadCommand({ ...s3, bucket: 'x:y' }, KEY, { kind: 'hash' })).toThrow(/bucket/);
     expect(() => hostReadCommand(s3, '../../etc/passwd', { kind: 'hash' })).toThrow(/bad store key/);
     expect(() => hostReadCommand(s3, KEY, { kind: 'feed', decrypt: 'age', into: ['cat'] }, [])).toThrow(/identity/);
