@@ -1,24 +1,19 @@
 import { InputError } from '../kernel/errors.js';
 import { ShellLine } from '../remote/quote.js';
+import type { S3Settings } from './store/s3.js';
 import { assertKey, assertPrefix } from './store/types.js';
 
 /**
  * The object store as a host reaches it, with Debian's rclone: configured only through environment variables
  * (remote "coopctl"), `--config /dev/null`. The access key and secret reach the host ONLY on the command's stdin
  * (two lines, read by S3_PREAMBLE), never in argv or a file; every other value is a positional argument of
- * `bash -c SCRIPT coopctl ARG...`, never spliced into the script's text.
+ * `bash -c SCRIPT coopctl ARG...`, never spliced into the script's text. The settings are the S3 store's, with
+ * the endpoint as the hosts reach it (S3Store.hostAccess).
  */
-export interface HostS3 {
-  /** As the hosts reach it (may differ from the operator's endpoint); unset: AWS. */
-  endpoint?: string;
-  region: string;
-  bucket: string;
-  /** Key prefix in the bucket ("coopctl/"). */
-  prefix: string;
-  forcePathStyle: boolean;
-  accessKeyId: string;
-  secretAccessKey: string;
-}
+export type HostS3 = Pick<
+  S3Settings,
+  'endpoint' | 'region' | 'bucket' | 'prefix' | 'forcePathStyle' | 'accessKeyId' | 'secretAccessKey'
+>;
 
 /**
  * Reads the credentials (stdin's first two lines) and exports rclone's configuration; consumes the first three

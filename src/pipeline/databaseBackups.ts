@@ -33,12 +33,7 @@ function databaseBackups(ws: Workspace): SafetyBackups {
         onProgress: (pr) => ctx.title(`Safety backup: ${text(pr)}`),
         signal: ctx.signal,
       });
-      await verifyBackup({
-        store,
-        manifest,
-        hashOn: t.remote,
-        onProgress: (pr) => ctx.title(`Verifying the backup: ${text(pr)}`),
-      });
+      await verifyBackup({ store, manifest, onProgress: (pr) => ctx.title(`Verifying the backup: ${text(pr)}`) });
       return { id: manifest.id, summary: `${manifest.id}, ${formatBytes(manifest.size)}, hash-checked` };
     },
 
