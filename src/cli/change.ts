@@ -60,7 +60,8 @@ export function formatPlan(
     `  on failure: ${
       plan.restoreOnFailure === 'never'
         ? 'stop and report (restoreOnFailure: never)'
-        : `restore ${plan.from} and the database from before the change if it moved${ask}, verify again`
+        : `restore ${plan.from}, and the database from before the change if it moved so that ${plan.from} ` +
+          `cannot run on it${ask}; verify again`
     }`,
   );
   if (preview) {
@@ -177,7 +178,9 @@ export async function executeChange(
   const confirmRestore = canPrompt(ctx.io)
     ? () =>
         ctx.prompter.confirm({
-          message: 'The change failed. Restore the previous version (and the database if it moved)?',
+          message:
+            'The change failed. Restore the previous version (and the database, if it moved so that the previous ' +
+            'version cannot run on it)?',
           flag: '--yes',
           default: true,
         })

@@ -231,8 +231,8 @@ export function buildProgram(
     .argument('[target]', 'alpha, prod, hypha (the Co-op Cloud server), an app (bonfire, wiki, auth) or store')
     .argument(
       '[kind]',
-      'migration-fails, migrations-slow, dump-slow, health-fails, host-down, store-down, store-slow, ' +
-        'abra-upgrade-fails, raid-degraded, reboot-required',
+      'migration-fails, post-migration-fails, migrations-slow, dump-slow, health-fails, host-down, store-down, ' +
+        'store-slow, abra-upgrade-fails, raid-degraded, reboot-required, secret-missing',
     )
     .option('--dir <dir>', SANDBOX_DIR)
     .option('--clear', "clear every fault (or only TARGET's)")

@@ -31,6 +31,8 @@ export interface RollbackChoice {
   backup: Manifest | undefined;
   /** true: the database schema changed since that backup; 'unknown' when it cannot be told. */
   schemaMoved: boolean | 'unknown';
+  /** Set when the profile tells the older version runs on the schema as it is (only pre-deployment migrations). */
+  schemaFits?: string;
 }
 
 /**
@@ -80,7 +82,13 @@ export async function chooseRollback(ws: Workspace, t: Target, to: string | unde
     const now = await p.schemaMark(t.remote, t);
     schemaMoved = schemaChanged(now, before);
   }
-  return { current, currentFrom, to: version, undoes, backup, schemaMoved };
+  // As a failed change's recovery judges it: the older code runs on migrations made for it to run on.
+  const fit =
+    schemaMoved !== false && p.schemaFit
+      ? await p.schemaFit(ws, t, version, current).catch(() => undefined)
+      : undefined;
+  const schemaFits = fit?.fits ? fit.reason : undefined;
+  return { current, currentFrom, to: version, undoes, backup, schemaMoved, schemaFits };
 }
 
 /** preflight ─ [lock] ─ safety backup ─ (the pre-change database) ─ deploy the older version ─ verify ─ [record]. */
@@ -97,7 +105,9 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
         'the pre-upgrade database is the safe way back',
     },
   ];
-  if (!restoreDb && c.schemaMoved !== false) {
+  if (!restoreDb && c.schemaFits) {
+    findings.push({ id: 'keep-db', level: 'ok', message: `keeping the current database: ${c.schemaFits}` });
+  } else if (!restoreDb && c.schemaMoved !== false) {
     const newer = c.schemaMoved === true ? `, whose schema is newer than ${c.to} expects` : '';
     findings.push({ id: 'keep-db', level: 'warn', message: `keeping the current database${newer}` });
   }
@@ -127,7 +137,11 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
       verifyStage(c.to),
     ],
     backups,
-    recordFields: { undoes: c.undoes?.id ?? null, restoreDb },
+    recordFields: {
+      undoes: c.undoes?.id ?? null,
+      restoreDb,
+      ...(!restoreDb && c.schemaFits ? { databaseKept: c.schemaFits } : {}),
+    },
     restoreOnFailure: t.serviceConfig.restoreOnFailure,
   };
 }

@@ -114,6 +114,7 @@ export function deployStage(t: Target, version: string, title?: string): ChangeS
     title: title ?? t.driver.describeDeploy(version),
     mutates: true,
     async run(r, ctx) {
+      const changedBefore = r.changed;
       r.changed = true;
       const result = await t.driver.deploy(r.ws, t, {
         version,
@@ -125,7 +126,13 @@ export function deployStage(t: Target, version: string, title?: string): ChangeS
       await r.record!.note({ [t.driver.id]: result.details, applied: result.summary });
       if (ctx.signal.aborted)
         throw new InterruptedError(`interrupted during: ${title ?? t.driver.describeDeploy(version)}`);
-      if (!result.ok) throw new OperationError(result.failure ?? 'the deploy failed', { hints: result.hints });
+      const failure = result.failure ?? 'the deploy failed';
+      if (!result.ok && result.changedNothing) {
+        // Refused before any change: nothing to undo, no recovery deploy (exit 3 when nothing else changed).
+        r.changed = changedBefore;
+        throw new RefusedError(`${failure}; it changed nothing on ${t.host.name}`, { hints: result.hints });
+      }
+      if (!result.ok) throw new OperationError(failure, { hints: result.hints });
       return result.summary;
     },
   };

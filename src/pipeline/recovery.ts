@@ -1,5 +1,6 @@
 import { errorMessage, OperationError } from '../kernel/errors.js';
 import type { ChangeDeps, ChangeRun, ChangeStage, Ending } from './change.js';
+import type { SchemaFit } from '../targets/profile.js';
 import { guarded, readSchema, reportedVersion, schemaChanged } from './change.js';
 
 /** How the database a failed change leaves behind is called in the report. */
@@ -33,6 +34,20 @@ async function schemaMoved(run: ChangeRun): Promise<boolean | 'unknown'> {
   return !run.schemaBefore || schemaChanged(after, run.schemaBefore);
 }
 
+/**
+ * Whether the version of before runs on the schema the failed change left: only when the profile can tell, and
+ * says every migration that ran is one made for it (Mastodon's pre-deployment ones). Otherwise the backup goes back.
+ */
+async function schemaFit(run: ChangeRun): Promise<SchemaFit | undefined> {
+  const { target: t, plan: p } = run;
+  if (!t.profile.schemaFit) return undefined;
+  try {
+    return await t.profile.schemaFit(run.ws, t, p.from, p.to);
+  } catch (err) {
+    return { fits: false, reason: `cannot tell (${errorMessage(err)})`, pre: [], post: [], unknown: [] };
+  }
+}
+
 /** Asks the host, not only the heartbeat: a lock taken away a moment ago must stop the restore too. */
 async function lockStillHeld(run: ChangeRun): Promise<boolean> {
   if (!run.lock) return false;
@@ -43,12 +58,15 @@ async function lockStillHeld(run: ChangeRun): Promise<boolean> {
   }
 }
 
-/** Back to the version that ran before, and to the safety backup when the database moved or was replaced. */
-function recoveryStages(run: ChangeRun, migrated: boolean | 'unknown', restored: string[]): ChangeStage[] {
+/**
+ * Back to the version that ran before, and to the safety backup when the database was replaced, or moved in a
+ * way that version cannot run on; a database it runs on is kept, with what was written since the backup.
+ */
+function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]): ChangeStage[] {
   const { target: t, plan: p } = run;
   const stages: ChangeStage[] = [];
   const backup = run.safetyBackup;
-  if (backup && (run.databaseReplaced || migrated !== false)) {
+  if (backup && restoreDb) {
     stages.push({
       id: 'restore-db',
       title: `Restore the database from before the ${p.operation} (${backup}; new database, then swap)`,
@@ -151,10 +169,17 @@ export async function recover(
     };
   }
   const migrated = await schemaMoved(run);
-  await run.record!.note({ failure: reason, migrationsRan: migrated });
-  const restored: string[] = [];
+  const fit = migrated === true && !run.databaseReplaced ? await schemaFit(run) : undefined;
+  const keepDb = !run.databaseReplaced && (migrated === false || fit?.fits === true);
+  await run.record!.note({
+    failure: reason,
+    migrationsRan: migrated,
+    ...(fit ? { schemaFit: fit } : {}),
+    ...(keepDb && fit ? { databaseKept: fit.reason } : {}),
+  });
+  const restored: string[] = keepDb && fit ? [`database kept: ${fit.reason}`] : [];
   try {
-    const stages = recoveryStages(run, migrated, restored).map((s) => guarded(s, run, recovery));
+    const stages = recoveryStages(run, !keepDb, restored).map((s) => guarded(s, run, recovery));
     await deps.runner.run(stages, recovery);
   } catch (err) {
     if (run.lock?.lost) return lockLost(run, reason, restored, failure);

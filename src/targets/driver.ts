@@ -24,6 +24,8 @@ export interface DeployResult {
   /** Why it failed, in one line, with where to look. */
   failure?: string;
   hints?: string[];
+  /** It failed before it changed anything on the host (a failed assert, a missing lookup): nothing to undo. */
+  changedNothing?: boolean;
   /** What goes into the history record about this deploy. */
   details: Record<string, unknown>;
 }

@@ -103,6 +103,19 @@ export interface SchemaMark {
   newest: string;
 }
 
+/** Whether an older version runs on the database as it is now, after a newer version's migrations ran on it. */
+export interface SchemaFit {
+  /** true: the migrations the older version does not know are all made for it to run on (pre-deployment ones). */
+  fits: boolean;
+  /** One sentence, for the report and the record. */
+  reason: string;
+  /** The applied migrations the older version does not know: pre- and post-deployment ones of the newer version. */
+  pre: string[];
+  post: string[];
+  /** Neither version has these. */
+  unknown: string[];
+}
+
 /**
  * What an application is: how its versions are named, ordered and checked,
  * how its running version and health are read (on the host, not through a
@@ -151,4 +164,9 @@ export interface ServiceProfile {
     opts: { allowPrerelease: boolean; facts: TargetFacts },
   ): Promise<ChangeReview>;
   schemaMark?(remote: RemoteHost, t: Target): Promise<SchemaMark>;
+  /**
+   * Whether `older` runs on the database now that migrations towards `newer` ran on it (a failed upgrade, a
+   * rollback): the restore of a backup is needed only when it does not. Throws when it cannot be told.
+   */
+  schemaFit?(ws: Workspace, t: Target, older: string, newer: string): Promise<SchemaFit>;
 }

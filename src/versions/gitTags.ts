@@ -227,19 +227,9 @@ async function hasTag(opts: GitSourceOptions, dir: string, tag: string): Promise
   return r.exitCode === 0;
 }
 
-/**
- * The content of `file` at `tag`, or undefined when the file does not exist
- * there. A tag not yet in the mirror triggers one refetch; a tag that is not
- * upstream at all is an InputError.
- */
-export async function readFileAtTag(
-  opts: GitSourceOptions,
-  url: string,
-  tag: string,
-  file: string,
-): Promise<string | undefined> {
+/** The mirror's directory once it has `tag` (refetched once when missing); a tag not upstream is an InputError. */
+async function mirrorWithTag(opts: GitSourceOptions, url: string, tag: string): Promise<string> {
   assertVersion(tag, 'tag');
-  assertRepoPath(file);
   const mirror = await ensureMirror(opts, url);
   const { dir } = mirror;
   if (!(await hasTag(opts, dir, tag))) {
@@ -251,6 +241,22 @@ export async function readFileAtTag(
       });
     }
   }
+  return dir;
+}
+
+/**
+ * The content of `file` at `tag`, or undefined when the file does not exist
+ * there. A tag not yet in the mirror triggers one refetch; a tag that is not
+ * upstream at all is an InputError.
+ */
+export async function readFileAtTag(
+  opts: GitSourceOptions,
+  url: string,
+  tag: string,
+  file: string,
+): Promise<string | undefined> {
+  assertRepoPath(file);
+  const dir = await mirrorWithTag(opts, url, tag);
   const ref = `refs/tags/${tag}`;
   const entry = await git(opts, ['ls-tree', ref, '--', file], DEFAULT_TIMEOUT_MS, dir);
   if (entry.exitCode !== 0) throw failure(`cannot list ${file} at ${tag}`, entry);
@@ -259,4 +265,26 @@ export async function readFileAtTag(
   const blob = await git(opts, ['cat-file', 'blob', `${ref}:${file}`], opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, dir);
   if (blob.exitCode !== 0) throw failure(`cannot read ${file} at ${tag}`, blob);
   return blob.stdout;
+}
+
+/** The names of the files in `folder` at `tag` (none when it does not exist there); trees only, no blob fetched. */
+export async function listFilesAtTag(
+  opts: GitSourceOptions,
+  url: string,
+  tag: string,
+  folder: string,
+): Promise<string[]> {
+  assertRepoPath(folder);
+  const dir = await mirrorWithTag(opts, url, tag);
+  const r = await git(
+    opts,
+    ['ls-tree', '--name-only', `refs/tags/${tag}`, '--', `${folder}/`],
+    DEFAULT_TIMEOUT_MS,
+    dir,
+  );
+  if (r.exitCode !== 0) throw failure(`cannot list ${folder} at ${tag}`, r);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.slice(folder.length + 1));
 }

@@ -19,7 +19,9 @@ import {
  * the production playbook over Ansible, the local backup store. The tests
  * build on each other: alpha goes 4.4.7 → 4.4.8 → 4.5.0 → (4.5.1 fails,
  * restored) → (4.5.1 fails, and so does 4.5.0 again); prod stays at 4.4.7 for
- * the dry run, then 4.4.8 → (4.5.0 fails, restored).
+ * the dry run, then 4.4.8 → (4.5.0 fails, restored). The failures there run only
+ * pre-deployment migrations, which the old version runs on: the database is kept
+ * (test/e2e/restores.test.ts has the post-deployment case, which restores it).
  */
 
 interface UpgradeDoc {
@@ -263,7 +265,7 @@ describe('coopctl upgrade mastodon', () => {
     ).toBe('0');
   });
 
-  it('a failing migration ends restored: the pre-upgrade database swapped back, 4.4.8 redeployed, exit 1, rolled-back', async () => {
+  it('a failing pre-deployment migration ends restored: 4.4.8 redeployed on the database it runs on, exit 1, rolled-back', async () => {
     const rows = prod.rowCounts();
     const migrations = prod.migrations();
     await sb.fault('prod', 'migration-fails');
@@ -284,11 +286,12 @@ describe('coopctl upgrade mastodon', () => {
       expect(doc.ok).toBe(false);
       expect(doc.record).toMatchObject({ status: 'rolled-back', from: '4.4.8', to: '4.5.0' });
       expect(doc.state).toMatch(/^restored: mastodon\/prod runs 4\.4\.8 again, verified healthy/);
-      expect(doc.state).toContain('database restored from');
+      // the migration that failed ran in its transaction; the one before it is a pre-deployment one 4.4.8 runs on
+      expect(doc.state).toContain('database kept: only pre-deployment migrations of 4.5.0 ran (20250806104800)');
 
       expect(await prod.running()).toEqual({ version: '4.4.8', healthy: true });
       expect(prod.rowCounts()).toEqual(rows);
-      expect(prod.migrations()).toEqual(migrations);
+      expect(prod.migrations()).toEqual([...migrations, '20250806104800'].sort());
       const rec = prod.record(doc.record.id);
       expect(rec.status).toBe('rolled-back');
       expect(rec.transitions.map((t) => t.status)).toEqual(['pending', 'rolled-back']);
@@ -303,7 +306,7 @@ describe('coopctl upgrade mastodon', () => {
     }
   });
 
-  it('a failing health check ends restored on 4.5.0 with the database of before (exit 1, rolled-back)', async () => {
+  it('a failing health check ends restored on 4.5.0, on the database its pre-deployment migration left (exit 1, rolled-back)', async () => {
     const rows = alpha.rowCounts();
     const migrations = alpha.migrations();
     const r = await upgradeToBrokenRelease(alpha, '4.5.1');
@@ -314,8 +317,9 @@ describe('coopctl upgrade mastodon', () => {
 
     expect(await alpha.running()).toEqual({ version: '4.5.0', healthy: true });
     expect(alpha.rowCounts()).toEqual(rows);
-    // 4.5.1's pre-deployment migration ran before the health check failed; the restored database predates it
-    expect(alpha.migrations()).toEqual(migrations);
+    // 4.5.1's pre-deployment migration ran before the health check failed; 4.5.0 runs on it: the database is kept
+    expect(doc.state).toContain('database kept: only pre-deployment migrations of 4.5.1 ran (20251110120000)');
+    expect(alpha.migrations()).toEqual([...migrations, '20251110120000'].sort());
     const rec = alpha.record(doc.record.id);
     expect(rec.status).toBe('rolled-back');
     expect(rec.details).toMatchObject({
@@ -341,9 +345,8 @@ describe('coopctl upgrade mastodon', () => {
     expect(doc.record).toMatchObject({ status: 'failed', from: '4.5.0', to: '4.5.1' });
     expect(doc.state).toMatch(/^RESTORE FAILED \(after the restore: not healthy after 6s: \/health: HTTP 503/);
     expect(doc.state).toContain('mastodon/alpha reports 4.5.0');
-    expect(doc.state).toMatch(
-      /database restored from \S+; the upgraded one is kept as mastodon_production_before_\d+_\d+; 4\.5\.0 deployed again/,
-    );
+    // the schema did not move this time (4.5.1's migration ran, and was kept, the time before)
+    expect(doc.state).toMatch(/\): mastodon\/alpha reports 4\.5\.0; 4\.5\.0 deployed again; safety backup/);
     expect(doc.state).toContain(`safety backup ${doc.record.backupId}`);
     const rec = alpha.record(doc.record.id);
     expect(rec.status).toBe('failed');

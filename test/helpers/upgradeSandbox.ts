@@ -3,13 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { parseDocument } from 'yaml';
 import { foldRecord, type HistoryRecord } from '../../src/history/records.js';
 import { compose } from '../../src/remote/compose.js';
 import { inNetns } from '../world/netns.js';
 import type { SandboxState } from '../world/state.js';
 import { BIN, REPO } from './cli.js';
-import type { TestSandbox } from './sandbox.js';
+import { startSandbox, type TestSandbox } from './sandbox.js';
 
 /**
  * What an upgrade test looks at on a sandbox Mastodon host, from the outside:
@@ -156,12 +157,25 @@ export function setHealthTimeout(sb: TestSandbox, timeout: string): void {
   writeFileSync(sb.config, doc.toString());
 }
 
+/** A sandbox for one test file, its verification failing fast: started before the file's tests, stopped after. */
+export function useMastodonSandbox(): { sb: TestSandbox; alpha: SandboxMastodon } {
+  const world = {} as { sb: TestSandbox; alpha: SandboxMastodon };
+  beforeAll(async () => {
+    world.sb = await startSandbox();
+    setHealthTimeout(world.sb, '6s');
+    world.alpha = new SandboxMastodon(world.sb, 'alpha');
+  });
+  afterAll(() => world.sb?.down());
+  return world;
+}
+
 /**
  * `coopctl --json upgrade mastodon --env ENV --to VERSION` with the host's `health-fails` fault standing
  * for a broken VERSION: the fault makes every version unhealthy until cleared, so it is cleared once
  * coopctl has given up on VERSION and starts restoring. Resolves with the finished CLI run.
  */
 export async function upgradeToBrokenRelease(host: SandboxMastodon, to: string) {
+  const earlier = new Set(host.records().map((r) => r.id));
   await host.sb.fault(host.env, 'health-fails');
   const run = startCli(host.sb, [
     '--json',
@@ -177,7 +191,7 @@ export async function upgradeToBrokenRelease(host: SandboxMastodon, to: string) 
   try {
     await waitFor(
       'the recovery to start',
-      () => host.records().find((x) => x.to === to && x.details.failure !== undefined),
+      () => host.records().find((x) => !earlier.has(x.id) && x.to === to && x.details.failure !== undefined),
       90_000,
     );
   } finally {

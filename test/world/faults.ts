@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import { InputError } from '../../src/kernel/errors.js';
 import { unknownName } from '../../src/kernel/validate.js';
 import { clearCoopCloudFaults, setCoopCloudFault } from './coopcloud/server.js';
@@ -19,12 +20,14 @@ import { startS3 } from './world.js';
  */
 export const HOST_FAULTS = [
   'migration-fails',
+  'post-migration-fails',
   'migrations-slow',
   'dump-slow',
   'health-fails',
   'host-down',
   'raid-degraded',
   'reboot-required',
+  'secret-missing',
 ] as const;
 export const APP_FAULTS = [
   'health-fails',
@@ -57,6 +60,27 @@ function resolveTarget(state: SandboxState, target: string): Resolved {
 
 function hostFaultsFile(layout: SandboxLayout, host: string): string {
   return path.join(layout.host(host), 'faults.json');
+}
+
+/**
+ * secret-missing: the operators' inventory lacks one of the secrets the playbook asserts (a host_vars file
+ * that overrides the host's `mastodon_secrets` without DB_PASS), so the playbook stops at its assert.
+ */
+function setSecretMissing(layout: SandboxLayout, host: string, on: boolean): void {
+  const file = path.join(path.dirname(layout.inventory), 'host_vars', `${host}.yml`);
+  if (!on) {
+    rmSync(file, { force: true });
+    return;
+  }
+  const inv = parse(readFileSync(layout.inventory, 'utf8')) as {
+    all: { children: { mastodon: { hosts: Record<string, { mastodon_secrets: Record<string, string> }> } } };
+  };
+  const { DB_PASS: _, ...secrets } = inv.all.children.mastodon.hosts[host].mastodon_secrets;
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(
+    file,
+    `# sandbox fault secret-missing: DB_PASS is not provided\n${stringify({ mastodon_secrets: secrets })}`,
+  );
 }
 
 function setHostFaultFlag(layout: SandboxLayout, host: string, kind: string, on: boolean): void {
@@ -142,6 +166,7 @@ async function apply(
       else rmSync(path.join(root, 'var', 'run', 'reboot-required'), { force: true });
       return;
     case 'migration-fails':
+    case 'post-migration-fails':
     case 'migrations-slow':
     case 'dump-slow':
     case 'health-fails':
@@ -150,6 +175,9 @@ async function apply(
         throw new InputError(`KIND: ${kind} applies to a Mastodon host or an app`);
       }
       return setHostFaultFlag(layout, h.name, kind, on);
+    case 'secret-missing':
+      if (h.kind !== 'mastodon') throw new InputError('KIND: secret-missing applies to a Mastodon host');
+      return setSecretMissing(layout, h.name, on);
     case 'abra-upgrade-fails':
       if (h.kind === 'coopcloud') return setCoopCloudFault(root, '*', kind, on);
       throw new InputError('KIND: abra-upgrade-fails applies to the Co-op Cloud server or one of its apps');
@@ -184,7 +212,10 @@ export async function clearFaults(dir: string, target?: string): Promise<Sandbox
     for (const h of state.hosts) {
       signalHost(layout, h, 'SIGCONT');
       if (h.netns) setNetnsLink(h.netns, true);
-      if (h.kind === 'mastodon') writeFileSync(hostFaultsFile(layout, h.name), '{}\n');
+      if (h.kind === 'mastodon') {
+        writeFileSync(hostFaultsFile(layout, h.name), '{}\n');
+        setSecretMissing(layout, h.name, false);
+      }
     }
     clearCoopCloudFaults(layout.host(state.coopcloud.host));
   }

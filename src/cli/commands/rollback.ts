@@ -12,10 +12,13 @@ interface RollbackOptions {
   keepDb?: boolean;
 }
 
-/** --restore-db / --keep-db, or asked when the schema moved (or cannot be told) and a backup exists. */
+/**
+ * --restore-db / --keep-db, or asked when the schema moved (or cannot be told) and a backup exists; not asked when
+ * the older version runs on the schema as it is (only pre-deployment migrations ran since).
+ */
 async function decideRestoreDb(ctx: CommandContext, opts: RollbackOptions, c: RollbackChoice): Promise<boolean> {
   if (opts.restoreDb) return true;
-  if (opts.keepDb || c.schemaMoved === false) return false;
+  if (opts.keepDb || c.schemaMoved === false || c.schemaFits) return false;
   if (!c.backup) {
     // Older code on a newer schema is never chosen silently: only --keep-db says so.
     const why =

@@ -1,5 +1,7 @@
+import path from 'node:path';
 import semver from 'semver';
 import { fail, pass, type Check } from '../../targets/check.js';
+import { type InventoryLookup, inventoryLookups } from './lookups.js';
 import { playbookOf } from './paths.js';
 import { ansibleVersion, installedCollections, missingCollections, requiredCollections, syntaxCheck } from './tool.js';
 
@@ -22,22 +24,42 @@ export const ansibleVersionCheck: Check = {
   },
 };
 
+/** The first use of each collection an inventory's lookups need and that is not installed. */
+function absentForInventory(lookups: InventoryLookup[], installed: Map<string, string>): InventoryLookup[] {
+  const first = new Map<string, InventoryLookup>();
+  for (const l of lookups) if (!installed.has(l.collection) && !first.has(l.collection)) first.set(l.collection, l);
+  return [...first.values()];
+}
+
 export const collectionsCheck: Check = {
   id: 'ansible-collections',
   needs: ['ansible'],
   async run({ runner, target, workspace }) {
-    const { playbook } = playbookOf(workspace, target);
+    const { playbook, inventory } = playbookOf(workspace, target);
     const required = requiredCollections(playbook);
-    if (!required.length) return pass('the playbook needs no collections beyond ansible.builtin');
-    const missing = missingCollections(required, await installedCollections(runner));
+    const lookups = inventoryLookups(inventory);
+    if (!required.length && !lookups.length)
+      return pass('neither the playbook nor the inventory needs collections beyond ansible.builtin');
+    const installed = await installedCollections(runner);
+    const missing = missingCollections(required, installed);
+    const absent = absentForInventory(lookups, installed);
+    const what: string[] = [];
+    const fixes: string[] = [];
     if (missing.length) {
-      const requirements = playbook.replace(/[^/]+$/, 'requirements.yml');
-      return fail(
-        `missing or wrong collections: ${missing.join(', ')}`,
-        `ansible-galaxy collection install -r ${requirements}`,
-      );
+      what.push(`missing or wrong collections: ${missing.join(', ')}`);
+      fixes.push(`ansible-galaxy collection install -r ${playbook.replace(/[^/]+$/, 'requirements.yml')}`);
     }
-    return pass(`collections present: ${required.map((c) => c.name).join(', ')}`);
+    if (absent.length) {
+      const where = (l: InventoryLookup) => `${path.relative(workspace.loaded.dir, l.file)}:${l.line}`;
+      what.push(
+        'the inventory needs collections that are not installed: ' +
+          absent.map((l) => `${l.collection} (lookup '${l.plugin}' at ${where(l)})`).join(', '),
+      );
+      fixes.push(`ansible-galaxy collection install ${absent.map((l) => l.collection).join(' ')}`);
+    }
+    if (what.length) return fail(what.join('; '), fixes.join('; '));
+    const names = [...new Set([...required.map((c) => c.name), ...lookups.map((l) => l.collection)])];
+    return pass(`collections present: ${names.join(', ')}`);
   },
 };
 

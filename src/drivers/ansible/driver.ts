@@ -51,6 +51,7 @@ function details(r: PlaybookResult) {
     strategyNote: r.strategyNote ?? null,
     stats: r.stats ?? null,
     changedTasks: r.changedTasks,
+    changedNothing: !r.ok && r.untouched,
     failures: r.failures.map((f) => ({ task: f.task, msg: f.msg ?? null })),
     log: r.logFile,
   };
@@ -96,6 +97,7 @@ export const ansibleDriver: Driver = {
         ? undefined
         : `the playbook failed${f ? ` at "${f.task}": ${failureLine(f)}` : ` (exit ${r.exitCode})`}`,
       hints: [`full log: ${req.logFile}`],
+      changedNothing: !r.ok && r.untouched,
       details: details(r),
     };
   },

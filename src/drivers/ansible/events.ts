@@ -47,6 +47,30 @@ export type AnsibleEvent = z.infer<typeof ansibleEventSchema>;
 export type TaskResultEvent = Extract<AnsibleEvent, { event: 'task_result' }>;
 export type StatsEvent = Extract<AnsibleEvent, { event: 'stats' }>;
 
+/**
+ * Modules that only read or decide: nothing on the host changes while a play runs only these. A play that failed
+ * before its first other task (an assert, a lookup that failed while its arguments were templated) changed nothing.
+ */
+const READ_ONLY_ACTIONS = new Set([
+  'assert',
+  'fail',
+  'debug',
+  'set_fact',
+  'include_vars',
+  'setup',
+  'gather_facts',
+  'stat',
+  'ping',
+  'meta',
+  'validate_argument_spec',
+  'package_facts',
+  'service_facts',
+]);
+
+export function readOnlyAction(action: string | undefined): boolean {
+  return !!action && READ_ONLY_ACTIONS.has(action.replace(/^ansible\.(builtin|legacy)\./, ''));
+}
+
 function parseEventLine(line: string): AnsibleEvent | undefined {
   if (!line.trim()) return undefined;
   try {

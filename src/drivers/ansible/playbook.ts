@@ -8,7 +8,7 @@ import type { ProcessRunner } from '../../kernel/process.js';
 import { quoteArg } from '../../remote/quote.js';
 import type { SshFiles } from '../../remote/ssh.js';
 import { layeredSshConfig } from '../../remote/sshConfig.js';
-import { EventsTail, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
+import { EventsTail, readOnlyAction, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
 import { ansibleEnvironment, operatorSettings, type OperatorSettings } from './settings.js';
 
 const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
@@ -45,6 +45,8 @@ export interface PlaybookResult {
   failures: TaskResultEvent[];
   changedTasks: string[];
   tasks: number;
+  /** No task reported a change and none but read-only ones started: the host is as it was. */
+  untouched: boolean;
   logFile: string;
   eventsFile: string;
 }
@@ -123,9 +125,13 @@ async function runOnce(
   const failures: TaskResultEvent[] = [];
   const changed = new Set<string>();
   let tasks = 0;
+  let touching = false;
   let stats: StatsEvent['hosts'] | undefined;
   const tail = new EventsTail(eventsFile, (e) => {
-    if (e.event === 'task_start') tasks++;
+    if (e.event === 'task_start') {
+      tasks++;
+      if (!readOnlyAction(e.action)) touching = true;
+    }
     if (e.event === 'task_result') {
       if (e.status === 'failed' && !e.ignored) failures.push(e);
       if (e.changed) changed.add(e.task);
@@ -173,6 +179,7 @@ async function runOnce(
     failures,
     changedTasks: [...changed],
     tasks,
+    untouched: !touching && changed.size === 0,
     logFile: o.logFile,
     eventsFile,
   };

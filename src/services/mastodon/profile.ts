@@ -9,6 +9,7 @@ import {
   readSchemaMark,
   redisVersion,
 } from './host.js';
+import { mastodonSchemaFit } from './migrations.js';
 import { planUpgradeRules, suggestTargets } from './rules.js';
 import { targetVersionCheck } from './targetVersionCheck.js';
 import { describeVerification, verifyMastodon } from './verify.js';
@@ -152,4 +153,5 @@ export const mastodonProfile: ServiceProfile = {
   },
 
   schemaMark: (remote, t) => readSchemaMark(remote, t),
+  schemaFit: (ws, t, older, newer) => mastodonSchemaFit(ws, t, older, newer),
 };

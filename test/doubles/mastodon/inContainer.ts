@@ -98,6 +98,7 @@ function mastodon(c: InContainer, argv: string[]): number {
     return migrate(cluster, db, dir, {
       skipPostDeployment: Boolean(c.env.SKIP_POST_DEPLOYMENT_MIGRATIONS),
       failAfterFirst: faultActive(c.root, 'migration-fails'),
+      failPostDeployment: faultActive(c.root, 'post-migration-fails'),
       secondsEach: faultActive(c.root, 'migrations-slow') ? 3 : 0,
       out: c.io.out,
       err: c.io.err,

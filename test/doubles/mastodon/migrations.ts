@@ -59,6 +59,8 @@ export interface MigrateOptions {
   skipPostDeployment: boolean;
   /** Fault: apply the first pending migration, then fail the next one. */
   failAfterFirst: boolean;
+  /** Fault: the first pending post-deployment migration fails (the pre-deployment ones have run). */
+  failPostDeployment?: boolean;
   /** Fault: every migration takes this long, as big tables' do (an interrupted deploy leaves one running). */
   secondsEach?: number;
   out: (line: string) => void;
@@ -83,7 +85,7 @@ export function migrate(cluster: PgCluster, db: string, imageDir: string, opts: 
   const pending = listMigrations(imageDir, !opts.skipPostDeployment).filter((m) => !applied.has(m.version));
   for (const [i, m] of pending.entries()) {
     opts.out(banner(m, 'migrating'));
-    if (opts.failAfterFirst && (i === 1 || pending.length === 1)) {
+    if ((opts.failAfterFirst && (i === 1 || pending.length === 1)) || (opts.failPostDeployment && m.postDeployment)) {
       return abort(m, 'PG::LockNotAvailable: ERROR:  canceling statement due to lock timeout', opts.err);
     }
     const started = process.hrtime.bigint();

@@ -26,6 +26,10 @@ export interface Faults {
   unhealthy: Set<string>;
   /** Runs inside a deploy, after it migrated (a test's hook: interrupt, steal the lock). */
   duringDeploy?: (version: string) => Promise<void>;
+  /** Deploying these versions stops at a check of its own before it changes anything. */
+  refuseDeploy?: Set<string>;
+  /** The migrations of these versions are ones the version before runs on (pre-deployment ones). */
+  compatibleMigrations?: Set<string>;
 }
 
 export const RELEASES = ['1.0.0', '1.1.0', '1.2.0', '2.0.0'];
@@ -70,6 +74,14 @@ export function fakeService(faults: Faults, backupDir: string) {
     describeDeploy: (v) => `Install ${v}`,
     safetyBackups: () => backups,
     async deploy(_ws, t, req) {
+      if (faults.refuseDeploy?.has(req.version))
+        return {
+          ok: false,
+          summary: 'refused',
+          failure: 'the bot token is missing',
+          changedNothing: true,
+          details: {},
+        };
       // Real commands on the (local) host: the version file, and the migration once per version.
       const script = 'printf %s "$1" > "$2/version"; grep -qx "$1" "$2/schema" || echo "$1" >> "$2/schema"';
       await t.remote.exec(['sh', '-c', script, 'install', req.variables.BOT_VERSION, t.paths.dataDir], {
@@ -162,6 +174,18 @@ export function fakeService(faults: Faults, backupDir: string) {
     async schemaMark(_remote, t) {
       const lines = read(t.paths.dataDir, 'schema').trim().split('\n');
       return { count: lines.length, newest: lines.at(-1)! };
+    },
+    async schemaFit(_ws, t, older, newer) {
+      const ran = read(t.paths.dataDir, 'schema').trim().split('\n');
+      const extra = ran.slice(ran.indexOf(older) + 1);
+      const fits = extra.every((v) => faults.compatibleMigrations?.has(v));
+      return {
+        fits,
+        reason: `${newer}'s migrations ran${fits ? `, which ${older} runs on` : ''}`,
+        pre: [],
+        post: [],
+        unknown: [],
+      };
     },
   };
   return { driver, profile };

@@ -88,7 +88,14 @@ beforeEach(() => {
   writeFileSync(path.join(dataDir, 'version'), '1.0.0');
   writeFileSync(path.join(dataDir, 'schema'), '1.0.0\n');
   writeFileSync(path.join(dataDir, 'data'), 'post 1\npost 2\n');
-  Object.assign(faults, { refuse: false, failBackup: false, duringBackup: undefined, duringDeploy: undefined });
+  Object.assign(faults, {
+    refuse: false,
+    failBackup: false,
+    duringBackup: undefined,
+    duringDeploy: undefined,
+    refuseDeploy: undefined,
+    compatibleMigrations: undefined,
+  });
   faults.failDeploy.clear();
   faults.unhealthy.clear();
   lines.length = 0;
@@ -194,6 +201,41 @@ describe('one pipeline, a made-up service and driver', () => {
     // the data the failed change left is kept, not thrown away
     expect(readdirSync(dataDir).some((f) => f.startsWith('data.before-'))).toBe(true);
     expect(o.record.details).toMatchObject({ migrationsRan: true, recoveryVerification: { ok: true } });
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('failed in apply after migrations the old version runs on: the old version again, the data kept', async () => {
+    faults.failDeploy.add('1.1.0');
+    faults.compatibleMigrations = new Set(['1.1.0']);
+    faults.duringDeploy = async (v) => {
+      if (v === '1.1.0') writeFileSync(path.join(dataDir, 'data'), 'post 1\npost 2\nwritten during the upgrade\n');
+    };
+    const replaced = () => readdirSync(dataDir).filter((f) => f.startsWith('data.before-')).length;
+    const replacedBefore = replaced();
+    const o = await upgrade('1.1.0');
+    expect(o.status).toBe('rolled-back');
+    expect(o.state).toBe(
+      "restored: bot/prod runs 1.0.0 again, verified healthy (database kept: 1.1.0's migrations ran, " +
+        'which 1.0.0 runs on; 1.0.0 deployed again)',
+    );
+    expect(file('version')).toBe('1.0.0');
+    expect(file('data')).toBe('post 1\npost 2\nwritten during the upgrade\n');
+    expect(file('schema')).toBe('1.0.0\n1.1.0\n');
+    expect(replaced()).toBe(replacedBefore);
+    expect(o.record.details).toMatchObject({ migrationsRan: true, schemaFit: { fits: true } });
+    expect(lines.some((l) => l.includes('Restore the database'))).toBe(false);
+  });
+
+  it('a deploy that stopped before changing anything: refused (nothing changed), no recovery', async () => {
+    faults.refuseDeploy = new Set(['1.1.0']);
+    const o = await upgrade('1.1.0');
+    expect(o).toMatchObject({ ok: false, status: 'failed', changed: false });
+    expect(o.state).toBe('nothing was changed: bot/prod still runs 1.0.0');
+    expect(o.error).toBeInstanceOf(RefusedError);
+    expect(o.record.transitions.at(-1)!.note).toBe(
+      'stopped before any change: the bot token is missing; it changed nothing on bothost',
+    );
+    expect(lines.some((l) => l.includes('1.0.0 again'))).toBe(false);
     expect(await lockHeld()).toBe(false);
   });
 
