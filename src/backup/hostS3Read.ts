@@ -43,6 +43,20 @@ fetched() {
     tee -p >(sha256sum >"$d/object") >(wc -c >"$d/size")
   wait
 }
+# rclone cat reads a missing object as an empty directory (exit 0): an object is what --stat says is no directory.
+stat=$(rclone lsjson --stat "$src" </dev/null)
+st=$?
+if [ "$st" -eq 0 ]; then
+  case $stat in
+    *'"IsDir": false'* | *'"IsDir":false'*) ;;
+    *) echo "coopctl: $src: object not found" >&2; st=4 ;;
+  esac
+fi
+if [ "$st" -ne 0 ]; then
+  kill "$watchdog" 2>/dev/null
+  printf 'coopctl-read rclone=%s exit=0 sha256= size= plain=\\n' "$st"
+  exit 0
+fi
 case $mode in
   hash) (fetched) >/dev/null ;;
   age) age -d -i - <(fetched) | tee -p >(sha256sum >"$d/plain") | zstd -d -q -c | "$@" ;;
@@ -73,7 +87,7 @@ export function hostReadCommand(
 }
 
 interface HostReadResult {
-  /** rclone's exit code (0: the whole object was read). */
+  /** rclone's exit code (0: the whole object was read; then sha256 and size are set). */
   rclone: number;
   /** The exit code of the pipeline that read, decrypted and fed it. */
   exit: number;
@@ -97,14 +111,14 @@ export function parseHostRead(stdout: string, host: string): HostReadResult | un
   const last = text.slice(cut + 1);
   if (!last.startsWith('coopctl-read ')) return undefined;
   const m = RESULT.exec(last);
-  if (!m?.[3] || !m[4]) {
+  if (!m || (m[1] === '0' && (!m[3] || !m[4]))) {
     throw new ToolOutputError(`${host}: unexpected result of the read from the store: ${JSON.stringify(last)}`);
   }
   return {
     rclone: Number(m[1]),
     exit: Number(m[2]),
-    sha256: m[3],
-    size: Number(m[4]),
+    sha256: m[3] ?? '',
+    size: Number(m[4] ?? 0),
     plainSha256: m[5],
     output: cut < 0 ? '' : text.slice(0, cut + 1),
   };

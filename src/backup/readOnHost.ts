@@ -31,12 +31,9 @@ interface ReadOnHostOptions {
 /** rclone's exit codes for "not there" (3: directory not found, 4: file not found). */
 const RCLONE_NOT_FOUND = new Set([3, 4]);
 
-/** What the host printed on stderr, without the progress lines. */
-function messages(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((l) => l.trim() && !/^bytes \d+$/.test(l))
-    .join('\n');
+/** What the host printed on stderr, without progress lines and the watchdog's blank ones. */
+function messages(lines: readonly string[]): string[] {
+  return lines.filter((l) => l.trim() && !/^bytes \d+$/.test(l));
 }
 
 export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> {
@@ -49,7 +46,10 @@ export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> 
     : { kind: 'hash' };
   const cmd = hostReadCommand(o.s3, key, mode, encrypted ? o.identities : []);
   const progress = throttled(o.onProgress, o.phase, file.size);
+  // The stream keeps only the first 64 KiB of stderr, which progress lines fill in an hour; the tools' own
+  // messages (the last ones tell why it failed) are kept here, the newest 200 lines.
   let pending = '';
+  const said: string[] = [];
   const handle = await host.stream(cmd.cmd, {
     mutates: o.into?.mutates ?? false,
     stdin: cmd.stdin,
@@ -58,6 +58,8 @@ export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> 
       pending = lines.pop()!;
       const counts = progressBytes(lines.join('\n'));
       if (counts.length > 0) progress.update(counts[counts.length - 1]!);
+      said.push(...messages(lines));
+      said.splice(0, Math.max(0, said.length - 200));
     },
   });
   const out: Buffer[] = [];
@@ -66,19 +68,20 @@ export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> 
   o.signal?.addEventListener('abort', abort, { once: true });
   const done = await handle.done.finally(() => o.signal?.removeEventListener('abort', abort));
   if (o.signal?.aborted) throw new InterruptedError(`interrupted while ${where} read backup ${m.id}`);
-  const stderr = messages(done.stderr);
+  const stderr = [...said, ...messages([pending])].join('\n');
   if (done.code === null)
     throw new BackupError('connection-lost', `connection to ${where} was lost while it read backup ${m.id}`);
   const r = parseHostRead(Buffer.concat(out).toString('utf8'), where);
   if (!r) {
-    const said = lastLines(stderr) || 'no message';
+    // It stopped before reading (sudo's refusal is in the stream's own stderr, which is short then).
+    const early = lastLines(messages(done.stderr.split('\n')).join('\n')) || 'no message';
     if (done.code === 127) {
-      throw new OperationError(`${where} cannot read backup ${m.id} from the store: ${said}`, {
+      throw new OperationError(`${where} cannot read backup ${m.id} from the store: ${early}`, {
         code: 'host-tools-missing',
         hints: ['install them on the host: apt-get install rclone age zstd (the playbook does)'],
       });
     }
-    throw new BackupError('store-unreachable', `${where} could not read backup ${m.id} (exit ${done.code}): ${said}`);
+    throw new BackupError('store-unreachable', `${where} could not read backup ${m.id} (exit ${done.code}): ${early}`);
   }
   if (r.rclone !== 0) {
     const missing = RCLONE_NOT_FOUND.has(r.rclone) || /not found|NoSuchKey/i.test(stderr);

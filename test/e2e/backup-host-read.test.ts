@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStandinConfig } from '../doubles/mastodon/config.js';
@@ -126,6 +126,18 @@ describe('verify, restore test and restore read an S3 backup on the host', () =>
     } finally {
       writeFileSync(file, original);
     }
+  });
+
+  it('a missing object: verify fails (exit 3, missing-object) naming it', async () => {
+    const id = await createS3Backup('alpha');
+    const file = storedFile(id, 'db.dump.zst.age');
+    for (const f of [file, `${file}.md5`, file.replace(/_S3rver_object$/, '_S3rver_metadata.json')]) rmSync(f);
+    const r = await sb.run(['--json', 'backup', 'verify', id, '--store', 's3']);
+    expect(r.code).toBe(3);
+    expect(json<{ error: { code: string; message: string } }>(r).error).toEqual({
+      code: 'missing-object',
+      message: `mastodon/alpha/${id}/db.dump.zst.age is missing from the store (read on alpha)`,
+    });
   });
 
   it('a truncated object: caught by its size, and by the structure check when the manifest agrees', async () => {

@@ -102,6 +102,8 @@ describe('rclone on a host (hostS3)', () => {
       undefined,
     );
     expect(parseHostRead('pg_restore: error\n', 'h')).toBe(undefined);
+    // Nothing read (the object is missing): no hashes to give.
+    expect(parseHostRead('coopctl-read rclone=4 exit=0 sha256= size= plain=\n', 'h')).toMatchObject({ rclone: 4 });
     for (const bad of [
       `coopctl-read rclone=0 exit=0 sha256=${sha} size=-1 plain=`,
       `coopctl-read rclone=0 exit=0 sha256=${sha.slice(1)} size=1 plain=`,
