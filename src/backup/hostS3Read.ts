@@ -37,9 +37,20 @@ trap 'exit 143' TERM
 ( trap '' PIPE; while sleep 2 </dev/null >/dev/null 2>&1; do printf '\\n' >&2 || { kill -TERM 0; exit; }; done ) &
 watchdog=$!
 set -o pipefail
+# dd's counts ("\\rN bytes ...", each ended only by the next one's \\r) as "bytes N" lines, at once: a count that
+# no \\r has followed within 0.5 s is complete (bash reads a pipe byte by byte; awk would buffer it all).
+progress() {
+  local l rc
+  while :; do
+    IFS= read -r -t 0.5 -d $'\\r' l
+    rc=$?
+    case $l in [0-9]*' bytes '*) echo "bytes \${l%% *}" ;; esac
+    [ "$rc" -eq 0 ] || [ "$rc" -gt 128 ] || break
+  done
+}
 fetched() {
   { rclone cat "$src" </dev/null; echo "$?" >"$d/rclone"; } |
-    dd bs=1M status=progress 2> >(awk -v RS='\\r' '/^[0-9]+ bytes/ { print "bytes " $1; fflush() }' >&2) |
+    dd bs=1M status=progress 2> >(progress >&2) |
     tee -p >(sha256sum >"$d/object") >(wc -c >"$d/size")
   wait
 }

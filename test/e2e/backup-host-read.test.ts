@@ -110,6 +110,17 @@ describe('verify, restore test and restore read an S3 backup on the host', () =>
     expect(quick.bytes).toBeLessThan(1024 * 1024);
   });
 
+  it('progress reaches the operator while the host reads (bytes counted there, every second)', async () => {
+    await sb.fault('store', 'store-slow'); // 4 MiB/s: the 9 MB object takes a few seconds
+    try {
+      const r = await sb.run(['backup', 'verify', prod.id, '--store', 's3', '--quick']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/reading back [1-9]\d?% of /);
+    } finally {
+      await sb.fault('--clear', 'store');
+    }
+  });
+
   it('a changed byte in the stored object: verify fails (exit 3) naming the object, recorded', async () => {
     const id = await createS3Backup('alpha');
     const file = storedFile(id, 'db.dump.zst.age');
