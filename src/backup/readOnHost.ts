@@ -28,8 +28,11 @@ interface ReadOnHostOptions {
   signal?: AbortSignal;
 }
 
-/** rclone's exit codes for "not there" (3: directory not found, 4: file not found). */
-const RCLONE_NOT_FOUND = new Set([3, 4]);
+/**
+ * "No such object": rclone's exit code for a file not found, which the host script also gives when --stat finds
+ * none. A missing bucket (3, directory not found) is the store's problem, not the backup's.
+ */
+const RCLONE_NOT_FOUND = 4;
 
 /** What the host printed on stderr, without progress lines and the watchdog's blank ones. */
 function messages(lines: readonly string[]): string[] {
@@ -84,7 +87,7 @@ export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> 
     throw new BackupError('store-unreachable', `${where} could not read backup ${m.id} (exit ${done.code}): ${early}`);
   }
   if (r.rclone !== 0) {
-    const missing = RCLONE_NOT_FOUND.has(r.rclone) || /not found|NoSuchKey/i.test(stderr);
+    const missing = r.rclone === RCLONE_NOT_FOUND;
     throw new BackupError(
       missing ? 'missing-object' : 'store-unreachable',
       missing
