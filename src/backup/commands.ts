@@ -127,6 +127,17 @@ interface RestoreFlags {
  * exists and is empty.
  */
 export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags, file?: string): ShellLine {
+  return decompressedInto(restoreArgv(db, into, flags), file);
+}
+
+/** stdin (zstd), or the zstd file `file` on the host → zstd -d → tool. */
+export function decompressedInto(tool: readonly string[], file?: string): ShellLine {
+  const source = file === undefined ? ZSTD_DECOMPRESS : [...ZSTD_DECOMPRESS, '--', absolute(file, 'backup file')];
+  return ShellLine.pipeline(source, tool).bash();
+}
+
+/** pg_restore of a plain (decompressed) dump on stdin into `into`. */
+export function restoreArgv(db: DbTarget, into: string, flags: RestoreFlags): string[] {
   assertIdentifier(into, 'restore target database');
   const args = [
     '-U',
@@ -137,8 +148,7 @@ export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags, 
     '-d',
     into,
   ];
-  const source = file === undefined ? ZSTD_DECOMPRESS : [...ZSTD_DECOMPRESS, '--', absolute(file, 'backup file')];
-  return ShellLine.pipeline(source, pgTool(db, 'pg_restore', args)).bash();
+  return pgTool(db, 'pg_restore', args);
 }
 
 /**
@@ -147,8 +157,11 @@ export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags, 
  * pipeline does not fail on a broken pipe.
  */
 export function restoreListCommand(db: DbTarget): ShellLine {
-  const list = pgTool(db, 'pg_restore', ['--list']);
-  return ShellLine.pipeline(ZSTD_DECOMPRESS, ['sh', '-c', '"$@" && exec cat >/dev/null', 'sh', ...list]).bash();
+  return decompressedInto(restoreListArgv(db));
+}
+
+export function restoreListArgv(db: DbTarget): string[] {
+  return ['sh', '-c', '"$@" && exec cat >/dev/null', 'sh', ...pgTool(db, 'pg_restore', ['--list'])];
 }
 
 /** psql reading its script from stdin, unaligned and tab-separated, stopping at the first error. */

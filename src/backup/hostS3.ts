@@ -141,3 +141,11 @@ export function parseUpload(stdout: string): { sha256: string; size: number } | 
   const size = /^stored-bytes (\d+)$/m.exec(stdout)?.[1];
   return sha && size ? { sha256: sha, size: Number(size) } : undefined;
 }
+
+/**
+ * S3_PREAMBLE + body as one host command, with the settings as its first arguments: for the scripts of other
+ * modules (hostS3Read.ts). Their own arguments are $1... after the preamble's shift.
+ */
+export function s3Command(s: HostS3, body: string, args: readonly string[]): { cmd: ShellLine; stdin: string } {
+  return { cmd: hostScript(S3_PREAMBLE + body, [...preambleArgs(s), ...args]), stdin: s3Stdin(s) };
+}

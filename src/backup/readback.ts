@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { InterruptedError } from '../kernel/errors.js';
-import type { RemoteCommand } from '../remote/quote.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { objectKey } from './catalog.js';
+import { decompressedInto } from './commands.js';
 import { decryptingStream, decryptionError } from './crypto.js';
 import { lastLines } from './database.js';
 import { BackupError } from './errors.js';
@@ -11,6 +11,7 @@ import { throttled, type BackupPhase, type ProgressListener } from './progress.j
 import type { BackupStore } from './store/types.js';
 import { hashedCopy, Meter } from './streams.js';
 import { pipeToRemote } from './transfer.js';
+import { readOnHost } from './readOnHost.js';
 
 /**
  * Reads a backup's database object back from the store, checking what can
@@ -28,18 +29,21 @@ interface ReadBackOptions {
   /** Where the plaintext goes; without it only the stored bytes are hashed. */
   into?: {
     host: RemoteHost;
-    cmd: RemoteCommand;
+    /** Fed with the decompressed dump (pg_restore). */
+    tool: readonly string[];
     mutates: boolean;
     what: string;
     failure: 'corrupt-dump' | 'database-step-failed';
   };
+  /** S3 stores: the host that hashes the object when nothing is fed (the data path then never leaves the servers). */
+  hashOn?: RemoteHost;
   phase: BackupPhase;
   onProgress?: ProgressListener;
   /** Ctrl-C: stops reading; the host command then ends with its input. */
   signal?: AbortSignal;
 }
 
-interface ReadBackResult {
+export interface ReadBackResult {
   file: BackupFile;
   bytes: number;
   sha256: string;
@@ -59,6 +63,9 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
     );
   }
   if (o.signal?.aborted) throw new InterruptedError(`interrupted before reading backup ${m.id}`);
+  const onHost = o.into?.host ?? o.hashOn;
+  const s3 = o.store.hostAccess?.();
+  if (s3 && onHost) return readOnHost({ ...o, s3, host: onHost, file });
   const source = await o.store.get(objectKey(m, file.name));
   const onAbort = () => source.destroy(new InterruptedError(`interrupted while reading backup ${m.id}`));
   o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -72,7 +79,9 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
         const into = o.into;
         if (!into) return undefined;
         const plain = encrypted ? await decryptingStream(feed, o.identities!) : feed;
-        const r = await pipeToRemote(into.host, into.cmd, [plain, plainMeter], { mutates: into.mutates });
+        const r = await pipeToRemote(into.host, decompressedInto(into.tool), [plain, plainMeter], {
+          mutates: into.mutates,
+        });
         if (r.feedError !== undefined)
           throw r.feedError instanceof BackupError ? r.feedError : decryptionError(r.feedError);
         if (r.code === null) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
-import { assertIdentifier, restoreCommand, type DbTarget } from './commands.js';
+import { assertIdentifier, restoreArgv, type DbTarget } from './commands.js';
 import { createDatabase, dropDatabase, endSessions, rowCounts } from './database.js';
 import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
@@ -73,7 +73,7 @@ async function restoreInto(o: RestoreOptions, database: string, privileges: bool
     identities: o.identities,
     into: {
       host,
-      cmd: restoreCommand(db, database, { privileges }),
+      tool: restoreArgv(db, database, { privileges }),
       mutates: true,
       what: `pg_restore into ${database}`,
       failure: 'corrupt-dump',

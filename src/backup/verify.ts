@@ -1,7 +1,7 @@
 import { errorMessage } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { writeManifest } from './catalog.js';
-import { restoreListCommand, type DbTarget } from './commands.js';
+import { restoreListArgv, type DbTarget } from './commands.js';
 import { BackupError, isVerdictOnBackup } from './errors.js';
 import { withVerification, type Manifest, type Verification, type VerificationKind } from './manifest.js';
 import type { ProgressListener } from './progress.js';
@@ -19,6 +19,8 @@ interface VerifyOptions {
    * which needs no key.
    */
   lister?: { host: RemoteHost; db: DbTarget };
+  /** S3 stores: the host that streams and hashes the object without a lister (else this machine does). */
+  hashOn?: RemoteHost;
   onProgress?: ProgressListener;
   now?: () => Date;
   /** false: check only, leave the manifest as it is (--dry-run). */
@@ -102,16 +104,19 @@ export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
       identities: o.identities,
       into: o.lister && {
         host: o.lister.host,
-        cmd: restoreListCommand(o.lister.db),
+        tool: restoreListArgv(o.lister.db),
         mutates: false,
         what: 'pg_restore --list',
         failure: 'corrupt-dump',
       },
+      hashOn: o.hashOn,
       phase: 'download',
       onProgress: o.onProgress,
       signal: o.signal,
     });
     const details: Record<string, unknown> = { sha256: r.sha256, size: r.bytes };
+    const on = o.lister?.host ?? o.hashOn;
+    if (o.store.hostAccess && on) details.readOn = on.target.name;
     if (o.lister) {
       const toc = tocEntries(r.stdout ?? '');
       const withData = new Set(toc.map((l) => / TABLE DATA \S+ (\S+) /.exec(l)?.[1]).filter((t) => t !== undefined));

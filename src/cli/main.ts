@@ -142,9 +142,15 @@ export function buildProgram(
     .addOption(envOpt())
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/list.js')));
-  sub(backup, 'verify', 'stream it back: sha256, decrypt, pg_restore --list; the result is recorded in the manifest')
+  sub(
+    backup,
+    'verify',
+    'read it back: sha256, decrypt, pg_restore --list; the result is recorded in the manifest ' +
+      '(an S3 store is read on backup.restoreTest; a local one through this machine)',
+  )
     .argument('<id>')
     .option('--quick', 'only the sha256 (no key needed)')
+    .option('--restore', 'the restore test instead (as restore ID --into scratch)')
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/verify.js')));
   sub(

@@ -1,9 +1,17 @@
-import { progressText, type Progress } from '../../../backup/index.js';
+import {
+  assertBackupId,
+  findBackup,
+  manifestDocument,
+  progressText,
+  restoreScratch,
+  type Progress,
+} from '../../../backup/index.js';
 import type { Judgement } from '../../../backup/leftovers.js';
 import { formatBytes, formatDuration } from '../../../kernel/validate.js';
 import { InterruptedError } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { installInterruptHandler } from '../../signals.js';
+import { backupIdentities, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
 
 /** Byte progress and throughput on stderr: a line per second (a rewritten line on a terminal). */
 export function progressPrinter(ctx: CommandContext): { onProgress: (p: Progress) => void; done: () => void } {
@@ -59,4 +67,43 @@ export function leftoverRow(j: Judgement, now: Date): string[] {
     l.size === null ? '?' : formatBytes(l.size),
     l.owner ?? '-',
   ];
+}
+
+/**
+ * The scheduled restore test (`backup restore ID --into scratch`, `backup verify ID --restore`): restores into a
+ * throwaway database on backup.restoreTest, compares row counts with the manifest, drops it, records the result;
+ * exit 1 when it fails.
+ */
+export async function restoreTest(ctx: CommandContext, id: string, storeName: string | undefined) {
+  assertBackupId(id);
+  const ws = ctx.workspace();
+  const store = await openBackupStore(ws, storeName);
+  const manifest = await findBackup(store, id);
+  const target = await restoreTestHost(ws);
+  const keys = manifest.encryption.algorithm === 'age' ? await backupIdentities(ws) : undefined;
+  if (ctx.global.dryRun) {
+    ctx.printer.info(
+      `! skipped (dry run): restore ${id} into a scratch database on ${target.host.target.name}, ` +
+        'compare row counts, drop it',
+    );
+    return;
+  }
+  const progress = progressPrinter(ctx);
+  let r;
+  try {
+    r = await interruptible(ctx, 'backup restore', (signal) =>
+      restoreScratch({ store, manifest, identities: keys, target, onProgress: progress.onProgress, signal }),
+    );
+  } finally {
+    progress.done();
+  }
+  for (const w of r.warnings) ctx.printer.warn(w);
+  if (ctx.global.json)
+    return ctx.printer.json({ ok: true, ...manifestDocument(r.manifest), restoreTest: r.verification });
+  const counts = Object.entries(r.rowCounts)
+    .map(([t, n]) => `${t} ${n}`)
+    .join(', ');
+  ctx.printer.out(
+    `${id}: restored on ${target.host.target.name} into ${r.database} and dropped; row counts match (${counts})`,
+  );
 }

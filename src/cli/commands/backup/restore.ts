@@ -1,18 +1,14 @@
-import { assertBackupId, findBackup, manifestDocument, restoreScratch } from '../../../backup/index.js';
+import { assertBackupId, findBackup } from '../../../backup/index.js';
 import { ExitCode, InputError, type ExitCodeValue } from '../../../kernel/errors.js';
 import { operationLogFile } from '../../../kernel/logs.js';
 import { assertName } from '../../../kernel/validate.js';
 import { planRestore } from '../../../operations/restore.js';
-import { backupIdentities, backupSource, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
+import { backupSource, openBackupStore } from '../../../targets/backups.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../../change.js';
 import type { CommandContext } from '../../context.js';
-import { interruptible, progressPrinter } from './common.js';
+import { restoreTest } from './common.js';
 
-/**
- * `backup restore ID --into scratch`: the scheduled restore test. Restores
- * into a throwaway database on backup.restoreTest, compares row counts with
- * the manifest, drops it, records the result; exit 1 when it fails.
- */
+/** `backup restore ID --into scratch` (the restore test, in common.ts) or `--into ENV`. */
 interface RestoreOptions {
   into: string;
   store?: string;
@@ -22,36 +18,7 @@ interface RestoreOptions {
 export async function run(ctx: CommandContext, opts: RestoreOptions, [id]: string[]) {
   assertBackupId(id);
   if (opts.into !== 'scratch') return restoreIntoEnv(ctx, opts, id);
-  const ws = ctx.workspace();
-  const store = await openBackupStore(ws, opts.store);
-  const manifest = await findBackup(store, id);
-  const target = await restoreTestHost(ws);
-  const keys = manifest.encryption.algorithm === 'age' ? await backupIdentities(ws) : undefined;
-  if (ctx.global.dryRun) {
-    ctx.printer.info(
-      `! skipped (dry run): restore ${id} into a scratch database on ${target.host.target.name}, ` +
-        'compare row counts, drop it',
-    );
-    return;
-  }
-  const progress = progressPrinter(ctx);
-  let r;
-  try {
-    r = await interruptible(ctx, 'backup restore', (signal) =>
-      restoreScratch({ store, manifest, identities: keys, target, onProgress: progress.onProgress, signal }),
-    );
-  } finally {
-    progress.done();
-  }
-  for (const w of r.warnings) ctx.printer.warn(w);
-  if (ctx.global.json)
-    return ctx.printer.json({ ok: true, ...manifestDocument(r.manifest), restoreTest: r.verification });
-  const counts = Object.entries(r.rowCounts)
-    .map(([t, n]) => `${t} ${n}`)
-    .join(', ');
-  ctx.printer.out(
-    `${id}: restored on ${target.host.target.name} into ${r.database} and dropped; row counts match (${counts})`,
-  );
+  return restoreTest(ctx, id, opts.store);
 }
 
 /**

@@ -1,25 +1,34 @@
 import { assertBackupId, findBackup, manifestDocument, verifyBackup } from '../../../backup/index.js';
 import { isVerdictOnBackup } from '../../../backup/errors.js';
-import { CoopctlError, ExitCode } from '../../../kernel/errors.js';
+import { CoopctlError, ExitCode, InputError } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { backupIdentities, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
-import { interruptible, progressPrinter } from './common.js';
+import { interruptible, progressPrinter, restoreTest } from './common.js';
 
 /**
  * Stream the backup back and check its hash; unless --quick, also decrypt it
  * and have pg_restore on the restore-test host read its table of contents.
  */
-export async function run(ctx: CommandContext, opts: { store?: string; quick?: boolean }, [id]: string[]) {
+export async function run(
+  ctx: CommandContext,
+  opts: { store?: string; quick?: boolean; restore?: boolean },
+  [id]: string[],
+) {
+  if (opts.restore && opts.quick) throw new InputError('--restore and --quick: choose one');
+  if (opts.restore) return restoreTest(ctx, id, opts.store);
   assertBackupId(id);
   const ws = ctx.workspace();
   const store = await openBackupStore(ws, opts.store);
   const manifest = await findBackup(store, id);
   const deep = !opts.quick;
   const needsKey = deep && manifest.encryption.algorithm === 'age';
-  const [keys, lister] = await Promise.all([
+  // An S3 store is read on the restore-test host (when there is one): nothing crosses this machine's link.
+  const onHost = deep || (store.hostAccess && ws.config.backup.restoreTest);
+  const [keys, host] = await Promise.all([
     needsKey ? backupIdentities(ws) : undefined,
-    deep ? restoreTestHost(ws) : undefined,
+    onHost ? restoreTestHost(ws) : undefined,
   ]);
+  const lister = deep ? host : undefined;
   const progress = progressPrinter(ctx);
   let r;
   try {
@@ -29,6 +38,7 @@ export async function run(ctx: CommandContext, opts: { store?: string; quick?: b
         manifest,
         identities: keys,
         lister,
+        hashOn: host?.host,
         onProgress: progress.onProgress,
         record: !ctx.global.dryRun,
         signal,

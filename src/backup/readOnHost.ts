@@ -1,0 +1,129 @@
+import { InterruptedError, OperationError } from '../kernel/errors.js';
+import type { RemoteHost } from '../remote/ssh.js';
+import { objectKey } from './catalog.js';
+import { decryptionError } from './crypto.js';
+import { lastLines } from './database.js';
+import { BackupError } from './errors.js';
+import type { HostS3 } from './hostS3.js';
+import { hostReadCommand, parseHostRead, progressBytes, type ReadMode } from './hostS3Read.js';
+import type { BackupFile, Manifest } from './manifest.js';
+import { throttled, type BackupPhase, type ProgressListener } from './progress.js';
+import type { ReadBackResult } from './readback.js';
+
+/**
+ * readBack with an S3 store, on the host: the host streams the object from the store, hashes it, and decrypts,
+ * decompresses and feeds it to `into.tool` there. Only progress, pg_restore's own output and the result line
+ * cross the operator's link. The verdicts are readBack's, in the same order.
+ */
+interface ReadOnHostOptions {
+  s3: HostS3;
+  host: RemoteHost;
+  manifest: Manifest;
+  file: BackupFile;
+  identities?: readonly string[];
+  into?: { tool: readonly string[]; mutates: boolean; what: string; failure: 'corrupt-dump' | 'database-step-failed' };
+  phase: BackupPhase;
+  onProgress?: ProgressListener;
+  /** Ctrl-C: the channel is closed, and the host's watchdog stops what still runs there. */
+  signal?: AbortSignal;
+}
+
+/**
+ * "No such object": rclone's exit code for a file not found, which the host script also gives when --stat finds
+ * none. A missing bucket (3, directory not found) is the store's problem, not the backup's.
+ */
+const RCLONE_NOT_FOUND = 4;
+
+/** What the host printed on stderr, without progress lines and the watchdog's blank ones. */
+function messages(lines: readonly string[]): string[] {
+  return lines.filter((l) => l.trim() && !/^bytes \d+$/.test(l));
+}
+
+export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> {
+  const { host, manifest: m, file } = o;
+  const where = host.target.name;
+  const key = objectKey(m, file.name);
+  const encrypted = m.encryption.algorithm === 'age';
+  const mode: ReadMode = o.into
+    ? { kind: 'feed', decrypt: encrypted ? 'age' : 'none', into: o.into.tool }
+    : { kind: 'hash' };
+  const cmd = hostReadCommand(o.s3, key, mode, encrypted ? o.identities : []);
+  const progress = throttled(o.onProgress, o.phase, file.size);
+  // The stream keeps only the first 64 KiB of stderr, which progress lines fill in an hour; the tools' own
+  // messages (the last ones tell why it failed) are kept here, the newest 200 lines.
+  let pending = '';
+  const said: string[] = [];
+  const handle = await host.stream(cmd.cmd, {
+    mutates: o.into?.mutates ?? false,
+    stdin: cmd.stdin,
+    onStderr: (b) => {
+      const lines = (pending + b.toString('utf8')).split('\n');
+      pending = lines.pop()!;
+      const counts = progressBytes(lines.join('\n'));
+      if (counts.length > 0) progress.update(counts[counts.length - 1]!);
+      said.push(...messages(lines));
+      said.splice(0, Math.max(0, said.length - 200));
+    },
+  });
+  const out: Buffer[] = [];
+  handle.stdout.on('data', (b: Buffer) => out.push(b));
+  const abort = () => handle.abort();
+  o.signal?.addEventListener('abort', abort, { once: true });
+  const done = await handle.done.finally(() => o.signal?.removeEventListener('abort', abort));
+  if (o.signal?.aborted) throw new InterruptedError(`interrupted while ${where} read backup ${m.id}`);
+  const stderr = [...said, ...messages([pending])].join('\n');
+  if (done.code === null)
+    throw new BackupError('connection-lost', `connection to ${where} was lost while it read backup ${m.id}`);
+  const r = parseHostRead(Buffer.concat(out).toString('utf8'), where);
+  if (!r) {
+    // It stopped before reading (sudo's refusal is in the stream's own stderr, which is short then).
+    const early = lastLines(messages(done.stderr.split('\n')).join('\n')) || 'no message';
+    if (done.code === 127) {
+      throw new OperationError(`${where} cannot read backup ${m.id} from the store: ${early}`, {
+        code: 'host-tools-missing',
+        hints: ['install them on the host: apt-get install rclone age zstd (the playbook does)'],
+      });
+    }
+    throw new BackupError('store-unreachable', `${where} could not read backup ${m.id} (exit ${done.code}): ${early}`);
+  }
+  if (r.rclone !== 0) {
+    const missing = r.rclone === RCLONE_NOT_FOUND;
+    throw new BackupError(
+      missing ? 'missing-object' : 'store-unreachable',
+      missing
+        ? `${key} is missing from the store (read on ${where})`
+        : `${where} cannot read ${key} from the store: ${lastLines(stderr) || `rclone exit ${r.rclone}`}`,
+    );
+  }
+  progress.done(r.size);
+  if (r.sha256 !== file.sha256 || r.size !== file.size) {
+    throw new BackupError(
+      'tampered',
+      `backup ${m.id}: ${key} in the store does not match its manifest (read on ${where}): ` +
+        `sha256 expected ${file.sha256}, actual ${r.sha256}` +
+        (r.size !== file.size ? `; size expected ${file.size}, actual ${r.size}` : '') +
+        ' — the object changed after it was written',
+      { details: { expected: file.sha256, actual: r.sha256, expectedSize: file.size, actualSize: r.size } },
+    );
+  }
+  const result: ReadBackResult = { file, bytes: r.size, sha256: r.sha256 };
+  if (!o.into) return result;
+  if (r.exit !== 0) {
+    const age = /^age: (?:error: )?(.*)$/m.exec(stderr);
+    if (age) throw decryptionError(new Error(age[1]));
+    throw new BackupError(
+      o.into.failure,
+      `${o.into.what} failed on ${where} (exit ${r.exit}): ${lastLines(stderr) || 'no message'}`,
+      { details: { exitCode: r.exit, stderr: lastLines(stderr, 10) } },
+    );
+  }
+  if (r.plainSha256 !== file.plainSha256) {
+    throw new BackupError(
+      'tampered',
+      `backup ${m.id}: decrypted ${file.name} does not match its manifest: ` +
+        `sha256 expected ${file.plainSha256}, actual ${r.plainSha256}`,
+      { details: { expected: file.plainSha256, actual: r.plainSha256 } },
+    );
+  }
+  return { ...result, plainSha256: r.plainSha256, stdout: r.output };
+}
