@@ -2,7 +2,7 @@
 // (no ansible.cfg: facts gathered as the play asks by default, no pipelining) against coopctl's tuning (pipelining, SSH
 // connection reuse, no fact gathering) and, when installed and compatible,
 // the mitogen strategy. Target: tuned ≤ 0.5× default. backup-scale.mjs runs it too (measureAnsibleTuning).
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,8 +12,8 @@ import { withSandbox } from './sandbox.mjs';
 const playbook = path.resolve(import.meta.dirname, '..', 'playbooks', 'mastodon.yml');
 const mitogenDir = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
 
-function ansibleSettings() {
-  const emptyCfg = path.join(mkdtempSync(path.join(os.tmpdir(), 'coopctl-bench-')), 'ansible.cfg');
+function ansibleSettings(dir) {
+  const emptyCfg = path.join(dir, 'ansible.cfg');
   writeFileSync(emptyCfg, '[defaults]\n');
   const tuned = {
     ANSIBLE_PIPELINING: 'True',
@@ -34,7 +34,15 @@ function ansibleSettings() {
  * Each run moves the host to the other version, so every run does the same work: pull, migrate, up, restart.
  */
 export function measureAnsibleTuning(inventoryFile, { host = 'alpha', runs = 3, versions = ['4.4.8', '4.4.7'] } = {}) {
-  const settings = ansibleSettings();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-bench-'));
+  try {
+    return measure(inventoryFile, ansibleSettings(dir), { host, runs, versions });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function measure(inventoryFile, settings, { host, runs, versions }) {
   const times = Object.fromEntries(Object.keys(settings).map((k) => [k, []]));
   let next = 0;
   for (let i = 0; i < runs; i++) {
@@ -68,4 +76,4 @@ function main() {
   });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
