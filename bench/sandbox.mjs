@@ -15,10 +15,11 @@ export function cli(...args) {
   });
 }
 
-export function withSandbox(fn, { extraHosts = 0 } = {}) {
+export function withSandbox(fn, { extraHosts = 0, link } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-bench-'));
   try {
-    const up = cli('--json', 'sandbox', 'up', '--dir', dir, '--extra-hosts', String(extraHosts));
+    const linkArgs = link ? ['--link', link] : [];
+    const up = cli('--json', 'sandbox', 'up', '--dir', dir, '--extra-hosts', String(extraHosts), ...linkArgs);
     if (up.status !== 0) throw new Error(`sandbox up failed:\n${up.stderr}`);
     // Its pass store, as an operator's shell exports it, for every coopctl run of the benchmark.
     Object.assign(process.env, JSON.parse(up.stdout).env);
