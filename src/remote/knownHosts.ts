@@ -110,10 +110,14 @@ export function verifyHostKey(entries: KnownHostEntry[], host: string, port: num
   return { ok: false, reason: 'unknown', offeredType, fingerprint: fp };
 }
 
-/** Whether a @cert-authority line names the host: its certificate may vouch for a key no line holds. */
-export function hasCertAuthority(entries: KnownHostEntry[], host: string, port: number): boolean {
+/**
+ * Whether only a @cert-authority line names the host: its certificate may then vouch for a key no line holds.
+ * A host with plain lines is judged by them alone (a key they lack is a changed one).
+ */
+export function knownByCertAuthorityOnly(entries: KnownHostEntry[], host: string, port: number): boolean {
   const token = hostToken(host, port);
-  return entries.some((e) => e.marker === '@cert-authority' && entryMatches(e, token));
+  const matching = entries.filter((e) => entryMatches(e, token));
+  return matching.some((e) => e.marker === '@cert-authority') && !matching.some((e) => !e.marker);
 }
 
 /** What ssh2 can negotiate, in its default order. */

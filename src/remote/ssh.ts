@@ -8,7 +8,7 @@ import { redact } from '../kernel/redact.js';
 import { probeCertificate, type CertificateVerdict } from './hostCertificate.js';
 import {
   fingerprint,
-  hasCertAuthority,
+  knownByCertAuthorityOnly,
   hostKeyAlgorithms,
   hostToken,
   loadKnownHosts,
@@ -250,7 +250,7 @@ class SshHost implements RemoteHost {
     }
     const ssh = new NodeSSH();
     const authHandler = await this.keys.methods(eff.user, eff.identityFiles, eff.identityAgent);
-    const vouched = hasCertAuthority(entries, keyHost, keyPort)
+    const vouched = knownByCertAuthorityOnly(entries, keyHost, keyPort)
       ? await probeCertificate({
           ...e.query,
           files: s,
