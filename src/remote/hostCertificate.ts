@@ -40,6 +40,11 @@ export function probeArgs(p: CertificateProbe, configFile = p.files.configFile):
     'PreferredAuthentications=none',
     '-o',
     'StrictHostKeyChecking=yes',
+    // An operator's ControlMaster connection would be reused: no key exchange, nothing judged.
+    '-o',
+    'ControlMaster=no',
+    '-o',
+    'ControlPath=none',
     '-o',
     `ConnectTimeout=${Math.max(1, Math.round(p.timeoutMs / 1000))}`,
     '--',

@@ -134,6 +134,10 @@ beforeAll(async () => {
       `  User ${me}`,
       '  ProxyJump bastion',
       '  HostKeyAlias rhizome.social.coop',
+      // As many operators have it: one master connection per host, reused by every later ssh.
+      '  ControlMaster auto',
+      `  ControlPath ${path.join(d, 'cm-%C')}`,
+      '  ControlPersist 60',
       'Host bastion',
       '  HostName 127.0.0.1',
       `  Port ${bastion.port}`,
@@ -219,6 +223,14 @@ describe("an operator's laptop: ssh-agent, ssh_config, ProxyJump, ECDSA and RSA 
     expect(ok.code).toBe(0);
     expect(json(ok)).toMatchObject({ held: false });
 
+    // The operator's own ssh to the host is open meanwhile: a master connection a later ssh would reuse unchecked.
+    const layered = path.join(d, 'layered_ssh_config');
+    const files = `UserKnownHostsFile ${path.join(d, 'ca_known_hosts')}\nGlobalKnownHostsFile ${path.join(d, 'ssh_known_hosts')}`;
+    writeFileSync(layered, `${files}\nInclude ${path.join(d, 'ssh_config')}\n`);
+    execFileSync('ssh', ['-F', layered, '-o', 'BatchMode=yes', '-f', '-N', 'rhizome'], {
+      env: { ...process.env, SSH_AUTH_SOCK: agentSock },
+      stdio: 'ignore',
+    });
     writeFileSync(path.join(d, 'ca_known_hosts'), caLine('other-ca', '*.social.coop'));
     const refused = await lockStatus();
     expect(refused.code).toBe(2);
