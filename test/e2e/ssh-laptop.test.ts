@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +156,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const layered = path.join(d, 'layered_ssh_config');
+  if (existsSync(layered)) spawnSync('ssh', ['-F', layered, '-O', 'exit', 'rhizome'], { stdio: 'ignore' });
   if (agentPid) process.kill(agentPid);
   await Promise.all([stopSshd(bastion.dir), stopSshd(rhizome.dir)]);
   rmSync(d, { recursive: true, force: true });
