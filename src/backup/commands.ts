@@ -18,6 +18,8 @@ export interface DbTarget {
   container?: string;
   /** The compose project directory (the service's data dir); required with container. */
   composeDir?: string;
+  /** The swarm service running PostgreSQL (`<stack>_db` of a Co-op Cloud app), instead of a compose service. */
+  swarmService?: string;
 }
 
 export interface Compression {
@@ -44,7 +46,9 @@ export function assertIdentifier(value: string, what: string): string {
 export function assertDbTarget(db: DbTarget): DbTarget {
   assertIdentifier(db.name, 'database name');
   assertIdentifier(db.user, 'database user');
-  if (db.container !== undefined) {
+  if (db.swarmService !== undefined && !/^[a-z0-9][\w.-]*$/i.test(db.swarmService))
+    throw new InputError(`database service: ${JSON.stringify(db.swarmService)} is not a swarm service name`);
+  if (db.container !== undefined && db.swarmService === undefined) {
     if (!/^[\w-]+$/.test(db.container))
       throw new InputError(`database container: ${JSON.stringify(db.container)} is not a compose service name`);
     if (!db.composeDir || !path.isAbsolute(db.composeDir)) {

@@ -14,7 +14,7 @@ import type { SafetyBackups } from '../targets/safety.js';
 
 /** How a change keeps the target's data safe: the driver's own backups, else coopctl's database dumps. */
 export function safetyBackupsFor(ws: Workspace, t: Target): SafetyBackups {
-  const backups = t.driver.safetyBackups?.(ws) ?? databaseBackups(ws);
+  const backups = t.driver.safetyBackups?.(ws, t) ?? databaseBackups(ws);
   return ws.config.backup.requiredBeforeChange ? backups : { ...backups, off: 'backup.requiredBeforeChange: false' };
 }
 

@@ -169,7 +169,11 @@ export function verifyStage(version: string): ChangeStage {
     title: `Verify ${version} is healthy`,
     mutates: false,
     async run(r, ctx) {
-      const v = await r.target.profile.verify(r.target, version, { signal: ctx.signal, onAttempt: ctx.report });
+      const v = await r.target.profile.verify(r.target, version, {
+        ws: r.ws,
+        signal: ctx.signal,
+        onAttempt: ctx.report,
+      });
       await r.record!.note({ verification: v.details });
       if (ctx.signal.aborted) throw new InterruptedError('interrupted during verification');
       if (!v.ok) throw new OperationError(`verification failed: ${v.summary}`);

@@ -1,4 +1,4 @@
-import type { ServiceSchema } from '../config/schema.js';
+import type { ServiceConfig, ServiceSchema } from '../config/schema.js';
 import type { Check } from './check.js';
 import type { SafetyBackups } from './safety.js';
 import type { Target } from './target.js';
@@ -43,8 +43,6 @@ export interface Driver {
   readonly defaultDataDir?: string;
   /** Preflight checks this way of deploying needs (the tool is installed, the recipe checkout is clean...). */
   readonly checks: readonly Check[];
-  /** Why this driver cannot change services yet, if it cannot (the command then says what to use instead). */
-  readonly cannotDeploy?: string;
   /** The service profile of services that name none (abra: a Co-op Cloud recipe app). */
   readonly defaultProfile?: string;
   /** The title of the stage that deploys `version` ("Run the playbook with 4.4.8"). */
@@ -61,8 +59,10 @@ export interface Driver {
   settle?(ws: Workspace, t: Target, report: (line: string) => void): Promise<void>;
   /** Stops the app's processes that hold database connections (before the database is swapped). */
   stopServices(ws: Workspace, t: Target, services: readonly string[]): Promise<void>;
-  /** Backups this way of deploying brings (abra's backupbot); default: coopctl's database dumps. */
-  safetyBackups?(ws: Workspace): SafetyBackups;
+  /** Backups this way of deploying brings (abra's backupbot) for a target; undefined: coopctl's database dumps. */
+  safetyBackups?(ws: Workspace, t: Target): SafetyBackups | undefined;
+  /** The swarm service running the database `container` of an environment (abra: `<stack>_db`); unset: compose. */
+  databaseService?(svc: ServiceConfig, env: string, container: string): string;
   /** The version the deploy tool says is deployed (abra: the stack's label), for profiles that cannot ask the app. */
   deployedVersion?(ws: Workspace, t: Target): Promise<string>;
 }

@@ -78,6 +78,7 @@ interface ChangeReview {
 }
 
 interface VerifyOptions {
+  ws: Workspace;
   signal?: AbortSignal;
   onAttempt?(line: string): void;
 }

@@ -172,21 +172,35 @@ export class Workspace {
       envConfig,
       driver,
       profile,
-      database: this.database(svc, profile, paths),
+      database: this.database(service, env, driver, profile, paths),
     };
   }
 
-  /** The database config, completed with the profile's defaults; none when the profile has no database. */
-  private database(svc: ServiceConfig, profile: ServiceProfile, paths: HostPaths): Target['database'] {
-    if (!profile.database) return undefined;
-    const db = svc.database;
+  /**
+   * The database config, completed with the profile's defaults; none when neither names one. Its container is a
+   * compose service of the data dir, or the swarm service the driver names (a Co-op Cloud app's `<stack>_db`).
+   */
+  private database(
+    service: string,
+    env: string,
+    driver: Driver,
+    profile: ServiceProfile,
+    paths: HostPaths,
+  ): Target['database'] {
+    const db = this.service(service).database;
+    if (!profile.database && !db) return undefined;
+    const name = db?.name ?? profile.database?.name;
+    if (!name) {
+      throw this.loaded.error(['services', service, 'database'], 'name: required (the database coopctl dumps)');
+    }
     const container = db?.container === null ? undefined : (db?.container ?? 'db');
+    const swarmService = container && driver.databaseService?.(this.service(service), env, container);
     return {
-      name: db?.name ?? profile.database.name,
+      name,
       user: db?.user ?? 'postgres',
       container,
-      composeDir: container ? paths.dataDir : undefined,
-      tables: db?.tables ?? profile.database.tables,
+      ...(swarmService ? { swarmService } : { composeDir: container ? paths.dataDir : undefined }),
+      tables: db?.tables ?? profile.database?.tables ?? [],
     };
   }
 

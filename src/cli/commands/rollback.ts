@@ -48,8 +48,6 @@ export async function run(ctx: CommandContext, opts: RollbackOptions, [service]:
   if (opts.restoreDb && opts.keepDb) throw new InputError('--restore-db and --keep-db exclude each other');
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);
-  if (target.driver.cannotDeploy)
-    throw new InputError(`${service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
   const choice = await chooseRollback(ws, target, opts.to);
   const restoreDb = await decideRestoreDb(ctx, opts, choice);
   if (restoreDb && !choice.backup) {

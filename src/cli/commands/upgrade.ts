@@ -45,11 +45,17 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
   const waitMs = lockWaitMs(opts.lockWait);
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);
-  if (target.driver.cannotDeploy)
-    throw new InputError(`${service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
 
   const choice = await readVersionChoice(ws, target, !!opts.pre);
   let to = opts.to;
+  if (!to && choice.suggestions.length === 0) {
+    const hidden = opts.pre ? '' : ' (pre-releases hidden: --pre)';
+    const message = `${service}/${opts.env} is up to date: it runs ${choice.current}, nothing newer${hidden}`;
+    if (ctx.global.json)
+      ctx.printer.json({ ok: true, upToDate: true, service, env: opts.env, current: choice.current });
+    else ctx.printer.out(message);
+    return ExitCode.ok;
+  }
   if (!to) {
     if (!ctx.prompter.interactive) {
       const newest = choice.suggestions[0]?.version ?? 'none';

@@ -2,18 +2,24 @@ import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
 import type { AbraApp } from './appList.js';
 import { AbraClient } from './client.js';
+import type { AbraSettings } from './cli.js';
 import type { AbraServiceConfig } from './config.js';
 
-/** The abra CLI as configured (a bin path with a slash is relative to the config file); one per run. */
+/** The abra CLI as configured (a bin path with a slash is relative to the config file). */
+function abraSettings(ws: Workspace): AbraSettings {
+  const a = ws.config.abra;
+  const bin = a.bin.includes('/') ? ws.loaded.resolvePath(a.bin) : a.bin;
+  return { bin, dir: a.dir ? ws.loaded.resolvePath(a.dir) : undefined };
+}
+
+/** The abra CLI for reads; one per run. */
 export function abraClient(ws: Workspace): AbraClient {
-  return ws.once('abra-client', () => {
-    const a = ws.config.abra;
-    const bin = a.bin.includes('/') ? ws.loaded.resolvePath(a.bin) : a.bin;
-    return new AbraClient({
-      runner: ws.runner,
-      settings: { bin, dir: a.dir ? ws.loaded.resolvePath(a.dir) : undefined },
-    });
-  });
+  return ws.once('abra-client', () => new AbraClient({ runner: ws.runner, settings: abraSettings(ws) }));
+}
+
+/** The abra CLI for a change whose output lines go under a stage (a deploy, a backup). */
+export function reportingAbraClient(ws: Workspace, onLine: (line: string) => void): AbraClient {
+  return new AbraClient({ runner: ws.runner, settings: abraSettings(ws), onLine: (line) => onLine(line) });
 }
 
 /** The recipe of the service and the server and domain of the target's environment. */
@@ -32,8 +38,12 @@ function serverApps(ws: Workspace, server: string): Promise<AbraApp[]> {
   });
 }
 
-/** The target's app as abra lists it; undefined when abra does not know it. */
-export async function abraApp(ws: Workspace, t: Target): Promise<AbraApp | undefined> {
+/**
+ * The target's app as abra lists it; undefined when abra does not know it. `fresh` asks abra again: after a
+ * change, the list read at the start of the run is out of date.
+ */
+export async function abraApp(ws: Workspace, t: Target, opts: { fresh?: boolean } = {}): Promise<AbraApp | undefined> {
   const { server, domain } = abraConfig(t);
-  return (await serverApps(ws, server)).find((a) => a.domain === domain);
+  const apps = opts.fresh ? await abraClient(ws).listApps(server) : await serverApps(ws, server);
+  return apps.find((a) => a.domain === domain);
 }

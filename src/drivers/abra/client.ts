@@ -4,7 +4,13 @@ import { assertName, assertVersion } from '../../kernel/validate.js';
 import { outputExcerpt, parseAppList, type AbraApp } from './appList.js';
 import { AbraCli, stripAnsi, type AbraSettings } from './cli.js';
 import { RecipeRepos, type RecipeCheckout, type RecipeRelease, type ReleaseNote } from './recipes.js';
-import { parseBackupOutput, parseSnapshotTable, type AbraSnapshot } from './snapshots.js';
+import {
+  parseBackupOutput,
+  parseSnapshotListing,
+  parseSnapshotTable,
+  type AbraSnapshot,
+  type SnapshotFile,
+} from './snapshots.js';
 
 interface AbraClientOptions {
   runner: ProcessRunner;
@@ -47,6 +53,11 @@ interface DeployOptions {
   force?: boolean;
   chaos?: boolean;
   noConvergeChecks?: boolean;
+}
+
+function snapshotArg(snapshot: string): string {
+  if (!/^[0-9a-f]{8,64}$/.test(snapshot)) throw new InputError(`"${snapshot}" is not a restic snapshot id`);
+  return snapshot;
 }
 
 function domainArg(domain: string): string {
@@ -160,13 +171,16 @@ export class AbraClient {
     return parseSnapshotTable(stdout);
   }
 
+  /** The files of one snapshot with their sizes (`abra app backup ls -s ID`). */
+  async snapshotFiles(domain: string, snapshot: string): Promise<SnapshotFile[]> {
+    const { stdout } = await this.read(['app', 'backup', 'ls', domainArg(domain), '-s', snapshotArg(snapshot), '-n']);
+    return parseSnapshotListing(stdout);
+  }
+
   /** Restores `snapshot` (default: the latest) into the running app. */
   async restoreApp(domain: string, snapshot?: string): Promise<AbraChangeResult> {
     const args = ['app', 'restore', domainArg(domain)];
-    if (snapshot !== undefined) {
-      if (!/^[0-9a-f]{8,64}$/.test(snapshot)) throw new InputError(`"${snapshot}" is not a restic snapshot id`);
-      args.push('-s', snapshot);
-    }
+    if (snapshot !== undefined) args.push('-s', snapshotArg(snapshot));
     args.push('-n');
     return this.change(args);
   }

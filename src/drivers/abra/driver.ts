@@ -1,10 +1,11 @@
-import { InputError, ToolOutputError } from '../../kernel/errors.js';
 import type { Driver } from '../../targets/driver.js';
-import { abraApp, abraConfig } from './app.js';
+import type { AbraServiceConfig } from './config.js';
+import { abraConfig } from './app.js';
+import { abraSafetyBackups } from './backups.js';
 import { abraAppCheck, abraCheck, recipeCheckoutCheck } from './checks.js';
 import { abraServiceSchema } from './config.js';
-
-const NOT_YET = 'changing abra apps through coopctl is not available in this version yet (use abra app upgrade)';
+import { deployApp, labelledVersion } from './deploy.js';
+import { scaleCommand, stackName } from './swarm.js';
 
 /** Co-op Cloud: abra with a recipe, on a Docker Swarm server. */
 export const abraDriver: Driver = {
@@ -13,23 +14,25 @@ export const abraDriver: Driver = {
   defaultDataDir: '/var/lib/docker',
   defaultProfile: 'coopcloud-app',
   checks: [abraCheck, recipeCheckoutCheck, abraAppCheck],
-  cannotDeploy: NOT_YET,
 
-  describeDeploy: (version) => `abra app upgrade to ${version}`,
+  describeDeploy: (version) => `abra app upgrade to ${version} (recipe checkout held)`,
 
-  async deploy() {
-    throw new InputError(NOT_YET);
+  deploy: deployApp,
+
+  /** Scaled to 0 in the swarm: the next abra deploy (which a restore always runs) brings them back. */
+  async stopServices(_ws, t, services) {
+    const stack = stackName(abraConfig(t).domain);
+    for (const s of services) {
+      await t.remote.exec(scaleCommand(`${stack}_${s}`, 0), { mutates: true, timeoutMs: 5 * 60_000 });
+    }
   },
 
-  async stopServices() {
-    throw new InputError(NOT_YET);
+  databaseService(svc, env, container) {
+    return `${stackName((svc as AbraServiceConfig).environments[env].domain)}_${container}`;
   },
 
-  async deployedVersion(ws, t) {
-    const { server, domain } = abraConfig(t);
-    const app = await abraApp(ws, t);
-    if (!app) throw new ToolOutputError(`abra does not know ${domain} on ${server}`);
-    if (!app.version) throw new ToolOutputError(`abra reports no version for ${domain}`);
-    return app.version;
-  },
+  /** Apps with a `database:` are dumped by coopctl; the others keep abra's own backups. */
+  safetyBackups: (ws, t) => (t.database ? undefined : abraSafetyBackups(ws)),
+
+  deployedVersion: labelledVersion,
 };

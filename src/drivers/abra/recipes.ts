@@ -72,7 +72,9 @@ export class RecipeRepos {
     return releases.sort((a, b) => compareRecipeVersions(a.parsed, b.parsed));
   }
 
-  private async readAt(recipe: string, tag: string, file: string): Promise<string | undefined> {
+  /** A file of the recipe as the release `tag` has it; undefined when it has none. */
+  async readAt(recipe: string, tag: string, file: string): Promise<string | undefined> {
+    assertVersion(tag, 'version');
     const r = await this.git(recipe, ['cat-file', 'blob', `refs/tags/${tag}:${file}`], false);
     return r.exitCode === 0 ? r.stdout : undefined;
   }

@@ -86,3 +86,20 @@ export function parseBackupOutput(text: string): { snapshotId?: string; addedByt
   const added = /Added to the repository:\s*([\d.]+\s*(?:B|KiB|MiB|GiB|TiB))/.exec(clean)?.[1];
   return { snapshotId: id, addedBytes: added ? parseResticSize(added) : undefined };
 }
+
+/** A file of a snapshot as restic's `ls -l` prints it (what `abra app backup ls -s ID` shows). */
+export interface SnapshotFile {
+  path: string;
+  size: number;
+  directory: boolean;
+}
+
+/** restic `ls -l`: "-rw-r--r--     0     0 123456 2026-11-29 21:00:00 /path"; other lines (a header) are skipped. */
+export function parseSnapshotListing(stdout: string): SnapshotFile[] {
+  const files: SnapshotFile[] = [];
+  for (const line of stripAnsi(stdout).split('\n')) {
+    const m = /^([-dlcbps][-rwxsStT]{9})\s+\d+\s+\d+\s+(\d+)\s+\S+\s+\S+\s+(\/.*)$/.exec(line.trim());
+    if (m) files.push({ path: m[3], size: Number(m[2]), directory: m[1].startsWith('d') });
+  }
+  return files;
+}

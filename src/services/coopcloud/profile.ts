@@ -9,6 +9,8 @@ import {
 } from '../../drivers/abra/recipeVersion.js';
 import type { Health, ServiceProfile, VersionEntry } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
+import { appSchemaMark } from './schema.js';
+import { verifyApp } from './verify.js';
 
 function ordered(text: string, source: string): OrderedRecipeVersion {
   const v = parseRecipeVersion(text);
@@ -20,13 +22,13 @@ function ordered(text: string, source: string): OrderedRecipeVersion {
   return v;
 }
 
-/** The app's URL answers (any status below 500), for apps whose recipe has no health endpoint. */
+/** The app's URL answers (2xx or a redirect), for apps whose recipe has no health endpoint. */
 async function appHealth(t: Target): Promise<Health | null> {
   const h = t.envConfig.health;
   if (!h) return null;
   try {
     const r = await httpGet(h.url, h.requestTimeout);
-    const ok = r.status === 200;
+    const ok = r.status >= 200 && r.status < 400;
     return { healthy: ok, latencyMs: Math.round(r.ms), error: ok ? undefined : `${h.url} answered HTTP ${r.status}` };
   } catch (err) {
     return { healthy: false, latencyMs: null, error: errorMessage(err) };
@@ -58,20 +60,9 @@ export const coopcloudAppProfile: ServiceProfile = {
 
   health: appHealth,
 
-  async verify(t, version, opts) {
-    const h = await appHealth(t);
-    const checks = [
-      { id: 'health', ok: h?.healthy ?? true, message: h?.error ?? (h ? 'the app answers' : 'no health URL') },
-    ];
-    opts.onAttempt?.(checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('  '));
-    const ok = checks.every((c) => c.ok);
-    return {
-      ok,
-      summary: ok ? `${version}: the app answers` : `not healthy: ${h?.error}`,
-      checks,
-      details: { version, checks },
-    };
-  },
+  verify: (t, version, opts) => verifyApp(opts.ws, t, version, opts),
+
+  schemaMark: appSchemaMark,
 
   async listVersions(ws, t, opts) {
     const { recipe } = abraConfig(t);

@@ -41,9 +41,6 @@ async function restoreIntoEnv(ctx: CommandContext, opts: RestoreOptions, id: str
   }
   const target = await ws.target(manifest.service, opts.into);
   backupSource(target); // a service whose database coopctl dumps, or a clear error
-  if (target.driver.cannotDeploy) {
-    throw new InputError(`--into: ${target.service} is deployed by ${target.driver.id}: ${target.driver.cannotDeploy}`);
-  }
   if (manifest.env !== opts.into) {
     ctx.printer.warn(`backup ${id} was taken on ${manifest.service}/${manifest.env}, restoring into ${opts.into}`);
   }

@@ -1,0 +1,97 @@
+import { abraClient, abraConfig } from '../../drivers/abra/app.js';
+import { readAppEnv } from '../../drivers/abra/appEnv.js';
+import { labelledVersion } from '../../drivers/abra/deploy.js';
+import { convergeTimeoutSeconds } from '../../drivers/abra/recipeLabels.js';
+import { convergence, stackName, stackServices } from '../../drivers/abra/swarm.js';
+import { errorMessage } from '../../kernel/errors.js';
+import { httpGet } from '../../kernel/http.js';
+import type { Target } from '../../targets/target.js';
+import type { Workspace } from '../../targets/workspace.js';
+
+interface AppCheck {
+  id: 'version' | 'converged' | 'url';
+  ok: boolean;
+  message: string;
+}
+
+/** The app's URL answers without a server error (a login page may redirect). */
+async function urlCheck(t: Target): Promise<AppCheck> {
+  const h = t.envConfig.health;
+  if (!h) return { id: 'url', ok: true, message: 'no health URL configured' };
+  try {
+    const r = await httpGet(h.url, h.requestTimeout);
+    const ok = r.status >= 200 && r.status < 400;
+    return { id: 'url', ok, message: `${h.url} answered HTTP ${r.status} in ${Math.round(r.ms)} ms` };
+  } catch (err) {
+    return { id: 'url', ok: false, message: errorMessage(err) };
+  }
+}
+
+async function settled(what: AppCheck['id'], fn: () => Promise<AppCheck>): Promise<AppCheck> {
+  return fn().catch((err: unknown) => ({ id: what, ok: false, message: errorMessage(err) }));
+}
+
+/** How long the app may take to converge: the recipe's timeout label at that version (with the env's TIMEOUT). */
+async function convergeBudgetMs(ws: Workspace, t: Target, version: string): Promise<{ ms: number; from: string }> {
+  const fallback = { ms: t.envConfig.health?.timeout ?? 60_000, from: 'health.timeout' };
+  const { recipe, server, domain } = abraConfig(t);
+  const abra = abraClient(ws);
+  try {
+    const compose = await abra.recipes.readAt(recipe, version, 'compose.yml');
+    const env = await readAppEnv(abra.cli.abraDir, server, domain).catch(() => ({}));
+    const seconds = compose ? convergeTimeoutSeconds(compose, env) : undefined;
+    return seconds ? { ms: seconds * 1000, from: `the recipe's timeout label, ${seconds}s` } : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+async function attempt(ws: Workspace, t: Target, version: string): Promise<AppCheck[]> {
+  const stack = stackName(abraConfig(t).domain);
+  return Promise.all([
+    settled('version', async () => {
+      const v = await labelledVersion(ws, t);
+      return {
+        id: 'version',
+        ok: v === version,
+        message: `abra app ls: ${v}${v === version ? '' : `, not ${version}`}`,
+      };
+    }),
+    settled('converged', async () => {
+      const c = convergence(await stackServices(t.remote, stack));
+      return { id: 'converged', ok: c.converged, message: c.message };
+    }),
+    urlCheck(t),
+  ]);
+}
+
+/**
+ * Healthy after a change, on coopctl's own terms: the stack's label reports the version, every swarm service runs
+ * its replicas, the URL answers; polled until the recipe's converge timeout. abra's converge check alone is not
+ * trusted: it can say "deploy failed" while the swarm settles later, and nothing when it did not wait.
+ */
+export async function verifyApp(
+  ws: Workspace,
+  t: Target,
+  version: string,
+  opts: { signal?: AbortSignal; onAttempt?: (line: string) => void; intervalMs?: number },
+) {
+  const started = Date.now();
+  const budget = await convergeBudgetMs(ws, t, version);
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const checks = await attempt(ws, t, version);
+    opts.onAttempt?.(checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('  '));
+    const ok = checks.every((c) => c.ok);
+    const durationMs = Date.now() - started;
+    if (ok || durationMs >= budget.ms || opts.signal?.aborted) {
+      const bad = checks.filter((c) => !c.ok).map((c) => c.message);
+      const summary = ok
+        ? `${version}: label, swarm and URL agree (${Math.round(durationMs / 1000)}s)`
+        : `not healthy after ${Math.round(durationMs / 1000)}s (limit: ${budget.from}): ${bad.join('; ')}`;
+      return { ok, summary, checks, details: { version, checks, attempts, durationMs, limit: budget.from } };
+    }
+    await new Promise((r) => setTimeout(r, Math.min(opts.intervalMs ?? 2000, budget.ms - durationMs)));
+  }
+}
