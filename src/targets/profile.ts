@@ -161,7 +161,7 @@ export interface ServiceProfile {
     t: Target,
     choice: VersionChoice,
     to: string,
-    opts: { allowPrerelease: boolean; facts: TargetFacts },
+    opts: { allowPrerelease: boolean; facts: TargetFacts; ws: Workspace },
   ): Promise<ChangeReview>;
   schemaMark?(remote: RemoteHost, t: Target): Promise<SchemaMark>;
   /**

@@ -2,7 +2,8 @@ import { InputError, ToolOutputError } from '../../kernel/errors.js';
 import type { Driver } from '../../targets/driver.js';
 import { abraApp, abraConfig } from './app.js';
 import { abraAppCheck, abraCheck, recipeCheckoutCheck } from './checks.js';
-import { abraServiceSchema } from './config.js';
+import { abraServiceSchema, ssoConfigIssues } from './config.js';
+import { envFileCheck } from './envFileCheck.js';
 
 const NOT_YET = 'changing abra apps through coopctl is not available in this version yet (use abra app upgrade)';
 
@@ -12,7 +13,8 @@ export const abraDriver: Driver = {
   configSchema: abraServiceSchema,
   defaultDataDir: '/var/lib/docker',
   defaultProfile: 'coopcloud-app',
-  checks: [abraCheck, recipeCheckoutCheck, abraAppCheck],
+  checks: [abraCheck, recipeCheckoutCheck, abraAppCheck, envFileCheck],
+  configIssues: ssoConfigIssues,
   cannotDeploy: NOT_YET,
 
   describeDeploy: (version) => `abra app upgrade to ${version}`,

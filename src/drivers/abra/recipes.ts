@@ -77,6 +77,11 @@ export class RecipeRepos {
     return r.exitCode === 0 ? r.stdout : undefined;
   }
 
+  /** A file of the recipe's tree at a release tag; undefined when the tag or the file is not there. */
+  fileAt(recipe: string, tag: string, file: string): Promise<string | undefined> {
+    return this.readAt(recipe, assertVersion(tag, 'version'), file);
+  }
+
   /**
    * Release notes of every version v with from < v ≤ to, newest first. A `from`
    * that is not an ordered version (chaos, unknown) yields only `to`'s note.
