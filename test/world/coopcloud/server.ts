@@ -54,7 +54,8 @@ export function swarmPath(root: string): string {
 /**
  * social.coop's hypha in the sandbox: bonfire (users.md: `abra app backup`
  * does not work for it — here, the backup "succeeds" with an empty dump, the
- * trap coopctl's backup verification must catch; it logs in through keycloak's realm), keycloak, and two wikis.
+ * trap coopctl's backup verification must catch; it logs in through keycloak's
+ * realm), keycloak, and two wikis.
  */
 export function defaultCoopCloudApps(domainSuffix: string, firstPort: number): CoopCloudAppSpec[] {
   return [
