@@ -16,5 +16,10 @@ export const REGISTRY: Registry = {
 
 /** coopctl.yaml's schema with the service keys of every registered driver. */
 export function configSchema(registry: Registry = REGISTRY) {
-  return configSchemaFor([...registry.drivers.values()].map((d) => d.configSchema));
+  const drivers = [...registry.drivers.values()];
+  return configSchemaFor(drivers.map((d) => d.configSchema)).superRefine((config, ctx) => {
+    for (const issue of drivers.flatMap((d) => d.configIssues?.(config.services) ?? [])) {
+      ctx.addIssue({ code: 'custom', ...issue });
+    }
+  });
 }

@@ -19,7 +19,7 @@ export async function planUpgrade(
   to: string,
   allowPrerelease: boolean,
 ): Promise<ChangePlan> {
-  const review = await t.profile.reviewChange(t, choice, to, { allowPrerelease, facts: new HostFacts(ws, t) });
+  const review = await t.profile.reviewChange(t, choice, to, { allowPrerelease, facts: new HostFacts(ws, t), ws });
   const backups = safetyBackupsFor(ws, t);
   return {
     operation: 'upgrade',

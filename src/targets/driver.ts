@@ -39,6 +39,10 @@ export interface Driver {
   readonly id: string;
   /** The service keys this driver reads in coopctl.yaml (validated with file:line errors). */
   readonly configSchema: ServiceSchema;
+  /** References between services its keys make that do not hold (reported at their path, with file:line). */
+  configIssues?(
+    services: Readonly<Record<string, ServiceConfig>>,
+  ): Array<{ path: (string | number)[]; message: string }>;
   /** Where the service lives on its host when the inventory does not say (`coopctl_data_dir`). */
   readonly defaultDataDir?: string;
   /** Preflight checks this way of deploying needs (the tool is installed, the recipe checkout is clean...). */

@@ -162,7 +162,7 @@ export interface ServiceProfile {
     t: Target,
     choice: VersionChoice,
     to: string,
-    opts: { allowPrerelease: boolean; facts: TargetFacts },
+    opts: { allowPrerelease: boolean; facts: TargetFacts; ws: Workspace },
   ): Promise<ChangeReview>;
   schemaMark?(remote: RemoteHost, t: Target): Promise<SchemaMark>;
   /**

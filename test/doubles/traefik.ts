@@ -2,13 +2,14 @@
  * The sandbox's "traefik": one loopback HTTP port per Co-op Cloud app,
  * answering 200 with {app, recipe, version} while swarm.json says the app is
  * healthy and no `health-fails` fault is set, 502 otherwise — read per
- * request. Run as `node build/world/test/doubles/traefik.js <root>`.
+ * request. The Keycloak app also serves its realm's OIDC discovery (keycloak.ts). Run as `node build/world/test/doubles/traefik.js <root>`.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasFault, isHealthy, readSwarm } from './abra/swarm.js';
+import { keycloakAnswer } from './keycloak.js';
 
 export interface TraefikConfig {
   swarm: string;
@@ -18,12 +19,14 @@ export interface TraefikConfig {
 
 export const TRAEFIK_CONFIG = 'traefik.json';
 
-export function answer(cfg: TraefikConfig, domain: string): { status: number; body: string } {
+export function answer(cfg: TraefikConfig, domain: string, url = '/'): { status: number; body: string } {
   const swarm = readSwarm(cfg.swarm);
   const app = swarm.apps[domain];
   if (hasFault(swarm, domain, 'health-fails') || !isHealthy(app)) {
     return { status: 502, body: JSON.stringify({ app: domain, error: 'Bad Gateway' }) };
   }
+  const realm = app.recipe === 'keycloak' && keycloakAnswer(domain, url, hasFault(swarm, domain, 'sso-broken'));
+  if (realm) return realm;
   return { status: 200, body: JSON.stringify({ app: domain, recipe: app.recipe, version: app.version }) };
 }
 
@@ -34,7 +37,7 @@ function serve(root: string): void {
       .createServer((req, res) => {
         let reply: { status: number; body: string };
         try {
-          reply = answer(cfg, domain);
+          reply = answer(cfg, domain, req.url);
         } catch (err) {
           reply = { status: 500, body: JSON.stringify({ app: domain, error: (err as Error).message }) };
         }

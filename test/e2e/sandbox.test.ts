@@ -169,6 +169,9 @@ describe('the sandbox world', () => {
       'abra:pass',
       'recipe-checkout:pass',
       'abra-app:pass',
+      'env-file:pass',
+      'compose-overlays:pass',
+      'sso:pass',
     ]);
   });
 

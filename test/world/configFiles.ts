@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { SANDBOX_REALM } from '../doubles/keycloak.js';
 import type { SandboxLayout } from './layout.js';
 import { PASS_ENTRIES } from './passStore.js';
 import { repoRoot } from './paths.js';
@@ -143,6 +144,7 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
           {
             driver: 'abra',
             recipe: recipes.get(name),
+            ...(name === 'bonfire' && byService.has('auth') ? { sso: { provider: 'auth', realm: SANDBOX_REALM } } : {}),
             ...(envs.alpha && envs.prod ? { promotion: ['alpha', 'prod'] } : {}),
             environments: envs,
           },

@@ -36,6 +36,7 @@ export const APP_FAULTS = [
   'backup-container-not-running',
   'backup-empty-dump',
   'slow',
+  'sso-broken',
 ] as const;
 export const STORE_FAULTS = ['store-down', 'store-slow'] as const;
 

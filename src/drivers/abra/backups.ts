@@ -25,7 +25,7 @@ function emptyDumps(files: readonly SnapshotFile[], dumpNames: readonly string[]
 async function proveSnapshot(ws: Workspace, t: Target, id: string, version: string): Promise<string> {
   const { domain, recipe } = abraConfig(t);
   const abra = abraClient(ws);
-  const compose = await abra.recipes.readAt(recipe, version, 'compose.yml');
+  const compose = await abra.recipes.fileAt(recipe, version, 'compose.yml');
   const dumpNames = compose ? backupDumpFiles(compose) : [];
   const files = await abra.snapshotFiles(domain, id);
   const { checked } = emptyDumps(files, dumpNames);

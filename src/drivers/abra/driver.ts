@@ -3,8 +3,9 @@ import type { AbraServiceConfig } from './config.js';
 import { abraConfig } from './app.js';
 import { abraSafetyBackups } from './backups.js';
 import { abraAppCheck, abraCheck, recipeCheckoutCheck } from './checks.js';
-import { abraServiceSchema } from './config.js';
+import { abraServiceSchema, ssoConfigIssues } from './config.js';
 import { deployApp, labelledVersion } from './deploy.js';
+import { envFileCheck } from './envFileCheck.js';
 import { scaleCommand, stackName } from './swarm.js';
 
 /** Co-op Cloud: abra with a recipe, on a Docker Swarm server. */
@@ -13,7 +14,8 @@ export const abraDriver: Driver = {
   configSchema: abraServiceSchema,
   defaultDataDir: '/var/lib/docker',
   defaultProfile: 'coopcloud-app',
-  checks: [abraCheck, recipeCheckoutCheck, abraAppCheck],
+  checks: [abraCheck, recipeCheckoutCheck, abraAppCheck, envFileCheck],
+  configIssues: ssoConfigIssues,
 
   describeDeploy: (version) => `abra app upgrade to ${version} (recipe checkout held)`,
 

@@ -72,11 +72,14 @@ export class RecipeRepos {
     return releases.sort((a, b) => compareRecipeVersions(a.parsed, b.parsed));
   }
 
-  /** A file of the recipe as the release `tag` has it; undefined when it has none. */
-  async readAt(recipe: string, tag: string, file: string): Promise<string | undefined> {
-    assertVersion(tag, 'version');
+  private async readAt(recipe: string, tag: string, file: string): Promise<string | undefined> {
     const r = await this.git(recipe, ['cat-file', 'blob', `refs/tags/${tag}:${file}`], false);
     return r.exitCode === 0 ? r.stdout : undefined;
+  }
+
+  /** A file of the recipe's tree at a release tag; undefined when the tag or the file is not there. */
+  fileAt(recipe: string, tag: string, file: string): Promise<string | undefined> {
+    return this.readAt(recipe, assertVersion(tag, 'version'), file);
   }
 
   /**

@@ -7,9 +7,11 @@ import {
   parseRecipeVersion,
   type OrderedRecipeVersion,
 } from '../../drivers/abra/recipeVersion.js';
-import type { Health, ServiceProfile, VersionEntry } from '../../targets/profile.js';
+import type { Finding, Health, ServiceProfile, VersionEntry } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
+import { composeOverlaysCheck, overlayFindings } from './overlays.js';
 import { appSchemaMark } from './schema.js';
+import { ssoCheck } from './sso.js';
 import { verifyApp } from './verify.js';
 
 function ordered(text: string, source: string): OrderedRecipeVersion {
@@ -46,7 +48,7 @@ export const coopcloudAppProfile: ServiceProfile = {
   hostVariables: [],
   dataDir: () => undefined,
   databaseClients: async () => ['app'],
-  checks: [],
+  checks: [composeOverlaysCheck, ssoCheck],
 
   parseVersion: (text, source) => ordered(text, source).text,
   compareVersions: (a, b) => compareRecipeVersions(ordered(a, 'version'), ordered(b, 'version')),
@@ -133,7 +135,7 @@ export const coopcloudAppProfile: ServiceProfile = {
     return { current, catalog, suggestions };
   },
 
-  async reviewChange(_t, choice, to) {
+  async reviewChange(t, choice, to, { ws }) {
     const target = ordered(to, '--to');
     const notes = choice.catalog.versions
       .filter(
@@ -141,10 +143,12 @@ export const coopcloudAppProfile: ServiceProfile = {
       )
       .map((v) => ({ version: v.version, date: v.date, security: false, text: v.notes! }));
     const current = ordered(choice.current, 'current version');
-    const findings =
+    const findings: Finding[] =
       compareRecipeVersions(target, current) > 0
         ? [{ id: 'newer', level: 'ok' as const, message: `${choice.current} → ${to}` }]
         : [{ id: 'downgrade', level: 'fail' as const, message: `${to} is not newer than ${choice.current}` }];
+    if (compareRecipeVersions(target, current) > 0)
+      findings.push(...(await overlayFindings(ws, t, choice.current, to)));
     return { notes, findings };
   },
 };

@@ -1,5 +1,5 @@
 import { abraClient, abraConfig } from '../../drivers/abra/app.js';
-import { readAppEnv } from '../../drivers/abra/appEnv.js';
+import { readAppEnv } from '../../drivers/abra/envFile.js';
 import { labelledVersion } from '../../drivers/abra/deploy.js';
 import { convergeTimeoutSeconds } from '../../drivers/abra/recipeLabels.js';
 import { convergence, stackName, stackServices } from '../../drivers/abra/swarm.js';
@@ -34,11 +34,10 @@ async function settled(what: AppCheck['id'], fn: () => Promise<AppCheck>): Promi
 /** How long the app may take to converge: the recipe's timeout label at that version (with the env's TIMEOUT). */
 async function convergeBudgetMs(ws: Workspace, t: Target, version: string): Promise<{ ms: number; from: string }> {
   const fallback = { ms: t.envConfig.health?.timeout ?? 60_000, from: 'health.timeout' };
-  const { recipe, server, domain } = abraConfig(t);
-  const abra = abraClient(ws);
+  const { recipe } = abraConfig(t);
   try {
-    const compose = await abra.recipes.readAt(recipe, version, 'compose.yml');
-    const env = await readAppEnv(abra.cli.abraDir, server, domain).catch(() => ({}));
+    const compose = await abraClient(ws).recipes.fileAt(recipe, version, 'compose.yml');
+    const env = (await readAppEnv(ws, t).catch(() => undefined))?.env?.vars ?? {};
     const seconds = compose ? convergeTimeoutSeconds(compose, env) : undefined;
     return seconds ? { ms: seconds * 1000, from: `the recipe's timeout label, ${seconds}s` } : fallback;
   } catch {

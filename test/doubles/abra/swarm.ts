@@ -14,6 +14,8 @@ export const FAULT_KINDS = [
   'backup-empty-dump',
   'slow',
   'health-fails',
+  // the Keycloak app's discovery document names the issuer of a renamed realm (test/doubles/keycloak.ts)
+  'sso-broken',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -16,6 +16,8 @@ import {
 import { stopPid } from '../processes.js';
 import { worldScript } from '../paths.js';
 import { createRecipeRepos, fixtureRecipe } from './recipes.js';
+import { enableOidc } from './oidc.js';
+import { SANDBOX_REALM } from '../../doubles/keycloak.js';
 import { TRAEFIK_CONFIG, type TraefikConfig } from '../../doubles/traefik.js';
 
 export interface CoopCloudAppSpec {
@@ -26,6 +28,8 @@ export interface CoopCloudAppSpec {
   port: number;
   /** Faults active from the start (e.g. bonfire's broken backups). */
   faults?: FaultKind[];
+  /** What the operator changed in the env file made from the recipe's sample (bonfire: its SSO settings). */
+  configure?: (env: string) => string;
 }
 
 export interface CoopCloudSpec {
@@ -50,7 +54,8 @@ export function swarmPath(root: string): string {
 /**
  * social.coop's hypha in the sandbox: bonfire (users.md: `abra app backup`
  * does not work for it — here, the backup "succeeds" with an empty dump, the
- * trap coopctl's backup verification must catch), keycloak, and two wikis.
+ * trap coopctl's backup verification must catch; it logs in through keycloak's
+ * realm), keycloak, and two wikis.
  */
 export function defaultCoopCloudApps(domainSuffix: string, firstPort: number): CoopCloudAppSpec[] {
   return [
@@ -60,6 +65,7 @@ export function defaultCoopCloudApps(domainSuffix: string, firstPort: number): C
       version: '1.0.0+1.0.5-social-amd64',
       port: firstPort,
       faults: ['backup-empty-dump'],
+      configure: (env) => enableOidc(env, { authDomain: `auth.${domainSuffix}`, realm: SANDBOX_REALM }),
     },
     { domain: `auth.${domainSuffix}`, recipe: 'keycloak', version: '7.0.0+25.0.6', port: firstPort + 1 },
     { domain: `wiki.${domainSuffix}`, recipe: 'mediawiki', version: '1.1.0+1.42.1', port: firstPort + 2 },
@@ -83,7 +89,8 @@ export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
     const recipe = fixtureRecipe(app.recipe);
     if (!recipe.releases.some((r) => r.tag === app.version))
       throw new Error(`${app.domain}: ${app.version} is not a release of ${app.recipe}`);
-    await writeFile(path.join(serverDir, `${app.domain}.env`), recipe.envFile(app.domain, app.version));
+    const env = recipe.envFile(app.domain, app.version);
+    await writeFile(path.join(serverDir, `${app.domain}.env`), app.configure?.(env) ?? env);
   }
 
   const doubleFile = path.join(spec.abraDir, DOUBLE_CONFIG);

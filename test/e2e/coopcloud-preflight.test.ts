@@ -1,0 +1,155 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json } from '../helpers/cli.js';
+import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { sandboxLayout } from '../world/layout.js';
+
+interface PreflightDoc {
+  ok: boolean;
+  checks: Array<{ id: string; status: string; message: string; fix: string | null }>;
+}
+interface StatusDoc {
+  services: Array<{ service: string; version: string | null }>;
+}
+
+const B3 = '2.0.1+1.0.6-social-amd64';
+const MEILI_NOTE =
+  'Mailisearch search backend was removed. If you want to use a search backend switch to sonic. ' +
+  'See readme on how to use it.';
+
+let sb: TestSandbox;
+let bonfireEnv: string;
+
+beforeAll(async () => {
+  sb = await startSandbox();
+  const servers = path.join(sandboxLayout(sb.dir).abraDir, 'servers');
+  bonfireEnv = path.join(servers, readdirSync(servers)[0], 'bonfire.sandbox.env');
+}, 600_000);
+
+afterAll(async () => {
+  await sb?.down();
+});
+
+const check = (doc: PreflightDoc, id: string) => doc.checks.find((c) => c.id === id)!;
+const preflight = async (...args: string[]) => {
+  const r = await sb.run(['--json', 'preflight', 'bonfire', '--env', 'prod', ...args]);
+  return { code: r.code, doc: json<PreflightDoc>(r) };
+};
+const bonfireVersion = async () =>
+  json<StatusDoc>(await sb.run(['--json', 'status', 'bonfire', '--env', 'prod'])).services[0].version;
+
+/** Edits bonfire's env file for one test; the original comes back after it. */
+async function withEnv(edit: (text: string) => string, body: (edited: string) => Promise<void>): Promise<void> {
+  const before = readFileSync(bonfireEnv, 'utf8');
+  const edited = edit(before);
+  expect(edited).not.toBe(before);
+  writeFileSync(bonfireEnv, edited);
+  try {
+    await body(edited);
+  } finally {
+    writeFileSync(bonfireEnv, before);
+  }
+}
+
+describe('preflight of an abra app: its env file and its SSO', () => {
+  it('bonfire passes, the sso check listed (its env enables the OIDC overlay for the realm of auth)', async () => {
+    const { code, doc } = await preflight();
+    expect(code).toBe(0);
+    expect(doc.checks.map((c) => `${c.id}:${c.status}`)).toEqual(
+      expect.arrayContaining(['env-file:pass', 'compose-overlays:pass', 'sso:pass']),
+    );
+    expect(check(doc, 'sso').message).toBe(
+      'bonfire.sandbox logs in through realm social-coop of auth.sandbox: its discovery document answers',
+    );
+    // auth and the wikis have no sso: the check is not reported for them
+    const auth = json<PreflightDoc>(await sb.run(['--json', 'preflight', 'auth', '--env', 'prod']));
+    expect(auth.checks.map((c) => c.id)).not.toContain('sso');
+    expect(check(auth, 'env-file').status).toBe('pass');
+  });
+
+  it("an env file without a key of the target's .env.sample fails preflight naming it, exit 3, nothing changed", async () => {
+    const version = await bonfireVersion();
+    await withEnv(
+      (t) => t.replace(/^UPLOAD_LIMIT=.*\n/m, ''),
+      async (edited) => {
+        const { code, doc } = await preflight('--to', B3);
+        expect(code).toBe(3);
+        expect(doc.ok).toBe(false);
+        expect(check(doc, 'env-file')).toMatchObject({
+          status: 'fail',
+          message: `${bonfireEnv} lacks 1 key of bonfire ${B3}'s .env.sample: UPLOAD_LIMIT`,
+          fix: expect.stringContaining(`show ${B3}:.env.sample`),
+        });
+        expect(readFileSync(bonfireEnv, 'utf8')).toBe(edited);
+      },
+    );
+    expect(await bonfireVersion()).toBe(version);
+    const lock = json<{ held: boolean }>(await sb.run(['--json', 'lock', 'status', 'bonfire', '--env', 'prod']));
+    expect(lock.held).toBe(false);
+  });
+
+  it('an env still enabling compose.meilisearch.yml: preflight --to 2.0.1 warns with 2.0.0’s note', async () => {
+    await withEnv(
+      (t) => t.replace(/^#(COMPOSE_FILE="\$COMPOSE_FILE:compose\.meilisearch\.yml")$/m, '$1'),
+      async () => {
+        const { code, doc } = await preflight('--to', B3);
+        expect(code).toBe(0);
+        expect(check(doc, 'compose-overlays')).toMatchObject({
+          status: 'warn',
+          message:
+            `the env enables compose.meilisearch.yml (COMPOSE_FILE in ${bonfireEnv}), ` +
+            `which 2.0.0+1.0.5-social-amd64 removed: ${MEILI_NOTE}`,
+          fix: expect.stringMatching(/^remove compose\.meilisearch\.yml from COMPOSE_FILE in .* \(line \d+\)/),
+        });
+        const text = await sb.run(['preflight', 'bonfire', '--env', 'prod', '--to', B3]);
+        expect(text.stdout).toContain(`which 2.0.0+1.0.5-social-amd64 removed: ${MEILI_NOTE}`);
+      },
+    );
+  });
+
+  it('OPENID_1_CLIENT_ID removed from the env: the sso check fails naming it', async () => {
+    await withEnv(
+      (t) => t.replace(/^OPENID_1_CLIENT_ID=.*\n/m, ''),
+      async () => {
+        const { code, doc } = await preflight();
+        expect(code).toBe(3);
+        expect(check(doc, 'sso')).toMatchObject({
+          status: 'fail',
+          message: `${bonfireEnv} does not set OPENID_1_CLIENT_ID`,
+        });
+        expect(check(doc, 'env-file').status).toBe('pass');
+      },
+    );
+  });
+
+  it('an sso provider that is no service of the config: exit 2 naming file:line, before anything runs', async () => {
+    const text = readFileSync(sb.config, 'utf8');
+    expect(text).toMatch(/^ {6}provider: auth$/m);
+    const bad = path.join(sb.dir, 'bad-sso.yaml');
+    writeFileSync(bad, text.replace(/^( {6}provider:) auth$/m, '$1 keycloak'));
+    const line = text.split('\n').indexOf('      provider: auth') + 1;
+    const r = await sb.run(['-c', bad, 'preflight', 'bonfire', '--env', 'prod']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `bad-sso.yaml:${line} services.bonfire.sso.provider: unknown SSO provider service "keycloak"`,
+    );
+  });
+
+  it('sso-broken (the realm renamed behind its old URL): the sso check fails naming the issuer mismatch', async () => {
+    expect((await sb.fault('auth', 'sso-broken')).code).toBe(0);
+    try {
+      const { code, doc } = await preflight();
+      expect(code).toBe(3);
+      expect(check(doc, 'sso')).toMatchObject({
+        status: 'fail',
+        message:
+          'issuer mismatch: the discovery document of realm social-coop names issuer ' +
+          'https://auth.sandbox/realms/socialcoop, not https://auth.sandbox/realms/social-coop',
+      });
+    } finally {
+      await sb.fault('--clear');
+    }
+    expect((await preflight()).code).toBe(0);
+  });
+});
