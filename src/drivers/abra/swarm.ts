@@ -20,7 +20,7 @@ export function scaleCommand(service: string, replicas: number): string[] {
   return ['docker', 'service', 'scale', `${service}=${replicas}`];
 }
 
-export interface SwarmService {
+interface SwarmService {
   name: string;
   running: number;
   desired: number;
