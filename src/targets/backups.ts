@@ -79,6 +79,24 @@ export function backupSource(t: Target, version?: string | null): BackupSource &
 }
 
 /**
+ * Where a backup of `service`/`env` is restore-tested. A Co-op Cloud app's database (a swarm service) is tested in
+ * a scratch database of that same database service: its data (the SSO's users) never lands next to another app's.
+ * Every other service's go to backup.restoreTest.
+ */
+export async function restoreTestPlace(
+  ws: Workspace,
+  backup: { service: string; env: string },
+): Promise<{ host: RemoteHost; db: DbTarget }> {
+  const known = ws.select().some((s) => s.service === backup.service && s.env === backup.env);
+  const t = known ? await ws.target(backup.service, backup.env) : undefined;
+  if (t?.database?.swarmService) {
+    const { user, swarmService } = t.database;
+    return { host: t.remote, db: { name: 'postgres', user, swarmService } };
+  }
+  return restoreTestHost(ws);
+}
+
+/**
  * The host where scheduled restore tests run (backup.restoreTest), with the
  * directory of its compose project: `coopctl_data_dir`, else restoreTest.dataDir,
  * else the data dir of a service environment on that same host.

@@ -17,7 +17,7 @@ export const abraDriver: Driver = {
   checks: [abraCheck, recipeCheckoutCheck, abraAppCheck, envFileCheck],
   configIssues: ssoConfigIssues,
 
-  describeDeploy: (version) => `abra app upgrade to ${version} (recipe checkout held)`,
+  describeDeploy: (version) => `Deploy ${version} with abra (app upgrade or rollback, recipe checkout held)`,
 
   deploy: deployApp,
 

@@ -11,7 +11,7 @@ import { formatBytes, formatDuration } from '../../../kernel/validate.js';
 import { InterruptedError } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { installInterruptHandler } from '../../signals.js';
-import { backupIdentities, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
+import { backupIdentities, openBackupStore, restoreTestPlace } from '../../../targets/backups.js';
 
 /** Byte progress and throughput on stderr: a line per second (a rewritten line on a terminal). */
 export function progressPrinter(ctx: CommandContext): { onProgress: (p: Progress) => void; done: () => void } {
@@ -71,7 +71,7 @@ export function leftoverRow(j: Judgement, now: Date): string[] {
 
 /**
  * The scheduled restore test (`backup restore ID --into scratch`, `backup verify ID --restore`): restores into a
- * throwaway database on backup.restoreTest, compares row counts with the manifest, drops it, records the result;
+ * throwaway database (on backup.restoreTest; a Co-op Cloud app's in its own database service), compares row counts with the manifest, drops it, records the result;
  * exit 1 when it fails.
  */
 export async function restoreTest(ctx: CommandContext, id: string, storeName: string | undefined) {
@@ -79,7 +79,7 @@ export async function restoreTest(ctx: CommandContext, id: string, storeName: st
   const ws = ctx.workspace();
   const store = await openBackupStore(ws, storeName);
   const manifest = await findBackup(store, id);
-  const target = await restoreTestHost(ws);
+  const target = await restoreTestPlace(ws, manifest);
   const keys = manifest.encryption.algorithm === 'age' ? await backupIdentities(ws) : undefined;
   if (ctx.global.dryRun) {
     ctx.printer.info(

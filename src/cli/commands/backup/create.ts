@@ -4,6 +4,9 @@ import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
 import { backupSource, encryptionSettings, openBackupStore } from '../../../targets/backups.js';
 import { coopctlVersion } from '../../../kernel/version.js';
+import { OperationError } from '../../../kernel/errors.js';
+import type { SafetyBackups } from '../../../targets/safety.js';
+import type { Target } from '../../../targets/target.js';
 import { interruptible, progressPrinter } from './common.js';
 
 export async function run(
@@ -15,17 +18,19 @@ export async function run(
   assertName(opts.env, '--env');
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);
+  const p = ctx.printer;
+  const version = await new HostFacts(ws, target).runningVersion().catch(() => null);
+  const own = target.database ? undefined : target.driver.safetyBackups?.(ws, target);
+  if (own) return toolBackup(ctx, target, own, version);
   const source = backupSource(target);
   const store = await openBackupStore(ws, opts.store);
-  const p = ctx.printer;
   if (ctx.global.dryRun) {
+    const secrets = source.secretsFile ? ` (and ${source.secretsFile})` : '';
     p.info(
-      `! skipped (dry run): dump ${source.db.name} on ${source.host.target.name} ` +
-        `(and ${source.secretsFile}) to ${store.description}`,
+      `! skipped (dry run): dump ${source.db.name} on ${source.host.target.name}${secrets} to ${store.description}`,
     );
     return;
   }
-  const version = await new HostFacts(ws, target).runningVersion().catch(() => null);
   const progress = progressPrinter(ctx);
   let m;
   let hostCopy: string | undefined;
@@ -58,4 +63,20 @@ export async function run(
   );
   if (hostCopy) p.info(`also on ${source.host.target.name}: ${hostCopy}`);
   p.info(`not verified yet: coopctl backup verify ${m.id}`);
+}
+
+/** An app coopctl does not dump (no `database:`): the deploy tool's own backup (abra's), proven to hold data. */
+async function toolBackup(ctx: CommandContext, t: Target, backups: SafetyBackups, version: string | null) {
+  const p = ctx.printer;
+  if (ctx.global.dryRun) {
+    p.info(`! skipped (dry run): ${backups.describe(t)} of ${t.service}/${t.env}`);
+    return;
+  }
+  if (!version) throw new OperationError(`${t.service}/${t.env}: cannot tell the version it runs`);
+  const b = await interruptible(ctx, 'backup create', (signal) =>
+    backups.create(t, version, { signal, report: (line) => p.debug(line), title: () => {} }),
+  );
+  if (ctx.global.json)
+    return p.json({ ok: true, service: t.service, env: t.env, version, id: b.id, summary: b.summary });
+  p.out(`${b.id}  ${t.service}/${t.env}  ${version}  ${b.summary}`);
 }

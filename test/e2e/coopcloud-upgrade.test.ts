@@ -1,0 +1,227 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json } from '../helpers/cli.js';
+import { sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { sandboxLayout } from '../world/layout.js';
+
+/**
+ * Co-op Cloud apps through the one pipeline, on the sandbox's hypha: the abra double with real recipe clones, a
+ * swarm `docker` over real SSH, each app's database a real PostgreSQL. The tests build on each other: bonfire goes
+ * 1.0.0 → (2.0.1 fails, rolled back) → 2.0.0 (abra's converge check gives up, the swarm settles) → 2.0.1.
+ */
+const B1 = '1.0.0+1.0.5-social-amd64';
+const B2 = '2.0.0+1.0.5-social-amd64';
+const B3 = '2.0.1+1.0.6-social-amd64';
+
+interface UpgradeDoc {
+  ok: boolean;
+  state: string;
+  record: { id: string; status: string; from: string; to: string; backupId: string | null };
+}
+interface PlanDoc {
+  plan: { notes: Array<{ version: string }>; findings: Array<{ id: string; level: string; message: string }> };
+}
+interface HistoryDoc {
+  records: Array<{ id: string; service: string; env: string; status: string; from: string; to: string }>;
+}
+
+type ConfigDoc = { services: Record<string, Record<string, unknown>> };
+
+let sb: TestSandbox;
+let bonfireEnv: string;
+
+beforeAll(async () => {
+  sb = await startSandbox();
+  const servers = path.join(sandboxLayout(sb.dir).abraDir, 'servers');
+  bonfireEnv = path.join(servers, readdirSync(servers)[0], 'bonfire.sandbox.env');
+  // A failing verification gives up after the recipe's timeout label, which the app's env may lower (300s default).
+  writeFileSync(bonfireEnv, `${readFileSync(bonfireEnv, 'utf8')}\nTIMEOUT=8\n`);
+}, 600_000);
+
+afterAll(async () => {
+  await sb?.down();
+});
+
+/** SQL in an app's database, through hypha's sshd and the swarm's `docker exec`, as an operator would run it. */
+function sql(stack: string, db: string, query: string): string {
+  const ps = `docker ps -q --filter label=com.docker.swarm.service.name=${stack}_db`;
+  const r = sshToHost(sb.dir, 'hypha', `docker exec -i $(${ps}) psql -X -At -U postgres -d ${db} -c "${query}"`);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.toString().trim();
+}
+const migrations = () => Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT count(*) FROM schema_migrations'));
+const posts = () =>
+  Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT count(*) FROM bonfire_data_social_post_content'));
+
+async function version(service: string, env: string): Promise<string | null> {
+  const doc = json<{ services: Array<{ version: string | null }> }>(
+    await sb.run(['--json', 'status', service, '--env', env]),
+  );
+  return doc.services[0].version;
+}
+
+async function history(service: string): Promise<HistoryDoc['records']> {
+  return json<HistoryDoc>(await sb.run(['--json', 'history', service])).records;
+}
+
+const upgrade = (to: string, ...extra: string[]) =>
+  sb.run(['--json', 'upgrade', 'bonfire', '--env', 'prod', '--to', to, '--yes', ...extra]);
+
+/** The sandbox's config with `edit` applied, as another file next to it. */
+function configVariant(name: string, edit: (doc: ConfigDoc) => void): string {
+  const file = path.join(sb.dir, 'coopctl.yaml');
+  const doc = parse(readFileSync(file, 'utf8')) as ConfigDoc;
+  edit(doc);
+  const variant = path.join(sb.dir, name);
+  writeFileSync(variant, stringify(doc));
+  return variant;
+}
+
+describe('coopctl upgrade of a Co-op Cloud app', () => {
+  it('plans 1.0.0 → 2.0.1 with the release notes of both versions in between', async () => {
+    const r = await sb.run(['--json', '--dry-run', 'upgrade', 'bonfire', '--env', 'prod', '--to', B3, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = json<PlanDoc>(r);
+    expect(doc.plan.notes.map((n) => n.version)).toEqual([B3, B2]);
+    const text = await sb.run(['--dry-run', 'upgrade', 'bonfire', '--env', 'prod', '--to', B3, '--yes']);
+    expect(text.stdout).toContain('Mailisearch search backend was removed');
+    expect(text.stdout).toContain(`## ${B3}`);
+    expect(text.stdout).toContain('Safety copy on hypha');
+  });
+
+  it('refuses an older version (exit 3), changing nothing', async () => {
+    const r = await sb.run(['upgrade', 'bonfire', '--env', 'prod', '--to', '0.9.0+1.0.4', '--yes']);
+    expect(r.code).toBe(2);
+    const same = await sb.run(['upgrade', 'bonfire', '--env', 'prod', '--to', B1, '--yes']);
+    expect(same.code).toBe(3);
+    expect(same.stderr).toContain(`${B1} is not newer than ${B1}`);
+    expect(await version('bonfire', 'prod')).toBe(B1);
+  });
+
+  it('abra-upgrade-fails: the new task fails, abra app rollback brings 1.0.0 back with the database of before', async () => {
+    const before = { migrations: migrations(), posts: posts() };
+    await sb.fault('bonfire', 'abra-upgrade-fails');
+    try {
+      const r = await upgrade(B3);
+      expect(r.code, r.stderr).toBe(1);
+      const doc = json<UpgradeDoc>(r);
+      expect(doc.record.status).toBe('rolled-back');
+      expect(doc.state).toContain(`runs ${B1} again, verified healthy`);
+      expect(doc.state).toContain('database restored from');
+    } finally {
+      await sb.fault('--clear', 'bonfire');
+    }
+    expect(await version('bonfire', 'prod')).toBe(B1);
+    // 2.0.1 migrated on boot; the restored database is the one of before
+    expect({ migrations: migrations(), posts: posts() }).toEqual(before);
+    const [last] = await history('bonfire');
+    expect(last).toMatchObject({ service: 'bonfire', env: 'prod', status: 'rolled-back', from: B1, to: B3 });
+  }, 240_000);
+
+  it("converge-timeout: abra says the deploy failed, the swarm settles, coopctl's own checks verify it", async () => {
+    await sb.fault('bonfire', 'converge-timeout');
+    try {
+      const r = await upgrade(B2);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = json<UpgradeDoc>(r);
+      expect(doc.record.status).toBe('succeeded');
+      const text = JSON.stringify(doc);
+      expect(text).toContain('deploy failed');
+      expect(text).toContain("coopctl's verification decides");
+    } finally {
+      await sb.fault('--clear', 'bonfire');
+    }
+    expect(await version('bonfire', 'prod')).toBe(B2);
+  }, 240_000);
+
+  it('upgrades to 2.0.1; then there is nothing newer: "up to date", exit 0', async () => {
+    const r = await upgrade(B3);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<UpgradeDoc>(r).record.status).toBe('succeeded');
+    expect(await version('bonfire', 'prod')).toBe(B3);
+    const again = await sb.run(['upgrade', 'bonfire', '--env', 'prod', '--yes']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`bonfire/prod is up to date: it runs ${B3}`);
+  }, 240_000);
+
+  it('a concurrent operation on the same app: exit 4, nothing changed', async () => {
+    const held = await sb.run(['lock', 'acquire', 'bonfire', '--env', 'prod', '-m', 'restoring by hand']);
+    expect(held.code, held.stderr).toBe(0);
+    try {
+      const r = await sb.run(['rollback', 'bonfire', '--env', 'prod', '--keep-db', '--yes']);
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toContain('restoring by hand');
+    } finally {
+      await sb.run(['lock', 'release', 'bonfire', '--env', 'prod']);
+    }
+    expect(await version('bonfire', 'prod')).toBe(B3);
+  });
+
+  it('rolls back to the version of before, keeping the database (--keep-db)', async () => {
+    const r = await sb.run(['--json', 'rollback', 'bonfire', '--env', 'prod', '--keep-db', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await version('bonfire', 'prod')).toBe(B2);
+    expect((await history('bonfire'))[0]).toMatchObject({ status: 'succeeded', from: B3, to: B2 });
+  }, 240_000);
+});
+
+describe('backups of Co-op Cloud apps', () => {
+  it("abra's backup with the empty-dump trap fails the safety backup before the upgrade: exit 1, nothing changed", async () => {
+    // without `database:`, bonfire is backed up by abra (backupbot), whose dump is empty in this sandbox
+    const config = configVariant('abra-backups.yaml', (doc) => {
+      delete doc.services.bonfire.database;
+      delete doc.services.wiki.database;
+    });
+    await sb.fault('bonfire', 'backup-empty-dump');
+    const before = await version('bonfire', 'prod');
+    const r = await sb.run(['-c', config, 'upgrade', 'bonfire', '--env', 'prod', '--to', B3, '--yes']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/snapshot [0-9a-f]{8,} of bonfire\.sandbox is not a backup: .*backup\.sql is empty/);
+    expect(await version('bonfire', 'prod')).toBe(before);
+    const [last] = await history('bonfire');
+    expect(last.status).toBe('failed');
+
+    // a recipe whose backup works: the snapshot is proven to hold its dump
+    const wiki = await sb.run(['-c', config, 'backup', 'create', 'wiki', '--env', 'prod']);
+    expect(wiki.code, wiki.stderr).toBe(0);
+    expect(wiki.stdout).toMatch(/^[0-9a-f]{8,}\s+wiki\/prod\s+\S+\s+restic snapshot [0-9a-f]+: 1 dump\(s\)/);
+  }, 240_000);
+
+  it('the production wiki backup restored into wiki-alpha, which answers with the production pages', async () => {
+    const prodPages = sql('wiki_sandbox', 'mediawiki', "SELECT string_agg(page_title, ',' ORDER BY page_id) FROM page");
+    const alphaPages = sql(
+      'wiki-alpha_sandbox',
+      'mediawiki',
+      "SELECT string_agg(page_title, ',' ORDER BY page_id) FROM page",
+    );
+    expect(alphaPages).not.toBe(prodPages);
+    const created = await sb.run(['--json', 'backup', 'create', 'wiki', '--env', 'prod']);
+    expect(created.code, created.stderr).toBe(0);
+    const id = json<{ id: string }>(created).id;
+    const r = await sb.run(['--json', 'backup', 'restore', id, '--into', 'alpha', '--from-other-env', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<UpgradeDoc>(r).record.status).toBe('succeeded');
+    expect(
+      sql('wiki-alpha_sandbox', 'mediawiki', "SELECT string_agg(page_title, ',' ORDER BY page_id) FROM page"),
+    ).toBe(prodPages);
+    expect(sql('wiki_sandbox', 'mediawiki', "SELECT string_agg(page_title, ',' ORDER BY page_id) FROM page")).toBe(
+      prodPages,
+    );
+  }, 240_000);
+
+  it("the SSO's backup is restore-tested in a scratch database of its own database service, then dropped", async () => {
+    const created = await sb.run(['--json', 'backup', 'create', 'auth', '--env', 'prod']);
+    expect(created.code, created.stderr).toBe(0);
+    const id = json<{ id: string }>(created).id;
+    const r = await sb.run(['backup', 'verify', id, '--restore']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`${id}: restored on hypha into coopctl_scratch_\\w+ and dropped; row counts match`),
+    );
+    expect(
+      sql('auth_sandbox', 'postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'coopctl_scratch%'"),
+    ).toBe('0');
+  }, 240_000);
+});
