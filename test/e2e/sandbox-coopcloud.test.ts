@@ -2,9 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { sandboxLayout } from '../world/layout.js';
-import { operatorSsh, type SandboxState } from '../world/state.js';
+import type { SandboxState } from '../world/state.js';
 
 /**
  * The sandbox's Co-op Cloud server as coopctl meets it over SSH: each app's `db` a real PostgreSQL cluster,
@@ -27,27 +27,7 @@ afterAll(async () => {
 });
 
 /** A command on hypha through its real sshd, as the operator's ssh runs it; stdout as bytes. */
-function onHypha(command: string): { code: number; stdout: Buffer; stderr: string } {
-  const layout = sandboxLayout(sb.dir);
-  const at = operatorSsh(state.hosts.find((h) => h.name === 'hypha')!);
-  const r = spawnSync(
-    'ssh',
-    [
-      '-F',
-      layout.ssh.config,
-      '-o',
-      `UserKnownHostsFile=${layout.ssh.knownHosts}`,
-      '-o',
-      'BatchMode=yes',
-      '-p',
-      String(at.port),
-      at.address,
-      command,
-    ],
-    { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
-  );
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString() };
-}
+const onHypha = (command: string) => sshToHost(sb.dir, 'hypha', command);
 
 function text(command: string): string {
   const r = onHypha(command);
