@@ -1,4 +1,5 @@
-import { clusterAt, psql } from '../../world/postgres.js';
+import path from 'node:path';
+import { psql, type PgCluster } from '../../world/postgres.js';
 import type { SwarmDb } from './swarm.js';
 
 /**
@@ -14,8 +15,18 @@ export function releaseMigrations(releaseDate: string): string[] {
   return [3, 1].map((days) => new Date(at - days * 86_400_000).toISOString().slice(0, 19).replace(/[-T:]/g, ''));
 }
 
-export function dbSql(db: SwarmDb, sql: string): string {
-  return psql(clusterAt(db.dir, db.port), sql, db.database);
+/** The cluster behind an app's `db`: data and log under its own directory, its socket where swarm.json says. */
+export function dbCluster(db: SwarmDb): PgCluster {
+  return {
+    dataDir: path.join(db.dir, 'data'),
+    socketDir: db.socketDir,
+    port: db.port,
+    logFile: path.join(db.dir, 'postgres.log'),
+  };
+}
+
+function dbSql(db: SwarmDb, sql: string): string {
+  return psql(dbCluster(db), sql, db.database);
 }
 
 /** Inserts the versions Ecto finds missing, as `mix ecto.migrate` does on boot. */
@@ -27,7 +38,7 @@ export function migrate(db: SwarmDb, versions: readonly string[]): void {
 
 /** What a restore post-hook does with an empty dump file: drop the database, create it empty, load nothing. */
 export function emptyDatabase(db: SwarmDb): void {
-  const cluster = clusterAt(db.dir, db.port);
+  const cluster = dbCluster(db);
   psql(cluster, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
   psql(cluster, `CREATE DATABASE "${db.database}" TEMPLATE template0 ENCODING 'UTF8'`);
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { releaseMigrations } from '../../doubles/abra/appDb.js';
+import { dbCluster, releaseMigrations } from '../../doubles/abra/appDb.js';
 import { readSwarm, stackName, swarmPath, type SwarmDb } from '../../doubles/abra/swarm.js';
-import { clusterAt, initAndStartCluster, psql, stopCluster } from '../postgres.js';
+import { initAndStartCluster, psql, stopCluster } from '../postgres.js';
 import type { FixtureRecipe } from './recipes.js';
 
 /** Each recipe's database (its `db` service's POSTGRES_DB) and the tables that hold its users' data. */
@@ -101,12 +101,18 @@ function seedSql(recipe: FixtureRecipe, domain: string, version: string): string
   return recipe.name === 'keycloak' ? keycloakSql(domain) : mediawikiSql(domain);
 }
 
-/** R/apps/<stack>/pg: one cluster per app, reached over its unix socket only (its `db` service). */
-export function appDb(root: string, domain: string, recipe: string): SwarmDb {
-  const dir = path.join(root, 'apps', stackName(domain), 'pg');
-  const c = clusterAt(dir);
+/**
+ * R/apps/<stack>/pg: one cluster per app, reached over its unix socket only (its `db` service). The sockets
+ * share R/run, each on its own port: a socket path must stay short (PostgreSQL's limit is ~100 characters).
+ */
+export function appDb(root: string, domain: string, recipe: string, index: number): SwarmDb {
   const database = APP_DATABASES[recipe]?.name ?? fail(`no database is known for recipe ${recipe}`);
-  return { dir, socketDir: c.socketDir, port: c.port, database };
+  return {
+    dir: path.join(root, 'apps', stackName(domain), 'pg'),
+    socketDir: path.join(root, 'run'),
+    port: 5432 + index,
+    database,
+  };
 }
 
 function fail(message: string): never {
@@ -120,7 +126,7 @@ export async function createAppDatabase(
   domain: string,
   version: string,
 ): Promise<void> {
-  const c = clusterAt(db.dir, db.port);
+  const c = dbCluster(db);
   await initAndStartCluster(c);
   if (psql(c, `SELECT 1 FROM pg_database WHERE datname = ${q(db.database)}`).trim() === '1') return;
   psql(c, `CREATE DATABASE "${db.database}" TEMPLATE template0 ENCODING 'UTF8'`);
@@ -133,9 +139,9 @@ function appDbs(root: string): SwarmDb[] {
 
 /** After a reboot (`sandbox up` again): every app's cluster, side by side. */
 export async function startAppDatabases(root: string): Promise<void> {
-  await Promise.all(appDbs(root).map((db) => initAndStartCluster(clusterAt(db.dir, db.port))));
+  await Promise.all(appDbs(root).map((db) => initAndStartCluster(dbCluster(db))));
 }
 
 export function stopAppDatabases(root: string): void {
-  for (const db of appDbs(root)) stopCluster(clusterAt(db.dir, db.port));
+  for (const db of appDbs(root)) stopCluster(dbCluster(db));
 }

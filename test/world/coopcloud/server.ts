@@ -100,7 +100,7 @@ export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
   const now = new Date().toISOString();
   const swarm: SwarmState = { apps: {}, faults: {} };
   const dbs = spec.databases
-    ? Object.fromEntries(spec.apps.map((a) => [a.domain, appDb(spec.root, a.domain, a.recipe)]))
+    ? Object.fromEntries(spec.apps.map((a, i) => [a.domain, appDb(spec.root, a.domain, a.recipe, i)]))
     : {};
   await Promise.all(
     spec.apps.map(
