@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coopctl, json } from '../helpers/cli.js';
 import { sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { sandboxLayout } from '../world/layout.js';
 import type { SandboxState } from '../world/state.js';
@@ -162,9 +163,19 @@ describe('a reboot', () => {
   it('sandbox down stops every app cluster; up starts them again with their data', async () => {
     const pidFile = path.join(sb.dir, 'hosts/hypha/apps/wiki_sandbox/pg/data/postmaster.pid');
     expect(existsSync(pidFile)).toBe(true);
-    await (await import('../helpers/cli.js')).coopctl(['sandbox', 'down', '--dir', sb.dir]);
+    const st = await coopctl(['--json', 'sandbox', 'status', '--dir', sb.dir]);
+    const pg = json<{ processes: Array<{ what: string; running: boolean }> }>(st).processes.filter((p) =>
+      p.what.includes('PostgreSQL'),
+    );
+    expect(pg.map((p) => [p.what, p.running])).toEqual([
+      ['bonfire.sandbox PostgreSQL (bonfire_db)', true],
+      ['auth.sandbox PostgreSQL (keycloak)', true],
+      ['wiki.sandbox PostgreSQL (mediawiki)', true],
+      ['wiki-alpha.sandbox PostgreSQL (mediawiki)', true],
+    ]);
+    await coopctl(['sandbox', 'down', '--dir', sb.dir]);
     expect(existsSync(pidFile)).toBe(false);
-    const up = await (await import('../helpers/cli.js')).coopctl(['sandbox', 'up', '--dir', sb.dir], {
+    const up = await coopctl(['sandbox', 'up', '--dir', sb.dir], {
       timeoutMs: 300_000,
     });
     expect(up.code, up.stderr).toBe(0);

@@ -11,7 +11,7 @@ import {
   stopCoopCloudHealth,
   writeAbraWrapper,
 } from './coopcloud/server.js';
-import { startAppDatabases, stopAppDatabases } from './coopcloud/appDatabases.js';
+import { appDatabaseProcesses, startAppDatabases, stopAppDatabases } from './coopcloud/appDatabases.js';
 import { writeInventory, writeSandboxConfig } from './configFiles.js';
 import { sandboxLayout, type SandboxLayout } from './layout.js';
 import { repoRoot, worldScript } from './paths.js';
@@ -504,6 +504,7 @@ export async function sandboxProcesses(
       running: await answers('127.0.0.1', a.port),
       where: `http://127.0.0.1:${a.port}`,
     });
+  processes.push(...appDatabaseProcesses(layout.host(state.coopcloud.host)));
   processes.push({
     what: 's3rver',
     running: isRunning(readPid(layout.s3.pidFile) ?? -1),

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { dbCluster, releaseMigrations } from '../../doubles/abra/appDb.js';
 import { readSwarm, stackName, swarmPath, type SwarmDb } from '../../doubles/abra/swarm.js';
 import { initAndStartCluster, psql, stopCluster } from '../postgres.js';
+import { isRunning, readPid } from '../processes.js';
 import type { FixtureRecipe } from './recipes.js';
 
 /** Each recipe's database (its `db` service's POSTGRES_DB) and the tables that hold its users' data. */
@@ -135,6 +136,21 @@ export async function createAppDatabase(
 
 function appDbs(root: string): SwarmDb[] {
   return Object.values(readSwarm(swarmPath(root)).apps).flatMap((a) => (a.db ? [a.db] : []));
+}
+
+/** For `sandbox status`: each app's PostgreSQL, and where its socket is. */
+export function appDatabaseProcesses(root: string): Array<{ what: string; running: boolean; where: string }> {
+  return Object.entries(readSwarm(swarmPath(root)).apps).flatMap(([domain, a]) =>
+    a.db
+      ? [
+          {
+            what: `${domain} PostgreSQL (${a.db.database})`,
+            running: isRunning(readPid(path.join(dbCluster(a.db).dataDir, 'postmaster.pid')) ?? -1),
+            where: path.join(a.db.socketDir, `.s.PGSQL.${a.db.port}`),
+          },
+        ]
+      : [],
+  );
 }
 
 /** After a reboot (`sandbox up` again): every app's cluster, side by side. */
