@@ -53,7 +53,7 @@ const APP: Command[] = [
   },
   {
     names: ['backup', 'b'],
-    flags: [],
+    flags: [{ short: 's', long: 'snapshot', value: true }],
     run: (a) => backupCommand(a.positionals[0], { ...a, positionals: a.positionals.slice(1) }),
   },
   { names: ['restore', 'rs'], flags: [{ short: 's', long: 'snapshot', value: true }], run: restoreCommand },
@@ -76,6 +76,7 @@ Usage:
   abra app upgrade DOMAIN [VERSION] [-n] [-c]
   abra app rollback DOMAIN [VERSION] [-n] [-c]
   abra app backup create|snapshots DOMAIN [-n]
+  abra app backup ls DOMAIN [-s SNAPSHOT] [-n]
   abra app restore DOMAIN [-s SNAPSHOT] [-n]
   abra app check DOMAIN
   abra recipe versions RECIPE [-m]

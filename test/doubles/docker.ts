@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { accessSync, appendFileSync, constants, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   ComposeError,
@@ -15,6 +15,8 @@ import {
   standinPaths,
   type StandinConfig,
 } from './mastodon/config.js';
+import { DOCKER_PERMISSION_DENIED, daemonReachable } from './dockerDaemon.js';
+import { envFlags, has, parseArgs, tabulate, UsageError } from './dockerArgs.js';
 import { Containers, printPull, type Io } from './mastodon/containers.js';
 import { ManifestUnknownError, pullImage } from './mastodon/images.js';
 import { runInContainer } from './mastodon/inContainer.js';
@@ -30,57 +32,6 @@ const io: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
-
-class UsageError extends Error {}
-
-interface Parsed {
-  flags: Map<string, string[]>;
-  positionals: string[];
-}
-
-/** Flags before (and, unless `stopAtCommand`, between) positionals; `--` or the first positional of run/exec ends them. */
-function parseArgs(args: string[], bools: string[], values: string[], stopAtCommand = false): Parsed {
-  const flags = new Map<string, string[]>();
-  const positionals: string[] = [];
-  const add = (k: string, v: string) => flags.set(k, [...(flags.get(k) ?? []), v]);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') {
-      positionals.push(...args.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') {
-      positionals.push(a);
-      if (stopAtCommand) {
-        positionals.push(...args.slice(i + 1));
-        break;
-      }
-      continue;
-    }
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    if (values.includes(name)) {
-      const v = eq > 0 ? a.slice(eq + 1) : args[++i];
-      if (v === undefined) throw new UsageError(`flag needs an argument: ${name}`);
-      add(name, v);
-    } else if (bools.includes(name)) add(name, 'true');
-    else throw new UsageError(`unknown flag: ${name}`);
-  }
-  return { flags, positionals };
-}
-
-const has = (p: Parsed, ...names: string[]) => names.some((n) => p.flags.has(n));
-
-/** `-e K=V` / `-e K` (value from our environment), as compose reads them. */
-function envFlags(p: Parsed): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const e of [...(p.flags.get('-e') ?? []), ...(p.flags.get('--env') ?? [])]) {
-    const eq = e.indexOf('=');
-    if (eq < 0) env[e] = process.env[e] ?? '';
-    else env[e.slice(0, eq)] = e.slice(eq + 1);
-  }
-  return env;
-}
 
 interface Ctx {
   root: string;
@@ -230,29 +181,9 @@ function ps(ctx: Ctx, args: string[]): number {
       ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'],
       ...rows.map((r) => [r.Name, r.Image, r.Command, r.Service, `${since(r.CreatedAt)} ago`, r.Status, '']),
     ];
-    const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-    for (const row of table)
-      io.out(
-        row
-          .map((c, i) => c.padEnd(widths[i]))
-          .join('   ')
-          .trimEnd(),
-      );
+    for (const line of tabulate(table)) io.out(line);
   }
   return 0;
-}
-
-/**
- * Whether this user may talk to the daemon: the socket (R/var/run/docker.sock) is root's on a host reached
- * with sudo, so a command that forgot sudo fails as docker fails. A host made before the socket existed: yes.
- */
-function daemonReachable(root: string): boolean {
-  try {
-    accessSync(standinPaths(root).dockerSocket, constants.R_OK | constants.W_OK);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT';
-  }
 }
 
 async function compose(argv: string[]): Promise<number> {
@@ -266,11 +197,7 @@ async function compose(argv: string[]): Promise<number> {
   // The host's R/bin/docker names its root: the daemon answers (or not) before any project is read.
   const host = process.env.COOPCTL_SANDBOX_ROOT;
   if (host && !daemonReachable(host)) {
-    io.err(
-      'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: ' +
-        'Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/containers/json": ' +
-        'dial unix /var/run/docker.sock: connect: permission denied',
-    );
+    io.err(DOCKER_PERMISSION_DENIED);
     return 1;
   }
   const project = loadComposeProject(g, process.cwd());

@@ -208,13 +208,18 @@ describe('deploy and rollback', () => {
 });
 
 describe('faults', () => {
-  it('abra-upgrade-fails: FATA, and nothing changes', async () => {
+  it('abra-upgrade-fails: FATA after the stack took the new version, whose app task fails; a rollback heals it', async () => {
     setCoopCloudFault(root, WIKI, 'abra-upgrade-fails', true);
-    const before = envFile(WIKI);
     const err = await failure(driver.upgradeApp(WIKI));
     expect(err.kind).toBe('other');
-    expect(envFile(WIKI)).toBe(before);
-    expect(swarmApp(WIKI).version).toBe('1.1.0+1.42.1');
+    expect(err.fatal).toContain('update paused due to failure or early termination of task');
+    // as in production: env pinned, label moved, the new task unhealthy (traefik has no backend)
+    expect(envFile(WIKI)).toMatch(/^TYPE=mediawiki:1\.1\.1\+1\.42\.3$/m);
+    expect(swarmApp(WIKI)).toMatchObject({ version: '1.1.1+1.42.3', healthy: false });
+    expect((await health(WIKI)).status).toBe(502);
+    await driver.rollbackApp(WIKI, '1.1.0+1.42.1');
+    expect(swarmApp(WIKI)).toMatchObject({ version: '1.1.0+1.42.1', healthy: true });
+    expect((await health(WIKI)).status).toBe(200);
     setCoopCloudFault(root, WIKI, 'abra-upgrade-fails', false);
   });
 
@@ -264,7 +269,7 @@ describe('backups', () => {
     expect(snaps).toEqual([
       expect.objectContaining({
         id: b.snapshotId,
-        paths: ['/var/lib/docker/volumes/auth_test_mariadb/_data/dump.sql'],
+        paths: ['/var/lib/docker/volumes/auth_test_db-data/_data/dump.sql'],
         host: SERVER,
       }),
     ]);

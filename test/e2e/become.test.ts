@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coopctl, json } from '../helpers/cli.js';
-import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { SandboxMastodon } from '../helpers/upgradeSandbox.js';
 import { sandboxLayout } from '../world/layout.js';
 import type { SandboxState } from '../world/state.js';
@@ -36,26 +36,8 @@ afterAll(async () => {
 
 /** A command on alpha as its login user, through its real sshd, as an operator's `ssh` runs it. */
 function onAlpha(command: string): { code: number; out: string } {
-  const layout = sandboxLayout(sb.dir);
-  const state = JSON.parse(readFileSync(layout.state, 'utf8')) as SandboxState;
-  const h = state.hosts.find((x) => x.name === 'alpha')!;
-  const r = spawnSync(
-    'ssh',
-    [
-      '-F',
-      layout.ssh.config,
-      '-o',
-      `UserKnownHostsFile=${layout.ssh.knownHosts}`,
-      '-o',
-      'BatchMode=yes',
-      '-p',
-      String(h.ssh.port),
-      `${login}@${h.ssh.address}`,
-      command,
-    ],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
-  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+  const r = sshToHost(sb.dir, 'alpha', command, login);
+  return { code: r.code, out: `${r.stdout}${r.stderr}` };
 }
 
 const sudoers = () => `/etc/sudoers.d/coopctl-sandbox-${login.replace(/^coopctl-/, '')}`;

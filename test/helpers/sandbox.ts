@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sandboxLayout } from '../world/layout.js';
 import { passEnv } from '../world/passStore.js';
+import { operatorSsh, type SandboxState } from '../world/state.js';
 import { coopctl, type CliResult } from './cli.js';
 
 export interface TestSandbox {
@@ -53,4 +55,33 @@ export async function startSandbox(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A command on a sandbox host through its real sshd, as the operator's `ssh` runs it (as `login` when given). */
+export function sshToHost(
+  dir: string,
+  host: string,
+  command: string,
+  login?: string,
+): { code: number; stdout: Buffer; stderr: string } {
+  const layout = sandboxLayout(dir);
+  const state = JSON.parse(readFileSync(layout.state, 'utf8')) as SandboxState;
+  const at = operatorSsh(state.hosts.find((h) => h.name === host)!);
+  const r = spawnSync(
+    'ssh',
+    [
+      '-F',
+      layout.ssh.config,
+      '-o',
+      `UserKnownHostsFile=${layout.ssh.knownHosts}`,
+      '-o',
+      'BatchMode=yes',
+      '-p',
+      String(at.port),
+      login ? `${login}@${at.address}` : at.address,
+      command,
+    ],
+    { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+  );
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString() };
 }

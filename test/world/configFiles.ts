@@ -6,6 +6,7 @@ import type { SandboxLayout } from './layout.js';
 import { PASS_ENTRIES } from './passStore.js';
 import { repoRoot } from './paths.js';
 import { operatorSsh, type SandboxState } from './state.js';
+import { APP_DATABASES } from './coopcloud/appDatabases.js';
 
 /** Per-host variables coopctl reads from the inventory (paths inside the host's root). */
 export function coopctlHostVars(hostRoot: string): Record<string, string> {
@@ -145,6 +146,12 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
             driver: 'abra',
             recipe: recipes.get(name),
             ...(name === 'bonfire' && byService.has('auth') ? { sso: { provider: 'auth', realm: SANDBOX_REALM } } : {}),
+            database: {
+              name: APP_DATABASES[recipes.get(name)!].name,
+              user: 'postgres',
+              container: 'db',
+              tables: APP_DATABASES[recipes.get(name)!].tables,
+            },
             ...(envs.alpha && envs.prod ? { promotion: ['alpha', 'prod'] } : {}),
             environments: envs,
           },

@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 /**
  * A throwaway PostgreSQL 15 cluster for the sandbox and the tests: unix
@@ -53,7 +54,8 @@ export function pgEnv(c: PgCluster): Record<string, string> {
   return { PGHOST: c.socketDir, PGPORT: String(c.port), PGUSER: 'postgres' };
 }
 
-export function initCluster(c: PgCluster): void {
+/** Directories and their owner; true when the cluster exists already (initdb is not run again). */
+function prepareCluster(c: PgCluster): boolean {
   const sock = path.join(c.socketDir, `.s.PGSQL.${c.port}`);
   if (sock.length > 100) throw new Error(`PostgreSQL socket path too long (${sock.length} > 100): use a shorter --dir`);
   mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
@@ -63,8 +65,11 @@ export function initCluster(c: PgCluster): void {
     allowTraverse(c.dataDir);
     for (const d of [path.dirname(c.dataDir), c.dataDir, c.socketDir]) chownSync(d, owner.uid, owner.gid);
   }
-  if (existsSync(path.join(c.dataDir, 'PG_VERSION'))) return;
-  const [cmd, args] = asOwner('initdb', [
+  return existsSync(path.join(c.dataDir, 'PG_VERSION'));
+}
+
+function initdb(c: PgCluster): [string, string[]] {
+  return asOwner('initdb', [
     '-D',
     c.dataDir,
     '-U',
@@ -76,7 +81,9 @@ export function initCluster(c: PgCluster): void {
     '--locale=C.UTF-8',
     '--no-sync',
   ]);
-  execFileSync(cmd, args, { stdio: 'pipe' });
+}
+
+function configure(c: PgCluster): void {
   appendFileSync(
     path.join(c.dataDir, 'postgresql.conf'),
     [
@@ -93,21 +100,59 @@ export function initCluster(c: PgCluster): void {
   );
 }
 
-export function startCluster(c: PgCluster): void {
-  if (existsSync(path.join(c.dataDir, 'postmaster.pid'))) {
-    const [cmd, args] = asOwner('pg_ctl', ['-D', c.dataDir, 'status']);
-    try {
-      execFileSync(cmd, args, { stdio: 'pipe' });
-      return;
-    } catch {
-      // stale pid file: pg_ctl start handles it
-    }
-  }
+export function initCluster(c: PgCluster): void {
+  if (prepareCluster(c)) return;
+  const [cmd, args] = initdb(c);
+  execFileSync(cmd, args, { stdio: 'pipe' });
+  configure(c);
+}
+
+/** pg_ctl start, unless the pid file names a running server; the log file belongs to the cluster's owner. */
+function startSteps(c: PgCluster): { status?: [string, string[]]; start: [string, string[]] } {
   const owner = pgUser();
   if (!existsSync(c.logFile)) appendFileSync(c.logFile, '');
   if (owner) chownSync(c.logFile, owner.uid, owner.gid);
-  const [cmd, args] = asOwner('pg_ctl', ['-D', c.dataDir, '-l', c.logFile, '-w', '-t', '60', 'start']);
-  execFileSync(cmd, args, { stdio: 'pipe' });
+  return {
+    // a stale pid file: pg_ctl start handles it
+    status: existsSync(path.join(c.dataDir, 'postmaster.pid'))
+      ? asOwner('pg_ctl', ['-D', c.dataDir, 'status'])
+      : undefined,
+    start: asOwner('pg_ctl', ['-D', c.dataDir, '-l', c.logFile, '-w', '-t', '60', 'start']),
+  };
+}
+
+export function startCluster(c: PgCluster): void {
+  const { status, start } = startSteps(c);
+  if (status) {
+    try {
+      execFileSync(status[0], status[1], { stdio: 'pipe' });
+      return;
+    } catch {
+      // not running: start it
+    }
+  }
+  execFileSync(start[0], start[1], { stdio: 'pipe' });
+}
+
+const execFileAsync = promisify(execFile);
+
+/** initCluster then startCluster, without blocking: several clusters come up side by side. */
+export async function initAndStartCluster(c: PgCluster): Promise<void> {
+  if (!prepareCluster(c)) {
+    const [cmd, args] = initdb(c);
+    await execFileAsync(cmd, args);
+    configure(c);
+  }
+  const { status, start } = startSteps(c);
+  if (
+    status &&
+    (await execFileAsync(status[0], status[1]).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return;
+  await execFileAsync(start[0], start[1]);
 }
 
 export function stopCluster(c: PgCluster): void {

@@ -11,6 +11,7 @@ import {
   stopCoopCloudHealth,
   writeAbraWrapper,
 } from './coopcloud/server.js';
+import { appDatabaseProcesses, startAppDatabases, stopAppDatabases } from './coopcloud/appDatabases.js';
 import { writeInventory, writeSandboxConfig } from './configFiles.js';
 import { sandboxLayout, type SandboxLayout } from './layout.js';
 import { repoRoot, worldScript } from './paths.js';
@@ -314,6 +315,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
     server: COOPCLOUD_SERVER,
     ssh: { host: operatorSsh(hypha).address, port: operatorSsh(hypha).port },
     apps,
+    databases: true,
   });
 
   log(`starting the object store (s3rver${s3.netns ? ', in its own network namespace' : ''})`);
@@ -406,6 +408,7 @@ async function restart(layout: SandboxLayout, link: LinkName | undefined, log: (
       await startSshd(sshdSpec(layout, h));
     }),
   );
+  await startAppDatabases(layout.host('hypha'));
   await startCoopCloudHealth(layout.host('hypha'));
   if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3);
   await startRelays(layout, state);
@@ -423,7 +426,10 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
       const root = layout.host(name);
       await stopSshd(path.join(root, 'etc', 'ssh'));
       if (existsSync(path.join(root, 'standin.json'))) await Promise.all([stopMastodonHost(root), stopNginx(root)]);
-      if (existsSync(path.join(root, 'traefik.json'))) await stopCoopCloudHealth(root);
+      if (existsSync(path.join(root, 'traefik.json'))) {
+        await stopCoopCloudHealth(root);
+        stopAppDatabases(root);
+      }
     }),
   );
   removeBecomeLogin(sandboxTag(layout.root));
@@ -498,6 +504,7 @@ export async function sandboxProcesses(
       running: await answers('127.0.0.1', a.port),
       where: `http://127.0.0.1:${a.port}`,
     });
+  processes.push(...appDatabaseProcesses(layout.host(state.coopcloud.host)));
   processes.push({
     what: 's3rver',
     running: isRunning(readPid(layout.s3.pidFile) ?? -1),

@@ -94,6 +94,11 @@ export class RecipeRepo {
     }
   }
 
+  /** The tag's date (the tagger's, for an annotated tag), ISO 8601. */
+  releaseDate(tag: string): string {
+    return this.git(['for-each-ref', '--format=%(creatordate:iso-strict)', `refs/tags/${tag}`]).trim();
+  }
+
   checkout(tag: string): void {
     this.git(['checkout', '-q', '--detach', `refs/tags/${tag}`]);
   }

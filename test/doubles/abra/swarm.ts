@@ -33,6 +33,31 @@ export interface SwarmSnapshot {
   empty: boolean;
   /** The app version the snapshot was taken from. */
   version: string;
+  /** What restic stored under `paths` (older records have none): files and directories with their sizes. */
+  files?: SnapshotFile[];
+}
+
+export interface SnapshotFile {
+  path: string;
+  type: 'file' | 'dir';
+  size: number;
+  uid: number;
+  gid: number;
+}
+
+/** A stack's service as the swarm runs it (from the recipe's compose files at the deployed version). */
+export interface SwarmService {
+  name: string;
+  image: string;
+}
+
+/** The PostgreSQL cluster behind an app's `db` service: a unix socket only. */
+export interface SwarmDb {
+  /** The cluster's directory (data/, run/, postgres.log), for starting and stopping it. */
+  dir: string;
+  socketDir: string;
+  port: number;
+  database: string;
 }
 
 export interface SwarmApp {
@@ -48,6 +73,11 @@ export interface SwarmApp {
   deployedAt?: string;
   snapshots: SwarmSnapshot[];
   lastRestore?: { snapshot: string; at: string; empty: boolean };
+  /** The stack's services; none recorded: the swarm knows only `app`. */
+  services?: SwarmService[];
+  /** Replicas per service set by `docker service scale`; a deploy resets them to the compose default (1). */
+  replicas?: Record<string, number>;
+  db?: SwarmDb;
 }
 
 export interface SwarmState {
@@ -59,6 +89,11 @@ export interface SwarmState {
 }
 
 export const DEFAULT_CONVERGE_DELAY_SECONDS = 3;
+
+/** The swarm's state lives in the server's host dir R: R/swarm.json. */
+export function swarmPath(root: string): string {
+  return path.join(root, 'swarm.json');
+}
 
 export function stackName(domain: string): string {
   return domain.replace(/\./g, '_');
@@ -115,8 +150,14 @@ export function hasFault(state: SwarmState, domain: string, kind: FaultKind): bo
   return Boolean(state.faults[domain]?.includes(kind) || state.faults['*']?.includes(kind));
 }
 
+/** Replicas the swarm is asked to run for one service of a deployed app. */
+export function wantedReplicas(app: SwarmApp, service: string): number {
+  return app.status === 'deployed' ? (app.replicas?.[service] ?? 1) : 0;
+}
+
+/** The app's `app` task runs and passes its health check (converged, not scaled to 0). */
 export function isHealthy(app: SwarmApp | undefined, now = Date.now()): boolean {
-  if (app?.status !== 'deployed') return false;
+  if (app?.status !== 'deployed' || wantedReplicas(app, 'app') === 0) return false;
   if (app.healthy) return true;
   return app.convergesAt !== undefined && Date.parse(app.convergesAt) <= now;
 }

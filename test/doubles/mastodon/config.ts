@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { worldScript } from '../../world/paths.js';
+import { dockerSocketPath } from '../dockerDaemon.js';
 
 /**
  * How a sandbox host's stand-ins find their world. `R/standin.json` is
@@ -33,7 +34,7 @@ export function standinPaths(root: string) {
     run: path.join(root, 'run'),
     containers: path.join(root, 'var', 'lib', 'docker-standin', 'containers.json'),
     /** Stands for /var/run/docker.sock: whoever cannot open it cannot use docker. */
-    dockerSocket: path.join(root, 'var', 'run', 'docker.sock'),
+    dockerSocket: dockerSocketPath(root),
     webPid: path.join(root, 'run', 'mastodon-web.pid'),
     webLaunch: path.join(root, 'run', 'mastodon-web.json'),
     systemdRuntime: path.join(root, 'run', 'systemd', 'units.json'),

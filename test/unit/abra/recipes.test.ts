@@ -143,8 +143,12 @@ describe('recipeVersions', () => {
 describe('releaseNotes', () => {
   it('returns every version in (from, to], newest first, with undefined where no note exists', async () => {
     expect(await driver.releaseNotes('bonfire', '1.0.0+1.0.5-social-amd64', '2.0.1+1.0.6-social-amd64')).toEqual([
-      { version: '2.0.1+1.0.6-social-amd64', notes: undefined },
+      { version: '2.0.1+1.0.6-social-amd64', notes: expect.stringContaining('upstream 1.0.6') },
       { version: '2.0.0+1.0.5-social-amd64', notes: expect.stringContaining('search backend was removed') },
+    ]);
+    expect(await driver.releaseNotes('keycloak', '7.0.0+25.0.6', '8.0.1+26.0.7')).toEqual([
+      { version: '8.0.1+26.0.7', notes: undefined },
+      { version: '8.0.0+26.0.5', notes: expect.any(String) },
     ]);
   });
 

@@ -9,6 +9,7 @@ import {
   isFaultKind,
   setFault,
   stackName,
+  swarmPath,
   updateSwarm,
   type FaultKind,
   type SwarmState,
@@ -18,6 +19,11 @@ import { worldScript } from '../paths.js';
 import { createRecipeRepos, fixtureRecipe } from './recipes.js';
 import { enableOidc } from './oidc.js';
 import { SANDBOX_REALM } from '../../doubles/keycloak.js';
+import { appDb, createAppDatabase } from './appDatabases.js';
+import { parseEnv } from '../../doubles/abra/envFile.js';
+import { RecipeRepo } from '../../doubles/abra/recipeRepo.js';
+import { dockerSocketPath } from '../../doubles/dockerDaemon.js';
+import { writeWrapper } from '../mastodon/host.js';
 import { TRAEFIK_CONFIG, type TraefikConfig } from '../../doubles/traefik.js';
 
 export interface CoopCloudAppSpec {
@@ -43,13 +49,11 @@ export interface CoopCloudSpec {
   apps: CoopCloudAppSpec[];
   /** Address the traefik stand-in binds (default 127.0.0.1). */
   address?: string;
+  /** Give each app's `db` service a real PostgreSQL cluster under R/apps/<stack>/pg, seeded (the sandbox does). */
+  databases?: boolean;
 }
 
-export const SWARM_FILE = 'swarm.json';
-
-export function swarmPath(root: string): string {
-  return path.join(root, SWARM_FILE);
-}
+export { swarmPath };
 
 /**
  * social.coop's hypha in the sandbox: bonfire (users.md: `abra app backup`
@@ -102,7 +106,20 @@ export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
 
   const now = new Date().toISOString();
   const swarm: SwarmState = { apps: {}, faults: {} };
+  const dbs = spec.databases
+    ? Object.fromEntries(spec.apps.map((a, i) => [a.domain, appDb(spec.root, a.domain, a.recipe, i)]))
+    : {};
+  await Promise.all(
+    spec.apps.map(
+      (a) => dbs[a.domain] && createAppDatabase(dbs[a.domain], fixtureRecipe(a.recipe), a.domain, a.version),
+    ),
+  );
   for (const app of spec.apps) {
+    const vars = {
+      ...parseEnv(await readFile(path.join(serverDir, `${app.domain}.env`), 'utf8')),
+      STACK_NAME: stackName(app.domain),
+    };
+    const services = new RecipeRepo(spec.abraDir, app.recipe).services(app.version, vars);
     swarm.apps[app.domain] = {
       stack: stackName(app.domain),
       recipe: app.recipe,
@@ -112,10 +129,17 @@ export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
       healthy: true,
       deployedAt: now,
       snapshots: [],
+      services: services.map((svc) => ({ name: svc.name, image: svc.image ?? '' })),
+      ...(dbs[app.domain] ? { db: dbs[app.domain] } : {}),
     };
     for (const f of app.faults ?? []) setFault(swarm, app.domain, f, true);
   }
   await writeJson(swarmPath(spec.root), swarm);
+  // the server's `docker`: the swarm stand-in, for whoever may open the daemon's socket
+  await mkdir(path.join(spec.root, 'bin'), { recursive: true });
+  writeWrapper(spec.root, 'docker', process.execPath, 'swarmDocker');
+  await mkdir(path.dirname(dockerSocketPath(spec.root)), { recursive: true });
+  await writeFile(dockerSocketPath(spec.root), '', { flag: 'a', mode: 0o660 });
 
   const traefik: TraefikConfig = {
     swarm: swarmPath(spec.root),

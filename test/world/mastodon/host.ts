@@ -47,9 +47,9 @@ function shellQuote(s: string): string {
 }
 
 /** R/bin/NAME knows its host, as /usr/bin/docker does: also under sudo, which resets the environment. */
-function writeWrapper(root: string, name: string, node: string): void {
+export function writeWrapper(root: string, name: string, node: string, script = name): void {
   const file = path.join(root, 'bin', name);
-  const run = `exec ${shellQuote(node)} ${shellQuote(standinScript(name))} "$@"`;
+  const run = `exec ${shellQuote(node)} ${shellQuote(standinScript(script))} "$@"`;
   writeFileSync(file, `#!/bin/sh\nexport COOPCTL_SANDBOX_ROOT=${shellQuote(root)}\n${run}\n`, { mode: 0o755 });
   chmodSync(file, 0o755);
 }

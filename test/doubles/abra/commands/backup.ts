@@ -1,4 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import path from 'node:path';
+import { emptyDatabase } from '../appDb.js';
 import { flagValue, type ParsedArgs } from '../args.js';
 import { composeVars, faultOn, reachApp, requireDeployed, type AppContext } from '../context.js';
 import { fatal } from '../fatal.js';
@@ -6,7 +8,7 @@ import { scaleBytes } from '../../../../src/kernel/validate.js';
 import { info, out } from '../log.js';
 import { assertCanPrompt, confirm } from '../prompt.js';
 import type { ComposeService } from '../recipeRepo.js';
-import { updateSwarm, type SwarmApp, type SwarmSnapshot } from '../swarm.js';
+import { updateSwarm, type SnapshotFile, type SwarmApp, type SwarmSnapshot } from '../swarm.js';
 
 /** restic's size format: "0 B", "512 B", "1.234 MiB". */
 export function resticSize(bytes: number): string {
@@ -50,7 +52,8 @@ async function create(args: ParsedArgs): Promise<void> {
   // the trap this fault stands for: the pre-hook dumped nothing, yet restic and abra report success
   const empty = faultOn(ctx, 'backup-empty-dump');
   const paths = targets.flatMap((t) => t.paths);
-  const size = empty ? 0 : randomInt(1024 ** 2, 8 * 1024 ** 2);
+  const files = snapshotFiles(paths, empty);
+  const size = files.reduce((sum, f) => sum + f.size, 0);
   const snapshot: SwarmSnapshot = {
     id: randomBytes(4).toString('hex'),
     time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -58,6 +61,7 @@ async function create(args: ParsedArgs): Promise<void> {
     size,
     empty,
     version: running.version,
+    files,
   };
   updateSwarm(ctx.server.swarm, (state) => {
     state.apps[ctx.app.domain]?.snapshots.push(snapshot);
@@ -70,6 +74,41 @@ async function create(args: ParsedArgs): Promise<void> {
   out(`processed ${paths.length} files, ${resticSize(size)} in 0:01`);
   out(`snapshot ${snapshot.id} saved`);
   info(`backup of ${ctx.app.domain} done`);
+}
+
+/**
+ * What restic stores for the backed-up paths: each ancestor directory, a volume's directory as it is, a named
+ * dump file with its size (0 when the pre-hook dumped nothing). Dumps are written by the db container's user.
+ */
+function snapshotFiles(paths: readonly string[], empty: boolean): SnapshotFile[] {
+  const dirs = new Set<string>();
+  for (const p of paths) for (let d = path.posix.dirname(p); d !== '/'; d = path.posix.dirname(d)) dirs.add(d);
+  const entries: SnapshotFile[] = [...dirs].map((d) => ({ path: d, type: 'dir', size: 0, uid: 0, gid: 0 }));
+  for (const p of paths) {
+    if (dirs.has(p)) continue;
+    const isDir = p.endsWith('/_data');
+    entries.push(
+      isDir
+        ? { path: p, type: 'dir', size: 0, uid: 0, gid: 0 }
+        : { path: p, type: 'file', size: empty ? 0 : randomInt(1024 ** 2, 8 * 1024 ** 2), uid: 999, gid: 999 },
+    );
+  }
+  return entries.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** restic's `ls -l`: a header naming the snapshot, then mode, uid, gid, size, mtime and path per entry. */
+export function resticLsLong(snapshot: SwarmSnapshot, host: string): string {
+  const time = snapshot.time.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
+  const files =
+    snapshot.files ?? snapshot.paths.map((p) => ({ path: p, type: 'file', size: snapshot.size, uid: 0, gid: 0 }));
+  const lines = files.map((f) => {
+    const mode = f.type === 'dir' ? 'drwxr-xr-x' : '-rw-r--r--';
+    return `${mode} ${String(f.uid).padStart(5)} ${String(f.gid).padStart(5)} ${String(f.size).padStart(6)} ${time} ${f.path}`;
+  });
+  return [
+    `snapshot ${snapshot.id} of [${snapshot.paths.join(' ')}] at ${time} +0000 UTC by root@${host}:`,
+    ...lines,
+  ].join('\n');
 }
 
 /** restic's `snapshots` table (restic ≥ 0.17 adds the Size column), times in UTC. */
@@ -100,6 +139,20 @@ export function snapshotTable(host: string, snapshots: readonly SwarmSnapshot[])
   return [header, rule, ...body, rule, `${snapshots.length} snapshots`].join('\n');
 }
 
+function findSnapshot(ctx: AppContext, running: SwarmApp, wanted: string | undefined): SwarmSnapshot {
+  return wanted !== undefined
+    ? (running.snapshots.find((s) => s.id === wanted || s.id.startsWith(wanted)) ??
+        fatal(`${ctx.app.domain}: snapshot ${wanted} not found`))
+    : (running.snapshots.at(-1) ?? fatal(`${ctx.app.domain}: no snapshots found`));
+}
+
+/** `abra app backup ls DOMAIN [-s SNAPSHOT]`: restic's listing of one snapshot (the latest by default). */
+async function list(args: ParsedArgs): Promise<void> {
+  const ctx = await reachApp(args.positionals[0]);
+  const running = requireDeployed(ctx);
+  out(resticLsLong(findSnapshot(ctx, running, flagValue(args, 'snapshot')), ctx.app.server));
+}
+
 async function snapshots(args: ParsedArgs): Promise<void> {
   const ctx = await reachApp(args.positionals[0]);
   const running = requireDeployed(ctx);
@@ -110,18 +163,15 @@ export async function restoreCommand(args: ParsedArgs): Promise<void> {
   assertCanPrompt(args);
   const ctx = await reachApp(args.positionals[0]);
   const running = requireDeployed(ctx);
-  const wanted = flagValue(args, 'snapshot');
-  const chosen =
-    wanted !== undefined
-      ? (running.snapshots.find((s) => s.id === wanted || s.id.startsWith(wanted)) ??
-        fatal(`${ctx.app.domain}: snapshot ${wanted} not found`))
-      : (running.snapshots.at(-1) ?? fatal(`${ctx.app.domain}: no snapshots found`));
+  const chosen = findSnapshot(ctx, running, flagValue(args, 'snapshot'));
   await confirm(args, `restore snapshot ${chosen.id} of ${ctx.app.domain}?`);
   if (faultOn(ctx, 'backup-container-not-running')) {
     fatal(`${ctx.app.domain}: restore failed: post-hook: container ${ctx.stack}_db.1 is not running`);
   }
   info(`restoring snapshot ${chosen.id} (${chosen.time}) of ${ctx.app.domain}`);
   for (const p of chosen.paths) out(`restoring <Snapshot ${chosen.id}> to ${p}`);
+  // the post-hook drops the database and loads the dump into a new one: an empty dump leaves it empty
+  if (chosen.empty && running.db) emptyDatabase(running.db);
   updateSwarm(ctx.server.swarm, (state) => {
     const app = state.apps[ctx.app.domain];
     if (app) app.lastRestore = { snapshot: chosen.id, at: new Date().toISOString(), empty: chosen.empty };
@@ -132,5 +182,6 @@ export async function restoreCommand(args: ParsedArgs): Promise<void> {
 export async function backupCommand(sub: string | undefined, args: ParsedArgs): Promise<void> {
   if (sub === 'create' || sub === 'c') return create(args);
   if (sub === 'snapshots' || sub === 's') return snapshots(args);
-  fatal(`unknown command "${sub ?? ''}" for "abra app backup" (create, snapshots)`);
+  if (sub === 'ls' || sub === 'list') return list(args);
+  fatal(`unknown command "${sub ?? ''}" for "abra app backup" (create, ls, snapshots)`);
 }

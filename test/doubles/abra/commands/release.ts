@@ -1,3 +1,4 @@
+import { MIGRATES_ON_BOOT, migrate, releaseMigrations } from '../appDb.js';
 import { flag, type ParsedArgs } from '../args.js';
 import { composeVars, deployedApp, faultOn, reachApp, type AppContext } from '../context.js';
 import { fatal } from '../fatal.js';
@@ -88,6 +89,19 @@ function printReleaseNotes(ctx: AppContext, from: string, target: Target): void 
   }
 }
 
+/** The new `app` task boots: an Ecto app migrates its database up to the target release (never down). */
+function bootMigrations(ctx: AppContext, target: Target): void {
+  const db = deployedApp(ctx)?.db;
+  if (!db || !target.tag || !MIGRATES_ON_BOOT.includes(ctx.app.recipe)) return;
+  if (ctx.app.vars.DISABLE_DB_AUTOMIGRATION === 'true') return;
+  const to = ctx.repo.release(target.tag)!.version;
+  const versions = ctx.repo
+    .releases()
+    .filter((r) => compareVersions(r.version, to) <= 0)
+    .flatMap((r) => releaseMigrations(ctx.repo.releaseDate(r.tag)));
+  migrate(db, versions);
+}
+
 export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promise<void> {
   const [domain, requested] = args.positionals;
   assertCanPrompt(args);
@@ -123,17 +137,14 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
   if (mode === 'upgrade' && before) printReleaseNotes(ctx, before.version, target);
   await confirm(args, 'continue with deployment?');
 
-  if (mode === 'upgrade' && faultOn(ctx, 'abra-upgrade-fails')) {
-    fatal(
-      `${ctx.app.domain}: upgrade failed: ${ctx.stack}_app: update paused due to failure or early termination of task`,
-    );
-  }
   if (target.tag) {
     ctx.repo.checkout(target.tag);
     info(`checked out ${target.tag} for ${ctx.app.recipe}`);
     pinVersion(ctx.app, target.tag);
   }
   const stalls = faultOn(ctx, 'converge-timeout');
+  // production's failed upgrade: the stack is deployed at the new version, then its new `app` task fails
+  const taskFails = mode === 'upgrade' && faultOn(ctx, 'abra-upgrade-fails');
   const now = new Date();
   updateSwarm(ctx.server.swarm, (state) => {
     const prev = state.apps[ctx.app.domain];
@@ -144,17 +155,25 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
       version: labelled,
       chaos: target.chaos,
       status: 'deployed',
-      healthy: !stalls,
-      convergesAt: stalls ? new Date(now.getTime() + delay * 1000).toISOString() : undefined,
+      healthy: !stalls && !taskFails,
+      convergesAt: stalls && !taskFails ? new Date(now.getTime() + delay * 1000).toISOString() : undefined,
       deployedAt: now.toISOString(),
       snapshots: prev?.snapshots ?? [],
       lastRestore: prev?.lastRestore,
+      // `docker stack deploy` sets every service back to the replicas its compose file asks for
+      services: services.map((s) => ({ name: s.name, image: s.image ?? '' })),
+      db: prev?.db,
     };
   });
+  bootMigrations(ctx, target);
   if (flag(args, 'no-converge-checks')) {
     info('skipping converge checks');
   } else {
     info(`waiting for ${ctx.stack} to converge (timeout: ${timeout}s)`);
+    if (taskFails)
+      fatal(
+        `${ctx.app.domain}: upgrade failed: ${ctx.stack}_app: update paused due to failure or early termination of task`,
+      );
     if (stalls)
       fatal(
         `${ctx.app.domain}: deploy failed: timed out waiting for ${ctx.stack} to converge after ${timeout}s (services may still be updating)`,

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { psql, type PgCluster } from '../../world/postgres.js';
+import type { SwarmDb } from './swarm.js';
+
+/**
+ * What an app's boot does to its database in the sandbox. Bonfire (Ecto) migrates on boot unless
+ * DISABLE_DB_AUTOMIGRATION is set, and never migrates down: a rollback leaves the newer rows.
+ */
+export const MIGRATES_ON_BOOT: readonly string[] = ['bonfire'];
+
+/** Ecto's `schema_migrations` versions a release brings: two, written in the days before its release date. */
+export function releaseMigrations(releaseDate: string): string[] {
+  const at = Date.parse(releaseDate);
+  if (Number.isNaN(at)) throw new Error(`not a release date: ${releaseDate}`);
+  return [3, 1].map((days) => new Date(at - days * 86_400_000).toISOString().slice(0, 19).replace(/[-T:]/g, ''));
+}
+
+/** The cluster behind an app's `db`: data and log under its own directory, its socket where swarm.json says. */
+export function dbCluster(db: SwarmDb): PgCluster {
+  return {
+    dataDir: path.join(db.dir, 'data'),
+    socketDir: db.socketDir,
+    port: db.port,
+    logFile: path.join(db.dir, 'postgres.log'),
+  };
+}
+
+function dbSql(db: SwarmDb, sql: string): string {
+  return psql(dbCluster(db), sql, db.database);
+}
+
+/** Inserts the versions Ecto finds missing, as `mix ecto.migrate` does on boot. */
+export function migrate(db: SwarmDb, versions: readonly string[]): void {
+  if (!versions.length) return;
+  const rows = versions.map((v) => `(${Number(v)}, now())`).join(', ');
+  dbSql(db, `INSERT INTO schema_migrations (version, inserted_at) VALUES ${rows} ON CONFLICT DO NOTHING`);
+}
+
+/** What a restore post-hook does with an empty dump file: drop the database, create it empty, load nothing. */
+export function emptyDatabase(db: SwarmDb): void {
+  const cluster = dbCluster(db);
+  psql(cluster, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
+  psql(cluster, `CREATE DATABASE "${db.database}" TEMPLATE template0 ENCODING 'UTF8'`);
+}

@@ -1,0 +1,184 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coopctl, json } from '../helpers/cli.js';
+import { sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { sandboxLayout } from '../world/layout.js';
+import type { SandboxState } from '../world/state.js';
+
+/**
+ * The sandbox's Co-op Cloud server as coopctl meets it over SSH: each app's `db` a real PostgreSQL cluster,
+ * `docker` a swarm stand-in (ps, exec, service ls, service scale), and the abra double acting on both.
+ */
+const BONFIRE = 'bonfire.sandbox';
+const B1 = '1.0.0+1.0.5-social-amd64';
+const B3 = '2.0.1+1.0.6-social-amd64';
+
+let sb: TestSandbox;
+let state: SandboxState;
+
+beforeAll(async () => {
+  sb = await startSandbox();
+  state = JSON.parse(readFileSync(sandboxLayout(sb.dir).state, 'utf8')) as SandboxState;
+}, 600_000);
+
+afterAll(async () => {
+  await sb?.down();
+});
+
+/** A command on hypha through its real sshd, as the operator's ssh runs it; stdout as bytes. */
+const onHypha = (command: string) => sshToHost(sb.dir, 'hypha', command);
+
+function text(command: string): string {
+  const r = onHypha(command);
+  expect(r.code, `${command}: ${r.stderr}`).toBe(0);
+  return r.stdout.toString();
+}
+
+function abra(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(path.join(sandboxLayout(sb.dir).bin, 'abra'), [...args, '-n'], { encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const dbOf = (stack: string) => text(`docker ps -q --filter label=com.docker.swarm.service.name=${stack}_db`).trim();
+const sql = (stack: string, db: string, query: string) =>
+  text(`docker exec -i ${dbOf(stack)} psql -X -At -U postgres -d ${db} -c "${query}"`).trim();
+const migrations = () => Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT count(*) FROM schema_migrations'));
+
+function replicas(stack: string): Record<string, string> {
+  const lines = text(
+    `docker service ls --filter label=com.docker.stack.namespace=${stack} --format '{{json .}}'`,
+  ).trim();
+  const rows = lines.split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  for (const r of rows) expect(Object.keys(r).sort()).toEqual(['ID', 'Image', 'Mode', 'Name', 'Ports', 'Replicas']);
+  return Object.fromEntries(rows.map((r) => [r.Name.slice(stack.length + 1), r.Replicas]));
+}
+
+async function status(domain: string): Promise<number> {
+  const app = state.coopcloud.apps.find((a) => a.domain === domain)!;
+  return (await fetch(`http://127.0.0.1:${app.port}/`)).status;
+}
+
+describe("hypha's swarm", () => {
+  it("finds each app's db task and runs PostgreSQL's tools in it: a custom-format dump streams through SSH", () => {
+    const id = dbOf('bonfire_sandbox');
+    expect(id).toMatch(/^[0-9a-f]{12}$/);
+    expect(
+      text(`docker ps -q --filter label=com.docker.swarm.service.name=bonfire_sandbox_db --filter status=running`),
+    ).toBe(`${id}\n`);
+    const dump = onHypha(`docker exec -i ${id} pg_dump -U postgres -Fc -Z0 bonfire_db`);
+    expect(dump.code, dump.stderr).toBe(0);
+    const list = execFileSync('pg_restore', ['--list'], { input: dump.stdout, encoding: 'utf8' });
+    expect(list).toMatch(/TABLE public bonfire_data_identity_user/);
+    expect(list).toMatch(/TABLE DATA public schema_migrations/);
+    const gone = onHypha('docker exec -i 0123456789ab psql -c "SELECT 1"');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('Error response from daemon: No such container: 0123456789ab');
+  });
+
+  it('keeps each wiki in its own cluster: production and alpha hold different pages', () => {
+    const titles = (stack: string) => sql(stack, 'mediawiki', 'SELECT page_title FROM page ORDER BY 1').split('\n');
+    const [prod, alpha] = [titles('wiki_sandbox'), titles('wiki-alpha_sandbox')];
+    expect(prod).toContain('Code_of_Conduct');
+    expect(alpha).toContain('Staging_Notes');
+    expect(prod.filter((t) => alpha.includes(t))).toEqual([]);
+    expect(sql('auth_sandbox', 'keycloak', "SELECT name FROM realm WHERE name = 'social.coop'")).toBe('social.coop');
+  });
+
+  it('lists services with their replicas as docker does, as JSON lines and as a table', () => {
+    expect(replicas('bonfire_sandbox')).toEqual({ app: '1/1', db: '1/1' });
+    const table = text('docker service ls').split('\n');
+    expect(table[0]).toMatch(/^ID {3,}NAME {3,}MODE {3,}REPLICAS {3,}IMAGE {3,}PORTS$/);
+    expect(table.find((l) => l.includes('auth_sandbox_db'))).toMatch(/replicated {3,}1\/1 {3,}postgres:15/);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('a login outside the docker group', () => {
+  it("gets docker's permission denied, as the daemon's socket is root's and the group's", () => {
+    const docker = path.join(sb.dir, 'hosts', 'hypha', 'bin', 'docker');
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', docker, 'ps', '-q'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^permission denied while trying to connect to the Docker daemon socket/);
+  });
+});
+
+describe('abra on the swarm', () => {
+  it('backup-empty-dump: backup ls shows the dump file at 0 bytes', () => {
+    const created = abra(['app', 'backup', 'create', BONFIRE]);
+    expect(created.code, created.stderr).toBe(0);
+    const id = /snapshot ([0-9a-f]{8}) saved/.exec(created.stdout)![1];
+    const ls = abra(['app', 'backup', 'ls', BONFIRE, '-s', id]);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout.split('\n')[0]).toMatch(new RegExp(`^snapshot ${id} of \\[`));
+    expect(ls.stdout).toMatch(
+      /^-rw-r--r-- +999 +999 +0 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \/var\/lib\/docker\/volumes\/bonfire_sandbox_db-data\/_data\/backup\.sql$/m,
+    );
+  });
+
+  it('a failed upgrade leaves the new version deployed, its app task down (0/1, 502) and its migrations run', async () => {
+    const before = migrations();
+    expect(await status(BONFIRE)).toBe(200);
+    expect((await sb.fault('hypha', 'abra-upgrade-fails')).code).toBe(0);
+    const up = abra(['app', 'upgrade', BONFIRE, B3]);
+    expect(up.code).toBe(1);
+    expect(up.stderr).toMatch(/^FATA .*update paused due to failure or early termination of task$/m);
+    expect(replicas('bonfire_sandbox')).toEqual({ app: '0/1', db: '1/1' });
+    expect(text('docker ps -q --filter label=com.docker.swarm.service.name=bonfire_sandbox_app')).toBe('');
+    expect(await status(BONFIRE)).toBe(502);
+    // Ecto migrated up to 2.0.1 on boot: two migrations for each of 2.0.0 and 2.0.1
+    expect(migrations()).toBe(before + 4);
+
+    expect((await sb.fault('--clear')).code).toBe(0);
+    const back = abra(['app', 'rollback', BONFIRE, B1]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(replicas('bonfire_sandbox')).toEqual({ app: '1/1', db: '1/1' });
+    expect(await status(BONFIRE)).toBe(200);
+    // no down-migrations on boot
+    expect(migrations()).toBe(before + 4);
+  });
+
+  it('docker service scale to 0 takes the app down (502) until an abra deploy sets the replicas back', async () => {
+    expect(text('docker service scale bonfire_sandbox_app=0 --detach')).toBe('bonfire_sandbox_app scaled to 0\n');
+    expect(replicas('bonfire_sandbox')).toEqual({ app: '0/0', db: '1/1' });
+    expect(await status(BONFIRE)).toBe(502);
+    const bad = onHypha('docker service scale nothing_here=1 --detach');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('No such service: nothing_here');
+    const deploy = abra(['app', 'deploy', BONFIRE, B1, '-f']);
+    expect(deploy.code, deploy.stderr).toBe(0);
+    expect(replicas('bonfire_sandbox')).toEqual({ app: '1/1', db: '1/1' });
+    expect(await status(BONFIRE)).toBe(200);
+  });
+
+  it("restoring the empty snapshot empties the app's database", () => {
+    expect(migrations()).toBeGreaterThan(0);
+    const r = abra(['app', 'restore', BONFIRE]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sql('bonfire_sandbox', 'bonfire_db', "SELECT to_regclass('public.schema_migrations') IS NULL")).toBe('t');
+  });
+});
+
+describe('a reboot', () => {
+  it('sandbox down stops every app cluster; up starts them again with their data', async () => {
+    const pidFile = path.join(sb.dir, 'hosts/hypha/apps/wiki_sandbox/pg/data/postmaster.pid');
+    expect(existsSync(pidFile)).toBe(true);
+    const st = await coopctl(['--json', 'sandbox', 'status', '--dir', sb.dir]);
+    const pg = json<{ processes: Array<{ what: string; running: boolean }> }>(st).processes.filter((p) =>
+      p.what.includes('PostgreSQL'),
+    );
+    expect(pg.map((p) => [p.what, p.running])).toEqual([
+      ['bonfire.sandbox PostgreSQL (bonfire_db)', true],
+      ['auth.sandbox PostgreSQL (keycloak)', true],
+      ['wiki.sandbox PostgreSQL (mediawiki)', true],
+      ['wiki-alpha.sandbox PostgreSQL (mediawiki)', true],
+    ]);
+    await coopctl(['sandbox', 'down', '--dir', sb.dir]);
+    expect(existsSync(pidFile)).toBe(false);
+    const up = await coopctl(['sandbox', 'up', '--dir', sb.dir], {
+      timeoutMs: 300_000,
+    });
+    expect(up.code, up.stderr).toBe(0);
+    expect(sql('wiki_sandbox', 'mediawiki', "SELECT count(*) FROM page WHERE page_title = 'Main_Page'")).toBe('1');
+  });
+});
