@@ -71,8 +71,8 @@ export function leftoverRow(j: Judgement, now: Date): string[] {
 
 /**
  * The scheduled restore test (`backup restore ID --into scratch`, `backup verify ID --restore`): restores into a
- * throwaway database (on backup.restoreTest; a Co-op Cloud app's in its own database service), compares row counts with the manifest, drops it, records the result;
- * exit 1 when it fails.
+ * throwaway database (on backup.restoreTest; a Co-op Cloud app's in its own database service), compares row counts
+ * with the manifest, drops it, records the result; exit 1 when it fails.
  */
 export async function restoreTest(ctx: CommandContext, id: string, storeName: string | undefined) {
   assertBackupId(id);
