@@ -3,7 +3,7 @@ import { HostFacts } from '../checks/facts.js';
 import { checksFor } from '../checks/index.js';
 import { HostKeyError, InterruptedError, OperationError, RefusedError } from '../kernel/errors.js';
 import type { SafetyBackups } from '../targets/safety.js';
-import type { ChangeStage } from './change.js';
+import { readSchema, type ChangeStage } from './change.js';
 import type { StageContext } from './stages.js';
 import type { Target } from '../targets/target.js';
 
@@ -91,10 +91,9 @@ export function safetyBackupStage(backups: SafetyBackups, t: Target, version: st
       offsite = b.offsite;
       r.safetyBackup = b.id;
       await r.record!.note({ backupId: b.id });
-      if (r.target.profile.schemaMark) {
-        r.schemaBefore = await r.target.profile.schemaMark(r.target.remote, r.target);
-        await r.record!.note({ schemaBefore: r.schemaBefore });
-      }
+      // An app without a migration ledger has no mark: a failure then restores its backup.
+      r.schemaBefore = await readSchema(r.target);
+      if (r.schemaBefore) await r.record!.note({ schemaBefore: r.schemaBefore });
       return b.summary;
     },
   };

@@ -91,9 +91,10 @@ describe('coopctl upgrade of a Co-op Cloud app', () => {
     expect(text.stdout).toContain('Safety copy on hypha');
   });
 
-  it('refuses an older version (exit 3), changing nothing', async () => {
+  it('refuses a version that is not newer (exit 3) and one the recipe does not have (exit 2)', async () => {
     const r = await sb.run(['upgrade', 'bonfire', '--env', 'prod', '--to', '0.9.0+1.0.4', '--yes']);
     expect(r.code).toBe(2);
+    expect(r.stderr).toContain('0.9.0+1.0.4 is not a release of recipe bonfire');
     const same = await sb.run(['upgrade', 'bonfire', '--env', 'prod', '--to', B1, '--yes']);
     expect(same.code).toBe(3);
     expect(same.stderr).toContain(`${B1} is not newer than ${B1}`);

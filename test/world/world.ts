@@ -288,7 +288,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   await Promise.all(
     hosts.map(async (h) => {
       const root = layout.host(h.name);
-      for (const d of ['var/lib/coopctl', 'tmp', 'proc', 'var/run', 'etc/ssh', 'log'])
+      for (const d of ['var/lib/coopctl', 'tmp', 'proc', 'var/run', 'etc/ssh', 'log', 'var/lib/docker'])
         mkdirSync(path.join(root, d), { recursive: true });
       if (h.kind === 'mastodon') {
         await prepareMastodonHost({ name: h.name, root, upstream, web: h.web!, streaming: h.streaming });
@@ -328,7 +328,8 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
   const secrets = Object.fromEntries(mastodonNames.map((n) => [n, sandboxMastodonSecrets()]));
   writeInventory(layout, state, (name) =>
     name === 'hypha'
-      ? {}
+      ? // Docker's data root on the Co-op Cloud server: what the disk check measures
+        { coopctl_data_dir: path.join(layout.host(name), 'var/lib/docker') }
       : {
           ...mastodonHostVars(layout.host(name)),
           mastodon_domain: `${name}.sandbox`,

@@ -137,11 +137,20 @@ export const coopcloudAppProfile: ServiceProfile = {
 
   async reviewChange(t, choice, to, { ws }) {
     const target = ordered(to, '--to');
+    if (!choice.catalog.versions.some((v) => v.version === to)) {
+      const known = choice.catalog.versions.map((v) => v.version).join(', ');
+      throw new InputError(`--to: ${to} is not a release of recipe ${abraConfig(t).recipe} (known: ${known})`, {
+        hints: [`a newer one may not be fetched yet: abra recipe fetch ${abraConfig(t).recipe}`],
+      });
+    }
     const notes = choice.catalog.versions
-      .filter(
-        (v) => v.newer && v.notes !== undefined && compareRecipeVersions(ordered(v.version, 'version'), target) <= 0,
-      )
-      .map((v) => ({ version: v.version, date: v.date, security: false, text: v.notes! }));
+      .filter((v) => v.newer && compareRecipeVersions(ordered(v.version, 'version'), target) <= 0)
+      .map((v) => ({
+        version: v.version,
+        date: v.date,
+        security: false,
+        text: v.notes ?? '(the recipe has no release note for this version)',
+      }));
     const current = ordered(choice.current, 'current version');
     const findings: Finding[] =
       compareRecipeVersions(target, current) > 0
