@@ -259,7 +259,16 @@ describe('overlays a release removed', () => {
   it("is a warning of the change review, shown in upgrade's plan", async () => {
     const ws = workspace();
     const t = target(ws, 'demo');
-    const choice = { current: '1.0.0+1', catalog: { versions: [], warnings: [] }, suggestions: [] };
+    const entry = (version: string, newer: boolean) => ({
+      version,
+      series: version[0],
+      prerelease: false,
+      security: false,
+      current: !newer,
+      newer,
+    });
+    const versions = [entry('2.0.0+1', true), entry('1.0.0+1', false)];
+    const choice = { current: '1.0.0+1', catalog: { versions, warnings: [] }, suggestions: [] };
     const facts = context(ws, 'demo', '1.0.0+1').facts;
     const review = await coopcloudAppProfile.reviewChange(t, choice, '2.0.0+1', { allowPrerelease: false, facts, ws });
     expect(review.findings.map((f) => `${f.id}:${f.level}`)).toEqual(['newer:ok', 'removed-overlay:warn']);
