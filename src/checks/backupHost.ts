@@ -18,7 +18,7 @@ df -Pk "$2" "$d"`;
 export const backupHostCheck: Check = {
   id: 'backup-host',
   needs: ['ssh'],
-  appliesTo: (t) => t.database !== undefined && !t.driver.safetyBackups,
+  appliesTo: (t) => t.database !== undefined,
   async run({ target, facts, workspace }) {
     const { backupDir, dataDir } = target.paths;
     const cfg = workspace.config.backup;

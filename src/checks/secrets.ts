@@ -12,7 +12,7 @@ import { fail, pass, type Check } from '../targets/check.js';
  */
 export const secretsCheck: Check = {
   id: 'secrets',
-  appliesTo: (t) => t.database !== undefined && !t.driver.safetyBackups,
+  appliesTo: (t) => t.database !== undefined,
   async run({ workspace: ws }) {
     const { store: name, stores, encryption } = ws.config.backup;
     const store = stores[name];

@@ -2,8 +2,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json } from '../helpers/cli.js';
+import { json, type CliResult } from '../helpers/cli.js';
 import { sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
 import { sandboxLayout } from '../world/layout.js';
 
 /**
@@ -14,6 +15,7 @@ import { sandboxLayout } from '../world/layout.js';
 const B1 = '1.0.0+1.0.5-social-amd64';
 const B2 = '2.0.0+1.0.5-social-amd64';
 const B3 = '2.0.1+1.0.6-social-amd64';
+const W2 = '1.1.1+1.42.3';
 
 interface UpgradeDoc {
   ok: boolean;
@@ -160,6 +162,26 @@ describe('coopctl upgrade of a Co-op Cloud app', () => {
     expect(await version('bonfire', 'prod')).toBe(B3);
   });
 
+  it('two upgrades of one app at once: the second finds the lock of the first (exit 4); the first succeeds', async () => {
+    await sb.fault('wiki-alpha', 'slow');
+    try {
+      const args = ['upgrade', 'wiki', '--env', 'alpha', '--to', W2, '--yes'];
+      const first = startCli(sb, args);
+      const progress = stderrSoFar(first);
+      await waitFor('the first run to hold the lock', () =>
+        progress().includes('Take the lock of wiki/alpha on hypha:'),
+      );
+      const second = await sb.run(args);
+      expect(second.code, second.stderr).toBe(4);
+      expect(second.stderr).toMatch(/wiki\/alpha .*locked|lock/i);
+      const r = await first;
+      expect(r.exitCode, r.stderr).toBe(0);
+    } finally {
+      await sb.fault('--clear', 'wiki-alpha');
+    }
+    expect(await version('wiki', 'alpha')).toBe(W2);
+  }, 240_000);
+
   it('rolls back to the version of before, keeping the database (--keep-db)', async () => {
     const r = await sb.run(['--json', 'rollback', 'bonfire', '--env', 'prod', '--keep-db', '--yes']);
     expect(r.code, r.stderr).toBe(0);
@@ -169,6 +191,28 @@ describe('coopctl upgrade of a Co-op Cloud app', () => {
 });
 
 describe('backups of Co-op Cloud apps', () => {
+  it('preflight proves a backup is possible: pg_dump in the database service, or backupbot labels', async () => {
+    const ok = await sb.run(['--json', 'preflight', 'bonfire', '--env', 'prod']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const check = (r: CliResult) =>
+      json<{ checks: Array<{ id: string; status: string; message: string }> }>(r).checks.find(
+        (c) => c.id === 'app-backup',
+      )!;
+    expect(check(ok)).toMatchObject({ status: 'pass', message: expect.stringContaining('in bonfire_sandbox_db') });
+    const down = sshToHost(sb.dir, 'hypha', 'docker service scale bonfire_sandbox_db=0 --detach');
+    expect(down.code, down.stderr).toBe(0);
+    try {
+      const r = await sb.run(['--json', 'preflight', 'bonfire', '--env', 'prod']);
+      expect(r.code).toBe(3);
+      expect(check(r)).toMatchObject({
+        status: 'fail',
+        message: expect.stringContaining('no running container of swarm service bonfire_sandbox_db'),
+      });
+    } finally {
+      sshToHost(sb.dir, 'hypha', 'docker service scale bonfire_sandbox_db=1 --detach');
+    }
+  });
+
   it("abra's backup with the empty-dump trap fails the safety backup before the upgrade: exit 1, nothing changed", async () => {
     // without `database:`, bonfire is backed up by abra (backupbot), whose dump is empty in this sandbox
     const config = configVariant('abra-backups.yaml', (doc) => {

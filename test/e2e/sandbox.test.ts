@@ -158,18 +158,22 @@ describe('the sandbox world', () => {
     expect(missing.status).toBe('fail');
   });
 
-  it('preflight of an abra app: abra answers, recipe checkout clean, app deployed', async () => {
+  it('preflight of an abra app: its host, abra, the recipe checkout, the app, its env file, a backup, its SSO', async () => {
     const r = await sb.run(['--json', 'preflight', 'bonfire', '--env', 'prod']);
     expect(r.code).toBe(0);
     expect(json<PreflightDoc>(r).checks.map((c) => `${c.id}:${c.status}`)).toEqual([
       'ssh:pass',
       'lock:pass',
+      'disk:pass',
+      'backup-host:pass',
       'raid:pass',
       'reboot:pass',
+      'secrets:pass',
       'abra:pass',
       'recipe-checkout:pass',
       'abra-app:pass',
       'env-file:pass',
+      'app-backup:pass',
       'compose-overlays:pass',
       'sso:pass',
     ]);

@@ -13,12 +13,10 @@ import type { SnapshotFile } from './snapshots.js';
  * else every file. backupbot and abra report success for an empty dump (reference/abra.md): only the snapshot's
  * own listing tells.
  */
-function emptyDumps(files: readonly SnapshotFile[], dumpNames: readonly string[]): { checked: SnapshotFile[] } {
+function provingFiles(files: readonly SnapshotFile[], dumpNames: readonly string[]): SnapshotFile[] {
   const regular = files.filter((f) => !f.directory);
-  const dumps = dumpNames.length
-    ? regular.filter((f) => dumpNames.some((n) => f.path === n || f.path.endsWith(`/${n}`)))
-    : regular;
-  return { checked: dumps };
+  if (!dumpNames.length) return regular;
+  return regular.filter((f) => dumpNames.some((n) => f.path === n || f.path.endsWith(`/${n}`)));
 }
 
 /** Proves snapshot `id` of the app holds data; throws what is empty or missing. */
@@ -28,7 +26,7 @@ async function proveSnapshot(ws: Workspace, t: Target, id: string, version: stri
   const compose = await abra.recipes.fileAt(recipe, version, 'compose.yml');
   const dumpNames = compose ? backupDumpFiles(compose) : [];
   const files = await abra.snapshotFiles(domain, id);
-  const { checked } = emptyDumps(files, dumpNames);
+  const checked = provingFiles(files, dumpNames);
   const what = dumpNames.length ? dumpNames.join(', ') : 'files';
   if (!checked.length) {
     throw new BackupError('corrupt-dump', `snapshot ${id} of ${domain} holds none of its ${what}`, {

@@ -2,6 +2,7 @@ import type { Driver } from '../../targets/driver.js';
 import type { AbraServiceConfig } from './config.js';
 import { abraConfig } from './app.js';
 import { abraSafetyBackups } from './backups.js';
+import { appBackupCheck } from './backupCheck.js';
 import { abraAppCheck, abraCheck, recipeCheckoutCheck } from './checks.js';
 import { abraServiceSchema, ssoConfigIssues } from './config.js';
 import { deployApp, labelledVersion } from './deploy.js';
@@ -14,7 +15,7 @@ export const abraDriver: Driver = {
   configSchema: abraServiceSchema,
   defaultDataDir: '/var/lib/docker',
   defaultProfile: 'coopcloud-app',
-  checks: [abraCheck, recipeCheckoutCheck, abraAppCheck, envFileCheck],
+  checks: [abraCheck, recipeCheckoutCheck, abraAppCheck, envFileCheck, appBackupCheck],
   configIssues: ssoConfigIssues,
 
   describeDeploy: (version) => `Deploy ${version} with abra (app upgrade or rollback, recipe checkout held)`,
