@@ -2,12 +2,12 @@ import { assertBackupId, findBackup, manifestDocument, verifyBackup } from '../.
 import { isVerdictOnBackup } from '../../../backup/errors.js';
 import { CoopctlError, ExitCode, InputError } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
-import { backupIdentities, openBackupStore, restoreTestHost } from '../../../targets/backups.js';
+import { backupIdentities, openBackupStore, restoreTestPlace } from '../../../targets/backups.js';
 import { interruptible, progressPrinter, restoreTest } from './common.js';
 
 /**
  * Stream the backup back and check its hash; unless --quick, also decrypt it
- * and have pg_restore on the restore-test host read its table of contents.
+ * and have pg_restore read its table of contents where its restore test runs (restoreTestPlace).
  */
 export async function run(
   ctx: CommandContext,
@@ -26,7 +26,7 @@ export async function run(
   const onHost = deep || (store.hostAccess && ws.config.backup.restoreTest);
   const [keys, host] = await Promise.all([
     needsKey ? backupIdentities(ws) : undefined,
-    onHost ? restoreTestHost(ws) : undefined,
+    onHost ? restoreTestPlace(ws, manifest) : undefined,
   ]);
   const lister = deep ? host : undefined;
   const progress = progressPrinter(ctx);
