@@ -1,3 +1,4 @@
+import { pidAlive } from '../kernel/process.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -129,15 +130,6 @@ export function lockStatusFrom(
     staleReason,
     info,
   };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The holder as a person reads it; every field came from the host, so none may act on the terminal. */

@@ -173,3 +173,13 @@ export class ExecaRunner implements ProcessRunner {
     return result;
   }
 }
+
+/** Whether a process of this machine lives (EPERM: it does, as another user's). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

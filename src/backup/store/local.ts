@@ -1,3 +1,4 @@
+import { pidAlive } from '../../kernel/process.js';
 import { constants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,13 +21,7 @@ function partialFile(file: string): string {
 const WRITING_WITHIN_MS = 10 * 60_000;
 
 function writing(pid: number, writtenAtMs: number): boolean {
-  if (Date.now() - writtenAtMs > WRITING_WITHIN_MS) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return Date.now() - writtenAtMs <= WRITING_WITHIN_MS && pidAlive(pid);
 }
 
 /**

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { InterruptedError } from '../../kernel/errors.js';
 import { PRIVATE_FILE } from '../../kernel/files.js';
+import { pidAlive } from '../../kernel/process.js';
 
 /**
  * abra checks a recipe out in ONE shared working tree per recipe, then deploys what is checked out: two abra
@@ -29,15 +30,6 @@ function readHolder(file: string): Holder | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function tryTake(file: string, what: string): Holder | undefined {
   try {
     const fd = openSync(file, 'wx', PRIVATE_FILE);
@@ -50,7 +42,7 @@ function tryTake(file: string, what: string): Holder | undefined {
   }
   const holder = readHolder(file);
   // A half-written file is a holder between open and write: wait for it, as for any other.
-  if (holder && holder.host === hostname() && !alive(holder.pid)) {
+  if (holder && holder.host === hostname() && !pidAlive(holder.pid)) {
     rmSync(file, { force: true });
     return tryTake(file, what);
   }
