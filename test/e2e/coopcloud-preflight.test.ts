@@ -1,9 +1,8 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
-import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { sandboxLayout } from '../world/layout.js';
+import { appEnvFile, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 interface PreflightDoc {
   ok: boolean;
@@ -23,8 +22,7 @@ let bonfireEnv: string;
 
 beforeAll(async () => {
   sb = await startSandbox();
-  const servers = path.join(sandboxLayout(sb.dir).abraDir, 'servers');
-  bonfireEnv = path.join(servers, readdirSync(servers)[0], 'bonfire.sandbox.env');
+  bonfireEnv = appEnvFile(sb.dir, 'bonfire.sandbox');
 }, 600_000);
 
 afterAll(async () => {

@@ -1,11 +1,10 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, type CliResult } from '../helpers/cli.js';
-import { sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { appEnvFile, sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
-import { sandboxLayout } from '../world/layout.js';
 
 /**
  * Co-op Cloud apps through the one pipeline, on the sandbox's hypha: the abra double with real recipe clones, a
@@ -36,8 +35,7 @@ let bonfireEnv: string;
 
 beforeAll(async () => {
   sb = await startSandbox();
-  const servers = path.join(sandboxLayout(sb.dir).abraDir, 'servers');
-  bonfireEnv = path.join(servers, readdirSync(servers)[0], 'bonfire.sandbox.env');
+  bonfireEnv = appEnvFile(sb.dir, 'bonfire.sandbox');
   // A failing verification gives up after the recipe's timeout label, which the app's env may lower (300s default).
   writeFileSync(bonfireEnv, `${readFileSync(bonfireEnv, 'utf8')}\nTIMEOUT=8\n`);
 }, 600_000);

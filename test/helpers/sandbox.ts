@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sandboxLayout } from '../world/layout.js';
@@ -84,4 +84,10 @@ export function sshToHost(
     { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
   );
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+/** Where abra keeps an app's env file in a sandbox (`$ABRA_DIR/servers/<server>/<domain>.env`). */
+export function appEnvFile(dir: string, domain: string): string {
+  const servers = path.join(sandboxLayout(dir).abraDir, 'servers');
+  return path.join(servers, readdirSync(servers)[0], `${domain}.env`);
 }
