@@ -35,6 +35,8 @@ export interface SafetyBackups {
   steps?(t: Target): { copy: string; offsite: string };
   /** Takes a backup of what runs now and verifies it before it counts. */
   create(t: Target, version: string, ctx: BackupProgress): Promise<SafetyBackup>;
+  /** The backups the deploy tool itself keeps of the target (abra's restic snapshots), newest first. */
+  list?(t: Target): Promise<Array<{ id: string; time: string; size?: number; paths: string[] }>>;
   /** Puts backup `id` (from `store`, default the configured one) in place of the live data. */
   restore(t: Target, id: string, ctx: BackupProgress, store?: string): Promise<{ live: string; previous: string }>;
 }

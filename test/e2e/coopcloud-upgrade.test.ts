@@ -230,6 +230,10 @@ describe('backups of Co-op Cloud apps', () => {
     const wiki = await sb.run(['-c', config, 'backup', 'create', 'wiki', '--env', 'prod']);
     expect(wiki.code, wiki.stderr).toBe(0);
     expect(wiki.stdout).toMatch(/^[0-9a-f]{8,}\s+wiki\/prod\s+\S+\s+restic snapshot [0-9a-f]+: 1 dump\(s\)/);
+    const snapshot = wiki.stdout.split(/\s/)[0];
+    const listed = await sb.run(['-c', config, 'backup', 'list', 'wiki', '--env', 'prod']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${snapshot}\\s+wiki\\s+prod\\s`, 'm'));
   }, 240_000);
 
   it('the production wiki backup restored into wiki-alpha, which answers with the production pages', async () => {

@@ -67,6 +67,10 @@ export function abraSafetyBackups(ws: Workspace): SafetyBackups {
       const proof = await proveSnapshot(ws, t, r.snapshotId, version);
       return { id: r.snapshotId, summary: `restic snapshot ${r.snapshotId}: ${proof}` };
     },
+    async list(t) {
+      const snapshots = await abraClient(ws).listSnapshots(abraConfig(t).domain);
+      return snapshots.reverse().map((x) => ({ id: x.id, time: x.time, size: x.size, paths: x.paths }));
+    },
     async restore(t, id, ctx) {
       const { domain } = abraConfig(t);
       const abra = reportingAbraClient(ws, ctx.report);

@@ -45,9 +45,30 @@ function onHostCell(m: Manifest, copies: Map<string, boolean | null>): string {
   return found === true ? `yes (${m.hostCopy.host})` : found === false ? 'no (pruned)' : '?';
 }
 
+/** Apps coopctl does not dump (no `database:`): the snapshots their deploy tool keeps (abra's restic). */
+async function toolBackups(ctx: CommandContext, service: string, envFilter?: string): Promise<boolean> {
+  const ws = ctx.workspace();
+  const rows: string[][] = [];
+  const docs: Array<Record<string, unknown>> = [];
+  for (const { env } of ws.select({ service, env: envFilter })) {
+    const t = await ws.target(service, env);
+    const own = t.database ? undefined : t.driver.safetyBackups?.(ws, t);
+    if (!own?.list) return false;
+    for (const b of await own.list(t)) {
+      rows.push([b.id, service, env, b.time, b.size === undefined ? '?' : formatBytes(b.size), b.paths.join(' ')]);
+      docs.push({ ...b, service, env, tool: t.driver.id });
+    }
+  }
+  if (ctx.global.json) ctx.printer.json({ backups: docs, problems: [] });
+  else if (rows.length === 0) ctx.printer.info(`no ${service} snapshots (${service} is backed up by its deploy tool)`);
+  else ctx.printer.out(table(rows, ['SNAPSHOT', 'SERVICE', 'ENV', 'TIME', 'SIZE', 'PATHS']));
+  return true;
+}
+
 export async function run(ctx: CommandContext, opts: { env?: string; store?: string }, [service]: string[]) {
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
+  if (service && (await toolBackups(ctx, service, opts.env))) return;
   const store = await openBackupStore(ctx.workspace(), opts.store);
   const { backups, problems } = await listBackups(store, { service, env: opts.env });
   const copies = await onHost(ctx.workspace(), backups);
