@@ -211,7 +211,11 @@ export function buildProgram(
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/prune.js')));
 
-  sub(program, 'history', 'one record per operation (upgrade, rollback, forced lock release, restore), newest first')
+  sub(
+    program,
+    'history',
+    'one record per operation (upgrade, promote, rollback, restore, reject, forced lock release), newest first',
+  )
     .argument('[service]')
     .addOption(envOpt())
     .option('--limit <n>', 'how many records', '20')
