@@ -2,7 +2,12 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
-import { SandboxMastodon, startCli, useMastodonSandbox, waitFor } from '../helpers/upgradeSandbox.js';
+import {
+  type ChangeDoc,
+  changeWhileUnhealthy,
+  SandboxMastodon,
+  useMastodonSandbox,
+} from '../helpers/upgradeSandbox.js';
 
 /**
  * `coopctl promote`, `reject`/`unreject` and `--summary FILE` on the sandbox: alpha is upgraded to 4.4.8, then what
@@ -10,21 +15,6 @@ import { SandboxMastodon, startCli, useMastodonSandbox, waitFor } from '../helpe
  * the wiki goes from wiki-alpha to wiki. The tests build on each other.
  */
 const W2 = '1.1.1+1.42.3';
-
-interface ChangeDoc {
-  ok: boolean;
-  state: string;
-  record: {
-    id: string;
-    operation: string;
-    status: string;
-    from: string;
-    to: string;
-    promotedFrom: string | null;
-    backupId: string | null;
-    details: Record<string, unknown>;
-  };
-}
 
 const world = useMastodonSandbox();
 let prod: SandboxMastodon;
@@ -128,19 +118,7 @@ describe('coopctl promote mastodon (alpha → prod)', () => {
   it("a failing verification on prod restores prod's 4.4.7; alpha is left as it was", async () => {
     const alpha = world.alpha;
     const alphaBefore = alpha.footprint();
-    const earlier = new Set(prod.records().map((r) => r.id));
-    await world.sb.fault('prod', 'health-fails');
-    const run = startCli(world.sb, ['--json', 'promote', 'mastodon', '--soak', '0', '--yes']);
-    try {
-      await waitFor(
-        'the recovery to start',
-        () => prod.records().find((x) => !earlier.has(x.id) && x.details.failure !== undefined),
-        120_000,
-      );
-    } finally {
-      await world.sb.fault('--clear', 'prod');
-    }
-    const r = await run;
+    const r = await changeWhileUnhealthy(prod, ['--json', 'promote', 'mastodon', '--soak', '0', '--yes']);
     expect(r.exitCode, r.stderr).toBe(1);
     const doc = json<ChangeDoc>({ code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) });
     expect(doc.record).toMatchObject({ operation: 'promote', status: 'rolled-back', promotedFrom: alphaUpgrade.id });
