@@ -14,9 +14,12 @@ interface Rejections {
   errors: string[];
 }
 
-/** The service's rejections, from the history on the host of each of its environments (read in parallel). */
-export async function readRejections(ws: Workspace, service: string): Promise<Rejections> {
-  const envs = Object.keys(ws.service(service).environments);
+/**
+ * The service's rejections, from the history on the host of each of its environments (read in parallel), or of
+ * `only` those (hosts known to answer).
+ */
+export async function readRejections(ws: Workspace, service: string, only?: string[]): Promise<Rejections> {
+  const envs = only ?? Object.keys(ws.service(service).environments);
   const read = await settleLimit(envs, ws.config.ssh.parallel, async (env) => {
     const t = await ws.target(service, env);
     return new HistoryStore(t.remote, t.paths.stateDir).list(service, env, HISTORY_DEPTH);

@@ -131,12 +131,18 @@ function markDrift(ws: Workspace, rows: StatusRow[]): void {
 
 /** A rejected version that runs is flagged (the rejections of each service read once, from its hosts). */
 async function markRejected(ws: Workspace, rows: StatusRow[]): Promise<void> {
-  for (const service of new Set(rows.filter((r) => r.version).map((r) => r.service))) {
-    // Best effort, like the drift: a host that cannot be read is already a row that says so.
-    const { rejected } = await readRejections(ws, service).catch(() => ({ rejected: new Map<string, Rejection>() }));
-    for (const row of rows.filter((r) => r.service === service)) {
-      const r = row.version ? rejected.get(row.version) : undefined;
-      if (r) row.rejected = describeRejection(r);
-    }
-  }
+  const services = [...new Set(rows.filter((r) => r.version).map((r) => r.service))];
+  await Promise.all(
+    services.map(async (service) => {
+      // Best effort, like the drift, from the hosts that answered: one that did not is already a row that says so.
+      const envs = rows.filter((r) => r.service === service && r.reachable && r.version).map((r) => r.env);
+      const { rejected } = await readRejections(ws, service, envs).catch(() => ({
+        rejected: new Map<string, Rejection>(),
+      }));
+      for (const row of rows.filter((r) => r.service === service)) {
+        const r = row.version ? rejected.get(row.version) : undefined;
+        if (r) row.rejected = describeRejection(r);
+      }
+    }),
+  );
 }
