@@ -51,11 +51,18 @@ export function soakOf(svc: ServiceConfig, flagMs: number | undefined): number {
   return flagMs ?? svc.soak ?? DEFAULT_SOAK_MS;
 }
 
-/** The newest succeeded change of version on an environment, read from its host; undefined when none. */
-async function lastChange(t: Target): Promise<HistoryRecord | undefined> {
+/**
+ * The newest succeeded change on an environment, read from its host; undefined when none. `versionMoved`: only one
+ * that changed the version (the source of a promotion); else any (a redeploy of the same version with other patches).
+ */
+async function lastChange(t: Target, versionMoved: boolean): Promise<HistoryRecord | undefined> {
   const records = await new HistoryStore(t.remote, t.paths.stateDir).list(t.service, t.env, 200);
   return records.find(
-    (r) => r.status === 'succeeded' && CHANGES.includes(r.operation) && !!r.to && !!r.from && r.from !== r.to,
+    (r) =>
+      r.status === 'succeeded' &&
+      CHANGES.includes(r.operation) &&
+      !!r.to &&
+      (!versionMoved || (!!r.from && r.from !== r.to)),
   );
 }
 
@@ -93,7 +100,7 @@ export async function choosePromotion(
   opts: { soakMs: number; rejected: Map<string, Rejection>; now?: number },
 ): Promise<PromotionChoice> {
   const from = `${source.service}/${source.env}`;
-  const record = await lastChange(source);
+  const record = await lastChange(source, true);
   if (!record) {
     throw new RefusedError(
       `${from} has no succeeded change in its history on ${source.host.name}: nothing to promote`,
@@ -117,7 +124,7 @@ export async function choosePromotion(
   const sourcePatches = patchSetOf(record)?.digest;
   const targetPatches = configuredPatchDigest(ws, target);
   const current = await new HostFacts(ws, target).runningVersion();
-  const runningPatches = patchSetOf(await lastChange(target))?.digest;
+  const runningPatches = patchSetOf(await lastChange(target, false))?.digest;
   if (current === version && runningPatches === targetPatches) {
     const patches = targetPatches ? ` with patch set ${targetPatches}` : '';
     throw new RefusedError(`${target.service}/${target.env} already runs ${version}${patches}: nothing to promote`);

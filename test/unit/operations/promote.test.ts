@@ -8,6 +8,7 @@ import { foldRecord, type HistoryRecord } from '../../../src/history/records.js'
 import { foldRejections } from '../../../src/history/rejections.js';
 import { InputError } from '../../../src/kernel/errors.js';
 import { promotionStep, soakOf } from '../../../src/operations/promote.js';
+import { markRejected, rejectionFindings } from '../../../src/operations/rejections.js';
 import type { ChangeOutcome, ChangePlan } from '../../../src/pipeline/change.js';
 
 const svc = (promotion?: string[], soak?: number) =>
@@ -119,5 +120,37 @@ describe('--summary FILE', () => {
     expect(md).toContain('verification: healthy — ✓ version 4.4.8');
     expect(md).toContain('promoted from alpha: record `20261128T100000Z-upgrade-123456` after a soak of 24h0m');
     expect(md).toContain('patches: digest `d1g35t`: `patches/post-length.patch` (sha256 abc)');
+  });
+});
+
+describe('a rejected version in the upgrade picker and plan', () => {
+  const rejected = foldRejections([
+    mark('reject', '4.4.8', '2026-11-01T10:00:00.000Z', { reason: 'breaks the relay' }),
+  ]);
+  const suggestion = (version: string) => ({
+    version,
+    allowed: true,
+    reason: 'patch',
+    prerelease: false,
+    security: false,
+  });
+
+  it('is offered as refused, with the reason; the others as they were', () => {
+    const choice = {
+      current: '4.4.7',
+      catalog: { versions: [], warnings: [] },
+      suggestions: ['4.4.8', '4.5.0'].map(suggestion),
+    };
+    const marked = markRejected(choice, rejected).suggestions;
+    expect(marked[0]).toMatchObject({ version: '4.4.8', allowed: false });
+    expect(marked[0].reason).toMatch(/^rejected by ana on 2026-11-01: breaks the relay$/);
+    expect(marked[1]).toEqual(suggestion('4.5.0'));
+  });
+
+  it('--to it: a failing finding (the plan is refused, exit 3) naming unreject as the way out', () => {
+    expect(rejectionFindings('mastodon', '4.4.8', rejected)).toEqual([
+      expect.objectContaining({ id: 'rejected', level: 'fail', fix: 'coopctl unreject mastodon 4.4.8 --reason TEXT' }),
+    ]);
+    expect(rejectionFindings('mastodon', '4.5.0', rejected)).toEqual([]);
   });
 });
