@@ -1,7 +1,6 @@
 import { describeHolder, HostLock, type LockStatus } from '../history/lock.js';
 import { CoopctlError, ExitCode, InterruptedError, RefusedError, type ExitCodeValue } from '../kernel/errors.js';
 import { canPrompt } from '../kernel/io.js';
-import { formatDuration } from '../kernel/validate.js';
 import { planSteps, type ChangeOutcome, type ChangePlan } from '../pipeline/change.js';
 import { runChange } from '../pipeline/run.js';
 import { LineStageRunner, type StageRunner } from '../pipeline/stages.js';
@@ -9,6 +8,7 @@ import type { Target } from '../targets/target.js';
 import type { CommandContext } from './context.js';
 import { ListrStageRunner } from './listrRunner.js';
 import { installInterruptHandler } from './signals.js';
+import { summaryMarkdown, writeSummary } from './summary.js';
 
 type Style = (s: 'bold' | 'yellow' | 'red' | 'dim', t: string) => string;
 
@@ -102,34 +102,6 @@ export function showPlan(
   return false;
 }
 
-/** The Markdown summary for the merge request. */
-function summaryMarkdown(o: ChangeOutcome, plan: ChangePlan): string {
-  const r = o.record;
-  const d = r.details as {
-    verification?: { ok: boolean; checks?: Array<{ ok: boolean; message: string }> };
-    applied?: string;
-    migrationsRan?: boolean | 'unknown';
-    log?: string;
-  };
-  const dur = r.finishedAt ? formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '?';
-  const lines = [
-    `### coopctl ${r.operation} ${r.service}/${r.env}: ${plan.from} → ${plan.to} — ${r.status}`,
-    '',
-    `- **State:** ${o.state}`,
-    `- host \`${plan.host}\` · operator ${r.operator} · record \`${r.id}\` · ${r.startedAt} (${dur})`,
-    `- safety backup: ${r.backupId ? `\`${r.backupId}\` (hash-checked)` : 'none'}`,
-  ];
-  if (d.verification) {
-    const checks = (d.verification.checks ?? []).map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('; ');
-    lines.push(`- verification: ${d.verification.ok ? 'healthy' : 'FAILED'} — ${checks}`);
-  }
-  if (d.applied) lines.push(`- applied: ${d.applied}`);
-  if (d.migrationsRan !== undefined) lines.push(`- migrations ran before the failure: ${d.migrationsRan}`);
-  if (plan.notes.length) lines.push(`- release notes read: ${plan.notes.map((n) => n.version).join(', ')}`);
-  if (d.log) lines.push(`- log: \`${d.log}\``);
-  return lines.join('\n');
-}
-
 /**
  * Asks about a stale lock before the task list starts: under listr's live
  * rendering a question is drawn over and never seen. The pipeline then
@@ -167,7 +139,7 @@ export async function executeChange(
   target: Target,
   plan: ChangePlan,
   logFile: string,
-  opts: { lockWaitMs?: number } = {},
+  opts: { lockWaitMs?: number; summaryFile?: string } = {},
 ): Promise<ExitCodeValue> {
   const p = ctx.printer;
   const breakStaleLock = await staleLockDecision(ctx, target);
@@ -200,9 +172,17 @@ export async function executeChange(
   } finally {
     interrupt.dispose();
   }
+  const summary = summaryMarkdown(outcome, plan);
+  if (opts.summaryFile) {
+    try {
+      writeSummary(opts.summaryFile, summary);
+    } catch (err) {
+      p.warn(`--summary: could not write ${opts.summaryFile}: ${(err as Error).message}`);
+    }
+  }
   if (ctx.global.json) p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record });
   else {
-    p.out(`\n${summaryMarkdown(outcome, plan)}`);
+    p.out(`\n${summary}`);
     if (outcome.error && !outcome.ok)
       p.info(`\n${p.style('red', 'failed:')} ${(outcome.error as Error).message ?? outcome.error}`);
   }

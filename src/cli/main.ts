@@ -14,6 +14,8 @@ import { reportError } from './errors.js';
 type Action = (ctx: CommandContext, opts: any, args: string[]) => Promise<unknown>;
 type Loader = () => Promise<{ run: Action }>;
 
+const SUMMARY = 'write the Markdown summary to FILE too (0600; its directory must exist), whatever the ending';
+
 const EXAMPLES = `
 Examples:
   $ coopctl sandbox up --dir .sandbox            build a local copy of the setup to try things on
@@ -28,6 +30,9 @@ Examples:
 Exit codes:
   0 ok · 1 operation failed (the report says what state things are in) · 2 bad input or config
   (nothing ran remotely) · 3 preflight or verification refused · 4 lock held · 130 interrupted
+
+  $ coopctl promote mastodon --soak 0 --summary mr.md   alpha's verified version to prod, summary for the MR
+  $ coopctl reject mastodon 4.5.0 --reason "breaks the Loomio integration"
 
 Configuration: -c FILE, else $COOPCTL_CONFIG, else coopctl.yaml in this directory or above.`;
 
@@ -104,7 +109,32 @@ export function buildProgram(
       'wait for another automatic run to finish (default 10m when given without a value)',
     )
     .option('--no-check', 'skip the ansible-playbook --check --diff preview')
+    .option('--summary <file>', SUMMARY)
     .action(action(() => import('./commands/upgrade.js')));
+
+  sub(
+    program,
+    'promote',
+    'take the version the previous environment of the promotion chain verified (its newest succeeded change, ' +
+      'soaked, healthy now, not rejected) to the next, through the same pipeline as an upgrade',
+  )
+    .argument('<service>')
+    .option('--from <env>', 'the environment promoted from (default: the one before --to in the chain)')
+    .option('--to <env>', 'the environment promoted to (default: the last of the chain)')
+    .option('--soak <duration>', "how long the version must have run there (default: the service's soak:, else 24h)")
+    .option('--summary <file>', SUMMARY)
+    .action(action(() => import('./commands/promote.js')));
+
+  sub(program, 'reject', "mark a version as not to be promoted or picked (recorded on every environment's host)")
+    .argument('<service>')
+    .argument('<version>')
+    .requiredOption('--reason <text>', 'why (shown wherever the version is offered)')
+    .action(action(() => import('./commands/rejection/reject.js')));
+  sub(program, 'unreject', "lift the rejection of a version (recorded on every environment's host)")
+    .argument('<service>')
+    .argument('<version>')
+    .option('--reason <text>', 'why (recorded)')
+    .action(action(() => import('./commands/rejection/unreject.js')));
 
   sub(
     program,
@@ -120,6 +150,7 @@ export function buildProgram(
       "restore that change's pre-upgrade backup (later data is lost; the current database is kept renamed)",
     )
     .option('--keep-db', 'keep the current database')
+    .option('--summary <file>', SUMMARY)
     .action(action(() => import('./commands/rollback.js')));
 
   const backup = sub(
@@ -163,6 +194,7 @@ export function buildProgram(
     .requiredOption('--into <target>', "scratch, or an environment of the backup's service")
     .option('--store <name>', 'backup store (default: backup.store)')
     .option('--from-other-env', "allow restoring another environment's backup (e.g. prod's data into alpha)")
+    .option('--summary <file>', `with --into ENV: ${SUMMARY}`)
     .action(action(() => import('./commands/backup/restore.js')));
   sub(
     backup,
@@ -179,7 +211,11 @@ export function buildProgram(
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/prune.js')));
 
-  sub(program, 'history', 'one record per operation (upgrade, rollback, forced lock release, restore), newest first')
+  sub(
+    program,
+    'history',
+    'one record per operation (upgrade, promote, rollback, restore, reject, forced lock release), newest first',
+  )
     .argument('[service]')
     .addOption(envOpt())
     .option('--limit <n>', 'how many records', '20')

@@ -77,6 +77,8 @@ export const serviceCommon = {
   /** What the application is (src/services/); default: the profile named like the service, if there is one. */
   profile: name.optional(),
   promotion: z.array(name).optional(),
+  /** How long the version must have run in an environment before `promote` takes it to the next (default 24h). */
+  soak: duration.optional(),
   restoreOnFailure: z.enum(['auto', 'ask', 'never']).default('auto'),
 };
 
@@ -91,6 +93,8 @@ export interface ServiceConfig {
   driver: string;
   profile?: string;
   promotion?: string[];
+  /** ms */
+  soak?: number;
   restoreOnFailure: 'auto' | 'ask' | 'never';
   versions?: z.output<typeof gitVersionSource>;
   database?: z.output<typeof databaseSchema>;

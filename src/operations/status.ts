@@ -3,6 +3,8 @@ import { HostLock, type LockStatus } from '../history/lock.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
 import { SudoRefusedError } from '../remote/become.js';
+import type { Rejection } from '../history/rejections.js';
+import { describeRejection, readRejections } from './rejections.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 
@@ -24,6 +26,8 @@ export interface StatusRow {
   lock: { held: boolean; holder: string | null; since: string | null; stale: boolean } | null;
   lastBackup: LastBackup | null;
   drift: string | null;
+  /** The running version is rejected: why, by whom. */
+  rejected: string | null;
   errors: string[];
 }
 
@@ -85,6 +89,7 @@ export async function collectStatus(
     };
   });
   markDrift(ws, rows);
+  await markRejected(ws, rows);
   return rows;
 }
 
@@ -105,6 +110,7 @@ function emptyRow(service: string, env: string, driver: string, host: string): S
     lock: null,
     lastBackup: null,
     drift: null,
+    rejected: null,
     errors: [],
   };
 }
@@ -121,4 +127,22 @@ function markDrift(ws: Workspace, rows: StatusRow[]): void {
       }
     }
   }
+}
+
+/** A rejected version that runs is flagged (the rejections of each service read once, from its hosts). */
+async function markRejected(ws: Workspace, rows: StatusRow[]): Promise<void> {
+  const services = [...new Set(rows.filter((r) => r.version).map((r) => r.service))];
+  await Promise.all(
+    services.map(async (service) => {
+      // Best effort, like the drift, from the hosts that answered: one that did not is already a row that says so.
+      const envs = rows.filter((r) => r.service === service && r.reachable && r.version).map((r) => r.env);
+      const { rejected } = await readRejections(ws, service, envs).catch(() => ({
+        rejected: new Map<string, Rejection>(),
+      }));
+      for (const row of rows.filter((r) => r.service === service)) {
+        const r = row.version ? rejected.get(row.version) : undefined;
+        if (r) row.rejected = describeRejection(r);
+      }
+    }),
+  );
 }

@@ -3,27 +3,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { SandboxMastodon, setHealthTimeout } from '../helpers/upgradeSandbox.js';
+import { type ChangeDoc, SandboxMastodon, setHealthTimeout } from '../helpers/upgradeSandbox.js';
 
 /**
  * `coopctl rollback` end to end: alpha is upgraded 4.4.7 → 4.4.8 → 4.5.0
  * (whose post-deployment migration moves the schema), then rolled back to
  * 4.4.8 with the database of before 4.5.0, through the same pipeline.
  */
-interface ChangeDoc {
-  ok: boolean;
-  state: string;
-  record: {
-    id: string;
-    operation: string;
-    status: string;
-    from: string;
-    to: string;
-    backupId: string | null;
-    details: Record<string, unknown>;
-  };
-}
-
 let sb: TestSandbox;
 let alpha: SandboxMastodon;
 let upgradeTo450: ChangeDoc;

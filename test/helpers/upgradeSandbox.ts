@@ -169,29 +169,48 @@ export function useMastodonSandbox(): { sb: TestSandbox; alpha: SandboxMastodon 
   return world;
 }
 
+/** What `--json` prints at the end of a change (upgrade, promote, rollback, restore). */
+export interface ChangeDoc {
+  ok: boolean;
+  state: string;
+  record: {
+    id: string;
+    operation: string;
+    status: string;
+    from: string;
+    to: string;
+    backupId: string | null;
+    promotedFrom: string | null;
+    details: Record<string, unknown>;
+  };
+}
+
 /**
  * `coopctl --json upgrade mastodon --env ENV --to VERSION` with the host's `health-fails` fault standing
  * for a broken VERSION: the fault makes every version unhealthy until cleared, so it is cleared once
  * coopctl has given up on VERSION and starts restoring. Resolves with the finished CLI run.
  */
-export async function upgradeToBrokenRelease(host: SandboxMastodon, to: string) {
+export function upgradeToBrokenRelease(host: SandboxMastodon, to: string) {
+  const args = ['--json', 'upgrade', 'mastodon', '--env', host.env, '--to', to, '--yes', '--no-check'];
+  return changeWhileUnhealthy(host, args, (r) => r.to === to);
+}
+
+/**
+ * A change (`args`) run while the host's `health-fails` fault is on, cleared once coopctl has given up on the new
+ * version and starts restoring (a new record matching `which` notes its failure). Resolves with the finished run.
+ */
+export async function changeWhileUnhealthy(
+  host: SandboxMastodon,
+  args: string[],
+  which: (r: HistoryRecord) => boolean = () => true,
+) {
   const earlier = new Set(host.records().map((r) => r.id));
   await host.sb.fault(host.env, 'health-fails');
-  const run = startCli(host.sb, [
-    '--json',
-    'upgrade',
-    'mastodon',
-    '--env',
-    host.env,
-    '--to',
-    to,
-    '--yes',
-    '--no-check',
-  ]);
+  const run = startCli(host.sb, args);
   try {
     await waitFor(
       'the recovery to start',
-      () => host.records().find((x) => !earlier.has(x.id) && x.to === to && x.details.failure !== undefined),
+      () => host.records().find((x) => !earlier.has(x.id) && which(x) && x.details.failure !== undefined),
       90_000,
     );
   } finally {

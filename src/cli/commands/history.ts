@@ -24,7 +24,7 @@ export async function run(ctx: CommandContext, opts: { env?: string; limit?: str
         r.startedAt.replace(/\.\d+Z$/, 'Z'),
         `${r.service}/${r.env}`,
         r.operation,
-        r.from || r.to ? `${r.from ?? '?'} → ${r.to ?? '?'}` : '',
+        r.from || r.to ? `${r.from ?? '?'} → ${r.to ?? '?'}` : String(r.details.version ?? ''),
         color(r.status),
         printable(r.operator),
         r.backupId ?? '',

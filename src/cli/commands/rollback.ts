@@ -4,12 +4,14 @@ import { assertName, assertVersion } from '../../kernel/validate.js';
 import { chooseRollback, planRollback, type RollbackChoice } from '../../operations/rollback.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../change.js';
 import type { CommandContext } from '../context.js';
+import { summaryFlag } from '../summary.js';
 
 interface RollbackOptions {
   env: string;
   to?: string;
   restoreDb?: boolean;
   keepDb?: boolean;
+  summary?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function run(ctx: CommandContext, opts: RollbackOptions, [service]:
   assertName(opts.env, '--env');
   if (opts.to !== undefined) assertVersion(opts.to, '--to');
   if (opts.restoreDb && opts.keepDb) throw new InputError('--restore-db and --keep-db exclude each other');
+  const summaryFile = summaryFlag(opts.summary, ctx.cwd);
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);
   const choice = await chooseRollback(ws, target, opts.to);
@@ -66,5 +69,6 @@ export async function run(ctx: CommandContext, opts: RollbackOptions, [service]:
   if (!showPlan(ctx, plan, text, doc)) return ExitCode.ok;
   if (!(await confirmChange(ctx, `Roll ${service}/${opts.env} back from ${plan.from} to ${plan.to} now?`)))
     return ExitCode.ok;
-  return executeChange(ctx, target, plan, operationLogFile(ctx.io.env, service, opts.env, 'rollback'));
+  const logFile = operationLogFile(ctx.io.env, service, opts.env, 'rollback');
+  return executeChange(ctx, target, plan, logFile, { summaryFile });
 }

@@ -49,6 +49,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
         lock: r.lock,
         lastBackup: r.lastBackup,
         drift: r.drift,
+        rejected: r.rejected,
         errors: r.errors,
       })),
     });
@@ -82,6 +83,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
   );
   const notes = rows.flatMap((r) => [
     ...(r.drift ? [`${r.service}: drift: ${r.drift}`] : []),
+    ...(r.rejected ? [`${r.service}/${r.env}: runs ${r.version}, which is ${r.rejected}`] : []),
     ...(r.securityUpdate
       ? [`${r.service}/${r.env}: runs ${r.version}; security releases since: ${r.securityReleases.join(', ')}`]
       : []),

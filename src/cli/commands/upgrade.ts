@@ -2,10 +2,12 @@ import { ExitCode, InputError, RefusedError, type ExitCodeValue } from '../../ke
 import { operationLogFile } from '../../kernel/logs.js';
 import { assertName, assertVersion, durationFlag } from '../../kernel/validate.js';
 import { planUpgrade, readVersionChoice } from '../../operations/upgrade.js';
+import { markRejected, readRejections, rejectionFindings } from '../../operations/rejections.js';
 import { planSteps } from '../../pipeline/change.js';
 import type { VersionChoice } from '../../targets/profile.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../change.js';
 import type { CommandContext } from '../context.js';
+import { summaryFlag } from '../summary.js';
 
 interface UpgradeOptions {
   env: string;
@@ -13,6 +15,7 @@ interface UpgradeOptions {
   pre?: boolean;
   lockWait?: string | boolean;
   check?: boolean;
+  summary?: string;
 }
 
 /** The interactive picker: sensible targets first, refused ones shown with the reason. */
@@ -43,10 +46,13 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
   assertName(opts.env, '--env');
   if (opts.to !== undefined) assertVersion(opts.to, '--to');
   const waitMs = lockWaitMs(opts.lockWait);
+  const summaryFile = summaryFlag(opts.summary, ctx.cwd);
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);
 
-  const choice = await readVersionChoice(ws, target, !!opts.pre);
+  const { rejected, errors } = await readRejections(ws, service);
+  for (const e of errors) ctx.printer.warn(e);
+  const choice = markRejected(await readVersionChoice(ws, target, !!opts.pre), rejected);
   let to = opts.to;
   if (!to && choice.suggestions.length === 0) {
     const hidden = opts.pre ? '' : ' (pre-releases hidden: --pre)';
@@ -63,7 +69,8 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
     }
     to = await pickVersion(ctx, choice, !!opts.pre);
   }
-  const plan = await planUpgrade(ws, target, choice, to, !!opts.pre);
+  const upgrade = await planUpgrade(ws, target, choice, to, !!opts.pre);
+  const plan = { ...upgrade, findings: [...rejectionFindings(service, to, rejected), ...upgrade.findings] };
   const logFile = operationLogFile(ctx.io.env, service, opts.env, 'upgrade');
 
   // Best effort, read-only: the deploy tool's own preview (ansible-playbook --check --diff).
@@ -80,5 +87,5 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
   if (!showPlan(ctx, plan, text, doc)) return ExitCode.ok;
   if (!(await confirmChange(ctx, `Upgrade ${service}/${opts.env} from ${plan.from} to ${plan.to} now?`)))
     return ExitCode.ok;
-  return executeChange(ctx, target, plan, logFile, { lockWaitMs: waitMs });
+  return executeChange(ctx, target, plan, logFile, { lockWaitMs: waitMs, summaryFile });
 }

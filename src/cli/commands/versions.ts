@@ -1,6 +1,7 @@
 import { HostFacts } from '../../checks/facts.js';
 import { errorMessage } from '../../kernel/errors.js';
 import { assertName } from '../../kernel/validate.js';
+import { describeRejection, readRejections } from '../../operations/rejections.js';
 import type { VersionEntry } from '../../targets/profile.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
@@ -13,6 +14,8 @@ interface VersionsOptions {
 
 interface Row extends VersionEntry {
   rejected: boolean;
+  /** Why, by whom, when: set when rejected. */
+  rejection?: string;
 }
 
 export async function run(ctx: CommandContext, opts: VersionsOptions, [service]: string[]) {
@@ -39,7 +42,12 @@ export async function run(ctx: CommandContext, opts: VersionsOptions, [service]:
     notes: opts.notes ? 'newer' : 'none',
   });
   warnings.push(...c.warnings);
-  const rows: Row[] = c.versions.map((v) => ({ ...v, rejected: false }));
+  const { rejected, errors } = await readRejections(ws, service);
+  warnings.push(...errors);
+  const rows: Row[] = c.versions.map((v) => {
+    const r = rejected.get(v.version);
+    return { ...v, rejected: !!r, ...(r ? { rejection: describeRejection(r) } : {}) };
+  });
   if (ctx.global.json) {
     const versions = rows.map(({ notes, ...r }) => ({ ...r, ...(notes ? { notes } : {}) }));
     p.json({ service, env: opts.env ?? null, current, versions, warnings });
@@ -51,8 +59,15 @@ export async function run(ctx: CommandContext, opts: VersionsOptions, [service]:
       .join(', ');
   p.out(
     table(
-      rows.map((r) => [r.current ? '→' : ' ', r.version, r.series, r.date ?? '', tags(r)]),
-      [' ', 'VERSION', 'SERIES', 'DATE', ''],
+      rows.map((r) => [
+        r.current ? '→' : ' ',
+        r.version,
+        r.series,
+        r.date ?? '',
+        tags(r),
+        r.rejection ? p.style('red', r.rejection) : '',
+      ]),
+      [' ', 'VERSION', 'SERIES', 'DATE', '', 'REJECTED'],
     ),
   );
   for (const r of rows.filter((x) => x.notes)) p.out(`\n## ${r.version}\n${r.notes!.trim()}`);

@@ -9,6 +9,7 @@ import {
 } from '../../drivers/abra/recipeVersion.js';
 import type { Finding, Health, ServiceProfile, VersionEntry } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
+import { releaseNotePath } from '../../drivers/abra/recipeTags.js';
 import { composeOverlaysCheck, overlayFindings } from './overlays.js';
 import { appSchemaMark } from './schema.js';
 import { ssoCheck } from './sso.js';
@@ -150,6 +151,7 @@ export const coopcloudAppProfile: ServiceProfile = {
         date: v.date,
         security: false,
         text: v.notes ?? '(the recipe has no release note for this version)',
+        url: `${abraConfig(t).recipe}: ${releaseNotePath(v.version)}`,
       }));
     const current = ordered(choice.current, 'current version');
     const findings: Finding[] =

@@ -148,7 +148,13 @@ export const mastodonProfile: ServiceProfile = {
         const p = parseMastodonVersion(v.version);
         return compareMastodonVersions(p, cur) > 0 && compareMastodonVersions(p, target) <= 0;
       })
-      .map((v) => ({ version: v.version, date: v.date, security: v.security, text: v.notes! }));
+      .map((v) => ({
+        version: v.version,
+        date: v.date,
+        security: v.security,
+        text: v.notes!,
+        url: `https://github.com/mastodon/mastodon/releases/tag/v${v.version}`,
+      }));
     return { notes, findings };
   },
 

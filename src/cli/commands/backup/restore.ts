@@ -6,6 +6,7 @@ import { planRestore } from '../../../operations/restore.js';
 import { backupSource, openBackupStore } from '../../../targets/backups.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../../change.js';
 import type { CommandContext } from '../../context.js';
+import { summaryFlag } from '../../summary.js';
 import { restoreTest } from './common.js';
 
 /** `backup restore ID --into scratch` (the restore test, in common.ts) or `--into ENV`. */
@@ -13,10 +14,14 @@ interface RestoreOptions {
   into: string;
   store?: string;
   fromOtherEnv?: boolean;
+  summary?: string;
 }
 
 export async function run(ctx: CommandContext, opts: RestoreOptions, [id]: string[]) {
   assertBackupId(id);
+  if (opts.summary !== undefined && opts.into === 'scratch') {
+    throw new InputError('--summary: only with --into ENV (the restore test leaves no change to summarize)');
+  }
   if (opts.into !== 'scratch') return restoreIntoEnv(ctx, opts, id);
   return restoreTest(ctx, id, opts.store);
 }
@@ -30,6 +35,7 @@ export async function run(ctx: CommandContext, opts: RestoreOptions, [id]: strin
  */
 async function restoreIntoEnv(ctx: CommandContext, opts: RestoreOptions, id: string): Promise<ExitCodeValue> {
   assertName(opts.into, '--into');
+  const summaryFile = summaryFlag(opts.summary, ctx.cwd);
   const ws = ctx.workspace();
   const store = await openBackupStore(ws, opts.store);
   const manifest = await findBackup(store, id);
@@ -49,5 +55,6 @@ async function restoreIntoEnv(ctx: CommandContext, opts: RestoreOptions, id: str
   if (!showPlan(ctx, plan, text, { from: plan.from, to: plan.to, backupId: id })) return ExitCode.ok;
   if (!(await confirmChange(ctx, `Replace the database of ${target.service}/${target.env} with backup ${id}?`)))
     return ExitCode.ok;
-  return executeChange(ctx, target, plan, operationLogFile(ctx.io.env, target.service, target.env, 'restore'));
+  const logFile = operationLogFile(ctx.io.env, target.service, target.env, 'restore');
+  return executeChange(ctx, target, plan, logFile, { summaryFile });
 }

@@ -1,0 +1,50 @@
+import { ExitCode, type ExitCodeValue } from '../../kernel/errors.js';
+import { operationLogFile } from '../../kernel/logs.js';
+import { assertName, durationFlag } from '../../kernel/validate.js';
+import { choosePromotion, planPromote, promotionStep, soakOf } from '../../operations/promote.js';
+import { readRejections } from '../../operations/rejections.js';
+import { planSteps } from '../../pipeline/change.js';
+import { confirmChange, executeChange, formatPlan, showPlan } from '../change.js';
+import type { CommandContext } from '../context.js';
+import { summaryFlag } from '../summary.js';
+
+interface PromoteOptions {
+  from?: string;
+  to?: string;
+  soak?: string;
+  summary?: string;
+}
+
+export async function run(ctx: CommandContext, opts: PromoteOptions, [service]: string[]): Promise<ExitCodeValue> {
+  assertName(service, 'SERVICE');
+  if (opts.from !== undefined) assertName(opts.from, '--from');
+  if (opts.to !== undefined) assertName(opts.to, '--to');
+  const soakFlag = opts.soak === undefined ? undefined : durationFlag(opts.soak, '--soak');
+  const summaryFile = summaryFlag(opts.summary, ctx.cwd);
+  const ws = ctx.workspace();
+  const step = promotionStep(service, ws.service(service), opts);
+  const source = await ws.target(service, step.from);
+  const target = await ws.target(service, step.to);
+  const { rejected, errors } = await readRejections(ws, service);
+  for (const e of errors) ctx.printer.warn(e);
+  const soakMs = soakOf(ws.service(service), soakFlag);
+  const choice = await choosePromotion(ws, source, target, { soakMs, rejected });
+  const plan = await planPromote(ws, target, source, choice);
+  const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
+  const doc = {
+    service,
+    from: step.from,
+    to: step.to,
+    version: choice.version,
+    current: plan.from,
+    promotedFrom: choice.source.id,
+    soakMs,
+    findings: plan.findings,
+    steps: planSteps(plan, target),
+  };
+  if (!showPlan(ctx, plan, text, doc)) return ExitCode.ok;
+  const question = `Promote ${service} ${choice.version} from ${step.from} to ${step.to} (now ${plan.from})?`;
+  if (!(await confirmChange(ctx, question))) return ExitCode.ok;
+  const logFile = operationLogFile(ctx.io.env, service, step.to, 'promote');
+  return executeChange(ctx, target, plan, logFile, { summaryFile });
+}

@@ -1,0 +1,5 @@
+import type { CommandContext } from '../../context.js';
+import { mark } from './common.js';
+
+export const run = (ctx: CommandContext, opts: { reason?: string }, args: string[]) =>
+  mark(ctx, 'unreject', opts, args);

@@ -1,0 +1,197 @@
+import { HostFacts } from '../checks/facts.js';
+import type { ServiceConfig } from '../config/schema.js';
+import { HistoryStore, type HistoryRecord } from '../history/records.js';
+import type { Rejection } from '../history/rejections.js';
+import { errorMessage, InputError, RefusedError } from '../kernel/errors.js';
+import { formatDuration } from '../kernel/validate.js';
+import type { ChangePlan } from '../pipeline/change.js';
+import type { Finding } from '../targets/profile.js';
+import type { Target } from '../targets/target.js';
+import type { Workspace } from '../targets/workspace.js';
+import { refuseRejected } from './rejections.js';
+import { planUpgrade, readVersionChoice } from './upgrade.js';
+
+const DEFAULT_SOAK_MS = 24 * 3_600_000;
+const CHANGES = ['upgrade', 'rollback', 'promote'];
+
+/** A record's patch set, as the patch-set workstream writes it (absent without patches). */
+interface PatchSet {
+  digest: string;
+  patches: Array<{ file: string; sha256: string }>;
+}
+
+/** --from and --to along the service's `promotion:` chain: --to defaults to the last, --from to the one before. */
+export function promotionStep(
+  service: string,
+  svc: ServiceConfig,
+  opts: { from?: string; to?: string },
+): { from: string; to: string } {
+  const chain = svc.promotion ?? [];
+  if (chain.length < 2) {
+    throw new InputError(`${service} has no promotion chain: add promotion: [alpha, prod] to its config`);
+  }
+  const shown = chain.join(' → ');
+  const at = (env: string, flag: string) => {
+    const i = chain.indexOf(env);
+    if (i < 0) throw new InputError(`${flag}: ${env} is not in the promotion chain of ${service} (${shown})`);
+    return i;
+  };
+  const toIndex = opts.to !== undefined ? at(opts.to, '--to') : chain.length - 1;
+  if (toIndex === 0) throw new InputError(`--to: ${chain[0]} is the start of ${service}'s chain (${shown})`);
+  const fromIndex = opts.from !== undefined ? at(opts.from, '--from') : toIndex - 1;
+  if (fromIndex !== toIndex - 1) {
+    throw new InputError(
+      `--from: ${chain[fromIndex]} does not come right before ${chain[toIndex]} in ${service}'s chain (${shown})`,
+    );
+  }
+  return { from: chain[fromIndex], to: chain[toIndex] };
+}
+
+export function soakOf(svc: ServiceConfig, flagMs: number | undefined): number {
+  return flagMs ?? svc.soak ?? DEFAULT_SOAK_MS;
+}
+
+/**
+ * The newest succeeded change on an environment, read from its host; undefined when none. `versionMoved`: only one
+ * that changed the version (the source of a promotion); else any (a redeploy of the same version with other patches).
+ */
+async function lastChange(t: Target, versionMoved: boolean): Promise<HistoryRecord | undefined> {
+  const records = await new HistoryStore(t.remote, t.paths.stateDir).list(t.service, t.env, 200);
+  return records.find(
+    (r) =>
+      r.status === 'succeeded' &&
+      CHANGES.includes(r.operation) &&
+      !!r.to &&
+      (!versionMoved || (!!r.from && r.from !== r.to)),
+  );
+}
+
+function patchSetOf(r: HistoryRecord | undefined): PatchSet | undefined {
+  const p = r?.details.patchSet as PatchSet | undefined;
+  return p && typeof p.digest === 'string' ? p : undefined;
+}
+
+/**
+ * THE place the target's patch set is compared (merge with the patch-set workstream: return the digest of the
+ * patch set the target's config gives, from its function computing an environment's patch set). Until then no
+ * environment has patches.
+ */
+function configuredPatchDigest(_ws: Workspace, _t: Target): string | undefined {
+  return undefined;
+}
+
+interface PromotionChoice {
+  source: HistoryRecord;
+  version: string;
+  soakMs: number;
+  /** The patch-set digest the source runs with, and the one the target's config gives (what it will run). */
+  sourcePatches?: string;
+  targetPatches?: string;
+}
+
+/**
+ * What is promoted: the source environment's newest succeeded change, read from ITS host, refused with the reason
+ * when it is missing, too young, unhealthy now, rejected, or already what the target runs. Reads only.
+ */
+export async function choosePromotion(
+  ws: Workspace,
+  source: Target,
+  target: Target,
+  opts: { soakMs: number; rejected: Map<string, Rejection>; now?: number },
+): Promise<PromotionChoice> {
+  const from = `${source.service}/${source.env}`;
+  const record = await lastChange(source, true);
+  if (!record) {
+    throw new RefusedError(
+      `${from} has no succeeded change in its history on ${source.host.name}: nothing to promote`,
+      {
+        hints: [`upgrade ${source.env} first: coopctl upgrade ${source.service} --env ${source.env}`],
+      },
+    );
+  }
+  const version = record.to!;
+  const ranMs = (opts.now ?? Date.now()) - Date.parse(record.finishedAt ?? record.startedAt);
+  if (ranMs < opts.soakMs) {
+    throw new RefusedError(
+      `${from} has run ${version} for ${formatDuration(Math.max(0, ranMs))} (since ${record.finishedAt}, record ` +
+        `${record.id}); the soak time is ${formatDuration(opts.soakMs)}`,
+      { hints: ['wait, or pass --soak DURATION (recorded with the promotion)'] },
+    );
+  }
+  const rejection = opts.rejected.get(version);
+  if (rejection) throw refuseRejected(source.service, rejection);
+  await checkSourceNow(ws, source, version);
+  const sourcePatches = patchSetOf(record)?.digest;
+  const targetPatches = configuredPatchDigest(ws, target);
+  const current = await new HostFacts(ws, target).runningVersion();
+  const runningPatches = patchSetOf(await lastChange(target, false))?.digest;
+  if (current === version && runningPatches === targetPatches) {
+    const patches = targetPatches ? ` with patch set ${targetPatches}` : '';
+    throw new RefusedError(`${target.service}/${target.env} already runs ${version}${patches}: nothing to promote`);
+  }
+  return { source: record, version, soakMs: opts.soakMs, sourcePatches, targetPatches };
+}
+
+/** The source runs the recorded version and is healthy now (read-only: its health endpoint, asked on the host). */
+async function checkSourceNow(ws: Workspace, source: Target, version: string): Promise<void> {
+  const from = `${source.service}/${source.env}`;
+  let running: string;
+  try {
+    running = await new HostFacts(ws, source).runningVersion();
+  } catch (err) {
+    throw new RefusedError(`${from} does not answer now (${errorMessage(err)}): its ${version} is not promoted`);
+  }
+  if (running !== version) {
+    throw new RefusedError(`${from} runs ${running} now, not ${version} as its last succeeded change recorded`);
+  }
+  const health = await source.profile.health(source).catch((err: unknown) => ({
+    healthy: false,
+    latencyMs: null,
+    error: errorMessage(err),
+  }));
+  if (health && !health.healthy) {
+    throw new RefusedError(`${from} is not healthy now: ${health.error ?? 'its health check fails'}`);
+  }
+}
+
+/** The target's upgrade to the source's exact version, as an operation `promote` recording where it came from. */
+export async function planPromote(ws: Workspace, t: Target, source: Target, c: PromotionChoice): Promise<ChangePlan> {
+  const choice = await readVersionChoice(ws, t, true);
+  const upgrade = await planUpgrade(ws, t, choice, c.version, true);
+  const findings: Finding[] = [
+    {
+      id: 'promotion',
+      level: 'ok',
+      message:
+        `${c.version} from ${source.service}/${source.env} (record ${c.source.id}, finished ${c.source.finishedAt}; ` +
+        `soak ${formatDuration(c.soakMs)})`,
+    },
+    ...upgrade.findings,
+  ];
+  if (c.sourcePatches !== c.targetPatches) {
+    findings.push({
+      id: 'patches',
+      level: 'warn',
+      message:
+        `${source.env} runs patch set ${c.sourcePatches ?? 'none'}; ${t.env}'s config gives ` +
+        `${c.targetPatches ?? 'none'}: ${t.env} gets its own`,
+    });
+  }
+  return {
+    ...upgrade,
+    operation: 'promote',
+    findings,
+    recordFields: {
+      ...upgrade.recordFields,
+      promotedFrom: c.source.id,
+      promotion: {
+        from: source.env,
+        host: source.host.name,
+        record: c.source.id,
+        soakMs: c.soakMs,
+        soak: formatDuration(c.soakMs),
+        ...(c.sourcePatches ? { patchSet: c.sourcePatches } : {}),
+      },
+    },
+  };
+}

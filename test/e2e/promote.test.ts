@@ -1,0 +1,227 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { json } from '../helpers/cli.js';
+import {
+  type ChangeDoc,
+  changeWhileUnhealthy,
+  SandboxMastodon,
+  useMastodonSandbox,
+} from '../helpers/upgradeSandbox.js';
+
+/**
+ * `coopctl promote`, `reject`/`unreject` and `--summary FILE` on the sandbox: alpha is upgraded to 4.4.8, then what
+ * alpha verified goes to prod (refused first for every reason it must be, one failing on prod's verification), and
+ * the wiki goes from wiki-alpha to wiki. The tests build on each other.
+ */
+const W2 = '1.1.1+1.42.3';
+
+const world = useMastodonSandbox();
+let prod: SandboxMastodon;
+let alphaUpgrade: ChangeDoc['record'];
+
+const promote = (...extra: string[]) => world.sb.run(['promote', 'mastodon', '--yes', ...extra]);
+
+/** A promotion refused: exit 3, the reason said, nothing on prod changed (version, records, lock, files). */
+async function refused(args: string[], reason: RegExp): Promise<void> {
+  prod ??= new SandboxMastodon(world.sb, 'prod');
+  const before = prod.footprint();
+  const running = await prod.running();
+  const r = await promote(...args);
+  expect(r.code, r.stderr).toBe(3);
+  expect(r.stderr).toMatch(reason);
+  expect(prod.footprint()).toEqual(before);
+  expect(await prod.running()).toEqual(running);
+  expect(prod.lockInfo()).toBeUndefined();
+}
+
+async function versionOf(service: string, env: string): Promise<string | null> {
+  const doc = json<{ services: Array<{ version: string | null }> }>(
+    await world.sb.run(['--json', 'status', service, '--env', env]),
+  );
+  return doc.services[0].version;
+}
+
+describe('coopctl promote mastodon (alpha → prod)', () => {
+  it('bad input names the flag and runs nothing: no chain, envs outside it or not adjacent, a bad --summary', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['promote', 'bonfire'], /bonfire has no promotion chain/],
+      [['promote', 'mastodon', '--to', 'staging'], /--to: staging is not in the promotion chain/],
+      [['promote', 'mastodon', '--from', 'prod'], /--from: prod does not come right before prod/],
+      [['promote', 'mastodon', '--soak', 'soon'], /--soak: "soon" is not a duration/],
+      [['promote', 'mastodon', '--summary', '/nonexistent/mr.md'], /--summary: \/nonexistent is not an existing/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await world.sb.run(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it('refused without a succeeded change on alpha', async () => {
+    await refused(['--soak', '0'], /mastodon\/alpha has no succeeded change in its history/);
+  });
+
+  it('alpha upgraded to 4.4.8; refused inside the soak time (default 24h)', async () => {
+    const r = await world.sb.run(['--json', 'upgrade', 'mastodon', '--env', 'alpha', '--to', '4.4.8', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    alphaUpgrade = json<ChangeDoc>(r).record;
+    await refused([], /has run 4\.4\.8 for .*; the soak time is 24h/);
+  });
+
+  it('reject: shown in versions, refuses the picker --to and promote; unreject lifts it', async () => {
+    const noReason = await world.sb.run(['reject', 'mastodon', '4.4.8']);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain('--reason');
+    const rej = await world.sb.run(['reject', 'mastodon', '4.4.8', '--reason', 'breaks the relay']);
+    expect(rej.code, rej.stderr).toBe(0);
+    expect(rej.stdout).toMatch(/recorded on alpha .*prod /);
+
+    type Versions = { versions: Array<{ version: string; rejected: boolean; rejection?: string }> };
+    const listed = json<Versions>(await world.sb.run(['--json', 'versions', 'mastodon', '--env', 'prod']));
+    expect(listed.versions.find((v) => v.version === '4.4.8')).toMatchObject({ rejected: true });
+    expect(listed.versions.find((v) => v.version === '4.4.8')?.rejection).toContain('breaks the relay');
+    expect(listed.versions.find((v) => v.version === '4.4.7')).toMatchObject({ rejected: false });
+    const table = await world.sb.run(['versions', 'mastodon']);
+    expect(table.stdout).toMatch(/4\.4\.8 .*rejected by .*: breaks the relay/);
+
+    const status = json<{ services: Array<{ env: string; rejected: string | null }> }>(
+      await world.sb.run(['--json', 'status', 'mastodon']),
+    );
+    expect(status.services.find((s) => s.env === 'alpha')?.rejected).toContain('breaks the relay');
+    expect(status.services.find((s) => s.env === 'prod')?.rejected).toBeNull();
+
+    prod = new SandboxMastodon(world.sb, 'prod');
+    const before = prod.footprint();
+    const up = await world.sb.run(['upgrade', 'mastodon', '--env', 'prod', '--to', '4.4.8', '--yes', '--no-check']);
+    expect(up.code, up.stderr).toBe(3);
+    expect(up.stderr).toContain('breaks the relay');
+    expect(prod.footprint()).toEqual(before);
+
+    await refused(['--soak', '0'], /4\.4\.8 is rejected by .*: breaks the relay/);
+
+    const un = await world.sb.run(['unreject', 'mastodon', '4.4.8', '--reason', 'relay fixed']);
+    expect(un.code, un.stderr).toBe(0);
+    const again = json<Versions>(await world.sb.run(['--json', 'versions', 'mastodon', '--env', 'prod']));
+    expect(again.versions.find((v) => v.version === '4.4.8')).toMatchObject({ rejected: false });
+  });
+
+  it("refused while alpha's health fails now", async () => {
+    await world.sb.fault('alpha', 'health-fails');
+    try {
+      await refused(['--soak', '0'], /mastodon\/alpha is not healthy now/);
+    } finally {
+      await world.sb.fault('--clear', 'alpha');
+    }
+  });
+
+  it("a failing verification on prod restores prod's 4.4.7; alpha is left as it was", async () => {
+    const alpha = world.alpha;
+    const alphaBefore = alpha.footprint();
+    const r = await changeWhileUnhealthy(prod, ['--json', 'promote', 'mastodon', '--soak', '0', '--yes']);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const doc = json<ChangeDoc>({ code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) });
+    expect(doc.record).toMatchObject({ operation: 'promote', status: 'rolled-back', promotedFrom: alphaUpgrade.id });
+    expect(await prod.running()).toEqual({ version: '4.4.7', healthy: true });
+    expect(prod.lockInfo()).toBeUndefined();
+    expect(alpha.footprint()).toEqual(alphaBefore);
+    expect(alpha.lockInfo()).toBeUndefined();
+  });
+
+  it("--soak 0: prod runs alpha's exact version, recorded with promotedFrom and the soak; --summary written", async () => {
+    const file = path.join(world.sb.dir, 'promote-summary.md');
+    const r = await world.sb.run(['--json', 'promote', 'mastodon', '--soak', '0', '--yes', '--summary', file]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = json<ChangeDoc>(r);
+    expect(doc.record).toMatchObject({
+      operation: 'promote',
+      status: 'succeeded',
+      from: '4.4.7',
+      to: '4.4.8',
+      promotedFrom: alphaUpgrade.id,
+    });
+    expect(prod.record(doc.record.id)).toMatchObject({ promotedFrom: alphaUpgrade.id, status: 'succeeded' });
+    expect(prod.record(doc.record.id).details.promotion).toMatchObject({ from: 'alpha', soakMs: 0 });
+    expect(await prod.running()).toEqual({ version: '4.4.8', healthy: true });
+
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const md = readFileSync(file, 'utf8');
+    expect(md).toContain('### coopctl promote mastodon/prod: 4.4.7 → 4.4.8 — succeeded');
+    expect(md).toContain('[4.4.8](https://github.com/mastodon/mastodon/releases/tag/v4.4.8)');
+    expect(md).toMatch(/- checks: .*✓ disk/);
+    expect(doc.record.backupId).toBeTruthy();
+    expect(md).toContain(`safety backup: \`${doc.record.backupId}\``);
+    expect(md).toMatch(/verification: healthy/);
+    expect(md).toContain(`record \`${alphaUpgrade.id}\``);
+    expect(md).toMatch(/operator \S+/);
+  });
+
+  it('refused when prod already runs it', async () => {
+    await refused(['--soak', '0'], /mastodon\/prod already runs 4\.4\.8/);
+  });
+
+  it('--summary is written on a failed ending too (upgrade)', async () => {
+    const file = path.join(world.sb.dir, 'failed-summary.md');
+    await world.sb.fault('alpha', 'migration-fails');
+    try {
+      const r = await world.sb.run([
+        'upgrade',
+        'mastodon',
+        '--env',
+        'alpha',
+        '--to',
+        '4.5.0',
+        '--yes',
+        '--summary',
+        file,
+      ]);
+      expect(r.code).toBe(1);
+    } finally {
+      await world.sb.fault('--clear', 'alpha');
+    }
+    expect(readFileSync(file, 'utf8')).toMatch(/### coopctl upgrade mastodon\/alpha: 4\.4\.8 → 4\.5\.0 — rolled-back/);
+  });
+
+  it('rollback and backup restore --into ENV write --summary too', async () => {
+    const rolled = path.join(world.sb.dir, 'rollback-summary.md');
+    const rb = await world.sb.run([
+      'rollback',
+      'mastodon',
+      '--env',
+      'prod',
+      '--restore-db',
+      '--yes',
+      '--summary',
+      rolled,
+    ]);
+    expect(rb.code, rb.stderr).toBe(0);
+    const rbText = readFileSync(rolled, 'utf8');
+    expect(rbText).toMatch(/### coopctl rollback mastodon\/prod: 4\.4\.8 → 4\.4\.7 — succeeded/);
+    expect(rbText).toMatch(/safety backup: `[^`]+`/);
+
+    const restored = path.join(world.sb.dir, 'restore-summary.md');
+    const backup = alphaUpgrade.backupId!;
+    const rs = await world.sb.run(['backup', 'restore', backup, '--into', 'alpha', '--yes', '--summary', restored]);
+    expect(rs.code, rs.stderr).toBe(0);
+    expect(statSync(restored).mode & 0o777).toBe(0o600);
+    expect(readFileSync(restored, 'utf8')).toMatch(
+      /### coopctl restore mastodon\/alpha: 4\.4\.8 → 4\.4\.8 — succeeded/,
+    );
+
+    const scratch = await world.sb.run(['backup', 'restore', backup, '--into', 'scratch', '--summary', restored]);
+    expect(scratch.code).toBe(2);
+    expect(scratch.stderr).toContain('--summary: only with --into ENV');
+  });
+});
+
+describe('coopctl promote wiki (wiki-alpha → wiki)', () => {
+  it('wiki-alpha upgraded, then promoted: the production wiki runs the same recipe release', async () => {
+    const up = await world.sb.run(['upgrade', 'wiki', '--env', 'alpha', '--to', W2, '--yes']);
+    expect(up.code, up.stderr).toBe(0);
+    const r = await world.sb.run(['--json', 'promote', 'wiki', '--soak', '0', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<ChangeDoc>(r).record).toMatchObject({ operation: 'promote', status: 'succeeded', to: W2 });
+    expect(await versionOf('wiki', 'prod')).toBe(W2);
+    expect(await versionOf('wiki', 'alpha')).toBe(W2);
+  });
+});
