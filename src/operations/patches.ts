@@ -1,0 +1,35 @@
+import { HistoryStore } from '../history/records.js';
+import type { Finding } from '../targets/profile.js';
+import { type LoadedPatchSet, type PatchSet, patchedTag } from '../targets/patches.js';
+import type { Target } from '../targets/target.js';
+
+/** What the plan says of the patches a deploy of `to` carries. */
+export function patchesFinding(patches: LoadedPatchSet | null, to: string): Finding[] {
+  if (!patches) return [];
+  const list = patches.patches.map((p) => `${p.file} (sha256 ${p.sha256.slice(0, 12)})`).join(', ');
+  return [
+    {
+      id: 'patches',
+      level: 'ok',
+      message:
+        `patches ${list}, set ${patches.set.digest.slice(0, 12)}: the host builds the image ` +
+        `v${patchedTag(to, patches.set)} from the upstream one and runs it`,
+    },
+  ];
+}
+
+/**
+ * The patches `version` runs with now, as far as the history tells: `patches` when the newest succeeded change to
+ * it carried the same set, else none (a recovery then deploys the upstream image, as ran before).
+ */
+export async function patchesRunning(
+  t: Target,
+  version: string,
+  patches: LoadedPatchSet | null,
+): Promise<LoadedPatchSet | null> {
+  if (!patches) return null;
+  const records = await new HistoryStore(t.remote, t.paths.stateDir).list(t.service, t.env, 50);
+  const last = records.find((r) => r.status === 'succeeded' && r.to === version);
+  const ran = last?.details.patchSet as PatchSet | null | undefined;
+  return ran?.digest === patches.set.digest ? patches : null;
+}
