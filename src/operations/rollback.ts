@@ -12,7 +12,7 @@ import {
   verifyStage,
 } from '../pipeline/library.js';
 import { openBackupStore } from '../targets/backups.js';
-import { loadPatchSet, type PatchSet } from '../targets/patches.js';
+import { loadPatchSet, loadRecordedPatchSet, type PatchSet } from '../targets/patches.js';
 import type { Finding, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
@@ -123,7 +123,7 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
         ]
       : [];
   const patches = loadPatchSet(ws.loaded, t.service, t.env);
-  const undonePatches = (c.undoes?.details.patchSet as PatchSet | null | undefined)?.digest;
+  const undone = c.undoes?.details.patchSet as PatchSet | null | undefined;
   return {
     operation: 'rollback',
     service: t.service,
@@ -134,7 +134,7 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
     notes: [],
     findings: [...findings, ...patchesFinding(patches, c.to)],
     stages: [
-      preflightStage({}),
+      preflightStage({ deployVersion: c.to }),
       ...safetyBackupStage(backups, t, c.current),
       ...restore,
       deployStage(t, c.to, undefined, patches),
@@ -142,8 +142,8 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
     ],
     backups,
     patches,
-    // what runs now was deployed by the change this undoes: with these patches when its record says so
-    patchesBefore: patches && undonePatches === patches.set.digest ? patches : null,
+    // what runs now was deployed by the change this undoes, with the patches its record names
+    patchesBefore: undone ? loadRecordedPatchSet(ws.loaded, undone) : null,
     recordFields: {
       patchSet: patches?.set ?? null,
       undoes: c.undoes?.id ?? null,

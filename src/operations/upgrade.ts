@@ -42,7 +42,7 @@ export async function planUpgrade(
     backups,
     recordFields: { patchSet: patchSetOf(ws, t) },
     patches,
-    patchesBefore: await patchesRunning(t, choice.current, patches),
+    patchesBefore: await patchesRunning(ws, t, choice.current),
     restoreOnFailure: t.serviceConfig.restoreOnFailure,
   };
 }

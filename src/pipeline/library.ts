@@ -17,7 +17,7 @@ import type { Target } from '../targets/target.js';
 const mark = (status: string) => (status === 'pass' ? '✓' : status === 'warn' ? '!' : '✗');
 
 /** Every check of the target, in parallel; a failed one refuses the change before anything happens. */
-export function preflightStage(opts: { toVersion?: string }): ChangeStage {
+export function preflightStage(opts: { toVersion?: string; deployVersion?: string }): ChangeStage {
   return {
     id: 'preflight',
     title: 'Preflight checks',
@@ -35,6 +35,7 @@ export function preflightStage(opts: { toVersion?: string }): ChangeStage {
         runner: ws.runner,
         facts,
         toVersion: opts.toVersion,
+        deployVersion: opts.deployVersion,
         allowPrerelease: true,
       };
       run.checks = await runChecks(checks, ctxChecks, (r) => ctx.report(`${mark(r.status)} ${r.id}: ${r.message}`));

@@ -91,7 +91,8 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
         logFile: r.logFile,
         report: ctx.report,
       });
-      await r.record!.note({ recoveryDeploy: { driver: t.driver.id, ...result.details } });
+      const patchSet = p.patchesBefore?.set ?? null;
+      await r.record!.note({ recoveryDeploy: { driver: t.driver.id, patchSet, ...result.details } });
       if (!result.ok) throw new OperationError(`deploying ${p.from} again failed: ${result.failure ?? 'see the log'}`);
       restored.push(`${p.from} deployed again`);
       return result.summary;

@@ -123,6 +123,26 @@ export function loadPatchSet(loaded: LoadedConfig, service: string, env: string)
   return { set: { digest: patchSetDigest(set), patches: set }, patches };
 }
 
+/**
+ * The patches a history record's set names, read again from the operators' repo: null when one is gone or has
+ * changed since (its sha256 differs), as the set can then not be built again.
+ */
+export function loadRecordedPatchSet(loaded: LoadedConfig, recorded: PatchSet): LoadedPatchSet | null {
+  const patches: LoadedPatch[] = [];
+  for (const { file, sha256: want } of recorded.patches) {
+    let content: string;
+    try {
+      content = readFileSync(loaded.resolvePath(file), 'utf8');
+    } catch {
+      return null;
+    }
+    if (sha256(content) !== want) return null;
+    const expect = readExpectation(loaded.resolvePath(file), file);
+    patches.push({ file, name: path.basename(file), sha256: want, content, touches: touchedFiles(content), expect });
+  }
+  return { set: recorded, patches };
+}
+
 /** Every environment's patches, checked when the config is loaded: a bad one is bad input before anything runs. */
 export function checkAllPatches(loaded: LoadedConfig): void {
   for (const [service, svc] of Object.entries(loaded.config.services))

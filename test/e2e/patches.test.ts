@@ -93,6 +93,36 @@ describe('patch sets', () => {
     expect(await maxChars(alpha)).toBe(2000);
   });
 
+  it('a declared effect that does not hold fails verification; the restore brings 4.4.8 back with its patch', async () => {
+    // a patch that applies (a note in the README) but declares an effect nothing makes true
+    const readme = readFileSync(path.join(repo, 'test/fixtures/mastodon-upstream/files/README.md'), 'utf8').split('\n');
+    const note = path.join(sb.dir, 'readme-note.patch');
+    const hunk = [` ${readme[0]}`, ` ${readme[1]}`, '+Run by social.coop.', '+', ` ${readme[2]}`];
+    writeFileSync(note, ['--- a/README.md', '+++ b/README.md', '@@ -1,3 +1,5 @@', ...hunk, ''].join('\n'));
+    writeFileSync(
+      `${note}.yaml`,
+      'expect: { instanceApi: { path: configuration.statuses.max_characters, equals: 3000 } }\n',
+    );
+    const doc = parseDocument(readFileSync(sb.config, 'utf8'));
+    doc.setIn(['services', 'mastodon', 'environments', 'alpha', 'patches'], [PATCH, note]);
+    writeFileSync(sb.config, doc.toString());
+    const r = await sb.run(['--json', 'upgrade', 'mastodon', '--env', 'alpha', '--to', '4.5.0', '--yes', '--no-check']);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+    const out = JSON.parse(r.stdout) as { record: { id: string; status: string } };
+    expect(out.record.status).toBe('rolled-back');
+    const record = alpha.record(out.record.id);
+    const checks = (record.details.verification as { checks: Array<{ id: string; ok: boolean; message: string }> })
+      .checks;
+    expect(checks.find((c) => c.id === 'patches')).toMatchObject({ ok: false });
+    expect(checks.find((c) => c.id === 'patches')?.message).toContain('= 2000, expected 3000');
+    // 4.4.8 runs again with the patch set its own record names
+    expect((record.details.recoveryDeploy as { patchSet: { digest: string } }).patchSet.digest).toBe(DIGEST);
+    expect((await alpha.running()).version).toBe('4.4.8');
+    expect(await maxChars(alpha)).toBe(2000);
+    expect(composeFile(alpha)).toContain(`image: ghcr.io/mastodon/mastodon:v4.4.8-p${DIGEST.slice(0, 12)}`);
+    expect(await maxChars(prod)).toBe(500);
+  });
+
   it('a patch file that is missing is bad input (exit 2, file:line), before anything runs remotely', async () => {
     const doc = parseDocument(readFileSync(sb.config, 'utf8'));
     doc.setIn(['services', 'mastodon', 'environments', 'alpha', 'patches'], ['patches/none.patch']);

@@ -10,10 +10,11 @@ import { upstreamOf } from './config.js';
 export const patchesCheck: Check = {
   id: 'patches',
   appliesTo: (t) => !!t.envConfig.patches?.length,
-  async run({ target, workspace, runner, facts, toVersion }) {
+  async run({ target, workspace, runner, toVersion, deployVersion }) {
     const set = loadPatchSet(workspace.loaded, target.service, target.env);
     if (!set) return pass('no patches');
-    const version = toVersion ?? (await facts.runningVersion());
+    const version = deployVersion ?? toVersion;
+    if (!version) return pass('no version to deploy given (--to): nothing to check');
     const url = workspace.gitUrl(upstreamOf(target));
     const results = await Promise.all(
       set.patches.map(async (p) => ({ p, r: await patchAppliesAtTag({ runner }, url, `v${version}`, p.content) })),
