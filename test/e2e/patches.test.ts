@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { SandboxMastodon, setHealthTimeout } from '../helpers/upgradeSandbox.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestSandbox } from '../helpers/sandbox.js';
+import { SandboxMastodon, useMastodonSandbox } from '../helpers/upgradeSandbox.js';
 
 /**
  * Patch sets on the sandbox: the sandbox's config lists the repo's post-length patch for alpha only (as the repo's
@@ -17,6 +17,7 @@ const PATCH = path.join(repo, 'patches', 'mastodon', 'post-length-2000.patch');
 const sha = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
 const DIGEST = sha(`post-length-2000.patch ${sha(readFileSync(PATCH))}\n`);
 
+const world = useMastodonSandbox();
 let sb: TestSandbox;
 let alpha: SandboxMastodon;
 let prod: SandboxMastodon;
@@ -31,15 +32,9 @@ function composeFile(host: SandboxMastodon): string {
   return readFileSync(path.join(host.root, 'opt', 'social.coop', 'docker-compose.yml'), 'utf8');
 }
 
-beforeAll(async () => {
-  sb = await startSandbox();
-  setHealthTimeout(sb, '6s');
-  alpha = new SandboxMastodon(sb, 'alpha');
+beforeAll(() => {
+  ({ sb, alpha } = world);
   prod = new SandboxMastodon(sb, 'prod');
-});
-
-afterAll(async () => {
-  await sb?.down();
 });
 
 describe('patch sets', () => {
