@@ -2,6 +2,7 @@ import { findConfig, loadConfig, type LoadedConfig } from '../config/load.js';
 import { Printer, type IO } from '../kernel/io.js';
 import { ExecaRunner, type ProcessRunner } from '../kernel/process.js';
 import { configSchema, REGISTRY } from '../operations/registry.js';
+import { checkAllPatches } from '../targets/patches.js';
 import { Workspace } from '../targets/workspace.js';
 import { defaultPrompter, type Prompter } from './prompter.js';
 
@@ -50,7 +51,11 @@ export function createContext(io: IO, global: GlobalOptions, cwd = process.cwd()
     prompter,
     cleanup: [],
     config() {
-      loaded ??= loadConfig(findConfig(global.config, io.env, cwd), configSchema());
+      if (!loaded) {
+        const l = loadConfig(findConfig(global.config, io.env, cwd), configSchema());
+        checkAllPatches(l);
+        loaded = l;
+      }
       return loaded;
     },
     workspace() {

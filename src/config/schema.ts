@@ -105,6 +105,8 @@ export interface EnvironmentConfig {
   inventory: string;
   host: string;
   health?: HealthConfig;
+  /** Patches (paths relative to the config file) applied on top of the upstream version at every deploy. */
+  patches?: string[];
 }
 
 const localStore = z.strictObject({ type: z.literal('local'), dir: z.string() });

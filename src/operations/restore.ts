@@ -11,6 +11,7 @@ import {
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 import { currentVersion } from './current.js';
+import { patchesRunning } from './patches.js';
 
 /**
  * A real restore of a service's database: preflight ─ [lock] ─ a fresh
@@ -23,6 +24,8 @@ export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, 
   const { version: current, finding: currentFrom } = await currentVersion(ws, t);
   const backups = safetyBackupsFor(ws, t);
   const id = manifest.id;
+  // deployed again as it runs: with the patches of the change that deployed it
+  const patches = await patchesRunning(ws, t, current);
   return {
     operation: 'restore',
     service: t.service,
@@ -45,11 +48,13 @@ export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, 
       preflightStage({}),
       ...safetyBackupStage(backups, t, current),
       restoreDatabaseStage(id, `Restore ${id} into a new database, stop the app, swap names`, store),
-      deployStage(t, current, `Deploy ${current} again (migrations bring an older backup up to date)`),
-      verifyStage(current),
+      deployStage(t, current, `Deploy ${current} again (migrations bring an older backup up to date)`, patches),
+      verifyStage(current, patches),
     ],
     backups,
-    recordFields: { restoredBackup: id },
+    patches,
+    patchesBefore: patches,
+    recordFields: { restoredBackup: id, patchSet: patches?.set ?? null },
     restoreOnFailure: t.serviceConfig.restoreOnFailure,
   };
 }

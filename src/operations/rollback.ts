@@ -12,10 +12,12 @@ import {
   verifyStage,
 } from '../pipeline/library.js';
 import { openBackupStore } from '../targets/backups.js';
+import { loadPatchSet, loadRecordedPatchSet, type PatchSet } from '../targets/patches.js';
 import type { Finding, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 import { currentVersion } from './current.js';
+import { patchesFinding } from './patches.js';
 
 const RECORD_ID = /^\d{8}T\d{6}Z-[a-z-]+-[0-9a-f]{6}$/;
 
@@ -120,6 +122,8 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
           ),
         ]
       : [];
+  const patches = loadPatchSet(ws.loaded, t.service, t.env);
+  const undone = c.undoes?.details.patchSet as PatchSet | null | undefined;
   return {
     operation: 'rollback',
     service: t.service,
@@ -128,16 +132,20 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
     from: c.current,
     to: c.to,
     notes: [],
-    findings,
+    findings: [...findings, ...patchesFinding(patches, c.to)],
     stages: [
-      preflightStage({}),
+      preflightStage({ deployVersion: c.to }),
       ...safetyBackupStage(backups, t, c.current),
       ...restore,
-      deployStage(t, c.to),
-      verifyStage(c.to),
+      deployStage(t, c.to, undefined, patches),
+      verifyStage(c.to, patches),
     ],
     backups,
+    patches,
+    // what runs now was deployed by the change this undoes, with the patches its record names
+    patchesBefore: undone ? loadRecordedPatchSet(ws.loaded, undone) : null,
     recordFields: {
+      patchSet: patches?.set ?? null,
       undoes: c.undoes?.id ?? null,
       restoreDb,
       ...(!restoreDb && c.schemaFits ? { databaseKept: c.schemaFits } : {}),

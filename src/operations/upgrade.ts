@@ -2,9 +2,11 @@ import { HostFacts } from '../checks/facts.js';
 import type { ChangePlan } from '../pipeline/change.js';
 import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
 import { deployStage, preflightStage, safetyBackupStage, verifyStage } from '../pipeline/library.js';
+import { loadPatchSet, patchSetOf } from '../targets/patches.js';
 import type { VersionChoice } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
+import { patchesFinding, patchesRunning } from './patches.js';
 
 /** What the host runs and what it could move to (read from the host and the version source, never from memory). */
 export function readVersionChoice(ws: Workspace, t: Target, includePrerelease: boolean): Promise<VersionChoice> {
@@ -21,6 +23,7 @@ export async function planUpgrade(
 ): Promise<ChangePlan> {
   const review = await t.profile.reviewChange(t, choice, to, { allowPrerelease, facts: new HostFacts(ws, t), ws });
   const backups = safetyBackupsFor(ws, t);
+  const patches = loadPatchSet(ws.loaded, t.service, t.env);
   return {
     operation: 'upgrade',
     service: t.service,
@@ -29,15 +32,17 @@ export async function planUpgrade(
     from: choice.current,
     to,
     notes: review.notes,
-    findings: review.findings,
+    findings: [...review.findings, ...patchesFinding(patches, to)],
     stages: [
       preflightStage({ toVersion: to }),
       ...safetyBackupStage(backups, t, choice.current),
-      deployStage(t, to),
-      verifyStage(to),
+      deployStage(t, to, undefined, patches),
+      verifyStage(to, patches),
     ],
     backups,
-    recordFields: {},
+    recordFields: { patchSet: patchSetOf(ws, t) },
+    patches,
+    patchesBefore: await patchesRunning(ws, t, choice.current),
     restoreOnFailure: t.serviceConfig.restoreOnFailure,
   };
 }

@@ -6,6 +6,7 @@ import type { CheckResult } from '../targets/check.js';
 import type { Finding, ReleaseNote, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
+import type { LoadedPatchSet } from '../targets/patches.js';
 import type { SafetyBackups } from '../targets/safety.js';
 import type { Stage, StageContext, StageRunner } from './stages.js';
 
@@ -59,6 +60,10 @@ export interface ChangePlan {
   /** More fields of the history record (the backup restored, the record undone). */
   recordFields: Record<string, unknown>;
   restoreOnFailure: 'auto' | 'ask' | 'never';
+  /** The patches the deploy carries (none when unset). */
+  patches?: LoadedPatchSet | null;
+  /** The patches the version before ran with: what a recovery deploys `from` with (none when unset). */
+  patchesBefore?: LoadedPatchSet | null;
 }
 
 export interface ChangeDeps {

@@ -5,6 +5,7 @@ import { HostKeyError, InterruptedError, OperationError, RefusedError } from '..
 import type { SafetyBackups } from '../targets/safety.js';
 import { readSchema, type ChangeStage } from './change.js';
 import type { StageContext } from './stages.js';
+import type { LoadedPatchSet } from '../targets/patches.js';
 import type { Target } from '../targets/target.js';
 
 /**
@@ -16,7 +17,7 @@ import type { Target } from '../targets/target.js';
 const mark = (status: string) => (status === 'pass' ? '✓' : status === 'warn' ? '!' : '✗');
 
 /** Every check of the target, in parallel; a failed one refuses the change before anything happens. */
-export function preflightStage(opts: { toVersion?: string }): ChangeStage {
+export function preflightStage(opts: { toVersion?: string; deployVersion?: string }): ChangeStage {
   return {
     id: 'preflight',
     title: 'Preflight checks',
@@ -34,6 +35,7 @@ export function preflightStage(opts: { toVersion?: string }): ChangeStage {
         runner: ws.runner,
         facts,
         toVersion: opts.toVersion,
+        deployVersion: opts.deployVersion,
         allowPrerelease: true,
       };
       run.checks = await runChecks(checks, ctxChecks, (r) => ctx.report(`${mark(r.status)} ${r.id}: ${r.message}`));
@@ -130,8 +132,8 @@ export function restoreDatabaseStage(id: string, title: string, store?: string):
   };
 }
 
-/** The driver deploys `version` (the playbook, abra); its progress goes under the stage. */
-export function deployStage(t: Target, version: string, title?: string): ChangeStage {
+/** The driver deploys `version` (the playbook, abra), with `patches` when given; its progress goes under the stage. */
+export function deployStage(t: Target, version: string, title?: string, patches?: LoadedPatchSet | null): ChangeStage {
   return {
     id: 'apply',
     title: title ?? t.driver.describeDeploy(version),
@@ -141,7 +143,7 @@ export function deployStage(t: Target, version: string, title?: string): ChangeS
       r.changed = true;
       const result = await t.driver.deploy(r.ws, t, {
         version,
-        variables: t.profile.deployVariables(version),
+        variables: t.profile.deployVariables(version, patches),
         logFile: r.logFile,
         signal: ctx.signal,
         report: ctx.report,
@@ -161,8 +163,8 @@ export function deployStage(t: Target, version: string, title?: string): ChangeS
   };
 }
 
-/** The profile's own idea of healthy at `version`, within its timeout. */
-export function verifyStage(version: string): ChangeStage {
+/** The profile's own idea of healthy at `version` (and the declared effects of `patches`), within its timeout. */
+export function verifyStage(version: string, patches?: LoadedPatchSet | null): ChangeStage {
   return {
     id: 'verify',
     title: `Verify ${version} is healthy`,
@@ -170,6 +172,7 @@ export function verifyStage(version: string): ChangeStage {
     async run(r, ctx) {
       const v = await r.target.profile.verify(r.target, version, {
         ws: r.ws,
+        patches,
         signal: ctx.signal,
         onAttempt: ctx.report,
       });

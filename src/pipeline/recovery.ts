@@ -87,11 +87,12 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
     async run(r, ctx) {
       const result = await t.driver.deploy(r.ws, t, {
         version: p.from,
-        variables: t.profile.deployVariables(p.from),
+        variables: t.profile.deployVariables(p.from, p.patchesBefore),
         logFile: r.logFile,
         report: ctx.report,
       });
-      await r.record!.note({ recoveryDeploy: { driver: t.driver.id, ...result.details } });
+      const patchSet = p.patchesBefore?.set ?? null;
+      await r.record!.note({ recoveryDeploy: { driver: t.driver.id, patchSet, ...result.details } });
       if (!result.ok) throw new OperationError(`deploying ${p.from} again failed: ${result.failure ?? 'see the log'}`);
       restored.push(`${p.from} deployed again`);
       return result.summary;
@@ -102,7 +103,7 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
     title: `Verify ${p.from} is healthy again`,
     mutates: false,
     async run(r, ctx) {
-      const v = await t.profile.verify(t, p.from, { ws: r.ws, onAttempt: ctx.report });
+      const v = await t.profile.verify(t, p.from, { ws: r.ws, patches: p.patchesBefore, onAttempt: ctx.report });
       await r.record!.note({ recoveryVerification: v.details });
       if (!v.ok) throw new OperationError(`after the restore: ${v.summary}`);
       return v.summary;

@@ -25,6 +25,8 @@ export interface CheckContext {
   facts: TargetFacts;
   /** Requested target version (--to), if any. */
   toVersion?: string;
+  /** The version the change deploys when it is no upgrade (a rollback's older one); the version rules skip it. */
+  deployVersion?: string;
   allowPrerelease: boolean;
 }
 

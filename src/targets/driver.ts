@@ -8,7 +8,7 @@ import type { Workspace } from './workspace.js';
 export interface DeployRequest {
   version: string;
   /** Variables the profile passes to the deploy tool (e.g. the version under the name the playbook reads). */
-  variables: Record<string, string>;
+  variables: Record<string, unknown>;
   /** The full log of the deploy tool goes here. */
   logFile: string;
   /** Stops the deploy tool (Ctrl-C during apply); a recovery deploy runs without one. */

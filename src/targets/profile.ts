@@ -1,5 +1,6 @@
 import type { RemoteHost } from '../remote/ssh.js';
 import type { Check, TargetFacts } from './check.js';
+import type { LoadedPatchSet } from './patches.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
 
@@ -79,6 +80,8 @@ interface ChangeReview {
 
 interface VerifyOptions {
   ws: Workspace;
+  /** The patches deployed with the version: their declared effects are checked too. */
+  patches?: LoadedPatchSet | null;
   signal?: AbortSignal;
   onAttempt?(line: string): void;
 }
@@ -141,8 +144,8 @@ export interface ServiceProfile {
   parseVersion(text: string, source: string): string;
   /** <0, 0, >0, like a sort comparator. */
   compareVersions(a: string, b: string): number;
-  /** Variables a deploy of `version` needs (the name the playbook reads the version under). */
-  deployVariables(version: string): Record<string, string>;
+  /** Variables a deploy of `version` needs (the name the playbook reads the version under, the patches). */
+  deployVariables(version: string, patches?: LoadedPatchSet | null): Record<string, unknown>;
   runningVersion(ws: Workspace, t: Target): Promise<string>;
   /** What the host's deployment says runs (a compose file's image tag), for when the service does not answer. */
   deployedVersion?(t: Target): Promise<string>;

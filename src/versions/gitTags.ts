@@ -288,3 +288,34 @@ export async function listFilesAtTag(
     .filter(Boolean)
     .map((f) => f.slice(folder.length + 1));
 }
+
+/**
+ * Whether `patch` applies cleanly to the tree of `tag`: `git apply --cached --check` against a throw-away index
+ * read from the tag, in the mirror (nothing of the mirror changes). The message is git's when it does not.
+ */
+export async function patchAppliesAtTag(
+  opts: GitSourceOptions,
+  url: string,
+  tag: string,
+  patch: string,
+): Promise<{ ok: boolean; message: string }> {
+  const dir = await mirrorWithTag(opts, url, tag);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'coopctl-apply-'));
+  try {
+    const env = { ...GIT_ENV, GIT_INDEX_FILE: path.join(tmp, 'index') };
+    const run = (args: string[], input?: string) =>
+      opts.runner.run('git', ['-C', dir, ...args], {
+        mutates: false,
+        reject: false,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        env,
+        input,
+      });
+    const read = await run(['read-tree', `refs/tags/${tag}`]);
+    if (read.exitCode !== 0) throw failure(`cannot read the tree of ${tag}`, read);
+    const r = await run(['apply', '--cached', '--check', '-'], patch);
+    return { ok: r.exitCode === 0, message: (r.stderr || r.stdout).trim() };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

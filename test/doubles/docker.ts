@@ -20,6 +20,7 @@ import { envFlags, has, parseArgs, tabulate, UsageError } from './dockerArgs.js'
 import { Containers, printPull, type Io } from './mastodon/containers.js';
 import { ManifestUnknownError, pullImage } from './mastodon/images.js';
 import { runInContainer } from './mastodon/inContainer.js';
+import { buildImage } from './mastodon/build.js';
 
 /**
  * `docker` on a sandbox host: the `docker compose` subcommands the playbook
@@ -57,6 +58,10 @@ function pull(ctx: Ctx, args: string[]): number {
       continue;
     }
     pulledBy.set(s.image, s.name);
+    if (s.pullPolicy === 'never' || s.pullPolicy === 'build') {
+      say.err(` ${s.name} Skipped `);
+      continue;
+    }
     say.err(` ${s.name} Pulling `);
     try {
       printPull(say, s.name, pullImage(ctx.root, ctx.cfg, s.image));
@@ -251,6 +256,28 @@ async function compose(argv: string[]): Promise<number> {
   }
 }
 
+/** `docker build [--progress plain] [--pull] -t TAG CONTEXT`: the patched image the playbook builds. */
+function build(args: string[]): number {
+  try {
+    const p = parseArgs(args, ['--pull', '-q', '--quiet', '--no-cache'], ['-t', '--tag', '--progress', '-f', '--file']);
+    const tag = p.flags.get('-t')?.at(-1) ?? p.flags.get('--tag')?.at(-1);
+    const [context, ...more] = p.positionals;
+    if (!context || more.length) throw new UsageError('"docker build" requires exactly 1 argument');
+    if (!tag) throw new UsageError('the sandbox builds tagged images only: pass -t');
+    const host = process.env.COOPCTL_SANDBOX_ROOT;
+    if (host && !daemonReachable(host)) {
+      io.err(DOCKER_PERMISSION_DENIED);
+      return 1;
+    }
+    const dir = path.resolve(context);
+    const root = findSandboxRoot([dir, process.cwd()]);
+    return buildImage(root, loadStandinConfig(root), { tag, context: dir }, io);
+  } catch (err) {
+    io.err(err instanceof UsageError ? err.message : `ERROR: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
 function logInvocation(argv: string[], code: number): void {
   const root = process.env.COOPCTL_SANDBOX_ROOT;
   if (!root) return;
@@ -268,8 +295,9 @@ async function main(argv: string[]): Promise<number> {
     io.out('Docker version 27.3.1, build ce12230');
     return 0;
   }
+  if (argv[0] === 'build') return build(argv.slice(1));
   if (argv[0] !== 'compose') {
-    io.err(`docker: '${argv[0] ?? ''}' is not a docker command (the sandbox's docker knows only "compose").`);
+    io.err(`docker: '${argv[0] ?? ''}' is not a docker command (the sandbox's docker knows "compose" and "build").`);
     return 1;
   }
   try {

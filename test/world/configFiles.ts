@@ -58,6 +58,9 @@ export function writeInventory(
   );
 }
 
+/** The repo's patch raising the post length limit, enabled on alpha. */
+export const POST_LENGTH_PATCH = ['patches', 'mastodon', 'post-length-2000.patch'];
+
 export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, ageRecipient: string): void {
   const inv = path.relative(layout.root, layout.inventory);
   const health = (port: number, address = '127.0.0.1') => ({
@@ -73,7 +76,9 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
       .map((h) => {
         // The public URL: the host's nginx, as in production (older sandboxes have none).
         const url = h.proxy ?? h.web!;
-        return [h.name, { inventory: inv, host: h.name, health: health(url.port, url.address) }];
+        // alpha tries social.coop's patches before prod (the repo's coopctl.yaml does the same)
+        const patches = h.name === 'alpha' ? { patches: [path.join(repoRoot(), ...POST_LENGTH_PATCH)] } : {};
+        return [h.name, { inventory: inv, host: h.name, health: health(url.port, url.address), ...patches }];
       }),
   );
   const byService = new Map<string, Record<string, unknown>>();

@@ -77,7 +77,11 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
   const d = target.driver;
   let preview: { title: string; text: string } | undefined;
   if (opts.check !== false && d.preview && !plan.findings.some((f) => f.level === 'fail')) {
-    const text = await d.preview(ws, target, { version: to, variables: target.profile.deployVariables(to), logFile });
+    const text = await d.preview(ws, target, {
+      version: to,
+      variables: target.profile.deployVariables(to, plan.patches),
+      logFile,
+    });
     preview = { title: d.previewTitle ?? 'preview', text };
   }
   const text = formatPlan(plan, target, preview, (s, t) => ctx.printer.style(s, t));

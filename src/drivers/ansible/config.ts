@@ -16,7 +16,10 @@ export const ansibleServiceSchema = z.strictObject({
   playbook: z.string(),
   versions: gitVersionSource,
   database: databaseSchema.prefault({}),
-  environments: z.record(name, z.strictObject({ ...environmentCommon, health: healthSchema })),
+  environments: z.record(
+    name,
+    z.strictObject({ ...environmentCommon, health: healthSchema, patches: z.array(z.string().min(1)).optional() }),
+  ),
 });
 
 export type AnsibleServiceConfig = z.output<typeof ansibleServiceSchema> & ServiceConfig;

@@ -19,7 +19,7 @@ export interface PlaybookOptions {
   playbook: string;
   inventory: string;
   limit: string[];
-  extraVars: Record<string, string | number | boolean>;
+  extraVars: Record<string, unknown>;
   check?: boolean;
   diff?: boolean;
   /** Full output of the run goes here; events next to it (<log>.events.jsonl). */

@@ -11,6 +11,7 @@ import {
 } from './host.js';
 import { mastodonSchemaFit } from './migrations.js';
 import { planUpgradeRules, suggestTargets } from './rules.js';
+import { patchesCheck } from './patchesCheck.js';
 import { targetVersionCheck } from './targetVersionCheck.js';
 import { describeVerification, verifyMastodon } from './verify.js';
 import { compareMastodonVersions, parseMastodonVersion, tryParseMastodonVersion } from './version.js';
@@ -49,11 +50,18 @@ export const mastodonProfile: ServiceProfile = {
   database: { name: 'mastodon_production', tables: ['accounts', 'statuses', 'users'] },
   secretsFile: '.env.production',
   databaseClients: composeDatabaseClients,
-  checks: [targetVersionCheck],
+  checks: [targetVersionCheck, patchesCheck],
 
   parseVersion: (text, source) => parseMastodonVersion(text, source).upstream,
   compareVersions: (a, b) => compareMastodonVersions(parseMastodonVersion(a), parseMastodonVersion(b)),
-  deployVariables: (version) => ({ mastodon_version: version }),
+  deployVariables: (version, patches) => ({
+    mastodon_version: version,
+    // the playbook builds `FROM` the upstream image with these applied, tagged v<version>-p<digest12>
+    ...(patches && {
+      mastodon_patches: patches.patches.map((p) => ({ name: p.name, content: p.content, files: p.touches })),
+      mastodon_patch_digest: patches.set.digest,
+    }),
+  }),
 
   runningVersion: (_ws, t) => instanceVersion(t),
   deployedVersion: (t) => deployedVersion(t),
@@ -62,6 +70,7 @@ export const mastodonProfile: ServiceProfile = {
   async verify(t, version, opts) {
     const v = await verifyMastodon(t, version, {
       signal: opts.signal,
+      expectations: (opts.patches?.patches ?? []).flatMap((p) => (p.expect ? [{ patch: p.name, ...p.expect }] : [])),
       onAttempt: (cs) => opts.onAttempt?.(cs.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('  ')),
     });
     return { ok: v.ok, summary: describeVerification(v), checks: v.checks, details: { ...v } };

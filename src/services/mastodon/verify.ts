@@ -1,5 +1,6 @@
 import { httpGet, joinUrl } from '../../kernel/http.js';
 import type { HealthConfig } from '../../config/schema.js';
+import type { PatchExpectation } from '../../targets/patches.js';
 import type { Target } from '../../targets/target.js';
 import { healthOf } from './config.js';
 import { versionOf } from './host.js';
@@ -16,7 +17,7 @@ import { compareMastodonVersions, tryParseMastodonVersion } from './version.js';
  * Polls until everything holds or the timeout passes.
  */
 interface VerificationCheck {
-  id: 'health' | 'version' | 'streaming' | 'requests' | 'public';
+  id: 'health' | 'version' | 'streaming' | 'requests' | 'public' | 'patches';
   ok: boolean;
   message: string;
 }
@@ -69,9 +70,36 @@ async function publicCheck(h: HealthConfig): Promise<VerificationCheck> {
   return { id: 'public', ok, message: said({ ...r, ms: 0 }, `public URL ${url}`) };
 }
 
+/** A patch's declared effect on what /api/v2/instance reports. */
+type Expectation = PatchExpectation & { patch: string };
+
+function valueAt(json: unknown, dotted: string): unknown {
+  let v = json;
+  for (const k of dotted.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+function patchesCheck(instance: LocalAnswer, expectations: readonly Expectation[]): VerificationCheck {
+  let json: unknown;
+  try {
+    json = JSON.parse(instance.body);
+  } catch {
+    json = undefined;
+  }
+  const said = expectations.map((e) => {
+    const got = valueAt(json, e.instanceApi.path);
+    const ok = got === e.instanceApi.equals;
+    const shown = got === undefined ? 'nothing' : JSON.stringify(got);
+    const miss = ok ? '' : `, expected ${JSON.stringify(e.instanceApi.equals)}`;
+    return { ok, text: `${e.patch}: /api/v2/instance ${e.instanceApi.path} = ${shown}${miss}` };
+  });
+  return { id: 'patches', ok: said.every((s) => s.ok), message: said.map((s) => s.text).join('; ') };
+}
+
 async function once(
   t: Target,
   expected: string,
+  expectations: readonly Expectation[],
 ): Promise<Omit<VerificationResult, 'attempts' | 'durationMs' | 'expectedVersion'>> {
   const h = healthOf(t);
   const { web, streaming } = localEndpoints(t);
@@ -109,6 +137,7 @@ async function once(
     latency = r.latency;
     checks.push(r.check);
   }
+  if (expectations.length) checks.push(patchesCheck(instance, expectations));
   checks.push(pub);
   return { ok: checks.every((c) => c.ok), reportedVersion: reported, checks, latency };
 }
@@ -116,14 +145,20 @@ async function once(
 export async function verifyMastodon(
   t: Target,
   expectedVersion: string,
-  opts: { signal?: AbortSignal; intervalMs?: number; onAttempt?: (r: VerificationCheck[]) => void } = {},
+  opts: {
+    signal?: AbortSignal;
+    intervalMs?: number;
+    onAttempt?: (r: VerificationCheck[]) => void;
+    /** The declared effects of the deployed patches. */
+    expectations?: readonly Expectation[];
+  } = {},
 ): Promise<VerificationResult> {
   const started = Date.now();
   const timeout = healthOf(t).timeout;
   let attempts = 0;
   for (;;) {
     attempts++;
-    const r = await once(t, expectedVersion);
+    const r = await once(t, expectedVersion, opts.expectations ?? []);
     opts.onAttempt?.(r.checks);
     const durationMs = Date.now() - started;
     if (r.ok || durationMs >= timeout || opts.signal?.aborted) return { ...r, expectedVersion, attempts, durationMs };

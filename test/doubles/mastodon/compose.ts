@@ -14,6 +14,8 @@ export interface ComposeService {
   command: string;
   /** env_file contents overlaid with `environment`. */
   env: Record<string, string>;
+  /** compose's pull_policy: `never` is an image built on the host, which `pull` skips. */
+  pullPolicy?: string;
   /** Hash of the definition and its env files: a change means "Recreate". */
   configHash: string;
 }
@@ -150,7 +152,17 @@ export function loadComposeProject(g: ComposeGlobals, cwd: string): ComposeProje
       .digest('hex')
       .slice(0, 16);
     const command = Array.isArray(def.command) ? def.command.map(String).join(' ') : String(def.command ?? '');
-    services.push({ name, image: def.image, kind: kindOf(name, def.image), dependsOn, command, env, configHash });
+    const pullPolicy = typeof def.pull_policy === 'string' ? def.pull_policy : undefined;
+    services.push({
+      name,
+      image: def.image,
+      kind: kindOf(name, def.image),
+      dependsOn,
+      command,
+      env,
+      configHash,
+      pullPolicy,
+    });
   }
   const name = g.projectName ?? (typeof doc.name === 'string' ? doc.name : normaliseProjectName(path.basename(dir)));
   return { name, dir, file, services };

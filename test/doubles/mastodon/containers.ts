@@ -115,6 +115,7 @@ export class Containers {
 
   ensureImage(service: ComposeService): void {
     if (imagePresent(this.root, this.cfg, service.image)) return;
+    if (service.pullPolicy === 'never') throw new Error(`No such image: ${service.image}`);
     this.io.err(` ${service.name} Pulling `);
     printPull(this.io, service.name, pullImage(this.root, this.cfg, service.image));
   }

@@ -128,3 +128,10 @@ export function imageMaxChars(dir: string): number {
   if (!m) throw new Error('status_length_validator.rb: no MAX_CHARS');
   return Number(m[1].replace(/_/g, ''));
 }
+
+/** Records an image `docker build` made from `base` (its tree is already at imageDir(ref)). */
+export function storeBuiltImage(root: string, ref: string, base: string): void {
+  const from = JSON.parse(readFileSync(metaFile(root, base), 'utf8')) as ImageMeta;
+  const meta: ImageMeta = { image: ref, commit: from.commit, pulledAt: new Date().toISOString() };
+  writeFileSync(metaFile(root, ref), `${JSON.stringify({ ...meta, builtFrom: base }, null, 2)}\n`);
+}

@@ -84,7 +84,7 @@ export function fakeService(faults: Faults, backupDir: string) {
         };
       // Real commands on the (local) host: the version file, and the migration once per version.
       const script = 'printf %s "$1" > "$2/version"; grep -qx "$1" "$2/schema" || echo "$1" >> "$2/schema"';
-      await t.remote.exec(['sh', '-c', script, 'install', req.variables.BOT_VERSION, t.paths.dataDir], {
+      await t.remote.exec(['sh', '-c', script, 'install', String(req.variables.BOT_VERSION), t.paths.dataDir], {
         mutates: true,
       });
       req.report(`installed ${req.version}`);
