@@ -8,6 +8,7 @@ import type { ChangePlan } from '../pipeline/change.js';
 import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
+import { patchSetOf as configuredPatchSet } from '../targets/patches.js';
 import { refuseRejected } from './rejections.js';
 import { planUpgrade, readVersionChoice } from './upgrade.js';
 
@@ -71,13 +72,9 @@ function patchSetOf(r: HistoryRecord | undefined): PatchSet | undefined {
   return p && typeof p.digest === 'string' ? p : undefined;
 }
 
-/**
- * THE place the target's patch set is compared (merge with the patch-set workstream: return the digest of the
- * patch set the target's config gives, from its function computing an environment's patch set). Until then no
- * environment has patches.
- */
-function configuredPatchDigest(_ws: Workspace, _t: Target): string | undefined {
-  return undefined;
+/** The patch-set digest the target's config gives: what a promotion deploys there (the source's may differ). */
+function configuredPatchDigest(ws: Workspace, t: Target): string | undefined {
+  return configuredPatchSet(ws, t)?.digest;
 }
 
 interface PromotionChoice {
@@ -170,7 +167,7 @@ export async function planPromote(ws: Workspace, t: Target, source: Target, c: P
   ];
   if (c.sourcePatches !== c.targetPatches) {
     findings.push({
-      id: 'patches',
+      id: 'promoted-patches',
       level: 'warn',
       message:
         `${source.env} runs patch set ${c.sourcePatches ?? 'none'}; ${t.env}'s config gives ` +

@@ -1,5 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import {
@@ -40,6 +41,23 @@ async function versionOf(service: string, env: string): Promise<string | null> {
     await world.sb.run(['--json', 'status', service, '--env', env]),
   );
   return doc.services[0].version;
+}
+
+/** The sandbox's config with prod listing alpha's patches too (as the operators would once alpha proved them). */
+function prodPatched(): string {
+  const doc = parseDocument(readFileSync(world.sb.config, 'utf8'));
+  const patches = doc.getIn(['services', 'mastodon', 'environments', 'alpha', 'patches']);
+  doc.setIn(['services', 'mastodon', 'environments', 'prod', 'patches'], patches);
+  const variant = path.join(world.sb.dir, 'prod-patched.yaml');
+  writeFileSync(variant, doc.toString());
+  return variant;
+}
+
+/** What /api/v2/instance says on the host's web process (the post-length patch makes it 2000). */
+async function maxChars(host: SandboxMastodon): Promise<number> {
+  const r = await fetch(`${host.webUrl}/api/v2/instance`);
+  return ((await r.json()) as { configuration: { statuses: { max_characters: number } } }).configuration.statuses
+    .max_characters;
 }
 
 describe('coopctl promote mastodon (alpha → prod)', () => {
@@ -128,9 +146,29 @@ describe('coopctl promote mastodon (alpha → prod)', () => {
     expect(alpha.lockInfo()).toBeUndefined();
   });
 
-  it("--soak 0: prod runs alpha's exact version, recorded with promotedFrom and the soak; --summary written", async () => {
+  it("--soak 0: prod runs alpha's exact version and patch set (when its config lists the patch too: the plan says so)", async () => {
+    // the sandbox's config patches alpha only: a promotion gives prod its own (none), and the plan says so
+    const plain = await world.sb.run(['--json', '--dry-run', 'promote', 'mastodon', '--soak', '0']);
+    expect(plain.code, plain.stderr).toBe(0);
+    const findings = json<{ plan: { findings: Array<{ id: string; message: string }> } }>(plain).plan.findings;
+    expect(findings.find((f) => f.id === 'promoted-patches')?.message).toMatch(
+      /alpha runs patch set [0-9a-f]{64}; prod's config gives none: prod gets its own/,
+    );
+    expect(await maxChars(prod)).toBe(500);
+
     const file = path.join(world.sb.dir, 'promote-summary.md');
-    const r = await world.sb.run(['--json', 'promote', 'mastodon', '--soak', '0', '--yes', '--summary', file]);
+    const r = await world.sb.run([
+      '-c',
+      prodPatched(),
+      '--json',
+      'promote',
+      'mastodon',
+      '--soak',
+      '0',
+      '--yes',
+      '--summary',
+      file,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const doc = json<ChangeDoc>(r);
     expect(doc.record).toMatchObject({
@@ -143,6 +181,12 @@ describe('coopctl promote mastodon (alpha → prod)', () => {
     expect(prod.record(doc.record.id)).toMatchObject({ promotedFrom: alphaUpgrade.id, status: 'succeeded' });
     expect(prod.record(doc.record.id).details.promotion).toMatchObject({ from: 'alpha', soakMs: 0 });
     expect(await prod.running()).toEqual({ version: '4.4.8', healthy: true });
+    const alphaSet = new SandboxMastodon(world.sb, 'alpha').record(alphaUpgrade.id).details.patchSet as {
+      digest: string;
+    };
+    expect(alphaSet.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(prod.record(doc.record.id).details.patchSet).toMatchObject({ digest: alphaSet.digest });
+    expect(await maxChars(prod)).toBe(2000);
 
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const md = readFileSync(file, 'utf8');
@@ -157,7 +201,7 @@ describe('coopctl promote mastodon (alpha → prod)', () => {
   });
 
   it('refused when prod already runs it', async () => {
-    await refused(['--soak', '0'], /mastodon\/prod already runs 4\.4\.8/);
+    await refused(['-c', prodPatched(), '--soak', '0'], /mastodon\/prod already runs 4\.4\.8 with patch set/);
   });
 
   it('--summary is written on a failed ending too (upgrade)', async () => {
