@@ -25,6 +25,8 @@ Examples:
   $ coopctl versions mastodon --env prod         what could be installed, security releases marked
   $ coopctl upgrade mastodon --env alpha         pick a version, read the notes and the plan, confirm
   $ coopctl upgrade mastodon --env prod --to 4.4.8 --yes
+  $ coopctl upgrade bonfire --env prod           a Co-op Cloud app through abra, verified on coopctl's own terms
+  $ coopctl promote mastodon --summary mr.md     what alpha verified to prod; a summary for the merge request
   $ coopctl backup restore ID --into scratch     the scheduled restore test
 
 Exit codes:
