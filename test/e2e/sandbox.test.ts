@@ -126,8 +126,11 @@ describe('the sandbox world', () => {
       'ansible-collections',
       'playbook-syntax',
       'target-version',
+      'patches',
     ]);
     expect(check(okDoc, 'ssh').message).toContain('host key verified');
+    // alpha carries the repo's post-length patch (the sandbox's config, as the repo's)
+    expect(check(okDoc, 'patches')).toMatchObject({ status: 'pass', message: expect.stringContaining('4.4.8') });
     expect(check(okDoc, 'disk').message).toMatch(/database [\d.]+ MiB/);
     expect(check(okDoc, 'target-version').message).toContain('PostgreSQL 15');
 
