@@ -255,7 +255,8 @@ describe('the sandbox world', () => {
   });
 
   it("a manual lock is its holder's by lock id, not by name; what it shows cannot drive the terminal", async () => {
-    const home = (n: string) => mkdtempSync(path.join(os.tmpdir(), `coopctl-${n}-state-`));
+    // each operator's state dir lives in the sandbox's own, removed with it
+    const home = (n: string) => mkdtempSync(path.join(sb.dir, `${n}-state-`));
     const ana = { COOPCTL_OPERATOR: 'Ana', XDG_STATE_HOME: home('ana') };
     const notAna = { COOPCTL_OPERATOR: 'Ana', XDG_STATE_HOME: home('other') };
     const acq = await sb.run(
