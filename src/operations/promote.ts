@@ -8,7 +8,7 @@ import type { ChangePlan } from '../pipeline/change.js';
 import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
-import { patchSetOf as configuredPatchSet } from '../targets/patches.js';
+import { patchSetOf } from '../targets/patches.js';
 import { refuseRejected } from './rejections.js';
 import { planUpgrade, readVersionChoice } from './upgrade.js';
 
@@ -67,14 +67,14 @@ async function lastChange(t: Target, versionMoved: boolean): Promise<HistoryReco
   );
 }
 
-function patchSetOf(r: HistoryRecord | undefined): PatchSet | undefined {
+function recordedPatchSet(r: HistoryRecord | undefined): PatchSet | undefined {
   const p = r?.details.patchSet as PatchSet | undefined;
   return p && typeof p.digest === 'string' ? p : undefined;
 }
 
 /** The patch-set digest the target's config gives: what a promotion deploys there (the source's may differ). */
 function configuredPatchDigest(ws: Workspace, t: Target): string | undefined {
-  return configuredPatchSet(ws, t)?.digest;
+  return patchSetOf(ws, t)?.digest;
 }
 
 interface PromotionChoice {
@@ -118,10 +118,10 @@ export async function choosePromotion(
   const rejection = opts.rejected.get(version);
   if (rejection) throw refuseRejected(source.service, rejection);
   await checkSourceNow(ws, source, version);
-  const sourcePatches = patchSetOf(record)?.digest;
+  const sourcePatches = recordedPatchSet(record)?.digest;
   const targetPatches = configuredPatchDigest(ws, target);
   const current = await new HostFacts(ws, target).runningVersion();
-  const runningPatches = patchSetOf(await lastChange(target, false))?.digest;
+  const runningPatches = recordedPatchSet(await lastChange(target, false))?.digest;
   if (current === version && runningPatches === targetPatches) {
     const patches = targetPatches ? ` with patch set ${targetPatches}` : '';
     throw new RefusedError(`${target.service}/${target.env} already runs ${version}${patches}: nothing to promote`);

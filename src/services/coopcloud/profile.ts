@@ -1,5 +1,4 @@
 import { errorMessage, InputError } from '../../kernel/errors.js';
-import { httpGet } from '../../kernel/http.js';
 import { abraApp, abraClient, abraConfig } from '../../drivers/abra/app.js';
 import {
   compareRecipeVersions,
@@ -7,13 +6,12 @@ import {
   parseRecipeVersion,
   type OrderedRecipeVersion,
 } from '../../drivers/abra/recipeVersion.js';
-import type { Finding, Health, ServiceProfile, VersionEntry } from '../../targets/profile.js';
-import type { Target } from '../../targets/target.js';
+import type { Finding, ServiceProfile, VersionEntry } from '../../targets/profile.js';
 import { releaseNotePath } from '../../drivers/abra/recipeTags.js';
 import { composeOverlaysCheck, overlayFindings } from './overlays.js';
 import { appSchemaMark } from './schema.js';
 import { ssoCheck } from './sso.js';
-import { verifyApp } from './verify.js';
+import { appHealth, verifyApp } from './verify.js';
 
 function ordered(text: string, source: string): OrderedRecipeVersion {
   const v = parseRecipeVersion(text);
@@ -23,19 +21,6 @@ function ordered(text: string, source: string): OrderedRecipeVersion {
     );
   }
   return v;
-}
-
-/** The app's URL answers (2xx or a redirect), for apps whose recipe has no health endpoint. */
-async function appHealth(t: Target): Promise<Health | null> {
-  const h = t.envConfig.health;
-  if (!h) return null;
-  try {
-    const r = await httpGet(h.url, h.requestTimeout);
-    const ok = r.status >= 200 && r.status < 400;
-    return { healthy: ok, latencyMs: Math.round(r.ms), error: ok ? undefined : `${h.url} answered HTTP ${r.status}` };
-  } catch (err) {
-    return { healthy: false, latencyMs: null, error: errorMessage(err) };
-  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { convergeTimeoutSeconds } from '../../drivers/abra/recipeLabels.js';
 import { convergence, stackName, stackServices } from '../../drivers/abra/swarm.js';
 import { errorMessage } from '../../kernel/errors.js';
 import { httpGet } from '../../kernel/http.js';
+import type { Health } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
 
@@ -14,17 +15,24 @@ interface AppCheck {
   message: string;
 }
 
-/** The app's URL answers without a server error (a login page may redirect). */
-async function urlCheck(t: Target): Promise<AppCheck> {
+/** The app's URL answers (2xx or a redirect: a login page), for apps whose recipe has no health endpoint. */
+export async function appHealth(t: Target): Promise<Health | null> {
   const h = t.envConfig.health;
-  if (!h) return { id: 'url', ok: true, message: 'no health URL configured' };
+  if (!h) return null;
   try {
     const r = await httpGet(h.url, h.requestTimeout);
     const ok = r.status >= 200 && r.status < 400;
-    return { id: 'url', ok, message: `${h.url} answered HTTP ${r.status} in ${Math.round(r.ms)} ms` };
+    return { healthy: ok, latencyMs: Math.round(r.ms), error: ok ? undefined : `${h.url} answered HTTP ${r.status}` };
   } catch (err) {
-    return { id: 'url', ok: false, message: errorMessage(err) };
+    return { healthy: false, latencyMs: null, error: errorMessage(err) };
   }
+}
+
+async function urlCheck(t: Target): Promise<AppCheck> {
+  const h = await appHealth(t);
+  if (!h) return { id: 'url', ok: true, message: 'no health URL configured' };
+  const message = h.error ?? `${t.envConfig.health!.url} answered in ${h.latencyMs} ms`;
+  return { id: 'url', ok: h.healthy, message };
 }
 
 async function settled(what: AppCheck['id'], fn: () => Promise<AppCheck>): Promise<AppCheck> {
