@@ -284,7 +284,7 @@ export function buildProgram(
     .argument(
       '[kind]',
       'migration-fails, post-migration-fails, migrations-slow, dump-slow, health-fails, host-down, store-down, ' +
-        'store-slow, abra-upgrade-fails, raid-degraded, reboot-required, secret-missing',
+        'store-slow, abra-upgrade-fails, raid-degraded, reboot-required, secret-missing, backup-tools-missing',
     )
     .option('--dir <dir>', SANDBOX_DIR)
     .option('--clear', "clear every fault (or only TARGET's)")

@@ -20,6 +20,7 @@ function backupTool(bin: string, forS3: boolean, use: string, versionArgv: strin
     bin,
     versionArgv,
     version,
+    whenMissing: 'backups, and so every change, stop at preflight (backup-host), before anything changes',
     neededFor(ctx) {
       const dbs = withDatabase(ctx);
       const s3 = s3Stores(ctx);
@@ -37,6 +38,8 @@ const TOOLS: HostTool[] = [
     versionArgv: ['docker', '--version'],
     // "Docker version 27.3.1, build ce12230"
     version: /Docker version v?(\d+\.\d+(?:\.\d+)?)/,
+    whenMissing: 'status, backups and changes of its services fail there',
+    install: 'install Docker Engine (docs.docker.com/engine/install/debian)',
     neededFor: (ctx) =>
       `${ctx.targets.map((t) => `${t.service}/${t.env}`).join(', ')} run in docker on ${ctx.target.host.name}: ` +
       'coopctl reads their services and runs the database tools in their containers',
@@ -53,6 +56,7 @@ const TOOLS: HostTool[] = [
     versionArgv: ['sudo', '-V'],
     // "Sudo version 1.9.13p3"
     version: /Sudo version (\S+)/,
+    whenMissing: 'every command coopctl runs there is refused (exit 3), before anything changes',
     neededFor: ({ target: t }) =>
       t.host.become
         ? `the inventory says ansible_become: every command on ${t.host.name} runs as ` +

@@ -15,6 +15,9 @@ export interface HostTool {
   version: RegExp;
   /** Why coopctl needs it on this host; undefined when it does not (what is there is still reported). */
   neededFor(ctx: DoctorContext): string | undefined;
+  /** What fails without it, and how it is installed (`apt-get install rclone` by default). */
+  whenMissing: string;
+  install?: string;
 }
 
 /**
@@ -75,11 +78,12 @@ export function toolProbe(tool: HostTool): DoctorProbe {
       ];
       if (a.kind === 'missing') {
         if (!need) return say('ok', `not installed on ${host}`, 'nothing: it is not used there');
-        return say('fail', `${tool.bin} is not on PATH on ${host}`, `what needs it fails: install it on ${host}`);
+        const action = `${tool.whenMissing}: ${tool.install ?? `apt-get install ${tool.bin}`} on ${host}`;
+        return say('fail', `${tool.bin} is not on PATH on ${host}`, action);
       }
       if (a.kind === 'failed') {
         const found = `\`${tool.versionArgv.join(' ')}\` exited ${a.exitCode}: ${a.line}`;
-        return need ? say('fail', found, `what needs it fails: repair it on ${host}`) : say('unknown', found, '');
+        return need ? say('fail', found, `${tool.whenMissing}: repair it on ${host}`) : say('unknown', found, '');
       }
       if (a.kind === 'unparsed') {
         const found = `no version in \`${tool.versionArgv.join(' ')}\`: ${a.line}`;

@@ -85,6 +85,8 @@ const compose = toolProbe({
   versionArgv: ['docker', 'compose', 'version'],
   // "Docker Compose version v2.29.7"
   version: /Docker Compose version v?(\d+\.\d+\.\d+\S*)/,
+  whenMissing: 'backups and upgrades of Mastodon fail there',
+  install: 'apt-get install docker-compose-plugin',
   neededFor: ({ target: t }) =>
     `Mastodon runs as a compose project in ${t.paths.dataDir} on ${t.host.name}: the playbook and coopctl ` +
     'run `docker compose -f .../docker-compose.yml` (exec for dumps, stop before a database swap)',
@@ -96,6 +98,8 @@ const python3 = toolProbe({
   versionArgv: ['python3', '--version'],
   // "Python 3.11.2"
   version: /Python (\d+\.\d+\.\d+\S*)/,
+  whenMissing: 'status shows no version and no health, and upgrades stop at their plan',
+  install: 'apt-get install python3',
   neededFor: ({ target: t }) =>
     `coopctl asks the web and streaming processes on ${t.host.name} with python3 (Ansible's modules need it too)`,
 });
