@@ -10,7 +10,7 @@ import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 
 /** A finding with where it was made: an inventory host, or `local` (this machine). */
-export interface PlacedFinding extends DoctorFinding {
+interface PlacedFinding extends DoctorFinding {
   host: string;
 }
 

@@ -1,4 +1,5 @@
 import type { ProcessRunner } from '../kernel/process.js';
+import { printable } from '../kernel/validate.js';
 import type { TargetFacts } from './check.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
@@ -12,7 +13,7 @@ export interface DoctorFinding {
   /** What it is about: a tool (`rclone`), a service × environment (`mastodon/alpha`), a directory... */
   subject: string;
   status: DoctorStatus;
-  /** What was found (a version, a value, an error), as printable text. */
+  /** What was found (a version, a value, an error): one line, its control characters made visible. */
   found: string;
   assumes: string;
   action: string;
@@ -49,5 +50,6 @@ export function finding(
   status: DoctorStatus,
   what: { found: string; assumes: string; action: string },
 ): DoctorFinding {
-  return { id, subject, status, ...what };
+  // what hosts and tools print can hold anything: never let it drive the operator's terminal
+  return { id, subject, status, ...what, found: printable(what.found) };
 }
