@@ -99,19 +99,23 @@ async function probeHost(ws: Workspace, runner: ProcessRunner, targets: readonly
   return [ssh, ...(await mapLimit(jobs, PROBES_PER_HOST, (job) => job())).flat()];
 }
 
+/** Every selected target, resolved before anything runs remotely: a config error stops here (exit 2). */
+export async function doctorTargets(ws: Workspace, filter: { service?: string; env?: string }): Promise<Target[]> {
+  const targets: Target[] = [];
+  for (const { service, env } of ws.select(filter)) targets.push(await ws.target(service, env));
+  return targets;
+}
+
 /**
- * `coopctl doctor`: every assumption coopctl makes about the selected services' hosts and tools, read and never
- * changed. Every target is resolved first (a config error stops here, before anything runs remotely); then this
- * machine's tools, and the hosts in parallel, each host's findings together. A host that does not answer is one
- * finding.
+ * `coopctl doctor`: every assumption coopctl makes about the targets' hosts and tools, read and never changed:
+ * this machine's tools, and the hosts in parallel, each host's findings together. A host that does not answer is
+ * one finding.
  */
 export async function runDoctor(
   ws: Workspace,
   runner: ProcessRunner,
-  filter: { service?: string; env?: string },
+  targets: readonly Target[],
 ): Promise<DoctorReport> {
-  const targets: Target[] = [];
-  for (const { service, env } of ws.select(filter)) targets.push(await ws.target(service, env));
   const hosts = [...new Set(targets.map((t) => t.host.name))];
   const local = probesOf(targets, 'local').map((p) => runProbe(ws, runner, p, 'this machine'));
   const [localFindings, hostFindings] = await Promise.all([

@@ -1,6 +1,6 @@
 import { ExitCode } from '../../kernel/errors.js';
 import { assertName } from '../../kernel/validate.js';
-import { type DoctorReport, runDoctor } from '../../operations/doctor.js';
+import { type DoctorReport, doctorTargets, runDoctor } from '../../operations/doctor.js';
 import type { DoctorStatus } from '../../targets/doctor.js';
 import type { CommandContext } from '../context.js';
 
@@ -44,7 +44,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
   const ws = ctx.workspace();
-  const report = await runDoctor(ws, ctx.runner, { service, env: opts.env });
+  const report = await runDoctor(ws, ctx.runner, await doctorTargets(ws, { service, env: opts.env }));
   const p = ctx.printer;
   if (ctx.global.json) p.json({ ok: report.ok, findings: report.findings });
   else p.out(renderDoctorReport(report, (c, t) => p.style(c, t)));

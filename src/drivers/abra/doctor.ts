@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { firstLine, installed } from '../../checks/doctor/tools.js';
+import { mapLimit } from '../../kernel/concurrency.js';
 import { errorMessage, InputError } from '../../kernel/errors.js';
 import { type DoctorFinding, type DoctorProbe, finding } from '../../targets/doctor.js';
 import type { Target } from '../../targets/target.js';
@@ -68,14 +69,40 @@ const abraProbe: DoctorProbe = {
   },
 };
 
+/** What `abra WORDS --help` says of the flags coopctl passes: all listed, some not, or no such command. */
+export function helpVerdict(
+  cmd: { words: readonly string[]; flags: readonly string[] },
+  help: string,
+): { status: 'ok' | 'fail' | 'unknown'; found: string; action: string } {
+  const line = `abra ${cmd.words.join(' ')}`;
+  const text = stripAnsi(help);
+  const listed = helpFlags(text);
+  if (!listed.size) {
+    const found = `no flags in \`${line} --help\`: ${firstLine(text)}`;
+    return { status: 'unknown', found, action: 'its flags could not be checked' };
+  }
+  // cobra answers `--help` of a subcommand it does not have with its parent's help
+  const usage = /^Usage:\s*\n\s*(.*)$/m.exec(text)?.[1];
+  if (usage !== undefined && !usage.startsWith(`${line} `) && usage !== line) {
+    const found = `\`${line} --help\` shows another command: ${firstLine(usage)}`;
+    return { status: 'fail', found, action: `\`${line}\` fails: this abra has no such command; report it in an issue` };
+  }
+  const missing = cmd.flags.filter((f) => !listed.has(f));
+  if (!missing.length) return { status: 'ok', found: `--help lists ${cmd.flags.join(', ')}`, action: 'passes them' };
+  return {
+    status: 'fail',
+    found: `--help lists no ${missing.join(', ')}`,
+    action: `\`${line}\` with ${missing.join(', ')} would fail (unknown flag): report this abra version in an issue`,
+  };
+}
+
 /** Every abra subcommand coopctl runs lists, in its --help, every flag coopctl passes to it. */
 const abraFlagsProbe: DoctorProbe = {
   id: 'abra-flags',
   scope: 'local',
   async run({ workspace: ws }) {
     const abra = abraClient(ws);
-    const out: DoctorFinding[] = [];
-    for (const cmd of Object.values(ABRA_COMMANDS)) {
+    return mapLimit(Object.values(ABRA_COMMANDS), 3, async (cmd) => {
       const line = `abra ${cmd.words.join(' ')}`;
       const assumes = `coopctl runs \`${line}\` with ${cmd.flags.join(' ')}`;
       const r = await installed(abra.cli.run([...cmd.words, '--help'], { mutates: false, timeoutMs: 60_000 })).catch(
@@ -83,23 +110,11 @@ const abraFlagsProbe: DoctorProbe = {
       );
       if (!r || 'error' in r) {
         const found = r ? r.error : 'abra is not installed';
-        out.push(finding('abra-flags', line, 'unknown', { found, assumes, action: 'its flags could not be checked' }));
-        continue;
+        return finding('abra-flags', line, 'unknown', { found, assumes, action: 'its flags could not be checked' });
       }
-      const listed = helpFlags(`${r.stdout}\n${r.stderr}`);
-      if (!listed.size) {
-        const found = `no flags in \`${line} --help\`: ${firstLine(r.stdout || r.stderr)}`;
-        out.push(finding('abra-flags', line, 'unknown', { found, assumes, action: 'its flags could not be checked' }));
-        continue;
-      }
-      const missing = cmd.flags.filter((f) => !listed.has(f));
-      const found = missing.length ? `--help lists no ${missing.join(', ')}` : `--help lists ${cmd.flags.join(', ')}`;
-      const action = missing.length
-        ? `\`${line}\` with ${missing.join(', ')} would fail (unknown flag): report this abra version in an issue`
-        : 'passes them as they are';
-      out.push(finding('abra-flags', line, missing.length ? 'fail' : 'ok', { found, assumes, action }));
-    }
-    return out;
+      const v = helpVerdict(cmd, `${r.stdout}\n${r.stderr}`);
+      return finding('abra-flags', line, v.status, { found: v.found, assumes, action: v.action });
+    });
   },
 };
 

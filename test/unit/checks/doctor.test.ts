@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePgDumpVersion } from '../../../src/checks/doctor/database.js';
 import { readToolAnswer, toolVersionCommand } from '../../../src/checks/doctor/tools.js';
 import { renderDoctorReport } from '../../../src/cli/commands/doctor.js';
-import { databaseImage, helpFlags } from '../../../src/drivers/abra/doctor.js';
+import { databaseImage, helpFlags, helpVerdict } from '../../../src/drivers/abra/doctor.js';
 import { parseAnsibleConfigFile } from '../../../src/drivers/ansible/doctor.js';
 import type { DoctorReport } from '../../../src/operations/doctor.js';
 import { cobraHelp } from '../../doubles/abra/help.js';
@@ -72,6 +72,27 @@ describe('abra, read by doctor', () => {
     const text = 'Usage:\n  abra app ls [-S] [flags]\n\nFlags:\n      --no-tty   no tty\n  -S, --status   status\n';
     expect([...helpFlags(text)].sort()).toEqual(['--no-tty', '--status', '-S']);
     expect(helpFlags('abra (double) — stand-in\n\nUsage:\n  abra app upgrade DOMAIN [-n] [-c]').size).toBe(0);
+  });
+
+  it('says whether --help lists every flag coopctl passes, or shows another command (cobra: the parent)', () => {
+    const upgrade = { words: ['app', 'upgrade'], flags: ['-n', '-c'] };
+    const flags = [{ short: 'c', long: 'no-converge-checks' }];
+    expect(helpVerdict(upgrade, cobraHelp(['app', 'upgrade'], '<domain> [version]', ['up'], flags))).toMatchObject({
+      status: 'ok',
+      found: '--help lists -n, -c',
+    });
+    expect(helpVerdict(upgrade, cobraHelp(['app', 'upgrade'], '<domain>', [], []))).toMatchObject({
+      status: 'fail',
+      found: '--help lists no -c',
+    });
+    const parent = cobraHelp(['app'], '[command]', ['a'], []);
+    expect(helpVerdict(upgrade, parent)).toMatchObject({
+      status: 'fail',
+      found: '`abra app upgrade --help` shows another command: abra app [command] [flags]',
+    });
+    expect(helpVerdict(upgrade, 'abra (double)\n\nUsage:\n  abra app upgrade DOMAIN [-n] [-c]')).toMatchObject({
+      status: 'unknown',
+    });
   });
 
   it.each([
