@@ -28,6 +28,7 @@ Examples:
   $ coopctl upgrade bonfire --env prod           a Co-op Cloud app through abra, verified on coopctl's own terms
   $ coopctl promote mastodon --summary mr.md     what alpha verified to prod; a summary for the merge request
   $ coopctl backup restore ID --into scratch     the scheduled restore test
+  $ coopctl doctor > doctor.md                   what coopctl assumes of each host and tool, to paste into an issue
 
 Exit codes:
   0 ok · 1 operation failed (the report says what state things are in) · 2 bad input or config
@@ -82,6 +83,15 @@ export function buildProgram(
     .argument('[service]')
     .addOption(envOpt())
     .action(action(() => import('./commands/status.js')));
+
+  sub(
+    program,
+    'doctor',
+    'read-only: every assumption coopctl makes about hosts and tools, what it found and what coopctl does about it',
+  )
+    .argument('[service]')
+    .addOption(envOpt())
+    .action(action(() => import('./commands/doctor.js')));
 
   sub(program, 'versions', 'available versions, marking the current one, series, security releases and notes')
     .argument('<service>')
@@ -274,7 +284,7 @@ export function buildProgram(
     .argument(
       '[kind]',
       'migration-fails, post-migration-fails, migrations-slow, dump-slow, health-fails, host-down, store-down, ' +
-        'store-slow, abra-upgrade-fails, raid-degraded, reboot-required, secret-missing',
+        'store-slow, abra-upgrade-fails, raid-degraded, reboot-required, secret-missing, backup-tools-missing',
     )
     .option('--dir <dir>', SANDBOX_DIR)
     .option('--clear', "clear every fault (or only TARGET's)")

@@ -1,5 +1,6 @@
 import type { ServiceConfig, ServiceSchema } from '../config/schema.js';
 import type { Check } from './check.js';
+import type { DoctorProbe } from './doctor.js';
 import type { SafetyBackups } from './safety.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
@@ -47,6 +48,8 @@ export interface Driver {
   readonly defaultDataDir?: string;
   /** Preflight checks this way of deploying needs (the tool is installed, the recipe checkout is clean...). */
   readonly checks: readonly Check[];
+  /** What `coopctl doctor` checks of this way of deploying (the tool, its flags, its config dirs). */
+  readonly doctor?: readonly DoctorProbe[];
   /** The service profile of services that name none (abra: a Co-op Cloud recipe app). */
   readonly defaultProfile?: string;
   /** The title of the stage that deploys `version` ("Run the playbook with 4.4.8"). */

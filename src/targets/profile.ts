@@ -1,5 +1,6 @@
 import type { RemoteHost } from '../remote/ssh.js';
 import type { Check, TargetFacts } from './check.js';
+import type { DoctorProbe } from './doctor.js';
 import type { LoadedPatchSet } from './patches.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
@@ -140,6 +141,8 @@ export interface ServiceProfile {
   databaseClients(t: Target): Promise<string[]>;
   /** Preflight checks of this application (version rules, floors of its dependencies). */
   readonly checks: readonly Check[];
+  /** What `coopctl doctor` checks of this application on its host (its API, its database and their versions). */
+  readonly doctor?: readonly DoctorProbe[];
   /** Throws an InputError naming `source` when `text` is not a version of this application. */
   parseVersion(text: string, source: string): string;
   /** <0, 0, >0, like a sort comparator. */

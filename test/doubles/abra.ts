@@ -12,6 +12,7 @@ import { checkCommand } from './abra/commands/check.js';
 import { recipeCommand } from './abra/commands/recipe.js';
 import { releaseCommand } from './abra/commands/release.js';
 import { Fatal, fatal } from './abra/fatal.js';
+import { cobraHelp } from './abra/help.js';
 import { out } from './abra/log.js';
 
 export const ABRA_VERSION_LINE = 'abra version 0.13.0-beta-06a57de';
@@ -23,6 +24,8 @@ const DEPLOY_FLAGS: FlagSpec[] = [
 
 interface Command {
   names: string[];
+  /** The arguments of the usage line of its --help. */
+  use: string;
   flags: FlagSpec[];
   run: (args: ParsedArgs) => Promise<void>;
 }
@@ -31,6 +34,7 @@ interface Command {
 const APP: Command[] = [
   {
     names: ['ls', 'list', 'l'],
+    use: '',
     flags: [
       { short: 'S', long: 'status' },
       { short: 'm', long: 'machine' },
@@ -39,10 +43,21 @@ const APP: Command[] = [
     ],
     run: appLsCommand,
   },
-  { names: ['upgrade', 'up'], flags: DEPLOY_FLAGS, run: (a) => releaseCommand('upgrade', a) },
-  { names: ['rollback', 'rl'], flags: DEPLOY_FLAGS, run: (a) => releaseCommand('rollback', a) },
+  {
+    names: ['upgrade', 'up'],
+    use: '<domain> [version]',
+    flags: DEPLOY_FLAGS,
+    run: (a) => releaseCommand('upgrade', a),
+  },
+  {
+    names: ['rollback', 'rl'],
+    use: '<domain> [version]',
+    flags: DEPLOY_FLAGS,
+    run: (a) => releaseCommand('rollback', a),
+  },
   {
     names: ['deploy', 'd'],
+    use: '<domain> [version]',
     flags: [
       ...DEPLOY_FLAGS,
       { short: 'f', long: 'force' },
@@ -53,20 +68,53 @@ const APP: Command[] = [
   },
   {
     names: ['backup', 'b'],
+    use: '[command]',
     flags: [{ short: 's', long: 'snapshot', value: true }],
     run: (a) => backupCommand(a.positionals[0], { ...a, positionals: a.positionals.slice(1) }),
   },
-  { names: ['restore', 'rs'], flags: [{ short: 's', long: 'snapshot', value: true }], run: restoreCommand },
-  { names: ['check', 'chk'], flags: [], run: checkCommand },
+  {
+    names: ['restore', 'rs'],
+    use: '<domain>',
+    flags: [{ short: 's', long: 'snapshot', value: true }],
+    run: restoreCommand,
+  },
+  { names: ['check', 'chk'], use: '<domain>', flags: [], run: checkCommand },
 ];
 
 const RECIPE: Command[] = [
   {
     names: ['versions', 'v', 'fetch', 'f'],
+    use: '<recipe>',
     flags: [{ short: 'm', long: 'machine' }],
     run: (a) => recipeCommand(a.positionals[0], { ...a, positionals: a.positionals.slice(1) }),
   },
 ];
+
+/** The help of commands whose last word the table above does not tell apart: each as its own cobra command. */
+const SUBCOMMAND_HELP: Record<string, { aliases: string[]; use: string; flags: FlagSpec[] }> = {
+  'app backup create': { aliases: ['c'], use: '<domain>', flags: [] },
+  'app backup snapshots': { aliases: ['s'], use: '<domain>', flags: [] },
+  'app backup ls': { aliases: ['l'], use: '<domain>', flags: [{ short: 's', long: 'snapshot', value: true }] },
+  'recipe versions': { aliases: ['v'], use: '<recipe>', flags: [{ short: 'm', long: 'machine' }] },
+  'recipe fetch': { aliases: ['f'], use: '[recipe]', flags: [] },
+};
+
+/** `abra <group> <command> [<subcommand>] --help`; undefined for what has no help of its own here. */
+function commandHelp(words: readonly string[]): string | undefined {
+  const [group, sub, third] = words;
+  const groupName = group === 'a' ? 'app' : group === 'r' ? 'recipe' : group;
+  const table = groupName === 'app' ? APP : groupName === 'recipe' ? RECIPE : undefined;
+  const cmd = table?.find((c) => c.names.includes(sub ?? ''));
+  if (!cmd) return undefined;
+  const name = groupName === 'recipe' ? (['v', 'versions'].includes(sub) ? 'versions' : 'fetch') : cmd.names[0];
+  const nested =
+    SUBCOMMAND_HELP[`${groupName} ${name} ${third ?? ''}`.trim()] ?? SUBCOMMAND_HELP[`${groupName} ${name}`];
+  if (nested) {
+    const path = [groupName, name, ...(nested === SUBCOMMAND_HELP[`${groupName} ${name}`] ? [] : [third])];
+    return cobraHelp(path, nested.use, nested.aliases, nested.flags);
+  }
+  return cobraHelp([groupName, name], cmd.use, cmd.names.slice(1), cmd.flags);
+}
 
 const USAGE = `abra (double) — Co-op Cloud command-line utility stand-in
 
@@ -92,7 +140,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const [group, sub] = words;
     if (!group || argv.includes('-h') || argv.includes('--help')) {
-      out(USAGE);
+      out(commandHelp(words) ?? USAGE);
       return 0;
     }
     const table =

@@ -10,6 +10,7 @@ import { isRunning, readPid, stopPidFile } from './processes.js';
 import { setNetnsLink } from './netns.js';
 import { sshdFiles } from './sshd.js';
 import { readState, writeState, type SandboxHost, type SandboxState } from './state.js';
+import { setBackupToolsMissing } from './toolsMissing.js';
 import { startS3 } from './world.js';
 
 /**
@@ -28,6 +29,7 @@ export const HOST_FAULTS = [
   'raid-degraded',
   'reboot-required',
   'secret-missing',
+  'backup-tools-missing',
 ] as const;
 export const APP_FAULTS = [
   'health-fails',
@@ -179,6 +181,8 @@ async function apply(
     case 'secret-missing':
       if (h.kind !== 'mastodon') throw new InputError('KIND: secret-missing applies to a Mastodon host');
       return setSecretMissing(layout, h.name, on);
+    case 'backup-tools-missing':
+      return setBackupToolsMissing(root, h, on);
     case 'abra-upgrade-fails':
       if (h.kind === 'coopcloud') return setCoopCloudFault(root, '*', kind, on);
       throw new InputError('KIND: abra-upgrade-fails applies to the Co-op Cloud server or one of its apps');

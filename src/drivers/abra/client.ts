@@ -55,6 +55,41 @@ interface DeployOptions {
   noConvergeChecks?: boolean;
 }
 
+/** An abra subcommand coopctl runs, and every flag it may pass to it (`coopctl doctor` finds each in its --help). */
+interface AbraCommand {
+  words: readonly string[];
+  flags: readonly string[];
+}
+
+export const ABRA_COMMANDS = {
+  appList: { words: ['app', 'ls'], flags: ['-S', '-m', '-s', '-n'] },
+  recipeFetch: { words: ['recipe', 'fetch'], flags: ['-n'] },
+  appUpgrade: { words: ['app', 'upgrade'], flags: ['-n', '-c'] },
+  appRollback: { words: ['app', 'rollback'], flags: ['-n', '-c'] },
+  appDeploy: { words: ['app', 'deploy'], flags: ['-n', '-f', '-C', '-c'] },
+  backupCreate: { words: ['app', 'backup', 'create'], flags: ['-n'] },
+  backupSnapshots: { words: ['app', 'backup', 'snapshots'], flags: ['-n'] },
+  backupList: { words: ['app', 'backup', 'ls'], flags: ['-s', '-n'] },
+  appRestore: { words: ['app', 'restore'], flags: ['-s', '-n'] },
+} as const satisfies Record<string, AbraCommand>;
+
+/** The argument array of an abra command: its words, positionals, then flags (`[flag, value]` for a valued one). */
+function abraArgs(
+  cmd: AbraCommand,
+  positionals: ReadonlyArray<string | undefined>,
+  flags: ReadonlyArray<string | [string, string] | false | undefined>,
+): string[] {
+  const args = [...cmd.words, ...positionals.filter((p) => p !== undefined)];
+  for (const f of flags) {
+    if (!f) continue;
+    const [flag, value] = typeof f === 'string' ? [f] : f;
+    // a flag passed but not declared would escape doctor's --help check
+    if (!cmd.flags.includes(flag)) throw new Error(`abra ${cmd.words.join(' ')}: ${flag} is not declared`);
+    args.push(flag, ...(value === undefined ? [] : [value]));
+  }
+  return args;
+}
+
 function snapshotArg(snapshot: string): string {
   if (!/^[0-9a-f]{8,64}$/.test(snapshot)) throw new InputError(`"${snapshot}" is not a restic snapshot id`);
   return snapshot;
@@ -105,7 +140,8 @@ export class AbraClient {
 
   /** `abra app ls -S -m -s SERVER`: every app of the server with its deployed version and upgrades. */
   async listApps(server: string): Promise<AbraApp[]> {
-    const { stdout } = await this.read(['app', 'ls', '-S', '-m', '-s', assertName(server, 'server'), '-n']);
+    const args = abraArgs(ABRA_COMMANDS.appList, [], ['-S', '-m', ['-s', assertName(server, 'server')], '-n']);
+    const { stdout } = await this.read(args);
     return parseAppList(stdout);
   }
 
@@ -123,7 +159,7 @@ export class AbraClient {
 
   /** `abra recipe fetch`: updates abra's clone (local state only; runs under --dry-run too). */
   async fetchRecipe(recipe: string): Promise<void> {
-    await this.read(['recipe', 'fetch', assertName(recipe, 'recipe'), '-n']);
+    await this.read(abraArgs(ABRA_COMMANDS.recipeFetch, [assertName(recipe, 'recipe')], ['-n']));
   }
 
   private async change(args: string[], nothingToDo?: RegExp): Promise<AbraChangeResult> {
@@ -134,54 +170,45 @@ export class AbraClient {
 
   /** Upgrades to `version` (or abra's newest); abra refuses anything not greater than what runs. */
   upgradeApp(domain: string, version?: string, opts: { noConvergeChecks?: boolean } = {}): Promise<AbraChangeResult> {
-    const args = ['app', 'upgrade', domainArg(domain)];
-    if (version !== undefined) args.push(assertVersion(version, 'version'));
-    args.push('-n');
-    if (opts.noConvergeChecks) args.push('-c');
+    const v = version === undefined ? undefined : assertVersion(version, 'version');
+    const args = abraArgs(ABRA_COMMANDS.appUpgrade, [domainArg(domain), v], ['-n', opts.noConvergeChecks && '-c']);
     return this.change(args, /no available upgrades/i);
   }
 
   /** Rolls back to `version` (or the previous one); abra refuses anything not lower than what runs. */
   rollbackApp(domain: string, version?: string, opts: { noConvergeChecks?: boolean } = {}): Promise<AbraChangeResult> {
-    const args = ['app', 'rollback', domainArg(domain)];
-    if (version !== undefined) args.push(assertVersion(version, 'version'));
-    args.push('-n');
-    if (opts.noConvergeChecks) args.push('-c');
+    const v = version === undefined ? undefined : assertVersion(version, 'version');
+    const args = abraArgs(ABRA_COMMANDS.appRollback, [domainArg(domain), v], ['-n', opts.noConvergeChecks && '-c']);
     return this.change(args, /no available downgrades/i);
   }
 
   /** `abra app deploy`: no ordering check, so with `force` it will also downgrade. */
   deployApp(domain: string, version?: string, opts: DeployOptions = {}): Promise<AbraChangeResult> {
-    const args = ['app', 'deploy', domainArg(domain)];
-    if (version !== undefined) args.push(assertVersion(version, 'version'));
-    args.push('-n');
-    if (opts.force) args.push('-f');
-    if (opts.chaos) args.push('-C');
-    if (opts.noConvergeChecks) args.push('-c');
-    return this.change(args);
+    const v = version === undefined ? undefined : assertVersion(version, 'version');
+    const flags = ['-n', opts.force && '-f', opts.chaos && '-C', opts.noConvergeChecks && '-c'];
+    return this.change(abraArgs(ABRA_COMMANDS.appDeploy, [domainArg(domain), v], flags));
   }
 
   async backupApp(domain: string): Promise<AbraBackupResult> {
-    const r = await this.apply(['app', 'backup', 'create', domainArg(domain), '-n']);
+    const r = await this.apply(abraArgs(ABRA_COMMANDS.backupCreate, [domainArg(domain)], ['-n']));
     return { skipped: r.skipped, ...parseBackupOutput(`${r.stdout}\n${r.stderr}`), stdout: r.stdout, stderr: r.stderr };
   }
 
   async listSnapshots(domain: string): Promise<AbraSnapshot[]> {
-    const { stdout } = await this.read(['app', 'backup', 'snapshots', domainArg(domain), '-n']);
+    const { stdout } = await this.read(abraArgs(ABRA_COMMANDS.backupSnapshots, [domainArg(domain)], ['-n']));
     return parseSnapshotTable(stdout);
   }
 
   /** The files of one snapshot with their sizes (`abra app backup ls -s ID`). */
   async snapshotFiles(domain: string, snapshot: string): Promise<SnapshotFile[]> {
-    const { stdout } = await this.read(['app', 'backup', 'ls', domainArg(domain), '-s', snapshotArg(snapshot), '-n']);
+    const args = abraArgs(ABRA_COMMANDS.backupList, [domainArg(domain)], [['-s', snapshotArg(snapshot)], '-n']);
+    const { stdout } = await this.read(args);
     return parseSnapshotListing(stdout);
   }
 
   /** Restores `snapshot` (default: the latest) into the running app. */
   async restoreApp(domain: string, snapshot?: string): Promise<AbraChangeResult> {
-    const args = ['app', 'restore', domainArg(domain)];
-    if (snapshot !== undefined) args.push('-s', snapshotArg(snapshot));
-    args.push('-n');
-    return this.change(args);
+    const flags: Array<[string, string] | string> = snapshot === undefined ? [] : [['-s', snapshotArg(snapshot)]];
+    return this.change(abraArgs(ABRA_COMMANDS.appRestore, [domainArg(domain)], [...flags, '-n']));
   }
 }

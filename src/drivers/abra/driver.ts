@@ -6,6 +6,7 @@ import { appBackupCheck } from './backupCheck.js';
 import { abraAppCheck, abraCheck, recipeCheckoutCheck } from './checks.js';
 import { abraServiceSchema, ssoConfigIssues } from './config.js';
 import { deployApp, labelledVersion } from './deploy.js';
+import { ABRA_DOCTOR } from './doctor.js';
 import { envFileCheck } from './envFileCheck.js';
 import { scaleCommand, stackName } from './swarm.js';
 
@@ -16,6 +17,7 @@ export const abraDriver: Driver = {
   defaultDataDir: '/var/lib/docker',
   defaultProfile: 'coopcloud-app',
   checks: [abraCheck, recipeCheckoutCheck, abraAppCheck, envFileCheck, appBackupCheck],
+  doctor: ABRA_DOCTOR,
   configIssues: ssoConfigIssues,
 
   describeDeploy: (version) => `Deploy ${version} with abra (app upgrade or rollback, recipe checkout held)`,

@@ -12,15 +12,17 @@ export function stackName(domain: string): string {
   return domain.replace(/\./g, '_');
 }
 
-export function serviceListCommand(stack: string): string[] {
-  return ['docker', 'service', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '--format', '{{json .}}'];
+/** `docker service ls` of one stack, or of the whole swarm. */
+export function serviceListCommand(stack?: string): string[] {
+  const filter = stack === undefined ? [] : ['--filter', `label=com.docker.stack.namespace=${stack}`];
+  return ['docker', 'service', 'ls', ...filter, '--format', '{{json .}}'];
 }
 
 export function scaleCommand(service: string, replicas: number): string[] {
   return ['docker', 'service', 'scale', `${service}=${replicas}`];
 }
 
-interface SwarmService {
+export interface SwarmService {
   name: string;
   running: number;
   desired: number;
@@ -52,7 +54,8 @@ export function parseServiceList(stdout: string): SwarmService[] {
   return services;
 }
 
-export async function stackServices(remote: RemoteHost, stack: string): Promise<SwarmService[]> {
+/** The services of a stack, or (no stack) every service of the swarm. */
+export async function stackServices(remote: RemoteHost, stack?: string): Promise<SwarmService[]> {
   const r = await remote.exec(serviceListCommand(stack), { mutates: false, timeoutMs: 60_000 });
   return parseServiceList(r.stdout);
 }

@@ -6,6 +6,7 @@ import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
 import { ansibleVersionCheck, collectionsCheck, playbookSyntaxCheck } from './checks.js';
 import { ansibleServiceSchema } from './config.js';
+import { ansibleProbe } from './doctor.js';
 import { playbookOf } from './paths.js';
 import { runPlaybook, type PlaybookOptions, type PlaybookResult } from './playbook.js';
 import { ansibleVersion } from './tool.js';
@@ -74,6 +75,7 @@ export const ansibleDriver: Driver = {
   id: 'ansible',
   configSchema: ansibleServiceSchema,
   checks: [ansibleVersionCheck, collectionsCheck, playbookSyntaxCheck],
+  doctor: [ansibleProbe],
   previewTitle: 'ansible-playbook --check --diff (best effort: command tasks are skipped in check mode)',
 
   describeDeploy: (version) => `Run the playbook with ${version}`,

@@ -9,6 +9,7 @@ import {
   readSchemaMark,
   redisVersion,
 } from './host.js';
+import { MASTODON_DOCTOR } from './doctor.js';
 import { mastodonSchemaFit } from './migrations.js';
 import { planUpgradeRules, suggestTargets } from './rules.js';
 import { patchesCheck } from './patchesCheck.js';
@@ -51,6 +52,7 @@ export const mastodonProfile: ServiceProfile = {
   secretsFile: '.env.production',
   databaseClients: composeDatabaseClients,
   checks: [targetVersionCheck, patchesCheck],
+  doctor: MASTODON_DOCTOR,
 
   parseVersion: (text, source) => parseMastodonVersion(text, source).upstream,
   compareVersions: (a, b) => compareMastodonVersions(parseMastodonVersion(a), parseMastodonVersion(b)),

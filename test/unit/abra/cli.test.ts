@@ -1,10 +1,11 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/kernel/errors.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
 import { AbraCli, fatalLines } from '../../../src/drivers/abra/cli.js';
+import { ABRA_COMMANDS, AbraClient } from '../../../src/drivers/abra/client.js';
 import { AbraError, classifyFatal } from '../../../src/drivers/abra/errors.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'coopctl-'));
@@ -90,5 +91,30 @@ describe('AbraCli', () => {
     const read = await cli.run(['app', 'ls', '-S', '-m'], { mutates: false });
     expect(read.skipped).toBe(false);
     expect(read.stdout.trim()).toBe('{}');
+  });
+});
+
+describe('AbraClient', () => {
+  it('builds each command from its declared words and flags (those doctor checks in --help), in this order', async () => {
+    const log = path.join(tmp, 'argv');
+    const bin = fakeAbra(`printf "%s|" "$@" > ${log}; echo '{"s":{"apps":[]}}'`);
+    const client = new AbraClient({ runner: new ExecaRunner(false), settings: { bin } });
+    const argv = async (fn: () => Promise<unknown>) => {
+      await fn();
+      return readFileSync(log, 'utf8').replace(/\|$/, '');
+    };
+    expect(await argv(() => client.listApps('hypha'))).toBe('app|ls|-S|-m|-s|hypha|-n');
+    expect(await argv(() => client.upgradeApp('a.x', '2.0.1+1.0.6', { noConvergeChecks: true }))).toBe(
+      'app|upgrade|a.x|2.0.1+1.0.6|-n|-c',
+    );
+    expect(await argv(() => client.rollbackApp('a.x'))).toBe('app|rollback|a.x|-n');
+    expect(await argv(() => client.deployApp('a.x', '1.0.0+1', { force: true, chaos: true }))).toBe(
+      'app|deploy|a.x|1.0.0+1|-n|-f|-C',
+    );
+    expect(await argv(() => client.restoreApp('a.x', 'abcdef12'))).toBe('app|restore|a.x|-s|abcdef12|-n');
+    expect(await argv(() => client.restoreApp('a.x'))).toBe('app|restore|a.x|-n');
+    expect(await argv(() => client.backupApp('a.x'))).toBe('app|backup|create|a.x|-n');
+    expect(await argv(() => client.fetchRecipe('bonfire'))).toBe('recipe|fetch|bonfire|-n');
+    expect(Object.values(ABRA_COMMANDS).map((c) => c.words.join(' '))).toContain('app backup ls');
   });
 });

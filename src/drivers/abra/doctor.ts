@@ -1,0 +1,284 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { firstLine, installed } from '../../checks/doctor/tools.js';
+import { mapLimit } from '../../kernel/concurrency.js';
+import { errorMessage, InputError } from '../../kernel/errors.js';
+import { type DoctorFinding, type DoctorProbe, finding } from '../../targets/doctor.js';
+import type { Target } from '../../targets/target.js';
+import type { Workspace } from '../../targets/workspace.js';
+import { abraApp, abraClient, abraConfig } from './app.js';
+import { stripAnsi } from './cli.js';
+import { ABRA_COMMANDS } from './client.js';
+import { AbraError } from './errors.js';
+import { type SwarmService, stackName, stackServices } from './swarm.js';
+
+/**
+ * The flags a cobra `--help` lists, under "Flags:" and "Global Flags:": pflag prints each as `  -c, --long ...`
+ * or `      --long ...` (spf13/pflag flag.go, FlagUsagesWrapped; spf13/cobra command.go, defaultUsageTemplate).
+ */
+export function helpFlags(text: string): Set<string> {
+  const flags = new Set<string>();
+  for (const m of stripAnsi(text).matchAll(/^\s+(?:-([A-Za-z0-9]), )?--([A-Za-z0-9][\w-]*)/gm)) {
+    if (m[1]) flags.add(`-${m[1]}`);
+    flags.add(`--${m[2]}`);
+  }
+  return flags;
+}
+
+/** A database service's image (`postgres:15-alpine`, `ghcr.io/x/postgis:17-3.5@sha256:...`) → engine and version. */
+export function databaseImage(image: string): { engine: string; version?: string } | undefined {
+  const ref = image.split('@')[0];
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  const repo = colon > slash ? ref.slice(0, colon) : ref;
+  const tag = colon > slash ? ref.slice(colon + 1) : '';
+  const name = repo.slice(repo.lastIndexOf('/') + 1).toLowerCase();
+  const engine = (
+    { postgres: 'PostgreSQL', postgis: 'PostgreSQL', mariadb: 'MariaDB', mysql: 'MySQL', mongo: 'MongoDB' } as const
+  )[name as 'postgres'];
+  if (!engine) return undefined;
+  const version = /^(\d+(?:\.\d+){0,2})/.exec(tag)?.[1];
+  return { engine, ...(version ? { version } : {}) };
+}
+
+/** The swarm's services on a Co-op Cloud server, read once per run for all its probes. */
+function swarmServices(ws: Workspace, t: Target): Promise<SwarmService[]> {
+  return ws.once(`doctor-swarm:${t.host.name}`, () => stackServices(t.remote));
+}
+
+const abraProbe: DoctorProbe = {
+  id: 'abra',
+  scope: 'local',
+  async run({ workspace: ws }) {
+    const abra = abraClient(ws);
+    const assumes = `abra (${ws.config.abra.bin}) answers \`abra --version\`; coopctl drives it as a child process`;
+    try {
+      const v = await abra.abraVersion();
+      const found = `${firstLine(v.raw)} (version ${v.version})`;
+      return [finding('abra', 'abra', 'ok', { found, assumes, action: 'runs it with -n, never at a prompt' })];
+    } catch (err) {
+      const missing = err instanceof InputError && err.code === 'missing-tool';
+      return [
+        finding('abra', 'abra', missing || err instanceof AbraError ? 'fail' : 'unknown', {
+          found: firstLine(errorMessage(err)),
+          assumes,
+          action: 'the Co-op Cloud apps cannot be read or changed: install abra, or set abra.bin',
+        }),
+      ];
+    }
+  },
+};
+
+/** What `abra WORDS --help` says of the flags coopctl passes: all listed, some not, or no such command. */
+export function helpVerdict(
+  cmd: { words: readonly string[]; flags: readonly string[] },
+  help: string,
+): { status: 'ok' | 'fail' | 'unknown'; found: string; action: string } {
+  const line = `abra ${cmd.words.join(' ')}`;
+  const text = stripAnsi(help);
+  const listed = helpFlags(text);
+  if (!listed.size) {
+    const found = `no flags in \`${line} --help\`: ${firstLine(text)}`;
+    return { status: 'unknown', found, action: 'its flags could not be checked' };
+  }
+  // cobra answers `--help` of a subcommand it does not have with its parent's help
+  const usage = /^Usage:\s*\n\s*(.*)$/m.exec(text)?.[1];
+  if (usage !== undefined && !usage.startsWith(`${line} `) && usage !== line) {
+    const found = `\`${line} --help\` shows another command: ${firstLine(usage)}`;
+    return { status: 'fail', found, action: `\`${line}\` fails: this abra has no such command; report it in an issue` };
+  }
+  const missing = cmd.flags.filter((f) => !listed.has(f));
+  if (!missing.length) return { status: 'ok', found: `--help lists ${cmd.flags.join(', ')}`, action: 'passes them' };
+  return {
+    status: 'fail',
+    found: `--help lists no ${missing.join(', ')}`,
+    action: `\`${line}\` with ${missing.join(', ')} would fail (unknown flag): report this abra version in an issue`,
+  };
+}
+
+/** Every abra subcommand coopctl runs lists, in its --help, every flag coopctl passes to it. */
+const abraFlagsProbe: DoctorProbe = {
+  id: 'abra-flags',
+  scope: 'local',
+  async run({ workspace: ws }) {
+    const abra = abraClient(ws);
+    return mapLimit(Object.values(ABRA_COMMANDS), 3, async (cmd) => {
+      const line = `abra ${cmd.words.join(' ')}`;
+      const assumes = `coopctl runs \`${line}\` with ${cmd.flags.join(' ')}`;
+      const r = await installed(abra.cli.run([...cmd.words, '--help'], { mutates: false, timeoutMs: 60_000 })).catch(
+        (err: unknown) => ({ error: firstLine(errorMessage(err)) }),
+      );
+      if (!r || 'error' in r) {
+        const found = r ? r.error : 'abra is not installed';
+        return finding('abra-flags', line, 'unknown', { found, assumes, action: 'its flags could not be checked' });
+      }
+      const v = helpVerdict(cmd, `${r.stdout}\n${r.stderr}`);
+      return finding('abra-flags', line, v.status, { found: v.found, assumes, action: v.action });
+    });
+  },
+};
+
+/** Whether a directory is in a git work tree, and how many changes it has there. */
+async function gitState(ws: Workspace, dir: string): Promise<{ top: string; changes: number } | undefined> {
+  const git = (args: string[]) => ws.runner.run('git', ['-C', dir, ...args], { mutates: false, reject: false });
+  const top = await git(['rev-parse', '--show-toplevel']);
+  if (top.exitCode !== 0) return undefined;
+  const status = await git(['--no-optional-locks', 'status', '--porcelain', '--', '.']);
+  return { top: top.stdout.trim(), changes: status.stdout.split('\n').filter((l) => l.trim()).length };
+}
+
+/** abra's directory ($ABRA_DIR), and each server's app configs in it, shared by the operators through git. */
+const abraDirProbe: DoctorProbe = {
+  id: 'abra-dir',
+  scope: 'local',
+  async run({ workspace: ws, targets }) {
+    const dir = abraClient(ws).cli.abraDir;
+    const out: DoctorFinding[] = [];
+    const assumes = 'abra keeps servers/SERVER/DOMAIN.env and recipes/ there; coopctl reads them, never writes';
+    if (!existsSync(dir)) {
+      const found = `${dir} does not exist`;
+      return [finding('abra-dir', 'abra dir', 'fail', { found, assumes, action: 'set abra.dir, or ABRA_DIR' })];
+    }
+    out.push(finding('abra-dir', 'abra dir', 'ok', { found: dir, assumes, action: 'reads the app configs there' }));
+    for (const server of [...new Set(targets.map((t) => abraConfig(t).server))]) {
+      const servers = path.join(dir, 'servers', server);
+      const what = `servers/${server}`;
+      const shared =
+        `the app configs in ${servers} are the operators' shared git checkout (social.coop's is): ` +
+        'coopctl reads the env files as they are there';
+      if (!existsSync(servers)) {
+        const action = `the apps of ${server} cannot be read: add the server to abra (abra server add)`;
+        out.push(
+          finding('abra-servers', what, 'fail', { found: `${servers} does not exist`, assumes: shared, action }),
+        );
+        continue;
+      }
+      const g = await gitState(ws, servers);
+      if (!g) {
+        const action = 'reads them as they are; nobody else sees a change made here: keep them in git';
+        out.push(
+          finding('abra-servers', what, 'warn', {
+            found: `${servers}: not in a git repository`,
+            assumes: shared,
+            action,
+          }),
+        );
+        continue;
+      }
+      const changes = g.changes ? `, ${g.changes} uncommitted change(s)` : ', clean';
+      out.push(
+        finding('abra-servers', what, g.changes ? 'warn' : 'ok', {
+          found: `git repository ${g.top}${changes}`,
+          assumes: shared,
+          action: g.changes
+            ? 'reads them with those changes, which no other operator has: commit and push them'
+            : 'reads them as committed (it never pulls: pull first)',
+        }),
+      );
+    }
+    return out;
+  },
+};
+
+/** backup-bot-two, which `abra app backup` runs in: needed for the apps coopctl does not dump itself. */
+const backupBotProbe: DoctorProbe = {
+  id: 'backup-bot-two',
+  scope: 'host',
+  async run({ workspace: ws, target, targets }) {
+    const bots = (await swarmServices(ws, target)).filter((s) => /backup-?bot/i.test(`${s.name} ${s.image ?? ''}`));
+    const relying = targets.filter((t) => !t.database).map((t) => `${t.service}/${t.env}`);
+    const assumes = relying.length
+      ? `the safety backups of ${relying.join(', ')} are \`abra app backup create\`, which runs in backup-bot-two`
+      : 'coopctl dumps the database of every app here itself (database: in coopctl.yaml): it does not need it';
+    if (bots.length) {
+      const found = bots.map((b) => `${b.name} ${b.image ?? ''} ${b.running}/${b.desired}`).join('; ');
+      const up = bots.some((b) => b.running > 0);
+      const status = up || !relying.length ? 'ok' : 'fail';
+      const action = up ? 'takes abra snapshots through it' : 'abra app backup fails while it runs no task';
+      return [finding('backup-bot-two', target.host.name, status, { found, assumes, action })];
+    }
+    const found = 'no swarm service of backup-bot-two';
+    const action = relying.length
+      ? `the safety backup of ${relying.join(', ')} fails, so their changes stop before anything changes: ` +
+        'deploy backup-bot-two, or configure database: for them'
+      : 'dumps each app database itself';
+    return [finding('backup-bot-two', target.host.name, relying.length ? 'fail' : 'ok', { found, assumes, action })];
+  },
+};
+
+/** The deployed version abra reports, and whether it is a chaos deploy (a working tree, not a release). */
+const appProbe: DoctorProbe = {
+  id: 'abra-app',
+  scope: 'target',
+  async run({ workspace: ws, target: t }) {
+    const { server, domain } = abraConfig(t);
+    const app = await abraApp(ws, t);
+    const subject = `${t.service}/${t.env}`;
+    const assumes = `\`abra app ls -S -m -s ${server}\` reports ${domain} deployed, with its release label`;
+    if (app?.status !== 'deployed') {
+      const found = app ? `${domain} is ${app.status ?? 'in an unknown state'}` : `abra does not list ${domain}`;
+      return [
+        finding('abra-app', subject, 'fail', { found, assumes, action: 'upgrades refuse it (preflight abra-app)' }),
+      ];
+    }
+    if (!app.version) {
+      const found = `${domain} deployed, version unknown`;
+      return [
+        finding('abra-app', subject, 'unknown', { found, assumes, action: 'cannot tell what an upgrade starts from' }),
+      ];
+    }
+    if (app.chaos) {
+      return [
+        finding('abra-app', subject, 'warn', {
+          found: `${domain}: a chaos deploy (${app.chaosVersion ?? 'unknown commit'}), label ${app.version}`,
+          assumes,
+          action:
+            `an upgrade runs \`abra app upgrade ${domain} VERSION -n\` (no -C): it deploys the release, ` +
+            "not this checkout's commits",
+        }),
+      ];
+    }
+    const action = 'upgrades from it and verifies the label moves';
+    return [finding('abra-app', subject, 'ok', { found: `${domain} deployed at ${app.version}`, assumes, action })];
+  },
+};
+
+/** The app's database service and what its image is: coopctl dumps only PostgreSQL. */
+const databaseImageProbe: DoctorProbe = {
+  id: 'database-image',
+  scope: 'target',
+  async run({ workspace: ws, target: t }) {
+    const name = t.database?.swarmService ?? `${stackName(abraConfig(t).domain)}_${t.database?.container ?? 'db'}`;
+    const subject = `${t.service}/${t.env}`;
+    const svc = (await swarmServices(ws, t)).find((s) => s.name === name);
+    const assumes = t.database
+      ? `coopctl dumps ${t.database.name} with pg_dump in ${name}: a PostgreSQL server`
+      : `coopctl does not dump it (no database: in coopctl.yaml): abra app backup does`;
+    if (!svc) {
+      const found = `no swarm service ${name}`;
+      const action = t.database ? `backups of ${subject} fail: pg_dump has nowhere to run` : 'nothing';
+      return [finding('database-image', subject, t.database ? 'fail' : 'ok', { found, assumes, action })];
+    }
+    const image = svc.image ?? '';
+    const db = databaseImage(image);
+    const engine = db ? ` → ${db.engine} ${db.version ?? '(version not in the tag)'}` : '';
+    const found = `${name}: ${image || '(no image)'}${engine}`;
+    if (!db) return [finding('database-image', subject, 'unknown', { found, assumes, action: 'engine not told' })];
+    if (t.database && db.engine !== 'PostgreSQL') {
+      const action = `backups of ${subject} fail: remove its database: and let abra app backup take them`;
+      return [finding('database-image', subject, 'fail', { found, assumes, action })];
+    }
+    const action = t.database ? 'dumps and restores it with its own pg_dump and pg_restore' : 'nothing';
+    return [finding('database-image', subject, db.version ? 'ok' : 'unknown', { found, assumes, action })];
+  },
+};
+
+/** What `coopctl doctor` checks of abra and the Co-op Cloud servers it deploys to. */
+export const ABRA_DOCTOR: readonly DoctorProbe[] = [
+  abraProbe,
+  abraFlagsProbe,
+  abraDirProbe,
+  backupBotProbe,
+  appProbe,
+  databaseImageProbe,
+];
