@@ -90,7 +90,24 @@ function instanceV1(s: Site) {
   };
 }
 
-async function publicTimeline(s: Site, limitParam: string | null): Promise<unknown> {
+async function query(s: Site, sql: string): Promise<unknown> {
+  const { stdout } = await execFileP('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', s.database, '-c', sql], {
+    env: { ...process.env, ...pgEnv(hostCluster(s.root, s.cfg)) },
+    timeout: 10_000,
+  });
+  return JSON.parse(stdout);
+}
+
+/**
+ * mastodon/mastodon app/controllers/api/v1/instances/peers_controller.rb: the domains the instance knows, public
+ * for a day; 404 only when an admin turned the peers API off (Setting.peers_api_enabled, on by default in
+ * config/settings.yml) or in limited federation mode, which social.coop does not run.
+ */
+function peers(s: Site): Promise<unknown> {
+  return query(s, "SELECT coalesce(json_agg(DISTINCT domain), '[]') FROM accounts WHERE domain IS NOT NULL");
+}
+
+function publicTimeline(s: Site, limitParam: string | null): Promise<unknown> {
   const limit = Math.min(40, Math.max(1, Number.parseInt(limitParam ?? '20', 10) || 20));
   const sql = `SELECT coalesce(json_agg(t), '[]') FROM (
     SELECT s.id::text AS id, to_char(s.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
@@ -100,11 +117,7 @@ async function publicTimeline(s: Site, limitParam: string | null): Promise<unkno
         'display_name', a.display_name) AS account
     FROM statuses s JOIN accounts a ON a.id = s.account_id
     WHERE s.visibility = 0 ORDER BY s.id DESC LIMIT ${limit}) t`;
-  const { stdout } = await execFileP('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', s.database, '-c', sql], {
-    env: { ...process.env, ...pgEnv(hostCluster(s.root, s.cfg)) },
-    timeout: 10_000,
-  });
-  return JSON.parse(stdout);
+  return query(s, sql);
 }
 
 /**
@@ -141,6 +154,8 @@ async function handleWeb(s: Site, req: http.IncomingMessage, res: http.ServerRes
       return send(res, 200, instanceV2(s), INSTANCE_CACHE);
     case '/api/v1/instance':
       return send(res, 200, instanceV1(s), INSTANCE_CACHE);
+    case '/api/v1/instance/peers':
+      return send(res, 200, await peers(s), 'max-age=86400, public');
     case '/api/v1/timelines/public':
       if (failing) return send(res, 503, { error: 'Service Unavailable' });
       try {
