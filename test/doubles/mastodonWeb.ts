@@ -6,18 +6,27 @@ import { pgEnv } from '../world/postgres.js';
 import { faultActive, loadStandinConfig, readJson, standinPaths, type StandinConfig } from './mastodon/config.js';
 import { imageApiVersion, imageMaxChars, imageVersion } from './mastodon/images.js';
 import { hostCluster } from './mastodon/migrations.js';
+import { railsGate } from './mastodon/railsGate.js';
 import type { WebLaunch } from './mastodon/webProcess.js';
 
 /**
  * The web and streaming containers of a sandbox host: answers the
  * endpoints coopctl's verification uses, from the running image's tree and
  * the host's database. Started detached by `docker compose up`.
+ *
+ * The web process answers as production's Rails does: a request whose Host is not the instance's gets 403 and
+ * one that is not https (no `X-Forwarded-Proto: https` from the proxy) a redirect, /health exempt from both
+ * (./mastodon/railsGate.ts has the sources). The streaming server checks neither: mastodon/mastodon
+ * streaming/index.js registers `app.get('/api/v1/streaming/health')` before its authentication middleware
+ * and has no host or https check at all.
  */
 const execFileP = promisify(execFile);
 
 interface Site {
   root: string;
   cfg: StandinConfig;
+  /** The web process's environment: what config.hosts and the domain come from. */
+  env: Record<string, string>;
   domain: string;
   version: string;
   apiVersion?: number;
@@ -81,7 +90,24 @@ function instanceV1(s: Site) {
   };
 }
 
-async function publicTimeline(s: Site, limitParam: string | null): Promise<unknown> {
+async function query(s: Site, sql: string): Promise<unknown> {
+  const { stdout } = await execFileP('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', s.database, '-c', sql], {
+    env: { ...process.env, ...pgEnv(hostCluster(s.root, s.cfg)) },
+    timeout: 10_000,
+  });
+  return JSON.parse(stdout);
+}
+
+/**
+ * mastodon/mastodon app/controllers/api/v1/instances/peers_controller.rb: the domains the instance knows, public
+ * for a day; 404 only when an admin turned the peers API off (Setting.peers_api_enabled, on by default in
+ * config/settings.yml) or in limited federation mode, which social.coop does not run.
+ */
+function peers(s: Site): Promise<unknown> {
+  return query(s, "SELECT coalesce(json_agg(DISTINCT domain), '[]') FROM accounts WHERE domain IS NOT NULL");
+}
+
+function publicTimeline(s: Site, limitParam: string | null): Promise<unknown> {
   const limit = Math.min(40, Math.max(1, Number.parseInt(limitParam ?? '20', 10) || 20));
   const sql = `SELECT coalesce(json_agg(t), '[]') FROM (
     SELECT s.id::text AS id, to_char(s.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
@@ -91,25 +117,45 @@ async function publicTimeline(s: Site, limitParam: string | null): Promise<unkno
         'display_name', a.display_name) AS account
     FROM statuses s JOIN accounts a ON a.id = s.account_id
     WHERE s.visibility = 0 ORDER BY s.id DESC LIMIT ${limit}) t`;
-  const { stdout } = await execFileP('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', s.database, '-c', sql], {
-    env: { ...process.env, ...pgEnv(hostCluster(s.root, s.cfg)) },
-    timeout: 10_000,
-  });
-  return JSON.parse(stdout);
+  return query(s, sql);
+}
+
+/**
+ * /api/v1/streaming/* on the web process: mastodon/mastodon app/controllers/api/v1/streaming_controller.rb
+ * (4.2+) redirects (301) to the streaming base URL (STREAMING_API_BASE_URL, else wss://WEB_DOMAIN: 1_hosts.rb:22-28)
+ * unless its host and port are the request's (port 80 when the URL names none), else 404. Behind
+ * X-Forwarded-Proto: https the request's port is 443, so production redirects.
+ */
+function streamingOnWeb(s: Site, req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+  const base = new URL(s.env.STREAMING_API_BASE_URL || `wss://${s.env.WEB_DOMAIN || s.domain}`);
+  const [host, port] = (req.headers.host ?? '').split(':');
+  const requestPort = port ? Number(port) : 443;
+  if (host === base.hostname && requestPort === (Number(base.port) || 80)) {
+    send(res, 404, { error: 'Record not found' });
+    return;
+  }
+  res.writeHead(301, { location: `https://${base.host}${url.pathname}${url.search}`, 'content-length': 0 });
+  res.end();
 }
 
 async function handleWeb(s: Site, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const gate = railsGate(s.env, req);
+  if (gate) {
+    res.writeHead(gate.status, gate.headers);
+    return void res.end(gate.body);
+  }
   const url = new URL(req.url ?? '/', 'http://localhost');
   const failing = faultActive(s.root, 'health-fails');
+  if (url.pathname.startsWith('/api/v1/streaming/')) return streamingOnWeb(s, req, res, url);
   switch (url.pathname) {
     case '/health':
       return failing ? send(res, 503, 'Service Unavailable') : send(res, 200, 'OK');
-    case '/api/v1/streaming/health':
-      return send(res, 200, 'OK');
     case '/api/v2/instance':
       return send(res, 200, instanceV2(s), INSTANCE_CACHE);
     case '/api/v1/instance':
       return send(res, 200, instanceV1(s), INSTANCE_CACHE);
+    case '/api/v1/instance/peers':
+      return send(res, 200, await peers(s), 'max-age=86400, public');
     case '/api/v1/timelines/public':
       if (failing) return send(res, 503, { error: 'Service Unavailable' });
       try {
@@ -144,7 +190,9 @@ async function main(root: string): Promise<void> {
   const site: Site = {
     root,
     cfg,
-    domain: launch.env.LOCAL_DOMAIN || cfg.domain,
+    env: launch.env,
+    // 1_hosts.rb:3-4: without LOCAL_DOMAIN, Mastodon's domain is localhost:$PORT
+    domain: launch.env.LOCAL_DOMAIN ?? `localhost:${launch.env.PORT ?? '3000'}`,
     version: imageVersion(launch.imageDir, launch.env),
     apiVersion: imageApiVersion(launch.imageDir),
     maxChars: imageMaxChars(launch.imageDir),

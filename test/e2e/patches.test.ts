@@ -23,9 +23,7 @@ let alpha: SandboxMastodon;
 let prod: SandboxMastodon;
 
 async function maxChars(host: SandboxMastodon): Promise<number> {
-  const r = await fetch(`${host.webUrl}/api/v2/instance`);
-  const doc = (await r.json()) as { configuration: { statuses: { max_characters: number } } };
-  return doc.configuration.statuses.max_characters;
+  return (await host.instance()).configuration.statuses.max_characters;
 }
 
 function composeFile(host: SandboxMastodon): string {

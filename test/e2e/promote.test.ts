@@ -55,9 +55,7 @@ function prodPatched(): string {
 
 /** What /api/v2/instance says on the host's web process (the post-length patch makes it 2000). */
 async function maxChars(host: SandboxMastodon): Promise<number> {
-  const r = await fetch(`${host.webUrl}/api/v2/instance`);
-  return ((await r.json()) as { configuration: { statuses: { max_characters: number } } }).configuration.statuses
-    .max_characters;
+  return (await host.instance()).configuration.statuses.max_characters;
 }
 
 describe('coopctl promote mastodon (alpha → prod)', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
+import { httpGet, proxyHeaders } from '../helpers/mastodonHost.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { SandboxMastodon, setHealthTimeout, upgradeToBrokenRelease } from '../helpers/upgradeSandbox.js';
 
@@ -23,11 +24,12 @@ interface ChangeDoc {
 let sb: TestSandbox;
 let alpha: SandboxMastodon;
 
+/** The instance API as a visitor asks it: by the instance's name (nginx passes that Host on). */
 async function publicInstance(): Promise<{ status: number; version?: string; cache: string | null }> {
-  const r = await fetch(`${alpha.publicUrl}/api/v2/instance`);
-  const cache = r.headers.get('x-cached');
+  const r = await httpGet(`${alpha.publicUrl}/api/v2/instance`, { host: proxyHeaders(alpha.root).host });
+  const cache = (r.headers['x-cached'] as string | undefined) ?? null;
   if (r.status !== 200) return { status: r.status, cache };
-  return { status: r.status, version: ((await r.json()) as { version: string }).version, cache };
+  return { status: r.status, version: (JSON.parse(r.body) as { version: string }).version, cache };
 }
 
 beforeAll(async () => {

@@ -189,20 +189,43 @@ export function compose(root: string, ...args: string[]): Promise<StandinRun> {
   return runStandin(root, 'docker', ['compose', ...args]);
 }
 
-export function httpGet(url: string): Promise<{ status: number; body: string }> {
+interface HttpAnswer {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 5000 }, (res) => {
+    const req = http.get(url, { timeout: 5000, headers }, (res) => {
       let body = '';
       res.on('data', (b) => (body += b));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
     req.on('error', reject);
   });
 }
 
+/**
+ * What the instance's nginx adds to a request for the web process, as production's Rails needs it (403
+ * otherwise, test/doubles/mastodon/railsGate.ts): its name, from the host's .env.production, and https.
+ */
+export function proxyHeaders(root: string): Record<string, string> {
+  const env = readFileSync(path.join(root, 'opt', 'social.coop', '.env.production'), 'utf8');
+  const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(env)?.[1].trim();
+  const host = value('WEB_DOMAIN') || value('LOCAL_DOMAIN');
+  if (!host) throw new Error(`${root}: .env.production names no LOCAL_DOMAIN`);
+  return { host, 'x-forwarded-proto': 'https' };
+}
+
+/** GET of a path on a host's web process, through what its proxy adds. */
+export function webGet(root: string, web: { address: string; port: number }, p: string): Promise<HttpAnswer> {
+  return httpGet(`http://${web.address}:${web.port}${p}`, proxyHeaders(root));
+}
+
 export async function instanceVersion(host: MastodonTestHost): Promise<string> {
-  const r = await httpGet(`http://${host.web.address}:${host.web.port}/api/v2/instance`);
+  const r = await webGet(host.root, host.web, '/api/v2/instance');
   return (JSON.parse(r.body) as { version: string }).version;
 }
 

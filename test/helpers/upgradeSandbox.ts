@@ -10,6 +10,7 @@ import { compose } from '../../src/remote/compose.js';
 import { inNetns } from '../world/netns.js';
 import type { SandboxState } from '../world/state.js';
 import { BIN, REPO } from './cli.js';
+import { webGet } from './mastodonHost.js';
 import { startSandbox, type TestSandbox } from './sandbox.js';
 
 /**
@@ -96,18 +97,29 @@ export class SandboxMastodon {
 
   /** The web process on the host, behind nginx (what runs, never a cached copy). */
   get webUrl(): string {
+    return `http://${this.web.address}:${this.web.port}`;
+  }
+
+  /** The web process's address on the host. */
+  get web(): { address: string; port: number } {
     const state = JSON.parse(readFileSync(path.join(this.sb.dir, 'sandbox.json'), 'utf8')) as SandboxState;
     const web = state.hosts.find((h) => h.name === this.env)?.web;
     if (!web) throw new Error(`no Mastodon web on ${this.env} in the sandbox state`);
-    return `http://${web.address}:${web.port}`;
+    return web;
+  }
+
+  /** What /api/v2/instance says on the web process, asked as the instance's nginx asks. */
+  async instance(): Promise<{ version: string; configuration: { statuses: { max_characters: number } } }> {
+    const r = await webGet(this.root, this.web, '/api/v2/instance');
+    if (r.status !== 200) throw new Error(`${this.env}: /api/v2/instance answered HTTP ${r.status}`);
+    return JSON.parse(r.body);
   }
 
   /** The version the web process reports, and whether its /health answers 200. */
   async running(): Promise<{ version: string; healthy: boolean }> {
-    const instance = await fetch(`${this.webUrl}/api/v2/instance`);
-    const health = await fetch(`${this.webUrl}/health`);
-    await health.arrayBuffer();
-    return { version: ((await instance.json()) as { version: string }).version, healthy: health.status === 200 };
+    const { version } = await this.instance();
+    const health = await webGet(this.root, this.web, '/health');
+    return { version, healthy: health.status === 200 };
   }
 
   /** The compose services of the app (web, streaming, sidekiq) stopped on the host, as after a crash. */

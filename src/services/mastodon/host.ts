@@ -6,12 +6,12 @@ import type { RemoteHost } from '../../remote/ssh.js';
 import type { Health, SchemaMark } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
 import { healthOf } from './config.js';
-import { type LocalAnswer, localEndpoints, localGet } from './local.js';
+import { describeAnswer, type LocalAnswer, localEndpoints, localGet } from './local.js';
 
 /** The version in an instance API answer; throws naming where it came from. */
 export function versionOf(res: LocalAnswer, where: string): string {
   if (res.status === 0) throw new RemoteError(`instance API did not answer (${where}): ${res.body}`);
-  if (res.status !== 200) throw new RemoteError(`instance API answered HTTP ${res.status} (${where})`);
+  if (res.status !== 200) throw new RemoteError(`instance API answered ${describeAnswer(res)} (${where})`);
   let version: unknown;
   try {
     version = (JSON.parse(res.body) as { version?: unknown }).version;
@@ -31,7 +31,7 @@ export async function instanceVersion(t: Target): Promise<string> {
 
 function probe(r: LocalAnswer, url: string): Health {
   const ok = r.status === 200 && r.body.trim() === 'OK';
-  const error = ok ? undefined : r.status ? `${url} answered HTTP ${r.status}` : `${url}: ${r.body}`;
+  const error = ok ? undefined : r.status ? `${url} answered ${describeAnswer(r)}` : `${url}: ${r.body}`;
   return { healthy: ok, latencyMs: r.status ? Math.round(r.ms) : null, error };
 }
 

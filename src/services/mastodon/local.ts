@@ -1,5 +1,7 @@
+import path from 'node:path/posix';
 import { hostVar } from '../../config/inventory.js';
 import { RemoteError, ToolOutputError } from '../../kernel/errors.js';
+import type { RemoteHost } from '../../remote/ssh.js';
 import type { Target } from '../../targets/target.js';
 
 /**
@@ -9,21 +11,33 @@ import type { Target } from '../../targets/target.js';
  * whose proxy_cache serves /api/v2/instance for minutes and stale copies while
  * the app is down; these requests bypass it. They run with the host's python3,
  * which every host Ansible manages has, with proxies from the environment off.
+ *
+ * They carry what nginx adds in front of production's Rails: the instance's
+ * Host (config/initializers/1_hosts.rb answers 403 to any other name, /health
+ * alone exempt) and `X-Forwarded-Proto: https` (config.force_ssl redirects
+ * plain http). A redirect is an answer of its own, never followed.
  */
 const SCRIPT = `import json, sys, time, urllib.error, urllib.request
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-timeout = float(sys.argv[1])
-for url in sys.argv[2:]:
-    started = time.monotonic()
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
+timeout, host = float(sys.argv[1]), sys.argv[2]
+for url in sys.argv[3:]:
+    started, location = time.monotonic(), None
+    req = urllib.request.Request(url, headers={"Host": host, "X-Forwarded-Proto": "https"})
     try:
-        with opener.open(url, timeout=timeout) as r:
+        with opener.open(req, timeout=timeout) as r:
             status, body = r.status, r.read(262144)
     except urllib.error.HTTPError as e:
-        status, body = e.code, e.read(262144)
+        status, body, location = e.code, e.read(262144), e.headers.get("Location")
     except Exception as e:
         status, body = 0, str(getattr(e, "reason", e)).encode()
     ms = (time.monotonic() - started) * 1000
-    print(json.dumps({"status": status, "ms": ms, "body": body.decode("utf-8", "replace")}), flush=True)
+    answer = {"status": status, "ms": ms, "body": body.decode("utf-8", "replace")}
+    if location:
+        answer["location"] = location
+    print(json.dumps(answer), flush=True)
 `;
 
 export interface LocalAnswer {
@@ -31,6 +45,87 @@ export interface LocalAnswer {
   status: number;
   body: string;
   ms: number;
+  /** A redirect's Location. */
+  location?: string;
+}
+
+/** Only a 2xx is a good answer on the host: a redirect or a refusal means the request never reached the app. */
+export const answeredOk = (r: LocalAnswer): boolean => r.status >= 200 && r.status < 300;
+
+/** What an answer was, for a message: `HTTP 403`, `HTTP 301 to https://...`, or why there was none. */
+export function describeAnswer(r: LocalAnswer): string {
+  if (r.status === 0) return r.body;
+  const hint =
+    r.status === 403 && /Blocked host/i.test(r.body)
+      ? ' (blocked host: the Host coopctl sends is not LOCAL_DOMAIN, WEB_DOMAIN or ALTERNATE_DOMAINS)'
+      : '';
+  return `HTTP ${r.status}${r.location ? ` to ${r.location}` : ''}${hint}`;
+}
+
+/** The lines of .env.production that name the instance, and nothing else of the file (it holds the secrets). */
+const DOMAIN_LINES = '^[[:space:]]*(export[[:space:]]+)?(LOCAL_DOMAIN|WEB_DOMAIN)[[:space:]]*=';
+
+/** A dotenv value: quoted (a comment may follow), or bare up to a ` #` comment. */
+function envValue(raw: string): string {
+  const v = raw.trim();
+  const quoted = /^(["'])(.*?)\1(\s+#.*)?$/.exec(v);
+  return quoted ? quoted[2] : v.replace(/\s+#.*$/, '');
+}
+
+/**
+ * The name the web process answers to, from LOCAL_DOMAIN / WEB_DOMAIN lines of .env.production: WEB_DOMAIN
+ * when set (1_hosts.rb's web_host), else LOCAL_DOMAIN; the last line of a name wins, as in an env_file.
+ */
+export function instanceHostOf(lines: string, where: string): string {
+  const values: Record<string, string> = {};
+  for (const line of lines.split('\n')) {
+    const m = /^\s*(?:export\s+)?(LOCAL_DOMAIN|WEB_DOMAIN)\s*=(.*)$/.exec(line);
+    if (m) values[m[1]] = envValue(m[2]);
+  }
+  if (!values.LOCAL_DOMAIN) {
+    throw new ToolOutputError(
+      `${where} has no LOCAL_DOMAIN: coopctl sends it as the Host of its requests to Mastodon on the host, ` +
+        'which refuses any other name',
+    );
+  }
+  const host = values.WEB_DOMAIN || values.LOCAL_DOMAIN;
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/.test(host)) {
+    const name = values.WEB_DOMAIN ? 'WEB_DOMAIN' : 'LOCAL_DOMAIN';
+    throw new ToolOutputError(`${where}: ${name} is not a domain name: ${JSON.stringify(host.slice(0, 80))}`);
+  }
+  return host;
+}
+
+/** Per run (one RemoteHost per host and run), per env file: the instance's host, read once. */
+const instanceHosts = new WeakMap<RemoteHost, Map<string, Promise<string>>>();
+
+/** The Host header of every request on the host: read from the host's .env.production once per run. */
+export function instanceHost(t: Target): Promise<string> {
+  const file = path.join(t.paths.dataDir, '.env.production');
+  let byFile = instanceHosts.get(t.remote);
+  if (!byFile) instanceHosts.set(t.remote, (byFile = new Map()));
+  let p = byFile.get(file);
+  if (!p) {
+    p = readInstanceHost(t, file);
+    byFile.set(file, p);
+    // a failed read (the host unreachable for a moment) is tried again by the next request
+    p.catch(() => byFile.delete(file));
+  }
+  return p;
+}
+
+async function readInstanceHost(t: Target, file: string): Promise<string> {
+  // grep prints the matching lines only: no other line of the file (its secrets) leaves the host
+  const r = await t.remote.exec(['grep', '-E', '--', DOMAIN_LINES, file], {
+    mutates: false,
+    reject: false,
+    timeoutMs: 30_000,
+  });
+  if (r.exitCode > 1) {
+    const why = r.stderr.trim().split('\n').at(-1) || `exit ${r.exitCode}`;
+    throw new RemoteError(`${t.host.name}: cannot read LOCAL_DOMAIN from ${file}: ${why}`);
+  }
+  return instanceHostOf(r.stdout, `${t.host.name}:${file}`);
 }
 
 /** The web and streaming processes' addresses on the host. */
@@ -43,10 +138,11 @@ export function localEndpoints(t: Target): { web: string; streaming: string } {
   };
 }
 
-/** GETs of `urls`, in order, on the host; throws only when the host cannot run them. */
+/** GETs of `urls`, in order, on the host, as the instance's proxy sends them; throws only when they cannot run. */
 export async function localGet(t: Target, urls: string[], timeoutMs: number): Promise<LocalAnswer[]> {
+  const host = await instanceHost(t);
   // The script on stdin: `-v` then shows the requests, not the program.
-  const argv = ['python3', '-', String(timeoutMs / 1000), ...urls];
+  const argv = ['python3', '-', String(timeoutMs / 1000), host, ...urls];
   const r = await t.remote.exec(argv, {
     mutates: false,
     reject: false,

@@ -4,7 +4,7 @@ import type { PatchExpectation } from '../../targets/patches.js';
 import type { Target } from '../../targets/target.js';
 import { healthOf } from './config.js';
 import { versionOf } from './host.js';
-import { type LocalAnswer, localEndpoints, localGet } from './local.js';
+import { answeredOk, describeAnswer, type LocalAnswer, localEndpoints, localGet } from './local.js';
 import { compareMastodonVersions, tryParseMastodonVersion } from './version.js';
 
 /**
@@ -39,16 +39,19 @@ const REQUESTS = [
   '/api/v1/timelines/public?local=true&limit=5',
 ];
 
-const said = (r: LocalAnswer, what: string) => `${what}: ${r.status ? `HTTP ${r.status}` : r.body}`;
+const said = (r: LocalAnswer, what: string) => `${what}: ${describeAnswer(r)}`;
 
+/** The API requests on the host: each must answer 2xx (a redirect or a 4xx never reached the app) in time. */
 function requestsCheck(
   h: HealthConfig,
+  paths: string[],
   answers: LocalAnswer[],
 ): Pick<VerificationResult, 'latency'> & {
   check: VerificationCheck;
 } {
   const fivexx = answers.filter((r) => r.status >= 500).length;
   const failed = answers.filter((r) => r.status === 0).length;
+  const refused = answers.filter((r) => r.status > 0 && r.status < 500 && !answeredOk(r)).length;
   const times = answers
     .filter((r) => r.status > 0 && r.status < 500)
     .map((r) => r.ms)
@@ -57,10 +60,13 @@ function requestsCheck(
     ? { maxMs: Math.round(times.at(-1)!), medianMs: Math.round(times[Math.floor(times.length / 2)]) }
     : null;
   const slow = latency !== null && latency.maxMs > h.latencyMs;
+  const firstBad = answers.findIndex((r) => r.status > 0 && !answeredOk(r));
   const message =
-    `${answers.length} API requests on the host: ${fivexx} answered 5xx, ${failed} no answer` +
+    `${answers.length} API requests on the host: ${fivexx} answered 5xx, ${refused} 3xx/4xx, ${failed} no answer` +
+    `${firstBad >= 0 ? ` (${said(answers[firstBad], paths[firstBad])})` : ''}` +
     `${latency ? `, slowest ${latency.maxMs} ms (limit ${h.latencyMs} ms)` : ''}`;
-  return { latency, check: { id: 'requests', ok: fivexx === 0 && failed === 0 && !slow, message } };
+  const ok = fivexx === 0 && refused === 0 && failed === 0 && !slow;
+  return { latency, check: { id: 'requests', ok, message } };
 }
 
 async function publicCheck(h: HealthConfig): Promise<VerificationCheck> {
@@ -80,20 +86,21 @@ function valueAt(json: unknown, dotted: string): unknown {
 }
 
 function patchesCheck(instance: LocalAnswer, expectations: readonly Expectation[]): VerificationCheck {
+  if (!answeredOk(instance)) return { id: 'patches', ok: false, message: said(instance, '/api/v2/instance') };
   let json: unknown;
   try {
     json = JSON.parse(instance.body);
   } catch {
     json = undefined;
   }
-  const said = expectations.map((e) => {
+  const lines = expectations.map((e) => {
     const got = valueAt(json, e.instanceApi.path);
     const ok = got === e.instanceApi.equals;
     const shown = got === undefined ? 'nothing' : JSON.stringify(got);
     const miss = ok ? '' : `, expected ${JSON.stringify(e.instanceApi.equals)}`;
     return { ok, text: `${e.patch}: /api/v2/instance ${e.instanceApi.path} = ${shown}${miss}` };
   });
-  return { id: 'patches', ok: said.every((s) => s.ok), message: said.map((s) => s.text).join('; ') };
+  return { id: 'patches', ok: lines.every((s) => s.ok), message: lines.map((s) => s.text).join('; ') };
 }
 
 async function once(
@@ -133,7 +140,7 @@ async function once(
   ];
   let latency: VerificationResult['latency'] = null;
   if (h.requests > 0) {
-    const r = requestsCheck(h, local.length > urls.length ? local.slice(urls.length) : paths.map(() => health));
+    const r = requestsCheck(h, paths, local.length > urls.length ? local.slice(urls.length) : paths.map(() => health));
     latency = r.latency;
     checks.push(r.check);
   }

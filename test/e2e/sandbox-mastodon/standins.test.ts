@@ -13,6 +13,7 @@ import {
   processesUnder,
   runStandin,
   type MastodonTestHost,
+  webGet,
 } from '../../helpers/mastodonHost.js';
 
 /**
@@ -29,7 +30,11 @@ const columns = (table: string) =>
   sql(
     `SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns WHERE table_name = '${table}'`,
   ).split(',');
-const web = (p: string) => httpGet(`http://${host.web.address}:${host.web.port}${p}`);
+/** A request to the web process as the instance's nginx sends it (its Host, X-Forwarded-Proto: https). */
+const web = (p: string) => webGet(host.root, host.web, p);
+/** The same request with other headers: as coopctl sent it before (none), or as a misconfigured proxy would. */
+const bare = (p: string, headers: Record<string, string> = {}) =>
+  httpGet(`http://${host.web.address}:${host.web.port}${p}`, headers);
 const setFaults = (faults: Record<string, boolean>) =>
   writeFileSync(path.join(host.root, 'faults.json'), JSON.stringify(faults));
 
@@ -125,6 +130,48 @@ describe('docker compose stand-in', () => {
     expect(again.stderr).toMatch(/Container socialcoop-web-1 {2}Running$/m);
   });
 
+  it("refuses what production's Rails refuses: another Host (403), plain http (301); /health exempt", async () => {
+    // as coopctl asked before: the address as Host, no X-Forwarded-Proto
+    const blocked = await bare('/api/v2/instance');
+    expect(blocked.status).toBe(403);
+    expect(blocked.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(blocked.body).toContain(`<h1>Blocked host: ${host.web.address}</h1>`);
+    // a Host of another case, or with a port, is the instance still (Rails matches names case-insensitively)
+    expect((await bare('/api/v2/instance', { host: 'Alpha.Test:3000', 'x-forwarded-proto': 'https' })).status).toBe(
+      200,
+    );
+    // the right Host but plain http: a redirect to https, its port the Host's; never the app's answer
+    const plain = await bare('/api/v2/instance?x=1', { host: 'alpha.test' });
+    expect(plain).toMatchObject({ status: 301, body: '' });
+    expect(plain.headers.location).toBe('https://alpha.test/api/v2/instance?x=1');
+    expect((await bare('/api/v2/instance', { host: 'alpha.test:8080' })).headers.location).toBe(
+      'https://alpha.test:8080/api/v2/instance',
+    );
+    // rack takes the last scheme of X-Forwarded-Proto, and an X-Forwarded-Host must be allowed too
+    expect((await bare('/api/v2/instance', { host: 'alpha.test', 'x-forwarded-proto': 'https, http' })).status).toBe(
+      301,
+    );
+    const forwarded = await bare('/api/v2/instance', {
+      host: 'alpha.test',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
+    });
+    expect(forwarded.status).toBe(403);
+    expect(forwarded.body).toContain('Blocked host: evil.example');
+    // /health alone passes both; /health/x is exempt from https only, not from the host check
+    expect(await bare('/health')).toMatchObject({ status: 200, body: 'OK' });
+    expect((await bare('/health/x')).status).toBe(403);
+    expect((await bare('/health/x', { host: 'alpha.test' })).status).toBe(404);
+    // the web process does not serve streaming: it sends clients to the streaming base URL (wss://WEB_DOMAIN)
+    const streamingOnWeb = await web('/api/v1/streaming/health');
+    expect(streamingOnWeb.status).toBe(301);
+    expect(streamingOnWeb.headers.location).toBe('https://alpha.test/api/v1/streaming/health');
+    // the streaming server checks neither
+    expect(
+      (await httpGet(`http://${host.streaming.address}:${host.streaming.port}/api/v1/streaming/health`)).body,
+    ).toBe('OK');
+  });
+
   it('serves the public timeline from the host database', async () => {
     await seedMastodonData(host.root, { accounts: 3, statuses: 7 });
     await seedMastodonData(host.root, { accounts: 3, statuses: 7 });
@@ -216,7 +263,7 @@ describe('docker compose stand-in', () => {
     expect((await web('/api/v1/timelines/public')).status).toBe(503);
     expect((await web('/api/v2/instance')).status).toBe(200);
     setFaults({});
-    expect(await web('/health')).toEqual({ status: 200, body: 'OK' });
+    expect(await web('/health')).toMatchObject({ status: 200, body: 'OK' });
   });
 
   it('restarts the web process', async () => {

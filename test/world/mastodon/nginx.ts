@@ -11,6 +11,12 @@ import { isRunning, readPid, stopPidFile } from '../processes.js';
  * host's root, configured like Mastodon's dist/nginx.conf (proxy_cache with
  * stale copies on error, streaming passed through uncached). The sandbox's
  * health.url points here, as production's public URL points at its nginx.
+ *
+ * It listens in plain HTTP, but proxies as dist/nginx.conf's `listen 443 ssl` server (:26) does: that server is
+ * the only one that proxies (the port-80 one answers `return 301 https://$host$request_uri`, :22), so its
+ * `X-Forwarded-Proto $scheme` is always `https`, which Rails' force_ssl needs (no redirect). `Host $host` stays:
+ * a visitor who asks by the instance's name gets the app, one who asks by address gets Rails' 403, as in
+ * production (test/doubles/mastodon/railsGate.ts).
  */
 export interface ProxySpec {
   listen: { address: string; port: number };
@@ -87,7 +93,7 @@ ${temp}
       proxy_set_header Host $host;
       proxy_set_header X-Real-IP $remote_addr;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Proto https;
       proxy_set_header Proxy "";
 
       proxy_pass http://streaming;
@@ -104,7 +110,7 @@ ${temp}
       proxy_set_header Host $host;
       proxy_set_header X-Real-IP $remote_addr;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Proto https;
       proxy_set_header Proxy "";
       proxy_pass_header Server;
 
