@@ -1,9 +1,9 @@
 import { firstLine, toolProbe } from '../../checks/doctor/tools.js';
 import { errorMessage } from '../../kernel/errors.js';
+import { printable } from '../../kernel/validate.js';
 import { type DoctorProbe, finding } from '../../targets/doctor.js';
-import { instanceDomains } from './domain.js';
 import { instanceVersion, redisVersion } from './host.js';
-import { localEndpoints } from './local.js';
+import { instanceDomainsOf, instanceEnvFile, localEndpoints, readDomainLines } from './local.js';
 import { tryParseMastodonVersion } from './version.js';
 
 const subjectOf = (t: { service: string; env: string }) => `${t.service}/${t.env}`;
@@ -45,11 +45,11 @@ const domainProbe: DoctorProbe = {
   id: 'domain',
   scope: 'target',
   async run({ target: t }) {
-    const d = await instanceDomains(t);
+    const d = instanceDomainsOf(await readDomainLines(t));
     const assumes =
-      `Mastodon answers only a Host it knows: LOCAL_DOMAIN, WEB_DOMAIN or ALTERNATE_DOMAINS of ${d.file} ` +
+      `Mastodon answers only a Host it knows: LOCAL_DOMAIN, WEB_DOMAIN or ALTERNATE_DOMAINS of ${instanceEnvFile(t)} ` +
       '(403 otherwise; config/initializers/1_hosts.rb), and redirects plain http (force_ssl)';
-    const found = `LOCAL_DOMAIN=${d.local ?? '(unset)'}; WEB_DOMAIN=${d.web ?? '(unset)'}`;
+    const found = printable(`LOCAL_DOMAIN=${d.local ?? '(unset)'}; WEB_DOMAIN=${d.web ?? '(unset)'}`);
     if (!d.local) {
       const action = 'the instance API finding shows whether requests on the host are answered';
       return [finding('domain', subjectOf(t), 'fail', { found, assumes, action })];

@@ -72,41 +72,50 @@ function envValue(raw: string): string {
   return quoted ? quoted[2] : v.replace(/\s+#.*$/, '');
 }
 
-/**
- * The name the web process answers to, from LOCAL_DOMAIN / WEB_DOMAIN lines of .env.production: WEB_DOMAIN
- * when set (1_hosts.rb's web_host), else LOCAL_DOMAIN; the last line of a name wins, as in an env_file.
- */
-export function instanceHostOf(lines: string, where: string): string {
+/** LOCAL_DOMAIN and WEB_DOMAIN as .env.production sets them (the last line of a name wins, as in an env_file). */
+export function instanceDomainsOf(lines: string): { local?: string; web?: string } {
   const values: Record<string, string> = {};
   for (const line of lines.split('\n')) {
     const m = /^\s*(?:export\s+)?(LOCAL_DOMAIN|WEB_DOMAIN)\s*=(.*)$/.exec(line);
     if (m) values[m[1]] = envValue(m[2]);
   }
-  if (!values.LOCAL_DOMAIN) {
+  return { local: values.LOCAL_DOMAIN || undefined, web: values.WEB_DOMAIN || undefined };
+}
+
+/**
+ * The name the web process answers to, from LOCAL_DOMAIN / WEB_DOMAIN lines of .env.production: WEB_DOMAIN
+ * when set (1_hosts.rb's web_host), else LOCAL_DOMAIN.
+ */
+export function instanceHostOf(lines: string, where: string): string {
+  const { local, web } = instanceDomainsOf(lines);
+  if (!local) {
     throw new ToolOutputError(
       `${where} has no LOCAL_DOMAIN: coopctl sends it as the Host of its requests to Mastodon on the host, ` +
         'which refuses any other name',
     );
   }
-  const host = values.WEB_DOMAIN || values.LOCAL_DOMAIN;
+  const host = web || local;
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/.test(host)) {
-    const name = values.WEB_DOMAIN ? 'WEB_DOMAIN' : 'LOCAL_DOMAIN';
+    const name = web ? 'WEB_DOMAIN' : 'LOCAL_DOMAIN';
     throw new ToolOutputError(`${where}: ${name} is not a domain name: ${JSON.stringify(host.slice(0, 80))}`);
   }
   return host;
 }
+
+/** The env file that names the instance, on the host. */
+export const instanceEnvFile = (t: Target) => path.join(t.paths.dataDir, '.env.production');
 
 /** Per run (one RemoteHost per host and run), per env file: the instance's host, read once. */
 const instanceHosts = new WeakMap<RemoteHost, Map<string, Promise<string>>>();
 
 /** The Host header of every request on the host: read from the host's .env.production once per run. */
 export function instanceHost(t: Target): Promise<string> {
-  const file = path.join(t.paths.dataDir, '.env.production');
+  const file = instanceEnvFile(t);
   let byFile = instanceHosts.get(t.remote);
   if (!byFile) instanceHosts.set(t.remote, (byFile = new Map()));
   let p = byFile.get(file);
   if (!p) {
-    p = readInstanceHost(t, file);
+    p = readDomainLines(t).then((lines) => instanceHostOf(lines, `${t.host.name}:${file}`));
     byFile.set(file, p);
     // a failed read (the host unreachable for a moment) is tried again by the next request
     p.catch(() => byFile.delete(file));
@@ -114,7 +123,9 @@ export function instanceHost(t: Target): Promise<string> {
   return p;
 }
 
-async function readInstanceHost(t: Target, file: string): Promise<string> {
+/** The LOCAL_DOMAIN / WEB_DOMAIN lines of .env.production on the host, and no other line of it. */
+export async function readDomainLines(t: Target): Promise<string> {
+  const file = instanceEnvFile(t);
   // grep prints the matching lines only: no other line of the file (its secrets) leaves the host
   const r = await t.remote.exec(['grep', '-E', '--', DOMAIN_LINES, file], {
     mutates: false,
@@ -125,7 +136,7 @@ async function readInstanceHost(t: Target, file: string): Promise<string> {
     const why = r.stderr.trim().split('\n').at(-1) || `exit ${r.exitCode}`;
     throw new RemoteError(`${t.host.name}: cannot read LOCAL_DOMAIN from ${file}: ${why}`);
   }
-  return instanceHostOf(r.stdout, `${t.host.name}:${file}`);
+  return r.stdout;
 }
 
 /** The web and streaming processes' addresses on the host. */
