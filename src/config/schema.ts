@@ -50,6 +50,11 @@ export const healthSchema = z.strictObject({
   requestTimeout: duration.default(5_000),
   latencyMs: z.number().int().positive().default(2_000),
   requests: z.number().int().min(0).max(50).default(5),
+  /** The API paths of those requests, each answered without a login (Mastodon: its profile's list by default). */
+  requestPaths: z
+    .array(z.string().regex(/^\/[^\s]*$/, 'a path on the instance, starting with /'))
+    .min(1)
+    .optional(),
 });
 
 export const gitVersionSource = z.strictObject({

@@ -19,7 +19,15 @@ interface Finding {
 
 const LOCAL = ['ansible', 'abra', 'abra-flags', 'abra-dir', 'abra-servers'];
 const EVERY_HOST = ['ssh', 'tool:docker', 'tool:zstd', 'tool:age', 'tool:rclone', 'tool:sudo', 'postgresql'];
-const MASTODON = [...EVERY_HOST, 'tool:docker-compose', 'tool:python3', 'instance-api', 'domain', 'redis'];
+const MASTODON = [
+  ...EVERY_HOST,
+  'tool:docker-compose',
+  'tool:python3',
+  'instance-api',
+  'domain',
+  'redis',
+  'verification-requests',
+];
 const HYPHA = [...EVERY_HOST, 'backup-bot-two', 'abra-app', 'database-image'];
 
 let sb: TestSandbox;

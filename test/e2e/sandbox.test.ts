@@ -127,6 +127,7 @@ describe('the sandbox world', () => {
       'playbook-syntax',
       'target-version',
       'patches',
+      'verification-requests',
     ]);
     expect(check(okDoc, 'ssh').message).toContain('host key verified');
     // alpha carries the repo's post-length patch (the sandbox's config, as the repo's)

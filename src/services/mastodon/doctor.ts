@@ -3,6 +3,7 @@ import { errorMessage } from '../../kernel/errors.js';
 import { printable } from '../../kernel/validate.js';
 import { type DoctorProbe, finding } from '../../targets/doctor.js';
 import { instanceVersion, redisVersion } from './host.js';
+import { verificationRequestsCheck } from './requestsCheck.js';
 import { instanceDomainsOf, instanceEnvFile, localEndpoints, readDomainLines } from './local.js';
 import { tryParseMastodonVersion } from './version.js';
 
@@ -104,5 +105,29 @@ const python3 = toolProbe({
     `coopctl asks the web and streaming processes on ${t.host.name} with python3 (Ansible's modules need it too)`,
 });
 
+/** The requests verification counts answer 2xx here (an admin may close some to visitors), as preflight asks. */
+const requestsProbe: DoctorProbe = {
+  id: 'verification-requests',
+  scope: 'target',
+  async run(ctx) {
+    const r = await verificationRequestsCheck.run({ ...ctx, allowPrerelease: false });
+    const status = r.status === 'pass' ? 'ok' : r.status === 'warn' ? 'unknown' : 'fail';
+    return [
+      finding('verification-requests', subjectOf(ctx.target), status, {
+        found: r.message,
+        assumes: 'the API requests verification counts answer 2xx without a login (health.requestPaths)',
+        action: r.fix ?? 'verification after a change asks them and counts any 3xx/4xx/5xx as a failure',
+      }),
+    ];
+  },
+};
+
 /** What `coopctl doctor` checks of a Mastodon deployment. */
-export const MASTODON_DOCTOR: readonly DoctorProbe[] = [compose, python3, instanceApiProbe, domainProbe, redisProbe];
+export const MASTODON_DOCTOR: readonly DoctorProbe[] = [
+  compose,
+  python3,
+  instanceApiProbe,
+  domainProbe,
+  redisProbe,
+  requestsProbe,
+];

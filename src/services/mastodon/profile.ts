@@ -13,6 +13,7 @@ import { MASTODON_DOCTOR } from './doctor.js';
 import { mastodonSchemaFit } from './migrations.js';
 import { planUpgradeRules, suggestTargets } from './rules.js';
 import { patchesCheck } from './patchesCheck.js';
+import { verificationRequestsCheck } from './requestsCheck.js';
 import { targetVersionCheck } from './targetVersionCheck.js';
 import { describeVerification, verifyMastodon } from './verify.js';
 import { compareMastodonVersions, parseMastodonVersion, tryParseMastodonVersion } from './version.js';
@@ -51,7 +52,7 @@ export const mastodonProfile: ServiceProfile = {
   database: { name: 'mastodon_production', tables: ['accounts', 'statuses', 'users'] },
   secretsFile: '.env.production',
   databaseClients: composeDatabaseClients,
-  checks: [targetVersionCheck, patchesCheck],
+  checks: [targetVersionCheck, patchesCheck, verificationRequestsCheck],
   doctor: MASTODON_DOCTOR,
 
   parseVersion: (text, source) => parseMastodonVersion(text, source).upstream,

@@ -32,12 +32,19 @@ interface VerificationResult {
   latency: { maxMs: number; medianMs: number } | null;
 }
 
+/**
+ * What verification asks besides /health and the version, unless health.requestPaths says otherwise: requests
+ * that reach the database. An admin can close some of them to visitors (the public timelines, the peers list:
+ * 401/422/404), so preflight's `verification-requests` check asks them before a change.
+ */
 const REQUESTS = [
   '/api/v1/timelines/public?limit=5',
   '/api/v2/instance',
   '/api/v1/instance/peers',
   '/api/v1/timelines/public?local=true&limit=5',
 ];
+
+export const requestPathsOf = (h: HealthConfig): readonly string[] => h.requestPaths ?? REQUESTS;
 
 const said = (r: LocalAnswer, what: string) => `${what}: ${describeAnswer(r)}`;
 
@@ -110,7 +117,8 @@ async function once(
 ): Promise<Omit<VerificationResult, 'attempts' | 'durationMs' | 'expectedVersion'>> {
   const h = healthOf(t);
   const { web, streaming } = localEndpoints(t);
-  const paths = Array.from({ length: h.requests }, (_, i) => REQUESTS[i % REQUESTS.length]);
+  const list = requestPathsOf(h);
+  const paths = Array.from({ length: h.requests }, (_, i) => list[i % list.length]);
   const urls = [`${web}/health`, `${web}/api/v2/instance`, `${streaming}/api/v1/streaming/health`];
   const [local, pub] = await Promise.all([
     localGet(t, [...urls, ...paths.map((p) => `${web}${p}`)], h.requestTimeout).catch((err: Error) =>

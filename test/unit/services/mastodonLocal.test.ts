@@ -9,7 +9,9 @@ import type { RemoteCommand } from '../../../src/remote/quote.js';
 import type { ExecOptions } from '../../../src/remote/ssh.js';
 import { instanceVersion, mastodonHealth } from '../../../src/services/mastodon/host.js';
 import { instanceHost, instanceHostOf, localGet } from '../../../src/services/mastodon/local.js';
+import { verificationRequestsCheck } from '../../../src/services/mastodon/requestsCheck.js';
 import { verifyMastodon } from '../../../src/services/mastodon/verify.js';
+import type { CheckContext } from '../../../src/targets/check.js';
 import type { Target } from '../../../src/targets/target.js';
 import { LocalHost } from '../../helpers/localHost.js';
 
@@ -183,5 +185,40 @@ describe('requests on the host', () => {
       ok: false,
       message: expect.stringMatching(/^\/api\/v2\/instance: HTTP 403/),
     });
+  });
+});
+
+describe("preflight's verification-requests check", () => {
+  const run = (t: Target) =>
+    verificationRequestsCheck.run({ target: t, allowPrerelease: false } as unknown as CheckContext);
+
+  it('fails before a change when the instance closes a request verification would count (timeline preview off)', async () => {
+    const { t } = target(ENV);
+    timelineStatus = 422;
+    try {
+      const r = await run(t);
+      expect(r.status).toBe('fail');
+      expect(r.message).toContain('/api/v1/timelines/public?limit=5: HTTP 422');
+      expect(r.fix).toContain('services.mastodon.environments.alpha.health.requestPaths');
+    } finally {
+      timelineStatus = 200;
+    }
+    expect(await run(t)).toMatchObject({ status: 'pass', message: '4 paths answer 2xx on the running version' });
+  });
+
+  it('health.requestPaths replaces the list that verification and the check ask', async () => {
+    const { t } = target(ENV);
+    t.envConfig.health!.requestPaths = ['/api/v2/instance', '/api/v1/custom_emojis'];
+    timelineStatus = 422;
+    try {
+      expect(await run(t)).toMatchObject({ status: 'pass', message: '2 paths answer 2xx on the running version' });
+      seen.length = 0;
+      const v = await verifyMastodon(t, '4.4.8', { intervalMs: 100 });
+      expect(v.ok).toBe(true);
+      expect(seen.some((s) => s.path.startsWith('/api/v1/timelines'))).toBe(false);
+      expect(seen.filter((s) => s.path === '/api/v1/custom_emojis')).toHaveLength(2);
+    } finally {
+      timelineStatus = 200;
+    }
   });
 });
