@@ -39,17 +39,23 @@ export function parseArgs(args: string[], bools: string[], values: string[], sto
 
 export const has = (p: Parsed, ...names: string[]) => names.some((n) => p.flags.has(n));
 
-/** `-e K=V` / `-e K` (value from our environment), as compose reads them. */
+/**
+ * `-e K=V` / `-e K` (value from our environment), as compose reads them.
+ * source: https://docs.docker.com/reference/cli/docker/container/run/#env ("If the variable isn't exported in
+ * your local environment, the variable isn't set in the container"): `-e K` with K unset sets nothing.
+ */
 export function envFlags(p: Parsed): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of [...(p.flags.get('-e') ?? []), ...(p.flags.get('--env') ?? [])]) {
     const eq = e.indexOf('=');
-    if (eq < 0) env[e] = process.env[e] ?? '';
-    else env[e.slice(0, eq)] = e.slice(eq + 1);
+    if (eq < 0) {
+      if (process.env[e] !== undefined) env[e] = process.env[e];
+    } else env[e.slice(0, eq)] = e.slice(eq + 1);
   }
   return env;
 }
 
+// source: docker/cli cli/command/formatter/formatter.go (tabwriter.NewWriter(output, 10, 1, 3, ' ', 0))
 /** docker's tables (Go's tabwriter, padding 3): each column as wide as its widest cell, the last one unpadded. */
 export function tabulate(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
