@@ -27,6 +27,9 @@ import { buildImage } from './mastodon/build.js';
  * and coopctl use, with compose v2's argument shapes and (plain, non-TTY)
  * progress output on stderr.
  */
+// source: https://docs.docker.com/reference/cli/docker/compose/ (pull, run, exec, ps, up, restart, stop, down and
+// their flags); progress lines go to stderr and only requested data (ps, run's command) to stdout, as compose v2
+// does without a TTY (`--progress plain`), so a parser that reads progress from stdout fails here as there
 const COMPOSE_VERSION = '2.29.7';
 
 const io: Io = {
@@ -72,6 +75,8 @@ function pull(ctx: Ctx, args: string[]): number {
     }
   }
   if (failed && !has(p, '--ignore-pull-failures')) {
+    // source: recorded real output of `docker compose pull` of a missing tag (moby's registry error "manifest
+    // unknown"), exit 1 unless --ignore-pull-failures (https://docs.docker.com/reference/cli/docker/compose/pull/)
     io.err(`Error response from daemon: manifest for ${failed} not found: manifest unknown: manifest unknown`);
     return 1;
   }
@@ -138,6 +143,8 @@ async function exec(ctx: Ctx, args: string[]): Promise<number> {
   if (!service) throw new ComposeError(`no such service: ${name}`);
   const rec = ctx.containers.record(service);
   if (!rec || !ctx.containers.running(service)) {
+    // source: recorded real output of compose v2 (`docker compose exec` of a stopped service: `service "NAME" is
+    // not running`, exit 1); the exact text is U, coopctl must rely on the exit code only
     io.err(`service "${name}" is not running`);
     return 1;
   }
@@ -157,6 +164,8 @@ function since(iso: string | undefined): string {
   return `${Math.floor(s / 86400)} days`;
 }
 
+// source: https://docs.docker.com/reference/cli/docker/compose/ps/ (`--format json`: one JSON object per line
+// with ID, Name, Image, Command, Project, Service, State, Health, ExitCode, Status, Publishers; -a for stopped)
 function ps(ctx: Ctx, args: string[]): number {
   const p = parseArgs(
     args,
@@ -235,6 +244,7 @@ async function compose(argv: string[]): Promise<number> {
         ],
         ['-t', '--timeout', '--wait-timeout'],
       );
+      // the harsher reading: `up` without -d would attach and never return under Ansible; refuse it outright
       if (!has(p, '-d', '--detach')) throw new UsageError('the sandbox runs `up` detached only: pass -d');
       await ctx.containers.up(p.positionals, { removeOrphans: has(p, '--remove-orphans') });
       return 0;
