@@ -16,7 +16,7 @@ import {
   type StandinConfig,
 } from './mastodon/config.js';
 import { DOCKER_PERMISSION_DENIED, daemonReachable } from './dockerDaemon.js';
-import { envFlags, has, parseArgs, tabulate, UsageError } from './dockerArgs.js';
+import { envFlags, has, parseArgs, tabulate, UsageError, type Parsed } from './dockerArgs.js';
 import { Containers, printPull, type Io } from './mastodon/containers.js';
 import { ManifestUnknownError, pullImage } from './mastodon/images.js';
 import { runInContainer } from './mastodon/inContainer.js';
@@ -83,6 +83,17 @@ function pull(ctx: Ctx, args: string[]): number {
   return 0;
 }
 
+/**
+ * Compose allocates a terminal unless -T, or unless its stdout is none; with one, a stdin that is not a terminal is
+ * refused. source: docker/compose cmd/compose/exec.go and run.go (`--no-TTY` defaults to
+ * `!dockerCli.Out().IsTerminal()`) and docker/cli cli/streams/in.go:37-42 (CheckTty).
+ */
+function refusesTerminal(p: Parsed): boolean {
+  if (has(p, '-T', '--no-TTY') || !process.stdout.isTTY || process.stdin.isTTY) return false;
+  io.err('the input device is not a TTY');
+  return true;
+}
+
 async function run(ctx: Ctx, args: string[]): Promise<number> {
   const p = parseArgs(
     args,
@@ -119,6 +130,7 @@ async function run(ctx: Ctx, args: string[]): Promise<number> {
   );
   const [name, ...command] = p.positionals;
   if (!name) throw new UsageError('"docker compose run" requires at least 1 argument');
+  if (refusesTerminal(p)) return 1;
   const service = ctx.containers.service(name);
   if (!service) throw new ComposeError(`no such service: ${name}`);
   if (has(p, '--no-deps')) ctx.containers.ensureImage(service);
@@ -139,6 +151,7 @@ async function exec(ctx: Ctx, args: string[]): Promise<number> {
   );
   const [name, ...command] = p.positionals;
   if (!name || !command.length) throw new UsageError('"docker compose exec" requires at least 2 arguments');
+  if (refusesTerminal(p)) return 1;
   const service = ctx.containers.service(name);
   if (!service) throw new ComposeError(`no such service: ${name}`);
   const rec = ctx.containers.record(service);

@@ -6,6 +6,17 @@ export interface Parsed {
   positionals: string[];
 }
 
+/**
+ * `-it` as `-i -t`: shorthand booleans group, the last one may take a value.
+ * source: spf13/pflag flag.go (parseShortArg walks each shorthand of `-abc`), the flag parser of docker/cli.
+ */
+function groupedShorts(a: string, bools: string[], values: string[]): string[] | undefined {
+  if (a.startsWith('--') || a.length <= 2 || bools.includes(a) || values.includes(a)) return undefined;
+  const shorts = [...a.slice(1)].map((c) => `-${c}`);
+  const ok = shorts.every((s, k) => bools.includes(s) || (k === shorts.length - 1 && values.includes(s)));
+  return ok ? shorts : undefined;
+}
+
 /** Flags before (and, unless `stopAtCommand`, between) positionals; `--` or the first positional of run/exec ends them. */
 export function parseArgs(args: string[], bools: string[], values: string[], stopAtCommand = false): Parsed {
   const flags = new Map<string, string[]>();
@@ -23,6 +34,17 @@ export function parseArgs(args: string[], bools: string[], values: string[], sto
         positionals.push(...args.slice(i + 1));
         break;
       }
+      continue;
+    }
+    const grouped = groupedShorts(a, bools, values);
+    if (grouped) {
+      for (const s of grouped.slice(0, -1)) add(s, 'true');
+      const last = grouped[grouped.length - 1];
+      if (values.includes(last)) {
+        const v = args[++i];
+        if (v === undefined) throw new UsageError(`flag needs an argument: ${last}`);
+        add(last, v);
+      } else add(last, 'true');
       continue;
     }
     const eq = a.startsWith('--') ? a.indexOf('=') : -1;

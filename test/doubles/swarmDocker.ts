@@ -178,6 +178,11 @@ function exec(file: string, args: string[]): Promise<number> {
   );
   const [id, ...argv] = p.positionals;
   if (!id || !argv.length) throw new UsageError('"docker exec" requires at least 2 arguments.');
+  // source: docker/cli cli/streams/in.go:37-42 (CheckTty: -i with -t from a client whose stdin is not a terminal)
+  if (has(p, '-t', '--tty') && has(p, '-i', '--interactive') && !process.stdin.isTTY) {
+    process.stderr.write('the input device is not a TTY\n');
+    return Promise.resolve(1);
+  }
   const swarm = readSwarm(file);
   const task = runningTasks(swarm.apps).find((t) => t.id.startsWith(id) || t.name === id);
   // source: moby daemon errors ("Error response from daemon: No such container: ID"), exit 1

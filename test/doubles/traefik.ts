@@ -50,6 +50,9 @@ function serve(root: string): void {
       })
       .listen(port, cfg.address, () => console.log(`${domain} on ${cfg.address}:${port}`)),
   );
+  // source: https://doc.traefik.io/traefik/routing/entrypoints/#respondingtimeouts (idleTimeout, default 180s): a
+  // client's idle keep-alive connection stays open that long, not Node's 5 s
+  for (const s of servers) s.keepAliveTimeout = 180_000;
   const stop = () => {
     for (const s of servers) s.close();
     process.exit(0);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { waitFor } from '../../world/net.js';
 import {
   compose,
   createMastodonTestHost,
+  hostEnv,
   httpGet,
   instanceVersion,
   processesUnder,
@@ -157,6 +159,32 @@ describe('docker compose stand-in', () => {
     const missing = await compose(host.root, 'exec', '-T', 'db', 'no-such-tool');
     expect(missing.code).toBe(127);
     expect(missing.stderr).toContain('executable file not found in $PATH');
+  });
+
+  it('refuses a terminal exec whose stdin is not one, as compose v2 does when its stdout is a terminal', async () => {
+    // script(1) gives docker a terminal for stdout; stdin stays /dev/null: without -T compose asks for a TTY
+    const term = (args: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(
+          'script',
+          ['-qec', `'${path.join(host.root, 'bin', 'docker')}' ${args} < /dev/null`, '/dev/null'],
+          {
+            env: hostEnv(host.root),
+            cwd: path.join(host.root, 'opt', 'social.coop'),
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+        });
+        child.on('close', (code) => resolve({ code, out }));
+      });
+    const refused = await term('compose exec redis redis-cli --version');
+    expect([refused.code, refused.out.trim()]).toEqual([1, 'the input device is not a TTY']);
+    const allowed = await term('compose exec -T redis redis-cli --version');
+    expect(allowed.code, allowed.out).toBe(0);
+    expect(allowed.out).toMatch(/^redis-cli 7\./);
   });
 
   it('lists containers with ps, also as JSON lines', async () => {
