@@ -15,8 +15,12 @@ import { Fatal, fatal } from './abra/fatal.js';
 import { cobraHelp } from './abra/help.js';
 import { out } from './abra/log.js';
 
+// source: operators' notes (reference/production.md, C): `abra --version` → `abra version 0.13.0-beta-06a57de`
 export const ABRA_VERSION_LINE = 'abra version 0.13.0-beta-06a57de';
 
+// source: operators' notes (reference/production.md, C): `-c` skips converge checks; `app deploy -f/-C/-i`,
+// `app upgrade|rollback DOMAIN [VERSION] -n` exist. The aliases (ls/l, upgrade/up, ...) are abra's Cobra aliases as
+// the operators' notes list them (reference/abra.md); an alias the real abra lacks would fail there, not here (U).
 const DEPLOY_FLAGS: FlagSpec[] = [
   { short: 'c', long: 'no-converge-checks' },
   { short: 'D', long: 'no-domain-checks' },
@@ -159,6 +163,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (err) {
     const message = err instanceof Fatal ? err.message : `${(err as Error).message ?? err}`;
+    // source: operators' notes (reference/production.md, C for the text): errors are one `FATA ...` line, exit 1
     process.stderr.write(`FATA ${message}\n`);
     return 1;
   }

@@ -16,7 +16,7 @@ import {
   type StandinConfig,
 } from './mastodon/config.js';
 import { DOCKER_PERMISSION_DENIED, daemonReachable } from './dockerDaemon.js';
-import { envFlags, has, parseArgs, tabulate, UsageError } from './dockerArgs.js';
+import { envFlags, has, parseArgs, tabulate, UsageError, type Parsed } from './dockerArgs.js';
 import { Containers, printPull, type Io } from './mastodon/containers.js';
 import { ManifestUnknownError, pullImage } from './mastodon/images.js';
 import { runInContainer } from './mastodon/inContainer.js';
@@ -27,6 +27,9 @@ import { buildImage } from './mastodon/build.js';
  * and coopctl use, with compose v2's argument shapes and (plain, non-TTY)
  * progress output on stderr.
  */
+// source: https://docs.docker.com/reference/cli/docker/compose/ (pull, run, exec, ps, up, restart, stop, down and
+// their flags); progress lines go to stderr and only requested data (ps, run's command) to stdout, as compose v2
+// does without a TTY (`--progress plain`), so a parser that reads progress from stdout fails here as there
 const COMPOSE_VERSION = '2.29.7';
 
 const io: Io = {
@@ -72,10 +75,23 @@ function pull(ctx: Ctx, args: string[]): number {
     }
   }
   if (failed && !has(p, '--ignore-pull-failures')) {
+    // source: recorded real output of `docker compose pull` of a missing tag (moby's registry error "manifest
+    // unknown"), exit 1 unless --ignore-pull-failures (https://docs.docker.com/reference/cli/docker/compose/pull/)
     io.err(`Error response from daemon: manifest for ${failed} not found: manifest unknown: manifest unknown`);
     return 1;
   }
   return 0;
+}
+
+/**
+ * Compose allocates a terminal unless -T, or unless its stdout is none; with one, a stdin that is not a terminal is
+ * refused. source: docker/compose cmd/compose/exec.go and run.go (`--no-TTY` defaults to
+ * `!dockerCli.Out().IsTerminal()`) and docker/cli cli/streams/in.go:37-42 (CheckTty).
+ */
+function refusesTerminal(p: Parsed): boolean {
+  if (has(p, '-T', '--no-TTY') || !process.stdout.isTTY || process.stdin.isTTY) return false;
+  io.err('the input device is not a TTY');
+  return true;
 }
 
 async function run(ctx: Ctx, args: string[]): Promise<number> {
@@ -114,6 +130,7 @@ async function run(ctx: Ctx, args: string[]): Promise<number> {
   );
   const [name, ...command] = p.positionals;
   if (!name) throw new UsageError('"docker compose run" requires at least 1 argument');
+  if (refusesTerminal(p)) return 1;
   const service = ctx.containers.service(name);
   if (!service) throw new ComposeError(`no such service: ${name}`);
   if (has(p, '--no-deps')) ctx.containers.ensureImage(service);
@@ -134,10 +151,13 @@ async function exec(ctx: Ctx, args: string[]): Promise<number> {
   );
   const [name, ...command] = p.positionals;
   if (!name || !command.length) throw new UsageError('"docker compose exec" requires at least 2 arguments');
+  if (refusesTerminal(p)) return 1;
   const service = ctx.containers.service(name);
   if (!service) throw new ComposeError(`no such service: ${name}`);
   const rec = ctx.containers.record(service);
   if (!rec || !ctx.containers.running(service)) {
+    // source: recorded real output of compose v2 (`docker compose exec` of a stopped service: `service "NAME" is
+    // not running`, exit 1); the exact text is U, coopctl must rely on the exit code only
     io.err(`service "${name}" is not running`);
     return 1;
   }
@@ -157,6 +177,8 @@ function since(iso: string | undefined): string {
   return `${Math.floor(s / 86400)} days`;
 }
 
+// source: https://docs.docker.com/reference/cli/docker/compose/ps/ (`--format json`: one JSON object per line
+// with ID, Name, Image, Command, Project, Service, State, Health, ExitCode, Status, Publishers; -a for stopped)
 function ps(ctx: Ctx, args: string[]): number {
   const p = parseArgs(
     args,
@@ -235,6 +257,7 @@ async function compose(argv: string[]): Promise<number> {
         ],
         ['-t', '--timeout', '--wait-timeout'],
       );
+      // the harsher reading: `up` without -d would attach and never return under Ansible; refuse it outright
       if (!has(p, '-d', '--detach')) throw new UsageError('the sandbox runs `up` detached only: pass -d');
       await ctx.containers.up(p.positionals, { removeOrphans: has(p, '--remove-orphans') });
       return 0;

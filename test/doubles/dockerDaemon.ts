@@ -6,6 +6,8 @@ export function dockerSocketPath(root: string): string {
   return path.join(root, 'var', 'run', 'docker.sock');
 }
 
+// source: recorded real output of the docker CLI run without access to the socket (the daemon socket is
+// root:docker 0660, https://docs.docker.com/engine/install/linux-postinstall/), exit 1
 export const DOCKER_PERMISSION_DENIED =
   'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: ' +
   'Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/containers/json": ' +

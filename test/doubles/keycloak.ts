@@ -3,6 +3,10 @@
  * `/realms/<realm>/.well-known/openid-configuration`: the discovery document of its one realm, shaped like
  * Keycloak 25's, and Keycloak's 404 for any other realm.
  */
+// source: OpenID Connect Discovery 1.0 §3-4 (https://openid.net/specs/openid-connect-discovery-1_0.html:
+// issuer must equal the URL the document was fetched under, minus /.well-known/openid-configuration);
+// keycloak/keycloak services/src/main/java/org/keycloak/services/resources/RealmsResource.java (an unknown realm:
+// NotFoundException "Realm does not exist", answered 404 {"error":"Realm does not exist"})
 export const SANDBOX_REALM = 'social-coop';
 
 /** The realm's new name under the `sso-broken` fault: renamed, its old URL still routed to it. */

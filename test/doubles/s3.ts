@@ -1,5 +1,8 @@
 // The sandbox's object store: s3rver, run detached by `sandbox up` (on loopback, or in its own network namespace).
 // Usage: s3.js --dir DIR --port PORT --bucket NAME [--address ADDR]
+// source: jamhall/s3rver (the real S3 emulator, run as it is) and the AWS S3 API reference for what it lacks:
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html and
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html (404 NoSuchUpload)
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -67,6 +70,7 @@ function multipart(ctx: KoaContext): boolean {
     if (!/^[0-9a-f]+$/.test(id) || !existsSync(path.join(dir, id))) {
       ctx.status = 404;
       ctx.type = 'application/xml';
+      // source: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html (NoSuchUpload, 404)
       ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code></Error>';
       return true;
     }

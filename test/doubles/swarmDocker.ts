@@ -39,6 +39,7 @@ function hex(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex');
 }
 
+// source: moby/swarmkit identity/randomid.go (IDs are base-36, 25 characters); the CLI truncates to 12
 /** Swarm object ids are lowercase base 36; the CLI shows their first 12 characters. */
 function swarmId(...parts: string[]): string {
   const digest = createHash('sha256').update(parts.join('\0')).digest();
@@ -55,6 +56,8 @@ function runningReplicas(app: SwarmApp, service: string, now = Date.now()): numb
   return service === 'app' && !isHealthy(app, now) ? 0 : wanted;
 }
 
+// source: https://docs.docker.com/reference/cli/docker/service/ls/ (columns ID NAME MODE REPLICAS IMAGE PORTS;
+// REPLICAS "shows both the actual and desired number of tasks"; `--format json` prints one object per line)
 export function serviceRows(apps: Record<string, SwarmApp>, now = Date.now()): ServiceRow[] {
   return Object.values(apps)
     .filter((a) => a.status === 'deployed')
@@ -96,6 +99,9 @@ function runningTasks(apps: Record<string, SwarmApp>): Task[] {
   );
 }
 
+// source: https://docs.docker.com/reference/cli/docker/service/ls/#filter and .../container/ls/#filter
+// (label=KEY or KEY=VALUE; repeated keys OR, different keys AND; an unknown filter is the daemon's
+// "invalid filter" error)
 function labelFilter(labels: Record<string, string>, spec: string): boolean {
   const eq = spec.indexOf('=');
   return eq < 0 ? spec in labels : labels[spec.slice(0, eq)] === spec.slice(eq + 1);
@@ -153,6 +159,8 @@ function ps(file: string, args: string[]): number {
   return 0;
 }
 
+// source: recorded real output of `docker exec ID missing-cmd` (runc: "OCI runtime exec failed: exec failed:
+// unable to start container process: exec: ...: executable file not found in $PATH: unknown"), exit 127
 function notInContainer(cmd: string): number {
   process.stderr.write(
     `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown\n`,
@@ -170,8 +178,14 @@ function exec(file: string, args: string[]): Promise<number> {
   );
   const [id, ...argv] = p.positionals;
   if (!id || !argv.length) throw new UsageError('"docker exec" requires at least 2 arguments.');
+  // source: docker/cli cli/streams/in.go:37-42 (CheckTty: -i with -t from a client whose stdin is not a terminal)
+  if (has(p, '-t', '--tty') && has(p, '-i', '--interactive') && !process.stdin.isTTY) {
+    process.stderr.write('the input device is not a TTY\n');
+    return Promise.resolve(1);
+  }
   const swarm = readSwarm(file);
   const task = runningTasks(swarm.apps).find((t) => t.id.startsWith(id) || t.name === id);
+  // source: moby daemon errors ("Error response from daemon: No such container: ID"), exit 1
   if (!task) throw new DaemonError(`No such container: ${id}`);
   const db = swarm.apps[task.domain].db;
   if (task.service !== 'db' || !db) return Promise.resolve(notInContainer(argv[0]));
@@ -222,6 +236,8 @@ function serviceLs(file: string, args: string[]): number {
   return 0;
 }
 
+// source: https://docs.docker.com/reference/cli/docker/service/scale/ ("SERVICE scaled to N", then the
+// convergence progress unless -d); an unknown service: "Error: No such service: NAME", exit 1
 /** `docker service scale SERVICE=N...`: the replicas stay until the next `docker stack deploy` (an abra deploy). */
 function serviceScale(file: string, args: string[]): number {
   const p = parseArgs(args, ['-d', '--detach'], []);

@@ -30,6 +30,8 @@ import { parseExec, parseUnit, unitEnvironment, unitValue, unitValues, type Unit
  * daemon-reload) in R/run, which a "reboot" clears. Exec lines run to
  * completion (Type=oneshot), their output going to the unit's journal file.
  */
+// source: systemctl(1) (https://www.freedesktop.org/software/systemd/man/systemctl.html): ActiveState values;
+// units run Type=oneshot (systemd.service(5)), as the playbook's mastodon.service (ExecStart=docker compose up -d)
 type ActiveState = 'active' | 'inactive' | 'failed';
 
 interface UnitRuntime {
@@ -76,6 +78,8 @@ function loadUnit(ctx: Ctx, unit: string, verb: string): { unit: UnitFile; rt: U
   const rt = ctx.runtime[unit];
   if (!existsSync(file)) {
     if (rt) return { unit: parseUnit(rt.loaded), rt };
+    // source: systemd src/systemctl/systemctl-util.c (translate_bus_error_to_exit_status: NoSuchUnit →
+    // EXIT_NOTINSTALLED = 5); message as systemctl prints it (recorded real output)
     throw new UnitError(`Failed to ${verb} ${unit}: Unit ${unit} not found.`, 5);
   }
   const text = readFileSync(file, 'utf8');
@@ -145,6 +149,8 @@ function setActive(rt: UnitRuntime, active: ActiveState): void {
   if (rt.active !== active) Object.assign(rt, { active, since: new Date().toISOString() });
 }
 
+// source: recorded real output of a failing `systemctl start` ("Job for X failed because the control process
+// exited with error code. See ..."), exit 1
 function failJob(unit: string): never {
   throw new UnitError(
     `Job for ${unit} failed because the control process exited with error code.\nSee "systemctl status ${unit}" and "journalctl -xeu ${unit}" for details.`,
@@ -213,6 +219,7 @@ function enable(ctx: Ctx, unit: string): void {
     if (existsSync(link)) continue;
     mkdirSync(path.dirname(link), { recursive: true });
     symlinkSync(path.join('..', unit), link);
+    // source: systemd src/shared/install.c (install_changes_dump: "Created symlink %s → %s.") on stderr
     err(`Created symlink ${hostPath(ctx.root, link)} → ${hostPath(ctx.root, unitFile(ctx, unit))}.`);
   }
 }
@@ -250,6 +257,7 @@ function describe(ctx: Ctx, unit: string) {
   };
 }
 
+// source: systemd src/systemctl/systemctl-util.h (LSB status codes: 0 running, 3 not running, 4 unknown unit)
 function status(ctx: Ctx, unit: string): number {
   const d = describe(ctx, unit);
   if (!d.exists && !ctx.runtime[unit]) {
@@ -323,6 +331,8 @@ function main(argv: string[]): number {
   };
   if (MANAGES.has(verb) && !mayManage(ctx)) {
     // What systemd answers an ordinary user (no polkit agent on a server): the unit is left alone.
+    // source: systemd src/systemctl/systemctl-util.c (AccessDenied → EXIT_NOPERMISSION = 4). An ordinary user
+    // without a polkit agent may see "Interactive authentication required" instead (U): either way it fails
     if (verb === 'daemon-reload') throw new UnitError('Failed to reload daemon: Access denied', 1);
     throw new UnitError(`Failed to ${verb} ${units.join(' ') || 'units'}: Access denied`, 4);
   }
@@ -359,19 +369,23 @@ function main(argv: string[]): number {
       needUnits();
       const states = units.map((u) => describe(ctx, u).active);
       if (!ctx.quiet) states.forEach(out);
-      return states.every((s) => s === 'active') ? 0 : 3;
+      // source: systemctl(1), is-active: "Returns an exit code 0 if at least one is active, or non-zero otherwise"
+      // (https://www.freedesktop.org/software/systemd/man/systemctl.html); 3 = LSB "program is not running"
+      // (systemd src/systemctl/systemctl-util.h, EXIT_PROGRAM_NOT_RUNNING)
+      return states.some((s) => s === 'active') ? 0 : 3;
     }
     case 'is-enabled': {
       needUnits();
-      let ok = true;
+      // source: systemctl(1), is-enabled: exit 0 "if at least one is enabled, non-zero otherwise"
+      let any = false;
       for (const unit of units) {
         if (!existsSync(unitFile(ctx, unit)))
           throw new UnitError(`Failed to get unit file state for ${unit}: No such file or directory`, 1);
         const enabled = isEnabled(ctx, unit);
-        ok &&= enabled;
+        any ||= enabled;
         if (!ctx.quiet) out(enabled ? 'enabled' : 'disabled');
       }
-      return ok ? 0 : 1;
+      return any ? 0 : 1;
     }
     case 'status':
       needUnits();

@@ -4,6 +4,10 @@
  * healthy and no `health-fails` fault is set, 502 otherwise — read per
  * request. The Keycloak app also serves its realm's OIDC discovery (keycloak.ts). Run as `node build/world/test/doubles/traefik.js <root>`.
  */
+// source: https://doc.traefik.io/traefik/providers/swarm/ (a service without running/healthy tasks has no server:
+// traefik answers 404 or 503) and https://doc.traefik.io/traefik/routing/services/ (an unreachable server: 502).
+// The double answers 502 for all of them (any of these fails coopctl's check); the JSON body is the double's own,
+// never read by coopctl for the version (that comes from abra app ls).
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -46,6 +50,9 @@ function serve(root: string): void {
       })
       .listen(port, cfg.address, () => console.log(`${domain} on ${cfg.address}:${port}`)),
   );
+  // source: https://doc.traefik.io/traefik/routing/entrypoints/#respondingtimeouts (idleTimeout, default 180s): a
+  // client's idle keep-alive connection stays open that long, not Node's 5 s
+  for (const s of servers) s.keepAliveTimeout = 180_000;
   const stop = () => {
     for (const s of servers) s.close();
     process.exit(0);

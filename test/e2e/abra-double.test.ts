@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -40,6 +41,7 @@ const root = path.join(tmp, 'hosts', 'hypha');
 const abraDir = path.join(tmp, 'abra');
 const listeners: net.Server[] = [];
 let driver: AbraClient;
+let bin: string;
 let ports: Record<string, number> = {};
 
 function listen(onConnection: (s: net.Socket) => void): Promise<number> {
@@ -81,7 +83,7 @@ beforeAll(async () => {
     // long enough to see it unsettled on a loaded machine; the test then waits for it to settle
     s.convergeDelaySeconds = 5;
   });
-  const bin = await writeAbraWrapper(path.join(tmp, 'bin'));
+  bin = await writeAbraWrapper(path.join(tmp, 'bin'));
   driver = new AbraClient({ runner: new ExecaRunner(false), settings: { bin, dir: abraDir } });
 });
 
@@ -181,7 +183,8 @@ describe('deploy and rollback', () => {
       path.join(abraDir, 'servers', SERVER, 'old-wiki.test.env'),
       'TYPE=mediawiki:1.0.0+1.41.1\nDOMAIN=old-wiki.test\n',
     );
-    expect((await deployed('old-wiki.test'))?.status).toBe('undeployed');
+    // the harsher reading of an undeployed app's status (reference: abra's app ls, U)
+    expect((await deployed('old-wiki.test'))?.status).toBe('unknown');
     await driver.deployApp('old-wiki.test');
     expect(swarmApp('old-wiki.test')).toMatchObject({ version: '1.0.0+1.41.1', status: 'deployed', chaos: false });
 
@@ -303,6 +306,34 @@ describe('backups', () => {
     expect(err.fatal).toContain('is not running');
     expect(swarmApp(WIKI).snapshots).toEqual([]);
     setCoopCloudFault(root, WIKI, 'backup-container-not-running', false);
+  });
+
+  it('backup-needs-terminal: abra backup fails without a terminal (as docker exec -t); in one it runs', async () => {
+    setCoopCloudFault(root, WIKI, 'backup-needs-terminal', true);
+    try {
+      // coopctl runs abra with no terminal: on a server that needs one, its abra backups cannot work
+      const err = await failure(driver.backupApp(WIKI));
+      expect(err.fatal).toBe('the input device is not a TTY');
+      expect(swarmApp(WIKI).snapshots).toEqual([]);
+      // script(1) gives abra a pseudo-terminal, as the CI that drives abra does
+      const quoted = [bin, 'app', 'backup', 'snapshots', WIKI, '-n'].map((a) => `'${a}'`).join(' ');
+      // (spawned asynchronously: the stand-in sshd answering abra's banner check runs in this process)
+      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn('script', ['-qec', quoted, '/dev/null'], {
+          env: { ...process.env, ABRA_DIR: abraDir },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        child.on('close', (code) => resolve({ code, out }));
+      });
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toMatch(/0 snapshots/);
+    } finally {
+      setCoopCloudFault(root, WIKI, 'backup-needs-terminal', false);
+    }
   });
 });
 

@@ -72,6 +72,9 @@ describe("hypha's swarm", () => {
     const list = execFileSync('pg_restore', ['--list'], { input: dump.stdout, encoding: 'utf8' });
     expect(list).toMatch(/TABLE public bonfire_data_identity_user/);
     expect(list).toMatch(/TABLE DATA public schema_migrations/);
+    // docker's CheckTty: -it over SSH without a terminal is refused before anything runs
+    const tty = onHypha(`docker exec -it ${id} psql -U postgres -c "SELECT 1"`);
+    expect([tty.code, tty.stderr.trim()]).toEqual([1, 'the input device is not a TTY']);
     const gone = onHypha('docker exec -i 0123456789ab psql -c "SELECT 1"');
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('Error response from daemon: No such container: 0123456789ab');

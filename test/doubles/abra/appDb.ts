@@ -2,6 +2,9 @@ import path from 'node:path';
 import { psql, type PgCluster } from '../../world/postgres.js';
 import type { SwarmDb } from './swarm.js';
 
+// source: coop-cloud/bonfire compose.yml (`DISABLE_DB_AUTOMIGRATION` passed to the app; migrations on boot:
+// reference/abra.md); elixir-ecto/ecto_sql lib/ecto/migration/schema_migration.ex (schema_migrations: version,
+// inserted_at). Never migrating down on a rollback is Ecto's: migrations run only forward on boot.
 /**
  * What an app's boot does to its database in the sandbox. Bonfire (Ecto) migrates on boot unless
  * DISABLE_DB_AUTOMIGRATION is set, and never migrates down: a rollback leaves the newer rows.
@@ -36,6 +39,8 @@ export function migrate(db: SwarmDb, versions: readonly string[]): void {
   dbSql(db, `INSERT INTO schema_migrations (version, inserted_at) VALUES ${rows} ON CONFLICT DO NOTHING`);
 }
 
+// source: coop-cloud/bonfire compose.postgres.yml (restore post-hook recreates the db from backup.sql) and the
+// operators' notes (reference/production.md, P): an empty pre-hook dump "succeeds", so its restore empties the db
 /** What a restore post-hook does with an empty dump file: drop the database, create it empty, load nothing. */
 export function emptyDatabase(db: SwarmDb): void {
   const cluster = dbCluster(db);

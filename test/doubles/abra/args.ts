@@ -12,6 +12,7 @@ export interface ParsedArgs {
 }
 
 /** Flags every abra command accepts (cobra persistent flags). */
+// source: operators' notes (reference/abra.md, C): -n/--no-input, -d/--debug, -o/--offline on every command
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { short: 'n', long: 'no-input' },
   { short: 'd', long: 'debug' },
@@ -19,6 +20,8 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   { short: 'h', long: 'help' },
 ];
 
+// source: spf13/pflag flag.go (parseShortArg: `unknown shorthand flag: %q in -%s`; parseLongArg:
+// `unknown flag: --%s`; `flag needs an argument`): abra parses its flags with Cobra/pflag (reference/abra.md)
 /** Cobra-style parsing: flags anywhere, `--long[=v]`, grouped short booleans (`-nf`), `-s ID` or `-sID`. */
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs {
   const all = [...GLOBAL_FLAGS, ...specs];

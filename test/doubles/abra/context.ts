@@ -32,6 +32,8 @@ export function deployedApp(ctx: AppContext): SwarmApp | undefined {
   return found?.status === 'deployed' ? found : undefined;
 }
 
+// source: operators' notes (reference/abra.md); the "is not deployed?" wording is the double's (U): the driver
+// keys on the exit code and FATA line, not this text
 export function requireDeployed(ctx: AppContext): SwarmApp {
   return deployedApp(ctx) ?? fatal(`${ctx.app.domain} is not deployed?`);
 }

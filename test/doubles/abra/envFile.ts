@@ -1,3 +1,5 @@
+// source: https://docs.coopcloud.tech/operators/handbook/ (".env files use the same format as used by Docker
+// (env_file: ... or --env-file) and direnv"); docs.coopcloud.tech commit 2813257e (TYPE=<recipe>:<version>)
 /**
  * App env files (`$ABRA_DIR/servers/<server>/<domain>.env`): docker env-file
  * lines, plus what abra's dotenv reader accepts (quotes, `export`, inline
@@ -46,6 +48,8 @@ export function recipeOf(vars: Record<string, string>): { recipe?: string; versi
   return colon < 0 ? { recipe: type } : { recipe: type.slice(0, colon), version: type.slice(colon + 1) || undefined };
 }
 
+// source: git.coopcloud.tech/toolshed/docs.coopcloud.tech commit 2813257e docs/operators/handbook.md
+// ("Saving the version to the app .env file": deploy/upgrade/rollback write `TYPE=custom-html:1.7.1+1.27.2`)
 /** Rewrites the TYPE line to `TYPE=<recipe>:<version>`, keeping every other line as it was. */
 export function withTypeVersion(text: string, recipe: string, version: string): string {
   const line = `TYPE=${recipe}:${version}`;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { parseEnv, recipeOf, withTypeVersion } from './envFile.js';
 import { fatal } from './fatal.js';
 
+// source: https://docs.coopcloud.tech/operators/handbook/ (per-app config in $ABRA_DIR/servers/<server>/, one
+// <domain>.env per app; recipes cloned under $ABRA_DIR/recipes). double.json is the double's own plumbing.
 /**
  * abra's local state under $ABRA_DIR: `servers/<server>/<domain>.env` and
  * `recipes/<recipe>`, plus the double-only `double.json` saying where each
@@ -78,6 +80,7 @@ export function appsOfServer(dir: string, server: string): AppRef[] {
     .map((f) => loadApp(dir, server, f));
 }
 
+// source: operators' notes (reference/abra.md): abra finds an app by its env file's name under any server dir
 export function findApp(dir: string, domain: string): AppRef {
   for (const server of listServers(dir)) {
     if (existsSync(path.join(dir, 'servers', server, `${domain}.env`))) return loadApp(dir, server, `${domain}.env`);

@@ -1,3 +1,5 @@
+// source: operators' notes (reference/abra.md, U): "Tables and JSON on stdout, logs on stderr". Unconfirmed:
+// the driver must parse tolerantly (FATA on either stream); `coopctl doctor` records where abra 0.13 writes them.
 /** Tables and JSON go to stdout, logs to stderr (charmbracelet/log style levels), as abra does. */
 export function out(text = ''): void {
   process.stdout.write(`${text}\n`);

@@ -2,6 +2,9 @@ import { createInterface } from 'node:readline/promises';
 import { flag, type ParsedArgs } from './args.js';
 import { fatal } from './fatal.js';
 
+// source: operators' notes (reference/abra.md: "always pass -n/--no-input"; DESIGN.md: abra's need for a
+// terminal). The refusal text is the double's own: abra's real message without -n and a terminal is U, so the
+// double takes the harsher reading (refuse before doing anything) and the driver matches on the exit code.
 /**
  * Commands that would ask "continue?" refuse outright, before doing anything,
  * when nobody can answer: no -n/--no-input and stdin is not a terminal.

@@ -4,6 +4,8 @@ import type { DoubleServer } from './home.js';
 
 const BANNER_TIMEOUT_MS = 3_000;
 
+// source: RFC 4253 §4.2 (https://www.rfc-editor.org/rfc/rfc4253#section-4.2): an SSH server first sends its
+// identification string `SSH-protoversion-softwareversion`; abra reaches its servers over SSH (reference/abra.md)
 /** Waits for the server's sshd to greet (`SSH-...`), as abra's SSH connection would; no banner = unreachable. */
 export async function waitForSshBanner(host: string, port: number, timeoutMs = BANNER_TIMEOUT_MS): Promise<void> {
   const line = await readBanner(host, port, timeoutMs);

@@ -73,6 +73,7 @@ export class RecipeRepo {
     return this.tryGit(['cat-file', 'blob', `refs/tags/${tag}:${file}`]);
   }
 
+  // source: coop-cloud/bonfire release/ (plain files named by the exact tag; not every version has one)
   releaseNote(target: string, version: string): string | undefined {
     return (
       (this.readAt(target, releaseNotePath(version)) ?? this.readAt(version, releaseNotePath(version)))?.trim() ||
@@ -86,6 +87,8 @@ export class RecipeRepo {
       .filter((l) => l.trim());
   }
 
+  // source: operators' notes (reference/abra.md, C): without -C a dirty checkout is refused, "has locally unstaged
+  // changes"; one shared working tree per recipe (C)
   requireClean(): void {
     if (this.uncommittedChanges().length) {
       fatal(
@@ -109,6 +112,8 @@ export class RecipeRepo {
     return this.uncommittedChanges().length ? `${head}+U` : head;
   }
 
+  // source: https://docs.docker.com/compose/how-tos/multiple-compose-files/ (COMPOSE_FILE, ':'-separated, merged
+  // in order); bonfire's .env.sample enables overlays this way (compose.postgres.yml, compose.auth.openid.yml)
   /** The app's compose files (COMPOSE_FILE, default compose.yml) at `tag`, merged per service. */
   services(tag: string | undefined, vars: Record<string, string>): ComposeService[] {
     const files = (vars.COMPOSE_FILE || 'compose.yml').split(':').filter(Boolean);

@@ -16,6 +16,9 @@ export const FAULT_KINDS = [
   'health-fails',
   // the Keycloak app's discovery document names the issuer of a renamed realm (test/doubles/keycloak.ts)
   'sso-broken',
+  // `app backup` and `app restore` exec into backup-bot-two with a terminal: without one on stdin they fail
+  // (commands/backup.ts, assertTerminal)
+  'backup-needs-terminal',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -95,6 +98,8 @@ export function swarmPath(root: string): string {
   return path.join(root, 'swarm.json');
 }
 
+// source: coop-cloud/bonfire compose.yml (labels `coop-cloud.${STACK_NAME}.version=...` and
+// `coop-cloud.${STACK_NAME}.timeout`); stack = domain with "." → "_" (reference/abra.md, C)
 export function stackName(domain: string): string {
   return domain.replace(/\./g, '_');
 }
@@ -156,6 +161,8 @@ export function wantedReplicas(app: SwarmApp, service: string): number {
 }
 
 /** The app's `app` task runs and passes its health check (converged, not scaled to 0). */
+// source: https://docs.docker.com/reference/cli/docker/service/ls/ (REPLICAS "shows both the actual and desired
+// number of tasks"): a task that fails its healthcheck is not running; bonfire's app has a curl healthcheck
 export function isHealthy(app: SwarmApp | undefined, now = Date.now()): boolean {
   if (app?.status !== 'deployed' || wantedReplicas(app, 'app') === 0) return false;
   if (app.healthy) return true;

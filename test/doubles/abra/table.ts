@@ -1,3 +1,5 @@
+// source: operators' notes (reference/abra.md: "Human tables use box-drawing characters"; the UPGRADE OVERVIEW
+// table before a deploy). coopctl reads abra's JSON (`-m`) only, never these tables.
 /** abra's human tables: box-drawing borders, multi-line cells. */
 export function boxTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const cells = [headers, ...rows].map((r) => headers.map((_, i) => String(r[i] ?? '').split('\n')));

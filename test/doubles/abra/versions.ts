@@ -1,3 +1,6 @@
+// source: coop-cloud/bonfire tags (its GitHub mirror bonfire-networks/bonfire-coop-cloud at 48e7e26, TAGS.tsv
+// in the operators' data): annotated `<semver>+<upstream>` tags; legacy `<upstream>_<n>` and chaos = short
+// commit hash: docs.coopcloud.tech resolution 013 ("If --chaos is passed, we use the short commit hash")
 /**
  * Recipe versions as abra reads them (reference/abra.md), written here for
  * the double itself: it is the other side of coopctl's abra driver, so it

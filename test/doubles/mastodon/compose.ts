@@ -60,12 +60,19 @@ export function parseComposeGlobals(argv: string[]): ComposeGlobals {
   return g;
 }
 
+// source: https://docs.docker.com/compose/intro/compose-application-model/ (compose.yaml preferred, compose.yml,
+// docker-compose.yaml/.yml for compatibility). Not modelled: compose also merges a compose.override.yml found
+// beside it — `coopctl doctor` should list any override file on the real host.
 const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
 
+// source: https://docs.docker.com/compose/how-tos/project-name/ (default: the directory's name; only lowercase
+// letters, digits, dashes and underscores); containers are named PROJECT-SERVICE-1 in compose v2
 function normaliseProjectName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, '');
 }
 
+// source: https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file-syntax
+// (KEY=VALUE, # comments, surrounding quotes removed)
 export function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const raw of text.split('\n')) {

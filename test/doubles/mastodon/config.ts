@@ -7,6 +7,7 @@ import { dockerSocketPath } from '../dockerDaemon.js';
  * How a sandbox host's stand-ins find their world. `R/standin.json` is
  * written once by prepareMastodonHost; everything else is derived from R.
  */
+// source: none needed — sandbox plumbing (where a host's stand-ins keep their state); no production behaviour
 export interface StandinConfig {
   host: string;
   domain: string;

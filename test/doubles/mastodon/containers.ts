@@ -20,6 +20,9 @@ import { startWeb, stopWeb, webPid } from './webProcess.js';
  * against the process behind it (PostgreSQL for db, the web stand-in for
  * web/streaming).
  */
+// source: https://docs.docker.com/reference/cli/docker/compose/up/ (a container is recreated when its
+// configuration or image changed, else left Running); progress lines " Container NAME  Created/Started/Running"
+// as compose v2 prints them in plain mode (recorded real output)
 export interface ContainerRecord {
   service: string;
   name: string;
@@ -62,6 +65,8 @@ export function recordAlive(root: string, rec: ContainerRecord, kind: ComposeSer
   return true;
 }
 
+// the harsher reading: after a reboot nothing runs until systemd's unit starts the project again (production's
+// compose file also sets `restart: always`, mastodon/mastodon docker-compose.yml; the unit must not rely on it)
 /** A "reboot": every container stops (the processes are gone already). */
 export function markAllExited(root: string): void {
   if (!existsSync(standinPaths(root).containers)) return;

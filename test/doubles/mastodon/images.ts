@@ -16,6 +16,9 @@ export interface ImageRef {
   tag: string;
 }
 
+// source: recorded real output of pulling a tag the registry lacks ("manifest for IMAGE not found: manifest
+// unknown: manifest unknown"); images ghcr.io/mastodon/mastodon(-streaming):vX.Y.Z per mastodon/mastodon
+// docker-compose.yml
 export class ManifestUnknownError extends Error {
   constructor(readonly ref: string) {
     super('manifest unknown');
@@ -103,6 +106,8 @@ export function pullImage(root: string, cfg: StandinConfig, ref: string): PullOu
   return { kind: 'downloaded', layers: [0, 12, 24, 36].map((i) => digest.slice(i, i + 12)) };
 }
 
+// source: mastodon/mastodon lib/mastodon/version.rb (major/minor/patch, default_prerelease, and
+// `ENV['MASTODON_VERSION_PRERELEASE'].presence || default_prerelease`, MASTODON_VERSION_METADATA)
 /** What lib/mastodon/version.rb says, with the MASTODON_VERSION_PRERELEASE/_METADATA overrides Mastodon honours. */
 export function imageVersion(dir: string, env: Record<string, string | undefined> = {}): string {
   const rb = readFileSync(path.join(dir, 'lib/mastodon/version.rb'), 'utf8');
@@ -122,6 +127,7 @@ export function imageApiVersion(dir: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+// source: mastodon/mastodon app/validators/status_length_validator.rb (MAX_CHARS = 500)
 export function imageMaxChars(dir: string): number {
   const rb = readFileSync(path.join(dir, 'app/validators/status_length_validator.rb'), 'utf8');
   const m = /MAX_CHARS\s*=\s*(\d[\d_]*)/.exec(rb);

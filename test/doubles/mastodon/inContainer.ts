@@ -22,6 +22,8 @@ export interface InContainer {
   io: Io;
 }
 
+// source: recorded real output of `docker compose exec SERVICE missing-cmd` (runc's "OCI runtime exec failed"),
+// exit 127
 function notFound(io: Io, cmd: string): number {
   io.err(
     `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown`,
@@ -65,6 +67,8 @@ function throttle(bytesPerSecond: number): Transform {
   });
 }
 
+// source: redis `redis-server --version` ("Redis server v=7.2.5 sha=... malloc=jemalloc-5.3.0 bits=64 build=...")
+// and `redis-cli --version` ("redis-cli 7.2.5"), recorded real output of the redis:7 image
 function redisVersion(image: string): string {
   const major = parseImageRef(image).tag.split(/[.-]/)[0];
   return { '6': '6.2.16', '7': '7.2.5', '8': '8.0.2' }[major] ?? '7.2.5';
@@ -83,6 +87,8 @@ function redis(c: InContainer, argv: string[]): number {
   return 0;
 }
 
+// source: https://docs.joinmastodon.org/admin/tootctl/ (`tootctl version`: the running version); Rails'
+// `db:version` task prints "Current version: N" (activerecord/lib/active_record/railties/databases.rake)
 /** `bundle exec rails db:migrate` and friends, with the leading `bundle exec` optional. */
 function mastodon(c: InContainer, argv: string[]): number {
   const args = argv[0] === 'bundle' && argv[1] === 'exec' ? argv.slice(2) : argv;
@@ -96,7 +102,9 @@ function mastodon(c: InContainer, argv: string[]): number {
   const db = c.env.DB_NAME || c.cfg.postgres.database;
   if ((cmd === 'rails' || cmd === 'rake') && task === 'db:migrate') {
     return migrate(cluster, db, dir, {
-      skipPostDeployment: Boolean(c.env.SKIP_POST_DEPLOYMENT_MIGRATIONS),
+      // source: mastodon/mastodon lib/mastodon/database.rb:31 (`return if ENV['SKIP_POST_DEPLOYMENT_MIGRATIONS']`):
+      // any value, "" and "false" included, skips the post-deployment migrations
+      skipPostDeployment: c.env.SKIP_POST_DEPLOYMENT_MIGRATIONS !== undefined,
       failAfterFirst: faultActive(c.root, 'migration-fails'),
       failPostDeployment: faultActive(c.root, 'post-migration-fails'),
       secondsEach: faultActive(c.root, 'migrations-slow') ? 3 : 0,

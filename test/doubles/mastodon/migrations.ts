@@ -49,6 +49,8 @@ export function appliedVersions(cluster: PgCluster, db: string): Set<string> {
   return new Set(psql(cluster, 'SELECT version FROM schema_migrations', db).split('\n').filter(Boolean));
 }
 
+// source: rails/rails activerecord/lib/active_record/migration.rb (Migration#announce: `text = "#{version}
+// #{name}: #{message}"`, padded with "=" to 75 columns; "migrated (0.0012s)" from say_with_time)
 /** Rails' say_with_time banner: `== 20250806104800 CreateQuotes: migrating ====...`. */
 function banner(m: Migration, message: string): string {
   const text = `${m.version} ${m.className}: ${message}`;
@@ -67,6 +69,9 @@ export interface MigrateOptions {
   err: (line: string) => void;
 }
 
+// source: rails/rails activerecord/test/cases/migration_test.rb (the migrator's error: "An error has occurred, this
+// and all later migrations canceled:"), each migration in its own transaction on PostgreSQL
+// (activerecord migration.rb, ddl_transaction); "bin/rails aborted!" and the Tasks: trailer are rake's
 function abort(m: Migration, message: string, err: (line: string) => void): number {
   err('bin/rails aborted!');
   err('StandardError: An error has occurred, this and all later migrations canceled: (StandardError)');

@@ -1,4 +1,6 @@
 /** systemd unit files: the sections, keys and Exec lines the systemctl stand-in needs. */
+// source: systemd.syntax(7) (https://www.freedesktop.org/software/systemd/man/systemd.syntax.html: [Section],
+// Key=Value, # and ; comments, backslash continuation) and systemd.unit(5) (an empty assignment resets a list)
 export type UnitFile = Record<string, Record<string, string[]>>;
 
 export function parseUnit(text: string): UnitFile {
@@ -41,6 +43,7 @@ export interface ExecLine {
 }
 
 /** Splits an Exec*= value the way systemd does (whitespace, single and double quotes, special prefixes). */
+// source: systemd.service(5) ExecStart=: a "-" prefix means a failing exit code is recorded but ignored
 export function parseExec(value: string): ExecLine {
   let rest = value.trim();
   let ignoreFailure = false;

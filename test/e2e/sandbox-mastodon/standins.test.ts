@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { waitFor } from '../../world/net.js';
 import {
   compose,
   createMastodonTestHost,
+  hostEnv,
   httpGet,
   instanceVersion,
   processesUnder,
@@ -50,12 +52,13 @@ function writeCompose(version: string): void {
   );
 }
 
-const migrate = (pre: boolean) =>
+/** `skip`: the value of SKIP_POST_DEPLOYMENT_MIGRATIONS, unset when undefined. */
+const migrate = (skip: string | undefined) =>
   compose(
     host.root,
     'run',
     '--rm',
-    ...(pre ? ['-e', 'SKIP_POST_DEPLOYMENT_MIGRATIONS=true'] : []),
+    ...(skip !== undefined ? ['-e', `SKIP_POST_DEPLOYMENT_MIGRATIONS=${skip}`] : []),
     'web',
     'bundle',
     'exec',
@@ -98,14 +101,14 @@ describe('docker compose stand-in', () => {
   });
 
   it('runs pre-deployment migrations only with SKIP_POST_DEPLOYMENT_MIGRATIONS, and nothing when none is pending', async () => {
-    const pre = await migrate(true);
+    const pre = await migrate('true');
     expect(pre.code).toBe(0);
     const out = pre.stdout.toString();
     expect(out).toMatch(/^== 20160220174730 CreateAccounts: migrating =+$/m);
     expect(out).toMatch(/^== 20250312101900 AddFetchedRepliesAtToStatuses: migrated \(\d+\.\d{4}s\) =+$/m);
     expect(sql('SELECT count(*) FROM schema_migrations')).toBe('5');
     expect(columns('users')).toContain('otp_secret');
-    const post = await migrate(false);
+    const post = await migrate(undefined);
     expect(post.code).toBe(0);
     expect(post.stdout.toString()).toBe('');
   });
@@ -205,6 +208,32 @@ describe('docker compose stand-in', () => {
     expect(missing.stderr).toContain('executable file not found in $PATH');
   });
 
+  it('refuses a terminal exec whose stdin is not one, as compose v2 does when its stdout is a terminal', async () => {
+    // script(1) gives docker a terminal for stdout; stdin stays /dev/null: without -T compose asks for a TTY
+    const term = (args: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(
+          'script',
+          ['-qec', `'${path.join(host.root, 'bin', 'docker')}' ${args} < /dev/null`, '/dev/null'],
+          {
+            env: hostEnv(host.root),
+            cwd: path.join(host.root, 'opt', 'social.coop'),
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+        });
+        child.on('close', (code) => resolve({ code, out }));
+      });
+    const refused = await term('compose exec redis redis-cli --version');
+    expect([refused.code, refused.out.trim()]).toEqual([1, 'the input device is not a TTY']);
+    const allowed = await term('compose exec -T redis redis-cli --version');
+    expect(allowed.code, allowed.out).toBe(0);
+    expect(allowed.out).toMatch(/^redis-cli 7\./);
+  });
+
   it('lists containers with ps, also as JSON lines', async () => {
     const r = await compose(host.root, 'ps', '--format', 'json');
     const rows = r.stdout
@@ -222,7 +251,7 @@ describe('docker compose stand-in', () => {
     writeCompose('4.5.0-rc.1');
     expect((await compose(host.root, 'pull')).code).toBe(0);
     setFaults({ 'migration-fails': true });
-    const failed = await migrate(true);
+    const failed = await migrate('true');
     expect(failed.code).toBe(1);
     expect(failed.stdout.toString()).toMatch(/CreateQuotes: migrated/);
     expect(failed.stdout.toString()).toMatch(/AddQuoteApprovalPolicyToStatuses: migrating/);
@@ -230,7 +259,8 @@ describe('docker compose stand-in', () => {
     expect(sql("SELECT to_regclass('public.quotes') IS NOT NULL")).toBe('t');
     expect(columns('statuses')).not.toContain('quote_approval_policy');
     setFaults({});
-    const retried = await migrate(true);
+    // Mastodon only asks whether the variable is set (lib/mastodon/database.rb): an empty value skips as well
+    const retried = await migrate('');
     expect(retried.code).toBe(0);
     expect(retried.stdout.toString()).not.toContain('CreateQuotes');
     expect(columns('statuses')).toContain('quote_approval_policy');
@@ -242,7 +272,7 @@ describe('docker compose stand-in', () => {
     expect(up.stderr).toMatch(/Container socialcoop-web-1 {2}Recreated$/m);
     expect(up.stderr).toMatch(/Container socialcoop-db-1 {2}Running$/m);
     expect(await instanceVersion(host)).toBe('4.5.0-rc.1');
-    const post = await migrate(false);
+    const post = await migrate(undefined);
     expect(post.code).toBe(0);
     expect(post.stdout.toString()).toMatch(/RemoveLegacyOtpSecretFromUsers: migrated/);
     expect(post.stdout.toString()).toMatch(/AddIndexStatusesOnAccountIdId: migrated/);
@@ -250,7 +280,7 @@ describe('docker compose stand-in', () => {
     expect((await web('/api/v1/timelines/public?limit=2')).status).toBe(200);
     writeCompose('4.5.0');
     expect((await compose(host.root, 'pull')).code).toBe(0);
-    expect((await migrate(true)).stdout.toString()).toBe('');
+    expect((await migrate('true')).stdout.toString()).toBe('');
     expect((await compose(host.root, 'up', '-d')).code).toBe(0);
     const instance = JSON.parse((await web('/api/v2/instance')).body);
     expect(instance.version).toBe('4.5.0');
@@ -301,6 +331,9 @@ describe('systemctl stand-in', () => {
     expect([inactive.code, inactive.stdout.toString()]).toEqual([3, 'inactive\n']);
     expect((await systemctl('start', 'mastodon')).code).toBe(0);
     expect((await systemctl('is-active', 'mastodon')).stdout.toString()).toBe('active\n');
+    // systemctl(1): is-active exits 0 when at least one of the units is active
+    const some = await systemctl('is-active', 'mastodon', 'nope');
+    expect([some.code, some.stdout.toString()]).toEqual([0, 'active\ninactive\n']);
     expect((await systemctl('status', 'mastodon')).stdout.toString()).toMatch(/Active: active \(exited\)/);
     const stop = await systemctl('stop', 'mastodon');
     expect(stop.code).toBe(0);

@@ -5,6 +5,10 @@ import { initAndStartCluster, psql, stopCluster } from '../postgres.js';
 import { isRunning, readPid } from '../processes.js';
 import type { FixtureRecipe } from './recipes.js';
 
+// source: coop-cloud/bonfire compose.postgres.yml (db: PostGIS, POSTGRES_DB bonfire_db). KINDER THAN PRODUCTION:
+// on hypha Keycloak and MediaWiki run MariaDB (operators' notes, reference/production.md, P), which this sandbox
+// cannot run (no mariadb-server here); their databases are PostgreSQL clusters in the sandbox. `coopctl doctor`
+// must check each app's db engine before coopctl dumps it with PostgreSQL tools (see the i18 doubles report).
 /** Each recipe's database (its `db` service's POSTGRES_DB) and the tables that hold its users' data. */
 export const APP_DATABASES: Record<string, { name: string; tables: string[] }> = {
   bonfire: {

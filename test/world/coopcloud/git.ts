@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+// source: none needed — fixture plumbing (a fixed git identity so recipe tags are deterministic)
 /** git for building sandbox fixtures: no user or system config, fixed identity, dates chosen by the caller. */
 export async function git(cwd: string, args: readonly string[], date?: string): Promise<string> {
   const env: NodeJS.ProcessEnv = {

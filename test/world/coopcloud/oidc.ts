@@ -1,3 +1,5 @@
+// source: coop-cloud/bonfire compose.auth.openid.yml and .env.sample (OPENID_1_DISCOVERY, OPENID_1_CLIENT_ID,
+// OPENID_1_DISPLAY_NAME, OPENID_1_SCOPE, SECRET_OPENID_CLIENT_SECRET_VERSION; COMPOSE_FILE enabling the overlay)
 /**
  * social.coop's Bonfire logs in through the `social-coop` realm of its Keycloak: its env file has the recipe
  * sample's SSO lines uncommented and filled in, as an operator following the recipe's README would.

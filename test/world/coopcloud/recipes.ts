@@ -4,6 +4,9 @@ import path from 'node:path';
 import { fixturePath } from '../paths.js';
 import { git } from './git.js';
 
+// source: coop-cloud/bonfire (mirror bonfire-networks/bonfire-coop-cloud at 48e7e26: compose.yml,
+// compose.postgres.yml, compose.auth.openid.yml, .env.sample, release/ notes, annotated tags "chore: publish <v>
+// release"); keycloak and mediawiki fixtures follow the same recipe layout (https://docs.coopcloud.tech/maintainers/)
 /** One published version of a fixture recipe: the whole tree at its tag. */
 export interface FixtureRelease {
   tag: string;

@@ -26,6 +26,9 @@ import { dockerSocketPath } from '../../doubles/dockerDaemon.js';
 import { writeWrapper } from '../mastodon/host.js';
 import { TRAEFIK_CONFIG, type TraefikConfig } from '../../doubles/traefik.js';
 
+// source: operators' notes (reference/production.md, C: hypha runs bonfire, keycloak (auth), mediawiki (wiki,
+// wiki-alpha) and traefik, no backup-bot-two; the wiki is a chaos deploy of a fork); the sandbox builds that
+// server. Still kinder than production: abra backups need backup-bot-two, which hypha lacks (report).
 export interface CoopCloudAppSpec {
   domain: string;
   recipe: string;

@@ -18,6 +18,10 @@ import { isRunning, readPid, stopPidFile } from '../processes.js';
  * a visitor who asks by the instance's name gets the app, one who asks by address gets Rails' 403, as in
  * production (test/doubles/mastodon/railsGate.ts).
  */
+// source: mastodon/mastodon dist/nginx.conf (proxy_cache_path ... keys_zone=CACHE:10m inactive=7d max_size=1g;
+// proxy_cache CACHE; proxy_cache_valid 200 7d; proxy_cache_valid 410 24h; proxy_cache_use_stale error timeout
+// updating http_500 http_502 http_503 http_504; /api/v1/streaming proxied with proxy_buffering off, uncached).
+// Over plain HTTP here: production's nginx terminates TLS and sets X-Forwarded-Proto https for the app.
 export interface ProxySpec {
   listen: { address: string; port: number };
   web: { address: string; port: number };

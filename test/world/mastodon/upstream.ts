@@ -16,6 +16,10 @@ import { fixturePath } from '../paths.js';
 
 const run = promisify(execFile);
 
+// source: mastodon/mastodon (tags vX.Y.Z with the real pre-release styles and dates, read from its history:
+// the operators' data mastodon/versions.tsv; CHANGELOG.md sections per version; lib/mastodon/version.rb;
+// app/validators/status_length_validator.rb MAX_CHARS = 500; db/migrate and db/post_migrate as upstream splits
+// them, lib/mastodon/database.rb). The fixture's own SQL migrations stand in for upstream's Ruby ones.
 /**
  * The fixture Mastodon upstream, from test/fixtures/mastodon-upstream/:
  * `files/` holds upstream's files as they are at the newest tag (README,

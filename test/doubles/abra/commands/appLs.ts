@@ -9,6 +9,10 @@ import { boxTable } from '../table.js';
 import { compareVersions, isOrdered, parseVersion } from '../versions.js';
 import { SLOW_FAULT_MS } from '../context.js';
 
+// source: operators' notes (reference/production.md, P; reference/abra.md shape, key spellings U): per server
+// `{apps: [{server, recipe, appName, domain, status, chaos, chaosVersion, version, upgrade}], ...counts}`, all
+// values strings; a chaos deploy has chaos "true" (P). `upgrade` from the local tags here; abra may use the
+// catalogue (U): `coopctl doctor` compares them on hypha.
 /** One app as `abra app ls -S -m` prints it: every value a string. */
 type AppRow = Record<string, string>;
 
@@ -23,7 +27,9 @@ function statusRow(dir: string, app: AppRef, swarm: SwarmState): AppRow {
     if (newer) upgrade = newer.length ? newer.map((r) => r.tag).join('\n') : 'latest';
   }
   return {
-    status: deployed ? 'deployed' : 'undeployed',
+    // source: operators' notes (reference/production.md, U): an undeployed app is "probably status: unknown";
+    // the harsher reading (not "undeployed") until `coopctl doctor` records what abra 0.13 prints on hypha
+    status: deployed ? 'deployed' : 'unknown',
     chaos: String(Boolean(deployed && running.chaos)),
     chaosVersion: deployed && running.chaos ? running.version : 'unknown',
     autoUpdate: 'false',

@@ -10,12 +10,18 @@ import { assertCanPrompt, confirm } from '../prompt.js';
 import type { ComposeService } from '../recipeRepo.js';
 import { updateSwarm, type SnapshotFile, type SwarmApp, type SwarmSnapshot } from '../swarm.js';
 
+// source: restic/restic internal/ui/format.go (FormatBytes: "%d B", "%.3f MiB"); the summary lines ("Files:",
+// "Added to the repository:", "processed N files", "snapshot ID saved") as restic's docs show `restic backup`
+// output (https://restic.readthedocs.io/en/stable/040_backup.html); that backup-bot-two passes them on is U
 /** restic's size format: "0 B", "512 B", "1.234 MiB". */
 export function resticSize(bytes: number): string {
   const { value, unit } = scaleBytes(bytes);
   return unit === 'B' ? `${value} B` : `${value.toFixed(3)} ${unit}`;
 }
 
+// source: coop-cloud/bonfire compose.postgres.yml (labels backupbot.backup, backupbot.backup.pre-hook,
+// backupbot.backup.volumes.<vol>.path); "no backup configs discovered" for a recipe without labels: operators'
+// notes (reference/production.md, C, the wiki in 2023)
 /** What backup-bot-two would back up: volumes of services labelled `backupbot.backup=true` (or the one file a path label names). */
 function backupTargets(
   ctx: AppContext,
@@ -36,9 +42,21 @@ function backupTargets(
     }));
 }
 
+/**
+ * abra runs backup-bot-two's commands in its container with a terminal (docker exec -t), and docker's client
+ * refuses a terminal exec when its own stdin is none. source: docker/cli cli/streams/in.go:37-42 (CheckTty,
+ * "the input device is not a TTY"); that abra's backup commands need one: the operators' notes
+ * (reference/production.md, P: a CI that drives abra 0.13 wraps them in `script`). Behind the
+ * `backup-needs-terminal` fault until coopctl runs them with a terminal (see the i18 report).
+ */
+function assertTerminal(ctx: AppContext): void {
+  if (faultOn(ctx, 'backup-needs-terminal') && !process.stdin.isTTY) fatal('the input device is not a TTY');
+}
+
 async function create(args: ParsedArgs): Promise<void> {
   const ctx = await reachApp(args.positionals[0]);
   const running = requireDeployed(ctx);
+  assertTerminal(ctx);
   ctx.repo.requireExists();
   const targets = backupTargets(ctx, running);
   if (!targets.length) fatal(`${ctx.app.domain}: no backup configs discovered`);
@@ -49,6 +67,8 @@ async function create(args: ParsedArgs): Promise<void> {
       fatal(`${ctx.app.domain}: backup failed: pre-hook: container ${ctx.stack}_${t.service.name}.1 is not running`);
     }
   }
+  // source: operators' notes (reference/production.md, P): a db container restarting mid-dump gives an empty
+  // pre-hook dump that "succeeds"; reference/abra.md (backups racing a redeploy)
   // the trap this fault stands for: the pre-hook dumped nothing, yet restic and abra report success
   const empty = faultOn(ctx, 'backup-empty-dump');
   const paths = targets.flatMap((t) => t.paths);
@@ -96,6 +116,9 @@ function snapshotFiles(paths: readonly string[], empty: boolean): SnapshotFile[]
   return entries.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+// source: restic/restic cmd/restic/cmd_ls.go (`ls -l`: mode, uid, gid, size, mtime, path; header "snapshot ID
+// of [paths] at TIME by USER@HOST"); abra app backup ls shows it (U: production.md says paths without sizes,
+// the harsher case the driver must also handle)
 /** restic's `ls -l`: a header naming the snapshot, then mode, uid, gid, size, mtime and path per entry. */
 export function resticLsLong(snapshot: SwarmSnapshot, host: string): string {
   const time = snapshot.time.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
@@ -111,6 +134,8 @@ export function resticLsLong(snapshot: SwarmSnapshot, host: string): string {
   ].join('\n');
 }
 
+// source: restic/restic cmd/restic/cmd_snapshots.go (columns ID, Time, Host, Tags, Paths, and Size since 0.17;
+// "N snapshots" footer); backup-bot-two lists snapshots through restic (reference/production.md, U)
 /** restic's `snapshots` table (restic ≥ 0.17 adds the Size column), times in UTC. */
 export function snapshotTable(host: string, snapshots: readonly SwarmSnapshot[]): string {
   const rows = snapshots.map((s) => ({
@@ -150,12 +175,14 @@ function findSnapshot(ctx: AppContext, running: SwarmApp, wanted: string | undef
 async function list(args: ParsedArgs): Promise<void> {
   const ctx = await reachApp(args.positionals[0]);
   const running = requireDeployed(ctx);
+  assertTerminal(ctx);
   out(resticLsLong(findSnapshot(ctx, running, flagValue(args, 'snapshot')), ctx.app.server));
 }
 
 async function snapshots(args: ParsedArgs): Promise<void> {
   const ctx = await reachApp(args.positionals[0]);
   const running = requireDeployed(ctx);
+  assertTerminal(ctx);
   out(snapshotTable(ctx.app.server, running.snapshots));
 }
 
@@ -163,6 +190,7 @@ export async function restoreCommand(args: ParsedArgs): Promise<void> {
   assertCanPrompt(args);
   const ctx = await reachApp(args.positionals[0]);
   const running = requireDeployed(ctx);
+  assertTerminal(ctx);
   const chosen = findSnapshot(ctx, running, flagValue(args, 'snapshot'));
   await confirm(args, `restore snapshot ${chosen.id} of ${ctx.app.domain}?`);
   if (faultOn(ctx, 'backup-container-not-running')) {

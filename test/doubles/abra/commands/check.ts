@@ -6,6 +6,8 @@ import { RecipeRepo } from '../recipeRepo.js';
 import { definedKeys } from '../envFile.js';
 import { boxTable } from '../table.js';
 
+// source: operators' notes (reference/abra.md, U): `abra app check` compares the env file with the recipe's
+// .env.sample; the table and message are the double's own
 /** `abra app check`: every key the recipe's .env.sample defines must be in the app's env file (local only). */
 export async function checkCommand(args: ParsedArgs): Promise<void> {
   const domain = args.positionals[0] ?? fatal('no app provided');

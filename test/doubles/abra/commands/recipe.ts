@@ -15,6 +15,8 @@ function splitImage(image: string): { image: string; tag: string } {
     : { image, tag: 'latest' };
 }
 
+// source: operators' notes (reference/abra.md, U): `abra recipe versions RECIPE [-m]` (catalogue versions with
+// each service's image) and `abra recipe fetch RECIPE` (clone or pull); shapes unconfirmed, parsed tolerantly
 /** `abra recipe versions`: each release with the image of every service (defaults resolved), oldest first. */
 function versions(args: ParsedArgs): void {
   const name = args.positionals[0] ?? fatal('no recipe provided');

@@ -19,6 +19,9 @@ interface Target {
   chaos: boolean;
 }
 
+// source: operators' notes (reference/abra.md: upgrade offers only greater versions, rollback only lower ones,
+// "no available upgrades" exit 0 — all U; deploy refuses a deployed app without -f/-C, C; `deploy <older> -f`
+// downgrades silently, C). The U rules are taken as the harsher reading: refuse, don't guess.
 function pickUpgradeOrRollback(
   ctx: AppContext,
   mode: 'upgrade' | 'rollback',
@@ -52,6 +55,8 @@ function pickUpgradeOrRollback(
   return pick && { tag: pick.tag, version: pick.tag, chaos: false };
 }
 
+// source: docs.coopcloud.tech commit 2813257e handbook.md ("How is the new deployment version determined?":
+// latest release, the env file's pinned version, chaos = latest commit, unless [version], -C or -i)
 function pickDeploy(ctx: AppContext, args: ParsedArgs, requested: string | undefined): Target {
   const { domain, recipe, pinned } = ctx.app;
   const chaos = flag(args, 'chaos');
@@ -121,6 +126,8 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
     services.find((s) => s.name === 'app');
   // the label, not the tag, is what the swarm will report as running
   const labelled = target.chaos ? target.version : (app?.labels[`coop-cloud.${ctx.stack}.version`] ?? target.version);
+  // source: coop-cloud/bonfire compose.yml ("coop-cloud.${STACK_NAME}.timeout=${TIMEOUT:-300}": how long abra
+  // waits for the deploy to converge); 50 s without the label is the double's assumption (U)
   const timeout = Number(app?.labels[`coop-cloud.${ctx.stack}.timeout`]) || 50;
 
   const title = { upgrade: 'UPGRADE OVERVIEW', rollback: 'DOWNGRADE OVERVIEW', deploy: 'DEPLOY OVERVIEW' }[mode];
@@ -170,10 +177,15 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
     info('skipping converge checks');
   } else {
     info(`waiting for ${ctx.stack} to converge (timeout: ${timeout}s)`);
+    // source: moby/swarmkit manager/orchestrator/update/updater.go ("update paused due to failure or early
+    // termination of task %s", failure_action pause); a recipe with failure_action rollback would instead have
+    // swarm roll the service back, labels included (https://docs.docker.com/reference/cli/docker/service/rollback/)
     if (taskFails)
       fatal(
         `${ctx.app.domain}: upgrade failed: ${ctx.stack}_app: update paused due to failure or early termination of task`,
       );
+    // source: operators' notes (reference/abra.md: converge checks give up before slow apps settle, "FATA deploy
+    // failed", and Swarm converges later)
     if (stalls)
       fatal(
         `${ctx.app.domain}: deploy failed: timed out waiting for ${ctx.stack} to converge after ${timeout}s (services may still be updating)`,
