@@ -5,7 +5,7 @@ import type http from 'node:http';
  * Rails stacks them (rails/rails railties/lib/rails/application/default_middleware_stack.rb:16-27 at 2a2db1e:
  * HostAuthorization, then SSL): what a request must carry to reach the app at all.
  *
- * Host authorization, mastodon/mastodon config/initializers/1_hosts.rb (03544d1):
+ * source: Host authorization, mastodon/mastodon config/initializers/1_hosts.rb (03544d1):
  * - :4 LOCAL_DOMAIN, else `localhost:$PORT` (PORT default 3000); :5 WEB_DOMAIN, else LOCAL_DOMAIN;
  *   :7 ALTERNATE_DOMAINS split on /\s*,\s*\/. :45-47 each non-empty one joins config.hosts.
  * - :48 `exclude: request.path == '/health'`: /health alone is exempt (not /health/x, not /healthz).

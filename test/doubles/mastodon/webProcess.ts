@@ -7,6 +7,8 @@ import { standinPaths, standinScript, writeJsonAtomic, type StandinConfig } from
  * The one detached process standing in for the web and streaming
  * containers. It is told what to run through R/run/mastodon-web.json and
  * writes its pid file once it listens.
+ *
+ * source: none needed — process plumbing; what the processes answer is cited in ../mastodonWeb.ts.
  */
 export interface WebLaunch {
   /** Image of the web service and the tree it was pulled into. */
