@@ -16,8 +16,9 @@ import type { WebLaunch } from './mastodon/webProcess.js';
  *
  * The web process answers as production's Rails does: a request whose Host is not the instance's gets 403 and
  * one that is not https (no `X-Forwarded-Proto: https` from the proxy) a redirect, /health exempt from both
- * (./mastodon/railsGate.ts has the sources). source: the streaming server checks neither, mastodon/mastodon
- * streaming/index.js registers `app.get('/api/v1/streaming/health')` before its authentication middleware
+ * (./mastodon/railsGate.ts has the sources).
+ * source: the streaming server checks neither, mastodon/mastodon streaming/index.js registers
+ * `app.get('/api/v1/streaming/health')` before its authentication middleware
  * and has no host or https check at all.
  */
 const execFileP = promisify(execFile);

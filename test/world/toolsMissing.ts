@@ -5,8 +5,8 @@ import { startSshd, stopSshd } from './sshd.js';
 import type { SandboxHost } from './state.js';
 
 /**
- * What a fresh Debian host lacks until someone runs `apt-get install age zstd rclone` (README, backup). source: none
- * of the three is more than Priority: optional in Debian bookworm (`apt-cache show zstd age rclone`).
+ * What a fresh Debian host lacks until someone runs `apt-get install age zstd rclone` (README, backup).
+ * source: none of the three is more than Priority: optional in Debian bookworm (`apt-cache show zstd age rclone`).
  */
 const BACKUP_TOOLS = ['zstd', 'age', 'rclone'];
 /** The program directories of the sandbox hosts' PATH after their stand-ins (test/world/world.ts hostEnv). */
