@@ -3,8 +3,8 @@ import { type FlagSpec, GLOBAL_FLAGS } from './args.js';
 /**
  * `abra <command> --help`, laid out as cobra prints it: abra is a cobra program (reference/abra.md).
  * source: the layout is cobra's defaultUsageTemplate (spf13/cobra command.go:1942-1970: "Usage:", "Aliases:",
- * "Flags:", "Global Flags:"), each flag a pflag line `  -c, --long type   usage` aligned as FlagUsagesWrapped does (spf13/pflag
- * flag.go:767-830), on stdout (cobra's HelpFunc writes help to stdout).
+ * "Flags:", "Global Flags:"), each flag a pflag line `  -c, --long type   usage` aligned as FlagUsagesWrapped
+ * does (spf13/pflag flag.go:767-830), on stdout (cobra's HelpFunc writes help to stdout).
  *
  * No recorded `abra ... --help` output was found (searched the pages, code and issues corpora for abra's help text
  * and its flag names; abra's own source at git.coopcloud.tech is not searchable). So the harsher reading: a command
