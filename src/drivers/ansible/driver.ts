@@ -16,6 +16,7 @@ async function playbookOptions(ws: Workspace, t: Target, req: Omit<DeployRequest
     ...playbookOf(ws, t),
     limit: [t.host.name],
     extraVars: req.variables,
+    files: req.files,
     diff: true,
     logFile: req.logFile,
     mitogen: true,

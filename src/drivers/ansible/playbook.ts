@@ -1,11 +1,12 @@
 import { createWriteStream, existsSync } from 'node:fs';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../../kernel/files.js';
 import path from 'node:path';
 import semver from 'semver';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
 import type { ProcessRunner } from '../../kernel/process.js';
 import { quoteArg } from '../../remote/quote.js';
+import type { DeployFiles } from '../../targets/driver.js';
 import type { SshFiles } from '../../remote/ssh.js';
 import { layeredSshConfig } from '../../remote/sshConfig.js';
 import { EventsTail, readOnlyAction, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
@@ -20,6 +21,8 @@ export interface PlaybookOptions {
   inventory: string;
   limit: string[];
   extraVars: Record<string, unknown>;
+  /** Written next to the log, a directory per variable, which the run gets set to that directory's path. */
+  files?: DeployFiles;
   check?: boolean;
   diff?: boolean;
   /** Full output of the run goes here; events next to it (<log>.events.jsonl). */
@@ -71,6 +74,27 @@ function sshFileArgs(f: SshFiles | undefined): string {
   if (f?.knownHostsFile) o.push('-o', `UserKnownHostsFile=${f.knownHostsFile}`);
   if (f?.globalKnownHostsFile) o.push('-o', `GlobalKnownHostsFile=${f.globalKnownHostsFile}`);
   return o.map(quoteArg).join(' ');
+}
+
+/**
+ * Writes `files` under `<log>.files/<variable>/`, afresh (nothing an earlier run left there is passed on), and
+ * returns the variables that name those directories. Ansible templates the values of variables, `--extra-vars`
+ * included, but not a file that `ansible.builtin.copy` copies with `src` ("If you need variable interpolation in
+ * copied files, use the ansible.builtin.template module": docs.ansible.com, ansible.builtin.copy module, Synopsis).
+ */
+async function writeDeployFiles(logFile: string, files: DeployFiles = {}): Promise<Record<string, string>> {
+  const vars: Record<string, string> = {};
+  for (const [variable, list] of Object.entries(files)) {
+    const dir = path.resolve(`${logFile.replace(/\.log$/, '')}.files`, variable);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
+    for (const f of list) {
+      if (path.basename(f.name) !== f.name) throw new Error(`deploy file name "${f.name}" is not a plain file name`);
+      await writeFile(path.join(dir, f.name), f.content, { mode: PRIVATE_FILE });
+    }
+    vars[variable] = dir;
+  }
+  return vars;
 }
 
 /** Argument list and environment for one ansible-playbook run (pure: nothing runs here). */
@@ -143,7 +167,8 @@ async function runOnce(
   const sshConfig = `${o.logFile.replace(/\.log$/, '')}.ssh_config`;
   if (layered) await writeFile(sshConfig, layered, { mode: PRIVATE_FILE });
   // ProxyJump hops get the ssh_config (-F) but not -o: the layered one names the same known-hosts files.
-  const run = layered ? { ...o, ssh: { ...o.ssh, configFile: sshConfig } } : o;
+  const extraVars = { ...o.extraVars, ...(await writeDeployFiles(o.logFile, o.files)) };
+  const run = { ...o, extraVars, ...(layered && { ssh: { ...o.ssh, configFile: sshConfig } }) };
   const { args, env } = playbookCommand(run, strategy, eventsFile, await operatorSettings(runner, o.playbook));
   const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`, {
