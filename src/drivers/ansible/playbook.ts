@@ -65,12 +65,17 @@ function mitogenUsable(ansibleVersion: string | undefined): { ok: boolean; why?:
 }
 
 /**
- * OpenSSH options that make Ansible's ssh resolve hosts and check host keys as
- * coopctl does. They go first in ssh_args, and the first value of an option wins.
+ * OpenSSH options that make Ansible's ssh resolve hosts and check host keys as coopctl does, whatever the
+ * operator's ssh_config says (`StrictHostKeyChecking no` or `accept-new`): this connection carries
+ * .env.production. Command-line options come before the ssh_config files and the first value obtained is used
+ * (ssh_config(5), DESCRIPTION); ssh_args come first on Ansible's ssh command line, before its own
+ * `StrictHostKeyChecking=no` (host_key_checking off) and the inventory's ssh_common_args and ssh_extra_args
+ * (ansible-core 2.14, lib/ansible/plugins/connection/ssh.py, Connection._build_command, "Next, we add ssh_args").
  */
 function sshFileArgs(f: SshFiles | undefined): string {
   const o: string[] = [];
   if (f?.configFile) o.push('-F', f.configFile);
+  o.push('-o', 'StrictHostKeyChecking=yes');
   if (f?.knownHostsFile) o.push('-o', `UserKnownHostsFile=${f.knownHostsFile}`);
   if (f?.globalKnownHostsFile) o.push('-o', `GlobalKnownHostsFile=${f.globalKnownHostsFile}`);
   return o.map(quoteArg).join(' ');
@@ -109,7 +114,7 @@ function playbookCommand(
   if (o.diff) args.push('--diff');
   args.push(o.playbook);
   const files = sshFileArgs(o.ssh);
-  const sshArgs = (tuning: string) => (files ? `${files} ${tuning}` : tuning);
+  const sshArgs = (tuning: string) => `${files} ${tuning}`;
   // An operator's ANSIBLE_HOST_KEY_CHECKING=False or host_key_checking = False never applies to coopctl's runs.
   const always = { ANSIBLE_HOST_KEY_CHECKING: 'True', COOPCTL_EVENTS_FILE: eventsFile };
   if (o.untuned) {
@@ -163,12 +168,11 @@ async function runOnce(
     if (e.event === 'stats') stats = e.hosts;
     o.onEvent?.(e);
   });
-  const layered = layeredSshConfig(o.ssh ?? {});
+  // ProxyJump hops get the ssh_config (-F) but not -o: the layered one is as strict, with the same known-hosts files.
   const sshConfig = `${o.logFile.replace(/\.log$/, '')}.ssh_config`;
-  if (layered) await writeFile(sshConfig, layered, { mode: PRIVATE_FILE });
-  // ProxyJump hops get the ssh_config (-F) but not -o: the layered one names the same known-hosts files.
+  await writeFile(sshConfig, layeredSshConfig(o.ssh ?? {}, { strict: true })!, { mode: PRIVATE_FILE });
   const extraVars = { ...o.extraVars, ...(await writeDeployFiles(o.logFile, o.files)) };
-  const run = { ...o, extraVars, ...(layered && { ssh: { ...o.ssh, configFile: sshConfig } }) };
+  const run = { ...o, extraVars, ssh: { ...o.ssh, configFile: sshConfig } };
   const { args, env } = playbookCommand(run, strategy, eventsFile, await operatorSettings(runner, o.playbook));
   const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`, {
