@@ -36,6 +36,8 @@ export interface PlaybookOptions {
   signal?: AbortSignal;
   /** coopctl's own SSH files: Ansible's ssh then checks host keys against the same known_hosts. */
   ssh?: SshFiles;
+  /** More environment for the run (the pass store coopctl.yaml names, for the inventory's passwordstore lookups). */
+  env?: Record<string, string>;
 }
 
 export interface PlaybookResult {
@@ -125,7 +127,7 @@ function playbookCommand(
       ANSIBLE_SSH_ARGS: sshArgs('-o ControlMaster=no'),
     };
     const env = { ...ansibleEnvironment({ names: new Set(), callbacks: theirs.callbacks }, {}), ...baseline };
-    return { args, env: { ...ANSIBLE_STRICT_ENV, ...env, ...always } };
+    return { args, env: { ...o.env, ...ANSIBLE_STRICT_ENV, ...env, ...always } };
   }
   // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
   const tuning: Record<string, string> = { ANSIBLE_PIPELINING: 'True', ANSIBLE_GATHERING: 'explicit' };
@@ -134,6 +136,7 @@ function playbookCommand(
   return {
     args,
     env: {
+      ...o.env,
       ...ANSIBLE_STRICT_ENV,
       ...ansibleEnvironment(theirs, tuning),
       // always set, so that what coopctl must add to it has a place; their ssh_args when they have some
