@@ -9,9 +9,8 @@ cd "$(dirname "$0")/.."
 dir="${SANDBOX_DIR:-.sandbox}"
 coopctl() { ./bin/coopctl -c "$dir/coopctl.yaml" "$@"; }
 ./bin/coopctl sandbox up --dir "$dir"
-# The sandbox keeps its secrets in its own pass store (gpg key without passphrase), found as pass finds it.
+# The sandbox keeps its secrets in its own pass store (gpg key without passphrase), which its coopctl.yaml names.
 secrets="$(realpath "$dir")/secrets"
-export GNUPGHOME="$secrets/gnupg" PASSWORD_STORE_DIR="$secrets/password-store"
 coopctl status
 if [ -t 0 ] && [ -t 1 ] && [ -z "${CI:-}" ]; then
   coopctl upgrade mastodon --env alpha
@@ -21,7 +20,8 @@ fi
 coopctl history mastodon --env alpha
 coopctl status mastodon
 echo
-echo "The sandbox keeps running. Its secrets are in a pass store: export GNUPGHOME=$GNUPGHOME PASSWORD_STORE_DIR=$PASSWORD_STORE_DIR"
+echo "The sandbox keeps running. Its secrets are in a pass store that $dir/coopctl.yaml names (secrets:)."
+echo "For pass itself: export GNUPGHOME=$secrets/gnupg PASSWORD_STORE_DIR=$secrets/password-store"
 echo "Try a failure: ./bin/coopctl sandbox fault --dir $dir alpha migration-fails"
 echo "then: ./bin/coopctl -c $dir/coopctl.yaml upgrade mastodon --env alpha --to 4.5.0 --yes   (restored automatically)"
 echo "Stop it with: ./bin/coopctl sandbox down --dir $dir"

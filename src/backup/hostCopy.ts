@@ -57,8 +57,10 @@ const hostManifestSchema = z.object({
 type HostCopyManifest = z.output<typeof hostManifestSchema>;
 
 /**
- * umask 077 and chmod 0700: root-only. While it works, `progress N` (bytes written) each second; if that output
- * goes nowhere (the operator's connection is gone) it removes the copy and stops everything it started.
+ * umask 077: root-only, what it creates. A backup directory that exists keeps its mode (coopctl_backup_dir:
+ * /var/backups is 0755, others read there); the directories below it are coopctl's, made 0700. While it works,
+ * `progress N` (bytes written) each second; if that output goes nowhere (the operator's connection is gone) it
+ * removes the copy and stops everything it started.
  * Exit 10: the dump failed, 11: the check failed; then nothing of this copy is left.
  */
 const COPY = `set -o pipefail
@@ -71,7 +73,7 @@ dump=("\${@:1:n}")
 shift "$n"
 list=("$@")
 out="$d/db.dump.zst" part="$d/db.dump.zst.partial"
-mkdir -p -- "$d" && chmod 0700 -- "$base" || exit 10
+{ [ -d "$base" ] || mkdir -p -m 0700 -- "$base"; } && mkdir -p -- "$d" || exit 10
 ( trap '' PIPE
   while sleep 1; do
     printf 'progress %s\\n' "$(stat -c %s -- "$part" 2>/dev/null || echo 0)" || { rm -rf -- "$d"; kill -TERM 0; }

@@ -174,6 +174,14 @@ export const backupSchema = z.strictObject({
     .prefault({}),
 });
 
+/** Where `{pass: ...}` secrets are looked up, when the environment does not say (paths relative to this file). */
+const secretsSchema = z.strictObject({
+  /** PASSWORD_STORE_DIR when it is unset (pass's default: ~/.password-store). */
+  passwordStore: z.string().min(1).optional(),
+  /** GNUPGHOME when it is unset (gpg's default: ~/.gnupg). */
+  gnupgHome: z.string().min(1).optional(),
+});
+
 const checksSchema = z.strictObject({
   /** Free space needed on the data dir and /tmp, as a multiple of the database size. */
   diskHeadroom: z.number().positive().default(1.5),
@@ -201,6 +209,7 @@ export function configSchemaFor(services: readonly ServiceSchema[]) {
     ssh: sshSchema.prefault({}),
     abra: z.strictObject({ bin: z.string().default('abra'), dir: z.string().optional() }).prefault({}),
     backup: backupSchema.prefault({}),
+    secrets: secretsSchema.prefault({}),
     checks: checksSchema.prefault({}),
     services: z.record(name, service as unknown as z.ZodType<ServiceConfig>),
   });

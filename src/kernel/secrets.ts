@@ -21,6 +21,22 @@ interface SecretDeps {
   shape?: SecretShape;
 }
 
+/**
+ * The environment `pass` runs with: the operator's, and where it sets no PASSWORD_STORE_DIR or GNUPGHOME, the
+ * directories coopctl.yaml's `secrets:` names (absolute). The operator's variables win: coopctl.yaml is shared in
+ * the operators' repo, and one operator's store may live elsewhere; the file's names serve a shell that sets none.
+ */
+export function passEnvironment(
+  env: NodeJS.ProcessEnv,
+  configured: { passwordStore?: string; gnupgHome?: string },
+): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    PASSWORD_STORE_DIR: env.PASSWORD_STORE_DIR || configured.passwordStore,
+    GNUPGHOME: env.GNUPGHOME || configured.gnupgHome,
+  };
+}
+
 export function describeSecretRef(ref: SecretRef): string {
   if ('env' in ref) return `env:${ref.env}`;
   if ('file' in ref) return `file:${ref.file}`;
@@ -71,7 +87,7 @@ async function passShow(entry: string, deps: SecretDeps): Promise<string> {
       mutates: false,
       timeoutMs: 120_000,
       input: '',
-      env: { PASSWORD_STORE_GPG_OPTS: gpgOpts },
+      env: { PASSWORD_STORE_GPG_OPTS: gpgOpts, ...passStoreVariables(deps.env) },
     });
     return r.stdout;
   } catch (err) {
@@ -86,11 +102,17 @@ async function passShow(entry: string, deps: SecretDeps): Promise<string> {
   }
 }
 
+/** PASSWORD_STORE_DIR and GNUPGHOME of `env`, those set. */
+export function passStoreVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  const vars = { PASSWORD_STORE_DIR: env.PASSWORD_STORE_DIR, GNUPGHOME: env.GNUPGHOME };
+  return Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => !!e[1]));
+}
+
 function passError(entry: string, deps: SecretDeps, stderr: string): ConfigError {
   const store = deps.env.PASSWORD_STORE_DIR || '~/.password-store';
   if (/is not in the password store/.test(stderr)) {
     return new ConfigError(`${deps.where}: secret pass:${entry} is not in the password store (${store})`, {
-      hints: [`pass insert ${entry} (or set PASSWORD_STORE_DIR to the store that has it)`],
+      hints: [`pass insert ${entry} (or name the store that has it: PASSWORD_STORE_DIR, or secrets.passwordStore)`],
     });
   }
   const why = stderr.split('\n').find((l) => /^gpg: /.test(l)) ?? stderr.trim().split('\n')[0] ?? '';

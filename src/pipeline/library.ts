@@ -143,7 +143,7 @@ export function deployStage(t: Target, version: string, title?: string, patches?
       r.changed = true;
       const result = await t.driver.deploy(r.ws, t, {
         version,
-        variables: t.profile.deployVariables(version, patches),
+        ...t.profile.deployInput(version, patches),
         logFile: r.logFile,
         signal: ctx.signal,
         report: ctx.report,

@@ -87,7 +87,7 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
     async run(r, ctx) {
       const result = await t.driver.deploy(r.ws, t, {
         version: p.from,
-        variables: t.profile.deployVariables(p.from, p.patchesBefore),
+        ...t.profile.deployInput(p.from, p.patchesBefore),
         logFile: r.logFile,
         report: ctx.report,
       });

@@ -101,23 +101,23 @@ export function resolveSshConfig(
 }
 
 /**
- * An ssh_config that names coopctl's known-hosts files first and then includes
- * the operator's own configuration. OpenSSH hands a ProxyJump's ssh `-F FILE`
- * but not `-o` options: this way jump hosts are checked against the same files.
- * Undefined when coopctl.yaml overrides no known-hosts file.
+ * An ssh_config that names coopctl's known-hosts files first (and, with `strict`, `StrictHostKeyChecking yes`) and
+ * then includes the operator's own configuration: the first value obtained for a keyword is the one used
+ * (ssh_config(5), DESCRIPTION). OpenSSH hands a ProxyJump's ssh `-F FILE` but not `-o` options: this way jump hosts
+ * are checked against the same files, as strictly. Undefined when there is nothing to add to the operator's.
  */
-export function layeredSshConfig(files: {
-  configFile?: string;
-  knownHostsFile?: string;
-  globalKnownHostsFile?: string;
-}): string | undefined {
-  if (!files.knownHostsFile && !files.globalKnownHostsFile) return undefined;
+export function layeredSshConfig(
+  files: { configFile?: string; knownHostsFile?: string; globalKnownHostsFile?: string },
+  opts: { strict?: boolean } = {},
+): string | undefined {
+  if (!opts.strict && !files.knownHostsFile && !files.globalKnownHostsFile) return undefined;
   const quote = (f: string) => (/\s/.test(f) ? `"${f}"` : f);
   const theirs = files.configFile
     ? [path.resolve(files.configFile)]
     : [path.join(homedir(), '.ssh', 'config'), '/etc/ssh/ssh_config'];
   return [
     '# Written by coopctl for one run: the known-hosts files of coopctl.yaml, then the ssh_config in force.',
+    ...(opts.strict ? ['StrictHostKeyChecking yes'] : []),
     ...(files.knownHostsFile ? [`UserKnownHostsFile ${quote(path.resolve(files.knownHostsFile))}`] : []),
     ...(files.globalKnownHostsFile ? [`GlobalKnownHostsFile ${quote(path.resolve(files.globalKnownHostsFile))}`] : []),
     ...theirs.map((f) => `Include ${quote(f)}`),

@@ -7,9 +7,22 @@ import type { BackupStore } from '../backup/store/types.js';
 import { hostVar } from '../config/inventory.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { ConfigError, InputError } from '../kernel/errors.js';
-import { describeSecretRef, resolveSecret, type SecretRef, type SecretShape } from '../kernel/secrets.js';
+import {
+  describeSecretRef,
+  passEnvironment,
+  resolveSecret,
+  type SecretRef,
+  type SecretShape,
+} from '../kernel/secrets.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
+
+/** The environment `{pass: ...}` secrets resolve in: the operator's, else the directories coopctl.yaml names. */
+export function secretsEnvironment(ws: Workspace): NodeJS.ProcessEnv {
+  const { passwordStore, gnupgHome } = ws.config.secrets;
+  const abs = (p?: string) => (p ? ws.loaded.resolvePath(p) : undefined);
+  return passEnvironment(process.env, { passwordStore: abs(passwordStore), gnupgHome: abs(gnupgHome) });
+}
 
 /**
  * A secret of the config, resolved once per run (`pass show` once, gpg once):
@@ -19,7 +32,7 @@ function configSecret(ws: Workspace, ref: SecretRef, at: string[], shape: Secret
   return ws.once(`secret ${shape} ${describeSecretRef(ref)}`, () =>
     resolveSecret(ref, {
       runner: ws.runner,
-      env: process.env,
+      env: secretsEnvironment(ws),
       resolvePath: (p) => ws.loaded.resolvePath(p),
       where: `${ws.loaded.locate(at)} ${at.join('.')}`,
       shape,

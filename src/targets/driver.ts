@@ -5,11 +5,19 @@ import type { SafetyBackups } from './safety.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
 
+/** Per variable, the files of one directory: the deploy tool sets the variable to that directory's path. */
+export type DeployFiles = Record<string, ReadonlyArray<{ name: string; content: string }>>;
+
+/** What a deploy of a version passes to the deploy tool, from the service profile. */
+export type DeployInput = Pick<DeployRequest, 'variables' | 'files'>;
+
 /** One deployment of a version to a target. */
 export interface DeployRequest {
   version: string;
   /** Variables the profile passes to the deploy tool (e.g. the version under the name the playbook reads). */
   variables: Record<string, unknown>;
+  /** Files the deploy tool gets as files, never as values it could template (a patch with `{{` in it). */
+  files?: DeployFiles;
   /** The full log of the deploy tool goes here. */
   logFile: string;
   /** Stops the deploy tool (Ctrl-C during apply); a recovery deploy runs without one. */

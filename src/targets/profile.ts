@@ -1,6 +1,7 @@
 import type { RemoteHost } from '../remote/ssh.js';
 import type { Check, TargetFacts } from './check.js';
 import type { DoctorProbe } from './doctor.js';
+import type { DeployInput } from './driver.js';
 import type { LoadedPatchSet } from './patches.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
@@ -147,8 +148,8 @@ export interface ServiceProfile {
   parseVersion(text: string, source: string): string;
   /** <0, 0, >0, like a sort comparator. */
   compareVersions(a: string, b: string): number;
-  /** Variables a deploy of `version` needs (the name the playbook reads the version under, the patches). */
-  deployVariables(version: string, patches?: LoadedPatchSet | null): Record<string, unknown>;
+  /** Variables a deploy of `version` needs (the name the playbook reads the version under), and files (patches). */
+  deployInput(version: string, patches?: LoadedPatchSet | null): DeployInput;
   runningVersion(ws: Workspace, t: Target): Promise<string>;
   /** What the host's deployment says runs (a compose file's image tag), for when the service does not answer. */
   deployedVersion?(t: Target): Promise<string>;

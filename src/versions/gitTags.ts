@@ -290,15 +290,17 @@ export async function listFilesAtTag(
 }
 
 /**
- * Whether `patch` applies cleanly to the tree of `tag`: `git apply --cached --check` against a throw-away index
- * read from the tag, in the mirror (nothing of the mirror changes). The message is git's when it does not.
+ * Whether `patches` apply cleanly to the tree of `tag` one after the other, in order, as the image build's
+ * `git apply P1 P2 ...` applies them (each to what the ones before it made): `git apply --cached` of each onto a
+ * throw-away index read from the tag, in the mirror (its refs do not move; the patched blobs it writes there are
+ * unreachable objects that `git gc` drops). When one does not, `failed` is its index and the message git's.
  */
-export async function patchAppliesAtTag(
+export async function patchesApplyAtTag(
   opts: GitSourceOptions,
   url: string,
   tag: string,
-  patch: string,
-): Promise<{ ok: boolean; message: string }> {
+  patches: readonly string[],
+): Promise<{ ok: true } | { ok: false; failed: number; message: string }> {
   const dir = await mirrorWithTag(opts, url, tag);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'coopctl-apply-'));
   try {
@@ -313,8 +315,11 @@ export async function patchAppliesAtTag(
       });
     const read = await run(['read-tree', `refs/tags/${tag}`]);
     if (read.exitCode !== 0) throw failure(`cannot read the tree of ${tag}`, read);
-    const r = await run(['apply', '--cached', '--check', '-'], patch);
-    return { ok: r.exitCode === 0, message: (r.stderr || r.stdout).trim() };
+    for (const [i, patch] of patches.entries()) {
+      const r = await run(['apply', '--cached', '-'], patch);
+      if (r.exitCode !== 0) return { ok: false, failed: i, message: (r.stderr || r.stdout).trim() };
+    }
+    return { ok: true };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -116,6 +116,65 @@ describe('patch sets', () => {
     expect(await maxChars(prod)).toBe(500);
   });
 
+  it('the patches check applies the set in order: one built on another passes, two rivals fail naming the second', async () => {
+    const text = readFileSync(PATCH, 'utf8');
+    const dependent = path.join(sb.dir, 'post-length-3000.patch');
+    writeFileSync(
+      dependent,
+      text.replace('-  MAX_CHARS = 500', '-  MAX_CHARS = 2000').replace('+  MAX_CHARS = 2000', '+  MAX_CHARS = 3000'),
+    );
+    const rival = path.join(sb.dir, 'post-length-1000.patch');
+    writeFileSync(rival, text.replace('+  MAX_CHARS = 2000', '+  MAX_CHARS = 1000'));
+    const patchesCheck = async (patches: string[]) => {
+      const doc = parseDocument(readFileSync(sb.config, 'utf8'));
+      doc.setIn(['services', 'mastodon', 'environments', 'alpha', 'patches'], patches);
+      writeFileSync(sb.config, doc.toString());
+      const r = await sb.run(['--json', 'preflight', 'mastodon', '--env', 'alpha', '--to', '4.5.0']);
+      const out = JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; message: string }> };
+      return out.checks.find((c) => c.id === 'patches');
+    };
+    expect(await patchesCheck([PATCH, dependent])).toMatchObject({ status: 'pass' });
+    const c = await patchesCheck([PATCH, rival]);
+    expect(c?.status).toBe('fail');
+    expect(c?.message).toContain(`${rival} does not apply to 4.5.0 after ${PATCH}`);
+    // each alone applies: only the order makes them conflict
+    expect(await patchesCheck([rival])).toMatchObject({ status: 'pass' });
+  });
+
+  it('a patch whose lines hold {{ and {% reaches the host and the image as written; the upgrade succeeds', async () => {
+    const readme = readFileSync(path.join(repo, 'test/fixtures/mastodon-upstream/files/README.md'), 'utf8').split('\n');
+    const added = ['+Ansible must not template these: {{ something }} {{ 7 * 6 }}', '+{% if true %}x{% endif %} {# #}'];
+    const templ = path.join(sb.dir, 'templates.patch');
+    const text = [
+      '--- a/README.md',
+      '+++ b/README.md',
+      '@@ -1,2 +1,4 @@',
+      ` ${readme[0]}`,
+      ...added,
+      ` ${readme[1]}`,
+      '',
+    ];
+    writeFileSync(templ, text.join('\n'));
+    const doc = parseDocument(readFileSync(sb.config, 'utf8'));
+    doc.setIn(['services', 'mastodon', 'environments', 'alpha', 'patches'], [PATCH, templ]);
+    writeFileSync(sb.config, doc.toString());
+    const r = await sb.run(['--json', 'upgrade', 'mastodon', '--env', 'alpha', '--to', '4.5.0', '--yes', '--no-check']);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const lines = [`post-length-2000.patch ${sha(readFileSync(PATCH))}`, `templates.patch ${sha(readFileSync(templ))}`];
+    const tag = `v4.5.0-p${sha(lines.map((l) => `${l}\n`).join('')).slice(0, 12)}`;
+    expect(composeFile(alpha)).toContain(`image: ghcr.io/mastodon/mastodon:${tag}`);
+    // the build context on the host holds the file byte for byte, and the image the lines as written
+    const build = path.join(alpha.root, 'opt', 'social.coop', 'build', tag, 'patches', 'templates.patch');
+    expect(readFileSync(build)).toEqual(readFileSync(templ));
+    const image = path.join(alpha.root, 'images', 'ghcr.io', 'mastodon', 'mastodon', tag, 'README.md');
+    expect(readFileSync(image, 'utf8').split('\n').slice(0, 4)).toEqual([
+      readme[0],
+      ...added.map((l) => l.slice(1)),
+      readme[1],
+    ]);
+    expect(await maxChars(alpha)).toBe(2000);
+  });
+
   it('a patch file that is missing is bad input (exit 2, file:line), before anything runs remotely', async () => {
     const doc = parseDocument(readFileSync(sb.config, 'utf8'));
     doc.setIn(['services', 'mastodon', 'environments', 'alpha', 'patches'], ['patches/none.patch']);

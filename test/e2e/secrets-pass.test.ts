@@ -165,4 +165,35 @@ describe('secrets from a real pass store', () => {
       rmSync(home, { recursive: true, force: true });
     }
   });
+  it('a shell that exports neither variable finds the store coopctl.yaml names (secrets:); a set variable wins', async () => {
+    const cfg = readFileSync(sb.config, 'utf8');
+    expect(cfg).toContain('passwordStore: secrets/password-store');
+    expect(cfg).toContain('gnupgHome: secrets/gnupg');
+    // every key from pass: the S3 store's and the identity
+    const s3 = configWith('store-s3.yaml', (d) => d.setIn(['backup', 'store'], 's3'));
+    const unset = { GNUPGHOME: '', PASSWORD_STORE_DIR: '' };
+    const secretsCheck = async (env: Record<string, string>) => {
+      const pf = await coopctl(['-c', s3, '--json', 'preflight', 'mastodon', '--env', 'alpha'], { env });
+      return json<{ checks: Array<{ id: string; status: string; message: string }> }>(pf).checks.find(
+        (c) => c.id === 'secrets',
+      );
+    };
+    expect(await secretsCheck(unset)).toMatchObject({ status: 'pass' });
+    const created = await coopctl(['-c', s3, '--json', 'backup', 'create', 'mastodon', '--env', 'alpha'], {
+      env: unset,
+    });
+    expect(created.code, created.stderr).toBe(0);
+    expect(json<{ encryption: { identityRef: string } }>(created).encryption.identityRef).toBe(
+      'pass:sandbox/backups/age-identity',
+    );
+    // the operator's own variable wins over the file: their store, which lacks the entries
+    const theirs = mkdtempSync(path.join(os.tmpdir(), 'coopctl-store-'));
+    try {
+      const check = await secretsCheck({ ...unset, PASSWORD_STORE_DIR: theirs });
+      expect(check?.status).toBe('fail');
+      expect(check?.message).toContain(`is not in the password store (${theirs})`);
+    } finally {
+      rmSync(theirs, { recursive: true, force: true });
+    }
+  });
 });

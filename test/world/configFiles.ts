@@ -3,7 +3,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { SANDBOX_REALM } from '../doubles/keycloak.js';
 import type { SandboxLayout } from './layout.js';
-import { PASS_ENTRIES } from './passStore.js';
+import { PASS_ENTRIES, passEnv } from './passStore.js';
 import { repoRoot } from './paths.js';
 import { operatorSsh, type SandboxState } from './state.js';
 import { APP_DATABASES } from './coopcloud/appDatabases.js';
@@ -96,8 +96,14 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
     byService.set(app.name, envs);
   }
   const recipes = new Map(state.coopcloud.apps.map((a) => [a.name, a.recipe]));
+  const pass = passEnv(layout);
   const config = {
     stateDir: '/var/lib/coopctl',
+    // its own pass store, named here so that a shell that exports neither variable finds it
+    secrets: {
+      passwordStore: path.relative(layout.root, pass.PASSWORD_STORE_DIR),
+      gnupgHome: path.relative(layout.root, pass.GNUPGHOME),
+    },
     ssh: {
       // An operator's setup: the passphrase-protected key is used through the agent the ssh_config names.
       config: 'ssh/config',

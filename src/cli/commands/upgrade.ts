@@ -79,7 +79,7 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
   if (opts.check !== false && d.preview && !plan.findings.some((f) => f.level === 'fail')) {
     const text = await d.preview(ws, target, {
       version: to,
-      variables: target.profile.deployVariables(to, plan.patches),
+      ...target.profile.deployInput(to, plan.patches),
       logFile,
     });
     preview = { title: d.previewTitle ?? 'preview', text };

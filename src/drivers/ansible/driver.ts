@@ -1,6 +1,8 @@
 import { OperationError } from '../../kernel/errors.js';
 import { readFile } from 'node:fs/promises';
 import { compose } from '../../remote/compose.js';
+import { passStoreVariables } from '../../kernel/secrets.js';
+import { secretsEnvironment } from '../../targets/backups.js';
 import type { DeployRequest, DeployResult, Driver } from '../../targets/driver.js';
 import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
@@ -17,12 +19,15 @@ async function playbookOptions(ws: Workspace, t: Target, req: Omit<DeployRequest
     ...playbookOf(ws, t),
     limit: [t.host.name],
     extraVars: req.variables,
+    files: req.files,
     diff: true,
     logFile: req.logFile,
     mitogen: true,
     ansibleVersion: version,
     signal: req.signal,
     ssh: ws.sshFiles,
+    // the pass store secrets resolve in, for the inventory's lookup('passwordstore', ...) too
+    env: passStoreVariables(secretsEnvironment(ws)),
   };
 }
 

@@ -1,11 +1,12 @@
 import { createWriteStream, existsSync } from 'node:fs';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../../kernel/files.js';
 import path from 'node:path';
 import semver from 'semver';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
 import type { ProcessRunner } from '../../kernel/process.js';
 import { quoteArg } from '../../remote/quote.js';
+import type { DeployFiles } from '../../targets/driver.js';
 import type { SshFiles } from '../../remote/ssh.js';
 import { layeredSshConfig } from '../../remote/sshConfig.js';
 import { EventsTail, readOnlyAction, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
@@ -20,6 +21,8 @@ export interface PlaybookOptions {
   inventory: string;
   limit: string[];
   extraVars: Record<string, unknown>;
+  /** Written next to the log, a directory per variable, which the run gets set to that directory's path. */
+  files?: DeployFiles;
   check?: boolean;
   diff?: boolean;
   /** Full output of the run goes here; events next to it (<log>.events.jsonl). */
@@ -33,6 +36,8 @@ export interface PlaybookOptions {
   signal?: AbortSignal;
   /** coopctl's own SSH files: Ansible's ssh then checks host keys against the same known_hosts. */
   ssh?: SshFiles;
+  /** More environment for the run (the pass store coopctl.yaml names, for the inventory's passwordstore lookups). */
+  env?: Record<string, string>;
 }
 
 export interface PlaybookResult {
@@ -62,15 +67,41 @@ function mitogenUsable(ansibleVersion: string | undefined): { ok: boolean; why?:
 }
 
 /**
- * OpenSSH options that make Ansible's ssh resolve hosts and check host keys as
- * coopctl does. They go first in ssh_args, and the first value of an option wins.
+ * OpenSSH options that make Ansible's ssh resolve hosts and check host keys as coopctl does, whatever the
+ * operator's ssh_config says (`StrictHostKeyChecking no` or `accept-new`): this connection carries
+ * .env.production. Command-line options come before the ssh_config files and the first value obtained is used
+ * (ssh_config(5), DESCRIPTION); ssh_args come first on Ansible's ssh command line, before its own
+ * `StrictHostKeyChecking=no` (host_key_checking off) and the inventory's ssh_common_args and ssh_extra_args
+ * (ansible-core 2.14, lib/ansible/plugins/connection/ssh.py, Connection._build_command, "Next, we add ssh_args").
  */
 function sshFileArgs(f: SshFiles | undefined): string {
   const o: string[] = [];
   if (f?.configFile) o.push('-F', f.configFile);
+  o.push('-o', 'StrictHostKeyChecking=yes');
   if (f?.knownHostsFile) o.push('-o', `UserKnownHostsFile=${f.knownHostsFile}`);
   if (f?.globalKnownHostsFile) o.push('-o', `GlobalKnownHostsFile=${f.globalKnownHostsFile}`);
   return o.map(quoteArg).join(' ');
+}
+
+/**
+ * Writes `files` under `<log>.files/<variable>/`, afresh (nothing an earlier run left there is passed on), and
+ * returns the variables that name those directories. Ansible templates the values of variables, `--extra-vars`
+ * included, but not a file that `ansible.builtin.copy` copies with `src` ("If you need variable interpolation in
+ * copied files, use the ansible.builtin.template module": docs.ansible.com, ansible.builtin.copy module, Synopsis).
+ */
+async function writeDeployFiles(logFile: string, files: DeployFiles = {}): Promise<Record<string, string>> {
+  const vars: Record<string, string> = {};
+  for (const [variable, list] of Object.entries(files)) {
+    const dir = path.resolve(`${logFile.replace(/\.log$/, '')}.files`, variable);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
+    for (const f of list) {
+      if (path.basename(f.name) !== f.name) throw new Error(`deploy file name "${f.name}" is not a plain file name`);
+      await writeFile(path.join(dir, f.name), f.content, { mode: PRIVATE_FILE });
+    }
+    vars[variable] = dir;
+  }
+  return vars;
 }
 
 /** Argument list and environment for one ansible-playbook run (pure: nothing runs here). */
@@ -85,7 +116,7 @@ function playbookCommand(
   if (o.diff) args.push('--diff');
   args.push(o.playbook);
   const files = sshFileArgs(o.ssh);
-  const sshArgs = (tuning: string) => (files ? `${files} ${tuning}` : tuning);
+  const sshArgs = (tuning: string) => `${files} ${tuning}`;
   // An operator's ANSIBLE_HOST_KEY_CHECKING=False or host_key_checking = False never applies to coopctl's runs.
   const always = { ANSIBLE_HOST_KEY_CHECKING: 'True', COOPCTL_EVENTS_FILE: eventsFile };
   if (o.untuned) {
@@ -96,7 +127,7 @@ function playbookCommand(
       ANSIBLE_SSH_ARGS: sshArgs('-o ControlMaster=no'),
     };
     const env = { ...ansibleEnvironment({ names: new Set(), callbacks: theirs.callbacks }, {}), ...baseline };
-    return { args, env: { ...ANSIBLE_STRICT_ENV, ...env, ...always } };
+    return { args, env: { ...o.env, ...ANSIBLE_STRICT_ENV, ...env, ...always } };
   }
   // Pipelining, one reused SSH connection per host, no fact gathering the play does not ask for.
   const tuning: Record<string, string> = { ANSIBLE_PIPELINING: 'True', ANSIBLE_GATHERING: 'explicit' };
@@ -105,6 +136,7 @@ function playbookCommand(
   return {
     args,
     env: {
+      ...o.env,
       ...ANSIBLE_STRICT_ENV,
       ...ansibleEnvironment(theirs, tuning),
       // always set, so that what coopctl must add to it has a place; their ssh_args when they have some
@@ -139,11 +171,11 @@ async function runOnce(
     if (e.event === 'stats') stats = e.hosts;
     o.onEvent?.(e);
   });
-  const layered = layeredSshConfig(o.ssh ?? {});
+  // ProxyJump hops get the ssh_config (-F) but not -o: the layered one is as strict, with the same known-hosts files.
   const sshConfig = `${o.logFile.replace(/\.log$/, '')}.ssh_config`;
-  if (layered) await writeFile(sshConfig, layered, { mode: PRIVATE_FILE });
-  // ProxyJump hops get the ssh_config (-F) but not -o: the layered one names the same known-hosts files.
-  const run = layered ? { ...o, ssh: { ...o.ssh, configFile: sshConfig } } : o;
+  await writeFile(sshConfig, layeredSshConfig(o.ssh ?? {}, { strict: true })!, { mode: PRIVATE_FILE });
+  const extraVars = { ...o.extraVars, ...(await writeDeployFiles(o.logFile, o.files)) };
+  const run = { ...o, extraVars, ssh: { ...o.ssh, configFile: sshConfig } };
   const { args, env } = playbookCommand(run, strategy, eventsFile, await operatorSettings(runner, o.playbook));
   const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   await appendFile(o.logFile, `$ ${settings.join(' ')} ansible-playbook ${args.join(' ')}  (strategy ${strategy})\n`, {

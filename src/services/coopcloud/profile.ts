@@ -38,7 +38,7 @@ export const coopcloudAppProfile: ServiceProfile = {
 
   parseVersion: (text, source) => ordered(text, source).text,
   compareVersions: (a, b) => compareRecipeVersions(ordered(a, 'version'), ordered(b, 'version')),
-  deployVariables: () => ({}),
+  deployInput: () => ({ variables: {} }),
 
   async runningVersion(ws, t) {
     if (!t.driver.deployedVersion)

@@ -1,11 +1,12 @@
 import { fail, pass, type Check } from '../../targets/check.js';
 import { loadPatchSet } from '../../targets/patches.js';
-import { patchAppliesAtTag } from '../../versions/gitTags.js';
+import { patchesApplyAtTag } from '../../versions/gitTags.js';
 import { upstreamOf } from './config.js';
 
 /**
- * Every patch of the environment applies cleanly to the tree of the target version's tag (from the version
- * source's mirror), before anything changes: a conflict refuses the change here, not in the image build.
+ * The environment's patches apply cleanly to the tree of the target version's tag (from the version source's
+ * mirror) one after the other, in the order the image build applies them (the config's), before anything
+ * changes: a conflict, with the tag or with a patch before it, refuses the change here, not in the image build.
  */
 export const patchesCheck: Check = {
   id: 'patches',
@@ -16,19 +17,19 @@ export const patchesCheck: Check = {
     const version = deployVersion ?? toVersion;
     if (!version) return pass('no version to deploy given (--to): nothing to check');
     const url = workspace.gitUrl(upstreamOf(target));
-    const results = await Promise.all(
-      set.patches.map(async (p) => ({ p, r: await patchAppliesAtTag({ runner }, url, `v${version}`, p.content) })),
-    );
-    const bad = results.filter((x) => !x.r.ok);
-    if (bad.length) {
-      const why = bad.map(({ p, r }) => `${p.file} does not apply to ${version} (${r.message.split('\n').join('; ')})`);
-      const files = [...new Set(bad.flatMap(({ p }) => p.touches))].join(', ');
+    const texts = set.patches.map((p) => p.content);
+    const r = await patchesApplyAtTag({ runner }, url, `v${version}`, texts);
+    if (!r.ok) {
+      const p = set.patches[r.failed];
+      const before = set.patches.slice(0, r.failed).map((x) => x.file);
+      const after = before.length ? ` after ${before.join(', ')}` : '';
+      const first = before.length ? `, git apply ${before.join(' ')}, git commit -a` : '';
       return fail(
-        why.join('; '),
-        `rebase the patch on v${version} (git checkout v${version} && git apply -3 PATCH; fix ${files}; ` +
-          "git diff > PATCH), or drop it from the environment's patches in coopctl.yaml",
+        `${p.file} does not apply to ${version}${after} (${r.message.split('\n').join('; ')})`,
+        `rebase it (git checkout v${version}${first}, git apply -3 ${p.file}; fix ${p.touches.join(', ')}; ` +
+          `git diff > ${p.file}), or drop it from the environment's patches in coopctl.yaml`,
       );
     }
-    return pass(`${set.patches.length} patch(es) apply to ${version} (set ${set.set.digest.slice(0, 12)})`);
+    return pass(`${set.patches.length} patch(es) apply to ${version} in order (set ${set.set.digest.slice(0, 12)})`);
   },
 };

@@ -57,12 +57,18 @@ export const mastodonProfile: ServiceProfile = {
 
   parseVersion: (text, source) => parseMastodonVersion(text, source).upstream,
   compareVersions: (a, b) => compareMastodonVersions(parseMastodonVersion(a), parseMastodonVersion(b)),
-  deployVariables: (version, patches) => ({
-    mastodon_version: version,
-    // the playbook builds `FROM` the upstream image with these applied, tagged v<version>-p<digest12>
+  deployInput: (version, patches) => ({
+    variables: {
+      mastodon_version: version,
+      // the playbook builds `FROM` the upstream image with these applied, tagged v<version>-p<digest12>
+      ...(patches && {
+        mastodon_patches: patches.patches.map((p) => ({ name: p.name, files: p.touches })),
+        mastodon_patch_digest: patches.set.digest,
+      }),
+    },
+    // The texts as files (the playbook copies them with `src`): Ansible would template `{{` in a variable's value.
     ...(patches && {
-      mastodon_patches: patches.patches.map((p) => ({ name: p.name, content: p.content, files: p.touches })),
-      mastodon_patch_digest: patches.set.digest,
+      files: { mastodon_patch_src: patches.patches.map((p) => ({ name: p.name, content: p.content })) },
     }),
   }),
 

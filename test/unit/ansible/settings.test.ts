@@ -48,7 +48,9 @@ describe("the operators' ansible.cfg stays in force", () => {
     expect(env.ANSIBLE_CALLBACKS_ENABLED).toBe('profile_tasks,timer,coopctl_jsonl');
     expect(env).not.toHaveProperty('ANSIBLE_PIPELINING');
     expect(env).not.toHaveProperty('ANSIBLE_GATHERING');
-    expect(env.ANSIBLE_SSH_ARGS).toBe('-o ForwardAgent=yes');
+    // theirs, after what coopctl always puts first (strict host-key checking, the one-run ssh_config)
+    const sshConfig = path.join(path.dirname(playbook), 'run.ssh_config');
+    expect(env.ANSIBLE_SSH_ARGS).toBe(`-F ${sshConfig} -o StrictHostKeyChecking=yes -o ForwardAgent=yes`);
   });
 
   it('where their configuration says nothing, the tuning applies, and -v shows every setting coopctl adds', async () => {

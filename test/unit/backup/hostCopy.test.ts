@@ -116,6 +116,25 @@ describe('the on-host copy (a real bash, stand-in pg_dump and pg_restore)', () =
     expect(await findHostCopy(host, copyOf(id))).toMatchObject({ id, sha256: w.sha256 });
   });
 
+  it('a backup directory that exists keeps its mode (/var/backups, 0755); what coopctl makes in it is 0700', async () => {
+    const shared = path.join(work, 'var-backups');
+    mkdirSync(shared, { mode: 0o755 });
+    chmodSync(shared, 0o755);
+    const w = await writeHostCopy(
+      host,
+      { ...copyOf('20250102T030405Z-b0b0b0'), base: shared },
+      {
+        db,
+        snapshot: '00000003-0000003B-1',
+        level: 1,
+      },
+    );
+    expect(statSync(shared).mode & 0o777).toBe(0o755);
+    for (const dir of ['mastodon', 'mastodon/prod', 'mastodon/prod/20250102T030405Z-b0b0b0'])
+      expect(statSync(path.join(shared, dir)).mode & 0o777).toBe(0o700);
+    expect(statSync(w.file).mode & 0o777).toBe(0o600);
+  });
+
   it('a failed dump, or a dump pg_restore refuses, leaves nothing of that copy', async () => {
     const before = copies();
     for (const [flag, code, said] of [

@@ -41,12 +41,14 @@ describe("Ansible's ssh checks host keys as coopctl does", () => {
       globalKnownHostsFile: '/etc/ssh/ssh_known_hosts',
     });
     expect(env.ANSIBLE_HOST_KEY_CHECKING).toBe('True');
-    // A ProxyJump's ssh gets -F but not -o: the known-hosts files go into an ssh_config that includes theirs.
+    // A ProxyJump's ssh gets -F but not -o: strictness and the known-hosts files go into an ssh_config that
+    // includes theirs, first (the first value obtained is used).
     expect(env.ANSIBLE_SSH_ARGS).toBe(
-      `-F ${env.sshConfig} -o 'UserKnownHostsFile=/home/op/coop known_hosts' ` +
+      `-F ${env.sshConfig} -o StrictHostKeyChecking=yes -o 'UserKnownHostsFile=/home/op/coop known_hosts' ` +
         '-o GlobalKnownHostsFile=/etc/ssh/ssh_known_hosts -o ControlMaster=auto -o ControlPersist=120s',
     );
     expect(readFileSync(env.sshConfig, 'utf8').split('\n').slice(1)).toEqual([
+      'StrictHostKeyChecking yes',
       'UserKnownHostsFile "/home/op/coop known_hosts"',
       'GlobalKnownHostsFile /etc/ssh/ssh_known_hosts',
       'Include /home/op/.ssh/config',
@@ -54,13 +56,23 @@ describe("Ansible's ssh checks host keys as coopctl does", () => {
     ]);
     expect(statSync(env.sshConfig).mode & 0o777).toBe(0o600);
     const untuned = await envOf({ knownHostsFile: '/kh' }, true);
-    expect(untuned.ANSIBLE_SSH_ARGS).toBe(`-F ${untuned.sshConfig} -o UserKnownHostsFile=/kh -o ControlMaster=no`);
+    expect(untuned.ANSIBLE_SSH_ARGS).toBe(
+      `-F ${untuned.sshConfig} -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/kh -o ControlMaster=no`,
+    );
     expect(readFileSync(untuned.sshConfig, 'utf8')).toContain(`Include ${path.join(os.homedir(), '.ssh', 'config')}`);
   });
 
-  it("leaves OpenSSH's own files alone when coopctl.yaml names none", async () => {
+  it("when coopctl.yaml names no files: OpenSSH's own, and strict whatever they say", async () => {
     const env = await envOf(undefined);
     expect(env.ANSIBLE_HOST_KEY_CHECKING).toBe('True');
-    expect(env.ANSIBLE_SSH_ARGS).toBe('-o ControlMaster=auto -o ControlPersist=120s');
+    expect(env.ANSIBLE_SSH_ARGS).toBe(
+      `-F ${env.sshConfig} -o StrictHostKeyChecking=yes -o ControlMaster=auto -o ControlPersist=120s`,
+    );
+    expect(readFileSync(env.sshConfig, 'utf8').split('\n').slice(1)).toEqual([
+      'StrictHostKeyChecking yes',
+      `Include ${path.join(os.homedir(), '.ssh', 'config')}`,
+      'Include /etc/ssh/ssh_config',
+      '',
+    ]);
   });
 });

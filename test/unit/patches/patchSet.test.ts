@@ -9,7 +9,7 @@ import { ConfigError } from '../../../src/kernel/errors.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
 import { configSchema } from '../../../src/operations/registry.js';
 import { checkAllPatches, loadPatchSet } from '../../../src/targets/patches.js';
-import { patchAppliesAtTag } from '../../../src/versions/gitTags.js';
+import { patchesApplyAtTag } from '../../../src/versions/gitTags.js';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
 const POST_LENGTH = path.join(repo, 'patches', 'mastodon', 'post-length-2000.patch');
@@ -86,24 +86,46 @@ describe('patch sets', () => {
     const bad = errorOf(() => configWith(['""']));
     expect(bad.message).toMatch(/coopctl\.yaml:11 .*patches\[0\]/);
   });
+});
 
-  it('applies cleanly to the tree of a tag in a real git mirror, and a changed context is a conflict naming the file', async () => {
-    const work = path.join(tmp, 'upstream');
+/** A patch of MAX_CHARS from `from` to `to` (the repo's patch with its numbers changed). */
+function maxCharsPatch(from: number, to: number): string {
+  return readFileSync(POST_LENGTH, 'utf8')
+    .replace('-  MAX_CHARS = 500', `-  MAX_CHARS = ${from}`)
+    .replace('+  MAX_CHARS = 2000', `+  MAX_CHARS = ${to}`);
+}
+
+describe('patches against a tag, in a real git mirror', () => {
+  const work = path.join(tmp, 'upstream');
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'pipe' });
+  const opts = { runner: new ExecaRunner(false), env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cache') } };
+  const apply = (...patches: string[]) => patchesApplyAtTag(opts, work, 'v4.4.8', patches);
+
+  it('one applies cleanly; a changed context is a conflict naming the file; the mirror keeps its tree', async () => {
     mkdirSync(path.join(work, 'app', 'validators'), { recursive: true });
     copyFileSync(path.join(repo, 'test/fixtures/mastodon-upstream/files', VALIDATOR), path.join(work, VALIDATOR));
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'pipe' });
     git('init', '-q');
     git('add', '-A');
     git('commit', '-qm', 'release');
     git('tag', 'v4.4.8');
-    const opts = { runner: new ExecaRunner(false), env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cache') } };
-    const ok = await patchAppliesAtTag(opts, work, 'v4.4.8', readFileSync(POST_LENGTH, 'utf8'));
-    expect(ok).toEqual({ ok: true, message: '' });
-    const bad = await patchAppliesAtTag(opts, work, 'v4.4.8', conflictingPatch());
-    expect(bad.ok).toBe(false);
-    expect(bad.message).toContain(`${VALIDATOR}: patch does not apply`);
+    expect(await apply(readFileSync(POST_LENGTH, 'utf8'))).toEqual({ ok: true });
+    const bad = await apply(conflictingPatch());
+    expect(bad).toMatchObject({ ok: false, failed: 0 });
+    expect(!bad.ok && bad.message).toContain(`${VALIDATOR}: patch does not apply`);
     // nothing of the mirror changed: its tag still has the release's file
     expect(git('show', `v4.4.8:${VALIDATOR}`).toString()).toContain('MAX_CHARS = 500');
+  });
+
+  it('in order, each onto what the ones before it made, as the image build applies them', async () => {
+    // 2000 → 3000 applies only after 500 → 2000
+    expect(await apply(maxCharsPatch(500, 2000), maxCharsPatch(2000, 3000))).toEqual({ ok: true });
+    const reversed = await apply(maxCharsPatch(2000, 3000), maxCharsPatch(500, 2000));
+    expect(reversed).toMatchObject({ ok: false, failed: 0 });
+    // each applies to the tag alone, not one after the other: the second is named
+    const rivals = await apply(maxCharsPatch(500, 2000), maxCharsPatch(500, 1000));
+    expect(rivals).toMatchObject({ ok: false, failed: 1 });
+    expect(!rivals.ok && rivals.message).toContain(`${VALIDATOR}: patch does not apply`);
+    expect(await apply(maxCharsPatch(500, 1000))).toEqual({ ok: true });
   });
 });

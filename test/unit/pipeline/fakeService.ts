@@ -127,7 +127,7 @@ export function fakeService(faults: Faults, backupDir: string) {
       return text;
     },
     compareVersions: compare,
-    deployVariables: (version) => ({ BOT_VERSION: version }),
+    deployInput: (version) => ({ variables: { BOT_VERSION: version } }),
     runningVersion: async (_ws, t) => read(t.paths.dataDir, 'version'),
     health: async () => ({ healthy: true, latencyMs: 1 }),
     async verify(t, version, opts) {

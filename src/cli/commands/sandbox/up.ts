@@ -50,8 +50,10 @@ export async function run(
     .join(', ');
   ctx.printer.out(`sandbox up in ${seconds}s (${where}): ${hosts}`);
   const tries = ['status', 'preflight mastodon --env alpha --to 4.4.8', 'sandbox fault alpha health-fails'];
-  // Its secrets are in its own pass store: coopctl finds it as pass does, through the environment.
+  // Its secrets are in its own pass store, which its coopctl.yaml names (secrets:); pass itself needs the variables.
   const exports = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  ctx.printer.out(`its secrets are in a pass store; in your shell:\n  export ${exports.join(' ')}`);
+  ctx.printer.out(
+    `its secrets are in a pass store its coopctl.yaml names; for pass itself:\n  export ${exports.join(' ')}`,
+  );
   ctx.printer.out(['try:', ...tries.map((t) => `  coopctl -c ${rel} ${t}`)].join('\n'));
 }
