@@ -161,20 +161,23 @@ function wayOn(run: ChangeRun): string {
  */
 async function unanswered(run: ChangeRun, reason: string, failure: unknown): Promise<Ending> {
   const { plan: p } = run;
+  const running = await reportedVersion(run);
   const back =
     p.operation === 'restore'
-      ? run.safetyBackup && `coopctl backup restore ${run.safetyBackup} --into ${p.env}`
-      : run.safetyBackup && `coopctl rollback ${p.service} --env ${p.env} --to ${run.record!.id}`;
+      ? run.safetyBackup && `go back with coopctl backup restore ${run.safetyBackup} --into ${p.env}, or`
+      : running === p.from
+        ? `check it (coopctl status ${p.service} --env ${p.env}) and`
+        : run.safetyBackup && `go back with coopctl rollback ${p.service} --env ${p.env} --to ${run.record!.id}, or`;
   return {
     status: 'cancelled',
     note: `${reason}; NOT restored: the question whether to restore was interrupted; the lock is kept`,
     fields: { lockKept: true },
     keepLock: true,
     state:
-      `NEEDS ATTENTION: ${p.service}/${p.env} reports ${await reportedVersion(run)}; not restored: the question ` +
-      `whether to restore was interrupted. The lock is kept (stale once this run has ended). To fix: release it ` +
+      `NEEDS ATTENTION: ${p.service}/${p.env} reports ${running}; not restored: the question whether to restore ` +
+      'was interrupted. The lock is kept (stale once this run has ended). To fix: release it ' +
       `(coopctl lock release ${p.service} --env ${p.env} --force -m "after the interrupted ${p.operation}"), ` +
-      (back ? `then go back with ${back}, or on with ${wayOn(run)}` : `then go on with ${wayOn(run)}`),
+      `then ${back ? `${back} ` : ''}go on with ${wayOn(run)}`,
     error: failure,
   };
 }

@@ -428,7 +428,7 @@ describe('recovery undoes only what happened', () => {
         'NEEDS ATTENTION: bot/prod reports 1.1.0; not restored: the question whether to restore was interrupted. ' +
           'The lock is kept (stale once this run has ended). To fix: release it (coopctl lock release bot --env prod ' +
           `--force -m "after the interrupted upgrade"), then go back with coopctl rollback bot --env prod --to ` +
-          `${o.record.id}, or on with coopctl upgrade bot --env prod --to 1.1.0`,
+          `${o.record.id}, or go on with coopctl upgrade bot --env prod --to 1.1.0`,
       );
       expect(file('version')).toBe('1.1.0');
       expect(lines.some((l) => l.includes('Deploy 1.0.0 again'))).toBe(false);
