@@ -1,4 +1,4 @@
-import { InputError } from '../kernel/errors.js';
+import { InputError, InterruptedError } from '../kernel/errors.js';
 import { canPrompt, type IO } from '../kernel/io.js';
 
 interface Choice<T> {
@@ -34,29 +34,49 @@ class NonInteractivePrompter implements Prompter {
   }
 }
 
+/**
+ * Ctrl-C at a prompt: the terminal is raw, so no SIGINT reaches the process; inquirer rejects with ExitPromptError
+ * (@inquirer/core 12 dist/lib/create-prompt.js:113, on its readline's 'SIGINT'). An interruption (exit 130).
+ */
+async function asked<T>(message: string, prompt: Promise<T>): Promise<T> {
+  try {
+    return await prompt;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExitPromptError')
+      throw new InterruptedError(`interrupted at: ${message}`);
+    throw err;
+  }
+}
+
 class InquirerPrompter implements Prompter {
   readonly interactive = true;
   constructor(private readonly io: IO) {}
 
   async select<T>(q: { message: string; choices: Choice<T>[]; default?: T }): Promise<T> {
     const { select } = await import('@inquirer/prompts');
-    return select<T>(
-      { message: q.message, choices: q.choices, default: q.default, pageSize: 15 },
-      { input: this.io.stdin, output: this.io.stderr },
+    return asked(
+      q.message,
+      select<T>(
+        { message: q.message, choices: q.choices, default: q.default, pageSize: 15 },
+        { input: this.io.stdin, output: this.io.stderr },
+      ),
     );
   }
 
   async confirm(q: { message: string; default?: boolean }): Promise<boolean> {
     const { confirm } = await import('@inquirer/prompts');
-    return confirm(
-      { message: q.message, default: q.default ?? false },
-      { input: this.io.stdin, output: this.io.stderr },
+    return asked(
+      q.message,
+      confirm({ message: q.message, default: q.default ?? false }, { input: this.io.stdin, output: this.io.stderr }),
     );
   }
 
   async secret(q: { message: string }): Promise<string> {
     const { password } = await import('@inquirer/prompts');
-    return password({ message: q.message, mask: false }, { input: this.io.stdin, output: this.io.stderr });
+    return asked(
+      q.message,
+      password({ message: q.message, mask: false }, { input: this.io.stdin, output: this.io.stderr }),
+    );
   }
 }
 

@@ -277,6 +277,12 @@ export class HostLock {
     return !this.lost;
   }
 
+  /** Stops the heartbeat and leaves the lock on the host, to read as stale: a run that wants someone to look. */
+  abandon(): void {
+    clearInterval(this.beat);
+    this.info = undefined;
+  }
+
   /** Releases our own lock. Returns false when it was no longer ours (forced away); throws when it failed. */
   async release(): Promise<boolean> {
     clearInterval(this.beat);

@@ -8,6 +8,8 @@ import {
   safetyBackupStage,
   verifyStage,
 } from '../pipeline/library.js';
+import { errorMessage } from '../kernel/errors.js';
+import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 import { currentVersion } from './current.js';
@@ -36,6 +38,7 @@ export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, 
     notes: [],
     findings: [
       ...(currentFrom ? [currentFrom] : []),
+      ...backupVersionFinding(t, manifest, current),
       {
         id: 'restore',
         level: 'warn',
@@ -57,4 +60,40 @@ export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, 
     recordFields: { restoredBackup: id, patchSet: patches?.set ?? null },
     restoreOnFailure: t.serviceConfig.restoreOnFailure,
   };
+}
+
+/**
+ * A backup of a newer release than the environment runs is refused: the version deployed again after the restore
+ * would be older code on a newer schema. A restore deploys the version that runs, so the way is to upgrade first.
+ */
+function backupVersionFinding(t: Target, manifest: Manifest, current: string): Finding[] {
+  const p = t.profile;
+  const unknown = (why: string): Finding[] => [
+    {
+      id: 'backup-version',
+      level: 'warn',
+      message: `backup ${manifest.id} ${why}: if it is newer than ${current}, ${current} cannot run on it`,
+    },
+  ];
+  if (!manifest.version) return unknown('does not say which version it was taken on');
+  let newer: boolean;
+  try {
+    newer =
+      p.compareVersions(p.parseVersion(manifest.version, `backup ${manifest.id}`), p.parseVersion(current, t.env)) > 0;
+  } catch (err) {
+    return unknown(`was taken on ${manifest.version}, which cannot be compared (${errorMessage(err)})`);
+  }
+  if (!newer) return [];
+  return [
+    {
+      id: 'backup-version',
+      level: 'fail',
+      message:
+        `backup ${manifest.id} was taken on ${manifest.version}, newer than the ${current} ${t.service}/${t.env} ` +
+        `runs: ${current} would run on the newer schema of ${manifest.version}`,
+      fix:
+        `upgrade ${t.service}/${t.env} to ${manifest.version} first ` +
+        `(coopctl upgrade ${t.service} --env ${t.env} --to ${manifest.version}), then restore the backup`,
+    },
+  ];
 }

@@ -32,6 +32,8 @@ export interface ChangeRun {
   /** The live database was replaced: a restore puts the safety backup back, whatever the schema says. */
   databaseReplaced: boolean;
   checks: CheckResult[];
+  /** Notes the host did not take (noteBestEffort): they go with the record's final status. */
+  unnoted?: Record<string, unknown>;
 }
 
 /** One step of a change: what the plan prints is what runs. */
@@ -89,6 +91,8 @@ export interface ChangeOutcome {
   /** Exactly where things stand, in a sentence. */
   state: string;
   error?: unknown;
+  /** The lock was left on the host on purpose (Ending.keepLock). */
+  lockKept?: boolean;
 }
 
 /** How the locked part of a change ended, before the record is finished (src/pipeline/record.ts). */
@@ -99,6 +103,8 @@ export interface Ending {
   state: string;
   error?: unknown;
   fields?: Record<string, unknown>;
+  /** The lock stays on the host (left to go stale) rather than released: someone must look first. */
+  keepLock?: boolean;
 }
 
 interface PlanStep {
@@ -112,6 +118,18 @@ export const LOCK_STEP_ID = 'lock';
 /** What the service reports now, read again (never the plan's word); `unknown` when it does not answer. */
 export function reportedVersion(run: Pick<ChangeRun, 'ws' | 'target'>): Promise<string> {
   return run.target.profile.runningVersion(run.ws, run.target).catch(() => 'unknown');
+}
+
+/**
+ * A note to the record that must not stop what is under way (a recovery): a hiccup writing it on the host is
+ * survived, and the fields go with the record's final status instead.
+ */
+export async function noteBestEffort(run: ChangeRun, fields: Record<string, unknown>): Promise<void> {
+  try {
+    await run.record!.note(fields);
+  } catch {
+    run.unnoted = { ...run.unnoted, ...fields };
+  }
 }
 
 /** Where the schema stands, when the profile can tell; undefined when it cannot (nothing to compare). */

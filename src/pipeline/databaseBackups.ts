@@ -2,6 +2,7 @@ import { findBackup } from '../backup/catalog.js';
 import { sendOffsite, takeHostCopy } from '../backup/createOnHost.js';
 import { findHostCopy, hostCopyFile, restoreFromHostCopy } from '../backup/hostCopy.js';
 import { swapDatabases } from '../backup/database.js';
+import { databaseLeftovers } from '../backup/leftovers.js';
 import { progressText, type Progress } from '../backup/progress.js';
 import { restoreNames, restoreToNewDatabase } from '../backup/restore.js';
 import { verifyBackup } from '../backup/verify.js';
@@ -11,6 +12,8 @@ import { backupIdentities, backupSource, encryptionSettings, openBackupStore } f
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 import type { SafetyBackups } from '../targets/safety.js';
+import type { DbTarget } from '../backup/commands.js';
+import type { RemoteHost } from '../remote/ssh.js';
 
 /** How a change keeps the target's data safe: the driver's own backups, else coopctl's database dumps. */
 export function safetyBackupsFor(ws: Workspace, t: Target): SafetyBackups {
@@ -66,7 +69,7 @@ function databaseBackups(ws: Workspace): SafetyBackups {
       };
     },
 
-    async restore(t, id, ctx, storeName) {
+    async restore(t, id, ctx, reach, storeName) {
       const { db } = backupSource(t);
       const names = restoreNames(db.name);
       const copy = { base: t.paths.backupDir, service: t.service, env: t.env, id };
@@ -90,9 +93,39 @@ function databaseBackups(ws: Workspace): SafetyBackups {
       }
       ctx.report(`restored into ${names.restored}; row counts match the backup`);
       // Nothing may hold the live database while it is renamed.
+      reach.appStopped = true;
       await t.driver.stopServices(ws, t, await t.profile.databaseClients(t));
-      await swapDatabases(t.remote, db, { live: db.name, restored: names.restored, previous: names.previous });
+      const swap = { live: db.name, restored: names.restored, previous: names.previous };
+      // One transaction renames both or neither; an error (the connection lost) may still come after its COMMIT.
+      reach.dataReplaced = true;
+      try {
+        await swapDatabases(t.remote, db, swap);
+      } catch (err) {
+        if (await swapNotDone(t.remote, db, swap)) reach.dataReplaced = false;
+        throw err;
+      }
       return { live: db.name, previous: names.previous };
     },
   };
+}
+
+/**
+ * After a swap that failed: true when the host shows it did not happen (the restored copy still under its own
+ * name, no replaced one), and that copy is then dropped (the live database was never touched). false when the
+ * host cannot tell: the swap may have happened.
+ */
+async function swapNotDone(
+  host: RemoteHost,
+  db: DbTarget,
+  swap: { live: string; restored: string; previous: string },
+): Promise<boolean> {
+  try {
+    const found = await databaseLeftovers(host, db, { live: swap.live });
+    const restored = found.find((l) => l.name === swap.restored);
+    if (!restored || found.some((l) => l.name === swap.previous)) return false;
+    await restored.remove().catch(() => {}); // `backup leftovers` lists it if it stays
+    return true;
+  } catch {
+    return false;
+  }
 }

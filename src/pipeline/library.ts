@@ -123,9 +123,15 @@ export function restoreDatabaseStage(id: string, title: string, store?: string):
     title,
     mutates: true,
     async run(r, ctx) {
-      r.changed = true;
-      r.databaseReplaced = true;
-      const swapped = await r.backups.restore(r.target, id, ctx, store);
+      // Only what the restore reached is undone: a restore that stopped before the swap left the live data alone.
+      const reach = { appStopped: false, dataReplaced: false };
+      let swapped;
+      try {
+        swapped = await r.backups.restore(r.target, id, ctx, reach, store);
+      } finally {
+        r.changed ||= reach.appStopped || reach.dataReplaced;
+        r.databaseReplaced ||= reach.dataReplaced;
+      }
       await r.record!.note({ restoredDatabaseFrom: id, replacedDatabaseKeptAs: swapped.previous });
       return `${swapped.live} restored; the replaced one is kept as ${swapped.previous}`;
     },

@@ -64,6 +64,10 @@ export async function withLock(
     await lock.release().catch(() => {}); // coopctl broke: that error is the news; a lock left behind goes stale
     throw err;
   }
+  if (outcome.lockKept) {
+    lock.abandon();
+    return outcome;
+  }
   const unreleased = await releaseProblem(lock);
   return unreleased ? { ...outcome, state: `${outcome.state}; ${unreleased}` } : outcome;
 }

@@ -27,7 +27,7 @@ export async function withRecord(run: ChangeRun, inner: () => Promise<Ending>): 
   let ending: Ending;
   try {
     ending = await inner();
-    await record.finish(ending.status, ending.note, { checks: run.checks, ...ending.fields });
+    await record.finish(ending.status, ending.note, { checks: run.checks, ...run.unnoted, ...ending.fields });
   } catch (err) {
     if (record.status === 'pending') {
       await record.finish('failed', `coopctl could not finish cleanly: ${errorMessage(err)}`).catch(() => {});
@@ -42,6 +42,7 @@ export async function withRecord(run: ChangeRun, inner: () => Promise<Ending>): 
     changed: run.changed,
     state: ending.state,
     error: ending.error,
+    lockKept: ending.keepLock,
     record: record.document(),
   };
 }

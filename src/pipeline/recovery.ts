@@ -1,7 +1,7 @@
-import { errorMessage, OperationError } from '../kernel/errors.js';
+import { errorMessage, InterruptedError, OperationError } from '../kernel/errors.js';
 import type { ChangeDeps, ChangeRun, ChangeStage, Ending } from './change.js';
 import type { SchemaFit } from '../targets/profile.js';
-import { guarded, readSchema, reportedVersion, schemaChanged } from './change.js';
+import { guarded, noteBestEffort, readSchema, reportedVersion, schemaChanged } from './change.js';
 
 /** How the database a failed change leaves behind is called in the report. */
 const CHANGED = { upgrade: 'upgraded', promote: 'promoted', rollback: 'rolled-back', restore: 'replaced' } as const;
@@ -72,7 +72,7 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
       title: `Restore the database from before the ${p.operation} (${backup}; new database, then swap)`,
       mutates: true,
       async run(r, ctx) {
-        const swapped = await r.backups.restore(t, backup, ctx);
+        const swapped = await r.backups.restore(t, backup, ctx, { appStopped: false, dataReplaced: false });
         restored.push(
           `database restored from ${backup}; the ${CHANGED[p.operation]} one is kept as ${swapped.previous}`,
         );
@@ -92,7 +92,7 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
         report: ctx.report,
       });
       const patchSet = p.patchesBefore?.set ?? null;
-      await r.record!.note({ recoveryDeploy: { driver: t.driver.id, patchSet, ...result.details } });
+      await noteBestEffort(r, { recoveryDeploy: { driver: t.driver.id, patchSet, ...result.details } });
       if (!result.ok) throw new OperationError(`deploying ${p.from} again failed: ${result.failure ?? 'see the log'}`);
       restored.push(`${p.from} deployed again`);
       return result.summary;
@@ -104,7 +104,7 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
     mutates: false,
     async run(r, ctx) {
       const v = await t.profile.verify(t, p.from, { ws: r.ws, patches: p.patchesBefore, onAttempt: ctx.report });
-      await r.record!.note({ recoveryVerification: v.details });
+      await noteBestEffort(r, { recoveryVerification: v.details });
       if (!v.ok) throw new OperationError(`after the restore: ${v.summary}`);
       return v.summary;
     },
@@ -131,6 +131,88 @@ async function lockLost(run: ChangeRun, reason: string, restored: string[], fail
   };
 }
 
+/** The operator's answer to restoreOnFailure: ask; 'interrupted' when the question was (Ctrl-C at the prompt). */
+async function askToRestore(deps: ChangeDeps): Promise<boolean | 'interrupted'> {
+  if (!deps.confirmRestore) return false;
+  try {
+    return await deps.confirmRestore();
+  } catch (err) {
+    if (err instanceof InterruptedError) return 'interrupted';
+    throw err;
+  }
+}
+
+/** The command that takes the service on from where a failed change left it, for the report's fix. */
+function wayOn(run: ChangeRun): string {
+  const { plan: p } = run;
+  const restored = p.recordFields.restoredBackup;
+  const commands = {
+    upgrade: `coopctl upgrade ${p.service} --env ${p.env} --to ${p.to}`,
+    promote: `coopctl promote ${p.service} --to ${p.env}`,
+    rollback: `coopctl rollback ${p.service} --env ${p.env} --to ${p.to}`,
+    restore: `coopctl backup restore ${String(restored)} --into ${p.env}`,
+  };
+  return commands[p.operation];
+}
+
+/**
+ * Ctrl-C at the restoreOnFailure: ask prompt: nobody decided, so nothing is restored, and the lock stays (it goes
+ * stale once this run has ended) so that no one changes the service before someone has looked.
+ */
+async function unanswered(run: ChangeRun, reason: string, failure: unknown): Promise<Ending> {
+  const { plan: p } = run;
+  const running = await reportedVersion(run);
+  const back =
+    p.operation === 'restore'
+      ? run.safetyBackup && `go back with coopctl backup restore ${run.safetyBackup} --into ${p.env}, or`
+      : running === p.from
+        ? `check it (coopctl status ${p.service} --env ${p.env}) and`
+        : run.safetyBackup && `go back with coopctl rollback ${p.service} --env ${p.env} --to ${run.record!.id}, or`;
+  return {
+    status: 'cancelled',
+    note: `${reason}; NOT restored: the question whether to restore was interrupted; the lock is kept`,
+    fields: { lockKept: true },
+    keepLock: true,
+    state:
+      `NEEDS ATTENTION: ${p.service}/${p.env} reports ${running}; not restored: the question whether to restore ` +
+      'was interrupted. The lock is kept (stale once this run has ended). To fix: release it ' +
+      `(coopctl lock release ${p.service} --env ${p.env} --force -m "after the interrupted ${p.operation}"), ` +
+      `then ${back ? `${back} ` : ''}go on with ${wayOn(run)}`,
+    error: failure,
+  };
+}
+
+/**
+ * The version of before cannot run on the database the failed change left (or it cannot be told), and there is
+ * no safety backup to put back (backup.requiredBeforeChange: false): deploying it again would run older code on a
+ * newer schema. Nothing more is done; the way on is to finish the change.
+ */
+function noBackup(
+  run: ChangeRun,
+  reason: string,
+  migrated: boolean | 'unknown',
+  fit: SchemaFit | undefined,
+  failure: unknown,
+): Ending {
+  const { plan: p } = run;
+  const why = run.databaseReplaced
+    ? 'its database was replaced'
+    : migrated === 'unknown'
+      ? 'where its schema stands cannot be told'
+      : `its schema moved: ${fit?.reason ?? 'migrations ran'}`;
+  const replaced = run.databaseReplaced ? ' (the replaced database is kept renamed on the host)' : '';
+  return {
+    status: 'failed',
+    note: `${reason}; NOT restored: ${p.from} cannot be deployed again (${why}) and there is no safety backup`,
+    fields: { notRestored: 'no safety backup' },
+    state:
+      `NEEDS ATTENTION: ${p.service}/${p.env} is left as the failed ${p.operation} left it: ${why}, so ${p.from} ` +
+      `may not run on it, and there is no safety backup to put back (${p.backups.off ?? 'none was taken'})` +
+      `${replaced}. To fix: find what failed (the log), then run ${wayOn(run)} again`,
+    error: failure,
+  };
+}
+
 /**
  * After a failure once something changed: restore (or not, as
  * restoreOnFailure says), verify again, and say exactly where things stand.
@@ -149,7 +231,11 @@ export async function recover(
   const running = () => reportedVersion(run);
   if (!(await lockStillHeld(run))) return lockLost(run, reason, [], failure);
   let policy = p.restoreOnFailure;
-  if (policy === 'ask') policy = deps.confirmRestore && (await deps.confirmRestore()) ? 'auto' : 'never';
+  if (policy === 'ask') {
+    const answer = await askToRestore(deps);
+    if (answer === 'interrupted') return unanswered(run, reason, failure);
+    policy = answer ? 'auto' : 'never';
+  }
   if (policy === 'never') {
     return {
       status: stopped,
@@ -172,12 +258,13 @@ export async function recover(
   const migrated = await schemaMoved(run);
   const fit = migrated === true && !run.databaseReplaced ? await schemaFit(run) : undefined;
   const keepDb = !run.databaseReplaced && (migrated === false || fit?.fits === true);
-  await run.record!.note({
+  await noteBestEffort(run, {
     failure: reason,
     migrationsRan: migrated,
     ...(fit ? { schemaFit: fit } : {}),
     ...(keepDb && fit ? { databaseKept: fit.reason } : {}),
   });
+  if (!keepDb && !run.safetyBackup) return noBackup(run, reason, migrated, fit, failure);
   const restored: string[] = keepDb && fit ? [`database kept: ${fit.reason}`] : [];
   try {
     const stages = recoveryStages(run, !keepDb, restored).map((s) => guarded(s, run, recovery));

@@ -18,6 +18,17 @@ interface SafetyBackup {
 }
 
 /**
+ * How far a restore got with the live service, set by the restore as it goes: what a failure must undo. A restore
+ * that stopped before either changed nothing (its new database is its own).
+ */
+interface RestoreReach {
+  /** The app was stopped for the swap: from here a failure needs the version deployed again. */
+  appStopped: boolean;
+  /** The live data was replaced, or may have been (a swap whose end was not seen): the safety backup goes back. */
+  dataReplaced: boolean;
+}
+
+/**
  * How a change keeps the service's data safe: a verified backup before,
  * and putting one back when the change fails (or when a restore asks for it).
  * Database dumps by default (src/pipeline/databaseBackups.ts); a driver may
@@ -37,6 +48,12 @@ export interface SafetyBackups {
   create(t: Target, version: string, ctx: BackupProgress): Promise<SafetyBackup>;
   /** The backups the deploy tool itself keeps of the target (abra's restic snapshots), newest first. */
   list?(t: Target): Promise<Array<{ id: string; time: string; size?: number; paths: string[] }>>;
-  /** Puts backup `id` (from `store`, default the configured one) in place of the live data. */
-  restore(t: Target, id: string, ctx: BackupProgress, store?: string): Promise<{ live: string; previous: string }>;
+  /** Puts backup `id` (from `store`, default the configured one) in place of the live data, marking `reach`. */
+  restore(
+    t: Target,
+    id: string,
+    ctx: BackupProgress,
+    reach: RestoreReach,
+    store?: string,
+  ): Promise<{ live: string; previous: string }>;
 }

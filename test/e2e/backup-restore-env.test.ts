@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { type ChangeDoc, SandboxMastodon, startCli, waitFor } from '../helpers/upgradeSandbox.js';
 
 let sb: TestSandbox;
 
@@ -80,6 +81,47 @@ describe('backups on the sandbox', () => {
     const history = readdirSync(path.join(sb.dir, 'hosts/alpha/var/lib/coopctl/mastodon/alpha/history'));
     expect(history.some((f) => f.includes('-restore-'))).toBe(true);
   });
+
+  it('a restore whose row counts differ from its manifest stops before the swap: a row written meanwhile stays live', async () => {
+    const alpha = new SandboxMastodon(sb, 'alpha');
+    const m = json<{ id: string; database: { rowCounts: Record<string, number> } }>(
+      await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'alpha']),
+    );
+    // the manifest no longer matches what its dump holds (a dump cut short, a manifest edited)
+    const manifestFile = path.join(sb.dir, 'backups', 'mastodon', 'alpha', m.id, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    manifest.database.rowCounts.statuses += 1;
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    const databases = () =>
+      sql('alpha', "select string_agg(datname, ',' order by datname) from pg_database", 'postgres');
+    const databasesBefore = databases();
+    const earlier = new Set(alpha.records().map((r) => r.id));
+    const run = startCli(sb, ['--json', 'backup', 'restore', m.id, '--into', 'alpha', '--yes']);
+    // a member posts during the attempt: after its safety backup, before the restore fails
+    await waitFor(
+      'the safety backup of the restore',
+      () => alpha.records().find((r) => !earlier.has(r.id) && r.backupId),
+      120_000,
+    );
+    sql(
+      'alpha',
+      "insert into statuses (account_id, text, created_at, updated_at) select min(id), 'posted during the restore', now(), now() from accounts",
+    );
+    const r = await run;
+    expect(r.exitCode, String(r.stderr)).toBe(1);
+    const doc = json<ChangeDoc>({ code: 1, stdout: String(r.stdout), stderr: '' });
+    expect(doc.record).toMatchObject({ operation: 'restore', status: 'failed' });
+    expect(doc.state).toBe('nothing was changed: mastodon/alpha still runs 4.4.7');
+    const rec = alpha.record(doc.record.id);
+    expect(rec.transitions.at(-1)!.note).toMatch(/^stopped before any change: .*row counts differ from the manifest/);
+    expect(rec.details.restoredDatabaseFrom).toBeUndefined();
+    expect(rec.details.recoveryDeploy).toBeUndefined();
+    // the live database is the one that ran all along: the row is there, nothing was swapped or left behind
+    expect(sql('alpha', "select count(*) from statuses where text = 'posted during the restore'")).toBe('1');
+    expect(databases()).toBe(databasesBefore);
+    expect(await alpha.running()).toEqual({ version: '4.4.7', healthy: true });
+    expect(existsSync(alpha.lockDir)).toBe(false);
+  }, 300_000);
 
   it('a client still connected to the live database does not stop the swap: its connection is ended', async () => {
     const m = json<{ id: string }>(await sb.run(['--json', 'backup', 'create', 'mastodon', '--env', 'alpha']));

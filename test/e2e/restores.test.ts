@@ -172,6 +172,32 @@ describe('rollback judges the schema as recovery does', () => {
   });
 });
 
+describe('restoring a backup into an environment', () => {
+  it('a backup taken on a newer release than the environment runs is refused (exit 3), saying to upgrade first', async () => {
+    // the rollback above took its safety backup while alpha ran 4.5.1; alpha runs 4.5.0 now
+    const rollback = w.alpha
+      .records()
+      .filter((r) => r.operation === 'rollback' && r.status === 'succeeded')
+      .at(-1)!;
+    expect(rollback).toMatchObject({ from: '4.5.1', to: '4.5.0' });
+    const records = w.alpha.records().length;
+    const migrations = w.alpha.migrations();
+    const r = await w.sb.run(['backup', 'restore', rollback.backupId!, '--into', 'alpha', '--yes']);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(
+      `backup ${rollback.backupId} was taken on 4.5.1, newer than the 4.5.0 mastodon/alpha runs: 4.5.0 would run ` +
+        'on the newer schema of 4.5.1',
+    );
+    expect(r.stderr).toContain(
+      'hint: upgrade mastodon/alpha to 4.5.1 first (coopctl upgrade mastodon --env alpha --to 4.5.1)',
+    );
+    expect(await w.alpha.running()).toEqual({ version: '4.5.0', healthy: true });
+    expect(w.alpha.migrations()).toEqual(migrations);
+    expect(w.alpha.records()).toHaveLength(records);
+    expect(existsSync(w.alpha.lockDir)).toBe(false);
+  });
+});
+
 describe('the collections the inventory needs', () => {
   it("preflight fails when the inventory's passwordstore lookup lacks community.general, naming file:line", async () => {
     const vars = path.join(w.sb.dir, 'inventories', 'group_vars', 'mastodon.yml');

@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { BIN, REPO, json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { TmuxSession } from '../helpers/tmux.js';
@@ -73,7 +74,7 @@ async function upgradeUntilTask(env: string, to: string, task?: RegExp, extraEnv
   return { run }; // wrapped: an async function would await the subprocess itself
 }
 
-function terminal(args: string[]): Promise<TmuxSession> {
+function terminal(args: string[], config = sb.config): Promise<TmuxSession> {
   return TmuxSession.start(
     [
       'env',
@@ -85,7 +86,7 @@ function terminal(args: string[]): Promise<TmuxSession> {
       process.execPath,
       BIN,
       '-c',
-      sb.config,
+      config,
       ...args,
     ],
     { cwd: REPO, width: 220 },
@@ -336,4 +337,40 @@ describe('coopctl upgrade interrupted', () => {
     // the other operator holds the service now: what the apply left is theirs to see, not rolled back behind them
     expect((await prod.running()).version).toBe('4.5.0');
   });
+
+  it('Ctrl-C at the restoreOnFailure: ask question: NEEDS ATTENTION, nothing restored, the lock kept, exit 130', async () => {
+    const config = path.join(sb.dir, 'ask.yaml');
+    const doc = parseDocument(readFileSync(sb.config, 'utf8'));
+    doc.setIn(['services', 'mastodon', 'restoreOnFailure'], 'ask');
+    writeFileSync(config, doc.toString());
+    const earlier = new Set(alpha.records().map((r) => r.id));
+    const before = (await alpha.running()).version; // 4.5.0 after the tests above
+    await sb.fault('alpha', 'migration-fails');
+    const term = await terminal(
+      ['upgrade', 'mastodon', '--env', 'alpha', '--to', '4.5.1', '--yes', '--no-check'],
+      config,
+    );
+    try {
+      await term.waitForScreen('the restore question', (s) => s.includes('The change failed. Restore'), 120_000);
+      await term.send('C-c');
+      expect(await term.exitCode(60_000)).toBe(130);
+      const out = (await term.transcript()).replace(/\n/g, '');
+      expect(out).toContain(`NEEDS ATTENTION: mastodon/alpha reports ${before}; not restored: the question whether to`);
+      expect(out).toContain('coopctl lock release mastodon --env alpha --force');
+    } finally {
+      await term.close();
+      await sb.fault('--clear', 'alpha');
+    }
+    const rec = alpha.records().find((r) => !earlier.has(r.id))!;
+    expect(rec).toMatchObject({ status: 'cancelled', from: before, to: '4.5.1' });
+    expect(rec.details).toMatchObject({ lockKept: true });
+    expect(rec.details.recoveryDeploy).toBeUndefined();
+    // kept for someone to look: the next run is refused (exit 4) until it is released
+    expect(alpha.lockInfo()).toMatchObject({ command: 'upgrade mastodon --env alpha --to 4.5.1' });
+    const next = await sb.run(['upgrade', 'mastodon', '--env', 'alpha', '--to', '4.5.1', '--yes', '--no-check']);
+    expect(next.code, next.stderr).toBe(4);
+    const released = await sb.run(['lock', 'release', 'mastodon', '--env', 'alpha', '--force', '-m', 'looked at it']);
+    expect(released.code, released.stderr).toBe(0);
+    expect(await alpha.running()).toEqual({ version: before, healthy: true });
+  }, 240_000);
 });

@@ -71,11 +71,15 @@ export function abraSafetyBackups(ws: Workspace): SafetyBackups {
       const snapshots = await abraClient(ws).listSnapshots(abraConfig(t).domain);
       return snapshots.reverse().map((x) => ({ id: x.id, time: x.time, size: x.size, paths: x.paths }));
     },
-    async restore(t, id, ctx) {
+    async restore(t, id, ctx, reach) {
       const { domain } = abraConfig(t);
       const abra = reportingAbraClient(ws, ctx.report);
       const what = `abra app restore ${domain} -s ${id}`;
-      await holdingRecipe(ws, t, what, ctx.report, () => abra.restoreApp(domain, id));
+      await holdingRecipe(ws, t, what, ctx.report, () => {
+        // In place: once abra starts, the live data may no longer be what it was.
+        Object.assign(reach, { appStopped: true, dataReplaced: true });
+        return abra.restoreApp(domain, id);
+      });
       return { live: `${domain}'s data (snapshot ${id})`, previous: 'nothing (abra restores in place)' };
     },
   };

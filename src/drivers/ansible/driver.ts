@@ -58,6 +58,7 @@ function details(r: PlaybookResult) {
     stats: r.stats ?? null,
     changedTasks: r.changedTasks,
     changedNothing: !r.ok && r.untouched,
+    eventsGap: r.eventsGap ?? null,
     failures: r.failures.map((f) => ({ task: f.task, msg: f.msg ?? null })),
     log: r.logFile,
   };
@@ -97,12 +98,13 @@ export const ansibleDriver: Driver = {
       },
     });
     const f = r.failures[0];
+    const unknown = r.eventsGap ? `; ${r.eventsGap}: what it changed is unknown` : '';
     return {
       ok: r.ok,
       summary: `${r.changedTasks.length} tasks changed (${r.strategy}${r.strategyNote ? `; ${r.strategyNote}` : ''})`,
       failure: r.ok
         ? undefined
-        : `the playbook failed${f ? ` at "${f.task}": ${failureLine(f)}` : ` (exit ${r.exitCode})`}`,
+        : `the playbook failed${f ? ` at "${f.task}": ${failureLine(f)}` : ` (exit ${r.exitCode})`}${unknown}`,
       hints: [`full log: ${req.logFile}`],
       changedNothing: !r.ok && r.untouched,
       details: details(r),

@@ -67,17 +67,69 @@ const READ_ONLY_ACTIONS = new Set([
   'service_facts',
 ]);
 
-export function readOnlyAction(action: string | undefined): boolean {
+function readOnlyAction(action: string | undefined): boolean {
   return !!action && READ_ONLY_ACTIONS.has(action.replace(/^ansible\.(builtin|legacy)\./, ''));
 }
 
-function parseEventLine(line: string): AnsibleEvent | undefined {
+function parseEventLine(line: string): AnsibleEvent | 'unreadable' | undefined {
   if (!line.trim()) return undefined;
   try {
     const r = ansibleEventSchema.safeParse(JSON.parse(line));
-    return r.success ? r.data : undefined;
+    return r.success ? r.data : 'unreadable';
   } catch {
+    return 'unreadable';
+  }
+}
+
+/**
+ * What a playbook run's events tell, and whether they tell all of it. Ansible runs on without its callback when
+ * the callback cannot load ("Skipping callback ..., unable to load", ansible-core 2.14
+ * lib/ansible/executor/task_queue_manager.py:252) or when one of its methods fails ("Failure using method ... in
+ * callback plugin", same file, send_callback): then events are missing, and what the run changed is unknown.
+ */
+export class PlaybookLedger {
+  tasks = 0;
+  readonly failures: TaskResultEvent[] = [];
+  readonly changed = new Set<string>();
+  stats?: StatsEvent['hosts'];
+  private started = false;
+  private touching = false;
+  private unreadable?: string;
+
+  add(e: AnsibleEvent): void {
+    if (e.event === 'playbook_start') this.started = true;
+    if (e.event === 'task_start') {
+      this.tasks++;
+      if (!readOnlyAction(e.action)) this.touching = true;
+    }
+    if (e.event === 'task_result') {
+      if (e.status === 'failed' && !e.ignored) this.failures.push(e);
+      if (e.changed) this.changed.add(e.task);
+    }
+    if (e.event === 'stats') this.stats = e.hosts;
+  }
+
+  /** Part of the events could not be read (a line that is not an event, a file that cannot be read). */
+  spoilt(why: string): void {
+    this.unreadable ??= why;
+  }
+
+  /** Why the events do not tell the whole run (from the playbook's start to its stats), if they do not. */
+  get gap(): string | undefined {
+    if (this.unreadable) return `its events are unreadable (${this.unreadable})`;
+    if (!this.started) return 'its events are missing (the coopctl_jsonl callback reported nothing)';
+    if (!this.stats) return 'its events stop before the end of the run';
     return undefined;
+  }
+
+  /** Every event arrived, no task reported a change and none but read-only ones started: the host is as it was. */
+  get untouched(): boolean {
+    return !this.gap && !this.touching && this.changed.size === 0;
+  }
+
+  /** The events are readable and show the playbook started no task (a strategy that broke before its first). */
+  get noTaskStarted(): boolean {
+    return this.started && !this.unreadable && this.tasks === 0;
   }
 }
 
@@ -90,6 +142,8 @@ export class EventsTail {
   constructor(
     private readonly file: string,
     private readonly onEvent: (e: AnsibleEvent) => void,
+    /** A line that is not an event, or a file that cannot be read (one that does not exist yet is not that). */
+    private readonly onUnreadable: (why: string) => void = () => {},
   ) {}
 
   async poll(): Promise<void> {
@@ -97,7 +151,8 @@ export class EventsTail {
     let fh;
     try {
       fh = await open(this.file, 'r');
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onUnreadable((err as Error).message);
       return;
     }
     try {
@@ -109,11 +164,15 @@ export class EventsTail {
         this.partial += buf.subarray(0, bytesRead).toString('utf8');
         let i;
         while ((i = this.partial.indexOf('\n')) >= 0) {
-          const e = parseEventLine(this.partial.slice(0, i));
+          const line = this.partial.slice(0, i);
+          const e = parseEventLine(line);
           this.partial = this.partial.slice(i + 1);
-          if (e) this.onEvent(e);
+          if (e === 'unreadable') this.onUnreadable(`not an event: ${line.slice(0, 80)}`);
+          else if (e) this.onEvent(e);
         }
       }
+    } catch (err) {
+      this.onUnreadable((err as Error).message);
     } finally {
       await fh.close();
     }
@@ -128,9 +187,11 @@ export class EventsTail {
     this.timer = setTimeout(tick, intervalMs);
   }
 
+  /** Reads what is left; a last line without its newline was cut short. */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.poll();
+    if (this.partial.trim()) this.onUnreadable('its last line was cut short');
   }
 }

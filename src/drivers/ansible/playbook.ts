@@ -9,7 +9,7 @@ import { quoteArg } from '../../remote/quote.js';
 import type { DeployFiles } from '../../targets/driver.js';
 import type { SshFiles } from '../../remote/ssh.js';
 import { layeredSshConfig } from '../../remote/sshConfig.js';
-import { EventsTail, readOnlyAction, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
+import { EventsTail, PlaybookLedger, type AnsibleEvent, type StatsEvent, type TaskResultEvent } from './events.js';
 import { ansibleEnvironment, operatorSettings, type OperatorSettings } from './settings.js';
 
 const MITOGEN_STRATEGY_DIR = '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy';
@@ -50,8 +50,12 @@ export interface PlaybookResult {
   failures: TaskResultEvent[];
   changedTasks: string[];
   tasks: number;
-  /** No task reported a change and none but read-only ones started: the host is as it was. */
+  /** Every event arrived, no task reported a change and none but read-only ones started: the host is as it was. */
   untouched: boolean;
+  /** Why the events do not tell the whole run, when they do not: what it changed is unknown. */
+  eventsGap?: string;
+  /** The events show the playbook started no task. */
+  noTaskStarted: boolean;
   logFile: string;
   eventsFile: string;
 }
@@ -154,23 +158,15 @@ async function runOnce(
 ): Promise<PlaybookResult> {
   await mkdir(path.dirname(o.logFile), { recursive: true, mode: PRIVATE_DIR });
   const eventsFile = `${o.logFile.replace(/\.log$/, '')}${attempt ? `.${attempt}` : ''}.events.jsonl`;
-  const failures: TaskResultEvent[] = [];
-  const changed = new Set<string>();
-  let tasks = 0;
-  let touching = false;
-  let stats: StatsEvent['hosts'] | undefined;
-  const tail = new EventsTail(eventsFile, (e) => {
-    if (e.event === 'task_start') {
-      tasks++;
-      if (!readOnlyAction(e.action)) touching = true;
-    }
-    if (e.event === 'task_result') {
-      if (e.status === 'failed' && !e.ignored) failures.push(e);
-      if (e.changed) changed.add(e.task);
-    }
-    if (e.event === 'stats') stats = e.hosts;
-    o.onEvent?.(e);
-  });
+  const ledger = new PlaybookLedger();
+  const tail = new EventsTail(
+    eventsFile,
+    (e) => {
+      ledger.add(e);
+      o.onEvent?.(e);
+    },
+    (why) => ledger.spoilt(why),
+  );
   // ProxyJump hops get the ssh_config (-F) but not -o: the layered one is as strict, with the same known-hosts files.
   const sshConfig = `${o.logFile.replace(/\.log$/, '')}.ssh_config`;
   await writeFile(sshConfig, layeredSshConfig(o.ssh ?? {}, { strict: true })!, { mode: PRIVATE_FILE });
@@ -207,11 +203,13 @@ async function runOnce(
     ok: exitCode === 0,
     exitCode,
     strategy,
-    stats,
-    failures,
-    changedTasks: [...changed],
-    tasks,
-    untouched: !touching && changed.size === 0,
+    stats: ledger.stats,
+    failures: ledger.failures,
+    changedTasks: [...ledger.changed],
+    tasks: ledger.tasks,
+    untouched: ledger.untouched,
+    ...(ledger.gap ? { eventsGap: ledger.gap } : {}),
+    noTaskStarted: ledger.noTaskStarted,
     logFile: o.logFile,
     eventsFile,
   };
@@ -230,7 +228,8 @@ export async function runPlaybook(runner: ProcessRunner, o: PlaybookOptions): Pr
   if (!usable.ok)
     return { ...(await runOnce(runner, o, 'linear', 0)), strategyNote: o.mitogen ? usable.why : undefined };
   const first = await runOnce(runner, o, 'mitogen_linear', 0);
-  if (first.ok || first.tasks > 0) return first;
+  // Repeated only when its events show no task started: with events missing, the first run may have changed things.
+  if (first.ok || !first.noTaskStarted) return first;
   const second = await runOnce(runner, o, 'linear', 1);
   return { ...second, strategyNote: 'mitogen failed before the first task; ran with the linear strategy' };
 }

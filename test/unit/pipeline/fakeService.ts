@@ -30,6 +30,10 @@ export interface Faults {
   refuseDeploy?: Set<string>;
   /** The migrations of these versions are ones the version before runs on (pre-deployment ones). */
   compatibleMigrations?: Set<string>;
+  /** Runs inside a restore, before its copy is checked (a test's hook: a member writes). */
+  duringRestore?: () => Promise<void>;
+  /** The restored copy does not match its backup: the restore stops before it replaces anything. */
+  restoreMismatch?: boolean;
 }
 
 export const RELEASES = ['1.0.0', '1.1.0', '1.2.0', '2.0.0'];
@@ -58,7 +62,10 @@ export function fakeService(faults: Faults, backupDir: string) {
       ctx.report(`copied to ${id}`);
       return { id, summary: `${id}, verified` };
     },
-    async restore(t, id) {
+    async restore(t, id, _ctx, reach) {
+      await faults.duringRestore?.();
+      if (faults.restoreMismatch) throw new Error(`backup ${id} restored, but row counts differ from the manifest`);
+      Object.assign(reach, { appStopped: true, dataReplaced: true });
       const kept = `data.before-${Date.now()}`;
       writeFileSync(path.join(t.paths.dataDir, kept), read(t.paths.dataDir, 'data'));
       for (const f of ['data', 'schema'])

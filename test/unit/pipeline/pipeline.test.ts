@@ -7,7 +7,9 @@ import { configSchemaFor } from '../../../src/config/schema.js';
 import { HostLock } from '../../../src/history/lock.js';
 import { HistoryStore } from '../../../src/history/records.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
-import { HostKeyError, RefusedError } from '../../../src/kernel/errors.js';
+import type { Manifest } from '../../../src/backup/manifest.js';
+import { HostKeyError, InterruptedError, RefusedError } from '../../../src/kernel/errors.js';
+import { planRestore } from '../../../src/operations/restore.js';
 import { planUpgrade, readVersionChoice } from '../../../src/operations/upgrade.js';
 import { planSteps, type ChangeDeps, type ChangeOutcome, type ChangePlan } from '../../../src/pipeline/change.js';
 import { runChange } from '../../../src/pipeline/run.js';
@@ -95,6 +97,8 @@ beforeEach(() => {
     duringDeploy: undefined,
     refuseDeploy: undefined,
     compatibleMigrations: undefined,
+    duringRestore: undefined,
+    restoreMismatch: undefined,
   });
   faults.failDeploy.clear();
   faults.unhealthy.clear();
@@ -349,6 +353,98 @@ describe('one pipeline, a made-up service and driver', () => {
   });
 });
 
+/** A backup of bot/prod as the catalogue describes it (the made-up service's backups are its files). */
+const manifestOf = (id: string, version: string) =>
+  ({ id, service: 'bot', env: 'prod', version, createdAt: '2026-11-29T10:00:00Z' }) as unknown as Manifest;
+const keptCopies = () => readdirSync(dataDir).filter((f) => f.startsWith('data.before-')).length;
+
+describe('recovery undoes only what happened', () => {
+  it('a restore whose copy does not match its backup stops before the swap: nothing to undo, the live data kept', async () => {
+    const copies = keptCopies();
+    // a member posts during the attempt: after the safety backup, before the restore fails
+    faults.duringRestore = async () => writeFileSync(path.join(dataDir, 'data'), 'post 1\npost 2\nwritten meanwhile\n');
+    faults.restoreMismatch = true;
+    const o = await run(await planRestore(ws, target, manifestOf('backup-1.0.0-1', '1.0.0')));
+    expect(o).toMatchObject({ ok: false, status: 'failed', changed: false });
+    expect(o.state).toBe('nothing was changed: bot/prod still runs 1.0.0');
+    expect(o.record.transitions.at(-1)!.note).toMatch(/^stopped before any change: .*row counts differ/);
+    expect(file('data')).toBe('post 1\npost 2\nwritten meanwhile\n');
+    expect(keptCopies()).toBe(copies);
+    expect(lines.some((l) => /Restore the database from before|Deploy 1\.0\.0 again/.test(l))).toBe(false);
+    expect(o.record.details.migrationsRan).toBeUndefined();
+    expect(await lockHeld()).toBe(false);
+  });
+
+  it('a backup taken on a newer release than the environment runs is refused by the plan, saying what to do', async () => {
+    const plan = await planRestore(ws, target, manifestOf('backup-1.1.0-1', '1.1.0'));
+    expect(plan.findings.find((f) => f.id === 'backup-version')).toEqual({
+      id: 'backup-version',
+      level: 'fail',
+      message:
+        'backup backup-1.1.0-1 was taken on 1.1.0, newer than the 1.0.0 bot/prod runs: 1.0.0 would run on the newer ' +
+        'schema of 1.1.0',
+      fix: 'upgrade bot/prod to 1.1.0 first (coopctl upgrade bot --env prod --to 1.1.0), then restore the backup',
+    });
+    const same = await planRestore(ws, target, manifestOf('backup-1.0.0-1', '1.0.0'));
+    expect(same.findings.some((f) => f.id === 'backup-version')).toBe(false);
+  });
+
+  it('a hiccup writing a history note during recovery does not stop the restore; the note goes with the final status', async () => {
+    faults.failDeploy.add('1.1.0');
+    const exec = target.remote.exec.bind(target.remote);
+    let refused = 0;
+    target.remote.exec = (cmd, opts) => {
+      if (String(opts?.stdin ?? '').includes('"migrationsRan"') && !String(opts?.stdin).includes('"status"')) {
+        refused++;
+        return Promise.reject(new Error('ssh: Connection reset by peer'));
+      }
+      return exec(cmd, opts);
+    };
+    let o: ChangeOutcome;
+    try {
+      o = await upgrade('1.1.0');
+    } finally {
+      target.remote.exec = exec;
+    }
+    expect(refused).toBe(1);
+    expect(o.status).toBe('rolled-back');
+    expect(file('version')).toBe('1.0.0');
+    const onHost = (await history()).find((r) => r.id === o.record.id)!;
+    expect(onHost.status).toBe('rolled-back');
+    expect(onHost.details).toMatchObject({ migrationsRan: true, failure: 'migrating to 1.1.0 failed' });
+  });
+
+  it('Ctrl-C at the restoreOnFailure: ask question: NEEDS ATTENTION, nothing restored, the lock kept', async () => {
+    faults.failDeploy.add('1.1.0');
+    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
+    const lock = new HostLock(target.remote, stateDir, 'bot', 'prod');
+    try {
+      const o = await run(
+        { ...plan, restoreOnFailure: 'ask' },
+        { confirmRestore: () => Promise.reject(new InterruptedError('interrupted at: Restore?')) },
+      );
+      expect(o.status).toBe('cancelled');
+      expect(o.state).toBe(
+        'NEEDS ATTENTION: bot/prod reports 1.1.0; not restored: the question whether to restore was interrupted. ' +
+          'The lock is kept (stale once this run has ended). To fix: release it (coopctl lock release bot --env prod ' +
+          `--force -m "after the interrupted upgrade"), then go back with coopctl rollback bot --env prod --to ` +
+          `${o.record.id}, or go on with coopctl upgrade bot --env prod --to 1.1.0`,
+      );
+      expect(file('version')).toBe('1.1.0');
+      expect(lines.some((l) => l.includes('Deploy 1.0.0 again'))).toBe(false);
+      expect(o.record.details).toMatchObject({ lockKept: true });
+      expect(o.record.transitions.at(-1)!.status).toBe('cancelled');
+      const held = await lock.status();
+      expect(held.held).toBe(true);
+      // no heartbeat any more: the lock goes stale (COOPCTL_LOCK_STALE_AFTER is 0.8 s here)
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await lock.status()).stale).toBe(true);
+    } finally {
+      await lock.forceRelease();
+    }
+  });
+});
+
 describe('backup.requiredBeforeChange: false', () => {
   it('is honoured: the plan says there is no safety backup, the stage is skipped and the record says so', async () => {
     const text = `${CONFIG}backup:\n  requiredBeforeChange: false\n`;
@@ -362,8 +458,31 @@ describe('backup.requiredBeforeChange: false', () => {
     expect(o.status).toBe('succeeded');
     expect(o.record.backupId ?? null).toBeNull();
     expect(o.record.details).toMatchObject({ safetyBackup: 'none: backup.requiredBeforeChange: false' });
-    expect(lines).toContain(
-      '✓ No safety backup (backup.requiredBeforeChange: false): a failure cannot put the data of before back: skipped (0.0s)',
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^✓ No safety backup \(backup\.requiredBeforeChange: false\): a failure cannot put the data of before back: skipped \(\d+\.\ds\)$/,
+      ),
     );
+  });
+
+  it('a failure after migrations the version of before cannot run on: NEEDS ATTENTION, no redeploy on that schema', async () => {
+    const text = `${CONFIG}backup:\n  requiredBeforeChange: false\n`;
+    const loaded = parseConfigText(text, path.join(root, 'coopctl.yaml'), configSchemaFor([driver.configSchema]));
+    const noBackups = new Workspace(loaded, new ExecaRunner(false), registry);
+    const t = { ...(await noBackups.target('bot', 'prod')), remote: target.remote };
+    faults.failDeploy.add('1.1.0');
+    const plan = await planUpgrade(noBackups, t, await readVersionChoice(noBackups, t, false), '1.1.0', false);
+    const o = await run(plan, { ws: noBackups, target: t });
+    expect(o.status).toBe('failed');
+    expect(o.state).toBe(
+      "NEEDS ATTENTION: bot/prod is left as the failed upgrade left it: its schema moved: 1.1.0's migrations ran, " +
+        'so 1.0.0 may not run on it, and there is no safety backup to put back (backup.requiredBeforeChange: false). ' +
+        'To fix: find what failed (the log), then run coopctl upgrade bot --env prod --to 1.1.0 again',
+    );
+    expect(lines.some((l) => l.includes('Deploy 1.0.0 again'))).toBe(false);
+    expect(file('version')).toBe('1.1.0');
+    expect(file('schema')).toBe('1.0.0\n1.1.0\n');
+    expect(o.record.details).toMatchObject({ migrationsRan: true, notRestored: 'no safety backup' });
+    expect(await lockHeld()).toBe(false);
   });
 });
