@@ -17,7 +17,10 @@ const { S3Store } = spec.store.type === 's3' ? await import(new URL('backup/stor
 const { SshPool } = await import(new URL('remote/ssh.js', dist).href);
 
 const store = spec.store.type === 'local' ? new LocalStore(spec.store.dir) : new S3Store(spec.store.settings);
-const pool = new SshPool({ ...spec.ssh, agent: false, connectTimeoutMs: 10_000, commandTimeoutMs: 600_000 }, false);
+const pool = new SshPool(
+  { ...spec.ssh, agent: false, connectTimeoutMs: 10_000, commandTimeoutMs: 600_000, stallTimeoutMs: 600_000 },
+  false,
+);
 const host = pool.host(spec.target);
 
 const started = process.hrtime.bigint();

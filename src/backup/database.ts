@@ -194,6 +194,12 @@ export function endSessions(host: RemoteHost, db: DbTarget, which: { app?: strin
   );
 }
 
+/** Drops a database of the restore's own, after ending what is still connected to it (a pg_restore cut off). */
+export async function discardDatabase(host: RemoteHost, db: DbTarget, database: string): Promise<void> {
+  await endSessions(host, db, { database });
+  await dropDatabase(host, db, database);
+}
+
 /**
  * live → previous and restored → live, in one transaction: either both
  * renames happen or neither. Fails while anything is connected to live (stop

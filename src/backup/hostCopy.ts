@@ -3,12 +3,14 @@ import { z } from 'zod';
 import { InputError } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { assertLevel, dumpOnlyArgv, dumpSession, listArgv, restoreCommand, type DbTarget } from './commands.js';
-import { createDatabase, dropDatabase, rowCounts } from './database.js';
+import { createDatabase, discardDatabase, rowCounts } from './database.js';
 import { BackupError } from './errors.js';
 import { hostScript } from './hostS3.js';
-import { required, runReporting, scriptFailure } from './hostRun.js';
+import { required, runReporting, scriptFailure, stopsWithChannel } from './hostRun.js';
 import { assertBackupId, FILE_NAMES } from './ids.js';
 import { assertName } from '../kernel/validate.js';
+import { ProgressWatch } from '../remote/progress.js';
+import { watchRestore } from './restoreProgress.js';
 
 /**
  * The on-host copy: zstd(pg_dump -Fc -Z0) in a root-only directory of the host, outside the Docker volumes
@@ -59,8 +61,9 @@ type HostCopyManifest = z.output<typeof hostManifestSchema>;
 /**
  * umask 077: root-only, what it creates. A backup directory that exists keeps its mode (coopctl_backup_dir:
  * /var/backups is 0755, others read there); the directories below it are coopctl's, made 0700. While it works,
- * `progress N` (bytes written) each second; if that output goes nowhere (the operator's connection is gone) it
- * removes the copy and stops everything it started.
+ * `progress N` (bytes written) each second, then a `checked` line per check done (its progress, runReporting's
+ * measure); if that output goes nowhere (the operator's connection is gone) it removes the copy and stops
+ * everything it started.
  * Exit 10: the dump failed, 11: the check failed; then nothing of this copy is left.
  */
 const COPY = `set -o pipefail
@@ -85,7 +88,9 @@ mv -- "$part" "$out" || fail 10 "cannot rename $part"
 kill "$loop" 2>/dev/null
 size=$(stat -c %s -- "$out") || fail 11 "cannot stat $out"
 sum=$(sha256sum -- "$out") || fail 11 "cannot read $out"
+echo 'checked sha256'
 zstd -tq -- "$out" || fail 11 'zstd -t: the compressed dump is damaged'
+echo 'checked zstd -t'
 { zstd -dcq -- "$out" 2>/dev/null; true; } | "\${list[@]}" >/dev/null || fail 11 'pg_restore --list refused the dump'
 echo "copy \${sum%% *} $size"
 `;
@@ -162,6 +167,8 @@ export async function findHostCopy(host: RemoteHost, c: HostCopy): Promise<HostC
 /**
  * The on-host copy into a NEW database beside the live one (no network, no key): zstd -d | pg_restore there, then
  * row counts equal to the copy's manifest. On failure the new database is dropped; the live one is never touched.
+ * It runs for as long as the server shows the restore moving (restoreProgress.ts), not within ssh.commandTimeout;
+ * when it stalls, or on Ctrl-C (`signal`), it is stopped on the host, its session ended, the new database dropped.
  */
 export async function restoreFromHostCopy(
   host: RemoteHost,
@@ -169,15 +176,22 @@ export async function restoreFromHostCopy(
   c: HostCopy,
   copy: HostCopyManifest,
   database: string,
+  o: { signal?: AbortSignal } = {},
 ): Promise<void> {
   if (database === db.name)
     throw new BackupError('database-step-failed', `refusing to restore over the live database ${database}`);
   await createDatabase(host, db, database);
   try {
-    const r = await host.exec(restoreCommand(db, database, { privileges: true }, hostCopyFile(c)), {
-      mutates: true,
-      reject: false,
-    });
+    const watch = new ProgressWatch();
+    const polling = watchRestore(host, db, database, watch);
+    const r = await host
+      .exec(stopsWithChannel(restoreCommand(db, database, { privileges: true }, hostCopyFile(c))), {
+        mutates: true,
+        reject: false,
+        progress: watch,
+        signal: o.signal,
+      })
+      .finally(() => polling.stop());
     if (r.exitCode !== 0)
       throw scriptFailure(
         host,
@@ -196,7 +210,7 @@ export async function restoreFromHostCopy(
       );
     }
   } catch (err) {
-    await dropDatabase(host, db, database).catch(() => {});
+    await discardDatabase(host, db, database).catch(() => {});
     throw err;
   }
 }

@@ -1,26 +1,34 @@
 import { ToolOutputError } from '../kernel/errors.js';
-import type { RemoteCommand } from '../remote/quote.js';
+import { ProgressWatch } from '../remote/progress.js';
+import { toShell, type RemoteCommand, type ShellLine } from '../remote/quote.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { lastLines } from './database.js';
 import { BackupError } from './errors.js';
+import { hostScript } from './hostS3.js';
 
 interface ScriptResult {
   code: number | null;
   /** stdout without the progress lines. */
   stdout: string;
   stderr: string;
+  /** Why it was stopped for making no progress, if it was. */
+  stalled?: string;
 }
 
 /**
  * Runs a host script that reports `progress N` lines on stdout while it works (the bytes it has written or read)
- * and its results in other lines; progress goes to onBytes as it arrives, the rest is returned.
+ * and its results in other lines; progress goes to onBytes as it arrives, the rest is returned. It runs as long as
+ * it makes progress: a count that moves, or a new result line (a check done); ssh.stallTimeout without either
+ * stops it (its script then stops what it started: its progress lines go nowhere).
  */
 export async function runReporting(
   host: RemoteHost,
   cmd: RemoteCommand,
   o: { stdin?: string; onBytes?: (bytes: number) => void; signal?: AbortSignal },
 ): Promise<ScriptResult> {
-  const h = await host.stream(cmd, { mutates: true, stdin: o.stdin ?? '' });
+  const watch = new ProgressWatch();
+  let results = 0;
+  const h = await host.stream(cmd, { mutates: true, stdin: o.stdin ?? '', progress: watch });
   const onAbort = () => h.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   let pending = '';
@@ -33,12 +41,14 @@ export async function runReporting(
       const m = /^progress (\d+)$/.exec(line);
       if (m) o.onBytes?.(Number(m[1]));
       else if (stdout.length < 64 * 1024) stdout += `${line}\n`;
+      if (!m) results++;
+      watch.saw(`${m?.[1] ?? ''} ${results}`);
     }
   });
   h.stdout.on('error', () => {});
   try {
     const d = await h.done;
-    return { code: d.code, stdout: stdout + pending, stderr: d.stderr };
+    return { code: d.code, stdout: stdout + pending, stderr: d.stderr, stalled: d.stalled };
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
   }
@@ -59,6 +69,10 @@ export function scriptFailure(
   r: ScriptResult,
   code: 'dump-failed' | 'upload-failed' | 'corrupt-dump' | 'database-step-failed',
 ): BackupError {
+  if (r.stalled)
+    return new BackupError(code, `${what} on ${host.target.name}: ${r.stalled}, stopped`, {
+      details: { host: host.target.name, stalled: true },
+    });
   if (r.code === null)
     return new BackupError('connection-lost', `connection to ${host.target.name} was lost during ${what}`);
   return new BackupError(
@@ -66,4 +80,25 @@ export function scriptFailure(
     `${what} failed on ${host.target.name} (exit ${r.code}): ${lastLines(r.stderr) || 'no message'}`,
     { details: { host: host.target.name, exitCode: r.code } },
   );
+}
+
+/**
+ * A blank line on stderr every 2 s: once coopctl has closed the channel (Ctrl-C, no progress) the write fails and
+ * the watchdog ends the whole process group, so nothing goes on working for no one (as READ_SCRIPT's watchdog in
+ * hostS3Read.ts). What runs under `docker exec` is not in that group: the caller ends its database session.
+ */
+export const CHANNEL_WATCHDOG = `( trap '' PIPE; while sleep 2 </dev/null >/dev/null 2>&1; do printf '\\n' >&2 || \
+  { kill -TERM 0; exit; }; done ) &`;
+
+const STOPS_WITH_CHANNEL = `${CHANNEL_WATCHDOG}
+watchdog=$!
+bash -c "$1"
+rc=$?
+kill "$watchdog" 2>/dev/null
+exit "$rc"
+`;
+
+/** `cmd` on the host, stopped there when its SSH channel closes. */
+export function stopsWithChannel(cmd: RemoteCommand): ShellLine {
+  return hostScript(STOPS_WITH_CHANNEL, [toShell(cmd)]);
 }

@@ -1,5 +1,6 @@
 import { ToolOutputError } from '../kernel/errors.js';
 import type { ShellLine } from '../remote/quote.js';
+import { CHANNEL_WATCHDOG } from './hostRun.js';
 import { s3Command, s3Object, type HostS3 } from './hostS3.js';
 
 /**
@@ -34,7 +35,7 @@ done
 d=$(mktemp -d) || exit 98
 trap 'rm -rf "$d"' EXIT
 trap 'exit 143' TERM
-( trap '' PIPE; while sleep 2 </dev/null >/dev/null 2>&1; do printf '\\n' >&2 || { kill -TERM 0; exit; }; done ) &
+${CHANNEL_WATCHDOG}
 watchdog=$!
 set -o pipefail
 # dd's counts ("\\rN bytes ...", each ended only by the next one's \\r) as "bytes N" lines, at once: a count that

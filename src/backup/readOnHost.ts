@@ -1,4 +1,5 @@
 import { InterruptedError, OperationError } from '../kernel/errors.js';
+import type { ProgressWatch } from '../remote/progress.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { objectKey } from './catalog.js';
 import { decryptionError } from './crypto.js';
@@ -26,6 +27,8 @@ interface ReadOnHostOptions {
   onProgress?: ProgressListener;
   /** Ctrl-C: the channel is closed, and the host's watchdog stops what still runs there. */
   signal?: AbortSignal;
+  /** Fed with the bytes read; without progress for ssh.stallTimeout the read is stopped (as by Ctrl-C). */
+  watch?: ProgressWatch;
 }
 
 /**
@@ -56,11 +59,15 @@ export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> 
   const handle = await host.stream(cmd.cmd, {
     mutates: o.into?.mutates ?? false,
     stdin: cmd.stdin,
+    progress: o.watch,
     onStderr: (b) => {
       const lines = (pending + b.toString('utf8')).split('\n');
       pending = lines.pop()!;
       const counts = progressBytes(lines.join('\n'));
-      if (counts.length > 0) progress.update(counts[counts.length - 1]!);
+      if (counts.length > 0) {
+        progress.update(counts[counts.length - 1]!);
+        o.watch?.saw(counts[counts.length - 1]!);
+      }
       said.push(...messages(lines));
       said.splice(0, Math.max(0, said.length - 200));
     },
@@ -72,6 +79,10 @@ export async function readOnHost(o: ReadOnHostOptions): Promise<ReadBackResult> 
   const done = await handle.done.finally(() => o.signal?.removeEventListener('abort', abort));
   if (o.signal?.aborted) throw new InterruptedError(`interrupted while ${where} read backup ${m.id}`);
   const stderr = [...said, ...messages([pending])].join('\n');
+  if (done.stalled) {
+    const what = o.into?.what ?? `the read of backup ${m.id}`;
+    throw new BackupError(o.into?.failure ?? 'store-unreachable', `${what} on ${where}: ${done.stalled}, stopped`);
+  }
   if (done.code === null)
     throw new BackupError('connection-lost', `connection to ${where} was lost while it read backup ${m.id}`);
   const r = parseHostRead(Buffer.concat(out).toString('utf8'), where);

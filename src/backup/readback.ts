@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { InterruptedError } from '../kernel/errors.js';
+import { ProgressWatch } from '../remote/progress.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { objectKey } from './catalog.js';
 import { decompressedInto } from './commands.js';
@@ -34,6 +35,11 @@ interface ReadBackOptions {
     mutates: boolean;
     what: string;
     failure: 'corrupt-dump' | 'database-step-failed';
+    /**
+     * The command's progress: the bytes fed to it always count; a restore adds the server's counters (its indexes
+     * are built after the last byte). Without progress for ssh.stallTimeout it is stopped.
+     */
+    progress?: ProgressWatch;
   };
   /** S3 stores: the host that hashes the object when nothing is fed (the data path then never leaves the servers). */
   hashOn?: RemoteHost;
@@ -65,7 +71,8 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
   if (o.signal?.aborted) throw new InterruptedError(`interrupted before reading backup ${m.id}`);
   const onHost = o.into?.host ?? o.hashOn;
   const s3 = o.store.hostAccess?.();
-  if (s3 && onHost) return readOnHost({ ...o, s3, host: onHost, file });
+  const watch = o.into?.progress ?? new ProgressWatch();
+  if (s3 && onHost) return readOnHost({ ...o, s3, host: onHost, file, watch });
   const source = await o.store.get(objectKey(m, file.name));
   const onAbort = () => source.destroy(new InterruptedError(`interrupted while reading backup ${m.id}`));
   o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -81,7 +88,10 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
         const plain = encrypted ? await decryptingStream(feed, o.identities!) : feed;
         const r = await pipeToRemote(into.host, decompressedInto(into.tool), [plain, plainMeter], {
           mutates: into.mutates,
+          progress: watch,
         });
+        if (r.stalled)
+          throw new BackupError(into.failure, `${into.what} on ${into.host.target.name}: ${r.stalled}, stopped`);
         if (r.feedError !== undefined)
           throw r.feedError instanceof BackupError ? r.feedError : decryptionError(r.feedError);
         if (r.code === null) {
@@ -101,7 +111,10 @@ export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
         }
         return r.stdout;
       },
-      progress.update,
+      (bytes) => {
+        progress.update(bytes);
+        watch.saw(bytes);
+      },
     );
   } finally {
     o.signal?.removeEventListener('abort', onAbort);

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../kernel/errors.js';
+import { ProgressWatch } from '../remote/progress.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { assertIdentifier, restoreArgv, type DbTarget } from './commands.js';
-import { createDatabase, dropDatabase, endSessions, rowCounts } from './database.js';
+import { createDatabase, discardDatabase, rowCounts } from './database.js';
 import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
 import type { ProgressListener } from './progress.js';
 import { readBack } from './readback.js';
+import { watchRestore } from './restoreProgress.js';
 import type { BackupStore } from './store/types.js';
 import { checked, type VerifyOutcome } from './verify.js';
 
@@ -67,6 +69,8 @@ export function restoreNames(live: string, now: Date = new Date()): { restored: 
 async function restoreInto(o: RestoreOptions, database: string, privileges: boolean): Promise<RestoredDatabase> {
   const { host, db } = o.target;
   const m = o.manifest;
+  const watch = new ProgressWatch();
+  const polling = watchRestore(host, db, database, watch);
   await readBack({
     store: o.store,
     manifest: m,
@@ -77,11 +81,12 @@ async function restoreInto(o: RestoreOptions, database: string, privileges: bool
       mutates: true,
       what: `pg_restore into ${database}`,
       failure: 'corrupt-dump',
+      progress: watch,
     },
     phase: 'restore',
     onProgress: o.onProgress,
     signal: o.signal,
-  });
+  }).finally(() => polling.stop());
   o.onProgress?.({ phase: 'check', bytes: 0 });
   const counts = await rowCounts(host, db, database, Object.keys(m.database.rowCounts));
   const mismatches = Object.entries(m.database.rowCounts)
@@ -122,7 +127,7 @@ export async function restoreScratch(o: RestoreOptions): Promise<ScratchOutcome>
         restored = await restoreInto(o, database, false);
       } finally {
         try {
-          await discard(o.target, database);
+          await discardDatabase(o.target.host, o.target.db, database);
         } catch (err) {
           warnings.push(
             `scratch database ${database} on ${o.target.host.target.name} could not be dropped: ${errorMessage(err)}`,
@@ -157,13 +162,7 @@ export async function restoreToNewDatabase(o: RestoreOptions & { database: strin
   try {
     return await restoreInto(o, o.database, true);
   } catch (err) {
-    await discard(o.target, o.database).catch(() => {});
+    await discardDatabase(o.target.host, o.target.db, o.database).catch(() => {});
     throw err;
   }
-}
-
-/** Drops a database of the restore's own, after ending what is still connected to it (a pg_restore cut off). */
-async function discard(target: RestoreHost, database: string): Promise<void> {
-  await endSessions(target.host, target.db, { database });
-  await dropDatabase(target.host, target.db, database);
 }

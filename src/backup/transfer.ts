@@ -1,6 +1,7 @@
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InterruptedError } from '../kernel/errors.js';
+import type { ProgressWatch } from '../remote/progress.js';
 import type { RemoteCommand } from '../remote/quote.js';
 import type { RemoteHost, StreamHandle } from '../remote/ssh.js';
 import { encryptingStream } from './crypto.js';
@@ -117,6 +118,8 @@ interface RemoteFeedResult {
   signal: string | null;
   stdout: string;
   stderr: string;
+  /** Why it was stopped for making no progress, if it was. */
+  stalled?: string;
 }
 
 const STDOUT_LIMIT = 4 * 1024 * 1024;
@@ -131,10 +134,10 @@ export async function pipeToRemote(
   cmd: RemoteCommand,
   /** The source, then any transforms it goes through. */
   streams: readonly Readable[],
-  opts: { mutates: boolean },
+  opts: { mutates: boolean; progress?: ProgressWatch },
 ): Promise<RemoteFeedResult> {
   const stdin = new PassThrough();
-  const handle = await host.stream(cmd, { mutates: opts.mutates, stdin });
+  const handle = await host.stream(cmd, { mutates: opts.mutates, stdin, progress: opts.progress });
   let stdout = '';
   handle.stdout.on('data', (b: Buffer) => {
     if (stdout.length < STDOUT_LIMIT) stdout += b.toString('utf8');
@@ -157,5 +160,12 @@ export async function pipeToRemote(
   }
   const d = await done;
   const closedEarly = (feedError as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
-  return { feedError: closedEarly ? undefined : feedError, code: d.code, signal: d.signal, stdout, stderr: d.stderr };
+  return {
+    feedError: closedEarly ? undefined : feedError,
+    code: d.code,
+    signal: d.signal,
+    stdout,
+    stderr: d.stderr,
+    stalled: d.stalled,
+  };
 }

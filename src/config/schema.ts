@@ -40,6 +40,11 @@ const sshSchema = z.strictObject({
   agent: z.boolean().default(true),
   connectTimeout: duration.default(15_000),
   commandTimeout: duration.default(30 * 60_000),
+  /**
+   * Long data commands (dump, upload, restore test, restore) are not bounded by commandTimeout: they are stopped
+   * when they have made no progress (bytes, the server's restore counters) for this long.
+   */
+  stallTimeout: duration.refine((ms) => ms >= 1000, { error: 'must be at least 1s' }).default(10 * 60_000),
   parallel: z.number().int().min(1).max(64).default(8),
 });
 

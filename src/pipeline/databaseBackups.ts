@@ -77,7 +77,7 @@ function databaseBackups(ws: Workspace): SafetyBackups {
       if (onHost) {
         ctx.report(`from the on-host copy ${hostCopyFile(copy)} (no network)`);
         ctx.title(`Restoring ${id} from the copy on ${t.host.name}`);
-        await restoreFromHostCopy(t.remote, db, copy, onHost, names.restored);
+        await restoreFromHostCopy(t.remote, db, copy, onHost, names.restored, { signal: ctx.signal });
       } else {
         const store = await openBackupStore(ws, storeName);
         const manifest = await findBackup(store, id, { service: t.service });
@@ -89,6 +89,7 @@ function databaseBackups(ws: Workspace): SafetyBackups {
           target: { host: t.remote, db },
           database: names.restored,
           onProgress: (pr) => ctx.title(`Restoring ${manifest.id}: ${text(pr)}`),
+          signal: ctx.signal,
         });
       }
       ctx.report(`restored into ${names.restored}; row counts match the backup`);

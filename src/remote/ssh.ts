@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
-import { HostKeyError, RemoteError } from '../kernel/errors.js';
+import { HostKeyError, InterruptedError, RemoteError } from '../kernel/errors.js';
 import type { RunResult } from '../kernel/process.js';
 import { redact } from '../kernel/redact.js';
 import { probeCertificate, type CertificateVerdict } from './hostCertificate.js';
@@ -20,6 +20,7 @@ import { fallbackEffective, parseHop, resolveSshConfig, SshClientMissing, type S
 import { toShell, type RemoteCommand } from './quote.js';
 import { sudoRefusal, withBecome } from './become.js';
 import type { Become } from '../config/inventory.js';
+import { stalledText, type ProgressWatch } from './progress.js';
 
 export interface SshTarget {
   /** Inventory name (rhizome); used in messages. */
@@ -49,6 +50,8 @@ interface SshSettings extends SshFiles {
   agent: boolean;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /** A long data command (given a ProgressWatch) is stopped when it has made no progress for this long. */
+  stallTimeoutMs: number;
   /** Asks for the passphrase of a configured, encrypted key (at a terminal); absent: such a key is an error. */
   askPassphrase?: (keyFile: string) => Promise<string>;
 }
@@ -58,6 +61,13 @@ export interface ExecOptions {
   mutates: boolean;
   stdin?: string | Buffer | Readable;
   timeoutMs?: number;
+  /**
+   * A long data command: bounded not by timeoutMs (nor ssh.commandTimeout) but by its progress, which the caller
+   * feeds to the watch; stopped (its channel closed) once the watch has seen no change for ssh.stallTimeout.
+   */
+  progress?: ProgressWatch;
+  /** exec only: aborting closes the channel and rejects with an InterruptedError (Ctrl-C). */
+  signal?: AbortSignal;
   /** Return non-zero exits instead of throwing. */
   reject?: boolean;
   onStdout?: (chunk: Buffer) => void;
@@ -67,7 +77,7 @@ export interface ExecOptions {
 export interface StreamHandle {
   stdout: Readable;
   /** Resolves when the command ends, with its exit code and stderr (bounded). */
-  done: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+  done: Promise<{ code: number | null; signal: string | null; stderr: string; stalled?: string }>;
   /** Stop the command (closes the channel). */
   abort(): void;
 }
@@ -75,9 +85,11 @@ export interface StreamHandle {
 /** The only way coopctl touches a host. */
 export interface RemoteHost {
   readonly target: SshTarget;
+  /** ssh.stallTimeout: how long a command given a ProgressWatch may go without progress. */
+  readonly stallTimeoutMs: number;
   exec(cmd: RemoteCommand, opts: ExecOptions): Promise<RunResult>;
   /** For large outputs (dumps): stdout as a stream, never buffered whole. */
-  stream(cmd: RemoteCommand, opts: Omit<ExecOptions, 'onStdout' | 'reject'>): Promise<StreamHandle>;
+  stream(cmd: RemoteCommand, opts: Omit<ExecOptions, 'onStdout' | 'reject' | 'signal'>): Promise<StreamHandle>;
   close(): Promise<void>;
 }
 
@@ -298,6 +310,38 @@ class SshHost implements RemoteHost {
     });
   }
 
+  get stallTimeoutMs(): number {
+    return this.settings.stallTimeoutMs;
+  }
+
+  /**
+   * Closes the channel when the command outlives its bound: ssh.commandTimeout (or opts.timeoutMs), or, for a long
+   * data command with a ProgressWatch, ssh.stallTimeout without progress. `why` says which, once it has happened.
+   */
+  private bound(ch: ClientChannel, opts: Pick<ExecOptions, 'timeoutMs' | 'progress'>) {
+    let why: string | undefined;
+    const watch = opts.progress;
+    const stallMs = this.settings.stallTimeoutMs;
+    const timeoutMs = opts.timeoutMs ?? this.settings.commandTimeoutMs;
+    const timer = watch
+      ? setInterval(
+          () => {
+            if (why || watch.idleMs() < stallMs) return;
+            why = stalledText(watch.idleMs());
+            ch.close();
+          },
+          Math.min(1000, stallMs / 4),
+        )
+      : setTimeout(() => {
+          why = `command timed out after ${Math.round(timeoutMs / 1000)}s`;
+          ch.close();
+        }, timeoutMs);
+    return {
+      why: () => why,
+      clear: () => clearTimeout(timer),
+    };
+  }
+
   /** The command line as the host's shell gets it: through sudo when the inventory says become. */
   private line(cmd: RemoteCommand): string {
     return toShell(withBecome(cmd, this.target.become));
@@ -319,13 +363,15 @@ class SshHost implements RemoteHost {
     const ch = await this.channel(line);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const timeoutMs = opts.timeoutMs ?? this.settings.commandTimeoutMs;
     return new Promise<RunResult>((resolve, reject) => {
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
+      const limit = this.bound(ch, opts);
+      let interrupted = false;
+      const onAbort = () => {
+        interrupted = true;
         ch.close();
-      }, timeoutMs);
+      };
+      if (opts.signal?.aborted) onAbort();
+      else opts.signal?.addEventListener('abort', onAbort, { once: true });
       ch.on('data', (b: Buffer) => {
         out.push(b);
         opts.onStdout?.(b);
@@ -335,7 +381,8 @@ class SshHost implements RemoteHost {
         opts.onStderr?.(b);
       });
       ch.on('close', (code: number | null, signal?: string) => {
-        clearTimeout(timer);
+        limit.clear();
+        opts.signal?.removeEventListener('abort', onAbort);
         const result: RunResult = {
           stdout: Buffer.concat(out).toString('utf8'),
           stderr: Buffer.concat(err).toString('utf8'),
@@ -345,12 +392,12 @@ class SshHost implements RemoteHost {
         // Even with reject: false: a refusal by sudo is never the command's answer (a missing file, ...).
         const refused = this.refusal(result);
         if (refused) reject(refused);
-        else if (timedOut) {
+        else if (interrupted) reject(new InterruptedError(`interrupted on ${this.target.name}`));
+        else if (limit.why()) {
           reject(
-            new RemoteError(
-              `${this.target.name}: command timed out ` +
-                `after ${Math.round(timeoutMs / 1000)}s: ${redact(line).slice(0, 200)}`,
-            ),
+            new RemoteError(`${this.target.name}: ${limit.why()}, stopped: ${redact(line).slice(0, 200)}`, {
+              details: { stalled: !!opts.progress },
+            }),
           );
         } else if (code === null || code === undefined) {
           reject(
@@ -375,22 +422,31 @@ class SshHost implements RemoteHost {
     });
   }
 
-  async stream(cmd: RemoteCommand, opts: Omit<ExecOptions, 'onStdout' | 'reject'>): Promise<StreamHandle> {
+  async stream(cmd: RemoteCommand, opts: Omit<ExecOptions, 'onStdout' | 'reject' | 'signal'>): Promise<StreamHandle> {
     const line = this.line(cmd);
     if (opts.mutates && this.dryRun) throw new RemoteError('internal: a mutating stream cannot run under --dry-run');
     this.log(`$ ${this.target.name}: ${redact(line)}`);
     const ch = await this.channel(line);
+    // Without a ProgressWatch a stream is the caller's to stop (Ctrl-C, a failure downstream).
+    const limit = opts.progress ? this.bound(ch, opts) : undefined;
     let stderr = '';
     ch.stderr.on('data', (b: Buffer) => {
       if (stderr.length < 64 * 1024) stderr += b.toString('utf8');
       opts.onStderr?.(b);
     });
-    const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
+    const done = new Promise<Awaited<StreamHandle['done']>>((resolve) => {
       ch.on('close', (code: number | null, signal?: string) => {
+        limit?.clear();
+        const stalled = limit?.why();
         // sudo's refusal, said as exec says it: the caller reports stderr's last lines.
         const refused = this.refusal({ exitCode: code ?? -1, stderr });
         const said = refused ? `${stderr}${refused.message}\n${refused.hints[0]}\n` : stderr;
-        resolve({ code: code ?? null, signal: signal ?? null, stderr: said });
+        resolve({
+          code: stalled ? null : (code ?? null),
+          signal: signal ?? null,
+          stderr: said,
+          ...(stalled && { stalled }),
+        });
       });
     });
     writeStdin(ch, opts.stdin);

@@ -56,6 +56,7 @@ export class Workspace {
         agent: s.agent,
         connectTimeoutMs: s.connectTimeout,
         commandTimeoutMs: s.commandTimeout,
+        stallTimeoutMs: s.stallTimeout,
       },
       runner.dryRun,
       log,

@@ -12,6 +12,7 @@ import type { ExecOptions, RemoteHost, StreamHandle } from '../../src/remote/ssh
  */
 export class LocalHost implements RemoteHost {
   readonly target = { name: 'local', address: '127.0.0.1', port: 22, user: 'coopctl' };
+  readonly stallTimeoutMs = 60_000;
 
   exec(cmd: RemoteCommand, opts: ExecOptions): Promise<RunResult> {
     const line = toShell(cmd);

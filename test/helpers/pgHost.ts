@@ -68,6 +68,7 @@ export async function startPgHost(name = 'dbhost'): Promise<PgHost> {
       agent: false,
       connectTimeoutMs: 10_000,
       commandTimeoutMs: 120_000,
+      stallTimeoutMs: 60_000,
     },
     false,
   );

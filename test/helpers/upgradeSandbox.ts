@@ -232,12 +232,17 @@ export async function changeWhileUnhealthy(
 }
 
 /** The CLI started in the background (no TTY, CI set), to signal it or run another one alongside. */
-export function startCli(sb: TestSandbox, args: string[], env: Record<string, string> = {}) {
+export function startCli(
+  sb: TestSandbox,
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { timeoutMs?: number } = {},
+) {
   return execa(process.execPath, [BIN, '-c', sb.config, ...args], {
     cwd: REPO,
     env: { CI: 'true', NO_COLOR: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...sb.env, ...env },
     reject: false,
-    timeout: 180_000,
+    timeout: opts.timeoutMs ?? 180_000,
     stdin: 'ignore',
   });
 }

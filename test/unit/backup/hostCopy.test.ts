@@ -60,7 +60,13 @@ async function stream(cmd: RemoteCommand): Promise<StreamHandle> {
 }
 
 const local = new LocalHost();
-const host: RemoteHost = { target: local.target, exec: (c, o) => local.exec(c, o), stream, close: async () => {} };
+const host: RemoteHost = {
+  target: local.target,
+  stallTimeoutMs: local.stallTimeoutMs,
+  exec: (c, o) => local.exec(c, o),
+  stream,
+  close: async () => {},
+};
 const db: DbTarget = { name: 'mastodon_production', user: 'postgres' };
 const base = path.join(work, "it's $(touch pwned) dir");
 const copyOf = (id: string) => ({ base, service: 'mastodon', env: 'prod', id });

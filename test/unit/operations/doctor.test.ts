@@ -52,6 +52,7 @@ const down: RemoteHost = {
   exec: () => Promise.reject(new RemoteError('downhost: connect ETIMEDOUT 10.0.0.9:22')),
   stream: () => Promise.reject(new Error('no')),
   close: async () => {},
+  stallTimeoutMs: 60_000,
 };
 
 let ws: Workspace;

@@ -159,7 +159,7 @@ describe('one pipeline, a made-up service and driver', () => {
       Array.isArray(cmd) && cmd.length === 1 && cmd[0] === 'true' ? Promise.reject(keyError) : local.exec(cmd, opts);
     target = {
       ...target,
-      remote: { target: local.target, exec, stream: local.stream.bind(local), close: async () => {} },
+      remote: { ...local, exec, stream: local.stream.bind(local), close: async () => {} },
     };
     try {
       const err = await upgrade('1.1.0').catch((e: unknown) => e);
