@@ -107,10 +107,7 @@ export function showPlan(
  * rendering a question is drawn over and never seen. The pipeline then
  * breaks that lock only (another one found by then is refused, exit 4).
  */
-async function staleLockDecision(
-  ctx: CommandContext,
-  t: Target,
-): Promise<((s: LockStatus) => Promise<boolean>) | undefined> {
+async function staleLockDecision(ctx: CommandContext, t: Target): Promise<LockStatus | undefined> {
   if (!ctx.prompter.interactive) return undefined;
   const asked = await new HostLock(t.remote, t.paths.stateDir, t.service, t.env).status();
   if (!asked.held || !asked.stale) return undefined;
@@ -119,7 +116,7 @@ async function staleLockDecision(
     flag: '--force',
     default: false,
   });
-  return ok ? async (found) => found.info?.id === asked.info?.id : undefined;
+  return ok ? asked : undefined;
 }
 
 /** Asks for the go-ahead unless --yes; false: not confirmed, nothing was changed. */

@@ -2,12 +2,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO, json } from '../helpers/cli.js';
+import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { TmuxSession } from '../helpers/tmux.js';
+import type { TmuxSession } from '../helpers/tmux.js';
 import {
   applyEvents,
   killTree,
+  operatorTerminal,
   processTree,
   SandboxMastodon,
   signalTree,
@@ -74,22 +75,7 @@ async function upgradeUntilTask(env: string, to: string, task?: RegExp, extraEnv
 }
 
 function terminal(args: string[]): Promise<TmuxSession> {
-  return TmuxSession.start(
-    [
-      'env',
-      '-u',
-      'CI',
-      'NO_COLOR=1',
-      `XDG_STATE_HOME=${freshStateHome()}`,
-      ...Object.entries(sb.env).map(([k, v]) => `${k}=${v}`),
-      process.execPath,
-      BIN,
-      '-c',
-      sb.config,
-      ...args,
-    ],
-    { cwd: REPO, width: 220 },
-  );
+  return operatorTerminal(sb, args, { XDG_STATE_HOME: freshStateHome() });
 }
 
 describe('coopctl upgrade at a terminal', () => {

@@ -11,6 +11,7 @@ import { inNetns } from '../world/netns.js';
 import type { SandboxState } from '../world/state.js';
 import { BIN, REPO } from './cli.js';
 import { startSandbox, type TestSandbox } from './sandbox.js';
+import { TmuxSession } from './tmux.js';
 
 /**
  * What an upgrade test looks at on a sandbox Mastodon host, from the outside:
@@ -228,6 +229,25 @@ export function startCli(sb: TestSandbox, args: string[], env: Record<string, st
     timeout: 180_000,
     stdin: 'ignore',
   });
+}
+
+/** The CLI at a terminal (tmux), as an operator runs it: CI unset, so it asks. `env`: XDG_STATE_HOME and others. */
+export function operatorTerminal(sb: TestSandbox, args: string[], env: Record<string, string>): Promise<TmuxSession> {
+  return TmuxSession.start(
+    [
+      'env',
+      '-u',
+      'CI',
+      'NO_COLOR=1',
+      ...Object.entries({ ...sb.env, ...env }).map(([k, v]) => `${k}=${v}`),
+      process.execPath,
+      BIN,
+      '-c',
+      sb.config,
+      ...args,
+    ],
+    { cwd: REPO, width: 220 },
+  );
 }
 
 /** What a background run has written to stderr so far (its progress lines, without --json). */
