@@ -158,10 +158,20 @@ export function unknownName(kind: string, value: string, known: Iterable<string>
   return `unknown ${kind} "${value}"${hint || (list.length ? ` (known: ${list.join(', ')})` : '')}`;
 }
 
+// C0 and C1 controls and DEL, and the format characters that reorder or hide text on a terminal: the bidi marks,
+// embeddings, overrides and isolates (U+061C, U+200E-F, U+202A-E, U+2066-9) and the line and paragraph separators.
+const UNPRINTABLE = /[\0-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
 /**
- * Text from a host or another operator (a lock message, a holder's name) as it may be shown on a terminal:
- * control characters, escape sequences among them, become visible `\xNN` instead of acting on the terminal.
+ * Text from a host or another operator (a lock message, a holder's name, a rejection's reason, a history note) as it
+ * may be shown on a terminal: control characters, escape sequences among them, and bidi overrides become visible
+ * `\xNN` / `\u{NNNN}` instead of acting on the terminal. `lines`: newlines and tabs stay (a multi-line message).
+ * JSON output keeps the exact text (JSON escapes it).
  */
-export function printable(text: string): string {
-  return text.replace(/[\0-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+export function printable(text: string, opts: { lines?: boolean } = {}): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    if (opts.lines && (c === '\n' || c === '\t')) return c;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
 }
