@@ -1,7 +1,7 @@
 import { printable } from '../kernel/validate.js';
 import { type BreakOutcome, describeHolder, type HostLock, type LockStatus } from './lock.js';
 import { currentOperator } from './operator.js';
-import { HistoryStore, newRecordId } from './records.js';
+import { HistoryStore } from './records.js';
 
 /**
  * Breaking someone's lock is an operation of its own in the history, with the lock as it was judged, whatever came
@@ -13,14 +13,12 @@ export async function recordForcedRelease(
   outcome: BreakOutcome,
   message?: string,
 ): Promise<void> {
-  const now = new Date();
   const held = `a lock held by ${describeHolder(judged)}${judged.stale ? ` (stale: ${judged.staleReason})` : ''}`;
   await new HistoryStore(lock.remote, lock.stateDir).append(
     lock.service,
     lock.env,
-    newRecordId('lock-force-release', now),
+    { operation: 'lock-force-release' },
     {
-      at: now.toISOString(),
       status: outcome.broken ? 'succeeded' : 'failed',
       note: outcome.broken ? `forced release of ${held}` : `${breakRefusal(outcome)}: ${held}`,
       fields: {

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { killTree, operatorTerminal, SandboxMastodon, startCli, waitFor } from '../helpers/upgradeSandbox.js';
 
@@ -21,8 +22,57 @@ afterAll(async () => {
   await sb?.down();
 });
 
+/**
+ * An operator's laptop whose clock is off by `offset` (libfaketime, as `faketime -f` takes it: '+3d', '-2d'), for
+ * coopctl's own process (node): what coopctl does with its clock is what is tested; the hosts keep theirs.
+ */
+function laptopClock(offset: string): Record<string, string> {
+  const lib = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+  if (!existsSync(lib)) throw new Error(`${lib} is missing: install faketime (scripts/setup.sh does)`);
+  return { LD_PRELOAD: lib, FAKETIME: offset, FAKETIME_ONLY_CMDS: 'node', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}
+
+interface HistoryDoc {
+  records: Array<{ id: string; operation: string; status: string; operator: string; startedAt: string }>;
+}
+
 /** Each operator's own laptop state (logs, manual lock ids), inside the sandbox's dir so it goes with it. */
 const stateHome = (name: string) => mkdtempSync(path.join(sb.dir, `${name}-state-`));
+
+describe("history and the soak go by the host's clock, never an operator's laptop's", () => {
+  it('a rejection lifted after it was made stays lifted, though the rejecting laptop ran three days ahead', async () => {
+    const ana = { COOPCTL_OPERATOR: 'Ana', ...laptopClock('+3d') };
+    const rejected = await sb.run(['reject', 'mastodon', '4.5.1', '--reason', 'breaks federation'], ana);
+    expect(rejected.code, rejected.stderr).toBe(0);
+    const bo = { COOPCTL_OPERATOR: 'Bo' };
+    const lifted = await sb.run(['unreject', 'mastodon', '4.5.1', '--reason', 'fixed upstream'], bo);
+    expect(lifted.code, lifted.stderr).toBe(0);
+
+    const versions = json<{ versions: Array<{ version: string; rejected: boolean }> }>(
+      await sb.run(['--json', 'versions', 'mastodon', '--env', 'prod']),
+    );
+    expect(versions.versions.find((v) => v.version === '4.5.1')).toMatchObject({ rejected: false });
+    const history = json<HistoryDoc>(await sb.run(['--json', 'history', 'mastodon', '--env', 'prod']));
+    expect(history.records.map((r) => [r.operation, r.operator])).toEqual([
+      ['unreject', 'Bo'],
+      ['reject', 'Ana'],
+    ]);
+    for (const r of history.records) expect(Math.abs(Date.parse(r.startedAt) - Date.now())).toBeLessThan(600_000);
+  });
+
+  it('a change made from a laptop two days behind has not soaked, and a promoter two days ahead does not make it so', async () => {
+    const ana = { COOPCTL_OPERATOR: 'Ana', XDG_STATE_HOME: stateHome('ana'), ...laptopClock('-2d') };
+    const up = await sb.run(['upgrade', 'mastodon', '--env', 'alpha', '--to', '4.4.8', '--yes', '--no-check'], ana);
+    expect(up.code, up.stderr).toBe(0);
+    for (const clock of [{}, laptopClock('+2d')]) {
+      const promote = await sb.run(['--dry-run', 'promote', 'mastodon'], { COOPCTL_OPERATOR: 'Bo', ...clock });
+      expect(promote.code, promote.stderr).toBe(3);
+      expect(promote.stderr).toMatch(
+        /mastodon\/alpha has run 4\.4\.8 for \d[\d.ms]* \(since .*\); the soak time is 24h0m/,
+      );
+    }
+  });
+});
 
 describe('breaking a stale lock', () => {
   it('two operators at their terminals break the same stale lock at once: one breaks it and upgrades, the other is refused (exit 4); both are recorded', async () => {
