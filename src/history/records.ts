@@ -127,6 +127,14 @@ export class HistoryStore {
   }
 }
 
+/** The operations that change which version runs: what rollback undoes, what a pre-change backup belongs to. */
+const VERSION_CHANGES = ['upgrade', 'rollback', 'promote'];
+
+/** The succeeded changes of version among `records`, in their order (newest first, as read). */
+export function succeededChanges(records: readonly HistoryRecord[]): HistoryRecord[] {
+  return records.filter((r) => r.status === 'succeeded' && VERSION_CHANGES.includes(r.operation) && !!r.from && !!r.to);
+}
+
 export function parseHistory(text: string): HistoryRecord[] {
   const records: HistoryRecord[] = [];
   let current: { id: string; events: RecordEvent[] } | undefined;
