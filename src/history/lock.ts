@@ -1,4 +1,3 @@
-import { pidAlive } from '../kernel/process.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +5,7 @@ import { z } from 'zod';
 import { InputError, InterruptedError, LockHeldError, OperationError, ToolOutputError } from '../kernel/errors.js';
 import { printable } from '../kernel/validate.js';
 import type { RemoteHost } from '../remote/ssh.js';
+import { holderHere, registerHeld, unregisterHeld } from './liveLocks.js';
 import { currentOperator } from './operator.js';
 import { stateDirFor } from './paths.js';
 
@@ -113,10 +113,11 @@ function sh(script: string, ...args: string[]): string[] {
 export function lockStatusFrom(
   raw: string,
   now: Date,
-  localHost = hostname(),
   staleAfter = STALE_AFTER_MS,
   /** The heartbeat's age as the host's own clock tells it; otherwise `now` minus the recorded heartbeat. */
   heartbeatAgeMs?: number,
+  /** The process of this machine that took lock `id`, if it was taken from here (liveLocks). */
+  holderOf: (id: string) => { pid: number; alive: boolean } | undefined = holderHere,
 ): LockStatus {
   const parsed = JSON.parse(raw.trim() || 'null') as unknown;
   if (parsed === null)
@@ -141,9 +142,12 @@ export function lockStatusFrom(
   if (info.kind === 'auto' && age > staleAfter) {
     stale = true;
     staleReason = `no heartbeat for ${Math.round(age / 1000)}s (the run that took it has stopped)`;
-  } else if (info.kind === 'auto' && info.pid && info.from.endsWith(`@${localHost}`) && !pidAlive(info.pid)) {
-    stale = true;
-    staleReason = `process ${info.pid} on ${localHost} is gone`;
+  } else if (info.kind === 'auto') {
+    const here = holderOf(info.id);
+    if (here && !here.alive) {
+      stale = true;
+      staleReason = `process ${here.pid} on ${hostname()} is gone`;
+    }
   }
   return {
     held: true,
@@ -208,13 +212,7 @@ export class HostLock {
     const newline = r.stdout.indexOf('\n');
     const times = hostTimes(r.stdout.slice(0, Math.max(newline, 0)));
     try {
-      const s = lockStatusFrom(
-        r.stdout.slice(newline + 1),
-        times.now ?? this.now(),
-        hostname(),
-        this.staleAfter,
-        times.ageMs,
-      );
+      const s = lockStatusFrom(r.stdout.slice(newline + 1), times.now ?? this.now(), this.staleAfter, times.ageMs);
       return s.held && times.inode ? { ...s, inode: times.inode } : s;
     } catch {
       throw new ToolOutputError(`${this.remote.target.name}: lock file of ${this.service}/${this.env} is not JSON`);
@@ -275,7 +273,10 @@ export class HostLock {
       );
     }
     this.info = info;
-    if (opts.kind === 'auto' && !r.skipped) this.startHeartbeat();
+    if (opts.kind === 'auto' && !r.skipped) {
+      registerHeld(info.id);
+      this.startHeartbeat();
+    }
     return info;
   }
 
@@ -311,6 +312,7 @@ export class HostLock {
     if (!this.info) return false;
     const id = this.info.id;
     this.info = undefined;
+    unregisterHeld(id);
     return this.releaseById(id);
   }
 

@@ -166,6 +166,49 @@ describe('breaking a lock replaces exactly the lock that was judged', () => {
   });
 });
 
+describe("a lock's liveness is bound to its lock id, not to user@hostname", () => {
+  const registry = (id: string) => path.join(os.tmpdir(), `coopctl-${process.getuid!()}`, 'locks-held', id);
+
+  it('a live lock of another machine with the same user@hostname and a pid dead here is not stale', async () => {
+    const stateDir = path.join(root, 'same-name');
+    const dir = path.join(stateDir, 'bot', 'prod', 'lock');
+    mkdirSync(dir, { recursive: true });
+    const at = new Date().toISOString();
+    const info = {
+      id: 'f00dcafe00000001',
+      service: 'bot',
+      env: 'prod',
+      holder: 'Ana',
+      from: `${os.userInfo().username}@${os.hostname()}`,
+      pid: 2 ** 22 + 4321,
+      command: 'upgrade bot',
+      kind: 'auto',
+      since: at,
+      heartbeatAt: at,
+    };
+    writeFileSync(path.join(dir, 'info.json'), JSON.stringify(info));
+    expect(await lockIn(stateDir).status()).toMatchObject({ held: true, stale: false });
+  });
+
+  it("a process that got the dead holder's pid does not keep its lock alive", async () => {
+    const stateDir = path.join(root, 'pid-reused');
+    const info = await lockIn(stateDir).acquire({ command: 'upgrade bot', kind: 'auto' });
+    expect(await lockIn(stateDir).status()).toMatchObject({ stale: false });
+    // the holder died and the system gave its pid (ours) to a new process: same pid, another start
+    writeFileSync(registry(info.id), JSON.stringify({ pid: process.pid, start: '1' }));
+    const s = await lockIn(stateDir).status();
+    expect(s).toMatchObject({ stale: true, staleReason: `process ${process.pid} on ${os.hostname()} is gone` });
+  });
+
+  it('released, the lock is no longer registered here', async () => {
+    const l = lockIn(path.join(root, 'registered'));
+    const info = await l.acquire({ command: 'upgrade bot', kind: 'auto' });
+    expect(existsSync(registry(info.id))).toBe(true);
+    await l.release();
+    expect(existsSync(registry(info.id))).toBe(false);
+  });
+});
+
 describe('staleness is judged by the host clock', () => {
   const minutes = (n: number) => n * 60_000;
 
