@@ -123,7 +123,11 @@ export class HistoryStore {
     const now = /^#now (\d+(?:\.\d+)?)$/m.exec(r.stdout);
     if (!now)
       throw new ToolOutputError(`${this.remote.target.name}: the history of ${service}/${env} has no clock line`);
-    return { records: parseHistory(r.stdout), hostNow: new Date(Number.parseFloat(now[1]) * 1000) };
+    // newest first by the host's time of their start (ms), which names them only to the second
+    const records = parseHistory(r.stdout).sort(
+      (a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id),
+    );
+    return { records, hostNow: new Date(Number.parseFloat(now[1]) * 1000) };
   }
 }
 
