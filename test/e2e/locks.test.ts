@@ -16,7 +16,7 @@ let prod: SandboxMastodon;
 beforeAll(async () => {
   sb = await startSandbox();
   prod = new SandboxMastodon(sb, 'prod');
-});
+}, 600_000);
 
 afterAll(async () => {
   await sb?.down();
