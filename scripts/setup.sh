@@ -18,6 +18,8 @@ command -v gpg >/dev/null || missing+=(gnupg)
 command -v pass >/dev/null || missing+=(pass)
 command -v git >/dev/null || missing+=(git)
 command -v tmux >/dev/null || missing+=(tmux)
+# libfaketime: the tests run coopctl with a laptop clock that is off, the hosts keeping theirs
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || missing+=(faketime)
 command -v ip >/dev/null || missing+=(iproute2)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/bin/sudo ] || missing+=(sudo)

@@ -1,3 +1,4 @@
+import { errorMessage } from '../kernel/errors.js';
 import { BackupError } from './errors.js';
 import { assertLevel, DEFAULT_COMPRESSION, dumpSession, readFileCommand } from './commands.js';
 import { backupSettings, type CreateBackupOptions } from './create.js';
@@ -12,6 +13,7 @@ import {
 } from './hostCopy.js';
 import { parseUpload, uploadCommand, type HostS3 } from './hostS3.js';
 import { required, runReporting, scriptFailure } from './hostRun.js';
+import { backupsInUse, type HistoryHost } from './inUse.js';
 import { backupDir, FILE_NAMES, newBackupId } from './ids.js';
 import { serializeManifest, type BackupFile, type Manifest } from './manifest.js';
 import { throttled } from './progress.js';
@@ -23,7 +25,8 @@ import { transferToStore } from './transfer.js';
  * directory on this machine: through the SSH connection), the manifest last.
  */
 interface HostBackupOptions extends CreateBackupOptions {
-  onHost: { dir: string; keep: number };
+  /** `history`: where the service×env's lock and history are, which tell the copies a change uses. */
+  onHost: { dir: string; keep: number; history: HistoryHost };
 }
 
 /** The checked on-host copy, with everything the manifest needs. */
@@ -186,13 +189,22 @@ export async function sendOffsite(o: HostBackupOptions, c: HostCopied): Promise<
       verifications: [],
     };
     await store.putText(dir + FILE_NAMES.manifest, serializeManifest(manifest));
-    await pruneHostCopies(source.host, c.copy, o.onHost.keep);
+    await pruneOlderCopies(o, c.copy);
     return manifest;
   } catch (err) {
     await store.delete(written).catch(() => {});
     await removeHostCopy(source.host, c.copy);
     throw err;
   }
+}
+
+/** The on-host retention, never removing a copy a change uses; when that cannot be told, nothing is removed. */
+async function pruneOlderCopies(o: HostBackupOptions, copy: HostCopy): Promise<void> {
+  const inUse = await backupsInUse(o.onHost.history, o.source.service, o.source.env).catch((err: unknown) => {
+    o.log?.(`older on-host copies kept: which ones a change uses could not be read (${errorMessage(err)})`);
+    return undefined;
+  });
+  if (inUse) await pruneHostCopies(o.source.host, copy, o.onHost.keep, inUse);
 }
 
 function pick(r: Sent): Pick<BackupFile, 'size' | 'sha256' | 'plainSha256'> {

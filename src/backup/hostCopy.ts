@@ -95,12 +95,18 @@ echo 'checked zstd -t'
 echo "copy \${sum%% *} $size"
 `;
 
-/** The copies of this service×env (the directory above `$1`) beyond the newest `$2` complete ones, removed. */
-const PRUNE = `keep=$2
-mapfile -t all < <(printf '%s\\n' "\${1%/*}"/*/manifest.json | sort -r)
+/**
+ * The copies of this service×env (the directory above `$1`) beyond the newest `$2` complete ones, removed, except
+ * those whose ids follow (a change uses them).
+ */
+const PRUNE = `d=$1 keep=$2
+shift 2
+mapfile -t all < <(printf '%s\\n' "\${d%/*}"/*/manifest.json | sort -r)
 for m in "\${all[@]:keep}"; do
   [ -e "$m" ] || continue
-  rm -rf -- "\${m%/manifest.json}" && echo "pruned \${m%/manifest.json}"
+  c=\${m%/manifest.json}
+  for used in "$@"; do [ "\${c##*/}" = "$used" ] && continue 2; done
+  rm -rf -- "$c" && echo "pruned $c"
 done
 `;
 
@@ -137,10 +143,21 @@ export async function writeHostManifest(host: RemoteHost, c: HostCopy, manifest:
   if (r.exitCode !== 0) throw scriptFailure(host, `writing ${file}`, { ...r, code: r.exitCode }, 'dump-failed');
 }
 
-/** Keeps the newest `keep` complete copies of c's service×env (c among them); returns the directories removed. */
-export async function pruneHostCopies(host: RemoteHost, c: HostCopy, keep: number): Promise<string[]> {
+/**
+ * Keeps the newest `keep` complete copies of c's service×env (c among them), and those `inUse` names (backupsInUse);
+ * returns the directories removed.
+ */
+export async function pruneHostCopies(
+  host: RemoteHost,
+  c: HostCopy,
+  keep: number,
+  inUse: ReadonlyMap<string, string>,
+): Promise<string[]> {
   if (!Number.isInteger(keep) || keep < 1) throw new InputError(`backup.onHost.keep ${keep}: at least 1`);
-  const r = await host.exec(hostScript(PRUNE, [hostCopyDir(c), String(keep)]), { mutates: true, reject: false });
+  const r = await host.exec(hostScript(PRUNE, [hostCopyDir(c), String(keep), ...inUse.keys()]), {
+    mutates: true,
+    reject: false,
+  });
   return [...r.stdout.matchAll(/^pruned (.+)$/gm)].map((m) => m[1]);
 }
 

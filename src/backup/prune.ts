@@ -62,11 +62,15 @@ function idTime(id: string): number {
 
 const DAY_MS = 86_400_000;
 
+/** Why a backup must stay whatever the policy says (a change uses it: see backupsInUse), or undefined. */
+export type KeepAlso = (m: Manifest) => string | undefined;
+
 export function planPrune(
   manifests: readonly Manifest[],
   now: Date,
   policy: RetentionPolicy,
   orphans: Orphan[] = [],
+  keepAlso: KeepAlso = () => undefined,
 ): PrunePlan {
   const groups = new Map<string, Manifest[]>();
   for (const m of manifests) {
@@ -90,13 +94,15 @@ export function planPrune(
       }
       if (m === newestVerified) reasons.push(`newest verified backup of ${group}`);
       if (m === newestRestoreTested) reasons.push(`newest restore-tested backup of ${group}`);
+      const used = keepAlso(m);
+      if (used) reasons.push(used);
       if (reasons.length > 0) plan.keep.push({ manifest: m, reasons });
       else {
         plan.delete.push({
           manifest: m,
           reasons: [
             `not one of the last ${policy.keepLast}, not the newest of a day within ${policy.keepDailyDays} days, ` +
-              'not the newest verified or restore-tested',
+              'not the newest verified or restore-tested, not used by a change',
           ],
         });
       }
@@ -111,12 +117,13 @@ export async function planStorePrune(
   filter: BackupFilter,
   now: Date,
   policy: RetentionPolicy,
+  keepAlso?: KeepAlso,
 ): Promise<PrunePlan & { problems: { key: string; message: string }[] }> {
   const [listing, keys] = await Promise.all([listBackups(store, filter), store.list('')]);
   const orphans = findOrphans(keys, now).filter(
     (o) => (!filter.service || o.service === filter.service) && (!filter.env || o.env === filter.env),
   );
-  return { ...planPrune(listing.backups, now, policy, orphans), problems: listing.problems };
+  return { ...planPrune(listing.backups, now, policy, orphans, keepAlso), problems: listing.problems };
 }
 
 /** Deletes what the plan says: each backup's manifest first, so a half-deleted backup is never listed. */

@@ -1,6 +1,7 @@
 import { describeHolder, HostLock, type LockStatus } from '../history/lock.js';
 import { CoopctlError, ExitCode, InterruptedError, RefusedError, type ExitCodeValue } from '../kernel/errors.js';
 import { canPrompt } from '../kernel/io.js';
+import { printable } from '../kernel/validate.js';
 import { planSteps, type ChangeOutcome, type ChangePlan } from '../pipeline/change.js';
 import { runChange } from '../pipeline/run.js';
 import { LineStageRunner, type StageRunner } from '../pipeline/stages.js';
@@ -49,7 +50,7 @@ export function formatPlan(
     out.push(style('bold', 'Warnings:'));
     for (const f of warns) {
       const sign = f.level === 'fail' ? style('red', '✗') : style('yellow', '!');
-      out.push(`  ${sign} ${f.message}${f.fix ? `\n      fix: ${f.fix}` : ''}`);
+      out.push(`  ${sign} ${printable(f.message, { lines: true })}${f.fix ? `\n      fix: ${printable(f.fix)}` : ''}`);
     }
     out.push('');
   }
@@ -107,10 +108,7 @@ export function showPlan(
  * rendering a question is drawn over and never seen. The pipeline then
  * breaks that lock only (another one found by then is refused, exit 4).
  */
-async function staleLockDecision(
-  ctx: CommandContext,
-  t: Target,
-): Promise<((s: LockStatus) => Promise<boolean>) | undefined> {
+async function staleLockDecision(ctx: CommandContext, t: Target): Promise<LockStatus | undefined> {
   if (!ctx.prompter.interactive) return undefined;
   const asked = await new HostLock(t.remote, t.paths.stateDir, t.service, t.env).status();
   if (!asked.held || !asked.stale) return undefined;
@@ -119,7 +117,7 @@ async function staleLockDecision(
     flag: '--force',
     default: false,
   });
-  return ok ? async (found) => found.info?.id === asked.info?.id : undefined;
+  return ok ? asked : undefined;
 }
 
 /** Asks for the go-ahead unless --yes; false: not confirmed, nothing was changed. */
@@ -182,7 +180,7 @@ export async function executeChange(
   }
   if (ctx.global.json) p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record });
   else {
-    p.out(`\n${summary}`);
+    p.out(`\n${printable(summary, { lines: true })}`);
     if (outcome.error && !outcome.ok)
       p.info(`\n${p.style('red', 'failed:')} ${(outcome.error as Error).message ?? outcome.error}`);
   }

@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { CoopctlError, ExitCode, type ExitCodeValue } from '../kernel/errors.js';
 import { redact } from '../kernel/redact.js';
+import { printable } from '../kernel/validate.js';
 import type { IO } from '../kernel/io.js';
 
 /** The one place errors become exit codes and messages. */
@@ -32,7 +33,7 @@ export function reportError(err: unknown, io: IO, json: boolean): ExitCodeValue 
   } else {
     const lines = [`coopctl: ${message}`, ...hints.map((h) => `  hint: ${h}`)];
     if (err instanceof CommanderError) lines.push('  (see coopctl --help)');
-    io.stderr.write(`${redact(lines.join('\n'))}\n`);
+    io.stderr.write(`${printable(redact(lines.join('\n')), { lines: true })}\n`);
   }
   return exitCode;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSafeName, parseDuration } from '../kernel/validate.js';
+import { durationProblem, isSafeName, parseDuration } from '../kernel/validate.js';
 
 /**
  * The shape of coopctl.yaml. Unknown keys are errors everywhere (strictObject),
@@ -8,14 +8,19 @@ import { isSafeName, parseDuration } from '../kernel/validate.js';
 
 export const name = z.string().refine(isSafeName, { error: 'must be a name of letters, digits, ".", "_" or "-"' });
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (try 30s, 5m, 1h)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** A duration in the file (`30s`, `5m`, or seconds); a `timer` waits that long, a `span` is compared with ages. */
+const durationOf = (kind: 'timer' | 'span') =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+    const problem = ms === undefined ? 'is not a duration (try 30s, 5m, 1h)' : durationProblem(ms, kind);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" ${problem}` });
+      return z.NEVER;
+    }
+    return ms as number;
+  });
+const duration = durationOf('timer');
+const span = durationOf('span');
 
 /** Secrets are references resolved at use, never values in this file. */
 const secretRef = z.union(
@@ -88,7 +93,7 @@ export const serviceCommon = {
   profile: name.optional(),
   promotion: z.array(name).optional(),
   /** How long the version must have run in an environment before `promote` takes it to the next (default 24h). */
-  soak: duration.optional(),
+  soak: span.optional(),
   restoreOnFailure: z.enum(['auto', 'ask', 'never']).default('auto'),
 };
 
@@ -155,7 +160,7 @@ export const backupSchema = z.strictObject({
       keepLast: z.number().int().min(1).default(7),
       keepDailyDays: z.number().int().min(0).default(30),
       /** How long what runs leave behind (replaced databases, .partial files, unfinished uploads) is kept. */
-      leftovers: duration.optional(),
+      leftovers: span.optional(),
     })
     .prefault({}),
   /** Where `backup restore --into scratch` restores to: an inventory host with PostgreSQL. */

@@ -1,4 +1,3 @@
-import { pidAlive } from '../kernel/process.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +5,7 @@ import { z } from 'zod';
 import { InputError, InterruptedError, LockHeldError, OperationError, ToolOutputError } from '../kernel/errors.js';
 import { printable } from '../kernel/validate.js';
 import type { RemoteHost } from '../remote/ssh.js';
+import { holderHere, registerHeld, unregisterHeld } from './liveLocks.js';
 import { currentOperator } from './operator.js';
 import { stateDirFor } from './paths.js';
 
@@ -39,7 +39,15 @@ export interface LockStatus {
   stale: boolean;
   staleReason?: string;
   info?: LockInfo;
+  /** The lock directory's inode on the host: what names a lock without readable details when it is broken. */
+  inode?: string;
 }
+
+/** What breaking a judged lock did: broke exactly it, found it broken by someone else first, or found it gone. */
+export type BreakOutcome =
+  | { broken: true }
+  | { broken: false; reason: 'already-broken'; by: string }
+  | { broken: false; reason: 'changed' };
 
 const HEARTBEAT_MS = 10_000;
 export const STALE_AFTER_MS = 60_000;
@@ -69,17 +77,34 @@ const ACQUIRE =
   'if ! mkdir "$1/lock" 2>/dev/null; then [ -d "$1/lock" ] && exit 75; mkdir "$1/lock"; exit 73; fi; ' +
   '{ cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"; } || ' +
   '{ rm -rf "$1/lock"; exit 73; }';
-// The first line is the host's clock and the time of the last heartbeat (the info file's mtime), both read on
-// the host: staleness never depends on how right an operator's laptop clock is.
+// The first line is the host's clock, the time of the last heartbeat (the info file's mtime) and the lock
+// directory's inode, all read on the host: staleness never depends on how right an operator's laptop clock is.
 const READ =
-  'if [ -d "$1/lock" ]; then if [ -f "$1/lock/info.json" ]; then ' +
-  'echo "$(date +%s.%N) $(date -r "$1/lock/info.json" +%s.%N)"; cat "$1/lock/info.json"; ' +
-  'else date +%s.%N; echo "{}"; fi; else date +%s.%N; echo null; fi';
-const OURS = 'grep -q "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null';
+  'if [ -d "$1/lock" ]; then i=$(stat -c %i "$1/lock"); if [ -f "$1/lock/info.json" ]; then ' +
+  'echo "$(date +%s.%N) $(date -r "$1/lock/info.json" +%s.%N) $i"; cat "$1/lock/info.json"; ' +
+  'else echo "$(date +%s.%N) - $i"; echo "{}"; fi; else date +%s.%N; echo null; fi';
+const OURS = 'grep -qF -e "\\"id\\":\\"$2\\"" "$1/lock/info.json" 2>/dev/null';
 const WRITE_INFO = 'umask 077; cat > "$1/lock/info.json.tmp" && mv "$1/lock/info.json.tmp" "$1/lock/info.json"';
 const BEAT = `${OURS} || exit 75; ${WRITE_INFO}`;
 const RELEASE = `${OURS} || exit 75; rm -rf "$1/lock"`;
-const BREAK = '[ -d "$1/lock" ] || exit 75; mv "$1/lock" "$1/lock.broken-$2"';
+// Breaks exactly the lock that was judged, as a compare-and-swap on the host: $2 its id, or "" and $3 its inode
+// for a lock without readable details; $4 who breaks it. The first breaker renames a directory naming it to
+// lock.broken-<key> (a rename onto a directory that is not empty fails: one winner) and moves that lock into it; a
+// second breaker of the same lock finds that directory (exit 76, printing who broke it). A lock that is no longer
+// the one judged (released, or a new run's) is left alone (exit 75).
+const IS_JUDGED =
+  'if [ -n "$2" ]; then grep -qF -e "\\"id\\":\\"$2\\"" "$1/$3/info.json" 2>/dev/null; ' +
+  'else [ "$(stat -c %i "$1/$3" 2>/dev/null)" = "$4" ]; fi';
+const BREAK =
+  `judged() { ${IS_JUDGED}; }; d=$1 id=$2 inode=$3 k=\${2:-inode-$3} t="$1/lock.breaking-$$"; umask 077; ` +
+  'by_who() { cat "$d/lock.broken-$k/by" 2>/dev/null; exit 76; }; ' +
+  'judged "$d" "$id" lock "$inode" || { [ -d "$d/lock.broken-$k" ] && by_who; exit 75; }; ' +
+  'mkdir "$t" && printf "%s\\n" "$4" > "$t/by" || exit 73; ' +
+  'mv -T "$t" "$d/lock.broken-$k" 2>/dev/null || { rm -rf "$t"; by_who; }; ' +
+  'mv -T "$d/lock" "$d/lock.broken-$k/lock" || exit 73; ' +
+  // the holder released it and a new run took the lock in the instant between the look and the move: put it back
+  'judged "$d" "$id" lock.broken-$k/lock "$inode" && exit 0; ' +
+  'mv -T "$d/lock.broken-$k/lock" "$d/lock" && rm -rf "$d/lock.broken-$k"; exit 75';
 
 function sh(script: string, ...args: string[]): string[] {
   return ['sh', '-c', script, 'coopctl-lock', ...args];
@@ -88,10 +113,11 @@ function sh(script: string, ...args: string[]): string[] {
 export function lockStatusFrom(
   raw: string,
   now: Date,
-  localHost = hostname(),
   staleAfter = STALE_AFTER_MS,
   /** The heartbeat's age as the host's own clock tells it; otherwise `now` minus the recorded heartbeat. */
   heartbeatAgeMs?: number,
+  /** The process of this machine that took lock `id`, if it was taken from here (liveLocks). */
+  holderOf: (id: string) => { pid: number; alive: boolean } | undefined = holderHere,
 ): LockStatus {
   const parsed = JSON.parse(raw.trim() || 'null') as unknown;
   if (parsed === null)
@@ -116,9 +142,12 @@ export function lockStatusFrom(
   if (info.kind === 'auto' && age > staleAfter) {
     stale = true;
     staleReason = `no heartbeat for ${Math.round(age / 1000)}s (the run that took it has stopped)`;
-  } else if (info.kind === 'auto' && info.pid && info.from.endsWith(`@${localHost}`) && !pidAlive(info.pid)) {
-    stale = true;
-    staleReason = `process ${info.pid} on ${localHost} is gone`;
+  } else if (info.kind === 'auto') {
+    const here = holderOf(info.id);
+    if (here && !here.alive) {
+      stale = true;
+      staleReason = `process ${here.pid} on ${hostname()} is gone`;
+    }
   }
   return {
     held: true,
@@ -141,14 +170,16 @@ export function describeHolder(s: LockStatus): string {
   return printable(`${i.holder} (${i.from}) since ${i.since}: ${i.command}${version}${message}`);
 }
 
-/** `<host now> [<heartbeat mtime>]` in seconds since the epoch, as READ prints them. */
-function hostTimes(line: string): { now?: Date; ageMs?: number } {
-  const [now, beat] = line
-    .trim()
-    .split(/\s+/)
-    .map((t) => Number.parseFloat(t) * 1000);
+/** `<host now> [<heartbeat mtime>|- <lock inode>]`, the times in seconds since the epoch, as READ prints them. */
+function hostTimes(line: string): { now?: Date; ageMs?: number; inode?: string } {
+  const [nowText, beatText, inode] = line.trim().split(/\s+/);
+  const [now, beat] = [nowText, beatText].map((t) => Number.parseFloat(t ?? '') * 1000);
   if (!Number.isFinite(now)) return {};
-  return { now: new Date(now), ageMs: Number.isFinite(beat) ? Math.max(0, now - beat) : undefined };
+  return {
+    now: new Date(now),
+    ageMs: Number.isFinite(beat) ? Math.max(0, now - beat) : undefined,
+    ...(inode && /^\d+$/.test(inode) ? { inode } : {}),
+  };
 }
 
 export class HostLock {
@@ -181,13 +212,8 @@ export class HostLock {
     const newline = r.stdout.indexOf('\n');
     const times = hostTimes(r.stdout.slice(0, Math.max(newline, 0)));
     try {
-      return lockStatusFrom(
-        r.stdout.slice(newline + 1),
-        times.now ?? this.now(),
-        hostname(),
-        this.staleAfter,
-        times.ageMs,
-      );
+      const s = lockStatusFrom(r.stdout.slice(newline + 1), times.now ?? this.now(), this.staleAfter, times.ageMs);
+      return s.held && times.inode ? { ...s, inode: times.inode } : s;
     } catch {
       throw new ToolOutputError(`${this.remote.target.name}: lock file of ${this.service}/${this.env} is not JSON`);
     }
@@ -247,7 +273,10 @@ export class HostLock {
       );
     }
     this.info = info;
-    if (opts.kind === 'auto' && !r.skipped) this.startHeartbeat();
+    if (opts.kind === 'auto' && !r.skipped) {
+      registerHeld(info.id);
+      this.startHeartbeat();
+    }
     return info;
   }
 
@@ -289,6 +318,7 @@ export class HostLock {
     if (!this.info) return false;
     const id = this.info.id;
     this.info = undefined;
+    unregisterHeld(id);
     return this.releaseById(id);
   }
 
@@ -301,13 +331,23 @@ export class HostLock {
     return true;
   }
 
-  /** Moves someone else's lock aside (kept for inspection); the caller records it in history. */
-  async forceRelease(): Promise<LockStatus> {
-    const before = await this.status();
-    if (!before.held) return before;
-    const stamp = this.now().toISOString().replace(/[:.]/g, '');
-    await this.remote.exec(sh(BREAK, this.dir, stamp), { mutates: true, reject: false });
-    return before;
+  /**
+   * Breaks exactly the lock that was judged (by its id; by its directory's inode when it has no readable details),
+   * moving it aside for inspection; the caller records the outcome in history. Two operators breaking the same lock
+   * cannot both win, and a lock that is no longer the one judged (a new run's) is never touched.
+   */
+  async breakLock(judged: LockStatus): Promise<BreakOutcome> {
+    if (!judged.held) return { broken: false, reason: 'changed' };
+    if (!judged.info && !judged.inode) throw new Error('internal: a lock without details is broken by its inode');
+    const op = currentOperator();
+    const args = [this.dir, judged.info?.id ?? '', judged.inode ?? '', `${op.name} (${op.from})`];
+    const r = await this.remote.exec(sh(BREAK, ...args), { mutates: true, reject: false });
+    if (r.exitCode === 0 || r.skipped) return { broken: true };
+    if (r.exitCode === 76) return { broken: false, reason: 'already-broken', by: r.stdout.trim() || 'someone' };
+    if (r.exitCode === 75) return { broken: false, reason: 'changed' };
+    throw new OperationError(
+      `${this.remote.target.name}: could not move ${this.dir}/lock aside: ${r.stderr.trim() || `exit ${r.exitCode}`}`,
+    );
   }
 }
 
@@ -319,8 +359,9 @@ interface AcquireOptions {
   /** Wait this long for an automatic lock to be released (never for a manual one). */
   waitMs?: number;
   onWait?: (s: LockStatus) => void;
-  /** Asked when the lock is stale; true breaks it (the caller records that). */
-  breakStale?: (s: LockStatus) => Promise<boolean>;
+  /** A stale lock the operator chose to break: broken (by its id) before the lock is taken, whatever came of it
+   * recorded; another operator breaking it at the same time cannot break it too. */
+  breakStale?: { judged: LockStatus; record: (outcome: BreakOutcome) => Promise<void> };
   pollMs?: number;
   /** SIGINT/SIGTERM: stop waiting. */
   signal?: AbortSignal;
@@ -331,6 +372,7 @@ export async function acquireAutoLock(lock: HostLock, o: AcquireOptions): Promis
   const deadline = Date.now() + (o.waitMs ?? 0);
   const interrupted = () =>
     new InterruptedError(`interrupted while waiting for the lock of ${lock.service}/${lock.env}; nothing was changed`);
+  if (o.breakStale) await o.breakStale.record(await lock.breakLock(o.breakStale.judged));
   // A lock released between our mkdir and our look at it is simply tried again, a few times only.
   let races = 0;
   for (;;) {
@@ -344,14 +386,7 @@ export async function acquireAutoLock(lock: HostLock, o: AcquireOptions): Promis
         if (++races > MAX_RACES) throw err;
         continue;
       }
-      if (s.stale) {
-        if (o.breakStale && (await o.breakStale(s))) {
-          await lock.forceRelease();
-          continue;
-        }
-        throw err;
-      }
-      if (s.info?.kind === 'manual' || Date.now() >= deadline) throw err;
+      if (s.stale || s.info?.kind === 'manual' || Date.now() >= deadline) throw err;
       o.onWait?.(s);
       await sleep(Math.min(o.pollMs ?? 2000, Math.max(0, deadline - Date.now())), undefined, {
         signal: o.signal,

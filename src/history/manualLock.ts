@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LockHeldError, OperationError } from '../kernel/errors.js';
 import { localStateDir } from '../kernel/logs.js';
-import { recordForcedRelease } from './forcedRelease.js';
+import { breakRefusal, recordForcedRelease } from './forcedRelease.js';
 import { describeHolder, type HostLock, type LockInfo, type LockStatus } from './lock.js';
 import { currentOperator } from './operator.js';
 
@@ -85,8 +85,16 @@ export async function releaseManualLock(
       details: { lock: s },
     });
   }
-  const before = await lock.forceRelease();
-  await recordForcedRelease(lock.remote, lock.stateDir, lock.service, lock.env, before, opts.message);
+  const outcome = await lock.breakLock(s);
+  await recordForcedRelease(lock, s, outcome, opts.message);
+  if (!outcome.broken) {
+    throw new LockHeldError(
+      `${lock.service}/${lock.env}: the lock of ${describeHolder(s)} was ${breakRefusal(outcome)}`,
+      {
+        hints: [`see who holds it now: coopctl lock status ${lock.service} --env ${lock.env}`],
+      },
+    );
+  }
   if (id) await rm(idFile(lock, env), { force: true });
-  return { released: before, forced: true };
+  return { released: s, forced: true };
 }

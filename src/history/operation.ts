@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { RemoteHost } from '../remote/ssh.js';
 import { currentOperator } from './operator.js';
-import { HistoryStore, newRecordId, type HistoryRecord, type RecordStatus } from './records.js';
+import { HistoryStore, type HistoryRecord, type RecordStatus } from './records.js';
 import { stateDirFor } from './paths.js';
 import { redact } from '../kernel/redact.js';
 
@@ -28,15 +28,17 @@ export function repoCommit(dir: string): string | null {
 
 /**
  * One operation's history record: started as `pending`, then every fact
- * learnt appended, then one final status. Kept on the target host.
+ * learnt appended, then one final status. Kept on the target host, which
+ * names it and stamps its times by its own clock.
  */
 export class OperationRecord {
-  readonly id: string;
+  /** Named by the host when the record starts. */
+  id = '';
   private readonly store: HistoryStore;
   private fields: Record<string, unknown> = {};
   private transitions: HistoryRecord['transitions'] = [];
   status: RecordStatus = 'pending';
-  readonly startedAt: string;
+  startedAt = '';
   finishedAt: string | null = null;
 
   constructor(
@@ -45,10 +47,7 @@ export class OperationRecord {
     readonly service: string,
     readonly env: string,
     readonly operation: string,
-    private readonly now: () => Date = () => new Date(),
   ) {
-    this.startedAt = now().toISOString();
-    this.id = newRecordId(operation, now());
     this.store = new HistoryStore(remote, stateDir);
   }
 
@@ -66,17 +65,20 @@ export class OperationRecord {
       promotedFrom: null,
       ...fields,
     };
-    this.transitions.push({ status: 'pending', at: this.startedAt });
-    await this.store.append(this.service, this.env, this.id, {
-      at: this.startedAt,
-      status: 'pending',
-      fields: this.fields,
-    });
+    const { id, at } = await this.store.append(
+      this.service,
+      this.env,
+      { operation: this.operation },
+      { status: 'pending', fields: this.fields },
+    );
+    this.id = id;
+    this.startedAt = at;
+    this.transitions.push({ status: 'pending', at });
   }
 
   async note(fields: Record<string, unknown>): Promise<void> {
     Object.assign(this.fields, fields);
-    await this.store.append(this.service, this.env, this.id, { at: this.now().toISOString(), fields });
+    await this.store.append(this.service, this.env, this.id, { fields });
   }
 
   async finish(
@@ -86,9 +88,9 @@ export class OperationRecord {
   ): Promise<void> {
     Object.assign(this.fields, fields);
     this.status = status;
-    this.finishedAt = this.now().toISOString();
-    this.transitions.push({ status, at: this.finishedAt, note });
-    await this.store.append(this.service, this.env, this.id, { at: this.finishedAt, status, note, fields });
+    const { at } = await this.store.append(this.service, this.env, this.id, { status, note, fields });
+    this.finishedAt = at;
+    this.transitions.push({ status, at, note });
   }
 
   /** Keeps the operation's full log next to the record, for every operator to read. */

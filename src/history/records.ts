@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { ToolOutputError } from '../kernel/errors.js';
 import { redactDeep } from '../kernel/redact.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { stateDirFor } from './paths.js';
@@ -48,13 +49,30 @@ export function newRecordId(operation: string, now: Date): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${operation.replace(/[^a-z-]/g, '')}-${randomBytes(3).toString('hex')}`;
+  return `${stamp}-${recordSuffix(operation)}`;
 }
 
-const APPEND = 'umask 077; mkdir -p "$1" && cat >> "$1/$2.jsonl"';
-// Newest first; each file introduced by a marker line so the reader can split them.
+/** `<operation>-<hex>`: a record id without its time, which the host puts in front. */
+function recordSuffix(operation: string): string {
+  return `${operation.replace(/[^a-z-]/g, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** What the host stamped on an event it appended: the record's id (named by the host for a new one) and the time. */
+interface Appended {
+  id: string;
+  at: string;
+}
+
+// The host's clock stamps every event (`at`) and names a new record (`<host time>-<operation>-<hex>`): history is
+// ordered, and a soak measured, by the host's clock, never by an operator's laptop's. $2: the record's id, or empty
+// and $3 the `<operation>-<hex>` of a new one; stdin: the event's JSON without `at` and its closing brace (one
+// printf: the line is appended with O_APPEND in one write). Prints `<id> <at>`.
+const APPEND =
+  'umask 077; set -- "$@" $(date -u "+%Y-%m-%dT%H:%M:%S.%3NZ %Y%m%dT%H%M%SZ"); id=${2:-$5-$3}; l=$(cat); ' +
+  'mkdir -p "$1" && printf \'%s,"at":"%s"}\\n\' "$l" "$4" >> "$1/$id.jsonl" && echo "$id $4"';
+// The host's clock (`#now <seconds>`), then the records newest first, each introduced by a marker line.
 const READ =
-  'cd "$1" 2>/dev/null || exit 0; ' +
+  'echo "#now $(date +%s.%N)"; cd "$1" 2>/dev/null || exit 0; ' +
   'for f in $(ls -1 | grep "\\.jsonl$" | sort -r | head -n "$2"); do echo "#record $f"; cat "$f"; done';
 
 export class HistoryStore {
@@ -67,21 +85,58 @@ export class HistoryStore {
     return `${stateDirFor(this.stateDir, service, env)}/history`;
   }
 
-  async append(service: string, env: string, id: string, event: RecordEvent): Promise<void> {
-    if (!ID.test(id)) throw new Error(`internal: bad record id ${id}`);
-    const line = `${JSON.stringify(redactDeep(event))}\n`;
-    await this.remote.exec(['sh', '-c', APPEND, 'coopctl-history', this.dir(service, env), id], {
-      mutates: true,
-      stdin: line,
-    });
+  /** Appends an event to record `id`, or starts a new record of `{ operation }`; the host stamps it. */
+  async append(
+    service: string,
+    env: string,
+    record: string | { operation: string },
+    event: Omit<RecordEvent, 'at'>,
+  ): Promise<Appended> {
+    const fresh = typeof record !== 'string';
+    if (!fresh && !ID.test(record)) throw new Error(`internal: bad record id ${record}`);
+    const json = JSON.stringify(redactDeep(event));
+    if (json === '{}') throw new Error('internal: an empty history event');
+    const suffix = fresh ? recordSuffix(record.operation) : '';
+    const r = await this.remote.exec(
+      ['sh', '-c', APPEND, 'coopctl-history', this.dir(service, env), fresh ? '' : record, suffix],
+      { mutates: true, stdin: json.slice(0, -1) },
+    );
+    if (r.skipped) {
+      const now = new Date();
+      return { id: fresh ? newRecordId(record.operation, now) : record, at: now.toISOString() };
+    }
+    const [id, at] = r.stdout.trim().split(' ');
+    if (!ID.test(id ?? '') || Number.isNaN(Date.parse(at ?? '')))
+      throw new ToolOutputError(`${this.remote.target.name}: the history append answered ${JSON.stringify(r.stdout)}`);
+    return { id, at };
   }
 
   async list(service: string, env: string, limit: number): Promise<HistoryRecord[]> {
+    return (await this.read(service, env, limit)).records;
+  }
+
+  /** The records newest first, and the host's clock as it read them (what a record's age is measured against). */
+  async read(service: string, env: string, limit: number): Promise<{ records: HistoryRecord[]; hostNow: Date }> {
     const r = await this.remote.exec(['sh', '-c', READ, 'coopctl-history', this.dir(service, env), String(limit)], {
       mutates: false,
     });
-    return parseHistory(r.stdout);
+    const now = /^#now (\d+(?:\.\d+)?)$/m.exec(r.stdout);
+    if (!now)
+      throw new ToolOutputError(`${this.remote.target.name}: the history of ${service}/${env} has no clock line`);
+    // newest first by the host's time of their start (ms), which names them only to the second
+    const records = parseHistory(r.stdout).sort(
+      (a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id),
+    );
+    return { records, hostNow: new Date(Number.parseFloat(now[1]) * 1000) };
   }
+}
+
+/** The operations that change which version runs: what rollback undoes, what a pre-change backup belongs to. */
+const VERSION_CHANGES = ['upgrade', 'rollback', 'promote'];
+
+/** The succeeded changes of version among `records`, in their order (newest first, as read). */
+export function succeededChanges(records: readonly HistoryRecord[]): HistoryRecord[] {
+  return records.filter((r) => r.status === 'succeeded' && VERSION_CHANGES.includes(r.operation) && !!r.from && !!r.to);
 }
 
 export function parseHistory(text: string): HistoryRecord[] {

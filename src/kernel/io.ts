@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { styleText } from 'node:util';
 import { redact } from './redact.js';
+import { printable } from './validate.js';
 
 /** The streams a command talks to; injected so tests can capture them. */
 export interface IO {
@@ -54,11 +55,11 @@ export class Printer {
   }
 
   warn(text: string): void {
-    this.io.stderr.write(`${redact(`${this.style('yellow', 'warning:')} ${text}`)}\n`);
+    this.io.stderr.write(`${redact(`${this.style('yellow', 'warning:')} ${printable(text, { lines: true })}`)}\n`);
   }
 
   debug(text: string): void {
-    if (this.opts.verbose) this.io.stderr.write(`${redact(this.style('dim', text))}\n`);
+    if (this.opts.verbose) this.io.stderr.write(`${redact(this.style('dim', printable(text, { lines: true })))}\n`);
   }
 
   json(doc: unknown): void {

@@ -35,10 +35,10 @@ export function assertVersion(value: string, what = '--to'): string {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "90s", "5m", "1h30m", "2d", or a bare number of seconds. */
+/** "90s", "5m", "1h30m", "2d", or a bare number of seconds; undefined when it is none, or not a finite number. */
 export function parseDuration(text: string): number | undefined {
   const t = text.trim();
-  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  if (/^\d+$/.test(t)) return finite(Number(t) * 1000);
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
   let total = 0;
   let m: RegExpExecArray | null;
@@ -47,12 +47,33 @@ export function parseDuration(text: string): number | undefined {
     total += Number(m[1]) * UNITS[m[2]];
     consumed = re.lastIndex;
   }
-  return consumed === t.length && consumed > 0 ? total : undefined;
+  return consumed === t.length && consumed > 0 ? finite(total) : undefined;
 }
 
-export function durationFlag(text: string, flag: string): number {
+function finite(ms: number): number | undefined {
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** setTimeout holds at most 2^31-1 ms (about 24.8 days); longer, Node fires it at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_SPAN_MS = 3650 * UNITS.d;
+
+/**
+ * What a duration is for: a `timer` waits that long (a timeout, --lock-wait), a `span` is only compared with ages
+ * (a soak time, a retention). Why `ms` cannot be one, or undefined when it can.
+ */
+export function durationProblem(ms: number, kind: 'timer' | 'span'): string | undefined {
+  if (!Number.isFinite(ms) || ms < 0) return 'is not a duration';
+  if (kind === 'timer' && ms > MAX_TIMER_MS) return `is longer than a timer can wait (${formatDuration(MAX_TIMER_MS)})`;
+  if (kind === 'span' && ms > MAX_SPAN_MS) return 'is longer than ten years';
+  return undefined;
+}
+
+export function durationFlag(text: string, flag: string, kind: 'timer' | 'span' = 'timer'): number {
   const ms = parseDuration(text);
   if (ms === undefined) throw new InputError(`${flag}: ${JSON.stringify(text)} is not a duration (try 30s, 5m, 1h)`);
+  const problem = durationProblem(ms, kind);
+  if (problem) throw new InputError(`${flag}: ${JSON.stringify(text)} ${problem}`);
   return ms;
 }
 
@@ -137,10 +158,20 @@ export function unknownName(kind: string, value: string, known: Iterable<string>
   return `unknown ${kind} "${value}"${hint || (list.length ? ` (known: ${list.join(', ')})` : '')}`;
 }
 
+// C0 and C1 controls and DEL, and the format characters that reorder or hide text on a terminal: the bidi marks,
+// embeddings, overrides and isolates (U+061C, U+200E-F, U+202A-E, U+2066-9) and the line and paragraph separators.
+const UNPRINTABLE = /[\0-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
 /**
- * Text from a host or another operator (a lock message, a holder's name) as it may be shown on a terminal:
- * control characters, escape sequences among them, become visible `\xNN` instead of acting on the terminal.
+ * Text from a host or another operator (a lock message, a holder's name, a rejection's reason, a history note) as it
+ * may be shown on a terminal: control characters, escape sequences among them, and bidi overrides become visible
+ * `\xNN` / `\u{NNNN}` instead of acting on the terminal. `lines`: newlines and tabs stay (a multi-line message).
+ * JSON output keeps the exact text (JSON escapes it).
  */
-export function printable(text: string): string {
-  return text.replace(/[\0-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+export function printable(text: string, opts: { lines?: boolean } = {}): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    if (opts.lines && (c === '\n' || c === '\t')) return c;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
 }

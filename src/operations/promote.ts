@@ -53,18 +53,20 @@ export function soakOf(svc: ServiceConfig, flagMs: number | undefined): number {
 }
 
 /**
- * The newest succeeded change on an environment, read from its host; undefined when none. `versionMoved`: only one
- * that changed the version (the source of a promotion); else any (a redeploy of the same version with other patches).
+ * The newest succeeded change on an environment, read from its host, with the host's clock at that moment; no record
+ * when there is none. `versionMoved`: only one that changed the version (the source of a promotion); else any (a
+ * redeploy of the same version with other patches).
  */
-async function lastChange(t: Target, versionMoved: boolean): Promise<HistoryRecord | undefined> {
-  const records = await new HistoryStore(t.remote, t.paths.stateDir).list(t.service, t.env, 200);
-  return records.find(
+async function lastChange(t: Target, versionMoved: boolean): Promise<{ record?: HistoryRecord; hostNow: Date }> {
+  const { records, hostNow } = await new HistoryStore(t.remote, t.paths.stateDir).read(t.service, t.env, 200);
+  const record = records.find(
     (r) =>
       r.status === 'succeeded' &&
       CHANGES.includes(r.operation) &&
       !!r.to &&
       (!versionMoved || (!!r.from && r.from !== r.to)),
   );
+  return { record, hostNow };
 }
 
 function recordedPatchSet(r: HistoryRecord | undefined): PatchSet | undefined {
@@ -94,10 +96,10 @@ export async function choosePromotion(
   ws: Workspace,
   source: Target,
   target: Target,
-  opts: { soakMs: number; rejected: Map<string, Rejection>; now?: number },
+  opts: { soakMs: number; rejected: Map<string, Rejection> },
 ): Promise<PromotionChoice> {
   const from = `${source.service}/${source.env}`;
-  const record = await lastChange(source, true);
+  const { record, hostNow } = await lastChange(source, true);
   if (!record) {
     throw new RefusedError(
       `${from} has no succeeded change in its history on ${source.host.name}: nothing to promote`,
@@ -107,7 +109,8 @@ export async function choosePromotion(
     );
   }
   const version = record.to!;
-  const ranMs = (opts.now ?? Date.now()) - Date.parse(record.finishedAt ?? record.startedAt);
+  // both times are the source host's: its record's, and its clock now
+  const ranMs = hostNow.getTime() - Date.parse(record.finishedAt ?? record.startedAt);
   if (ranMs < opts.soakMs) {
     throw new RefusedError(
       `${from} has run ${version} for ${formatDuration(Math.max(0, ranMs))} (since ${record.finishedAt}, record ` +
@@ -121,7 +124,7 @@ export async function choosePromotion(
   const sourcePatches = recordedPatchSet(record)?.digest;
   const targetPatches = configuredPatchDigest(ws, target);
   const current = await new HostFacts(ws, target).runningVersion();
-  const runningPatches = recordedPatchSet(await lastChange(target, false))?.digest;
+  const runningPatches = recordedPatchSet((await lastChange(target, false)).record)?.digest;
   if (current === version && runningPatches === targetPatches) {
     const patches = targetPatches ? ` with patch set ${targetPatches}` : '';
     throw new RefusedError(`${target.service}/${target.env} already runs ${version}${patches}: nothing to promote`);

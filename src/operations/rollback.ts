@@ -1,6 +1,6 @@
 import { findBackup } from '../backup/catalog.js';
 import type { Manifest } from '../backup/manifest.js';
-import { HistoryStore, type HistoryRecord } from '../history/records.js';
+import { HistoryStore, succeededChanges, type HistoryRecord } from '../history/records.js';
 import { InputError, RefusedError } from '../kernel/errors.js';
 import { type ChangePlan, schemaChanged } from '../pipeline/change.js';
 import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
@@ -45,9 +45,7 @@ export async function chooseRollback(ws: Workspace, t: Target, to: string | unde
   const p = t.profile;
   const { version: current, finding: currentFrom } = await currentVersion(ws, t);
   const records = await new HistoryStore(t.remote, t.paths.stateDir).list(t.service, t.env, 200);
-  const changes = records.filter(
-    (r) => r.status === 'succeeded' && ['upgrade', 'rollback', 'promote'].includes(r.operation) && r.from && r.to,
-  );
+  const changes = succeededChanges(records);
   const where = `${t.service}/${t.env}`;
   let undoes: HistoryRecord | undefined;
   let version: string;

@@ -76,8 +76,8 @@ export interface ChangeDeps {
   signal: AbortSignal;
   logFile: string;
   lockWaitMs?: number;
-  /** Asked when the lock is stale (interactive runs); undefined: never break it silently. */
-  breakStaleLock?: (s: LockStatus) => Promise<boolean>;
+  /** The stale lock the operator confirmed breaking (interactive runs); undefined: never break one silently. */
+  breakStaleLock?: LockStatus;
   /** For restoreOnFailure: ask. */
   confirmRestore?: () => Promise<boolean>;
 }

@@ -48,7 +48,11 @@ function databaseBackups(ws: Workspace): SafetyBackups {
         coopctlVersion: coopctlVersion(),
         onProgress: (pr: Progress) => ctx.title(`Safety copy: ${text(pr)}`),
         signal: ctx.signal,
-        onHost: { dir: t.paths.backupDir, keep: ws.config.backup.onHost.keep },
+        onHost: {
+          dir: t.paths.backupDir,
+          keep: ws.config.backup.onHost.keep,
+          history: { remote: t.remote, stateDir: t.paths.stateDir },
+        },
       };
       const copied = await takeHostCopy(o);
       ctx.report(`on ${t.host.name}: ${hostCopyFile(copied.copy)}`);

@@ -37,14 +37,16 @@ export async function withLock(
         waitMs: deps.lockWaitMs,
         signal: ctx.signal,
         onWait: (s) => ctx.report(`waiting for ${describeHolder(s)}`),
-        breakStale: deps.breakStaleLock
-          ? async (s) => {
-              if (!(await deps.breakStaleLock!(s))) return false;
-              const why = 'stale lock broken by the next run, confirmed at the terminal';
-              await recordForcedRelease(t.remote, t.paths.stateDir, t.service, t.env, s, why);
-              return true;
-            }
-          : undefined,
+        breakStale: deps.breakStaleLock && {
+          judged: deps.breakStaleLock,
+          record: (outcome) =>
+            recordForcedRelease(
+              lock,
+              deps.breakStaleLock!,
+              outcome,
+              'stale lock broken by the next run, confirmed at the terminal',
+            ),
+        },
       });
       run.lock = lock;
       try {

@@ -128,6 +128,19 @@ describe('bad input: clear message, exit 2, nothing run remotely', () => {
     expect(r.stderr).toContain("unknown option '--frobnicate'");
   });
 
+  it('a duration too long for a timer, or for any soak, names its flag', async () => {
+    const d = writeWorld();
+    const wait = await coopctl(
+      ['upgrade', 'mastodon', '--env', 'prod', '--to', '4.4.8', '--yes', '--lock-wait', '99999999999999h'],
+      { cwd: d },
+    );
+    expect(wait.code).toBe(2);
+    expect(wait.stderr).toContain('--lock-wait: "99999999999999h" is longer than a timer can wait');
+    const soak = await coopctl(['promote', 'mastodon', '--soak', `${'9'.repeat(400)}d`], { cwd: d });
+    expect(soak.code).toBe(2);
+    expect(soak.stderr).toContain('--soak: "99999');
+  });
+
   it('no config anywhere', async () => {
     const d = mkdtempSync(path.join(dir, 'empty-'));
     const r = await coopctl(['status'], { cwd: d, env: { XDG_CONFIG_HOME: d } });

@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import { BIN, REPO, json } from '../helpers/cli.js';
+import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { TmuxSession } from '../helpers/tmux.js';
+import type { TmuxSession } from '../helpers/tmux.js';
 import {
   applyEvents,
   killTree,
+  operatorTerminal,
   processTree,
   SandboxMastodon,
   signalTree,
@@ -75,22 +76,7 @@ async function upgradeUntilTask(env: string, to: string, task?: RegExp, extraEnv
 }
 
 function terminal(args: string[], config = sb.config): Promise<TmuxSession> {
-  return TmuxSession.start(
-    [
-      'env',
-      '-u',
-      'CI',
-      'NO_COLOR=1',
-      `XDG_STATE_HOME=${freshStateHome()}`,
-      ...Object.entries(sb.env).map(([k, v]) => `${k}=${v}`),
-      process.execPath,
-      BIN,
-      '-c',
-      config,
-      ...args,
-    ],
-    { cwd: REPO, width: 220 },
-  );
+  return operatorTerminal(sb, args, { XDG_STATE_HOME: freshStateHome() }, config);
 }
 
 describe('coopctl upgrade at a terminal', () => {

@@ -12,6 +12,7 @@ import type { SandboxState } from '../world/state.js';
 import { BIN, REPO } from './cli.js';
 import { webGet } from './mastodonHost.js';
 import { startSandbox, type TestSandbox } from './sandbox.js';
+import { TmuxSession } from './tmux.js';
 
 /**
  * What an upgrade test looks at on a sandbox Mastodon host, from the outside:
@@ -245,6 +246,30 @@ export function startCli(
     timeout: opts.timeoutMs ?? 180_000,
     stdin: 'ignore',
   });
+}
+
+/** The CLI at a terminal (tmux), as an operator runs it: CI unset, so it asks. `env`: XDG_STATE_HOME and others. */
+export function operatorTerminal(
+  sb: TestSandbox,
+  args: string[],
+  env: Record<string, string>,
+  config = sb.config,
+): Promise<TmuxSession> {
+  return TmuxSession.start(
+    [
+      'env',
+      '-u',
+      'CI',
+      'NO_COLOR=1',
+      ...Object.entries({ ...sb.env, ...env }).map(([k, v]) => `${k}=${v}`),
+      process.execPath,
+      BIN,
+      '-c',
+      config,
+      ...args,
+    ],
+    { cwd: REPO, width: 220 },
+  );
 }
 
 /** What a background run has written to stderr so far (its progress lines, without --json). */

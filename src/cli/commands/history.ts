@@ -20,16 +20,18 @@ export async function run(ctx: CommandContext, opts: { env?: string; limit?: str
     s === 'succeeded' ? p.style('green', s) : s === 'pending' ? p.style('yellow', s) : p.style('red', s);
   p.out(
     table(
-      records.map((r) => [
-        r.startedAt.replace(/\.\d+Z$/, 'Z'),
-        `${r.service}/${r.env}`,
-        r.operation,
-        r.from || r.to ? `${r.from ?? '?'} → ${r.to ?? '?'}` : String(r.details.version ?? ''),
-        color(r.status),
-        printable(r.operator),
-        r.backupId ?? '',
-        r.id,
-      ]),
+      records.map((r) =>
+        [
+          r.startedAt.replace(/\.\d+Z$/, 'Z'),
+          `${r.service}/${r.env}`,
+          r.operation,
+          r.from || r.to ? `${r.from ?? '?'} → ${r.to ?? '?'}` : String(r.details.version ?? ''),
+          r.status,
+          r.operator,
+          r.backupId ?? '',
+          r.id,
+        ].map((cell, i) => (i === 4 ? color(printable(cell)) : printable(String(cell)))),
+      ),
       ['STARTED', 'SERVICE/ENV', 'OPERATION', 'VERSIONS', 'STATUS', 'OPERATOR', 'BACKUP', 'RECORD'],
     ),
   );

@@ -2,7 +2,7 @@ import { runChecks } from '../../checks/engine.js';
 import { HostFacts } from '../../checks/facts.js';
 import { checksFor } from '../../checks/index.js';
 import { ExitCode } from '../../kernel/errors.js';
-import { assertName, assertVersion } from '../../kernel/validate.js';
+import { assertName, assertVersion, printable } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
 import { statusMark } from '../format.js';
 
@@ -40,8 +40,8 @@ export async function run(ctx: CommandContext, opts: PreflightOptions, [service]
     });
   } else {
     for (const r of results) {
-      p.out(`${statusMark(p, r.status)} ${r.id.padEnd(20)} ${r.message}`);
-      if (r.fix && r.status !== 'pass') p.out(`  ${' '.repeat(20)} fix: ${r.fix}`);
+      p.out(`${statusMark(p, r.status)} ${r.id.padEnd(20)} ${printable(r.message, { lines: true })}`);
+      if (r.fix && r.status !== 'pass') p.out(`  ${' '.repeat(20)} fix: ${printable(r.fix, { lines: true })}`);
     }
     const counts = (s: string) => results.filter((r) => r.status === s).length;
     p.out(

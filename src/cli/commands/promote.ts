@@ -19,7 +19,7 @@ export async function run(ctx: CommandContext, opts: PromoteOptions, [service]: 
   assertName(service, 'SERVICE');
   if (opts.from !== undefined) assertName(opts.from, '--from');
   if (opts.to !== undefined) assertName(opts.to, '--to');
-  const soakFlag = opts.soak === undefined ? undefined : durationFlag(opts.soak, '--soak');
+  const soakFlag = opts.soak === undefined ? undefined : durationFlag(opts.soak, '--soak', 'span');
   const summaryFile = summaryFlag(opts.summary, ctx.cwd);
   const ws = ctx.workspace();
   const step = promotionStep(service, ws.service(service), opts);

@@ -83,7 +83,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
   );
   const notes = rows.flatMap((r) => [
     ...(r.drift ? [`${r.service}: drift: ${r.drift}`] : []),
-    ...(r.rejected ? [`${r.service}/${r.env}: runs ${r.version}, which is ${r.rejected}`] : []),
+    ...(r.rejected ? [`${r.service}/${r.env}: runs ${r.version}, which is ${printable(r.rejected)}`] : []),
     ...(r.securityUpdate
       ? [`${r.service}/${r.env}: runs ${r.version}; security releases since: ${r.securityReleases.join(', ')}`]
       : []),

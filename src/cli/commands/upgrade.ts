@@ -1,6 +1,6 @@
 import { ExitCode, InputError, RefusedError, type ExitCodeValue } from '../../kernel/errors.js';
 import { operationLogFile } from '../../kernel/logs.js';
-import { assertName, assertVersion, durationFlag } from '../../kernel/validate.js';
+import { assertName, assertVersion, durationFlag, printable } from '../../kernel/validate.js';
 import { planUpgrade, readVersionChoice } from '../../operations/upgrade.js';
 import { markRejected, readRejections, rejectionFindings } from '../../operations/rejections.js';
 import { planSteps } from '../../pipeline/change.js';
@@ -25,8 +25,8 @@ async function pickVersion(ctx: CommandContext, choice: VersionChoice, pre: bool
     // inquirer prints a disabled choice's reason after its name: said once
     name:
       `${s.version}${s.security ? ' [security]' : ''}` +
-      `${s.prerelease ? ' [pre-release]' : ''}${s.allowed ? ` — ${s.reason}` : ''}`,
-    disabled: s.allowed ? false : `(${s.reason})`,
+      `${s.prerelease ? ' [pre-release]' : ''}${s.allowed ? ` — ${printable(s.reason)}` : ''}`,
+    disabled: s.allowed ? false : `(${printable(s.reason)})`,
   }));
   if (!choices.some((c) => !c.disabled)) {
     throw new RefusedError(

@@ -1,6 +1,6 @@
 import { HostFacts } from '../../checks/facts.js';
 import { errorMessage } from '../../kernel/errors.js';
-import { assertName } from '../../kernel/validate.js';
+import { assertName, printable } from '../../kernel/validate.js';
 import { describeRejection, readRejections } from '../../operations/rejections.js';
 import type { VersionEntry } from '../../targets/profile.js';
 import type { CommandContext } from '../context.js';
@@ -65,7 +65,7 @@ export async function run(ctx: CommandContext, opts: VersionsOptions, [service]:
         r.series,
         r.date ?? '',
         tags(r),
-        r.rejection ? p.style('red', r.rejection) : '',
+        r.rejection ? p.style('red', printable(r.rejection)) : '',
       ]),
       [' ', 'VERSION', 'SERIES', 'DATE', '', 'REJECTED'],
     ),

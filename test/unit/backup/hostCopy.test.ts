@@ -164,8 +164,18 @@ describe('the on-host copy (a real bash, stand-in pg_dump and pg_restore)', () =
       await writeHostManifest(host, copyOf(id), manifest(id, await take(id)));
     }
     await take('20261129T140000Z-eeeeee'); // no manifest: in the making, not counted, not removed
-    const pruned = await pruneHostCopies(host, copyOf('20261129T130000Z-dddddd'), 2);
+    const pruned = await pruneHostCopies(host, copyOf('20261129T130000Z-dddddd'), 2, new Map());
     expect(pruned.map((d) => path.basename(d))).toEqual(['20261129T100000Z-aaaaaa']);
     expect(copies()).toEqual(['20261129T120000Z-cccccc', '20261129T130000Z-dddddd', '20261129T140000Z-eeeeee']);
+  });
+
+  it('never prunes a copy a change uses, however old', async () => {
+    for (const id of ['20261129T150000Z-ffffff', '20261129T160000Z-abcdef']) {
+      await writeHostManifest(host, copyOf(id), manifest(id, await take(id)));
+    }
+    const inUse = new Map([['20261129T120000Z-cccccc', 'the pre-change backup of the newest succeeded change']]);
+    const pruned = await pruneHostCopies(host, copyOf('20261129T160000Z-abcdef'), 1, inUse);
+    expect(pruned.map((d) => path.basename(d))).toEqual(['20261129T150000Z-ffffff', '20261129T130000Z-dddddd']);
+    expect(copies()).toEqual(['20261129T120000Z-cccccc', '20261129T140000Z-eeeeee', '20261129T160000Z-abcdef']);
   });
 });

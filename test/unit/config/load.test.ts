@@ -72,6 +72,30 @@ describe('config loading', () => {
     );
   });
 
+  it('a timeout longer than a timer can wait, or a soak past ten years, is an error at its line', () => {
+    const e = errorOf(
+      VALID.replace(
+        'health: { url: "https://social.coop" }',
+        'health: { url: "https://social.coop", timeout: 9999999h }',
+      ),
+    );
+    expect(e.message).toMatch(
+      /coopctl\.yaml:10 services\.mastodon\.environments\.prod\.health\.timeout: "9999999h" is longer than a timer can wait/,
+    );
+    expect(errorOf(`${VALID}ssh: { commandTimeout: .inf }\n`).message).toMatch(
+      /coopctl\.yaml:11 ssh\.commandTimeout: /,
+    );
+    expect(errorOf(`${VALID}ssh: { connectTimeout: -5 }\n`).message).toMatch(
+      /ssh\.connectTimeout: "-5" is not a duration/,
+    );
+    const soak = (value: string) =>
+      `${VALID.replace('    driver: ansible\n', `    driver: ansible\n    soak: ${value}\n`)}`;
+    expect(parseConfigText(soak('30d'), FILE, configSchema()).config.services.mastodon.soak).toBe(30 * 86_400_000);
+    expect(errorOf(soak('99999999999999h')).message).toMatch(
+      /services\.mastodon\.soak: "99999999999999h" is longer than ten years/,
+    );
+  });
+
   it('rejects an unknown driver', () => {
     const e = errorOf(VALID.replace('driver: ansible', 'driver: kubernetes'));
     expect(e.message).toMatch(/coopctl\.yaml:3 services\.mastodon\.driver: /);

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireAutoLock, describeHolder, HostLock } from '../../../src/history/lock.js';
+import { acquireAutoLock, type BreakOutcome, describeHolder, HostLock } from '../../../src/history/lock.js';
 import { releaseManualLock, takeManualLock } from '../../../src/history/manualLock.js';
 import { InterruptedError, LockHeldError, OperationError } from '../../../src/kernel/errors.js';
 import type { RemoteCommand } from '../../../src/remote/quote.js';
@@ -96,6 +96,116 @@ describe('a manual lock belongs to its lock id, not to a name', () => {
     expect((await lockIn(stateDir).status()).held).toBe(true);
     expect(await releaseManualLock(lockIn(stateDir), {}, ana)).toMatchObject({ forced: false });
     expect((await lockIn(stateDir).status()).held).toBe(false);
+  });
+});
+
+describe('breaking a lock replaces exactly the lock that was judged', () => {
+  it('two operators breaking the same lock at the same moment: exactly one breaks it, every time', async () => {
+    for (let round = 0; round < 10; round++) {
+      const stateDir = path.join(root, `break-race-${round}`);
+      await lockIn(stateDir).acquire({ command: 'lock acquire', kind: 'manual' });
+      const [bo, cy] = [lockIn(stateDir), lockIn(stateDir)];
+      const [judgedByBo, judgedByCy] = await Promise.all([bo.status(), cy.status()]);
+      const outcomes = await Promise.all([bo.breakLock(judgedByBo), cy.breakLock(judgedByCy)]);
+      expect(outcomes.filter((o) => o.broken)).toHaveLength(1);
+      expect(outcomes.find((o) => !o.broken)).toMatchObject({ reason: 'already-broken' });
+      expect((await lockIn(stateDir).status()).held).toBe(false);
+    }
+  });
+
+  it("a lock judged stale that someone broke and replaced since: the new holder's lock is left alone", async () => {
+    const stateDir = path.join(root, 'break-late');
+    await lockIn(stateDir).acquire({ command: 'upgrade bot', kind: 'manual' });
+    const [bo, cy] = [lockIn(stateDir), lockIn(stateDir)];
+    const judged = await cy.status();
+    expect(await bo.breakLock(await bo.status())).toEqual({ broken: true });
+    const boLock = await bo.acquire({ command: 'upgrade bot', kind: 'manual' });
+    const late = await cy.breakLock(judged);
+    expect(late).toMatchObject({ broken: false, reason: 'already-broken' });
+    expect((late as { by: string }).by).toContain(os.userInfo().username);
+    expect((await cy.status()).info?.id).toBe(boLock.id);
+  });
+
+  it('a lock the holder released and a new run took is "changed", and left alone', async () => {
+    const stateDir = path.join(root, 'break-changed');
+    const holder = lockIn(stateDir);
+    await holder.acquire({ command: 'upgrade bot', kind: 'manual' });
+    const judged = await lockIn(stateDir).status();
+    await holder.release();
+    const next = await lockIn(stateDir).acquire({ command: 'upgrade bot', kind: 'manual' });
+    expect(await lockIn(stateDir).breakLock(judged)).toEqual({ broken: false, reason: 'changed' });
+    expect((await lockIn(stateDir).status()).info?.id).toBe(next.id);
+  });
+
+  it('a lock without readable details (a run died taking it) is broken once, by its directory', async () => {
+    const stateDir = path.join(root, 'break-noinfo');
+    mkdirSync(path.join(stateDir, 'bot', 'prod', 'lock'), { recursive: true });
+    const judged = await lockIn(stateDir).status();
+    expect(judged).toMatchObject({ held: true, stale: true });
+    const outcomes = await Promise.all([lockIn(stateDir).breakLock(judged), lockIn(stateDir).breakLock(judged)]);
+    expect(outcomes.filter((o) => o.broken)).toHaveLength(1);
+    expect(existsSync(path.join(stateDir, 'bot', 'prod', 'lock'))).toBe(false);
+    expect(readdirSync(path.join(stateDir, 'bot', 'prod')).filter((f) => f.startsWith('lock.broken-'))).toHaveLength(1);
+  });
+
+  it('two runs told to break the same stale lock: one breaks it and runs, the other is refused; both recorded', async () => {
+    const stateDir = path.join(root, 'break-runs');
+    await lockIn(stateDir).acquire({ command: 'upgrade bot', kind: 'manual' });
+    const judged = await lockIn(stateDir).status();
+    const recorded: BreakOutcome[] = [];
+    const run = () =>
+      acquireAutoLock(lockIn(stateDir), {
+        command: 'upgrade bot',
+        breakStale: { judged, record: async (o) => void recorded.push(o) },
+      });
+    const results = await Promise.allSettled([run(), run()]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(LockHeldError);
+    expect(recorded.map((o) => o.broken).sort()).toEqual([false, true]);
+  });
+});
+
+describe("a lock's liveness is bound to its lock id, not to user@hostname", () => {
+  const registry = (id: string) => path.join(os.tmpdir(), `coopctl-${process.getuid!()}`, 'locks-held', id);
+
+  it('a live lock of another machine with the same user@hostname and a pid dead here is not stale', async () => {
+    const stateDir = path.join(root, 'same-name');
+    const dir = path.join(stateDir, 'bot', 'prod', 'lock');
+    mkdirSync(dir, { recursive: true });
+    const at = new Date().toISOString();
+    const info = {
+      id: 'f00dcafe00000001',
+      service: 'bot',
+      env: 'prod',
+      holder: 'Ana',
+      from: `${os.userInfo().username}@${os.hostname()}`,
+      pid: 2 ** 22 + 4321,
+      command: 'upgrade bot',
+      kind: 'auto',
+      since: at,
+      heartbeatAt: at,
+    };
+    writeFileSync(path.join(dir, 'info.json'), JSON.stringify(info));
+    expect(await lockIn(stateDir).status()).toMatchObject({ held: true, stale: false });
+  });
+
+  it("a process that got the dead holder's pid does not keep its lock alive", async () => {
+    const stateDir = path.join(root, 'pid-reused');
+    const info = await lockIn(stateDir).acquire({ command: 'upgrade bot', kind: 'auto' });
+    expect(await lockIn(stateDir).status()).toMatchObject({ stale: false });
+    // the holder died and the system gave its pid (ours) to a new process: same pid, another start
+    writeFileSync(registry(info.id), JSON.stringify({ pid: process.pid, start: '1' }));
+    const s = await lockIn(stateDir).status();
+    expect(s).toMatchObject({ stale: true, staleReason: `process ${process.pid} on ${os.hostname()} is gone` });
+  });
+
+  it('released, the lock is no longer registered here', async () => {
+    const l = lockIn(path.join(root, 'registered'));
+    const info = await l.acquire({ command: 'upgrade bot', kind: 'auto' });
+    expect(existsSync(registry(info.id))).toBe(true);
+    await l.release();
+    expect(existsSync(registry(info.id))).toBe(false);
   });
 });
 

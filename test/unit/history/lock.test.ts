@@ -22,7 +22,7 @@ describe('lock status', () => {
     expect(lockStatusFrom('null\n', now)).toMatchObject({ held: false, stale: false, holder: null });
   });
   it('a live automatic lock is held, not stale', () => {
-    expect(lockStatusFrom(JSON.stringify(info()), now, 'elsewhere')).toMatchObject({
+    expect(lockStatusFrom(JSON.stringify(info()), now)).toMatchObject({
       held: true,
       holder: 'Ana',
       stale: false,
@@ -30,13 +30,14 @@ describe('lock status', () => {
   });
   it('an automatic lock without heartbeat goes stale', () => {
     const old = new Date(now.getTime() - STALE_AFTER_MS - 1000).toISOString();
-    const s = lockStatusFrom(JSON.stringify(info({ heartbeatAt: old })), now, 'elsewhere');
+    const s = lockStatusFrom(JSON.stringify(info({ heartbeatAt: old })), now);
     expect(s.stale).toBe(true);
     expect(s.staleReason).toMatch(/no heartbeat/);
   });
-  it('a lock from this machine whose process is gone is stale at once', () => {
-    const s = lockStatusFrom(JSON.stringify(info({ from: 'ana@here', pid: 2 ** 22 + 12345 })), now, 'here');
-    expect(s).toMatchObject({ stale: true });
+  it('a lock whose process, on this machine, is gone is stale at once', () => {
+    const gone = (id: string) => (id === 'abc' ? { pid: 4242, alive: false } : undefined);
+    const s = lockStatusFrom(JSON.stringify(info()), now, STALE_AFTER_MS, undefined, gone);
+    expect(s).toMatchObject({ stale: true, staleReason: expect.stringMatching(/^process 4242 on .* is gone$/) });
   });
   it('a manual lock never goes stale by heartbeat', () => {
     expect(

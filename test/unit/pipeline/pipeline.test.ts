@@ -268,10 +268,16 @@ describe('one pipeline, a made-up service and driver', () => {
     expect(await lockHeld()).toBe(false);
   });
 
+  /** Another operator's `lock release --force`. */
+  const breakLock = async () => {
+    const lock = new HostLock(target.remote, stateDir, 'bot', 'prod');
+    await lock.breakLock(await lock.status());
+  };
+
   it('lock taken away mid-run: stops before the next stage and, without the lock, restores nothing', async () => {
     faults.duringDeploy = async (v) => {
       if (v !== '1.1.0') return;
-      await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
+      await breakLock();
       await new Promise((r) => setTimeout(r, 600)); // a heartbeat or two
     };
     const o = await upgrade('1.1.0');
@@ -286,7 +292,7 @@ describe('one pipeline, a made-up service and driver', () => {
   it('lock taken away just before a failure, unseen by any heartbeat: the host is asked, nothing restored', async () => {
     faults.failDeploy.add('1.1.0');
     faults.duringDeploy = async (v) => {
-      if (v === '1.1.0') await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
+      if (v === '1.1.0') await breakLock();
     };
     const o = await upgrade('1.1.0');
     expect(o).toMatchObject({ status: 'failed', changed: true });
@@ -348,7 +354,7 @@ describe('one pipeline, a made-up service and driver', () => {
       expect(o.state).toContain('Read-only file system');
     } finally {
       target.remote.exec = exec;
-      await new HostLock(target.remote, stateDir, 'bot', 'prod').forceRelease();
+      await breakLock();
     }
   });
 });
@@ -440,7 +446,7 @@ describe('recovery undoes only what happened', () => {
       await new Promise((r) => setTimeout(r, 1500));
       expect((await lock.status()).stale).toBe(true);
     } finally {
-      await lock.forceRelease();
+      await lock.breakLock(await lock.status());
     }
   });
 });

@@ -48,7 +48,11 @@ export async function run(
       };
       // An S3 store is reached from the host: the dump never passes through this machine.
       if (!store.hostAccess) return createBackup(o);
-      const onHost = { dir: target.paths.backupDir, keep: ws.config.backup.onHost.keep };
+      const onHost = {
+        dir: target.paths.backupDir,
+        keep: ws.config.backup.onHost.keep,
+        history: { remote: target.remote, stateDir: target.paths.stateDir },
+      };
       const r = await createBackupOnHost({ ...o, onHost });
       hostCopy = r.hostCopy;
       return r.manifest;

@@ -4,6 +4,7 @@ import { assertName } from '../../../kernel/validate.js';
 import type { CommandContext } from '../../context.js';
 import { openBackupStore } from '../../../targets/backups.js';
 import { findLeftovers } from '../../../operations/leftovers.js';
+import { backupsChangesUse } from '../../../operations/retention.js';
 import { leftoverDocument, leftoverRow } from './common.js';
 
 /**
@@ -20,6 +21,7 @@ export async function run(ctx: CommandContext, opts: { env?: string; store?: str
     { service, env: opts.env },
     new Date(),
     ctx.config().config.backup.retention,
+    await backupsChangesUse(ctx.workspace(), { service, env: opts.env }),
   );
   const now = new Date();
   const problems = [...plan.problems];
