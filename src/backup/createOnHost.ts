@@ -50,8 +50,18 @@ export async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
   const copy: HostCopy = { base: o.onHost.dir, service: source.service, env: source.env, id: newBackupId(started) };
   await o.store.check();
   o.onProgress?.({ phase: 'inspect', bytes: 0 });
-  const pgDump = await pgDumpVersion(source.host, source.db);
-  const session = await openSnapshot(source.host, source.db, source.tables);
+  // Side by side: each is a round trip to the host, and a container exec there.
+  const [version, opened] = await Promise.allSettled([
+    pgDumpVersion(source.host, source.db),
+    openSnapshot(source.host, source.db, source.tables),
+  ]);
+  if (version.status === 'rejected') {
+    if (opened.status === 'fulfilled') await opened.value.close();
+    throw version.reason;
+  }
+  if (opened.status === 'rejected') throw opened.reason;
+  const pgDump = version.value;
+  const session = opened.value;
   const progress = throttled(o.onProgress, 'dump');
   let written;
   try {

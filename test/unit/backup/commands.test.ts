@@ -1,4 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   createdbCommand,
@@ -42,12 +45,32 @@ describe('backup command builders', () => {
   });
 
   it('restores with decompression first and fails on the first pg_restore error', () => {
-    expect(toShell(restoreCommand(onHost, 'scratch1', { privileges: false }))).toBe(
-      "bash -c 'set -o pipefail 2>/dev/null; zstd -d -q -c | pg_restore -U postgres --no-owner --no-privileges --exit-on-error -d scratch1'",
+    expect(toShell(restoreCommand(onHost, 'scratch1', { privileges: false }))).toMatch(
+      /^bash -c 'set -o pipefail 2>\/dev\/null; zstd -d -q -c \| pg_restore -U postgres --no-owner --no-privileges --exit-on-error -d /,
     );
     expect(toShell(restoreCommand(inContainer, 'restored', { privileges: true }))).toContain(
-      'exec -T db pg_restore -U postgres --no-owner --role=postgres --exit-on-error -d restored',
+      'exec -T db pg_restore -U postgres --no-owner --role=postgres --exit-on-error -d ',
     );
+  });
+
+  it('restores in a session of its own settings: index builds get memory, commits do not wait for the flush', () => {
+    // The line as the host's shell runs it, with a stand-in pg_restore that prints the argument of -d.
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'coopctl-restore-argv-'));
+    try {
+      const standin = path.join(bin, 'pg_restore');
+      writeFileSync(standin, '#!/bin/sh\nwhile [ "$1" != -d ]; do shift; done\nprintf "%s\\n" "$2"\n');
+      chmodSync(standin, 0o755);
+      const r = spawnSync('sh', ['-c', toShell(restoreCommand(onHost, 'restored', { privileges: true }))], {
+        input: execFileSync('zstd', ['-q', '-c'], { input: 'toc\n' }),
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      });
+      expect(r.stderr.toString()).toBe('');
+      expect(r.stdout.toString()).toBe(
+        "dbname=restored options='-c maintenance_work_mem=256MB -c synchronous_commit=off'\n",
+      );
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('drains the input after pg_restore --list so the pipeline does not die of a broken pipe', () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -45,6 +45,13 @@ head -c 2000000 /dev/urandom`,
 tool(
   'pg_restore',
   `cat >/dev/null; [ -e '${work}/fail-list' ] && { echo 'pg_restore: error: input file is too short' >&2; exit 1; }; exit 0`,
+);
+
+/** zstd itself, except that `zstd -t` finds the copy damaged when a flag file says so. */
+tool(
+  'zstd',
+  `[ "$1" = -tq ] && [ -e '${work}/fail-test' ] && { echo "zstd: $3: Corrupted block detected" >&2; exit 1; }
+exec ${execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim()} "$@"`,
 );
 
 /** LocalHost with stream(): the copy script reports while it works. */
@@ -141,11 +148,12 @@ describe('the on-host copy (a real bash, stand-in pg_dump and pg_restore)', () =
     expect(statSync(w.file).mode & 0o777).toBe(0o600);
   });
 
-  it('a failed dump, or a dump pg_restore refuses, leaves nothing of that copy', async () => {
+  it('a failed dump, a damaged copy, or a dump pg_restore refuses, leaves nothing of that copy', async () => {
     const before = copies();
     for (const [flag, code, said] of [
       ['fail-dump', 'dump-failed', 'pg_dump: error: connection refused'],
       ['fail-list', 'corrupt-dump', 'pg_restore --list refused the dump'],
+      ['fail-test', 'corrupt-dump', 'zstd -t: the compressed dump is damaged'],
     ] as const) {
       writeFileSync(path.join(work, flag), '');
       try {
