@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runPlaybook } from '../../../src/drivers/ansible/playbook.js';
 import { ExecaRunner, type ProcessRunner, type RunOptions } from '../../../src/kernel/process.js';
 
@@ -9,8 +9,14 @@ import { ExecaRunner, type ProcessRunner, type RunOptions } from '../../../src/k
  * coopctl adds to the operators' ansible.cfg only what it needs: the real ansible-config reads a real
  * ansible.cfg next to the playbook; the playbook itself does not run (its command and environment are kept).
  */
+const repos: string[] = [];
+afterAll(() => {
+  for (const dir of repos) rmSync(dir, { recursive: true, force: true });
+});
+
 function operatorsRepo(cfg: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-ansible-cfg-'));
+  repos.push(dir);
   writeFileSync(path.join(dir, 'ansible.cfg'), cfg);
   writeFileSync(path.join(dir, 'site.yml'), '- hosts: all\n  tasks: []\n');
   return path.join(dir, 'site.yml');
