@@ -196,8 +196,16 @@ export function endSessions(host: RemoteHost, db: DbTarget, which: { app?: strin
 
 /** Drops a database of the restore's own, after ending what is still connected to it (a pg_restore cut off). */
 export async function discardDatabase(host: RemoteHost, db: DbTarget, database: string): Promise<void> {
-  await endSessions(host, db, { database });
-  await dropDatabase(host, db, database);
+  // A session ended a moment ago may still hold the database when DROP runs: end and drop again, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await endSessions(host, db, { database });
+      return await dropDatabase(host, db, database);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
 }
 
 /**
