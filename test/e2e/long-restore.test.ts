@@ -22,7 +22,7 @@ beforeAll(async () => {
   setHealthTimeout(sb, '6s');
   setSsh('commandTimeout', `${COMMAND_TIMEOUT_S}s`);
   prod = new SandboxMastodon(sb, 'prod');
-  const fill = await coopctl(['sandbox', 'fill', '--dir', sb.dir, 'prod', '--size', '100MB'], { timeoutMs: 600_000 });
+  const fill = await coopctl(['sandbox', 'fill', '--dir', sb.dir, 'prod', '--size', '300MB'], { timeoutMs: 600_000 });
   expect(fill.code, fill.stderr).toBe(0);
 }, 900_000);
 function setSsh(key: string, value: string): void {
