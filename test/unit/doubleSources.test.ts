@@ -1,21 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoPath, repoRoot, tsFiles } from '../helpers/sourceFiles.js';
 
 /**
  * Stand-ins are claims about production: each file of one names where its behaviour comes from in a
  * `source:` comment (an upstream file, a documentation page, a recorded real output, or the operators' notes with
  * how sure they are). A file with no production behaviour says so (`source: none needed — ...`).
  */
-const root = path.resolve(import.meta.dirname, '../..');
-const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? tsFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]))
-    .filter((f) => f.endsWith('.ts'))
-    .sort();
-}
+const root = repoRoot;
+const rel = repoPath;
 
 /** The stand-in parts of the test world (the rest of test/world is plumbing: processes, ports, layout). */
 const WORLD_STANDINS = [

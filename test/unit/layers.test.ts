@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoPath, repoRoot, tsFiles } from '../helpers/sourceFiles.js';
 
 /**
  * The folders of src/, bottom to top. A module may import from its own folder and the folders below
@@ -22,16 +23,9 @@ const LAYERS = [
   'cli',
 ] as const;
 
-const root = path.resolve(import.meta.dirname, '../..');
+const root = repoRoot;
 const src = path.join(root, 'src');
-const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? tsFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]))
-    .filter((f) => f.endsWith('.ts'))
-    .sort();
-}
+const rel = repoPath;
 
 /**
  * The relative specifiers a module imports: `import ... from`, `import type ... from`, `export ... from`,
