@@ -7,7 +7,7 @@
 # Further arguments go to vitest. Ends with a plain "N passed, N failed" line: a static check that passes
 # counts as one passed, each of its violations as one failed. Exits non-zero on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 tests=()
 setup_args=()
@@ -49,6 +49,8 @@ static_check "format (npm run format:check; npm run format fixes)" \
 static_check "lint (npm run lint)" npx biome lint --error-on-warnings --reporter=concise --max-diagnostics=none
 static_check "lines over 120 characters in src/ (npm run lint:lines)" node scripts/check-style.mjs
 static_check "unused exports in src/ (npm run lint:exports)" node scripts/check-exports.mjs
+shell_programs() { find src scripts -name '*.sh' -print0 | xargs -0 shellcheck --format=gcc; }
+static_check "shellcheck of the host programs and scripts (src/**/*.sh, scripts/*.sh)" shell_programs
 
 typecheck_failed=0
 npx tsc --noEmit -p . || { echo "type check failed"; typecheck_failed=1; }
@@ -57,6 +59,7 @@ results=$(mktemp)
 npx vitest run --reporter=default --reporter=json --outputFile="$results" ${tests[@]+"${tests[@]}"} "$@"
 vitest_rc=$?
 
+# shellcheck disable=SC2016 # JavaScript, not shell: its ${...} are template literals
 node -e '
   const fs = require("fs");
   let r = { numPassedTests: 0, numFailedTests: 1, numPendingTests: 0 };

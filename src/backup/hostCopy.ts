@@ -5,6 +5,7 @@ import type { RemoteHost } from '../remote/ssh.js';
 import { assertLevel, dumpOnlyArgv, dumpSession, listArgv, restoreCommand, type DbTarget } from './commands.js';
 import { createDatabase, discardDatabase, rowCounts } from './database.js';
 import { BackupError } from './errors.js';
+import { hostProgram } from './hostProgram.js';
 import { hostScript } from './hostS3.js';
 import { required, runReporting, scriptFailure, stopsWithChannel } from './hostRun.js';
 import { assertBackupId, FILE_NAMES } from './ids.js';
@@ -98,21 +99,6 @@ echo 'checked zstd -t'
 echo "copy \${sum%% *} $size"
 `;
 
-/**
- * The copies of this service×env (the directory above `$1`) beyond the newest `$2` complete ones, removed, except
- * those whose ids follow (a change uses them).
- */
-const PRUNE = `d=$1 keep=$2
-shift 2
-mapfile -t all < <(printf '%s\\n' "\${d%/*}"/*/manifest.json | sort -r)
-for m in "\${all[@]:keep}"; do
-  [ -e "$m" ] || continue
-  c=\${m%/manifest.json}
-  for used in "$@"; do [ "\${c##*/}" = "$used" ] && continue 2; done
-  rm -rf -- "$c" && echo "pruned $c"
-done
-`;
-
 /** pg_dump in the snapshot → zstd → the copy, checked; its sha256 and size as the host measured them. */
 export async function writeHostCopy(
   host: RemoteHost,
@@ -157,7 +143,7 @@ export async function pruneHostCopies(
   inUse: ReadonlyMap<string, string>,
 ): Promise<string[]> {
   if (!Number.isInteger(keep) || keep < 1) throw new InputError(`backup.onHost.keep ${keep}: at least 1`);
-  const r = await host.exec(hostScript(PRUNE, [hostCopyDir(c), String(keep), ...inUse.keys()]), {
+  const r = await host.exec(hostScript(hostProgram('prune-copies'), [hostCopyDir(c), String(keep), ...inUse.keys()]), {
     mutates: true,
     reject: false,
   });

@@ -24,4 +24,6 @@ export default function setup(): void {
         `tsc -p ${project} reported problems (the build still emitted):\n${r.stdout.slice(0, 4000)}\n`,
       );
   }
+  // the host programs (src/**/*.sh) beside the modules that read them
+  spawnSync(process.execPath, [path.join(root, 'scripts/copy-host-programs.mjs')], { cwd: root, stdio: 'inherit' });
 }
