@@ -15,7 +15,7 @@ async function settle(run: ChangeRun, deps: ChangeDeps, signal: AbortSignal): Pr
     title: `Let what the ${run.plan.operation} started on ${t.host.name} end`,
     mutates: false,
     run: async (r, ctx) => {
-      await t.driver.settle!(r.ws, t, ctx.report);
+      await t.driver.settle!(r.ws, t, ctx.report, run.plan.from);
       return undefined;
     },
   };

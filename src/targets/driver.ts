@@ -68,10 +68,11 @@ export interface Driver {
   /** A read-only preview of a deploy for the plan (ansible-playbook --check --diff); best effort. */
   preview?(ws: Workspace, t: Target, req: Omit<DeployRequest, 'report'>): Promise<string>;
   /**
-   * After an interrupted deploy: waits until what it started on the host has ended (a migration the deploy tool
-   * ran), so that nothing changes the database under a restore. Throws when it does not end in time.
+   * After a failed or interrupted deploy: waits until what it started on the host has ended (a migration the deploy
+   * tool ran, or one the failed version runs on boot: abra rolls the stack back to `previous` first), so that
+   * nothing changes the database under a restore. Throws when it does not end in time.
    */
-  settle?(ws: Workspace, t: Target, report: (line: string) => void): Promise<void>;
+  settle?(ws: Workspace, t: Target, report: (line: string) => void, previous?: string): Promise<void>;
   /** Stops the app's processes that hold database connections (before the database is swapped). */
   stopServices(ws: Workspace, t: Target, services: readonly string[]): Promise<void>;
   /** Backups this way of deploying brings (abra's backupbot) for a target; undefined: coopctl's database dumps. */

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isHealthy, readSwarm, swarmPath, updateSwarm, wantedReplicas, type SwarmApp } from './abra/swarm.js';
+import { advanceSwarm } from './abra/tasks.js';
 import { envFlags, has, parseArgs, tabulate, UsageError, type Parsed } from './dockerArgs.js';
 import { DOCKER_PERMISSION_DENIED, daemonReachable } from './dockerDaemon.js';
 import { ensureSystemPath } from './mastodon/config.js';
@@ -236,6 +237,76 @@ function serviceLs(file: string, args: string[]): number {
   return 0;
 }
 
+/** A row of `docker service ps`, with docker's field names (the `{{json .}}` keys). */
+interface TaskRow {
+  ID: string;
+  Name: string;
+  Image: string;
+  Node: string;
+  DesiredState: string;
+  CurrentState: string;
+  Error: string;
+  Ports: string;
+}
+
+// source: https://docs.docker.com/reference/cli/docker/service/ps/ (columns ID NAME IMAGE NODE DESIRED STATE
+// CURRENT STATE ERROR PORTS; "Running 5 seconds ago"; filters id, name, node, desired-state); a task the swarm
+// replaces keeps running with desired state Shutdown until it has stopped (abra/tasks.ts)
+function taskRows(apps: Record<string, SwarmApp>, service: string, now = Date.now()): TaskRow[] | undefined {
+  for (const a of Object.values(apps)) {
+    const svc = a.status === 'deployed' ? servicesOf(a).find((s) => `${a.stack}_${s.name}` === service) : undefined;
+    if (!svc) continue;
+    const row = (id: string, image: string, desired: string, current: string): TaskRow => ({
+      ID: id.slice(0, 12),
+      Name: `${service}.1`,
+      Image: image,
+      Node: 'hypha',
+      DesiredState: desired,
+      CurrentState: current,
+      Error: '',
+      Ports: '',
+    });
+    const rows: TaskRow[] = [];
+    const lingering = svc.name === 'app' ? (a.lingering ?? []) : [];
+    for (const t of lingering) {
+      rows.push(row(t.id, t.image, t.goneAt ? 'Shutdown' : 'Running', `Running ${since(t.startedAt)} ago`));
+    }
+    if (wantedReplicas(a, svc.name) > 0 && !lingering.some((t) => !t.goneAt)) {
+      const up = runningReplicas(a, svc.name, now) > 0;
+      const id = swarmId('task', a.stack, svc.name, '1', a.deployedAt ?? '');
+      rows.unshift(row(id, svc.image, 'Running', `${up ? 'Running' : 'Starting'} ${since(a.deployedAt ?? '')} ago`));
+    }
+    return rows;
+  }
+  return undefined;
+}
+
+function servicePs(file: string, args: string[]): number {
+  const p = parseArgs(args, ['-q', '--quiet', '--no-trunc'], ['-f', '--filter', '--format']);
+  const f = filters(p, ['desired-state', 'id', 'name', 'node']);
+  if (!p.positionals.length) throw new UsageError('"docker service ps" requires at least 1 argument.');
+  const apps = readSwarm(file).apps;
+  const rows: TaskRow[] = [];
+  for (const name of p.positionals) {
+    const found = taskRows(apps, name);
+    if (!found) throw new DaemonError(`no such service: ${name}`);
+    rows.push(
+      ...found.filter((r) => matches(f.get('desired-state'), (d) => d.toLowerCase() === r.DesiredState.toLowerCase())),
+    );
+  }
+  const format = p.flags.get('--format')?.at(-1);
+  if (has(p, '-q', '--quiet')) for (const r of rows) out(r.ID);
+  else if (format === '{{json .}}' || format === 'json') for (const r of rows) out(JSON.stringify(r));
+  else if (format !== undefined && format !== 'table')
+    throw new UsageError(`the sandbox's docker formats service ps as a table or {{json .}} only, not ${format}`);
+  else {
+    const table = rows.map((r) => [r.ID, r.Name, r.Image, r.Node, r.DesiredState, r.CurrentState, r.Error, r.Ports]);
+    const head = ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'];
+    for (const line of tabulate([head, ...table])) out(line);
+  }
+  return 0;
+}
+
 // source: https://docs.docker.com/reference/cli/docker/service/scale/ ("SERVICE scaled to N", then the
 // convergence progress unless -d); an unknown service: "Error: No such service: NAME", exit 1
 /** `docker service scale SERVICE=N...`: the replicas stay until the next `docker stack deploy` (an abra deploy). */
@@ -280,12 +351,14 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const file = swarmPath(root);
+  advanceSwarm(file);
   if (cmd === 'ps' || (cmd === 'container' && rest[0] === 'ls')) return ps(file, cmd === 'ps' ? rest : rest.slice(1));
   if (cmd === 'exec') return exec(file, rest);
   if (cmd === 'service' && (rest[0] === 'ls' || rest[0] === 'list')) return serviceLs(file, rest.slice(1));
   if (cmd === 'service' && rest[0] === 'scale') return serviceScale(file, rest.slice(1));
+  if (cmd === 'service' && rest[0] === 'ps') return servicePs(file, rest.slice(1));
   throw new UsageError(
-    `docker: '${argv.join(' ')}' is not a command the sandbox's swarm knows (ps, exec, service ls, service scale).`,
+    `docker: '${argv.join(' ')}' is not a command the sandbox's swarm knows (ps, exec, service ls|ps|scale).`,
   );
 }
 

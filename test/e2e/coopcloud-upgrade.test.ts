@@ -55,6 +55,22 @@ const migrations = () => Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT cou
 const posts = () =>
   Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT count(*) FROM bonfire_data_social_post_content'));
 
+/** Waits until no `app` task the swarm replaced still runs (a failed version's task migrating on boot). */
+async function replacedTasksGone(stack: string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const r = sshToHost(
+      sb.dir,
+      'hypha',
+      `docker service ps --format '{{.DesiredState}} {{.CurrentState}}' ${stack}_app`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    if (!/^Shutdown Running/m.test(r.stdout.toString())) return;
+    if (Date.now() > deadline) throw new Error(`${stack}_app: a replaced task still runs:\n${r.stdout}`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
 async function version(service: string, env: string): Promise<string | null> {
   const doc = json<{ services: Array<{ version: string | null }> }>(
     await sb.run(['--json', 'status', service, '--env', env]),
@@ -115,10 +131,28 @@ describe('coopctl upgrade of a Co-op Cloud app', () => {
       await sb.fault('--clear', 'bonfire');
     }
     expect(await version('bonfire', 'prod')).toBe(B1);
-    // 2.0.1 migrated on boot; the restored database is the one of before
+    // 2.0.1's task migrated on boot after its health had failed; once it is gone, the database is the one of before
+    await replacedTasksGone('bonfire_sandbox');
     expect({ migrations: migrations(), posts: posts() }).toEqual(before);
     const [last] = await history('bonfire');
     expect(last).toMatchObject({ service: 'bonfire', env: 'prod', status: 'rolled-back', from: B1, to: B3 });
+  }, 240_000);
+
+  it('swarm-rolls-back: swarm put the label back itself, but the failed task migrated: the ledger decides, restored', async () => {
+    const before = { migrations: migrations(), posts: posts() };
+    await sb.fault('bonfire', 'swarm-rolls-back');
+    try {
+      const r = await upgrade(B3);
+      expect(r.code, r.stderr).toBe(1);
+      const doc = json<UpgradeDoc>(r);
+      expect(doc.record.status).toBe('rolled-back');
+      expect(doc.state).toContain('database restored from');
+    } finally {
+      await sb.fault('--clear', 'bonfire');
+    }
+    expect(await version('bonfire', 'prod')).toBe(B1);
+    await replacedTasksGone('bonfire_sandbox');
+    expect({ migrations: migrations(), posts: posts() }).toEqual(before);
   }, 240_000);
 
   it("converge-timeout: abra says the deploy failed, the swarm settles, coopctl's own checks verify it", async () => {

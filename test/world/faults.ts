@@ -34,6 +34,7 @@ export const HOST_FAULTS = [
 export const APP_FAULTS = [
   'health-fails',
   'abra-upgrade-fails',
+  'swarm-rolls-back',
   'converge-timeout',
   'backup-container-not-running',
   'backup-empty-dump',

@@ -4,7 +4,10 @@ import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
 import { abraApp, abraClient, abraConfig, reportingAbraClient } from './app.js';
 import { withRecipeCheckout } from './checkoutLock.js';
+import { readAppEnv } from './envFile.js';
 import { AbraError } from './errors.js';
+import { convergeTimeoutSeconds } from './recipeLabels.js';
+import { stackName, waitForEndingTasks } from './swarm.js';
 
 type Verb = 'upgrade' | 'rollback' | 'deploy';
 
@@ -17,6 +20,71 @@ export async function labelledVersion(ws: Workspace, t: Target): Promise<string>
     throw new ToolOutputError(`abra reports ${domain} ${app.status ?? 'in an unknown state'}, with no version`);
   }
   return app.version;
+}
+
+/** How long the app may take to converge: the recipe's timeout label at that version (with the env's TIMEOUT). */
+export async function convergeBudgetMs(
+  ws: Workspace,
+  t: Target,
+  version: string,
+): Promise<{ ms: number; from: string }> {
+  const fallback = { ms: t.envConfig.health?.timeout ?? 60_000, from: 'health.timeout' };
+  const { recipe } = abraConfig(t);
+  try {
+    const compose = await abraClient(ws).recipes.fileAt(recipe, version, 'compose.yml');
+    const env = (await readAppEnv(ws, t).catch(() => undefined))?.env?.vars ?? {};
+    const seconds = compose ? convergeTimeoutSeconds(compose, env) : undefined;
+    return seconds ? { ms: seconds * 1000, from: `the recipe's timeout label, ${seconds}s` } : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** How long a replaced task may take to end: a migration on boot may outlast the converge timeout, never 2 min. */
+async function taskEndBudgetMs(ws: Workspace, t: Target, version: string): Promise<number> {
+  return Math.max((await convergeBudgetMs(ws, t, version)).ms, 120_000);
+}
+
+/** Where the app's migration ledger stands; undefined when it has none or it cannot be read. */
+function readLedger(t: Target) {
+  return t.profile.schemaMark?.(t.remote, t).catch(() => undefined) ?? Promise.resolve(undefined);
+}
+
+/**
+ * Whether a deploy whose label did not move changed nothing: swarm may have rolled the label back by itself
+ * (`failure_action: rollback`) while the failed version's task goes on migrating on boot. So: once the tasks the
+ * swarm replaces have ended, the ledger decides; an app without one (or one that cannot be read) may have changed.
+ */
+async function untouched(
+  ws: Workspace,
+  t: Target,
+  before: Awaited<ReturnType<typeof readLedger>>,
+  version: string,
+  report: (line: string) => void,
+): Promise<boolean> {
+  if (!before) return false;
+  try {
+    await waitForEndingTasks(t.remote, stackName(abraConfig(t).domain), await taskEndBudgetMs(ws, t, version), report);
+  } catch (err) {
+    report(`cannot tell that the failed deploy changed nothing: ${errorMessage(err)}`);
+    return false;
+  }
+  const after = await readLedger(t);
+  return after !== undefined && after.count === before.count && after.newest === before.newest;
+}
+
+/**
+ * Rolls the stack back to `version` after a failed change, then waits until the tasks of the failed version have
+ * ended: one migrating on boot must not write under the ledger read and the restore that follow.
+ */
+export async function settleApp(ws: Workspace, t: Target, report: (line: string) => void, version?: string) {
+  if (version !== undefined && (await labelledVersion(ws, t).catch(() => undefined)) !== version) {
+    const r = await deployApp(ws, t, { version, variables: {}, logFile: '', report });
+    if (!r.ok) throw new ToolOutputError(`rolling the stack back to ${version} failed: ${r.failure ?? r.summary}`);
+    report(r.summary);
+  }
+  const budget = await taskEndBudgetMs(ws, t, version ?? (await labelledVersion(ws, t)));
+  await waitForEndingTasks(t.remote, stackName(abraConfig(t).domain), budget, report);
 }
 
 /** Runs an abra command that checks out the app's recipe, holding that checkout (see checkoutLock.ts). */
@@ -41,6 +109,7 @@ export function holdingRecipe<T>(
 export async function deployApp(ws: Workspace, t: Target, req: DeployRequest): Promise<DeployResult> {
   const { domain } = abraConfig(t);
   const before = await labelledVersion(ws, t);
+  const ledger = await readLedger(t);
   const order = t.profile.compareVersions(req.version, before);
   const verb: Verb = order > 0 ? 'upgrade' : order < 0 ? 'rollback' : 'deploy';
   const command = `abra app ${verb} ${domain} ${req.version} -n${verb === 'deploy' ? ' -f' : ''}`;
@@ -79,12 +148,15 @@ export async function deployApp(ws: Workspace, t: Target, req: DeployRequest): P
     return { ok: true, summary, details };
   }
   const why = failure ? failure.message : `abra finished, but ${domain} reports ${after ?? afterError}`;
+  // abra refused before deploying (a dirty checkout, a version it does not take): no task of it ever started
+  const refused = failure?.kind === 'dirty-recipe' || failure?.kind === 'version-refused';
+  const changedNothing = after === before && (refused || (await untouched(ws, t, ledger, before, req.report)));
   return {
     ok: false,
     summary: `abra app ${verb} failed`,
     failure: `${command}: ${why}`,
     hints: failure?.kind === 'dirty-recipe' ? [`the recipe checkout has local changes: see preflight`] : [],
-    changedNothing: after === before,
-    details,
+    changedNothing,
+    details: { ...details, ledgerBefore: ledger ?? null },
   };
 }

@@ -5,7 +5,7 @@ import { abraSafetyBackups } from './backups.js';
 import { appBackupCheck } from './backupCheck.js';
 import { abraAppCheck, abraCheck, recipeCheckoutCheck } from './checks.js';
 import { abraServiceSchema, ssoConfigIssues } from './config.js';
-import { deployApp, labelledVersion } from './deploy.js';
+import { deployApp, labelledVersion, settleApp } from './deploy.js';
 import { ABRA_DOCTOR } from './doctor.js';
 import { envFileCheck } from './envFileCheck.js';
 import { scaleCommand, stackName } from './swarm.js';
@@ -23,6 +23,8 @@ export const abraDriver: Driver = {
   describeDeploy: (version) => `Deploy ${version} with abra (app upgrade or rollback, recipe checkout held)`,
 
   deploy: deployApp,
+
+  settle: settleApp,
 
   /** Scaled to 0 in the swarm: the next abra deploy (which a restore always runs) brings them back. */
   async stopServices(_ws, t, services) {

@@ -1,7 +1,5 @@
-import { abraClient, abraConfig } from '../../drivers/abra/app.js';
-import { readAppEnv } from '../../drivers/abra/envFile.js';
-import { labelledVersion } from '../../drivers/abra/deploy.js';
-import { convergeTimeoutSeconds } from '../../drivers/abra/recipeLabels.js';
+import { abraConfig } from '../../drivers/abra/app.js';
+import { convergeBudgetMs, labelledVersion } from '../../drivers/abra/deploy.js';
 import { convergence, stackName, stackServices } from '../../drivers/abra/swarm.js';
 import { errorMessage } from '../../kernel/errors.js';
 import { httpGet } from '../../kernel/http.js';
@@ -37,20 +35,6 @@ async function urlCheck(t: Target): Promise<AppCheck> {
 
 async function settled(what: AppCheck['id'], fn: () => Promise<AppCheck>): Promise<AppCheck> {
   return fn().catch((err: unknown) => ({ id: what, ok: false, message: errorMessage(err) }));
-}
-
-/** How long the app may take to converge: the recipe's timeout label at that version (with the env's TIMEOUT). */
-async function convergeBudgetMs(ws: Workspace, t: Target, version: string): Promise<{ ms: number; from: string }> {
-  const fallback = { ms: t.envConfig.health?.timeout ?? 60_000, from: 'health.timeout' };
-  const { recipe } = abraConfig(t);
-  try {
-    const compose = await abraClient(ws).recipes.fileAt(recipe, version, 'compose.yml');
-    const env = (await readAppEnv(ws, t).catch(() => undefined))?.env?.vars ?? {};
-    const seconds = compose ? convergeTimeoutSeconds(compose, env) : undefined;
-    return seconds ? { ms: seconds * 1000, from: `the recipe's timeout label, ${seconds}s` } : fallback;
-  } catch {
-    return fallback;
-  }
 }
 
 async function attempt(ws: Workspace, t: Target, version: string): Promise<AppCheck[]> {

@@ -3,6 +3,7 @@ import { abraDir, findApp, serverOf, type AppRef, type DoubleServer } from './ho
 import { sleep } from './log.js';
 import { connectServer } from './reach.js';
 import { RecipeRepo } from './recipeRepo.js';
+import { advanceSwarm } from './tasks.js';
 import { hasFault, readSwarm, stackName, type FaultKind, type SwarmApp } from './swarm.js';
 
 /** One app as a command sees it once the server answered: env file, recipe clone, swarm state. */
@@ -24,6 +25,7 @@ export async function reachApp(domain: string | undefined): Promise<AppContext> 
   const server = serverOf(dir, app.server);
   if (hasFault(readSwarm(server.swarm), domain, 'slow')) await sleep(SLOW_FAULT_MS);
   await connectServer(app.server, server);
+  advanceSwarm(server.swarm);
   return { dir, app, server, repo: new RecipeRepo(dir, app.recipe), stack: stackName(domain) };
 }
 

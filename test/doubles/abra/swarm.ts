@@ -19,6 +19,9 @@ export const FAULT_KINDS = [
   // `app backup` and `app restore` exec into backup-bot-two with a terminal: without one on stdin they fail
   // (commands/backup.ts, assertTerminal)
   'backup-needs-terminal',
+  // the recipe's update_config says `failure_action: rollback`: swarm rolls the failed upgrade back by itself,
+  // labels included, while the failed task is still migrating on boot (release.ts)
+  'swarm-rolls-back',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -63,12 +66,33 @@ export interface SwarmDb {
   database: string;
 }
 
+/**
+ * An `app` task of a version the swarm is replacing (a failed upgrade, a rollback): it keeps running while it boots
+ * and migrates, and is gone only once its migrations ran and it was stopped.
+ */
+export interface LingeringTask {
+  id: string;
+  version: string;
+  image: string;
+  startedAt: string;
+  /** Its boot migrations land at this time (ISO 8601), if it still runs; `migrated` once they did. */
+  migratesAt?: string;
+  migrations: string[];
+  migrated?: boolean;
+  /** Set once the swarm replaces it: it is gone (shut down) at this time. */
+  goneAt?: string;
+}
+
 export interface SwarmApp {
   stack: string;
   recipe: string;
   /** What the `coop-cloud.<stack>.version` label says: the truth of what runs. */
   version: string;
   chaos: boolean;
+  /** A chaos deploy's `coop-cloud.<stack>.chaos-version` label: 8 hex of the recipe's HEAD, `+U` if dirty. */
+  chaosVersion?: string;
+  /** `app` tasks of earlier versions that have not ended yet. */
+  lingering?: LingeringTask[];
   status: 'deployed' | 'undeployed';
   healthy: boolean;
   /** After a converge timeout, the app becomes healthy at this time (ISO 8601). */
@@ -85,6 +109,8 @@ export interface SwarmApp {
 
 export interface SwarmState {
   apps: Record<string, SwarmApp>;
+  /** How long a failing `app` task boots before its migrations land (default BOOT_MIGRATION_SECONDS). */
+  bootSeconds?: number;
   /** `"<domain>"` or `"*"` → active faults. */
   faults: Record<string, FaultKind[]>;
   /** How long a deploy that hit converge-timeout takes to settle after abra gave up (default 3). */

@@ -8,6 +8,7 @@ import { hasFault, readSwarm, stackName, type SwarmState } from '../swarm.js';
 import { boxTable } from '../table.js';
 import { compareVersions, isOrdered, parseVersion } from '../versions.js';
 import { SLOW_FAULT_MS } from '../context.js';
+import { advanceSwarm } from '../tasks.js';
 
 // source: operators' notes (reference/production.md, P; reference/abra.md shape, key spellings U): per server
 // `{apps: [{server, recipe, appName, domain, status, chaos, chaosVersion, version, upgrade}], ...counts}`, all
@@ -31,9 +32,11 @@ function statusRow(dir: string, app: AppRef, swarm: SwarmState): AppRow {
     // the harsher reading (not "undeployed") until `coopctl doctor` records what abra 0.13 prints on hypha
     status: deployed ? 'deployed' : 'unknown',
     chaos: String(Boolean(deployed && running.chaos)),
-    chaosVersion: deployed && running.chaos ? running.version : 'unknown',
+    // source: reference/production.md (P: a chaos deploy keeps the release label of the checkout as `version`);
+    // abra @06a57de cli/app/deploy.go:168 labels the commit as chaos-version (see commands/release.ts)
+    chaosVersion: deployed && running.chaos ? (running.chaosVersion ?? 'unknown') : 'unknown',
     autoUpdate: 'false',
-    version: deployed && !running.chaos ? running.version : 'unknown',
+    version: deployed ? running.version : 'unknown',
     upgrade,
   };
 }
@@ -55,6 +58,7 @@ export async function appLsCommand(args: ParsedArgs): Promise<void> {
       const cfg = serverOf(dir, server);
       if (apps.some((a) => hasFault(readSwarm(cfg.swarm), a.domain, 'slow'))) await sleep(SLOW_FAULT_MS);
       await connectServer(server, cfg);
+      advanceSwarm(cfg.swarm);
       swarm = readSwarm(cfg.swarm);
     }
     const rows: AppRow[] = apps.map((a) => ({

@@ -1,4 +1,5 @@
 import { MIGRATES_ON_BOOT, migrate, releaseMigrations } from '../appDb.js';
+import { failingTask, replaceLingering, replaceTask } from '../tasks.js';
 import { flag, type ParsedArgs } from '../args.js';
 import { composeVars, deployedApp, faultOn, reachApp, type AppContext } from '../context.js';
 import { fatal } from '../fatal.js';
@@ -30,9 +31,11 @@ function pickUpgradeOrRollback(
   const { domain, recipe } = ctx.app;
   const running = deployedApp(ctx) ?? fatal(`${domain} is not deployed?`);
   const current = parseVersion(running.version);
-  if (!current || !isOrdered(current)) {
+  // source: none confirms what abra app upgrade|rollback does from a chaos deploy (reference/production.md: U): the
+  // harsher reading refuses; `abra app deploy VERSION -f` has no ordering check (C) and takes a release from it
+  if (running.chaos || !current || !isOrdered(current)) {
     fatal(
-      `${domain} runs a chaos version (${running.version}): deploy a release with "abra app deploy --force ${domain} <version>"`,
+      `${domain} runs a chaos version (${running.chaosVersion ?? running.version}): deploy a release with "abra app deploy --force ${domain} <version>"`,
     );
   }
   const releases = ctx.repo.releases();
@@ -94,17 +97,15 @@ function printReleaseNotes(ctx: AppContext, from: string, target: Target): void 
   }
 }
 
-/** The new `app` task boots: an Ecto app migrates its database up to the target release (never down). */
-function bootMigrations(ctx: AppContext, target: Target): void {
-  const db = deployedApp(ctx)?.db;
-  if (!db || !target.tag || !MIGRATES_ON_BOOT.includes(ctx.app.recipe)) return;
-  if (ctx.app.vars.DISABLE_DB_AUTOMIGRATION === 'true') return;
+/** What the new `app` task's boot migrates: an Ecto app, up to the target release (never down). */
+function bootMigrations(ctx: AppContext, target: Target): string[] {
+  if (!target.tag || !MIGRATES_ON_BOOT.includes(ctx.app.recipe)) return [];
+  if (ctx.app.vars.DISABLE_DB_AUTOMIGRATION === 'true') return [];
   const to = ctx.repo.release(target.tag)!.version;
-  const versions = ctx.repo
+  return ctx.repo
     .releases()
     .filter((r) => compareVersions(r.version, to) <= 0)
     .flatMap((r) => releaseMigrations(ctx.repo.releaseDate(r.tag)));
-  migrate(db, versions);
 }
 
 export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promise<void> {
@@ -124,8 +125,12 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
   const app =
     services.find((s) => s.labels[`coop-cloud.${ctx.stack}.version`] !== undefined) ??
     services.find((s) => s.name === 'app');
-  // the label, not the tag, is what the swarm will report as running
-  const labelled = target.chaos ? target.version : (app?.labels[`coop-cloud.${ctx.stack}.version`] ?? target.version);
+  // the label, not the tag, is what the swarm will report as running; a chaos deploy keeps the version label of the
+  // checkout and adds its commit as the chaos-version label
+  // source: abra @06a57de cli/app/deploy.go:168 (SetChaosVersionLabel) and pkg/recipe/git.go:300 (ChaosVersion:
+  // SmallSHA of HEAD, "+U" when the tree is dirty), as read in recipe-maintainers/cc-ci JOURNAL-dstamp.md
+  // (git.autonomic.zone); reference/production.md (P: a chaos deploy keeps the release label as `version`)
+  const labelled = app?.labels[`coop-cloud.${ctx.stack}.version`] ?? target.version;
   // source: coop-cloud/bonfire compose.yml ("coop-cloud.${STACK_NAME}.timeout=${TIMEOUT:-300}": how long abra
   // waits for the deploy to converge); 50 s without the label is the double's assumption (U)
   const timeout = Number(app?.labels[`coop-cloud.${ctx.stack}.timeout`]) || 50;
@@ -150,29 +155,49 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
     pinVersion(ctx.app, target.tag);
   }
   const stalls = faultOn(ctx, 'converge-timeout');
-  // production's failed upgrade: the stack is deployed at the new version, then its new `app` task fails
-  const taskFails = mode === 'upgrade' && faultOn(ctx, 'abra-upgrade-fails');
+  // production's failed upgrade: the stack is deployed at the new version, then its new `app` task boots, migrates
+  // the database and fails its health check; with `failure_action: rollback` swarm then rolls it back by itself
+  const rollsBack = mode === 'upgrade' && faultOn(ctx, 'swarm-rolls-back');
+  const taskFails = (mode === 'upgrade' && faultOn(ctx, 'abra-upgrade-fails')) || rollsBack;
+  const migrations = bootMigrations(ctx, target);
   const now = new Date();
   updateSwarm(ctx.server.swarm, (state) => {
     const prev = state.apps[ctx.app.domain];
     const delay = state.convergeDelaySeconds ?? DEFAULT_CONVERGE_DELAY_SECONDS;
+    const lingering = prev ? [...(prev.lingering ?? [])] : [];
+    // stop-first: the new task starts once the tasks it replaces are gone (tasks.ts)
+    const freed = prev ? replaceLingering(prev, now.getTime()) : undefined;
+    const image = services.find((s) => s.name === 'app')?.image ?? '';
+    const failing = taskFails ? failingTask(state, ctx.stack, labelled, image, migrations, now.getTime()) : undefined;
+    if (failing && rollsBack) replaceTask(failing, now.getTime());
+    const settlesAt = stalls ? new Date(now.getTime() + delay * 1000).toISOString() : (failing?.goneAt ?? freed);
     state.apps[ctx.app.domain] = {
       stack: ctx.stack,
       recipe: ctx.app.recipe,
-      version: labelled,
-      chaos: target.chaos,
+      // source: moby/swarmkit manager/orchestrator/update/updater.go ("update rolled back due to failure or early
+      // termination of task %s"); https://docs.docker.com/reference/cli/docker/service/rollback/ (labels included)
+      version: rollsBack && prev ? prev.version : labelled,
+      chaos: rollsBack && prev ? prev.chaos : target.chaos,
+      chaosVersion: rollsBack && prev ? prev.chaosVersion : target.chaos ? target.version : undefined,
       status: 'deployed',
-      healthy: !stalls && !taskFails,
-      convergesAt: stalls && !taskFails ? new Date(now.getTime() + delay * 1000).toISOString() : undefined,
+      healthy: (!stalls && !taskFails && !freed) || (rollsBack && !failing?.goneAt),
+      convergesAt: (!taskFails || rollsBack) && settlesAt ? settlesAt : undefined,
       deployedAt: now.toISOString(),
       snapshots: prev?.snapshots ?? [],
       lastRestore: prev?.lastRestore,
       // `docker stack deploy` sets every service back to the replicas its compose file asks for
-      services: services.map((s) => ({ name: s.name, image: s.image ?? '' })),
+      services:
+        rollsBack && prev?.services ? prev.services : services.map((s) => ({ name: s.name, image: s.image ?? '' })),
       db: prev?.db,
+      lingering: [...lingering, ...(failing ? [failing] : [])],
     };
+    if (!state.apps[ctx.app.domain].lingering?.length) delete state.apps[ctx.app.domain].lingering;
   });
-  bootMigrations(ctx, target);
+  // a healthy boot has migrated before it answers; a failing task migrates later, on its own (tasks.ts)
+  if (!taskFails && migrations.length) {
+    const db = deployedApp(ctx)?.db;
+    if (db) migrate(db, migrations);
+  }
   if (flag(args, 'no-converge-checks')) {
     info('skipping converge checks');
   } else {
@@ -180,6 +205,10 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
     // source: moby/swarmkit manager/orchestrator/update/updater.go ("update paused due to failure or early
     // termination of task %s", failure_action pause); a recipe with failure_action rollback would instead have
     // swarm roll the service back, labels included (https://docs.docker.com/reference/cli/docker/service/rollback/)
+    if (rollsBack)
+      fatal(
+        `${ctx.app.domain}: upgrade failed: ${ctx.stack}_app: rollback: update rolled back due to failure or early termination of task`,
+      );
     if (taskFails)
       fatal(
         `${ctx.app.domain}: upgrade failed: ${ctx.stack}_app: update paused due to failure or early termination of task`,
