@@ -59,13 +59,14 @@ const posts = () =>
 async function replacedTasksGone(stack: string): Promise<void> {
   const deadline = Date.now() + 90_000;
   for (;;) {
-    const r = sshToHost(
-      sb.dir,
-      'hypha',
-      `docker service ps --format '{{.DesiredState}} {{.CurrentState}}' ${stack}_app`,
-    );
+    const r = sshToHost(sb.dir, 'hypha', `docker service ps --format '{{json .}}' ${stack}_app`);
     expect(r.code, r.stderr).toBe(0);
-    if (!/^Shutdown Running/m.test(r.stdout.toString())) return;
+    const tasks = r.stdout
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    if (!tasks.some((t) => t.DesiredState === 'Shutdown' && t.CurrentState.startsWith('Running'))) return;
     if (Date.now() > deadline) throw new Error(`${stack}_app: a replaced task still runs:\n${r.stdout}`);
     await new Promise((res) => setTimeout(res, 1000));
   }
