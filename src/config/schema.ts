@@ -217,7 +217,14 @@ export function configSchemaFor(services: readonly ServiceSchema[]) {
     /** Where history and locks live on each host, unless the inventory sets coopctl_state_dir. */
     stateDir: z.string().default('/var/lib/coopctl'),
     ssh: sshSchema.prefault({}),
-    abra: z.strictObject({ bin: z.string().default('abra'), dir: z.string().optional() }).prefault({}),
+    abra: z
+      .strictObject({
+        bin: z.string().default('abra'),
+        dir: z.string().optional(),
+        /** Push the servers repository after committing an app's new version pin (abra's servers/SERVER). */
+        push: z.boolean().default(false),
+      })
+      .prefault({}),
     backup: backupSchema.prefault({}),
     secrets: secretsSchema.prefault({}),
     checks: checksSchema.prefault({}),

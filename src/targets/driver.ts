@@ -8,6 +8,15 @@ import type { Workspace } from './workspace.js';
 /** Per variable, the files of one directory: the deploy tool sets the variable to that directory's path. */
 export type DeployFiles = Record<string, ReadonlyArray<{ name: string; content: string }>>;
 
+/** A change as it ended, for what the deploy tool keeps after it. */
+export interface ChangeSummary {
+  record: string;
+  operation: string;
+  status: string;
+  from: string;
+  to: string;
+}
+
 /** What a deploy of a version passes to the deploy tool, from the service profile. */
 export type DeployInput = Pick<DeployRequest, 'variables' | 'files'>;
 
@@ -73,6 +82,11 @@ export interface Driver {
    * nothing changes the database under a restore. Throws when it does not end in time.
    */
   settle?(ws: Workspace, t: Target, report: (line: string) => void, previous?: string): Promise<void>;
+  /**
+   * After a change that touched the service, whatever its ending: keeps what the deploy tool leaves beside it (abra's
+   * version pin, committed in the operators' servers repository). Returns fields for the record; never throws.
+   */
+  afterChange?(ws: Workspace, t: Target, change: ChangeSummary): Promise<Record<string, unknown>>;
   /** Stops the app's processes that hold database connections (before the database is swapped). */
   stopServices(ws: Workspace, t: Target, services: readonly string[]): Promise<void>;
   /** Backups this way of deploying brings (abra's backupbot) for a target; undefined: coopctl's database dumps. */

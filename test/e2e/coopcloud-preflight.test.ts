@@ -1,8 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import { appEnvFile, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { serversUpstream } from '../world/coopcloud/server.js';
+import { sandboxLayout } from '../world/layout.js';
 
 interface PreflightDoc {
   ok: boolean;
@@ -104,6 +108,48 @@ describe('preflight of an abra app: its env file and its SSO', () => {
         expect(text.stdout).toContain(`which 2.0.0+1.0.5-social-amd64 removed: ${MEILI_NOTE}`);
       },
     );
+  });
+
+  it("servers-repo: the operators' shared repository; uncommitted changes and another operator's pin warn", async () => {
+    const servers = path.dirname(bonfireEnv);
+    expect(check((await preflight()).doc, 'servers-repo')).toMatchObject({
+      status: 'pass',
+      message: `servers/${path.basename(servers)} is committed and up to date with origin/main`,
+    });
+    await withEnv(
+      (t) => `${t}\nTIMEOUT=9\n`,
+      async () => {
+        const { code, doc } = await preflight();
+        expect(code).toBe(0);
+        expect(check(doc, 'servers-repo').status).toBe('warn');
+        expect(check(doc, 'servers-repo').message).toContain('1 uncommitted change(s) (bonfire.sandbox.env)');
+      },
+    );
+    // another operator pins wiki-alpha and pushes: this checkout is behind until it pulls
+    const other = mkdtempSync(path.join(os.tmpdir(), 'coopctl-operator-'));
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=Bo', '-c', 'user.email=bo@example.org', ...args], {
+        cwd,
+        encoding: 'utf8',
+      });
+    try {
+      git(other, 'clone', '-q', serversUpstream(sandboxLayout(sb.dir).abraDir, path.basename(servers)), 'servers');
+      const env = path.join(other, 'servers', 'wiki-alpha.sandbox.env');
+      writeFileSync(env, readFileSync(env, 'utf8').replace(/^TYPE=.*$/m, 'TYPE=mediawiki:1.1.1+1.42.3'));
+      git(path.join(other, 'servers'), 'commit', '-q', '-am', 'wiki-alpha: 1.1.1+1.42.3');
+      git(path.join(other, 'servers'), 'push', '-q');
+      const { code, doc } = await preflight();
+      expect(code).toBe(0);
+      expect(check(doc, 'servers-repo')).toMatchObject({
+        status: 'warn',
+        message: expect.stringContaining("1 commit(s) behind origin/main: another operator's pin is not pulled"),
+        fix: expect.stringContaining('git pull'),
+      });
+    } finally {
+      execFileSync('git', ['-C', servers, 'pull', '-q', '--ff-only']);
+      rmSync(other, { recursive: true, force: true });
+    }
+    expect(check((await preflight()).doc, 'servers-repo').status).toBe('pass');
   });
 
   it('OPENID_1_CLIENT_ID removed from the env: the sso check fails naming it', async () => {

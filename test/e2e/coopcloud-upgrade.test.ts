@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -5,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, type CliResult } from '../helpers/cli.js';
 import { appEnvFile, sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
+import { serversUpstream } from '../world/coopcloud/server.js';
+import { sandboxLayout } from '../world/layout.js';
 
 /**
  * Co-op Cloud apps through the one pipeline, on the sandbox's hypha: the abra double with real recipe clones, a
@@ -71,6 +74,12 @@ async function replacedTasksGone(stack: string): Promise<void> {
     await new Promise((res) => setTimeout(res, 1000));
   }
 }
+
+const serversDir = () => path.dirname(bonfireEnv);
+const upstream = () => serversUpstream(sandboxLayout(sb.dir).abraDir, path.basename(serversDir()));
+const gitOut = (dir: string, args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
+const gitLog = (dir: string, file: string) => gitOut(dir, ['log', '--format=%s', '--', file]);
+const gitShow = (dir: string, spec: string) => gitOut(dir, ['show', spec]);
 
 async function version(service: string, env: string): Promise<string | null> {
   const doc = json<{ services: Array<{ version: string | null }> }>(
@@ -172,11 +181,16 @@ describe('coopctl upgrade of a Co-op Cloud app', () => {
     expect(await version('bonfire', 'prod')).toBe(B2);
   }, 240_000);
 
-  it('upgrades to 2.0.1; then there is nothing newer: "up to date", exit 0', async () => {
+  it('upgrades to 2.0.1, the pin abra wrote committed in the servers repository; then nothing newer: exit 0', async () => {
     const r = await upgrade(B3);
     expect(r.code, r.stderr).toBe(0);
-    expect(json<UpgradeDoc>(r).record.status).toBe('succeeded');
+    const { record } = json<UpgradeDoc>(r);
+    expect(record.status).toBe('succeeded');
     expect(await version('bonfire', 'prod')).toBe(B3);
+    // committed with the record id, so the next operator's bare `abra app deploy` does not go back; not pushed
+    expect(gitLog(serversDir(), 'bonfire.sandbox.env')).toContain(`(record ${record.id})`);
+    expect(gitShow(serversDir(), 'HEAD:bonfire.sandbox.env')).toContain(`TYPE=bonfire:${B3}`);
+    expect(gitLog(upstream(), 'bonfire.sandbox.env')).not.toContain(record.id);
     const again = await sb.run(['upgrade', 'bonfire', '--env', 'prod', '--yes']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`bonfire/prod is up to date: it runs ${B3}`);
@@ -215,11 +229,17 @@ describe('coopctl upgrade of a Co-op Cloud app', () => {
     expect(await version('wiki', 'alpha')).toBe(W2);
   }, 240_000);
 
-  it('rolls back to the version of before, keeping the database (--keep-db)', async () => {
-    const r = await sb.run(['--json', 'rollback', 'bonfire', '--env', 'prod', '--keep-db', '--yes']);
+  it('rolls back to the version of before, keeping the database (--keep-db); abra.push: the pin is pushed', async () => {
+    const config = configVariant('push.yaml', (doc) => {
+      (doc as unknown as { abra: Record<string, unknown> }).abra.push = true;
+    });
+    const r = await sb.run(['-c', config, '--json', 'rollback', 'bonfire', '--env', 'prod', '--keep-db', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(await version('bonfire', 'prod')).toBe(B2);
-    expect((await history('bonfire'))[0]).toMatchObject({ status: 'succeeded', from: B3, to: B2 });
+    const [last] = await history('bonfire');
+    expect(last).toMatchObject({ status: 'succeeded', from: B3, to: B2 });
+    expect(gitLog(upstream(), 'bonfire.sandbox.env')).toContain(`(record ${last.id})`);
+    expect(gitShow(upstream(), 'main:bonfire.sandbox.env')).toContain(`TYPE=bonfire:${B2}`);
   }, 240_000);
 });
 

@@ -1,5 +1,6 @@
-import { fail, pass, type Check } from '../../targets/check.js';
+import { fail, pass, warn, type Check } from '../../targets/check.js';
 import { abraApp, abraClient, abraConfig } from './app.js';
+import { serversDir, serversRepoState } from './serversRepo.js';
 
 export const abraCheck: Check = {
   id: 'abra',
@@ -49,5 +50,39 @@ export const abraAppCheck: Check = {
       return fail(`${domain} is ${app.status ?? 'in an unknown state'}`, `deploy it first: abra app deploy ${domain}`);
     }
     return pass(`${domain} deployed at ${app.version ?? 'an unknown version'}`);
+  },
+};
+
+/**
+ * abra's servers directory is the operators' shared git repository: uncommitted changes there are pins and
+ * settings no one else has; being behind its upstream means another operator's pin was not pulled, and abra
+ * deploys what the env file here says.
+ */
+export const serversRepoCheck: Check = {
+  id: 'servers-repo',
+  needs: ['abra'],
+  async run({ workspace, target }) {
+    const dir = serversDir(workspace, target);
+    const what = `servers/${abraConfig(target).server}`;
+    const s = await serversRepoState(workspace, dir);
+    if (!s.top) {
+      return warn(
+        `${what} is not in a git repository: the version pin this change leaves there reaches no other operator`,
+        `keep ${dir} in git, shared by the operators (docs.coopcloud.tech/operators/handbook)`,
+      );
+    }
+    const problems: string[] = [];
+    if (s.changes.length) {
+      const files = s.changes.slice(0, 3).map((l) => l.slice(3));
+      problems.push(`${s.changes.length} uncommitted change(s) (${files.join(', ')})`);
+    }
+    if (!s.upstream) problems.push('no upstream: the pins committed here reach nobody');
+    if (s.behind) problems.push(`${s.behind} commit(s) behind ${s.upstream}: another operator's pin is not pulled`);
+    if (s.fetchError)
+      problems.push(`${s.upstream} could not be fetched (${s.fetchError}): behind as of the last fetch`);
+    if (problems.length) {
+      return warn(`${what}: ${problems.join('; ')}`, `in ${dir}: git pull, then commit and push what is yours`);
+    }
+    return pass(`${what} is committed and up to date with ${s.upstream}`);
   },
 };

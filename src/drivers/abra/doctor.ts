@@ -134,7 +134,8 @@ const abraDirProbe: DoctorProbe = {
   async run({ workspace: ws, targets }) {
     const dir = abraClient(ws).cli.abraDir;
     const out: DoctorFinding[] = [];
-    const assumes = 'abra keeps servers/SERVER/DOMAIN.env and recipes/ there; coopctl reads them, never writes';
+    const assumes =
+      'abra keeps servers/SERVER/DOMAIN.env and recipes/ there; coopctl reads them, and commits the pin abra writes';
     if (!existsSync(dir)) {
       const found = `${dir} does not exist`;
       return [finding('abra-dir', 'abra dir', 'fail', { found, assumes, action: 'set abra.dir, or ABRA_DIR' })];
@@ -172,7 +173,7 @@ const abraDirProbe: DoctorProbe = {
           assumes: shared,
           action: g.changes
             ? 'reads them with those changes, which no other operator has: commit and push them'
-            : 'reads them as committed (it never pulls: pull first)',
+            : 'reads them as committed (it never pulls: preflight warns when behind); commits each new pin',
         }),
       );
     }
@@ -233,8 +234,8 @@ const appProbe: DoctorProbe = {
           found: `${domain}: a chaos deploy (${app.chaosVersion ?? 'unknown commit'}), label ${app.version}`,
           assumes,
           action:
-            `an upgrade runs \`abra app upgrade ${domain} VERSION -n\` (no -C): it deploys the release, ` +
-            "not this checkout's commits",
+            "an upgrade lists this checkout's commits the release lacks and refuses without --from-chaos; with it, " +
+            `\`abra app deploy ${domain} VERSION -f -n\` deploys the release, not those commits`,
         }),
       ];
     }

@@ -1,9 +1,11 @@
+import { errorMessage } from '../../kernel/errors.js';
 import type { Driver } from '../../targets/driver.js';
 import type { AbraServiceConfig } from './config.js';
 import { abraConfig } from './app.js';
 import { abraSafetyBackups } from './backups.js';
 import { appBackupCheck } from './backupCheck.js';
-import { abraAppCheck, abraCheck, recipeCheckoutCheck } from './checks.js';
+import { abraAppCheck, abraCheck, recipeCheckoutCheck, serversRepoCheck } from './checks.js';
+import { commitPin } from './serversRepo.js';
 import { abraServiceSchema, ssoConfigIssues } from './config.js';
 import { deployApp, labelledVersion, settleApp } from './deploy.js';
 import { ABRA_DOCTOR } from './doctor.js';
@@ -16,7 +18,7 @@ export const abraDriver: Driver = {
   configSchema: abraServiceSchema,
   defaultDataDir: '/var/lib/docker',
   defaultProfile: 'coopcloud-app',
-  checks: [abraCheck, recipeCheckoutCheck, abraAppCheck, envFileCheck, appBackupCheck],
+  checks: [abraCheck, recipeCheckoutCheck, abraAppCheck, envFileCheck, appBackupCheck, serversRepoCheck],
   doctor: ABRA_DOCTOR,
   configIssues: ssoConfigIssues,
 
@@ -25,6 +27,12 @@ export const abraDriver: Driver = {
   deploy: deployApp,
 
   settle: settleApp,
+
+  /** abra rewrote the app's pin (TYPE=recipe:version): committed with the record id, pushed with abra.push. */
+  async afterChange(ws, t, c) {
+    const message = `coopctl ${c.operation} ${t.service}/${t.env}: ${c.from} → ${c.to}, ${c.status} (record ${c.record})`;
+    return { serversRepo: await commitPin(ws, t, message).catch((err: unknown) => ({ error: errorMessage(err) })) };
+  },
 
   /** Scaled to 0 in the swarm: the next abra deploy (which a restore always runs) brings them back. */
   async stopServices(_ws, t, services) {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -21,4 +22,17 @@ export async function git(cwd: string, args: readonly string[], date?: string): 
   }
   const { stdout } = await run('git', [...args], { cwd, env, encoding: 'utf8' });
   return stdout;
+}
+
+// source: https://docs.coopcloud.tech/operators/handbook/ ("Backing up ~/.abra": version-control
+// ~/.abra/servers with git, so that operators collaborating share the app configs); reference/production.md (C:
+// social.coop's servers directory is such a shared repository)
+/** Makes `dir` a git repository whose upstream is the bare repository `upstream` (the operators' shared remote). */
+export async function shareDirectory(dir: string, upstream: string, message: string): Promise<void> {
+  await git(path.dirname(upstream), ['init', '-q', '--bare', '-b', 'main', upstream]);
+  await git(dir, ['init', '-q', '-b', 'main']);
+  await git(dir, ['add', '-A']);
+  await git(dir, ['commit', '-q', '-m', message]);
+  await git(dir, ['remote', 'add', 'origin', upstream]);
+  await git(dir, ['push', '-q', '-u', 'origin', 'main']);
 }

@@ -17,6 +17,7 @@ import {
 import { stopPid } from '../processes.js';
 import { worldScript } from '../paths.js';
 import { createRecipeRepos, fixtureRecipe } from './recipes.js';
+import { shareDirectory } from './git.js';
 import { enableOidc } from './oidc.js';
 import { SANDBOX_REALM } from '../../doubles/keycloak.js';
 import { appDb, createAppDatabase } from './appDatabases.js';
@@ -80,6 +81,11 @@ export function defaultCoopCloudApps(domainSuffix: string, firstPort: number): C
   ];
 }
 
+/** The bare repository standing for the operators' shared remote of abra's `servers/<server>` directory. */
+export function serversUpstream(abraDir: string, server: string): string {
+  return path.join(path.dirname(abraDir), 'shared', `servers-${server}.git`);
+}
+
 async function writeJson(file: string, doc: unknown): Promise<void> {
   await writeFile(file, `${JSON.stringify(doc, null, 2)}\n`);
 }
@@ -98,6 +104,12 @@ export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
       throw new Error(`${app.domain}: ${app.version} is not a release of ${app.recipe}`);
     const env = recipe.envFile(app.domain, app.version);
     await writeFile(path.join(serverDir, `${app.domain}.env`), app.configure?.(env) ?? env);
+  }
+
+  if (!existsSync(path.join(serverDir, '.git'))) {
+    const upstream = serversUpstream(spec.abraDir, spec.server);
+    await mkdir(path.dirname(upstream), { recursive: true });
+    await shareDirectory(serverDir, upstream, `${spec.server}: the apps as deployed`);
   }
 
   const doubleFile = path.join(spec.abraDir, DOUBLE_CONFIG);
