@@ -121,6 +121,7 @@ export function buildProgram(
       'wait for another automatic run to finish (default 10m when given without a value)',
     )
     .option('--no-check', 'skip the ansible-playbook --check --diff preview')
+    .option('--from-chaos', "upgrade from a chaos deploy, dropping its checkout's commits the target lacks")
     .option('--summary <file>', SUMMARY)
     .action(action(() => import('./commands/upgrade.js')));
 
@@ -134,6 +135,7 @@ export function buildProgram(
     .option('--from <env>', 'the environment promoted from (default: the one before --to in the chain)')
     .option('--to <env>', 'the environment promoted to (default: the last of the chain)')
     .option('--soak <duration>', "how long the version must have run there (default: the service's soak:, else 24h)")
+    .option('--from-chaos', "promote over a chaos deploy, dropping its checkout's commits the version lacks")
     .option('--summary <file>', SUMMARY)
     .action(action(() => import('./commands/promote.js')));
 

@@ -155,9 +155,15 @@ async function checkSourceNow(ws: Workspace, source: Target, version: string): P
 }
 
 /** The target's upgrade to the source's exact version, as an operation `promote` recording where it came from. */
-export async function planPromote(ws: Workspace, t: Target, source: Target, c: PromotionChoice): Promise<ChangePlan> {
+export async function planPromote(
+  ws: Workspace,
+  t: Target,
+  source: Target,
+  c: PromotionChoice,
+  fromChaos = false,
+): Promise<ChangePlan> {
   const choice = await readVersionChoice(ws, t, true);
-  const upgrade = await planUpgrade(ws, t, choice, c.version, true);
+  const upgrade = await planUpgrade(ws, t, choice, c.version, true, fromChaos);
   const findings: Finding[] = [
     {
       id: 'promotion',

@@ -15,6 +15,8 @@ export interface StatusRow {
   host: string;
   reachable: boolean;
   version: string | null;
+  /** Not a release: the checkout the deploy came from (abra's chaos deploy). */
+  chaos: string | null;
   latest: string | null;
   /** A newer stable version is a security release. */
   securityUpdate: boolean;
@@ -67,6 +69,7 @@ export async function collectStatus(
     const versions = t.profile.versionStatus(ws, t).then((v) => {
       Object.assign(row, {
         version: v.version,
+        chaos: v.chaos ?? null,
         latest: v.latest,
         behind: v.behind,
         securityReleases: v.securityReleases,
@@ -101,6 +104,7 @@ function emptyRow(service: string, env: string, driver: string, host: string): S
     host,
     reachable: true,
     version: null,
+    chaos: null,
     latest: null,
     securityUpdate: false,
     securityReleases: [],

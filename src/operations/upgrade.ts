@@ -20,8 +20,10 @@ export async function planUpgrade(
   choice: VersionChoice,
   to: string,
   allowPrerelease: boolean,
+  fromChaos = false,
 ): Promise<ChangePlan> {
-  const review = await t.profile.reviewChange(t, choice, to, { allowPrerelease, facts: new HostFacts(ws, t), ws });
+  const facts = new HostFacts(ws, t);
+  const review = await t.profile.reviewChange(t, choice, to, { allowPrerelease, facts, ws, fromChaos });
   const backups = safetyBackupsFor(ws, t);
   const patches = loadPatchSet(ws.loaded, t.service, t.env);
   return {
@@ -40,7 +42,7 @@ export async function planUpgrade(
       verifyStage(to, patches),
     ],
     backups,
-    recordFields: { patchSet: patchSetOf(ws, t) },
+    recordFields: { patchSet: patchSetOf(ws, t), ...review.recordFields },
     patches,
     patchesBefore: await patchesRunning(ws, t, choice.current),
     restoreOnFailure: t.serviceConfig.restoreOnFailure,

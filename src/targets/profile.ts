@@ -27,6 +27,8 @@ export interface VersionCatalog {
 
 interface VersionStatus {
   version: string | null;
+  /** The deploy is not a release: the version label plus the commit of the checkout it came from. */
+  chaos?: string | null;
   latest: string | null;
   /** A newer stable version exists. */
   behind: boolean;
@@ -71,6 +73,8 @@ export interface Finding {
 /** The versions around a change, read from the host and the version source (never from memory). */
 export interface VersionChoice {
   current: string;
+  /** The running deploy is not a release but a checkout (abra's chaos deploy): its commit. */
+  chaos?: { commit: string };
   catalog: VersionCatalog;
   suggestions: TargetSuggestion[];
 }
@@ -78,6 +82,8 @@ export interface VersionChoice {
 interface ChangeReview {
   notes: ReleaseNote[];
   findings: Finding[];
+  /** More fields of the change's history record. */
+  recordFields?: Record<string, unknown>;
 }
 
 interface VerifyOptions {
@@ -169,7 +175,7 @@ export interface ServiceProfile {
     t: Target,
     choice: VersionChoice,
     to: string,
-    opts: { allowPrerelease: boolean; facts: TargetFacts; ws: Workspace },
+    opts: { allowPrerelease: boolean; facts: TargetFacts; ws: Workspace; fromChaos?: boolean },
   ): Promise<ChangeReview>;
   schemaMark?(remote: RemoteHost, t: Target): Promise<SchemaMark>;
   /**

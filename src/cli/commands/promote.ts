@@ -12,6 +12,7 @@ interface PromoteOptions {
   from?: string;
   to?: string;
   soak?: string;
+  fromChaos?: boolean;
   summary?: string;
 }
 
@@ -29,7 +30,7 @@ export async function run(ctx: CommandContext, opts: PromoteOptions, [service]: 
   for (const e of errors) ctx.printer.warn(e);
   const soakMs = soakOf(ws.service(service), soakFlag);
   const choice = await choosePromotion(ws, source, target, { soakMs, rejected });
-  const plan = await planPromote(ws, target, source, choice);
+  const plan = await planPromote(ws, target, source, choice, !!opts.fromChaos);
   const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
   const doc = {
     service,

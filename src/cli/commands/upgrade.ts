@@ -16,6 +16,7 @@ interface UpgradeOptions {
   lockWait?: string | boolean;
   check?: boolean;
   summary?: string;
+  fromChaos?: boolean;
 }
 
 /** The interactive picker: sensible targets first, refused ones shown with the reason. */
@@ -69,7 +70,7 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
     }
     to = await pickVersion(ctx, choice, !!opts.pre);
   }
-  const upgrade = await planUpgrade(ws, target, choice, to, !!opts.pre);
+  const upgrade = await planUpgrade(ws, target, choice, to, !!opts.pre, !!opts.fromChaos);
   const plan = { ...upgrade, findings: [...rejectionFindings(service, to, rejected), ...upgrade.findings] };
   const logFile = operationLogFile(ctx.io.env, service, opts.env, 'upgrade');
 

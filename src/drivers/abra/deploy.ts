@@ -3,23 +3,41 @@ import type { DeployRequest, DeployResult } from '../../targets/driver.js';
 import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
 import { abraApp, abraClient, abraConfig, reportingAbraClient } from './app.js';
+import type { AbraApp } from './appList.js';
 import { withRecipeCheckout } from './checkoutLock.js';
 import { readAppEnv } from './envFile.js';
 import { AbraError } from './errors.js';
 import { convergeTimeoutSeconds } from './recipeLabels.js';
 import { stackName, waitForEndingTasks } from './swarm.js';
 
-type Verb = 'upgrade' | 'rollback' | 'deploy';
+type Verb = 'upgrade' | 'rollback' | 'deploy' | 'chaos';
 
-/** The version abra's label says runs now, asked afresh. */
-export async function labelledVersion(ws: Workspace, t: Target): Promise<string> {
+/** The app as abra's labels say it runs now, asked afresh. */
+async function labelledApp(ws: Workspace, t: Target): Promise<AbraApp & { version: string }> {
   const { server, domain } = abraConfig(t);
   const app = await abraApp(ws, t, { fresh: true });
   if (!app) throw new ToolOutputError(`abra does not know ${domain} on ${server}`);
   if (app.status !== 'deployed' || !app.version) {
     throw new ToolOutputError(`abra reports ${domain} ${app.status ?? 'in an unknown state'}, with no version`);
   }
-  return app.version;
+  return { ...app, version: app.version };
+}
+
+/** The version abra's label says runs now, asked afresh. */
+export async function labelledVersion(ws: Workspace, t: Target): Promise<string> {
+  return (await labelledApp(ws, t)).version;
+}
+
+/**
+ * How abra deploys `version`: upgrade or rollback between releases; `deploy -f` for the one that runs, and from a
+ * chaos deploy (upgrade and rollback may refuse one; deploy has no ordering check); and, when the run started on
+ * a chaos deploy of that version, that checkout again (`deploy -C`): a recovery must not put a release in its place.
+ */
+function verbFor(t: Target, version: string, now: AbraApp & { version: string }, start?: AbraApp): Verb {
+  if (start?.chaos && start.chaosVersion && start.version === version) return 'chaos';
+  const order = t.profile.compareVersions(version, now.version);
+  if (now.chaos || order === 0) return 'deploy';
+  return order > 0 ? 'upgrade' : 'rollback';
 }
 
 /** How long the app may take to converge: the recipe's timeout label at that version (with the env's TIMEOUT). */
@@ -107,12 +125,18 @@ export function holdingRecipe<T>(
  * coopctl's verification decides; the version of before → nothing was deployed.
  */
 export async function deployApp(ws: Workspace, t: Target, req: DeployRequest): Promise<DeployResult> {
-  const { domain } = abraConfig(t);
-  const before = await labelledVersion(ws, t);
+  const { domain, recipe } = abraConfig(t);
+  const now = await labelledApp(ws, t);
+  const before = now.version;
   const ledger = await readLedger(t);
-  const order = t.profile.compareVersions(req.version, before);
-  const verb: Verb = order > 0 ? 'upgrade' : order < 0 ? 'rollback' : 'deploy';
-  const command = `abra app ${verb} ${domain} ${req.version} -n${verb === 'deploy' ? ' -f' : ''}`;
+  // as the run found it (read once at its start), not as the failed change left it
+  const start = await abraApp(ws, t);
+  const verb = verbFor(t, req.version, now, start);
+  const commit = start?.chaosVersion?.replace(/\+U$/, '') ?? '';
+  const command =
+    verb === 'chaos'
+      ? `git checkout ${commit} (recipes/${recipe}); abra app deploy ${domain} -C -f -n`
+      : `abra app ${verb} ${domain} ${req.version} -n${verb === 'deploy' ? ' -f' : ''}`;
   req.report(command);
   const abra = reportingAbraClient(ws, req.report);
   let failure: AbraError | undefined;
@@ -120,12 +144,14 @@ export async function deployApp(ws: Workspace, t: Target, req: DeployRequest): P
     await holdingRecipe(
       ws,
       t,
-      `abra app ${verb} ${domain}`,
+      `abra app ${verb === 'chaos' ? 'deploy -C' : verb} ${domain}`,
       req.report,
       async () => {
         if (verb === 'upgrade') return abra.upgradeApp(domain, req.version);
         if (verb === 'rollback') return abra.rollbackApp(domain, req.version);
-        return abra.deployApp(domain, req.version, { force: true });
+        if (verb === 'deploy') return abra.deployApp(domain, req.version, { force: true });
+        await abra.recipes.checkoutCommit(recipe, commit);
+        return abra.deployApp(domain, undefined, { force: true, chaos: true });
       },
       req.signal,
     );
@@ -153,7 +179,7 @@ export async function deployApp(ws: Workspace, t: Target, req: DeployRequest): P
   const changedNothing = after === before && (refused || (await untouched(ws, t, ledger, before, req.report)));
   return {
     ok: false,
-    summary: `abra app ${verb} failed`,
+    summary: `abra app ${verb === 'chaos' ? 'deploy -C' : verb} failed`,
     failure: `${command}: ${why}`,
     hints: failure?.kind === 'dirty-recipe' ? [`the recipe checkout has local changes: see preflight`] : [],
     changedNothing,

@@ -115,6 +115,34 @@ export class RecipeRepos {
     return notes;
   }
 
+  /**
+   * The commits of a chaos deploy's checkout (`commit`, abra's 8 hex) that release `tag` lacks, newest first, as
+   * `<short hash> <subject>`; undefined when this clone does not have the commit (a fork's remote not fetched).
+   */
+  async commitsNotIn(recipe: string, commit: string, tag: string): Promise<string[] | undefined> {
+    if (!/^[0-9a-f]{7,40}$/.test(commit)) return undefined;
+    const known = await this.git(recipe, ['cat-file', '-e', `${commit}^{commit}`], false);
+    if (known.exitCode !== 0) return undefined;
+    const r = await this.git(recipe, [
+      'log',
+      '--format=%h %s',
+      commit,
+      `^refs/tags/${assertVersion(tag, 'version')}`,
+      '--',
+    ]);
+    return r.stdout.split('\n').filter((l) => l.trim());
+  }
+
+  /** Checks `commit` out in abra's clone (what a chaos deploy deploys); changes the shared working tree. */
+  async checkoutCommit(recipe: string, commit: string): Promise<void> {
+    if (!/^[0-9a-f]{7,40}$/.test(commit)) throw new InputError(`"${commit}" is not a commit`);
+    await this.runner.run('git', ['-C', this.dir(recipe), 'checkout', '-q', '--detach', commit], {
+      mutates: true,
+      timeoutMs: 30_000,
+      env: { GIT_TERMINAL_PROMPT: '0' },
+    });
+  }
+
   /** abra refuses to deploy from a dirty shared checkout; this says whether it would. */
   async checkout(recipe: string): Promise<RecipeCheckout> {
     const { stdout } = await this.git(recipe, ['status', '--porcelain']);

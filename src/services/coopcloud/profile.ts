@@ -6,7 +6,10 @@ import {
   parseRecipeVersion,
   type OrderedRecipeVersion,
 } from '../../drivers/abra/recipeVersion.js';
+import type { AbraApp } from '../../drivers/abra/appList.js';
 import type { Finding, ServiceProfile, VersionEntry } from '../../targets/profile.js';
+import type { Target } from '../../targets/target.js';
+import type { Workspace } from '../../targets/workspace.js';
 import { releaseNotePath } from '../../drivers/abra/recipeTags.js';
 import { composeOverlaysCheck, overlayFindings } from './overlays.js';
 import { appSchemaMark } from './schema.js';
@@ -21,6 +24,40 @@ function ordered(text: string, source: string): OrderedRecipeVersion {
     );
   }
   return v;
+}
+
+/** How a chaos deploy (a checkout, not a release) reads: the version label plus the commit. */
+function chaosText(app: AbraApp | undefined): string | undefined {
+  return app?.chaos ? `${app.version ?? 'unknown label'} plus commit ${app.chaosVersion ?? 'unknown'}` : undefined;
+}
+
+/**
+ * An upgrade from a chaos deploy drops the commits of its checkout that the target release lacks (a fork's own
+ * changes: the wiki's SSO): they are listed, and the upgrade is refused unless `--from-chaos` says to drop them.
+ */
+async function fromChaos(ws: Workspace, t: Target, current: string, commit: string, to: string, allowed: boolean) {
+  const { recipe } = abraConfig(t);
+  const head = commit.replace(/\+U$/, '');
+  const missing = await abraClient(ws).recipes.commitsNotIn(recipe, head, to);
+  const lost = [
+    missing === undefined
+      ? `commit ${head} is not in abra's clone of ${recipe}, so what ${to} lacks cannot be listed (fetch the fork)`
+      : missing.length
+        ? `${missing.length} commit(s) of its checkout are not in ${to}: ${missing.join('; ')}`
+        : undefined,
+    commit.endsWith('+U') ? 'it was deployed with uncommitted changes (+U), which no commit holds' : undefined,
+  ].filter(Boolean);
+  const recordFields = { fromChaos: { label: current, commit, dropped: missing ?? null } };
+  if (!lost.length) return { findings: [], recordFields };
+  const message = `${t.service}/${t.env} is a chaos deploy (${current} plus commit ${commit}): ${lost.join('; ')}`;
+  if (!allowed) {
+    throw new InputError(`${message}; an upgrade to ${to} drops them: refused without --from-chaos`, {
+      code: 'from-chaos',
+      hints: [`carry them into a release first, or pass --from-chaos to deploy ${to} without them`],
+    });
+  }
+  const finding: Finding = { id: 'from-chaos', level: 'warn', message: `${message}; --from-chaos: not deployed` };
+  return { findings: [finding], recordFields };
 }
 
 /**
@@ -55,6 +92,8 @@ export const coopcloudAppProfile: ServiceProfile = {
   async listVersions(ws, t, opts) {
     const { recipe } = abraConfig(t);
     const abra = abraClient(ws);
+    const chaos = chaosText(await abraApp(ws, t).catch(() => undefined));
+    const warnings = chaos ? [`${t.service}/${t.env} runs a chaos deploy, not a release: ${chaos}`] : [];
     const releases = await abra.recipeVersions(recipe);
     const cur = opts.current ? parseRecipeVersion(opts.current) : undefined;
     const newest = releases.at(-1)?.version ?? opts.current;
@@ -70,7 +109,7 @@ export const coopcloudAppProfile: ServiceProfile = {
       current: r.version === opts.current,
       newer: cur !== undefined && isOrdered(cur) ? compareRecipeVersions(r.parsed, cur) > 0 : false,
     }));
-    return { versions, warnings: [] };
+    return { versions, warnings };
   },
 
   async versionStatus(ws, t) {
@@ -85,6 +124,7 @@ export const coopcloudAppProfile: ServiceProfile = {
       const app = await abraApp(ws, t);
       if (!app) return { ...status, errors: [`abra does not know ${domain} on ${server}`] };
       const version = app.version ?? null;
+      if (app.chaos) return { ...status, version, chaos: `commit ${app.chaosVersion ?? 'unknown'}`, errors: [] };
       if (app.upgrade?.kind === 'available') {
         const sorted = app.upgrade.versions
           .map(parseRecipeVersion)
@@ -118,10 +158,11 @@ export const coopcloudAppProfile: ServiceProfile = {
         prerelease: false,
         security: false,
       }));
-    return { current, catalog, suggestions };
+    const app = await abraApp(ws, t);
+    return { current, catalog, suggestions, ...(app?.chaos ? { chaos: { commit: app.chaosVersion ?? '' } } : {}) };
   },
 
-  async reviewChange(t, choice, to, { ws }) {
+  async reviewChange(t, choice, to, { ws, fromChaos: allowed }) {
     const target = ordered(to, '--to');
     if (!choice.catalog.versions.some((v) => v.version === to)) {
       const known = choice.catalog.versions.map((v) => v.version).join(', ');
@@ -145,6 +186,8 @@ export const coopcloudAppProfile: ServiceProfile = {
         : [{ id: 'downgrade', level: 'fail' as const, message: `${to} is not newer than ${choice.current}` }];
     if (compareRecipeVersions(target, current) > 0)
       findings.push(...(await overlayFindings(ws, t, choice.current, to)));
-    return { notes, findings };
+    if (!choice.chaos) return { notes, findings };
+    const chaos = await fromChaos(ws, t, choice.current, choice.chaos.commit, to, !!allowed);
+    return { notes, findings: [...chaos.findings, ...findings], recordFields: chaos.recordFields };
   },
 };
