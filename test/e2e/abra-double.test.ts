@@ -190,7 +190,8 @@ describe('deploy and rollback', () => {
 
     await driver.deployApp('old-wiki.test', undefined, { chaos: true });
     const app = await deployed('old-wiki.test');
-    expect(app).toMatchObject({ chaos: true, version: undefined, upgrade: { kind: 'unknown' } });
+    // the version label of the checked-out tree (the deploy before checked 1.0.0+1.41.1 out), and its commit
+    expect(app).toMatchObject({ chaos: true, version: '1.0.0+1.41.1', upgrade: { kind: 'unknown' } });
     expect(app?.chaosVersion).toMatch(/^[0-9a-f]{8}$/);
     await driver.deployApp('old-wiki.test', '1.0.0+1.41.1', { force: true });
   });
@@ -200,10 +201,10 @@ describe('deploy and rollback', () => {
     writeFileSync(stray, 'services: {}\n');
     try {
       expect((await driver.recipeCheckoutClean('mediawiki')).clean).toBe(false);
-      const err = await failure(driver.upgradeApp(WIKI));
+      const err = await failure(driver.upgradeApp(WIKI_ALPHA));
       expect(err.kind).toBe('dirty-recipe');
       expect(err.fatal).toContain('has locally unstaged changes');
-      expect(swarmApp(WIKI).version).toBe('1.1.0+1.42.1');
+      expect(swarmApp(WIKI_ALPHA).version).toBe('1.1.0+1.42.1');
     } finally {
       rmSync(stray);
     }
@@ -212,18 +213,27 @@ describe('deploy and rollback', () => {
 
 describe('faults', () => {
   it('abra-upgrade-fails: FATA after the stack took the new version, whose app task fails; a rollback heals it', async () => {
-    setCoopCloudFault(root, WIKI, 'abra-upgrade-fails', true);
-    const err = await failure(driver.upgradeApp(WIKI));
+    setCoopCloudFault(root, WIKI_ALPHA, 'abra-upgrade-fails', true);
+    const err = await failure(driver.upgradeApp(WIKI_ALPHA));
     expect(err.kind).toBe('other');
     expect(err.fatal).toContain('update paused due to failure or early termination of task');
     // as in production: env pinned, label moved, the new task unhealthy (traefik has no backend)
-    expect(envFile(WIKI)).toMatch(/^TYPE=mediawiki:1\.1\.1\+1\.42\.3$/m);
-    expect(swarmApp(WIKI)).toMatchObject({ version: '1.1.1+1.42.3', healthy: false });
-    expect((await health(WIKI)).status).toBe(502);
-    await driver.rollbackApp(WIKI, '1.1.0+1.42.1');
-    expect(swarmApp(WIKI)).toMatchObject({ version: '1.1.0+1.42.1', healthy: true });
-    expect((await health(WIKI)).status).toBe(200);
-    setCoopCloudFault(root, WIKI, 'abra-upgrade-fails', false);
+    expect(envFile(WIKI_ALPHA)).toMatch(/^TYPE=mediawiki:1\.1\.1\+1\.42\.3$/m);
+    expect(swarmApp(WIKI_ALPHA)).toMatchObject({ version: '1.1.1+1.42.3', healthy: false });
+    expect((await health(WIKI_ALPHA)).status).toBe(502);
+    await driver.rollbackApp(WIKI_ALPHA, '1.1.0+1.42.1');
+    expect(swarmApp(WIKI_ALPHA)).toMatchObject({ version: '1.1.0+1.42.1', healthy: true });
+    expect((await health(WIKI_ALPHA)).status).toBe(200);
+    setCoopCloudFault(root, WIKI_ALPHA, 'abra-upgrade-fails', false);
+  });
+
+  it("the wiki is a chaos deploy of the co-op's fork: app ls labels it; upgrade refuses it, deploy -f takes a release", async () => {
+    const wiki = await deployed(WIKI);
+    expect(wiki).toMatchObject({ chaos: true, version: '1.1.0+1.42.1' });
+    expect(wiki?.chaosVersion).toMatch(/^[0-9a-f]{8}$/);
+    const err = await failure(driver.upgradeApp(WIKI, '1.1.1+1.42.3'));
+    expect(err.fatal).toContain('runs a chaos version');
+    expect(swarmApp(WIKI)).toMatchObject({ chaos: true, version: '1.1.0+1.42.1' });
   });
 
   it('converge-timeout: "deploy failed", though the swarm took the new version and settles later', async () => {

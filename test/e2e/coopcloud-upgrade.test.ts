@@ -327,3 +327,73 @@ describe('backups of Co-op Cloud apps', () => {
     ).toBe('0');
   }, 240_000);
 });
+
+describe('a chaos deploy: the wiki, from a fork of the recipe with commits of its own', () => {
+  const WIKI_FORK = ['log in through auth.social.coop', 'keep the local login for the admins'];
+  interface ChaosRecord {
+    id: string;
+    status: string;
+    from: string;
+    to: string;
+    details: { fromChaos?: { label: string; commit: string; dropped: string[] | null } };
+  }
+  const wikiStatus = async () => {
+    const doc = json<{ services: Array<{ version: string | null; chaos: string | null }> }>(
+      await sb.run(['--json', 'status', 'wiki', '--env', 'prod']),
+    );
+    const { version: v, chaos: c } = doc.services[0];
+    return { version: v, chaos: c };
+  };
+  let chaos: string;
+
+  beforeAll(() => {
+    const env = appEnvFile(sb.dir, 'wiki.sandbox');
+    // a failing verification gives up after this, not the recipe's 120 s
+    writeFileSync(env, `${readFileSync(env, 'utf8')}\nTIMEOUT=8\n`);
+  });
+
+  it('status and versions show it as chaos: the label of the checkout plus its commit', async () => {
+    const st = await wikiStatus();
+    expect(st.version).toBe('1.1.0+1.42.1');
+    expect(st.chaos).toMatch(/^commit [0-9a-f]{8}$/);
+    chaos = st.chaos!.slice('commit '.length);
+    const text = await sb.run(['status', 'wiki', '--env', 'prod']);
+    expect(text.stdout).toContain(`1.1.0+1.42.1 (chaos: commit ${chaos})`);
+    const v = json<{ warnings: string[] }>(await sb.run(['--json', 'versions', 'wiki', '--env', 'prod']));
+    expect(v.warnings).toContain(`wiki/prod runs a chaos deploy, not a release: 1.1.0+1.42.1 plus commit ${chaos}`);
+  });
+
+  it("upgrade from it lists the fork's commits the release lacks and refuses without --from-chaos: exit 2", async () => {
+    const records = (await history('wiki')).length;
+    const r = await sb.run(['upgrade', 'wiki', '--env', 'prod', '--to', W2, '--yes']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`wiki/prod is a chaos deploy (1.1.0+1.42.1 plus commit ${chaos}): 2 commit(s)`);
+    for (const subject of WIKI_FORK) expect(r.stderr).toContain(subject);
+    expect(r.stderr).toContain('--from-chaos');
+    expect(await wikiStatus()).toEqual({ version: '1.1.0+1.42.1', chaos: `commit ${chaos}` });
+    expect(await history('wiki')).toHaveLength(records);
+  });
+
+  it('--from-chaos and the new release fails: the recovery deploys the chaos checkout again, not the release', async () => {
+    await sb.fault('wiki', 'abra-upgrade-fails');
+    try {
+      const r = await sb.run(['--json', 'upgrade', 'wiki', '--env', 'prod', '--to', W2, '--yes', '--from-chaos']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(json<{ record: ChaosRecord }>(r).record.status).toBe('rolled-back');
+    } finally {
+      await sb.fault('--clear', 'wiki');
+    }
+    expect(await wikiStatus()).toEqual({ version: '1.1.0+1.42.1', chaos: `commit ${chaos}` });
+  }, 300_000);
+
+  it('--from-chaos: the release is deployed and the dropped commits recorded; the pin committed', async () => {
+    const r = await sb.run(['--json', 'upgrade', 'wiki', '--env', 'prod', '--to', W2, '--yes', '--from-chaos']);
+    expect(r.code, r.stderr).toBe(0);
+    const { record } = json<{ record: ChaosRecord }>(r);
+    expect(record).toMatchObject({ status: 'succeeded', from: '1.1.0+1.42.1', to: W2 });
+    expect(record.details.fromChaos).toMatchObject({ label: '1.1.0+1.42.1', commit: chaos });
+    expect(record.details.fromChaos?.dropped?.join('\n')).toContain(WIKI_FORK[0]);
+    expect(await wikiStatus()).toEqual({ version: W2, chaos: null });
+    expect(gitLog(serversDir(), 'wiki.sandbox.env')).toContain(`(record ${record.id})`);
+  }, 240_000);
+});

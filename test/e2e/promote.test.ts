@@ -260,7 +260,8 @@ describe('coopctl promote wiki (wiki-alpha → wiki)', () => {
   it('wiki-alpha upgraded, then promoted: the production wiki runs the same recipe release', async () => {
     const up = await world.sb.run(['upgrade', 'wiki', '--env', 'alpha', '--to', W2, '--yes']);
     expect(up.code, up.stderr).toBe(0);
-    const r = await world.sb.run(['--json', 'promote', 'wiki', '--soak', '0', '--yes']);
+    // production's wiki is a chaos deploy of the co-op's fork: promoting a release over it drops its commits
+    const r = await world.sb.run(['--json', 'promote', 'wiki', '--soak', '0', '--yes', '--from-chaos']);
     expect(r.code, r.stderr).toBe(0);
     expect(json<ChangeDoc>(r).record).toMatchObject({ operation: 'promote', status: 'succeeded', to: W2 });
     expect(await versionOf('wiki', 'prod')).toBe(W2);

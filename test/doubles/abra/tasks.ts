@@ -38,8 +38,10 @@ export function failingTask(
 
 /** The swarm replaces the task now: it is gone once stopped, and never before its running migration ended. */
 export function replaceTask(task: LingeringTask, now: number): string {
-  const migrating = !task.migrated && task.migratesAt !== undefined ? Date.parse(task.migratesAt) : 0;
-  task.goneAt ??= new Date(Math.max(now, migrating) + STOP_SECONDS * 1000).toISOString();
+  const migrating = !task.migrated && task.migratesAt !== undefined ? Date.parse(task.migratesAt) : undefined;
+  task.goneAt ??= new Date(
+    migrating === undefined ? now : Math.max(now, migrating) + STOP_SECONDS * 1000,
+  ).toISOString();
   return task.goneAt;
 }
 

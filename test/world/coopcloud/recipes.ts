@@ -94,6 +94,29 @@ export async function createRecipeRepo(dir: string, recipe: FixtureRecipe): Prom
   }
 }
 
+/** A fork of a recipe: a branch on a release with commits of its own (social.coop's wiki: its SSO). */
+export interface RecipeFork {
+  branch: string;
+  commits: Array<{ message: string; date: string; files: Record<string, string> }>;
+}
+
+// source: reference/production.md (C: the wiki is deployed with `abra app deploy -C` from a recipe clone with a
+// second remote, a fork with the co-op's own commits); abra @06a57de pkg/recipe/git.go:38-43 (a chaos deploy does
+// not check the recipe out: it deploys the working tree as it is), read in recipe-maintainers/cc-ci JOURNAL-dstamp.md
+/** The fork's branch on `base` in abra's clone, left checked out as a chaos deploy finds it; returns 8 hex of HEAD. */
+export async function forkRecipe(dir: string, base: string, fork: RecipeFork): Promise<string> {
+  await git(dir, ['checkout', '-q', '-b', fork.branch, `refs/tags/${base}`]);
+  for (const c of fork.commits) {
+    for (const [file, text] of Object.entries(c.files)) {
+      await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+      await writeFile(path.join(dir, file), text);
+    }
+    await git(dir, ['add', '-A'], c.date);
+    await git(dir, ['commit', '-q', '-m', c.message], c.date);
+  }
+  return (await git(dir, ['rev-parse', '--short=8', 'HEAD'])).trim();
+}
+
 /** Creates `recipesDir/<recipe>` git repos as abra keeps them in `$ABRA_DIR/recipes/`. */
 export async function createRecipeRepos(recipesDir: string): Promise<void> {
   await Promise.all(RECIPE_NAMES.map((name) => createRecipeRepo(path.join(recipesDir, name), loadFixtureRecipe(name))));

@@ -16,7 +16,7 @@ import {
 } from '../../doubles/abra/swarm.js';
 import { stopPid } from '../processes.js';
 import { worldScript } from '../paths.js';
-import { createRecipeRepos, fixtureRecipe } from './recipes.js';
+import { createRecipeRepos, fixtureRecipe, forkRecipe, type RecipeFork } from './recipes.js';
 import { shareDirectory } from './git.js';
 import { enableOidc } from './oidc.js';
 import { SANDBOX_REALM } from '../../doubles/keycloak.js';
@@ -40,7 +40,36 @@ export interface CoopCloudAppSpec {
   faults?: FaultKind[];
   /** What the operator changed in the env file made from the recipe's sample (bonfire: its SSO settings). */
   configure?: (env: string) => string;
+  /** Deployed as chaos (`abra app deploy -C`) from this fork of the recipe on `version` (the wiki). */
+  chaos?: RecipeFork;
 }
+
+// source: reference/production.md (C: the wiki is a chaos deploy from a fork with the co-op's own commits; its
+// SSO through auth.social.coop, reference/users.md). The overlay's content is the sandbox's own.
+/** social.coop's fork of the mediawiki recipe: its SSO, two commits on 1.1.0+1.42.1 that no release has. */
+export const WIKI_FORK: RecipeFork = {
+  branch: 'social.coop',
+  commits: [
+    {
+      message: 'feat: log in through auth.social.coop (PluggableAuth + OpenID Connect)',
+      date: '2024-09-02T11:20:00+02:00',
+      files: {
+        'compose.sso.yml':
+          '---\nversion: "3.8"\nservices:\n  app:\n    environment:\n      - SSO_ENABLED=1\n' +
+          '      - SSO_REALM_URL=https://${AUTH_DOMAIN}/realms/social-coop\n',
+      },
+    },
+    {
+      message: 'fix: keep the local login for the admins',
+      date: '2024-09-10T16:05:00+02:00',
+      files: {
+        'compose.sso.yml':
+          '---\nversion: "3.8"\nservices:\n  app:\n    environment:\n      - SSO_ENABLED=1\n' +
+          '      - SSO_REALM_URL=https://${AUTH_DOMAIN}/realms/social-coop\n      - SSO_LOCAL_LOGIN=1\n',
+      },
+    },
+  ],
+};
 
 export interface CoopCloudSpec {
   /** The server's host dir, e.g. DIR/hosts/hypha: swarm.json, traefik.json, pid and logs live here. */
@@ -76,7 +105,13 @@ export function defaultCoopCloudApps(domainSuffix: string, firstPort: number): C
       configure: (env) => enableOidc(env, { authDomain: `auth.${domainSuffix}`, realm: SANDBOX_REALM }),
     },
     { domain: `auth.${domainSuffix}`, recipe: 'keycloak', version: '7.0.0+25.0.6', port: firstPort + 1 },
-    { domain: `wiki.${domainSuffix}`, recipe: 'mediawiki', version: '1.1.0+1.42.1', port: firstPort + 2 },
+    {
+      domain: `wiki.${domainSuffix}`,
+      recipe: 'mediawiki',
+      version: '1.1.0+1.42.1',
+      port: firstPort + 2,
+      chaos: WIKI_FORK,
+    },
     { domain: `wiki-alpha.${domainSuffix}`, recipe: 'mediawiki', version: '1.1.0+1.42.1', port: firstPort + 3 },
   ];
 }
@@ -94,7 +129,11 @@ async function writeJson(file: string, doc: unknown): Promise<void> {
 export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
   await mkdir(path.join(spec.root, 'log'), { recursive: true });
   const recipes = path.join(spec.abraDir, 'recipes');
-  if (!existsSync(recipes)) await createRecipeRepos(recipes);
+  if (!existsSync(recipes)) {
+    await createRecipeRepos(recipes);
+    for (const app of spec.apps)
+      if (app.chaos) await forkRecipe(path.join(recipes, app.recipe), app.version, app.chaos);
+  }
 
   const serverDir = path.join(spec.abraDir, 'servers', spec.server);
   await mkdir(serverDir, { recursive: true });
@@ -134,12 +173,16 @@ export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
       ...parseEnv(await readFile(path.join(serverDir, `${app.domain}.env`), 'utf8')),
       STACK_NAME: stackName(app.domain),
     };
-    const services = new RecipeRepo(spec.abraDir, app.recipe).services(app.version, vars);
+    const repo = new RecipeRepo(spec.abraDir, app.recipe);
+    // a chaos deploy: the working tree, its version label and its commit (commands/release.ts)
+    const services = repo.services(app.chaos ? undefined : app.version, vars);
+    const label = services.find((s) => s.name === 'app')?.labels[`coop-cloud.${stackName(app.domain)}.version`];
     swarm.apps[app.domain] = {
       stack: stackName(app.domain),
       recipe: app.recipe,
-      version: app.version,
-      chaos: false,
+      version: app.chaos ? (label ?? repo.chaosVersion()) : app.version,
+      chaos: !!app.chaos,
+      ...(app.chaos ? { chaosVersion: repo.chaosVersion() } : {}),
       status: 'deployed',
       healthy: true,
       deployedAt: now,

@@ -158,7 +158,9 @@ export async function releaseCommand(mode: ReleaseMode, args: ParsedArgs): Promi
   // production's failed upgrade: the stack is deployed at the new version, then its new `app` task boots, migrates
   // the database and fails its health check; with `failure_action: rollback` swarm then rolls it back by itself
   const rollsBack = mode === 'upgrade' && faultOn(ctx, 'swarm-rolls-back');
-  const taskFails = (mode === 'upgrade' && faultOn(ctx, 'abra-upgrade-fails')) || rollsBack;
+  // a new release, by upgrade or by `deploy -f` (from a chaos deploy); a rollback or a chaos deploy brings none
+  const newRelease = mode !== 'rollback' && !target.chaos && before?.version !== labelled;
+  const taskFails = (newRelease && faultOn(ctx, 'abra-upgrade-fails')) || rollsBack;
   const migrations = bootMigrations(ctx, target);
   const now = new Date();
   updateSwarm(ctx.server.swarm, (state) => {
