@@ -9,7 +9,7 @@ import type { Workspace } from './workspace.js';
 export type DeployFiles = Record<string, ReadonlyArray<{ name: string; content: string }>>;
 
 /** A change as it ended, for what the deploy tool keeps after it. */
-export interface ChangeSummary {
+interface ChangeSummary {
   record: string;
   operation: string;
   status: string;

@@ -30,7 +30,8 @@ export const abraDriver: Driver = {
 
   /** abra rewrote the app's pin (TYPE=recipe:version): committed with the record id, pushed with abra.push. */
   async afterChange(ws, t, c) {
-    const message = `coopctl ${c.operation} ${t.service}/${t.env}: ${c.from} → ${c.to}, ${c.status} (record ${c.record})`;
+    const change = `${t.service}/${t.env}: ${c.from} → ${c.to}`;
+    const message = `coopctl ${c.operation} ${change}, ${c.status} (record ${c.record})`;
     return { serversRepo: await commitPin(ws, t, message).catch((err: unknown) => ({ error: errorMessage(err) })) };
   },
 

@@ -21,7 +21,7 @@ function git(dir: string, args: readonly string[]): string[] {
   return ['-C', dir, ...args];
 }
 
-export const serversGit = {
+const serversGit = {
   top: (dir: string) => git(dir, ['rev-parse', '--show-toplevel']),
   status: (dir: string) => git(dir, ['status', '--porcelain', '--', '.']),
   upstream: (dir: string) => git(dir, ['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}']),
@@ -39,7 +39,7 @@ export const serversGit = {
   push: (dir: string) => git(dir, ['push', '--quiet']),
 };
 
-export interface ServersRepoState {
+interface ServersRepoState {
   /** undefined: not in a git repository. */
   top?: string;
   /** `git status --porcelain` lines (file names only: never their content). */
@@ -76,7 +76,7 @@ export async function serversRepoState(ws: Workspace, dir: string, fetchMs = 15_
   };
 }
 
-export interface PinCommit {
+interface PinCommit {
   commit?: string;
   pushed?: boolean;
   /** Why nothing was committed or pushed. */
