@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { migrate } from './appDb.js';
-import { updateSwarm, type LingeringTask, type SwarmApp, type SwarmState } from './swarm.js';
+import { readSwarm, updateSwarm, type LingeringTask, type SwarmApp, type SwarmState } from './swarm.js';
 
 // source: coop-cloud/bonfire compose.yml (the app migrates its database on boot unless DISABLE_DB_AUTOMIGRATION);
 // reference/production.md (P: Bonfire's migrations on boot outlast abra's converge check). The 15 s boot is the
@@ -74,6 +74,11 @@ function advanceApp(app: SwarmApp, now: number): void {
  * (migrate, end) is applied when the next command observes the swarm, which no observer can tell apart.
  */
 export function advanceSwarm(file: string, now = Date.now()): void {
+  // nothing due: the file stays as it is (a read-only command leaves no trace, as `coopctl doctor` checks)
+  const due = (t: LingeringTask) =>
+    (!t.migrated && t.migratesAt !== undefined && Date.parse(t.migratesAt) <= now) ||
+    (t.goneAt !== undefined && Date.parse(t.goneAt) <= now);
+  if (!Object.values(readSwarm(file).apps).some((a) => a.lingering?.some(due))) return;
   updateSwarm(file, (state) => {
     for (const app of Object.values(state.apps)) advanceApp(app, now);
   });
