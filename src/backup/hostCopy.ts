@@ -59,46 +59,6 @@ const hostManifestSchema = z.object({
 });
 type HostCopyManifest = z.output<typeof hostManifestSchema>;
 
-/**
- * umask 077: root-only, what it creates. A backup directory that exists keeps its mode (coopctl_backup_dir:
- * /var/backups is 0755, others read there); the directories below it are coopctl's, made 0700. While it works,
- * `progress N` (bytes written) each second, then a `checked` line per check done (its progress, runReporting's
- * measure); if that output goes nowhere (the operator's connection is gone) it removes the copy and stops
- * everything it started.
- * Exit 10: the dump failed, 11: the check failed; then nothing of this copy is left. The file is read back twice
- * at once, by sha256sum and by zstd -t: each is a core's work (bench/README.md), side by side they take one's time.
- */
-const COPY = `set -o pipefail
-umask 077
-base=$1 d=$2 level=$3
-shift 3
-n=$1
-shift
-dump=("\${@:1:n}")
-shift "$n"
-list=("$@")
-out="$d/db.dump.zst" part="$d/db.dump.zst.partial"
-{ [ -d "$base" ] || mkdir -p -m 0700 -- "$base"; } && mkdir -p -- "$d" || exit 10
-( trap '' PIPE
-  while sleep 1; do
-    printf 'progress %s\\n' "$(stat -c %s -- "$part" 2>/dev/null || echo 0)" || { rm -rf -- "$d"; kill -TERM 0; }
-  done ) &
-loop=$!
-fail() { kill "$loop" 2>/dev/null; rm -rf -- "$d"; echo "coopctl: $2" >&2; exit "$1"; }
-"\${dump[@]}" | zstd "-$level" -T0 -q -c >"$part" || fail 10 'the dump or its compression failed'
-mv -- "$part" "$out" || fail 10 "cannot rename $part"
-kill "$loop" 2>/dev/null
-size=$(stat -c %s -- "$out") || fail 11 "cannot stat $out"
-zstd -tq -- "$out" &
-tested=$!
-sum=$(sha256sum -- "$out") || { wait "$tested"; fail 11 "cannot read $out"; }
-echo 'checked sha256'
-wait "$tested" || fail 11 'zstd -t: the compressed dump is damaged'
-echo 'checked zstd -t'
-{ zstd -dcq -- "$out" 2>/dev/null; true; } | "\${list[@]}" >/dev/null || fail 11 'pg_restore --list refused the dump'
-echo "copy \${sum%% *} $size"
-`;
-
 /** pg_dump in the snapshot → zstd → the copy, checked; its sha256 and size as the host measured them. */
 export async function writeHostCopy(
   host: RemoteHost,
@@ -106,7 +66,7 @@ export async function writeHostCopy(
   o: { db: DbTarget; snapshot: string; level: number; onBytes?: (bytes: number) => void; signal?: AbortSignal },
 ): Promise<{ file: string; size: number; sha256: string }> {
   const dump = dumpOnlyArgv(o.db, o.snapshot, dumpSession(c.id));
-  const cmd = hostScript(COPY, [
+  const cmd = hostScript(hostProgram('write-copy'), [
     c.base,
     hostCopyDir(c),
     String(assertLevel(o.level)),
