@@ -27,8 +27,8 @@ interface Report {
   complete: boolean;
 }
 
-/** psql's "key<TAB>value" lines up to the "end" line. */
-function parseReport(text: string): Report {
+/** "key<TAB>value" lines (psql's, or the mariadb client's) up to the "end" line. */
+export function parseReport(text: string): Report {
   const values = new Map<string, string>();
   for (const line of text.split('\n')) {
     if (line === 'end\t' || line === 'end') return { values, complete: true };

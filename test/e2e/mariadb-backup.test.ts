@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseReport } from '../../src/backup/database.js';
+import {
+  createMariaDbSql,
+  dropMariaDbSql,
+  endMariaDbSessionsSql,
+  mariadbDumpCommand,
+  mariadbInspectSql,
+  mariadbLoadCommand,
+  mariadbRowCountsSql,
+  mariadbSqlCommand,
+  mariadbSwapCommand,
+} from '../../src/backup/mariadb.js';
+import { toShell, type RemoteCommand } from '../../src/remote/quote.js';
+import { initAndStartMariaDb, type MariaDbServer, mariadbSql, stopMariaDb } from '../world/mariadb.js';
+import { mediawikiMariaDbSql } from '../world/mariadbSchemas.js';
+import { freePort } from '../world/net.js';
+
+/**
+ * The MariaDB host program (src/backup/host/mariadb-client.sh) against a real MariaDB 10.11 server, run as it runs
+ * in the app's `db` container: the root password only in the container's environment (MYSQL_ROOT_PASSWORD_FILE,
+ * as Docker secrets give it), the server on the client's default socket (MYSQL_UNIX_PORT).
+ */
+const ROOT_PASSWORD = 'r00t-Pw "with" $pecial \\ chars';
+let dir: string;
+let server: MariaDbServer;
+let containerEnv: NodeJS.ProcessEnv;
+const db = { name: 'mediawiki', user: 'root' };
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-mdb-'));
+  server = { dir: path.join(dir, 'db'), socket: path.join(dir, 'mysqld.sock'), port: await freePort() };
+  await initAndStartMariaDb(server, {
+    rootPassword: ROOT_PASSWORD,
+    database: 'mediawiki',
+    user: 'mediawiki',
+    password: 'wiki-pw',
+  });
+  mariadbSql(server, ROOT_PASSWORD, mediawikiMariaDbSql('wiki.social.coop'), 'mediawiki');
+  writeFileSync(path.join(dir, 'db_root_password'), ROOT_PASSWORD, { mode: 0o600 });
+  // $MYSQL_HOME/my.cnf is read after /etc/mysql/my.cnf: the server's socket is the client's default, as in its image
+  writeFileSync(path.join(dir, 'my.cnf'), `[client-server]\nsocket=${server.socket}\n`);
+  containerEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    MYSQL_HOME: dir,
+    MYSQL_ROOT_PASSWORD_FILE: path.join(dir, 'db_root_password'),
+  };
+}, 120_000);
+
+afterAll(async () => {
+  if (server) await stopMariaDb(server);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function run(
+  cmd: RemoteCommand | string,
+  stdin = '',
+  env = containerEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      'bash',
+      ['-c', typeof cmd === 'string' ? cmd : toShell(cmd)],
+      { env, encoding: 'utf8' },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(stdin);
+  });
+}
+
+const sql = (query: string, database = 'mediawiki') => mariadbSql(server, ROOT_PASSWORD, query, database);
+const TABLES = ['page', 'revision', 'text', 'user'];
+
+async function counts(database: string): Promise<Record<string, number>> {
+  const r = await run(mariadbSqlCommand(db, database), mariadbRowCountsSql(TABLES));
+  expect(r.stderr).toBe('');
+  const report = parseReport(r.stdout);
+  expect(report.complete).toBe(true);
+  return Object.fromEntries([...report.values].map(([k, v]) => [k.replace(/^rows:/, ''), Number(v)]));
+}
+
+describe('MariaDB backups through host/mariadb-client.sh', () => {
+  it('reads the server version, size and exact row counts as root, the password never in an argv', async () => {
+    const r = await run(mariadbSqlCommand(db, 'mediawiki'), mariadbInspectSql('mediawiki'));
+    const report = parseReport(r.stdout);
+    expect(report.values.get('server')).toMatch(/^10\.11\.\d+-MariaDB/);
+    expect(Number(report.values.get('size'))).toBeGreaterThan(0);
+    expect(await counts('mediawiki')).toEqual({ page: 4, revision: 4, text: 4, user: 3 });
+    for (const cmd of [mariadbSqlCommand(db, 'mediawiki'), mariadbDumpCommand(db, 1)])
+      expect(toShell(cmd)).not.toContain('r00t');
+  });
+
+  it('without a root password in the container environment: exit 2 naming the variables', async () => {
+    const { MYSQL_ROOT_PASSWORD_FILE: _, ...noPassword } = containerEnv;
+    const r = await run(mariadbSqlCommand(db, 'mediawiki'), 'SELECT 1;', noPassword);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('MARIADB_ROOT_PASSWORD[_FILE], MYSQL_ROOT_PASSWORD[_FILE]');
+  });
+
+  it('dumps with routines, triggers, events and binary columns as hex; loads it into a new database', async () => {
+    const file = path.join(dir, 'wiki.sql.zst');
+    const dumped = await run(`${toShell(mariadbDumpCommand(db, 1))} > ${file}`);
+    expect(dumped.stderr).toBe('');
+    expect(dumped.code).toBe(0);
+    const text = await run(`zstd -d -q -c ${file}`);
+    expect(text.stdout).toContain('CREATE TABLE `page`');
+    expect(text.stdout).not.toContain('CREATE DATABASE');
+    // page_title is varbinary: with --hex-blob it is a 0x literal, 'Main_Page' = 0x4D61696E5F50616765
+    expect(text.stdout).toContain('0x4D61696E5F50616765');
+
+    await run(mariadbSqlCommand(db, null), createMariaDbSql('mediawiki_restore_1'));
+    const loaded = await run(mariadbLoadCommand(db, 'mediawiki_restore_1', file));
+    expect(loaded.stderr).toBe('');
+    expect(await counts('mediawiki_restore_1')).toEqual(await counts('mediawiki'));
+  });
+
+  it("swaps the restored database in with one RENAME TABLE: the live one's rows kept aside as previous", async () => {
+    sql("INSERT INTO text (old_text, old_flags) VALUES ('written after the backup', 'utf-8')");
+    const swap = await run(
+      mariadbSwapCommand(db, { live: 'mediawiki', restored: 'mediawiki_restore_1', previous: 'mediawiki_prev_1' }),
+    );
+    expect(swap.stderr).toBe('');
+    expect(swap.code).toBe(0);
+    expect(sql("SELECT count(*) FROM text WHERE old_text = 'written after the backup'")).toBe('0');
+    expect(sql("SELECT count(*) FROM text WHERE old_text = 'written after the backup'", 'mediawiki_prev_1')).toBe('1');
+    expect(sql("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'mediawiki_restore_1'")).toBe('0');
+    // the app's own user still reaches the live database by name
+    expect(mariadbSql(server, 'wiki-pw', 'SELECT count(*) FROM page', 'mediawiki', 'mediawiki')).toBe('4');
+  });
+
+  it('refuses to swap a database that holds a view (RENAME TABLE would leave it behind); nothing moves', async () => {
+    sql('CREATE DATABASE mediawiki_restore_2');
+    sql('CREATE TABLE t (id int PRIMARY KEY)', 'mediawiki_restore_2');
+    sql('CREATE VIEW page_titles AS SELECT page_title FROM page');
+    const swap = await run(
+      mariadbSwapCommand(db, { live: 'mediawiki', restored: 'mediawiki_restore_2', previous: 'mediawiki_prev_2' }),
+    );
+    expect(swap.code).toBe(3);
+    expect(swap.stderr).toContain('mediawiki.page_titles (VIEW)');
+    expect(sql('SELECT count(*) FROM page')).toBe('4');
+    expect(sql("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'mediawiki_prev_2'")).toBe('0');
+    sql('DROP VIEW page_titles');
+  });
+
+  it("ends the sessions in a restore's own database, so that it can be dropped", async () => {
+    const held = execFile('mariadb', ['--no-defaults', `--socket=${server.socket}`, '-uroot', 'mediawiki_restore_2'], {
+      env: { ...process.env, MYSQL_PWD: ROOT_PASSWORD },
+    });
+    held.stdin?.write('SELECT 1;\n');
+    for (
+      let i = 0;
+      i < 50 && sql("SELECT count(*) FROM information_schema.processlist WHERE db = 'mediawiki_restore_2'") === '0';
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+    expect(sql("SELECT count(*) FROM information_schema.processlist WHERE db = 'mediawiki_restore_2'")).toBe('1');
+    const r = await run(mariadbSqlCommand(db, null), endMariaDbSessionsSql('mediawiki_restore_2'));
+    expect(r.stderr).toBe('');
+    expect(sql("SELECT count(*) FROM information_schema.processlist WHERE db = 'mediawiki_restore_2'")).toBe('0');
+    held.kill();
+    const dropped = await run(mariadbSqlCommand(db, null), dropMariaDbSql('mediawiki_restore_2'));
+    expect(dropped.stderr).toBe('');
+    expect(sql("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'mediawiki_restore_2'")).toBe('0');
+  });
+});
