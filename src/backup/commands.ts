@@ -10,6 +10,8 @@ import { ShellLine } from '../remote/quote.js';
  * on the host itself.
  */
 export interface DbTarget {
+  /** The server the database runs on (config database.engine); unset: PostgreSQL. */
+  engine?: 'postgres' | 'mariadb';
   /** The database name. */
   name: string;
   /** The PostgreSQL role the tools connect as. */
@@ -296,7 +298,7 @@ function absolute(file: string, what: string): string {
 }
 
 /** The dump alone (no compression), for a host script that compresses and writes it itself (hostCopy.ts). */
-export function dumpOnlyArgv(db: DbTarget, snapshot: string, session: string): string[] {
+export function dumpOnlyArgv(db: DbTarget, snapshot: string | undefined, session: string): string[] {
   return dumpArgv(db, snapshot, session);
 }
 

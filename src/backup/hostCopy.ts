@@ -6,6 +6,7 @@ import { assertLevel, dumpOnlyArgv, dumpSession, listArgv, restoreCommand, type 
 import { createDatabase, discardDatabase, rowCounts } from './database.js';
 import { BackupError } from './errors.js';
 import { hostProgram } from './hostProgram.js';
+import { mariadbCopyArgv } from './mariadb.js';
 import { hostScript } from './hostS3.js';
 import { required, runReporting, scriptFailure, stopsWithChannel } from './hostRun.js';
 import { assertBackupId, FILE_NAMES } from './ids.js';
@@ -103,16 +104,19 @@ echo "copy \${sum%% *} $size"
 export async function writeHostCopy(
   host: RemoteHost,
   c: HostCopy,
-  o: { db: DbTarget; snapshot: string; level: number; onBytes?: (bytes: number) => void; signal?: AbortSignal },
+  o: { db: DbTarget; snapshot?: string; level: number; onBytes?: (bytes: number) => void; signal?: AbortSignal },
 ): Promise<{ file: string; size: number; sha256: string }> {
-  const dump = dumpOnlyArgv(o.db, o.snapshot, dumpSession(c.id));
+  const { dump, check } =
+    o.db.engine === 'mariadb'
+      ? mariadbCopyArgv(o.db)
+      : { dump: dumpOnlyArgv(o.db, o.snapshot, dumpSession(c.id)), check: listArgv(o.db) };
   const cmd = hostScript(COPY, [
     c.base,
     hostCopyDir(c),
     String(assertLevel(o.level)),
     String(dump.length),
     ...dump,
-    ...listArgv(o.db),
+    ...check,
   ]);
   const r = await runReporting(host, cmd, { onBytes: o.onBytes, signal: o.signal });
   const what = `the on-host copy of ${o.db.name} (${hostCopyDir(c)})`;

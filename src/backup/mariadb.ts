@@ -28,6 +28,22 @@ function client(db: DbTarget, args: readonly string[]): string[] {
   return dbCommand(db, ['bash', '-c', hostProgram('mariadb-client'), 'coopctl', ...args]);
 }
 
+/** The mariadb-dump where the database runs (its container): what a backup's `tools` records. */
+export function mariadbDumpVersionCommand(db: DbTarget): string[] {
+  return client(db, ['version']);
+}
+
+/**
+ * The dump alone and its check, for the on-host copy's script (hostCopy.ts): the check reads the decompressed dump
+ * on the host (host/mariadb-dump-check.sh: mariadb-dump's header first, its "-- Dump completed" footer last).
+ */
+export function mariadbCopyArgv(db: DbTarget): { dump: string[]; check: string[] } {
+  return {
+    dump: client(db, ['dump', mariadbName(db.name, 'database')]),
+    check: ['bash', '-c', hostProgram('mariadb-dump-check'), 'coopctl'],
+  };
+}
+
 /** The dump of the live database, compressed on the host. */
 export function mariadbDumpCommand(db: DbTarget, level: number): ShellLine {
   return ShellLine.pipeline(client(db, ['dump', mariadbName(db.name, 'database')]), zstdCompress(level)).bash();

@@ -1,9 +1,12 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackupOnHost } from '../../src/backup/createOnHost.js';
 import { parseReport } from '../../src/backup/database.js';
+import { LocalStore } from '../../src/backup/store/local.js';
+import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
 import {
   createMariaDbSql,
   dropMariaDbSql,
@@ -19,6 +22,7 @@ import { toShell, type RemoteCommand } from '../../src/remote/quote.js';
 import { initAndStartMariaDb, type MariaDbServer, mariadbSql, stopMariaDb } from '../world/mariadb.js';
 import { mediawikiMariaDbSql } from '../world/mariadbSchemas.js';
 import { freePort } from '../world/net.js';
+import { generateKey, prepareSshd, type SshdSpec, startSshd, stopSshd } from '../world/sshd.js';
 
 /**
  * The MariaDB host program (src/backup/host/mariadb-client.sh) against a real MariaDB 10.11 server, run as it runs
@@ -52,7 +56,43 @@ beforeAll(async () => {
   };
 }, 120_000);
 
+let sshd: SshdSpec | undefined;
+let pool: SshPool | undefined;
+
+/** A real sshd whose sessions are the database container's environment: the "host" coopctl backs up from. */
+async function startHost(): Promise<{ host: RemoteHost; bin: string }> {
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const authorizedKeys = path.join(dir, 'authorized_keys');
+  writeFileSync(authorizedKeys, `${generateKey(path.join(dir, 'id_ed25519'), 'coopctl-test')}\n`);
+  const port = await freePort();
+  sshd = {
+    dir: path.join(dir, 'sshd'),
+    address: '127.0.0.1',
+    port,
+    authorizedKeys,
+    env: { ...(containerEnv as Record<string, string>), PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` },
+  };
+  const pub = prepareSshd(sshd);
+  writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${pub}\n`);
+  await startSshd(sshd);
+  pool = new SshPool(
+    {
+      knownHostsFile: path.join(dir, 'known_hosts'),
+      identityFile: path.join(dir, 'id_ed25519'),
+      agent: false,
+      connectTimeoutMs: 10_000,
+      commandTimeoutMs: 120_000,
+      stallTimeoutMs: 60_000,
+    },
+    false,
+  );
+  return { host: pool.host({ name: 'hypha', address: '127.0.0.1', port, user: os.userInfo().username }), bin };
+}
+
 afterAll(async () => {
+  await pool?.closeAll();
+  if (sshd) await stopSshd(sshd.dir);
   if (server) await stopMariaDb(server);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -166,5 +206,64 @@ describe('MariaDB backups through host/mariadb-client.sh', () => {
     const dropped = await run(mariadbSqlCommand(db, null), dropMariaDbSql('mediawiki_restore_2'));
     expect(dropped.stderr).toBe('');
     expect(sql("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'mediawiki_restore_2'")).toBe('0');
+  });
+});
+
+describe('backup create of a MariaDB database, on its host', () => {
+  let host: RemoteHost;
+  let bin: string;
+  let identity: string;
+  let recipient: string;
+  const copies = () => path.join(dir, 'copies');
+  const store = () => new LocalStore(path.join(dir, 'store'));
+
+  beforeAll(async () => {
+    ({ host, bin } = await startHost());
+    identity = path.join(dir, 'age.key');
+    execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
+    recipient = execFileSync('age-keygen', ['-y', identity]).toString().trim();
+  }, 60_000);
+
+  const backup = () =>
+    createBackupOnHost({
+      source: { service: 'wiki', env: 'prod', host, db: { ...db, engine: 'mariadb' }, tables: TABLES, version: null },
+      store: store(),
+      encryption: { recipients: [recipient] },
+      coopctlVersion: 'test',
+      onHost: { dir: copies(), keep: 2, history: { remote: host, stateDir: path.join(dir, 'state') } },
+    });
+
+  it('dumps on the host into a checked copy, encrypted to the store: row counts, server and tool recorded', async () => {
+    const { manifest, hostCopy } = await backup();
+    expect(manifest.database).toMatchObject({
+      name: 'mediawiki',
+      rowCounts: { page: 4, revision: 4, text: 4, user: 3 },
+    });
+    expect(manifest.database.serverVersion).toMatch(/^10\.11\./);
+    expect(manifest.tools.pgDump).toMatch(/^mariadb-dump +Ver/);
+    const onHost = JSON.parse(readFileSync(path.join(path.dirname(hostCopy), 'manifest.json'), 'utf8'));
+    expect(onHost.checks).toEqual(['size', 'sha256', 'zstd -t', 'mariadb-dump footer']);
+    const object = path.join(dir, 'store', 'wiki', 'prod', manifest.id, 'db.dump.zst.age');
+    const plain = execFileSync('sh', ['-c', 'age -d -i "$1" "$2" | zstd -d', 'sh', identity, object]).toString();
+    // 10.11.8 and later open the dump with the sandbox-mode line, then mariadb-dump's header
+    expect(plain.split('\n').slice(0, 2).join('\n')).toContain('-- MariaDB dump');
+    expect(plain).toContain('INSERT INTO `page` VALUES');
+    expect(plain.trimEnd().split('\n').at(-1)).toMatch(/^-- Dump completed/);
+  });
+
+  it('a dump cut short that still exits 0 fails the check: no copy is left, nothing reaches the store', async () => {
+    // a mariadb-dump whose output stops after 30 lines without an error (a wrapper without pipefail)
+    writeFileSync(
+      path.join(bin, 'mariadb-dump'),
+      '#!/bin/sh\n[ "$1" = --version ] && exec /usr/bin/mariadb-dump "$@"\n/usr/bin/mariadb-dump "$@" | head -n 30\n',
+    );
+    chmodSync(path.join(bin, 'mariadb-dump'), 0o755);
+    const before = existsSync(copies()) ? execFileSync('find', [copies(), '-name', 'db.dump.zst']).toString() : '';
+    try {
+      await expect(backup()).rejects.toThrow(/dump ends before mariadb-dump finished it/);
+    } finally {
+      rmSync(path.join(bin, 'mariadb-dump'));
+    }
+    expect(execFileSync('find', [copies(), '-name', 'db.dump.zst*']).toString()).toBe(before);
   });
 });

@@ -3,6 +3,7 @@
 # password the container was given. The password goes to the tool in MYSQL_PWD, an environment variable of that
 # one process (readable by its own user and root only, never in a process list) rather than a temp file, which a
 # `kill -9` would leave behind.
+#   mariadb-client.sh version                        mariadb-dump --version
 #   mariadb-client.sh dump DB                        mariadb-dump of DB to stdout (no CREATE DATABASE: restorable
 #                                                    under another name)
 #   mariadb-client.sh sql DB|-                       SQL on stdin, rows tab-separated on stdout (- : no database)
@@ -30,6 +31,9 @@ client=(mariadb --user=root --batch --skip-column-names --default-character-set=
 mode=$1
 shift
 case $mode in
+  version)
+    exec mariadb-dump --version
+    ;;
   dump)
     name "$1"
     # --single-transaction: one consistent InnoDB snapshot, no locks held against the app; --routines --triggers

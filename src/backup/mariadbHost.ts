@@ -1,0 +1,68 @@
+import type { RemoteHost } from '../remote/ssh.js';
+import type { DbTarget } from './commands.js';
+import { lastLines, parseReport } from './database.js';
+import { BackupError } from './errors.js';
+import { mariadbDumpVersionCommand, mariadbInspectSql, mariadbRowCountsSql, mariadbSqlCommand } from './mariadb.js';
+
+/** What a MariaDB backup's manifest records of its database, read where the database runs. */
+interface MariaDbFacts {
+  size: number;
+  serverVersion: string;
+  /** Counted in a snapshot of their own just before the dump (mariadb.ts says why they are not the dump's). */
+  rowCounts: Record<string, number>;
+}
+
+async function report(host: RemoteHost, db: DbTarget, database: string, sql: string, what: string) {
+  const r = await host.exec(mariadbSqlCommand(db, database), { mutates: false, stdin: sql, reject: false });
+  const parsed = parseReport(r.stdout);
+  if (r.exitCode !== 0 || !parsed.complete)
+    throw new BackupError(
+      'dump-failed',
+      `cannot ${what} ${database} on ${host.target.name}: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`,
+    );
+  return parsed.values;
+}
+
+/** Exact row counts of `tables` in `database`, in one consistent snapshot. */
+async function mariadbRowCounts(
+  host: RemoteHost,
+  db: DbTarget,
+  database: string,
+  tables: readonly string[],
+): Promise<Record<string, number>> {
+  const values = await report(host, db, database, mariadbRowCountsSql(tables), 'count rows in');
+  const counts: Record<string, number> = {};
+  for (const [k, v] of values) if (k.startsWith('rows:')) counts[k.slice(5)] = Number(v);
+  return counts;
+}
+
+async function inspectMariaDb(host: RemoteHost, db: DbTarget, tables: readonly string[]): Promise<MariaDbFacts> {
+  const values = await report(host, db, db.name, mariadbInspectSql(db.name), 'inspect');
+  const size = Number(values.get('size'));
+  const serverVersion = values.get('server');
+  if (!Number.isFinite(size) || !serverVersion)
+    throw new BackupError('dump-failed', `cannot inspect ${db.name} on ${host.target.name}: no version or size`);
+  return { size, serverVersion, rowCounts: await mariadbRowCounts(host, db, db.name, tables) };
+}
+
+export async function mariadbDumpVersion(host: RemoteHost, db: DbTarget): Promise<string> {
+  const r = await host.exec(mariadbDumpVersionCommand(db), { mutates: false, reject: false });
+  if (r.exitCode !== 0)
+    throw new BackupError(
+      'dump-failed',
+      `mariadb-dump is not usable on ${host.target.name}: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`,
+    );
+  return r.stdout.trim();
+}
+
+/**
+ * The inspection before a dump, in the shape of PostgreSQL's snapshot session (database.ts openSnapshot): MariaDB
+ * has no snapshot to hand to mariadb-dump, so there is none, and nothing stays open.
+ */
+export async function inspectBeforeDump(
+  host: RemoteHost,
+  db: DbTarget,
+  tables: readonly string[],
+): Promise<{ snapshot: undefined; facts: MariaDbFacts; close(): Promise<void> }> {
+  return { snapshot: undefined, facts: await inspectMariaDb(host, db, tables), close: async () => {} };
+}
