@@ -6,7 +6,7 @@ import { assertLevel, dumpOnlyArgv, dumpSession, listArgv, restoreCommand, type 
 import { createDatabase, discardDatabase, rowCounts } from './database.js';
 import { BackupError } from './errors.js';
 import { hostProgram } from './hostProgram.js';
-import { mariadbCopyArgv } from './mariadb.js';
+import { mariadbCopyArgv, mariadbLoadCommand } from './mariadb.js';
 import { hostScript } from './hostS3.js';
 import { required, runReporting, scriptFailure, stopsWithChannel } from './hostRun.js';
 import { assertBackupId, FILE_NAMES } from './ids.js';
@@ -195,7 +195,7 @@ export async function restoreFromHostCopy(
     const watch = new ProgressWatch();
     const polling = watchRestore(host, db, database, watch);
     const r = await host
-      .exec(stopsWithChannel(restoreCommand(db, database, { privileges: true }, hostCopyFile(c))), {
+      .exec(stopsWithChannel(loadCommand(db, database, hostCopyFile(c))), {
         mutates: true,
         reject: false,
         progress: watch,
@@ -205,7 +205,7 @@ export async function restoreFromHostCopy(
     if (r.exitCode !== 0)
       throw scriptFailure(
         host,
-        `pg_restore of ${hostCopyFile(c)} into ${database}`,
+        `${db.engine === 'mariadb' ? 'mariadb' : 'pg_restore'} of ${hostCopyFile(c)} into ${database}`,
         { ...r, code: r.exitCode },
         'corrupt-dump',
       );
@@ -223,6 +223,13 @@ export async function restoreFromHostCopy(
     await discardDatabase(host, db, database).catch(() => {});
     throw err;
   }
+}
+
+/** The on-host copy into an existing, empty database, with the engine's own tool. */
+function loadCommand(db: DbTarget, database: string, file: string) {
+  return db.engine === 'mariadb'
+    ? mariadbLoadCommand(db, database, file)
+    : restoreCommand(db, database, { privileges: true }, file);
 }
 
 /** The ids of the complete copies of a service×env on the host, newest first. */

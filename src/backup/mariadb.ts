@@ -113,3 +113,22 @@ END//
 DELIMITER ;
 `;
 }
+
+/**
+ * What shows that a load into `database` is working: its size in the server's tables, and per session in it the
+ * statement id (mariadb-dump writes an INSERT per ~1 MB: each is a statement of its own) and its stage progress.
+ */
+export function mariadbLoadProgressSql(database: string): string {
+  const d = mariadbName(database, 'database');
+  return `SELECT concat_ws(' ',
+  (SELECT sum(data_length + index_length) FROM information_schema.tables WHERE table_schema = '${d}'),
+  (SELECT group_concat(concat_ws(':', id, query_id, stage, progress)) FROM information_schema.processlist
+    WHERE db = '${d}'));
+`;
+}
+
+/** The databases of a restore (its new one, the replaced one) that exist, one name a line. */
+export function mariadbExistingSql(names: readonly string[]): string {
+  const list = names.map((n) => `'${mariadbName(n, 'database')}'`).join(', ');
+  return `SELECT schema_name FROM information_schema.schemata WHERE schema_name IN (${list});\n`;
+}

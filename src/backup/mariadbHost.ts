@@ -2,7 +2,17 @@ import type { RemoteHost } from '../remote/ssh.js';
 import type { DbTarget } from './commands.js';
 import { lastLines, parseReport } from './database.js';
 import { BackupError } from './errors.js';
-import { mariadbDumpVersionCommand, mariadbInspectSql, mariadbRowCountsSql, mariadbSqlCommand } from './mariadb.js';
+import {
+  createMariaDbSql,
+  dropMariaDbSql,
+  endMariaDbSessionsSql,
+  mariadbDumpVersionCommand,
+  mariadbExistingSql,
+  mariadbInspectSql,
+  mariadbRowCountsSql,
+  mariadbSqlCommand,
+  mariadbSwapCommand,
+} from './mariadb.js';
 
 /** What a MariaDB backup's manifest records of its database, read where the database runs. */
 interface MariaDbFacts {
@@ -24,7 +34,7 @@ async function report(host: RemoteHost, db: DbTarget, database: string, sql: str
 }
 
 /** Exact row counts of `tables` in `database`, in one consistent snapshot. */
-async function mariadbRowCounts(
+export async function mariadbRowCounts(
   host: RemoteHost,
   db: DbTarget,
   database: string,
@@ -65,4 +75,65 @@ export async function inspectBeforeDump(
   tables: readonly string[],
 ): Promise<{ snapshot: undefined; facts: MariaDbFacts; close(): Promise<void> }> {
   return { snapshot: undefined, facts: await inspectMariaDb(host, db, tables), close: async () => {} };
+}
+
+async function step(host: RemoteHost, what: string, cmd: string[], stdin?: string): Promise<void> {
+  const r = await host.exec(cmd, { mutates: true, stdin, reject: false });
+  if (r.exitCode !== 0)
+    throw new BackupError(
+      'database-step-failed',
+      `${what} on ${host.target.name} failed: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`,
+    );
+}
+
+export function createMariaDb(host: RemoteHost, db: DbTarget, name: string): Promise<void> {
+  return step(host, `CREATE DATABASE ${name}`, mariadbSqlCommand(db, null), createMariaDbSql(name));
+}
+
+export function dropMariaDb(host: RemoteHost, db: DbTarget, name: string): Promise<void> {
+  if (name === db.name) throw new BackupError('database-step-failed', 'internal: never the live database');
+  return step(host, `DROP DATABASE ${name}`, mariadbSqlCommand(db, null), dropMariaDbSql(name));
+}
+
+/** Ends the sessions in a database of the restore's own (never the live one), then drops it. */
+export async function discardMariaDb(host: RemoteHost, db: DbTarget, name: string): Promise<void> {
+  if (name === db.name) throw new BackupError('database-step-failed', 'internal: never the live database');
+  await step(host, `ending the sessions of ${name}`, mariadbSqlCommand(db, null), endMariaDbSessionsSql(name));
+  await dropMariaDb(host, db, name);
+}
+
+export function swapMariaDb(
+  host: RemoteHost,
+  db: DbTarget,
+  names: { live: string; restored: string; previous: string },
+): Promise<void> {
+  return step(
+    host,
+    `renaming the tables of ${names.live} → ${names.previous}, ${names.restored} → ${names.live}`,
+    mariadbSwapCommand(db, names),
+  );
+}
+
+/**
+ * After a swap that failed: true when the host shows it did not happen (the restored database still there, no
+ * previous one), and the restored one is then dropped. false when that cannot be told.
+ */
+export async function mariadbSwapNotDone(
+  host: RemoteHost,
+  db: DbTarget,
+  swap: { restored: string; previous: string },
+): Promise<boolean> {
+  try {
+    const r = await host.exec(mariadbSqlCommand(db, null), {
+      mutates: false,
+      stdin: mariadbExistingSql([swap.restored, swap.previous]),
+      reject: false,
+    });
+    const found = r.stdout.split('\n').filter(Boolean);
+    if (r.exitCode !== 0 || !found.includes(swap.restored) || found.includes(swap.previous)) return false;
+    await discardMariaDb(host, db, swap.restored).catch(() => {});
+    return true;
+  } catch {
+    return false;
+  }
 }

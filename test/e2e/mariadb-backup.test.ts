@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackupOnHost } from '../../src/backup/createOnHost.js';
-import { parseReport } from '../../src/backup/database.js';
+import { parseReport, swapDatabases } from '../../src/backup/database.js';
+import { findHostCopy, restoreFromHostCopy } from '../../src/backup/hostCopy.js';
+import { restoreNames } from '../../src/backup/restore.js';
 import { LocalStore } from '../../src/backup/store/local.js';
 import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
 import {
@@ -249,6 +251,43 @@ describe('backup create of a MariaDB database, on its host', () => {
     expect(plain.split('\n').slice(0, 2).join('\n')).toContain('-- MariaDB dump');
     expect(plain).toContain('INSERT INTO `page` VALUES');
     expect(plain.trimEnd().split('\n').at(-1)).toMatch(/^-- Dump completed/);
+  });
+
+  it('after a failed upgrade: the on-host copy restored beside the live database, checked, swapped in', async () => {
+    const { manifest } = await backup();
+    // what the failed version did: a migration's table, and an edit
+    sql('CREATE TABLE slots (slot_revision_id bigint unsigned NOT NULL PRIMARY KEY)');
+    sql("INSERT INTO text (old_text, old_flags) VALUES ('edited on the failed version', 'utf-8')");
+    const mdb = { ...db, engine: 'mariadb' as const };
+    const copy = { base: copies(), service: 'wiki', env: 'prod', id: manifest.id };
+    const onHost = await findHostCopy(host, copy);
+    expect(onHost).toBeDefined();
+    const names = restoreNames('mediawiki');
+    await restoreFromHostCopy(host, mdb, copy, onHost!, names.restored);
+    expect(sql('SELECT count(*) FROM text', names.restored)).toBe('4');
+    await swapDatabases(host, mdb, { live: 'mediawiki', ...names });
+    expect(
+      sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'mediawiki' AND table_name = 'slots'"),
+    ).toBe('0');
+    expect(sql("SELECT count(*) FROM text WHERE old_text = 'edited on the failed version'")).toBe('0');
+    expect(sql("SELECT count(*) FROM text WHERE old_text = 'edited on the failed version'", names.previous)).toBe('1');
+    expect(mariadbSql(server, 'wiki-pw', 'SELECT count(*) FROM page', 'mediawiki', 'mediawiki')).toBe('4');
+  });
+
+  it("a restore whose counts differ from the copy's manifest is refused and its database dropped", async () => {
+    const { manifest } = await backup();
+    const mdb = { ...db, engine: 'mariadb' as const };
+    const copy = { base: copies(), service: 'wiki', env: 'prod', id: manifest.id };
+    const onHost = (await findHostCopy(host, copy))!;
+    const names = restoreNames('mediawiki', new Date(Date.now() + 1000));
+    const claimed = {
+      ...onHost,
+      database: { ...onHost.database, rowCounts: { ...onHost.database.rowCounts, user: 9 } },
+    };
+    await expect(restoreFromHostCopy(host, mdb, copy, claimed, names.restored)).rejects.toThrow(
+      /row counts differ from its manifest: user: expected 9, restored 3/,
+    );
+    expect(sql(`SELECT count(*) FROM information_schema.schemata WHERE schema_name = '${names.restored}'`)).toBe('0');
   });
 
   it('a dump cut short that still exits 0 fails the check: no copy is left, nothing reaches the store', async () => {

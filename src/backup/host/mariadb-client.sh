@@ -80,11 +80,14 @@ SELECT group_concat(concat('\`', table_schema, '\`.\`', table_name, '\` TO \`',
 SQL
 )
     [ "$renames" != NULL ] || { echo "neither $live nor $restored has a table" >&2; exit 3; }
-    "${client[@]}" <<SQL
-CREATE DATABASE \`$previous\`;
-RENAME TABLE $renames;
-DROP DATABASE \`$restored\`;
-SQL
+    "${client[@]}" <<<"CREATE DATABASE \`$previous\`;" || exit 1
+    if ! "${client[@]}" <<<"RENAME TABLE $renames;"; then
+      # One statement: it moved all or nothing. The new database is removed only when it is still empty.
+      n=$("${client[@]}" <<<"SELECT count(*) FROM information_schema.tables WHERE table_schema = '$previous';")
+      [ "$n" = 0 ] && "${client[@]}" <<<"DROP DATABASE \`$previous\`;"
+      exit 1
+    fi
+    "${client[@]}" <<<"DROP DATABASE \`$restored\`;"
     ;;
   *)
     echo "mariadb-client.sh: unknown mode $mode" >&2
