@@ -56,7 +56,12 @@ export function mariadbSqlCommand(db: DbTarget, database: string | null): string
 
 /** stdin (zstd of a dump) or the on-host zstd file `file` → a database that exists and is empty. */
 export function mariadbLoadCommand(db: DbTarget, into: string, file?: string): ShellLine {
-  return decompressedInto(client(db, ['load', mariadbName(into, 'restore target database')]), file);
+  return decompressedInto(mariadbLoadArgv(db, into), file);
+}
+
+/** A plain dump on stdin → `into`, which exists and is empty. */
+export function mariadbLoadArgv(db: DbTarget, into: string): string[] {
+  return client(db, ['load', mariadbName(into, 'restore target database')]);
 }
 
 /** live → previous and restored → live in one RENAME TABLE (MariaDB has no RENAME DATABASE). */

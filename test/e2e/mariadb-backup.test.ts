@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackupOnHost } from '../../src/backup/createOnHost.js';
+import { parseIdentities } from '../../src/backup/crypto.js';
 import { parseReport, swapDatabases } from '../../src/backup/database.js';
 import { findHostCopy, restoreFromHostCopy } from '../../src/backup/hostCopy.js';
-import { restoreNames } from '../../src/backup/restore.js';
+import { restoreNames, restoreToNewDatabase } from '../../src/backup/restore.js';
 import { LocalStore } from '../../src/backup/store/local.js';
 import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
 import {
@@ -288,6 +289,20 @@ describe('backup create of a MariaDB database, on its host', () => {
       /row counts differ from its manifest: user: expected 9, restored 3/,
     );
     expect(sql(`SELECT count(*) FROM information_schema.schemata WHERE schema_name = '${names.restored}'`)).toBe('0');
+  });
+
+  it('restores a backup from the store (decrypted here) into a new database beside the live one', async () => {
+    const { manifest } = await backup();
+    const names = restoreNames('mediawiki', new Date(Date.now() + 2000));
+    const restored = await restoreToNewDatabase({
+      store: store(),
+      manifest,
+      identities: parseIdentities(readFileSync(identity, 'utf8'), identity),
+      target: { host, db: { ...db, engine: 'mariadb' } },
+      database: names.restored,
+    });
+    expect(restored.rowCounts).toEqual(manifest.database.rowCounts);
+    expect(sql('SELECT CAST(page_title AS CHAR) FROM page ORDER BY page_id LIMIT 1', names.restored)).toBe('Main_Page');
   });
 
   it('a dump cut short that still exits 0 fails the check: no copy is left, nothing reaches the store', async () => {
