@@ -9,6 +9,7 @@ import { parseReport, swapDatabases } from '../../src/backup/database.js';
 import { findHostCopy, restoreFromHostCopy } from '../../src/backup/hostCopy.js';
 import { restoreNames, restoreToNewDatabase } from '../../src/backup/restore.js';
 import { LocalStore } from '../../src/backup/store/local.js';
+import { verifyBackup } from '../../src/backup/verify.js';
 import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
 import {
   createMariaDbSql,
@@ -303,6 +304,21 @@ describe('backup create of a MariaDB database, on its host', () => {
     });
     expect(restored.rowCounts).toEqual(manifest.database.rowCounts);
     expect(sql('SELECT CAST(page_title AS CHAR) FROM page ORDER BY page_id LIMIT 1', names.restored)).toBe('Main_Page');
+  });
+
+  it('verify decrypts the backup on the host and checks the dump: whole, and rows of every table counted', async () => {
+    const { manifest } = await backup();
+    const lister = { host, db: { ...db, engine: 'mariadb' as const } };
+    const identities = parseIdentities(readFileSync(identity, 'utf8'), identity);
+    const ok = await verifyBackup({ store: store(), manifest, identities, lister, record: false });
+    expect(ok.verification.details).toMatchObject({ tablesWithData: 4, host: 'hypha' });
+    const claimed = {
+      ...manifest,
+      database: { ...manifest.database, rowCounts: { ...manifest.database.rowCounts, ipblocks: 2 } },
+    };
+    await expect(
+      verifyBackup({ store: store(), manifest: claimed, identities, lister, record: false }),
+    ).rejects.toThrow(/the dump holds no rows of ipblocks/);
   });
 
   it('a dump cut short that still exits 0 fails the check: no copy is left, nothing reaches the store', async () => {
