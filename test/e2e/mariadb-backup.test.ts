@@ -1,5 +1,14 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +16,8 @@ import { createBackupOnHost } from '../../src/backup/createOnHost.js';
 import { parseIdentities } from '../../src/backup/crypto.js';
 import { parseReport, swapDatabases } from '../../src/backup/database.js';
 import { findHostCopy, restoreFromHostCopy } from '../../src/backup/hostCopy.js';
-import { restoreNames, restoreToNewDatabase } from '../../src/backup/restore.js';
+import { inMariaDbScratchServer } from '../../src/backup/mariadbScratch.js';
+import { restoreNames, restoreScratch, restoreToNewDatabase } from '../../src/backup/restore.js';
 import { LocalStore } from '../../src/backup/store/local.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
@@ -24,6 +34,7 @@ import {
 } from '../../src/backup/mariadb.js';
 import { toShell, type RemoteCommand } from '../../src/remote/quote.js';
 import { initAndStartMariaDb, type MariaDbServer, mariadbSql, stopMariaDb } from '../world/mariadb.js';
+import { writeWrapper } from '../world/mastodon/host.js';
 import { mediawikiMariaDbSql } from '../world/mariadbSchemas.js';
 import { freePort } from '../world/net.js';
 import { generateKey, prepareSshd, type SshdSpec, startSshd, stopSshd } from '../world/sshd.js';
@@ -319,6 +330,34 @@ describe('backup create of a MariaDB database, on its host', () => {
     await expect(
       verifyBackup({ store: store(), manifest: claimed, identities, lister, record: false }),
     ).rejects.toThrow(/the dump holds no rows of ipblocks/);
+  });
+
+  it('the restore test runs in a throw-away server of the same major.minor, removed after; never in the live one', async () => {
+    // the sandbox's docker (test/doubles/swarmDocker.ts) on the host: `docker run` starts a real MariaDB server
+    writeWrapper(dir, 'docker', process.execPath, 'swarmDocker');
+    const { manifest } = await backup();
+    const identities = parseIdentities(readFileSync(identity, 'utf8'), identity);
+    const r = await inMariaDbScratchServer(host, manifest.database, 1.5, (scratch) => {
+      expect(scratch.dockerContainer).toMatch(/^coopctl-restore-test-[0-9a-f]{8}$/);
+      expect(readdirSync(path.join(dir, 'containers'))).toEqual([scratch.dockerContainer]);
+      return restoreScratch({ store: store(), manifest, identities, target: { host, db: scratch } });
+    });
+    expect(r.rowCounts).toEqual(manifest.database.rowCounts);
+    expect(readdirSync(path.join(dir, 'containers'))).toEqual([]);
+    expect(sql("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'coopctl%'")).toBe('0');
+    const log = readFileSync(path.join(dir, 'log', 'docker.log'), 'utf8');
+    expect(log).toMatch(/docker run -d --rm --name coopctl-restore-test-\w+ --network none .* mariadb:10\.11 -> 0/);
+    expect(log).toMatch(/docker rm -f -v coopctl-restore-test-\w+ -> 0/);
+  });
+
+  it('no throw-away server without room for it: the disk check comes first', async () => {
+    const before = readFileSync(path.join(dir, 'log', 'docker.log'), 'utf8').split('\n').length;
+    const huge = { size: 1e15, serverVersion: '10.11.19-MariaDB-0+deb12u1' };
+    await expect(inMariaDbScratchServer(host, huge, 1.5, async () => 0)).rejects.toThrow(
+      /not enough room on hypha for a throw-away mariadb:10\.11 server: .* free, .* needed \(1\.5× the database\)/,
+    );
+    const after = readFileSync(path.join(dir, 'log', 'docker.log'), 'utf8').split('\n');
+    expect(after.slice(before - 1).join('\n')).not.toContain('docker run');
   });
 
   it('a dump cut short that still exits 0 fails the check: no copy is left, nothing reaches the store', async () => {

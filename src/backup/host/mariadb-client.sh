@@ -21,6 +21,8 @@ root_password() {
     local f="${v}_FILE"
     if [ -n "${!f:-}" ]; then cat -- "${!f}"; return; fi
   done
+  # a restore test's throw-away server: no network, reached only through `docker exec`
+  if [ -n "${MARIADB_ALLOW_EMPTY_ROOT_PASSWORD:-}" ]; then return; fi
   echo "no root password in this container's environment (MARIADB_ROOT_PASSWORD[_FILE], MYSQL_ROOT_PASSWORD[_FILE])" >&2
   exit 2
 }
