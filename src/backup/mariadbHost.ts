@@ -46,6 +46,13 @@ export async function mariadbRowCounts(
   return counts;
 }
 
+/** The database's size on disk (its tables' data and indexes), for the disk checks. */
+export async function mariadbSize(host: RemoteHost, db: DbTarget): Promise<number> {
+  const size = Number((await report(host, db, db.name, mariadbInspectSql(db.name), 'inspect')).get('size'));
+  if (!Number.isFinite(size)) throw new BackupError('dump-failed', `${db.name} on ${host.target.name}: no size`);
+  return size;
+}
+
 async function inspectMariaDb(host: RemoteHost, db: DbTarget, tables: readonly string[]): Promise<MariaDbFacts> {
   const values = await report(host, db, db.name, mariadbInspectSql(db.name), 'inspect');
   const size = Number(values.get('size'));

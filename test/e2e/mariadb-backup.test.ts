@@ -16,6 +16,7 @@ import { createBackupOnHost } from '../../src/backup/createOnHost.js';
 import { parseIdentities } from '../../src/backup/crypto.js';
 import { parseReport, swapDatabases } from '../../src/backup/database.js';
 import { findHostCopy, restoreFromHostCopy } from '../../src/backup/hostCopy.js';
+import { mariadbSize } from '../../src/backup/mariadbHost.js';
 import { inMariaDbScratchServer } from '../../src/backup/mariadbScratch.js';
 import { restoreNames, restoreScratch, restoreToNewDatabase } from '../../src/backup/restore.js';
 import { LocalStore } from '../../src/backup/store/local.js';
@@ -255,6 +256,8 @@ describe('backup create of a MariaDB database, on its host', () => {
       rowCounts: { page: 4, revision: 4, text: 4, user: 3 },
     });
     expect(manifest.database.serverVersion).toMatch(/^10\.11\./);
+    // what the disk checks weigh (checks/facts.ts): the same size the manifest records
+    expect(await mariadbSize(host, { ...db, engine: 'mariadb' })).toBe(manifest.database.size);
     expect(manifest.tools.pgDump).toMatch(/^mariadb-dump +Ver/);
     const onHost = JSON.parse(readFileSync(path.join(path.dirname(hostCopy), 'manifest.json'), 'utf8'));
     expect(onHost.checks).toEqual(['size', 'sha256', 'zstd -t', 'mariadb-dump footer']);
