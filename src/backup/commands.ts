@@ -10,6 +10,8 @@ import { ShellLine } from '../remote/quote.js';
  * on the host itself.
  */
 export interface DbTarget {
+  /** The server the database runs on (config database.engine); unset: PostgreSQL. */
+  engine?: 'postgres' | 'mariadb';
   /** The database name. */
   name: string;
   /** The PostgreSQL role the tools connect as. */
@@ -20,6 +22,8 @@ export interface DbTarget {
   composeDir?: string;
   /** The swarm service running PostgreSQL (`<stack>_db` of a Co-op Cloud app), instead of a compose service. */
   swarmService?: string;
+  /** A container by name: a restore test's throw-away server (mariadbScratch.ts). */
+  dockerContainer?: string;
 }
 
 export interface Compression {
@@ -46,6 +50,8 @@ export function assertIdentifier(value: string, what: string): string {
 export function assertDbTarget(db: DbTarget): DbTarget {
   assertIdentifier(db.name, 'database name');
   assertIdentifier(db.user, 'database user');
+  if (db.dockerContainer !== undefined && !/^coopctl-[\w-]{1,60}$/.test(db.dockerContainer))
+    throw new InputError(`database container: ${JSON.stringify(db.dockerContainer)} is not coopctl's`);
   if (db.swarmService !== undefined && !/^[a-z0-9][\w.-]*$/i.test(db.swarmService))
     throw new InputError(`database service: ${JSON.stringify(db.swarmService)} is not a swarm service name`);
   if (db.container !== undefined && db.swarmService === undefined) {
@@ -296,7 +302,7 @@ function absolute(file: string, what: string): string {
 }
 
 /** The dump alone (no compression), for a host script that compresses and writes it itself (hostCopy.ts). */
-export function dumpOnlyArgv(db: DbTarget, snapshot: string, session: string): string[] {
+export function dumpOnlyArgv(db: DbTarget, snapshot: string | undefined, session: string): string[] {
   return dumpArgv(db, snapshot, session);
 }
 

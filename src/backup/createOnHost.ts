@@ -2,6 +2,7 @@ import { errorMessage } from '../kernel/errors.js';
 import { BackupError } from './errors.js';
 import { assertLevel, DEFAULT_COMPRESSION, dumpSession, readFileCommand } from './commands.js';
 import { backupSettings, type CreateBackupOptions } from './create.js';
+import { inspectBeforeDump, mariadbDumpVersion } from './mariadbHost.js';
 import { endSessions, openSnapshot, pgDumpVersion } from './database.js';
 import {
   hostCopyFile,
@@ -51,9 +52,10 @@ export async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
   await o.store.check();
   o.onProgress?.({ phase: 'inspect', bytes: 0 });
   // Side by side: each is a round trip to the host, and a container exec there.
+  const mariadb = source.db.engine === 'mariadb';
   const [version, opened] = await Promise.allSettled([
-    pgDumpVersion(source.host, source.db),
-    openSnapshot(source.host, source.db, source.tables),
+    (mariadb ? mariadbDumpVersion : pgDumpVersion)(source.host, source.db),
+    (mariadb ? inspectBeforeDump : openSnapshot)(source.host, source.db, source.tables),
   ]);
   if (version.status === 'rejected') {
     if (opened.status === 'fulfilled') await opened.value.close();
@@ -74,7 +76,7 @@ export async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
     });
   } catch (err) {
     // Under `docker exec` a pg_dump outlives the command that started it.
-    await endSessions(source.host, source.db, { app: dumpSession(copy.id) }).catch(() => {});
+    if (!mariadb) await endSessions(source.host, source.db, { app: dumpSession(copy.id) }).catch(() => {});
     throw err;
   } finally {
     await session.close();
@@ -90,7 +92,7 @@ export async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
     file: 'db.dump.zst',
     size: written.size,
     sha256: written.sha256,
-    checks: ['size', 'sha256', 'zstd -t', 'pg_restore --list'],
+    checks: ['size', 'sha256', 'zstd -t', mariadb ? 'mariadb-dump footer' : 'pg_restore --list'],
     database: facts,
   }).catch(async (err: unknown) => {
     await removeHostCopy(source.host, copy);

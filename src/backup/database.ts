@@ -14,6 +14,7 @@ import {
   type DbTarget,
 } from './commands.js';
 import { BackupError } from './errors.js';
+import { createMariaDb, discardMariaDb, dropMariaDb, mariadbRowCounts, swapMariaDb } from './mariadbHost.js';
 
 /** PostgreSQL as seen over SSH: facts for the manifest, and the database steps of a restore. */
 interface DatabaseFacts {
@@ -27,8 +28,8 @@ interface Report {
   complete: boolean;
 }
 
-/** psql's "key<TAB>value" lines up to the "end" line. */
-function parseReport(text: string): Report {
+/** "key<TAB>value" lines (psql's, or the mariadb client's) up to the "end" line. */
+export function parseReport(text: string): Report {
   const values = new Map<string, string>();
   for (const line of text.split('\n')) {
     if (line === 'end\t' || line === 'end') return { values, complete: true };
@@ -126,6 +127,7 @@ export async function rowCounts(
   database: string,
   tables: readonly string[],
 ): Promise<Record<string, number>> {
+  if (db.engine === 'mariadb') return mariadbRowCounts(host, db, database, tables);
   const r = await host.exec(psqlCommand(db, database, { tables: tablesVar(tables) }), {
     mutates: false,
     stdin: ROW_COUNTS_SQL,
@@ -174,10 +176,12 @@ async function step(
 
 /** An empty database from template0 (what pg_restore expects). */
 export function createDatabase(host: RemoteHost, db: DbTarget, name: string): Promise<void> {
+  if (db.engine === 'mariadb') return createMariaDb(host, db, name);
   return step(`createdb ${name}`, host, () => host.exec(createdbCommand(db, name), { mutates: true, reject: false }));
 }
 
 export function dropDatabase(host: RemoteHost, db: DbTarget, name: string): Promise<void> {
+  if (db.engine === 'mariadb') return dropMariaDb(host, db, name);
   return step(`dropdb ${name}`, host, () => host.exec(dropdbCommand(db, name), { mutates: true, reject: false }));
 }
 
@@ -196,6 +200,7 @@ export function endSessions(host: RemoteHost, db: DbTarget, which: { app?: strin
 
 /** Drops a database of the restore's own, after ending what is still connected to it (a pg_restore cut off). */
 export async function discardDatabase(host: RemoteHost, db: DbTarget, database: string): Promise<void> {
+  if (db.engine === 'mariadb') return discardMariaDb(host, db, database);
   // A session ended a moment ago may still hold the database when DROP runs: end and drop again, a few times.
   for (let attempt = 1; ; attempt++) {
     try {
@@ -219,6 +224,7 @@ export function swapDatabases(
   names: { live: string; restored: string; previous: string },
 ): Promise<void> {
   for (const [what, name] of Object.entries(names)) assertIdentifier(name, `${what} database`);
+  if (db.engine === 'mariadb') return swapMariaDb(host, db, names);
   return step(`renaming ${names.live} → ${names.previous}, ${names.restored} → ${names.live}`, host, () =>
     host.exec(psqlCommand(db, 'postgres', names), { mutates: true, stdin: SWAP_SQL, reject: false }),
   );

@@ -6,6 +6,7 @@ import { assertLevel, dumpOnlyArgv, dumpSession, listArgv, restoreCommand, type 
 import { createDatabase, discardDatabase, rowCounts } from './database.js';
 import { BackupError } from './errors.js';
 import { hostProgram } from './hostProgram.js';
+import { mariadbCopyArgv, mariadbLoadCommand } from './mariadb.js';
 import { hostScript } from './hostS3.js';
 import { required, runReporting, scriptFailure, stopsWithChannel } from './hostRun.js';
 import { assertBackupId, FILE_NAMES } from './ids.js';
@@ -63,16 +64,19 @@ type HostCopyManifest = z.output<typeof hostManifestSchema>;
 export async function writeHostCopy(
   host: RemoteHost,
   c: HostCopy,
-  o: { db: DbTarget; snapshot: string; level: number; onBytes?: (bytes: number) => void; signal?: AbortSignal },
+  o: { db: DbTarget; snapshot?: string; level: number; onBytes?: (bytes: number) => void; signal?: AbortSignal },
 ): Promise<{ file: string; size: number; sha256: string }> {
-  const dump = dumpOnlyArgv(o.db, o.snapshot, dumpSession(c.id));
+  const { dump, check } =
+    o.db.engine === 'mariadb'
+      ? mariadbCopyArgv(o.db)
+      : { dump: dumpOnlyArgv(o.db, o.snapshot, dumpSession(c.id)), check: listArgv(o.db) };
   const cmd = hostScript(hostProgram('write-copy'), [
     c.base,
     hostCopyDir(c),
     String(assertLevel(o.level)),
     String(dump.length),
     ...dump,
-    ...listArgv(o.db),
+    ...check,
   ]);
   const r = await runReporting(host, cmd, { onBytes: o.onBytes, signal: o.signal });
   const what = `the on-host copy of ${o.db.name} (${hostCopyDir(c)})`;
@@ -151,7 +155,7 @@ export async function restoreFromHostCopy(
     const watch = new ProgressWatch();
     const polling = watchRestore(host, db, database, watch);
     const r = await host
-      .exec(stopsWithChannel(restoreCommand(db, database, { privileges: true }, hostCopyFile(c))), {
+      .exec(stopsWithChannel(loadCommand(db, database, hostCopyFile(c))), {
         mutates: true,
         reject: false,
         progress: watch,
@@ -161,7 +165,7 @@ export async function restoreFromHostCopy(
     if (r.exitCode !== 0)
       throw scriptFailure(
         host,
-        `pg_restore of ${hostCopyFile(c)} into ${database}`,
+        `${db.engine === 'mariadb' ? 'mariadb' : 'pg_restore'} of ${hostCopyFile(c)} into ${database}`,
         { ...r, code: r.exitCode },
         'corrupt-dump',
       );
@@ -179,6 +183,13 @@ export async function restoreFromHostCopy(
     await discardDatabase(host, db, database).catch(() => {});
     throw err;
   }
+}
+
+/** The on-host copy into an existing, empty database, with the engine's own tool. */
+function loadCommand(db: DbTarget, database: string, file: string) {
+  return db.engine === 'mariadb'
+    ? mariadbLoadCommand(db, database, file)
+    : restoreCommand(db, database, { privileges: true }, file);
 }
 
 /** The ids of the complete copies of a service×env on the host, newest first. */

@@ -4,6 +4,7 @@ import { ProgressWatch } from '../remote/progress.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { assertIdentifier, restoreArgv, type DbTarget } from './commands.js';
 import { createDatabase, discardDatabase, rowCounts } from './database.js';
+import { mariadbLoadArgv } from './mariadb.js';
 import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
 import type { ProgressListener } from './progress.js';
@@ -77,9 +78,9 @@ async function restoreInto(o: RestoreOptions, database: string, privileges: bool
     identities: o.identities,
     into: {
       host,
-      tool: restoreArgv(db, database, { privileges }),
+      tool: db.engine === 'mariadb' ? mariadbLoadArgv(db, database) : restoreArgv(db, database, { privileges }),
       mutates: true,
-      what: `pg_restore into ${database}`,
+      what: `${db.engine === 'mariadb' ? 'mariadb' : 'pg_restore'} into ${database}`,
       failure: 'corrupt-dump',
       progress: watch,
     },

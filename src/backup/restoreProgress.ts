@@ -1,6 +1,7 @@
 import type { ProgressWatch } from '../remote/progress.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { assertIdentifier, psqlCommand, type DbTarget } from './commands.js';
+import { mariadbLoadProgressSql, mariadbSqlCommand } from './mariadb.js';
 
 /**
  * What shows that a pg_restore into :'db' is working, asked of the server that does the work. Bytes read from the
@@ -24,13 +25,16 @@ const RESTORE_PROGRESS_SQL = `SELECT concat_ws(' ', pg_database_size(:'db'),
  * (at most every 30 s: each poll is a `docker exec` on the host). A poll that fails counts as no progress.
  */
 export function watchRestore(host: RemoteHost, db: DbTarget, database: string, watch: ProgressWatch): { stop(): void } {
-  const cmd = psqlCommand(db, 'postgres', { db: assertIdentifier(database, 'database') });
+  const [cmd, sql] =
+    db.engine === 'mariadb'
+      ? [mariadbSqlCommand(db, null), mariadbLoadProgressSql(database)]
+      : [psqlCommand(db, 'postgres', { db: assertIdentifier(database, 'database') }), RESTORE_PROGRESS_SQL];
   const everyMs = Math.min(30_000, Math.max(250, host.stallTimeoutMs / 5));
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const poll = async () => {
     try {
-      const r = await host.exec(cmd, { mutates: false, stdin: RESTORE_PROGRESS_SQL, reject: false, timeoutMs: 60_000 });
+      const r = await host.exec(cmd, { mutates: false, stdin: sql, reject: false, timeoutMs: 60_000 });
       if (r.exitCode === 0) watch.saw(r.stdout.trim());
     } catch {
       // the restore's own command says what went wrong with the host

@@ -2,6 +2,7 @@ import { errorMessage } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { writeManifest } from './catalog.js';
 import { restoreListArgv, type DbTarget } from './commands.js';
+import { mariadbCopyArgv } from './mariadb.js';
 import { BackupError, isVerdictOnBackup } from './errors.js';
 import { withVerification, type Manifest, type Verification, type VerificationKind } from './manifest.js';
 import type { ProgressListener } from './progress.js';
@@ -97,6 +98,7 @@ function tocEntries(listing: string): string[] {
 export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
   const m = o.manifest;
   const kind: VerificationKind = o.lister ? 'restore-list' : 'hash';
+  const mariadb = o.lister?.db.engine === 'mariadb';
   return checked(o, kind, async () => {
     const r = await readBack({
       store: o.store,
@@ -104,9 +106,9 @@ export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
       identities: o.identities,
       into: o.lister && {
         host: o.lister.host,
-        tool: restoreListArgv(o.lister.db),
+        tool: mariadb ? mariadbCopyArgv(o.lister.db).check : restoreListArgv(o.lister.db),
         mutates: false,
-        what: 'pg_restore --list',
+        what: mariadb ? "the dump's check" : 'pg_restore --list',
         failure: 'corrupt-dump',
       },
       hashOn: o.hashOn,
@@ -117,7 +119,22 @@ export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
     const details: Record<string, unknown> = { sha256: r.sha256, size: r.bytes };
     const on = o.lister?.host ?? o.hashOn;
     if (o.store.hostAccess && on) details.readOn = on.target.name;
-    if (o.lister) {
+    if (o.lister && mariadb) {
+      // A table with rows has INSERTs in the dump (host/mariadb-dump-check.sh prints "data TABLE" for each)
+      const withData = new Set([...(r.stdout ?? '').matchAll(/^data (\S+)$/gm)].map((x) => x[1]));
+      const missing = Object.entries(m.database.rowCounts).filter(([t, n]) => n > 0 && !withData.has(t));
+      if (missing.length > 0)
+        throw new BackupError(
+          'corrupt-dump',
+          `backup ${m.id}: the dump holds no rows of ${missing.map(([t]) => t).join(', ')}` +
+            ' — it is not what the manifest describes',
+        );
+      Object.assign(details, {
+        plainSha256: r.plainSha256,
+        tablesWithData: withData.size,
+        host: o.lister.host.target.name,
+      });
+    } else if (o.lister) {
       const toc = tocEntries(r.stdout ?? '');
       const withData = new Set(toc.map((l) => / TABLE DATA \S+ (\S+) /.exec(l)?.[1]).filter((t) => t !== undefined));
       const missing = Object.keys(m.database.rowCounts).filter((t) => !withData.has(t));

@@ -3,6 +3,7 @@ import { psqlQuery } from '../remote/compose.js';
 import type { TargetFacts } from '../targets/check.js';
 import type { ServiceDatabase, Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
+import { mariadbSize } from '../backup/mariadbHost.js';
 
 /**
  * Facts about a target, read once per run and shared by the checks and the
@@ -39,6 +40,7 @@ export class HostFacts implements TargetFacts {
 
   dbSizeBytes(): Promise<number> {
     return this.once('dbSize', async () => {
+      if (this.db().engine === 'mariadb') return mariadbSize(this.target.remote, this.db());
       const out = await this.query('select pg_database_size(current_database())');
       const n = Number(out);
       if (!Number.isFinite(n)) {

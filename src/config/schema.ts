@@ -74,6 +74,8 @@ export const gitVersionSource = z.strictObject({
 });
 
 export const databaseSchema = z.strictObject({
+  /** The server: PostgreSQL (pg_dump, pg_restore) or MariaDB (mariadb-dump, mariadb; Keycloak and MediaWiki). */
+  engine: z.enum(['postgres', 'mariadb']).default('postgres'),
   /** Default: the service profile's database name. */
   name: z.string().regex(/^\w+$/).optional(),
   user: z.string().regex(/^\w+$/).default('postgres'),

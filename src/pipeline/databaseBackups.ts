@@ -3,6 +3,7 @@ import { sendOffsite, takeHostCopy } from '../backup/createOnHost.js';
 import { findHostCopy, hostCopyFile, restoreFromHostCopy } from '../backup/hostCopy.js';
 import { swapDatabases } from '../backup/database.js';
 import { databaseLeftovers } from '../backup/leftovers.js';
+import { mariadbSwapNotDone } from '../backup/mariadbHost.js';
 import { progressText, type Progress } from '../backup/progress.js';
 import { restoreNames, restoreToNewDatabase } from '../backup/restore.js';
 import { verifyBackup } from '../backup/verify.js';
@@ -32,7 +33,9 @@ function databaseBackups(ws: Workspace): SafetyBackups {
   return {
     describe,
     steps: (t) => ({
-      copy: `Safety copy on ${t.host.name} (${describe(t)}), checked: size, sha256, pg_restore --list`,
+      copy:
+        `Safety copy on ${t.host.name} (${describe(t)}), checked: size, sha256, ` +
+        (t.database?.engine === 'mariadb' ? "mariadb-dump's footer" : 'pg_restore --list'),
       offsite:
         `Offsite copy to the ${storeName} store, encrypted, ${through} ` +
         '(waits for the safety copy; the deploy waits for both)',
@@ -124,6 +127,7 @@ async function swapNotDone(
   db: DbTarget,
   swap: { live: string; restored: string; previous: string },
 ): Promise<boolean> {
+  if (db.engine === 'mariadb') return mariadbSwapNotDone(host, db, swap);
   try {
     const found = await databaseLeftovers(host, db, { live: swap.live });
     const restored = found.find((l) => l.name === swap.restored);

@@ -36,10 +36,13 @@ interface DbLocation {
   composeDir?: string;
   /** The swarm service running PostgreSQL (`<stack>_db`), instead of a compose service. */
   swarmService?: string;
+  /** A plain container by name (a restore test's throw-away server), instead of either. */
+  dockerContainer?: string;
 }
 
 /** A PostgreSQL client tool where the database runs: in its container, or on the host. */
 export function dbCommand(db: DbLocation, argv: readonly string[]): string[] {
+  if (db.dockerContainer) return ['docker', 'exec', '-i', db.dockerContainer, ...argv];
   if (db.swarmService) return swarmExec(db.swarmService, argv);
   return db.container ? composeExec(db.composeDir!, db.container, argv) : [...argv];
 }

@@ -102,6 +102,11 @@ export async function restoreTestPlace(
 ): Promise<{ host: RemoteHost; db: DbTarget }> {
   const known = ws.select().some((s) => s.service === backup.service && s.env === backup.env);
   const t = known ? await ws.target(backup.service, backup.env) : undefined;
+  // MariaDB's restore test runs in a throw-away server (mariadbScratch.ts) on the restore-test host, else the app's
+  if (t?.database?.engine === 'mariadb') {
+    const host = ws.config.backup.restoreTest ? (await restoreTestHost(ws)).host : t.remote;
+    return { host, db: { engine: 'mariadb', name: 'scratch', user: 'root' } };
+  }
   if (t?.database?.swarmService) {
     const { user, swarmService } = t.database;
     return { host: t.remote, db: { name: 'postgres', user, swarmService } };

@@ -197,6 +197,7 @@ export class Workspace {
     const container = db?.container === null ? undefined : (db?.container ?? 'db');
     const swarmService = container && driver.databaseService?.(this.service(service), env, container);
     return {
+      ...(db?.engine === 'mariadb' ? { engine: db.engine } : {}),
       name,
       user: db?.user ?? 'postgres',
       container,

@@ -41,6 +41,24 @@ describe('config loading', () => {
     expect(c.backup.retention).toEqual({ keepLast: 7, keepDailyDays: 30 });
   });
 
+  it('database.engine is postgres unless it says mariadb; another engine is an error at its line', () => {
+    const withDb = (engine: string) =>
+      VALID.replace('    environments:\n', `    database: { engine: ${engine}, name: wiki }\n    environments:\n`);
+    expect(
+      parseConfigText(
+        VALID.replace('    environments:\n', '    database: {}\n    environments:\n'),
+        FILE,
+        configSchema(),
+      ).config.services.mastodon.database?.engine,
+    ).toBe('postgres');
+    expect(parseConfigText(withDb('mariadb'), FILE, configSchema()).config.services.mastodon.database?.engine).toBe(
+      'mariadb',
+    );
+    const e = errorOf(withDb('mysql'));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toMatch(/^coopctl\.yaml:6 services\.mastodon\.database\.engine: .*"postgres".*"mariadb"/);
+  });
+
   it('names file, line and column of a YAML syntax error', () => {
     const e = errorOf('services:\n  mastodon: [\n');
     expect(e.message).toMatch(/^coopctl\.yaml:\d+:\d+ YAML syntax error/);

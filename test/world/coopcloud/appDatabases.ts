@@ -3,6 +3,7 @@ import { dbCluster, releaseMigrations } from '../../doubles/abra/appDb.js';
 import { readSwarm, stackName, swarmPath, type SwarmDb } from '../../doubles/abra/swarm.js';
 import { initAndStartCluster, psql, stopCluster } from '../postgres.js';
 import { isRunning, readPid } from '../processes.js';
+import { wikiPages } from '../mariadbSchemas.js';
 import type { FixtureRecipe } from './recipes.js';
 
 // source: coop-cloud/bonfire compose.postgres.yml (db: PostGIS, POSTGRES_DB bonfire_db). KINDER THAN PRODUCTION:
@@ -66,21 +67,6 @@ INSERT INTO client VALUES
   ('f1d2-0002', 'mediawiki', '8e2b7d11-socialcoop', true, 'openid-connect'),
   ('f1d2-0003', ${q(`https://${domain}/realms/social.coop/account`)}, '8e2b7d11-socialcoop', true, 'openid-connect');
 `;
-}
-
-/** Production's wiki and the alpha wiki hold different pages: a test can tell whose data a wiki holds. */
-function wikiPages(domain: string): Array<[string, string]> {
-  return domain.startsWith('wiki-alpha.')
-    ? [
-        ['Welcome_to_wiki-alpha', 'This is the test wiki. Anything here may be overwritten by a restore test.'],
-        ['Staging_Notes', 'Notes from trying extensions before they go to the real wiki.'],
-      ]
-    : [
-        ['Main_Page', 'Welcome to the social.coop wiki.'],
-        ['Code_of_Conduct', 'social.coop is a space for respectful, constructive conversation.'],
-        ['Tech_Working_Group', 'The TWG runs the servers: Mastodon, Bonfire, the SSO and this wiki.'],
-        ['Operations_Runbook', 'How to upgrade, back up and restore each service.'],
-      ];
 }
 
 function mediawikiSql(domain: string): string {

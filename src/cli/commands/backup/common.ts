@@ -12,6 +12,8 @@ import { InterruptedError } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { installInterruptHandler } from '../../signals.js';
 import { backupIdentities, openBackupStore, restoreTestPlace } from '../../../targets/backups.js';
+import { inMariaDbScratchServer } from '../../../backup/mariadbScratch.js';
+import type { DbTarget } from '../../../backup/commands.js';
 
 /** Byte progress and throughput on stderr: a line per second (a rewritten line on a terminal). */
 export function progressPrinter(ctx: CommandContext): { onProgress: (p: Progress) => void; done: () => void } {
@@ -91,9 +93,20 @@ export async function restoreTest(ctx: CommandContext, id: string, storeName: st
   const progress = progressPrinter(ctx);
   let r;
   try {
-    r = await interruptible(ctx, 'backup restore', (signal) =>
-      restoreScratch({ store, manifest, identities: keys, target, onProgress: progress.onProgress, signal }),
-    );
+    r = await interruptible(ctx, 'backup restore', (signal) => {
+      const test = (db: DbTarget) =>
+        restoreScratch({
+          store,
+          manifest,
+          identities: keys,
+          target: { ...target, db },
+          onProgress: progress.onProgress,
+          signal,
+        });
+      return target.db.engine === 'mariadb'
+        ? inMariaDbScratchServer(target.host, manifest.database, ws.config.checks.diskHeadroom, test)
+        : test(target.db);
+    });
   } finally {
     progress.done();
   }
