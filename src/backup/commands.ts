@@ -22,7 +22,7 @@ export interface DbTarget {
   swarmService?: string;
 }
 
-export interface Compression {
+interface Compression {
   /** host: zstd next to pg_dump (less traffic); local: on this machine (spares the host's CPU). */
   where: 'host' | 'local';
   level: number;
@@ -70,10 +70,6 @@ export function assertLevel(level: number): number {
 function pgTool(db: DbTarget, tool: string, args: readonly string[]): string[] {
   assertDbTarget(db);
   return dbCommand(db, [tool, ...args]);
-}
-
-export function zstdCompress(level: number): string[] {
-  return ['zstd', `-${assertLevel(level)}`, '-T0', '-q', '-c'];
 }
 
 const ZSTD_DECOMPRESS: readonly string[] = ['zstd', '-d', '-q', '-c'];
@@ -127,13 +123,6 @@ export function dumpSession(backupId: string): string {
   return `coopctl_backup_${backupId}`;
 }
 
-/** What runs on the host for a backup: the dump, compressed there unless compression is local. */
-export function dumpCommand(db: DbTarget, compression: Compression, snapshot?: string, session?: string): ShellLine {
-  const dump = dumpArgv(db, snapshot, session);
-  if (compression.where === 'local') return ShellLine.argv(dump);
-  return ShellLine.pipeline(dump, zstdCompress(compression.level)).bash();
-}
-
 interface RestoreFlags {
   /** Restore GRANTs too (a real restore); a scratch test skips them, its host may lack the roles. */
   privileges: boolean;
@@ -148,7 +137,7 @@ export function restoreCommand(db: DbTarget, into: string, flags: RestoreFlags, 
 }
 
 /** stdin (zstd), or the zstd file `file` on the host → zstd -d → tool. */
-export function decompressedInto(tool: readonly string[], file?: string): ShellLine {
+function decompressedInto(tool: readonly string[], file?: string): ShellLine {
   const source = file === undefined ? ZSTD_DECOMPRESS : [...ZSTD_DECOMPRESS, '--', absolute(file, 'backup file')];
   return ShellLine.pipeline(source, tool).bash();
 }
@@ -214,12 +203,6 @@ export function dropdbCommand(db: DbTarget, name: string): string[] {
 
 export function pgDumpVersionCommand(db: DbTarget): string[] {
   return pgTool(db, 'pg_dump', ['--version']);
-}
-
-/** The service's secrets file, to stdout (it never reaches a terminal or a log). */
-export function readFileCommand(file: string): string[] {
-  if (!path.isAbsolute(file)) throw new InputError(`secrets file ${JSON.stringify(file)} must be an absolute path`);
-  return ['cat', '--', file];
 }
 
 const ROW_COUNTS_QUERY = `SELECT 'rows:' || c.relname,

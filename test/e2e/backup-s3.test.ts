@@ -36,6 +36,11 @@ function options(extra: Partial<CreateBackupOptions> = {}): CreateBackupOptions 
     store,
     encryption: { recipients: [recipient], identityRef: 'env:COOPCTL_AGE_IDENTITY' },
     coopctlVersion: '0.1.0',
+    onHost: {
+      dir: path.join(h.root, 'backups'),
+      keep: 3,
+      history: { remote: h.host, stateDir: path.join(h.root, 'state') },
+    },
     ...extra,
   };
 }
