@@ -2,6 +2,7 @@ import path from 'node:path';
 import { InputError } from '../kernel/errors.js';
 import { dbCommand } from '../remote/compose.js';
 import { ShellLine } from '../remote/quote.js';
+import { hostProgram } from './hostProgram.js';
 
 /**
  * Command builders (Kamal-style): pure functions from settings to argv or
@@ -167,7 +168,7 @@ export function restoreListCommand(db: DbTarget): ShellLine {
 }
 
 export function restoreListArgv(db: DbTarget): string[] {
-  return ['sh', '-c', '"$@" && exec cat >/dev/null', 'sh', ...pgTool(db, 'pg_restore', ['--list'])];
+  return ['bash', '-c', hostProgram('drain-after'), 'coopctl', ...pgTool(db, 'pg_restore', ['--list'])];
 }
 
 /** psql reading its script from stdin, unaligned and tab-separated, stopping at the first error. */
