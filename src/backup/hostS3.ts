@@ -57,9 +57,6 @@ export function s3Object(s: HostS3, key: string): string {
   return `coopctl:${s.bucket}/${prefix}${assertKey(key)}`;
 }
 
-// Where the host programs' other modules have always found it.
-export { hostScript };
-
 const MIB = 1024 * 1024;
 
 /**
