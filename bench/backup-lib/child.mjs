@@ -32,6 +32,7 @@ if (spec.op === 'create') {
     encryption: { recipients: [spec.recipient], identityRef: null },
     compression: spec.compression,
     coopctlVersion: 'bench',
+    onHost: { dir: spec.onHost.dir, keep: 1, history: { remote: host, stateDir: spec.onHost.stateDir } },
   });
   Object.assign(out, { id: m.id, size: m.size });
 } else if (spec.op === 'verify') {

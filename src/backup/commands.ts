@@ -2,6 +2,7 @@ import path from 'node:path';
 import { InputError } from '../kernel/errors.js';
 import { dbCommand } from '../remote/compose.js';
 import { ShellLine } from '../remote/quote.js';
+import { hostProgram } from './hostProgram.js';
 
 /**
  * Command builders (Kamal-style): pure functions from settings to argv or
@@ -26,7 +27,7 @@ export interface DbTarget {
   dockerContainer?: string;
 }
 
-export interface Compression {
+interface Compression {
   /** host: zstd next to pg_dump (less traffic); local: on this machine (spares the host's CPU). */
   where: 'host' | 'local';
   level: number;
@@ -76,10 +77,6 @@ export function assertLevel(level: number): number {
 function pgTool(db: DbTarget, tool: string, args: readonly string[]): string[] {
   assertDbTarget(db);
   return dbCommand(db, [tool, ...args]);
-}
-
-export function zstdCompress(level: number): string[] {
-  return ['zstd', `-${assertLevel(level)}`, '-T0', '-q', '-c'];
 }
 
 const ZSTD_DECOMPRESS: readonly string[] = ['zstd', '-d', '-q', '-c'];
@@ -133,13 +130,6 @@ export function dumpSession(backupId: string): string {
   return `coopctl_backup_${backupId}`;
 }
 
-/** What runs on the host for a backup: the dump, compressed there unless compression is local. */
-export function dumpCommand(db: DbTarget, compression: Compression, snapshot?: string, session?: string): ShellLine {
-  const dump = dumpArgv(db, snapshot, session);
-  if (compression.where === 'local') return ShellLine.argv(dump);
-  return ShellLine.pipeline(dump, zstdCompress(compression.level)).bash();
-}
-
 interface RestoreFlags {
   /** Restore GRANTs too (a real restore); a scratch test skips them, its host may lack the roles. */
   privileges: boolean;
@@ -184,7 +174,7 @@ export function restoreListCommand(db: DbTarget): ShellLine {
 }
 
 export function restoreListArgv(db: DbTarget): string[] {
-  return ['sh', '-c', '"$@" && exec cat >/dev/null', 'sh', ...pgTool(db, 'pg_restore', ['--list'])];
+  return ['bash', '-c', hostProgram('drain-after'), 'coopctl', ...pgTool(db, 'pg_restore', ['--list'])];
 }
 
 /** psql reading its script from stdin, unaligned and tab-separated, stopping at the first error. */
@@ -220,12 +210,6 @@ export function dropdbCommand(db: DbTarget, name: string): string[] {
 
 export function pgDumpVersionCommand(db: DbTarget): string[] {
   return pgTool(db, 'pg_dump', ['--version']);
-}
-
-/** The service's secrets file, to stdout (it never reaches a terminal or a log). */
-export function readFileCommand(file: string): string[] {
-  if (!path.isAbsolute(file)) throw new InputError(`secrets file ${JSON.stringify(file)} must be an absolute path`);
-  return ['cat', '--', file];
 }
 
 const ROW_COUNTS_QUERY = `SELECT 'rows:' || c.relname,

@@ -1,34 +1,25 @@
 import { errorMessage } from '../kernel/errors.js';
 import { BackupError } from './errors.js';
-import { assertLevel, DEFAULT_COMPRESSION, dumpSession, readFileCommand } from './commands.js';
-import { backupSettings, type CreateBackupOptions } from './create.js';
+import { dumpSession } from './commands.js';
+import { backupSettings, type CreateBackupOptions } from './settings.js';
 import { inspectBeforeDump, mariadbDumpVersion } from './mariadbHost.js';
 import { endSessions, openSnapshot, pgDumpVersion } from './database.js';
-import {
-  hostCopyFile,
-  pruneHostCopies,
-  removeHostCopy,
-  writeHostCopy,
-  writeHostManifest,
-  type HostCopy,
-} from './hostCopy.js';
-import { parseUpload, uploadCommand, type HostS3 } from './hostS3.js';
+import { pruneHostCopies, removeHostCopy, writeHostCopy, writeHostManifest, type HostCopy } from './hostCopy.js';
+import { uploadCommand, type HostS3 } from './hostS3.js';
 import { required, runReporting, scriptFailure } from './hostRun.js';
-import { backupsInUse, type HistoryHost } from './inUse.js';
+import { backupsInUse } from './inUse.js';
 import { backupDir, FILE_NAMES, newBackupId } from './ids.js';
-import { serializeManifest, type BackupFile, type Manifest } from './manifest.js';
+import { buildManifest, serializeManifest, type BackupFile, type Manifest } from './manifest.js';
 import { throttled } from './progress.js';
-import { transferToStore } from './transfer.js';
+import { parseSent, relayCommand, type Sent } from './send.js';
+import { relayToStore } from './transfer.js';
 
 /**
- * A backup taken on the host: first the on-host copy (checked there), then the same bytes, encrypted, to the store
- * (an S3 store: by the host itself, with age and rclone, nothing through this machine; the `local` store, a
- * directory on this machine: through the SSH connection), the manifest last.
+ * A backup is taken on the host, whatever the store: first the on-host copy (checked there), then each part (the
+ * secrets file, the database) encrypted by the host with age and hashed there, sent to the store (an S3 store: by
+ * the host itself, with rclone; the `local` store, a directory on this machine: relayed through the SSH connection,
+ * as ciphertext), the manifest last, built from what the host reported.
  */
-interface HostBackupOptions extends CreateBackupOptions {
-  /** `history`: where the service×env's lock and history are, which tell the copies a change uses. */
-  onHost: { dir: string; keep: number; history: HistoryHost };
-}
 
 /** The checked on-host copy, with everything the manifest needs. */
 interface HostCopied {
@@ -42,10 +33,9 @@ interface HostCopied {
 }
 
 /** pg_dump in a snapshot → zstd → the on-host copy, checked (size, sha256, zstd -t, pg_restore --list). */
-export async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
+export async function takeHostCopy(o: CreateBackupOptions): Promise<HostCopied> {
   const { source } = o;
-  const { recipients } = backupSettings(o);
-  if (!recipients) throw new BackupError('dump-failed', 'a backup on the host is always encrypted for the store');
+  const { level } = backupSettings(o);
   const now = o.now ?? (() => new Date());
   const started = now();
   const copy: HostCopy = { base: o.onHost.dir, service: source.service, env: source.env, id: newBackupId(started) };
@@ -70,7 +60,7 @@ export async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
     written = await writeHostCopy(source.host, copy, {
       db: source.db,
       snapshot: session.snapshot,
-      level: assertLevel(o.compression?.level ?? DEFAULT_COMPRESSION.level),
+      level,
       onBytes: progress.update,
       signal: o.signal,
     });
@@ -101,86 +91,66 @@ export async function takeHostCopy(o: HostBackupOptions): Promise<HostCopied> {
   return { copy, started, file: written.file, size: written.size, plainSha256: written.sha256, facts, pgDump };
 }
 
-interface Sent {
-  size: number;
-  sha256: string;
-  plainSha256: string;
-}
-
-/** An on-host file, encrypted on the host, to the S3 store by the host. */
-async function uploadFromHost(o: HostBackupOptions, s3: HostS3, file: string, key: string, size: number) {
+/** One part on the host, sealed there, to the S3 store by the host. */
+async function uploadFromHost(o: CreateBackupOptions, s3: HostS3, file: string, key: string, size: number) {
   const host = o.source.host;
   const { recipients } = backupSettings(o);
-  const { cmd, stdin } = uploadCommand(s3, { file, fileBytes: size, key, recipients: recipients! });
+  const { cmd, stdin } = uploadCommand(s3, { file, fileBytes: size, key, recipients });
   const progress = throttled(o.onProgress, 'upload', size);
   const r = await runReporting(host, cmd, { stdin, onBytes: progress.update, signal: o.signal });
   const what = `the upload of ${file} to ${o.store.description}`;
   if (r.code !== 0) throw scriptFailure(host, what, r, 'upload-failed');
   progress.done(size);
-  return required(parseUpload(r.stdout), host, what, r);
+  return required(parseSent(r.stdout), host, what, r);
 }
 
-/** An on-host file through this machine into a store here (the `local` store). */
-async function sendThroughHere(o: HostBackupOptions, file: string, key: string): Promise<Sent> {
+/** One part on the host, sealed there, relayed as it is into a store on this machine (the `local` store). */
+async function relayFromHost(o: CreateBackupOptions, file: string, key: string, size: number): Promise<Sent> {
   const { recipients } = backupSettings(o);
-  const progress = throttled(o.onProgress, 'upload');
-  const r = await transferToStore({
+  const progress = throttled(o.onProgress, 'upload', size);
+  const sent = await relayToStore({
     host: o.source.host,
-    handle: await o.source.host.stream(readFileCommand(file), { mutates: false }),
-    what: `reading ${file}`,
-    recipients,
+    cmd: relayCommand(file, recipients),
+    what: `sending ${file}`,
     store: o.store,
     key,
     onBytes: progress.update,
     signal: o.signal,
   });
-  progress.done(r.plainBytes);
-  return r;
-}
-
-async function hostSha256(o: HostBackupOptions, file: string): Promise<string> {
-  const r = await o.source.host.exec(['sha256sum', '--', file], { mutates: false, reject: false });
-  if (r.exitCode !== 0)
-    throw scriptFailure(o.source.host, `sha256sum ${file}`, { ...r, code: r.exitCode }, 'dump-failed');
-  return required(/^([0-9a-f]{64}) /.exec(r.stdout)?.[1], o.source.host, `sha256sum ${file}`, {
-    ...r,
-    code: r.exitCode,
-  });
+  progress.done(size);
+  return sent;
 }
 
 /**
- * The on-host copy's bytes (and the secrets file), encrypted, to the store; the manifest last. On failure what
- * this backup wrote to the store is removed, and the on-host copy too: a backup that did not reach the store does
- * not exist. On success older on-host copies beyond backup.onHost.keep are pruned.
+ * The on-host copy's bytes (and the secrets file, only encrypted), sealed on the host, to the store; the manifest
+ * last. On failure what this backup wrote to the store is removed, and the on-host copy too: a backup that did not
+ * reach the store does not exist. On success older on-host copies beyond backup.onHost.keep are pruned.
  */
-export async function sendOffsite(o: HostBackupOptions, c: HostCopied): Promise<Manifest> {
+export async function sendOffsite(o: CreateBackupOptions, c: HostCopied): Promise<Manifest> {
   const { source, store } = o;
-  const { encryption } = backupSettings(o);
+  const { encryption, level } = backupSettings(o);
   const dir = backupDir(source.service, source.env, c.copy.id);
   const s3 = store.hostAccess?.();
-  const send = async (file: string, name: string, size: number): Promise<Sent> => {
-    written.push(dir + name);
-    if (!s3) return sendThroughHere(o, file, dir + name);
-    const up = await uploadFromHost(o, s3, file, dir + name, size);
-    const plain = file === c.file ? c.plainSha256 : await hostSha256(o, file);
-    return { ...up, plainSha256: plain };
-  };
+  const encrypted = encryption.algorithm === 'age';
   const written: string[] = [];
+  const send = async (file: string, kind: BackupFile['kind'], name: string, size: number): Promise<BackupFile> => {
+    written.push(dir + name);
+    const r = s3 ? await uploadFromHost(o, s3, file, dir + name, size) : await relayFromHost(o, file, dir + name, size);
+    return { name, kind, size: r.size, sha256: r.sha256, plainSha256: r.plainSha256 };
+  };
   const notes: string[] = [];
   try {
-    const files: BackupFile[] = [];
-    if (source.secretsFile) {
-      const r = await send(source.secretsFile, FILE_NAMES.secrets, 0);
-      files.push({ name: FILE_NAMES.secrets, kind: 'secrets', ...pick(r) });
-    }
-    const db = await send(c.file, FILE_NAMES.database.encrypted, c.size);
+    const parts: BackupFile[] = [];
+    if (source.secretsFile && encrypted) parts.push(await send(source.secretsFile, 'secrets', FILE_NAMES.secrets, 0));
+    else if (source.secretsFile) notes.push(`${source.secretsFile} was not captured: it is never stored unencrypted`);
+    const dbName = encrypted ? FILE_NAMES.database.encrypted : FILE_NAMES.database.plain;
+    const db = await send(c.file, 'database', dbName, c.size);
     if (db.plainSha256 !== c.plainSha256) {
       throw new BackupError('upload-failed', `${c.file} changed while it was sent to ${store.description}`);
     }
-    files.unshift({ name: FILE_NAMES.database.encrypted, kind: 'database', ...pick(db) });
+    parts.push(db);
     const now = o.now ?? (() => new Date());
-    const manifest: Manifest = {
-      format: 1,
+    const manifest = buildManifest({
       id: c.copy.id,
       service: source.service,
       env: source.env,
@@ -189,17 +159,13 @@ export async function sendOffsite(o: HostBackupOptions, c: HostCopied): Promise<
       database: c.facts,
       createdAt: c.started.toISOString(),
       completedAt: now().toISOString(),
-      size: db.size,
-      sha256: db.sha256,
-      plainSha256: db.plainSha256,
-      compression: { algorithm: 'zstd', level: o.compression?.level ?? DEFAULT_COMPRESSION.level, where: 'host' },
+      level,
       encryption,
-      files,
+      parts,
       tools: { pgDump: c.pgDump, coopctl: o.coopctlVersion },
       notes,
       hostCopy: { host: source.host.target.name, file: c.file },
-      verifications: [],
-    };
+    });
     await store.putText(dir + FILE_NAMES.manifest, serializeManifest(manifest));
     await pruneOlderCopies(o, c.copy);
     return manifest;
@@ -211,20 +177,10 @@ export async function sendOffsite(o: HostBackupOptions, c: HostCopied): Promise<
 }
 
 /** The on-host retention, never removing a copy a change uses; when that cannot be told, nothing is removed. */
-async function pruneOlderCopies(o: HostBackupOptions, copy: HostCopy): Promise<void> {
+async function pruneOlderCopies(o: CreateBackupOptions, copy: HostCopy): Promise<void> {
   const inUse = await backupsInUse(o.onHost.history, o.source.service, o.source.env).catch((err: unknown) => {
     o.log?.(`older on-host copies kept: which ones a change uses could not be read (${errorMessage(err)})`);
     return undefined;
   });
   if (inUse) await pruneHostCopies(o.source.host, copy, o.onHost.keep, inUse);
-}
-
-function pick(r: Sent): Pick<BackupFile, 'size' | 'sha256' | 'plainSha256'> {
-  return { size: r.size, sha256: r.sha256, plainSha256: r.plainSha256 };
-}
-
-/** takeHostCopy, then sendOffsite. */
-export async function createBackupOnHost(o: HostBackupOptions): Promise<{ manifest: Manifest; hostCopy: string }> {
-  const c = await takeHostCopy(o);
-  return { manifest: await sendOffsite(o, c), hostCopy: hostCopyFile(c.copy) };
 }

@@ -5,9 +5,8 @@ import type { RemoteHost } from '../remote/ssh.js';
 import { assertLevel, dumpOnlyArgv, dumpSession, listArgv, restoreCommand, type DbTarget } from './commands.js';
 import { createDatabase, discardDatabase, rowCounts } from './database.js';
 import { BackupError } from './errors.js';
-import { hostProgram } from './hostProgram.js';
+import { hostProgram, hostScript } from './hostProgram.js';
 import { mariadbCopyArgv, mariadbLoadCommand } from './mariadb.js';
-import { hostScript } from './hostS3.js';
 import { required, runReporting, scriptFailure, stopsWithChannel } from './hostRun.js';
 import { assertBackupId, FILE_NAMES } from './ids.js';
 import { assertName } from '../kernel/validate.js';
@@ -88,7 +87,7 @@ export async function writeHostCopy(
 /** The manifest next to the checked copy: from now on it counts (a restore may use it). */
 export async function writeHostManifest(host: RemoteHost, c: HostCopy, manifest: HostCopyManifest): Promise<void> {
   const file = `${hostCopyDir(c)}/manifest.json`;
-  const r = await host.exec(hostScript('umask 077; cat >"$1.partial" && mv -- "$1.partial" "$1"', [file]), {
+  const r = await host.exec(hostScript(hostProgram('write-private'), [file]), {
     mutates: true,
     stdin: `${JSON.stringify(hostManifestSchema.parse(manifest), null, 2)}\n`,
     reject: false,
@@ -122,7 +121,7 @@ export async function removeHostCopy(host: RemoteHost, c: HostCopy): Promise<voi
 /** The copy's manifest when the host holds a complete copy of backup `c.id`; undefined when it does not. */
 export async function findHostCopy(host: RemoteHost, c: HostCopy): Promise<HostCopyManifest | undefined> {
   const dir = hostCopyDir(c);
-  const r = await host.exec(hostScript('test -f "$1/db.dump.zst" && cat -- "$1/manifest.json"', [dir]), {
+  const r = await host.exec(hostScript(hostProgram('show-copy'), [dir]), {
     mutates: false,
     reject: false,
   });
@@ -195,10 +194,7 @@ function loadCommand(db: DbTarget, database: string, file: string) {
 /** The ids of the complete copies of a service×env on the host, newest first. */
 export async function listHostCopies(host: RemoteHost, base: string, service: string, env: string): Promise<string[]> {
   const dir = path.dirname(hostCopyDir({ base, service, env, id: '20000101T000000Z-000000' }));
-  const r = await host.exec(
-    hostScript('for m in "$1"/*/manifest.json; do [ -f "${m%/*}/db.dump.zst" ] && echo "${m%/*}"; done', [dir]),
-    { mutates: false, reject: false },
-  );
+  const r = await host.exec(hostScript(hostProgram('list-copies'), [dir]), { mutates: false, reject: false });
   return r.stdout
     .split('\n')
     .map((l) => path.basename(l))

@@ -4,7 +4,7 @@ import { toShell, type RemoteCommand, type ShellLine } from '../remote/quote.js'
 import type { RemoteHost } from '../remote/ssh.js';
 import { lastLines } from './database.js';
 import { BackupError } from './errors.js';
-import { hostScript } from './hostS3.js';
+import { hostProgram, hostScript } from './hostProgram.js';
 
 interface ScriptResult {
   code: number | null;
@@ -82,23 +82,7 @@ export function scriptFailure(
   );
 }
 
-/**
- * A blank line on stderr every 2 s: once coopctl has closed the channel (Ctrl-C, no progress) the write fails and
- * the watchdog ends the whole process group, so nothing goes on working for no one (as READ_SCRIPT's watchdog in
- * hostS3Read.ts). What runs under `docker exec` is not in that group: the caller ends its database session.
- */
-export const CHANNEL_WATCHDOG = `( trap '' PIPE; while sleep 2 </dev/null >/dev/null 2>&1; do printf '\\n' >&2 || \
-  { kill -TERM 0; exit; }; done ) &`;
-
-const STOPS_WITH_CHANNEL = `${CHANNEL_WATCHDOG}
-watchdog=$!
-bash -c "$1"
-rc=$?
-kill "$watchdog" 2>/dev/null
-exit "$rc"
-`;
-
-/** `cmd` on the host, stopped there when its SSH channel closes. */
+/** `cmd` on the host, stopped there when its SSH channel closes (host/watchdog.sh). */
 export function stopsWithChannel(cmd: RemoteCommand): ShellLine {
-  return hostScript(STOPS_WITH_CHANNEL, [toShell(cmd)]);
+  return hostScript(hostProgram('watchdog', 'stops-with-channel'), [toShell(cmd)]);
 }

@@ -1,7 +1,6 @@
 /** The backup subsystem's public API, as the CLI's backup commands and bench/backup-lib use it. */
 export { listBackups, findBackup } from './catalog.js';
 export { createBackup } from './create.js';
-export { createBackupOnHost } from './createOnHost.js';
 export { parseIdentities } from './crypto.js';
 export { assertBackupId } from './ids.js';
 export { manifestDocument, verificationState, verifiedHow, type Manifest } from './manifest.js';

@@ -66,6 +66,7 @@ const manifestSchema = z.looseObject({
   size: bytes,
   sha256,
   plainSha256: sha256,
+  /** `local`: compressed on the operator's machine, by earlier coopctl versions (read, no longer written). */
   compression: z.object({ algorithm: z.literal('zstd'), level: z.number().int(), where: z.enum(['host', 'local']) }),
   encryption: encryptionSchema,
   files: z.array(backupFileSchema).min(1),
@@ -76,6 +77,55 @@ const manifestSchema = z.looseObject({
   verifications: z.array(verificationSchema).default([]),
 });
 export type Manifest = z.output<typeof manifestSchema>;
+
+/** What a backup is, and its parts (database, secrets file, ...) with the hashes and sizes the host reported. */
+interface ManifestInput {
+  id: string;
+  service: string;
+  env: string;
+  host: string;
+  version: string | null;
+  database: Manifest['database'];
+  createdAt: string;
+  completedAt: string;
+  /** zstd's level on the host. */
+  level: number;
+  encryption: EncryptionInfo;
+  parts: readonly BackupFile[];
+  tools: Manifest['tools'];
+  notes: readonly string[];
+  hostCopy?: Manifest['hostCopy'];
+}
+
+/**
+ * The one place a manifest is made: from the parts the host sent. The database part is listed first and its
+ * hashes are also the manifest's own (`size`, `sha256`, `plainSha256`: what list, verify and restore read).
+ */
+export function buildManifest(i: ManifestInput): Manifest {
+  const db = i.parts.find((p) => p.kind === 'database');
+  if (!db) throw new Error('internal: a backup without its database part');
+  return {
+    format: 1,
+    id: i.id,
+    service: i.service,
+    env: i.env,
+    host: i.host,
+    version: i.version,
+    database: i.database,
+    createdAt: i.createdAt,
+    completedAt: i.completedAt,
+    size: db.size,
+    sha256: db.sha256,
+    plainSha256: db.plainSha256,
+    compression: { algorithm: 'zstd', level: i.level, where: 'host' },
+    encryption: i.encryption,
+    files: [db, ...i.parts.filter((p) => p !== db)],
+    tools: i.tools,
+    notes: [...i.notes],
+    ...(i.hostCopy && { hostCopy: i.hostCopy }),
+    verifications: [],
+  };
+}
 
 export function serializeManifest(m: Manifest): string {
   return `${redact(JSON.stringify(m, null, 2))}\n`;

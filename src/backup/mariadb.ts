@@ -1,7 +1,7 @@
 import { InputError } from '../kernel/errors.js';
 import { dbCommand } from '../remote/compose.js';
 import { ShellLine } from '../remote/quote.js';
-import { decompressedInto, type DbTarget, zstdCompress } from './commands.js';
+import { assertLevel, decompressedInto, type DbTarget } from './commands.js';
 import { hostProgram } from './hostProgram.js';
 
 /**
@@ -46,7 +46,13 @@ export function mariadbCopyArgv(db: DbTarget): { dump: string[]; check: string[]
 
 /** The dump of the live database, compressed on the host. */
 export function mariadbDumpCommand(db: DbTarget, level: number): ShellLine {
-  return ShellLine.pipeline(client(db, ['dump', mariadbName(db.name, 'database')]), zstdCompress(level)).bash();
+  return ShellLine.pipeline(client(db, ['dump', mariadbName(db.name, 'database')]), [
+    'zstd',
+    `-${assertLevel(level)}`,
+    '-T1',
+    '-q',
+    '-c',
+  ]).bash();
 }
 
 /** SQL on stdin against `database` (null: none), rows tab-separated on stdout. */

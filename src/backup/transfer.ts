@@ -1,92 +1,122 @@
-import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InterruptedError } from '../kernel/errors.js';
-import type { ProgressWatch } from '../remote/progress.js';
+import { InterruptedError, ToolOutputError } from '../kernel/errors.js';
+import { ProgressWatch } from '../remote/progress.js';
 import type { RemoteCommand } from '../remote/quote.js';
-import type { RemoteHost, StreamHandle } from '../remote/ssh.js';
-import { encryptingStream } from './crypto.js';
+import type { RemoteHost } from '../remote/ssh.js';
 import { lastLines } from './database.js';
 import { BackupError } from './errors.js';
+import { parseSent, type Sent } from './send.js';
 import type { BackupStore } from './store/types.js';
 import { endsWhen, Meter } from './streams.js';
 
-interface StoredStream {
-  size: number;
-  sha256: string;
-  plainSha256: string;
-  plainBytes: number;
-}
-
-interface TransferOptions {
+interface RelayOptions {
   host: RemoteHost;
-  handle: StreamHandle;
-  /** "the dump", "the secrets file": for messages. */
+  /** send.sh with its data on stdout (send.ts relayCommand): reports, progress included, on stderr. */
+  cmd: RemoteCommand;
+  /** "sending /path": for messages. */
   what: string;
-  filters?: Duplex[];
-  /** age recipients; none: stored as plaintext. */
-  recipients?: readonly string[];
   store: BackupStore;
   key: string;
-  onBytes?: (plainBytes: number) => void;
+  onBytes?: (bytes: number) => void;
   signal?: AbortSignal;
 }
 
 /**
- * One remote command's output, through local filters and age, into one
- * store object; sha256 and size of both the plaintext and the stored bytes.
- * The object is committed only if the remote command exited 0.
+ * A host's sealed part, as it sends it, into one object of a store on this machine: the bytes pass through
+ * unchanged (never decrypted here) and are hashed on arrival; the sha256 and size returned are the host's, and
+ * must be those of what arrived. The object is committed only if the host's command exited 0. The command runs as
+ * long as the host reports progress (ssh.stallTimeout).
  */
-export async function transferToStore(o: TransferOptions): Promise<StoredStream> {
-  if (o.signal?.aborted) {
-    o.handle.abort();
-    throw new InterruptedError(`interrupted before ${o.what} was transferred; nothing was kept`);
-  }
-  const plain = new Meter(o.onBytes);
-  const stored = new Meter();
+export async function relayToStore(o: RelayOptions): Promise<Sent> {
+  if (!o.store.put) throw new Error(`internal: ${o.store.description} does not take objects from this machine`);
+  if (o.signal?.aborted) throw new InterruptedError(`interrupted before ${o.what}; nothing was kept`);
+  const watch = new ProgressWatch();
+  const reports = new Reports((bytes) => {
+    o.onBytes?.(bytes);
+    watch.saw(bytes);
+  });
+  const handle = await o.host.stream(o.cmd, { mutates: false, progress: watch, onStderr: (b) => reports.add(b) });
+  const arrived = new Meter();
   const tail = new PassThrough();
-  const remoteOk = async () => {
-    const d = await o.handle.done;
+  const where = o.host.target.name;
+  const hostOk = async () => {
+    const d = await handle.done;
     if (d.code === 0) return;
+    if (d.stalled) throw new BackupError('upload-failed', `${o.what} on ${where}: ${d.stalled}, stopped`);
     if (d.code === null) {
       throw new BackupError(
         'connection-lost',
-        `connection to ${o.host.target.name} was lost during ${o.what} (after ${plain.bytes} bytes); nothing was kept`,
-        {
-          details: { host: o.host.target.name, signal: d.signal },
-        },
+        `connection to ${where} was lost while ${o.what} (after ${arrived.bytes} bytes); nothing was kept`,
+        { details: { host: where, signal: d.signal } },
       );
     }
     throw new BackupError(
       'dump-failed',
-      `${o.what} failed on ${o.host.target.name} (exit ${d.code}): ` +
-        `${lastLines(d.stderr) || 'no message'}; nothing was kept`,
-      {
-        details: { host: o.host.target.name, exitCode: d.code },
-      },
+      `${o.what} failed on ${where} (exit ${d.code}): ${lastLines(reports.messages()) || 'no message'}; ` +
+        'nothing was kept',
+      { details: { host: where, exitCode: d.code } },
     );
   };
-  const onAbort = () => tail.destroy(new InterruptedError());
+  const onAbort = () => tail.destroy(new InterruptedError(`interrupted while ${o.what}; nothing was kept`));
   o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const encrypt = o.recipients ? await encryptingStream(o.recipients) : new PassThrough();
-    const chain = pipeline([o.handle.stdout, endsWhen(remoteOk), ...(o.filters ?? []), plain, encrypt, stored, tail]);
+    const chain = pipeline([handle.stdout, endsWhen(hostOk), arrived, tail]);
     const put = o.store.put(o.key, tail);
     const [c, p] = await Promise.allSettled([chain, put]);
     if (c.status === 'rejected' || p.status === 'rejected') throw rootCause(c, p, o.what);
-    if (p.value.size !== stored.bytes) {
-      throw new BackupError(
-        'upload-failed',
-        `${o.store.description} holds ${p.value.size} bytes of ${o.key}, ${stored.bytes} were sent`,
+    const sent = parseSent(reports.text());
+    if (!sent) {
+      throw new ToolOutputError(
+        `${where}: ${o.what} ended without its report: ${JSON.stringify(reports.text().slice(-200))}`,
       );
     }
-    return { size: stored.bytes, sha256: stored.sha256(), plainSha256: plain.sha256(), plainBytes: plain.bytes };
+    if (sent.sha256 !== arrived.sha256() || sent.size !== arrived.bytes || p.value.size !== arrived.bytes) {
+      throw new BackupError(
+        'upload-failed',
+        `${o.store.description} received other bytes of ${o.key} than ${where} sent: ` +
+          `sha256 sent ${sent.sha256} (${sent.size} bytes), arrived ${arrived.sha256()} (${arrived.bytes} bytes), ` +
+          `stored ${p.value.size} bytes`,
+      );
+    }
+    return sent;
   } catch (err) {
-    // Stop the remote command (and local filters) whatever failed: they may be blocked writing to us.
-    o.handle.abort();
-    for (const f of o.filters ?? []) f.destroy();
+    // Stop the host's command whatever failed: it may be blocked writing to us.
+    handle.abort();
     throw err;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The lines a relaying command prints on stderr: `progress N` as they come, the rest kept (the newest 200). */
+class Reports {
+  private pending = '';
+  private readonly lines: string[] = [];
+
+  constructor(private readonly onProgress: (bytes: number) => void) {}
+
+  add(chunk: Buffer): void {
+    const lines = (this.pending + chunk.toString('utf8')).split('\n');
+    this.pending = lines.pop()!;
+    for (const line of lines) {
+      const m = /^progress (\d+)$/.exec(line);
+      if (m) this.onProgress(Number(m[1]));
+      else if (line.trim()) this.lines.push(line);
+    }
+    this.lines.splice(0, Math.max(0, this.lines.length - 200));
+  }
+
+  text(): string {
+    return [...this.lines, this.pending].join('\n');
+  }
+
+  /** What the tools said, without the reports. */
+  messages(): string {
+    return this.text()
+      .split('\n')
+      .filter((l) => !/^(stored-sha256|stored-bytes|plain-sha256) /.test(l))
+      .join('\n');
   }
 }
 
@@ -109,63 +139,4 @@ function rootCause(chain: PromiseSettledResult<unknown>, put: PromiseSettledResu
     `${what} failed: ${(first as Error)?.message ?? String(first)}; nothing was kept`,
     { cause: first },
   );
-}
-
-interface RemoteFeedResult {
-  /** Why feeding stopped, when it was not just the remote command ending early. */
-  feedError?: unknown;
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  /** Why it was stopped for making no progress, if it was. */
-  stalled?: string;
-}
-
-const STDOUT_LIMIT = 4 * 1024 * 1024;
-
-/**
- * Streams into a remote command's stdin (decrypted backup → pg_restore),
- * with backpressure. If the command ends early, feeding stops; if feeding
- * fails, the command is stopped. Never hangs on either side.
- */
-export async function pipeToRemote(
-  host: RemoteHost,
-  cmd: RemoteCommand,
-  /** The source, then any transforms it goes through. */
-  streams: readonly Readable[],
-  opts: { mutates: boolean; progress?: ProgressWatch },
-): Promise<RemoteFeedResult> {
-  const stdin = new PassThrough();
-  const handle = await host.stream(cmd, { mutates: opts.mutates, stdin, progress: opts.progress });
-  let stdout = '';
-  handle.stdout.on('data', (b: Buffer) => {
-    if (stdout.length < STDOUT_LIMIT) stdout += b.toString('utf8');
-  });
-  handle.stdout.on('error', () => {});
-  let fed = false;
-  const feeding = pipeline([...streams, stdin]).then(() => {
-    fed = true;
-  });
-  const done = handle.done.then((d) => {
-    if (!fed) stdin.destroy();
-    return d;
-  });
-  let feedError: unknown;
-  try {
-    await feeding;
-  } catch (err) {
-    feedError = err;
-    handle.abort();
-  }
-  const d = await done;
-  const closedEarly = (feedError as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
-  return {
-    feedError: closedEarly ? undefined : feedError,
-    code: d.code,
-    signal: d.signal,
-    stdout,
-    stderr: d.stderr,
-    stalled: d.stalled,
-  };
 }

@@ -4,9 +4,10 @@ import { fail, pass, type Check } from '../targets/check.js';
 import { parseDf } from './disk.js';
 
 /**
- * Backups run on the host: zstd always (the on-host copy), age and rclone for an S3 store (encrypted and uploaded
- * from there). The on-host copy's directory must be writable (or creatable) and have room for one more copy
- * (at most the database's size) on top of what the disk check asks of the data dir when they share a filesystem.
+ * Backups run on the host: zstd (the on-host copy) and age (each part is encrypted there) always, rclone for an
+ * S3 store (uploaded from there). The on-host copy's directory must be writable (or creatable) and have room for
+ * one more copy (at most the database's size) on top of what the disk check asks of the data dir when they share
+ * a filesystem.
  * The directory may not exist yet: its nearest existing ancestor answers.
  */
 const PROBE = `for t in "\${@:3}"; do command -v "$t" >/dev/null || echo "missing $t"; done
@@ -22,7 +23,7 @@ export const backupHostCheck: Check = {
   async run({ target, facts, workspace }) {
     const { backupDir, dataDir } = target.paths;
     const cfg = workspace.config.backup;
-    const tools = ['zstd', ...(cfg.stores[cfg.store]?.type === 's3' ? ['age', 'rclone'] : [])];
+    const tools = ['zstd', 'age', ...(cfg.stores[cfg.store]?.type === 's3' ? ['rclone'] : [])];
     const [r, dbSize] = await Promise.all([
       target.remote.exec(ShellLine.argv(['bash', '-c', PROBE, 'coopctl', backupDir, dataDir, ...tools]), {
         mutates: false,

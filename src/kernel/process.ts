@@ -88,7 +88,7 @@ export class CommandFailedError extends Error {
 }
 
 /** The command as a shell line, `NAME=value` settings of its environment first. */
-export function describeCommand(file: string, args: readonly string[], env: readonly string[] = []): string {
+function describeCommand(file: string, args: readonly string[], env: readonly string[] = []): string {
   const words = [...env, file, ...args];
   return redact(words.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' '));
 }

@@ -129,7 +129,9 @@ describe('coopctl backup create | list | verify | restore | prune', () => {
     const text = await coopctlBackup('list', ['mastodon'], { env: 'prod' }, { json: false });
     expect(text.stdout).toMatch(
       new RegExp(
-        `^ID\\s+SERVICE\\s+ENV\\s+AGE\\s+SIZE\\s+VERSION\\s+VERIFIED\\n${first}\\s+mastodon\\s+prod\\s+\\S+ ago\\s+[\\d.]+ \\S+\\s+\\?\\s+yes \\(structure-checked\\)`,
+        // Every backup is taken on the host: its copy there is listed too.
+        `^ID\\s+SERVICE\\s+ENV\\s+AGE\\s+SIZE\\s+VERSION\\s+VERIFIED\\s+ON HOST\\n${first}\\s+mastodon\\s+prod\\s+\\S+ ago\\s+` +
+          `[\\d.]+ \\S+\\s+\\?\\s+yes \\(structure-checked\\)\\s+yes \\(rhizome\\)`,
       ),
     );
   });

@@ -208,7 +208,7 @@ describe('preflight of the host side of backups', () => {
     const ok = await preflight();
     expect(ok.code).toBe(0);
     expect(ok.check).toMatchObject({ status: 'pass' });
-    expect(ok.check.message).toMatch(/^zstd present; .*var\/backups\/coopctl: [\d.]+ \w+ free/);
+    expect(ok.check.message).toMatch(/^zstd, age present; .*var\/backups\/coopctl: [\d.]+ \w+ free/);
 
     const inventory = path.join(sb.dir, 'inventories', 'sandbox.yml');
     const before = readFileSync(inventory, 'utf8');

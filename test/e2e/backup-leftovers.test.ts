@@ -76,7 +76,7 @@ describe('Ctrl-C during a backup command', () => {
           ),
         60_000,
       );
-      expect(backupSessions().length).toBeGreaterThan(0); // the dump runs on the host
+      // The dump is over: the on-host copy's ciphertext is being relayed into the store.
       run.kill('SIGINT');
     } finally {
       await sb.fault('--clear', 'alpha');

@@ -1,7 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable, Transform, type PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, type CreateBackupOptions } from '../../src/backup/create.js';
 import { findBackup, listBackups } from '../../src/backup/catalog.js';
@@ -15,6 +17,7 @@ import { writeManifest } from '../../src/backup/catalog.js';
 import { LocalStore } from '../../src/backup/store/local.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import { installComposeStandIn, seedMastodonLike, startPgHost, type PgHost } from '../helpers/pgHost.js';
+import type { RemoteHost } from '../../src/remote/ssh.js';
 
 let h: PgHost;
 let work: string;
@@ -46,6 +49,11 @@ function options(extra: Partial<CreateBackupOptions> = {}): CreateBackupOptions 
     store,
     encryption: { recipients: [recipient], identityRef: 'pass:coopctl/age-identity' },
     coopctlVersion: '0.1.0',
+    onHost: {
+      dir: path.join(h.root, 'backups'),
+      keep: 3,
+      history: { remote: h.host, stateDir: path.join(h.root, 'state') },
+    },
     ...extra,
   };
 }
@@ -136,6 +144,106 @@ describe('backup to a local directory', () => {
   });
 });
 
+const AGE_HEADER = 'age-encryption.org/v1\n';
+
+/**
+ * h.host, recording the bytes each data stream carries between the host and this machine: what a command sends
+ * (stdout) and what it is fed (stdin). With `tamper`, the byte at 1000 of a relayed age file (the dump's: the
+ * secrets file's is shorter) is changed on its way here; `onRelayed` is told how much of each has come.
+ */
+function relayWatch(watch: { tamper?: boolean; onRelayed?: (bytes: number) => void } = {}): {
+  host: RemoteHost;
+  out: Buffer[][];
+  fed: Buffer[][];
+} {
+  const out: Buffer[][] = [];
+  const fed: Buffer[][] = [];
+  const tap = (seen: Buffer[], relay: { tamper?: boolean; onRelayed?: (bytes: number) => void } = {}) => {
+    let bytes = 0;
+    return new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        let b = chunk;
+        const isAge =
+          Buffer.concat([...seen, b])
+            .subarray(0, AGE_HEADER.length)
+            .toString() === AGE_HEADER;
+        if (isAge && relay.tamper && bytes <= 1000 && bytes + b.length > 1000) {
+          b = Buffer.from(chunk);
+          b[1000 - bytes] ^= 0x01;
+        }
+        bytes += b.length;
+        seen.push(b);
+        if (isAge) relay.onRelayed?.(bytes);
+        cb(null, b);
+      },
+    });
+  };
+  const host: RemoteHost = {
+    target: h.host.target,
+    stallTimeoutMs: h.host.stallTimeoutMs,
+    exec: (cmd, o) => h.host.exec(cmd, o),
+    close: () => h.host.close(),
+    async stream(cmd, o) {
+      let stdin = o.stdin;
+      if (stdin instanceof Readable) {
+        fed.push([]);
+        stdin = stdin.pipe(tap(fed.at(-1)!));
+      }
+      const handle = await h.host.stream(cmd, { ...o, stdin });
+      out.push([]);
+      const stdout = tap(out.at(-1)!, watch);
+      handle.stdout.pipe(stdout);
+      return { ...handle, stdout: stdout.on('error', () => {}) as unknown as PassThrough };
+    },
+  };
+  return { host, out, fed };
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('a local store receives the ciphertext the host made, nothing else', () => {
+  it('no plaintext byte of the dump crosses the link: the relay carries what the host hashed, as stored', async () => {
+    const w = relayWatch();
+    const m = await createBackup(options({ source: { ...options().source, host: w.host } }));
+    const carried = w.out.map((chunks) => Buffer.concat(chunks)).filter((b) => b.length > 0);
+    const stored = m.files.map((f) => readFileSync(path.join(store.root, 'mastodon', 'prod', m.id, f.name)));
+    // The stored objects came through here as age wrote them on the host, and what else came is reports (progress,
+    // hashes, the inspection's row counts): a few KiB of text.
+    const relays = carried.filter((b) => b.subarray(0, AGE_HEADER.length).toString() === AGE_HEADER);
+    expect(relays.map(sha256).sort()).toEqual(m.files.map((f) => f.sha256).sort());
+    expect(stored.map(sha256).sort()).toEqual(m.files.map((f) => f.sha256).sort());
+    const reports = carried.filter((b) => !relays.includes(b));
+    expect(reports.reduce((n, b) => n + b.length, 0)).toBeLessThan(64 * 1024);
+    const copy = readFileSync(m.hostCopy!.file);
+    expect(sha256(copy)).toBe(m.plainSha256);
+    for (const b of carried) expect(b.includes(copy.subarray(0, 4096))).toBe(false);
+
+    // Read back for a restore test: the host gets the ciphertext, and decrypts it there.
+    const r = await restoreScratch({ store, manifest: m, identities, target: { host: w.host, db: h.db('postgres') } });
+    expect(r.rowCounts).toEqual(counts);
+    const sent = w.fed.map((chunks) => Buffer.concat(chunks)).filter((b) => b.includes(AGE_HEADER));
+    expect(sent).toHaveLength(1);
+    expect(sent[0].includes(copy.subarray(0, 4096))).toBe(false);
+    expect(sha256(sent[0].subarray(sent[0].indexOf(AGE_HEADER)))).toBe(m.sha256);
+  });
+
+  it('a relay that changes a byte on its way fails the backup: nothing kept here or on the host', async () => {
+    const before = (await listBackups(store)).backups.map((b) => b.id);
+    const keys = await store.list('');
+    const w = relayWatch({ tamper: true });
+    const err = await createBackup(options({ source: { ...options().source, host: w.host } })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'upload-failed', exitCode: 1 });
+    expect((err as Error).message).toMatch(
+      /received other bytes of mastodon\/prod\/\S+\/db\.dump\.zst\.age than rhizome sent/,
+    );
+    expect((await listBackups(store)).backups.map((b) => b.id)).toEqual(before);
+    expect((await store.list('')).sort()).toEqual(keys.sort());
+    const copies = path.join(h.root, 'backups', 'mastodon', 'prod');
+    const ids = existsSync(copies) ? readdirSync(copies) : [];
+    expect(ids.filter((id) => !before.includes(id))).toEqual([]);
+  });
+});
+
 describe("the production layout: PostgreSQL inside the compose project's db container", () => {
   it('runs pg_dump, psql, createdb, pg_restore and dropdb through docker compose exec -T', async () => {
     const docker = installComposeStandIn(h);
@@ -158,13 +266,11 @@ describe("the production layout: PostgreSQL inside the compose project's db cont
 describe('what a backup refuses or records', () => {
   it('refuses to write an unencrypted backup unless told to, and then leaves the secrets file out', async () => {
     await expect(createBackup(options({ encryption: null }))).rejects.toMatchObject({ code: 'config', exitCode: 2 });
-    const plain = await createBackup(
-      options({ encryption: null, allowPlaintext: true, compression: { where: 'local', level: 1 } }),
-    );
+    const plain = await createBackup(options({ encryption: null, allowPlaintext: true, compression: { level: 1 } }));
     expect(plain.encryption).toEqual({ algorithm: 'none' });
     expect(plain.files.map((f) => f.name)).toEqual(['db.dump.zst']);
     expect(plain.notes.join(' ')).toMatch(/never stored unencrypted/);
-    expect(plain.compression).toEqual({ algorithm: 'zstd', level: 1, where: 'local' });
+    expect(plain.compression).toEqual({ algorithm: 'zstd', level: 1, where: 'host' });
     const r = await verifyBackup({ store, manifest: plain, lister: { host: h.host, db: h.db('postgres') } });
     expect(r.verification.ok).toBe(true);
   });
@@ -255,22 +361,22 @@ describe('failure paths', () => {
     expect(h.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'coopctl_scratch_%'").trim()).toBe('0');
   });
 
-  it('an SSH connection dropped mid-dump leaves nothing behind and deletes nothing else', async () => {
+  it('an SSH connection dropped mid-relay leaves nothing behind and deletes nothing else', async () => {
     const before = await manifestsBefore();
     let dropped = false;
-    const err = await createBackup(
-      options({
-        onProgress: (p) => {
-          if (p.phase === 'dump' && p.bytes > 0 && !dropped) {
-            dropped = true;
-            h.dropSessions();
-          }
-        },
-      }),
-    ).catch((e: unknown) => e);
+    // The dump's ciphertext is some hundred KiB, that of the secrets file a few hundred bytes.
+    const w = relayWatch({
+      onRelayed: (bytes) => {
+        if (bytes > 4096 && !dropped) {
+          dropped = true;
+          h.dropSessions();
+        }
+      },
+    });
+    const err = await createBackup(options({ source: { ...options().source, host: w.host } })).catch((e: unknown) => e);
     expect(dropped).toBe(true);
     expect(err).toMatchObject({ code: 'connection-lost', exitCode: 1 });
-    expect((err as Error).message).toMatch(/connection to rhizome was lost during the dump/);
+    expect((err as Error).message).toMatch(/connection to rhizome was lost while sending \S+\/db\.dump\.zst/);
     expect(await manifestsBefore()).toEqual(before);
     expect(await incomplete()).toEqual([]);
     // The pool reconnects for the next operation.

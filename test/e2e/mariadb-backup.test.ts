@@ -12,7 +12,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackupOnHost } from '../../src/backup/createOnHost.js';
+import { createBackup } from '../../src/backup/create.js';
 import { parseIdentities } from '../../src/backup/crypto.js';
 import { parseReport, swapDatabases } from '../../src/backup/database.js';
 import { findHostCopy, restoreFromHostCopy } from '../../src/backup/hostCopy.js';
@@ -241,7 +241,7 @@ describe('backup create of a MariaDB database, on its host', () => {
   }, 60_000);
 
   const backup = () =>
-    createBackupOnHost({
+    createBackup({
       source: { service: 'wiki', env: 'prod', host, db: { ...db, engine: 'mariadb' }, tables: TABLES, version: null },
       store: store(),
       encryption: { recipients: [recipient] },
@@ -250,7 +250,8 @@ describe('backup create of a MariaDB database, on its host', () => {
     });
 
   it('dumps on the host into a checked copy, encrypted to the store: row counts, server and tool recorded', async () => {
-    const { manifest, hostCopy } = await backup();
+    const manifest = await backup();
+    const hostCopy = String(manifest.hostCopy?.file);
     expect(manifest.database).toMatchObject({
       name: 'mediawiki',
       rowCounts: { page: 4, revision: 4, text: 4, user: 3 },
@@ -270,7 +271,7 @@ describe('backup create of a MariaDB database, on its host', () => {
   });
 
   it('after a failed upgrade: the on-host copy restored beside the live database, checked, swapped in', async () => {
-    const { manifest } = await backup();
+    const manifest = await backup();
     // what the failed version did: a migration's table, and an edit
     sql('CREATE TABLE slots (slot_revision_id bigint unsigned NOT NULL PRIMARY KEY)');
     sql("INSERT INTO text (old_text, old_flags) VALUES ('edited on the failed version', 'utf-8')");
@@ -291,7 +292,7 @@ describe('backup create of a MariaDB database, on its host', () => {
   });
 
   it("a restore whose counts differ from the copy's manifest is refused and its database dropped", async () => {
-    const { manifest } = await backup();
+    const manifest = await backup();
     const mdb = { ...db, engine: 'mariadb' as const };
     const copy = { base: copies(), service: 'wiki', env: 'prod', id: manifest.id };
     const onHost = (await findHostCopy(host, copy))!;
@@ -307,7 +308,7 @@ describe('backup create of a MariaDB database, on its host', () => {
   });
 
   it('restores a backup from the store (decrypted here) into a new database beside the live one', async () => {
-    const { manifest } = await backup();
+    const manifest = await backup();
     const names = restoreNames('mediawiki', new Date(Date.now() + 2000));
     const restored = await restoreToNewDatabase({
       store: store(),
@@ -321,7 +322,7 @@ describe('backup create of a MariaDB database, on its host', () => {
   });
 
   it('verify decrypts the backup on the host and checks the dump: whole, and rows of every table counted', async () => {
-    const { manifest } = await backup();
+    const manifest = await backup();
     const lister = { host, db: { ...db, engine: 'mariadb' as const } };
     const identities = parseIdentities(readFileSync(identity, 'utf8'), identity);
     const ok = await verifyBackup({ store: store(), manifest, identities, lister, record: false });
@@ -338,7 +339,7 @@ describe('backup create of a MariaDB database, on its host', () => {
   it('the restore test runs in a throw-away server of the same major.minor, removed after; never in the live one', async () => {
     // the sandbox's docker (test/doubles/swarmDocker.ts) on the host: `docker run` starts a real MariaDB server
     writeWrapper(dir, 'docker', process.execPath, 'swarmDocker');
-    const { manifest } = await backup();
+    const manifest = await backup();
     const identities = parseIdentities(readFileSync(identity, 'utf8'), identity);
     const r = await inMariaDbScratchServer(host, manifest.database, 1.5, (scratch) => {
       expect(scratch.dockerContainer).toMatch(/^coopctl-restore-test-[0-9a-f]{8}$/);

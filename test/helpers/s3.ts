@@ -52,8 +52,6 @@ export async function startS3(bucket = 'coopctl-backups'): Promise<S3Server> {
       forcePathStyle: true,
       accessKeyId: 'S3RVER',
       secretAccessKey: 'S3RVER',
-      partSize: 5 * 1024 * 1024,
-      queueSize: 2,
       maxAttempts: 2,
       connectTimeoutMs: 2_000,
       ...overrides,

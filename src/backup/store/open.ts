@@ -15,21 +15,13 @@ export interface StoreDeps {
   env: NodeJS.ProcessEnv;
 }
 
-/** Multipart parts in flight; with 16 MiB parts (the config default) about 50 MB of buffers. */
-export const DEFAULT_QUEUE_SIZE = 2;
-
 /** Where the default `local` store keeps backups when coopctl.yaml does not define one. */
 function defaultLocalDir(env: NodeJS.ProcessEnv): string {
   const state = env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state');
   return path.join(state, 'coopctl', 'backups');
 }
 
-async function openStore(
-  name: string,
-  cfg: StoreConfig,
-  deps: StoreDeps,
-  queueSize = DEFAULT_QUEUE_SIZE,
-): Promise<BackupStore> {
+async function openStore(name: string, cfg: StoreConfig, deps: StoreDeps): Promise<BackupStore> {
   if (cfg.type === 'local') return new LocalStore(deps.resolvePath(cfg.dir));
   const where = `backup.stores.${name}`;
   // Loaded only when used: the AWS SDK costs ~20 MB and start-up time.
@@ -47,8 +39,6 @@ async function openStore(
     forcePathStyle: cfg.forcePathStyle,
     accessKeyId,
     secretAccessKey,
-    partSize: cfg.partSize,
-    queueSize,
   });
 }
 

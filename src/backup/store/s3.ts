@@ -3,36 +3,30 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
-  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { BackupError } from '../errors.js';
 import type { HostS3 } from '../hostS3.js';
 import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from './types.js';
 
-/** The store's coordinates and keys (as for the hosts, below), and how this machine uploads. */
+/** The store's coordinates and keys (as for the hosts, below), and how this machine reaches it. */
 export interface S3Settings extends HostS3 {
   /** The endpoint as the hosts reach it, when it differs from the operator's (`endpoint`). */
   hostEndpoint?: string;
-  /** Multipart part size; memory use is about partSize × (queueSize + 1). */
-  partSize: number;
-  /** Parts uploaded in parallel. */
-  queueSize: number;
   /** SDK attempts per request (retries on network errors and 5xx). */
   maxAttempts?: number;
   connectTimeoutMs?: number;
 }
 
 /**
- * S3-compatible object storage (production: DigitalOcean Spaces). Large
- * objects go up as multipart uploads, which become an object only when
- * completed; on failure the upload is aborted, best effort (some servers
- * refuse AbortMultipartUpload) and never at the cost of the original error.
+ * S3-compatible object storage (production: DigitalOcean Spaces), as this machine sees it: manifests, lists,
+ * reads and deletes. The backups' objects are written by the hosts (host/send.sh, `rclone rcat`: a multipart
+ * upload, an object only once completed) and read there (host/read.sh); an upload a host left unfinished is listed
+ * by `unfinished` and aborted by `discard`.
  */
 export class S3Store implements BackupStore {
   readonly description: string;
@@ -81,50 +75,6 @@ export class S3Store implements BackupStore {
         `backup store ${this.description} is unreachable: ${describeS3Error(err)}`,
         { cause: err },
       );
-    }
-  }
-
-  async put(key: string, body: Readable): Promise<{ size: number }> {
-    const Key = this.key(key);
-    // leavePartsOnError: the SDK's own abort would throw its failure over the original error.
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.s.bucket, Key, Body: body },
-      partSize: this.s.partSize,
-      queueSize: this.s.queueSize,
-      leavePartsOnError: true,
-    });
-    let bodyError: unknown;
-    body.once('error', (err) => (bodyError = err));
-    try {
-      await upload.done();
-    } catch (err) {
-      body.destroy();
-      await this.abortUpload(Key, upload.uploadId);
-      // A failure upstream (the dump) is not an upload failure: pass it on as it is.
-      if (err instanceof BackupError || err === bodyError) throw err;
-      throw new BackupError(
-        'upload-failed',
-        `upload of ${key} to ${this.description} failed: ${describeS3Error(err)}; nothing was kept`,
-        { cause: err },
-      );
-    }
-    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.s.bucket, Key })).catch((err: unknown) => {
-      throw new BackupError(
-        'upload-failed',
-        `${key} was uploaded to ${this.description} but cannot be read back: ${describeS3Error(err)}`,
-        { cause: err },
-      );
-    });
-    return { size: head.ContentLength ?? 0 };
-  }
-
-  private async abortUpload(Key: string, UploadId: string | undefined): Promise<void> {
-    if (!UploadId) return;
-    try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.s.bucket, Key, UploadId }));
-    } catch {
-      // Best effort: an unfinished multipart upload is not an object and never lists as a backup.
     }
   }
 

@@ -11,12 +11,18 @@ import type { HostS3 } from '../hostS3.js';
 export interface BackupStore {
   /** "local /var/backups/coopctl" or "s3 bucket/prefix at endpoint": for messages. */
   readonly description: string;
-  /** How a host reaches this store itself (S3): then backups go from the host to the store, not through here. */
+  /**
+   * How a host reaches this store itself (S3): then backups go from the host to the store, and are read there.
+   * A store without it is on this machine (`local`): it receives what a host sends (put), as ciphertext.
+   */
   hostAccess?(): HostS3;
   /** Fails (store-unreachable) when the store cannot be reached or written: called before a dump starts. */
   check(): Promise<void>;
-  /** Streams body to key. Rejects (upload-failed, disk-full) without leaving an object; destroys body on failure. */
-  put(key: string, body: Readable): Promise<{ size: number }>;
+  /**
+   * A store on this machine: streams body (the bytes a host relays) to key. Rejects (upload-failed, disk-full)
+   * without leaving an object; destroys body on failure.
+   */
+  put?(key: string, body: Readable): Promise<{ size: number }>;
   /** A small object (a manifest), replaced atomically. */
   putText(key: string, text: string): Promise<void>;
   get(key: string): Promise<Readable>;

@@ -13,7 +13,7 @@ function s3Stores(ctx: DoctorContext): string[] {
     .map(([name]) => name);
 }
 
-/** zstd always, age and rclone when a store is S3: what backups run on the host (src/checks/backupHost.ts). */
+/** zstd and age always, rclone when a store is S3: what backups run on the host (src/checks/backupHost.ts). */
 function backupTool(bin: string, forS3: boolean, use: string, versionArgv: string[], version: RegExp): HostTool {
   return {
     subject: bin,
@@ -47,7 +47,7 @@ const TOOLS: HostTool[] = [
   // "*** Zstandard CLI (64-bit) v1.5.4, by Yann Collet ***"
   backupTool('zstd', false, 'zstd compresses the on-host copy', ['zstd', '--version'], /\bv(\d+\.\d+\.\d+)/),
   // "1.1.1" or "v1.2.0"
-  backupTool('age', true, 'age encrypts it before the upload', ['age', '--version'], /^v?(\d+\.\d+\.\d+\S*)/m),
+  backupTool('age', false, 'age encrypts it there', ['age', '--version'], /^v?(\d+\.\d+\.\d+\S*)/m),
   // "rclone v1.60.1-DEV"
   backupTool('rclone', true, 'rclone uploads it', ['rclone', 'version'], /rclone v(\d+\.\d+\.\d+\S*)/),
   {

@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  assertLevel,
   createdbCommand,
   dropdbCommand,
-  dumpCommand,
+  dumpOnlyArgv,
   psqlCommand,
-  readFileCommand,
   restoreCommand,
   restoreListCommand,
   type DbTarget,
@@ -19,29 +19,23 @@ const onHost: DbTarget = { name: 'mastodon_production', user: 'postgres' };
 const inContainer: DbTarget = { ...onHost, container: 'db', composeDir: '/opt/social.coop' };
 
 describe('backup command builders', () => {
-  it('dumps inside the database container the way production runs, compressed on the host, under pipefail', () => {
-    expect(toShell(dumpCommand(inContainer, { where: 'host', level: 3 }, '00000003-0000003B-1'))).toBe(
-      "bash -c 'set -o pipefail 2>/dev/null; docker compose -f /opt/social.coop/docker-compose.yml --project-directory /opt/social.coop exec -T db pg_dump -U postgres -Fc -Z0 --snapshot=00000003-0000003B-1 mastodon_production | zstd -3 -T0 -q -c'",
-    );
-  });
-
-  it('runs plain pg_dump on a host without a container, and leaves compression out when it is local', () => {
-    expect(toShell(dumpCommand(onHost, { where: 'local', level: 3 }))).toBe(
-      'pg_dump -U postgres -Fc -Z0 mastodon_production',
+  it('dumps inside the database container the way production runs, in the snapshot, as a named session', () => {
+    expect(dumpOnlyArgv(inContainer, '00000003-0000003B-1', 'coopctl_backup_x').join(' ')).toBe(
+      'docker compose -f /opt/social.coop/docker-compose.yml --project-directory /opt/social.coop exec -T db ' +
+        'pg_dump -U postgres -Fc -Z0 --snapshot=00000003-0000003B-1 dbname=mastodon_production application_name=coopctl_backup_x',
     );
   });
 
   it('refuses values that are not names before they reach a command line', () => {
-    expect(() => dumpCommand({ ...onHost, name: 'x; rm -rf /' }, { where: 'host', level: 3 })).toThrow(
+    expect(() => dumpOnlyArgv({ ...onHost, name: 'x; rm -rf /' }, '00000003-0000003B-1', 'coopctl_backup_x')).toThrow(
       /not a PostgreSQL name/,
     );
-    expect(() => dumpCommand(onHost, { where: 'host', level: 3 }, '1; id')).toThrow(/snapshot/);
-    expect(() => dumpCommand(onHost, { where: 'host', level: 42 })).toThrow(/zstd level/);
-    expect(() => dumpCommand({ ...inContainer, composeDir: 'relative' }, { where: 'host', level: 3 })).toThrow(
-      /absolute/,
-    );
+    expect(() => dumpOnlyArgv(onHost, '1; id', 'coopctl_backup_x')).toThrow(/snapshot/);
+    expect(() => assertLevel(42)).toThrow(/zstd level/);
+    expect(() =>
+      dumpOnlyArgv({ ...inContainer, composeDir: 'relative' }, '00000003-0000003B-1', 'coopctl_backup_x'),
+    ).toThrow(/absolute/);
     expect(() => createdbCommand(onHost, 'Robert"); DROP')).toThrow(/not a PostgreSQL name/);
-    expect(() => readFileCommand('.env.production')).toThrow(/absolute/);
   });
 
   it('restores with decompression first and fails on the first pg_restore error', () => {

@@ -4,7 +4,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chunkSize, parseUpload, s3Object, uploadCommand, type HostS3 } from '../../../src/backup/hostS3.js';
+import { chunkSize, s3Object, uploadCommand, type HostS3 } from '../../../src/backup/hostS3.js';
+import { parseSent } from '../../../src/backup/send.js';
 import { toShell } from '../../../src/remote/quote.js';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -102,9 +103,10 @@ describe('host-side S3 builders (rclone, configured by environment, credentials 
     );
     const object = readFileSync(path.join(work, 'object'));
     expect(object.subarray(0, 21).toString()).toBe('age-encryption.org/v1');
-    expect(parseUpload(r.stdout)).toEqual({
+    expect(parseSent(r.stdout)).toEqual({
       sha256: createHash('sha256').update(object).digest('hex'),
       size: object.length,
+      plainSha256: createHash('sha256').update('plain bytes').digest('hex'),
     });
   });
 
@@ -118,7 +120,6 @@ describe('host-side S3 builders (rclone, configured by environment, credentials 
     expect(() => uploadCommand(hostile, { ...u, key: '../etc/passwd' })).toThrow(/bad store key/);
     expect(() => uploadCommand(hostile, { ...u, file: 'relative' })).toThrow(/absolute/);
     expect(() => uploadCommand(hostile, { ...u, recipients: ['age1$(id)'] })).toThrow(/recipient/);
-    expect(() => uploadCommand(hostile, { ...u, recipients: [] })).toThrow(/recipient/);
   });
 
   it('names objects under the prefix and sizes parts so a large dump stays under 10,000', () => {
@@ -126,6 +127,7 @@ describe('host-side S3 builders (rclone, configured by environment, credentials 
     expect(s3Object({ ...hostile, prefix: '' }, 'a/b')).toBe('coopctl:coopctl-backups/a/b');
     expect(chunkSize(1)).toBe('16M');
     expect(chunkSize(500 * 1024 ** 3)).toBe('57M');
-    expect(parseUpload('stored-sha256 abc\nstored-bytes 12\n')).toBeUndefined();
+    expect(parseSent(`stored-sha256 abc\nstored-bytes 12\nplain-sha256 ${'a'.repeat(64)}\n`)).toBeUndefined();
+    expect(parseSent(`stored-sha256 ${'a'.repeat(64)}\nstored-bytes 12\n`)).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { endsWhen, hashedCopy, Meter } from '../../../src/backup/streams.js';
+import { endsWhen, Meter } from '../../../src/backup/streams.js';
 
 const chunks = Array.from({ length: 50 }, (_, i) => Buffer.alloc(64 * 1024, i));
 const whole = Buffer.concat(chunks);
@@ -44,43 +44,5 @@ describe('stream helpers', () => {
         new PassThrough().resume(),
       ),
     ).resolves.toBeUndefined();
-  });
-
-  it('hashedCopy keeps hashing the whole source after the consumer gives up', async () => {
-    let seen = 0;
-    const r = await hashedCopy(Readable.from(chunks), async (feed) => {
-      for await (const c of feed) {
-        seen += (c as Buffer).length;
-        if (seen > 200_000) throw new Error('decryption failed');
-      }
-    });
-    expect(r.outcome).toMatchObject({ ok: false, error: new Error('decryption failed') });
-    expect(r.bytes).toBe(whole.length);
-    expect(r.sha256).toBe(sha(whole));
-  });
-
-  it('hashedCopy hands the consumer every byte with backpressure', async () => {
-    const r = await hashedCopy(Readable.from(chunks), async (feed) => {
-      const got: Buffer[] = [];
-      for await (const c of feed) {
-        got.push(c as Buffer);
-        await new Promise((res) => setImmediate(res));
-      }
-      return sha(Buffer.concat(got));
-    });
-    expect(r.outcome).toEqual({ ok: true, value: sha(whole) });
-  });
-
-  it('hashedCopy throws the source error', async () => {
-    const broken = new Readable({
-      read() {
-        this.destroy(new Error('store connection reset'));
-      },
-    });
-    await expect(
-      hashedCopy(broken, async (feed) => {
-        for await (const _ of feed);
-      }),
-    ).rejects.toThrow('store connection reset');
   });
 });

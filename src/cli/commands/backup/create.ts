@@ -1,4 +1,4 @@
-import { createBackup, createBackupOnHost, manifestDocument } from '../../../backup/index.js';
+import { createBackup, manifestDocument } from '../../../backup/index.js';
 import { assertName, formatBytes } from '../../../kernel/validate.js';
 import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
@@ -33,10 +33,10 @@ export async function run(
   }
   const progress = progressPrinter(ctx);
   let m;
-  let hostCopy: string | undefined;
   try {
-    m = await interruptible(ctx, 'backup create', async (signal) => {
-      const o = {
+    // Taken on the host and sealed there: an S3 store is reached from the host, a local one gets the ciphertext.
+    m = await interruptible(ctx, 'backup create', (signal) =>
+      createBackup({
         source: { ...source, version },
         store,
         encryption: encryptionSettings(ws),
@@ -45,18 +45,13 @@ export async function run(
         onProgress: progress.onProgress,
         log: (line: string) => p.debug(line),
         signal,
-      };
-      // An S3 store is reached from the host: the dump never passes through this machine.
-      if (!store.hostAccess) return createBackup(o);
-      const onHost = {
-        dir: target.paths.backupDir,
-        keep: ws.config.backup.onHost.keep,
-        history: { remote: target.remote, stateDir: target.paths.stateDir },
-      };
-      const r = await createBackupOnHost({ ...o, onHost });
-      hostCopy = r.hostCopy;
-      return r.manifest;
-    });
+        onHost: {
+          dir: target.paths.backupDir,
+          keep: ws.config.backup.onHost.keep,
+          history: { remote: target.remote, stateDir: target.paths.stateDir },
+        },
+      }),
+    );
   } finally {
     progress.done();
   }
@@ -65,7 +60,7 @@ export async function run(
     `${m.id}  ${service}/${opts.env}  ${formatBytes(m.size)}  ` +
       `${m.version ?? 'version unknown'}  in ${store.description}`,
   );
-  if (hostCopy) p.info(`also on ${source.host.target.name}: ${hostCopy}`);
+  if (m.hostCopy) p.info(`also on ${m.hostCopy.host}: ${m.hostCopy.file}`);
   p.info(`not verified yet: coopctl backup verify ${m.id}`);
 }
 
