@@ -10,16 +10,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 tests=()
-setup_args=()
 if [ "${1:-}" = "--fast" ]; then
   shift
   tests=(test/unit)
   # in-process tests use neither dist/ nor the test world's build
-  setup_args=(--no-build)
   export COOPCTL_TEST_NO_BUILD=1
 fi
 
-./scripts/setup.sh ${setup_args[@]+"${setup_args[@]}"} || { echo "0 passed, 1 failed"; exit 1; }
+# vitest's globalSetup (test/helpers/globalSetup.ts) builds dist/ and the test world when the tests need them
+./scripts/setup.sh --no-build || { echo "0 passed, 1 failed"; exit 1; }
 
 checks_passed=0
 checks_failed=0

@@ -32,7 +32,8 @@ interface PreflightDoc {
 let sb: TestSandbox;
 
 beforeAll(async () => {
-  sb = await startSandbox();
+  // the build itself is this file's subject: its own, not a copy of the run's template
+  sb = await startSandbox({ fresh: true });
 });
 
 afterAll(async () => {

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { inject } from 'vitest';
+import { copySandbox } from '../world/copy.js';
 import { sandboxLayout } from '../world/layout.js';
 import { passEnv } from '../world/passStore.js';
 import { operatorSsh, type SandboxState } from '../world/state.js';
@@ -21,19 +23,22 @@ export interface TestSandbox {
 /**
  * A whole sandbox (real sshd hosts, PostgreSQL, Ansible deploy, abra double, s3rver) built through the CLI.
  * Its links are not shaped unless `link` says so (tests need speed, benchmarks and link tests realism).
+ * The default sandbox is built once per test run (the template) and copied (test/world/copy.ts): the playbook's
+ * first deploy and initdb are the same for every file; `fresh` builds one of its own.
  */
 export async function startSandbox(
-  opts: { extraHosts?: number; link?: 'home' | 'lan' | 'none' } = {},
+  opts: { extraHosts?: number; link?: 'home' | 'lan' | 'none'; fresh?: boolean } = {},
 ): Promise<TestSandbox> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-sb-'));
+  const fromTemplate = !opts.fresh && !opts.extraHosts && (opts.link ?? 'none') === 'none';
+  if (fromTemplate) await copySandbox(await sandboxTemplate(), dir);
   const up = await coopctl(
     [
       'sandbox',
       'up',
       '--dir',
       dir,
-      '--link',
-      opts.link ?? 'none',
+      ...(fromTemplate ? [] : ['--link', opts.link ?? 'none']),
       ...(opts.extraHosts ? ['--extra-hosts', String(opts.extraHosts)] : []),
     ],
     { timeoutMs: 600_000 },
@@ -55,6 +60,39 @@ export async function startSandbox(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The default sandbox of this test run, built and stopped by the first file that needs it (the others wait):
+ * under the directory test/helpers/globalSetup.ts made for the run, which also removes it.
+ */
+async function sandboxTemplate(): Promise<string> {
+  const base = inject('sandboxTemplateDir');
+  const dir = path.join(base, 'sandbox');
+  const [ready, failed] = [path.join(base, 'ready'), path.join(base, 'failed')];
+  let building = true;
+  try {
+    mkdirSync(path.join(base, 'building'));
+  } catch {
+    building = false;
+  }
+  if (building) {
+    const up = await coopctl(['sandbox', 'up', '--dir', dir, '--link', 'none'], { timeoutMs: 600_000 });
+    const down = await coopctl(['sandbox', 'down', '--dir', dir]);
+    if (up.code !== 0 || down.code !== 0) {
+      const why = `building the template sandbox failed (up ${up.code}, down ${down.code}):\n${up.stderr}${down.stderr}`;
+      writeFileSync(failed, why);
+      throw new Error(why);
+    }
+    writeFileSync(ready, '');
+    return dir;
+  }
+  for (const deadline = Date.now() + 600_000; Date.now() < deadline; ) {
+    if (existsSync(ready)) return dir;
+    if (existsSync(failed)) throw new Error(readFileSync(failed, 'utf8'));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the template sandbox under ${base} was not built within 10 minutes`);
 }
 
 /** A command on a sandbox host through its real sshd, as the operator's `ssh` runs it (as `login` when given). */
