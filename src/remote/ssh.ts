@@ -336,6 +336,9 @@ class SshHost implements RemoteHost {
           why = `command timed out after ${Math.round(timeoutMs / 1000)}s`;
           ch.close();
         }, timeoutMs);
+    // The bound watches a channel; it never keeps this process alive by itself (a channel destroyed by its reader
+    // emits no 'close', and would leave the interval running after everything else ended).
+    timer.unref();
     return {
       why: () => why,
       clear: () => clearTimeout(timer),
@@ -450,7 +453,14 @@ class SshHost implements RemoteHost {
       });
     });
     writeStdin(ch, opts.stdin);
-    return { stdout: ch, done, abort: () => ch.close() };
+    return {
+      stdout: ch,
+      done,
+      abort: () => {
+        limit?.clear();
+        ch.close();
+      },
+    };
   }
 
   async close(): Promise<void> {
