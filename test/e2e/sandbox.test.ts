@@ -179,6 +179,7 @@ describe('the sandbox world', () => {
       'abra-app:pass',
       'env-file:pass',
       'app-backup:pass',
+      'servers-repo:pass',
       'compose-overlays:pass',
       'sso:pass',
     ]);
