@@ -73,13 +73,15 @@ function replacer(literal: Map<string, string>, addresses: Map<string, string>, 
   return (text: string) => text.replace(re, (m) => to.get(m) ?? m);
 }
 
-/** Every text file under `root` (git's own files and binary files, PostgreSQL's pages, left as they are). */
+/** Every text file under `root` (git's objects and binary files, PostgreSQL's pages, left as they are). */
 function rewriteTree(root: string, replace: (text: string) => string): void {
   for (const name of readdirSync(root)) {
     const file = path.join(root, name);
     const st = lstatSync(file);
     if (st.isDirectory()) {
-      if (name !== '.git' && !(name === 'objects' && root.endsWith('.git'))) rewriteTree(file, replace);
+      // git's objects are compressed; its config (a remote's path) is text and is rewritten
+      if (!(name === 'objects' && (path.basename(root) === '.git' || root.endsWith('.git'))))
+        rewriteTree(file, replace);
       continue;
     }
     if (!st.isFile() || st.size > 4 * 1024 * 1024) continue;
