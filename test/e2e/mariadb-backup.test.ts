@@ -21,7 +21,9 @@ import { inMariaDbScratchServer } from '../../src/backup/mariadbScratch.js';
 import { restoreNames, restoreScratch, restoreToNewDatabase } from '../../src/backup/restore.js';
 import { LocalStore } from '../../src/backup/store/local.js';
 import { verifyBackup } from '../../src/backup/verify.js';
+import { appBackupCheck } from '../../src/drivers/abra/backupCheck.js';
 import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
+import type { CheckContext } from '../../src/targets/check.js';
 import {
   createMariaDbSql,
   dropMariaDbSql,
@@ -248,6 +250,15 @@ describe('backup create of a MariaDB database, on its host', () => {
       coopctlVersion: 'test',
       onHost: { dir: copies(), keep: 2, history: { remote: host, stateDir: path.join(dir, 'state') } },
     });
+
+  it("preflight's app-backup check asks mariadb-dump where the app's database runs, not pg_dump", async () => {
+    const target = { database: { ...db, engine: 'mariadb' }, remote: host, host: { name: 'hypha' } };
+    const r = await appBackupCheck.run({ target } as unknown as CheckContext);
+    expect(r).toMatchObject({
+      status: 'pass',
+      message: expect.stringMatching(/^coopctl dumps mediawiki: mariadb-dump /),
+    });
+  });
 
   it('dumps on the host into a checked copy, encrypted to the store: row counts, server and tool recorded', async () => {
     const manifest = await backup();

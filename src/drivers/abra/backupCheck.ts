@@ -1,12 +1,13 @@
 import { errorMessage } from '../../kernel/errors.js';
+import { mariadbDumpVersionCommand } from '../../backup/mariadb.js';
 import { dbCommand } from '../../remote/compose.js';
 import { fail, pass, type Check } from '../../targets/check.js';
 import { abraClient, abraConfig } from './app.js';
 
 /**
- * A backup is possible before anything changes: for an app coopctl dumps, pg_dump answers in the app's database
- * service on the server; for the others, the recipe at the deployed version has backupbot labels (without them
- * abra says "no backup configs discovered" when the safety backup is due).
+ * A backup is possible before anything changes: for an app coopctl dumps, its dump tool (pg_dump, mariadb-dump)
+ * answers in the app's database service on the server; for the others, the recipe at the deployed version has
+ * backupbot labels (without them abra says "no backup configs discovered" when the safety backup is due).
  */
 export const appBackupCheck: Check = {
   id: 'app-backup',
@@ -14,11 +15,14 @@ export const appBackupCheck: Check = {
   async run({ target: t, workspace: ws, facts }) {
     const db = t.database;
     if (db) {
-      const r = await t.remote.exec(dbCommand(db, ['pg_dump', '--version']), { mutates: false, reject: false });
+      const mariadb = db.engine === 'mariadb';
+      const tool = mariadb ? 'mariadb-dump' : 'pg_dump';
+      const cmd = mariadb ? mariadbDumpVersionCommand(db) : dbCommand(db, ['pg_dump', '--version']);
+      const r = await t.remote.exec(cmd, { mutates: false, reject: false });
       if (r.exitCode !== 0) {
         const why = (r.stderr || r.stdout).trim().split('\n')[0];
         return fail(
-          `pg_dump does not run in ${db.swarmService ?? db.container ?? t.host.name}: ${why}`,
+          `${tool} does not run in ${db.swarmService ?? db.container ?? t.host.name}: ${why}`,
           `is the app's ${db.container ?? 'database'} service running? (docker service ls on ${t.host.name})`,
         );
       }
