@@ -23,7 +23,9 @@ import { LocalStore } from '../../src/backup/store/local.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import { appBackupCheck } from '../../src/drivers/abra/backupCheck.js';
 import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
+import { appSchemaMark } from '../../src/services/coopcloud/schema.js';
 import type { CheckContext } from '../../src/targets/check.js';
+import type { Target } from '../../src/targets/target.js';
 import {
   createMariaDbSql,
   dropMariaDbSql,
@@ -38,7 +40,7 @@ import {
 import { toShell, type RemoteCommand } from '../../src/remote/quote.js';
 import { initAndStartMariaDb, type MariaDbServer, mariadbSql, stopMariaDb } from '../world/mariadb.js';
 import { writeWrapper } from '../world/mastodon/host.js';
-import { mediawikiMariaDbSql } from '../world/mariadbSchemas.js';
+import { keycloakMariaDbSql, mediawikiMariaDbSql } from '../world/mariadbSchemas.js';
 import { freePort } from '../world/net.js';
 import { generateKey, prepareSshd, type SshdSpec, startSshd, stopSshd } from '../world/sshd.js';
 
@@ -250,6 +252,34 @@ describe('backup create of a MariaDB database, on its host', () => {
       coopctlVersion: 'test',
       onHost: { dir: copies(), keep: 2, history: { remote: host, stateDir: path.join(dir, 'state') } },
     });
+
+  it("Keycloak's migration ledger on MariaDB (DATABASECHANGELOG) marks where the schema stands; MediaWiki has none", async () => {
+    mariadbSql(server, ROOT_PASSWORD, 'CREATE DATABASE keycloak;');
+    mariadbSql(server, ROOT_PASSWORD, keycloakMariaDbSql('auth.social.coop'), 'keycloak');
+    const auth = { service: 'auth', database: { name: 'keycloak', user: 'root', engine: 'mariadb' } };
+    const before = await appSchemaMark(host, auth as unknown as Target);
+    const rows = mariadbSql(
+      server,
+      ROOT_PASSWORD,
+      'SELECT count(*), max(ORDEREXECUTED) FROM DATABASECHANGELOG',
+      'keycloak',
+    );
+    expect(`${before.count}\t${before.newest}`).toBe(rows.split('\n').pop());
+    expect(before.count).toBeGreaterThan(0);
+    mariadbSql(
+      server,
+      ROOT_PASSWORD,
+      "INSERT INTO DATABASECHANGELOG VALUES ('26.0.7-next', 'keycloak', 'META-INF/jpa-changelog-26.0.7.xml', " +
+        `NOW(), ${Number(before.newest) + 1}, 'EXECUTED', NULL);`,
+      'keycloak',
+    );
+    expect(await appSchemaMark(host, auth as unknown as Target)).toEqual({
+      count: before.count + 1,
+      newest: String(Number(before.newest) + 1),
+    });
+    const wiki = { service: 'wiki', database: { ...db, engine: 'mariadb' } };
+    await expect(appSchemaMark(host, wiki as unknown as Target)).rejects.toThrow(/no migration ledger/);
+  });
 
   it("preflight's app-backup check asks mariadb-dump where the app's database runs, not pg_dump", async () => {
     const target = { database: { ...db, engine: 'mariadb' }, remote: host, host: { name: 'hypha' } };
