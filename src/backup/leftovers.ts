@@ -3,6 +3,7 @@ import type { RemoteHost } from '../remote/ssh.js';
 import { LEFTOVER_DATABASES_SQL, psqlCommand, type DbTarget } from './commands.js';
 import { dropDatabase, lastLines } from './database.js';
 import { BackupError } from './errors.js';
+import { mariadbLeftoversSql, mariadbSqlCommand } from './mariadb.js';
 import type { BackupStore, UnfinishedWrite } from './store/types.js';
 
 /**
@@ -48,15 +49,17 @@ export async function databaseLeftovers(
   db: DbTarget,
   which: { live?: string; scratch?: boolean },
 ): Promise<Leftover[]> {
-  const r = await host.exec(psqlCommand(db, 'postgres', { live: which.live ?? '' }), {
+  const live = which.live ?? '';
+  const mariadb = db.engine === 'mariadb';
+  const r = await host.exec(mariadb ? mariadbSqlCommand(db, null) : psqlCommand(db, 'postgres', { live }), {
     mutates: false,
-    stdin: LEFTOVER_DATABASES_SQL,
+    stdin: mariadb ? mariadbLeftoversSql(live) : LEFTOVER_DATABASES_SQL,
     reject: false,
   });
   if (r.exitCode !== 0) {
     throw new BackupError(
       'database-step-failed',
-      `cannot list the databases on ${host.target.name}: ${lastLines(r.stderr) || `psql exited with ${r.exitCode}`}`,
+      `cannot list the databases on ${host.target.name}: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`,
     );
   }
   const found: Leftover[] = [];

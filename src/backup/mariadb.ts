@@ -143,3 +143,20 @@ export function mariadbExistingSql(names: readonly string[]): string {
   const list = names.map((n) => `'${mariadbName(n, 'database')}'`).join(', ');
   return `SELECT schema_name FROM information_schema.schemata WHERE schema_name IN (${list});\n`;
 }
+
+/**
+ * The databases `backup prune` may remove, as LEFTOVER_DATABASES_SQL lists them on PostgreSQL (commands.ts): name,
+ * size (data and indexes), sessions using it; restore tests' scratch databases, and `live`'s replaced and restored
+ * copies (none when `live` is '').
+ */
+export function mariadbLeftoversSql(live: string): string {
+  const copies = live === '' ? '' : ` OR left(s.schema_name, ${live.length + 1}) = '${mariadbName(live, 'database')}_'`;
+  return `SELECT s.schema_name,
+  (SELECT coalesce(sum(t.data_length + t.index_length), 0) FROM information_schema.tables t
+    WHERE t.table_schema = s.schema_name),
+  (SELECT count(*) FROM information_schema.processlist p WHERE p.db = s.schema_name)
+  FROM information_schema.schemata s
+ WHERE s.schema_name LIKE 'coopctl\\_scratch\\_%'${copies}
+ ORDER BY 1;
+`;
+}

@@ -16,6 +16,7 @@ import { createBackup } from '../../src/backup/create.js';
 import { parseIdentities } from '../../src/backup/crypto.js';
 import { parseReport, swapDatabases } from '../../src/backup/database.js';
 import { findHostCopy, restoreFromHostCopy } from '../../src/backup/hostCopy.js';
+import { databaseLeftovers } from '../../src/backup/leftovers.js';
 import { mariadbSize } from '../../src/backup/mariadbHost.js';
 import { inMariaDbScratchServer } from '../../src/backup/mariadbScratch.js';
 import { restoreNames, restoreScratch, restoreToNewDatabase } from '../../src/backup/restore.js';
@@ -279,6 +280,29 @@ describe('backup create of a MariaDB database, on its host', () => {
     });
     const wiki = { service: 'wiki', database: { ...db, engine: 'mariadb' } };
     await expect(appSchemaMark(host, wiki as unknown as Target)).rejects.toThrow(/no migration ledger/);
+  });
+
+  it('backup prune finds what restores left on MariaDB: replaced copies of the live database and scratch databases', async () => {
+    for (const name of [
+      'mediawiki_before_20261207_101010',
+      'coopctl_scratch_20261207_101010_ab12',
+      'mediawikix_before',
+    ])
+      mariadbSql(
+        server,
+        ROOT_PASSWORD,
+        `CREATE DATABASE ${name}; CREATE TABLE ${name}.t (a int); INSERT INTO ${name}.t VALUES (1);`,
+      );
+    const target = { ...db, engine: 'mariadb' as const };
+    const found = await databaseLeftovers(host, target, { live: 'mediawiki', scratch: true });
+    expect(found.map((l) => [l.kind, l.name, l.createdAt])).toEqual([
+      ['scratch-database', 'coopctl_scratch_20261207_101010_ab12', '2026-12-07T10:10:10Z'],
+      ['replaced-database', 'mediawiki_before_20261207_101010', '2026-12-07T10:10:10Z'],
+    ]);
+    expect(found.every((l) => (l.size ?? 0) > 0 && !l.inUse)).toBe(true);
+    for (const l of found) await l.remove();
+    expect(await databaseLeftovers(host, target, { live: 'mediawiki', scratch: true })).toEqual([]);
+    expect(mariadbSql(server, ROOT_PASSWORD, "SHOW DATABASES LIKE 'mediawikix_before'")).toContain('mediawikix_before');
   });
 
   it("preflight's app-backup check asks mariadb-dump where the app's database runs, not pg_dump", async () => {
