@@ -16,7 +16,8 @@ const major = (v: string) => Number(v.split('.')[0]);
 export const databaseProbe: DoctorProbe = {
   id: 'postgresql',
   scope: 'target',
-  appliesTo: (t) => t.database !== undefined,
+  // a MariaDB database: the database-image probe checks its engine, and backups check mariadb-dump (app-backup)
+  appliesTo: (t) => t.database !== undefined && t.database.engine !== 'mariadb',
   async run({ target: t, facts }) {
     const db = t.database!;
     const where = db.swarmService ?? db.container ?? t.host.name;

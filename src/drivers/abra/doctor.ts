@@ -244,33 +244,55 @@ const appProbe: DoctorProbe = {
   },
 };
 
-/** The app's database service and what its image is: coopctl dumps only PostgreSQL. */
+const ENGINES = {
+  postgres: { name: 'PostgreSQL', dump: 'pg_dump', tools: 'pg_dump and pg_restore' },
+  mariadb: { name: 'MariaDB', dump: 'mariadb-dump', tools: 'mariadb-dump and mariadb' },
+} as const;
+
+type ImageVerdict = Pick<DoctorFinding, 'status' | 'found' | 'assumes' | 'action'>;
+
+/**
+ * What the image of an app's database service tells, against what coopctl.yaml says of it: `engine` is its
+ * database.engine (undefined: no database:, abra app backup takes the backups).
+ */
+export function databaseImageVerdict(
+  service: string,
+  image: string | undefined,
+  configured: { name: string; engine?: 'postgres' | 'mariadb' } | undefined,
+): ImageVerdict {
+  const expected = configured ? ENGINES[configured.engine ?? 'postgres'] : undefined;
+  const assumes = configured
+    ? `coopctl dumps ${configured.name} with ${expected!.dump} in ${service}: a ${expected!.name} server ` +
+      '(database.engine in coopctl.yaml)'
+    : 'coopctl does not dump it (no database: in coopctl.yaml): abra app backup does';
+  if (image === undefined) {
+    const action = configured ? 'backups fail: the dump has nowhere to run' : 'nothing';
+    return { status: configured ? 'fail' : 'ok', found: `no swarm service ${service}`, assumes, action };
+  }
+  const db = databaseImage(image);
+  const engine = db ? ` → ${db.engine} ${db.version ?? '(version not in the tag)'}` : '';
+  const found = `${service}: ${image || '(no image)'}${engine}`;
+  if (!db) return { status: 'unknown', found, assumes, action: 'engine not told' };
+  if (expected && db.engine !== expected.name) {
+    const fix = db.engine === 'MariaDB' ? 'engine: mariadb' : db.engine === 'PostgreSQL' ? 'engine: postgres' : '';
+    const action = `backups fail: the image is ${db.engine}, not ${expected.name}: ${
+      fix ? `set database.${fix}` : 'remove its database: and let abra app backup take them'
+    }`;
+    return { status: 'fail', found, assumes, action };
+  }
+  const action = expected ? `dumps and restores it with its own ${expected.tools}` : 'nothing';
+  return { status: db.version ? 'ok' : 'unknown', found, assumes, action };
+}
+
+/** The app's database service and what its image is, against the engine coopctl.yaml names. */
 const databaseImageProbe: DoctorProbe = {
   id: 'database-image',
   scope: 'target',
   async run({ workspace: ws, target: t }) {
     const name = t.database?.swarmService ?? `${stackName(abraConfig(t).domain)}_${t.database?.container ?? 'db'}`;
-    const subject = `${t.service}/${t.env}`;
     const svc = (await swarmServices(ws, t)).find((s) => s.name === name);
-    const assumes = t.database
-      ? `coopctl dumps ${t.database.name} with pg_dump in ${name}: a PostgreSQL server`
-      : `coopctl does not dump it (no database: in coopctl.yaml): abra app backup does`;
-    if (!svc) {
-      const found = `no swarm service ${name}`;
-      const action = t.database ? `backups of ${subject} fail: pg_dump has nowhere to run` : 'nothing';
-      return [finding('database-image', subject, t.database ? 'fail' : 'ok', { found, assumes, action })];
-    }
-    const image = svc.image ?? '';
-    const db = databaseImage(image);
-    const engine = db ? ` → ${db.engine} ${db.version ?? '(version not in the tag)'}` : '';
-    const found = `${name}: ${image || '(no image)'}${engine}`;
-    if (!db) return [finding('database-image', subject, 'unknown', { found, assumes, action: 'engine not told' })];
-    if (t.database && db.engine !== 'PostgreSQL') {
-      const action = `backups of ${subject} fail: remove its database: and let abra app backup take them`;
-      return [finding('database-image', subject, 'fail', { found, assumes, action })];
-    }
-    const action = t.database ? 'dumps and restores it with its own pg_dump and pg_restore' : 'nothing';
-    return [finding('database-image', subject, db.version ? 'ok' : 'unknown', { found, assumes, action })];
+    const v = databaseImageVerdict(name, svc ? (svc.image ?? '') : undefined, t.database);
+    return [finding('database-image', `${t.service}/${t.env}`, v.status, v)];
   },
 };
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePgDumpVersion } from '../../../src/checks/doctor/database.js';
 import { readToolAnswer, toolVersionCommand } from '../../../src/checks/doctor/tools.js';
 import { renderDoctorReport } from '../../../src/cli/commands/doctor.js';
-import { databaseImage, helpFlags, helpVerdict } from '../../../src/drivers/abra/doctor.js';
+import { databaseImage, databaseImageVerdict, helpFlags, helpVerdict } from '../../../src/drivers/abra/doctor.js';
 import { parseAnsibleConfigFile } from '../../../src/drivers/ansible/doctor.js';
 import type { DoctorReport } from '../../../src/operations/doctor.js';
 import { cobraHelp } from '../../doubles/abra/help.js';
@@ -153,5 +153,23 @@ describe('the report', () => {
         '1 ok, 0 warn, 1 fail, 1 unknown: something fails',
       ].join('\n'),
     );
+  });
+});
+
+describe('database-image: the image of an app database service against database.engine', () => {
+  const svc = 'wiki_social_coop_db';
+  it('MariaDB named mariadb: ok, dumped with mariadb-dump', () => {
+    const v = databaseImageVerdict(svc, 'mariadb:10.11', { name: 'mediawiki', engine: 'mariadb' });
+    expect(v).toMatchObject({ status: 'ok', found: `${svc}: mariadb:10.11 → MariaDB 10.11` });
+    expect(v.assumes).toContain('with mariadb-dump in wiki_social_coop_db: a MariaDB server');
+  });
+  it('a MariaDB image where coopctl.yaml says postgres (the default): fail, naming engine: mariadb', () => {
+    const v = databaseImageVerdict(svc, 'mariadb:10.11', { name: 'mediawiki' });
+    expect(v.status).toBe('fail');
+    expect(v.action).toBe('backups fail: the image is MariaDB, not PostgreSQL: set database.engine: mariadb');
+  });
+  it('no database: and no such service: nothing to check', () => {
+    expect(databaseImageVerdict(svc, undefined, undefined)).toMatchObject({ status: 'ok', action: 'nothing' });
+    expect(databaseImageVerdict(svc, undefined, { name: 'x', engine: 'mariadb' }).status).toBe('fail');
   });
 });
