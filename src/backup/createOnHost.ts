@@ -12,6 +12,7 @@ import { backupDir, FILE_NAMES, newBackupId } from './ids.js';
 import { buildManifest, serializeManifest, type BackupFile, type Manifest } from './manifest.js';
 import { throttled } from './progress.js';
 import { parseSent, relayCommand, type Sent } from './send.js';
+import type { BackupStore } from './store/types.js';
 import { relayToStore } from './transfer.js';
 
 /**
@@ -171,9 +172,19 @@ export async function sendOffsite(o: CreateBackupOptions, c: HostCopied): Promis
     return manifest;
   } catch (err) {
     await store.delete(written).catch(() => {});
+    await discardUnfinished(store, dir);
     await removeHostCopy(source.host, c.copy);
     throw err;
   }
+}
+
+/**
+ * What an upload the host could not finish left in the store (an S3 multipart upload, when rclone was stopped with
+ * its connection): aborted, best effort; what remains is no object, and `backup prune` clears it later.
+ */
+async function discardUnfinished(store: BackupStore, dir: string): Promise<void> {
+  const left = await store.unfinished(dir).catch(() => []);
+  for (const w of left) await store.discard(w).catch(() => {});
 }
 
 /** The on-host retention, never removing a copy a change uses; when that cannot be told, nothing is removed. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, type CliResult } from '../helpers/cli.js';
-import { appEnvFile, sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { appEnvFile, sshToHost, startSandbox, type TestSandbox, replacedTasksGone } from '../helpers/sandbox.js';
 import { startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
 import { serversUpstream } from '../world/coopcloud/server.js';
 import { sandboxLayout } from '../world/layout.js';
@@ -57,23 +57,6 @@ function sql(stack: string, db: string, query: string): string {
 const migrations = () => Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT count(*) FROM schema_migrations'));
 const posts = () =>
   Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT count(*) FROM bonfire_data_social_post_content'));
-
-/** Waits until no `app` task the swarm replaced still runs (a failed version's task migrating on boot). */
-async function replacedTasksGone(stack: string): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const r = sshToHost(sb.dir, 'hypha', `docker service ps --format '{{json .}}' ${stack}_app`);
-    expect(r.code, r.stderr).toBe(0);
-    const tasks = r.stdout
-      .toString()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, string>);
-    if (!tasks.some((t) => t.DesiredState === 'Shutdown' && t.CurrentState.startsWith('Running'))) return;
-    if (Date.now() > deadline) throw new Error(`${stack}_app: a replaced task still runs:\n${r.stdout}`);
-    await new Promise((res) => setTimeout(res, 1000));
-  }
-}
 
 const serversDir = () => path.dirname(bonfireEnv);
 const upstream = () => serversUpstream(sandboxLayout(sb.dir).abraDir, path.basename(serversDir()));
@@ -142,7 +125,7 @@ describe('coopctl upgrade of a Co-op Cloud app', () => {
     }
     expect(await version('bonfire', 'prod')).toBe(B1);
     // 2.0.1's task migrated on boot after its health had failed; once it is gone, the database is the one of before
-    await replacedTasksGone('bonfire_sandbox');
+    await replacedTasksGone(sb.dir, 'bonfire_sandbox');
     expect({ migrations: migrations(), posts: posts() }).toEqual(before);
     const [last] = await history('bonfire');
     expect(last).toMatchObject({ service: 'bonfire', env: 'prod', status: 'rolled-back', from: B1, to: B3 });
@@ -161,7 +144,7 @@ describe('coopctl upgrade of a Co-op Cloud app', () => {
       await sb.fault('--clear', 'bonfire');
     }
     expect(await version('bonfire', 'prod')).toBe(B1);
-    await replacedTasksGone('bonfire_sandbox');
+    await replacedTasksGone(sb.dir, 'bonfire_sandbox');
     expect({ migrations: migrations(), posts: posts() }).toEqual(before);
   }, 240_000);
 

@@ -129,3 +129,20 @@ export function appEnvFile(dir: string, domain: string): string {
   const servers = path.join(sandboxLayout(dir).abraDir, 'servers');
   return path.join(servers, readdirSync(servers)[0], `${domain}.env`);
 }
+
+/** Waits until no `app` task the swarm replaced still runs (a failed version's task migrating on boot). */
+export async function replacedTasksGone(dir: string, stack: string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const r = sshToHost(dir, 'hypha', `docker service ps --format '{{json .}}' ${stack}_app`);
+    if (r.code !== 0) throw new Error(`docker service ps on hypha: ${r.stderr}`);
+    const tasks = r.stdout
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    if (!tasks.some((t) => t.DesiredState === 'Shutdown' && t.CurrentState.startsWith('Running'))) return;
+    if (Date.now() > deadline) throw new Error(`${stack}_app: a replaced task still runs:\n${r.stdout}`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
