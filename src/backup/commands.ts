@@ -27,18 +27,12 @@ export interface DbTarget {
   dockerContainer?: string;
 }
 
-interface Compression {
-  /** host: zstd next to pg_dump (less traffic); local: on this machine (spares the host's CPU). */
-  where: 'host' | 'local';
-  level: number;
-}
-
 /**
  * zstd -1: on dumps measured here it was both faster and smaller than -3
  * (bench/backup-pipeline.ts; reference/performance.md), and it spares the
  * production host's CPU.
  */
-export const DEFAULT_COMPRESSION: Compression = { where: 'host', level: 1 };
+export const DEFAULT_COMPRESSION_LEVEL = 1;
 
 const IDENT = /^\w{1,63}$/;
 

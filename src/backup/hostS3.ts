@@ -20,6 +20,8 @@ export interface HostS3 {
   forcePathStyle: boolean;
   accessKeyId: string;
   secretAccessKey: string;
+  /** backup.stores.NAME.partSize: the smallest part of an upload, in bytes (default 16 MiB). */
+  partSize?: number;
 }
 
 const LINE = /^[^\n\r]*$/;
@@ -61,12 +63,12 @@ const MIB = 1024 * 1024;
 
 /**
  * rclone streams an upload of unknown length in parts of --s3-chunk-size (default 5 MiB, at most 10,000 parts:
- * 48 GiB). The file's size is known: parts of at least 16 MiB (fewer requests), larger for a file that would
- * need more than 9,000 (the age overhead and some margin stay below S3's limit). rclone buffers about
- * 4 parts in memory on the host.
+ * 48 GiB). The file's size is known: parts of at least `partBytes` (the store's partSize, default 16 MiB: fewer
+ * requests), larger for a file that would need more than 9,000 (the age overhead and some margin stay below S3's
+ * limit). rclone buffers about 4 parts in memory on the host.
  */
-export function chunkSize(fileBytes: number): string {
-  const mib = Math.max(16, Math.ceil(fileBytes / 9000 / MIB));
+export function chunkSize(fileBytes: number, partBytes = 16 * MIB): string {
+  const mib = Math.max(Math.ceil(partBytes / MIB), Math.ceil(fileBytes / 9000 / MIB));
   return `${mib}M`;
 }
 
@@ -84,7 +86,12 @@ interface HostUpload {
  */
 export function uploadCommand(s: HostS3, u: HostUpload): { cmd: ShellLine; stdin: string } {
   const a = sendArgs(u.file, u.recipients);
-  return s3Command(s, hostProgram('send'), [a.file, s3Object(s, u.key), chunkSize(u.fileBytes), ...a.recipients]);
+  return s3Command(s, hostProgram('send'), [
+    a.file,
+    s3Object(s, u.key),
+    chunkSize(u.fileBytes, s.partSize),
+    ...a.recipients,
+  ]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ConfigError } from '../kernel/errors.js';
 import { assertName } from '../kernel/validate.js';
 import type { RemoteHost } from '../remote/ssh.js';
-import { assertDbTarget, assertLevel, DEFAULT_COMPRESSION, type DbTarget } from './commands.js';
+import { assertDbTarget, assertLevel, DEFAULT_COMPRESSION_LEVEL, type DbTarget } from './commands.js';
 import { assertRecipients } from './crypto.js';
 import type { HistoryHost } from './inUse.js';
 import type { EncryptionInfo } from './manifest.js';
@@ -34,7 +34,7 @@ export interface CreateBackupOptions {
   /** Unset: refused unless allowPlaintext. */
   encryption?: EncryptionSettings | null;
   allowPlaintext?: boolean;
-  /** zstd's level on the host (DEFAULT_COMPRESSION's unless given). */
+  /** zstd's level on the host (DEFAULT_COMPRESSION_LEVEL unless given). */
   compression?: { level?: number };
   coopctlVersion: string;
   /**
@@ -57,7 +57,7 @@ export function backupSettings(o: CreateBackupOptions): {
   assertName(o.source.service, 'service');
   assertName(o.source.env, 'environment');
   assertDbTarget(o.source.db);
-  const level = assertLevel(o.compression?.level ?? DEFAULT_COMPRESSION.level);
+  const level = assertLevel(o.compression?.level ?? DEFAULT_COMPRESSION_LEVEL);
   const recipients = o.encryption?.recipients ?? [];
   if (recipients.length > 0) assertRecipients(recipients);
   else if (!o.allowPlaintext) {

@@ -138,6 +138,7 @@ const s3Store = z.strictObject({
   forcePathStyle: z.boolean().default(false),
   accessKeyId: secretRef,
   secretAccessKey: secretRef,
+  /** The smallest part of a multipart upload by a host (rclone's --s3-chunk-size), in bytes. */
   partSize: z
     .number()
     .int()

@@ -39,6 +39,7 @@ async function openStore(name: string, cfg: StoreConfig, deps: StoreDeps): Promi
     forcePathStyle: cfg.forcePathStyle,
     accessKeyId,
     secretAccessKey,
+    partSize: cfg.partSize,
   });
 }
 

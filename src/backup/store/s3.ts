@@ -59,6 +59,7 @@ export class S3Store implements BackupStore {
       forcePathStyle: s.forcePathStyle,
       accessKeyId: s.accessKeyId,
       secretAccessKey: s.secretAccessKey,
+      partSize: s.partSize,
     };
   }
 

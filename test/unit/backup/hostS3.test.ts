@@ -127,6 +127,8 @@ describe('host-side S3 builders (rclone, configured by environment, credentials 
     expect(s3Object({ ...hostile, prefix: '' }, 'a/b')).toBe('coopctl:coopctl-backups/a/b');
     expect(chunkSize(1)).toBe('16M');
     expect(chunkSize(500 * 1024 ** 3)).toBe('57M');
+    expect(chunkSize(1, 5 * 1024 ** 2)).toBe('5M'); // backup.stores.NAME.partSize
+    expect(chunkSize(500 * 1024 ** 3, 5 * 1024 ** 2)).toBe('57M');
     expect(parseSent(`stored-sha256 abc\nstored-bytes 12\nplain-sha256 ${'a'.repeat(64)}\n`)).toBeUndefined();
     expect(parseSent(`stored-sha256 ${'a'.repeat(64)}\nstored-bytes 12\n`)).toBeUndefined();
   });
