@@ -26,16 +26,14 @@ Examples:
   $ coopctl upgrade mastodon --env alpha         pick a version, read the notes and the plan, confirm
   $ coopctl upgrade mastodon --env prod --to 4.4.8 --yes
   $ coopctl upgrade bonfire --env prod           a Co-op Cloud app through abra, verified on coopctl's own terms
-  $ coopctl promote mastodon --summary mr.md     what alpha verified to prod; a summary for the merge request
+  $ coopctl promote mastodon --soak 0 --summary mr.md   alpha's verified version to prod, summary for the MR
+  $ coopctl reject mastodon 4.5.0 --reason "breaks the Loomio integration"
   $ coopctl backup restore ID --into scratch     the scheduled restore test
   $ coopctl doctor > doctor.md                   what coopctl assumes of each host and tool, to paste into an issue
 
 Exit codes:
   0 ok · 1 operation failed (the report says what state things are in) · 2 bad input or config
   (nothing ran remotely) · 3 preflight or verification refused · 4 lock held · 130 interrupted
-
-  $ coopctl promote mastodon --soak 0 --summary mr.md   alpha's verified version to prod, summary for the MR
-  $ coopctl reject mastodon 4.5.0 --reason "breaks the Loomio integration"
 
 Configuration: -c FILE, else $COOPCTL_CONFIG, else coopctl.yaml in this directory or above.`;
 

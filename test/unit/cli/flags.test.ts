@@ -79,4 +79,15 @@ describe('flags → options, in-process', () => {
     expect(await main(['-c', '/nonexistent/coopctl.yaml', 'status', '--colour'], unknown)).toBe(2);
     expect(unknown.err()).toContain('--colour');
   });
+
+  it('--help shows its examples in one block, before the exit codes', async () => {
+    const help = io();
+    expect(await main(['--help'], help)).toBe(0);
+    const text = help.out();
+    expect(text.match(/^Examples:$/gm)).toHaveLength(1);
+    const [, afterExitCodes] = text.split(/^Exit codes:$/m);
+    expect(afterExitCodes).toBeDefined();
+    expect(afterExitCodes).not.toMatch(/\$ coopctl/);
+    expect(text).toContain('$ coopctl reject mastodon 4.5.0');
+  });
 });
