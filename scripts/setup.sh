@@ -2,7 +2,7 @@
 # Installs what a fresh Debian/Ubuntu machine lacks for coopctl and its sandbox:
 # ansible-core, OpenSSH server, PostgreSQL 15, zstd, age, rclone (backups from the sandbox hosts to its S3 store),
 # gnupg and pass, git, nginx (the sandbox's caching proxy), sudo (the sandbox's host reached with sudo), shellcheck
-# (scripts/test.sh checks the host programs with it); then the npm packages.
+# (scripts/test.sh checks the host programs with it), ansible-lint (and the playbook with it); then the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,7 @@ command -v ip >/dev/null || missing+=(iproute2)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/bin/sudo ] || missing+=(sudo)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+command -v ansible-lint >/dev/null || missing+=(ansible-lint)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
