@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option, type OptionValues } from 'commander';
 import { coopctlVersion } from '../kernel/version.js';
 import { ExitCode, type ExitCodeValue } from '../kernel/errors.js';
 import { systemIO, type IO } from '../kernel/io.js';
@@ -9,10 +9,12 @@ import { reportError } from './errors.js';
  * The command tree. Kept free of domain imports so `--help` and `--version`
  * start fast: each action loads its command module on demand.
  */
-// Options come from commander untyped; each command declares the shape it reads.
-// biome-ignore lint/suspicious/noExplicitAny: commander's options are untyped; each command declares the shape it reads
-type Action = (ctx: CommandContext, opts: any, args: string[]) => Promise<unknown>;
-type Loader = () => Promise<{ run: Action }>;
+/** A command module: `run` declares the options it reads, as the command below defines them. */
+interface CommandModule<O> {
+  run(ctx: CommandContext, opts: O, args: string[]): Promise<unknown>;
+}
+/** A parsed command line, bound to its command module, run once the context exists. */
+type Runner = (ctx: CommandContext) => Promise<unknown>;
 
 const SUMMARY = 'write the Markdown summary to FILE too (0600; its directory must exist), whatever the ending';
 
@@ -39,7 +41,7 @@ Configuration: -c FILE, else $COOPCTL_CONFIG, else coopctl.yaml in this director
 
 export function buildProgram(
   io: IO,
-  onAction: (loader: Loader, cmd: Command, args: string[]) => Promise<void>,
+  onAction: (runner: Runner, cmd: Command, args: string[]) => Promise<void>,
 ): Command {
   const program = new Command('coopctl')
     .description(
@@ -61,10 +63,12 @@ export function buildProgram(
     })
     .exitOverride();
 
-  const action = (loader: Loader) =>
+  // The module's options type is the shape its command's flags give (commander's opts<T>).
+  const action = <O extends OptionValues>(loader: () => Promise<CommandModule<O>>) =>
     async function (this: Command, ...raw: unknown[]) {
       const args = raw.slice(0, -2).filter((a): a is string => typeof a === 'string');
-      await onAction(loader, this, args);
+      const opts = this.opts<O>();
+      await onAction(async (ctx) => (await loader()).run(ctx, opts, args), this, args);
     };
   const sub = (parent: Command, name: string, desc: string) =>
     parent
@@ -161,7 +165,7 @@ export function buildProgram(
       '--restore-db',
       "restore that change's pre-upgrade backup (later data is lost; the current database is kept renamed)",
     )
-    .option('--keep-db', 'keep the current database')
+    .addOption(new Option('--keep-db', 'keep the current database').conflicts('restoreDb'))
     .option('--summary <file>', SUMMARY)
     .action(action(() => import('./commands/rollback.js')));
 
@@ -193,7 +197,9 @@ export function buildProgram(
   )
     .argument('<id>')
     .option('--quick', 'only the sha256 (no key needed)')
-    .option('--restore', 'the restore test instead (as restore ID --into scratch)')
+    .addOption(
+      new Option('--restore', 'the restore test instead (as restore ID --into scratch)').conflicts('quick'),
+    )
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/verify.js')));
   sub(
@@ -296,7 +302,7 @@ export function buildProgram(
 export async function main(argv: string[], io: IO = systemIO()): Promise<ExitCodeValue> {
   let ctx: CommandContext | undefined;
   let exitCode: ExitCodeValue = ExitCode.ok;
-  const program = buildProgram(io, async (loader, cmd, args) => {
+  const program = buildProgram(io, async (runner) => {
     const global = program.opts() as GlobalOptions;
     // Loaded on demand: config, SSH and process modules stay out of --help/--version start-up.
     const { createContext } = await import('./context.js');
@@ -307,8 +313,7 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<ExitCod
       dryRun: !!global.dryRun,
       verbose: !!global.verbose,
     });
-    const mod = await loader();
-    const r = await mod.run(ctx, cmd.opts(), args);
+    const r = await runner(ctx);
     if (typeof r === 'number') exitCode = r as ExitCodeValue;
   });
   try {

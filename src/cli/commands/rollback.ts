@@ -47,7 +47,6 @@ export async function run(ctx: CommandContext, opts: RollbackOptions, [service]:
   assertName(service, 'SERVICE');
   assertName(opts.env, '--env');
   if (opts.to !== undefined) assertVersion(opts.to, '--to');
-  if (opts.restoreDb && opts.keepDb) throw new InputError('--restore-db and --keep-db exclude each other');
   const summaryFile = summaryFlag(opts.summary, ctx.cwd);
   const ws = ctx.workspace();
   const target = await ws.target(service, opts.env);

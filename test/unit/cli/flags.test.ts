@@ -90,4 +90,15 @@ describe('flags → options, in-process', () => {
     expect(afterExitCodes).not.toMatch(/\$ coopctl/);
     expect(text).toContain('$ coopctl reject mastodon 4.5.0');
   });
+
+  it('--restore-db with --keep-db is refused where the options are built: exit 2 naming both, nothing loaded', async () => {
+    const both = io();
+    const argv = ['-c', '/nonexistent/coopctl.yaml', 'rollback', 'mastodon', '--env', 'prod', '--restore-db'];
+    expect(await main([...argv, '--keep-db'], both)).toBe(2);
+    expect(both.err()).toMatch(/--keep-db.*cannot be used with.*--restore-db/);
+    expect(both.err()).not.toContain('nonexistent');
+    const verify = io();
+    expect(await main(['backup', 'verify', '20261129T101010Z-abcdef', '--quick', '--restore'], verify)).toBe(2);
+    expect(verify.err()).toMatch(/--restore.*cannot be used with.*--quick/);
+  });
 });

@@ -1,6 +1,6 @@
 import { assertBackupId, findBackup, manifestDocument, verifyBackup } from '../../../backup/index.js';
 import { isVerdictOnBackup } from '../../../backup/errors.js';
-import { CoopctlError, ExitCode, InputError } from '../../../kernel/errors.js';
+import { CoopctlError, ExitCode } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { backupIdentities, openBackupStore, restoreTestPlace } from '../../../targets/backups.js';
 import { interruptible, progressPrinter, restoreTest } from './common.js';
@@ -14,7 +14,6 @@ export async function run(
   opts: { store?: string; quick?: boolean; restore?: boolean },
   [id]: string[],
 ) {
-  if (opts.restore && opts.quick) throw new InputError('--restore and --quick: choose one');
   if (opts.restore) return restoreTest(ctx, id, opts.store);
   assertBackupId(id);
   const ws = ctx.workspace();
