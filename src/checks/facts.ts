@@ -1,3 +1,4 @@
+import { Memo } from '../kernel/memo.js';
 import { ToolOutputError } from '../kernel/errors.js';
 import { psqlQuery } from '../remote/compose.js';
 import type { TargetFacts } from '../targets/check.js';
@@ -10,7 +11,7 @@ import { mariadbSize } from '../backup/mariadbHost.js';
  * plan that need them (several want the database size, for instance).
  */
 export class HostFacts implements TargetFacts {
-  private memo = new Map<string, Promise<unknown>>();
+  private readonly memo = new Memo();
 
   constructor(
     readonly ws: Workspace,
@@ -18,12 +19,7 @@ export class HostFacts implements TargetFacts {
   ) {}
 
   private once<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    let p = this.memo.get(key) as Promise<T> | undefined;
-    if (!p) {
-      p = fn();
-      this.memo.set(key, p);
-    }
-    return p;
+    return this.memo.once(key, fn);
   }
 
   private db(): ServiceDatabase {

@@ -197,9 +197,7 @@ export function buildProgram(
   )
     .argument('<id>')
     .option('--quick', 'only the sha256 (no key needed)')
-    .addOption(
-      new Option('--restore', 'the restore test instead (as restore ID --into scratch)').conflicts('quick'),
-    )
+    .addOption(new Option('--restore', 'the restore test instead (as restore ID --into scratch)').conflicts('quick'))
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/verify.js')));
   sub(

@@ -1,3 +1,4 @@
+import { Memo } from '../kernel/memo.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
@@ -15,13 +16,15 @@ export interface Become {
 
 /** A host as the Ansible inventory describes it: the single source of addresses. */
 export interface InventoryHost {
+  /** The inventory name (rhizome); used in messages. */
   name: string;
+  /** ansible_host, else the inventory name: what `ssh -G` resolves (an ssh_config alias works). */
   address: string;
   port: number;
   user: string;
   /** ansible_port / ansible_user set: they then win over the ssh_config, as in Ansible. */
   explicit?: { port: boolean; user: boolean };
-  /** ansible_become on: coopctl's commands on the host run through sudo, as the playbook's tasks do. */
+  /** ansible_become on: coopctl's commands on the host run through sudo (as this user), as the playbook's do. */
   become?: Become;
   /** Host variables: coopctl_* paths and those the service profiles name are the ones coopctl reads (and caches). */
   vars: Record<string, unknown>;
@@ -186,7 +189,7 @@ function cacheFile(env: NodeJS.ProcessEnv, fingerprint: string): string {
  * costs a Python start-up (~0.4 s) on every command otherwise.
  */
 export class InventoryCache {
-  private readonly loading = new Map<string, Promise<Inventory>>();
+  private readonly loading = new Memo();
   private readonly keep: (name: string) => boolean;
 
   constructor(
@@ -199,12 +202,7 @@ export class InventoryCache {
   }
 
   get(file: string): Promise<Inventory> {
-    let p = this.loading.get(file);
-    if (!p) {
-      p = this.load(file);
-      this.loading.set(file, p);
-    }
-    return p;
+    return this.loading.once(file, () => this.load(file));
   }
 
   private async load(file: string): Promise<Inventory> {

@@ -19,21 +19,11 @@ import { SshKeys } from './sshAuth.js';
 import { fallbackEffective, parseHop, resolveSshConfig, SshClientMissing, type SshEffective } from './sshConfig.js';
 import { toShell, type RemoteCommand } from './quote.js';
 import { sudoRefusal, withBecome } from './become.js';
-import type { Become } from '../config/inventory.js';
+import type { InventoryHost } from '../config/inventory.js';
 import { stalledText, type ProgressWatch } from './progress.js';
 
-export interface SshTarget {
-  /** Inventory name (rhizome); used in messages. */
-  name: string;
-  /** ansible_host, else the inventory name: what `ssh -G` resolves (an ssh_config alias works). */
-  address: string;
-  port: number;
-  user: string;
-  /** Whether the inventory set port and user; only then do they override the ssh_config (as in Ansible). */
-  explicit?: { port: boolean; user: boolean };
-  /** ansible_become: every command then runs through sudo as this user. */
-  become?: Become;
-}
+/** What coopctl's SSH needs of an inventory host. */
+export type SshTarget = Pick<InventoryHost, 'name' | 'address' | 'port' | 'user' | 'explicit' | 'become'>;
 
 /** The files coopctl's SSH and Ansible's ssh share (each unset: OpenSSH's own). */
 export interface SshFiles {

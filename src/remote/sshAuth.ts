@@ -1,3 +1,4 @@
+import { Memo } from '../kernel/memo.js';
 import { existsSync, readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import { InputError, RemoteError } from '../kernel/errors.js';
@@ -40,7 +41,7 @@ function parsed(data: Buffer, passphrase?: string): ParsedKey | Error {
  * memory only; prompts are serialised so parallel connections ask once.
  */
 export class SshKeys {
-  private readonly unlocked = new Map<string, Promise<ParsedKey>>();
+  private readonly unlocked = new Memo();
 
   constructor(private readonly src: KeySource) {}
 
@@ -51,12 +52,7 @@ export class SshKeys {
   }
 
   private configuredKey(file: string): Promise<ParsedKey> {
-    let p = this.unlocked.get(file);
-    if (!p) {
-      p = this.unlock(file);
-      this.unlocked.set(file, p);
-    }
-    return p;
+    return this.unlocked.once(file, () => this.unlock(file));
   }
 
   private async unlock(file: string): Promise<ParsedKey> {

@@ -1,3 +1,4 @@
+import { Memo } from '../kernel/memo.js';
 import { hostVar, InventoryCache } from '../config/inventory.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ServiceConfig } from '../config/schema.js';
@@ -30,7 +31,7 @@ export class Workspace {
   /** What Ansible's ssh is given too, so both check host keys against the same files. */
   readonly sshFiles: SshFiles;
 
-  private readonly memo = new Map<string, unknown>();
+  private readonly memo = new Memo();
 
   constructor(
     readonly loaded: LoadedConfig,
@@ -208,8 +209,7 @@ export class Workspace {
 
   /** One instance per run of something costly to make (a tool's client, a version catalogue). */
   once<T>(key: string, make: () => T): T {
-    if (!this.memo.has(key)) this.memo.set(key, make());
-    return this.memo.get(key) as T;
+    return this.memo.once(key, make);
   }
 
   /** A version-source URL from the config: remote URLs as they are, local paths relative to the config file. */

@@ -1,3 +1,4 @@
+import { Memo } from '../../kernel/memo.js';
 import path from 'node:path';
 import type { ProcessRunner } from '../../kernel/process.js';
 
@@ -29,20 +30,17 @@ function parseConfigDump(text: string): OperatorSettings {
   return { names, callbacks, sshArgs };
 }
 
-const read = new Map<string, Promise<OperatorSettings>>();
+const read = new Memo();
 
 /** Read once per playbook directory and run; an Ansible that cannot tell counts as setting nothing. */
 export function operatorSettings(runner: ProcessRunner, playbook: string): Promise<OperatorSettings> {
   const cwd = path.dirname(playbook);
-  let settings = read.get(cwd);
-  if (!settings) {
-    settings = runner
+  return read.once(cwd, () =>
+    runner
       .run('ansible-config', ['dump', '--only-changed', '-t', 'all'], { mutates: false, cwd, reject: false })
       .then((r) => parseConfigDump(r.exitCode === 0 ? r.stdout : ''))
-      .catch(() => parseConfigDump(''));
-    read.set(cwd, settings);
-  }
-  return settings;
+      .catch(() => parseConfigDump('')),
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Memo } from '../../kernel/memo.js';
 import path from 'node:path/posix';
 import { hostVar } from '../../config/inventory.js';
 import { RemoteError, ToolOutputError } from '../../kernel/errors.js';
@@ -106,21 +107,16 @@ export function instanceHostOf(lines: string, where: string): string {
 export const instanceEnvFile = (t: Target) => path.join(t.paths.dataDir, '.env.production');
 
 /** Per run (one RemoteHost per host and run), per env file: the instance's host, read once. */
-const instanceHosts = new WeakMap<RemoteHost, Map<string, Promise<string>>>();
+const instanceHosts = new WeakMap<RemoteHost, Memo>();
 
 /** The Host header of every request on the host: read from the host's .env.production once per run. */
 export function instanceHost(t: Target): Promise<string> {
   const file = instanceEnvFile(t);
   let byFile = instanceHosts.get(t.remote);
-  if (!byFile) instanceHosts.set(t.remote, (byFile = new Map()));
-  let p = byFile.get(file);
-  if (!p) {
-    p = readDomainLines(t).then((lines) => instanceHostOf(lines, `${t.host.name}:${file}`));
-    byFile.set(file, p);
-    // a failed read (the host unreachable for a moment) is tried again by the next request
-    p.catch(() => byFile.delete(file));
-  }
-  return p;
+  if (!byFile) instanceHosts.set(t.remote, (byFile = new Memo()));
+  return byFile.retrying(file, () =>
+    readDomainLines(t).then((lines) => instanceHostOf(lines, `${t.host.name}:${file}`)),
+  );
 }
 
 /** The LOCAL_DOMAIN / WEB_DOMAIN lines of .env.production on the host, and no other line of it. */
