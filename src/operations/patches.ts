@@ -1,6 +1,6 @@
 import { HistoryStore } from '../history/records.js';
 import type { Finding } from '../targets/profile.js';
-import { type LoadedPatchSet, loadRecordedPatchSet, type PatchSet, patchedTag } from '../targets/patches.js';
+import { type LoadedPatchSet, loadRecordedPatchSet, patchedTag, recordedPatchSet } from '../targets/patches.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 
@@ -27,6 +27,6 @@ export function patchesFinding(patches: LoadedPatchSet | null, to: string): Find
 export async function patchesRunning(ws: Workspace, t: Target, version: string): Promise<LoadedPatchSet | null> {
   const records = await new HistoryStore(t.remote, t.paths.stateDir).list(t.service, t.env, 50);
   const last = records.find((r) => r.status === 'succeeded' && r.to === version);
-  const ran = last?.details.patchSet as PatchSet | null | undefined;
+  const ran = recordedPatchSet(last);
   return ran ? loadRecordedPatchSet(ws.loaded, ran) : null;
 }

@@ -8,18 +8,12 @@ import type { ChangePlan } from '../pipeline/change.js';
 import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
-import { patchSetOf } from '../targets/patches.js';
+import { patchSetOf, recordedPatchSet } from '../targets/patches.js';
 import { refuseRejected } from './rejections.js';
 import { planUpgrade, readVersionChoice } from './upgrade.js';
 
 const DEFAULT_SOAK_MS = 24 * 3_600_000;
 const CHANGES = ['upgrade', 'rollback', 'promote'];
-
-/** A record's patch set, as the patch-set workstream writes it (absent without patches). */
-interface PatchSet {
-  digest: string;
-  patches: Array<{ file: string; sha256: string }>;
-}
 
 /** --from and --to along the service's `promotion:` chain: --to defaults to the last, --from to the one before. */
 export function promotionStep(
@@ -67,11 +61,6 @@ async function lastChange(t: Target, versionMoved: boolean): Promise<{ record?: 
       (!versionMoved || (!!r.from && r.from !== r.to)),
   );
   return { record, hostNow };
-}
-
-function recordedPatchSet(r: HistoryRecord | undefined): PatchSet | undefined {
-  const p = r?.details.patchSet as PatchSet | undefined;
-  return p && typeof p.digest === 'string' ? p : undefined;
 }
 
 /** The patch-set digest the target's config gives: what a promotion deploys there (the source's may differ). */

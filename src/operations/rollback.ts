@@ -12,7 +12,7 @@ import {
   verifyStage,
 } from '../pipeline/library.js';
 import { openBackupStore } from '../targets/backups.js';
-import { loadPatchSet, loadRecordedPatchSet, type PatchSet } from '../targets/patches.js';
+import { loadPatchSet, loadRecordedPatchSet, recordedPatchSet } from '../targets/patches.js';
 import type { Finding, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
@@ -121,7 +121,7 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
         ]
       : [];
   const patches = loadPatchSet(ws.loaded, t.service, t.env);
-  const undone = c.undoes?.details.patchSet as PatchSet | null | undefined;
+  const undone = recordedPatchSet(c.undoes);
   return {
     operation: 'rollback',
     service: t.service,

@@ -1,3 +1,4 @@
+import type { HistoryRecord } from '../history/records.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -47,6 +48,12 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 function patchSetDigest(patches: ReadonlyArray<{ file: string; sha256: string }>): string {
   const lines = patches.map((p) => `${path.basename(p.file)} ${p.sha256}`).sort();
   return sha256(lines.map((l) => `${l}\n`).join(''));
+}
+
+/** The patch set a history record carries (`details.patchSet`): none when the change deployed without patches. */
+export function recordedPatchSet(r: HistoryRecord | undefined): PatchSet | undefined {
+  const p = r?.details.patchSet as PatchSet | null | undefined;
+  return p && typeof p.digest === 'string' && Array.isArray(p.patches) ? p : undefined;
 }
 
 /** The tag of the image built from `version` with the set (the playbook builds the same). */
