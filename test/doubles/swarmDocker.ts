@@ -25,7 +25,7 @@ import { advanceSwarm } from './abra/tasks.js';
 import { envFlags, has, parseArgs, tabulate, UsageError, type Parsed } from './dockerArgs.js';
 import { DOCKER_PERMISSION_DENIED, daemonReachable } from './dockerDaemon.js';
 import { ensureSystemPath } from './mastodon/config.js';
-import { dockerInfo, isScratchContainer, scratchExec, scratchRm, scratchRun } from './scratchContainers.js';
+import { parseExecArgs, plainContainerCommand } from './scratchContainers.js';
 
 interface Task {
   id: string;
@@ -218,15 +218,9 @@ function containerEnv(db: SwarmDb): NodeJS.ProcessEnv {
 
 /** `docker exec [-i] ID ARGV...`: in a `db` task, ARGV runs against the app's server with the container's stdio. */
 async function exec(file: string, args: string[]): Promise<number> {
-  const p = parseArgs(
-    args,
-    ['-i', '--interactive', '-t', '--tty', '-d', '--detach', '--privileged'],
-    ['-e', '--env', '-u', '--user', '-w', '--workdir'],
-    true,
-  );
+  const p = parseExecArgs(args);
   const [id, ...argv] = p.positionals;
   if (!id || !argv.length) throw new UsageError('"docker exec" requires at least 2 arguments.');
-  if (isScratchContainer(path.dirname(file), id)) return scratchExec(path.dirname(file), p, id, argv);
   // source: docker/cli cli/streams/in.go:37-42 (CheckTty: -i with -t from a client whose stdin is not a terminal)
   if (has(p, '-t', '--tty') && has(p, '-i', '--interactive') && !process.stdin.isTTY) {
     process.stderr.write('the input device is not a TTY\n');
@@ -394,12 +388,9 @@ async function main(argv: string[]): Promise<number> {
   const file = swarmPath(root);
   advanceSwarm(file);
   if (cmd === 'ps' || (cmd === 'container' && rest[0] === 'ls')) return ps(file, cmd === 'ps' ? rest : rest.slice(1));
+  const plain = plainContainerCommand(root, argv);
+  if (plain !== undefined) return plain;
   if (cmd === 'exec') return exec(file, rest);
-  if (cmd === 'run' || (cmd === 'container' && rest[0] === 'run'))
-    return scratchRun(root, cmd === 'run' ? rest : rest.slice(1));
-  if (cmd === 'rm' || (cmd === 'container' && rest[0] === 'rm'))
-    return scratchRm(root, cmd === 'rm' ? rest : rest.slice(1));
-  if (cmd === 'info') return dockerInfo(root, rest);
   if (cmd === 'service' && (rest[0] === 'ls' || rest[0] === 'list')) return serviceLs(file, rest.slice(1));
   if (cmd === 'service' && rest[0] === 'scale') return serviceScale(file, rest.slice(1));
   if (cmd === 'service' && rest[0] === 'ps') return servicePs(file, rest.slice(1));
