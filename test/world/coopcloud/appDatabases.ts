@@ -92,15 +92,17 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-/** Docker's secrets, made once as an operator's `abra app secret generate` would: random, never in swarm.json. */
+/**
+ * Docker's secrets, made once: random, never in swarm.json. Harsher than `abra app secret generate`'s letters and
+ * digits: an operator may `abra app secret insert` any text, so each holds quotes, a `$`, a backslash and a space.
+ */
 function writeSecrets(db: SwarmDb): void {
   mkdirSync(db.secrets!, { recursive: true, mode: 0o700 });
   for (const name of ['db_root_password', 'db_password'] as const) {
     const file = dbSecretFile(db, name);
-    if (!existsSync(file)) writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o400 });
+    const secret = `${randomBytes(12).toString('base64url')} "'$x\\`;
+    if (!existsSync(file)) writeFileSync(file, secret, { mode: 0o400 });
   }
-  // The image's client finds the server on its compiled-in socket; here $MYSQL_HOME/my.cnf says where it is.
-  writeFileSync(path.join(db.dir, 'my.cnf'), `[client-server]\nsocket=${db.socket}\n`);
 }
 
 /** Creates, starts and seeds an app's server (idempotent: an existing database is kept). */
@@ -113,6 +115,8 @@ export async function createAppDatabase(
   if (isMariaDb(db)) {
     mkdirSync(db.dir, { recursive: true });
     writeSecrets(db);
+    // The image's client finds the server on its compiled-in socket; here $MYSQL_HOME/my.cnf says where it is.
+    writeFileSync(path.join(db.dir, 'my.cnf'), `[client-server]\nsocket=${db.socket}\n`);
     const users = dbUsers(db);
     await initAndStartMariaDb(dbServer(db), users);
     const tables = `SELECT count(*) FROM information_schema.tables WHERE table_schema = ${q(db.database)}`;
