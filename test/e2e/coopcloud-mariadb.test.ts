@@ -79,7 +79,7 @@ describe('MediaWiki on MariaDB', () => {
     expect(history[0]).toMatchObject({ id: doc.record.id, status: 'rolled-back', from: W1, to: W2 });
   }, 300_000);
 
-  it("prod's backup restored into wiki-alpha (--from-other-env): alpha holds prod's rows and passes its health", async () => {
+  it("prod's backup restored into wiki-alpha (--from-other-env): prod's rows, alpha healthy", async () => {
     const prod = wikiRows('wiki_sandbox');
     expect(wikiRows('wiki-alpha_sandbox')).not.toEqual(prod);
     const created = await sb.run(['--json', 'backup', 'create', 'wiki', '--env', 'prod']);
@@ -95,7 +95,7 @@ describe('MediaWiki on MariaDB', () => {
 });
 
 describe('Keycloak on MariaDB', () => {
-  it('backup verify --restore runs in a throw-away mariadb:10.11 container on the restore-test host, removed after', async () => {
+  it('backup verify --restore runs in a throw-away mariadb:10.11 container on the restore-test host', async () => {
     const created = await sb.run(['--json', 'backup', 'create', 'auth', '--env', 'prod']);
     expect(created.code, created.stderr).toBe(0);
     const { id } = json<{ id: string }>(created);

@@ -14,7 +14,7 @@ import type { FixtureRecipe } from './recipes.js';
 // (hypha: Keycloak and MediaWiki on MariaDB); the fixture recipes' `db` (mariadb:10.11, MYSQL_DATABASE keycloak /
 // mediawiki, MYSQL_USER the same). Each `db` is a real server of its engine: Debian's PostgreSQL 15 for Bonfire,
 // Debian's mariadb-server 10.11 for the others.
-/** Each recipe's database (its `db` service's POSTGRES_DB or MYSQL_DATABASE) and the tables that hold its users' data. */
+/** Each recipe's database (its `db` service's POSTGRES_DB or MYSQL_DATABASE) and the tables of its users' data. */
 export const APP_DATABASES: Record<string, { engine: 'postgres' | 'mariadb'; name: string; tables: string[] }> = {
   bonfire: {
     engine: 'postgres',
