@@ -21,6 +21,7 @@ import { Containers, printPull, type Io } from './mastodon/containers.js';
 import { ManifestUnknownError, pullImage } from './mastodon/images.js';
 import { runInContainer } from './mastodon/inContainer.js';
 import { buildImage } from './mastodon/build.js';
+import { plainContainerCommand } from './scratchContainers.js';
 
 /**
  * `docker` on a sandbox host: the `docker compose` subcommands the playbook
@@ -319,11 +320,24 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv[0] === 'build') return build(argv.slice(1));
-  if (argv[0] !== 'compose') {
-    io.err(`docker: '${argv[0] ?? ''}' is not a docker command (the sandbox's docker knows "compose" and "build").`);
-    return 1;
-  }
+  const host = process.env.COOPCTL_SANDBOX_ROOT;
   try {
+    // a restore test's throw-away MariaDB server, on the restore-test host as on hypha (scratchContainers.ts)
+    if (host && argv[0] !== 'compose') {
+      if (!daemonReachable(host)) {
+        io.err(DOCKER_PERMISSION_DENIED);
+        return 1;
+      }
+      const plain = await plainContainerCommand(host, argv);
+      if (plain !== undefined) return plain;
+    }
+    if (argv[0] !== 'compose') {
+      io.err(
+        `docker: '${argv[0] ?? ''}' is not a docker command ` +
+          '(the sandbox\'s docker knows "compose", "build", and run, exec, rm, info for throw-away servers).',
+      );
+      return 1;
+    }
     return await compose(argv.slice(1));
   } catch (err) {
     if (err instanceof UsageError || err instanceof ComposeError) io.err(err.message);

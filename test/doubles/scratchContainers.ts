@@ -151,3 +151,28 @@ export function dockerInfo(root: string, args: string[]): number {
   out(dir);
   return 0;
 }
+
+/** `docker exec`'s flags (docker/cli cli/command/container/exec.go: -i, -t, -d, --privileged, -e, -u, -w). */
+export function parseExecArgs(args: string[]): Parsed {
+  return parseArgs(
+    args,
+    ['-i', '--interactive', '-t', '--tty', '-d', '--detach', '--privileged'],
+    ['-e', '--env', '-u', '--user', '-w', '--workdir'],
+    true,
+  );
+}
+
+/**
+ * The plain-container commands any sandbox host's docker answers (a restore test's throw-away server): `run`, `rm`,
+ * `info`, and `exec` into such a server; undefined for any other command.
+ */
+export function plainContainerCommand(root: string, argv: string[]): Promise<number> | number | undefined {
+  const [cmd, ...rest] = argv[0] === 'container' ? argv.slice(1) : argv;
+  if (cmd === 'run') return scratchRun(root, rest);
+  if (cmd === 'rm') return scratchRm(root, rest);
+  if (cmd === 'info' && argv[0] !== 'container') return dockerInfo(root, rest);
+  if (cmd !== 'exec') return undefined;
+  const p = parseExecArgs(rest);
+  const [id, ...command] = p.positionals;
+  return id && command.length && isScratchContainer(root, id) ? scratchExec(root, p, id, command) : undefined;
+}

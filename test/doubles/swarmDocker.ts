@@ -1,7 +1,8 @@
 /**
  * `docker` on the sandbox's Co-op Cloud server (hypha): the Docker Swarm commands coopctl and the operators use
  * there, over the server's swarm.json (which the abra double writes when it deploys). A `db` task is the app's
- * own PostgreSQL cluster on the server: `docker exec` runs the PostgreSQL tools against it, streams untouched.
+ * own database server (PostgreSQL or MariaDB) on the server: `docker exec` runs its tools in the container's
+ * environment, streams untouched.
  * Run as `node build/world/test/doubles/swarmDocker.js ...` by R/bin/docker, which sets COOPCTL_SANDBOX_ROOT=R.
  */
 import { spawn } from 'node:child_process';
@@ -10,12 +11,21 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { isHealthy, readSwarm, swarmPath, updateSwarm, wantedReplicas, type SwarmApp } from './abra/swarm.js';
+import { dbSecretFile, isMariaDb } from './abra/appDb.js';
+import {
+  isHealthy,
+  readSwarm,
+  swarmPath,
+  updateSwarm,
+  wantedReplicas,
+  type SwarmApp,
+  type SwarmDb,
+} from './abra/swarm.js';
 import { advanceSwarm } from './abra/tasks.js';
 import { envFlags, has, parseArgs, tabulate, UsageError, type Parsed } from './dockerArgs.js';
 import { DOCKER_PERMISSION_DENIED, daemonReachable } from './dockerDaemon.js';
 import { ensureSystemPath } from './mastodon/config.js';
-import { dockerInfo, isScratchContainer, scratchExec, scratchRm, scratchRun } from './scratchContainers.js';
+import { parseExecArgs, plainContainerCommand } from './scratchContainers.js';
 
 interface Task {
   id: string;
@@ -170,17 +180,47 @@ function notInContainer(cmd: string): number {
   return 127;
 }
 
-/** `docker exec [-i] ID ARGV...`: in a `db` task, ARGV runs against the app's cluster with the container's stdio. */
+// source: MariaDB/mariadb-docker 10.11/Dockerfile (mariadb-server, mariadb-backup, mariadb-client: no PostgreSQL
+// tools) and docker-library/postgres 15/bookworm/Dockerfile (postgresql-15: no MariaDB client)
+/** The other engine's client tools are not in a `db` image. */
+function imageHas(db: SwarmDb, cmd: string): boolean {
+  const tool = path.basename(cmd);
+  const postgres = /^(psql|pg_\w+|createdb|dropdb|createuser|dropuser)$/.test(tool);
+  const mariadb = /^(mariadb|mysql)(-\w+|dump|admin|check)?$/.test(tool);
+  return isMariaDb(db) ? !postgres : !mariadb;
+}
+
+// source: MariaDB/mariadb-docker 10.11/docker-entrypoint.sh (file_env reads MYSQL_ROOT_PASSWORD_FILE and
+// MYSQL_PASSWORD_FILE; its exports do not reach `docker exec`, which gets the service's configured environment:
+// the recipes' MYSQL_DATABASE, MYSQL_USER and the *_FILE paths); the postgres image's PG* defaults likewise.
+/** What a `docker exec` in the app's `db` container has in its environment. */
+function containerEnv(db: SwarmDb): NodeJS.ProcessEnv {
+  if (!isMariaDb(db))
+    return {
+      ...process.env,
+      PGHOST: db.socketDir,
+      PGPORT: String(db.port),
+      PGUSER: 'postgres',
+      POSTGRES_USER: 'postgres',
+      POSTGRES_DB: db.database,
+    };
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    // the container's root has no ~/.my.cnf; $MYSQL_HOME/my.cnf names the server's socket (appDatabases.ts)
+    HOME: db.dir,
+    MYSQL_HOME: db.dir,
+    MYSQL_DATABASE: db.database,
+    MYSQL_USER: db.user ?? '',
+    MYSQL_PASSWORD_FILE: dbSecretFile(db, 'db_password'),
+    MYSQL_ROOT_PASSWORD_FILE: dbSecretFile(db, 'db_root_password'),
+  };
+}
+
+/** `docker exec [-i] ID ARGV...`: in a `db` task, ARGV runs against the app's server with the container's stdio. */
 async function exec(file: string, args: string[]): Promise<number> {
-  const p = parseArgs(
-    args,
-    ['-i', '--interactive', '-t', '--tty', '-d', '--detach', '--privileged'],
-    ['-e', '--env', '-u', '--user', '-w', '--workdir'],
-    true,
-  );
+  const p = parseExecArgs(args);
   const [id, ...argv] = p.positionals;
   if (!id || !argv.length) throw new UsageError('"docker exec" requires at least 2 arguments.');
-  if (isScratchContainer(path.dirname(file), id)) return scratchExec(path.dirname(file), p, id, argv);
   // source: docker/cli cli/streams/in.go:37-42 (CheckTty: -i with -t from a client whose stdin is not a terminal)
   if (has(p, '-t', '--tty') && has(p, '-i', '--interactive') && !process.stdin.isTTY) {
     process.stderr.write('the input device is not a TTY\n');
@@ -192,15 +232,8 @@ async function exec(file: string, args: string[]): Promise<number> {
   if (!task) throw new DaemonError(`No such container: ${id}`);
   const db = swarm.apps[task.domain].db;
   if (task.service !== 'db' || !db) return Promise.resolve(notInContainer(argv[0]));
-  const env = {
-    ...process.env,
-    PGHOST: db.socketDir,
-    PGPORT: String(db.port),
-    PGUSER: 'postgres',
-    POSTGRES_USER: 'postgres',
-    POSTGRES_DB: db.database,
-    ...envFlags(p),
-  };
+  if (!imageHas(db, argv[0])) return Promise.resolve(notInContainer(argv[0]));
+  const env = { ...containerEnv(db), ...envFlags(p) };
   return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), {
       stdio: has(p, '-i', '--interactive') ? 'inherit' : ['ignore', 'inherit', 'inherit'],
@@ -355,12 +388,9 @@ async function main(argv: string[]): Promise<number> {
   const file = swarmPath(root);
   advanceSwarm(file);
   if (cmd === 'ps' || (cmd === 'container' && rest[0] === 'ls')) return ps(file, cmd === 'ps' ? rest : rest.slice(1));
+  const plain = plainContainerCommand(root, argv);
+  if (plain !== undefined) return plain;
   if (cmd === 'exec') return exec(file, rest);
-  if (cmd === 'run' || (cmd === 'container' && rest[0] === 'run'))
-    return scratchRun(root, cmd === 'run' ? rest : rest.slice(1));
-  if (cmd === 'rm' || (cmd === 'container' && rest[0] === 'rm'))
-    return scratchRm(root, cmd === 'rm' ? rest : rest.slice(1));
-  if (cmd === 'info') return dockerInfo(root, rest);
   if (cmd === 'service' && (rest[0] === 'ls' || rest[0] === 'list')) return serviceLs(file, rest.slice(1));
   if (cmd === 'service' && rest[0] === 'scale') return serviceScale(file, rest.slice(1));
   if (cmd === 'service' && rest[0] === 'ps') return servicePs(file, rest.slice(1));

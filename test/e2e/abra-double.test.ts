@@ -282,7 +282,7 @@ describe('backups', () => {
     expect(snaps).toEqual([
       expect.objectContaining({
         id: b.snapshotId,
-        paths: ['/var/lib/docker/volumes/auth_test_db-data/_data/dump.sql'],
+        paths: ['/var/lib/docker/volumes/auth_test_mariadb/_data/dump.sql'],
         host: SERVER,
       }),
     ]);

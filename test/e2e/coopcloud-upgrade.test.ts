@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appSql } from '../helpers/appSql.js';
 import { json, type CliResult } from '../helpers/cli.js';
 import { appEnvFile, sshToHost, startSandbox, type TestSandbox, replacedTasksGone } from '../helpers/sandbox.js';
 import { startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
@@ -11,7 +12,7 @@ import { sandboxLayout } from '../world/layout.js';
 
 /**
  * Co-op Cloud apps through the one pipeline, on the sandbox's hypha: the abra double with real recipe clones, a
- * swarm `docker` over real SSH, each app's database a real PostgreSQL. The tests build on each other: bonfire goes
+ * swarm `docker` over real SSH, each app's database a real server (Bonfire's PostgreSQL, the others' MariaDB). The tests build on each other: bonfire goes
  * 1.0.0 → (2.0.1 fails, rolled back) → 2.0.0 (abra's converge check gives up, the swarm settles) → 2.0.1.
  */
 const B1 = '1.0.0+1.0.5-social-amd64';
@@ -48,12 +49,7 @@ afterAll(async () => {
 });
 
 /** SQL in an app's database, through hypha's sshd and the swarm's `docker exec`, as an operator would run it. */
-function sql(stack: string, db: string, query: string): string {
-  const ps = `docker ps -q --filter label=com.docker.swarm.service.name=${stack}_db`;
-  const r = sshToHost(sb.dir, 'hypha', `docker exec -i $(${ps}) psql -X -At -U postgres -d ${db} -c "${query}"`);
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout.toString().trim();
-}
+const sql = (stack: string, db: string, query: string) => appSql(sb.dir, stack, db, query);
 const migrations = () => Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT count(*) FROM schema_migrations'));
 const posts = () =>
   Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT count(*) FROM bonfire_data_social_post_content'));
@@ -275,11 +271,11 @@ describe('backups of Co-op Cloud apps', () => {
   }, 240_000);
 
   it('the production wiki backup restored into wiki-alpha, which answers with the production pages', async () => {
-    const prodPages = sql('wiki_sandbox', 'mediawiki', "SELECT string_agg(page_title, ',' ORDER BY page_id) FROM page");
+    const prodPages = sql('wiki_sandbox', 'mediawiki', 'SELECT group_concat(page_title ORDER BY page_id) FROM page');
     const alphaPages = sql(
       'wiki-alpha_sandbox',
       'mediawiki',
-      "SELECT string_agg(page_title, ',' ORDER BY page_id) FROM page",
+      'SELECT group_concat(page_title ORDER BY page_id) FROM page',
     );
     expect(alphaPages).not.toBe(prodPages);
     const created = await sb.run(['--json', 'backup', 'create', 'wiki', '--env', 'prod']);
@@ -288,25 +284,33 @@ describe('backups of Co-op Cloud apps', () => {
     const r = await sb.run(['--json', 'backup', 'restore', id, '--into', 'alpha', '--from-other-env', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(json<UpgradeDoc>(r).record.status).toBe('succeeded');
-    expect(
-      sql('wiki-alpha_sandbox', 'mediawiki', "SELECT string_agg(page_title, ',' ORDER BY page_id) FROM page"),
-    ).toBe(prodPages);
-    expect(sql('wiki_sandbox', 'mediawiki', "SELECT string_agg(page_title, ',' ORDER BY page_id) FROM page")).toBe(
+    expect(sql('wiki-alpha_sandbox', 'mediawiki', 'SELECT group_concat(page_title ORDER BY page_id) FROM page')).toBe(
+      prodPages,
+    );
+    expect(sql('wiki_sandbox', 'mediawiki', 'SELECT group_concat(page_title ORDER BY page_id) FROM page')).toBe(
       prodPages,
     );
   }, 240_000);
 
-  it("the SSO's backup is restore-tested in a scratch database of its own database service, then dropped", async () => {
+  it("without backup.restoreTest, the SSO's backup is restore-tested on its own host, in a throw-away server", async () => {
+    // on MariaDB the test runs in a throw-away server; with backup.restoreTest on that host (coopcloud-mariadb.test.ts)
+    const config = configVariant('no-restore-host.yaml', (doc) => {
+      delete (doc as unknown as { backup: Record<string, unknown> }).backup.restoreTest;
+    });
     const created = await sb.run(['--json', 'backup', 'create', 'auth', '--env', 'prod']);
     expect(created.code, created.stderr).toBe(0);
     const id = json<{ id: string }>(created).id;
-    const r = await sb.run(['backup', 'verify', id, '--restore']);
+    const r = await sb.run(['-c', config, 'backup', 'verify', id, '--restore']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
       new RegExp(`${id}: restored on hypha into coopctl_scratch_\\w+ and dropped; row counts match`),
     );
     expect(
-      sql('auth_sandbox', 'postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'coopctl_scratch%'"),
+      sql(
+        'auth_sandbox',
+        'keycloak',
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'coopctl_scratch%'",
+      ),
     ).toBe('0');
   }, 240_000);
 });

@@ -92,7 +92,7 @@ describe('coopctl doctor', () => {
     expect(one('prod', 'tool:rclone').found).toMatch(/^\d+\.\d+\.\d+/);
     // hypha as production's: no backup-bot-two, which no app needs here (coopctl dumps each database)
     expect(one('hypha', 'backup-bot-two')).toMatchObject({ status: 'ok', found: 'no swarm service of backup-bot-two' });
-    expect(one('hypha', 'database-image', 'wiki/prod').found).toBe('wiki_sandbox_db: postgres:15 → PostgreSQL 15');
+    expect(one('hypha', 'database-image', 'wiki/prod').found).toBe('wiki_sandbox_db: mariadb:10.11 → MariaDB 10.11');
     expect(one('hypha', 'abra-app', 'wiki/alpha').found).toBe('wiki-alpha.sandbox deployed at 1.1.0+1.42.1');
 
     const alpha = json<{ findings: Finding[] }>(await sb.run(['--json', 'doctor', 'mastodon', '--env', 'alpha']));

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appSql } from '../helpers/appSql.js';
 import { coopctl, json } from '../helpers/cli.js';
 import { sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { waitFor } from '../helpers/upgradeSandbox.js';
@@ -9,7 +10,8 @@ import { sandboxLayout } from '../world/layout.js';
 import type { SandboxState } from '../world/state.js';
 
 /**
- * The sandbox's Co-op Cloud server as coopctl meets it over SSH: each app's `db` a real PostgreSQL cluster,
+ * The sandbox's Co-op Cloud server as coopctl meets it over SSH: each app's `db` a real server of its engine
+ * (Bonfire's PostgreSQL, Keycloak's and MediaWiki's MariaDB),
  * `docker` a swarm stand-in (ps, exec, service ls, service scale), and the abra double acting on both.
  */
 const BONFIRE = 'bonfire.sandbox';
@@ -43,8 +45,7 @@ function abra(args: string[]): { code: number; stdout: string; stderr: string } 
 }
 
 const dbOf = (stack: string) => text(`docker ps -q --filter label=com.docker.swarm.service.name=${stack}_db`).trim();
-const sql = (stack: string, db: string, query: string) =>
-  text(`docker exec -i ${dbOf(stack)} psql -X -At -U postgres -d ${db} -c "${query}"`).trim();
+const sql = (stack: string, db: string, query: string) => appSql(sb.dir, stack, db, query);
 const migrations = () => Number(sql('bonfire_sandbox', 'bonfire_db', 'SELECT count(*) FROM schema_migrations'));
 
 function replicas(stack: string): Record<string, string> {
@@ -81,20 +82,36 @@ describe("hypha's swarm", () => {
     expect(gone.stderr).toContain('Error response from daemon: No such container: 0123456789ab');
   });
 
-  it('keeps each wiki in its own cluster: production and alpha hold different pages', () => {
+  it("runs MariaDB's tools in a MariaDB db task, in the container's environment; PostgreSQL's are not there", () => {
+    const id = dbOf('wiki_sandbox');
+    const env = text(`docker exec ${id} env`);
+    expect(env).toMatch(/^MYSQL_ROOT_PASSWORD_FILE=\S+\/db_root_password$/m);
+    expect(env).toMatch(/^MYSQL_DATABASE=mediawiki$/m);
+    expect(env).not.toMatch(/PASSWORD=/);
+    const dump = onHypha(
+      `docker exec ${id} sh -c 'MYSQL_PWD=$(cat "$MYSQL_ROOT_PASSWORD_FILE") exec mariadb-dump --user=root mediawiki'`,
+    );
+    expect(dump.code, dump.stderr).toBe(0);
+    expect(dump.stdout.toString()).toMatch(/^CREATE TABLE `page` \(/m);
+    const psql = onHypha(`docker exec -i ${id} psql -U postgres -c "SELECT 1"`);
+    expect(psql.code).toBe(127);
+    expect(psql.stderr).toContain('exec: "psql": executable file not found in $PATH');
+  });
+
+  it('keeps each wiki in its own server: production and alpha hold different pages', () => {
     const titles = (stack: string) => sql(stack, 'mediawiki', 'SELECT page_title FROM page ORDER BY 1').split('\n');
     const [prod, alpha] = [titles('wiki_sandbox'), titles('wiki-alpha_sandbox')];
     expect(prod).toContain('Code_of_Conduct');
     expect(alpha).toContain('Staging_Notes');
     expect(prod.filter((t) => alpha.includes(t))).toEqual([]);
-    expect(sql('auth_sandbox', 'keycloak', "SELECT name FROM realm WHERE name = 'social.coop'")).toBe('social.coop');
+    expect(sql('auth_sandbox', 'keycloak', "SELECT NAME FROM REALM WHERE NAME = 'social.coop'")).toBe('social.coop');
   });
 
   it('lists services with their replicas as docker does, as JSON lines and as a table', () => {
     expect(replicas('bonfire_sandbox')).toEqual({ app: '1/1', db: '1/1' });
     const table = text('docker service ls').split('\n');
     expect(table[0]).toMatch(/^ID {3,}NAME {3,}MODE {3,}REPLICAS {3,}IMAGE {3,}PORTS$/);
-    expect(table.find((l) => l.includes('auth_sandbox_db'))).toMatch(/replicated {3,}1\/1 {3,}postgres:15/);
+    expect(table.find((l) => l.includes('auth_sandbox_db'))).toMatch(/replicated {3,}1\/1 {3,}mariadb:10\.11/);
   });
 });
 
@@ -165,18 +182,18 @@ describe('abra on the swarm', () => {
 });
 
 describe('a reboot', () => {
-  it('sandbox down stops every app cluster; up starts them again with their data', async () => {
-    const pidFile = path.join(sb.dir, 'hosts/hypha/apps/wiki_sandbox/pg/data/postmaster.pid');
+  it('sandbox down stops every app database server; up starts them again with their data', async () => {
+    const pidFile = path.join(sb.dir, 'hosts/hypha/apps/wiki_sandbox/mariadb/mariadbd.pid');
     expect(existsSync(pidFile)).toBe(true);
     const st = await coopctl(['--json', 'sandbox', 'status', '--dir', sb.dir]);
-    const pg = json<{ processes: Array<{ what: string; running: boolean }> }>(st).processes.filter((p) =>
-      p.what.includes('PostgreSQL'),
+    const dbs = json<{ processes: Array<{ what: string; running: boolean }> }>(st).processes.filter((p) =>
+      /PostgreSQL|MariaDB/.test(p.what),
     );
-    expect(pg.map((p) => [p.what, p.running])).toEqual([
+    expect(dbs.map((p) => [p.what, p.running])).toEqual([
       ['bonfire.sandbox PostgreSQL (bonfire_db)', true],
-      ['auth.sandbox PostgreSQL (keycloak)', true],
-      ['wiki.sandbox PostgreSQL (mediawiki)', true],
-      ['wiki-alpha.sandbox PostgreSQL (mediawiki)', true],
+      ['auth.sandbox MariaDB (keycloak)', true],
+      ['wiki.sandbox MariaDB (mediawiki)', true],
+      ['wiki-alpha.sandbox MariaDB (mediawiki)', true],
     ]);
     await coopctl(['sandbox', 'down', '--dir', sb.dir]);
     expect(existsSync(pidFile)).toBe(false);

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readSwarm, swarmPath } from '../doubles/abra/swarm.js';
+import { appSql } from '../helpers/appSql.js';
 import { json } from '../helpers/cli.js';
 import { startSandbox, sshToHost, type TestSandbox } from '../helpers/sandbox.js';
 import { readState, type SandboxState } from '../world/state.js';
@@ -65,6 +67,29 @@ describe("a copy of the run's sandbox", () => {
       const login = states[i].hosts.find((h) => h.name === 'alpha')!.login;
       if (login)
         expect(sshToHost(sb.dir, 'alpha', 'sudo -n true && id -un', login).stdout.toString().trim()).toBe(login);
+    }
+  });
+
+  it("each copy's app databases are its own: MariaDB servers on their own ports and sockets, with their data", () => {
+    const template = readSwarm(swarmPath(path.join(inject('sandboxTemplateDir'), 'sandbox', 'hosts', 'hypha'))).apps;
+    const servers = copies.map((sb) =>
+      Object.values(readSwarm(swarmPath(path.join(sb.dir, 'hosts', 'hypha'))).apps).flatMap((a) =>
+        a.db?.engine === 'mariadb' ? [a.db] : [],
+      ),
+    );
+    const templatePorts = Object.values(template).flatMap((a) => (a.db?.engine === 'mariadb' ? [a.db.port] : []));
+    expect(templatePorts).toHaveLength(3);
+    const ports = servers.flat().map((db) => db.port);
+    expect(new Set([...ports, ...templatePorts]).size).toBe(ports.length + templatePorts.length);
+    for (const [i, sb] of copies.entries()) {
+      expect(servers[i].map((db) => db.socket!.startsWith(`${sb.dir}/`) && db.dir.startsWith(`${sb.dir}/`))).toEqual([
+        true,
+        true,
+        true,
+      ]);
+      expect(appSql(sb.dir, 'wiki_sandbox', 'mediawiki', 'SELECT page_title FROM page WHERE page_id = 1')).toBe(
+        'Main_Page',
+      );
     }
   });
 });

@@ -61,6 +61,16 @@ export function writeInventory(
 /** The repo's patch raising the post length limit, enabled on alpha. */
 export const POST_LENGTH_PATCH = ['patches', 'mastodon', 'post-length-2000.patch'];
 
+// source: the repository's coopctl.yaml (auth and wiki: engine mariadb, user root, the tables of their users'
+// data), as the operators' own file has them; bonfire: PostgreSQL as postgres
+/** The `database:` block of an app's service, as the operators' coopctl.yaml has it for its recipe. */
+function appDatabase(recipe: string) {
+  const { engine, name, tables } = APP_DATABASES[recipe];
+  return engine === 'mariadb'
+    ? { engine, name, user: 'root', container: 'db', tables }
+    : { name, user: 'postgres', container: 'db', tables };
+}
+
 export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, ageRecipient: string): void {
   const inv = path.relative(layout.root, layout.inventory);
   const health = (port: number, address = '127.0.0.1') => ({
@@ -157,12 +167,7 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
             driver: 'abra',
             recipe: recipes.get(name),
             ...(name === 'bonfire' && byService.has('auth') ? { sso: { provider: 'auth', realm: SANDBOX_REALM } } : {}),
-            database: {
-              name: APP_DATABASES[recipes.get(name)!].name,
-              user: 'postgres',
-              container: 'db',
-              tables: APP_DATABASES[recipes.get(name)!].tables,
-            },
+            database: appDatabase(recipes.get(name)!),
             ...(envs.alpha && envs.prod ? { promotion: ['alpha', 'prod'] } : {}),
             environments: envs,
           },

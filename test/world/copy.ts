@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readSwarm, swarmPath } from '../doubles/abra/swarm.js';
 import { sandboxLayout } from './layout.js';
 import { freePort } from './net.js';
 import { createNetns, sandboxTag } from './netns.js';
@@ -46,6 +47,10 @@ export async function copySandbox(template: string, dir: string): Promise<void> 
     ...state.hosts.flatMap((h) => (h.netns ? [] : [h.ssh, h.web, h.streaming, h.proxy])),
     ...(state.s3.netns ? [] : [{ port: state.s3.port }]),
     ...state.coopcloud.apps,
+    // the apps' MariaDB servers listen on loopback too (their sockets, under the root, move with it)
+    ...Object.values(readSwarm(swarmPath(from.host(state.coopcloud.host))).apps).flatMap((a) =>
+      a.db?.engine === 'mariadb' ? [{ port: a.db.port }] : [],
+    ),
   ];
   for (const at of loopback) if (at && !ports.has(at.port)) ports.set(at.port, await freePort());
 

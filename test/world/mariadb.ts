@@ -33,6 +33,8 @@ const execFileAsync = promisify(execFile);
 export const MARIADBD = process.env.COOPCTL_MARIADBD ?? '/usr/sbin/mariadbd';
 
 const dataDir = (s: MariaDbServer) => path.join(s.dir, 'data');
+// its own tmpdir: servers installed side by side (and other runs' on this machine) never share /tmp's #sql files
+const tmpDir = (s: MariaDbServer) => path.join(s.dir, 'tmp');
 export const mariadbPidFile = (s: MariaDbServer) => path.join(s.dir, 'mariadbd.pid');
 
 // Small redo log and buffer pool: a sandbox runs several servers side by side on a small machine.
@@ -55,11 +57,12 @@ function allowTraverse(dir: string): void {
 function prepare(s: MariaDbServer): boolean {
   if (s.socket.length > 100) throw new Error(`MariaDB socket path too long (${s.socket.length} > 100): ${s.socket}`);
   mkdirSync(dataDir(s), { recursive: true, mode: 0o700 });
+  mkdirSync(tmpDir(s), { recursive: true, mode: 0o700 });
   mkdirSync(path.dirname(s.socket), { recursive: true });
   const owner = mysqlOwner();
   if (owner) {
     allowTraverse(dataDir(s));
-    for (const d of [s.dir, dataDir(s)]) chownSync(d, owner.uid, owner.gid);
+    for (const d of [s.dir, dataDir(s), tmpDir(s)]) chownSync(d, owner.uid, owner.gid);
     const sockDir = statSync(path.dirname(s.socket));
     if ((sockDir.mode & 0o003) !== 0o003) chmodSync(path.dirname(s.socket), sockDir.mode | 0o1733);
   }
@@ -77,6 +80,7 @@ function installArgv(s: MariaDbServer): string[] {
     '--no-defaults',
     ...userFlag(),
     `--datadir=${dataDir(s)}`,
+    `--tmpdir=${tmpDir(s)}`,
     '--auth-root-authentication-method=normal',
     '--skip-test-db',
     ...SERVER_FLAGS,
@@ -89,6 +93,7 @@ function serverArgv(s: MariaDbServer): string[] {
     '--no-defaults',
     ...userFlag(),
     `--datadir=${dataDir(s)}`,
+    `--tmpdir=${tmpDir(s)}`,
     `--socket=${s.socket}`,
     `--port=${s.port}`,
     '--skip-networking=0',

@@ -429,7 +429,7 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
       if (existsSync(path.join(root, 'standin.json'))) await Promise.all([stopMastodonHost(root), stopNginx(root)]);
       if (existsSync(path.join(root, 'traefik.json'))) {
         await stopCoopCloudHealth(root);
-        stopAppDatabases(root);
+        await stopAppDatabases(root);
       }
     }),
   );

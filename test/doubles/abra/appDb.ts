@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { mariadbSql, type MariaDbServer, type MariaDbUsers } from '../../world/mariadb.js';
 import { psql, type PgCluster } from '../../world/postgres.js';
 import type { SwarmDb } from './swarm.js';
 
@@ -28,6 +30,32 @@ export function dbCluster(db: SwarmDb): PgCluster {
   };
 }
 
+export const isMariaDb = (db: SwarmDb) => db.engine === 'mariadb';
+
+/** The MariaDB server behind an app's `db`: data and log under its own directory, its socket where swarm.json says. */
+export function dbServer(db: SwarmDb): MariaDbServer {
+  if (!db.socket) throw new Error(`${db.dir}: a MariaDB db without a socket in swarm.json`);
+  return { dir: db.dir, socket: db.socket, port: db.port };
+}
+
+// source: https://docs.docker.com/engine/swarm/secrets/ (a service's secret is a file /run/secrets/<name> in its
+// containers); the recipes' `db` (test/fixtures/recipes/{keycloak,mediawiki}: db_root_password, db_password)
+/** The file standing for /run/secrets/<name> in the app's `db` container. */
+export function dbSecretFile(db: SwarmDb, name: 'db_root_password' | 'db_password'): string {
+  if (!db.secrets) throw new Error(`${db.dir}: a MariaDB db without secrets in swarm.json`);
+  return path.join(db.secrets, name);
+}
+
+/** The users the image's entrypoint made from the container's environment and secrets. */
+export function dbUsers(db: SwarmDb): MariaDbUsers {
+  return {
+    rootPassword: readFileSync(dbSecretFile(db, 'db_root_password'), 'utf8'),
+    database: db.database,
+    user: db.user,
+    password: readFileSync(dbSecretFile(db, 'db_password'), 'utf8'),
+  };
+}
+
 function dbSql(db: SwarmDb, sql: string): string {
   return psql(dbCluster(db), sql, db.database);
 }
@@ -43,6 +71,13 @@ export function migrate(db: SwarmDb, versions: readonly string[]): void {
 // operators' notes (reference/production.md, P): an empty pre-hook dump "succeeds", so its restore empties the db
 /** What a restore post-hook does with an empty dump file: drop the database, create it empty, load nothing. */
 export function emptyDatabase(db: SwarmDb): void {
+  if (isMariaDb(db)) {
+    // source: the recipes' restore post-hook (`mariadb ... < dump.sql` into the database MYSQL_DATABASE named);
+    // harsher reading: the database is emptied as on PostgreSQL, whatever the hook would have left
+    const name = `\`${db.database}\``;
+    mariadbSql(dbServer(db), dbUsers(db).rootPassword, `DROP DATABASE IF EXISTS ${name};\nCREATE DATABASE ${name};`);
+    return;
+  }
   const cluster = dbCluster(db);
   psql(cluster, `DROP DATABASE IF EXISTS "${db.database}" WITH (FORCE)`);
   psql(cluster, `CREATE DATABASE "${db.database}" TEMPLATE template0 ENCODING 'UTF8'`);

@@ -57,13 +57,24 @@ export interface SwarmService {
   image: string;
 }
 
-/** The PostgreSQL cluster behind an app's `db` service: a unix socket only. */
+/**
+ * The database server behind an app's `db` service: a PostgreSQL cluster (a unix socket only), or a MariaDB server
+ * (its socket, and a loopback port as the image's server listens on 3306).
+ */
 export interface SwarmDb {
-  /** The cluster's directory (data/, run/, postgres.log), for starting and stopping it. */
+  /** The `db` image's engine; a record without one is PostgreSQL. */
+  engine?: 'postgres' | 'mariadb';
+  /** The server's directory (data/, its log and pid file), for starting and stopping it. */
   dir: string;
   socketDir: string;
   port: number;
   database: string;
+  /** MariaDB: the server's unix socket, the client's default in its container. */
+  socket?: string;
+  /** MariaDB: what the container has in /run/secrets (db_root_password, db_password), as Docker gives secrets. */
+  secrets?: string;
+  /** MariaDB: MYSQL_USER, the owner of `database`. */
+  user?: string;
 }
 
 /**

@@ -1,23 +1,28 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dbCluster, releaseMigrations } from '../../doubles/abra/appDb.js';
+import { dbCluster, dbSecretFile, dbServer, dbUsers, isMariaDb, releaseMigrations } from '../../doubles/abra/appDb.js';
 import { readSwarm, stackName, swarmPath, type SwarmDb } from '../../doubles/abra/swarm.js';
+import { initAndStartMariaDb, mariadbPidFile, mariadbSql, stopMariaDb } from '../mariadb.js';
+import { keycloakMariaDbSql, mediawikiMariaDbSql } from '../mariadbSchemas.js';
+import { freePort } from '../net.js';
 import { initAndStartCluster, psql, stopCluster } from '../postgres.js';
 import { isRunning, readPid } from '../processes.js';
-import { wikiPages } from '../mariadbSchemas.js';
 import type { FixtureRecipe } from './recipes.js';
 
-// source: coop-cloud/bonfire compose.postgres.yml (db: PostGIS, POSTGRES_DB bonfire_db). KINDER THAN PRODUCTION:
-// on hypha Keycloak and MediaWiki run MariaDB (operators' notes, reference/production.md, P), which this sandbox
-// cannot run (no mariadb-server here); their databases are PostgreSQL clusters in the sandbox. `coopctl doctor`
-// must check each app's db engine before coopctl dumps it with PostgreSQL tools (see the i18 doubles report).
-/** Each recipe's database (its `db` service's POSTGRES_DB) and the tables that hold its users' data. */
-export const APP_DATABASES: Record<string, { name: string; tables: string[] }> = {
+// source: coop-cloud/bonfire compose.postgres.yml (db: PostGIS, POSTGRES_DB bonfire_db); reference/production.md
+// (hypha: Keycloak and MediaWiki on MariaDB); the fixture recipes' `db` (mariadb:10.11, MYSQL_DATABASE keycloak /
+// mediawiki, MYSQL_USER the same). Each `db` is a real server of its engine: Debian's PostgreSQL 15 for Bonfire,
+// Debian's mariadb-server 10.11 for the others.
+/** Each recipe's database (its `db` service's POSTGRES_DB or MYSQL_DATABASE) and the tables of its users' data. */
+export const APP_DATABASES: Record<string, { engine: 'postgres' | 'mariadb'; name: string; tables: string[] }> = {
   bonfire: {
+    engine: 'postgres',
     name: 'bonfire_db',
     tables: ['pointers_pointer', 'bonfire_data_identity_user', 'bonfire_data_social_post_content'],
   },
-  keycloak: { name: 'keycloak', tables: ['realm', 'user_entity', 'client'] },
-  mediawiki: { name: 'mediawiki', tables: ['page', 'revision', 'text'] },
+  keycloak: { engine: 'mariadb', name: 'keycloak', tables: ['REALM', 'USER_ENTITY', 'CREDENTIAL'] },
+  mediawiki: { engine: 'mariadb', name: 'mediawiki', tables: ['page', 'revision', 'text', 'user'] },
 };
 
 const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -50,59 +55,36 @@ INSERT INTO bonfire_data_social_post_content (id, html_body) VALUES
 `;
 }
 
-function keycloakSql(domain: string): string {
-  return `CREATE TABLE realm (id varchar(36) PRIMARY KEY, name varchar(255) UNIQUE NOT NULL, enabled boolean NOT NULL);
-CREATE TABLE user_entity (id varchar(36) PRIMARY KEY, username varchar(255) NOT NULL, email varchar(255),
-  realm_id varchar(255) NOT NULL, enabled boolean NOT NULL, created_timestamp bigint);
-CREATE TABLE client (id varchar(36) PRIMARY KEY, client_id varchar(255) NOT NULL, realm_id varchar(36) NOT NULL,
-  enabled boolean NOT NULL, protocol varchar(255));
-INSERT INTO realm VALUES ('3a1f0c52-master', 'master', true), ('8e2b7d11-socialcoop', 'social.coop', true);
-INSERT INTO user_entity VALUES
-  ('c0a8-0001', 'admin', NULL, '3a1f0c52-master', true, 1727787730000),
-  ('c0a8-0002', 'alice', 'alice@social.coop', '8e2b7d11-socialcoop', true, 1727790000000),
-  ('c0a8-0003', 'bob', 'bob@social.coop', '8e2b7d11-socialcoop', true, 1727800000000),
-  ('c0a8-0004', 'carol', 'carol@social.coop', '8e2b7d11-socialcoop', false, 1727900000000);
-INSERT INTO client VALUES
-  ('f1d2-0001', 'bonfire', '8e2b7d11-socialcoop', true, 'openid-connect'),
-  ('f1d2-0002', 'mediawiki', '8e2b7d11-socialcoop', true, 'openid-connect'),
-  ('f1d2-0003', ${q(`https://${domain}/realms/social.coop/account`)}, '8e2b7d11-socialcoop', true, 'openid-connect');
-`;
-}
-
-function mediawikiSql(domain: string): string {
-  const pages = wikiPages(domain);
-  return `CREATE TABLE page (page_id serial PRIMARY KEY, page_namespace int NOT NULL DEFAULT 0,
-  page_title varchar(255) NOT NULL, page_latest int, page_touched timestamp NOT NULL DEFAULT now());
-CREATE TABLE text (old_id serial PRIMARY KEY, old_text text NOT NULL, old_flags text NOT NULL DEFAULT 'utf-8');
-CREATE TABLE revision (rev_id serial PRIMARY KEY, rev_page int NOT NULL REFERENCES page(page_id),
-  rev_text_id int REFERENCES text(old_id), rev_timestamp timestamp NOT NULL DEFAULT now(), rev_comment text);
-INSERT INTO page (page_title, page_latest) VALUES ${pages.map(([t], i) => `(${q(t)}, ${i + 1})`).join(', ')};
-INSERT INTO text (old_text) VALUES ${pages.map(([, body]) => `(${q(body)})`).join(', ')};
-INSERT INTO revision (rev_page, rev_text_id, rev_comment) VALUES
-  ${pages.map((_, i) => `(${i + 1}, ${i + 1}, 'Created page')`).join(', ')};
-`;
-}
-
 /** The schema and rows an app's database starts with, at the version the app runs. */
 function seedSql(recipe: FixtureRecipe, domain: string, version: string): string {
   if (recipe.name === 'bonfire') {
     const upTo = recipe.releases.findIndex((r) => r.tag === version);
     return bonfireSql(recipe.releases.slice(0, upTo + 1).flatMap((r) => releaseMigrations(r.date)));
   }
-  return recipe.name === 'keycloak' ? keycloakSql(domain) : mediawikiSql(domain);
+  return recipe.name === 'keycloak' ? keycloakMariaDbSql(domain) : mediawikiMariaDbSql(domain);
 }
 
 /**
- * R/apps/<stack>/pg: one cluster per app, reached over its unix socket only (its `db` service). The sockets
- * share R/run, each on its own port: a socket path must stay short (PostgreSQL's limit is ~100 characters).
+ * R/apps/<stack>/pg (PostgreSQL) or R/apps/<stack>/mariadb: one server per app (its `db` service). The sockets
+ * share R/run, named by the app's index: a socket path must stay short (sun_path holds ~100 characters). A MariaDB
+ * server also listens on a free loopback port, as the image's does on 3306 inside the stack's network.
  */
-export function appDb(root: string, domain: string, recipe: string, index: number): SwarmDb {
-  const database = APP_DATABASES[recipe]?.name ?? fail(`no database is known for recipe ${recipe}`);
+export async function appDb(root: string, domain: string, recipe: string, index: number): Promise<SwarmDb> {
+  const known = APP_DATABASES[recipe] ?? fail(`no database is known for recipe ${recipe}`);
+  const dir = path.join(root, 'apps', stackName(domain));
+  const socketDir = path.join(root, 'run');
+  if (known.engine === 'postgres')
+    return { engine: 'postgres', dir: path.join(dir, 'pg'), socketDir, port: 5432 + index, database: known.name };
   return {
-    dir: path.join(root, 'apps', stackName(domain), 'pg'),
-    socketDir: path.join(root, 'run'),
-    port: 5432 + index,
-    database,
+    engine: 'mariadb',
+    dir: path.join(dir, 'mariadb'),
+    socketDir,
+    socket: path.join(socketDir, `mysqld-${index}.sock`),
+    port: await freePort(),
+    database: known.name,
+    // source: the fixture recipes' `db` (MYSQL_USER is the recipe's name, as its database)
+    user: recipe,
+    secrets: path.join(dir, 'secrets'),
   };
 }
 
@@ -110,13 +92,38 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-/** Creates, starts and seeds an app's cluster (idempotent: an existing database is kept). */
+/**
+ * Docker's secrets, made once: random, never in swarm.json. Harsher than `abra app secret generate`'s letters and
+ * digits: an operator may `abra app secret insert` any text, so each holds quotes, a `$`, a backslash and a space.
+ */
+function writeSecrets(db: SwarmDb): void {
+  mkdirSync(db.secrets!, { recursive: true, mode: 0o700 });
+  for (const name of ['db_root_password', 'db_password'] as const) {
+    const file = dbSecretFile(db, name);
+    const secret = `${randomBytes(12).toString('base64url')} "'$x\\`;
+    if (!existsSync(file)) writeFileSync(file, secret, { mode: 0o400 });
+  }
+}
+
+/** Creates, starts and seeds an app's server (idempotent: an existing database is kept). */
 export async function createAppDatabase(
   db: SwarmDb,
   recipe: FixtureRecipe,
   domain: string,
   version: string,
 ): Promise<void> {
+  if (isMariaDb(db)) {
+    mkdirSync(db.dir, { recursive: true });
+    writeSecrets(db);
+    // The image's client finds the server on its compiled-in socket; here $MYSQL_HOME/my.cnf says where it is.
+    writeFileSync(path.join(db.dir, 'my.cnf'), `[client-server]\nsocket=${db.socket}\n`);
+    const users = dbUsers(db);
+    await initAndStartMariaDb(dbServer(db), users);
+    const tables = `SELECT count(*) FROM information_schema.tables WHERE table_schema = ${q(db.database)}`;
+    if (mariadbSql(dbServer(db), users.rootPassword, tables) !== '0') return;
+    mariadbSql(dbServer(db), users.rootPassword, seedSql(recipe, domain, version), db.database);
+    return;
+  }
   const c = dbCluster(db);
   await initAndStartCluster(c);
   if (psql(c, `SELECT 1 FROM pg_database WHERE datname = ${q(db.database)}`).trim() === '1') return;
@@ -128,26 +135,39 @@ function appDbs(root: string): SwarmDb[] {
   return Object.values(readSwarm(swarmPath(root)).apps).flatMap((a) => (a.db ? [a.db] : []));
 }
 
-/** For `sandbox status`: each app's PostgreSQL, and where its socket is. */
+/** For `sandbox status`: each app's database server, and where its socket is. */
 export function appDatabaseProcesses(root: string): Array<{ what: string; running: boolean; where: string }> {
-  return Object.entries(readSwarm(swarmPath(root)).apps).flatMap(([domain, a]) =>
-    a.db
-      ? [
-          {
-            what: `${domain} PostgreSQL (${a.db.database})`,
-            running: isRunning(readPid(path.join(dbCluster(a.db).dataDir, 'postmaster.pid')) ?? -1),
-            where: path.join(a.db.socketDir, `.s.PGSQL.${a.db.port}`),
-          },
-        ]
-      : [],
+  return Object.entries(readSwarm(swarmPath(root)).apps).flatMap(([domain, a]) => {
+    if (!a.db) return [];
+    if (isMariaDb(a.db))
+      return [
+        {
+          what: `${domain} MariaDB (${a.db.database})`,
+          running: isRunning(readPid(mariadbPidFile(dbServer(a.db))) ?? -1),
+          where: `${a.db.socket} (127.0.0.1:${a.db.port})`,
+        },
+      ];
+    return [
+      {
+        what: `${domain} PostgreSQL (${a.db.database})`,
+        running: isRunning(readPid(path.join(dbCluster(a.db).dataDir, 'postmaster.pid')) ?? -1),
+        where: path.join(a.db.socketDir, `.s.PGSQL.${a.db.port}`),
+      },
+    ];
+  });
+}
+
+/** After a reboot (`sandbox up` again): every app's server, side by side. */
+export async function startAppDatabases(root: string): Promise<void> {
+  await Promise.all(
+    appDbs(root).map((db) =>
+      isMariaDb(db) ? initAndStartMariaDb(dbServer(db), dbUsers(db)) : initAndStartCluster(dbCluster(db)),
+    ),
   );
 }
 
-/** After a reboot (`sandbox up` again): every app's cluster, side by side. */
-export async function startAppDatabases(root: string): Promise<void> {
-  await Promise.all(appDbs(root).map((db) => initAndStartCluster(dbCluster(db))));
-}
-
-export function stopAppDatabases(root: string): void {
-  for (const db of appDbs(root)) stopCluster(dbCluster(db));
+export async function stopAppDatabases(root: string): Promise<void> {
+  await Promise.all(
+    appDbs(root).map(async (db) => (isMariaDb(db) ? stopMariaDb(dbServer(db)) : stopCluster(dbCluster(db)))),
+  );
 }

@@ -12,6 +12,7 @@ import {
   swarmPath,
   updateSwarm,
   type FaultKind,
+  type SwarmDb,
   type SwarmState,
 } from '../../doubles/abra/swarm.js';
 import { stopPid } from '../processes.js';
@@ -82,7 +83,7 @@ export interface CoopCloudSpec {
   apps: CoopCloudAppSpec[];
   /** Address the traefik stand-in binds (default 127.0.0.1). */
   address?: string;
-  /** Give each app's `db` service a real PostgreSQL cluster under R/apps/<stack>/pg, seeded (the sandbox does). */
+  /** Give each app's `db` service a real server of its engine under R/apps/<stack>/, seeded (the sandbox does). */
   databases?: boolean;
 }
 
@@ -160,8 +161,10 @@ export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
 
   const now = new Date().toISOString();
   const swarm: SwarmState = { apps: {}, faults: {} };
-  const dbs = spec.databases
-    ? Object.fromEntries(spec.apps.map((a, i) => [a.domain, appDb(spec.root, a.domain, a.recipe, i)]))
+  const dbs: Record<string, SwarmDb> = spec.databases
+    ? Object.fromEntries(
+        await Promise.all(spec.apps.map(async (a, i) => [a.domain, await appDb(spec.root, a.domain, a.recipe, i)])),
+      )
     : {};
   await Promise.all(
     spec.apps.map(
