@@ -24,6 +24,7 @@ import { LocalStore } from '../../src/backup/store/local.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import { appBackupCheck } from '../../src/drivers/abra/backupCheck.js';
 import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
+import { keycloakUsers } from '../../src/services/coopcloud/keycloakUsers.js';
 import { appSchemaMark } from '../../src/services/coopcloud/schema.js';
 import type { CheckContext } from '../../src/targets/check.js';
 import type { Target } from '../../src/targets/target.js';
@@ -417,6 +418,94 @@ describe('backup create of a MariaDB database, on its host', () => {
     const log = readFileSync(path.join(dir, 'log', 'docker.log'), 'utf8');
     expect(log).toMatch(/docker run -d --rm --name coopctl-restore-test-\w+ --network none .* mariadb:10\.11 -> 0/);
     expect(log).toMatch(/docker rm -f -v coopctl-restore-test-\w+ -> 0/);
+  });
+
+  describe("Keycloak's users per realm in the restore test, restored against live", () => {
+    const auth = { name: 'keycloak_users', user: 'root', engine: 'mariadb' as const };
+    const kc = (query: string) => mariadbSql(server, ROOT_PASSWORD, query, auth.name);
+    const authStore = () => new LocalStore(path.join(dir, 'auth-store'));
+    const backupAuth = () =>
+      createBackup({
+        source: { service: 'auth', env: 'prod', host, db: auth, tables: ['REALM', 'USER_ENTITY'], version: null },
+        store: authStore(),
+        encryption: { recipients: [recipient] },
+        coopctlVersion: 'test',
+        onHost: { dir: copies(), keep: 2, history: { remote: host, stateDir: path.join(dir, 'state') } },
+      });
+    const restoreTest = (manifest: Awaited<ReturnType<typeof backupAuth>>) =>
+      inMariaDbScratchServer(host, manifest.database, 1.5, (scratch) =>
+        restoreScratch({
+          store: authStore(),
+          manifest,
+          identities: parseIdentities(readFileSync(identity, 'utf8'), identity),
+          target: { host, db: scratch },
+          facts: { facts: keycloakUsers, live: { host, db: auth } },
+        }),
+      );
+    const socialCoop = "(SELECT ID FROM REALM WHERE NAME = 'social.coop')";
+    const newMember = (n: number) =>
+      kc(
+        `INSERT INTO USER_ENTITY (ID, EMAIL_VERIFIED, ENABLED, REALM_ID, USERNAME) VALUES ('new-${n}', b'1', b'1', ` +
+          `${socialCoop}, 'member${n}')`,
+      );
+
+    beforeAll(() => {
+      writeWrapper(dir, 'docker', process.execPath, 'swarmDocker');
+      mariadbSql(server, ROOT_PASSWORD, `CREATE DATABASE ${auth.name};`);
+      kc(keycloakMariaDbSql('auth.social.coop'));
+    });
+
+    it('counts them in the scratch database and in the live one, a line per realm, recorded in the manifest', async () => {
+      const manifest = await backupAuth();
+      newMember(1); // joined after the backup: live has one more
+      const r = await restoreTest(manifest);
+      const lines = ['realm master: 1 user restored, 1 live', 'realm social.coop: 4 users restored, 5 live'];
+      expect(r.facts?.lines).toEqual(lines);
+      expect(r.verification.details.facts).toEqual({
+        what: 'users per realm',
+        lines,
+        restored: { master: 1, 'social.coop': 4 },
+        live: { master: 1, 'social.coop': 5 },
+      });
+      const recorded = JSON.parse(
+        readFileSync(path.join(dir, 'auth-store', 'auth', 'prod', manifest.id, 'manifest.json'), 'utf8'),
+      );
+      expect(recorded.verifications.at(-1)).toMatchObject({
+        kind: 'restore-scratch',
+        ok: true,
+        details: { facts: { lines } },
+      });
+    });
+
+    it('a backup whose realm holds no users fails the restore test while live has them, though row counts match', async () => {
+      // what `kc.sh export` can do and still exit 0: the realm is there, its users are not (kept aside, to come back)
+      kc('CREATE DATABASE kc_aside');
+      kc(`CREATE TABLE kc_aside.users AS SELECT * FROM USER_ENTITY WHERE REALM_ID = ${socialCoop}`);
+      kc(
+        'CREATE TABLE kc_aside.credentials AS SELECT * FROM CREDENTIAL WHERE USER_ID IN (SELECT ID FROM kc_aside.users)',
+      );
+      kc('DELETE FROM CREDENTIAL WHERE USER_ID IN (SELECT ID FROM kc_aside.users)');
+      kc(`DELETE FROM USER_ENTITY WHERE REALM_ID = ${socialCoop}`);
+      const manifest = await backupAuth();
+      kc(
+        'INSERT INTO USER_ENTITY SELECT * FROM kc_aside.users; INSERT INTO CREDENTIAL SELECT * FROM kc_aside.credentials',
+      );
+      kc('DROP DATABASE kc_aside');
+      const failed = restoreTest(manifest);
+      await expect(failed).rejects.toMatchObject({
+        code: 'restore-mismatch',
+        message: expect.stringContaining('realm social.coop: 5 users live, none restored: the backup lost them'),
+      });
+      const recorded = JSON.parse(
+        readFileSync(path.join(dir, 'auth-store', 'auth', 'prod', manifest.id, 'manifest.json'), 'utf8'),
+      );
+      expect(recorded.verifications.at(-1)).toMatchObject({
+        kind: 'restore-scratch',
+        ok: false,
+        details: { code: 'restore-mismatch', facts: { restored: { master: 1, 'social.coop': 0 } } },
+      });
+      expect(readdirSync(path.join(dir, 'containers'))).toEqual([]);
+    });
   });
 
   it('no throw-away server without room for it: the disk check comes first', async () => {
