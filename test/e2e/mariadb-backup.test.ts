@@ -1,15 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/backup/create.js';
@@ -23,7 +13,7 @@ import { restoreNames, restoreScratch, restoreToNewDatabase } from '../../src/ba
 import { LocalStore } from '../../src/backup/store/local.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import { appBackupCheck } from '../../src/drivers/abra/backupCheck.js';
-import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
+import type { RemoteHost } from '../../src/remote/ssh.js';
 import { keycloakUsers } from '../../src/services/coopcloud/keycloakUsers.js';
 import { appSchemaMark } from '../../src/services/coopcloud/schema.js';
 import type { CheckContext } from '../../src/targets/check.js';
@@ -40,11 +30,10 @@ import {
   mariadbSwapCommand,
 } from '../../src/backup/mariadb.js';
 import { toShell, type RemoteCommand } from '../../src/remote/quote.js';
-import { initAndStartMariaDb, type MariaDbServer, mariadbSql, stopMariaDb } from '../world/mariadb.js';
+import { type MariaDbHost, removeMariaDbHost, startMariaDbHost } from '../helpers/mariadbHost.js';
+import { type MariaDbServer, mariadbSql } from '../world/mariadb.js';
 import { writeWrapper } from '../world/mastodon/host.js';
 import { keycloakMariaDbSql, mediawikiMariaDbSql } from '../world/mariadbSchemas.js';
-import { freePort } from '../world/net.js';
-import { generateKey, prepareSshd, type SshdSpec, startSshd, stopSshd } from '../world/sshd.js';
 
 /**
  * The MariaDB host program (src/backup/host/mariadb-client.sh) against a real MariaDB 10.11 server, run as it runs
@@ -55,68 +44,29 @@ const ROOT_PASSWORD = 'r00t-Pw "with" $pecial \\ chars';
 let dir: string;
 let server: MariaDbServer;
 let containerEnv: NodeJS.ProcessEnv;
+let mdbHost: MariaDbHost | undefined;
 const db = { name: 'mediawiki', user: 'root' };
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-mdb-'));
-  server = { dir: path.join(dir, 'db'), socket: path.join(dir, 'mysqld.sock'), port: await freePort() };
-  await initAndStartMariaDb(server, {
+  mdbHost = await startMariaDbHost({
     rootPassword: ROOT_PASSWORD,
     database: 'mediawiki',
     user: 'mediawiki',
     password: 'wiki-pw',
   });
+  ({ root: dir, server } = mdbHost);
   mariadbSql(server, ROOT_PASSWORD, mediawikiMariaDbSql('wiki.social.coop'), 'mediawiki');
-  writeFileSync(path.join(dir, 'db_root_password'), ROOT_PASSWORD, { mode: 0o600 });
-  // $MYSQL_HOME/my.cnf is read after /etc/mysql/my.cnf: the server's socket is the client's default, as in its image
-  writeFileSync(path.join(dir, 'my.cnf'), `[client-server]\nsocket=${server.socket}\n`);
-  containerEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    MYSQL_HOME: dir,
-    MYSQL_ROOT_PASSWORD_FILE: path.join(dir, 'db_root_password'),
-  };
+  // the client tools run here as in the container, with this machine's PATH
+  containerEnv = { ...mdbHost.env, PATH: process.env.PATH };
 }, 120_000);
 
-let sshd: SshdSpec | undefined;
-let pool: SshPool | undefined;
-
-/** A real sshd whose sessions are the database container's environment: the "host" coopctl backs up from. */
-async function startHost(): Promise<{ host: RemoteHost; bin: string }> {
-  const bin = path.join(dir, 'bin');
-  mkdirSync(bin, { recursive: true });
-  const authorizedKeys = path.join(dir, 'authorized_keys');
-  writeFileSync(authorizedKeys, `${generateKey(path.join(dir, 'id_ed25519'), 'coopctl-test')}\n`);
-  const port = await freePort();
-  sshd = {
-    dir: path.join(dir, 'sshd'),
-    address: '127.0.0.1',
-    port,
-    authorizedKeys,
-    env: { ...(containerEnv as Record<string, string>), PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` },
-  };
-  const pub = prepareSshd(sshd);
-  writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${pub}\n`);
-  await startSshd(sshd);
-  pool = new SshPool(
-    {
-      knownHostsFile: path.join(dir, 'known_hosts'),
-      identityFile: path.join(dir, 'id_ed25519'),
-      agent: false,
-      connectTimeoutMs: 10_000,
-      commandTimeoutMs: 120_000,
-      stallTimeoutMs: 60_000,
-    },
-    false,
-  );
-  return { host: pool.host({ name: 'hypha', address: '127.0.0.1', port, user: os.userInfo().username }), bin };
+/** The "host" coopctl backs up from: a real sshd whose sessions are the database container's environment. */
+function startHost(): { host: RemoteHost; bin: string } {
+  return { host: mdbHost!.host, bin: mdbHost!.bin };
 }
 
 afterAll(async () => {
-  await pool?.closeAll();
-  if (sshd) await stopSshd(sshd.dir);
-  if (server) await stopMariaDb(server);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (mdbHost) await removeMariaDbHost(mdbHost);
 });
 
 function run(
@@ -240,7 +190,7 @@ describe('backup create of a MariaDB database, on its host', () => {
   const store = () => new LocalStore(path.join(dir, 'store'));
 
   beforeAll(async () => {
-    ({ host, bin } = await startHost());
+    ({ host, bin } = startHost());
     identity = path.join(dir, 'age.key');
     execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
     recipient = execFileSync('age-keygen', ['-y', identity]).toString().trim();
