@@ -427,6 +427,27 @@ describe('backup create of a MariaDB database, on its host', () => {
       });
     });
 
+    it('a live database that cannot be read: the restored realms are judged alone, the reason kept', async () => {
+      const manifest = await backupAuth();
+      const r = await inMariaDbScratchServer(host, manifest.database, 1.5, (scratch) =>
+        restoreScratch({
+          store: authStore(),
+          manifest,
+          identities: parseIdentities(readFileSync(identity, 'utf8'), identity),
+          target: { host, db: scratch },
+          facts: { facts: keycloakUsers, live: { host, db: { ...auth, name: 'keycloak_gone' } } },
+        }),
+      );
+      expect(r.facts).toMatchObject({
+        lines: [
+          'realm master: 1 user restored, live not counted',
+          'realm social.coop: 5 users restored, live not counted',
+        ],
+        live: null,
+        liveError: expect.stringMatching(/cannot count users per realm in keycloak_gone on hypha: .*Unknown database/),
+      });
+    });
+
     it('a backup whose realm holds no users fails the restore test while live has them, though row counts match', async () => {
       // what `kc.sh export` can do and still exit 0: the realm is there, its users are not (kept aside, to come back)
       kc('CREATE DATABASE kc_aside');
