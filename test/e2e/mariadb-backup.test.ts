@@ -489,6 +489,21 @@ describe('backup create of a MariaDB database, on its host', () => {
     expect(after.slice(before - 1).join('\n')).not.toContain('docker run');
   });
 
+  it('row counts that fail beside the dump: the copy the dump wrote is removed, nothing reaches the store', async () => {
+    const before = execFileSync('find', [copies(), '-name', 'db.dump.zst*']).toString();
+    const stored = readdirSync(path.join(dir, 'store', 'wiki', 'prod')).sort();
+    const failing = createBackup({
+      source: { service: 'wiki', env: 'prod', host, db: { ...db, engine: 'mariadb' }, tables: [...TABLES, 'ipblocks'] },
+      store: store(),
+      encryption: { recipients: [recipient] },
+      coopctlVersion: 'test',
+      onHost: { dir: copies(), keep: 2, history: { remote: host, stateDir: path.join(dir, 'state') } },
+    });
+    await expect(failing).rejects.toThrow(/cannot count rows in mediawiki on hypha: .*ipblocks/);
+    expect(execFileSync('find', [copies(), '-name', 'db.dump.zst*']).toString()).toBe(before);
+    expect(readdirSync(path.join(dir, 'store', 'wiki', 'prod')).sort()).toEqual(stored);
+  });
+
   it('a dump cut short that still exits 0 fails the check: no copy is left, nothing reaches the store', async () => {
     // a mariadb-dump whose output stops after 30 lines without an error (a wrapper without pipefail)
     writeFileSync(
