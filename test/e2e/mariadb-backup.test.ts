@@ -405,7 +405,7 @@ describe('backup create of a MariaDB database, on its host', () => {
       kc(keycloakMariaDbSql('auth.social.coop'));
     });
 
-    it('counts them in the scratch database and in the live one, a line per realm, recorded in the manifest', async () => {
+    it('counted in the scratch database and the live one, a line per realm, recorded in the manifest', async () => {
       const manifest = await backupAuth();
       newMember(1); // joined after the backup: live has one more
       const r = await restoreTest(manifest);
@@ -448,18 +448,20 @@ describe('backup create of a MariaDB database, on its host', () => {
       });
     });
 
-    it('a backup whose realm holds no users fails the restore test while live has them, though row counts match', async () => {
+    it('a realm backed up without users fails the restore test while live has them, though counts match', async () => {
       // what `kc.sh export` can do and still exit 0: the realm is there, its users are not (kept aside, to come back)
       kc('CREATE DATABASE kc_aside');
       kc(`CREATE TABLE kc_aside.users AS SELECT * FROM USER_ENTITY WHERE REALM_ID = ${socialCoop}`);
       kc(
-        'CREATE TABLE kc_aside.credentials AS SELECT * FROM CREDENTIAL WHERE USER_ID IN (SELECT ID FROM kc_aside.users)',
+        'CREATE TABLE kc_aside.credentials AS SELECT * FROM CREDENTIAL ' +
+          'WHERE USER_ID IN (SELECT ID FROM kc_aside.users)',
       );
       kc('DELETE FROM CREDENTIAL WHERE USER_ID IN (SELECT ID FROM kc_aside.users)');
       kc(`DELETE FROM USER_ENTITY WHERE REALM_ID = ${socialCoop}`);
       const manifest = await backupAuth();
       kc(
-        'INSERT INTO USER_ENTITY SELECT * FROM kc_aside.users; INSERT INTO CREDENTIAL SELECT * FROM kc_aside.credentials',
+        'INSERT INTO USER_ENTITY SELECT * FROM kc_aside.users; ' +
+          'INSERT INTO CREDENTIAL SELECT * FROM kc_aside.credentials',
       );
       kc('DROP DATABASE kc_aside');
       const failed = restoreTest(manifest);
@@ -489,7 +491,7 @@ describe('backup create of a MariaDB database, on its host', () => {
     expect(after.slice(before - 1).join('\n')).not.toContain('docker run');
   });
 
-  it('row counts that fail beside the dump: the copy the dump wrote is removed, nothing reaches the store', async () => {
+  it('row counts failing beside the dump: the copy the dump wrote is removed, nothing reaches the store', async () => {
     const before = execFileSync('find', [copies(), '-name', 'db.dump.zst*']).toString();
     const stored = readdirSync(path.join(dir, 'store', 'wiki', 'prod')).sort();
     const failing = createBackup({
