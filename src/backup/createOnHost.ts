@@ -73,7 +73,14 @@ export async function takeHostCopy(o: CreateBackupOptions): Promise<HostCopied> 
     await session.close();
   }
   progress.done(written.size);
-  const facts = { name: source.db.name, ...session.facts };
+  // MariaDB's row counts run beside the dump (mariadbHost.ts): a copy whose counts failed is no backup
+  const facts = await Promise.resolve(session.facts).then(
+    (f) => ({ name: source.db.name, ...f }),
+    async (err: unknown) => {
+      await removeHostCopy(source.host, copy);
+      throw err;
+    },
+  );
   await writeHostManifest(source.host, copy, {
     format: 1,
     id: copy.id,

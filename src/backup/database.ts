@@ -14,6 +14,7 @@ import {
   type DbTarget,
 } from './commands.js';
 import { BackupError } from './errors.js';
+import { mariadbSqlCommand } from './mariadb.js';
 import { createMariaDb, discardMariaDb, dropMariaDb, mariadbRowCounts, swapMariaDb } from './mariadbHost.js';
 
 /** PostgreSQL as seen over SSH: facts for the manifest, and the database steps of a restore. */
@@ -121,6 +122,27 @@ export async function openSnapshot(
   return { snapshot, facts: { size, serverVersion, rowCounts: rowCountsOf(report.values) }, close };
 }
 
+/** SQL on stdin against `database`, either engine, whose answer is "key<TAB>value" lines up to "end". */
+export async function queryReport(
+  host: RemoteHost,
+  db: DbTarget,
+  database: string,
+  sql: string,
+  what: string,
+  vars: Record<string, string> = {},
+): Promise<Map<string, string>> {
+  const cmd = db.engine === 'mariadb' ? mariadbSqlCommand(db, database) : psqlCommand(db, database, vars);
+  const r = await host.exec(cmd, { mutates: false, stdin: sql, reject: false });
+  const report = parseReport(r.stdout);
+  if (r.exitCode !== 0 || !report.complete) {
+    throw new BackupError(
+      'database-step-failed',
+      `cannot ${what} in ${database} on ${host.target.name}: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`,
+    );
+  }
+  return report.values;
+}
+
 export async function rowCounts(
   host: RemoteHost,
   db: DbTarget,
@@ -128,20 +150,8 @@ export async function rowCounts(
   tables: readonly string[],
 ): Promise<Record<string, number>> {
   if (db.engine === 'mariadb') return mariadbRowCounts(host, db, database, tables);
-  const r = await host.exec(psqlCommand(db, database, { tables: tablesVar(tables) }), {
-    mutates: false,
-    stdin: ROW_COUNTS_SQL,
-    reject: false,
-  });
-  const report = parseReport(r.stdout);
-  if (r.exitCode !== 0 || !report.complete) {
-    throw new BackupError(
-      'database-step-failed',
-      `cannot count rows in ${database} on ${host.target.name}: ` +
-        `${lastLines(r.stderr) || `psql exited with ${r.exitCode}`}`,
-    );
-  }
-  return rowCountsOf(report.values);
+  const values = await queryReport(host, db, database, ROW_COUNTS_SQL, 'count rows', { tables: tablesVar(tables) });
+  return rowCountsOf(values);
 }
 
 export async function pgDumpVersion(host: RemoteHost, db: DbTarget): Promise<string> {

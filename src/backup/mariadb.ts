@@ -11,9 +11,10 @@ import { hostProgram } from './hostProgram.js';
  *
  * Row counts: mariadb-dump --single-transaction opens its consistent snapshot in a connection of its own, and
  * MariaDB cannot hand a snapshot to another session (PostgreSQL's pg_export_snapshot has no MariaDB twin). So the
- * counts come from a snapshot of their own, taken just before the dump starts: rows the app writes between the
- * two snapshots make the dump hold more (or fewer) rows than counted. They are recorded as counted before the
- * dump, never as the dump's; a restore is checked against counts taken in the restored database itself.
+ * counts come from a snapshot of their own, taken as the dump starts (mariadbHost.ts inspectBeforeDump): rows the
+ * app writes between the two snapshots make the dump hold more (or fewer) rows than counted. They are recorded as
+ * counted beside the dump, never as the dump's; a restore is checked against counts taken in the restored database
+ * itself.
  */
 const NAME = /^[A-Za-z0-9_]{1,64}$/;
 

@@ -9,6 +9,7 @@ import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
 import type { ProgressListener } from './progress.js';
 import { readBack } from './readback.js';
+import { checkRestoreFacts, type RestoreFactsResult, type RestoreFactsSource } from './restoreFacts.js';
 import { watchRestore } from './restoreProgress.js';
 import type { BackupStore } from './store/types.js';
 import { checked, type VerifyOutcome } from './verify.js';
@@ -33,6 +34,11 @@ interface RestoreOptions {
   now?: () => Date;
   /** Ctrl-C: the restore stops, and the database it was filling is dropped. */
   signal?: AbortSignal;
+}
+
+interface ScratchOptions extends RestoreOptions {
+  /** The service's own facts (restoreFacts.ts), counted in the scratch database and the live one. */
+  facts?: RestoreFactsSource;
 }
 
 interface RestoredDatabase {
@@ -108,6 +114,7 @@ async function restoreInto(o: RestoreOptions, database: string, privileges: bool
 interface ScratchOutcome extends VerifyOutcome, RestoredDatabase {
   /** Problems after the verdict, e.g. the scratch database could not be dropped. */
   warnings: string[];
+  facts?: RestoreFactsResult;
 }
 
 /**
@@ -115,17 +122,19 @@ interface ScratchOutcome extends VerifyOutcome, RestoredDatabase {
  * is dropped afterwards whatever happened; the result is recorded in the
  * manifest (a failure too, when it is the backup's fault).
  */
-export async function restoreScratch(o: RestoreOptions): Promise<ScratchOutcome> {
+export async function restoreScratch(o: ScratchOptions): Promise<ScratchOutcome> {
   const now = o.now ?? (() => new Date());
   const database = scratchName(now());
   const started = Date.now();
   const warnings: string[] = [];
   let restored: RestoredDatabase | undefined;
+  let facts: RestoreFactsResult | undefined;
   try {
     const outcome = await checked(o, 'restore-scratch', async () => {
       await createDatabase(o.target.host, o.target.db, database);
       try {
         restored = await restoreInto(o, database, false);
+        if (o.facts) facts = await checkRestoreFacts(o.facts, o.target, database, o.manifest.id);
       } finally {
         try {
           await discardDatabase(o.target.host, o.target.db, database);
@@ -139,10 +148,11 @@ export async function restoreScratch(o: RestoreOptions): Promise<ScratchOutcome>
         host: o.target.host.target.name,
         database,
         rowCounts: restored.rowCounts,
+        ...(facts && { facts }),
         durationMs: Date.now() - started,
       };
     });
-    return { ...outcome, ...restored!, warnings };
+    return { ...outcome, ...restored!, warnings, ...(facts && { facts }) };
   } catch (err) {
     if (err instanceof BackupError) err.hints.push(...warnings);
     throw err;

@@ -1,6 +1,7 @@
 import type { DbTarget } from '../backup/commands.js';
 import type { BackupSource } from '../backup/create.js';
 import { parseIdentities } from '../backup/crypto.js';
+import type { RestoreFactsSource } from '../backup/restoreFacts.js';
 import type { EncryptionSettings } from '../backup/create.js';
 import { storeFromConfig } from '../backup/store/open.js';
 import type { BackupStore } from '../backup/store/types.js';
@@ -112,6 +113,17 @@ export async function restoreTestPlace(
     return { host: t.remote, db: { name: 'postgres', user, swarmService } };
   }
   return restoreTestHost(ws);
+}
+
+/** What the restore test of a backup of `service`/`env` counts besides row counts, and where its live database is. */
+export async function restoreFactsSource(
+  ws: Workspace,
+  backup: { service: string; env: string },
+): Promise<RestoreFactsSource | undefined> {
+  if (!ws.select().some((s) => s.service === backup.service && s.env === backup.env)) return undefined;
+  const t = await ws.target(backup.service, backup.env);
+  const facts = t.profile.restoreFacts?.(t);
+  return facts && t.database ? { facts, live: { host: t.remote, db: t.database } } : undefined;
 }
 
 /**

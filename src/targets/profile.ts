@@ -1,3 +1,4 @@
+import type { RestoreFacts } from '../backup/restoreFacts.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import type { Check, TargetFacts } from './check.js';
 import type { DoctorProbe } from './doctor.js';
@@ -144,6 +145,8 @@ export interface ServiceProfile {
   readonly database?: { name: string; tables: string[] };
   /** The secrets file a backup carries, relative to the data dir (encryption keys live there). */
   readonly secretsFile?: string;
+  /** What the restore test counts of this app's data besides `tables:`, restored and live (Keycloak: its users). */
+  restoreFacts?(t: Target): RestoreFacts | undefined;
   /** The app's processes on the host that hold database connections (stopped before a database swap). */
   databaseClients(t: Target): Promise<string[]>;
   /** Preflight checks of this application (version rules, floors of its dependencies). */

@@ -305,6 +305,10 @@ describe('backups of Co-op Cloud apps', () => {
     expect(r.stdout).toMatch(
       new RegExp(`${id}: restored on hypha into coopctl_scratch_\\w+ and dropped; row counts match`),
     );
+    // Keycloak's users per realm, restored against live (src/services/coopcloud/keycloakUsers.ts)
+    expect(r.stdout).toMatch(
+      /\n {2}realm master: 1 user restored, 1 live\n {2}realm social\.coop: [1-9]\d* users restored, [1-9]\d* live$/,
+    );
     expect(
       sql(
         'auth_sandbox',

@@ -1,15 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/backup/create.js';
@@ -23,7 +13,8 @@ import { restoreNames, restoreScratch, restoreToNewDatabase } from '../../src/ba
 import { LocalStore } from '../../src/backup/store/local.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import { appBackupCheck } from '../../src/drivers/abra/backupCheck.js';
-import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
+import type { RemoteHost } from '../../src/remote/ssh.js';
+import { keycloakUsers } from '../../src/services/coopcloud/keycloakUsers.js';
 import { appSchemaMark } from '../../src/services/coopcloud/schema.js';
 import type { CheckContext } from '../../src/targets/check.js';
 import type { Target } from '../../src/targets/target.js';
@@ -39,11 +30,10 @@ import {
   mariadbSwapCommand,
 } from '../../src/backup/mariadb.js';
 import { toShell, type RemoteCommand } from '../../src/remote/quote.js';
-import { initAndStartMariaDb, type MariaDbServer, mariadbSql, stopMariaDb } from '../world/mariadb.js';
+import { type MariaDbHost, removeMariaDbHost, startMariaDbHost } from '../helpers/mariadbHost.js';
+import { type MariaDbServer, mariadbSql } from '../world/mariadb.js';
 import { writeWrapper } from '../world/mastodon/host.js';
 import { keycloakMariaDbSql, mediawikiMariaDbSql } from '../world/mariadbSchemas.js';
-import { freePort } from '../world/net.js';
-import { generateKey, prepareSshd, type SshdSpec, startSshd, stopSshd } from '../world/sshd.js';
 
 /**
  * The MariaDB host program (src/backup/host/mariadb-client.sh) against a real MariaDB 10.11 server, run as it runs
@@ -54,68 +44,29 @@ const ROOT_PASSWORD = 'r00t-Pw "with" $pecial \\ chars';
 let dir: string;
 let server: MariaDbServer;
 let containerEnv: NodeJS.ProcessEnv;
+let mdbHost: MariaDbHost | undefined;
 const db = { name: 'mediawiki', user: 'root' };
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'coopctl-mdb-'));
-  server = { dir: path.join(dir, 'db'), socket: path.join(dir, 'mysqld.sock'), port: await freePort() };
-  await initAndStartMariaDb(server, {
+  mdbHost = await startMariaDbHost({
     rootPassword: ROOT_PASSWORD,
     database: 'mediawiki',
     user: 'mediawiki',
     password: 'wiki-pw',
   });
+  ({ root: dir, server } = mdbHost);
   mariadbSql(server, ROOT_PASSWORD, mediawikiMariaDbSql('wiki.social.coop'), 'mediawiki');
-  writeFileSync(path.join(dir, 'db_root_password'), ROOT_PASSWORD, { mode: 0o600 });
-  // $MYSQL_HOME/my.cnf is read after /etc/mysql/my.cnf: the server's socket is the client's default, as in its image
-  writeFileSync(path.join(dir, 'my.cnf'), `[client-server]\nsocket=${server.socket}\n`);
-  containerEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    MYSQL_HOME: dir,
-    MYSQL_ROOT_PASSWORD_FILE: path.join(dir, 'db_root_password'),
-  };
+  // the client tools run here as in the container, with this machine's PATH
+  containerEnv = { ...mdbHost.env, PATH: process.env.PATH };
 }, 120_000);
 
-let sshd: SshdSpec | undefined;
-let pool: SshPool | undefined;
-
-/** A real sshd whose sessions are the database container's environment: the "host" coopctl backs up from. */
-async function startHost(): Promise<{ host: RemoteHost; bin: string }> {
-  const bin = path.join(dir, 'bin');
-  mkdirSync(bin, { recursive: true });
-  const authorizedKeys = path.join(dir, 'authorized_keys');
-  writeFileSync(authorizedKeys, `${generateKey(path.join(dir, 'id_ed25519'), 'coopctl-test')}\n`);
-  const port = await freePort();
-  sshd = {
-    dir: path.join(dir, 'sshd'),
-    address: '127.0.0.1',
-    port,
-    authorizedKeys,
-    env: { ...(containerEnv as Record<string, string>), PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` },
-  };
-  const pub = prepareSshd(sshd);
-  writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${pub}\n`);
-  await startSshd(sshd);
-  pool = new SshPool(
-    {
-      knownHostsFile: path.join(dir, 'known_hosts'),
-      identityFile: path.join(dir, 'id_ed25519'),
-      agent: false,
-      connectTimeoutMs: 10_000,
-      commandTimeoutMs: 120_000,
-      stallTimeoutMs: 60_000,
-    },
-    false,
-  );
-  return { host: pool.host({ name: 'hypha', address: '127.0.0.1', port, user: os.userInfo().username }), bin };
+/** The "host" coopctl backs up from: a real sshd whose sessions are the database container's environment. */
+function startHost(): { host: RemoteHost; bin: string } {
+  return { host: mdbHost!.host, bin: mdbHost!.bin };
 }
 
 afterAll(async () => {
-  await pool?.closeAll();
-  if (sshd) await stopSshd(sshd.dir);
-  if (server) await stopMariaDb(server);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (mdbHost) await removeMariaDbHost(mdbHost);
 });
 
 function run(
@@ -239,7 +190,7 @@ describe('backup create of a MariaDB database, on its host', () => {
   const store = () => new LocalStore(path.join(dir, 'store'));
 
   beforeAll(async () => {
-    ({ host, bin } = await startHost());
+    ({ host, bin } = startHost());
     identity = path.join(dir, 'age.key');
     execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
     recipient = execFileSync('age-keygen', ['-y', identity]).toString().trim();
@@ -419,6 +370,117 @@ describe('backup create of a MariaDB database, on its host', () => {
     expect(log).toMatch(/docker rm -f -v coopctl-restore-test-\w+ -> 0/);
   });
 
+  describe("Keycloak's users per realm in the restore test, restored against live", () => {
+    const auth = { name: 'keycloak_users', user: 'root', engine: 'mariadb' as const };
+    const kc = (query: string) => mariadbSql(server, ROOT_PASSWORD, query, auth.name);
+    const authStore = () => new LocalStore(path.join(dir, 'auth-store'));
+    const backupAuth = () =>
+      createBackup({
+        source: { service: 'auth', env: 'prod', host, db: auth, tables: ['REALM', 'USER_ENTITY'], version: null },
+        store: authStore(),
+        encryption: { recipients: [recipient] },
+        coopctlVersion: 'test',
+        onHost: { dir: copies(), keep: 2, history: { remote: host, stateDir: path.join(dir, 'state') } },
+      });
+    const restoreTest = (manifest: Awaited<ReturnType<typeof backupAuth>>) =>
+      inMariaDbScratchServer(host, manifest.database, 1.5, (scratch) =>
+        restoreScratch({
+          store: authStore(),
+          manifest,
+          identities: parseIdentities(readFileSync(identity, 'utf8'), identity),
+          target: { host, db: scratch },
+          facts: { facts: keycloakUsers, live: { host, db: auth } },
+        }),
+      );
+    const socialCoop = "(SELECT ID FROM REALM WHERE NAME = 'social.coop')";
+    const newMember = (n: number) =>
+      kc(
+        `INSERT INTO USER_ENTITY (ID, EMAIL_VERIFIED, ENABLED, REALM_ID, USERNAME) VALUES ('new-${n}', b'1', b'1', ` +
+          `${socialCoop}, 'member${n}')`,
+      );
+
+    beforeAll(() => {
+      writeWrapper(dir, 'docker', process.execPath, 'swarmDocker');
+      mariadbSql(server, ROOT_PASSWORD, `CREATE DATABASE ${auth.name};`);
+      kc(keycloakMariaDbSql('auth.social.coop'));
+    });
+
+    it('counted in the scratch database and the live one, a line per realm, recorded in the manifest', async () => {
+      const manifest = await backupAuth();
+      newMember(1); // joined after the backup: live has one more
+      const r = await restoreTest(manifest);
+      const lines = ['realm master: 1 user restored, 1 live', 'realm social.coop: 4 users restored, 5 live'];
+      expect(r.facts?.lines).toEqual(lines);
+      expect(r.verification.details.facts).toEqual({
+        what: 'users per realm',
+        lines,
+        restored: { master: 1, 'social.coop': 4 },
+        live: { master: 1, 'social.coop': 5 },
+      });
+      const recorded = JSON.parse(
+        readFileSync(path.join(dir, 'auth-store', 'auth', 'prod', manifest.id, 'manifest.json'), 'utf8'),
+      );
+      expect(recorded.verifications.at(-1)).toMatchObject({
+        kind: 'restore-scratch',
+        ok: true,
+        details: { facts: { lines } },
+      });
+    });
+
+    it('a live database that cannot be read: the restored realms are judged alone, the reason kept', async () => {
+      const manifest = await backupAuth();
+      const r = await inMariaDbScratchServer(host, manifest.database, 1.5, (scratch) =>
+        restoreScratch({
+          store: authStore(),
+          manifest,
+          identities: parseIdentities(readFileSync(identity, 'utf8'), identity),
+          target: { host, db: scratch },
+          facts: { facts: keycloakUsers, live: { host, db: { ...auth, name: 'keycloak_gone' } } },
+        }),
+      );
+      expect(r.facts).toMatchObject({
+        lines: [
+          'realm master: 1 user restored, live not counted',
+          'realm social.coop: 5 users restored, live not counted',
+        ],
+        live: null,
+        liveError: expect.stringMatching(/cannot count users per realm in keycloak_gone on hypha: .*Unknown database/),
+      });
+    });
+
+    it('a realm backed up without users fails the restore test while live has them, though counts match', async () => {
+      // what `kc.sh export` can do and still exit 0: the realm is there, its users are not (kept aside, to come back)
+      kc('CREATE DATABASE kc_aside');
+      kc(`CREATE TABLE kc_aside.users AS SELECT * FROM USER_ENTITY WHERE REALM_ID = ${socialCoop}`);
+      kc(
+        'CREATE TABLE kc_aside.credentials AS SELECT * FROM CREDENTIAL ' +
+          'WHERE USER_ID IN (SELECT ID FROM kc_aside.users)',
+      );
+      kc('DELETE FROM CREDENTIAL WHERE USER_ID IN (SELECT ID FROM kc_aside.users)');
+      kc(`DELETE FROM USER_ENTITY WHERE REALM_ID = ${socialCoop}`);
+      const manifest = await backupAuth();
+      kc(
+        'INSERT INTO USER_ENTITY SELECT * FROM kc_aside.users; ' +
+          'INSERT INTO CREDENTIAL SELECT * FROM kc_aside.credentials',
+      );
+      kc('DROP DATABASE kc_aside');
+      const failed = restoreTest(manifest);
+      await expect(failed).rejects.toMatchObject({
+        code: 'restore-mismatch',
+        message: expect.stringContaining('realm social.coop: 5 users live, none restored: the backup lost them'),
+      });
+      const recorded = JSON.parse(
+        readFileSync(path.join(dir, 'auth-store', 'auth', 'prod', manifest.id, 'manifest.json'), 'utf8'),
+      );
+      expect(recorded.verifications.at(-1)).toMatchObject({
+        kind: 'restore-scratch',
+        ok: false,
+        details: { code: 'restore-mismatch', facts: { restored: { master: 1, 'social.coop': 0 } } },
+      });
+      expect(readdirSync(path.join(dir, 'containers'))).toEqual([]);
+    });
+  });
+
   it('no throw-away server without room for it: the disk check comes first', async () => {
     const before = readFileSync(path.join(dir, 'log', 'docker.log'), 'utf8').split('\n').length;
     const huge = { size: 1e15, serverVersion: '10.11.19-MariaDB-0+deb12u1' };
@@ -427,6 +489,21 @@ describe('backup create of a MariaDB database, on its host', () => {
     );
     const after = readFileSync(path.join(dir, 'log', 'docker.log'), 'utf8').split('\n');
     expect(after.slice(before - 1).join('\n')).not.toContain('docker run');
+  });
+
+  it('row counts failing beside the dump: the copy the dump wrote is removed, nothing reaches the store', async () => {
+    const before = execFileSync('find', [copies(), '-name', 'db.dump.zst*']).toString();
+    const stored = readdirSync(path.join(dir, 'store', 'wiki', 'prod')).sort();
+    const failing = createBackup({
+      source: { service: 'wiki', env: 'prod', host, db: { ...db, engine: 'mariadb' }, tables: [...TABLES, 'ipblocks'] },
+      store: store(),
+      encryption: { recipients: [recipient] },
+      coopctlVersion: 'test',
+      onHost: { dir: copies(), keep: 2, history: { remote: host, stateDir: path.join(dir, 'state') } },
+    });
+    await expect(failing).rejects.toThrow(/cannot count rows in mediawiki on hypha: .*ipblocks/);
+    expect(execFileSync('find', [copies(), '-name', 'db.dump.zst*']).toString()).toBe(before);
+    expect(readdirSync(path.join(dir, 'store', 'wiki', 'prod')).sort()).toEqual(stored);
   });
 
   it('a dump cut short that still exits 0 fails the check: no copy is left, nothing reaches the store', async () => {

@@ -11,6 +11,7 @@ import type { Finding, ServiceProfile, VersionEntry } from '../../targets/profil
 import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
 import { releaseNotePath } from '../../drivers/abra/recipeTags.js';
+import { keycloakUsers } from './keycloakUsers.js';
 import { composeOverlaysCheck, overlayFindings } from './overlays.js';
 import { appSchemaMark } from './schema.js';
 import { ssoCheck } from './sso.js';
@@ -71,6 +72,8 @@ export const coopcloudAppProfile: ServiceProfile = {
   hostVariables: [],
   dataDir: () => undefined,
   databaseClients: async () => ['app'],
+  // Keycloak by its recipe: the tables counted are Keycloak's, whichever services name it as their sso provider
+  restoreFacts: (t) => (abraConfig(t).recipe === 'keycloak' ? keycloakUsers : undefined),
   checks: [composeOverlaysCheck, ssoCheck],
 
   parseVersion: (text, source) => ordered(text, source).text,

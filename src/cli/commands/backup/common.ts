@@ -11,7 +11,7 @@ import { formatBytes, formatDuration } from '../../../kernel/validate.js';
 import { InterruptedError } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { installInterruptHandler } from '../../signals.js';
-import { backupIdentities, openBackupStore, restoreTestPlace } from '../../../targets/backups.js';
+import { backupIdentities, openBackupStore, restoreFactsSource, restoreTestPlace } from '../../../targets/backups.js';
 import { inMariaDbScratchServer } from '../../../backup/mariadbScratch.js';
 import type { DbTarget } from '../../../backup/commands.js';
 
@@ -82,6 +82,7 @@ export async function restoreTest(ctx: CommandContext, id: string, storeName: st
   const store = await openBackupStore(ws, storeName);
   const manifest = await findBackup(store, id);
   const target = await restoreTestPlace(ws, manifest);
+  const facts = await restoreFactsSource(ws, manifest);
   const keys = manifest.encryption.algorithm === 'age' ? await backupIdentities(ws) : undefined;
   if (ctx.global.dryRun) {
     ctx.printer.info(
@@ -102,6 +103,7 @@ export async function restoreTest(ctx: CommandContext, id: string, storeName: st
           target: { ...target, db },
           onProgress: progress.onProgress,
           signal,
+          facts,
         });
       return target.db.engine === 'mariadb'
         ? inMariaDbScratchServer(target.host, manifest.database, ws.config.checks.diskHeadroom, test)
@@ -119,4 +121,6 @@ export async function restoreTest(ctx: CommandContext, id: string, storeName: st
   ctx.printer.out(
     `${id}: restored on ${target.host.target.name} into ${r.database} and dropped; row counts match (${counts})`,
   );
+  for (const line of r.facts?.lines ?? []) ctx.printer.out(`  ${line}`);
+  if (r.facts?.liveError) ctx.printer.warn(`${r.facts.what} of the live database not counted: ${r.facts.liveError}`);
 }
