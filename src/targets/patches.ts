@@ -16,7 +16,7 @@ import type { Workspace } from './workspace.js';
  * PatchSet (names and hashes); a deploy gets the LoadedPatchSet (the texts too).
  */
 
-export interface PatchSet {
+interface PatchSet {
   /** sha256 over the sorted "<file basename> <sha256>" lines. */
   digest: string;
   patches: Array<{ file: string; sha256: string }>;
