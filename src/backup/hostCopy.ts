@@ -29,7 +29,7 @@ export interface HostCopy {
 
 const HOST_COPY_FILE = FILE_NAMES.database.plain;
 
-function hostCopyDir(c: HostCopy): string {
+export function hostCopyDir(c: HostCopy): string {
   if (!path.isAbsolute(c.base) || /[\n\r]/.test(c.base))
     throw new InputError(`backup.onHost.dir ${JSON.stringify(c.base)} must be an absolute path`);
   return path.join(c.base, assertName(c.service, 'service'), assertName(c.env, 'environment'), assertBackupId(c.id));
