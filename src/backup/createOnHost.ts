@@ -9,7 +9,7 @@ import { uploadCommand, type HostS3 } from './hostS3.js';
 import { required, runReporting, scriptFailure } from './hostRun.js';
 import { backupsInUse } from './inUse.js';
 import { backupDir, FILE_NAMES, newBackupId } from './ids.js';
-import { buildManifest, serializeManifest, type BackupFile, type Manifest } from './manifest.js';
+import { buildManifest, serializeManifest, type BackupFile, type Manifest, type VolumeInfo } from './manifest.js';
 import { throttled } from './progress.js';
 import { parseSent, relayCommand, type Sent } from './send.js';
 import type { BackupStore } from './store/types.js';
@@ -93,12 +93,21 @@ export async function takeHostCopy(o: CreateBackupOptions): Promise<HostCopied> 
     sha256: written.sha256,
     checks: ['size', 'sha256', 'zstd -t', mariadb ? 'mariadb-dump footer' : 'pg_restore --list'],
     database: facts,
+    volumes: volumes.map(volumeInfo),
   }).catch(async (err: unknown) => {
     await removeHostCopy(source.host, copy);
     throw err;
   });
   return { copy, started, file: written.file, size: written.size, plainSha256: written.sha256, facts, pgDump, volumes };
 }
+
+const volumeInfo = (v: VolumeCopy): VolumeInfo => ({
+  name: v.volume.name,
+  docker: v.volume.volume,
+  files: v.files,
+  bytes: v.bytes,
+  listSha256: v.listSha256,
+});
 
 /** Each volume of the source archived into the copy, one after the other (each reads a disk as fast as it can). */
 async function copyVolumes(o: CreateBackupOptions, copy: HostCopy, level: number): Promise<VolumeCopy[]> {
@@ -176,8 +185,7 @@ export async function sendOffsite(o: CreateBackupOptions, c: HostCopied): Promis
     parts.push(await send(c.file, 'database', dbName, c.size, c.plainSha256));
     for (const v of c.volumes) {
       const names = volumeFileNames(v.volume.name, encrypted);
-      const volume = { name: v.volume.name, docker: v.volume.volume, files: v.files, bytes: v.bytes };
-      const info = { ...volume, listSha256: v.listSha256 };
+      const info = volumeInfo(v);
       parts.push({ ...(await send(v.archive, 'volume', names.archive, v.size, v.sha256)), volume: info });
       parts.push({ ...(await send(v.list, 'volume-list', names.list, 0)), volume: info });
     }

@@ -4,7 +4,7 @@ import { assertLevel } from './commands.js';
 import { hostCopyDir, type HostCopy } from './hostCopy.js';
 import { hostProgram, hostScript } from './hostProgram.js';
 import { required, runReporting, scriptFailure } from './hostRun.js';
-import { assertVolume, type BackupVolume } from './volumes.js';
+import { volumeMountpoint, type BackupVolume } from './volumes.js';
 
 /** A volume's archive and hash list in the on-host copy, as the host measured them. */
 export interface VolumeCopy {
@@ -35,12 +35,12 @@ export async function writeVolumeCopy(
   v: BackupVolume,
   o: { level: number; onBytes?: (bytes: number) => void; signal?: AbortSignal },
 ): Promise<VolumeCopy> {
-  assertVolume(v);
+  const mountpoint = await volumeMountpoint(host, v);
   const cmd = hostScript(hostProgram('volume-list', 'volume-copy'), [
     c.base,
     hostCopyDir(c),
     v.name,
-    v.volume,
+    mountpoint,
     String(assertLevel(o.level)),
   ]);
   const r = await runReporting(host, cmd, { onBytes: o.onBytes, signal: o.signal });

@@ -21,7 +21,7 @@ interface VolumeTestOptions {
   signal?: AbortSignal;
 }
 
-export interface VolumeTested {
+interface VolumeTested {
   name: string;
   files: number;
   bytes: number;
@@ -33,10 +33,12 @@ function keepAs(file: string): string[] {
   return ['bash', '-c', 'umask 077 && cat >"$1"', 'coopctl', file];
 }
 
-/** The argv that extracts its stdin (the decrypted archive) into `scratch` and compares it with `expected`. */
-function compareArgv(scratch: string, expected: string): string[] {
-  return ['bash', '-c', hostProgram('volume-list', 'volume-compare'), 'coopctl', scratch, expected];
+/** host/volume-compare.sh's arguments: extract into `dest` (the archive on stdin, else `archive`), compare. */
+export function compareArgs(dest: string, expected: string, mode: 'scratch' | 'keep', archive?: string): string[] {
+  return [dest, expected, mode, ...(archive ? [archive] : [])];
 }
+
+export const compareProgram = () => hostProgram('volume-list', 'volume-compare');
 
 /**
  * Each volume's hash list, then its archive, read back on the host (hashes of the stored bytes and of the
@@ -48,30 +50,50 @@ export async function restoreTestVolumes(o: VolumeTestOptions): Promise<VolumeTe
   if (!path.isAbsolute(o.scratchDir) || /[\n\r]/.test(o.scratchDir))
     throw new InputError(`${JSON.stringify(o.scratchDir)}: the volumes' scratch directory must be an absolute path`);
   const tested: VolumeTested[] = [];
-  for (const { volume, archive, list } of volumeParts(o.manifest)) {
-    const base = path.join(o.scratchDir, `coopctl-scratch-${o.manifest.id}-${randomBytes(3).toString('hex')}`);
-    const expected = `${base}.sums`;
-    const read = { store: o.store, manifest: o.manifest, identities: o.identities, signal: o.signal };
-    const into = { host: o.host, mutates: true, failure: 'corrupt-dump' as const };
-    await readBack({
-      ...read,
-      file: list,
-      into: { ...into, tool: keepAs(expected), what: `the hash list of volume ${volume.name}` },
-      phase: 'download',
-    });
-    const r = await readBack({
-      ...read,
-      file: archive,
-      into: { ...into, tool: compareArgv(base, expected), what: `the extract of volume ${volume.name}` },
-      phase: 'restore',
-      onProgress: o.onProgress,
-    });
-    tested.push(compared(o.manifest, volume, r.stdout ?? '', o.host));
+  for (const part of volumeParts(o.manifest)) {
+    const dest = path.join(o.scratchDir, `coopctl-scratch-${o.manifest.id}-${randomBytes(3).toString('hex')}`);
+    tested.push(await extractVolume({ ...o, part, dest, mode: 'scratch' }));
   }
   return tested;
 }
 
-function compared(m: Manifest, v: VolumeInfo, output: string, host: RemoteHost): VolumeTested {
+/**
+ * A volume part read back on the host (its hash list first, then its archive: the stored bytes' and the
+ * plaintext's hashes checked against the manifest on the way), extracted into `dest` and compared there.
+ */
+export async function extractVolume(
+  o: Omit<VolumeTestOptions, 'scratchDir'> & {
+    part: ReturnType<typeof volumeParts>[number];
+    dest: string;
+    mode: 'scratch' | 'keep';
+  },
+): Promise<VolumeTested> {
+  const { volume, archive, list } = o.part;
+  const expected = `${o.dest}.sums`;
+  const read = { store: o.store, manifest: o.manifest, identities: o.identities, signal: o.signal };
+  const into = { host: o.host, mutates: true, failure: 'corrupt-dump' as const };
+  await readBack({
+    ...read,
+    file: list,
+    into: { ...into, tool: keepAs(expected), what: `the hash list of volume ${volume.name}` },
+    phase: 'download',
+  });
+  const r = await readBack({
+    ...read,
+    file: archive,
+    into: {
+      ...into,
+      tool: ['bash', '-c', compareProgram(), 'coopctl', ...compareArgs(o.dest, expected, o.mode)],
+      what: `the extract of volume ${volume.name}`,
+    },
+    phase: 'restore',
+    onProgress: o.onProgress,
+  });
+  return compared(o.manifest.id, volume, r.stdout ?? '', o.host);
+}
+
+/** What volume-compare.sh reported, against what the backup holds: a mismatch names the first differing file. */
+export function compared(id: string, v: VolumeInfo, output: string, host: RemoteHost): VolumeTested {
   const got = /^extracted (\d+) (\d+) ([0-9a-f]{64})$/m.exec(output);
   if (!got) throw new BackupError('corrupt-dump', `volume ${v.name}: ${host.target.name} reported no extract`);
   const [files, bytes, listSha256] = [Number(got[1]), Number(got[2]), got[3]];
@@ -80,7 +102,7 @@ function compared(m: Manifest, v: VolumeInfo, output: string, host: RemoteHost):
     return { name: v.name, files, bytes, listSha256 };
   throw new BackupError(
     'restore-mismatch',
-    `backup ${m.id}: volume ${v.name} extracted on ${host.target.name} differs from the manifest: ` +
+    `backup ${id}: volume ${v.name} extracted on ${host.target.name} differs from the manifest: ` +
       `${files} files of ${bytes} bytes (expected ${v.files} of ${v.bytes})` +
       (differs ? `; first differing file: ${differs}` : `; hash list ${listSha256}, expected ${v.listSha256}`),
     { details: { volume: v.name, files, bytes, listSha256, expected: v, ...(differs && { differs }) } },

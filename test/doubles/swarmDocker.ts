@@ -15,6 +15,7 @@ import { advanceSwarm } from './abra/tasks.js';
 import { envFlags, has, parseArgs, tabulate, UsageError, type Parsed } from './dockerArgs.js';
 import { DOCKER_PERMISSION_DENIED, daemonReachable } from './dockerDaemon.js';
 import { ensureSystemPath } from './mastodon/config.js';
+import { volumeCommand } from './dockerVolumes.js';
 import { dockerInfo, isScratchContainer, scratchExec, scratchRm, scratchRun } from './scratchContainers.js';
 
 interface Task {
@@ -361,12 +362,13 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'rm' || (cmd === 'container' && rest[0] === 'rm'))
     return scratchRm(root, cmd === 'rm' ? rest : rest.slice(1));
   if (cmd === 'info') return dockerInfo(root, rest);
+  if (cmd === 'volume') return volumeCommand(root, rest);
   if (cmd === 'service' && (rest[0] === 'ls' || rest[0] === 'list')) return serviceLs(file, rest.slice(1));
   if (cmd === 'service' && rest[0] === 'scale') return serviceScale(file, rest.slice(1));
   if (cmd === 'service' && rest[0] === 'ps') return servicePs(file, rest.slice(1));
   throw new UsageError(
     `docker: '${argv.join(' ')}' is not a command the sandbox's swarm knows ` +
-      '(ps, exec, service ls|ps|scale, run, rm, info).',
+      '(ps, exec, service ls|ps|scale, volume inspect|ls, run, rm, info).',
   );
 }
 
