@@ -78,7 +78,7 @@ async function eachExtracted<T extends { target: BackupVolume }>(
 }
 
 /** From the store: each volume part read back on the target's host and extracted beside its live volume. */
-export function extractVolumesBeside(o: {
+export async function extractVolumesBeside(o: {
   store: BackupStore;
   manifest: Manifest;
   identities?: readonly string[];
@@ -93,7 +93,7 @@ export function extractVolumesBeside(o: {
 }
 
 /** From the on-host copy (no network, no key): its archives and hash lists, as the copy's manifest lists them. */
-export function extractVolumesFromCopy(
+export async function extractVolumesFromCopy(
   host: RemoteHost,
   copy: HostCopy,
   id: string,
