@@ -22,7 +22,11 @@ import {
 } from '../../src/backup/volumeRestore.js';
 import { volumeMountpoint as mountpointOf } from '../../src/backup/volumes.js';
 import { volumeMountpoint } from '../doubles/dockerVolumes.js';
+import { json } from '../helpers/cli.js';
 import { seedMastodonLike, startPgHost, type PgHost } from '../helpers/pgHost.js';
+import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { stackName } from '../doubles/abra/swarm.js';
+import { sandboxLayout } from '../world/layout.js';
 import { createAppVolume, mediawikiPath } from '../world/coopcloud/volumes.js';
 import { writeWrapper } from '../world/mastodon/host.js';
 
@@ -278,4 +282,45 @@ describe('a volume as a part of the backup', () => {
     expect(ids).toEqual([m.id]);
     expect(readdirSync(path.join(h.root, 'backups', 'wiki', 'prod'))).toEqual([m.id]);
   });
+});
+
+describe('through the CLI on the sandbox: the wiki with its images', () => {
+  let sb: TestSandbox;
+  const mountpoint = (domain: string) =>
+    volumeMountpoint(sandboxLayout(sb.dir).host('hypha'), `${stackName(domain)}_${NAME}`);
+
+  beforeAll(async () => {
+    sb = await startSandbox();
+  }, 900_000);
+
+  afterAll(async () => {
+    await sb?.down();
+  });
+
+  it("backup create, the restore test, and restore --into alpha bring prod's images to wiki-alpha", async () => {
+    const prod = hashes(mountpoint('wiki.sandbox'));
+    const alphaBefore = hashes(mountpoint('wiki-alpha.sandbox'));
+    expect(prod.size).toBe(300);
+    expect(alphaBefore.size).toBe(40);
+    const created = await sb.run(['--json', 'backup', 'create', 'wiki', '--env', 'prod']);
+    expect(created.code, created.stderr).toBe(0);
+    const m = json<Manifest>(created);
+    expect(volumeParts(m).map((p) => p.volume)).toMatchObject([{ name: NAME, files: 300 }]);
+    expect(created.stderr).toMatch(/volume archive/);
+
+    const tested = await sb.run(['backup', 'verify', m.id, '--restore']);
+    expect(tested.code, tested.stderr).toBe(0);
+    expect(tested.stdout).toMatch(new RegExp(`volume ${NAME}: 300 files, .* extracted and removed; hash lists match`));
+
+    const r = await sb.run(['--json', 'backup', 'restore', m.id, '--into', 'alpha', '--from-other-env', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ record: { status: string } }>(r).record.status).toBe('succeeded');
+    expect(hashes(mountpoint('wiki-alpha.sandbox'))).toEqual(prod);
+    // alpha's own images kept beside, as its replaced database is
+    const kept = readdirSync(path.dirname(mountpoint('wiki-alpha.sandbox'))).filter((d) => d.startsWith('_data.'));
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatch(/^_data\.coopctl-before-/);
+    expect(hashes(path.join(path.dirname(mountpoint('wiki-alpha.sandbox')), kept[0]))).toEqual(alphaBefore);
+    expect(hashes(mountpoint('wiki.sandbox'))).toEqual(prod);
+  }, 600_000);
 });
