@@ -13,6 +13,7 @@ import { verificationState, volumeParts, type Manifest } from '../../src/backup/
 import type { Progress } from '../../src/backup/progress.js';
 import { restoreScratch } from '../../src/backup/restore.js';
 import { LocalStore } from '../../src/backup/store/local.js';
+import { verifyBackup } from '../../src/backup/verify.js';
 import {
   extractVolumesBeside,
   extractVolumesFromCopy,
@@ -141,6 +142,9 @@ describe('a volume as a part of the backup', () => {
     const archived = progress.filter((p) => p.phase === 'volume');
     expect(archived.at(-1)?.bytes).toBeGreaterThan(10 * 1024 * 1024);
     expect(progress.some((p) => p.phase === 'upload' && p.totalBytes === archived.at(-1)?.bytes)).toBe(true);
+    // the hash check (no key) covers the volume's objects too
+    const quick = await verifyBackup({ store, manifest: m, record: false });
+    expect(quick.verification.details.volumesHashed).toEqual([NAME]);
   });
 
   it('the restore test extracts it into scratch and compares count, size and hash list; the scratch is removed', async () => {
@@ -209,13 +213,17 @@ describe('a volume as a part of the backup', () => {
     expect(again.verifications.at(-1)).toMatchObject({ kind: 'restore-scratch', ok: false });
   });
 
-  it('an archive changed in the store is caught before anything is extracted', async () => {
+  it('an archive changed in the store is caught by the hash check, and before anything is extracted', async () => {
     const object = path.join(work, 'store', 'wiki', 'prod', m.id, `volume-${NAME}.tar.zst.age`);
     const original = readFileSync(object);
     const changed = Buffer.from(original);
     changed[changed.length >> 1] ^= 0xff;
     writeFileSync(object, changed);
     try {
+      // the hash check of `backup verify --quick` finds it, with no key
+      const quick = await verifyBackup({ store, manifest: m, record: false }).catch((e: unknown) => e);
+      expect((quick as BackupError).code).toBe('tampered');
+      expect((quick as Error).message).toContain(`volume-${NAME}.tar.zst.age`);
       const err = await restoreScratch({
         store,
         manifest: m,
