@@ -118,7 +118,10 @@ export async function extractVolumesFromCopy(
   });
 }
 
-/** With the app stopped: each extract in place of its volume's files; on a failure the ones done are undone. */
+/**
+ * With the app stopped: each extract in place of its volume's files; on a failure the ones done are undone and the
+ * extracts removed.
+ */
 export async function swapVolumes(host: RemoteHost, extracted: readonly ExtractedVolume[], stamp: string) {
   const done: ExtractedVolume[] = [];
   try {
@@ -127,7 +130,12 @@ export async function swapVolumes(host: RemoteHost, extracted: readonly Extracte
       done.push(e);
     }
   } catch (err) {
-    await undoVolumeSwaps(host, done, stamp).catch(() => {});
+    // undone, the extracts are of no use; if the undo failed they are kept: one may hold the only copy in place
+    const undone = await undoVolumeSwaps(host, done, stamp).then(
+      () => true,
+      () => false,
+    );
+    if (undone) await discardExtracts(host, extracted, stamp);
     throw err;
   }
 }

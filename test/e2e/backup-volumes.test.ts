@@ -260,6 +260,34 @@ describe('a volume as a part of the backup', () => {
     expect(existsSync(`${alpha}.coopctl-restored-${stamp}`)).toBe(false);
   });
 
+  it('a swap that fails part way is undone: every volume keeps its own files, nothing is left beside them', async () => {
+    const alpha = volumeMountpoint(h.root, alphaVolume);
+    const before = hashes(alpha);
+    const stamp = volumeStamp();
+    const target = [{ name: NAME, volume: alphaVolume }];
+    const [extracted] = await extractVolumesBeside({
+      store,
+      manifest: m,
+      identities,
+      host: h.host,
+      volumes: target,
+      stamp,
+    });
+    // a second volume whose extract is gone (removed by hand, a full disk): its swap fails after alpha's was done
+    const other = createAppVolume(h.root, 'other.test', 'mediawiki', 'small')!;
+    const gone = {
+      volume: { name: 'other', volume: other },
+      mountpoint: volumeMountpoint(h.root, other),
+      files: 0,
+      bytes: 0,
+    };
+    const err = await swapVolumes(h.host, [extracted, gone], stamp).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/swap of volume .*other.test.* failed: .*coopctl-restored-.* is missing/);
+    expect(hashes(alpha)).toEqual(before);
+    expect(existsSync(replacedDir(alpha, stamp))).toBe(false);
+    expect(existsSync(`${alpha}.coopctl-restored-${stamp}`)).toBe(false);
+  });
+
   it('from the on-host copy (no network, no key) as from the store', async () => {
     const copy = { base: path.join(h.root, 'backups'), service: 'wiki', env: 'prod', id: m.id };
     const onHost = (await findHostCopy(h.host, copy))!;
