@@ -144,10 +144,10 @@ function databaseBackups(ws: Workspace): SafetyBackups {
         throw err;
       }
       await swapVolumes(t.remote, volumes, stamp);
-      const kept = volumes.map((v) => replacedDir(v.mountpoint, stamp));
       return {
         live: [db.name, ...volumes.map((v) => `volume ${v.volume.volume}`)].join(', '),
-        previous: [names.previous, ...kept].join(', '),
+        previous: names.previous,
+        volumesKept: volumes.map((v) => replacedDir(v.mountpoint, stamp)),
       };
     },
   };

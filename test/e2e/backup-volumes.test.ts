@@ -12,6 +12,7 @@ import { findHostCopy } from '../../src/backup/hostCopy.js';
 import { verificationState, volumeParts, type Manifest } from '../../src/backup/manifest.js';
 import type { Progress } from '../../src/backup/progress.js';
 import { restoreScratch } from '../../src/backup/restore.js';
+import { volumeLeftovers } from '../../src/backup/leftovers.js';
 import { LocalStore } from '../../src/backup/store/local.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import {
@@ -258,6 +259,13 @@ describe('a volume as a part of the backup', () => {
     expect(hashes(alpha)).toEqual(hashes(volumeMountpoint(h.root, prodVolume)));
     expect(hashes(replacedDir(alpha, stamp))).toEqual(before);
     expect(existsSync(`${alpha}.coopctl-restored-${stamp}`)).toBe(false);
+    // `backup leftovers` lists the replaced files, with their size; prune's remove() takes them
+    const [left, ...none] = await volumeLeftovers(h.host, target);
+    expect(none).toEqual([]);
+    expect(left).toMatchObject({ kind: 'replaced-volume', name: replacedDir(alpha, stamp), where: 'hypha' });
+    expect(left.size).toBeGreaterThan(totalBytes(replacedDir(alpha, stamp)));
+    await left.remove();
+    expect(existsSync(replacedDir(alpha, stamp))).toBe(false);
   });
 
   it('a swap that fails part way is undone: every volume keeps its own files, nothing is left beside them', async () => {
@@ -358,5 +366,14 @@ describe('through the CLI on the sandbox: the wiki with its images', () => {
     expect(kept[0]).toMatch(/^_data\.coopctl-before-/);
     expect(hashes(path.join(path.dirname(mountpoint('wiki-alpha.sandbox')), kept[0]))).toEqual(alphaBefore);
     expect(hashes(mountpoint('wiki.sandbox'))).toEqual(prod);
+    // the record names what it kept; `backup leftovers` lists it with that owner
+    const left = await sb.run(['--json', 'backup', 'leftovers', 'wiki', '--env', 'alpha']);
+    expect(left.code, left.stderr).toBe(0);
+    const volumes = json<{ leftovers: Array<{ kind: string; name: string; owner?: string }> }>(left).leftovers.filter(
+      (l) => l.kind === 'replaced-volume',
+    );
+    expect(volumes).toHaveLength(1);
+    expect(volumes[0].name).toBe(path.join(path.dirname(mountpoint('wiki-alpha.sandbox')), kept[0]));
+    expect(volumes[0].owner).toMatch(/^restore /);
   }, 600_000);
 });

@@ -4,6 +4,7 @@
 #   volume-swap.sh mountpoint VOLUME          prints `mountpoint DIR` (docker volume inspect)
 #   volume-swap.sh swap DIR STAMP             DIR → DIR.coopctl-before-STAMP, DIR.coopctl-restored-STAMP → DIR
 #   volume-swap.sh undo DIR STAMP             the other way round, as far as the swap went
+#   volume-swap.sh leftovers DIR              `leftover BYTES PATH` for each DIR.coopctl-(before|restored)-*
 # Prints `swapped`/`undone` when done; exit 1 with a message otherwise.
 set -o pipefail
 op=$1
@@ -28,6 +29,13 @@ case $op in
     if [ -e "$dir" ]; then mv -T -- "$dir" "$restored" || exit 1; fi
     mv -T -- "$before" "$dir" || exit 1
     echo undone
+    ;;
+  leftovers)
+    for d in "$2".coopctl-before-* "$2".coopctl-restored-*; do
+      [ -d "$d" ] || continue
+      size=$(du -sb -- "$d" | cut -f1) || size=
+      printf 'leftover %s %s\n' "${size:--}" "$d"
+    done
     ;;
   *) echo "coopctl: volume-swap.sh: unknown operation $op" >&2; exit 2 ;;
 esac
