@@ -9,11 +9,13 @@ import { uploadCommand, type HostS3 } from './hostS3.js';
 import { required, runReporting, scriptFailure } from './hostRun.js';
 import { backupsInUse } from './inUse.js';
 import { backupDir, FILE_NAMES, newBackupId } from './ids.js';
-import { buildManifest, serializeManifest, type BackupFile, type Manifest } from './manifest.js';
+import { buildManifest, serializeManifest, type BackupFile, type Manifest, type VolumeInfo } from './manifest.js';
 import { throttled } from './progress.js';
 import { parseSent, relayCommand, type Sent } from './send.js';
 import type { BackupStore } from './store/types.js';
 import { relayToStore } from './transfer.js';
+import { writeVolumeCopy, type VolumeCopy } from './volumeCopy.js';
+import { volumeFileNames } from './volumes.js';
 
 /**
  * A backup is taken on the host, whatever the store: first the on-host copy (checked there), then each part (the
@@ -31,6 +33,8 @@ interface HostCopied {
   plainSha256: string;
   facts: Manifest['database'];
   pgDump: string;
+  /** The volumes' archives, beside the database's copy. */
+  volumes: VolumeCopy[];
 }
 
 /** pg_dump in a snapshot → zstd → the on-host copy, checked (size, sha256, zstd -t, pg_restore --list). */
@@ -81,6 +85,10 @@ export async function takeHostCopy(o: CreateBackupOptions): Promise<HostCopied> 
       throw err;
     },
   );
+  const volumes = await copyVolumes(o, copy, level).catch(async (err: unknown) => {
+    await removeHostCopy(source.host, copy);
+    throw err;
+  });
   await writeHostManifest(source.host, copy, {
     format: 1,
     id: copy.id,
@@ -92,11 +100,32 @@ export async function takeHostCopy(o: CreateBackupOptions): Promise<HostCopied> 
     sha256: written.sha256,
     checks: ['size', 'sha256', 'zstd -t', mariadb ? 'mariadb-dump footer' : 'pg_restore --list'],
     database: facts,
+    volumes: volumes.map(volumeInfo),
   }).catch(async (err: unknown) => {
     await removeHostCopy(source.host, copy);
     throw err;
   });
-  return { copy, started, file: written.file, size: written.size, plainSha256: written.sha256, facts, pgDump };
+  return { copy, started, file: written.file, size: written.size, plainSha256: written.sha256, facts, pgDump, volumes };
+}
+
+const volumeInfo = (v: VolumeCopy): VolumeInfo => ({
+  name: v.volume.name,
+  docker: v.volume.volume,
+  files: v.files,
+  bytes: v.bytes,
+  listSha256: v.listSha256,
+});
+
+/** Each volume of the source archived into the copy, one after the other (each reads a disk as fast as it can). */
+async function copyVolumes(o: CreateBackupOptions, copy: HostCopy, level: number): Promise<VolumeCopy[]> {
+  const copies: VolumeCopy[] = [];
+  for (const v of o.source.volumes ?? []) {
+    const progress = throttled(o.onProgress, 'volume');
+    const c = await writeVolumeCopy(o.source.host, copy, v, { level, onBytes: progress.update, signal: o.signal });
+    progress.done(c.size);
+    copies.push(c);
+  }
+  return copies;
 }
 
 /** One part on the host, sealed there, to the S3 store by the host. */
@@ -141,9 +170,17 @@ export async function sendOffsite(o: CreateBackupOptions, c: HostCopied): Promis
   const s3 = store.hostAccess?.();
   const encrypted = encryption.algorithm === 'age';
   const written: string[] = [];
-  const send = async (file: string, kind: BackupFile['kind'], name: string, size: number): Promise<BackupFile> => {
+  const send = async (
+    file: string,
+    kind: BackupFile['kind'],
+    name: string,
+    size: number,
+    plainSha256?: string,
+  ): Promise<BackupFile> => {
     written.push(dir + name);
     const r = s3 ? await uploadFromHost(o, s3, file, dir + name, size) : await relayFromHost(o, file, dir + name, size);
+    if (plainSha256 && r.plainSha256 !== plainSha256)
+      throw new BackupError('upload-failed', `${file} changed while it was sent to ${store.description}`);
     return { name, kind, size: r.size, sha256: r.sha256, plainSha256: r.plainSha256 };
   };
   const notes: string[] = [];
@@ -152,11 +189,13 @@ export async function sendOffsite(o: CreateBackupOptions, c: HostCopied): Promis
     if (source.secretsFile && encrypted) parts.push(await send(source.secretsFile, 'secrets', FILE_NAMES.secrets, 0));
     else if (source.secretsFile) notes.push(`${source.secretsFile} was not captured: it is never stored unencrypted`);
     const dbName = encrypted ? FILE_NAMES.database.encrypted : FILE_NAMES.database.plain;
-    const db = await send(c.file, 'database', dbName, c.size);
-    if (db.plainSha256 !== c.plainSha256) {
-      throw new BackupError('upload-failed', `${c.file} changed while it was sent to ${store.description}`);
+    parts.push(await send(c.file, 'database', dbName, c.size, c.plainSha256));
+    for (const v of c.volumes) {
+      const names = volumeFileNames(v.volume.name, encrypted);
+      const info = volumeInfo(v);
+      parts.push({ ...(await send(v.archive, 'volume', names.archive, v.size, v.sha256)), volume: info });
+      parts.push({ ...(await send(v.list, 'volume-list', names.list, 0)), volume: info });
     }
-    parts.push(db);
     const now = o.now ?? (() => new Date());
     const manifest = buildManifest({
       id: c.copy.id,

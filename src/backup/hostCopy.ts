@@ -29,7 +29,7 @@ export interface HostCopy {
 
 const HOST_COPY_FILE = FILE_NAMES.database.plain;
 
-function hostCopyDir(c: HostCopy): string {
+export function hostCopyDir(c: HostCopy): string {
   if (!path.isAbsolute(c.base) || /[\n\r]/.test(c.base))
     throw new InputError(`backup.onHost.dir ${JSON.stringify(c.base)} must be an absolute path`);
   return path.join(c.base, assertName(c.service, 'service'), assertName(c.env, 'environment'), assertBackupId(c.id));
@@ -56,6 +56,18 @@ const hostManifestSchema = z.object({
     serverVersion: z.string(),
     rowCounts: z.record(z.string(), z.number().int().nonnegative()),
   }),
+  /** The volumes archived beside the database (volume-NAME.tar.zst, volume-NAME.sums.zst). */
+  volumes: z
+    .array(
+      z.object({
+        name: z.string(),
+        docker: z.string(),
+        files: z.number().int().nonnegative(),
+        bytes: z.number().int().nonnegative(),
+        listSha256: z.string().regex(/^[0-9a-f]{64}$/),
+      }),
+    )
+    .default([]),
 });
 type HostCopyManifest = z.output<typeof hostManifestSchema>;
 
@@ -85,7 +97,11 @@ export async function writeHostCopy(
 }
 
 /** The manifest next to the checked copy: from now on it counts (a restore may use it). */
-export async function writeHostManifest(host: RemoteHost, c: HostCopy, manifest: HostCopyManifest): Promise<void> {
+export async function writeHostManifest(
+  host: RemoteHost,
+  c: HostCopy,
+  manifest: z.input<typeof hostManifestSchema>,
+): Promise<void> {
   const file = `${hostCopyDir(c)}/manifest.json`;
   const r = await host.exec(hostScript(hostProgram('write-private'), [file]), {
     mutates: true,

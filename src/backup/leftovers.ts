@@ -4,17 +4,27 @@ import { LEFTOVER_DATABASES_SQL, psqlCommand, type DbTarget } from './commands.j
 import { dropDatabase, lastLines } from './database.js';
 import { BackupError } from './errors.js';
 import { mariadbLeftoversSql, mariadbSqlCommand } from './mariadb.js';
+import { hostProgram, hostScript } from './hostProgram.js';
 import type { BackupStore, UnfinishedWrite } from './store/types.js';
+import { volumeMountpoint, type BackupVolume } from './volumes.js';
 
 /**
  * What coopctl's runs leave behind, each named so that its age and owner can be told: the database a restore
  * replaced (`<db>_before_<stamp>`, kept for inspection), a restored copy that was never swapped in
  * (`<db>_restored_<stamp>`), a restore test's scratch database (`coopctl_scratch_<stamp>_<hex>`), a local
- * store's `.partial` file (`<object>.<pid>.partial`) and an unfinished multipart upload. None of them is a
+ * store's `.partial` file (`<object>.<pid>.partial`), an unfinished multipart upload, and a volume's files a
+ * restore replaced or never swapped in (`<Mountpoint>.coopctl-before|restored-<stamp>`). None of them is a
  * backup; `backup leftovers` lists them and `backup prune` removes those older than
  * backup.retention.leftovers.
  */
-type LeftoverKind = 'replaced-database' | 'restored-database' | 'scratch-database' | 'partial-file' | 'upload';
+type LeftoverKind =
+  | 'replaced-database'
+  | 'restored-database'
+  | 'scratch-database'
+  | 'replaced-volume'
+  | 'restored-volume'
+  | 'partial-file'
+  | 'upload';
 
 export interface Leftover {
   kind: LeftoverKind;
@@ -83,6 +93,34 @@ export async function databaseLeftovers(
   return found;
 }
 
+/** volumeRestore.ts volumeStamp: `yyyymmddThhmmssZ-hex`. */
+const VOLUME_DIR = /\.coopctl-(before|restored)-(\d{8})T(\d{6})Z-[0-9a-f]+$/;
+
+/** The directories a volume restore left beside each of `volumes` (its replaced files, an extract never swapped). */
+export async function volumeLeftovers(host: RemoteHost, volumes: readonly BackupVolume[]): Promise<Leftover[]> {
+  const found: Leftover[] = [];
+  for (const v of volumes) {
+    const cmd = hostScript(hostProgram('volume-swap'), ['leftovers', await volumeMountpoint(host, v)]);
+    const r = await host.exec(cmd, { mutates: false, reject: false });
+    for (const [, size, dir] of r.stdout.matchAll(/^leftover (\d+|-) (.+)$/gm)) {
+      const m = VOLUME_DIR.exec(dir);
+      const createdAt = m && stampTime(m[2], m[3]);
+      if (!m || !createdAt) continue;
+      found.push({
+        kind: m[1] === 'before' ? 'replaced-volume' : 'restored-volume',
+        name: dir,
+        where: host.target.name,
+        createdAt,
+        size: size === '-' ? null : Number(size),
+        remove: async () => {
+          await host.exec(['rm', '-rf', '--', dir], { mutates: true });
+        },
+      });
+    }
+  }
+  return found;
+}
+
 /** `.partial` files and unfinished multipart uploads under prefix. */
 export async function storeLeftovers(store: BackupStore, prefix: string): Promise<Leftover[]> {
   return (await store.unfinished(prefix)).map((w: UnfinishedWrite) => ({
@@ -127,10 +165,13 @@ export function judgeLeftovers(found: readonly Leftover[], rules: RetentionRules
     });
 }
 
-/** Names the run that left a database, from the history record that mentions it (replacedDatabaseKeptAs). */
+/**
+ * Names the run that left a database or a volume's files, from the history record that mentions it
+ * (replacedDatabaseKeptAs, replacedVolumesKeptAs).
+ */
 export function withOwners(found: readonly Leftover[], records: readonly HistoryRecord[]): Leftover[] {
   return found.map((l) => {
-    if (l.owner || !l.kind.endsWith('-database')) return l;
+    if (l.owner || !/-(database|volume)$/.test(l.kind)) return l;
     const r = records.find((x) => JSON.stringify(x.details).includes(`"${l.name}"`));
     return r ? { ...l, owner: `${r.operation} ${r.id}` } : l;
   });

@@ -23,15 +23,31 @@ const verificationSchema = z.object({
 });
 export type Verification = z.output<typeof verificationSchema>;
 
+/** A volume's part: what the archive holds, as the host listed it (host/volume-list.sh). */
+const volumeSchema = z.object({
+  /** As in the config's `volumes:`. */
+  name: z.string(),
+  /** The Docker volume it was read from. */
+  docker: z.string(),
+  files: bytes,
+  /** The files' total size (not the archive's). */
+  bytes,
+  /** Of the hash list (one `NAME SIZE SHA256` line per file): the restore test compares it. */
+  listSha256: sha256,
+});
+export type VolumeInfo = z.output<typeof volumeSchema>;
+
 const backupFileSchema = z.object({
   name: z.string().regex(/^[\w.-]+$/),
-  kind: z.enum(['database', 'secrets']),
+  /** `volume`: a volume's zstd(tar); `volume-list`: its hash list, compressed (each with `volume`). */
+  kind: z.enum(['database', 'secrets', 'volume', 'volume-list']),
   /** Bytes as stored (encrypted). */
   size: bytes,
   /** Over the stored bytes: verify checks it without the key. */
   sha256,
   /** Over the plaintext (what `age -d` prints: for the database, the zstd-compressed dump). */
   plainSha256: sha256,
+  volume: volumeSchema.optional(),
 });
 export type BackupFile = z.output<typeof backupFileSchema>;
 
@@ -153,6 +169,19 @@ export function databaseFile(m: Manifest): BackupFile {
   const f = m.files.find((x) => x.kind === 'database');
   if (!f) throw new BackupError('bad-manifest', `backup ${m.id}: manifest lists no database file`);
   return f;
+}
+
+/** Each volume of a backup: its archive and hash list parts. */
+export function volumeParts(m: Manifest): Array<{ volume: VolumeInfo; archive: BackupFile; list: BackupFile }> {
+  const parts = [];
+  for (const archive of m.files.filter((f) => f.kind === 'volume')) {
+    const volume = archive.volume;
+    const list = m.files.find((f) => f.kind === 'volume-list' && f.volume?.name === volume?.name);
+    if (!volume || !list)
+      throw new BackupError('bad-manifest', `backup ${m.id}: volume part ${archive.name} has no hash list`);
+    parts.push({ volume, archive, list });
+  }
+  return parts;
 }
 
 type VerificationState = 'verified' | 'failed' | 'unverified';

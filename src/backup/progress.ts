@@ -4,7 +4,7 @@ import { formatBytes } from '../kernel/validate.js';
  * Byte progress for the task list. The library reports often; the throttle
  * keeps callbacks to a few per second (plus the final one of each phase).
  */
-export type BackupPhase = 'inspect' | 'secrets' | 'dump' | 'upload' | 'download' | 'restore' | 'check';
+export type BackupPhase = 'inspect' | 'secrets' | 'dump' | 'volume' | 'upload' | 'download' | 'restore' | 'check';
 
 export interface Progress {
   phase: BackupPhase;
@@ -39,6 +39,7 @@ const PHASE_LABEL: Record<BackupPhase, string> = {
   inspect: 'inspecting the database',
   secrets: 'secrets file',
   dump: 'dump',
+  volume: 'volume archive',
   upload: 'encrypted to the store',
   download: 'reading back',
   restore: 'restoring',

@@ -24,6 +24,8 @@ import { readOnHost } from './readOnHost.js';
 interface ReadBackOptions {
   store: BackupStore;
   manifest: Manifest;
+  /** The part to read: the database's unless given (a volume's archive or hash list). */
+  file?: BackupFile;
   /** age identities; required for encrypted backups when a host command runs. */
   identities?: readonly string[];
   /** Where the plaintext goes; without it only the stored bytes are hashed. */
@@ -62,7 +64,7 @@ export interface ReadBackResult {
 
 export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {
   const m = o.manifest;
-  const file = databaseFile(m);
+  const file = o.file ?? databaseFile(m);
   const encrypted = m.encryption.algorithm === 'age';
   if (o.into && encrypted && !o.identities?.length) {
     throw new BackupError(

@@ -13,6 +13,7 @@ import { checkRestoreFacts, type RestoreFactsResult, type RestoreFactsSource } f
 import { watchRestore } from './restoreProgress.js';
 import type { BackupStore } from './store/types.js';
 import { checked, type VerifyOutcome } from './verify.js';
+import { restoreTestVolumes } from './volumeVerify.js';
 
 /**
  * Restores: into a scratch database (the scheduled restore test) and into a
@@ -34,6 +35,8 @@ interface RestoreOptions {
   now?: () => Date;
   /** Ctrl-C: the restore stops, and the database it was filling is dropped. */
   signal?: AbortSignal;
+  /** Where a restore test extracts the backup's volumes on the target's host (default /var/tmp). */
+  volumeScratch?: string;
 }
 
 interface ScratchOptions extends RestoreOptions {
@@ -144,11 +147,17 @@ export async function restoreScratch(o: ScratchOptions): Promise<ScratchOutcome>
           );
         }
       }
+      const volumes = await restoreTestVolumes({
+        ...o,
+        host: o.target.host,
+        scratchDir: o.volumeScratch ?? '/var/tmp',
+      });
       return {
         host: o.target.host.target.name,
         database,
         rowCounts: restored.rowCounts,
         ...(facts && { facts }),
+        ...(volumes.length > 0 && { volumes }),
         durationMs: Date.now() - started,
       };
     });

@@ -7,6 +7,7 @@ import type { HistoryHost } from './inUse.js';
 import type { EncryptionInfo } from './manifest.js';
 import type { ProgressListener } from './progress.js';
 import type { BackupStore } from './store/types.js';
+import type { BackupVolume } from './volumes.js';
 
 export interface BackupSource {
   service: string;
@@ -19,6 +20,8 @@ export interface BackupSource {
   secretsFile?: string;
   /** The service's version as it reports it, when known. */
   version?: string | null;
+  /** Data volumes backed up with the database, each a part of the backup (an archive and its hash list). */
+  volumes?: readonly BackupVolume[];
 }
 
 export interface EncryptionSettings {

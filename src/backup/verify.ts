@@ -4,7 +4,7 @@ import { writeManifest } from './catalog.js';
 import { restoreListArgv, type DbTarget } from './commands.js';
 import { mariadbCopyArgv } from './mariadb.js';
 import { BackupError, isVerdictOnBackup } from './errors.js';
-import { withVerification, type Manifest, type Verification, type VerificationKind } from './manifest.js';
+import { volumeParts, withVerification, type Manifest, type Verification, type VerificationKind } from './manifest.js';
 import type { ProgressListener } from './progress.js';
 import { readBack } from './readback.js';
 import type { BackupStore } from './store/types.js';
@@ -117,6 +117,15 @@ export function verifyBackup(o: VerifyOptions): Promise<VerifyOutcome> {
       signal: o.signal,
     });
     const details: Record<string, unknown> = { sha256: r.sha256, size: r.bytes };
+    // Each volume's stored objects hashed too (as the database's: here, or on the host for an S3 store): a changed
+    // archive or hash list is found without a restore test.
+    const volumes = [];
+    for (const { volume, archive, list } of volumeParts(m)) {
+      for (const file of [archive, list])
+        await readBack({ store: o.store, manifest: m, file, hashOn: o.hashOn, phase: 'download', signal: o.signal });
+      volumes.push(volume.name);
+    }
+    if (volumes.length > 0) details.volumesHashed = volumes;
     const on = o.lister?.host ?? o.hashOn;
     if (o.store.hostAccess && on) details.readOn = on.target.name;
     if (o.lister && mariadb) {

@@ -89,6 +89,15 @@ export const databaseSchema = z.strictObject({
   tables: z.array(z.string().regex(/^\w+$/)).optional(),
 });
 
+// source: moby daemon/names/names.go:6-9 (v28.3.0): RestrictedNameChars `[a-zA-Z0-9][a-zA-Z0-9_.-]`, what a
+// volume's name must match
+/** The data volumes backed up with the database, named as in the recipe's compose file (`images`, `upload-data`). */
+export const volumesSchema = z
+  .array(
+    z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a volume name as in the compose file (e.g. upload-data)'),
+  )
+  .refine((v) => new Set(v).size === v.length, { error: 'names a volume twice' });
+
 /** Keys every service has, whatever its driver; a driver's schema adds its own (see src/drivers/*\/config.ts). */
 export const serviceCommon = {
   /** What the application is (src/services/); default: the profile named like the service, if there is one. */
@@ -115,6 +124,8 @@ export interface ServiceConfig {
   restoreOnFailure: 'auto' | 'ask' | 'never';
   versions?: z.output<typeof gitVersionSource>;
   database?: z.output<typeof databaseSchema>;
+  /** Data volumes backed up with the database (abra apps: the swarm volume `<stack>_<name>`). */
+  volumes?: string[];
   environments: Record<string, EnvironmentConfig>;
 }
 

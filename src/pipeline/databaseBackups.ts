@@ -1,12 +1,21 @@
 import { findBackup } from '../backup/catalog.js';
 import { sendOffsite, takeHostCopy } from '../backup/createOnHost.js';
 import { findHostCopy, hostCopyFile, restoreFromHostCopy } from '../backup/hostCopy.js';
-import { swapDatabases } from '../backup/database.js';
+import { discardDatabase, swapDatabases } from '../backup/database.js';
 import { databaseLeftovers } from '../backup/leftovers.js';
 import { mariadbSwapNotDone } from '../backup/mariadbHost.js';
 import { progressText, type Progress } from '../backup/progress.js';
 import { restoreNames, restoreToNewDatabase } from '../backup/restore.js';
 import { verifyBackup } from '../backup/verify.js';
+import {
+  discardExtracts,
+  extractVolumesBeside,
+  extractVolumesFromCopy,
+  replacedDir,
+  swapVolumes,
+  volumeStamp,
+  type ExtractedVolume,
+} from '../backup/volumeRestore.js';
 import { formatBytes } from '../kernel/validate.js';
 import { coopctlVersion } from '../kernel/version.js';
 import { backupIdentities, backupSource, encryptionSettings, openBackupStore } from '../targets/backups.js';
@@ -27,7 +36,12 @@ export function safetyBackupsFor(ws: Workspace, t: Target): SafetyBackups {
  * (what the automatic restore uses, no network needed), then the same bytes encrypted to the configured store.
  */
 function databaseBackups(ws: Workspace): SafetyBackups {
-  const describe = (t: Target) => `database${t.profile.secretsFile ? ` + ${t.profile.secretsFile}` : ''}`;
+  const describe = (t: Target) =>
+    [
+      'database',
+      ...(t.profile.secretsFile ? [t.profile.secretsFile] : []),
+      ...t.volumes.map((v) => `volume ${v.name}`),
+    ].join(' + ');
   const storeName = ws.config.backup.store;
   const through = ws.config.backup.stores[storeName]?.type === 's3' ? 'from the host' : 'through this machine';
   return {
@@ -79,30 +93,46 @@ function databaseBackups(ws: Workspace): SafetyBackups {
     async restore(t, id, ctx, reach, storeName) {
       const { db } = backupSource(t);
       const names = restoreNames(db.name);
+      const stamp = volumeStamp();
       const copy = { base: t.paths.backupDir, service: t.service, env: t.env, id };
       const onHost = await findHostCopy(t.remote, copy);
+      let volumes: ExtractedVolume[];
       if (onHost) {
         ctx.report(`from the on-host copy ${hostCopyFile(copy)} (no network)`);
         ctx.title(`Restoring ${id} from the copy on ${t.host.name}`);
         await restoreFromHostCopy(t.remote, db, copy, onHost, names.restored, { signal: ctx.signal });
+        volumes = await extractVolumesFromCopy(t.remote, copy, id, onHost.volumes, t.volumes, stamp, ctx.signal).catch(
+          dropping(t.remote, db, names.restored),
+        );
       } else {
         const store = await openBackupStore(ws, storeName);
         const manifest = await findBackup(store, id, { service: t.service });
         const text = progressText();
-        await restoreToNewDatabase({
+        const read = {
           store,
           manifest,
           identities: await backupIdentities(ws),
-          target: { host: t.remote, db },
-          database: names.restored,
-          onProgress: (pr) => ctx.title(`Restoring ${manifest.id}: ${text(pr)}`),
+          onProgress: (pr: Progress) => ctx.title(`Restoring ${manifest.id}: ${text(pr)}`),
           signal: ctx.signal,
-        });
+        };
+        await restoreToNewDatabase({ ...read, target: { host: t.remote, db }, database: names.restored });
+        volumes = await extractVolumesBeside({ ...read, host: t.remote, volumes: t.volumes, stamp }).catch(
+          dropping(t.remote, db, names.restored),
+        );
       }
       ctx.report(`restored into ${names.restored}; row counts match the backup`);
-      // Nothing may hold the live database while it is renamed.
+      for (const v of volumes)
+        ctx.report(
+          `volume ${v.volume.volume}: ${v.files} files, ${formatBytes(v.bytes)} beside it; the hash list matches`,
+        );
+      // Nothing may hold the live database while it is renamed, nor the volumes' files.
       reach.appStopped = true;
-      await t.driver.stopServices(ws, t, await t.profile.databaseClients(t));
+      try {
+        await t.driver.stopServices(ws, t, await t.profile.databaseClients(t));
+      } catch (err) {
+        await discardExtracts(t.remote, volumes, stamp);
+        throw err;
+      }
       const swap = { live: db.name, restored: names.restored, previous: names.previous };
       // One transaction renames both or neither; an error (the connection lost) may still come after its COMMIT.
       reach.dataReplaced = true;
@@ -110,10 +140,24 @@ function databaseBackups(ws: Workspace): SafetyBackups {
         await swapDatabases(t.remote, db, swap);
       } catch (err) {
         if (await swapNotDone(t.remote, db, swap)) reach.dataReplaced = false;
+        await discardExtracts(t.remote, volumes, stamp);
         throw err;
       }
-      return { live: db.name, previous: names.previous };
+      await swapVolumes(t.remote, volumes, stamp);
+      return {
+        live: [db.name, ...volumes.map((v) => `volume ${v.volume.volume}`)].join(', '),
+        previous: names.previous,
+        volumesKept: volumes.map((v) => replacedDir(v.mountpoint, stamp)),
+      };
     },
+  };
+}
+
+/** A volume that could not be extracted: the database restored beside the live one is dropped too. */
+function dropping(host: RemoteHost, db: DbTarget, database: string) {
+  return async (err: unknown): Promise<never> => {
+    await discardDatabase(host, db, database).catch(() => {});
+    throw err;
   };
 }
 

@@ -132,8 +132,16 @@ export function restoreDatabaseStage(id: string, title: string, store?: string):
         r.changed ||= reach.appStopped || reach.dataReplaced;
         r.databaseReplaced ||= reach.dataReplaced;
       }
-      await r.record!.note({ restoredDatabaseFrom: id, replacedDatabaseKeptAs: swapped.previous });
-      return `${swapped.live} restored; the replaced one is kept as ${swapped.previous}`;
+      const volumes = swapped.volumesKept ?? [];
+      await r.record!.note({
+        restoredDatabaseFrom: id,
+        replacedDatabaseKeptAs: swapped.previous,
+        ...(volumes.length > 0 && { replacedVolumesKeptAs: volumes }),
+      });
+      return (
+        `${swapped.live} restored; the replaced one is kept as ${swapped.previous}` +
+        (volumes.length > 0 ? `, the volumes' files as ${volumes.join(', ')}` : '')
+      );
     },
   };
 }

@@ -73,8 +73,9 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
       mutates: true,
       async run(r, ctx) {
         const swapped = await r.backups.restore(t, backup, ctx, { appStopped: false, dataReplaced: false });
+        const volumes = swapped.volumesKept?.length ? ` (its volumes' files as ${swapped.volumesKept.join(', ')})` : '';
         restored.push(
-          `database restored from ${backup}; the ${CHANGED[p.operation]} one is kept as ${swapped.previous}`,
+          `database restored from ${backup}; the ${CHANGED[p.operation]} one is kept as ${swapped.previous}${volumes}`,
         );
         return `${swapped.live} is the copy from before the ${p.operation}; ${swapped.previous} kept for inspection`;
       },

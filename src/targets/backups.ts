@@ -89,6 +89,7 @@ export function backupSource(t: Target, version?: string | null): BackupSource &
     tables: t.database.tables,
     secretsFile: secrets ? `${t.paths.dataDir}/${secrets}` : undefined,
     version,
+    volumes: t.volumes,
   };
 }
 

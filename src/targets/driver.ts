@@ -93,6 +93,8 @@ export interface Driver {
   safetyBackups?(ws: Workspace, t: Target): SafetyBackups | undefined;
   /** The swarm service running the database `container` of an environment (abra: `<stack>_db`); unset: compose. */
   databaseService?(svc: ServiceConfig, env: string, container: string): string;
+  /** The Docker volume of a compose volume `name` of an environment (abra: the swarm's `<stack>_<name>`). */
+  volumeName?(svc: ServiceConfig, env: string, name: string): string;
   /** The version the deploy tool says is deployed (abra: the stack's label), for profiles that cannot ask the app. */
   deployedVersion?(ws: Workspace, t: Target): Promise<string>;
 }

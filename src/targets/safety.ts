@@ -55,5 +55,5 @@ export interface SafetyBackups {
     ctx: BackupProgress,
     reach: RestoreReach,
     store?: string,
-  ): Promise<{ live: string; previous: string }>;
+  ): Promise<{ live: string; previous: string; volumesKept?: string[] }>;
 }

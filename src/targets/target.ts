@@ -1,4 +1,5 @@
 import type { DbTarget } from '../backup/commands.js';
+import type { BackupVolume } from '../backup/volumes.js';
 import type { InventoryHost } from '../config/inventory.js';
 import type { EnvironmentConfig, ServiceConfig } from '../config/schema.js';
 import type { RemoteHost } from '../remote/ssh.js';
@@ -38,4 +39,6 @@ export interface Target {
   profile: ServiceProfile;
   /** Absent for services coopctl does not dump itself. */
   database?: ServiceDatabase;
+  /** The data volumes backed up with the database (`volumes:`): the config's name and Docker's. */
+  volumes: BackupVolume[];
 }

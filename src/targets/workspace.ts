@@ -175,6 +175,7 @@ export class Workspace {
       driver,
       profile,
       database: this.database(service, env, driver, profile, paths),
+      volumes: (svc.volumes ?? []).map((name) => ({ name, volume: driver.volumeName?.(svc, env, name) ?? name })),
     };
   }
 

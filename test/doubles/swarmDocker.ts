@@ -26,6 +26,7 @@ import { envFlags, has, parseArgs, tabulate, UsageError, type Parsed } from './d
 import { DOCKER_PERMISSION_DENIED, daemonReachable } from './dockerDaemon.js';
 import { ensureSystemPath } from './mastodon/config.js';
 import { parseExecArgs, plainContainerCommand } from './scratchContainers.js';
+import { volumeCommand } from './dockerVolumes.js';
 
 interface Task {
   id: string;
@@ -391,12 +392,13 @@ async function main(argv: string[]): Promise<number> {
   const plain = plainContainerCommand(root, argv);
   if (plain !== undefined) return plain;
   if (cmd === 'exec') return exec(file, rest);
+  if (cmd === 'volume') return volumeCommand(root, rest);
   if (cmd === 'service' && (rest[0] === 'ls' || rest[0] === 'list')) return serviceLs(file, rest.slice(1));
   if (cmd === 'service' && rest[0] === 'scale') return serviceScale(file, rest.slice(1));
   if (cmd === 'service' && rest[0] === 'ps') return servicePs(file, rest.slice(1));
   throw new UsageError(
     `docker: '${argv.join(' ')}' is not a command the sandbox's swarm knows ` +
-      '(ps, exec, service ls|ps|scale, run, rm, info).',
+      '(ps, exec, service ls|ps|scale, volume inspect|ls, run, rm, info).',
   );
 }
 

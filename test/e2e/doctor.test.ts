@@ -28,7 +28,7 @@ const MASTODON = [
   'redis',
   'verification-requests',
 ];
-const HYPHA = [...EVERY_HOST, 'backup-bot-two', 'abra-app', 'database-image'];
+const HYPHA = [...EVERY_HOST, 'backup-bot-two', 'abra-app', 'database-image', 'volumes'];
 
 let sb: TestSandbox;
 
@@ -94,6 +94,9 @@ describe('coopctl doctor', () => {
     expect(one('hypha', 'backup-bot-two')).toMatchObject({ status: 'ok', found: 'no swarm service of backup-bot-two' });
     expect(one('hypha', 'database-image', 'wiki/prod').found).toBe('wiki_sandbox_db: mariadb:10.11 → MariaDB 10.11');
     expect(one('hypha', 'abra-app', 'wiki/alpha').found).toBe('wiki-alpha.sandbox deployed at 1.1.0+1.42.1');
+    expect(one('hypha', 'volumes', 'wiki/prod').found).toMatch(
+      /^wiki_sandbox_mediawiki-images: \/.*\/var\/lib\/docker\/volumes\/wiki_sandbox_mediawiki-images\/_data$/,
+    );
 
     const alpha = json<{ findings: Finding[] }>(await sb.run(['--json', 'doctor', 'mastodon', '--env', 'alpha']));
     expect([...new Set(alpha.findings.map((f) => f.host))].sort()).toEqual(['alpha', 'local']);

@@ -7,6 +7,7 @@ import { PASS_ENTRIES, passEnv } from './passStore.js';
 import { repoRoot } from './paths.js';
 import { operatorSsh, type SandboxState } from './state.js';
 import { APP_DATABASES } from './coopcloud/appDatabases.js';
+import { APP_VOLUMES } from './coopcloud/volumes.js';
 
 /** Per-host variables coopctl reads from the inventory (paths inside the host's root). */
 export function coopctlHostVars(hostRoot: string): Record<string, string> {
@@ -168,6 +169,7 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
             recipe: recipes.get(name),
             ...(name === 'bonfire' && byService.has('auth') ? { sso: { provider: 'auth', realm: SANDBOX_REALM } } : {}),
             database: appDatabase(recipes.get(name)!),
+            ...appVolumesConfig(recipes.get(name)!),
             ...(envs.alpha && envs.prod ? { promotion: ['alpha', 'prod'] } : {}),
             environments: envs,
           },
@@ -180,4 +182,10 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
     `# Written by \`coopctl sandbox up\` for the sandbox under ${layout.root}.\n# Use it with: coopctl -c ${layout.config} status\n` +
       stringify(config),
   );
+}
+
+/** `volumes:` of an app whose recipe has a data volume on hypha (coopcloud/volumes.ts), as coopctl.yaml names it. */
+function appVolumesConfig(recipe: string): { volumes?: string[] } {
+  const volume = APP_VOLUMES[recipe];
+  return volume ? { volumes: [volume] } : {};
 }

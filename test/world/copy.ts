@@ -84,6 +84,8 @@ function rewriteTree(root: string, replace: (text: string) => string): void {
     const file = path.join(root, name);
     const st = lstatSync(file);
     if (st.isDirectory()) {
+      // the apps' Docker volumes hold their files (test/world/coopcloud/volumes.ts), never a path of the sandbox
+      if (name === 'volumes' && path.basename(root) === 'docker') continue;
       // git's objects are compressed; its config (a remote's path) is text and is rewritten
       if (!(name === 'objects' && (path.basename(root) === '.git' || root.endsWith('.git'))))
         rewriteTree(file, replace);

@@ -6,6 +6,7 @@ import {
   name,
   serviceCommon,
   type ServiceConfig,
+  volumesSchema,
 } from '../../config/schema.js';
 import { unknownName } from '../../kernel/validate.js';
 
@@ -15,6 +16,7 @@ export const abraServiceSchema = z.strictObject({
   ...serviceCommon,
   recipe: name,
   database: databaseSchema.optional(),
+  volumes: volumesSchema.optional(),
   /** The app logs in through a Keycloak realm of another abra app of this file (same environment name). */
   sso: z.strictObject({ provider: name, realm: name }).optional(),
   environments: z.record(

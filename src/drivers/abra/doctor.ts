@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { volumeMountpoint } from '../../backup/volumes.js';
 import { firstLine, installed } from '../../checks/doctor/tools.js';
 import { mapLimit } from '../../kernel/concurrency.js';
 import { errorMessage, InputError } from '../../kernel/errors.js';
@@ -296,6 +297,37 @@ const databaseImageProbe: DoctorProbe = {
   },
 };
 
+/**
+ * Each name of `volumes:` is a volume Docker has on the server (`<stack>_<name>`): the recipe's volume names are
+ * taken on trust in coopctl.yaml (MediaWiki's images), and this is where that is checked.
+ */
+const volumesProbe: DoctorProbe = {
+  id: 'volumes',
+  scope: 'target',
+  async run({ target: t }) {
+    const subject = `${t.service}/${t.env}`;
+    const found: DoctorFinding[] = [];
+    for (const v of t.volumes) {
+      const assumes = `volumes: ${v.name} is the swarm volume ${v.volume} on ${t.host.name}, its files root's`;
+      try {
+        const mp = await volumeMountpoint(t.remote, v);
+        found.push(
+          finding('volumes', subject, 'ok', {
+            found: `${v.volume}: ${mp}`,
+            assumes,
+            action: 'backs it up with the database',
+          }),
+        );
+      } catch (err) {
+        const stack = stackName(abraConfig(t).domain);
+        const action = `backups fail: name in volumes: what \`docker volume ls\` shows for ${stack}`;
+        found.push(finding('volumes', subject, 'fail', { found: errorMessage(err), assumes, action }));
+      }
+    }
+    return found;
+  },
+};
+
 /** What `coopctl doctor` checks of abra and the Co-op Cloud servers it deploys to. */
 export const ABRA_DOCTOR: readonly DoctorProbe[] = [
   abraProbe,
@@ -304,4 +336,5 @@ export const ABRA_DOCTOR: readonly DoctorProbe[] = [
   backupBotProbe,
   appProbe,
   databaseImageProbe,
+  volumesProbe,
 ];

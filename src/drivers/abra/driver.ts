@@ -47,6 +47,12 @@ export const abraDriver: Driver = {
     return `${stackName((svc as AbraServiceConfig).environments[env].domain)}_${container}`;
   },
 
+  // source: moby/moby issue #30483 ("docker stack deploy creates a new volume stackname_somevolume"), a volume
+  // without its own `name:` in the compose file (the recipes' volumes have none)
+  volumeName(svc, env, name) {
+    return `${stackName((svc as AbraServiceConfig).environments[env].domain)}_${name}`;
+  },
+
   /** Apps with a `database:` are dumped by coopctl; the others keep abra's own backups. */
   safetyBackups: (ws, t) => (t.database ? undefined : abraSafetyBackups(ws)),
 

@@ -50,4 +50,19 @@ describe('leftovers', () => {
     expect(owned.owner).toBe('restore 20261129T110000Z-restore-abc123');
     expect(other.owner).toBeUndefined();
   });
+
+  it("a volume's replaced files: their owner is the run whose record kept them beside the volume", () => {
+    const dir = '/var/lib/docker/volumes/wiki_x_mediawiki-images/_data.coopctl-before-20261129T110102Z-a1b2c3';
+    const record = {
+      id: '20261129T110000Z-restore-abc123',
+      operation: 'restore',
+      details: { replacedDatabaseKeptAs: 'mediawiki_before_20261129_110102', replacedVolumesKeptAs: [dir] },
+    } as unknown as HistoryRecord;
+    const [volume, db] = withOwners(
+      [leftover(dir, DAY, { kind: 'replaced-volume' }), leftover('mediawiki_before_20261129_110102', DAY)],
+      [record],
+    );
+    expect(volume.owner).toBe('restore 20261129T110000Z-restore-abc123');
+    expect(db.owner).toBe('restore 20261129T110000Z-restore-abc123');
+  });
 });

@@ -1,13 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { backupDir, isBackupId, newBackupId, parseManifestKey } from '../../../src/backup/ids.js';
 import {
+  buildManifest,
   manifestDocument,
   parseManifest,
   serializeManifest,
   verificationState,
+  volumeParts,
   withVerification,
+  type BackupFile,
   type Manifest,
 } from '../../../src/backup/manifest.js';
+import { volumeFileNames } from '../../../src/backup/volumes.js';
 import { clearSecrets, registerSecret } from '../../../src/kernel/redact.js';
 import { sampleManifest } from './fixtures.js';
 
@@ -59,5 +63,53 @@ describe('manifests', () => {
     expect(verificationState(m)).toBe('failed');
     m = withVerification(m, { at: at(4), kind: 'restore-scratch', ok: true, details: {} });
     expect(verificationState(m)).toBe('verified');
+  });
+});
+
+describe('volume parts', () => {
+  const hex = (c: string) => c.repeat(64);
+  const volume = { name: 'mediawiki-images', docker: 'wiki_x_mediawiki-images', files: 312, bytes: 48_000_000 };
+  const info = { ...volume, listSha256: hex('c') };
+  const names = volumeFileNames('mediawiki-images', true);
+  const part = (name: string, kind: BackupFile['kind'], c: string): BackupFile => ({
+    name,
+    kind,
+    size: 10,
+    sha256: hex(c),
+    plainSha256: hex(c),
+  });
+  const withVolume = (): Manifest => {
+    const m = sampleManifest();
+    return buildManifest({
+      ...m,
+      level: 3,
+      parts: [
+        { ...part(names.archive, 'volume', 'a'), volume: info },
+        { ...part(names.list, 'volume-list', 'b'), volume: info },
+        ...m.files,
+      ],
+    });
+  };
+
+  it("are listed after the database with the volume's file count, total size and hash-list digest", () => {
+    const m = withVolume();
+    expect(m.files.map((f) => f.kind)).toEqual(['database', 'volume', 'volume-list']);
+    expect(names).toEqual({
+      archive: 'volume-mediawiki-images.tar.zst.age',
+      list: 'volume-mediawiki-images.sums.zst.age',
+    });
+    const back = parseManifest(serializeManifest(m), 'm.json');
+    expect(volumeParts(back)).toEqual([{ volume: info, archive: m.files[1], list: m.files[2] }]);
+    expect(volumeParts(sampleManifest())).toEqual([]);
+  });
+
+  it('a volume part without its hash list, or without its counts, is a damaged manifest', () => {
+    const m = withVolume();
+    const noList = { ...m, files: m.files.filter((f) => f.kind !== 'volume-list') };
+    expect(() => volumeParts(noList)).toThrow(/volume part volume-mediawiki-images.tar.zst.age has no hash list/);
+    const noCount = { ...m, files: m.files.map((f) => (f.volume ? { ...f, volume: { ...volume, files: -1 } } : f)) };
+    expect(() => parseManifest(JSON.stringify(noCount), 'x/manifest.json')).toThrow(
+      /x\/manifest.json: manifest is invalid: files.1.volume.files/,
+    );
   });
 });

@@ -128,4 +128,24 @@ describe('config loading', () => {
       /^coopctl\.yaml:13 backup\.retention\.leftovers: "soon" is not a duration \(try 30s, 5m, 1h\)/,
     );
   });
+  it('volumes: of an abra app are volume names of its compose file; a bad or repeated one is named with its line', () => {
+    const app = (volumes: string) => `services:
+  wiki:
+    driver: abra
+    recipe: mediawiki
+    volumes: ${volumes}
+    environments:
+      prod: { inventory: inventories/coopcloud, host: hypha, server: hypha.social.coop, domain: wiki.social.coop }
+`;
+    const c = parseConfigText(app('[mediawiki-images, upload-data]'), FILE, configSchema()).config;
+    expect(c.services.wiki.volumes).toEqual(['mediawiki-images', 'upload-data']);
+    for (const bad of ['["../etc"]', '["images; rm -rf /"]', '[-images]', 'images']) {
+      const e = errorOf(app(bad));
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toMatch(/^coopctl\.yaml:5 services\.wiki\.volumes(\[0\])?: /);
+    }
+    expect(errorOf(app('[images, images]')).message).toMatch(
+      /^coopctl\.yaml:5 services\.wiki\.volumes: names a volume twice/,
+    );
+  });
 });

@@ -22,6 +22,7 @@ import { shareDirectory } from './git.js';
 import { enableOidc } from './oidc.js';
 import { SANDBOX_REALM } from '../../doubles/keycloak.js';
 import { appDb, createAppDatabase } from './appDatabases.js';
+import { createAppVolume } from './volumes.js';
 import { parseEnv } from '../../doubles/abra/envFile.js';
 import { RecipeRepo } from '../../doubles/abra/recipeRepo.js';
 import { dockerSocketPath } from '../../doubles/dockerDaemon.js';
@@ -43,6 +44,8 @@ export interface CoopCloudAppSpec {
   configure?: (env: string) => string;
   /** Deployed as chaos (`abra app deploy -C`) from this fork of the recipe on `version` (the wiki). */
   chaos?: RecipeFork;
+  /** How many files its data volume holds (volumes.ts): prod's few hundred (default), or an alpha's few. */
+  volumeSize?: 'prod' | 'small';
 }
 
 // source: reference/production.md (C: the wiki is a chaos deploy from a fork with the co-op's own commits; its
@@ -113,7 +116,13 @@ export function defaultCoopCloudApps(domainSuffix: string, firstPort: number): C
       port: firstPort + 2,
       chaos: WIKI_FORK,
     },
-    { domain: `wiki-alpha.${domainSuffix}`, recipe: 'mediawiki', version: '1.1.0+1.42.1', port: firstPort + 3 },
+    {
+      domain: `wiki-alpha.${domainSuffix}`,
+      recipe: 'mediawiki',
+      version: '1.1.0+1.42.1',
+      port: firstPort + 3,
+      volumeSize: 'small',
+    },
   ];
 }
 
@@ -171,6 +180,7 @@ export async function prepareCoopCloud(spec: CoopCloudSpec): Promise<void> {
       (a) => dbs[a.domain] && createAppDatabase(dbs[a.domain], fixtureRecipe(a.recipe), a.domain, a.version),
     ),
   );
+  if (spec.databases) for (const a of spec.apps) createAppVolume(spec.root, a.domain, a.recipe, a.volumeSize ?? 'prod');
   for (const app of spec.apps) {
     const vars = {
       ...parseEnv(await readFile(path.join(serverDir, `${app.domain}.env`), 'utf8')),

@@ -4,6 +4,7 @@ import {
   manifestDocument,
   progressText,
   restoreScratch,
+  volumeParts,
   type Progress,
 } from '../../../backup/index.js';
 import type { Judgement } from '../../../backup/leftovers.js';
@@ -118,8 +119,12 @@ export async function restoreTest(ctx: CommandContext, id: string, storeName: st
   const counts = Object.entries(r.rowCounts)
     .map(([t, n]) => `${t} ${n}`)
     .join(', ');
+  const volumes = volumeParts(r.manifest).map(
+    (v) => `; volume ${v.volume.name}: ${v.volume.files} files, ${formatBytes(v.volume.bytes)} extracted and removed`,
+  );
   ctx.printer.out(
-    `${id}: restored on ${target.host.target.name} into ${r.database} and dropped; row counts match (${counts})`,
+    `${id}: restored on ${target.host.target.name} into ${r.database} and dropped; row counts match (${counts})` +
+      (volumes.length ? `${volumes.join('')}; hash lists match` : ''),
   );
   for (const line of r.facts?.lines ?? []) ctx.printer.out(`  ${line}`);
   if (r.facts?.liveError) ctx.printer.warn(`${r.facts.what} of the live database not counted: ${r.facts.liveError}`);

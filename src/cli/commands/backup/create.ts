@@ -1,4 +1,4 @@
-import { createBackup, manifestDocument } from '../../../backup/index.js';
+import { createBackup, manifestDocument, volumeParts } from '../../../backup/index.js';
 import { assertName, formatBytes } from '../../../kernel/validate.js';
 import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
@@ -25,7 +25,8 @@ export async function run(
   const source = backupSource(target);
   const store = await openBackupStore(ws, opts.store);
   if (ctx.global.dryRun) {
-    const secrets = source.secretsFile ? ` (and ${source.secretsFile})` : '';
+    const also = [source.secretsFile, ...(source.volumes ?? []).map((v) => `volume ${v.volume}`)].filter(Boolean);
+    const secrets = also.length ? ` (and ${also.join(', ')})` : '';
     p.info(
       `! skipped (dry run): dump ${source.db.name} on ${source.host.target.name}${secrets} to ${store.description}`,
     );
@@ -60,6 +61,8 @@ export async function run(
     `${m.id}  ${service}/${opts.env}  ${formatBytes(m.size)}  ` +
       `${m.version ?? 'version unknown'}  in ${store.description}`,
   );
+  for (const v of volumeParts(m))
+    p.out(`  volume ${v.volume.name}: ${v.volume.files} files, ${formatBytes(v.volume.bytes)}`);
   if (m.hostCopy) p.info(`also on ${m.hostCopy.host}: ${m.hostCopy.file}`);
   p.info(`not verified yet: coopctl backup verify ${m.id}`);
 }
