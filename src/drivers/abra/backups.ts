@@ -58,8 +58,10 @@ export function abraSafetyBackups(ws: Workspace): SafetyBackups {
           hints: ["backup-bot-two's summary (restic's JSON) named no snapshot_id: see the log"],
         });
       }
-      const proof = await proveSnapshot(ws, t, r.snapshotId, version);
-      return { id: r.snapshotId, summary: `restic snapshot ${r.snapshotId}: ${proof}` };
+      // restic's short id, the one backup-bot-two lists snapshots by (restic takes any unique prefix)
+      const id = r.snapshotId.slice(0, 8);
+      const proof = await proveSnapshot(ws, t, id, version);
+      return { id, summary: `restic snapshot ${r.snapshotId}: ${proof}` };
     },
     async list(t) {
       const snapshots = await abraClient(ws).listSnapshots(abraConfig(t).domain);
