@@ -277,7 +277,7 @@ describe('backups', () => {
   const BOT = 'backups.test';
   const direct = (...args: string[]) => driver.cli.run(args, { mutates: false });
 
-  it('without backup-bot-two on the server (as hypha), every backup and restore command fails, changing nothing', async () => {
+  it('without backup-bot-two on the server (as hypha), backup and restore commands fail, changing nothing', async () => {
     for (const args of [
       ['app', 'backup', 'create', AUTH, '-n'],
       ['app', 'backup', 'snapshots', AUTH, '-n'],

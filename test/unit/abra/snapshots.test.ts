@@ -3,11 +3,14 @@ import { ToolOutputError } from '../../../src/kernel/errors.js';
 import { onTerminal } from '../../../src/drivers/abra/cli.js';
 import { parseBackupSummary, parseSnapshotList, parseSnapshotPaths } from '../../../src/drivers/abra/snapshots.js';
 
-const ID = '3924a53a0b1c2d3e4f5061728394a5b6c7d8e9f00112233445566778899aabbcc'.slice(0, 64);
+const ID = '3924a53a0b1c2d3e4f5061728394a5b6c7d8e9f00112233445566778899aabbc';
 
 describe("backup-bot-two's summary of a backup (restic's JSON in a log line)", () => {
   it('finds snapshot_id and data_added in JSON or in a Python dict, among log lines', () => {
-    const json = `2026-12-07 23:40:01 INFO Backup these paths: /v/a\n2026-12-07 23:40:02 SUMMARY backup finished {"message_type": "summary", "data_added": 0, "snapshot_id": "${ID}"}\n`;
+    const json = [
+      '2026-12-07 23:40:01 INFO Backup these paths: /v/a',
+      `23:40:02 SUMMARY backup finished {"message_type": "summary", "data_added": 0, "snapshot_id": "${ID}"}`,
+    ].join('\n');
     expect(parseBackupSummary(json)).toEqual({ snapshotId: ID, addedBytes: 0 });
     const dict = `SUMMARY:backupbot:backup finished {'files_new': 1, 'data_added': 5120, 'snapshot_id': '${ID}'}`;
     expect(parseBackupSummary(dict)).toEqual({ snapshotId: ID, addedBytes: 5120 });

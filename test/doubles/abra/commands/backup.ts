@@ -57,7 +57,7 @@ function enterBackupBot(ctx: AppContext): void {
 // source: coop-cloud/bonfire compose.postgres.yml (labels backupbot.backup, backupbot.backup.pre-hook,
 // backupbot.backup.volumes.<vol>.path); "no backup configs discovered" for a recipe without labels: operators'
 // notes (reference/production.md, C, the wiki in 2023)
-/** What backup-bot-two backs up: volumes of services labelled `backupbot.backup=true` (or the one file a path label names). */
+/** What backup-bot-two backs up: the volumes of services labelled `backupbot.backup=true` (or a path label's file). */
 function backupTargets(
   ctx: AppContext,
   running: SwarmApp,
