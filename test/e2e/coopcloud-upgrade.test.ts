@@ -13,7 +13,7 @@ import {
   replacedTasksGone,
 } from '../helpers/sandbox.js';
 import { startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
-import { deployBackupBot, serversUpstream } from '../world/coopcloud/server.js';
+import { deployBackupBot, serversUpstream, setCoopCloudFault } from '../world/coopcloud/server.js';
 import { sandboxLayout } from '../world/layout.js';
 
 /**
@@ -279,6 +279,33 @@ describe('backups of Co-op Cloud apps', () => {
     } finally {
       deployBackupBot(hypha, BACKUP_BOT, false);
     }
+  }, 240_000);
+
+  it("abra's snapshot as the safety net: the failed upgrade restores it (coopctl types YES), 1.0.0 with its data", async () => {
+    const config = configVariant('abra-backups.yaml', (doc) => {
+      delete doc.services.bonfire.database;
+    });
+    const hypha = sandboxLayout(sb.dir).host('hypha');
+    deployBackupBot(hypha, BACKUP_BOT);
+    const before = { migrations: migrations(), posts: posts() };
+    // the sandbox's bonfire starts with an empty abra dump (users.md): here its pre-hook works
+    setCoopCloudFault(hypha, 'bonfire.sandbox', 'backup-empty-dump', false);
+    await sb.fault('bonfire', 'abra-upgrade-fails');
+    try {
+      const r = await sb.run(['-c', config, '--json', 'upgrade', 'bonfire', '--env', 'prod', '--to', B3, '--yes']);
+      expect(r.code, r.stderr).toBe(1);
+      const doc = json<UpgradeDoc>(r);
+      expect(doc.record.status, JSON.stringify(doc.record)).toBe('rolled-back');
+      expect(doc.state).toMatch(/database restored from [0-9a-f]{8}/);
+    } finally {
+      await sb.fault('--clear', 'bonfire');
+      setCoopCloudFault(hypha, 'bonfire.sandbox', 'backup-empty-dump', true);
+      deployBackupBot(hypha, BACKUP_BOT, false);
+    }
+    expect(await version('bonfire', 'prod')).toBe(B1);
+    await replacedTasksGone(sb.dir, 'bonfire_sandbox');
+    // backup-bot-two's restore post-hook loaded the dump coopctl read back: the rows and migrations of before
+    expect({ migrations: migrations(), posts: posts() }).toEqual(before);
   }, 240_000);
 
   it('the production wiki backup restored into wiki-alpha, which answers with the production pages', async () => {
