@@ -5,6 +5,7 @@ import { fail, pass, type Check } from '../../targets/check.js';
 import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
 import { abraClient, abraConfig } from './app.js';
+import { backupDumpFiles } from './recipeLabels.js';
 import { type SwarmService, stackServices } from './swarm.js';
 
 /** A swarm service of backup-bot-two, by its name or image (abra's own lookup is by a label: U). */
@@ -85,8 +86,17 @@ export const appBackupCheck: Check = {
         `add database: {name, container} to the service in coopctl.yaml, or upgrade to a recipe release with backups`,
       );
     }
+    const dumps = backupDumpFiles(compose);
+    if (!dumps.length) {
+      return fail(
+        `${domain}: recipe ${recipe}'s backupbot labels name no dump file (backupbot.backup.volumes.V.path), ` +
+          'so no snapshot of it can be proven by reading its dump back',
+        `add database: (and volumes:) for ${t.service} in coopctl.yaml, so coopctl backs it up itself`,
+      );
+    }
     return pass(
-      `abra app backup through backup-bot-two (backupbot labels in ${recipe}); each snapshot's dump is read back`,
+      `abra app backup through backup-bot-two (backupbot labels in ${recipe}); each snapshot's ` +
+        `${dumps.join(', ')} is read back`,
     );
   },
 };
