@@ -108,7 +108,7 @@ export function sizeFlag(text: string, flag: string): number {
 }
 
 /** n bytes in the largest binary unit that keeps the value ≥ 1. */
-export function scaleBytes(n: number): { value: number; unit: string } {
+function scaleBytes(n: number): { value: number; unit: string } {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = n;
   let i = 0;

@@ -73,7 +73,10 @@ const APP: Command[] = [
   {
     names: ['backup', 'b'],
     use: '[command]',
-    flags: [{ short: 's', long: 'snapshot', value: true }],
+    flags: [
+      { short: 's', long: 'snapshot', value: true },
+      { short: 'p', long: 'path', value: true },
+    ],
     run: (a) => backupCommand(a.positionals[0], { ...a, positionals: a.positionals.slice(1) }),
   },
   {
@@ -99,6 +102,14 @@ const SUBCOMMAND_HELP: Record<string, { aliases: string[]; use: string; flags: F
   'app backup create': { aliases: ['c'], use: '<domain>', flags: [] },
   'app backup snapshots': { aliases: ['s'], use: '<domain>', flags: [] },
   'app backup ls': { aliases: ['l'], use: '<domain>', flags: [{ short: 's', long: 'snapshot', value: true }] },
+  'app backup download': {
+    aliases: ['d'],
+    use: '<domain>',
+    flags: [
+      { short: 's', long: 'snapshot', value: true },
+      { short: 'p', long: 'path', value: true },
+    ],
+  },
   'recipe versions': { aliases: ['v'], use: '<recipe>', flags: [{ short: 'm', long: 'machine' }] },
   'recipe fetch': { aliases: ['f'], use: '[recipe]', flags: [] },
 };
@@ -129,6 +140,7 @@ Usage:
   abra app rollback DOMAIN [VERSION] [-n] [-c]
   abra app backup create|snapshots DOMAIN [-n]
   abra app backup ls DOMAIN [-s SNAPSHOT] [-n]
+  abra app backup download DOMAIN -s SNAPSHOT -p PATH [-n]
   abra app restore DOMAIN [-s SNAPSHOT] [-n]
   abra app check DOMAIN
   abra recipe versions RECIPE [-m]

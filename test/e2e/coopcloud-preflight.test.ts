@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
-import { appEnvFile, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { serversUpstream } from '../world/coopcloud/server.js';
+import { appEnvFile, configVariant, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { deployBackupBot, serversUpstream } from '../world/coopcloud/server.js';
 import { sandboxLayout } from '../world/layout.js';
 
 interface PreflightDoc {
@@ -196,4 +196,46 @@ describe('preflight of an abra app: its env file and its SSO', () => {
     }
     expect((await preflight()).code).toBe(0);
   });
+});
+
+describe('app-backup: an app coopctl does not dump is backed up by abra, in backup-bot-two', () => {
+  it('no database: and no backup-bot-two (as on hypha): fails before anything changes, naming the fix', async () => {
+    const config = configVariant(sb.dir, 'no-database.yaml', (doc) => {
+      delete doc.services.bonfire.database;
+    });
+    const run = async (...args: string[]) => {
+      const r = await sb.run(['-c', config, '--json', 'preflight', 'bonfire', '--env', 'prod', ...args]);
+      return { code: r.code, doc: json<PreflightDoc>(r) };
+    };
+    const version = await bonfireVersion();
+    const { code, doc } = await run();
+    expect(code).toBe(3);
+    expect(check(doc, 'app-backup')).toEqual({
+      id: 'app-backup',
+      status: 'fail',
+      message:
+        'bonfire.sandbox cannot be backed up: coopctl.yaml names no database: for bonfire, and hypha runs no ' +
+        'backup-bot-two, which abra app backup needs',
+      fix:
+        'add database: (and volumes:) for bonfire in coopctl.yaml, so coopctl backs it up itself; ' +
+        'or deploy backup-bot-two on hypha',
+    });
+    const up = await sb.run(['-c', config, 'upgrade', 'bonfire', '--env', 'prod', '--to', B3, '--yes']);
+    expect(up.code, up.stderr).toBe(3);
+    expect(up.stderr).toContain('runs no backup-bot-two');
+    expect(await bonfireVersion()).toBe(version);
+
+    // where backup-bot-two runs and the recipe has backupbot labels, abra's backup is possible
+    const hypha = sandboxLayout(sb.dir).host('hypha');
+    deployBackupBot(hypha, 'backups.sandbox');
+    try {
+      const ok = await run();
+      expect(check(ok.doc, 'app-backup')).toMatchObject({
+        status: 'pass',
+        message: expect.stringContaining('abra app backup through backup-bot-two (backupbot labels in bonfire)'),
+      });
+    } finally {
+      deployBackupBot(hypha, 'backups.sandbox', false);
+    }
+  }, 240_000);
 });

@@ -1,13 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appSql } from '../helpers/appSql.js';
 import { json, type CliResult } from '../helpers/cli.js';
-import { appEnvFile, sshToHost, startSandbox, type TestSandbox, replacedTasksGone } from '../helpers/sandbox.js';
+import {
+  appEnvFile,
+  configVariant as sharedConfigVariant,
+  type ConfigDoc,
+  sshToHost,
+  startSandbox,
+  type TestSandbox,
+  replacedTasksGone,
+} from '../helpers/sandbox.js';
 import { startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
-import { serversUpstream } from '../world/coopcloud/server.js';
+import { deployBackupBot, serversUpstream, setCoopCloudFault } from '../world/coopcloud/server.js';
 import { sandboxLayout } from '../world/layout.js';
 
 /**
@@ -19,6 +26,7 @@ const B1 = '1.0.0+1.0.5-social-amd64';
 const B2 = '2.0.0+1.0.5-social-amd64';
 const B3 = '2.0.1+1.0.6-social-amd64';
 const W2 = '1.1.1+1.42.3';
+const BACKUP_BOT = 'backups.sandbox';
 
 interface UpgradeDoc {
   ok: boolean;
@@ -31,8 +39,6 @@ interface PlanDoc {
 interface HistoryDoc {
   records: Array<{ id: string; service: string; env: string; status: string; from: string; to: string }>;
 }
-
-type ConfigDoc = { services: Record<string, Record<string, unknown>> };
 
 let sb: TestSandbox;
 let bonfireEnv: string;
@@ -74,15 +80,7 @@ async function history(service: string): Promise<HistoryDoc['records']> {
 const upgrade = (to: string, ...extra: string[]) =>
   sb.run(['--json', 'upgrade', 'bonfire', '--env', 'prod', '--to', to, '--yes', ...extra]);
 
-/** The sandbox's config with `edit` applied, as another file next to it. */
-function configVariant(name: string, edit: (doc: ConfigDoc) => void): string {
-  const file = path.join(sb.dir, 'coopctl.yaml');
-  const doc = parse(readFileSync(file, 'utf8')) as ConfigDoc;
-  edit(doc);
-  const variant = path.join(sb.dir, name);
-  writeFileSync(variant, stringify(doc));
-  return variant;
-}
+const configVariant = (name: string, edit: (doc: ConfigDoc) => void) => sharedConfigVariant(sb.dir, name, edit);
 
 describe('coopctl upgrade of a Co-op Cloud app', () => {
   it('plans 1.0.0 → 2.0.1 with the release notes of both versions in between', async () => {
@@ -246,28 +244,63 @@ describe('backups of Co-op Cloud apps', () => {
   });
 
   it("abra's backup with the empty-dump trap fails the safety backup before the upgrade: exit 1, nothing changed", async () => {
-    // without `database:`, bonfire is backed up by abra (backupbot), whose dump is empty in this sandbox
+    // without `database:`, bonfire is backed up by abra (backupbot), whose dump is empty in this sandbox; abra's
+    // backups run in backup-bot-two, which hypha lacks: this test deploys it
     const config = configVariant('abra-backups.yaml', (doc) => {
       delete doc.services.bonfire.database;
       delete doc.services.wiki.database;
     });
-    await sb.fault('bonfire', 'backup-empty-dump');
-    const before = await version('bonfire', 'prod');
-    const r = await sb.run(['-c', config, 'upgrade', 'bonfire', '--env', 'prod', '--to', B3, '--yes']);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/snapshot [0-9a-f]{8,} of bonfire\.sandbox is not a backup: .*backup\.sql is empty/);
-    expect(await version('bonfire', 'prod')).toBe(before);
-    const [last] = await history('bonfire');
-    expect(last.status).toBe('failed');
+    const hypha = sandboxLayout(sb.dir).host('hypha');
+    deployBackupBot(hypha, BACKUP_BOT);
+    try {
+      await sb.fault('bonfire', 'backup-empty-dump');
+      const before = await version('bonfire', 'prod');
+      const r = await sb.run(['-c', config, 'upgrade', 'bonfire', '--env', 'prod', '--to', B3, '--yes']);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/snapshot [0-9a-f]{8,} of bonfire\.sandbox is not a backup: .*backup\.sql is empty/);
+      expect(await version('bonfire', 'prod')).toBe(before);
+      const [last] = await history('bonfire');
+      expect(last.status).toBe('failed');
 
-    // a recipe whose backup works: the snapshot is proven to hold its dump
-    const wiki = await sb.run(['-c', config, 'backup', 'create', 'wiki', '--env', 'prod']);
-    expect(wiki.code, wiki.stderr).toBe(0);
-    expect(wiki.stdout).toMatch(/^[0-9a-f]{8,}\s+wiki\/prod\s+\S+\s+restic snapshot [0-9a-f]+: 1 dump\(s\)/);
-    const snapshot = wiki.stdout.split(/\s/)[0];
-    const listed = await sb.run(['-c', config, 'backup', 'list', 'wiki', '--env', 'prod']);
-    expect(listed.code, listed.stderr).toBe(0);
-    expect(listed.stdout).toMatch(new RegExp(`^${snapshot}\\s+wiki\\s+prod\\s`, 'm'));
+      // a recipe whose backup works: the snapshot's dump is downloaded and read back, complete
+      const wiki = await sb.run(['-c', config, 'backup', 'create', 'wiki', '--env', 'prod']);
+      expect(wiki.code, wiki.stderr).toBe(0);
+      expect(wiki.stdout).toMatch(
+        /^[0-9a-f]{8}\s+wiki\/prod\s+\S+\s+restic snapshot [0-9a-f]{64}: 1 dump\(s\), [\d.]+ \w+ read back, complete/,
+      );
+      const snapshot = wiki.stdout.split(/\s/)[0];
+      const listed = await sb.run(['-c', config, 'backup', 'list', 'wiki', '--env', 'prod']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(new RegExp(`^${snapshot}\\s+wiki\\s+prod\\s`, 'm'));
+    } finally {
+      deployBackupBot(hypha, BACKUP_BOT, false);
+    }
+  }, 240_000);
+
+  it("abra's snapshot as safety net: a failed upgrade restores it (coopctl types YES), as it was before", async () => {
+    const config = configVariant('abra-backups.yaml', (doc) => {
+      delete doc.services.bonfire.database;
+    });
+    const hypha = sandboxLayout(sb.dir).host('hypha');
+    deployBackupBot(hypha, BACKUP_BOT);
+    const before = { version: await version('bonfire', 'prod'), migrations: migrations(), posts: posts() };
+    // the sandbox's bonfire starts with an empty abra dump (users.md): here its pre-hook works
+    setCoopCloudFault(hypha, 'bonfire.sandbox', 'backup-empty-dump', false);
+    await sb.fault('bonfire', 'abra-upgrade-fails');
+    try {
+      const r = await sb.run(['-c', config, '--json', 'upgrade', 'bonfire', '--env', 'prod', '--to', B3, '--yes']);
+      expect(r.code, r.stderr).toBe(1);
+      const doc = json<UpgradeDoc>(r);
+      expect(doc.record.status, JSON.stringify(doc.record)).toBe('rolled-back');
+      expect(doc.state).toMatch(/database restored from [0-9a-f]{8}/);
+    } finally {
+      await sb.fault('--clear', 'bonfire');
+      setCoopCloudFault(hypha, 'bonfire.sandbox', 'backup-empty-dump', true);
+      deployBackupBot(hypha, BACKUP_BOT, false);
+    }
+    await replacedTasksGone(sb.dir, 'bonfire_sandbox');
+    // backup-bot-two's restore post-hook loaded the dump coopctl read back: the rows and migrations of before
+    expect({ version: await version('bonfire', 'prod'), migrations: migrations(), posts: posts() }).toEqual(before);
   }, 240_000);
 
   it('the production wiki backup restored into wiki-alpha, which answers with the production pages', async () => {

@@ -78,9 +78,9 @@ describe('coopctl doctor', () => {
     }
     const one = (host: string, id: string, subject?: string) =>
       doc.findings.find((f) => f.host === host && f.id === id && (!subject || f.subject === subject))!;
-    // the double's --help lists every flag coopctl passes, for each of the 9 commands
+    // the double's --help lists every flag coopctl passes, for each of the 10 commands (backup download included)
     const flags = doc.findings.filter((f) => f.id === 'abra-flags');
-    expect(flags).toHaveLength(9);
+    expect(flags).toHaveLength(10);
     expect(flags.every((f) => f.status === 'ok')).toBe(true);
     expect(one('local', 'abra').found).toContain('abra version 0.13.0-beta-06a57de');
     expect(one('alpha', 'ssh').found).toContain('sudo -n to root works');

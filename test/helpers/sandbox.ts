@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { copySandbox } from '../world/copy.js';
 import { sandboxLayout } from '../world/layout.js';
 import { passEnv } from '../world/passStore.js';
@@ -122,6 +123,17 @@ export function sshToHost(
     { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
   );
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+export type ConfigDoc = { services: Record<string, Record<string, unknown>> };
+
+/** The sandbox's config with `edit` applied, as another file next to it. */
+export function configVariant(dir: string, name: string, edit: (doc: ConfigDoc) => void): string {
+  const doc = parse(readFileSync(path.join(dir, 'coopctl.yaml'), 'utf8')) as ConfigDoc;
+  edit(doc);
+  const variant = path.join(dir, name);
+  writeFileSync(variant, stringify(doc));
+  return variant;
 }
 
 /** Where abra keeps an app's env file in a sandbox (`$ABRA_DIR/servers/<server>/<domain>.env`). */

@@ -40,7 +40,6 @@ export const APP_FAULTS = [
   'backup-empty-dump',
   'slow',
   'sso-broken',
-  'backup-needs-terminal',
 ] as const;
 export const STORE_FAULTS = ['store-down', 'store-slow'] as const;
 

@@ -5,45 +5,39 @@ import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
 import { abraClient, abraConfig, reportingAbraClient } from './app.js';
 import { holdingRecipe } from './deploy.js';
+import { readDumpBack } from './dumpReadback.js';
 import { backupDumpFiles } from './recipeLabels.js';
-import type { SnapshotFile } from './snapshots.js';
 
 /**
- * The files that prove a snapshot holds data: the dump files the recipe's labels name (a database's pre-hook dump),
- * else every file. backupbot and abra report success for an empty dump (reference/abra.md): only the snapshot's
- * own listing tells.
+ * Proves snapshot `id` of the app holds its dumps by reading each back (backup-bot-two's listing has no sizes,
+ * and backupbot and abra report success for an empty dump: reference/abra.md); throws what is missing or empty.
  */
-function provingFiles(files: readonly SnapshotFile[], dumpNames: readonly string[]): SnapshotFile[] {
-  const regular = files.filter((f) => !f.directory);
-  if (!dumpNames.length) return regular;
-  return regular.filter((f) => dumpNames.some((n) => f.path === n || f.path.endsWith(`/${n}`)));
-}
-
-/** Proves snapshot `id` of the app holds data; throws what is empty or missing. */
 async function proveSnapshot(ws: Workspace, t: Target, id: string, version: string): Promise<string> {
   const { domain, recipe } = abraConfig(t);
   const abra = abraClient(ws);
   const compose = await abra.recipes.fileAt(recipe, version, 'compose.yml');
   const dumpNames = compose ? backupDumpFiles(compose) : [];
-  const files = await abra.snapshotFiles(domain, id);
-  const checked = provingFiles(files, dumpNames);
-  const what = dumpNames.length ? dumpNames.join(', ') : 'files';
-  if (!checked.length) {
-    throw new BackupError('corrupt-dump', `snapshot ${id} of ${domain} holds none of its ${what}`, {
-      hints: ["run `abra app backup ls` on it; check the recipe's backupbot labels"],
-    });
-  }
-  const empty = checked.filter((f) => f.size === 0);
-  if (empty.length) {
+  if (!dumpNames.length) {
     throw new BackupError(
       'corrupt-dump',
-      `snapshot ${id} of ${domain} is not a backup: ${empty.map((f) => f.path).join(', ')} is empty ` +
-        '(the pre-hook dumped nothing, though abra reported success)',
-      { hints: ['abra app backup does not work for this app: configure `database:` for it so coopctl dumps it'] },
+      `snapshot ${id} of ${domain} cannot be proven: ${recipe} ${version} names no dump file`,
+      {
+        hints: ['coopctl proves an abra snapshot by reading its database dump back: configure `database:` for the app'],
+      },
     );
   }
-  const bytes = checked.reduce((n, f) => n + f.size, 0);
-  return `${checked.length} ${dumpNames.length ? 'dump' : 'file'}(s), ${formatBytes(bytes)}`;
+  const paths = (await abra.snapshotFiles(domain, id)).map((f) => f.path);
+  let bytes = 0;
+  for (const name of dumpNames) {
+    const file = paths.find((p) => p === name || p.endsWith(`/${name}`));
+    if (!file) {
+      throw new BackupError('corrupt-dump', `snapshot ${id} of ${domain} holds none of its ${dumpNames.join(', ')}`, {
+        hints: ["run `abra app backup ls` on it; check the recipe's backupbot labels"],
+      });
+    }
+    bytes += (await readDumpBack(ws.runner, abra, { domain, id }, file)).bytes;
+  }
+  return `${dumpNames.length} dump(s), ${formatBytes(bytes)} read back, complete`;
 }
 
 /**
@@ -61,15 +55,17 @@ export function abraSafetyBackups(ws: Workspace): SafetyBackups {
       const r = await holdingRecipe(ws, t, what, ctx.report, () => abra.backupApp(domain), ctx.signal);
       if (!r.snapshotId) {
         throw new BackupError('dump-failed', `${what}: no snapshot id in its output`, {
-          hints: ['abra printed no "snapshot … saved" line: see the log'],
+          hints: ["backup-bot-two's summary (restic's JSON) named no snapshot_id: see the log"],
         });
       }
-      const proof = await proveSnapshot(ws, t, r.snapshotId, version);
-      return { id: r.snapshotId, summary: `restic snapshot ${r.snapshotId}: ${proof}` };
+      // restic's short id, the one backup-bot-two lists snapshots by (restic takes any unique prefix)
+      const id = r.snapshotId.slice(0, 8);
+      const proof = await proveSnapshot(ws, t, id, version);
+      return { id, summary: `restic snapshot ${r.snapshotId}: ${proof}` };
     },
     async list(t) {
       const snapshots = await abraClient(ws).listSnapshots(abraConfig(t).domain);
-      return snapshots.reverse().map((x) => ({ id: x.id, time: x.time, size: x.size, paths: x.paths }));
+      return snapshots.reverse().map((x) => ({ id: x.id, time: x.time, paths: [] }));
     },
     async restore(t, id, ctx, reach) {
       const { domain } = abraConfig(t);

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { ProcessRunner, RunResult } from '../../kernel/process.js';
+import { quoteArgv } from '../../remote/quote.js';
 import { AbraError } from './errors.js';
 
 /** How coopctl reaches abra: `abra.bin` and `abra.dir` from coopctl.yaml. */
@@ -15,6 +16,28 @@ interface AbraRunOptions {
   timeoutMs?: number;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
+  /** Run under a pseudo-terminal (abra's backup commands exec into backup-bot-two with one); `input` is typed in it. */
+  terminal?: boolean;
+  input?: string;
+  cwd?: string;
+}
+
+// source: util-linux script(1) (-q quiet, -e the child's exit status, -c COMMAND run by $SHELL -c, FILE the
+// typescript): the way a CI that drives abra gives its backup commands a terminal (reference/production.md, P)
+/** `script` running `argv` on a pseudo-terminal: one shell line, built only from quoted words. */
+export function onTerminal(argv: readonly string[]): { file: string; args: string[] } {
+  return { file: 'script', args: ['-qec', quoteArgv(argv), '/dev/null'] };
+}
+
+/**
+ * A terminal's output as lines: CR LF (the terminal's newline) and lone CRs become LF, and a FATA message that
+ * followed an unanswered question (no newline: nothing was typed) starts a line of its own.
+ */
+function terminalText(text: string): string {
+  return text
+    .replace(/\r+\n/g, '\n')
+    .replace(/\r/g, '\n')
+    .replace(/([^\n])(?=\bFATA\b)/g, '$1\n');
 }
 
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
@@ -56,16 +79,27 @@ export class AbraCli {
   async run(args: readonly string[], opts: AbraRunOptions): Promise<RunResult> {
     const env: Record<string, string> = { NO_COLOR: '1' };
     if (this.settings.dir) env.ABRA_DIR = this.settings.dir;
-    const result = await this.runner.run(this.settings.bin, args, {
+    // script runs the line with $SHELL -c: the quoting is POSIX sh's
+    if (opts.terminal) env.SHELL = '/bin/sh';
+    const { file, args: argv } = opts.terminal
+      ? onTerminal([this.settings.bin, ...args])
+      : { file: this.settings.bin, args: [...args] };
+    const onLine = opts.onLine && opts.terminal ? this.terminalLines(opts.onLine) : opts.onLine;
+    const raw = await this.runner.run(file, argv, {
       mutates: opts.mutates,
       env,
+      cwd: opts.cwd,
+      // on a terminal, what is not typed must end: a question nobody answers would wait for ever
+      input: opts.terminal ? (opts.input ?? '') : opts.input,
       timeoutMs: opts.timeoutMs,
-      onLine: opts.onLine,
+      onLine,
       signal: opts.signal,
       reject: false,
     });
+    // on a terminal, abra's stderr comes out on the one stream the terminal has
+    const result = opts.terminal ? { ...raw, stdout: terminalText(raw.stdout) } : raw;
     if (result.skipped || result.exitCode === 0) return result;
-    const fatal = fatalLines(result.stderr);
+    const fatal = fatalLines(opts.terminal ? result.stdout : result.stderr);
     const tail = stripAnsi(result.stderr || result.stdout)
       .trim()
       .split('\n')
@@ -81,5 +115,11 @@ export class AbraCli {
         stderr: result.stderr,
       },
     );
+  }
+
+  private terminalLines(onLine: NonNullable<AbraRunOptions['onLine']>): AbraRunOptions['onLine'] {
+    return (line, stream) => {
+      for (const l of terminalText(line).split('\n')) if (l.trim()) onLine(l, stream);
+    };
   }
 }

@@ -5,9 +5,9 @@ import { outputExcerpt, parseAppList, type AbraApp } from './appList.js';
 import { AbraCli, stripAnsi, type AbraSettings } from './cli.js';
 import { RecipeRepos, type RecipeCheckout, type RecipeRelease, type ReleaseNote } from './recipes.js';
 import {
-  parseBackupOutput,
-  parseSnapshotListing,
-  parseSnapshotTable,
+  parseBackupSummary,
+  parseSnapshotList,
+  parseSnapshotPaths,
   type AbraSnapshot,
   type SnapshotFile,
 } from './snapshots.js';
@@ -70,6 +70,7 @@ export const ABRA_COMMANDS = {
   backupCreate: { words: ['app', 'backup', 'create'], flags: ['-n'] },
   backupSnapshots: { words: ['app', 'backup', 'snapshots'], flags: ['-n'] },
   backupList: { words: ['app', 'backup', 'ls'], flags: ['-s', '-n'] },
+  backupDownload: { words: ['app', 'backup', 'download'], flags: ['-s', '-p', '-n'] },
   appRestore: { words: ['app', 'restore'], flags: ['-s', '-n'] },
 } as const satisfies Record<string, AbraCommand>;
 
@@ -189,26 +190,50 @@ export class AbraClient {
     return this.change(abraArgs(ABRA_COMMANDS.appDeploy, [domainArg(domain), v], flags));
   }
 
+  // abra runs these in backup-bot-two's container with a terminal (docker exec -t): coopctl gives them one
+  private backupCommand(args: string[], opts: { mutates: boolean; input?: string; cwd?: string }) {
+    return this.cli.run(args, {
+      ...opts,
+      terminal: true,
+      timeoutMs: opts.mutates ? this.applyTimeoutMs : this.readTimeoutMs,
+      onLine: opts.mutates ? this.onLine : undefined,
+    });
+  }
+
   async backupApp(domain: string): Promise<AbraBackupResult> {
-    const r = await this.apply(abraArgs(ABRA_COMMANDS.backupCreate, [domainArg(domain)], ['-n']));
-    return { skipped: r.skipped, ...parseBackupOutput(`${r.stdout}\n${r.stderr}`), stdout: r.stdout, stderr: r.stderr };
+    const args = abraArgs(ABRA_COMMANDS.backupCreate, [domainArg(domain)], ['-n']);
+    const r = await this.backupCommand(args, { mutates: true });
+    return { skipped: r.skipped, ...parseBackupSummary(r.stdout), stdout: r.stdout, stderr: r.stderr };
   }
 
   async listSnapshots(domain: string): Promise<AbraSnapshot[]> {
-    const { stdout } = await this.read(abraArgs(ABRA_COMMANDS.backupSnapshots, [domainArg(domain)], ['-n']));
-    return parseSnapshotTable(stdout);
+    const args = abraArgs(ABRA_COMMANDS.backupSnapshots, [domainArg(domain)], ['-n']);
+    return parseSnapshotList((await this.backupCommand(args, { mutates: false })).stdout);
   }
 
-  /** The files of one snapshot with their sizes (`abra app backup ls -s ID`). */
+  /** The paths of one snapshot (`abra app backup ls -s ID`): backup-bot-two prints no sizes. */
   async snapshotFiles(domain: string, snapshot: string): Promise<SnapshotFile[]> {
     const args = abraArgs(ABRA_COMMANDS.backupList, [domainArg(domain)], [['-s', snapshotArg(snapshot)], '-n']);
-    const { stdout } = await this.read(args);
-    return parseSnapshotListing(stdout);
+    return parseSnapshotPaths((await this.backupCommand(args, { mutates: false })).stdout);
   }
 
+  /** `abra app backup download -s ID -p PATH`: abra leaves the archive of PATH in the working directory `into`. */
+  async downloadSnapshotPath(domain: string, snapshot: string, file: string, into: string): Promise<void> {
+    if (!file.startsWith('/') || /[\0\n]/.test(file)) throw new InputError(`"${file}" is not a snapshot path`);
+    const flags: Array<[string, string] | string> = [['-s', snapshotArg(snapshot)], ['-p', file], '-n'];
+    await this.backupCommand(abraArgs(ABRA_COMMANDS.backupDownload, [domainArg(domain)], flags), {
+      mutates: false,
+      cwd: into,
+    });
+  }
+
+  // source: reference/production.md (U): backup-bot-two's restore asks "Type YES" unless told it is
+  // non-interactive; whether abra's -n tells it is not known, so coopctl types the answer on the terminal
   /** Restores `snapshot` (default: the latest) into the running app. */
   async restoreApp(domain: string, snapshot?: string): Promise<AbraChangeResult> {
     const flags: Array<[string, string] | string> = snapshot === undefined ? [] : [['-s', snapshotArg(snapshot)]];
-    return this.change(abraArgs(ABRA_COMMANDS.appRestore, [domainArg(domain)], [...flags, '-n']));
+    const args = abraArgs(ABRA_COMMANDS.appRestore, [domainArg(domain)], [...flags, '-n']);
+    const r = await this.backupCommand(args, { mutates: true, input: 'YES\n' });
+    return { changed: !r.skipped, skipped: r.skipped, stdout: r.stdout, stderr: r.stderr };
   }
 }

@@ -8,6 +8,7 @@ import { type DoctorFinding, type DoctorProbe, finding } from '../../targets/doc
 import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../targets/workspace.js';
 import { abraApp, abraClient, abraConfig } from './app.js';
+import { isBackupBot } from './backupCheck.js';
 import { stripAnsi } from './cli.js';
 import { ABRA_COMMANDS } from './client.js';
 import { AbraError } from './errors.js';
@@ -187,7 +188,7 @@ const backupBotProbe: DoctorProbe = {
   id: 'backup-bot-two',
   scope: 'host',
   async run({ workspace: ws, target, targets }) {
-    const bots = (await swarmServices(ws, target)).filter((s) => /backup-?bot/i.test(`${s.name} ${s.image ?? ''}`));
+    const bots = (await swarmServices(ws, target)).filter(isBackupBot);
     const relying = targets.filter((t) => !t.database).map((t) => `${t.service}/${t.env}`);
     const assumes = relying.length
       ? `the safety backups of ${relying.join(', ')} are \`abra app backup create\`, which runs in backup-bot-two`

@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { mariadbSql, type MariaDbServer, type MariaDbUsers } from '../../world/mariadb.js';
-import { psql, type PgCluster } from '../../world/postgres.js';
+import { mariadbClient, mariadbSql, type MariaDbServer, type MariaDbUsers } from '../../world/mariadb.js';
+import { pgEnv, psql, type PgCluster } from '../../world/postgres.js';
 import type { SwarmDb } from './swarm.js';
 
 // source: coop-cloud/bonfire compose.yml (`DISABLE_DB_AUTOMIGRATION` passed to the app; migrations on boot:
@@ -54,6 +55,34 @@ export function dbUsers(db: SwarmDb): MariaDbUsers {
     user: db.user,
     password: readFileSync(dbSecretFile(db, 'db_password'), 'utf8'),
   };
+}
+
+// source: the fixture recipes' pre-hooks (coop-cloud/bonfire compose.postgres.yml `pg_dump ... > backup.sql`;
+// test/fixtures/recipes/{keycloak,mediawiki} `mariadb-dump --single-transaction -u root ... > dump.sql`)
+/** The recipe's pre-hook dump of the app's database, written to `fd`. */
+export function dumpAppDatabase(db: SwarmDb, fd: number): void {
+  const stdio: ['ignore', number, 'pipe'] = ['ignore', fd, 'pipe'];
+  if (!isMariaDb(db)) {
+    execFileSync('pg_dump', ['-d', db.database], { env: { ...process.env, ...pgEnv(dbCluster(db)) }, stdio });
+    return;
+  }
+  const c = mariadbClient(dbServer(db), dbUsers(db).rootPassword);
+  const argv = ['--no-defaults', `--socket=${dbServer(db).socket}`, '--user=root', '--single-transaction', db.database];
+  execFileSync('mariadb-dump', argv, { env: c.env, stdio });
+}
+
+/** The recipe's restore post-hook: the dump file loaded into the (emptied) app database. */
+export function loadAppDump(db: SwarmDb, file: string): void {
+  const input = readFileSync(file);
+  if (!isMariaDb(db)) {
+    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db.database, '-f', file], {
+      env: { ...process.env, ...pgEnv(dbCluster(db)) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    return;
+  }
+  const c = mariadbClient(dbServer(db), dbUsers(db).rootPassword, db.database);
+  execFileSync(c.argv[0], c.argv.slice(1), { env: c.env, input, stdio: ['pipe', 'ignore', 'pipe'] });
 }
 
 function dbSql(db: SwarmDb, sql: string): string {

@@ -28,6 +28,7 @@ const DESCRIPTIONS: Record<string, string> = {
   chaos: 'ignore uncommitted recipes changes',
   'ignore-env-version': 'ignore .env version checkout',
   snapshot: 'snapshot to use',
+  path: 'path to download',
 };
 
 /** Sorted by name, as pflag's VisitAll visits them (SortFlags is on by default). */

@@ -16,9 +16,6 @@ export const FAULT_KINDS = [
   'health-fails',
   // the Keycloak app's discovery document names the issuer of a renamed realm (test/doubles/keycloak.ts)
   'sso-broken',
-  // `app backup` and `app restore` exec into backup-bot-two with a terminal: without one on stdin they fail
-  // (commands/backup.ts, assertTerminal)
-  'backup-needs-terminal',
   // the recipe's update_config says `failure_action: rollback`: swarm rolls the failed upgrade back by itself,
   // labels included, while the failed task is still migrating on boot (release.ts)
   'swarm-rolls-back',
@@ -186,6 +183,15 @@ export function updateSwarm<T>(file: string, change: (state: SwarmState) => T): 
   } finally {
     rmdirSync(lock);
   }
+}
+
+// source: reference/production.md (P): backup-bot-two is a Co-op Cloud app of its own, deployed on the server
+// (hypha has none); abra finds its service there (commands/backup.ts)
+export const BACKUP_BOT_RECIPE = 'backup-bot-two';
+
+/** The server's deployed backup-bot-two, if any. */
+export function backupBotOf(state: SwarmState): SwarmApp | undefined {
+  return Object.values(state.apps).find((a) => a.recipe === BACKUP_BOT_RECIPE && a.status === 'deployed');
 }
 
 export function hasFault(state: SwarmState, domain: string, kind: FaultKind): boolean {

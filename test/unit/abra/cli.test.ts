@@ -114,6 +114,10 @@ describe('AbraClient', () => {
     expect(await argv(() => client.restoreApp('a.x', 'abcdef12'))).toBe('app|restore|a.x|-s|abcdef12|-n');
     expect(await argv(() => client.restoreApp('a.x'))).toBe('app|restore|a.x|-n');
     expect(await argv(() => client.backupApp('a.x'))).toBe('app|backup|create|a.x|-n');
+    // through script(1), the quoted line given back as the same words
+    expect(await argv(() => client.downloadSnapshotPath('a.x', 'abcdef12', '/v/d_a/it s.sql', tmp))).toBe(
+      'app|backup|download|a.x|-s|abcdef12|-p|/v/d_a/it s.sql|-n',
+    );
     expect(await argv(() => client.fetchRecipe('bonfire'))).toBe('recipe|fetch|bonfire|-n');
     expect(Object.values(ABRA_COMMANDS).map((c) => c.words.join(' '))).toContain('app backup ls');
   });

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withRecipeCheckout } from '../../../src/drivers/abra/checkoutLock.js';
 import { backupDumpFiles, convergeTimeoutSeconds } from '../../../src/drivers/abra/recipeLabels.js';
-import { parseSnapshotListing } from '../../../src/drivers/abra/snapshots.js';
 import {
   convergence,
   parseServiceList,
@@ -110,22 +109,6 @@ describe('recipe labels', () => {
   it('names the dump files backupbot keeps', () => {
     expect(backupDumpFiles(compose)).toEqual(['backup.sql']);
     expect(backupDumpFiles('- "backupbot.backup.volumes.mariadb.path=dump.sql"')).toEqual(['dump.sql']);
-  });
-});
-
-describe('abra app backup ls', () => {
-  it("reads restic's ls -l lines and skips the rest", () => {
-    const out = [
-      'snapshot 1a2b3c4d of [/var/lib/docker/volumes] at 2026-11-29 21:00:00:',
-      'drwxr-xr-x     0     0      0 2026-11-29 21:00:00 /var/lib/docker/volumes/b_db-data/_data',
-      '-rw-r--r--   999   999      0 2026-11-29 21:00:00 /var/lib/docker/volumes/b_db-data/_data/backup.sql',
-      '-rw-r--r--     0     0  52341 2026-11-29 21:00:01 /var/lib/docker/volumes/b_uploads/_data/a file.png',
-    ].join('\n');
-    expect(parseSnapshotListing(out)).toEqual([
-      { path: '/var/lib/docker/volumes/b_db-data/_data', size: 0, directory: true },
-      { path: '/var/lib/docker/volumes/b_db-data/_data/backup.sql', size: 0, directory: false },
-      { path: '/var/lib/docker/volumes/b_uploads/_data/a file.png', size: 52341, directory: false },
-    ]);
   });
 });
 

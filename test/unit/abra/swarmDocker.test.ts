@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { resticLsLong } from '../../doubles/abra/commands/backup.js';
 import type { SwarmApp } from '../../doubles/abra/swarm.js';
 import { serviceRows } from '../../doubles/swarmDocker.js';
 
@@ -69,30 +68,5 @@ describe('docker service ls rows', () => {
       settling_test_app: '0/1',
       settling_test_db: '1/1',
     });
-  });
-});
-
-describe('abra app backup ls', () => {
-  it("prints restic's ls -l: every directory down to the dump file, with mode, owner, size and time", () => {
-    const out = resticLsLong(
-      {
-        id: '4f0e9a1c',
-        time: '2026-08-10T12:00:00Z',
-        paths: ['/var/lib/docker/volumes/b_db-data/_data/backup.sql'],
-        size: 0,
-        empty: true,
-        version: '1.0.0+1.0.5-social-amd64',
-        files: [
-          { path: '/var', type: 'dir', size: 0, uid: 0, gid: 0 },
-          { path: '/var/lib/docker/volumes/b_db-data/_data/backup.sql', type: 'file', size: 0, uid: 999, gid: 999 },
-        ],
-      },
-      'hypha.test',
-    );
-    expect(out.split('\n')).toEqual([
-      'snapshot 4f0e9a1c of [/var/lib/docker/volumes/b_db-data/_data/backup.sql] at 2026-08-10 12:00:00 +0000 UTC by root@hypha.test:',
-      'drwxr-xr-x     0     0      0 2026-08-10 12:00:00 /var',
-      '-rw-r--r--   999   999      0 2026-08-10 12:00:00 /var/lib/docker/volumes/b_db-data/_data/backup.sql',
-    ]);
   });
 });

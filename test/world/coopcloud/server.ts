@@ -6,6 +6,7 @@ import path from 'node:path';
 import { quoteArg } from '../../../src/remote/quote.js';
 import { DOUBLE_CONFIG, type DoubleConfig } from '../../doubles/abra/home.js';
 import {
+  BACKUP_BOT_RECIPE,
   isFaultKind,
   setFault,
   stackName,
@@ -31,7 +32,7 @@ import { TRAEFIK_CONFIG, type TraefikConfig } from '../../doubles/traefik.js';
 
 // source: operators' notes (reference/production.md, C: hypha runs bonfire, keycloak (auth), mediawiki (wiki,
 // wiki-alpha) and traefik, no backup-bot-two; the wiki is a chaos deploy of a fork); the sandbox builds that
-// server. Still kinder than production: abra backups need backup-bot-two, which hypha lacks (report).
+// server, without backup-bot-two unless a test deploys it (deployBackupBot).
 export interface CoopCloudAppSpec {
   domain: string;
   recipe: string;
@@ -284,6 +285,33 @@ export async function stopCoopCloudHealth(root: string): Promise<void> {
   const pid = runningPid(root);
   if (pid !== undefined) await stopPid(pid);
   await rm(path.join(root, PID_FILE), { force: true });
+}
+
+// source: reference/production.md (P: backup-bot-two 2.4 is what abra's backup commands run in; it is deployed as
+// an app of its own); the image is the recipe's (git.coopcloud.tech/coop-cloud/backup-bot-two), the tag the
+// sandbox's
+/**
+ * Deploys backup-bot-two on the server (as `abra app deploy` of its recipe would: one `app` service), or removes
+ * it: hypha has none, so only tests that need abra's backups deploy it.
+ */
+export function deployBackupBot(root: string, domain: string, on = true): void {
+  updateSwarm(swarmPath(root), (state) => {
+    if (!on) {
+      delete state.apps[domain];
+      return;
+    }
+    state.apps[domain] = {
+      stack: stackName(domain),
+      recipe: BACKUP_BOT_RECIPE,
+      version: '2.4.0+2.4.0',
+      chaos: false,
+      status: 'deployed',
+      healthy: true,
+      deployedAt: new Date().toISOString(),
+      snapshots: [],
+      services: [{ name: 'app', image: 'git.coopcloud.tech/coop-cloud/backup-bot-two:2.4.0' }],
+    };
+  });
 }
 
 /** `coopctl sandbox fault`: switch one fault for an app (or '*': every app) of this server. */

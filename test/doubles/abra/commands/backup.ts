@@ -1,28 +1,62 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { emptyDatabase } from '../appDb.js';
+import { createInterface } from 'node:readline';
+import { dumpAppDatabase, emptyDatabase, loadAppDump } from '../appDb.js';
 import { flagValue, type ParsedArgs } from '../args.js';
 import { composeVars, faultOn, reachApp, requireDeployed, type AppContext } from '../context.js';
 import { fatal } from '../fatal.js';
-import { scaleBytes } from '../../../../src/kernel/validate.js';
-import { info, out } from '../log.js';
-import { assertCanPrompt, confirm } from '../prompt.js';
+import { out } from '../log.js';
 import type { ComposeService } from '../recipeRepo.js';
-import { updateSwarm, type SnapshotFile, type SwarmApp, type SwarmSnapshot } from '../swarm.js';
+import {
+  backupBotOf,
+  readSwarm,
+  updateSwarm,
+  type SnapshotFile,
+  type SwarmApp,
+  type SwarmDb,
+  type SwarmSnapshot,
+} from '../swarm.js';
 
-// source: restic/restic internal/ui/format.go (FormatBytes: "%d B", "%.3f MiB"); the summary lines ("Files:",
-// "Added to the repository:", "processed N files", "snapshot ID saved") as restic's docs show `restic backup`
-// output (https://restic.readthedocs.io/en/stable/040_backup.html); that backup-bot-two passes them on is U
-/** restic's size format: "0 B", "512 B", "1.234 MiB". */
-export function resticSize(bytes: number): string {
-  const { value, unit } = scaleBytes(bytes);
-  return unit === 'B' ? `${value} B` : `${value.toFixed(3)} ${unit}`;
+/*
+ * abra's backup commands as they behave with backup-bot-two, and backup-bot-two's output.
+ *
+ * What could be read: the backupbot label specification (git.coopcloud.tech coop-cloud/docs.coopcloud.tech
+ * Specification.md and the Maintainers.md of its PR #258: backupbot.backup=true, backupbot.backup.pre-hook run in
+ * the service's container before the files are backed up, backupbot.backup.volumes.{volume}.path limiting a volume
+ * to those paths, backupbot.restore.post-hook run after a restore; "backup-bot-two is a recipe which gets deployed
+ * on the server ... and uses restic"; abra "provides an integration for backup-bot-two"); restic's JSON summary
+ * of a backup (restic doc/075_scripting.rst: message_type "summary", files_new, dirs_new, data_added,
+ * total_files_processed, total_bytes_processed, snapshot_id); docker's refusal of a terminal exec without one
+ * (docker/cli cli/streams/in.go:37-42, CheckTty: "the input device is not a TTY").
+ *
+ * What could not be read: backup-bot-two's backupbot.py and abra's cli/app/backup.go and restore.go live at
+ * git.coopcloud.tech, which no corpus holds (searched code, pages, issues, docs; fetch has no snapshot). So each
+ * of these takes the operators' account (reference/production.md) and, past it, the harsher reading:
+ * - without backup-bot-two on the server, every backup and restore command fails (FATA, exit 1) before anything;
+ *   the wording is the double's (U): coopctl keys on the exit code;
+ * - with it, they always need a terminal (P: a CI had to wrap them in `script`), whatever the fault switches;
+ * - create logs restic's JSON summary inside a log line (U); snapshots prints `<time> <id>` lines (U), the time
+ *   without its zone; ls prints a timestamp and a path per entry, no size and no type (U); download leaves a
+ *   .tar.gz of the asked path in abra's working directory, its name not known (U); restore asks "Type YES" on the
+ *   terminal (U) and, since whether abra passes backup-bot-two's non-interactive flag is not known, always asks.
+ */
+
+function log(level: 'INFO' | 'WARNING' | 'SUMMARY', message: string): void {
+  out(`${new Date().toISOString().replace('T', ' ').slice(0, 19)} ${level} ${message}`);
+}
+
+/** backup-bot-two's service on the app's server, then the terminal its exec needs; fails as abra does without. */
+function enterBackupBot(ctx: AppContext): void {
+  if (!backupBotOf(readSwarm(ctx.server.swarm))) fatal(`no backupbot discovered, is it deployed?`);
+  if (!process.stdin.isTTY) fatal('the input device is not a TTY');
 }
 
 // source: coop-cloud/bonfire compose.postgres.yml (labels backupbot.backup, backupbot.backup.pre-hook,
 // backupbot.backup.volumes.<vol>.path); "no backup configs discovered" for a recipe without labels: operators'
 // notes (reference/production.md, C, the wiki in 2023)
-/** What backup-bot-two would back up: volumes of services labelled `backupbot.backup=true` (or the one file a path label names). */
+/** What backup-bot-two backs up: the volumes of services labelled `backupbot.backup=true` (or a path label's file). */
 function backupTargets(
   ctx: AppContext,
   running: SwarmApp,
@@ -42,126 +76,77 @@ function backupTargets(
     }));
 }
 
+/** Where the stand-in restic repository keeps a snapshot's files: next to the server's swarm.json. */
+function snapshotDir(ctx: AppContext, id: string): string {
+  return path.join(path.dirname(ctx.server.swarm), 'backup-bot-two', 'repo', id);
+}
+
 /**
- * abra runs backup-bot-two's commands in its container with a terminal (docker exec -t), and docker's client
- * refuses a terminal exec when its own stdin is none. source: docker/cli cli/streams/in.go:37-42 (CheckTty,
- * "the input device is not a TTY"); that abra's backup commands need one: the operators' notes
- * (reference/production.md, P: a CI that drives abra 0.13 wraps them in `script`). Behind the
- * `backup-needs-terminal` fault until coopctl runs them with a terminal (see the i18 report).
+ * What a database pre-hook leaves in its volume: the app database's real dump (as the recipes' hooks, `pg_dump` or
+ * `mariadb-dump ... > dump.sql`), or nothing when the dump came out empty or the sandbox gave the app no database.
  */
-function assertTerminal(ctx: AppContext): void {
-  if (faultOn(ctx, 'backup-needs-terminal') && !process.stdin.isTTY) fatal('the input device is not a TTY');
+function preHookDump(db: SwarmDb | undefined, empty: boolean, file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const fd = openSync(file, 'w');
+  try {
+    if (db && !empty) dumpAppDatabase(db, fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function create(args: ParsedArgs): Promise<void> {
   const ctx = await reachApp(args.positionals[0]);
   const running = requireDeployed(ctx);
-  assertTerminal(ctx);
+  enterBackupBot(ctx);
   ctx.repo.requireExists();
   const targets = backupTargets(ctx, running);
   if (!targets.length) fatal(`${ctx.app.domain}: no backup configs discovered`);
   for (const t of targets) {
     if (!t.hook) continue;
-    info(`running pre-hook "${t.hook}" in ${ctx.stack}_${t.service.name}`);
+    log('INFO', `run command in ${ctx.stack}_${t.service.name}: ${t.hook}`);
     if (faultOn(ctx, 'backup-container-not-running')) {
       fatal(`${ctx.app.domain}: backup failed: pre-hook: container ${ctx.stack}_${t.service.name}.1 is not running`);
     }
   }
   // source: operators' notes (reference/production.md, P): a db container restarting mid-dump gives an empty
   // pre-hook dump that "succeeds"; reference/abra.md (backups racing a redeploy)
-  // the trap this fault stands for: the pre-hook dumped nothing, yet restic and abra report success
   const empty = faultOn(ctx, 'backup-empty-dump');
+  const id = randomBytes(32).toString('hex');
   const paths = targets.flatMap((t) => t.paths);
-  const files = snapshotFiles(paths, empty);
+  const files: SnapshotFile[] = [];
+  for (const p of paths) {
+    if (p.endsWith('/_data')) continue;
+    const file = path.join(snapshotDir(ctx, id), p);
+    preHookDump(running.db, empty, file);
+    files.push({ path: p, type: 'file', size: statSync(file).size, uid: 999, gid: 999 });
+  }
   const size = files.reduce((sum, f) => sum + f.size, 0);
   const snapshot: SwarmSnapshot = {
-    id: randomBytes(4).toString('hex'),
-    time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    id,
+    time: new Date().toISOString(),
     paths,
     size,
-    empty,
+    empty: size === 0,
     version: running.version,
     files,
   };
   updateSwarm(ctx.server.swarm, (state) => {
     state.apps[ctx.app.domain]?.snapshots.push(snapshot);
   });
-  info(`backing up ${paths.length} path(s) of ${ctx.app.domain} with restic`);
-  out(`Files:           ${paths.length} new,     0 changed,     0 unmodified`);
-  out(`Dirs:            ${paths.length} new,     0 changed,     0 unmodified`);
-  out(`Added to the repository: ${resticSize(size)} (${resticSize(Math.round(size * 0.62))} stored)`);
-  out('');
-  out(`processed ${paths.length} files, ${resticSize(size)} in 0:01`);
-  out(`snapshot ${snapshot.id} saved`);
-  info(`backup of ${ctx.app.domain} done`);
-}
-
-/**
- * What restic stores for the backed-up paths: each ancestor directory, a volume's directory as it is, a named
- * dump file with its size (0 when the pre-hook dumped nothing). Dumps are written by the db container's user.
- */
-function snapshotFiles(paths: readonly string[], empty: boolean): SnapshotFile[] {
-  const dirs = new Set<string>();
-  for (const p of paths) for (let d = path.posix.dirname(p); d !== '/'; d = path.posix.dirname(d)) dirs.add(d);
-  const entries: SnapshotFile[] = [...dirs].map((d) => ({ path: d, type: 'dir', size: 0, uid: 0, gid: 0 }));
-  for (const p of paths) {
-    if (dirs.has(p)) continue;
-    const isDir = p.endsWith('/_data');
-    entries.push(
-      isDir
-        ? { path: p, type: 'dir', size: 0, uid: 0, gid: 0 }
-        : { path: p, type: 'file', size: empty ? 0 : randomInt(1024 ** 2, 8 * 1024 ** 2), uid: 999, gid: 999 },
-    );
-  }
-  return entries.sort((a, b) => a.path.localeCompare(b.path));
-}
-
-// source: restic/restic cmd/restic/cmd_ls.go (`ls -l`: mode, uid, gid, size, mtime, path; header "snapshot ID
-// of [paths] at TIME by USER@HOST"); abra app backup ls shows it (U: production.md says paths without sizes,
-// the harsher case the driver must also handle)
-/** restic's `ls -l`: a header naming the snapshot, then mode, uid, gid, size, mtime and path per entry. */
-export function resticLsLong(snapshot: SwarmSnapshot, host: string): string {
-  const time = snapshot.time.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
-  const files =
-    snapshot.files ?? snapshot.paths.map((p) => ({ path: p, type: 'file', size: snapshot.size, uid: 0, gid: 0 }));
-  const lines = files.map((f) => {
-    const mode = f.type === 'dir' ? 'drwxr-xr-x' : '-rw-r--r--';
-    return `${mode} ${String(f.uid).padStart(5)} ${String(f.gid).padStart(5)} ${String(f.size).padStart(6)} ${time} ${f.path}`;
-  });
-  return [
-    `snapshot ${snapshot.id} of [${snapshot.paths.join(' ')}] at ${time} +0000 UTC by root@${host}:`,
-    ...lines,
-  ].join('\n');
-}
-
-// source: restic/restic cmd/restic/cmd_snapshots.go (columns ID, Time, Host, Tags, Paths, and Size since 0.17;
-// "N snapshots" footer); backup-bot-two lists snapshots through restic (reference/production.md, U)
-/** restic's `snapshots` table (restic ≥ 0.17 adds the Size column), times in UTC. */
-export function snapshotTable(host: string, snapshots: readonly SwarmSnapshot[]): string {
-  const rows = snapshots.map((s) => ({
-    id: s.id,
-    time: s.time.replace('T', ' ').replace(/(\.\d+)?Z$/, ''),
-    host,
-    tags: '',
-    paths: s.paths.length ? s.paths : [''],
-    size: resticSize(s.size),
-  }));
-  const w = {
-    id: 8,
-    time: 19,
-    host: Math.max(4, host.length),
-    tags: 4,
-    paths: Math.max(5, ...rows.flatMap((r) => r.paths.map((p) => p.length))),
+  log('INFO', `Backup these paths: ${paths.join(', ')}`);
+  const summary = {
+    message_type: 'summary',
+    files_new: files.length,
+    files_changed: 0,
+    files_unmodified: 0,
+    dirs_new: paths.length,
+    data_added: size,
+    total_files_processed: files.length,
+    total_bytes_processed: size,
+    snapshot_id: id,
   };
-  const line = (id: string, time: string, h: string, tags: string, p: string, size: string) =>
-    `${id.padEnd(w.id)}  ${time.padEnd(w.time)}  ${h.padEnd(w.host)}  ${tags.padEnd(w.tags)}  ${p.padEnd(w.paths)}  ${size}`.trimEnd();
-  const header = line('ID', 'Time', 'Host', 'Tags', 'Paths', 'Size');
-  const rule = '-'.repeat(header.length);
-  const body = rows.flatMap((r) => [
-    line(r.id, r.time, r.host, r.tags, r.paths[0], r.size),
-    ...r.paths.slice(1).map((p) => line('', '', '', '', p, '')),
-  ]);
-  return [header, rule, ...body, rule, `${snapshots.length} snapshots`].join('\n');
+  log('SUMMARY', `backup finished ${JSON.stringify(summary)}`);
 }
 
 function findSnapshot(ctx: AppContext, running: SwarmApp, wanted: string | undefined): SwarmSnapshot {
@@ -171,45 +156,93 @@ function findSnapshot(ctx: AppContext, running: SwarmApp, wanted: string | undef
     : (running.snapshots.at(-1) ?? fatal(`${ctx.app.domain}: no snapshots found`));
 }
 
-/** `abra app backup ls DOMAIN [-s SNAPSHOT]`: restic's listing of one snapshot (the latest by default). */
-async function list(args: ParsedArgs): Promise<void> {
-  const ctx = await reachApp(args.positionals[0]);
-  const running = requireDeployed(ctx);
-  assertTerminal(ctx);
-  out(resticLsLong(findSnapshot(ctx, running, flagValue(args, 'snapshot')), ctx.app.server));
+/** restic's time as backup-bot-two prints it: its fraction and zone cut off. */
+function shownTime(snapshot: SwarmSnapshot): string {
+  return snapshot.time.replace(/(\.\d+)?Z$/, '');
 }
 
+/** `abra app backup snapshots DOMAIN`: a `<time> <id>` line per snapshot, oldest first. */
 async function snapshots(args: ParsedArgs): Promise<void> {
   const ctx = await reachApp(args.positionals[0]);
   const running = requireDeployed(ctx);
-  assertTerminal(ctx);
-  out(snapshotTable(ctx.app.server, running.snapshots));
+  enterBackupBot(ctx);
+  for (const s of running.snapshots) out(`${shownTime(s)} ${s.id.slice(0, 8)}`);
+}
+
+/** `abra app backup ls DOMAIN [-s SNAPSHOT]`: every path of the snapshot (the latest by default), no sizes. */
+async function list(args: ParsedArgs): Promise<void> {
+  const ctx = await reachApp(args.positionals[0]);
+  const running = requireDeployed(ctx);
+  enterBackupBot(ctx);
+  const snapshot = findSnapshot(ctx, running, flagValue(args, 'snapshot'));
+  const dirs = new Set<string>();
+  for (const p of snapshot.paths) for (let d = path.posix.dirname(p); d !== '/'; d = path.posix.dirname(d)) dirs.add(d);
+  const entries = [...dirs, ...snapshot.paths.filter((p) => !dirs.has(p))].sort();
+  for (const p of entries) out(`${shownTime(snapshot)}\t${p}`);
+}
+
+/** `abra app backup download DOMAIN -s SNAPSHOT -p PATH`: a .tar.gz of PATH in the working directory. */
+async function download(args: ParsedArgs): Promise<void> {
+  const ctx = await reachApp(args.positionals[0]);
+  const running = requireDeployed(ctx);
+  enterBackupBot(ctx);
+  const snapshot = findSnapshot(ctx, running, flagValue(args, 'snapshot'));
+  const wanted = flagValue(args, 'path') ?? fatal('the double downloads one path: pass -p PATH');
+  const rel = wanted.replace(/^\/+/, '');
+  const dir = snapshotDir(ctx, snapshot.id);
+  if (!snapshot.paths.includes(wanted) || !existsSync(path.join(dir, rel))) {
+    fatal(`${ctx.app.domain}: ${wanted} is not in snapshot ${snapshot.id.slice(0, 8)}`);
+  }
+  const archive = path.join(process.cwd(), `${ctx.stack}_${shownTime(snapshot).replace(/\D/g, '')}.tar.gz`);
+  execFileSync('tar', ['-czf', archive, '-C', dir, rel], { stdio: ['ignore', 'ignore', 'inherit'] });
+  log('INFO', `backup downloaded to ${path.basename(archive)}`);
+}
+
+function answer(question: string): Promise<string> {
+  return new Promise((resolve) => {
+    process.stdout.write(question);
+    const rl = createInterface({ input: process.stdin });
+    let got = '';
+    rl.once('line', (line) => {
+      got = line;
+      rl.close();
+    });
+    rl.once('close', () => resolve(got));
+  });
 }
 
 export async function restoreCommand(args: ParsedArgs): Promise<void> {
-  assertCanPrompt(args);
   const ctx = await reachApp(args.positionals[0]);
   const running = requireDeployed(ctx);
-  assertTerminal(ctx);
+  enterBackupBot(ctx);
   const chosen = findSnapshot(ctx, running, flagValue(args, 'snapshot'));
-  await confirm(args, `restore snapshot ${chosen.id} of ${ctx.app.domain}?`);
+  log('WARNING', `restoring snapshot ${chosen.id.slice(0, 8)} of ${ctx.app.domain} replaces its data`);
+  if ((await answer('Type YES (uppercase) to continue: ')).trim() !== 'YES') fatal('restore aborted');
   if (faultOn(ctx, 'backup-container-not-running')) {
     fatal(`${ctx.app.domain}: restore failed: post-hook: container ${ctx.stack}_db.1 is not running`);
   }
-  info(`restoring snapshot ${chosen.id} (${chosen.time}) of ${ctx.app.domain}`);
-  for (const p of chosen.paths) out(`restoring <Snapshot ${chosen.id}> to ${p}`);
+  log('INFO', `restoring snapshot ${chosen.id.slice(0, 8)} (${chosen.time}) of ${ctx.app.domain}`);
   // the post-hook drops the database and loads the dump into a new one: an empty dump leaves it empty
-  if (chosen.empty && running.db) emptyDatabase(running.db);
+  const db = running.db;
+  if (db) {
+    emptyDatabase(db);
+    for (const f of chosen.files ?? []) {
+      const file = path.join(snapshotDir(ctx, chosen.id), f.path);
+      if (f.type !== 'file' || !existsSync(file) || statSync(file).size === 0) continue;
+      loadAppDump(db, file);
+    }
+  }
   updateSwarm(ctx.server.swarm, (state) => {
     const app = state.apps[ctx.app.domain];
     if (app) app.lastRestore = { snapshot: chosen.id, at: new Date().toISOString(), empty: chosen.empty };
   });
-  info(`restored snapshot ${chosen.id} of ${ctx.app.domain}`);
+  log('INFO', `restored snapshot ${chosen.id.slice(0, 8)} of ${ctx.app.domain}`);
 }
 
 export async function backupCommand(sub: string | undefined, args: ParsedArgs): Promise<void> {
   if (sub === 'create' || sub === 'c') return create(args);
   if (sub === 'snapshots' || sub === 's') return snapshots(args);
-  if (sub === 'ls' || sub === 'list') return list(args);
-  fatal(`unknown command "${sub ?? ''}" for "abra app backup" (create, ls, snapshots)`);
+  if (sub === 'ls' || sub === 'list' || sub === 'l') return list(args);
+  if (sub === 'download' || sub === 'd') return download(args);
+  fatal(`unknown command "${sub ?? ''}" for "abra app backup" (create, download, ls, snapshots)`);
 }
