@@ -26,6 +26,7 @@ import { volumeMountpoint as mountpointOf } from '../../src/backup/volumes.js';
 import { volumeMountpoint } from '../doubles/dockerVolumes.js';
 import { json } from '../helpers/cli.js';
 import { seedMastodonLike, startPgHost, type PgHost } from '../helpers/pgHost.js';
+import { fileHashes } from '../helpers/fileHashes.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { stackName } from '../doubles/abra/swarm.js';
 import { sandboxLayout } from '../world/layout.js';
@@ -70,17 +71,8 @@ function options(extra: Partial<CreateBackupOptions['source']> = {}): CreateBack
 }
 
 /** Every file under `dir`, relative path → sha256, read here (not by the host programs under test). */
-function hashes(dir: string, base = dir, into = new Map<string, string>()): Map<string, string> {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) hashes(p, base, into);
-    else into.set(path.relative(base, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
-  }
-  return into;
-}
-
 function totalBytes(dir: string): number {
-  return [...hashes(dir).keys()].reduce((n, f) => n + readFileSync(path.join(dir, f)).length, 0);
+  return [...fileHashes(dir).keys()].reduce((n, f) => n + readFileSync(path.join(dir, f)).length, 0);
 }
 
 /** A stored object decrypted and decompressed here, with the operator's key. */
@@ -123,7 +115,7 @@ describe('a volume as a part of the backup', () => {
       `volume-${NAME}.sums.zst.age`,
     ]);
     const [part] = volumeParts(m);
-    const files = hashes(prod);
+    const files = fileHashes(prod);
     expect(files.size).toBe(300);
     expect(part.volume).toMatchObject({ name: NAME, docker: prodVolume, files: 300, bytes: totalBytes(prod) });
     expect(part.volume.bytes).toBeGreaterThan(10 * 1024 * 1024);
@@ -240,7 +232,7 @@ describe('a volume as a part of the backup', () => {
 
   it("restored into alpha: prod's images beside alpha's volume, checked, swapped in; alpha's kept aside", async () => {
     const alpha = volumeMountpoint(h.root, alphaVolume);
-    const before = hashes(alpha);
+    const before = fileHashes(alpha);
     expect(before.size).toBe(40);
     const stamp = volumeStamp();
     const target = [{ name: NAME, volume: alphaVolume }];
@@ -254,10 +246,10 @@ describe('a volume as a part of the backup', () => {
     });
     expect(extracted).toMatchObject([{ files: 300, mountpoint: alpha }]);
     // nothing of alpha's changed before the swap
-    expect(hashes(alpha)).toEqual(before);
+    expect(fileHashes(alpha)).toEqual(before);
     await swapVolumes(h.host, extracted, stamp);
-    expect(hashes(alpha)).toEqual(hashes(volumeMountpoint(h.root, prodVolume)));
-    expect(hashes(replacedDir(alpha, stamp))).toEqual(before);
+    expect(fileHashes(alpha)).toEqual(fileHashes(volumeMountpoint(h.root, prodVolume)));
+    expect(fileHashes(replacedDir(alpha, stamp))).toEqual(before);
     expect(existsSync(`${alpha}.coopctl-restored-${stamp}`)).toBe(false);
     // `backup leftovers` lists the replaced files, with their size; prune's remove() takes them
     const [left, ...none] = await volumeLeftovers(h.host, target);
@@ -270,7 +262,7 @@ describe('a volume as a part of the backup', () => {
 
   it('a swap that fails part way is undone: every volume keeps its own files, nothing is left beside them', async () => {
     const alpha = volumeMountpoint(h.root, alphaVolume);
-    const before = hashes(alpha);
+    const before = fileHashes(alpha);
     const stamp = volumeStamp();
     const target = [{ name: NAME, volume: alphaVolume }];
     const [extracted] = await extractVolumesBeside({
@@ -291,7 +283,7 @@ describe('a volume as a part of the backup', () => {
     };
     const err = await swapVolumes(h.host, [extracted, gone], stamp).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/swap of volume .*other.test.* failed: .*coopctl-restored-.* is missing/);
-    expect(hashes(alpha)).toEqual(before);
+    expect(fileHashes(alpha)).toEqual(before);
     expect(existsSync(replacedDir(alpha, stamp))).toBe(false);
     expect(existsSync(`${alpha}.coopctl-restored-${stamp}`)).toBe(false);
   });
@@ -305,7 +297,7 @@ describe('a volume as a part of the backup', () => {
     const extracted = await extractVolumesFromCopy(h.host, copy, m.id, onHost.volumes, target, stamp);
     expect(extracted).toMatchObject([{ files: 300, bytes: volumeParts(m)[0].volume.bytes }]);
     const alpha = await mountpointOf(h.host, target[0]);
-    expect(hashes(`${alpha}.coopctl-restored-${stamp}`)).toEqual(hashes(volumeMountpoint(h.root, prodVolume)));
+    expect(fileHashes(`${alpha}.coopctl-restored-${stamp}`)).toEqual(fileHashes(volumeMountpoint(h.root, prodVolume)));
   });
 
   it("a backup's volume the target does not name, or a volume Docker does not have: refused, nothing left", async () => {
@@ -342,8 +334,8 @@ describe('through the CLI on the sandbox: the wiki with its images', () => {
   });
 
   it("backup create, the restore test, and restore --into alpha bring prod's images to wiki-alpha", async () => {
-    const prod = hashes(mountpoint('wiki.sandbox'));
-    const alphaBefore = hashes(mountpoint('wiki-alpha.sandbox'));
+    const prod = fileHashes(mountpoint('wiki.sandbox'));
+    const alphaBefore = fileHashes(mountpoint('wiki-alpha.sandbox'));
     expect(prod.size).toBe(300);
     expect(alphaBefore.size).toBe(40);
     const created = await sb.run(['--json', 'backup', 'create', 'wiki', '--env', 'prod']);
@@ -359,13 +351,13 @@ describe('through the CLI on the sandbox: the wiki with its images', () => {
     const r = await sb.run(['--json', 'backup', 'restore', m.id, '--into', 'alpha', '--from-other-env', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ record: { status: string } }>(r).record.status).toBe('succeeded');
-    expect(hashes(mountpoint('wiki-alpha.sandbox'))).toEqual(prod);
+    expect(fileHashes(mountpoint('wiki-alpha.sandbox'))).toEqual(prod);
     // alpha's own images kept beside, as its replaced database is
     const kept = readdirSync(path.dirname(mountpoint('wiki-alpha.sandbox'))).filter((d) => d.startsWith('_data.'));
     expect(kept).toHaveLength(1);
     expect(kept[0]).toMatch(/^_data\.coopctl-before-/);
-    expect(hashes(path.join(path.dirname(mountpoint('wiki-alpha.sandbox')), kept[0]))).toEqual(alphaBefore);
-    expect(hashes(mountpoint('wiki.sandbox'))).toEqual(prod);
+    expect(fileHashes(path.join(path.dirname(mountpoint('wiki-alpha.sandbox')), kept[0]))).toEqual(alphaBefore);
+    expect(fileHashes(mountpoint('wiki.sandbox'))).toEqual(prod);
     // the record names what it kept; `backup leftovers` lists it with that owner
     const left = await sb.run(['--json', 'backup', 'leftovers', 'wiki', '--env', 'alpha']);
     expect(left.code, left.stderr).toBe(0);

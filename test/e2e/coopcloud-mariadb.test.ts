@@ -1,9 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { volumeMountpoint } from '../doubles/dockerVolumes.js';
 import { appSql } from '../helpers/appSql.js';
+import { fileHashes } from '../helpers/fileHashes.js';
 import { json } from '../helpers/cli.js';
 import { appEnvFile, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { startCli, stderrSoFar, waitFor } from '../helpers/upgradeSandbox.js';
 import { sandboxLayout } from '../world/layout.js';
 
 /**
@@ -78,6 +81,45 @@ describe('MediaWiki on MariaDB', () => {
     const history = json<HistoryDoc>(await sb.run(['--json', 'history', 'wiki', '--env', 'alpha'])).records;
     expect(history[0]).toMatchObject({ id: doc.record.id, status: 'rolled-back', from: W1, to: W2 });
   }, 300_000);
+
+  it('what the failing version wrote (a page, an image changed, one added) is replaced by the data of before', async () => {
+    const images = volumeMountpoint(sandboxLayout(sb.dir).host('hypha'), 'wiki-alpha_sandbox_mediawiki-images');
+    const rowsBefore = wikiRows('wiki-alpha_sandbox');
+    const filesBefore = fileHashes(images);
+    const changed = [...filesBefore.keys()][3];
+    expect((await sb.fault('wiki-alpha', 'health-fails')).code).toBe(0);
+    const run = startCli(sb, ['upgrade', 'wiki', '--env', 'alpha', '--to', W2, '--yes']);
+    const progress = stderrSoFar(run);
+    try {
+      // once the new version runs (after the safety backup), before its verification gives up: its writes
+      // its title once in the plan, again when the stage starts
+      const verifying = () => progress().split(`Verify ${W2} is healthy`).length > 2;
+      await waitFor('the verification to start', verifying, 240_000).catch((err: Error) => {
+        throw new Error(`${err.message}; the run said: ${progress()}`);
+      });
+      sql('wiki-alpha_sandbox', 'mediawiki', "UPDATE text SET old_text = 'vandalised by the new version'");
+      writeFileSync(path.join(images, changed), 'overwritten by the new version');
+      writeFileSync(path.join(images, 'uploaded-by-the-new-version.png'), 'new');
+      // the fault stays until the recovery starts: cleared earlier, the verification would pass
+      await waitFor(
+        'the recovery to start',
+        () => /Let what the upgrade started .* end/.test(progress()),
+        120_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; the run said: ${progress()}`);
+      });
+    } finally {
+      await sb.fault('--clear', 'wiki-alpha');
+    }
+    const r = await run;
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stdout + r.stderr).toContain('database restored from');
+    const history = json<HistoryDoc>(await sb.run(['--json', 'history', 'wiki', '--env', 'alpha'])).records;
+    expect(history[0]).toMatchObject({ status: 'rolled-back', from: W1, to: W2 });
+    expect(wikiRows('wiki-alpha_sandbox')).toEqual(rowsBefore);
+    expect(fileHashes(images)).toEqual(filesBefore);
+    expect(await wikiVersionAndHealth('alpha')).toEqual({ version: W1, healthy: true });
+  }, 400_000);
 
   it("prod's backup restored into wiki-alpha (--from-other-env): prod's rows, alpha healthy", async () => {
     const prod = wikiRows('wiki_sandbox');
