@@ -12,7 +12,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hasFault, isHealthy, readSwarm } from './abra/swarm.js';
+import { APP_VOLUMES } from '../world/coopcloud/volumes.js';
+import { hasFault, isHealthy, readSwarm, type SwarmApp } from './abra/swarm.js';
+import { volumeMountpoint } from './dockerVolumes.js';
 import { keycloakAnswer } from './keycloak.js';
 
 export interface TraefikConfig {
@@ -23,7 +25,29 @@ export interface TraefikConfig {
 
 export const TRAEFIK_CONFIG = 'traefik.json';
 
-export function answer(cfg: TraefikConfig, domain: string, url = '/'): { status: number; body: string } {
+interface Reply {
+  status: number;
+  body: string | Buffer;
+  type?: string;
+}
+
+// source: https://www.mediawiki.org/wiki/Manual:$wgUploadPath (default "$wgScriptPath/images"; the web server
+// serves the uploads as files from $wgUploadDirectory, the image's /var/www/html/images: the app's volume)
+/** MediaWiki's `/images/...`: the file in the app's images volume on the server, or 404. */
+function wikiUpload(cfg: TraefikConfig, app: SwarmApp, url: string): Reply | undefined {
+  const volume = APP_VOLUMES[app.recipe];
+  if (app.recipe !== 'mediawiki' || !volume || !url.startsWith('/images/')) return undefined;
+  const root = volumeMountpoint(path.dirname(cfg.swarm), `${app.stack}_${volume}`);
+  const file = path.join(root, decodeURIComponent(url.slice('/images/'.length).split('?')[0]));
+  if (!file.startsWith(`${root}/`)) return { status: 400, body: 'Bad Request' };
+  try {
+    return { status: 200, body: readFileSync(file), type: 'image/png' };
+  } catch {
+    return { status: 404, body: 'Not Found', type: 'text/plain' };
+  }
+}
+
+export function answer(cfg: TraefikConfig, domain: string, url = '/'): Reply {
   const swarm = readSwarm(cfg.swarm);
   const app = swarm.apps[domain];
   if (hasFault(swarm, domain, 'health-fails') || !isHealthy(app)) {
@@ -31,6 +55,8 @@ export function answer(cfg: TraefikConfig, domain: string, url = '/'): { status:
   }
   const realm = app.recipe === 'keycloak' && keycloakAnswer(domain, url, hasFault(swarm, domain, 'sso-broken'));
   if (realm) return realm;
+  const upload = wikiUpload(cfg, app, url);
+  if (upload) return upload;
   return { status: 200, body: JSON.stringify({ app: domain, recipe: app.recipe, version: app.version }) };
 }
 
@@ -39,13 +65,16 @@ function serve(root: string): void {
   const servers = cfg.apps.map(({ domain, port }) =>
     http
       .createServer((req, res) => {
-        let reply: { status: number; body: string };
+        let reply: Reply;
         try {
           reply = answer(cfg, domain, req.url);
         } catch (err) {
           reply = { status: 500, body: JSON.stringify({ app: domain, error: (err as Error).message }) };
         }
-        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(`${reply.body}\n`);
+        const type = reply.type ?? 'application/json';
+        res
+          .writeHead(reply.status, { 'content-type': type })
+          .end(typeof reply.body === 'string' ? `${reply.body}\n` : reply.body);
         console.log(`${new Date().toISOString()} ${domain} ${req.method} ${req.url} ${reply.status}`);
       })
       .listen(port, cfg.address, () => console.log(`${domain} on ${cfg.address}:${port}`)),

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { findBackup } from '../../src/backup/catalog.js';
 import { createBackup, type CreateBackupOptions } from '../../src/backup/create.js';
 import { parseIdentities } from '../../src/backup/crypto.js';
@@ -324,6 +325,12 @@ describe('through the CLI on the sandbox: the wiki with its images', () => {
   let sb: TestSandbox;
   const mountpoint = (domain: string) =>
     volumeMountpoint(sandboxLayout(sb.dir).host('hypha'), `${stackName(domain)}_${NAME}`);
+  const wikiUrl = (env: string) => {
+    const config = parse(readFileSync(sb.config, 'utf8')) as {
+      services: { wiki: { environments: Record<string, { health: { url: string } }> } };
+    };
+    return config.services.wiki.environments[env].health.url.replace(/\/$/, '');
+  };
 
   beforeAll(async () => {
     sb = await startSandbox();
@@ -352,6 +359,12 @@ describe('through the CLI on the sandbox: the wiki with its images', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ record: { status: string } }>(r).record.status).toBe('succeeded');
     expect(fileHashes(mountpoint('wiki-alpha.sandbox'))).toEqual(prod);
+    // and wiki-alpha serves them: prod's upload at its URL under /images/
+    const upload = [...prod.keys()].find((f) => f.includes("Co-op's_logo"))!;
+    const served = await fetch(`${wikiUrl('alpha')}/images/${upload.split('/').map(encodeURIComponent).join('/')}`);
+    expect(served.status).toBe(200);
+    const body = Buffer.from(await served.arrayBuffer());
+    expect(createHash('sha256').update(body).digest('hex')).toBe(prod.get(upload));
     // alpha's own images kept beside, as its replaced database is
     const kept = readdirSync(path.dirname(mountpoint('wiki-alpha.sandbox'))).filter((d) => d.startsWith('_data.'));
     expect(kept).toHaveLength(1);
