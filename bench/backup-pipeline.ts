@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startPgHost, type PgHost } from '../test/helpers/pgHost.js';
 import { startS3, type S3Server } from '../test/helpers/s3.js';
+import { median, printTable } from './table.js';
 
 const BIG = Number(process.env.BENCH_DB_MB ?? 1024);
 const SMALL = Number(process.env.BENCH_SMALL_MB ?? 100);
@@ -62,7 +63,6 @@ function timed<T>(fn: () => T): { ms: number; value: T } {
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
 let h: PgHost | undefined;
@@ -155,7 +155,7 @@ try {
   const vMs = median(verifies.map((v) => v.ms));
 
   const ok = (good: boolean) => (good ? 'ok' : 'MISSED');
-  const rows: [string, string, string, string][] = [
+  const rows: string[][] = [
     ['measure', 'baseline', 'coopctl', 'ratio (target)'],
     [
       `backup wall, ${mib(bigSize)} db`,
@@ -194,18 +194,10 @@ try {
       `${(deep.ms / dlMs).toFixed(2)}×`,
     ],
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log(
-    `\nbackup pipeline (${RUNS} run${RUNS > 1 ? 's, median' : ''}; zstd -${compression.level} on the host; baseline: ssh HOST pg_dump -Fc DB > /dev/null)`,
+  printTable(
+    `backup pipeline (${RUNS} run${RUNS > 1 ? 's, median' : ''}; zstd -${compression.level} on the host; baseline: ssh HOST pg_dump -Fc DB > /dev/null)`,
+    rows,
   );
-  for (const r of rows)
-    console.log(
-      '  ' +
-        r
-          .map((c, i) => c.padEnd(widths[i]))
-          .join('  ')
-          .trimEnd(),
-    );
 } finally {
   await Promise.all([h?.stop(), s3?.destroy()]);
   rmSync(work, { recursive: true, force: true });

@@ -25,6 +25,7 @@ import type { RemoteHost } from '../src/remote/ssh.js';
 import { type MariaDbHost, removeMariaDbHost, startMariaDbHost } from '../test/helpers/mariadbHost.js';
 import { startS3, type S3Server } from '../test/helpers/s3.js';
 import { mediawikiMariaDbSql } from '../test/world/mariadbSchemas.js';
+import { median, printTable } from './table.js';
 
 const WIKI_MB = Number(process.env.BENCH_WIKI_MB ?? 1024);
 const RUNS = Math.max(1, Number(process.env.RUNS ?? 3));
@@ -130,7 +131,6 @@ async function countingRelay(port: number): Promise<{ port: number; bytes: () =>
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ok = (good: boolean) => (good ? 'ok' : 'MISSED');
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -210,7 +210,7 @@ try {
   const nullMs = median(toNull);
   const copyMs = median(copies);
   const load = os.loadavg().map((l) => l.toFixed(1));
-  const rows: [string, string, string, string][] = [
+  const rows: string[][] = [
     ['measure', 'baseline', 'coopctl', 'ratio (target)'],
     [
       `safety copy, ${mib(size)} database (${revisions} revisions)`,
@@ -233,19 +233,11 @@ try {
     ['(info) the on-host copy (zstd of the dump)', '', mib(copySize), ''],
     ['(info) backup to S3, whole (copy, age, rclone on the host)', '', secs(offsite.ms), ''],
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log(
-    `\nMariaDB backup (${RUNS} run${RUNS > 1 ? 's, median' : ''}; baseline: mariadb-dump --single-transaction ` +
+  printTable(
+    `MariaDB backup (${RUNS} run${RUNS > 1 ? 's, median' : ''}; baseline: mariadb-dump --single-transaction ` +
       `... > a file on the host over SSH; load average at the end ${load.join(' ')})`,
+    rows,
   );
-  for (const r of rows)
-    console.log(
-      '  ' +
-        r
-          .map((c, i) => c.padEnd(widths[i]))
-          .join('  ')
-          .trimEnd(),
-    );
 } finally {
   await Promise.all([h && removeMariaDbHost(h), s3?.destroy()]);
   rmSync(work, { recursive: true, force: true });

@@ -1,10 +1,11 @@
+import { startLoopbackSshd } from './loopbackSshd.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SshPool, type RemoteHost } from '../../src/remote/ssh.js';
+import type { SshPool, RemoteHost } from '../../src/remote/ssh.js';
 import { initAndStartMariaDb, type MariaDbServer, mariadbSql, stopMariaDb } from '../world/mariadb.js';
 import { freePort } from '../world/net.js';
-import { generateKey, prepareSshd, type SshdSpec, startSshd, stopSshd } from '../world/sshd.js';
+import { type SshdSpec, stopSshd } from '../world/sshd.js';
 
 /**
  * "A host whose sessions are a MariaDB container's": a real MariaDB 10.11 server and a real sshd whose sessions get
@@ -58,26 +59,17 @@ export async function startMariaDbHost(o: {
     MYSQL_HOME: root,
     MYSQL_ROOT_PASSWORD_FILE: path.join(root, 'db_root_password'),
   };
-  const identityFile = path.join(root, 'id_ed25519');
-  const authorizedKeys = path.join(root, 'authorized_keys');
-  writeFileSync(authorizedKeys, `${generateKey(identityFile, 'coopctl-test')}\n`);
-  const port = await freePort();
-  const sshd: SshdSpec = { dir: path.join(root, 'sshd'), address: '127.0.0.1', port, authorizedKeys, env };
-  const pub = prepareSshd(sshd);
-  const knownHosts = path.join(root, 'known_hosts');
-  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub}\n`);
-  await startSshd(sshd);
-  const pool = new SshPool(
-    {
-      knownHostsFile: knownHosts,
-      identityFile,
-      agent: false,
-      connectTimeoutMs: 10_000,
-      commandTimeoutMs: 600_000,
-      stallTimeoutMs: 120_000,
-    },
-    false,
-  );
+  const {
+    sshd,
+    port,
+    hostKey: pub,
+    identityFile,
+    knownHosts,
+    pool,
+  } = await startLoopbackSshd(root, env, {
+    commandTimeoutMs: 600_000,
+    stallTimeoutMs: 120_000,
+  });
   const name = o.name ?? 'hypha';
   const via = (p: number) => {
     writeFileSync(knownHosts, `[127.0.0.1]:${p} ${pub}\n`, { flag: 'a' });

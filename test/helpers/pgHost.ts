@@ -1,13 +1,13 @@
+import { startLoopbackSshd } from './loopbackSshd.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DbTarget } from '../../src/backup/commands.js';
-import { SshPool, type RemoteHost, type SshTarget } from '../../src/remote/ssh.js';
-import { freePort } from '../world/net.js';
+import type { SshPool, RemoteHost, SshTarget } from '../../src/remote/ssh.js';
 import { clusterAt, initCluster, psql, startCluster, stopCluster, type PgCluster } from '../world/postgres.js';
 import { readPid } from '../world/processes.js';
-import { generateKey, prepareSshd, sshdFiles, startSshd, stopSshd, type SshdSpec } from '../world/sshd.js';
+import { sshdFiles, stopSshd, type SshdSpec } from '../world/sshd.js';
 
 /**
  * "A host with PostgreSQL": a real sshd on a loopback port whose sessions
@@ -41,37 +41,14 @@ export async function startPgHost(name = 'dbhost'): Promise<PgHost> {
   startCluster(cluster);
   const bin = path.join(root, 'bin');
   mkdirSync(bin);
-  const clientKey = path.join(root, 'id_ed25519');
-  const authorizedKeys = path.join(root, 'authorized_keys');
-  writeFileSync(authorizedKeys, `${generateKey(clientKey, 'coopctl-test')}\n`);
-  const port = await freePort();
-  const sshd: SshdSpec = {
-    dir: path.join(root, 'sshd'),
-    address: '127.0.0.1',
-    port,
-    authorizedKeys,
-    env: {
-      PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`,
-      PGHOST: cluster.socketDir,
-      PGPORT: String(cluster.port),
-      PGUSER: 'postgres',
-    },
+  const env = {
+    PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`,
+    PGHOST: cluster.socketDir,
+    PGPORT: String(cluster.port),
+    PGUSER: 'postgres',
   };
-  const pub = prepareSshd(sshd);
-  const knownHosts = path.join(root, 'known_hosts');
-  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub}\n`);
-  await startSshd(sshd);
-  const pool = new SshPool(
-    {
-      knownHostsFile: knownHosts,
-      identityFile: clientKey,
-      agent: false,
-      connectTimeoutMs: 10_000,
-      commandTimeoutMs: 120_000,
-      stallTimeoutMs: 60_000,
-    },
-    false,
-  );
+  const ssh = await startLoopbackSshd(root, env, { commandTimeoutMs: 120_000, stallTimeoutMs: 60_000 });
+  const { sshd, port, knownHosts, pool } = ssh;
   const target: SshTarget = { name, address: '127.0.0.1', port, user: os.userInfo().username };
   return {
     root,
@@ -79,7 +56,7 @@ export async function startPgHost(name = 'dbhost'): Promise<PgHost> {
     bin,
     sshd,
     target,
-    identityFile: clientKey,
+    identityFile: ssh.identityFile,
     knownHosts,
     pool,
     host: pool.host(target),
