@@ -114,6 +114,7 @@ const volumeInfo = (v: VolumeCopy): VolumeInfo => ({
   files: v.files,
   bytes: v.bytes,
   listSha256: v.listSha256,
+  ...(v.changedWhileArchived && { changedWhileArchived: true }),
 });
 
 /** Each volume of the source archived into the copy, one after the other (each reads a disk as fast as it can). */

@@ -34,6 +34,8 @@ const volumeSchema = z.object({
   bytes,
   /** Of the hash list (one `NAME SIZE SHA256` line per file): the restore test compares it. */
   listSha256: sha256,
+  /** Files changed while tar read them (a live app writing): the archive holds them as read. */
+  changedWhileArchived: z.boolean().optional(),
 });
 export type VolumeInfo = z.output<typeof volumeSchema>;
 

@@ -19,6 +19,8 @@ export interface VolumeCopy {
   bytes: number;
   /** Of the hash list's text. */
   listSha256: string;
+  /** tar said files changed while it read them: they are in the archive (and its list) as read. */
+  changedWhileArchived: boolean;
 }
 
 export function volumeArchive(c: HostCopy, name: string): string {
@@ -62,5 +64,6 @@ export async function writeVolumeCopy(
     files: Number(m[3]),
     bytes: Number(m[4]),
     listSha256: m[5],
+    changedWhileArchived: /^warning: files of .* changed while they were archived/m.test(r.stdout),
   };
 }

@@ -319,6 +319,41 @@ describe('a volume as a part of the backup', () => {
     expect(ids).toEqual([m.id]);
     expect(readdirSync(path.join(h.root, 'backups', 'wiki', 'prod'))).toEqual([m.id]);
   });
+
+  it('files changed while tar read them (tar exits 1): a backup all the same, marked, and its restore test passes', async () => {
+    // source: GNU tar's manual, "Exit status" (https://www.gnu.org/software/tar/manual/html_section/Synopsis.html):
+    // 1 when a file changed while it was archived ("file changed as we read it"); the archive holds what was read
+    writeFileSync(
+      path.join(h.bin, 'tar'),
+      [
+        '#!/bin/bash',
+        '/usr/bin/tar "$@" || exit',
+        'case " $* " in *" -cf "*) echo "tar: ./a/ab/x.png: file changed as we read it" >&2; exit 1 ;; esac',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    let changed: Manifest;
+    try {
+      changed = await createBackup(options());
+    } finally {
+      rmSync(path.join(h.bin, 'tar'));
+    }
+    const [part] = volumeParts(changed);
+    expect(part.volume).toMatchObject({ name: NAME, files: 300, changedWhileArchived: true });
+    const scratch = path.join(h.root, 'scratch-changed');
+    mkdirSync(scratch, { recursive: true });
+    const r = await restoreScratch({
+      store,
+      manifest: changed,
+      identities,
+      target: { host: h.host, db: h.db('postgres') },
+      volumeScratch: scratch,
+    });
+    expect(r.verification.details.volumes).toEqual([
+      expect.objectContaining({ name: NAME, files: 300, listSha256: part.volume.listSha256 }),
+    ]);
+  });
 });
 
 describe('through the CLI on the sandbox: the wiki with its images', () => {

@@ -1,11 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteArgv } from '../../src/remote/quote.js';
 import { appSql } from '../helpers/appSql.js';
 import { coopctl, json } from '../helpers/cli.js';
 import { sshToHost, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { waitFor } from '../helpers/upgradeSandbox.js';
+import { deployBackupBot } from '../world/coopcloud/server.js';
 import { sandboxLayout } from '../world/layout.js';
 import type { SandboxState } from '../world/state.js';
 
@@ -42,6 +45,21 @@ function text(command: string): string {
 function abra(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(path.join(sandboxLayout(sb.dir).bin, 'abra'), [...args, '-n'], { encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * abra on a terminal, as backup-bot-two's commands need one (util-linux script(1), as the operators' CI wraps them);
+ * `input` typed at it. What the terminal showed is stdout.
+ */
+function abraOnTerminal(args: string[], input = '', cwd?: string): { code: number; stdout: string } {
+  const command = quoteArgv([path.join(sandboxLayout(sb.dir).bin, 'abra'), ...args, '-n']);
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+    encoding: 'utf8',
+    input,
+    cwd,
+    env: { ...process.env, SHELL: '/bin/sh' },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout };
 }
 
 const dbOf = (stack: string) => text(`docker ps -q --filter label=com.docker.swarm.service.name=${stack}_db`).trim();
@@ -125,16 +143,29 @@ describe.skipIf(process.getuid?.() !== 0)('a login outside the docker group', ()
 });
 
 describe('abra on the swarm', () => {
-  it('backup-empty-dump: backup ls shows the dump file at 0 bytes', () => {
-    const created = abra(['app', 'backup', 'create', BONFIRE]);
-    expect(created.code, created.stderr).toBe(0);
-    const id = /snapshot ([0-9a-f]{8}) saved/.exec(created.stdout)![1];
-    const ls = abra(['app', 'backup', 'ls', BONFIRE, '-s', id]);
-    expect(ls.code, ls.stderr).toBe(0);
-    expect(ls.stdout.split('\n')[0]).toMatch(new RegExp(`^snapshot ${id} of \\[`));
-    expect(ls.stdout).toMatch(
-      /^-rw-r--r-- +999 +999 +0 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \/var\/lib\/docker\/volumes\/bonfire_sandbox_db-data\/_data\/backup\.sql$/m,
-    );
+  it("bonfire's empty pre-hook dump: abra's backup, on a terminal beside backup-bot-two, holds a dump of 0 bytes", () => {
+    expect(abra(['app', 'backup', 'create', BONFIRE]).stderr).toContain('no backupbot discovered');
+    deployBackupBot(sandboxLayout(sb.dir).host('hypha'), 'backups.sandbox');
+    const bare = abra(['app', 'backup', 'create', BONFIRE]);
+    expect([bare.code, bare.stderr]).toEqual([1, expect.stringContaining('the input device is not a TTY')]);
+    const created = abraOnTerminal(['app', 'backup', 'create', BONFIRE]);
+    expect(created.code, created.stdout).toBe(0);
+    const id = /"snapshot_id":"([0-9a-f]{64})"/.exec(created.stdout)![1];
+    const dump = '/var/lib/docker/volumes/bonfire_sandbox_db-data/_data/backup.sql';
+    const ls = abraOnTerminal(['app', 'backup', 'ls', BONFIRE, '-s', id.slice(0, 8)]);
+    expect(ls.stdout).toContain(dump);
+    const into = mkdtempSync(path.join(os.tmpdir(), 'coopctl-download-'));
+    try {
+      const got = abraOnTerminal(['app', 'backup', 'download', BONFIRE, '-s', id.slice(0, 8), '-p', dump], '', into);
+      expect(got.code, got.stdout).toBe(0);
+      const [archive] = readdirSync(into);
+      const listing = execFileSync('tar', ['-tvzf', path.join(into, archive)], { encoding: 'utf8' });
+      expect(listing).toMatch(
+        / 0 \d{4}-\d\d-\d\d \d\d:\d\d var\/lib\/docker\/volumes\/bonfire_sandbox_db-data\/_data\/backup\.sql$/m,
+      );
+    } finally {
+      rmSync(into, { recursive: true, force: true });
+    }
   });
 
   it('a failed upgrade leaves the new version deployed, its app task down (0/1, 502) and its migrations run', async () => {
@@ -175,8 +206,8 @@ describe('abra on the swarm', () => {
 
   it("restoring the empty snapshot empties the app's database", () => {
     expect(migrations()).toBeGreaterThan(0);
-    const r = abra(['app', 'restore', BONFIRE]);
-    expect(r.code, r.stderr).toBe(0);
+    const r = abraOnTerminal(['app', 'restore', BONFIRE], 'YES\n');
+    expect(r.code, r.stdout).toBe(0);
     expect(sql('bonfire_sandbox', 'bonfire_db', "SELECT to_regclass('public.schema_migrations') IS NULL")).toBe('t');
   });
 });

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { mkdirSync, rmdirSync } from 'node:fs';
 
 /**
  * Network namespaces for sandbox hosts (root only): each host gets its own
  * address on a veth pair, so "cutting a host off" is a link going down, as
  * on a real network, and nothing is routed anywhere else. Addresses come
- * from 10.231.0.0/16 in /30 blocks, checked against what is in use.
+ * from 10.231.0.0/16 in /30 blocks, checked against what is in use, picked at random (see createNetns).
  */
 export interface NetnsHost {
   ns: string;
@@ -67,10 +67,13 @@ export function createNetns(tag: string, index: number, again?: NetnsHost): Prom
     let h: NetnsHost;
     if (again) h = again;
     else {
+      // From a random block on, not the lowest free one: a sandbox that is down keeps its addresses for `up` (the
+      // `again` case), and the lowest free block is exactly the one it just gave back to the others.
       const used = usedBlocks();
-      let block = 0;
-      while (used.has(block)) block++;
-      if (block >= 256 * 64) throw new Error('no free address block in 10.231.0.0/16');
+      const blocks = 256 * 64;
+      if (used.size >= blocks) throw new Error('no free address block in 10.231.0.0/16');
+      let block = randomInt(blocks);
+      while (used.has(block)) block = (block + 1) % blocks;
       const [a, b, c, d] = [10, 231, Math.floor(block / 64), (block % 64) * 4];
       h = {
         ns: `coopctl-${tag}-${index}`,

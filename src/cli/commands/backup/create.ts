@@ -62,7 +62,10 @@ export async function run(
       `${m.version ?? 'version unknown'}  in ${store.description}`,
   );
   for (const v of volumeParts(m))
-    p.out(`  volume ${v.volume.name}: ${v.volume.files} files, ${formatBytes(v.volume.bytes)}`);
+    p.out(
+      `  volume ${v.volume.name}: ${v.volume.files} files, ${formatBytes(v.volume.bytes)}` +
+        (v.volume.changedWhileArchived ? ' (some changed while archived: kept as tar read them)' : ''),
+    );
   if (m.hostCopy) p.info(`also on ${m.hostCopy.host}: ${m.hostCopy.file}`);
   p.info(`not verified yet: coopctl backup verify ${m.id}`);
 }
