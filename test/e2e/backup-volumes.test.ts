@@ -105,6 +105,15 @@ afterAll(async () => {
 
 describe('a volume as a part of the backup', () => {
   let m: Manifest;
+  /** The restore test on the test host, its volumes extracted under `scratch`. */
+  const restoreTest = (manifest: Manifest, scratch: string) =>
+    restoreScratch({
+      store,
+      manifest,
+      identities,
+      target: { host: h.host, db: h.db('postgres') },
+      volumeScratch: scratch,
+    });
 
   it("the wiki's images: one backup, its volume archived, hashed on the host, sealed and listed with its files", async () => {
     const prod = volumeMountpoint(h.root, prodVolume);
@@ -144,13 +153,7 @@ describe('a volume as a part of the backup', () => {
   it('the restore test extracts it into scratch and compares count, size and hash list; the scratch is removed', async () => {
     const scratch = path.join(h.root, 'scratch');
     mkdirSync(scratch, { recursive: true });
-    const r = await restoreScratch({
-      store,
-      manifest: m,
-      identities,
-      target: { host: h.host, db: h.db('postgres') },
-      volumeScratch: scratch,
-    });
+    const r = await restoreTest(m, scratch);
     expect(r.verification.details.volumes).toEqual([
       {
         name: NAME,
@@ -186,13 +189,7 @@ describe('a volume as a part of the backup', () => {
     try {
       for (const how of ['rm', 'append']) {
         writeFileSync(fault, `${how} ${victim}`);
-        const err = await restoreScratch({
-          store,
-          manifest: m,
-          identities,
-          target: { host: h.host, db: h.db('postgres') },
-          volumeScratch: scratch,
-        }).catch((e: unknown) => e);
+        const err = await restoreTest(m, scratch).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(BackupError);
         expect((err as BackupError).code).toBe('restore-mismatch');
         expect((err as Error).message).toContain(`volume ${NAME}`);
@@ -218,13 +215,7 @@ describe('a volume as a part of the backup', () => {
       const quick = await verifyBackup({ store, manifest: m, record: false }).catch((e: unknown) => e);
       expect((quick as BackupError).code).toBe('tampered');
       expect((quick as Error).message).toContain(`volume-${NAME}.tar.zst.age`);
-      const err = await restoreScratch({
-        store,
-        manifest: m,
-        identities,
-        target: { host: h.host, db: h.db('postgres') },
-        volumeScratch: path.join(h.root, 'scratch'),
-      }).catch((e: unknown) => e);
+      const err = await restoreTest(m, path.join(h.root, 'scratch')).catch((e: unknown) => e);
       expect((err as BackupError).code).toBe('tampered');
     } finally {
       writeFileSync(object, original);
@@ -343,13 +334,7 @@ describe('a volume as a part of the backup', () => {
     expect(part.volume).toMatchObject({ name: NAME, files: 300, changedWhileArchived: true });
     const scratch = path.join(h.root, 'scratch-changed');
     mkdirSync(scratch, { recursive: true });
-    const r = await restoreScratch({
-      store,
-      manifest: changed,
-      identities,
-      target: { host: h.host, db: h.db('postgres') },
-      volumeScratch: scratch,
-    });
+    const r = await restoreTest(changed, scratch);
     expect(r.verification.details.volumes).toEqual([
       expect.objectContaining({ name: NAME, files: 300, listSha256: part.volume.listSha256 }),
     ]);
