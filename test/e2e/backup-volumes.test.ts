@@ -23,7 +23,7 @@ import {
   swapVolumes,
   volumeStamp,
 } from '../../src/backup/volumeRestore.js';
-import { volumeMountpoint as mountpointOf } from '../../src/backup/volumes.js';
+import { type BackupVolume, volumeMountpoint as mountpointOf } from '../../src/backup/volumes.js';
 import { volumeMountpoint } from '../doubles/dockerVolumes.js';
 import { json } from '../helpers/cli.js';
 import { seedMastodonLike, startPgHost, type PgHost } from '../helpers/pgHost.js';
@@ -106,6 +106,9 @@ afterAll(async () => {
 describe('a volume as a part of the backup', () => {
   let m: Manifest;
   /** The restore test on the test host, its volumes extracted under `scratch`. */
+  /** The backup's volumes extracted beside the target's, from the store. */
+  const extractBeside = (volumes: BackupVolume[], stamp: string) =>
+    extractVolumesBeside({ store, manifest: m, identities, host: h.host, volumes, stamp });
   const restoreTest = (manifest: Manifest, scratch: string) =>
     restoreScratch({
       store,
@@ -228,14 +231,7 @@ describe('a volume as a part of the backup', () => {
     expect(before.size).toBe(40);
     const stamp = volumeStamp();
     const target = [{ name: NAME, volume: alphaVolume }];
-    const extracted = await extractVolumesBeside({
-      store,
-      manifest: m,
-      identities,
-      host: h.host,
-      volumes: target,
-      stamp,
-    });
+    const extracted = await extractBeside(target, stamp);
     expect(extracted).toMatchObject([{ files: 300, mountpoint: alpha }]);
     // nothing of alpha's changed before the swap
     expect(fileHashes(alpha)).toEqual(before);
@@ -257,14 +253,7 @@ describe('a volume as a part of the backup', () => {
     const before = fileHashes(alpha);
     const stamp = volumeStamp();
     const target = [{ name: NAME, volume: alphaVolume }];
-    const [extracted] = await extractVolumesBeside({
-      store,
-      manifest: m,
-      identities,
-      host: h.host,
-      volumes: target,
-      stamp,
-    });
+    const [extracted] = await extractBeside(target, stamp);
     // a second volume whose extract is gone (removed by hand, a full disk): its swap fails after alpha's was done
     const other = createAppVolume(h.root, 'other.test', 'mediawiki', 'small')!;
     const gone = {
