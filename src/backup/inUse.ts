@@ -1,5 +1,5 @@
 import { describeHolder, HostLock } from '../history/lock.js';
-import { HistoryStore, succeededChanges } from '../history/records.js';
+import { HistoryStore, newestSucceededChange } from '../history/records.js';
 import type { RemoteHost } from '../remote/ssh.js';
 
 const HISTORY_LOOKBACK = 200;
@@ -34,7 +34,7 @@ export async function backupsInUse(h: HistoryHost, service: string, env: string)
       use(undone?.backupId, `the pre-change backup of ${undone?.id}, which ${r.operation} ${r.id} undoes ${by}`);
     }
   }
-  const last = succeededChanges(records)[0];
+  const last = newestSucceededChange(records);
   use(
     last?.backupId,
     `the pre-change backup of ${last?.operation} ${last?.id}, the newest succeeded change (rollback)`,

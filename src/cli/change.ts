@@ -2,9 +2,10 @@ import { describeHolder, HostLock, type LockStatus } from '../history/lock.js';
 import { CoopctlError, ExitCode, InterruptedError, RefusedError, type ExitCodeValue } from '../kernel/errors.js';
 import { canPrompt } from '../kernel/io.js';
 import { printable } from '../kernel/validate.js';
-import { planSteps, type ChangeOutcome, type ChangePlan } from '../pipeline/change.js';
+import { planDocument, planSteps, type ChangeOutcome, type ChangePlan } from '../pipeline/change.js';
 import { runChange } from '../pipeline/run.js';
 import { LineStageRunner, type StageRunner } from '../pipeline/stages.js';
+import type { TargetView } from '../pipeline/view.js';
 import type { Target } from '../targets/target.js';
 import type { CommandContext } from './context.js';
 import { ListrStageRunner } from './listrRunner.js';
@@ -23,7 +24,6 @@ const HEADLINE: Record<ChangePlan['operation'], string> = {
 /** The plan a person reads before confirming: notes, warnings, the stages (* marks those that change the host). */
 export function formatPlan(
   plan: ChangePlan,
-  t: Target,
   preview: { title: string; text: string } | undefined,
   style: Style,
 ): string {
@@ -55,7 +55,7 @@ export function formatPlan(
     out.push('');
   }
   out.push(style('bold', 'Steps (* changes the host):'));
-  for (const [i, s] of planSteps(plan, t).entries()) out.push(`  ${i + 1}. ${s.mutates ? '*' : ' '} ${s.title}`);
+  for (const [i, s] of planSteps(plan).entries()) out.push(`  ${i + 1}. ${s.mutates ? '*' : ' '} ${s.title}`);
   const ask = plan.restoreOnFailure === 'ask' ? ' (after asking)' : '';
   out.push(
     `  on failure: ${
@@ -81,13 +81,11 @@ export function formatPlan(
   return out.join('\n');
 }
 
-/** Prints the plan (stdout, or stderr under --json), refuses what the rules refuse, stops under --dry-run. */
-export function showPlan(
-  ctx: CommandContext,
-  plan: ChangePlan,
-  text: string,
-  dryRunDoc: Record<string, unknown>,
-): boolean {
+/**
+ * Prints the plan (stdout, or stderr under --json), refuses what the rules refuse, stops under --dry-run (with
+ * --json: the plan's one document, planDocument).
+ */
+export function showPlan(ctx: CommandContext, plan: ChangePlan, text: string): boolean {
   const p = ctx.printer;
   if (ctx.global.json) p.info(text);
   else p.out(`${text}\n`);
@@ -98,7 +96,7 @@ export function showPlan(
     });
   }
   if (!ctx.global.dryRun) return true;
-  if (ctx.global.json) p.json({ ok: true, dryRun: true, plan: dryRunDoc });
+  if (ctx.global.json) p.json({ ok: true, dryRun: true, plan: planDocument(plan) });
   else p.out('--dry-run: stopping after the plan; nothing was changed.');
   return false;
 }
@@ -134,12 +132,13 @@ export async function confirmChange(ctx: CommandContext, message: string): Promi
  */
 export async function executeChange(
   ctx: CommandContext,
-  target: Target,
+  view: TargetView,
   plan: ChangePlan,
   logFile: string,
   opts: { lockWaitMs?: number; summaryFile?: string } = {},
 ): Promise<ExitCodeValue> {
   const p = ctx.printer;
+  const target = view.target;
   const breakStaleLock = await staleLockDecision(ctx, target);
   const interrupt = installInterruptHandler(p);
   const mode = ctx.global.json ? 'silent' : ctx.io.stderr.isTTY && !ctx.io.env.CI ? 'live' : 'lines';
@@ -160,6 +159,7 @@ export async function executeChange(
     outcome = await runChange(plan, {
       ws: ctx.workspace(),
       target,
+      view,
       runner,
       signal: interrupt.signal,
       logFile,

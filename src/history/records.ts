@@ -134,9 +134,36 @@ export class HistoryStore {
 /** The operations that change which version runs: what rollback undoes, what a pre-change backup belongs to. */
 const VERSION_CHANGES = ['upgrade', 'rollback', 'promote'];
 
-/** The succeeded changes of version among `records`, in their order (newest first, as read). */
-export function succeededChanges(records: readonly HistoryRecord[]): HistoryRecord[] {
-  return records.filter((r) => r.status === 'succeeded' && VERSION_CHANGES.includes(r.operation) && !!r.from && !!r.to);
+interface ChangeWanted {
+  /** One that deployed this version. */
+  to?: string;
+  /** One that started from this version. */
+  from?: string;
+  /** Only one that moved the version (the source of a promotion), not a redeploy of the same one. */
+  moved?: boolean;
+  /** A restore counts too (it deploys the running version again, with the patches it runs with). */
+  restores?: boolean;
+}
+
+/**
+ * The newest succeeded change of version among `records` (newest first, as read) that is what `want` asks: the one
+ * reader of "the newest succeeded change" (what rollback undoes, what a promotion takes, what a version runs with).
+ */
+export function newestSucceededChange(
+  records: readonly HistoryRecord[],
+  want: ChangeWanted = {},
+): HistoryRecord | undefined {
+  const operations = want.restores ? [...VERSION_CHANGES, 'restore'] : VERSION_CHANGES;
+  return records.find(
+    (r) =>
+      r.status === 'succeeded' &&
+      operations.includes(r.operation) &&
+      !!r.from &&
+      !!r.to &&
+      (want.to === undefined || r.to === want.to) &&
+      (want.from === undefined || r.from === want.from) &&
+      (!want.moved || r.from !== r.to),
+  );
 }
 
 export function parseHistory(text: string): HistoryRecord[] {

@@ -1,6 +1,6 @@
 import { DOCTOR_PROBES } from '../checks/doctor/index.js';
 import { firstLine } from '../checks/doctor/tools.js';
-import { HostFacts } from '../checks/facts.js';
+import { HostView } from '../pipeline/view.js';
 import { sshCheck } from '../checks/ssh.js';
 import { mapLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
@@ -52,7 +52,7 @@ async function runProbe(
 ): Promise<DoctorFinding[]> {
   const [target] = targets;
   try {
-    return await probe.run({ workspace: ws, runner, target, targets, facts: new HostFacts(ws, target) });
+    return await probe.run({ workspace: ws, runner, target, targets, facts: new HostView(ws, target).facts });
   } catch (err) {
     return [
       finding(probe.id, subject, 'unknown', {
@@ -70,7 +70,7 @@ async function reachable(ws: Workspace, runner: ProcessRunner, t: Target): Promi
     target: t,
     workspace: ws,
     runner,
-    facts: new HostFacts(ws, t),
+    facts: new HostView(ws, t).facts,
     allowPrerelease: false,
   });
   const where = `${t.remote.target.user}@${t.host.name}`;

@@ -1,8 +1,7 @@
-import { HistoryStore } from '../history/records.js';
+import { newestSucceededChange } from '../history/records.js';
+import type { TargetView } from '../pipeline/view.js';
 import type { Finding } from '../targets/profile.js';
-import { type LoadedPatchSet, loadRecordedPatchSet, patchedTag, recordedPatchSet } from '../targets/patches.js';
-import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import { type LoadedPatchSet, patchedTag } from '../targets/patches.js';
 
 /** What the plan says of the patches a deploy of `to` carries. */
 export function patchesFinding(patches: LoadedPatchSet | null, to: string): Finding[] {
@@ -24,9 +23,7 @@ export function patchesFinding(patches: LoadedPatchSet | null, to: string): Find
  * from the repo (what a recovery deploys `version` with); none when that change carried none, or when its patches
  * are no longer in the repo as they were (a recovery then deploys the upstream image; its record says which).
  */
-export async function patchesRunning(ws: Workspace, t: Target, version: string): Promise<LoadedPatchSet | null> {
-  const records = await new HistoryStore(t.remote, t.paths.stateDir).list(t.service, t.env, 50);
-  const last = records.find((r) => r.status === 'succeeded' && r.to === version);
-  const ran = recordedPatchSet(last);
-  return ran ? loadRecordedPatchSet(ws.loaded, ran) : null;
+export async function patchesRunning(view: TargetView, version: string): Promise<LoadedPatchSet | null> {
+  const { records } = await view.history();
+  return view.recordedPatches(newestSucceededChange(records, { to: version, restores: true }));
 }

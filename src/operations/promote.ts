@@ -1,19 +1,16 @@
-import { HostFacts } from '../checks/facts.js';
 import type { ServiceConfig } from '../config/schema.js';
-import { HistoryStore, type HistoryRecord } from '../history/records.js';
+import { newestSucceededChange, type HistoryRecord } from '../history/records.js';
 import type { Rejection } from '../history/rejections.js';
 import { errorMessage, InputError, RefusedError } from '../kernel/errors.js';
 import { formatDuration } from '../kernel/validate.js';
 import type { ChangePlan } from '../pipeline/change.js';
+import type { TargetView } from '../pipeline/view.js';
 import type { Finding } from '../targets/profile.js';
-import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
-import { patchSetOf, recordedPatchSet } from '../targets/patches.js';
+import { recordedPatchSet } from '../targets/patches.js';
 import { refuseRejected } from './rejections.js';
-import { planUpgrade, readVersionChoice } from './upgrade.js';
+import { planUpgrade } from './upgrade.js';
 
 const DEFAULT_SOAK_MS = 24 * 3_600_000;
-const CHANGES = ['upgrade', 'rollback', 'promote'];
 
 /** --from and --to along the service's `promotion:` chain: --to defaults to the last, --from to the one before. */
 export function promotionStep(
@@ -47,25 +44,13 @@ export function soakOf(svc: ServiceConfig, flagMs: number | undefined): number {
 }
 
 /**
- * The newest succeeded change on an environment, read from its host, with the host's clock at that moment; no record
- * when there is none. `versionMoved`: only one that changed the version (the source of a promotion); else any (a
+ * The newest succeeded change on an environment, from its host's history, with the host's clock as it was read; no
+ * record when there is none. `moved`: only one that changed the version (the source of a promotion); else any (a
  * redeploy of the same version with other patches).
  */
-async function lastChange(t: Target, versionMoved: boolean): Promise<{ record?: HistoryRecord; hostNow: Date }> {
-  const { records, hostNow } = await new HistoryStore(t.remote, t.paths.stateDir).read(t.service, t.env, 200);
-  const record = records.find(
-    (r) =>
-      r.status === 'succeeded' &&
-      CHANGES.includes(r.operation) &&
-      !!r.to &&
-      (!versionMoved || (!!r.from && r.from !== r.to)),
-  );
-  return { record, hostNow };
-}
-
-/** The patch-set digest the target's config gives: what a promotion deploys there (the source's may differ). */
-function configuredPatchDigest(ws: Workspace, t: Target): string | undefined {
-  return patchSetOf(ws, t)?.digest;
+async function lastChange(view: TargetView, moved: boolean): Promise<{ record?: HistoryRecord; hostNow: Date }> {
+  const { records, hostNow } = await view.history();
+  return { record: newestSucceededChange(records, { moved }), hostNow };
 }
 
 interface PromotionChoice {
@@ -79,23 +64,20 @@ interface PromotionChoice {
 
 /**
  * What is promoted: the source environment's newest succeeded change, read from ITS host, refused with the reason
- * when it is missing, too young, unhealthy now, rejected, or already what the target runs. Reads only.
+ * when it is missing, too young, unhealthy now, rejected, or already what the target runs. Reads only the views.
  */
 export async function choosePromotion(
-  ws: Workspace,
-  source: Target,
-  target: Target,
+  source: TargetView,
+  target: TargetView,
   opts: { soakMs: number; rejected: Map<string, Rejection> },
 ): Promise<PromotionChoice> {
-  const from = `${source.service}/${source.env}`;
+  const s = source.target;
+  const from = `${s.service}/${s.env}`;
   const { record, hostNow } = await lastChange(source, true);
   if (!record) {
-    throw new RefusedError(
-      `${from} has no succeeded change in its history on ${source.host.name}: nothing to promote`,
-      {
-        hints: [`upgrade ${source.env} first: coopctl upgrade ${source.service} --env ${source.env}`],
-      },
-    );
+    throw new RefusedError(`${from} has no succeeded change in its history on ${s.host.name}: nothing to promote`, {
+      hints: [`upgrade ${s.env} first: coopctl upgrade ${s.service} --env ${s.env}`],
+    });
   }
   const version = record.to!;
   // both times are the source host's: its record's, and its clock now
@@ -108,32 +90,34 @@ export async function choosePromotion(
     );
   }
   const rejection = opts.rejected.get(version);
-  if (rejection) throw refuseRejected(source.service, rejection);
-  await checkSourceNow(ws, source, version);
+  if (rejection) throw refuseRejected(s.service, rejection);
+  await checkSourceNow(source, version);
   const sourcePatches = recordedPatchSet(record)?.digest;
-  const targetPatches = configuredPatchDigest(ws, target);
-  const current = await new HostFacts(ws, target).runningVersion();
+  const targetPatches = target.patches()?.set.digest;
+  const current = await target.facts.runningVersion();
   const runningPatches = recordedPatchSet((await lastChange(target, false)).record)?.digest;
   if (current === version && runningPatches === targetPatches) {
     const patches = targetPatches ? ` with patch set ${targetPatches}` : '';
-    throw new RefusedError(`${target.service}/${target.env} already runs ${version}${patches}: nothing to promote`);
+    const t = target.target;
+    throw new RefusedError(`${t.service}/${t.env} already runs ${version}${patches}: nothing to promote`);
   }
   return { source: record, version, soakMs: opts.soakMs, sourcePatches, targetPatches };
 }
 
 /** The source runs the recorded version and is healthy now (read-only: its health endpoint, asked on the host). */
-async function checkSourceNow(ws: Workspace, source: Target, version: string): Promise<void> {
-  const from = `${source.service}/${source.env}`;
+async function checkSourceNow(source: TargetView, version: string): Promise<void> {
+  const s = source.target;
+  const from = `${s.service}/${s.env}`;
   let running: string;
   try {
-    running = await new HostFacts(ws, source).runningVersion();
+    running = await source.facts.runningVersion();
   } catch (err) {
     throw new RefusedError(`${from} does not answer now (${errorMessage(err)}): its ${version} is not promoted`);
   }
   if (running !== version) {
     throw new RefusedError(`${from} runs ${running} now, not ${version} as its last succeeded change recorded`);
   }
-  const health = await source.profile.health(source).catch((err: unknown) => ({
+  const health = await source.health().catch((err: unknown) => ({
     healthy: false,
     latencyMs: null,
     error: errorMessage(err),
@@ -145,14 +129,13 @@ async function checkSourceNow(ws: Workspace, source: Target, version: string): P
 
 /** The target's upgrade to the source's exact version, as an operation `promote` recording where it came from. */
 export async function planPromote(
-  ws: Workspace,
-  t: Target,
-  source: Target,
+  view: TargetView,
+  sourceView: TargetView,
   c: PromotionChoice,
   fromChaos = false,
 ): Promise<ChangePlan> {
-  const choice = await readVersionChoice(ws, t, true);
-  const upgrade = await planUpgrade(ws, t, choice, c.version, true, fromChaos);
+  const [t, source] = [view.target, sourceView.target];
+  const upgrade = await planUpgrade(view, await view.versionChoice(true), c.version, true, fromChaos);
   const findings: Finding[] = [
     {
       id: 'promotion',

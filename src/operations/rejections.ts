@@ -1,12 +1,10 @@
 import { OperationRecord } from '../history/operation.js';
-import { HistoryStore } from '../history/records.js';
 import { foldRejections, type Rejection } from '../history/rejections.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage, OperationError, RefusedError } from '../kernel/errors.js';
 import type { Finding, VersionChoice } from '../targets/profile.js';
+import type { RunView } from '../pipeline/view.js';
 import type { Workspace } from '../targets/workspace.js';
-
-const HISTORY_DEPTH = 1000;
 
 interface Rejections {
   rejected: Map<string, Rejection>;
@@ -15,14 +13,15 @@ interface Rejections {
 }
 
 /**
- * The service's rejections, from the history on the host of each of its environments (read in parallel), or of
- * `only` those (hosts known to answer).
+ * The service's rejections, from the history on the host of each of its environments (read in parallel, through
+ * the run's views: the same read serves the rest of the run), or of `only` those (hosts known to answer).
  */
-export async function readRejections(ws: Workspace, service: string, only?: string[]): Promise<Rejections> {
+export async function readRejections(views: RunView, service: string, only?: string[]): Promise<Rejections> {
+  const ws = views.ws;
   const envs = only ?? Object.keys(ws.service(service).environments);
   const read = await settleLimit(envs, ws.config.ssh.parallel, async (env) => {
-    const t = await ws.target(service, env);
-    return new HistoryStore(t.remote, t.paths.stateDir).list(service, env, HISTORY_DEPTH);
+    const view = await views.of(service, env);
+    return (await view.history()).records;
   });
   const errors = read.flatMap((r, i) =>
     r.ok ? [] : [`rejections of ${service}/${envs[i]} unread: ${errorMessage(r.error)}`],

@@ -1,18 +1,10 @@
 import type { Manifest } from '../backup/manifest.js';
 import type { ChangePlan } from '../pipeline/change.js';
-import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
-import {
-  deployStage,
-  preflightStage,
-  restoreDatabaseStage,
-  safetyBackupStage,
-  verifyStage,
-} from '../pipeline/library.js';
+import { deployStep, preflightStep, restoreDatabaseStep, safetyBackupSteps, verifyStep } from '../pipeline/library.js';
+import type { TargetView } from '../pipeline/view.js';
 import { errorMessage } from '../kernel/errors.js';
 import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
-import { currentVersion } from './current.js';
 import { patchesRunning } from './patches.js';
 
 /**
@@ -22,12 +14,12 @@ import { patchesRunning } from './patches.js';
  * migrations bring an older backup up to date) ─ verify ─ [record]. On
  * failure the safety backup is put back.
  */
-export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, store?: string): Promise<ChangePlan> {
-  const { version: current, finding: currentFrom } = await currentVersion(ws, t);
-  const backups = safetyBackupsFor(ws, t);
+export async function planRestore(view: TargetView, manifest: Manifest, store?: string): Promise<ChangePlan> {
+  const t = view.target;
+  const { version: current, finding: currentFrom } = await view.current();
   const id = manifest.id;
   // deployed again as it runs: with the patches of the change that deployed it
-  const patches = await patchesRunning(ws, t, current);
+  const patches = await patchesRunning(view, current);
   return {
     operation: 'restore',
     service: t.service,
@@ -48,13 +40,12 @@ export async function planRestore(ws: Workspace, t: Target, manifest: Manifest, 
       },
     ],
     stages: [
-      preflightStage({}),
-      ...safetyBackupStage(backups, t, current),
-      restoreDatabaseStage(id, `Restore ${id} into a new database, stop the app, swap names`, store),
-      deployStage(t, current, `Deploy ${current} again (migrations bring an older backup up to date)`, patches),
-      verifyStage(current, patches),
+      preflightStep({}),
+      ...safetyBackupSteps(view.backups, t, current),
+      restoreDatabaseStep(id, `Restore ${id} into a new database, stop the app, swap names`, store),
+      deployStep(t, current, `Deploy ${current} again (migrations bring an older backup up to date)`),
+      verifyStep(current),
     ],
-    backups,
     patches,
     patchesBefore: patches,
     recordFields: { restoredBackup: id, patchSet: patches?.set ?? null },

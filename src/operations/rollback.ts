@@ -1,22 +1,10 @@
-import { findBackup } from '../backup/catalog.js';
 import type { Manifest } from '../backup/manifest.js';
-import { HistoryStore, succeededChanges, type HistoryRecord } from '../history/records.js';
+import { newestSucceededChange, type HistoryRecord } from '../history/records.js';
 import { InputError, RefusedError } from '../kernel/errors.js';
 import { type ChangePlan, schemaChanged } from '../pipeline/change.js';
-import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
-import {
-  deployStage,
-  preflightStage,
-  restoreDatabaseStage,
-  safetyBackupStage,
-  verifyStage,
-} from '../pipeline/library.js';
-import { openBackupStore } from '../targets/backups.js';
-import { loadPatchSet, loadRecordedPatchSet, recordedPatchSet } from '../targets/patches.js';
+import { deployStep, preflightStep, restoreDatabaseStep, safetyBackupSteps, verifyStep } from '../pipeline/library.js';
+import type { TargetView } from '../pipeline/view.js';
 import type { Finding, SchemaMark } from '../targets/profile.js';
-import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
-import { currentVersion } from './current.js';
 import { patchesFinding } from './patches.js';
 
 const RECORD_ID = /^\d{8}T\d{6}Z-[a-z-]+-[0-9a-f]{6}$/;
@@ -41,11 +29,10 @@ export interface RollbackChoice {
  * Back to the last version that succeeded before the current one (or the
  * one named: a version, or a history record whose starting point is wanted).
  */
-export async function chooseRollback(ws: Workspace, t: Target, to: string | undefined): Promise<RollbackChoice> {
+export async function chooseRollback(view: TargetView, to: string | undefined): Promise<RollbackChoice> {
+  const t = view.target;
   const p = t.profile;
-  const { version: current, finding: currentFrom } = await currentVersion(ws, t);
-  const records = await new HistoryStore(t.remote, t.paths.stateDir).list(t.service, t.env, 200);
-  const changes = succeededChanges(records);
+  const [{ version: current, finding: currentFrom }, { records }] = await Promise.all([view.current(), view.history()]);
   const where = `${t.service}/${t.env}`;
   let undoes: HistoryRecord | undefined;
   let version: string;
@@ -59,9 +46,9 @@ export async function chooseRollback(ws: Workspace, t: Target, to: string | unde
     version = undoes.from;
   } else if (to) {
     version = p.parseVersion(to, '--to');
-    undoes = changes.find((r) => r.from === version);
+    undoes = newestSucceededChange(records, { from: version });
   } else {
-    undoes = changes.find((r) => r.to === current);
+    undoes = newestSucceededChange(records, { to: current });
     if (!undoes)
       throw new RefusedError(
         `no succeeded change to ${current} in the history of ${where}: name the version with --to`,
@@ -71,29 +58,20 @@ export async function chooseRollback(ws: Workspace, t: Target, to: string | unde
   if (p.compareVersions(p.parseVersion(version, '--to'), p.parseVersion(current, 'current version')) >= 0) {
     throw new RefusedError(`${where} runs ${current}; ${version} is not older: use coopctl upgrade`);
   }
-  let backup: Manifest | undefined;
-  if (undoes?.backupId) {
-    const store = await openBackupStore(ws);
-    backup = await findBackup(store, undoes.backupId, { service: t.service, env: t.env }).catch(() => undefined);
-  }
+  const backup = undoes?.backupId ? await view.backup(undoes.backupId) : undefined;
   let schemaMoved: boolean | 'unknown' = 'unknown';
   const before = undoes?.details.schemaBefore as SchemaMark | undefined;
-  if (before && p.schemaMark) {
-    const now = await p.schemaMark(t.remote, t);
-    schemaMoved = schemaChanged(now, before);
-  }
+  const now = before && (await view.schema());
+  if (before && now) schemaMoved = schemaChanged(now, before);
   // As a failed change's recovery judges it: the older code runs on migrations made for it to run on.
-  const fit =
-    schemaMoved !== false && p.schemaFit
-      ? await p.schemaFit(ws, t, version, current).catch(() => undefined)
-      : undefined;
+  const fit = schemaMoved !== false ? await view.schemaFit(version, current).catch(() => undefined) : undefined;
   const schemaFits = fit?.fits ? fit.reason : undefined;
   return { current, currentFrom, to: version, undoes, backup, schemaMoved, schemaFits };
 }
 
 /** preflight ─ [lock] ─ safety backup ─ (the pre-change database) ─ deploy the older version ─ verify ─ [record]. */
-export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restoreDb: boolean): ChangePlan {
-  const backups = safetyBackupsFor(ws, t);
+export function planRollback(view: TargetView, c: RollbackChoice, restoreDb: boolean): ChangePlan {
+  const t = view.target;
   const undoing = c.undoes ? ` (undoing ${c.undoes.id})` : '';
   const findings: ChangePlan['findings'] = [
     ...(c.currentFrom ? [c.currentFrom] : []),
@@ -114,14 +92,13 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
   const restore =
     restoreDb && c.backup
       ? [
-          restoreDatabaseStage(
+          restoreDatabaseStep(
             c.backup.id,
             `Restore the database of ${c.backup.id}, then swap (the current one is kept renamed)`,
           ),
         ]
       : [];
-  const patches = loadPatchSet(ws.loaded, t.service, t.env);
-  const undone = recordedPatchSet(c.undoes);
+  const patches = view.patches();
   return {
     operation: 'rollback',
     service: t.service,
@@ -132,16 +109,15 @@ export function planRollback(ws: Workspace, t: Target, c: RollbackChoice, restor
     notes: [],
     findings: [...findings, ...patchesFinding(patches, c.to)],
     stages: [
-      preflightStage({ deployVersion: c.to }),
-      ...safetyBackupStage(backups, t, c.current),
+      preflightStep({ deployVersion: c.to }),
+      ...safetyBackupSteps(view.backups, t, c.current),
       ...restore,
-      deployStage(t, c.to, undefined, patches),
-      verifyStage(c.to, patches),
+      deployStep(t, c.to),
+      verifyStep(c.to),
     ],
-    backups,
     patches,
     // what runs now was deployed by the change this undoes, with the patches its record names
-    patchesBefore: undone ? loadRecordedPatchSet(ws.loaded, undone) : null,
+    patchesBefore: view.recordedPatches(c.undoes),
     recordFields: {
       patchSet: patches?.set ?? null,
       undoes: c.undoes?.id ?? null,

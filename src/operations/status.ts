@@ -5,6 +5,7 @@ import { errorMessage } from '../kernel/errors.js';
 import { SudoRefusedError } from '../remote/become.js';
 import type { Rejection } from '../history/rejections.js';
 import { describeRejection, readRejections } from './rejections.js';
+import { RunView } from '../pipeline/view.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../targets/workspace.js';
 
@@ -140,7 +141,7 @@ async function markRejected(ws: Workspace, rows: StatusRow[]): Promise<void> {
     services.map(async (service) => {
       // Best effort, like the drift, from the hosts that answered: one that did not is already a row that says so.
       const envs = rows.filter((r) => r.service === service && r.reachable && r.version).map((r) => r.env);
-      const { rejected } = await readRejections(ws, service, envs).catch(() => ({
+      const { rejected } = await readRejections(new RunView(ws), service, envs).catch(() => ({
         rejected: new Map<string, Rejection>(),
       }));
       for (const row of rows.filter((r) => r.service === service)) {

@@ -9,6 +9,7 @@ import type { Workspace } from '../targets/workspace.js';
 import type { LoadedPatchSet } from '../targets/patches.js';
 import type { SafetyBackups } from '../targets/safety.js';
 import type { Stage, StageContext, StageRunner } from './stages.js';
+import type { TargetView } from './view.js';
 
 type Operation = 'upgrade' | 'rollback' | 'restore' | 'promote';
 type FinalStatus = 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
@@ -18,6 +19,8 @@ export interface ChangeRun {
   readonly ws: Workspace;
   readonly target: Target;
   readonly plan: ChangePlan;
+  /** What planning read of the target (the preflight checks share its facts). */
+  readonly view: TargetView;
   readonly logFile: string;
   readonly backups: SafetyBackups;
   lock?: HostLock;
@@ -36,17 +39,33 @@ export interface ChangeRun {
   unnoted?: Record<string, unknown>;
 }
 
-/** One step of a change: what the plan prints is what runs. */
-export interface ChangeStage {
-  id: string;
+/** One step of a plan, as data: the stage that runs it is made from it (stagesOf, src/pipeline/library.ts). */
+export interface PlanStage {
+  id: 'preflight' | 'backup' | 'backup-offsite' | 'restore-db' | 'apply' | 'verify';
   title: string;
   /** Changes something on the host: marked in the plan, skipped under --dry-run. */
   mutates: boolean;
   /** Runs before the lock is taken (preflight): a failure there changes nothing and leaves no record. */
   beforeLock?: boolean;
+  /** What it deploys, verifies or backs up; preflight: the version the change deploys without being an upgrade. */
+  version?: string;
+  /** preflight: the version asked for (the version rules check it). */
+  toVersion?: string;
+  /** restore-db: the backup put in place, and the store it is read from (unset: the configured one). */
+  backup?: string;
+  store?: string;
+}
+
+/** One step of a change as it runs: what the plan prints is what runs. */
+export interface ChangeStage extends Pick<PlanStage, 'title' | 'mutates' | 'beforeLock'> {
+  id: string;
   run(run: ChangeRun, ctx: StageContext): Promise<string | undefined>;
 }
 
+/**
+ * What a change will do, as data: assembled from what the run read (its TargetView), printed by --dry-run and
+ * --dry-run --json (planDocument), then run.
+ */
 export interface ChangePlan {
   operation: Operation;
   service: string;
@@ -56,9 +75,7 @@ export interface ChangePlan {
   to: string;
   notes: ReleaseNote[];
   findings: Finding[];
-  stages: ChangeStage[];
-  /** How the data is kept safe: the backup before, and what a restore puts back. */
-  backups: SafetyBackups;
+  stages: PlanStage[];
   /** More fields of the history record (the backup restored, the record undone). */
   recordFields: Record<string, unknown>;
   restoreOnFailure: 'auto' | 'ask' | 'never';
@@ -71,6 +88,8 @@ export interface ChangePlan {
 export interface ChangeDeps {
   ws: Workspace;
   target: Target;
+  /** What planning read of the target; unset: a view made for this run. */
+  view?: TargetView;
   runner: StageRunner;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
@@ -147,19 +166,49 @@ export function schemaChanged(a: SchemaMark, b: SchemaMark): boolean {
   return a.count !== b.count || a.newest !== b.newest;
 }
 
-export function lockTitle(t: Target): string {
-  return `Take the lock of ${t.service}/${t.env} on ${t.host.name}`;
+export function lockTitle(where: Pick<ChangePlan, 'service' | 'env' | 'host'>): string {
+  return `Take the lock of ${where.service}/${where.env} on ${where.host}`;
 }
 
 /** The steps as the plan lists them: the stages, with the lock and the record where they wrap them. */
-export function planSteps(plan: ChangePlan, t: Target): PlanStep[] {
-  const step = (s: ChangeStage): PlanStep => ({ id: s.id, title: s.title, mutates: s.mutates });
+export function planSteps(plan: ChangePlan): PlanStep[] {
+  const step = (s: PlanStage): PlanStep => ({ id: s.id, title: s.title, mutates: s.mutates });
   return [
     ...plan.stages.filter((s) => s.beforeLock).map(step),
-    { id: LOCK_STEP_ID, title: lockTitle(t), mutates: true },
+    { id: LOCK_STEP_ID, title: lockTitle(plan), mutates: true },
     ...plan.stages.filter((s) => !s.beforeLock).map(step),
     { id: 'record', title: 'Record the result in the history on the host, release the lock', mutates: true },
   ];
+}
+
+/**
+ * The plan as `--dry-run --json` prints it under `plan`: one shape for upgrade, rollback, restore and promote
+ * (README: "The plan as JSON"). `restores` is the backup the plan puts in place; `record`, the fields its history
+ * record starts with.
+ */
+export function planDocument(plan: ChangePlan) {
+  const { operation, service, env, host, from, to, restoreOnFailure, patches } = plan;
+  return {
+    operation,
+    service,
+    env,
+    host,
+    from,
+    to,
+    notes: plan.notes.map((n) => ({
+      version: n.version,
+      date: n.date ?? null,
+      security: n.security,
+      url: n.url ?? null,
+      text: n.text,
+    })),
+    findings: plan.findings.map((f) => ({ id: f.id, level: f.level, message: f.message, fix: f.fix ?? null })),
+    steps: planSteps(plan),
+    restores: plan.stages.find((s) => s.id === 'restore-db')?.backup ?? null,
+    patches: patches ? { digest: patches.set.digest, files: patches.set.patches } : null,
+    restoreOnFailure,
+    record: plan.recordFields,
+  };
 }
 
 /**

@@ -1,41 +1,47 @@
 import { runChecks } from '../checks/engine.js';
-import { HostFacts } from '../checks/facts.js';
 import { checksFor } from '../checks/index.js';
 import { HostKeyError, InterruptedError, OperationError, RefusedError } from '../kernel/errors.js';
 import type { SafetyBackups } from '../targets/safety.js';
-import { readSchema, type ChangeStage } from './change.js';
+import { readSchema, type ChangePlan, type ChangeStage, type PlanStage } from './change.js';
 import type { StageContext } from './stages.js';
-import type { LoadedPatchSet } from '../targets/patches.js';
 import type { Target } from '../targets/target.js';
 
 /**
- * The stages changes are made of. An operation (upgrade, rollback, restore,
- * promote) is a list of these; the pipeline wraps the ones after preflight
- * in the lock and the history record, and restores on failure.
+ * The stages changes are made of. An operation (upgrade, rollback, restore, promote) plans a list of these as data
+ * (the *Step functions); stagesOf makes the stages that run them. The pipeline wraps the ones after preflight in the
+ * lock and the history record, and restores on failure.
  */
 
 const mark = (status: string) => (status === 'pass' ? '✓' : status === 'warn' ? '!' : '✗');
 
 /** Every check of the target, in parallel; a failed one refuses the change before anything happens. */
-export function preflightStage(opts: { toVersion?: string; deployVersion?: string }): ChangeStage {
+export function preflightStep(opts: { toVersion?: string; deployVersion?: string }): PlanStage {
+  const { toVersion, deployVersion } = opts;
   return {
     id: 'preflight',
     title: 'Preflight checks',
     mutates: false,
     beforeLock: true,
+    ...(toVersion !== undefined && { toVersion }),
+    ...(deployVersion !== undefined && { version: deployVersion }),
+  };
+}
+
+function preflightStage(step: PlanStage): ChangeStage {
+  return {
+    ...step,
     async run(run, ctx) {
       const { ws, target } = run;
       await settleHostKey(target);
       // The plan already settled what the rules say of a pre-release (--pre).
       const checks = checksFor(target).filter((c) => !c.standalone);
-      const facts = new HostFacts(ws, target);
       const ctxChecks = {
         target,
         workspace: ws,
         runner: ws.runner,
-        facts,
-        toVersion: opts.toVersion,
-        deployVersion: opts.deployVersion,
+        facts: run.view.facts,
+        toVersion: step.toVersion,
+        deployVersion: step.version,
         allowPrerelease: true,
       };
       run.checks = await runChecks(checks, ctxChecks, (r) => ctx.report(`${mark(r.status)} ${r.id}: ${r.message}`));
@@ -67,14 +73,26 @@ async function settleHostKey(target: Target): Promise<void> {
  * A verified backup of what runs now, and where the schema stands, before anything changes. In two stages when the
  * backups say so (a checked copy on the host, then offsite): the offsite stage waits for the copy, the deploy for both.
  */
-export function safetyBackupStage(backups: SafetyBackups, t: Target, version: string): ChangeStage[] {
+export function safetyBackupSteps(backups: SafetyBackups, t: Target, version: string): PlanStage[] {
+  if (backups.off) {
+    const title = `No safety backup (${backups.off}): a failure cannot put the data of before back`;
+    return [{ id: 'backup', title, mutates: false }];
+  }
+  const steps = backups.steps?.(t);
+  const copy = steps?.copy ?? `Safety backup (${backups.describe(t)}), verified`;
+  return [
+    { id: 'backup', title: copy, mutates: false, version },
+    ...(steps ? [{ id: 'backup-offsite' as const, title: steps.offsite, mutates: false }] : []),
+  ];
+}
+
+/** The stages of the backup steps: the offsite one sends what the copy made. */
+function safetyBackupStages(backups: SafetyBackups, copyStep: PlanStage, offsiteStep?: PlanStage): ChangeStage[] {
   const off = backups.off;
   if (off) {
     return [
       {
-        id: 'backup',
-        title: `No safety backup (${off}): a failure cannot put the data of before back`,
-        mutates: false,
+        ...copyStep,
         async run(r) {
           await r.record!.note({ safetyBackup: `none: ${off}` });
           return 'skipped';
@@ -82,14 +100,11 @@ export function safetyBackupStage(backups: SafetyBackups, t: Target, version: st
       },
     ];
   }
-  const steps = backups.steps?.(t);
   let offsite: ((ctx: StageContext) => Promise<string>) | undefined;
   const backup: ChangeStage = {
-    id: 'backup',
-    title: steps?.copy ?? `Safety backup (${backups.describe(t)}), verified`,
-    mutates: false,
+    ...copyStep,
     async run(r, ctx) {
-      const b = await r.backups.create(r.target, version, ctx);
+      const b = await r.backups.create(r.target, copyStep.version!, ctx);
       offsite = b.offsite;
       r.safetyBackup = b.id;
       await r.record!.note({ backupId: b.id });
@@ -99,13 +114,11 @@ export function safetyBackupStage(backups: SafetyBackups, t: Target, version: st
       return b.summary;
     },
   };
-  if (!steps) return [backup];
+  if (!offsiteStep) return [backup];
   return [
     backup,
     {
-      id: 'backup-offsite',
-      title: steps.offsite,
-      mutates: false,
+      ...offsiteStep,
       async run(r, ctx) {
         if (!offsite) throw new OperationError('internal: no on-host copy to send offsite');
         const summary = await offsite(ctx);
@@ -117,17 +130,20 @@ export function safetyBackupStage(backups: SafetyBackups, t: Target, version: st
 }
 
 /** Backup `id` in place of the live database (new database, app stopped, names swapped; the old one kept). */
-export function restoreDatabaseStage(id: string, title: string, store?: string): ChangeStage {
+export function restoreDatabaseStep(id: string, title: string, store?: string): PlanStage {
+  return { id: 'restore-db', title, mutates: true, backup: id, ...(store !== undefined && { store }) };
+}
+
+function restoreDatabaseStage(step: PlanStage): ChangeStage {
+  const id = step.backup!;
   return {
-    id: 'restore-db',
-    title,
-    mutates: true,
+    ...step,
     async run(r, ctx) {
       // Only what the restore reached is undone: a restore that stopped before the swap left the live data alone.
       const reach = { appStopped: false, dataReplaced: false };
       let swapped;
       try {
-        swapped = await r.backups.restore(r.target, id, ctx, reach, store);
+        swapped = await r.backups.restore(r.target, id, ctx, reach, step.store);
       } finally {
         r.changed ||= reach.appStopped || reach.dataReplaced;
         r.databaseReplaced ||= reach.dataReplaced;
@@ -146,25 +162,28 @@ export function restoreDatabaseStage(id: string, title: string, store?: string):
   };
 }
 
-/** The driver deploys `version` (the playbook, abra), with `patches` when given; its progress goes under the stage. */
-export function deployStage(t: Target, version: string, title?: string, patches?: LoadedPatchSet | null): ChangeStage {
+/** The driver deploys `version` (the playbook, abra), with the plan's patches; its progress goes under the stage. */
+export function deployStep(t: Target, version: string, title?: string): PlanStage {
+  return { id: 'apply', title: title ?? t.driver.describeDeploy(version), mutates: true, version };
+}
+
+function deployStage(step: PlanStage): ChangeStage {
+  const version = step.version!;
   return {
-    id: 'apply',
-    title: title ?? t.driver.describeDeploy(version),
-    mutates: true,
+    ...step,
     async run(r, ctx) {
+      const t = r.target;
       const changedBefore = r.changed;
       r.changed = true;
       const result = await t.driver.deploy(r.ws, t, {
         version,
-        ...t.profile.deployInput(version, patches),
+        ...t.profile.deployInput(version, r.plan.patches),
         logFile: r.logFile,
         signal: ctx.signal,
         report: ctx.report,
       });
       await r.record!.note({ [t.driver.id]: result.details, applied: result.summary });
-      if (ctx.signal.aborted)
-        throw new InterruptedError(`interrupted during: ${title ?? t.driver.describeDeploy(version)}`);
+      if (ctx.signal.aborted) throw new InterruptedError(`interrupted during: ${step.title}`);
       const failure = result.failure ?? 'the deploy failed';
       if (!result.ok && result.changedNothing) {
         // Refused before any change: nothing to undo, no recovery deploy (exit 3 when nothing else changed).
@@ -177,16 +196,18 @@ export function deployStage(t: Target, version: string, title?: string, patches?
   };
 }
 
-/** The profile's own idea of healthy at `version` (and the declared effects of `patches`), within its timeout. */
-export function verifyStage(version: string, patches?: LoadedPatchSet | null): ChangeStage {
+/** The profile's own idea of healthy at `version` (and the declared effects of the plan's patches). */
+export function verifyStep(version: string): PlanStage {
+  return { id: 'verify', title: `Verify ${version} is healthy`, mutates: false, version };
+}
+
+function verifyStage(step: PlanStage): ChangeStage {
   return {
-    id: 'verify',
-    title: `Verify ${version} is healthy`,
-    mutates: false,
+    ...step,
     async run(r, ctx) {
-      const v = await r.target.profile.verify(r.target, version, {
+      const v = await r.target.profile.verify(r.target, step.version!, {
         ws: r.ws,
-        patches,
+        patches: r.plan.patches,
         signal: ctx.signal,
         onAttempt: ctx.report,
       });
@@ -196,4 +217,25 @@ export function verifyStage(version: string, patches?: LoadedPatchSet | null): C
       return v.summary;
     },
   };
+}
+
+/** The stages that run a plan's steps, in its order. */
+export function stagesOf(plan: ChangePlan, backups: SafetyBackups): ChangeStage[] {
+  const offsite = plan.stages.find((s) => s.id === 'backup-offsite');
+  return plan.stages.flatMap((step): ChangeStage[] => {
+    switch (step.id) {
+      case 'preflight':
+        return [preflightStage(step)];
+      case 'backup':
+        return safetyBackupStages(backups, step, offsite);
+      case 'backup-offsite':
+        return [];
+      case 'restore-db':
+        return [restoreDatabaseStage(step)];
+      case 'apply':
+        return [deployStage(step)];
+      case 'verify':
+        return [verifyStage(step)];
+    }
+  });
 }

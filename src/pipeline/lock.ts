@@ -28,7 +28,7 @@ export async function withLock(
   const lock = new HostLock(t.remote, t.paths.stateDir, t.service, t.env);
   const take: ChangeStage = {
     id: LOCK_STEP_ID,
-    title: lockTitle(t),
+    title: lockTitle(p),
     mutates: true,
     run: async (_r, ctx) => {
       await acquireAutoLock(lock, {

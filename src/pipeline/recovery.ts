@@ -208,7 +208,7 @@ function noBackup(
     fields: { notRestored: 'no safety backup' },
     state:
       `NEEDS ATTENTION: ${p.service}/${p.env} is left as the failed ${p.operation} left it: ${why}, so ${p.from} ` +
-      `may not run on it, and there is no safety backup to put back (${p.backups.off ?? 'none was taken'})` +
+      `may not run on it, and there is no safety backup to put back (${run.backups.off ?? 'none was taken'})` +
       `${replaced}. To fix: find what failed (the log), then run ${wayOn(run)} again`,
     error: failure,
   };

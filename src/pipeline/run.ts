@@ -9,9 +9,11 @@ import {
   type ChangeRun,
   type Ending,
 } from './change.js';
+import { stagesOf } from './library.js';
 import { withLock } from './lock.js';
 import { withRecord } from './record.js';
 import { recover } from './recovery.js';
+import { HostView } from './view.js';
 
 /**
  * plan ─ preflight ─ lock ─ (stages) ─ record ─ unlock, and on failure:
@@ -20,18 +22,21 @@ import { recover } from './recovery.js';
  * Refusals before the lock (preflight, a held lock) throw: nothing changed.
  */
 export async function runChange(plan: ChangePlan, deps: ChangeDeps): Promise<ChangeOutcome> {
+  const view = deps.view ?? new HostView(deps.ws, deps.target);
   const run: ChangeRun = {
     ws: deps.ws,
     target: deps.target,
     plan,
+    view,
     logFile: deps.logFile,
-    backups: plan.backups,
+    backups: view.backups,
     changed: false,
     databaseReplaced: false,
     checks: [],
   };
+  const all = stagesOf(plan, view.backups);
   const stages = (beforeLock: boolean) =>
-    plan.stages.filter((s) => !!s.beforeLock === beforeLock).map((s) => guarded(s, run, deps.signal));
+    all.filter((s) => !!s.beforeLock === beforeLock).map((s) => guarded(s, run, deps.signal));
   run.schemaPlanned = await readSchema(run.target);
   await deps.runner.run(stages(true), deps.signal);
   return withLock(run, deps, () => withRecord(run, async () => afterChange(run, await ending(run, deps, stages))));

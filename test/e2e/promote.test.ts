@@ -144,6 +144,21 @@ describe('coopctl promote mastodon (alpha → prod)', () => {
     expect(alpha.lockInfo()).toBeUndefined();
   });
 
+  it('--dry-run -v reads each fact once: one history read per host, one version read per environment', async () => {
+    const r = await world.sb.run(['-v', '--dry-run', 'promote', 'mastodon', '--soak', '0']);
+    expect(r.code, r.stderr).toBe(0);
+    // -v prints each command it runs: `$ HOST: ARGV` on a host, `$ ARGV` here
+    const commands = r.stderr.split('\n').filter((l) => /^\s*\$ /.test(l));
+    const count = (re: RegExp) => commands.filter((l) => re.test(l)).length;
+    for (const host of ['alpha', 'prod']) {
+      expect(count(new RegExp(`^\\s*\\$ ${host}: .*coopctl-history`)), host).toBe(1);
+      expect(count(new RegExp(`^\\s*\\$ ${host}: .*/api/v2/instance`)), host).toBe(1);
+    }
+    expect(count(/^\s*\$ git ls-remote /)).toBe(1);
+    expect(commands.filter((l, i) => commands.indexOf(l) !== i)).toEqual([]);
+    expect(r.stdout).toContain('--dry-run: stopping after the plan; nothing was changed.');
+  });
+
   it("--soak 0: prod runs alpha's exact version and patch set (when its config lists the patch too: the plan says so)", async () => {
     // the sandbox's config patches alpha only: a promotion gives prod its own (none), and the plan says so
     const plain = await world.sb.run(['--json', '--dry-run', 'promote', 'mastodon', '--soak', '0']);

@@ -48,9 +48,8 @@ describe('coopctl rollback mastodon', () => {
       plan: {
         from: '4.5.0',
         to: '4.4.8',
-        restoreDb: true,
-        backupId: upgradeTo450.record.backupId,
-        undoes: upgradeTo450.record.id,
+        restores: upgradeTo450.record.backupId,
+        record: { restoreDb: true, undoes: upgradeTo450.record.id },
       },
     });
     expect(r.stderr).toContain('Plan: roll back mastodon/alpha on alpha: 4.5.0 → 4.4.8');

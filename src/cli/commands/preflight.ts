@@ -1,5 +1,5 @@
 import { runChecks } from '../../checks/engine.js';
-import { HostFacts } from '../../checks/facts.js';
+import { RunView } from '../../pipeline/view.js';
 import { checksFor } from '../../checks/index.js';
 import { ExitCode } from '../../kernel/errors.js';
 import { assertName, assertVersion, printable } from '../../kernel/validate.js';
@@ -17,7 +17,8 @@ export async function run(ctx: CommandContext, opts: PreflightOptions, [service]
   assertName(opts.env, '--env');
   if (opts.to !== undefined) assertVersion(opts.to, '--to');
   const ws = ctx.workspace();
-  const target = await ws.target(service, opts.env);
+  const view = await new RunView(ws).of(service, opts.env);
+  const target = view.target;
   const p = ctx.printer;
   if (!ctx.global.json)
     p.info(`preflight ${service}/${opts.env} on ${target.host.name}${opts.to ? ` (target ${opts.to})` : ''}`);
@@ -25,7 +26,7 @@ export async function run(ctx: CommandContext, opts: PreflightOptions, [service]
     target,
     workspace: ws,
     runner: ctx.runner,
-    facts: new HostFacts(ws, target),
+    facts: view.facts,
     toVersion: opts.to,
     allowPrerelease: !!opts.pre,
   });

@@ -3,7 +3,7 @@ import { operationLogFile } from '../../kernel/logs.js';
 import { assertName, durationFlag } from '../../kernel/validate.js';
 import { choosePromotion, planPromote, promotionStep, soakOf } from '../../operations/promote.js';
 import { readRejections } from '../../operations/rejections.js';
-import { planSteps } from '../../pipeline/change.js';
+import { RunView } from '../../pipeline/view.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../change.js';
 import type { CommandContext } from '../context.js';
 import { summaryFlag } from '../summary.js';
@@ -24,26 +24,15 @@ export async function run(ctx: CommandContext, opts: PromoteOptions, [service]: 
   const summaryFile = summaryFlag(opts.summary, ctx.cwd);
   const ws = ctx.workspace();
   const step = promotionStep(service, ws.service(service), opts);
-  const source = await ws.target(service, step.from);
-  const target = await ws.target(service, step.to);
-  const { rejected, errors } = await readRejections(ws, service);
+  const views = new RunView(ws);
+  const [source, target] = await Promise.all([views.of(service, step.from), views.of(service, step.to)]);
+  const { rejected, errors } = await readRejections(views, service);
   for (const e of errors) ctx.printer.warn(e);
   const soakMs = soakOf(ws.service(service), soakFlag);
-  const choice = await choosePromotion(ws, source, target, { soakMs, rejected });
-  const plan = await planPromote(ws, target, source, choice, !!opts.fromChaos);
-  const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
-  const doc = {
-    service,
-    from: step.from,
-    to: step.to,
-    version: choice.version,
-    current: plan.from,
-    promotedFrom: choice.source.id,
-    soakMs,
-    findings: plan.findings,
-    steps: planSteps(plan, target),
-  };
-  if (!showPlan(ctx, plan, text, doc)) return ExitCode.ok;
+  const choice = await choosePromotion(source, target, { soakMs, rejected });
+  const plan = await planPromote(target, source, choice, !!opts.fromChaos);
+  const text = formatPlan(plan, undefined, (s, t) => ctx.printer.style(s, t));
+  if (!showPlan(ctx, plan, text)) return ExitCode.ok;
   const question = `Promote ${service} ${choice.version} from ${step.from} to ${step.to} (now ${plan.from})?`;
   if (!(await confirmChange(ctx, question))) return ExitCode.ok;
   const logFile = operationLogFile(ctx.io.env, service, step.to, 'promote');

@@ -2,6 +2,7 @@ import { ExitCode, InputError, type ExitCodeValue } from '../../kernel/errors.js
 import { operationLogFile } from '../../kernel/logs.js';
 import { assertName, assertVersion } from '../../kernel/validate.js';
 import { chooseRollback, planRollback, type RollbackChoice } from '../../operations/rollback.js';
+import { RunView } from '../../pipeline/view.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../change.js';
 import type { CommandContext } from '../context.js';
 import { summaryFlag } from '../summary.js';
@@ -48,26 +49,18 @@ export async function run(ctx: CommandContext, opts: RollbackOptions, [service]:
   assertName(opts.env, '--env');
   if (opts.to !== undefined) assertVersion(opts.to, '--to');
   const summaryFile = summaryFlag(opts.summary, ctx.cwd);
-  const ws = ctx.workspace();
-  const target = await ws.target(service, opts.env);
-  const choice = await chooseRollback(ws, target, opts.to);
+  const view = await new RunView(ctx.workspace()).of(service, opts.env);
+  const choice = await chooseRollback(view, opts.to);
   const restoreDb = await decideRestoreDb(ctx, opts, choice);
   if (restoreDb && !choice.backup) {
     const missing = choice.undoes?.backupId ? ` (${choice.undoes.backupId} is not in the backup store)` : '';
     throw new InputError(`--restore-db: no pre-change backup found${missing}`);
   }
-  const plan = planRollback(ws, target, choice, restoreDb);
-  const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
-  const doc = {
-    from: plan.from,
-    to: plan.to,
-    restoreDb,
-    backupId: choice.backup?.id ?? null,
-    undoes: choice.undoes?.id ?? null,
-  };
-  if (!showPlan(ctx, plan, text, doc)) return ExitCode.ok;
+  const plan = planRollback(view, choice, restoreDb);
+  const text = formatPlan(plan, undefined, (s, t) => ctx.printer.style(s, t));
+  if (!showPlan(ctx, plan, text)) return ExitCode.ok;
   if (!(await confirmChange(ctx, `Roll ${service}/${opts.env} back from ${plan.from} to ${plan.to} now?`)))
     return ExitCode.ok;
   const logFile = operationLogFile(ctx.io.env, service, opts.env, 'rollback');
-  return executeChange(ctx, target, plan, logFile, { summaryFile });
+  return executeChange(ctx, view, plan, logFile, { summaryFile });
 }

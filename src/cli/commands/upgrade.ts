@@ -1,9 +1,9 @@
 import { ExitCode, InputError, RefusedError, type ExitCodeValue } from '../../kernel/errors.js';
 import { operationLogFile } from '../../kernel/logs.js';
 import { assertName, assertVersion, durationFlag, printable } from '../../kernel/validate.js';
-import { planUpgrade, readVersionChoice } from '../../operations/upgrade.js';
+import { planUpgrade } from '../../operations/upgrade.js';
 import { markRejected, readRejections, rejectionFindings } from '../../operations/rejections.js';
-import { planSteps } from '../../pipeline/change.js';
+import { RunView } from '../../pipeline/view.js';
 import type { VersionChoice } from '../../targets/profile.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../change.js';
 import type { CommandContext } from '../context.js';
@@ -49,11 +49,13 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
   const waitMs = lockWaitMs(opts.lockWait);
   const summaryFile = summaryFlag(opts.summary, ctx.cwd);
   const ws = ctx.workspace();
-  const target = await ws.target(service, opts.env);
+  const views = new RunView(ws);
+  const view = await views.of(service, opts.env);
+  const target = view.target;
 
-  const { rejected, errors } = await readRejections(ws, service);
+  const { rejected, errors } = await readRejections(views, service);
   for (const e of errors) ctx.printer.warn(e);
-  const choice = markRejected(await readVersionChoice(ws, target, !!opts.pre), rejected);
+  const choice = markRejected(await view.versionChoice(!!opts.pre), rejected);
   let to = opts.to;
   if (!to && choice.suggestions.length === 0) {
     const hidden = opts.pre ? '' : ' (pre-releases hidden: --pre)';
@@ -70,7 +72,7 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
     }
     to = await pickVersion(ctx, choice, !!opts.pre);
   }
-  const upgrade = await planUpgrade(ws, target, choice, to, !!opts.pre, !!opts.fromChaos);
+  const upgrade = await planUpgrade(view, choice, to, !!opts.pre, !!opts.fromChaos);
   const plan = { ...upgrade, findings: [...rejectionFindings(service, to, rejected), ...upgrade.findings] };
   const logFile = operationLogFile(ctx.io.env, service, opts.env, 'upgrade');
 
@@ -85,12 +87,9 @@ export async function run(ctx: CommandContext, opts: UpgradeOptions, [service]: 
     });
     preview = { title: d.previewTitle ?? 'preview', text };
   }
-  const text = formatPlan(plan, target, preview, (s, t) => ctx.printer.style(s, t));
-  const notes = plan.notes.map((n) => ({ version: n.version, security: n.security, text: n.text }));
-  const { service: svc, env, host, from, findings, restoreOnFailure } = plan;
-  const doc = { service: svc, env, host, from, to, notes, findings, steps: planSteps(plan, target), restoreOnFailure };
-  if (!showPlan(ctx, plan, text, doc)) return ExitCode.ok;
+  const text = formatPlan(plan, preview, (s, t) => ctx.printer.style(s, t));
+  if (!showPlan(ctx, plan, text)) return ExitCode.ok;
   if (!(await confirmChange(ctx, `Upgrade ${service}/${opts.env} from ${plan.from} to ${plan.to} now?`)))
     return ExitCode.ok;
-  return executeChange(ctx, target, plan, logFile, { lockWaitMs: waitMs, summaryFile });
+  return executeChange(ctx, view, plan, logFile, { lockWaitMs: waitMs, summaryFile });
 }

@@ -1,4 +1,4 @@
-import { HostFacts } from '../../checks/facts.js';
+import { RunView } from '../../pipeline/view.js';
 import { errorMessage } from '../../kernel/errors.js';
 import { assertName, printable } from '../../kernel/validate.js';
 import { describeRejection, readRejections } from '../../operations/rejections.js';
@@ -26,12 +26,14 @@ export async function run(ctx: CommandContext, opts: VersionsOptions, [service]:
   if (opts.env) ws.envOf(service, opts.env);
   const p = ctx.printer;
   // Without --env the versions are the service's, read through its first environment's settings; no host is asked.
-  const target = await ws.target(service, opts.env ?? Object.keys(svc.environments)[0]);
+  const views = new RunView(ws);
+  const view = await views.of(service, opts.env ?? Object.keys(svc.environments)[0]);
+  const target = view.target;
   let current: string | null = null;
   const warnings: string[] = [];
   if (opts.env) {
     try {
-      current = await new HostFacts(ws, target).runningVersion();
+      current = await view.facts.runningVersion();
     } catch (err) {
       warnings.push(`current version unknown: ${errorMessage(err)}`);
     }
@@ -42,7 +44,7 @@ export async function run(ctx: CommandContext, opts: VersionsOptions, [service]:
     notes: opts.notes ? 'newer' : 'none',
   });
   warnings.push(...c.warnings);
-  const { rejected, errors } = await readRejections(ws, service);
+  const { rejected, errors } = await readRejections(views, service);
   warnings.push(...errors);
   const rows: Row[] = c.versions.map((v) => {
     const r = rejected.get(v.version);

@@ -10,7 +10,8 @@ import { ExecaRunner } from '../../../src/kernel/process.js';
 import type { Manifest } from '../../../src/backup/manifest.js';
 import { HostKeyError, InterruptedError, RefusedError } from '../../../src/kernel/errors.js';
 import { planRestore } from '../../../src/operations/restore.js';
-import { planUpgrade, readVersionChoice } from '../../../src/operations/upgrade.js';
+import { planUpgrade } from '../../../src/operations/upgrade.js';
+import { HostView } from '../../../src/pipeline/view.js';
 import { planSteps, type ChangeDeps, type ChangeOutcome, type ChangePlan } from '../../../src/pipeline/change.js';
 import { runChange } from '../../../src/pipeline/run.js';
 import { LineStageRunner } from '../../../src/pipeline/stages.js';
@@ -45,10 +46,14 @@ const lines: string[] = [];
 const file = (f: string) => readFileSync(path.join(dataDir, f), 'utf8');
 const staleAfter = process.env.COOPCTL_LOCK_STALE_AFTER;
 
+/** The plan of an upgrade as a run makes it: from a view of the target read for that run. */
+async function planTo(to: string, w: Workspace = ws, t: Target = target): Promise<ChangePlan> {
+  const view = new HostView(w, t);
+  return planUpgrade(view, await view.versionChoice(false), to, false);
+}
+
 async function upgrade(to: string, signal = new AbortController().signal): Promise<ChangeOutcome> {
-  const choice = await readVersionChoice(ws, target, false);
-  const plan = await planUpgrade(ws, target, choice, to, false);
-  return run(plan, { signal });
+  return run(await planTo(to), { signal });
 }
 
 /** Runs a plan as the CLI does, its stage lines kept in `lines`. */
@@ -114,8 +119,8 @@ describe('one pipeline, a made-up service and driver', () => {
   });
 
   it('plans what runs: preflight, lock, the stages, record — the same list', async () => {
-    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
-    expect(planSteps(plan, target).map((s) => `${s.mutates ? '*' : ' '}${s.id}`)).toEqual([
+    const plan = await planTo('1.1.0');
+    expect(planSteps(plan).map((s) => `${s.mutates ? '*' : ' '}${s.id}`)).toEqual([
       ' preflight',
       '*lock',
       ' backup',
@@ -302,7 +307,7 @@ describe('one pipeline, a made-up service and driver', () => {
   });
 
   it('another run finished while this one waited for the lock: refused (exit 3) before any change', async () => {
-    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
+    const plan = await planTo('1.1.0');
     const other = new HostLock(target.remote, stateDir, 'bot', 'prod');
     await other.acquire({ command: 'upgrade bot --env prod --to 1.1.0', kind: 'auto' });
     setTimeout(() => {
@@ -328,7 +333,7 @@ describe('one pipeline, a made-up service and driver', () => {
       writeFileSync(path.join(dataDir, 'schema'), '1.0.0\n1.0.0-hotfix\n');
       void other.release();
     }, 300);
-    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
+    const plan = await planTo('1.1.0');
     const err = await run(plan, { lockWaitMs: 10_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RefusedError);
     expect((err as Error).message).toMatch(/schema of bot\/prod moved since the plan .*1\.0\.0-hotfix/);
@@ -370,7 +375,7 @@ describe('recovery undoes only what happened', () => {
     // a member posts during the attempt: after the safety backup, before the restore fails
     faults.duringRestore = async () => writeFileSync(path.join(dataDir, 'data'), 'post 1\npost 2\nwritten meanwhile\n');
     faults.restoreMismatch = true;
-    const o = await run(await planRestore(ws, target, manifestOf('backup-1.0.0-1', '1.0.0')));
+    const o = await run(await planRestore(new HostView(ws, target), manifestOf('backup-1.0.0-1', '1.0.0')));
     expect(o).toMatchObject({ ok: false, status: 'failed', changed: false });
     expect(o.state).toBe('nothing was changed: bot/prod still runs 1.0.0');
     expect(o.record.transitions.at(-1)!.note).toMatch(/^stopped before any change: .*row counts differ/);
@@ -382,7 +387,7 @@ describe('recovery undoes only what happened', () => {
   });
 
   it('a backup taken on a newer release than the environment runs is refused by the plan, saying what to do', async () => {
-    const plan = await planRestore(ws, target, manifestOf('backup-1.1.0-1', '1.1.0'));
+    const plan = await planRestore(new HostView(ws, target), manifestOf('backup-1.1.0-1', '1.1.0'));
     expect(plan.findings.find((f) => f.id === 'backup-version')).toEqual({
       id: 'backup-version',
       level: 'fail',
@@ -391,7 +396,7 @@ describe('recovery undoes only what happened', () => {
         'schema of 1.1.0',
       fix: 'upgrade bot/prod to 1.1.0 first (coopctl upgrade bot --env prod --to 1.1.0), then restore the backup',
     });
-    const same = await planRestore(ws, target, manifestOf('backup-1.0.0-1', '1.0.0'));
+    const same = await planRestore(new HostView(ws, target), manifestOf('backup-1.0.0-1', '1.0.0'));
     expect(same.findings.some((f) => f.id === 'backup-version')).toBe(false);
   });
 
@@ -422,7 +427,7 @@ describe('recovery undoes only what happened', () => {
 
   it('Ctrl-C at the restoreOnFailure: ask question: NEEDS ATTENTION, nothing restored, the lock kept', async () => {
     faults.failDeploy.add('1.1.0');
-    const plan = await planUpgrade(ws, target, await readVersionChoice(ws, target, false), '1.1.0', false);
+    const plan = await planTo('1.1.0');
     const lock = new HostLock(target.remote, stateDir, 'bot', 'prod');
     try {
       const o = await run(
@@ -457,8 +462,8 @@ describe('backup.requiredBeforeChange: false', () => {
     const loaded = parseConfigText(text, path.join(root, 'coopctl.yaml'), configSchemaFor([driver.configSchema]));
     const noBackups = new Workspace(loaded, new ExecaRunner(false), registry);
     const t = { ...(await noBackups.target('bot', 'prod')), remote: target.remote };
-    const plan = await planUpgrade(noBackups, t, await readVersionChoice(noBackups, t, false), '1.1.0', false);
-    const step = planSteps(plan, t).find((s) => s.id === 'backup')!;
+    const plan = await planTo('1.1.0', noBackups, t);
+    const step = planSteps(plan).find((s) => s.id === 'backup')!;
     expect(step.title).toContain('No safety backup (backup.requiredBeforeChange: false)');
     const o = await run(plan, { ws: noBackups, target: t });
     expect(o.status).toBe('succeeded');
@@ -477,7 +482,7 @@ describe('backup.requiredBeforeChange: false', () => {
     const noBackups = new Workspace(loaded, new ExecaRunner(false), registry);
     const t = { ...(await noBackups.target('bot', 'prod')), remote: target.remote };
     faults.failDeploy.add('1.1.0');
-    const plan = await planUpgrade(noBackups, t, await readVersionChoice(noBackups, t, false), '1.1.0', false);
+    const plan = await planTo('1.1.0', noBackups, t);
     const o = await run(plan, { ws: noBackups, target: t });
     expect(o.status).toBe('failed');
     expect(o.state).toBe(

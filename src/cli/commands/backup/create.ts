@@ -1,6 +1,6 @@
 import { createBackup, manifestDocument, volumeParts } from '../../../backup/index.js';
 import { assertName, formatBytes } from '../../../kernel/validate.js';
-import { HostFacts } from '../../../checks/facts.js';
+import { RunView } from '../../../pipeline/view.js';
 import type { CommandContext } from '../../context.js';
 import { backupSource, encryptionSettings, openBackupStore } from '../../../targets/backups.js';
 import { coopctlVersion } from '../../../kernel/version.js';
@@ -17,9 +17,10 @@ export async function run(
   assertName(service, 'SERVICE');
   assertName(opts.env, '--env');
   const ws = ctx.workspace();
-  const target = await ws.target(service, opts.env);
+  const view = await new RunView(ws).of(service, opts.env);
+  const target = view.target;
   const p = ctx.printer;
-  const version = await new HostFacts(ws, target).runningVersion().catch(() => null);
+  const version = await view.facts.runningVersion().catch(() => null);
   const own = target.database ? undefined : target.driver.safetyBackups?.(ws, target);
   if (own) return toolBackup(ctx, target, own, version);
   const source = backupSource(target);

@@ -4,6 +4,7 @@ import { operationLogFile } from '../../../kernel/logs.js';
 import { assertName } from '../../../kernel/validate.js';
 import { planRestore } from '../../../operations/restore.js';
 import { backupSource, openBackupStore } from '../../../targets/backups.js';
+import { RunView } from '../../../pipeline/view.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../../change.js';
 import type { CommandContext } from '../../context.js';
 import { summaryFlag } from '../../summary.js';
@@ -45,16 +46,17 @@ async function restoreIntoEnv(ctx: CommandContext, opts: RestoreOptions, id: str
         `restoring another environment's data needs --from-other-env`,
     );
   }
-  const target = await ws.target(manifest.service, opts.into);
+  const view = await new RunView(ws).of(manifest.service, opts.into);
+  const target = view.target;
   backupSource(target); // a service whose database coopctl dumps, or a clear error
   if (manifest.env !== opts.into) {
     ctx.printer.warn(`backup ${id} was taken on ${manifest.service}/${manifest.env}, restoring into ${opts.into}`);
   }
-  const plan = await planRestore(ws, target, manifest, opts.store);
-  const text = formatPlan(plan, target, undefined, (s, t) => ctx.printer.style(s, t));
-  if (!showPlan(ctx, plan, text, { from: plan.from, to: plan.to, backupId: id })) return ExitCode.ok;
+  const plan = await planRestore(view, manifest, opts.store);
+  const text = formatPlan(plan, undefined, (s, t) => ctx.printer.style(s, t));
+  if (!showPlan(ctx, plan, text)) return ExitCode.ok;
   if (!(await confirmChange(ctx, `Replace the database of ${target.service}/${target.env} with backup ${id}?`)))
     return ExitCode.ok;
   const logFile = operationLogFile(ctx.io.env, target.service, target.env, 'restore');
-  return executeChange(ctx, target, plan, logFile, { summaryFile });
+  return executeChange(ctx, view, plan, logFile, { summaryFile });
 }
