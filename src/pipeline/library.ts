@@ -222,20 +222,16 @@ function verifyStage(step: PlanStage): ChangeStage {
 /** The stages that run a plan's steps, in its order. */
 export function stagesOf(plan: ChangePlan, backups: SafetyBackups): ChangeStage[] {
   const offsite = plan.stages.find((s) => s.id === 'backup-offsite');
-  return plan.stages.flatMap((step): ChangeStage[] => {
-    switch (step.id) {
-      case 'preflight':
-        return [preflightStage(step)];
-      case 'backup':
-        return safetyBackupStages(backups, step, offsite);
-      case 'backup-offsite':
-        return [];
-      case 'restore-db':
-        return [restoreDatabaseStage(step)];
-      case 'apply':
-        return [deployStage(step)];
-      case 'verify':
-        return [verifyStage(step)];
-    }
+  const single = {
+    preflight: preflightStage,
+    'restore-db': restoreDatabaseStage,
+    apply: deployStage,
+    verify: verifyStage,
+  };
+  return plan.stages.flatMap((step) => {
+    if (step.id === 'backup') return safetyBackupStages(backups, step, offsite);
+    // made with the copy it sends
+    if (step.id === 'backup-offsite') return [];
+    return [single[step.id](step)];
   });
 }

@@ -17,13 +17,13 @@ import { safetyBackupsFor } from './databaseBackups.js';
 const HISTORY_DEPTH = 1000;
 
 /** A target's history records, newest first, with the host's clock as it read them (what ages are measured against). */
-export interface HostHistory {
+interface HostHistory {
   records: HistoryRecord[];
   hostNow: Date;
 }
 
 /** The version a change starts from; `finding` says so when it was not read from the running app. */
-export interface CurrentVersion {
+interface CurrentVersion {
   version: string;
   finding?: Finding;
 }

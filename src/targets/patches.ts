@@ -6,8 +6,6 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../kernel/errors.js';
-import type { Target } from './target.js';
-import type { Workspace } from './workspace.js';
 
 /**
  * Patch sets: patches from the operators' repo applied on top of an upstream
@@ -154,9 +152,4 @@ export function loadRecordedPatchSet(loaded: LoadedConfig, recorded: PatchSet): 
 export function checkAllPatches(loaded: LoadedConfig): void {
   for (const [service, svc] of Object.entries(loaded.config.services))
     for (const env of Object.keys(svc.environments)) loadPatchSet(loaded, service, env);
-}
-
-/** The patch set `t`'s config gives it (a promotion computes the target's with this); null: no patches. */
-export function patchSetOf(ws: Workspace, t: Target): PatchSet | null {
-  return loadPatchSet(ws.loaded, t.service, t.env)?.set ?? null;
 }

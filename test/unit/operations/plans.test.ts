@@ -142,7 +142,15 @@ describe('a plan is data: the four changes from fixed views, one --dry-run --jso
       restores: 'backup-1.0.0-1',
       record: { undoes: upgraded.id, restoreDb: true },
     });
-    expect(steps('rollback')).toEqual([' preflight', '*lock', ' backup', '*restore-db', '*apply', ' verify', '*record']);
+    expect(steps('rollback')).toEqual([
+      ' preflight',
+      '*lock',
+      ' backup',
+      '*restore-db',
+      '*apply',
+      ' verify',
+      '*record',
+    ]);
 
     expect(doc('restore')).toMatchObject({ from: '1.0.0', to: '1.0.0', restores: 'backup-1.0.0-2' });
     expect(doc('restore').record).toMatchObject({ restoredBackup: 'backup-1.0.0-2' });
