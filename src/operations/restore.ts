@@ -1,10 +1,11 @@
 import type { Manifest } from '../backup/manifest.js';
 import type { ChangePlan } from '../pipeline/change.js';
-import { deployStep, preflightStep, restoreDatabaseStep, safetyBackupSteps, verifyStep } from '../pipeline/library.js';
+import { restoreDatabaseStep } from '../pipeline/library.js';
 import type { TargetView } from '../pipeline/view.js';
 import { errorMessage } from '../kernel/errors.js';
 import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
+import { assemblePlan } from './assemble.js';
 import { patchesRunning } from './patches.js';
 
 /**
@@ -20,14 +21,10 @@ export async function planRestore(view: TargetView, manifest: Manifest, store?: 
   const id = manifest.id;
   // deployed again as it runs: with the patches of the change that deployed it
   const patches = await patchesRunning(view, current);
-  return {
+  return assemblePlan(view, {
     operation: 'restore',
-    service: t.service,
-    env: t.env,
-    host: t.host.name,
     from: current,
     to: current,
-    notes: [],
     findings: [
       ...(currentFrom ? [currentFrom] : []),
       ...backupVersionFinding(t, manifest, current),
@@ -39,18 +36,13 @@ export async function planRestore(view: TargetView, manifest: Manifest, store?: 
           `version ${manifest.version ?? '?'}); data written since is not in it; the current database is kept renamed`,
       },
     ],
-    stages: [
-      preflightStep({}),
-      ...safetyBackupSteps(view.backups, t, current),
-      restoreDatabaseStep(id, `Restore ${id} into a new database, stop the app, swap names`, store),
-      deployStep(t, current, `Deploy ${current} again (migrations bring an older backup up to date)`),
-      verifyStep(current),
-    ],
+    preflight: {},
+    restore: restoreDatabaseStep(id, `Restore ${id} into a new database, stop the app, swap names`, store),
+    deployTitle: `Deploy ${current} again (migrations bring an older backup up to date)`,
     patches,
     patchesBefore: patches,
-    recordFields: { restoredBackup: id, patchSet: patches?.set ?? null },
-    restoreOnFailure: t.serviceConfig.restoreOnFailure,
-  };
+    recordFields: { restoredBackup: id },
+  });
 }
 
 /**

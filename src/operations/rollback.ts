@@ -2,10 +2,10 @@ import type { Manifest } from '../backup/manifest.js';
 import { newestSucceededChange, type HistoryRecord } from '../history/records.js';
 import { InputError, RefusedError } from '../kernel/errors.js';
 import { type ChangePlan, schemaChanged } from '../pipeline/change.js';
-import { deployStep, preflightStep, restoreDatabaseStep, safetyBackupSteps, verifyStep } from '../pipeline/library.js';
+import { restoreDatabaseStep } from '../pipeline/library.js';
 import type { TargetView } from '../pipeline/view.js';
 import type { Finding, SchemaMark } from '../targets/profile.js';
-import { patchesFinding } from './patches.js';
+import { assemblePlan } from './assemble.js';
 
 const RECORD_ID = /^\d{8}T\d{6}Z-[a-z-]+-[0-9a-f]{6}$/;
 
@@ -91,39 +91,25 @@ export function planRollback(view: TargetView, c: RollbackChoice, restoreDb: boo
   }
   const restore =
     restoreDb && c.backup
-      ? [
-          restoreDatabaseStep(
-            c.backup.id,
-            `Restore the database of ${c.backup.id}, then swap (the current one is kept renamed)`,
-          ),
-        ]
-      : [];
-  const patches = view.patches();
-  return {
+      ? restoreDatabaseStep(
+          c.backup.id,
+          `Restore the database of ${c.backup.id}, then swap (the current one is kept renamed)`,
+        )
+      : undefined;
+  return assemblePlan(view, {
     operation: 'rollback',
-    service: t.service,
-    env: t.env,
-    host: t.host.name,
     from: c.current,
     to: c.to,
-    notes: [],
-    findings: [...findings, ...patchesFinding(patches, c.to)],
-    stages: [
-      preflightStep({ deployVersion: c.to }),
-      ...safetyBackupSteps(view.backups, t, c.current),
-      ...restore,
-      deployStep(t, c.to),
-      verifyStep(c.to),
-    ],
-    patches,
+    findings,
+    preflight: { deployVersion: c.to },
+    restore,
+    patches: view.patches(),
     // what runs now was deployed by the change this undoes, with the patches its record names
     patchesBefore: view.recordedPatches(c.undoes),
     recordFields: {
-      patchSet: patches?.set ?? null,
       undoes: c.undoes?.id ?? null,
       restoreDb,
       ...(!restoreDb && c.schemaFits ? { databaseKept: c.schemaFits } : {}),
     },
-    restoreOnFailure: t.serviceConfig.restoreOnFailure,
-  };
+  });
 }

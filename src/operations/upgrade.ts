@@ -1,8 +1,8 @@
 import type { ChangePlan } from '../pipeline/change.js';
-import { deployStep, preflightStep, safetyBackupSteps, verifyStep } from '../pipeline/library.js';
 import type { TargetView } from '../pipeline/view.js';
 import type { VersionChoice } from '../targets/profile.js';
-import { patchesFinding, patchesRunning } from './patches.js';
+import { assemblePlan } from './assemble.js';
+import { patchesRunning } from './patches.js';
 
 /** preflight ─ [lock] ─ safety backup ─ deploy `to` ─ verify ─ [record]. */
 export async function planUpgrade(
@@ -12,27 +12,16 @@ export async function planUpgrade(
   allowPrerelease: boolean,
   fromChaos = false,
 ): Promise<ChangePlan> {
-  const t = view.target;
   const review = await view.review(choice, to, { allowPrerelease, fromChaos });
-  const patches = view.patches();
-  return {
+  return assemblePlan(view, {
     operation: 'upgrade',
-    service: t.service,
-    env: t.env,
-    host: t.host.name,
     from: choice.current,
     to,
     notes: review.notes,
-    findings: [...review.findings, ...patchesFinding(patches, to)],
-    stages: [
-      preflightStep({ toVersion: to }),
-      ...safetyBackupSteps(view.backups, t, choice.current),
-      deployStep(t, to),
-      verifyStep(to),
-    ],
-    recordFields: { patchSet: patches?.set ?? null, ...review.recordFields },
-    patches,
+    findings: review.findings,
+    preflight: { toVersion: to },
+    patches: view.patches(),
     patchesBefore: await patchesRunning(view, choice.current),
-    restoreOnFailure: t.serviceConfig.restoreOnFailure,
-  };
+    recordFields: { ...review.recordFields },
+  });
 }
