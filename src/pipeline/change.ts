@@ -47,10 +47,11 @@ export interface PlanStage {
   mutates: boolean;
   /** Runs before the lock is taken (preflight): a failure there changes nothing and leaves no record. */
   beforeLock?: boolean;
-  /** What it deploys, verifies or backs up; preflight: the version the change deploys without being an upgrade. */
+  /** What it deploys, verifies or backs up. */
   version?: string;
-  /** preflight: the version asked for (the version rules check it). */
+  /** preflight: the version asked for (the version rules check it), or one deployed without being an upgrade. */
   toVersion?: string;
+  deployVersion?: string;
   /** restore-db: the backup put in place, and the store it is read from (unset: the configured one). */
   backup?: string;
   store?: string;

@@ -23,7 +23,7 @@ export function preflightStep(opts: { toVersion?: string; deployVersion?: string
     mutates: false,
     beforeLock: true,
     ...(toVersion !== undefined && { toVersion }),
-    ...(deployVersion !== undefined && { version: deployVersion }),
+    ...(deployVersion !== undefined && { deployVersion }),
   };
 }
 
@@ -41,7 +41,7 @@ function preflightStage(step: PlanStage): ChangeStage {
         runner: ws.runner,
         facts: run.view.facts,
         toVersion: step.toVersion,
-        deployVersion: step.version,
+        deployVersion: step.deployVersion,
         allowPrerelease: true,
       };
       run.checks = await runChecks(checks, ctxChecks, (r) => ctx.report(`${mark(r.status)} ${r.id}: ${r.message}`));
