@@ -3,7 +3,7 @@ import { ToolOutputError } from '../kernel/errors.js';
 import { psqlQuery } from '../remote/compose.js';
 import type { TargetFacts } from '../targets/check.js';
 import type { ServiceDatabase, Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { mariadbSize } from '../backup/mariadbHost.js';
 
 /**

@@ -3,7 +3,7 @@ import { Printer, type IO } from '../kernel/io.js';
 import { ExecaRunner, type ProcessRunner } from '../kernel/process.js';
 import { configSchema, REGISTRY } from '../operations/registry.js';
 import { checkAllPatches } from '../targets/patches.js';
-import { Workspace } from '../targets/workspace.js';
+import { Workspace } from '../workspace/workspace.js';
 import { defaultPrompter, type Prompter } from './prompter.js';
 
 export interface GlobalOptions {

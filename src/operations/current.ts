@@ -2,7 +2,7 @@ import { HostFacts } from '../checks/facts.js';
 import { errorMessage } from '../kernel/errors.js';
 import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /** The version a rollback or restore starts from; `finding` says so when it was not read from the running app. */
 interface CurrentVersion {

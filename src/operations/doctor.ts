@@ -7,7 +7,7 @@ import { errorMessage } from '../kernel/errors.js';
 import type { ProcessRunner } from '../kernel/process.js';
 import { type DoctorFinding, type DoctorProbe, finding } from '../targets/doctor.js';
 import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /** A finding with where it was made: an inventory host, or `local` (this machine). */
 interface PlacedFinding extends DoctorFinding {

@@ -2,7 +2,7 @@ import { HistoryStore } from '../history/records.js';
 import type { Finding } from '../targets/profile.js';
 import { type LoadedPatchSet, loadRecordedPatchSet, patchedTag, recordedPatchSet } from '../targets/patches.js';
 import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /** What the plan says of the patches a deploy of `to` carries. */
 export function patchesFinding(patches: LoadedPatchSet | null, to: string): Finding[] {

@@ -7,7 +7,7 @@ import { formatDuration } from '../kernel/validate.js';
 import type { ChangePlan } from '../pipeline/change.js';
 import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { patchSetOf, recordedPatchSet } from '../targets/patches.js';
 import { refuseRejected } from './rejections.js';
 import { planUpgrade, readVersionChoice } from './upgrade.js';

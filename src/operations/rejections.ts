@@ -4,7 +4,7 @@ import { foldRejections, type Rejection } from '../history/rejections.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage, OperationError, RefusedError } from '../kernel/errors.js';
 import type { Finding, VersionChoice } from '../targets/profile.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 const HISTORY_DEPTH = 1000;
 

@@ -11,7 +11,7 @@ import {
 import { errorMessage } from '../kernel/errors.js';
 import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { currentVersion } from './current.js';
 import { patchesRunning } from './patches.js';
 

@@ -15,7 +15,7 @@ import { openBackupStore } from '../targets/backups.js';
 import { loadPatchSet, loadRecordedPatchSet, recordedPatchSet } from '../targets/patches.js';
 import type { Finding, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { currentVersion } from './current.js';
 import { patchesFinding } from './patches.js';
 

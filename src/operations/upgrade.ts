@@ -5,7 +5,7 @@ import { deployStage, preflightStage, safetyBackupStage, verifyStage } from '../
 import { loadPatchSet, patchSetOf } from '../targets/patches.js';
 import type { VersionChoice } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { patchesFinding, patchesRunning } from './patches.js';
 
 /** What the host runs and what it could move to (read from the host and the version source, never from memory). */

@@ -16,7 +16,7 @@ import {
   type SecretShape,
 } from '../kernel/secrets.js';
 import type { Target } from './target.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /** The environment `{pass: ...}` secrets resolve in: the operator's, else the directories coopctl.yaml names. */
 export function secretsEnvironment(ws: Workspace): NodeJS.ProcessEnv {

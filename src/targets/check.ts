@@ -1,6 +1,6 @@
 import type { ProcessRunner } from '../kernel/process.js';
 import type { Target } from './target.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 type CheckStatus = 'pass' | 'warn' | 'fail';
 

@@ -2,7 +2,7 @@ import type { ProcessRunner } from '../kernel/process.js';
 import { printable } from '../kernel/validate.js';
 import type { TargetFacts } from './check.js';
 import type { Target } from './target.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /** ok: the assumption holds; warn: it holds, with a caveat; fail: it does not; unknown: it could not be told. */
 export type DoctorStatus = 'ok' | 'warn' | 'fail' | 'unknown';

@@ -3,7 +3,7 @@ import type { Check } from './check.js';
 import type { DoctorProbe } from './doctor.js';
 import type { SafetyBackups } from './safety.js';
 import type { Target } from './target.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /** Per variable, the files of one directory: the deploy tool sets the variable to that directory's path. */
 export type DeployFiles = Record<string, ReadonlyArray<{ name: string; content: string }>>;

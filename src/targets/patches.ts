@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../kernel/errors.js';
 import type { Target } from './target.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /**
  * Patch sets: patches from the operators' repo applied on top of an upstream

@@ -5,7 +5,7 @@ import type { DoctorProbe } from './doctor.js';
 import type { DeployInput } from './driver.js';
 import type { LoadedPatchSet } from './patches.js';
 import type { Target } from './target.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /** One release as `versions`, `status`, the picker and the plan show it. */
 export interface VersionEntry {

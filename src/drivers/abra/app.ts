@@ -1,5 +1,5 @@
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import type { AbraApp } from './appList.js';
 import { AbraClient } from './client.js';
 import type { AbraSettings } from './cli.js';

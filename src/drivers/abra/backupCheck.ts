@@ -3,7 +3,7 @@ import { mariadbDumpVersionCommand } from '../../backup/mariadb.js';
 import { dbCommand } from '../../remote/compose.js';
 import { fail, pass, type Check } from '../../targets/check.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { abraClient, abraConfig } from './app.js';
 import { backupDumpFiles } from './recipeLabels.js';
 import { type SwarmService, stackServices } from './swarm.js';

@@ -2,7 +2,7 @@ import { BackupError } from '../../backup/errors.js';
 import { formatBytes } from '../../kernel/validate.js';
 import type { SafetyBackups } from '../../targets/safety.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { abraClient, abraConfig, reportingAbraClient } from './app.js';
 import { holdingRecipe } from './deploy.js';
 import { readDumpBack } from './dumpReadback.js';

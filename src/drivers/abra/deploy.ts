@@ -1,7 +1,7 @@
 import { errorMessage, ToolOutputError } from '../../kernel/errors.js';
 import type { DeployRequest, DeployResult } from '../../targets/driver.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { abraApp, abraClient, abraConfig, reportingAbraClient } from './app.js';
 import type { AbraApp } from './appList.js';
 import { withRecipeCheckout } from './checkoutLock.js';

@@ -6,7 +6,7 @@ import { mapLimit } from '../../kernel/concurrency.js';
 import { errorMessage, InputError } from '../../kernel/errors.js';
 import { type DoctorFinding, type DoctorProbe, finding } from '../../targets/doctor.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { abraApp, abraClient, abraConfig } from './app.js';
 import { isBackupBot } from './backupCheck.js';
 import { stripAnsi } from './cli.js';

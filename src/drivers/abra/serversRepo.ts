@@ -2,7 +2,7 @@ import path from 'node:path';
 import { currentOperator } from '../../history/operator.js';
 import { errorMessage } from '../../kernel/errors.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { abraClient, abraConfig } from './app.js';
 
 /**

@@ -5,7 +5,7 @@ import { passStoreVariables } from '../../kernel/secrets.js';
 import { secretsEnvironment } from '../../targets/backups.js';
 import type { DeployRequest, DeployResult, Driver } from '../../targets/driver.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { ansibleVersionCheck, collectionsCheck, playbookSyntaxCheck } from './checks.js';
 import { ansibleServiceSchema } from './config.js';
 import { ansibleProbe } from './doctor.js';

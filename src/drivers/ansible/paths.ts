@@ -1,5 +1,5 @@
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import type { AnsibleServiceConfig } from './config.js';
 
 /** The service's playbook and the inventory of the target's environment, as absolute paths. */

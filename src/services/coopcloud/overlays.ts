@@ -6,7 +6,7 @@ import { errorMessage } from '../../kernel/errors.js';
 import { pass, warn, type Check } from '../../targets/check.js';
 import type { Finding } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 
 function firstLine(text: string | undefined): string | undefined {
   return text

@@ -9,7 +9,7 @@ import {
 import type { AbraApp } from '../../drivers/abra/appList.js';
 import type { Finding, ServiceProfile, VersionEntry } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { releaseNotePath } from '../../drivers/abra/recipeTags.js';
 import { keycloakUsers } from './keycloakUsers.js';
 import { composeOverlaysCheck, overlayFindings } from './overlays.js';

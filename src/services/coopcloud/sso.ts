@@ -5,7 +5,7 @@ import { errorMessage } from '../../kernel/errors.js';
 import { httpGet } from '../../kernel/http.js';
 import { fail, pass, type Check } from '../../targets/check.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 
 const OIDC_OVERLAY = 'compose.auth.openid.yml';
 /** What the recipe's OIDC overlay reads (the client secret itself is a docker secret, only its version is here). */

@@ -5,7 +5,7 @@ import { errorMessage } from '../../kernel/errors.js';
 import { httpGet } from '../../kernel/http.js';
 import type { Health } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 
 interface AppCheck {
   id: 'version' | 'converged' | 'url';

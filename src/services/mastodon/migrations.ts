@@ -2,7 +2,7 @@ import { OperationError, ToolOutputError } from '../../kernel/errors.js';
 import { psqlQuery } from '../../remote/compose.js';
 import type { SchemaFit } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { listFilesAtTag } from '../../versions/gitTags.js';
 import { upstreamOf } from './config.js';
 import { parseMastodonVersion, tagOf } from './version.js';

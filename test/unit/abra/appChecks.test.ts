@@ -12,7 +12,7 @@ import { configSchema, REGISTRY } from '../../../src/operations/registry.js';
 import { coopcloudAppProfile } from '../../../src/services/coopcloud/profile.js';
 import type { Check, CheckContext, CheckResult } from '../../../src/targets/check.js';
 import type { Target } from '../../../src/targets/target.js';
-import { Workspace } from '../../../src/targets/workspace.js';
+import { Workspace } from '../../../src/workspace/workspace.js';
 import { keycloakAnswer, SANDBOX_REALM } from '../../doubles/keycloak.js';
 import { enableOidc } from '../../world/coopcloud/oidc.js';
 import { createRecipeRepo, createRecipeRepos, fixtureRecipe } from '../../world/coopcloud/recipes.js';

@@ -10,7 +10,7 @@ import { doctorTargets, runDoctor } from '../../../src/operations/doctor.js';
 import type { RemoteHost } from '../../../src/remote/ssh.js';
 import { type DoctorProbe, finding } from '../../../src/targets/doctor.js';
 import type { Target } from '../../../src/targets/target.js';
-import { Workspace } from '../../../src/targets/workspace.js';
+import { Workspace } from '../../../src/workspace/workspace.js';
 import { LocalHost } from '../../helpers/localHost.js';
 import { fakeService } from '../pipeline/fakeService.js';
 

@@ -4,7 +4,7 @@ import type { CommandContext } from '../../context.js';
 import { table } from '../../format.js';
 import { openBackupStore } from '../../../targets/backups.js';
 import { listHostCopies } from '../../../backup/hostCopy.js';
-import type { Workspace } from '../../../targets/workspace.js';
+import type { Workspace } from '../../../workspace/workspace.js';
 
 function state(ctx: CommandContext, m: Manifest): string {
   const s = verificationState(m);
