@@ -1,13 +1,13 @@
 import { identitiesOpen, recipientsOf } from '../backup/crypto.js';
 import { describeSecretRef } from '../kernel/secrets.js';
-import { backupIdentities, openBackupStore } from '../targets/backups.js';
+import { backupIdentities, openBackupStore } from '../backup/configured.js';
 import { fail, pass, type Check } from '../targets/check.js';
 
 /**
  * Every secret a change may need, resolved before anything changes: the
  * store's keys for the safety backup, and the age identity that a restore
  * needs, proven against the recipients. The stages after preflight reuse
- * these values (src/targets/backups.ts), so no restore stops for a secret
+ * these values (src/backup/configured.ts), so no restore stops for a secret
  * and gpg is never asked for anything mid-run.
  */
 export const secretsCheck: Check = {

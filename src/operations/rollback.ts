@@ -11,7 +11,7 @@ import {
   safetyBackupStage,
   verifyStage,
 } from '../pipeline/library.js';
-import { openBackupStore } from '../targets/backups.js';
+import { openBackupStore } from '../backup/configured.js';
 import { loadPatchSet, loadRecordedPatchSet, recordedPatchSet } from '../targets/patches.js';
 import type { Finding, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';

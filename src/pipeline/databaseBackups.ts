@@ -18,7 +18,8 @@ import {
 } from '../backup/volumeRestore.js';
 import { formatBytes } from '../kernel/validate.js';
 import { coopctlVersion } from '../kernel/version.js';
-import { backupIdentities, backupSource, encryptionSettings, openBackupStore } from '../targets/backups.js';
+import { backupIdentities, encryptionSettings, openBackupStore } from '../backup/configured.js';
+import { backupSource } from '../targets/backupSource.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { SafetyBackups } from '../targets/safety.js';

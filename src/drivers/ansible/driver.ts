@@ -2,7 +2,7 @@ import { OperationError } from '../../kernel/errors.js';
 import { readFile } from 'node:fs/promises';
 import { compose } from '../../remote/compose.js';
 import { passStoreVariables } from '../../kernel/secrets.js';
-import { secretsEnvironment } from '../../targets/backups.js';
+import { secretsEnvironment } from '../../backup/configured.js';
 import type { DeployRequest, DeployResult, Driver } from '../../targets/driver.js';
 import type { Target } from '../../targets/target.js';
 import type { Workspace } from '../../workspace/workspace.js';

@@ -2,7 +2,8 @@ import { createBackup, manifestDocument, volumeParts } from '../../../backup/ind
 import { assertName, formatBytes } from '../../../kernel/validate.js';
 import { HostFacts } from '../../../checks/facts.js';
 import type { CommandContext } from '../../context.js';
-import { backupSource, encryptionSettings, openBackupStore } from '../../../targets/backups.js';
+import { encryptionSettings, openBackupStore } from '../../../backup/configured.js';
+import { backupSource } from '../../../targets/backupSource.js';
 import { coopctlVersion } from '../../../kernel/version.js';
 import { OperationError } from '../../../kernel/errors.js';
 import type { SafetyBackups } from '../../../targets/safety.js';
