@@ -1,6 +1,6 @@
 import { HistoryStore } from '../history/records.js';
 import type { Finding } from '../targets/profile.js';
-import { type LoadedPatchSet, loadRecordedPatchSet, patchedTag, recordedPatchSet } from '../targets/patches.js';
+import { type LoadedPatchSet, loadRecordedPatchSet, patchedTag, recordedPatchSet } from '../config/patches.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../workspace/workspace.js';
 

@@ -8,7 +8,7 @@ import type { ChangePlan } from '../pipeline/change.js';
 import type { Finding } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { patchSetOf, recordedPatchSet } from '../targets/patches.js';
+import { patchSetOf, recordedPatchSet } from '../config/patches.js';
 import { refuseRejected } from './rejections.js';
 import { planUpgrade, readVersionChoice } from './upgrade.js';
 

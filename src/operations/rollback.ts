@@ -12,7 +12,7 @@ import {
   verifyStage,
 } from '../pipeline/library.js';
 import { openBackupStore } from '../backup/configured.js';
-import { loadPatchSet, loadRecordedPatchSet, recordedPatchSet } from '../targets/patches.js';
+import { loadPatchSet, loadRecordedPatchSet, recordedPatchSet } from '../config/patches.js';
 import type { Finding, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../workspace/workspace.js';

@@ -2,7 +2,7 @@ import { HostFacts } from '../checks/facts.js';
 import type { ChangePlan } from '../pipeline/change.js';
 import { safetyBackupsFor } from '../pipeline/databaseBackups.js';
 import { deployStage, preflightStage, safetyBackupStage, verifyStage } from '../pipeline/library.js';
-import { loadPatchSet, patchSetOf } from '../targets/patches.js';
+import { loadPatchSet, patchSetOf } from '../config/patches.js';
 import type { VersionChoice } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../workspace/workspace.js';

@@ -6,7 +6,7 @@ import type { CheckResult } from '../targets/check.js';
 import type { Finding, ReleaseNote, SchemaMark } from '../targets/profile.js';
 import type { Target } from '../targets/target.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { LoadedPatchSet } from '../targets/patches.js';
+import type { LoadedPatchSet } from '../config/patches.js';
 import type { SafetyBackups } from '../targets/safety.js';
 import type { Stage, StageContext, StageRunner } from './stages.js';
 

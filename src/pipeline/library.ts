@@ -5,7 +5,7 @@ import { HostKeyError, InterruptedError, OperationError, RefusedError } from '..
 import type { SafetyBackups } from '../targets/safety.js';
 import { readSchema, type ChangeStage } from './change.js';
 import type { StageContext } from './stages.js';
-import type { LoadedPatchSet } from '../targets/patches.js';
+import type { LoadedPatchSet } from '../config/patches.js';
 import type { Target } from '../targets/target.js';
 
 /**

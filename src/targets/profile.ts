@@ -3,7 +3,7 @@ import type { RemoteHost } from '../remote/ssh.js';
 import type { Check, TargetFacts } from './check.js';
 import type { DoctorProbe } from './doctor.js';
 import type { DeployInput } from './driver.js';
-import type { LoadedPatchSet } from './patches.js';
+import type { LoadedPatchSet } from '../config/patches.js';
 import type { Target } from './target.js';
 import type { Workspace } from '../workspace/workspace.js';
 

@@ -1,5 +1,5 @@
 import { fail, pass, type Check } from '../../targets/check.js';
-import { loadPatchSet } from '../../targets/patches.js';
+import { loadPatchSet } from '../../config/patches.js';
 import { patchesApplyAtTag } from '../../versions/gitTags.js';
 import { upstreamOf } from './config.js';
 

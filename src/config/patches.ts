@@ -1,13 +1,10 @@
-import type { HistoryRecord } from '../history/records.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from './load.js';
 import { ConfigError } from '../kernel/errors.js';
-import type { Target } from './target.js';
-import type { Workspace } from '../workspace/workspace.js';
 
 /**
  * Patch sets: patches from the operators' repo applied on top of an upstream
@@ -51,7 +48,7 @@ function patchSetDigest(patches: ReadonlyArray<{ file: string; sha256: string }>
 }
 
 /** The patch set a history record carries (`details.patchSet`): none when the change deployed without patches. */
-export function recordedPatchSet(r: HistoryRecord | undefined): PatchSet | undefined {
+export function recordedPatchSet(r: { details: Record<string, unknown> } | undefined): PatchSet | undefined {
   const p = r?.details.patchSet as PatchSet | null | undefined;
   return p && typeof p.digest === 'string' && Array.isArray(p.patches) ? p : undefined;
 }
@@ -157,6 +154,6 @@ export function checkAllPatches(loaded: LoadedConfig): void {
 }
 
 /** The patch set `t`'s config gives it (a promotion computes the target's with this); null: no patches. */
-export function patchSetOf(ws: Workspace, t: Target): PatchSet | null {
-  return loadPatchSet(ws.loaded, t.service, t.env)?.set ?? null;
+export function patchSetOf(run: { loaded: LoadedConfig }, t: { service: string; env: string }): PatchSet | null {
+  return loadPatchSet(run.loaded, t.service, t.env)?.set ?? null;
 }
