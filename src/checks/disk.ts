@@ -18,14 +18,14 @@ export const diskCheck: Check = {
   id: 'disk',
   needs: ['ssh'],
   appliesTo: (t) => t.database !== undefined,
-  async run({ target, facts, workspace }) {
+  async run({ target, facts, context }) {
     const { dataDir, tmpDir } = target.paths;
     const [df, dbSize] = await Promise.all([
       target.remote.exec(['df', '-Pk', dataDir, tmpDir], { mutates: false }),
       facts.dbSizeBytes(),
     ]);
     const [data, tmp] = parseDf(df.stdout);
-    const { diskHeadroom, minFreeBytes } = workspace.config.checks;
+    const { diskHeadroom, minFreeBytes } = context.config.checks;
     const need = Math.max(minFreeBytes, Math.ceil(dbSize * diskHeadroom));
     const short = [
       { what: `data dir ${dataDir}`, free: data.availableBytes },

@@ -52,7 +52,7 @@ async function runProbe(
 ): Promise<DoctorFinding[]> {
   const [target] = targets;
   try {
-    return await probe.run({ workspace: ws, runner, target, targets, facts: new HostFacts(ws, target) });
+    return await probe.run({ context: ws, runner, target, targets, facts: new HostFacts(ws, target) });
   } catch (err) {
     return [
       finding(probe.id, subject, 'unknown', {
@@ -68,7 +68,7 @@ async function runProbe(
 async function reachable(ws: Workspace, runner: ProcessRunner, t: Target): Promise<DoctorFinding> {
   const r = await sshCheck.run({
     target: t,
-    workspace: ws,
+    context: ws,
     runner,
     facts: new HostFacts(ws, t),
     allowPrerelease: false,

@@ -31,7 +31,7 @@ export function preflightStage(opts: { toVersion?: string; deployVersion?: strin
       const facts = new HostFacts(ws, target);
       const ctxChecks = {
         target,
-        workspace: ws,
+        context: ws,
         runner: ws.runner,
         facts,
         toVersion: opts.toVersion,

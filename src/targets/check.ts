@@ -1,6 +1,6 @@
 import type { ProcessRunner } from '../kernel/process.js';
 import type { Target } from './target.js';
-import type { Workspace } from '../workspace/workspace.js';
+import type { RunContext } from './runContext.js';
 
 type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -20,7 +20,8 @@ export interface TargetFacts {
 
 export interface CheckContext {
   target: Target;
-  workspace: Workspace;
+  /** What the run gives it: the config, the process runner, values made once per run. */
+  context: RunContext;
   runner: ProcessRunner;
   facts: TargetFacts;
   /** Requested target version (--to), if any. */

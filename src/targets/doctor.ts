@@ -2,7 +2,7 @@ import type { ProcessRunner } from '../kernel/process.js';
 import { printable } from '../kernel/validate.js';
 import type { TargetFacts } from './check.js';
 import type { Target } from './target.js';
-import type { Workspace } from '../workspace/workspace.js';
+import type { RunContext } from './runContext.js';
 
 /** ok: the assumption holds; warn: it holds, with a caveat; fail: it does not; unknown: it could not be told. */
 export type DoctorStatus = 'ok' | 'warn' | 'fail' | 'unknown';
@@ -23,7 +23,8 @@ export interface DoctorFinding {
 type DoctorScope = 'local' | 'host' | 'target';
 
 export interface DoctorContext {
-  workspace: Workspace;
+  /** What the run gives it: the config, the process runner, values made once per run. */
+  context: RunContext;
   runner: ProcessRunner;
   /** The target the probe is about; for a host or local probe, the first of `targets`. */
   target: Target;

@@ -3,7 +3,7 @@ import type { Check } from './check.js';
 import type { DoctorProbe } from './doctor.js';
 import type { SafetyBackups } from './safety.js';
 import type { Target } from './target.js';
-import type { Workspace } from '../workspace/workspace.js';
+import type { RunContext } from './runContext.js';
 
 /** Per variable, the files of one directory: the deploy tool sets the variable to that directory's path. */
 export type DeployFiles = Record<string, ReadonlyArray<{ name: string; content: string }>>;
@@ -71,30 +71,30 @@ export interface Driver {
   readonly defaultProfile?: string;
   /** The title of the stage that deploys `version` ("Run the playbook with 4.4.8"). */
   describeDeploy(version: string): string;
-  deploy(ws: Workspace, t: Target, req: DeployRequest): Promise<DeployResult>;
+  deploy(context: RunContext, t: Target, req: DeployRequest): Promise<DeployResult>;
   /** What the preview is, as the plan labels it. */
   readonly previewTitle?: string;
   /** A read-only preview of a deploy for the plan (ansible-playbook --check --diff); best effort. */
-  preview?(ws: Workspace, t: Target, req: Omit<DeployRequest, 'report'>): Promise<string>;
+  preview?(context: RunContext, t: Target, req: Omit<DeployRequest, 'report'>): Promise<string>;
   /**
    * After a failed or interrupted deploy: waits until what it started on the host has ended (a migration the deploy
    * tool ran, or one the failed version runs on boot: abra rolls the stack back to `previous` first), so that
    * nothing changes the database under a restore. Throws when it does not end in time.
    */
-  settle?(ws: Workspace, t: Target, report: (line: string) => void, previous?: string): Promise<void>;
+  settle?(context: RunContext, t: Target, report: (line: string) => void, previous?: string): Promise<void>;
   /**
    * After a change that touched the service, whatever its ending: keeps what the deploy tool leaves beside it (abra's
    * version pin, committed in the operators' servers repository). Returns fields for the record; never throws.
    */
-  afterChange?(ws: Workspace, t: Target, change: ChangeSummary): Promise<Record<string, unknown>>;
+  afterChange?(context: RunContext, t: Target, change: ChangeSummary): Promise<Record<string, unknown>>;
   /** Stops the app's processes that hold database connections (before the database is swapped). */
-  stopServices(ws: Workspace, t: Target, services: readonly string[]): Promise<void>;
+  stopServices(context: RunContext, t: Target, services: readonly string[]): Promise<void>;
   /** Backups this way of deploying brings (abra's backupbot) for a target; undefined: coopctl's database dumps. */
-  safetyBackups?(ws: Workspace, t: Target): SafetyBackups | undefined;
+  safetyBackups?(context: RunContext, t: Target): SafetyBackups | undefined;
   /** The swarm service running the database `container` of an environment (abra: `<stack>_db`); unset: compose. */
   databaseService?(svc: ServiceConfig, env: string, container: string): string;
   /** The Docker volume of a compose volume `name` of an environment (abra: the swarm's `<stack>_<name>`). */
   volumeName?(svc: ServiceConfig, env: string, name: string): string;
   /** The version the deploy tool says is deployed (abra: the stack's label), for profiles that cannot ask the app. */
-  deployedVersion?(ws: Workspace, t: Target): Promise<string>;
+  deployedVersion?(context: RunContext, t: Target): Promise<string>;
 }

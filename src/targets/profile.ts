@@ -5,7 +5,7 @@ import type { DoctorProbe } from './doctor.js';
 import type { DeployInput } from './driver.js';
 import type { LoadedPatchSet } from '../config/patches.js';
 import type { Target } from './target.js';
-import type { Workspace } from '../workspace/workspace.js';
+import type { RunContext } from './runContext.js';
 
 /** One release as `versions`, `status`, the picker and the plan show it. */
 export interface VersionEntry {
@@ -88,7 +88,8 @@ interface ChangeReview {
 }
 
 interface VerifyOptions {
-  ws: Workspace;
+  /** The run's context: the config, the process runner, values made once per run. */
+  ws: RunContext;
   /** The patches deployed with the version: their declared effects are checked too. */
   patches?: LoadedPatchSet | null;
   signal?: AbortSignal;
@@ -159,17 +160,17 @@ export interface ServiceProfile {
   compareVersions(a: string, b: string): number;
   /** Variables a deploy of `version` needs (the name the playbook reads the version under), and files (patches). */
   deployInput(version: string, patches?: LoadedPatchSet | null): DeployInput;
-  runningVersion(ws: Workspace, t: Target): Promise<string>;
+  runningVersion(context: RunContext, t: Target): Promise<string>;
   /** What the host's deployment says runs (a compose file's image tag), for when the service does not answer. */
   deployedVersion?(t: Target): Promise<string>;
   /** null: the service has no health endpoint configured. */
   health(t: Target): Promise<Health | null>;
   verify(t: Target, version: string, opts: VerifyOptions): Promise<Verification>;
-  listVersions(ws: Workspace, t: Target, opts: ListVersionsOptions): Promise<VersionCatalog>;
+  listVersions(context: RunContext, t: Target, opts: ListVersionsOptions): Promise<VersionCatalog>;
   /** What runs and what is newer, for `status`; what could not be read is in `errors`, never thrown. */
-  versionStatus(ws: Workspace, t: Target): Promise<VersionStatus>;
+  versionStatus(context: RunContext, t: Target): Promise<VersionStatus>;
   versionChoice(
-    ws: Workspace,
+    context: RunContext,
     t: Target,
     opts: { includePrerelease: boolean; facts: TargetFacts },
   ): Promise<VersionChoice>;
@@ -178,12 +179,12 @@ export interface ServiceProfile {
     t: Target,
     choice: VersionChoice,
     to: string,
-    opts: { allowPrerelease: boolean; facts: TargetFacts; ws: Workspace; fromChaos?: boolean },
+    opts: { allowPrerelease: boolean; facts: TargetFacts; ws: RunContext; fromChaos?: boolean },
   ): Promise<ChangeReview>;
   schemaMark?(remote: RemoteHost, t: Target): Promise<SchemaMark>;
   /**
    * Whether `older` runs on the database now that migrations towards `newer` ran on it (a failed upgrade, a
    * rollback): the restore of a backup is needed only when it does not. Throws when it cannot be told.
    */
-  schemaFit?(ws: Workspace, t: Target, older: string, newer: string): Promise<SchemaFit>;
+  schemaFit?(context: RunContext, t: Target, older: string, newer: string): Promise<SchemaFit>;
 }

@@ -7,7 +7,7 @@ function withDatabase(ctx: DoctorContext): string[] {
 }
 
 function s3Stores(ctx: DoctorContext): string[] {
-  const { stores } = ctx.workspace.config.backup;
+  const { stores } = ctx.context.config.backup;
   return Object.entries(stores)
     .filter(([, s]) => s.type === 's3')
     .map(([name]) => name);

@@ -29,10 +29,12 @@ export const abraDriver: Driver = {
   settle: settleApp,
 
   /** abra rewrote the app's pin (TYPE=recipe:version): committed with the record id, pushed with abra.push. */
-  async afterChange(ws, t, c) {
+  async afterChange(context, t, c) {
     const change = `${t.service}/${t.env}: ${c.from} → ${c.to}`;
     const message = `coopctl ${c.operation} ${change}, ${c.status} (record ${c.record})`;
-    return { serversRepo: await commitPin(ws, t, message).catch((err: unknown) => ({ error: errorMessage(err) })) };
+    return {
+      serversRepo: await commitPin(context, t, message).catch((err: unknown) => ({ error: errorMessage(err) })),
+    };
   },
 
   /** Scaled to 0 in the swarm: the next abra deploy (which a restore always runs) brings them back. */
@@ -54,7 +56,7 @@ export const abraDriver: Driver = {
   },
 
   /** Apps with a `database:` are dumped by coopctl; the others keep abra's own backups. */
-  safetyBackups: (ws, t) => (t.database ? undefined : abraSafetyBackups(ws)),
+  safetyBackups: (context, t) => (t.database ? undefined : abraSafetyBackups(context)),
 
   deployedVersion: labelledVersion,
 };

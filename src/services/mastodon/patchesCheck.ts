@@ -11,12 +11,12 @@ import { upstreamOf } from './config.js';
 export const patchesCheck: Check = {
   id: 'patches',
   appliesTo: (t) => !!t.envConfig.patches?.length,
-  async run({ target, workspace, runner, toVersion, deployVersion }) {
-    const set = loadPatchSet(workspace.loaded, target.service, target.env);
+  async run({ target, context, runner, toVersion, deployVersion }) {
+    const set = loadPatchSet(context.loaded, target.service, target.env);
     if (!set) return pass('no patches');
     const version = deployVersion ?? toVersion;
     if (!version) return pass('no version to deploy given (--to): nothing to check');
-    const url = workspace.gitUrl(upstreamOf(target));
+    const url = context.gitUrl(upstreamOf(target));
     const texts = set.patches.map((p) => p.content);
     const r = await patchesApplyAtTag({ runner }, url, `v${version}`, texts);
     if (!r.ok) {

@@ -11,11 +11,11 @@ import { planUpgradeRules } from './rules.js';
 export const targetVersionCheck: Check = {
   id: 'target-version',
   needs: ['ssh'],
-  async run({ target, runner, facts, toVersion, allowPrerelease, workspace }) {
+  async run({ target, runner, facts, toVersion, allowPrerelease, context }) {
     if (!toVersion) return pass('no --to given: nothing to check');
     const [current, tags, pg, redis] = await Promise.all([
       facts.runningVersion(),
-      listMastodonTags({ runner }, workspace.gitUrl(upstreamOf(target))),
+      listMastodonTags({ runner }, context.gitUrl(upstreamOf(target))),
       facts.postgresVersion().catch(() => undefined),
       redisVersion(target).catch(() => undefined),
     ]);

@@ -80,7 +80,7 @@ function target(ws: Workspace, service: string): Target {
 function context(ws: Workspace, service: string, deployed: string, toVersion?: string): CheckContext {
   return {
     target: target(ws, service),
-    workspace: ws,
+    context: ws,
     runner: ws.runner,
     facts: {
       runningVersion: async () => deployed,

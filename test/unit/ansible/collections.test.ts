@@ -26,7 +26,7 @@ function check(inventory: string, installed: Record<string, string>) {
   const ctx = {
     runner: galaxy(installed),
     target: { serviceConfig: { playbook: 'playbooks/mastodon.yml' }, envConfig: { inventory } },
-    workspace: { loaded: { dir: REPO, resolvePath: (p: string) => path.resolve(REPO, p) } },
+    context: { loaded: { dir: REPO, resolvePath: (p: string) => path.resolve(REPO, p) } },
   } as unknown as CheckContext;
   return collectionsCheck.run(ctx);
 }
