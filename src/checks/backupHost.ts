@@ -1,7 +1,8 @@
 import { ShellLine } from '../remote/quote.js';
 import { formatBytes } from '../kernel/validate.js';
-import { fail, pass, type Check } from '../targets/check.js';
+import { fail, pass } from '../targets/check.js';
 import { parseDf } from './disk.js';
+import type { Check } from '../targets/target.js';
 
 /**
  * Backups run on the host: zstd (the on-host copy) and age (each part is encrypted there) always, rclone for an

@@ -1,6 +1,7 @@
 import { formatBytes } from '../kernel/validate.js';
 import { ToolOutputError } from '../kernel/errors.js';
-import { fail, pass, warn, type Check } from '../targets/check.js';
+import { fail, pass, warn } from '../targets/check.js';
+import type { Check } from '../targets/target.js';
 
 /** `df -Pk` lines → available bytes per mount point argument, in order. */
 export function parseDf(stdout: string): Array<{ mount: string; availableBytes: number }> {

@@ -1,7 +1,8 @@
 import { identitiesOpen, recipientsOf } from '../backup/crypto.js';
 import { describeSecretRef } from '../kernel/secrets.js';
 import { backupIdentities, openBackupStore } from '../backup/configured.js';
-import { fail, pass, type Check } from '../targets/check.js';
+import { fail, pass } from '../targets/check.js';
+import type { Check } from '../targets/target.js';
 
 /**
  * Every secret a change may need, resolved before anything changes: the

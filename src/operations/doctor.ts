@@ -5,8 +5,8 @@ import { sshCheck } from '../checks/ssh.js';
 import { mapLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
 import type { ProcessRunner } from '../kernel/process.js';
-import { type DoctorFinding, type DoctorProbe, finding } from '../targets/doctor.js';
-import type { Target } from '../targets/target.js';
+import { type DoctorFinding, finding } from '../targets/doctor.js';
+import type { DoctorProbe, Target } from '../targets/target.js';
 import type { Workspace } from '../workspace/workspace.js';
 
 /** A finding with where it was made: an inventory host, or `local` (this machine). */

@@ -20,9 +20,8 @@ import { formatBytes } from '../kernel/validate.js';
 import { coopctlVersion } from '../kernel/version.js';
 import { backupIdentities, encryptionSettings, openBackupStore } from '../backup/configured.js';
 import { backupSource } from '../targets/backupSource.js';
-import type { Target } from '../targets/target.js';
+import type { SafetyBackups, Target } from '../targets/target.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { SafetyBackups } from '../targets/safety.js';
 import type { DbTarget } from '../backup/commands.js';
 import type { RemoteHost } from '../remote/ssh.js';
 

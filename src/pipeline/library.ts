@@ -2,11 +2,10 @@ import { runChecks } from '../checks/engine.js';
 import { HostFacts } from '../checks/facts.js';
 import { checksFor } from '../checks/index.js';
 import { HostKeyError, InterruptedError, OperationError, RefusedError } from '../kernel/errors.js';
-import type { SafetyBackups } from '../targets/safety.js';
 import { readSchema, type ChangeStage } from './change.js';
 import type { StageContext } from './stages.js';
 import type { LoadedPatchSet } from '../config/patches.js';
-import type { Target } from '../targets/target.js';
+import type { SafetyBackups, Target } from '../targets/target.js';
 
 /**
  * The stages changes are made of. An operation (upgrade, rollback, restore,

@@ -17,8 +17,7 @@ import { appBackupCheck } from '../../src/drivers/abra/backupCheck.js';
 import type { RemoteHost } from '../../src/remote/ssh.js';
 import { keycloakUsers } from '../../src/services/coopcloud/keycloakUsers.js';
 import { appSchemaMark } from '../../src/services/coopcloud/schema.js';
-import type { CheckContext } from '../../src/targets/check.js';
-import type { Target } from '../../src/targets/target.js';
+import type { CheckContext, Target } from '../../src/targets/target.js';
 import {
   createMariaDbSql,
   dropMariaDbSql,

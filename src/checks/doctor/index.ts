@@ -1,6 +1,6 @@
-import type { DoctorContext, DoctorProbe } from '../../targets/doctor.js';
 import { databaseProbe } from './database.js';
 import { type HostTool, toolProbe } from './tools.js';
+import type { DoctorContext, DoctorProbe } from '../../targets/target.js';
 
 function withDatabase(ctx: DoctorContext): string[] {
   return ctx.targets.filter((t) => t.database).map((t) => `${t.service}/${t.env}`);

@@ -1,8 +1,8 @@
 import { errorMessage } from '../../kernel/errors.js';
 import { mariadbDumpVersionCommand } from '../../backup/mariadb.js';
 import { dbCommand } from '../../remote/compose.js';
-import { fail, pass, type Check } from '../../targets/check.js';
-import type { Target } from '../../targets/target.js';
+import { fail, pass } from '../../targets/check.js';
+import type { Check, Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
 import { abraClient, abraConfig } from './app.js';
 import { backupDumpFiles } from './recipeLabels.js';

@@ -1,7 +1,6 @@
 import { BackupError } from '../../backup/errors.js';
 import { formatBytes } from '../../kernel/validate.js';
-import type { SafetyBackups } from '../../targets/safety.js';
-import type { Target } from '../../targets/target.js';
+import type { SafetyBackups, Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
 import { abraClient, abraConfig, reportingAbraClient } from './app.js';
 import { holdingRecipe } from './deploy.js';

@@ -1,6 +1,7 @@
-import { fail, pass, warn, type Check } from '../../targets/check.js';
+import { fail, pass, warn } from '../../targets/check.js';
 import { abraApp, abraClient, abraConfig } from './app.js';
 import { serversDir, serversRepoState } from './serversRepo.js';
+import type { Check } from '../../targets/target.js';
 
 export const abraCheck: Check = {
   id: 'abra',

@@ -1,5 +1,4 @@
 import { errorMessage } from '../../kernel/errors.js';
-import type { Driver } from '../../targets/driver.js';
 import type { AbraServiceConfig } from './config.js';
 import { abraConfig } from './app.js';
 import { abraSafetyBackups } from './backups.js';
@@ -11,6 +10,7 @@ import { deployApp, labelledVersion, settleApp } from './deploy.js';
 import { ABRA_DOCTOR } from './doctor.js';
 import { envFileCheck } from './envFileCheck.js';
 import { scaleCommand, stackName } from './swarm.js';
+import type { Driver } from '../../targets/target.js';
 
 /** Co-op Cloud: abra with a recipe, on a Docker Swarm server. */
 export const abraDriver: Driver = {

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { fail, pass, warn, type Check } from '../../targets/check.js';
+import { fail, pass, warn } from '../../targets/check.js';
 import { abraClient, abraConfig } from './app.js';
 import { readAppEnv, sampleKeys } from './envFile.js';
+import type { Check } from '../../targets/target.js';
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;

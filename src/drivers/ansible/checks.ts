@@ -1,9 +1,10 @@
 import path from 'node:path';
 import semver from 'semver';
-import { fail, pass, type Check } from '../../targets/check.js';
+import { fail, pass } from '../../targets/check.js';
 import { type InventoryLookup, inventoryLookups } from './lookups.js';
 import { playbookOf } from './paths.js';
 import { ansibleVersion, installedCollections, missingCollections, requiredCollections, syntaxCheck } from './tool.js';
+import type { Check } from '../../targets/target.js';
 
 const INSTALL = 'install ansible-core (Debian/Ubuntu: apt-get install --no-install-recommends ansible-core)';
 

@@ -4,9 +4,10 @@ import semver from 'semver';
 import { firstLine, installed } from '../../checks/doctor/tools.js';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
 import { printable } from '../../kernel/validate.js';
-import { type DoctorFinding, type DoctorProbe, finding } from '../../targets/doctor.js';
+import { type DoctorFinding, finding } from '../../targets/doctor.js';
 import { playbookOf } from './paths.js';
 import { parseAnsibleVersion } from './tool.js';
+import type { DoctorProbe } from '../../targets/target.js';
 
 /** `config file = /etc/ansible/ansible.cfg` (or `= None`) of `ansible --version`. */
 export function parseAnsibleConfigFile(stdout: string): string | null | undefined {

@@ -3,9 +3,9 @@ import { composeFiles, readAppEnv } from '../../drivers/abra/envFile.js';
 import { releaseNotePath } from '../../drivers/abra/recipeTags.js';
 import { compareRecipeVersions, isOrdered, parseRecipeVersion } from '../../drivers/abra/recipeVersion.js';
 import { errorMessage } from '../../kernel/errors.js';
-import { pass, warn, type Check } from '../../targets/check.js';
+import { pass, warn } from '../../targets/check.js';
 import type { Finding } from '../../targets/profile.js';
-import type { Target } from '../../targets/target.js';
+import type { Check, Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
 
 function firstLine(text: string | undefined): string | undefined {

@@ -7,8 +7,8 @@ import {
   type OrderedRecipeVersion,
 } from '../../drivers/abra/recipeVersion.js';
 import type { AbraApp } from '../../drivers/abra/appList.js';
-import type { Finding, ServiceProfile, VersionEntry } from '../../targets/profile.js';
-import type { Target } from '../../targets/target.js';
+import type { Finding, VersionEntry } from '../../targets/profile.js';
+import type { ServiceProfile, Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
 import { releaseNotePath } from '../../drivers/abra/recipeTags.js';
 import { keycloakUsers } from './keycloakUsers.js';

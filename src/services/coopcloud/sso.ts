@@ -3,8 +3,8 @@ import type { AbraServiceConfig } from '../../drivers/abra/config.js';
 import { composeFiles, readAppEnv, type EnvFile } from '../../drivers/abra/envFile.js';
 import { errorMessage } from '../../kernel/errors.js';
 import { httpGet } from '../../kernel/http.js';
-import { fail, pass, type Check } from '../../targets/check.js';
-import type { Target } from '../../targets/target.js';
+import { fail, pass } from '../../targets/check.js';
+import type { Check, Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
 
 const OIDC_OVERLAY = 'compose.auth.openid.yml';

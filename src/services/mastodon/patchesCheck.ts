@@ -1,7 +1,8 @@
-import { fail, pass, type Check } from '../../targets/check.js';
+import { fail, pass } from '../../targets/check.js';
 import { loadPatchSet } from '../../config/patches.js';
 import { patchesApplyAtTag } from '../../versions/gitTags.js';
 import { upstreamOf } from './config.js';
+import type { Check } from '../../targets/target.js';
 
 /**
  * The environment's patches apply cleanly to the tree of the target version's tag (from the version source's

@@ -1,4 +1,4 @@
-import type { ServiceProfile, VersionCatalog } from '../../targets/profile.js';
+import type { VersionCatalog } from '../../targets/profile.js';
 import { listMastodonVersions, type MastodonCatalog } from './catalog.js';
 import { upstreamOf } from './config.js';
 import {
@@ -17,6 +17,7 @@ import { verificationRequestsCheck } from './requestsCheck.js';
 import { targetVersionCheck } from './targetVersionCheck.js';
 import { describeVerification, verifyMastodon } from './verify.js';
 import { compareMastodonVersions, parseMastodonVersion, tryParseMastodonVersion } from './version.js';
+import type { ServiceProfile } from '../../targets/target.js';
 
 function toCatalog(c: MastodonCatalog): VersionCatalog {
   return {

@@ -1,8 +1,9 @@
-import { fail, pass, warn, type Check } from '../../targets/check.js';
+import { fail, pass, warn } from '../../targets/check.js';
 import { listMastodonTags } from './catalog.js';
 import { upstreamOf } from './config.js';
 import { redisVersion } from './host.js';
 import { planUpgradeRules } from './rules.js';
+import type { Check } from '../../targets/target.js';
 
 /**
  * The version rules (exists, newer, one minor series at a time, PostgreSQL/Redis floors) against what the host

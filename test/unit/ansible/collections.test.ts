@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { collectionsCheck } from '../../../src/drivers/ansible/checks.js';
 import { inventoryLookups } from '../../../src/drivers/ansible/lookups.js';
 import type { ProcessRunner } from '../../../src/kernel/process.js';
-import type { CheckContext } from '../../../src/targets/check.js';
+import type { CheckContext } from '../../../src/targets/target.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const FIXTURES = path.join(REPO, 'test/fixtures/inventories');

@@ -6,8 +6,7 @@ import { encryptionSettings, openBackupStore } from '../../../backup/configured.
 import { backupSource } from '../../../targets/backupSource.js';
 import { coopctlVersion } from '../../../kernel/version.js';
 import { OperationError } from '../../../kernel/errors.js';
-import type { SafetyBackups } from '../../../targets/safety.js';
-import type { Target } from '../../../targets/target.js';
+import type { SafetyBackups, Target } from '../../../targets/target.js';
 import { interruptible, progressPrinter } from './common.js';
 
 export async function run(
