@@ -14,6 +14,7 @@ import {
   type DbTarget,
 } from './commands.js';
 import { BackupError } from './errors.js';
+import { lastLines, parseReport, type Report } from './hostOutput.js';
 import { mariadbSqlCommand } from './mariadb.js';
 import { createMariaDb, discardMariaDb, dropMariaDb, mariadbRowCounts, swapMariaDb } from './mariadbHost.js';
 
@@ -22,22 +23,6 @@ interface DatabaseFacts {
   size: number;
   serverVersion: string;
   rowCounts: Record<string, number>;
-}
-
-interface Report {
-  values: Map<string, string>;
-  complete: boolean;
-}
-
-/** "key<TAB>value" lines (psql's, or the mariadb client's) up to the "end" line. */
-export function parseReport(text: string): Report {
-  const values = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line === 'end\t' || line === 'end') return { values, complete: true };
-    const tab = line.indexOf('\t');
-    if (tab > 0) values.set(line.slice(0, tab), line.slice(tab + 1));
-  }
-  return { values, complete: false };
 }
 
 function rowCountsOf(values: Map<string, string>): Record<string, number> {
@@ -238,13 +223,4 @@ export function swapDatabases(
   return step(`renaming ${names.live} → ${names.previous}, ${names.restored} → ${names.live}`, host, () =>
     host.exec(psqlCommand(db, 'postgres', names), { mutates: true, stdin: SWAP_SQL, reject: false }),
   );
-}
-
-export function lastLines(text: string, n = 3): string {
-  return text
-    .trim()
-    .split('\n')
-    .filter((l) => l.trim())
-    .slice(-n)
-    .join(' / ');
 }

@@ -2,7 +2,7 @@ import { ToolOutputError } from '../kernel/errors.js';
 import type { ShellLine } from '../remote/quote.js';
 import { hostProgram, hostScript } from './hostProgram.js';
 import { s3Command, s3Object, type HostS3 } from './hostS3.js';
-import { assertKey } from './store/types.js';
+import { assertKey } from './store/keys.js';
 
 /**
  * The read side of the server-side data path (host/read.sh): a host streams an object from the S3 store (rclone

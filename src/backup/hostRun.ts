@@ -2,7 +2,7 @@ import { ToolOutputError } from '../kernel/errors.js';
 import { ProgressWatch } from '../remote/progress.js';
 import { toShell, type RemoteCommand, type ShellLine } from '../remote/quote.js';
 import type { RemoteHost } from '../remote/ssh.js';
-import { lastLines } from './database.js';
+import { lastLines } from './hostOutput.js';
 import { BackupError } from './errors.js';
 import { hostProgram, hostScript } from './hostProgram.js';
 

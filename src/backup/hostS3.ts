@@ -2,7 +2,7 @@ import { InputError } from '../kernel/errors.js';
 import type { ShellLine } from '../remote/quote.js';
 import { hostProgram, hostScript } from './hostProgram.js';
 import { sendArgs } from './send.js';
-import { assertKey, assertPrefix } from './store/types.js';
+import { assertKey, assertPrefix } from './store/keys.js';
 
 /**
  * The object store as a host reaches it, with Debian's rclone: configured only through environment variables

@@ -1,7 +1,8 @@
 import type { HistoryRecord } from '../history/records.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { LEFTOVER_DATABASES_SQL, psqlCommand, type DbTarget } from './commands.js';
-import { dropDatabase, lastLines } from './database.js';
+import { dropDatabase } from './database.js';
+import { lastLines } from './hostOutput.js';
 import { BackupError } from './errors.js';
 import { mariadbLeftoversSql, mariadbSqlCommand } from './mariadb.js';
 import { hostProgram, hostScript } from './hostProgram.js';

@@ -1,6 +1,6 @@
 import type { RemoteHost } from '../remote/ssh.js';
 import type { DbTarget } from './commands.js';
-import { lastLines, parseReport } from './database.js';
+import { lastLines, parseReport } from './hostOutput.js';
 import { BackupError } from './errors.js';
 import {
   createMariaDbSql,

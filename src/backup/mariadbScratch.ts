@@ -3,7 +3,7 @@ import { InputError } from '../kernel/errors.js';
 import { formatBytes } from '../kernel/validate.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import type { DbTarget } from './commands.js';
-import { lastLines } from './database.js';
+import { lastLines } from './hostOutput.js';
 import { BackupError } from './errors.js';
 
 /**

@@ -5,15 +5,24 @@ import type { ProgressWatch } from '../remote/progress.js';
 import type { RemoteHost } from '../remote/ssh.js';
 import { objectKey } from './catalog.js';
 import { decryptionError } from './crypto.js';
-import { lastLines } from './database.js';
 import { BackupError } from './errors.js';
+import { lastLines } from './hostOutput.js';
 import type { HostS3 } from './hostS3.js';
 import { hostReadCommand, parseHostRead, progressBytes, type ReadMode } from './hostRead.js';
 import type { BackupFile, Manifest } from './manifest.js';
 import { throttled, type BackupPhase, type ProgressListener } from './progress.js';
-import type { ReadBackResult } from './readback.js';
 import type { BackupStore } from './store/types.js';
 import { Meter } from './streams.js';
+
+/** What reading a stored file back found: its size and hashes (and the plaintext's, decrypted). */
+export interface ReadBackResult {
+  file: BackupFile;
+  bytes: number;
+  sha256: string;
+  plainSha256?: string;
+  /** The host command's stdout (pg_restore --list prints the table of contents). */
+  stdout?: string;
+}
 
 /**
  * readBack on a host, the one read path: the host reads the object (from the S3 store itself, or as coopctl relays

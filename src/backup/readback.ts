@@ -9,7 +9,7 @@ import { databaseFile, type BackupFile, type Manifest } from './manifest.js';
 import { throttled, type BackupPhase, type ProgressListener } from './progress.js';
 import type { BackupStore } from './store/types.js';
 import { Meter } from './streams.js';
-import { readOnHost } from './readOnHost.js';
+import { readOnHost, type ReadBackResult } from './readOnHost.js';
 
 /**
  * Reads a backup's database object back from the store, checking what can
@@ -51,15 +51,6 @@ interface ReadBackOptions {
   onProgress?: ProgressListener;
   /** Ctrl-C: stops reading; the host command then ends with its input. */
   signal?: AbortSignal;
-}
-
-export interface ReadBackResult {
-  file: BackupFile;
-  bytes: number;
-  sha256: string;
-  plainSha256?: string;
-  /** The host command's stdout (pg_restore --list prints the table of contents). */
-  stdout?: string;
 }
 
 export async function readBack(o: ReadBackOptions): Promise<ReadBackResult> {

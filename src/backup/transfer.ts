@@ -4,7 +4,7 @@ import { InterruptedError, ToolOutputError } from '../kernel/errors.js';
 import { ProgressWatch } from '../remote/progress.js';
 import type { RemoteCommand } from '../remote/quote.js';
 import type { RemoteHost } from '../remote/ssh.js';
-import { lastLines } from './database.js';
+import { lastLines } from './hostOutput.js';
 import { BackupError } from './errors.js';
 import { parseSent, type Sent } from './send.js';
 import type { BackupStore } from './store/types.js';

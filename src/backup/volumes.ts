@@ -1,7 +1,7 @@
 import path from 'node:path/posix';
 import { InputError, ToolOutputError } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
-import { lastLines } from './database.js';
+import { lastLines } from './hostOutput.js';
 import { BackupError } from './errors.js';
 import { hostProgram, hostScript } from './hostProgram.js';
 

@@ -1,7 +1,8 @@
 import { ShellLine } from '../remote/quote.js';
 import { formatBytes } from '../kernel/validate.js';
-import { fail, pass, type Check } from '../targets/check.js';
+import { fail, pass } from '../targets/check.js';
 import { parseDf } from './disk.js';
+import type { Check } from '../targets/target.js';
 
 /**
  * Backups run on the host: zstd (the on-host copy) and age (each part is encrypted there) always, rclone for an
@@ -20,9 +21,9 @@ export const backupHostCheck: Check = {
   id: 'backup-host',
   needs: ['ssh'],
   appliesTo: (t) => t.database !== undefined,
-  async run({ target, facts, workspace }) {
+  async run({ target, facts, context }) {
     const { backupDir, dataDir } = target.paths;
-    const cfg = workspace.config.backup;
+    const cfg = context.config.backup;
     const tools = ['zstd', 'age', ...(cfg.stores[cfg.store]?.type === 's3' ? ['rclone'] : [])];
     const [r, dbSize] = await Promise.all([
       target.remote.exec(ShellLine.argv(['bash', '-c', PROBE, 'coopctl', backupDir, dataDir, ...tools]), {
@@ -48,7 +49,7 @@ export const backupHostCheck: Check = {
       );
     }
     const [data, backups] = parseDf(r.stdout.slice(r.stdout.indexOf('Filesystem')));
-    const { diskHeadroom, minFreeBytes } = workspace.config.checks;
+    const { diskHeadroom, minFreeBytes } = context.config.checks;
     const shared = data.mount === backups.mount;
     const need = dbSize + (shared ? Math.max(minFreeBytes, Math.ceil(dbSize * diskHeadroom)) : 0);
     const free = `${formatBytes(backups.availableBytes)} free`;

@@ -1,6 +1,7 @@
 import { formatBytes } from '../kernel/validate.js';
 import { ToolOutputError } from '../kernel/errors.js';
-import { fail, pass, warn, type Check } from '../targets/check.js';
+import { fail, pass, warn } from '../targets/check.js';
+import type { Check } from '../targets/target.js';
 
 /** `df -Pk` lines → available bytes per mount point argument, in order. */
 export function parseDf(stdout: string): Array<{ mount: string; availableBytes: number }> {
@@ -18,14 +19,14 @@ export const diskCheck: Check = {
   id: 'disk',
   needs: ['ssh'],
   appliesTo: (t) => t.database !== undefined,
-  async run({ target, facts, workspace }) {
+  async run({ target, facts, context }) {
     const { dataDir, tmpDir } = target.paths;
     const [df, dbSize] = await Promise.all([
       target.remote.exec(['df', '-Pk', dataDir, tmpDir], { mutates: false }),
       facts.dbSizeBytes(),
     ]);
     const [data, tmp] = parseDf(df.stdout);
-    const { diskHeadroom, minFreeBytes } = workspace.config.checks;
+    const { diskHeadroom, minFreeBytes } = context.config.checks;
     const need = Math.max(minFreeBytes, Math.ceil(dbSize * diskHeadroom));
     const short = [
       { what: `data dir ${dataDir}`, free: data.availableBytes },

@@ -1,5 +1,6 @@
 import { CoopctlError, errorMessage } from '../kernel/errors.js';
-import type { Check, CheckContext, CheckResult } from '../targets/check.js';
+import type { CheckResult } from '../targets/check.js';
+import type { Check, CheckContext } from '../targets/target.js';
 
 /**
  * Runs independent checks in parallel; a check that needs another waits for

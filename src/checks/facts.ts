@@ -3,7 +3,7 @@ import { ToolOutputError } from '../kernel/errors.js';
 import { psqlQuery } from '../remote/compose.js';
 import type { TargetFacts } from '../targets/check.js';
 import type { ServiceDatabase, Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { RunContext } from '../targets/runContext.js';
 import { mariadbSize } from '../backup/mariadbHost.js';
 
 /**
@@ -14,7 +14,7 @@ export class HostFacts implements TargetFacts {
   private readonly memo = new Memo();
 
   constructor(
-    readonly ws: Workspace,
+    readonly ws: RunContext,
     readonly target: Target,
   ) {}
 

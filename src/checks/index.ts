@@ -1,5 +1,4 @@
-import type { Check } from '../targets/check.js';
-import type { Target } from '../targets/target.js';
+import type { Check, Target } from '../targets/target.js';
 import { backupHostCheck } from './backupHost.js';
 import { diskCheck } from './disk.js';
 import { lockCheck } from './lock.js';

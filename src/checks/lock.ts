@@ -1,5 +1,6 @@
 import { describeHolder, HostLock } from '../history/lock.js';
-import { fail, pass, type Check } from '../targets/check.js';
+import { fail, pass } from '../targets/check.js';
+import type { Check } from '../targets/target.js';
 
 export const lockCheck: Check = {
   id: 'lock',

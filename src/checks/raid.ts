@@ -1,4 +1,5 @@
-import { fail, pass, type Check } from '../targets/check.js';
+import { fail, pass } from '../targets/check.js';
+import type { Check } from '../targets/target.js';
 
 /** Degraded md arrays from /proc/mdstat: a status like [U_] has a missing member. */
 export function degradedArrays(mdstat: string): string[] {

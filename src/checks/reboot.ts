@@ -1,4 +1,5 @@
-import { pass, warn, type Check } from '../targets/check.js';
+import { pass, warn } from '../targets/check.js';
+import type { Check } from '../targets/target.js';
 
 export const rebootCheck: Check = {
   id: 'reboot',

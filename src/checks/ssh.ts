@@ -1,7 +1,8 @@
 import { HostKeyError } from '../kernel/errors.js';
 import { SudoRefusedError } from '../remote/become.js';
 import { hostToken } from '../remote/knownHosts.js';
-import { fail, pass, type Check } from '../targets/check.js';
+import { fail, pass } from '../targets/check.js';
+import type { Check } from '../targets/target.js';
 
 /**
  * The host answers, with the rights every later command needs: on a host with ansible_become, `true` goes

@@ -2,8 +2,8 @@ import { findConfig, loadConfig, type LoadedConfig } from '../config/load.js';
 import { Printer, type IO } from '../kernel/io.js';
 import { ExecaRunner, type ProcessRunner } from '../kernel/process.js';
 import { configSchema, REGISTRY } from '../operations/registry.js';
-import { checkAllPatches } from '../targets/patches.js';
-import { Workspace } from '../targets/workspace.js';
+import { checkAllPatches } from '../config/patches.js';
+import { Workspace } from '../workspace/workspace.js';
 import { defaultPrompter, type Prompter } from './prompter.js';
 
 export interface GlobalOptions {

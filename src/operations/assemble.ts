@@ -1,7 +1,7 @@
 import type { ChangePlan, PlanStage } from '../pipeline/change.js';
 import { deployStep, preflightStep, safetyBackupSteps, verifyStep } from '../pipeline/library.js';
 import type { TargetView } from '../pipeline/view.js';
-import type { LoadedPatchSet } from '../targets/patches.js';
+import type { LoadedPatchSet } from '../config/patches.js';
 import type { Finding, ReleaseNote } from '../targets/profile.js';
 import { patchesFinding } from './patches.js';
 

@@ -5,9 +5,9 @@ import { sshCheck } from '../checks/ssh.js';
 import { mapLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
 import type { ProcessRunner } from '../kernel/process.js';
-import { type DoctorFinding, type DoctorProbe, finding } from '../targets/doctor.js';
-import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import { type DoctorFinding, finding } from '../targets/doctor.js';
+import type { DoctorProbe, Target } from '../targets/target.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /** A finding with where it was made: an inventory host, or `local` (this machine). */
 interface PlacedFinding extends DoctorFinding {
@@ -52,7 +52,7 @@ async function runProbe(
 ): Promise<DoctorFinding[]> {
   const [target] = targets;
   try {
-    return await probe.run({ workspace: ws, runner, target, targets, facts: new HostView(ws, target).facts });
+    return await probe.run({ context: ws, runner, target, targets, facts: new HostView(ws, target).facts });
   } catch (err) {
     return [
       finding(probe.id, subject, 'unknown', {
@@ -68,7 +68,7 @@ async function runProbe(
 async function reachable(ws: Workspace, runner: ProcessRunner, t: Target): Promise<DoctorFinding> {
   const r = await sshCheck.run({
     target: t,
-    workspace: ws,
+    context: ws,
     runner,
     facts: new HostView(ws, t).facts,
     allowPrerelease: false,

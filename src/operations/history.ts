@@ -1,6 +1,6 @@
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { HostLock } from '../history/lock.js';
 import { HistoryStore, type HistoryRecord } from '../history/records.js';
 

@@ -10,8 +10,9 @@ import {
 import type { BackupStore } from '../backup/store/types.js';
 import { HostLock } from '../history/lock.js';
 import { HistoryStore } from '../history/records.js';
-import { backupSource, restoreTestHost } from '../targets/backups.js';
-import type { Workspace } from '../targets/workspace.js';
+import { backupSource } from '../targets/backupSource.js';
+import { restoreTestHost } from '../workspace/restoreTest.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 const HISTORY_LOOKBACK = 200;
 /** backup.retention.leftovers unless set. */

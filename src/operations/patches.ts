@@ -1,7 +1,7 @@
 import { newestSucceededChange } from '../history/records.js';
 import type { TargetView } from '../pipeline/view.js';
 import type { Finding } from '../targets/profile.js';
-import { type LoadedPatchSet, patchedTag } from '../targets/patches.js';
+import { type LoadedPatchSet, patchedTag } from '../config/patches.js';
 
 /** What the plan says of the patches a deploy of `to` carries. */
 export function patchesFinding(patches: LoadedPatchSet | null, to: string): Finding[] {

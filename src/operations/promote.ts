@@ -6,7 +6,7 @@ import { formatDuration } from '../kernel/validate.js';
 import type { ChangePlan } from '../pipeline/change.js';
 import type { TargetView } from '../pipeline/view.js';
 import type { Finding } from '../targets/profile.js';
-import { recordedPatchSet } from '../targets/patches.js';
+import { recordedPatchSet } from '../config/patches.js';
 import { refuseRejected } from './rejections.js';
 import { planUpgrade } from './upgrade.js';
 

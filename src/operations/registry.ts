@@ -3,7 +3,7 @@ import { abraDriver } from '../drivers/abra/driver.js';
 import { ansibleDriver } from '../drivers/ansible/driver.js';
 import { coopcloudAppProfile } from '../services/coopcloud/profile.js';
 import { mastodonProfile } from '../services/mastodon/profile.js';
-import type { Registry } from '../targets/workspace.js';
+import type { Registry } from '../workspace/workspace.js';
 
 /**
  * Every driver and service profile coopctl knows. Adding a service is a

@@ -4,7 +4,7 @@ import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage, OperationError, RefusedError } from '../kernel/errors.js';
 import type { Finding, VersionChoice } from '../targets/profile.js';
 import type { RunView } from '../pipeline/view.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 interface Rejections {
   rejected: Map<string, Rejection>;

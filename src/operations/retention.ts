@@ -2,7 +2,7 @@ import { backupsInUse } from '../backup/inUse.js';
 import type { KeepAlso } from '../backup/prune.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /**
  * What `backup prune` keeps whatever the retention says, for the service × environments it may touch: the backups

@@ -7,7 +7,7 @@ import type { Rejection } from '../history/rejections.js';
 import { describeRejection, readRejections } from './rejections.js';
 import { RunView } from '../pipeline/view.js';
 import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 export interface StatusRow {
   service: string;

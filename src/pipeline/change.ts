@@ -4,10 +4,9 @@ import type { HistoryRecord } from '../history/records.js';
 import { InterruptedError, OperationError } from '../kernel/errors.js';
 import type { CheckResult } from '../targets/check.js';
 import type { Finding, ReleaseNote, SchemaMark } from '../targets/profile.js';
-import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
-import type { LoadedPatchSet } from '../targets/patches.js';
-import type { SafetyBackups } from '../targets/safety.js';
+import type { SafetyBackups, Target } from '../targets/target.js';
+import type { Workspace } from '../workspace/workspace.js';
+import type { LoadedPatchSet } from '../config/patches.js';
 import type { Stage, StageContext, StageRunner } from './stages.js';
 import type { TargetView } from './view.js';
 

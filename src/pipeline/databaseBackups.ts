@@ -18,10 +18,10 @@ import {
 } from '../backup/volumeRestore.js';
 import { formatBytes } from '../kernel/validate.js';
 import { coopctlVersion } from '../kernel/version.js';
-import { backupIdentities, backupSource, encryptionSettings, openBackupStore } from '../targets/backups.js';
-import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
-import type { SafetyBackups } from '../targets/safety.js';
+import { backupIdentities, encryptionSettings, openBackupStore } from '../backup/configured.js';
+import { backupSource } from '../targets/backupSource.js';
+import type { SafetyBackups, Target } from '../targets/target.js';
+import type { Workspace } from '../workspace/workspace.js';
 import type { DbTarget } from '../backup/commands.js';
 import type { RemoteHost } from '../remote/ssh.js';
 

@@ -1,10 +1,9 @@
 import { runChecks } from '../checks/engine.js';
 import { checksFor } from '../checks/index.js';
 import { HostKeyError, InterruptedError, OperationError, RefusedError } from '../kernel/errors.js';
-import type { SafetyBackups } from '../targets/safety.js';
 import { readSchema, type ChangePlan, type ChangeStage, type PlanStage } from './change.js';
 import type { StageContext } from './stages.js';
-import type { Target } from '../targets/target.js';
+import type { SafetyBackups, Target } from '../targets/target.js';
 
 /**
  * The stages changes are made of. An operation (upgrade, rollback, restore, promote) plans a list of these as data
@@ -37,7 +36,7 @@ function preflightStage(step: PlanStage): ChangeStage {
       const checks = checksFor(target).filter((c) => !c.standalone);
       const ctxChecks = {
         target,
-        workspace: ws,
+        context: ws,
         runner: ws.runner,
         facts: run.view.facts,
         toVersion: step.toVersion,

@@ -4,13 +4,12 @@ import { HostFacts } from '../checks/facts.js';
 import { HistoryStore, type HistoryRecord } from '../history/records.js';
 import { errorMessage } from '../kernel/errors.js';
 import { Memo } from '../kernel/memo.js';
-import { openBackupStore } from '../targets/backups.js';
+import { openBackupStore } from '../backup/configured.js';
 import type { TargetFacts } from '../targets/check.js';
-import { loadPatchSet, loadRecordedPatchSet, recordedPatchSet, type LoadedPatchSet } from '../targets/patches.js';
-import type { Finding, Health, SchemaFit, SchemaMark, ServiceProfile, VersionChoice } from '../targets/profile.js';
-import type { SafetyBackups } from '../targets/safety.js';
-import type { Target } from '../targets/target.js';
-import type { Workspace } from '../targets/workspace.js';
+import { loadPatchSet, loadRecordedPatchSet, recordedPatchSet, type LoadedPatchSet } from '../config/patches.js';
+import type { Finding, Health, SchemaFit, SchemaMark, VersionChoice } from '../targets/profile.js';
+import type { SafetyBackups, ServiceProfile, Target } from '../targets/target.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { safetyBackupsFor } from './databaseBackups.js';
 
 /** How many records of a target's history a run reads: the rejections in force go back this far. */

@@ -1,8 +1,4 @@
-import type { ProcessRunner } from '../kernel/process.js';
 import { printable } from '../kernel/validate.js';
-import type { TargetFacts } from './check.js';
-import type { Target } from './target.js';
-import type { Workspace } from './workspace.js';
 
 /** ok: the assumption holds; warn: it holds, with a caveat; fail: it does not; unknown: it could not be told. */
 export type DoctorStatus = 'ok' | 'warn' | 'fail' | 'unknown';
@@ -17,31 +13,6 @@ export interface DoctorFinding {
   found: string;
   assumes: string;
   action: string;
-}
-
-/** Where a probe runs: on this machine once per run, once per host, or once per service × environment. */
-type DoctorScope = 'local' | 'host' | 'target';
-
-export interface DoctorContext {
-  workspace: Workspace;
-  runner: ProcessRunner;
-  /** The target the probe is about; for a host or local probe, the first of `targets`. */
-  target: Target;
-  /** Every selected target the probe covers: the host's (host scope), the driver's (local scope), or one. */
-  targets: readonly Target[];
-  facts: TargetFacts;
-}
-
-/**
- * A read-only probe of `coopctl doctor`. The generic ones live in src/checks/doctor/; a driver and a service
- * profile each bring their own (Driver.doctor, ServiceProfile.doctor). Every remote command is read-only.
- */
-export interface DoctorProbe {
-  id: string;
-  scope: DoctorScope;
-  /** When it makes sense for a target at all (default: always). */
-  appliesTo?(t: Target): boolean;
-  run(ctx: DoctorContext): Promise<DoctorFinding[]>;
 }
 
 export function finding(

@@ -1,11 +1,5 @@
-import type { RestoreFacts } from '../backup/restoreFacts.js';
-import type { RemoteHost } from '../remote/ssh.js';
-import type { Check, TargetFacts } from './check.js';
-import type { DoctorProbe } from './doctor.js';
-import type { DeployInput } from './driver.js';
-import type { LoadedPatchSet } from './patches.js';
-import type { Target } from './target.js';
-import type { Workspace } from './workspace.js';
+import type { LoadedPatchSet } from '../config/patches.js';
+import type { RunContext } from './runContext.js';
 
 /** One release as `versions`, `status`, the picker and the plan show it. */
 export interface VersionEntry {
@@ -26,7 +20,7 @@ export interface VersionCatalog {
   warnings: string[];
 }
 
-interface VersionStatus {
+export interface VersionStatus {
   version: string | null;
   /** The deploy is not a release: the version label plus the commit of the checkout it came from. */
   chaos?: string | null;
@@ -38,7 +32,7 @@ interface VersionStatus {
   errors: string[];
 }
 
-interface ListVersionsOptions {
+export interface ListVersionsOptions {
   /** The running version, to mark it and what is newer. */
   current?: string;
   includePrerelease: boolean;
@@ -80,22 +74,23 @@ export interface VersionChoice {
   suggestions: TargetSuggestion[];
 }
 
-interface ChangeReview {
+export interface ChangeReview {
   notes: ReleaseNote[];
   findings: Finding[];
   /** More fields of the change's history record. */
   recordFields?: Record<string, unknown>;
 }
 
-interface VerifyOptions {
-  ws: Workspace;
+export interface VerifyOptions {
+  /** The run's context: the config, the process runner, values made once per run. */
+  ws: RunContext;
   /** The patches deployed with the version: their declared effects are checked too. */
   patches?: LoadedPatchSet | null;
   signal?: AbortSignal;
   onAttempt?(line: string): void;
 }
 
-interface Verification {
+export interface Verification {
   ok: boolean;
   /** One line: what was checked and what failed. */
   summary: string;
@@ -127,63 +122,4 @@ export interface SchemaFit {
   post: string[];
   /** Neither version has these. */
   unknown: string[];
-}
-
-/**
- * What an application is: how its versions are named, ordered and checked,
- * how its running version and health are read (on the host, not through a
- * cache), its data (database, secrets file) and its app services. Mastodon is
- * one (src/services/mastodon/); adding a service is a profile plus config.
- */
-export interface ServiceProfile {
-  readonly id: string;
-  /** Host variables (besides coopctl_*) this profile reads from the inventory; only these are cached. */
-  readonly hostVariables: readonly string[];
-  /** The service's directory on its host: a host variable, else a default. */
-  dataDir(vars: (name: string) => string | undefined): string | undefined;
-  /** Defaults for the database config keys; absent when the service has no database coopctl dumps. */
-  readonly database?: { name: string; tables: string[] };
-  /** The secrets file a backup carries, relative to the data dir (encryption keys live there). */
-  readonly secretsFile?: string;
-  /** What the restore test counts of this app's data besides `tables:`, restored and live (Keycloak: its users). */
-  restoreFacts?(t: Target): RestoreFacts | undefined;
-  /** The app's processes on the host that hold database connections (stopped before a database swap). */
-  databaseClients(t: Target): Promise<string[]>;
-  /** Preflight checks of this application (version rules, floors of its dependencies). */
-  readonly checks: readonly Check[];
-  /** What `coopctl doctor` checks of this application on its host (its API, its database and their versions). */
-  readonly doctor?: readonly DoctorProbe[];
-  /** Throws an InputError naming `source` when `text` is not a version of this application. */
-  parseVersion(text: string, source: string): string;
-  /** <0, 0, >0, like a sort comparator. */
-  compareVersions(a: string, b: string): number;
-  /** Variables a deploy of `version` needs (the name the playbook reads the version under), and files (patches). */
-  deployInput(version: string, patches?: LoadedPatchSet | null): DeployInput;
-  runningVersion(ws: Workspace, t: Target): Promise<string>;
-  /** What the host's deployment says runs (a compose file's image tag), for when the service does not answer. */
-  deployedVersion?(t: Target): Promise<string>;
-  /** null: the service has no health endpoint configured. */
-  health(t: Target): Promise<Health | null>;
-  verify(t: Target, version: string, opts: VerifyOptions): Promise<Verification>;
-  listVersions(ws: Workspace, t: Target, opts: ListVersionsOptions): Promise<VersionCatalog>;
-  /** What runs and what is newer, for `status`; what could not be read is in `errors`, never thrown. */
-  versionStatus(ws: Workspace, t: Target): Promise<VersionStatus>;
-  versionChoice(
-    ws: Workspace,
-    t: Target,
-    opts: { includePrerelease: boolean; facts: TargetFacts },
-  ): Promise<VersionChoice>;
-  /** Release notes of every version in (from, to] and the rules' findings for that change. */
-  reviewChange(
-    t: Target,
-    choice: VersionChoice,
-    to: string,
-    opts: { allowPrerelease: boolean; facts: TargetFacts; ws: Workspace; fromChaos?: boolean },
-  ): Promise<ChangeReview>;
-  schemaMark?(remote: RemoteHost, t: Target): Promise<SchemaMark>;
-  /**
-   * Whether `older` runs on the database now that migrations towards `newer` ran on it (a failed upgrade, a
-   * rollback): the restore of a backup is needed only when it does not. Throws when it cannot be told.
-   */
-  schemaFit?(ws: Workspace, t: Target, older: string, newer: string): Promise<SchemaFit>;
 }

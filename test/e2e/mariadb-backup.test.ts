@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/backup/create.js';
 import { parseIdentities } from '../../src/backup/crypto.js';
-import { parseReport, swapDatabases } from '../../src/backup/database.js';
+import { swapDatabases } from '../../src/backup/database.js';
+import { parseReport } from '../../src/backup/hostOutput.js';
 import { findHostCopy, restoreFromHostCopy } from '../../src/backup/hostCopy.js';
 import { databaseLeftovers } from '../../src/backup/leftovers.js';
 import { mariadbSize } from '../../src/backup/mariadbHost.js';
@@ -16,8 +17,7 @@ import { appBackupCheck } from '../../src/drivers/abra/backupCheck.js';
 import type { RemoteHost } from '../../src/remote/ssh.js';
 import { keycloakUsers } from '../../src/services/coopcloud/keycloakUsers.js';
 import { appSchemaMark } from '../../src/services/coopcloud/schema.js';
-import type { CheckContext } from '../../src/targets/check.js';
-import type { Target } from '../../src/targets/target.js';
+import type { CheckContext, Target } from '../../src/targets/target.js';
 import {
   createMariaDbSql,
   dropMariaDbSql,

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type ImportEdge, importEdges, relativeImports } from '../helpers/imports.js';
 import { repoPath, repoRoot, tsFiles } from '../helpers/sourceFiles.js';
 
 /**
@@ -18,6 +18,7 @@ const LAYERS = [
   'checks',
   'drivers',
   'services',
+  'workspace',
   'pipeline',
   'operations',
   'cli',
@@ -27,44 +28,12 @@ const root = repoRoot;
 const src = path.join(root, 'src');
 const rel = repoPath;
 
-/**
- * The relative specifiers a module imports: `import ... from`, `import type ... from`, `export ... from`,
- * `import 'x'`, `import('x')` (also `import('x').T` in a type). Statements may span lines; commented-out
- * lines are skipped.
- */
-function relativeImports(text: string): string[] {
-  const code = text
-    .split('\n')
-    .filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l))
-    .join('\n');
-  const found: string[] = [];
-  const patterns = [
-    /^\s*(?:import|export)\s[^;'"`]*?\bfrom\s*['"]([^'"]+)['"]/gm,
-    /^\s*import\s*['"]([^'"]+)['"]/gm,
-    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-  ];
-  for (const re of patterns) for (const m of code.matchAll(re)) found.push(m[1]);
-  return found.filter((s) => s.startsWith('.'));
-}
-
-interface Edge {
-  file: string; // importing module, relative to the repository
-  spec: string; // as written
-  target: string; // resolved, relative to the repository
-}
-
-const edges: Edge[] = tsFiles(src).flatMap((file) =>
-  [...new Set(relativeImports(readFileSync(file, 'utf8')))].map((spec) => ({
-    file: rel(file),
-    spec,
-    target: rel(path.resolve(path.dirname(file), spec)),
-  })),
-);
+const edges = importEdges(src);
 
 /** src/<folder>/... → folder; undefined outside src/. */
 const folderOf = (p: string) => (p.startsWith('src/') ? p.split('/')[1] : undefined);
 const layerOf = (p: string) => LAYERS.indexOf(folderOf(p) as (typeof LAYERS)[number]);
-const show = (e: Edge) => `${e.file} → ${e.spec}`;
+const show = (e: ImportEdge) => `${e.file} → ${e.spec}`;
 
 function report(violations: string[]): string {
   return `${violations.length} violation${violations.length === 1 ? '' : 's'}:\n  ${violations.join('\n  ')}\n`;
@@ -117,7 +86,7 @@ describe('layers of src/', () => {
 
   it('no command module imports another, except common.ts of its own command folder', () => {
     const commands = 'src/cli/commands/';
-    const ownCommon = (e: Edge) =>
+    const ownCommon = (e: ImportEdge) =>
       /\/common\.[jt]s$/.test(e.target) && path.posix.dirname(e.target) === path.posix.dirname(e.file);
     const violations = edges
       .filter((e) => e.file.startsWith(commands) && e.target.startsWith(commands) && !ownCommon(e))

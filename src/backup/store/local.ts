@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { PRIVATE_DIR, PRIVATE_FILE } from '../../kernel/files.js';
 import { formatBytes } from '../../kernel/validate.js';
 import { BackupError } from '../errors.js';
-import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from './types.js';
+import { assertKey, assertPrefix } from './keys.js';
+import type { BackupStore, UnfinishedWrite } from './types.js';
 
 const PARTIAL = '.partial';
 /** `<object>.<pid>.partial`: the writer's pid tells a write in progress from one a killed run left. */

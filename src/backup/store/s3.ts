@@ -11,7 +11,8 @@ import {
 import type { Readable } from 'node:stream';
 import { BackupError } from '../errors.js';
 import type { HostS3 } from '../hostS3.js';
-import { assertKey, assertPrefix, type BackupStore, type UnfinishedWrite } from './types.js';
+import { assertKey, assertPrefix } from './keys.js';
+import type { BackupStore, UnfinishedWrite } from './types.js';
 
 /** The store's coordinates and keys (as for the hosts, below), and how this machine reaches it. */
 export interface S3Settings extends HostS3 {

@@ -52,18 +52,3 @@ export interface UnfinishedWrite {
   /** The process that wrote it, when the store can tell ("pid 4242 on laptop"), and whether it still runs. */
   writer?: { name: string; running: boolean };
 }
-
-const SEGMENT = /^[\w][\w.-]*$/;
-
-/** Keys are built by coopctl, but a store still refuses anything that could escape its root. */
-export function assertKey(key: string): string {
-  const parts = key.split('/');
-  if (!parts.every((p) => SEGMENT.test(p) && p !== '..'))
-    throw new Error(`internal: bad store key ${JSON.stringify(key)}`);
-  return key;
-}
-
-export function assertPrefix(prefix: string): string {
-  if (prefix !== '') assertKey(prefix.replace(/\/$/, ''));
-  return prefix;
-}

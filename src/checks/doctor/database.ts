@@ -1,6 +1,7 @@
 import { dbCommand } from '../../remote/compose.js';
-import { type DoctorProbe, finding } from '../../targets/doctor.js';
+import { finding } from '../../targets/doctor.js';
 import { firstLine } from './tools.js';
+import type { DoctorProbe } from '../../targets/target.js';
 
 /** "pg_dump (PostgreSQL) 15.10 (Debian 15.10-1.pgdg120+1)" → "15.10" */
 export function parsePgDumpVersion(text: string): string | undefined {

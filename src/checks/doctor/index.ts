@@ -1,13 +1,13 @@
-import type { DoctorContext, DoctorProbe } from '../../targets/doctor.js';
 import { databaseProbe } from './database.js';
 import { type HostTool, toolProbe } from './tools.js';
+import type { DoctorContext, DoctorProbe } from '../../targets/target.js';
 
 function withDatabase(ctx: DoctorContext): string[] {
   return ctx.targets.filter((t) => t.database).map((t) => `${t.service}/${t.env}`);
 }
 
 function s3Stores(ctx: DoctorContext): string[] {
-  const { stores } = ctx.workspace.config.backup;
+  const { stores } = ctx.context.config.backup;
   return Object.entries(stores)
     .filter(([, s]) => s.type === 's3')
     .map(([name]) => name);

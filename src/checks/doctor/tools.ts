@@ -1,7 +1,8 @@
 import { InputError } from '../../kernel/errors.js';
 import type { RunResult } from '../../kernel/process.js';
 import { printable } from '../../kernel/validate.js';
-import { type DoctorContext, type DoctorProbe, finding } from '../../targets/doctor.js';
+import { finding } from '../../targets/doctor.js';
+import type { DoctorContext, DoctorProbe } from '../../targets/target.js';
 
 /** A program coopctl runs on a host, and how its version is read. */
 export interface HostTool {

@@ -24,7 +24,7 @@ export async function run(ctx: CommandContext, opts: PreflightOptions, [service]
     p.info(`preflight ${service}/${opts.env} on ${target.host.name}${opts.to ? ` (target ${opts.to})` : ''}`);
   const results = await runChecks(checksFor(target), {
     target,
-    workspace: ws,
+    context: ws,
     runner: ctx.runner,
     facts: view.facts,
     toVersion: opts.to,

@@ -1,6 +1,6 @@
 import { latestBackup } from '../../backup/catalog.js';
 import type { BackupStore } from '../../backup/store/types.js';
-import { openBackupStore } from '../../targets/backups.js';
+import { openBackupStore } from '../../backup/configured.js';
 import type { Target } from '../../targets/target.js';
 import { collectStatus, type StatusRow } from '../../operations/status.js';
 import { assertName, formatDuration, printable } from '../../kernel/validate.js';

@@ -1,25 +1,25 @@
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { RunContext } from '../../targets/runContext.js';
 import type { AbraApp } from './appList.js';
 import { AbraClient } from './client.js';
 import type { AbraSettings } from './cli.js';
 import type { AbraServiceConfig } from './config.js';
 
 /** The abra CLI as configured (a bin path with a slash is relative to the config file). */
-function abraSettings(ws: Workspace): AbraSettings {
-  const a = ws.config.abra;
-  const bin = a.bin.includes('/') ? ws.loaded.resolvePath(a.bin) : a.bin;
-  return { bin, dir: a.dir ? ws.loaded.resolvePath(a.dir) : undefined };
+function abraSettings(context: RunContext): AbraSettings {
+  const a = context.config.abra;
+  const bin = a.bin.includes('/') ? context.loaded.resolvePath(a.bin) : a.bin;
+  return { bin, dir: a.dir ? context.loaded.resolvePath(a.dir) : undefined };
 }
 
 /** The abra CLI for reads; one per run. */
-export function abraClient(ws: Workspace): AbraClient {
-  return ws.once('abra-client', () => new AbraClient({ runner: ws.runner, settings: abraSettings(ws) }));
+export function abraClient(context: RunContext): AbraClient {
+  return context.once('abra-client', () => new AbraClient({ runner: context.runner, settings: abraSettings(context) }));
 }
 
 /** The abra CLI for a change whose output lines go under a stage (a deploy, a backup). */
-export function reportingAbraClient(ws: Workspace, onLine: (line: string) => void): AbraClient {
-  return new AbraClient({ runner: ws.runner, settings: abraSettings(ws), onLine: (line) => onLine(line) });
+export function reportingAbraClient(context: RunContext, onLine: (line: string) => void): AbraClient {
+  return new AbraClient({ runner: context.runner, settings: abraSettings(context), onLine: (line) => onLine(line) });
 }
 
 /** The recipe of the service and the server and domain of the target's environment. */
@@ -30,9 +30,9 @@ export function abraConfig(t: Target): { recipe: string; server: string; domain:
 }
 
 /** `abra app ls` of the target's server, read once per run for all its apps. */
-function serverApps(ws: Workspace, server: string): Promise<AbraApp[]> {
-  return ws.once(`abra-apps:${server}`, () => {
-    const p = abraClient(ws).listApps(server);
+function serverApps(context: RunContext, server: string): Promise<AbraApp[]> {
+  return context.once(`abra-apps:${server}`, () => {
+    const p = abraClient(context).listApps(server);
     p.catch(() => {});
     return p;
   });
@@ -42,8 +42,12 @@ function serverApps(ws: Workspace, server: string): Promise<AbraApp[]> {
  * The target's app as abra lists it; undefined when abra does not know it. `fresh` asks abra again: after a
  * change, the list read at the start of the run is out of date.
  */
-export async function abraApp(ws: Workspace, t: Target, opts: { fresh?: boolean } = {}): Promise<AbraApp | undefined> {
+export async function abraApp(
+  context: RunContext,
+  t: Target,
+  opts: { fresh?: boolean } = {},
+): Promise<AbraApp | undefined> {
   const { server, domain } = abraConfig(t);
-  const apps = opts.fresh ? await abraClient(ws).listApps(server) : await serverApps(ws, server);
+  const apps = opts.fresh ? await abraClient(context).listApps(server) : await serverApps(context, server);
   return apps.find((a) => a.domain === domain);
 }

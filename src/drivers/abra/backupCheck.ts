@@ -1,9 +1,9 @@
 import { errorMessage } from '../../kernel/errors.js';
 import { mariadbDumpVersionCommand } from '../../backup/mariadb.js';
 import { dbCommand } from '../../remote/compose.js';
-import { fail, pass, type Check } from '../../targets/check.js';
-import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import { fail, pass } from '../../targets/check.js';
+import type { Check, Target } from '../../targets/target.js';
+import type { RunContext } from '../../targets/runContext.js';
 import { abraClient, abraConfig } from './app.js';
 import { backupDumpFiles } from './recipeLabels.js';
 import { type SwarmService, stackServices } from './swarm.js';
@@ -17,7 +17,10 @@ export function isBackupBot(s: SwarmService): boolean {
  * Why `abra app backup` cannot run for the target, or undefined: it runs in backup-bot-two's container on the
  * server, and abra gives it a terminal only when coopctl runs abra under one (util-linux `script`).
  */
-async function abraBackupBlocker(ws: Workspace, t: Target): Promise<{ message: string; fix: string } | undefined> {
+async function abraBackupBlocker(
+  context: RunContext,
+  t: Target,
+): Promise<{ message: string; fix: string } | undefined> {
   const svc = t.service;
   const fix =
     `add database: (and volumes:) for ${svc} in coopctl.yaml, so coopctl backs it up itself; ` +
@@ -35,7 +38,9 @@ async function abraBackupBlocker(ws: Workspace, t: Target): Promise<{ message: s
     const found = bots.map((b) => `${b.name} ${b.running}/${b.desired}`).join(', ');
     return { message: `backup-bot-two runs no task on ${t.host.name} (${found}): abra app backup would fail`, fix };
   }
-  const script = await ws.runner.run('script', ['--version'], { mutates: false, reject: false }).catch(() => undefined);
+  const script = await context.runner
+    .run('script', ['--version'], { mutates: false, reject: false })
+    .catch(() => undefined);
   if (script?.exitCode !== 0) {
     return {
       message: "util-linux script is not installed here: abra's backup commands need a terminal, which it gives them",
@@ -54,7 +59,7 @@ async function abraBackupBlocker(ws: Workspace, t: Target): Promise<{ message: s
 export const appBackupCheck: Check = {
   id: 'app-backup',
   needs: ['abra-app'],
-  async run({ target: t, workspace: ws, facts }) {
+  async run({ target: t, context, facts }) {
     const db = t.database;
     if (db) {
       const mariadb = db.engine === 'mariadb';
@@ -70,12 +75,12 @@ export const appBackupCheck: Check = {
       }
       return pass(`coopctl dumps ${db.name}: ${r.stdout.trim()} in ${db.swarmService ?? db.container}`);
     }
-    const blocker = await abraBackupBlocker(ws, t);
+    const blocker = await abraBackupBlocker(context, t);
     if (blocker) return fail(blocker.message, blocker.fix);
     const { recipe, domain } = abraConfig(t);
     let compose: string | undefined;
     try {
-      compose = await abraClient(ws).recipes.fileAt(recipe, await facts.runningVersion(), 'compose.yml');
+      compose = await abraClient(context).recipes.fileAt(recipe, await facts.runningVersion(), 'compose.yml');
     } catch (err) {
       return fail(`cannot read ${recipe}'s compose file at the deployed version: ${errorMessage(err)}`);
     }

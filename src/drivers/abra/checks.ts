@@ -1,12 +1,13 @@
-import { fail, pass, warn, type Check } from '../../targets/check.js';
+import { fail, pass, warn } from '../../targets/check.js';
 import { abraApp, abraClient, abraConfig } from './app.js';
 import { serversDir, serversRepoState } from './serversRepo.js';
+import type { Check } from '../../targets/target.js';
 
 export const abraCheck: Check = {
   id: 'abra',
-  async run({ workspace }) {
+  async run({ context }) {
     try {
-      const v = await abraClient(workspace).abraVersion();
+      const v = await abraClient(context).abraVersion();
       return pass(`abra ${v.version}`);
     } catch (err) {
       return fail(
@@ -20,9 +21,9 @@ export const abraCheck: Check = {
 export const recipeCheckoutCheck: Check = {
   id: 'recipe-checkout',
   needs: ['abra'],
-  async run({ workspace, target }) {
+  async run({ context, target }) {
     const { recipe } = abraConfig(target);
-    const c = await abraClient(workspace).recipeCheckoutClean(recipe);
+    const c = await abraClient(context).recipeCheckoutClean(recipe);
     if (!c.clean) {
       return fail(
         `recipe checkout ${recipe} has local changes (${c.changes.slice(0, 3).join('; ')}): ` +
@@ -37,9 +38,9 @@ export const recipeCheckoutCheck: Check = {
 export const abraAppCheck: Check = {
   id: 'abra-app',
   needs: ['abra'],
-  async run({ workspace, target }) {
+  async run({ context, target }) {
     const { server, domain } = abraConfig(target);
-    const app = await abraApp(workspace, target);
+    const app = await abraApp(context, target);
     if (!app) {
       return fail(
         `${domain} is not an app of server ${server} according to abra`,
@@ -61,10 +62,10 @@ export const abraAppCheck: Check = {
 export const serversRepoCheck: Check = {
   id: 'servers-repo',
   needs: ['abra'],
-  async run({ workspace, target }) {
-    const dir = serversDir(workspace, target);
+  async run({ context, target }) {
+    const dir = serversDir(context, target);
     const what = `servers/${abraConfig(target).server}`;
-    const s = await serversRepoState(workspace, dir);
+    const s = await serversRepoState(context, dir);
     if (!s.top) {
       return warn(
         `${what} is not in a git repository: the version pin this change leaves there reaches no other operator`,

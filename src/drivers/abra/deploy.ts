@@ -1,7 +1,7 @@
 import { errorMessage, ToolOutputError } from '../../kernel/errors.js';
 import type { DeployRequest, DeployResult } from '../../targets/driver.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { RunContext } from '../../targets/runContext.js';
 import { abraApp, abraClient, abraConfig, reportingAbraClient } from './app.js';
 import type { AbraApp } from './appList.js';
 import { withRecipeCheckout } from './checkoutLock.js';
@@ -13,9 +13,9 @@ import { stackName, waitForEndingTasks } from './swarm.js';
 type Verb = 'upgrade' | 'rollback' | 'deploy' | 'chaos';
 
 /** The app as abra's labels say it runs now, asked afresh. */
-async function labelledApp(ws: Workspace, t: Target): Promise<AbraApp & { version: string }> {
+async function labelledApp(context: RunContext, t: Target): Promise<AbraApp & { version: string }> {
   const { server, domain } = abraConfig(t);
-  const app = await abraApp(ws, t, { fresh: true });
+  const app = await abraApp(context, t, { fresh: true });
   if (!app) throw new ToolOutputError(`abra does not know ${domain} on ${server}`);
   if (app.status !== 'deployed' || !app.version) {
     throw new ToolOutputError(`abra reports ${domain} ${app.status ?? 'in an unknown state'}, with no version`);
@@ -24,8 +24,8 @@ async function labelledApp(ws: Workspace, t: Target): Promise<AbraApp & { versio
 }
 
 /** The version abra's label says runs now, asked afresh. */
-export async function labelledVersion(ws: Workspace, t: Target): Promise<string> {
-  return (await labelledApp(ws, t)).version;
+export async function labelledVersion(context: RunContext, t: Target): Promise<string> {
+  return (await labelledApp(context, t)).version;
 }
 
 /**
@@ -42,15 +42,15 @@ function verbFor(t: Target, version: string, now: AbraApp & { version: string },
 
 /** How long the app may take to converge: the recipe's timeout label at that version (with the env's TIMEOUT). */
 export async function convergeBudgetMs(
-  ws: Workspace,
+  context: RunContext,
   t: Target,
   version: string,
 ): Promise<{ ms: number; from: string }> {
   const fallback = { ms: t.envConfig.health?.timeout ?? 60_000, from: 'health.timeout' };
   const { recipe } = abraConfig(t);
   try {
-    const compose = await abraClient(ws).recipes.fileAt(recipe, version, 'compose.yml');
-    const env = (await readAppEnv(ws, t).catch(() => undefined))?.env?.vars ?? {};
+    const compose = await abraClient(context).recipes.fileAt(recipe, version, 'compose.yml');
+    const env = (await readAppEnv(context, t).catch(() => undefined))?.env?.vars ?? {};
     const seconds = compose ? convergeTimeoutSeconds(compose, env) : undefined;
     return seconds ? { ms: seconds * 1000, from: `the recipe's timeout label, ${seconds}s` } : fallback;
   } catch {
@@ -59,8 +59,8 @@ export async function convergeBudgetMs(
 }
 
 /** How long a replaced task may take to end: a migration on boot may outlast the converge timeout, never 2 min. */
-async function taskEndBudgetMs(ws: Workspace, t: Target, version: string): Promise<number> {
-  return Math.max((await convergeBudgetMs(ws, t, version)).ms, 120_000);
+async function taskEndBudgetMs(context: RunContext, t: Target, version: string): Promise<number> {
+  return Math.max((await convergeBudgetMs(context, t, version)).ms, 120_000);
 }
 
 /** Where the app's migration ledger stands; undefined when it has none or it cannot be read. */
@@ -74,7 +74,7 @@ function readLedger(t: Target) {
  * swarm replaces have ended, the ledger decides; an app without one (or one that cannot be read) may have changed.
  */
 async function untouched(
-  ws: Workspace,
+  context: RunContext,
   t: Target,
   before: Awaited<ReturnType<typeof readLedger>>,
   version: string,
@@ -82,7 +82,12 @@ async function untouched(
 ): Promise<boolean> {
   if (!before) return false;
   try {
-    await waitForEndingTasks(t.remote, stackName(abraConfig(t).domain), await taskEndBudgetMs(ws, t, version), report);
+    await waitForEndingTasks(
+      t.remote,
+      stackName(abraConfig(t).domain),
+      await taskEndBudgetMs(context, t, version),
+      report,
+    );
   } catch (err) {
     report(`cannot tell that the failed deploy changed nothing: ${errorMessage(err)}`);
     return false;
@@ -95,19 +100,19 @@ async function untouched(
  * Rolls the stack back to `version` after a failed change, then waits until the tasks of the failed version have
  * ended: one migrating on boot must not write under the ledger read and the restore that follow.
  */
-export async function settleApp(ws: Workspace, t: Target, report: (line: string) => void, version?: string) {
-  if (version !== undefined && (await labelledVersion(ws, t).catch(() => undefined)) !== version) {
-    const r = await deployApp(ws, t, { version, variables: {}, logFile: '', report });
+export async function settleApp(context: RunContext, t: Target, report: (line: string) => void, version?: string) {
+  if (version !== undefined && (await labelledVersion(context, t).catch(() => undefined)) !== version) {
+    const r = await deployApp(context, t, { version, variables: {}, logFile: '', report });
     if (!r.ok) throw new ToolOutputError(`rolling the stack back to ${version} failed: ${r.failure ?? r.summary}`);
     report(r.summary);
   }
-  const budget = await taskEndBudgetMs(ws, t, version ?? (await labelledVersion(ws, t)));
+  const budget = await taskEndBudgetMs(context, t, version ?? (await labelledVersion(context, t)));
   await waitForEndingTasks(t.remote, stackName(abraConfig(t).domain), budget, report);
 }
 
 /** Runs an abra command that checks out the app's recipe, holding that checkout (see checkoutLock.ts). */
 export function holdingRecipe<T>(
-  ws: Workspace,
+  context: RunContext,
   t: Target,
   what: string,
   report: (line: string) => void,
@@ -115,7 +120,7 @@ export function holdingRecipe<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   const { recipe } = abraConfig(t);
-  return withRecipeCheckout({ abraDir: abraClient(ws).cli.abraDir, recipe, what, signal, onWait: report }, fn);
+  return withRecipeCheckout({ abraDir: abraClient(context).cli.abraDir, recipe, what, signal, onWait: report }, fn);
 }
 
 /**
@@ -124,13 +129,13 @@ export function holdingRecipe<T>(
  * the swarm settles later. What the stack's label says afterwards is: the version asked for → deployed, and
  * coopctl's verification decides; the version of before → nothing was deployed.
  */
-export async function deployApp(ws: Workspace, t: Target, req: DeployRequest): Promise<DeployResult> {
+export async function deployApp(context: RunContext, t: Target, req: DeployRequest): Promise<DeployResult> {
   const { domain, recipe } = abraConfig(t);
-  const now = await labelledApp(ws, t);
+  const now = await labelledApp(context, t);
   const before = now.version;
   const ledger = await readLedger(t);
   // as the run found it (read once at its start), not as the failed change left it
-  const start = await abraApp(ws, t);
+  const start = await abraApp(context, t);
   const verb = verbFor(t, req.version, now, start);
   const commit = start?.chaosVersion?.replace(/\+U$/, '') ?? '';
   const command =
@@ -138,11 +143,11 @@ export async function deployApp(ws: Workspace, t: Target, req: DeployRequest): P
       ? `git checkout ${commit} (recipes/${recipe}); abra app deploy ${domain} -C -f -n`
       : `abra app ${verb} ${domain} ${req.version} -n${verb === 'deploy' ? ' -f' : ''}`;
   req.report(command);
-  const abra = reportingAbraClient(ws, req.report);
+  const abra = reportingAbraClient(context, req.report);
   let failure: AbraError | undefined;
   try {
     await holdingRecipe(
-      ws,
+      context,
       t,
       `abra app ${verb === 'chaos' ? 'deploy -C' : verb} ${domain}`,
       req.report,
@@ -162,7 +167,7 @@ export async function deployApp(ws: Workspace, t: Target, req: DeployRequest): P
   let after: string | undefined;
   let afterError: string | undefined;
   try {
-    after = await labelledVersion(ws, t);
+    after = await labelledVersion(context, t);
   } catch (err) {
     afterError = errorMessage(err);
   }
@@ -176,7 +181,7 @@ export async function deployApp(ws: Workspace, t: Target, req: DeployRequest): P
   const why = failure ? failure.message : `abra finished, but ${domain} reports ${after ?? afterError}`;
   // abra refused before deploying (a dirty checkout, a version it does not take): no task of it ever started
   const refused = failure?.kind === 'dirty-recipe' || failure?.kind === 'version-refused';
-  const changedNothing = after === before && (refused || (await untouched(ws, t, ledger, before, req.report)));
+  const changedNothing = after === before && (refused || (await untouched(context, t, ledger, before, req.report)));
   return {
     ok: false,
     summary: `abra app ${verb === 'chaos' ? 'deploy -C' : verb} failed`,

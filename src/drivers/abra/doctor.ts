@@ -4,9 +4,9 @@ import { volumeMountpoint } from '../../backup/volumes.js';
 import { firstLine, installed } from '../../checks/doctor/tools.js';
 import { mapLimit } from '../../kernel/concurrency.js';
 import { errorMessage, InputError } from '../../kernel/errors.js';
-import { type DoctorFinding, type DoctorProbe, finding } from '../../targets/doctor.js';
-import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import { type DoctorFinding, finding } from '../../targets/doctor.js';
+import type { DoctorProbe, Target } from '../../targets/target.js';
+import type { RunContext } from '../../targets/runContext.js';
 import { abraApp, abraClient, abraConfig } from './app.js';
 import { isBackupBot } from './backupCheck.js';
 import { stripAnsi } from './cli.js';
@@ -44,16 +44,17 @@ export function databaseImage(image: string): { engine: string; version?: string
 }
 
 /** The swarm's services on a Co-op Cloud server, read once per run for all its probes. */
-function swarmServices(ws: Workspace, t: Target): Promise<SwarmService[]> {
-  return ws.once(`doctor-swarm:${t.host.name}`, () => stackServices(t.remote));
+function swarmServices(context: RunContext, t: Target): Promise<SwarmService[]> {
+  return context.once(`doctor-swarm:${t.host.name}`, () => stackServices(t.remote));
 }
 
 const abraProbe: DoctorProbe = {
   id: 'abra',
   scope: 'local',
-  async run({ workspace: ws }) {
-    const abra = abraClient(ws);
-    const assumes = `abra (${ws.config.abra.bin}) answers \`abra --version\`; coopctl drives it as a child process`;
+  async run({ context }) {
+    const abra = abraClient(context);
+    const { bin } = context.config.abra;
+    const assumes = `abra (${bin}) answers \`abra --version\`; coopctl drives it as a child process`;
     try {
       const v = await abra.abraVersion();
       const found = `${firstLine(v.raw)} (version ${v.version})`;
@@ -102,8 +103,8 @@ export function helpVerdict(
 const abraFlagsProbe: DoctorProbe = {
   id: 'abra-flags',
   scope: 'local',
-  async run({ workspace: ws }) {
-    const abra = abraClient(ws);
+  async run({ context }) {
+    const abra = abraClient(context);
     return mapLimit(Object.values(ABRA_COMMANDS), 3, async (cmd) => {
       const line = `abra ${cmd.words.join(' ')}`;
       const assumes = `coopctl runs \`${line}\` with ${cmd.flags.join(' ')}`;
@@ -121,8 +122,8 @@ const abraFlagsProbe: DoctorProbe = {
 };
 
 /** Whether a directory is in a git work tree, and how many changes it has there. */
-async function gitState(ws: Workspace, dir: string): Promise<{ top: string; changes: number } | undefined> {
-  const git = (args: string[]) => ws.runner.run('git', ['-C', dir, ...args], { mutates: false, reject: false });
+async function gitState(context: RunContext, dir: string): Promise<{ top: string; changes: number } | undefined> {
+  const git = (args: string[]) => context.runner.run('git', ['-C', dir, ...args], { mutates: false, reject: false });
   const top = await git(['rev-parse', '--show-toplevel']);
   if (top.exitCode !== 0) return undefined;
   const status = await git(['--no-optional-locks', 'status', '--porcelain', '--', '.']);
@@ -133,8 +134,8 @@ async function gitState(ws: Workspace, dir: string): Promise<{ top: string; chan
 const abraDirProbe: DoctorProbe = {
   id: 'abra-dir',
   scope: 'local',
-  async run({ workspace: ws, targets }) {
-    const dir = abraClient(ws).cli.abraDir;
+  async run({ context, targets }) {
+    const dir = abraClient(context).cli.abraDir;
     const out: DoctorFinding[] = [];
     const assumes =
       'abra keeps servers/SERVER/DOMAIN.env and recipes/ there; coopctl reads them, and commits the pin abra writes';
@@ -156,7 +157,7 @@ const abraDirProbe: DoctorProbe = {
         );
         continue;
       }
-      const g = await gitState(ws, servers);
+      const g = await gitState(context, servers);
       if (!g) {
         const action = 'reads them as they are; nobody else sees a change made here: keep them in git';
         out.push(
@@ -187,8 +188,8 @@ const abraDirProbe: DoctorProbe = {
 const backupBotProbe: DoctorProbe = {
   id: 'backup-bot-two',
   scope: 'host',
-  async run({ workspace: ws, target, targets }) {
-    const bots = (await swarmServices(ws, target)).filter(isBackupBot);
+  async run({ context, target, targets }) {
+    const bots = (await swarmServices(context, target)).filter(isBackupBot);
     const relying = targets.filter((t) => !t.database).map((t) => `${t.service}/${t.env}`);
     const assumes = relying.length
       ? `the safety backups of ${relying.join(', ')} are \`abra app backup create\`, which runs in backup-bot-two`
@@ -213,9 +214,9 @@ const backupBotProbe: DoctorProbe = {
 const appProbe: DoctorProbe = {
   id: 'abra-app',
   scope: 'target',
-  async run({ workspace: ws, target: t }) {
+  async run({ context, target: t }) {
     const { server, domain } = abraConfig(t);
-    const app = await abraApp(ws, t);
+    const app = await abraApp(context, t);
     const subject = `${t.service}/${t.env}`;
     const assumes = `\`abra app ls -S -m -s ${server}\` reports ${domain} deployed, with its release label`;
     if (app?.status !== 'deployed') {
@@ -290,9 +291,9 @@ export function databaseImageVerdict(
 const databaseImageProbe: DoctorProbe = {
   id: 'database-image',
   scope: 'target',
-  async run({ workspace: ws, target: t }) {
+  async run({ context, target: t }) {
     const name = t.database?.swarmService ?? `${stackName(abraConfig(t).domain)}_${t.database?.container ?? 'db'}`;
-    const svc = (await swarmServices(ws, t)).find((s) => s.name === name);
+    const svc = (await swarmServices(context, t)).find((s) => s.name === name);
     const v = databaseImageVerdict(name, svc ? (svc.image ?? '') : undefined, t.database);
     return [finding('database-image', `${t.service}/${t.env}`, v.status, v)];
   },

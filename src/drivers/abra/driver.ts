@@ -1,5 +1,4 @@
 import { errorMessage } from '../../kernel/errors.js';
-import type { Driver } from '../../targets/driver.js';
 import type { AbraServiceConfig } from './config.js';
 import { abraConfig } from './app.js';
 import { abraSafetyBackups } from './backups.js';
@@ -11,6 +10,7 @@ import { deployApp, labelledVersion, settleApp } from './deploy.js';
 import { ABRA_DOCTOR } from './doctor.js';
 import { envFileCheck } from './envFileCheck.js';
 import { scaleCommand, stackName } from './swarm.js';
+import type { Driver } from '../../targets/target.js';
 
 /** Co-op Cloud: abra with a recipe, on a Docker Swarm server. */
 export const abraDriver: Driver = {
@@ -29,10 +29,12 @@ export const abraDriver: Driver = {
   settle: settleApp,
 
   /** abra rewrote the app's pin (TYPE=recipe:version): committed with the record id, pushed with abra.push. */
-  async afterChange(ws, t, c) {
+  async afterChange(context, t, c) {
     const change = `${t.service}/${t.env}: ${c.from} → ${c.to}`;
     const message = `coopctl ${c.operation} ${change}, ${c.status} (record ${c.record})`;
-    return { serversRepo: await commitPin(ws, t, message).catch((err: unknown) => ({ error: errorMessage(err) })) };
+    return {
+      serversRepo: await commitPin(context, t, message).catch((err: unknown) => ({ error: errorMessage(err) })),
+    };
   },
 
   /** Scaled to 0 in the swarm: the next abra deploy (which a restore always runs) brings them back. */
@@ -54,7 +56,7 @@ export const abraDriver: Driver = {
   },
 
   /** Apps with a `database:` are dumped by coopctl; the others keep abra's own backups. */
-  safetyBackups: (ws, t) => (t.database ? undefined : abraSafetyBackups(ws)),
+  safetyBackups: (context, t) => (t.database ? undefined : abraSafetyBackups(context)),
 
   deployedVersion: labelledVersion,
 };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { RunContext } from '../../targets/runContext.js';
 import { abraClient, abraConfig } from './app.js';
 
 /**
@@ -89,15 +89,15 @@ export function composeFiles(env: EnvFile): string[] {
     .filter(Boolean);
 }
 
-function appEnvPath(ws: Workspace, t: Target): string {
+function appEnvPath(context: RunContext, t: Target): string {
   const { server, domain } = abraConfig(t);
-  return path.join(abraClient(ws).cli.abraDir, 'servers', server, `${domain}.env`);
+  return path.join(abraClient(context).cli.abraDir, 'servers', server, `${domain}.env`);
 }
 
 /** The target's env file, read once per run; undefined when there is none. */
-export function readAppEnv(ws: Workspace, t: Target): Promise<{ file: string; env?: EnvFile }> {
-  const file = appEnvPath(ws, t);
-  return ws.once(`abra-env:${file}`, async () => {
+export function readAppEnv(context: RunContext, t: Target): Promise<{ file: string; env?: EnvFile }> {
+  const file = appEnvPath(context, t);
+  return context.once(`abra-env:${file}`, async () => {
     try {
       return { file, env: parseEnvFile(await readFile(file, 'utf8')) };
     } catch (err) {

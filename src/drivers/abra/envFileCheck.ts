@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { fail, pass, warn, type Check } from '../../targets/check.js';
+import { fail, pass, warn } from '../../targets/check.js';
 import { abraClient, abraConfig } from './app.js';
 import { readAppEnv, sampleKeys } from './envFile.js';
+import type { Check } from '../../targets/target.js';
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -11,9 +12,9 @@ function plural(n: number, word: string): string {
 export const envFileCheck: Check = {
   id: 'env-file',
   needs: ['abra'],
-  async run({ workspace, target, facts, toVersion }) {
+  async run({ context, target, facts, toVersion }) {
     const { recipe, server, domain } = abraConfig(target);
-    const { file, env } = await readAppEnv(workspace, target);
+    const { file, env } = await readAppEnv(context, target);
     if (!env) {
       return fail(
         `${domain} has no env file: ${file} does not exist`,
@@ -28,7 +29,7 @@ export const envFileCheck: Check = {
       );
     }
     const version = toVersion ?? (await facts.runningVersion());
-    const abra = abraClient(workspace);
+    const abra = abraClient(context);
     const sample = await abra.recipes.fileAt(recipe, version, '.env.sample');
     if (sample === undefined) {
       const tagged = (await abra.recipeVersions(recipe)).some((r) => r.version === version);

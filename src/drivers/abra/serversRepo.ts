@@ -2,7 +2,7 @@ import path from 'node:path';
 import { currentOperator } from '../../history/operator.js';
 import { errorMessage } from '../../kernel/errors.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { RunContext } from '../../targets/runContext.js';
 import { abraClient, abraConfig } from './app.js';
 
 /**
@@ -13,8 +13,8 @@ import { abraClient, abraConfig } from './app.js';
  */
 const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
 
-export function serversDir(ws: Workspace, t: Target): string {
-  return path.join(abraClient(ws).cli.abraDir, 'servers', abraConfig(t).server);
+export function serversDir(context: RunContext, t: Target): string {
+  return path.join(abraClient(context).cli.abraDir, 'servers', abraConfig(t).server);
 }
 
 function git(dir: string, args: readonly string[]): string[] {
@@ -52,9 +52,9 @@ interface ServersRepoState {
 }
 
 /** Where the servers repository stands; fetching the upstream is bounded and optional (it needs the network). */
-export async function serversRepoState(ws: Workspace, dir: string, fetchMs = 15_000): Promise<ServersRepoState> {
+export async function serversRepoState(context: RunContext, dir: string, fetchMs = 15_000): Promise<ServersRepoState> {
   const run = (args: string[], timeoutMs = 30_000) =>
-    ws.runner.run('git', args, { mutates: false, reject: false, timeoutMs, env: GIT_ENV });
+    context.runner.run('git', args, { mutates: false, reject: false, timeoutMs, env: GIT_ENV });
   const top = await run(serversGit.top(dir));
   if (top.exitCode !== 0) return { changes: [] };
   const status = await run(serversGit.status(dir));
@@ -85,11 +85,11 @@ interface PinCommit {
 }
 
 /** Commits the app's env file (the pin abra wrote) with the record id in the message; pushes when told to. */
-export async function commitPin(ws: Workspace, t: Target, message: string): Promise<PinCommit> {
-  const dir = serversDir(ws, t);
+export async function commitPin(context: RunContext, t: Target, message: string): Promise<PinCommit> {
+  const dir = serversDir(context, t);
   const file = `${abraConfig(t).domain}.env`;
   const run = (args: string[], mutates: boolean) =>
-    ws.runner.run('git', args, { mutates, reject: false, timeoutMs: 60_000, env: GIT_ENV });
+    context.runner.run('git', args, { mutates, reject: false, timeoutMs: 60_000, env: GIT_ENV });
   if ((await run(serversGit.top(dir), false)).exitCode !== 0) return { skipped: `${dir} is not a git repository` };
   const added = await run(serversGit.add(dir, file), true);
   if (added.skipped) return { skipped: '--dry-run' };
@@ -102,7 +102,7 @@ export async function commitPin(ws: Workspace, t: Target, message: string): Prom
   const c = await run(serversGit.commit(dir, file, message, who), true);
   if (c.exitCode !== 0) return { error: `git commit ${file}: ${(c.stderr || c.stdout).trim()}` };
   const commit = (await run(serversGit.head(dir), false)).stdout.trim();
-  if (!ws.config.abra.push) return { commit, pushed: false };
+  if (!context.config.abra.push) return { commit, pushed: false };
   const p = await run(serversGit.push(dir), true);
   if (p.exitCode !== 0) return { commit, pushed: false, error: `git push: ${p.stderr.trim().split('\n')[0]}` };
   return { commit, pushed: true };

@@ -1,22 +1,23 @@
 import path from 'node:path';
 import semver from 'semver';
-import { fail, pass, type Check } from '../../targets/check.js';
+import { fail, pass } from '../../targets/check.js';
 import { type InventoryLookup, inventoryLookups } from './lookups.js';
 import { playbookOf } from './paths.js';
 import { ansibleVersion, installedCollections, missingCollections, requiredCollections, syntaxCheck } from './tool.js';
+import type { Check } from '../../targets/target.js';
 
 const INSTALL = 'install ansible-core (Debian/Ubuntu: apt-get install --no-install-recommends ansible-core)';
 
 export const ansibleVersionCheck: Check = {
   id: 'ansible',
-  async run({ runner, workspace }) {
+  async run({ runner, context }) {
     let v: string | undefined;
     try {
       v = await ansibleVersion(runner);
     } catch {
       return fail('ansible-playbook is not installed here', INSTALL);
     }
-    const min = workspace.config.checks.ansibleMinVersion;
+    const min = context.config.checks.ansibleMinVersion;
     if (!v) return fail('could not read the ansible-playbook version', INSTALL);
     if (semver.lt(semver.coerce(v)!, semver.coerce(min)!))
       return fail(`ansible-core ${v} is older than the supported ${min}`, INSTALL);
@@ -34,8 +35,8 @@ function absentForInventory(lookups: InventoryLookup[], installed: Map<string, s
 export const collectionsCheck: Check = {
   id: 'ansible-collections',
   needs: ['ansible'],
-  async run({ runner, target, workspace }) {
-    const { playbook, inventory } = playbookOf(workspace, target);
+  async run({ runner, target, context }) {
+    const { playbook, inventory } = playbookOf(context, target);
     const required = requiredCollections(playbook);
     const lookups = inventoryLookups(inventory);
     if (!required.length && !lookups.length)
@@ -50,7 +51,7 @@ export const collectionsCheck: Check = {
       fixes.push(`ansible-galaxy collection install -r ${playbook.replace(/[^/]+$/, 'requirements.yml')}`);
     }
     if (absent.length) {
-      const where = (l: InventoryLookup) => `${path.relative(workspace.loaded.dir, l.file)}:${l.line}`;
+      const where = (l: InventoryLookup) => `${path.relative(context.loaded.dir, l.file)}:${l.line}`;
       what.push(
         'the inventory needs collections that are not installed: ' +
           absent.map((l) => `${l.collection} (lookup '${l.plugin}' at ${where(l)})`).join(', '),
@@ -67,8 +68,8 @@ export const playbookSyntaxCheck: Check = {
   id: 'playbook-syntax',
   needs: ['ansible'],
   standalone: true,
-  async run({ runner, target, workspace }) {
-    const { playbook, inventory } = playbookOf(workspace, target);
+  async run({ runner, target, context }) {
+    const { playbook, inventory } = playbookOf(context, target);
     const r = await syntaxCheck(runner, playbook, inventory);
     if (r.exitCode !== 0) {
       const err = (r.stderr || r.stdout)

@@ -4,9 +4,10 @@ import semver from 'semver';
 import { firstLine, installed } from '../../checks/doctor/tools.js';
 import { ANSIBLE_STRICT_ENV } from '../../config/inventory.js';
 import { printable } from '../../kernel/validate.js';
-import { type DoctorFinding, type DoctorProbe, finding } from '../../targets/doctor.js';
+import { type DoctorFinding, finding } from '../../targets/doctor.js';
 import { playbookOf } from './paths.js';
 import { parseAnsibleVersion } from './tool.js';
+import type { DoctorProbe } from '../../targets/target.js';
 
 /** `config file = /etc/ansible/ansible.cfg` (or `= None`) of `ansible --version`. */
 export function parseAnsibleConfigFile(stdout: string): string | null | undefined {
@@ -22,9 +23,9 @@ export function parseAnsibleConfigFile(stdout: string): string | null | undefine
 export const ansibleProbe: DoctorProbe = {
   id: 'ansible',
   scope: 'local',
-  async run({ workspace: ws, runner, targets }) {
-    const dirs = [...new Set(targets.map((t) => path.dirname(playbookOf(ws, t).playbook)))];
-    const min = ws.config.checks.ansibleMinVersion;
+  async run({ context, runner, targets }) {
+    const dirs = [...new Set(targets.map((t) => path.dirname(playbookOf(context, t).playbook)))];
+    const min = context.config.checks.ansibleMinVersion;
     const out: DoctorFinding[] = [];
     for (const cwd of dirs) {
       const r = await installed(
@@ -46,13 +47,13 @@ export const ansibleProbe: DoctorProbe = {
       }
       const version = parseAnsibleVersion(r.stdout);
       const config = parseAnsibleConfigFile(r.stdout);
-      const repoCfg = path.join(ws.loaded.dir, 'ansible.cfg');
+      const repoCfg = path.join(context.loaded.dir, 'ansible.cfg');
       const env = process.env.ANSIBLE_CONFIG ? `; ANSIBLE_CONFIG=${printable(process.env.ANSIBLE_CONFIG)}` : '';
       const found =
         `ansible-core ${version ?? `(no version in: ${firstLine(r.stdout)})`}; config file ` +
         `${config === undefined ? 'not shown' : (config ?? 'none')}${env}`;
       const old = version && semver.lt(semver.coerce(version)!, semver.coerce(min)!);
-      const ignored = existsSync(repoCfg) && config !== repoCfg && path.resolve(cwd) !== ws.loaded.dir;
+      const ignored = existsSync(repoCfg) && config !== repoCfg && path.resolve(cwd) !== context.loaded.dir;
       const status = old ? 'fail' : !version || config === undefined ? 'unknown' : ignored ? 'warn' : 'ok';
       const action = old
         ? `preflight refuses: upgrade ansible-core to ${min} or later`

@@ -2,10 +2,10 @@ import { OperationError } from '../../kernel/errors.js';
 import { readFile } from 'node:fs/promises';
 import { compose } from '../../remote/compose.js';
 import { passStoreVariables } from '../../kernel/secrets.js';
-import { secretsEnvironment } from '../../targets/backups.js';
-import type { DeployRequest, DeployResult, Driver } from '../../targets/driver.js';
-import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import { secretsEnvironment } from '../../backup/configured.js';
+import type { DeployRequest, DeployResult } from '../../targets/driver.js';
+import type { Driver, Target } from '../../targets/target.js';
+import type { RunContext } from '../../targets/runContext.js';
 import { ansibleVersionCheck, collectionsCheck, playbookSyntaxCheck } from './checks.js';
 import { ansibleServiceSchema } from './config.js';
 import { ansibleProbe } from './doctor.js';
@@ -13,10 +13,14 @@ import { playbookOf } from './paths.js';
 import { runPlaybook, type PlaybookOptions, type PlaybookResult } from './playbook.js';
 import { ansibleVersion } from './tool.js';
 
-async function playbookOptions(ws: Workspace, t: Target, req: Omit<DeployRequest, 'report'>): Promise<PlaybookOptions> {
-  const version = await ws.once('ansible-version', () => ansibleVersion(ws.runner).catch(() => undefined));
+async function playbookOptions(
+  context: RunContext,
+  t: Target,
+  req: Omit<DeployRequest, 'report'>,
+): Promise<PlaybookOptions> {
+  const version = await context.once('ansible-version', () => ansibleVersion(context.runner).catch(() => undefined));
   return {
-    ...playbookOf(ws, t),
+    ...playbookOf(context, t),
     limit: [t.host.name],
     extraVars: req.variables,
     files: req.files,
@@ -25,9 +29,9 @@ async function playbookOptions(ws: Workspace, t: Target, req: Omit<DeployRequest
     mitogen: true,
     ansibleVersion: version,
     signal: req.signal,
-    ssh: ws.sshFiles,
+    ssh: context.sshFiles,
     // the pass store secrets resolve in, for the inventory's lookup('passwordstore', ...) too
-    env: passStoreVariables(secretsEnvironment(ws)),
+    env: passStoreVariables(secretsEnvironment(context)),
   };
 }
 
@@ -86,9 +90,9 @@ export const ansibleDriver: Driver = {
 
   describeDeploy: (version) => `Run the playbook with ${version}`,
 
-  async deploy(ws, t, req): Promise<DeployResult> {
-    const r = await runPlaybook(ws.runner, {
-      ...(await playbookOptions(ws, t, req)),
+  async deploy(context, t, req): Promise<DeployResult> {
+    const r = await runPlaybook(context.runner, {
+      ...(await playbookOptions(context, t, req)),
       onEvent: (e) => {
         if (e.event === 'task_start') req.report(`TASK ${e.task}`);
         if (e.event === 'task_result' && (e.changed || e.status !== 'ok')) {
@@ -111,10 +115,10 @@ export const ansibleDriver: Driver = {
     };
   },
 
-  async preview(ws, t, req): Promise<string> {
+  async preview(context, t, req): Promise<string> {
     const logFile = req.logFile.replace(/\.log$/, '.check.log');
-    const opts = { ...(await playbookOptions(ws, t, { ...req, logFile })), check: true, signal: undefined };
-    const r = await runPlaybook(ws.runner, opts).catch(() => ({ ok: false }));
+    const opts = { ...(await playbookOptions(context, t, { ...req, logFile })), check: true, signal: undefined };
+    const r = await runPlaybook(context.runner, opts).catch(() => ({ ok: false }));
     const text = checkDiffText(await readFile(logFile, 'utf8').catch(() => ''));
     return text + (r.ok ? '' : '\n(the check run did not complete; see the log)');
   },

@@ -3,10 +3,10 @@ import { composeFiles, readAppEnv } from '../../drivers/abra/envFile.js';
 import { releaseNotePath } from '../../drivers/abra/recipeTags.js';
 import { compareRecipeVersions, isOrdered, parseRecipeVersion } from '../../drivers/abra/recipeVersion.js';
 import { errorMessage } from '../../kernel/errors.js';
-import { pass, warn, type Check } from '../../targets/check.js';
+import { pass, warn } from '../../targets/check.js';
 import type { Finding } from '../../targets/profile.js';
-import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Check, Target } from '../../targets/target.js';
+import type { RunContext } from '../../targets/runContext.js';
 
 function firstLine(text: string | undefined): string | undefined {
   return text
@@ -19,11 +19,11 @@ function firstLine(text: string | undefined): string | undefined {
  * Compose files the app's env enables (COMPOSE_FILE) that the recipe's tree at `to` lacks (Bonfire 2.0.0 removed
  * meilisearch's overlay): warnings naming the release in (current, to] that removed each, with its note.
  */
-async function removedOverlays(ws: Workspace, t: Target, current: string, to: string): Promise<Finding[]> {
+async function removedOverlays(context: RunContext, t: Target, current: string, to: string): Promise<Finding[]> {
   const { recipe } = abraConfig(t);
-  const { file, env } = await readAppEnv(ws, t);
+  const { file, env } = await readAppEnv(context, t);
   if (!env) return [];
-  const abra = abraClient(ws);
+  const abra = abraClient(context);
   const at = (tag: string, f: string) => abra.recipes.fileAt(recipe, tag, f);
   const from = parseRecipeVersion(current);
   const target = parseRecipeVersion(to);
@@ -72,19 +72,19 @@ async function removedOverlays(ws: Workspace, t: Target, current: string, to: st
 export const composeOverlaysCheck: Check = {
   id: 'compose-overlays',
   needs: ['abra'],
-  async run({ workspace, target, facts, toVersion }) {
+  async run({ context, target, facts, toVersion }) {
     if (!toVersion) return pass('no --to given: nothing to compare the compose files with');
     const current = await facts.runningVersion();
-    const findings = await removedOverlays(workspace, target, current, toVersion);
+    const findings = await removedOverlays(context, target, current, toVersion);
     if (findings.length) return warn(findings.map((f) => f.message).join('; '), findings[0].fix);
     return pass(`every compose file the env enables exists at ${toVersion}`);
   },
 };
 
 /** removedOverlays for a plan: what cannot be read is a warning of its own, never a crash of the plan. */
-export async function overlayFindings(ws: Workspace, t: Target, current: string, to: string): Promise<Finding[]> {
+export async function overlayFindings(context: RunContext, t: Target, current: string, to: string): Promise<Finding[]> {
   try {
-    return await removedOverlays(ws, t, current, to);
+    return await removedOverlays(context, t, current, to);
   } catch (err) {
     return [
       {

@@ -7,9 +7,9 @@ import {
   type OrderedRecipeVersion,
 } from '../../drivers/abra/recipeVersion.js';
 import type { AbraApp } from '../../drivers/abra/appList.js';
-import type { Finding, ServiceProfile, VersionEntry } from '../../targets/profile.js';
-import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { Finding, VersionEntry } from '../../targets/profile.js';
+import type { ServiceProfile, Target } from '../../targets/target.js';
+import type { RunContext } from '../../targets/runContext.js';
 import { releaseNotePath } from '../../drivers/abra/recipeTags.js';
 import { keycloakUsers } from './keycloakUsers.js';
 import { composeOverlaysCheck, overlayFindings } from './overlays.js';
@@ -36,10 +36,17 @@ function chaosText(app: AbraApp | undefined): string | undefined {
  * An upgrade from a chaos deploy drops the commits of its checkout that the target release lacks (a fork's own
  * changes: the wiki's SSO): they are listed, and the upgrade is refused unless `--from-chaos` says to drop them.
  */
-async function fromChaos(ws: Workspace, t: Target, current: string, commit: string, to: string, allowed: boolean) {
+async function fromChaos(
+  context: RunContext,
+  t: Target,
+  current: string,
+  commit: string,
+  to: string,
+  allowed: boolean,
+) {
   const { recipe } = abraConfig(t);
   const head = commit.replace(/\+U$/, '');
-  const missing = await abraClient(ws).recipes.commitsNotIn(recipe, head, to);
+  const missing = await abraClient(context).recipes.commitsNotIn(recipe, head, to);
   const lost = [
     missing === undefined
       ? `commit ${head} is not in abra's clone of ${recipe}, so what ${to} lacks cannot be listed (fetch the fork)`
@@ -80,10 +87,10 @@ export const coopcloudAppProfile: ServiceProfile = {
   compareVersions: (a, b) => compareRecipeVersions(ordered(a, 'version'), ordered(b, 'version')),
   deployInput: () => ({ variables: {} }),
 
-  async runningVersion(ws, t) {
+  async runningVersion(context, t) {
     if (!t.driver.deployedVersion)
       throw new InputError(`${t.service}: ${t.driver.id} cannot tell the deployed version`);
-    return t.driver.deployedVersion(ws, t);
+    return t.driver.deployedVersion(context, t);
   },
 
   health: appHealth,
@@ -92,10 +99,10 @@ export const coopcloudAppProfile: ServiceProfile = {
 
   schemaMark: appSchemaMark,
 
-  async listVersions(ws, t, opts) {
+  async listVersions(context, t, opts) {
     const { recipe } = abraConfig(t);
-    const abra = abraClient(ws);
-    const chaos = chaosText(await abraApp(ws, t).catch(() => undefined));
+    const abra = abraClient(context);
+    const chaos = chaosText(await abraApp(context, t).catch(() => undefined));
     const warnings = chaos ? [`${t.service}/${t.env} runs a chaos deploy, not a release: ${chaos}`] : [];
     const releases = await abra.recipeVersions(recipe);
     const cur = opts.current ? parseRecipeVersion(opts.current) : undefined;
@@ -115,7 +122,7 @@ export const coopcloudAppProfile: ServiceProfile = {
     return { versions, warnings };
   },
 
-  async versionStatus(ws, t) {
+  async versionStatus(context, t) {
     const { server, domain } = abraConfig(t);
     const status = {
       version: null as string | null,
@@ -124,7 +131,7 @@ export const coopcloudAppProfile: ServiceProfile = {
       securityReleases: [],
     };
     try {
-      const app = await abraApp(ws, t);
+      const app = await abraApp(context, t);
       if (!app) return { ...status, errors: [`abra does not know ${domain} on ${server}`] };
       const version = app.version ?? null;
       if (app.chaos) return { ...status, version, chaos: `commit ${app.chaosVersion ?? 'unknown'}`, errors: [] };
@@ -148,9 +155,9 @@ export const coopcloudAppProfile: ServiceProfile = {
     }
   },
 
-  async versionChoice(ws, t, { facts }) {
+  async versionChoice(context, t, { facts }) {
     const current = await facts.runningVersion();
-    const catalog = await this.listVersions(ws, t, { current, includePrerelease: false, notes: 'all' });
+    const catalog = await this.listVersions(context, t, { current, includePrerelease: false, notes: 'all' });
     const suggestions = catalog.versions
       .filter((v) => v.newer)
       .reverse()
@@ -161,11 +168,11 @@ export const coopcloudAppProfile: ServiceProfile = {
         prerelease: false,
         security: false,
       }));
-    const app = await abraApp(ws, t);
+    const app = await abraApp(context, t);
     return { current, catalog, suggestions, ...(app?.chaos ? { chaos: { commit: app.chaosVersion ?? '' } } : {}) };
   },
 
-  async reviewChange(t, choice, to, { ws, fromChaos: allowed }) {
+  async reviewChange(t, choice, to, { ws: context, fromChaos: allowed }) {
     const target = ordered(to, '--to');
     if (!choice.catalog.versions.some((v) => v.version === to)) {
       const known = choice.catalog.versions.map((v) => v.version).join(', ');
@@ -188,9 +195,9 @@ export const coopcloudAppProfile: ServiceProfile = {
         ? [{ id: 'newer', level: 'ok' as const, message: `${choice.current} → ${to}` }]
         : [{ id: 'downgrade', level: 'fail' as const, message: `${to} is not newer than ${choice.current}` }];
     if (compareRecipeVersions(target, current) > 0)
-      findings.push(...(await overlayFindings(ws, t, choice.current, to)));
+      findings.push(...(await overlayFindings(context, t, choice.current, to)));
     if (!choice.chaos) return { notes, findings };
-    const chaos = await fromChaos(ws, t, choice.current, choice.chaos.commit, to, !!allowed);
+    const chaos = await fromChaos(context, t, choice.current, choice.chaos.commit, to, !!allowed);
     return { notes, findings: [...chaos.findings, ...findings], recordFields: chaos.recordFields };
   },
 };

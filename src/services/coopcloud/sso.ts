@@ -3,9 +3,9 @@ import type { AbraServiceConfig } from '../../drivers/abra/config.js';
 import { composeFiles, readAppEnv, type EnvFile } from '../../drivers/abra/envFile.js';
 import { errorMessage } from '../../kernel/errors.js';
 import { httpGet } from '../../kernel/http.js';
-import { fail, pass, type Check } from '../../targets/check.js';
-import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import { fail, pass } from '../../targets/check.js';
+import type { Check, Target } from '../../targets/target.js';
+import type { RunContext } from '../../targets/runContext.js';
 
 const OIDC_OVERLAY = 'compose.auth.openid.yml';
 /** What the recipe's OIDC overlay reads (the client secret itself is a docker secret, only its version is here). */
@@ -31,9 +31,9 @@ interface Provider {
   timeoutMs: number;
 }
 
-function providerOf(ws: Workspace, t: Target): Provider {
+function providerOf(context: RunContext, t: Target): Provider {
   const sso = (t.serviceConfig as AbraServiceConfig).sso!;
-  const env = (ws.service(sso.provider) as AbraServiceConfig).environments[t.env];
+  const env = (context.service(sso.provider) as AbraServiceConfig).environments[t.env];
   return {
     service: sso.provider,
     realm: sso.realm,
@@ -124,10 +124,10 @@ async function discoveryProblem(p: Provider): Promise<Problem | undefined> {
 export const ssoCheck: Check = {
   id: 'sso',
   appliesTo: (t) => (t.serviceConfig as AbraServiceConfig).sso !== undefined,
-  async run({ workspace, target }) {
-    const p = providerOf(workspace, target);
+  async run({ context, target }) {
+    const p = providerOf(context, target);
     const { domain } = abraConfig(target);
-    const { file, env } = await readAppEnv(workspace, target);
+    const { file, env } = await readAppEnv(context, target);
     const problems = env
       ? envProblems(file, env, p)
       : [{ message: `${file} does not exist`, fix: 'see the env-file check' }];

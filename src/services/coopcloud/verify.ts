@@ -5,7 +5,7 @@ import { errorMessage } from '../../kernel/errors.js';
 import { httpGet } from '../../kernel/http.js';
 import type { Health } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { RunContext } from '../../targets/runContext.js';
 
 interface AppCheck {
   id: 'version' | 'converged' | 'url';
@@ -37,11 +37,11 @@ async function settled(what: AppCheck['id'], fn: () => Promise<AppCheck>): Promi
   return fn().catch((err: unknown) => ({ id: what, ok: false, message: errorMessage(err) }));
 }
 
-async function attempt(ws: Workspace, t: Target, version: string): Promise<AppCheck[]> {
+async function attempt(context: RunContext, t: Target, version: string): Promise<AppCheck[]> {
   const stack = stackName(abraConfig(t).domain);
   return Promise.all([
     settled('version', async () => {
-      const v = await labelledVersion(ws, t);
+      const v = await labelledVersion(context, t);
       return {
         id: 'version',
         ok: v === version,
@@ -62,17 +62,17 @@ async function attempt(ws: Workspace, t: Target, version: string): Promise<AppCh
  * trusted: it can say "deploy failed" while the swarm settles later, and nothing when it did not wait.
  */
 export async function verifyApp(
-  ws: Workspace,
+  context: RunContext,
   t: Target,
   version: string,
   opts: { signal?: AbortSignal; onAttempt?: (line: string) => void; intervalMs?: number },
 ) {
   const started = Date.now();
-  const budget = await convergeBudgetMs(ws, t, version);
+  const budget = await convergeBudgetMs(context, t, version);
   let attempts = 0;
   for (;;) {
     attempts++;
-    const checks = await attempt(ws, t, version);
+    const checks = await attempt(context, t, version);
     opts.onAttempt?.(checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`).join('  '));
     const ok = checks.every((c) => c.ok);
     const durationMs = Date.now() - started;

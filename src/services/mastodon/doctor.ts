@@ -1,11 +1,12 @@
 import { firstLine, toolProbe } from '../../checks/doctor/tools.js';
 import { errorMessage } from '../../kernel/errors.js';
 import { printable } from '../../kernel/validate.js';
-import { type DoctorProbe, finding } from '../../targets/doctor.js';
+import { finding } from '../../targets/doctor.js';
 import { instanceVersion, redisVersion } from './host.js';
 import { verificationRequestsCheck } from './requestsCheck.js';
 import { instanceDomainsOf, instanceEnvFile, localEndpoints, readDomainLines } from './local.js';
 import { tryParseMastodonVersion } from './version.js';
+import type { DoctorProbe } from '../../targets/target.js';
 
 const subjectOf = (t: { service: string; env: string }) => `${t.service}/${t.env}`;
 

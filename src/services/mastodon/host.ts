@@ -48,7 +48,7 @@ export async function mastodonHealth(t: Target): Promise<Health> {
 export async function deployedVersion(t: Target): Promise<string> {
   const { file, services } = await readCompose(t);
   const image = services.web?.image;
-  // a patched build's tag is v<version>-p<digest12> (see src/targets/patches.ts)
+  // a patched build's tag is v<version>-p<digest12> (see src/config/patches.ts)
   const tag = image && /:v?([^:/@]+?)(?:-p[0-9a-f]{12})?$/.exec(image)?.[1];
   if (!tag) throw new ToolOutputError(`${t.host.name}: ${file} names no image for the web service`);
   return tag;

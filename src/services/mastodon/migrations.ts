@@ -2,7 +2,7 @@ import { OperationError, ToolOutputError } from '../../kernel/errors.js';
 import { psqlQuery } from '../../remote/compose.js';
 import type { SchemaFit } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
-import type { Workspace } from '../../targets/workspace.js';
+import type { RunContext } from '../../targets/runContext.js';
 import { listFilesAtTag } from '../../versions/gitTags.js';
 import { upstreamOf } from './config.js';
 import { parseMastodonVersion, tagOf } from './version.js';
@@ -19,13 +19,13 @@ interface Migrations {
 
 const versionsIn = (files: string[]) => files.flatMap((f) => /^(\d+)_\w+\.\w+$/.exec(f)?.[1] ?? []);
 
-function migrationsAt(ws: Workspace, t: Target, version: string): Promise<Migrations> {
+function migrationsAt(context: RunContext, t: Target, version: string): Promise<Migrations> {
   const parsed = parseMastodonVersion(version, 'version');
   if (parsed.metadata !== undefined)
     throw new OperationError(`${version} is not an upstream release: its migrations are not known`);
-  const url = ws.gitUrl(upstreamOf(t));
-  return ws.once(`mastodon-migrations:${url}:${version}`, async () => {
-    const list = (folder: string) => listFilesAtTag({ runner: ws.runner }, url, tagOf(parsed), folder);
+  const url = context.gitUrl(upstreamOf(t));
+  return context.once(`mastodon-migrations:${url}:${version}`, async () => {
+    const list = (folder: string) => listFilesAtTag({ runner: context.runner }, url, tagOf(parsed), folder);
     const [pre, post] = await Promise.all([list('db/migrate'), list('db/post_migrate')]);
     if (!pre.length) throw new ToolOutputError(`no db/migrate at ${tagOf(parsed)}: not a Mastodon tree`);
     return { pre: new Set(versionsIn(pre)), post: new Set(versionsIn(post)) };
@@ -45,11 +45,16 @@ async function appliedMigrations(t: Target): Promise<string[]> {
 const list = (vs: string[]) => (vs.length > 3 ? `${vs.slice(0, 3).join(', ')}, …` : vs.join(', '));
 
 /** Whether `older` runs on the database now: every applied migration it does not know is a db/migrate of `newer`. */
-export async function mastodonSchemaFit(ws: Workspace, t: Target, older: string, newer: string): Promise<SchemaFit> {
+export async function mastodonSchemaFit(
+  context: RunContext,
+  t: Target,
+  older: string,
+  newer: string,
+): Promise<SchemaFit> {
   const [applied, known, next] = await Promise.all([
     appliedMigrations(t),
-    migrationsAt(ws, t, older),
-    migrationsAt(ws, t, newer),
+    migrationsAt(context, t, older),
+    migrationsAt(context, t, newer),
   ]);
   const extra = applied.filter((v) => !known.pre.has(v) && !known.post.has(v));
   const post = extra.filter((v) => next.post.has(v));

@@ -1,7 +1,8 @@
-import { fail, pass, type Check } from '../../targets/check.js';
-import { loadPatchSet } from '../../targets/patches.js';
+import { fail, pass } from '../../targets/check.js';
+import { loadPatchSet } from '../../config/patches.js';
 import { patchesApplyAtTag } from '../../versions/gitTags.js';
 import { upstreamOf } from './config.js';
+import type { Check } from '../../targets/target.js';
 
 /**
  * The environment's patches apply cleanly to the tree of the target version's tag (from the version source's
@@ -11,12 +12,12 @@ import { upstreamOf } from './config.js';
 export const patchesCheck: Check = {
   id: 'patches',
   appliesTo: (t) => !!t.envConfig.patches?.length,
-  async run({ target, workspace, runner, toVersion, deployVersion }) {
-    const set = loadPatchSet(workspace.loaded, target.service, target.env);
+  async run({ target, context, runner, toVersion, deployVersion }) {
+    const set = loadPatchSet(context.loaded, target.service, target.env);
     if (!set) return pass('no patches');
     const version = deployVersion ?? toVersion;
     if (!version) return pass('no version to deploy given (--to): nothing to check');
-    const url = workspace.gitUrl(upstreamOf(target));
+    const url = context.gitUrl(upstreamOf(target));
     const texts = set.patches.map((p) => p.content);
     const r = await patchesApplyAtTag({ runner }, url, `v${version}`, texts);
     if (!r.ok) {

@@ -1,4 +1,4 @@
-import type { ServiceProfile, VersionCatalog } from '../../targets/profile.js';
+import type { VersionCatalog } from '../../targets/profile.js';
 import { listMastodonVersions, type MastodonCatalog } from './catalog.js';
 import { upstreamOf } from './config.js';
 import {
@@ -17,6 +17,7 @@ import { verificationRequestsCheck } from './requestsCheck.js';
 import { targetVersionCheck } from './targetVersionCheck.js';
 import { describeVerification, verifyMastodon } from './verify.js';
 import { compareMastodonVersions, parseMastodonVersion, tryParseMastodonVersion } from './version.js';
+import type { ServiceProfile } from '../../targets/target.js';
 
 function toCatalog(c: MastodonCatalog): VersionCatalog {
   return {
@@ -85,19 +86,19 @@ export const mastodonProfile: ServiceProfile = {
     return { ok: v.ok, summary: describeVerification(v), checks: v.checks, details: { ...v } };
   },
 
-  async listVersions(ws, t, opts) {
-    const url = ws.gitUrl(upstreamOf(t));
+  async listVersions(context, t, opts) {
+    const url = context.gitUrl(upstreamOf(t));
     const key = `mastodon-catalog:${url}:${opts.current}:${opts.includePrerelease}:${opts.notes}`;
-    const c = await ws.once(key, () => listMastodonVersions({ runner: ws.runner, url, ...opts }));
+    const c = await context.once(key, () => listMastodonVersions({ runner: context.runner, url, ...opts }));
     return toCatalog(c);
   },
 
-  async versionStatus(ws, t) {
+  async versionStatus(context, t) {
     const row = { version: null as string | null, latest: null as string | null, securityReleases: [] as string[] };
     const errors: string[] = [];
-    const url = ws.gitUrl(upstreamOf(t));
-    const catalog = ws.once(`mastodon-catalog:${url}`, () => {
-      const p = listMastodonVersions({ runner: ws.runner, url, notes: 'none' });
+    const url = context.gitUrl(upstreamOf(t));
+    const catalog = context.once(`mastodon-catalog:${url}`, () => {
+      const p = listMastodonVersions({ runner: context.runner, url, notes: 'none' });
       p.catch(() => {});
       return p;
     });
@@ -118,11 +119,11 @@ export const mastodonProfile: ServiceProfile = {
     }
   },
 
-  async versionChoice(ws, t, { includePrerelease, facts }) {
+  async versionChoice(context, t, { includePrerelease, facts }) {
     const current = await facts.runningVersion();
-    const url = ws.gitUrl(upstreamOf(t));
+    const url = context.gitUrl(upstreamOf(t));
     const catalog = await listMastodonVersions({
-      runner: ws.runner,
+      runner: context.runner,
       url,
       current,
       includePrerelease: true,
@@ -177,5 +178,5 @@ export const mastodonProfile: ServiceProfile = {
   },
 
   schemaMark: (remote, t) => readSchemaMark(remote, t),
-  schemaFit: (ws, t, older, newer) => mastodonSchemaFit(ws, t, older, newer),
+  schemaFit: (context, t, older, newer) => mastodonSchemaFit(context, t, older, newer),
 };

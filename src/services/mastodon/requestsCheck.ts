@@ -1,7 +1,8 @@
-import { fail, pass, warn, type Check } from '../../targets/check.js';
+import { fail, pass, warn } from '../../targets/check.js';
 import { healthOf } from './config.js';
 import { answeredOk, describeAnswer, localEndpoints, localGet } from './local.js';
 import { requestPathsOf } from './verify.js';
+import type { Check } from '../../targets/target.js';
 
 /**
  * The API requests verification will count, asked now on the running version: a path this instance closes to

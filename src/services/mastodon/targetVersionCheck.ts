@@ -1,8 +1,9 @@
-import { fail, pass, warn, type Check } from '../../targets/check.js';
+import { fail, pass, warn } from '../../targets/check.js';
 import { listMastodonTags } from './catalog.js';
 import { upstreamOf } from './config.js';
 import { redisVersion } from './host.js';
 import { planUpgradeRules } from './rules.js';
+import type { Check } from '../../targets/target.js';
 
 /**
  * The version rules (exists, newer, one minor series at a time, PostgreSQL/Redis floors) against what the host
@@ -11,11 +12,11 @@ import { planUpgradeRules } from './rules.js';
 export const targetVersionCheck: Check = {
   id: 'target-version',
   needs: ['ssh'],
-  async run({ target, runner, facts, toVersion, allowPrerelease, workspace }) {
+  async run({ target, runner, facts, toVersion, allowPrerelease, context }) {
     if (!toVersion) return pass('no --to given: nothing to check');
     const [current, tags, pg, redis] = await Promise.all([
       facts.runningVersion(),
-      listMastodonTags({ runner }, workspace.gitUrl(upstreamOf(target))),
+      listMastodonTags({ runner }, context.gitUrl(upstreamOf(target))),
       facts.postgresVersion().catch(() => undefined),
       redisVersion(target).catch(() => undefined),
     ]);

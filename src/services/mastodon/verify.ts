@@ -1,6 +1,6 @@
 import { httpGet, joinUrl } from '../../kernel/http.js';
 import type { HealthConfig } from '../../config/schema.js';
-import type { PatchExpectation } from '../../targets/patches.js';
+import type { PatchExpectation } from '../../config/patches.js';
 import type { Target } from '../../targets/target.js';
 import { healthOf } from './config.js';
 import { versionOf } from './host.js';

@@ -10,9 +10,9 @@ import { ConfigError } from '../../../src/kernel/errors.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
 import { configSchema, REGISTRY } from '../../../src/operations/registry.js';
 import { coopcloudAppProfile } from '../../../src/services/coopcloud/profile.js';
-import type { Check, CheckContext, CheckResult } from '../../../src/targets/check.js';
-import type { Target } from '../../../src/targets/target.js';
-import { Workspace } from '../../../src/targets/workspace.js';
+import type { CheckResult } from '../../../src/targets/check.js';
+import type { Check, CheckContext, Target } from '../../../src/targets/target.js';
+import { Workspace } from '../../../src/workspace/workspace.js';
 import { keycloakAnswer, SANDBOX_REALM } from '../../doubles/keycloak.js';
 import { enableOidc } from '../../world/coopcloud/oidc.js';
 import { createRecipeRepo, createRecipeRepos, fixtureRecipe } from '../../world/coopcloud/recipes.js';
@@ -80,7 +80,7 @@ function target(ws: Workspace, service: string): Target {
 function context(ws: Workspace, service: string, deployed: string, toVersion?: string): CheckContext {
   return {
     target: target(ws, service),
-    workspace: ws,
+    context: ws,
     runner: ws.runner,
     facts: {
       runningVersion: async () => deployed,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { collectionsCheck } from '../../../src/drivers/ansible/checks.js';
 import { inventoryLookups } from '../../../src/drivers/ansible/lookups.js';
 import type { ProcessRunner } from '../../../src/kernel/process.js';
-import type { CheckContext } from '../../../src/targets/check.js';
+import type { CheckContext } from '../../../src/targets/target.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const FIXTURES = path.join(REPO, 'test/fixtures/inventories');
@@ -26,7 +26,7 @@ function check(inventory: string, installed: Record<string, string>) {
   const ctx = {
     runner: galaxy(installed),
     target: { serviceConfig: { playbook: 'playbooks/mastodon.yml' }, envConfig: { inventory } },
-    workspace: { loaded: { dir: REPO, resolvePath: (p: string) => path.resolve(REPO, p) } },
+    context: { loaded: { dir: REPO, resolvePath: (p: string) => path.resolve(REPO, p) } },
   } as unknown as CheckContext;
   return collectionsCheck.run(ctx);
 }

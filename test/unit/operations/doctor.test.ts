@@ -8,9 +8,9 @@ import { RemoteError } from '../../../src/kernel/errors.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
 import { doctorTargets, runDoctor } from '../../../src/operations/doctor.js';
 import type { RemoteHost } from '../../../src/remote/ssh.js';
-import { type DoctorProbe, finding } from '../../../src/targets/doctor.js';
-import type { Target } from '../../../src/targets/target.js';
-import { Workspace } from '../../../src/targets/workspace.js';
+import { finding } from '../../../src/targets/doctor.js';
+import type { DoctorProbe, Target } from '../../../src/targets/target.js';
+import { Workspace } from '../../../src/workspace/workspace.js';
 import { LocalHost } from '../../helpers/localHost.js';
 import { fakeService } from '../pipeline/fakeService.js';
 

@@ -8,7 +8,7 @@ import { parseConfigText } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/kernel/errors.js';
 import { ExecaRunner } from '../../../src/kernel/process.js';
 import { configSchema } from '../../../src/operations/registry.js';
-import { checkAllPatches, loadPatchSet } from '../../../src/targets/patches.js';
+import { checkAllPatches, loadPatchSet } from '../../../src/config/patches.js';
 import { patchesApplyAtTag } from '../../../src/versions/gitTags.js';
 
 const repo = path.resolve(import.meta.dirname, '../../..');

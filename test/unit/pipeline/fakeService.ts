@@ -3,10 +3,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { environmentCommon, name, serviceCommon } from '../../../src/config/schema.js';
 import { InputError } from '../../../src/kernel/errors.js';
-import { fail, pass, type Check } from '../../../src/targets/check.js';
-import type { Driver } from '../../../src/targets/driver.js';
-import type { ServiceProfile, VersionEntry } from '../../../src/targets/profile.js';
-import type { SafetyBackups } from '../../../src/targets/safety.js';
+import { fail, pass } from '../../../src/targets/check.js';
+import type { VersionEntry } from '../../../src/targets/profile.js';
+import type { Check, Driver, SafetyBackups, ServiceProfile } from '../../../src/targets/target.js';
 
 /**
  * A made-up service (a boost bot) with a made-up way of deploying it (a

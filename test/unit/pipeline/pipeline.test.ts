@@ -16,7 +16,7 @@ import { planSteps, type ChangeDeps, type ChangeOutcome, type ChangePlan } from 
 import { runChange } from '../../../src/pipeline/run.js';
 import { LineStageRunner } from '../../../src/pipeline/stages.js';
 import type { Target } from '../../../src/targets/target.js';
-import { Workspace } from '../../../src/targets/workspace.js';
+import { Workspace } from '../../../src/workspace/workspace.js';
 import { LocalHost } from '../../helpers/localHost.js';
 import { fakeService, type Faults } from './fakeService.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReport } from '../../../src/backup/database.js';
+import { parseReport } from '../../../src/backup/hostOutput.js';
 import { keycloakUsers } from '../../../src/services/coopcloud/keycloakUsers.js';
 import { coopcloudAppProfile } from '../../../src/services/coopcloud/profile.js';
 import type { Target } from '../../../src/targets/target.js';

@@ -11,8 +11,7 @@ import { instanceVersion, mastodonHealth } from '../../../src/services/mastodon/
 import { instanceHost, instanceHostOf, localGet } from '../../../src/services/mastodon/local.js';
 import { verificationRequestsCheck } from '../../../src/services/mastodon/requestsCheck.js';
 import { verifyMastodon } from '../../../src/services/mastodon/verify.js';
-import type { CheckContext } from '../../../src/targets/check.js';
-import type { Target } from '../../../src/targets/target.js';
+import type { CheckContext, Target } from '../../../src/targets/target.js';
 import { LocalHost } from '../../helpers/localHost.js';
 
 /**

@@ -12,7 +12,8 @@ import { formatBytes, formatDuration } from '../../../kernel/validate.js';
 import { InterruptedError } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
 import { installInterruptHandler } from '../../signals.js';
-import { backupIdentities, openBackupStore, restoreFactsSource, restoreTestPlace } from '../../../targets/backups.js';
+import { backupIdentities, openBackupStore } from '../../../backup/configured.js';
+import { restoreFactsSource, restoreTestPlace } from '../../../workspace/restoreTest.js';
 import { inMariaDbScratchServer } from '../../../backup/mariadbScratch.js';
 import type { DbTarget } from '../../../backup/commands.js';
 

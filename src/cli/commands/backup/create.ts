@@ -2,11 +2,11 @@ import { createBackup, manifestDocument, volumeParts } from '../../../backup/ind
 import { assertName, formatBytes } from '../../../kernel/validate.js';
 import { RunView } from '../../../pipeline/view.js';
 import type { CommandContext } from '../../context.js';
-import { backupSource, encryptionSettings, openBackupStore } from '../../../targets/backups.js';
+import { encryptionSettings, openBackupStore } from '../../../backup/configured.js';
+import { backupSource } from '../../../targets/backupSource.js';
 import { coopctlVersion } from '../../../kernel/version.js';
 import { OperationError } from '../../../kernel/errors.js';
-import type { SafetyBackups } from '../../../targets/safety.js';
-import type { Target } from '../../../targets/target.js';
+import type { SafetyBackups, Target } from '../../../targets/target.js';
 import { interruptible, progressPrinter } from './common.js';
 
 export async function run(

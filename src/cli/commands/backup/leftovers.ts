@@ -1,6 +1,6 @@
 import { assertName } from '../../../kernel/validate.js';
 import { findLeftovers } from '../../../operations/leftovers.js';
-import { openBackupStore } from '../../../targets/backups.js';
+import { openBackupStore } from '../../../backup/configured.js';
 import type { CommandContext } from '../../context.js';
 import { table } from '../../format.js';
 import { leftoverDocument, leftoverRow } from './common.js';

@@ -2,9 +2,9 @@ import { listBackups, manifestDocument, verificationState, verifiedHow, type Man
 import { assertName, formatBytes, formatDuration } from '../../../kernel/validate.js';
 import type { CommandContext } from '../../context.js';
 import { table } from '../../format.js';
-import { openBackupStore } from '../../../targets/backups.js';
+import { openBackupStore } from '../../../backup/configured.js';
 import { listHostCopies } from '../../../backup/hostCopy.js';
-import type { Workspace } from '../../../targets/workspace.js';
+import type { Workspace } from '../../../workspace/workspace.js';
 
 function state(ctx: CommandContext, m: Manifest): string {
   const s = verificationState(m);

@@ -2,7 +2,7 @@ import { applyPrune, planStorePrune } from '../../../backup/index.js';
 import { errorMessage } from '../../../kernel/errors.js';
 import { assertName } from '../../../kernel/validate.js';
 import type { CommandContext } from '../../context.js';
-import { openBackupStore } from '../../../targets/backups.js';
+import { openBackupStore } from '../../../backup/configured.js';
 import { findLeftovers } from '../../../operations/leftovers.js';
 import { backupsChangesUse } from '../../../operations/retention.js';
 import { leftoverDocument, leftoverRow } from './common.js';

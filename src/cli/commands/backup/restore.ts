@@ -3,7 +3,8 @@ import { ExitCode, InputError, type ExitCodeValue } from '../../../kernel/errors
 import { operationLogFile } from '../../../kernel/logs.js';
 import { assertName } from '../../../kernel/validate.js';
 import { planRestore } from '../../../operations/restore.js';
-import { backupSource, openBackupStore } from '../../../targets/backups.js';
+import { openBackupStore } from '../../../backup/configured.js';
+import { backupSource } from '../../../targets/backupSource.js';
 import { RunView } from '../../../pipeline/view.js';
 import { confirmChange, executeChange, formatPlan, showPlan } from '../../change.js';
 import type { CommandContext } from '../../context.js';

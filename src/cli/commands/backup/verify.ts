@@ -2,7 +2,8 @@ import { assertBackupId, findBackup, manifestDocument, verifyBackup } from '../.
 import { isVerdictOnBackup } from '../../../backup/errors.js';
 import { CoopctlError, ExitCode } from '../../../kernel/errors.js';
 import type { CommandContext } from '../../context.js';
-import { backupIdentities, openBackupStore, restoreTestPlace } from '../../../targets/backups.js';
+import { backupIdentities, openBackupStore } from '../../../backup/configured.js';
+import { restoreTestPlace } from '../../../workspace/restoreTest.js';
 import { interruptible, progressPrinter, restoreTest } from './common.js';
 
 /**

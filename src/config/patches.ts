@@ -1,10 +1,9 @@
-import type { HistoryRecord } from '../history/records.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from './load.js';
 import { ConfigError } from '../kernel/errors.js';
 
 /**
@@ -49,7 +48,7 @@ function patchSetDigest(patches: ReadonlyArray<{ file: string; sha256: string }>
 }
 
 /** The patch set a history record carries (`details.patchSet`): none when the change deployed without patches. */
-export function recordedPatchSet(r: HistoryRecord | undefined): PatchSet | undefined {
+export function recordedPatchSet(r: { details: Record<string, unknown> } | undefined): PatchSet | undefined {
   const p = r?.details.patchSet as PatchSet | null | undefined;
   return p && typeof p.digest === 'string' && Array.isArray(p.patches) ? p : undefined;
 }

@@ -1,97 +1,9 @@
 import type { DbTarget } from '../backup/commands.js';
-import type { BackupSource } from '../backup/create.js';
-import { parseIdentities } from '../backup/crypto.js';
 import type { RestoreFactsSource } from '../backup/restoreFacts.js';
-import type { EncryptionSettings } from '../backup/create.js';
-import { storeFromConfig } from '../backup/store/open.js';
-import type { BackupStore } from '../backup/store/types.js';
 import { hostVar } from '../config/inventory.js';
+import { ConfigError } from '../kernel/errors.js';
 import type { RemoteHost } from '../remote/ssh.js';
-import { ConfigError, InputError } from '../kernel/errors.js';
-import {
-  describeSecretRef,
-  passEnvironment,
-  resolveSecret,
-  type SecretRef,
-  type SecretShape,
-} from '../kernel/secrets.js';
-import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
-
-/** The environment `{pass: ...}` secrets resolve in: the operator's, else the directories coopctl.yaml names. */
-export function secretsEnvironment(ws: Workspace): NodeJS.ProcessEnv {
-  const { passwordStore, gnupgHome } = ws.config.secrets;
-  const abs = (p?: string) => (p ? ws.loaded.resolvePath(p) : undefined);
-  return passEnvironment(process.env, { passwordStore: abs(passwordStore), gnupgHome: abs(gnupgHome) });
-}
-
-/**
- * A secret of the config, resolved once per run (`pass show` once, gpg once):
- * preflight resolves what a run needs, and the stages after it reuse that.
- */
-function configSecret(ws: Workspace, ref: SecretRef, at: string[], shape: SecretShape): Promise<string> {
-  return ws.once(`secret ${shape} ${describeSecretRef(ref)}`, () =>
-    resolveSecret(ref, {
-      runner: ws.runner,
-      env: secretsEnvironment(ws),
-      resolvePath: (p) => ws.loaded.resolvePath(p),
-      where: `${ws.loaded.locate(at)} ${at.join('.')}`,
-      shape,
-    }),
-  );
-}
-
-/**
- * Wires the backup library to the configuration: which store, which keys,
- * how to reach a target's database. Shared by the backup commands and the
- * safety backup of upgrades.
- */
-export function openBackupStore(ws: Workspace, name?: string): Promise<BackupStore> {
-  return storeFromConfig(
-    ws.config.backup,
-    {
-      resolvePath: (p) => ws.loaded.resolvePath(p),
-      secret: (ref, where) => configSecret(ws, ref, where.split('.'), 'value'),
-      env: process.env,
-    },
-    name,
-  );
-}
-
-export function encryptionSettings(ws: Workspace): EncryptionSettings | null {
-  const e = ws.config.backup.encryption;
-  return e ? { recipients: e.recipients, identityRef: describeSecretRef(e.identity) } : null;
-}
-
-/** The age identities for verify/restore, resolved from backup.encryption.identity (a whole identity file). */
-export async function backupIdentities(ws: Workspace): Promise<string[] | undefined> {
-  const e = ws.config.backup.encryption;
-  if (!e) return undefined;
-  const at = ['backup', 'encryption', 'identity'];
-  const text = await configSecret(ws, e.identity, at, 'document');
-  return parseIdentities(text, `${ws.loaded.locate(at)} ${at.join('.')}`);
-}
-
-/** The target's database and secrets file as a backup source. */
-export function backupSource(t: Target, version?: string | null): BackupSource & { tables: string[] } {
-  if (!t.database) {
-    throw new InputError(
-      `${t.service} is deployed by ${t.driver.id} and its profile (${t.profile.id}) names no database: ` +
-        `coopctl does not dump it (abra app backup does, for abra apps)`,
-    );
-  }
-  const secrets = t.profile.secretsFile;
-  return {
-    service: t.service,
-    env: t.env,
-    host: t.remote,
-    db: t.database,
-    tables: t.database.tables,
-    secretsFile: secrets ? `${t.paths.dataDir}/${secrets}` : undefined,
-    version,
-    volumes: t.volumes,
-  };
-}
 
 /**
  * Where a backup of `service`/`env` is restore-tested. A Co-op Cloud app's database (a swarm service) is tested in

@@ -3,9 +3,8 @@ import { hostVar, InventoryCache } from '../config/inventory.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { SshPool, type SshFiles } from '../remote/ssh.js';
-import type { Driver } from './driver.js';
-import type { ServiceProfile } from './profile.js';
-import type { HostPaths, Target } from './target.js';
+import type { RunContext } from '../targets/runContext.js';
+import type { Driver, HostPaths, ServiceProfile, Target } from '../targets/target.js';
 import { ConfigError, InputError } from '../kernel/errors.js';
 import type { ProcessRunner } from '../kernel/process.js';
 import { unknownName } from '../kernel/validate.js';
@@ -25,7 +24,7 @@ interface ServiceEnv {
  * Commands ask it for targets; it resolves hosts from the Ansible inventory
  * and fails with file:line errors before anything runs remotely.
  */
-export class Workspace {
+export class Workspace implements RunContext {
   readonly inventories: InventoryCache;
   readonly ssh: SshPool;
   /** What Ansible's ssh is given too, so both check host keys against the same files. */
