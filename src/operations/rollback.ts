@@ -71,7 +71,6 @@ export async function chooseRollback(view: TargetView, to: string | undefined): 
 
 /** preflight ─ [lock] ─ safety backup ─ (the pre-change database) ─ deploy the older version ─ verify ─ [record]. */
 export function planRollback(view: TargetView, c: RollbackChoice, restoreDb: boolean): ChangePlan {
-  const t = view.target;
   const undoing = c.undoes ? ` (undoing ${c.undoes.id})` : '';
   const findings: ChangePlan['findings'] = [
     ...(c.currentFrom ? [c.currentFrom] : []),
