@@ -205,7 +205,7 @@ function verifyStage(step: PlanStage): ChangeStage {
     ...step,
     async run(r, ctx) {
       const v = await r.target.profile.verify(r.target, step.version!, {
-        ws: r.ws,
+        context: r.ws,
         patches: r.plan.patches,
         signal: ctx.signal,
         onAttempt: ctx.report,

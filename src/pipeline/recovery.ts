@@ -104,7 +104,7 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
     title: `Verify ${p.from} is healthy again`,
     mutates: false,
     async run(r, ctx) {
-      const v = await t.profile.verify(t, p.from, { ws: r.ws, patches: p.patchesBefore, onAttempt: ctx.report });
+      const v = await t.profile.verify(t, p.from, { context: r.ws, patches: p.patchesBefore, onAttempt: ctx.report });
       await noteBestEffort(r, { recoveryVerification: v.details });
       if (!v.ok) throw new OperationError(`after the restore: ${v.summary}`);
       return v.summary;

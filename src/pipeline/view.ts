@@ -118,7 +118,7 @@ export class HostView implements TargetView {
   }
 
   review(choice: VersionChoice, to: string, opts: { allowPrerelease: boolean; fromChaos?: boolean }) {
-    return this.target.profile.reviewChange(this.target, choice, to, { ...opts, facts: this.facts, ws: this.ws });
+    return this.target.profile.reviewChange(this.target, choice, to, { ...opts, facts: this.facts, context: this.ws });
   }
 
   patches(): LoadedPatchSet | null {

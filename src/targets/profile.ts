@@ -83,7 +83,7 @@ export interface ChangeReview {
 
 export interface VerifyOptions {
   /** The run's context: the config, the process runner, values made once per run. */
-  ws: RunContext;
+  context: RunContext;
   /** The patches deployed with the version: their declared effects are checked too. */
   patches?: LoadedPatchSet | null;
   signal?: AbortSignal;

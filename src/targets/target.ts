@@ -167,7 +167,7 @@ export interface ServiceProfile {
     t: Target,
     choice: VersionChoice,
     to: string,
-    opts: { allowPrerelease: boolean; facts: TargetFacts; ws: RunContext; fromChaos?: boolean },
+    opts: { allowPrerelease: boolean; facts: TargetFacts; context: RunContext; fromChaos?: boolean },
   ): Promise<ChangeReview>;
   schemaMark?(remote: RemoteHost, t: Target): Promise<SchemaMark>;
   /**

@@ -95,7 +95,7 @@ export const coopcloudAppProfile: ServiceProfile = {
 
   health: appHealth,
 
-  verify: (t, version, opts) => verifyApp(opts.ws, t, version, opts),
+  verify: (t, version, opts) => verifyApp(opts.context, t, version, opts),
 
   schemaMark: appSchemaMark,
 
@@ -172,7 +172,7 @@ export const coopcloudAppProfile: ServiceProfile = {
     return { current, catalog, suggestions, ...(app?.chaos ? { chaos: { commit: app.chaosVersion ?? '' } } : {}) };
   },
 
-  async reviewChange(t, choice, to, { ws: context, fromChaos: allowed }) {
+  async reviewChange(t, choice, to, { context, fromChaos: allowed }) {
     const target = ordered(to, '--to');
     if (!choice.catalog.versions.some((v) => v.version === to)) {
       const known = choice.catalog.versions.map((v) => v.version).join(', ');

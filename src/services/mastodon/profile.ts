@@ -73,7 +73,7 @@ export const mastodonProfile: ServiceProfile = {
     }),
   }),
 
-  runningVersion: (_ws, t) => instanceVersion(t),
+  runningVersion: (_context, t) => instanceVersion(t),
   deployedVersion: (t) => deployedVersion(t),
   health: (t) => mastodonHealth(t),
 

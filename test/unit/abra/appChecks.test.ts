@@ -270,7 +270,11 @@ describe('overlays a release removed', () => {
     const versions = [entry('2.0.0+1', true), entry('1.0.0+1', false)];
     const choice = { current: '1.0.0+1', catalog: { versions, warnings: [] }, suggestions: [] };
     const facts = context(ws, 'demo', '1.0.0+1').facts;
-    const review = await coopcloudAppProfile.reviewChange(t, choice, '2.0.0+1', { allowPrerelease: false, facts, ws });
+    const review = await coopcloudAppProfile.reviewChange(t, choice, '2.0.0+1', {
+      allowPrerelease: false,
+      facts,
+      context: ws,
+    });
     expect(review.findings.map((f) => `${f.id}:${f.level}`)).toEqual(['newer:ok', 'removed-overlay:warn']);
     expect(review.findings[1].message).toContain('compose.extra.yml');
   });
