@@ -9,6 +9,7 @@ import type { TargetView } from '../pipeline/view.js';
 import type { Target } from '../targets/target.js';
 import type { CommandContext } from './context.js';
 import { ListrStageRunner } from './listrRunner.js';
+import { changeNotices } from './notices.js';
 import { installInterruptHandler } from './signals.js';
 import { summaryMarkdown, writeSummary } from './summary.js';
 
@@ -154,6 +155,7 @@ export async function executeChange(
           default: true,
         })
     : undefined;
+  const notices = await changeNotices(ctx.workspace(), plan);
   let outcome: ChangeOutcome;
   try {
     outcome = await runChange(plan, {
@@ -166,11 +168,14 @@ export async function executeChange(
       lockWaitMs: opts.lockWaitMs,
       breakStaleLock,
       confirmRestore,
+      notices,
     });
   } finally {
     interrupt.dispose();
   }
-  const summary = summaryMarkdown(outcome, plan);
+  const warnings = (await notices?.settled()) ?? [];
+  for (const w of warnings) p.warn(w);
+  const summary = summaryMarkdown(outcome, plan, warnings);
   if (opts.summaryFile) {
     try {
       writeSummary(opts.summaryFile, summary);

@@ -29,7 +29,7 @@ export function secretsEnvironment(ws: Workspace): NodeJS.ProcessEnv {
  * A secret of the config, resolved once per run (`pass show` once, gpg once):
  * preflight resolves what a run needs, and the stages after it reuse that.
  */
-function configSecret(ws: Workspace, ref: SecretRef, at: string[], shape: SecretShape): Promise<string> {
+export function configSecret(ws: Workspace, ref: SecretRef, at: string[], shape: SecretShape): Promise<string> {
   return ws.once(`secret ${shape} ${describeSecretRef(ref)}`, () =>
     resolveSecret(ref, {
       runner: ws.runner,
