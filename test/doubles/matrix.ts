@@ -45,6 +45,8 @@ export const MATRIX_FAULT_FILES = {
 } as const;
 
 export const EVENTS_FILE = 'events.jsonl';
+/** Every send as it came: its transaction and whether it was new or a retransmission (for the tests to see). */
+export const SENDS_FILE = 'sends.jsonl';
 export const DATA_FILE = 'homeserver.json';
 
 /** Synapse's token shape (`syt_<base64 localpart>_<random>_<crc>`); any opaque string is valid for the spec. */
@@ -52,14 +54,17 @@ export function newAccessToken(localpart: string): string {
   return `syt_${Buffer.from(localpart).toString('base64url')}_${randomBytes(15).toString('base64url')}_0cOoP`;
 }
 
-export function readEvents(dir: string): SentEvent[] {
-  const file = path.join(dir, EVENTS_FILE);
+function readLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as SentEvent);
+    .map((l) => JSON.parse(l) as T);
 }
+
+export const readEvents = (dir: string) => readLines<SentEvent>(path.join(dir, EVENTS_FILE));
+export const readSends = (dir: string) =>
+  readLines<{ txn: string; retransmission: boolean }>(path.join(dir, SENDS_FILE));
 
 type Answer = { status: number; body: Record<string, unknown>; headers?: Record<string, string> };
 
@@ -127,6 +132,7 @@ export function createHomeserver(dir: string): http.Server {
       const [type] = tail;
       const txn = `${device} ${url.pathname}`;
       const seen = transactions.get(txn);
+      appendFileSync(path.join(dir, SENDS_FILE), `${JSON.stringify({ txn, retransmission: !!seen })}\n`);
       if (seen) return { status: 200, body: { event_id: seen } };
       if (fault(MATRIX_FAULT_FILES.rateLimited) && !limited.has(txn)) {
         limited.add(txn);
