@@ -170,6 +170,10 @@ export async function executeChange(
       confirmRestore,
       notices,
     });
+  } catch (err) {
+    // a start notice already under way goes out before the error does
+    await notices?.settled();
+    throw err;
   } finally {
     interrupt.dispose();
   }
@@ -183,7 +187,8 @@ export async function executeChange(
       p.warn(`--summary: could not write ${opts.summaryFile}: ${(err as Error).message}`);
     }
   }
-  if (ctx.global.json) p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record });
+  if (ctx.global.json)
+    p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record, ...(warnings.length && { warnings }) });
   else {
     p.out(`\n${printable(summary, { lines: true })}`);
     if (outcome.error && !outcome.ok)
