@@ -123,7 +123,6 @@ export function createHomeserver(dir: string): http.Server {
       const [type, key = ''] = tail;
       if (type === 'm.room.encryption' && key === '' && fault(MATRIX_FAULT_FILES.encrypted))
         return { status: 200, body: { algorithm: 'm.megolm.v1.aes-sha2' } };
-      if (type === 'm.room.member' && room.members.includes(key)) return { status: 200, body: { membership: 'join' } };
       return error(404, 'M_NOT_FOUND', 'Event not found.');
     }
 
