@@ -30,7 +30,7 @@ export function secretsEnvironment(run: ConfiguredRun): NodeJS.ProcessEnv {
  * A secret of the config, resolved once per run (`pass show` once, gpg once):
  * preflight resolves what a run needs, and the stages after it reuse that.
  */
-function configSecret(run: ConfiguredRun, ref: SecretRef, at: string[], shape: SecretShape): Promise<string> {
+export function configSecret(run: ConfiguredRun, ref: SecretRef, at: string[], shape: SecretShape): Promise<string> {
   return run.once(`secret ${shape} ${describeSecretRef(ref)}`, () =>
     resolveSecret(ref, {
       runner: run.runner,

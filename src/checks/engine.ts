@@ -12,7 +12,7 @@ export async function runChecks(
   ctx: CheckContext,
   onResult?: (r: CheckResult) => void,
 ): Promise<CheckResult[]> {
-  const checks = all.filter((c) => c.appliesTo?.(ctx.target) ?? true);
+  const checks = all.filter((c) => c.appliesTo?.(ctx.target, ctx) ?? true);
   const running = new Map<string, Promise<CheckResult>>();
   const runOne = async (check: Check): Promise<CheckResult> => {
     for (const need of check.needs ?? []) {

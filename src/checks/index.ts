@@ -2,6 +2,7 @@ import type { Check, Target } from '../targets/target.js';
 import { backupHostCheck } from './backupHost.js';
 import { diskCheck } from './disk.js';
 import { lockCheck } from './lock.js';
+import { matrixCheck } from './matrix.js';
 import { raidCheck } from './raid.js';
 import { rebootCheck } from './reboot.js';
 import { secretsCheck } from './secrets.js';
@@ -16,6 +17,7 @@ const HOST_CHECKS: readonly Check[] = [
   raidCheck,
   rebootCheck,
   secretsCheck,
+  matrixCheck,
 ];
 
 /** Every preflight check of a target, in the order they are reported: the host's, the driver's, the profile's. */

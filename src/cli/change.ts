@@ -9,6 +9,7 @@ import type { TargetView } from '../pipeline/view.js';
 import type { Target } from '../targets/target.js';
 import type { CommandContext } from './context.js';
 import { ListrStageRunner } from './listrRunner.js';
+import { changeNotices } from './notices.js';
 import { installInterruptHandler } from './signals.js';
 import { summaryMarkdown, writeSummary } from './summary.js';
 
@@ -154,6 +155,7 @@ export async function executeChange(
           default: true,
         })
     : undefined;
+  const notices = await changeNotices(ctx.workspace(), plan);
   let outcome: ChangeOutcome;
   try {
     outcome = await runChange(plan, {
@@ -166,11 +168,18 @@ export async function executeChange(
       lockWaitMs: opts.lockWaitMs,
       breakStaleLock,
       confirmRestore,
+      notices,
     });
+  } catch (err) {
+    // a start notice already under way goes out before the error does
+    await notices?.settled();
+    throw err;
   } finally {
     interrupt.dispose();
   }
-  const summary = summaryMarkdown(outcome, plan);
+  const warnings = (await notices?.settled()) ?? [];
+  for (const w of warnings) p.warn(w);
+  const summary = summaryMarkdown(outcome, plan, warnings);
   if (opts.summaryFile) {
     try {
       writeSummary(opts.summaryFile, summary);
@@ -178,7 +187,8 @@ export async function executeChange(
       p.warn(`--summary: could not write ${opts.summaryFile}: ${(err as Error).message}`);
     }
   }
-  if (ctx.global.json) p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record });
+  if (ctx.global.json)
+    p.json({ ok: outcome.ok, state: outcome.state, record: outcome.record, ...(warnings.length && { warnings }) });
   else {
     p.out(`\n${printable(summary, { lines: true })}`);
     if (outcome.error && !outcome.ok)

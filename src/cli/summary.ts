@@ -36,13 +36,19 @@ interface Details {
 
 const CHECK_MARK: Record<string, string> = { pass: '✓', warn: '!', fail: '✗' };
 
+/** The summary's first line (without its Markdown heading mark): also the Matrix room's end notice. */
+export function summaryHeadline(o: ChangeOutcome, plan: ChangePlan): string {
+  const r = o.record;
+  return `coopctl ${r.operation} ${r.service}/${r.env}: ${plan.from} → ${plan.to} — ${r.status}`;
+}
+
 /** The Markdown summary for the merge request (printed, and written to --summary FILE). */
-export function summaryMarkdown(o: ChangeOutcome, plan: ChangePlan): string {
+export function summaryMarkdown(o: ChangeOutcome, plan: ChangePlan, warnings: string[] = []): string {
   const r = o.record;
   const d = r.details as Details;
   const dur = r.finishedAt ? formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '?';
   const lines = [
-    `### coopctl ${r.operation} ${r.service}/${r.env}: ${plan.from} → ${plan.to} — ${r.status}`,
+    `### ${summaryHeadline(o, plan)}`,
     '',
     `- **State:** ${o.state}`,
     `- host \`${plan.host}\` · operator ${r.operator} · record \`${r.id}\` · ${r.startedAt} (${dur})`,
@@ -72,5 +78,6 @@ export function summaryMarkdown(o: ChangeOutcome, plan: ChangePlan): string {
     lines.push(`- release notes read: ${notes.join(', ')}`);
   }
   if (d.log) lines.push(`- log: \`${d.log}\``);
+  for (const w of warnings) lines.push(`- warning: ${w}`);
   return lines.join('\n');
 }

@@ -242,6 +242,23 @@ export function configSchemaFor(services: readonly ServiceSchema[]) {
     backup: backupSchema.prefault({}),
     secrets: secretsSchema.prefault({}),
     checks: checksSchema.prefault({}),
+    /** Notices in the operators' Matrix room when a change starts and ends (src/notify/matrix.ts). */
+    notify: z
+      .strictObject({
+        matrix: z
+          .strictObject({
+            /** The homeserver's client-server base URL (https://matrix.org), not the server name. */
+            homeserver: z.url(),
+            /** A room id (!abc:server) or alias (#room:server, resolved through the room directory). */
+            room: z.string().regex(/^[!#][^:\s]+:\S+$/, 'must be a room id (!id:server) or alias (#name:server)'),
+            /** The access token of the account that posts (a bot user joined to the room). */
+            token: secretRef,
+            /** How long one request may take; a post is tried 3 times, then it is a warning. */
+            timeout: duration.default(5_000),
+          })
+          .optional(),
+      })
+      .prefault({}),
     services: z.record(name, service as unknown as z.ZodType<ServiceConfig>),
   });
 }

@@ -99,6 +99,11 @@ export interface ChangeDeps {
   breakStaleLock?: LockStatus;
   /** For restoreOnFailure: ask. */
   confirmRestore?: () => Promise<boolean>;
+  /** Told once the record exists and once the change ended (the Matrix notices); it never waits, never throws. */
+  notices?: {
+    started(record: HistoryRecord): void;
+    ended(outcome: ChangeOutcome): void;
+  };
 }
 
 export interface ChangeOutcome {

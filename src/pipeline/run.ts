@@ -39,7 +39,14 @@ export async function runChange(plan: ChangePlan, deps: ChangeDeps): Promise<Cha
     all.filter((s) => !!s.beforeLock === beforeLock).map((s) => guarded(s, run, deps.signal));
   run.schemaPlanned = await readSchema(run.target);
   await deps.runner.run(stages(true), deps.signal);
-  return withLock(run, deps, () => withRecord(run, async () => afterChange(run, await ending(run, deps, stages))));
+  const outcome = await withLock(run, deps, () =>
+    withRecord(run, async () => {
+      deps.notices?.started(run.record!.document());
+      return afterChange(run, await ending(run, deps, stages));
+    }),
+  );
+  deps.notices?.ended(outcome);
+  return outcome;
 }
 
 /** What the deploy tool keeps after a change that touched the service (abra's pin), noted with the ending. */

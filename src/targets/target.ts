@@ -204,7 +204,7 @@ export interface Check {
    */
   standalone?: boolean;
   /** When it makes sense for a target at all (default: always); a check that does not apply is not reported. */
-  appliesTo?(t: Target): boolean;
+  appliesTo?(t: Target, ctx?: CheckContext): boolean;
   run(ctx: CheckContext): Promise<Omit<CheckResult, 'id'>>;
 }
 

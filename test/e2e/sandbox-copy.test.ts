@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
 import { readSwarm, swarmPath } from '../doubles/abra/swarm.js';
 import { appSql } from '../helpers/appSql.js';
 import { json } from '../helpers/cli.js';
@@ -29,6 +30,8 @@ const addresses = (s: SandboxState) => [
   ),
   ...s.coopcloud.apps.map((a) => `127.0.0.1:${a.port}`),
   ...(s.s3.endpoint ? [s.s3.endpoint] : []),
+  // the Matrix homeserver stand-in, on loopback: each copy its own port
+  `127.0.0.1:${s.matrix!.port}`,
 ];
 
 let copies: TestSandbox[] = [];
@@ -90,6 +93,15 @@ describe("a copy of the run's sandbox", () => {
       expect(appSql(sb.dir, 'wiki_sandbox', 'mediawiki', 'SELECT page_title FROM page WHERE page_id = 1')).toBe(
         'Main_Page',
       );
+    }
+  });
+
+  it("each copy's coopctl.yaml posts to its own Matrix homeserver, which runs there", async () => {
+    for (const [i, sb] of copies.entries()) {
+      const config = parse(readFileSync(sb.config, 'utf8')) as { notify: { matrix: { homeserver: string } } };
+      expect(config.notify.matrix.homeserver).toBe(`http://127.0.0.1:${states[i].matrix!.port}`);
+      const r = await fetch(`${config.notify.matrix.homeserver}/_matrix/client/v3/account/whoami`);
+      expect([r.status, ((await r.json()) as { errcode: string }).errcode]).toEqual([401, 'M_MISSING_TOKEN']);
     }
   });
 });

@@ -123,6 +123,7 @@ describe('the sandbox world', () => {
       'raid',
       'reboot',
       'secrets',
+      'matrix',
       'ansible',
       'ansible-collections',
       'playbook-syntax',
@@ -174,6 +175,7 @@ describe('the sandbox world', () => {
       'raid:pass',
       'reboot:pass',
       'secrets:pass',
+      'matrix:pass',
       'abra:pass',
       'recipe-checkout:pass',
       'abra-app:pass',
@@ -328,11 +330,13 @@ describe('the sandbox world', () => {
     );
     expect(st.processes.length).toBeGreaterThanOrEqual(10);
     expect(st.processes.every((p) => p.running)).toBe(true);
+    expect(st.processes.map((p) => p.what)).toContain('matrix homeserver (stand-in)');
     const pidFiles = [
       ...['alpha', 'prod', 'hypha'].map((h) => path.join(sb.dir, 'hosts', h, 'etc/ssh/sshd.pid')),
       path.join(sb.dir, 'hosts/alpha/run/mastodon-web.pid'),
       path.join(sb.dir, 'hosts/hypha/traefik.pid'),
       path.join(sb.dir, 's3/s3rver.pid'),
+      path.join(sb.dir, 'matrix/homeserver.pid'),
       path.join(sb.dir, 'hosts/alpha/pg/data/postmaster.pid'),
     ];
     const pids = pidFiles.map((f) => readPid(f)!);

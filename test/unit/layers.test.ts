@@ -11,6 +11,7 @@ const LAYERS = [
   'kernel',
   'config',
   'remote',
+  'notify',
   'versions',
   'history',
   'backup',

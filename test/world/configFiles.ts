@@ -147,6 +147,18 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
       retention: { keepLast: 5, keepDailyDays: 14 },
       restoreTest: { inventory: inv, host: 'alpha' },
     },
+    ...(state.matrix
+      ? {
+          notify: {
+            matrix: {
+              homeserver: `http://127.0.0.1:${state.matrix.port}`,
+              room: state.matrix.room,
+              token: { pass: PASS_ENTRIES.matrixToken },
+              timeout: '3s',
+            },
+          },
+        }
+      : {}),
     services: {
       mastodon: {
         driver: 'ansible',

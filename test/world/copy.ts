@@ -46,6 +46,7 @@ export async function copySandbox(template: string, dir: string): Promise<void> 
   const loopback = [
     ...state.hosts.flatMap((h) => (h.netns ? [] : [h.ssh, h.web, h.streaming, h.proxy])),
     ...(state.s3.netns ? [] : [{ port: state.s3.port }]),
+    ...(state.matrix ? [{ port: state.matrix.port }] : []),
     ...state.coopcloud.apps,
     // the apps' MariaDB servers listen on loopback too (their sockets, under the root, move with it)
     ...Object.values(readSwarm(swarmPath(from.host(state.coopcloud.host))).apps).flatMap((a) =>

@@ -5,6 +5,7 @@ import { InputError } from '../../src/kernel/errors.js';
 import { unknownName } from '../../src/kernel/validate.js';
 import { clearCoopCloudFaults, setCoopCloudFault } from './coopcloud/server.js';
 import { HEALTHY_MDSTAT } from './mastodon/host.js';
+import { MATRIX_FAULTS, setMatrixFault } from './matrix.js';
 import { sandboxLayout, type SandboxLayout } from './layout.js';
 import { isRunning, readPid, stopPidFile } from './processes.js';
 import { setNetnsLink } from './netns.js';
@@ -46,10 +47,15 @@ export const STORE_FAULTS = ['store-down', 'store-slow'] as const;
 const DEGRADED_MDSTAT =
   'Personalities : [raid1]\nmd0 : active raid1 sda1[0]\n      976630464 blocks super 1.2 [2/1] [U_]\n\nunused devices: <none>\n';
 
-type Resolved = { kind: 'host'; host: SandboxHost } | { kind: 'app'; domain: string } | { kind: 'store' };
+type Resolved =
+  | { kind: 'host'; host: SandboxHost }
+  | { kind: 'app'; domain: string }
+  | { kind: 'store' }
+  | { kind: 'matrix' };
 
 function resolveTarget(state: SandboxState, target: string): Resolved {
   if (target === 'store' || target === 's3') return { kind: 'store' };
+  if (target === 'matrix' && state.matrix) return { kind: 'matrix' };
   const host = state.hosts.find((h) => h.name === target);
   if (host) return { kind: 'host', host };
   const app = state.coopcloud.apps.find((a) => a.domain === target || a.domain.split('.')[0] === target);
@@ -58,6 +64,7 @@ function resolveTarget(state: SandboxState, target: string): Resolved {
     ...state.hosts.map((h) => h.name),
     ...state.coopcloud.apps.map((a) => a.domain.split('.')[0]),
     'store',
+    ...(state.matrix ? ['matrix'] : []),
   ];
   throw new InputError(`TARGET: ${unknownName('fault target', target, names)}`);
 }
@@ -144,6 +151,11 @@ async function apply(
     } else if (on) await stopPidFile(layout.s3.pidFile);
     else if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3);
     return;
+  }
+  if (r.kind === 'matrix') {
+    if (!(MATRIX_FAULTS as readonly string[]).includes(kind))
+      throw new InputError(`KIND: the Matrix homeserver takes ${MATRIX_FAULTS.join(', ')}, not "${kind}"`);
+    return setMatrixFault(layout, state.matrix!, kind as (typeof MATRIX_FAULTS)[number], on);
   }
   if (r.kind === 'app') {
     if (!(APP_FAULTS as readonly string[]).includes(kind))

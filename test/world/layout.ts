@@ -32,6 +32,12 @@ export function sandboxLayout(dir: string) {
       pidFile: path.join(root, 's3', 's3rver.pid'),
       log: path.join(root, 's3', 's3rver.log'),
     },
+    /** The Matrix homeserver stand-in (test/doubles/matrix.ts): its data, the events sent, the faults. */
+    matrix: {
+      dir: path.join(root, 'matrix'),
+      pidFile: path.join(root, 'matrix', 'homeserver.pid'),
+      log: path.join(root, 'matrix', 'homeserver.log'),
+    },
     /** The relays that add the links' round-trip time (test/world/relay.ts). */
     links: {
       dir: path.join(root, 'links'),

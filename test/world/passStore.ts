@@ -8,6 +8,7 @@ export const PASS_ENTRIES = {
   s3AccessKey: 'sandbox/s3/access-key-id',
   s3SecretKey: 'sandbox/s3/secret-access-key',
   ageIdentity: 'sandbox/backups/age-identity',
+  matrixToken: 'sandbox/matrix/access-token',
 };
 
 /**

@@ -55,6 +55,8 @@ export interface SandboxState {
     /** The relays' ports for the store when the link is shaped: the operator's end, and the hosts'. */
     relayPorts?: { operator: number; hosts: number };
   };
+  /** The Matrix homeserver stand-in, on loopback (absent in sandboxes built before it). */
+  matrix?: { port: number; room: string };
   faults: Array<{ target: string; kind: string; since: string }>;
 }
 

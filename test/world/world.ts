@@ -40,6 +40,7 @@ import {
 } from './netns.js';
 import { hostToken } from '../../src/remote/knownHosts.js';
 import { InputError } from '../../src/kernel/errors.js';
+import { createMatrix, MATRIX_ROOM, matrixRunning, startMatrix, stopMatrix } from './matrix.js';
 import { createPassStore, PASS_ENTRIES, stopGpgAgent } from './passStore.js';
 import { isRunning, readPid, spawnDetached, stopPidFile } from './processes.js';
 import { prepareSshd, sshdFiles, startSshd, stopSshd } from './sshd.js';
@@ -114,7 +115,13 @@ function sshdSpec(layout: SandboxLayout, h: SandboxHost) {
   };
 }
 
-function writeSecrets(layout: SandboxLayout, ageIdentity: string, ageRecipient: string, s3Url: string): void {
+function writeSecrets(
+  layout: SandboxLayout,
+  ageIdentity: string,
+  ageRecipient: string,
+  s3Url: string,
+  matrixToken: string,
+): void {
   mkdirSync(layout.secrets, { recursive: true, mode: 0o700 });
   // pass convention: the value on the first line, metadata after it. s3rver's fixed
   // credentials only open the sandbox's own store.
@@ -125,6 +132,7 @@ function writeSecrets(layout: SandboxLayout, ageIdentity: string, ageRecipient: 
     [PASS_ENTRIES.s3SecretKey]: s3('secret access key'),
     // What `age-keygen` writes, stored with `pass insert -m`: the key is on the third line.
     [PASS_ENTRIES.ageIdentity]: `# created: ${created}\n# public key: ${ageRecipient}\n${ageIdentity}\n`,
+    [PASS_ENTRIES.matrixToken]: `${matrixToken}\nuser: @coopctl:matrix.sandbox\nnote: the notices' bot account\n`,
   });
 }
 
@@ -273,11 +281,12 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
     },
     link,
     s3,
+    matrix: { port: await freePort(), room: MATRIX_ROOM.alias },
     faults: [],
   };
 
-  log('creating the password store (gpg key, pass init, the S3 keys and the age identity)');
-  writeSecrets(layout, identity, recipient, s3.endpoint!);
+  log('creating the password store (gpg key, pass init, the S3 keys, the age identity, the Matrix token)');
+  writeSecrets(layout, identity, recipient, s3.endpoint!, createMatrix(layout));
 
   log('creating the fixture upstream Mastodon repository');
   mkdirSync(layout.upstream, { recursive: true });
@@ -320,6 +329,8 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
 
   log(`starting the object store (s3rver${s3.netns ? ', in its own network namespace' : ''})`);
   await startS3(layout, state.s3);
+  log('starting the Matrix homeserver stand-in');
+  await startMatrix(layout, state.matrix!);
   log(describeLink(state));
   shapeLinks(state);
   await startRelays(layout, state);
@@ -412,6 +423,7 @@ async function restart(layout: SandboxLayout, link: LinkName | undefined, log: (
   await startAppDatabases(layout.host('hypha'));
   await startCoopCloudHealth(layout.host('hypha'));
   if (!isRunning(readPid(layout.s3.pidFile) ?? -1)) await startS3(layout, state.s3);
+  if (state.matrix && !matrixRunning(layout)) await startMatrix(layout, state.matrix);
   await startRelays(layout, state);
   log(describeLink(state));
   log('sandbox running');
@@ -434,7 +446,7 @@ async function stopEverything(layout: SandboxLayout): Promise<void> {
     }),
   );
   removeBecomeLogin(sandboxTag(layout.root));
-  await Promise.all([stopPidFile(layout.s3.pidFile), stopRelays(layout)]);
+  await Promise.all([stopPidFile(layout.s3.pidFile), stopMatrix(layout), stopRelays(layout)]);
   stopGpgAgent(layout);
   await stopAgent(layout.ssh.agent);
   for (const n of rememberedNetns(layout)) deleteNetns(n);
@@ -511,6 +523,12 @@ export async function sandboxProcesses(
     running: isRunning(readPid(layout.s3.pidFile) ?? -1),
     where: state.s3.endpoint ?? `http://127.0.0.1:${state.s3.port}`,
   });
+  if (state.matrix)
+    processes.push({
+      what: 'matrix homeserver (stand-in)',
+      running: matrixRunning(layout),
+      where: `http://127.0.0.1:${state.matrix.port}`,
+    });
   if (state.s3.relayPorts)
     for (const [what, pidFile] of [
       ['link relay (operator end)', layout.links.operatorPid],

@@ -497,3 +497,34 @@ describe('backup.requiredBeforeChange: false', () => {
     expect(await lockHeld()).toBe(false);
   });
 });
+
+describe('the notices observer (the Matrix room)', () => {
+  const observer = () => {
+    const seen: string[] = [];
+    return {
+      seen,
+      notices: {
+        started: (r: { id: string; status: string }) => seen.push(`started ${r.id} ${r.status}`),
+        ended: (o: ChangeOutcome) => seen.push(`ended ${o.record.id} ${o.status}`),
+      },
+    };
+  };
+
+  it('is told once the record exists, and once the change ended, whatever the ending', async () => {
+    const ok = observer();
+    const o = await run(await planTo('1.1.0'), { notices: ok.notices });
+    expect(ok.seen).toEqual([`started ${o.record.id} pending`, `ended ${o.record.id} succeeded`]);
+
+    faults.failDeploy.add('1.2.0');
+    const failed = observer();
+    const f = await run(await planTo('1.2.0'), { notices: failed.notices });
+    expect(failed.seen).toEqual([`started ${f.record.id} pending`, `ended ${f.record.id} rolled-back`]);
+  });
+
+  it('hears nothing of a change refused before its lock: no record, nothing to tell', async () => {
+    faults.refuse = true;
+    const refused = observer();
+    await expect(run(await planTo('1.1.0'), { notices: refused.notices })).rejects.toThrow(RefusedError);
+    expect(refused.seen).toEqual([]);
+  });
+});

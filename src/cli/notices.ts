@@ -1,0 +1,39 @@
+import { errorMessage } from '../kernel/errors.js';
+import { redact } from '../kernel/redact.js';
+import { RoomNotices } from '../notify/notices.js';
+import type { ChangeDeps, ChangePlan } from '../pipeline/change.js';
+import { matrixClientOf } from '../checks/matrix.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { summaryHeadline } from './summary.js';
+
+type Observer = NonNullable<ChangeDeps['notices']>;
+
+/**
+ * The notices of one change in the room `notify.matrix` names: when its record exists, and when it ended (the
+ * summary's headline and where things stand). Their transaction ids are the record id and the event, so a retried
+ * post never shows twice. `settled()`: the warnings of the posts that did not go through.
+ */
+export async function changeNotices(
+  ws: Workspace,
+  plan: ChangePlan,
+): Promise<(Observer & { settled(): Promise<string[]> }) | undefined> {
+  if (!ws.config.notify.matrix) return undefined;
+  let room: RoomNotices;
+  try {
+    room = new RoomNotices((await matrixClientOf(ws))!);
+  } catch (err) {
+    const why = redact(`no notices in the Matrix room: ${errorMessage(err)}`);
+    return { started() {}, ended() {}, settled: async () => [why] };
+  }
+  const where = `${plan.service}/${plan.env} on ${plan.host}`;
+  return {
+    started(r) {
+      const change = `${r.operation} of ${where}: ${plan.from} → ${plan.to}`;
+      room.post('start', `coopctl.${r.id}.start`, `coopctl: ${r.operator} started ${change} (record ${r.id})`);
+    },
+    ended(o) {
+      room.post('end', `coopctl.${o.record.id}.end`, `${summaryHeadline(o, plan)}\n${o.state} (record ${o.record.id})`);
+    },
+    settled: () => room.settled(),
+  };
+}
