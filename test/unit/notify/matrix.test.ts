@@ -171,7 +171,7 @@ describe('the matrix preflight check', () => {
     const memo = new Memo();
     const ws = {
       config: { notify: { matrix }, secrets: {} },
-      loaded: { resolvePath: (p: string) => p, locate: () => 'coopctl.yaml:9' },
+      loaded: { config: { secrets: {} }, resolvePath: (p: string) => p, locate: () => 'coopctl.yaml:9' },
       runner: undefined,
       once: (k: string, f: () => Promise<unknown>) => memo.once(k, f),
     } as unknown as Workspace;
