@@ -1,3 +1,4 @@
+import type { VolumeSize } from '../backup/volumes.js';
 import type { ProcessRunner } from '../kernel/process.js';
 import type { Target } from './target.js';
 import type { Workspace } from './workspace.js';
@@ -14,6 +15,7 @@ export interface CheckResult {
 /** Facts about the target read once per run and shared by the checks (src/checks/facts.ts). */
 export interface TargetFacts {
   dbSizeBytes(): Promise<number>;
+  volumeBytes(): Promise<VolumeSize[]>;
   postgresVersion(): Promise<string>;
   runningVersion(): Promise<string>;
 }
