@@ -30,21 +30,48 @@ export function volumeFileNames(name: string, encrypted: boolean): { archive: st
 
 /** Where Docker keeps the volume's files on the host (its Mountpoint, root's): `docker volume inspect`. */
 export async function volumeMountpoint(host: RemoteHost, v: BackupVolume): Promise<string> {
-  assertVolume(v);
-  const r = await host.exec(hostScript(hostProgram('volume-swap'), ['mountpoint', v.volume]), {
+  const out = await readVolumes(host, 'mountpoint', [v]);
+  const mp = /^mountpoint (.+)$/m.exec(out)?.[1];
+  if (!mp || !path.isAbsolute(mp))
+    throw new ToolOutputError(`${host.target.name}: docker volume inspect ${v.volume} said ${JSON.stringify(out)}`);
+  return mp;
+}
+
+/** A volume's files on the host, as `du -sb` of its Mountpoint counts them. */
+export interface VolumeSize {
+  volume: BackupVolume;
+  mountpoint: string;
+  bytes: number;
+}
+
+/** How many bytes each volume holds on the host, read in one read-only command (host/volume-swap.sh sizes). */
+export async function volumeSizes(host: RemoteHost, volumes: readonly BackupVolume[]): Promise<VolumeSize[]> {
+  if (!volumes.length) return [];
+  const out = await readVolumes(host, 'sizes', volumes);
+  const sizes = new Map(
+    [...out.matchAll(/^size (\d+) (\S+) (\/.*)$/gm)].map((m) => [m[2], { bytes: Number(m[1]), mountpoint: m[3] }]),
+  );
+  return volumes.map((v) => {
+    const s = sizes.get(v.volume);
+    if (!s) throw new ToolOutputError(`${host.target.name}: du -sb of volume ${v.volume} said ${JSON.stringify(out)}`);
+    return { volume: v, ...s };
+  });
+}
+
+/** volume-swap.sh's `op` over `volumes`, read-only (as root where the inventory says become): its output. */
+async function readVolumes(host: RemoteHost, op: 'mountpoint' | 'sizes', volumes: readonly BackupVolume[]) {
+  const names = volumes.map((v) => assertVolume(v).volume);
+  const r = await host.exec(hostScript(hostProgram('volume-swap'), [op, ...names]), {
     mutates: false,
     reject: false,
   });
-  if (r.exitCode !== 0)
+  if (r.exitCode !== 0) {
+    const which = volumes.map((v) => `${v.volume} (${v.name})`).join(', ');
     throw new BackupError(
       'dump-failed',
-      `${host.target.name}: volume ${v.volume} (${v.name}): ${lastLines(r.stderr) || `exit ${r.exitCode}`}`,
+      `${host.target.name}: volume ${which}: ${lastLines(r.stderr) || `exit ${r.exitCode}`}`,
       { hints: [`the volume's name on ${host.target.name}: docker volume ls (volumes: names the recipe's volume)`] },
     );
-  const mp = /^mountpoint (.+)$/m.exec(r.stdout)?.[1];
-  if (!mp || !path.isAbsolute(mp))
-    throw new ToolOutputError(
-      `${host.target.name}: docker volume inspect ${v.volume} said ${JSON.stringify(r.stdout)}`,
-    );
-  return mp;
+  }
+  return r.stdout;
 }

@@ -3,12 +3,14 @@ import { formatBytes } from '../kernel/validate.js';
 import { fail, pass } from '../targets/check.js';
 import { parseDf } from './disk.js';
 import type { Check } from '../targets/target.js';
+import { changeRoom, copyBytes, describePayload, readPayload } from './room.js';
 
 /**
  * Backups run on the host: zstd (the on-host copy) and age (each part is encrypted there) always, rclone for an
  * S3 store (uploaded from there). The on-host copy's directory must be writable (or creatable) and have room for
  * one more copy (at most the database's size) on top of what the disk check asks of the data dir when they share
  * a filesystem.
+ * With `volumes:`, the copy holds their archives too, and the room a change needs grows with them (room.ts).
  * The directory may not exist yet: its nearest existing ancestor answers.
  */
 const PROBE = `for t in "\${@:3}"; do command -v "$t" >/dev/null || echo "missing $t"; done
@@ -25,12 +27,12 @@ export const backupHostCheck: Check = {
     const { backupDir, dataDir } = target.paths;
     const cfg = context.config.backup;
     const tools = ['zstd', 'age', ...(cfg.stores[cfg.store]?.type === 's3' ? ['rclone'] : [])];
-    const [r, dbSize] = await Promise.all([
+    const [r, payload] = await Promise.all([
       target.remote.exec(ShellLine.argv(['bash', '-c', PROBE, 'coopctl', backupDir, dataDir, ...tools]), {
         mutates: false,
         reject: false,
       }),
-      facts.dbSizeBytes(),
+      readPayload(facts),
     ]);
     const missing = [...r.stdout.matchAll(/^missing (\S+)$/gm)].map((m) => m[1]);
     if (missing.length) {
@@ -51,9 +53,11 @@ export const backupHostCheck: Check = {
     const [data, backups] = parseDf(r.stdout.slice(r.stdout.indexOf('Filesystem')));
     const { diskHeadroom, minFreeBytes } = context.config.checks;
     const shared = data.mount === backups.mount;
-    const need = dbSize + (shared ? Math.max(minFreeBytes, Math.ceil(dbSize * diskHeadroom)) : 0);
+    const need = copyBytes(payload) + (shared ? changeRoom(payload, { diskHeadroom, minFreeBytes }) : 0);
     const free = `${formatBytes(backups.availableBytes)} free`;
-    const summary = `${backupDir}: ${free}${shared ? ` (shared with ${dataDir})` : ''}`;
+    const summary =
+      `${backupDir}: ${free}${shared ? ` (shared with ${dataDir})` : ''}` +
+      (payload.volumes.length ? `; a copy holds the ${describePayload(payload)}` : '');
     if (backups.availableBytes < need) {
       return fail(
         `not enough room for one more on-host backup copy: need ${formatBytes(need)}; ${summary}`,

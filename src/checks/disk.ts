@@ -2,6 +2,7 @@ import { formatBytes } from '../kernel/validate.js';
 import { ToolOutputError } from '../kernel/errors.js';
 import { fail, pass, warn } from '../targets/check.js';
 import type { Check } from '../targets/target.js';
+import { changeRoom, describePayload, headroomOf, readPayload } from './room.js';
 
 /** `df -Pk` lines → available bytes per mount point argument, in order. */
 export function parseDf(stdout: string): Array<{ mount: string; availableBytes: number }> {
@@ -21,24 +22,24 @@ export const diskCheck: Check = {
   appliesTo: (t) => t.database !== undefined,
   async run({ target, facts, context }) {
     const { dataDir, tmpDir } = target.paths;
-    const [df, dbSize] = await Promise.all([
+    const [df, payload] = await Promise.all([
       target.remote.exec(['df', '-Pk', dataDir, tmpDir], { mutates: false }),
-      facts.dbSizeBytes(),
+      readPayload(facts),
     ]);
     const [data, tmp] = parseDf(df.stdout);
     const { diskHeadroom, minFreeBytes } = context.config.checks;
-    const need = Math.max(minFreeBytes, Math.ceil(dbSize * diskHeadroom));
+    const need = changeRoom(payload, { diskHeadroom, minFreeBytes });
     const short = [
       { what: `data dir ${dataDir}`, free: data.availableBytes },
       { what: `${tmpDir}`, free: tmp.availableBytes },
     ].filter((x) => x.free < need);
     const summary =
-      `database ${formatBytes(dbSize)}; free: ${dataDir} ${formatBytes(data.availableBytes)}, ` +
+      `${describePayload(payload)}; free: ${dataDir} ${formatBytes(data.availableBytes)}, ` +
       `${tmpDir} ${formatBytes(tmp.availableBytes)}`;
     if (short.length) {
       return fail(
         `not enough free space on ${short.map((s) => s.what).join(' and ')}: need ${formatBytes(need)} ` +
-          `(${diskHeadroom}× the database, at least ${formatBytes(minFreeBytes)}); ${summary}`,
+          `(${diskHeadroom}× ${headroomOf(payload)}, at least ${formatBytes(minFreeBytes)}); ${summary}`,
         'free space (old images: docker image prune; old logs) before upgrading: migrations and dumps need room',
       );
     }

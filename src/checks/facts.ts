@@ -5,6 +5,7 @@ import type { TargetFacts } from '../targets/check.js';
 import type { ServiceDatabase, Target } from '../targets/target.js';
 import type { RunContext } from '../targets/runContext.js';
 import { mariadbSize } from '../backup/mariadbHost.js';
+import { volumeSizes, type VolumeSize } from '../backup/volumes.js';
 
 /**
  * Facts about a target, read once per run and shared by the checks and the
@@ -44,6 +45,11 @@ export class HostFacts implements TargetFacts {
       }
       return n;
     });
+  }
+
+  /** The bytes of each of the target's `volumes:` on the host (none: an empty list). */
+  volumeBytes(): Promise<VolumeSize[]> {
+    return this.once('volumes', () => volumeSizes(this.target.remote, this.target.volumes));
   }
 
   postgresVersion(): Promise<string> {

@@ -70,30 +70,34 @@ export function buildProgram(
       const opts = this.opts<O>();
       await onAction(async (ctx) => (await loader()).run(ctx, opts, args), this, args);
     };
-  const sub = (parent: Command, name: string, desc: string) =>
-    parent
-      .command(name)
-      .description(desc)
-      .exitOverride()
-      .configureOutput({ outputError: () => {} });
   const envOpt = (required = false) => {
     const o = new Option('-e, --env <env>', 'environment (alpha, prod, ...)');
     return required ? o.makeOptionMandatory() : o;
   };
+  /** A subcommand; `target`: it acts on one SERVICE --env ENV; `filter`: [SERVICE] [--env ENV] narrow what it covers. */
+  const sub = (parent: Command, name: string, desc: string, scope?: 'target' | 'filter') => {
+    const cmd = parent
+      .command(name)
+      .description(desc)
+      .exitOverride()
+      .configureOutput({ outputError: () => {} });
+    if (!scope) return cmd;
+    return cmd.argument(scope === 'target' ? '<service>' : '[service]').addOption(envOpt(scope === 'target'));
+  };
 
-  sub(program, 'status', 'versions, health, drift, lock and last backup of each service × environment')
-    .argument('[service]')
-    .addOption(envOpt())
-    .action(action(() => import('./commands/status.js')));
+  sub(
+    program,
+    'status',
+    'versions, health, drift, lock and last backup of each service × environment',
+    'filter',
+  ).action(action(() => import('./commands/status.js')));
 
   sub(
     program,
     'doctor',
     'read-only: every assumption coopctl makes about hosts and tools, what it found and what coopctl does about it',
-  )
-    .argument('[service]')
-    .addOption(envOpt())
-    .action(action(() => import('./commands/doctor.js')));
+    'filter',
+  ).action(action(() => import('./commands/doctor.js')));
 
   sub(program, 'versions', 'available versions, marking the current one, series, security releases and notes')
     .argument('<service>')
@@ -102,9 +106,7 @@ export function buildProgram(
     .option('--notes', 'print the release notes of versions newer than the current one')
     .action(action(() => import('./commands/versions.js')));
 
-  sub(program, 'preflight', 'run the checks an upgrade would run, without changing anything')
-    .argument('<service>')
-    .addOption(envOpt(true))
+  sub(program, 'preflight', 'run the checks an upgrade would run, without changing anything', 'target')
     .option('--to <version>', 'target version to check')
     .option('--pre', 'allow a pre-release target')
     .action(action(() => import('./commands/preflight.js')));
@@ -113,9 +115,8 @@ export function buildProgram(
     program,
     'upgrade',
     'upgrade a service: plan, preflight, lock, safety backup, apply, verify, record (restores on failure)',
+    'target',
   )
-    .argument('<service>')
-    .addOption(envOpt(true))
     .option('--to <version>', 'target version (interactive picker on a terminal when omitted)')
     .option('--pre', 'offer and allow pre-releases')
     .option(
@@ -157,9 +158,8 @@ export function buildProgram(
     'rollback',
     'go back to the last succeeded version (or --to VERSION|RECORD), ' +
       'with its pre-upgrade database when the schema moved',
+    'target',
   )
-    .argument('<service>')
-    .addOption(envOpt(true))
     .option('--to <version|record>', 'the version, or a history record whose starting version is wanted')
     .option(
       '--restore-db',
@@ -174,9 +174,7 @@ export function buildProgram(
     'backup',
     'database backups: streamed, compressed, encrypted, verified and restore-tested',
   );
-  sub(backup, 'create', 'dump, compress, encrypt and store a backup; --json prints its manifest')
-    .argument('<service>')
-    .addOption(envOpt(true))
+  sub(backup, 'create', 'dump, compress, encrypt and store a backup; --json prints its manifest', 'target')
     .option(
       '--store <name>',
       'backup store (default: backup.store). An S3 store is written from the host (nothing passes through here, ' +
@@ -184,9 +182,7 @@ export function buildProgram(
     )
     .option('--allow-plaintext', 'allow an unencrypted backup when no encryption is configured')
     .action(action(() => import('./commands/backup/create.js')));
-  sub(backup, 'list', 'backups, newest first, with age, size, version and verified state')
-    .argument('[service]')
-    .addOption(envOpt())
+  sub(backup, 'list', 'backups, newest first, with age, size, version and verified state', 'filter')
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/list.js')));
   sub(
@@ -216,14 +212,16 @@ export function buildProgram(
     backup,
     'leftovers',
     'what runs left behind (replaced and scratch databases, .partial files, unfinished uploads), with age and size',
+    'target',
   )
-    .argument('<service>')
-    .addOption(envOpt(true))
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/leftovers.js')));
-  sub(backup, 'prune', 'apply backup.retention (leftovers too): prints what it would delete; deletes only with --yes')
-    .argument('[service]')
-    .addOption(envOpt())
+  sub(
+    backup,
+    'prune',
+    'apply backup.retention (leftovers too): prints what it would delete; deletes only with --yes',
+    'filter',
+  )
     .option('--store <name>', 'backup store (default: backup.store)')
     .action(action(() => import('./commands/backup/prune.js')));
 
@@ -231,25 +229,19 @@ export function buildProgram(
     program,
     'history',
     'one record per operation (upgrade, promote, rollback, restore, reject, forced lock release), newest first',
+    'filter',
   )
-    .argument('[service]')
-    .addOption(envOpt())
     .option('--limit <n>', 'how many records', '20')
     .action(action(() => import('./commands/history.js')));
 
   const lock = sub(program, 'lock', 'see, take or release the lock of a service × environment (held on its host)');
-  sub(lock, 'status', 'who holds the lock, since when, and whether it is stale')
-    .argument('<service>')
-    .addOption(envOpt(true))
-    .action(action(() => import('./commands/lock/status.js')));
-  sub(lock, 'acquire', 'take the lock by hand (e.g. during maintenance); automatic runs will not wait for it')
-    .argument('<service>')
-    .addOption(envOpt(true))
+  sub(lock, 'status', 'who holds the lock, since when, and whether it is stale', 'target').action(
+    action(() => import('./commands/lock/status.js')),
+  );
+  sub(lock, 'acquire', 'take the lock by hand (e.g. during maintenance); automatic runs will not wait for it', 'target')
     .option('-m, --message <msg>', 'why (shown to other operators)')
     .action(action(() => import('./commands/lock/acquire.js')));
-  sub(lock, 'release', "release your lock; --force breaks someone else's (recorded in history)")
-    .argument('<service>')
-    .addOption(envOpt(true))
+  sub(lock, 'release', "release your lock; --force breaks someone else's (recorded in history)", 'target')
     .option('--force', 'release a lock held by someone else or by a crashed run')
     .option('-m, --message <msg>', 'why it is forced (recorded)')
     .action(action(() => import('./commands/lock/release.js')));

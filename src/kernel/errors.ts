@@ -12,7 +12,16 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+type Extra = { code?: string; hints?: string[]; details?: Record<string, unknown>; cause?: unknown };
+
+/**
+ * A subclass is a kind of failure: its errors carry its static `exitCode`, and its static `code` unless the thrower
+ * names a finer one (`new InputError(msg, { code: 'bad-version' })`). A CoopctlError made as such names both.
+ */
 export class CoopctlError extends Error {
+  static readonly code: string = 'failed';
+  static readonly exitCode: ExitCodeValue = ExitCode.failed;
+
   readonly code: string;
   readonly exitCode: ExitCodeValue;
   /** Extra lines printed under the message (a fix hint, the holder of a lock, ...). */
@@ -20,87 +29,65 @@ export class CoopctlError extends Error {
   /** Structured details added to the --json error document. */
   readonly details?: Record<string, unknown>;
 
-  constructor(
-    message: string,
-    opts: {
-      code: string;
-      exitCode: ExitCodeValue;
-      hints?: string[];
-      details?: Record<string, unknown>;
-      cause?: unknown;
-    },
-  ) {
+  constructor(message: string, opts: Extra & { exitCode?: ExitCodeValue } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = new.target.name;
-    this.code = opts.code;
-    this.exitCode = opts.exitCode;
+    const kind = new.target as typeof CoopctlError;
+    this.name = kind.name;
+    this.code = opts.code ?? kind.code;
+    this.exitCode = opts.exitCode ?? kind.exitCode;
     this.hints = opts.hints ?? [];
     this.details = opts.details;
   }
 }
 
-type Extra = { hints?: string[]; details?: Record<string, unknown>; cause?: unknown };
-
 /** Bad flags, arguments or versions: nothing ran remotely. Exit 2. */
 export class InputError extends CoopctlError {
-  constructor(message: string, extra: Extra & { code?: string } = {}) {
-    super(message, { code: extra.code ?? 'bad-input', exitCode: ExitCode.badInput, ...extra });
-  }
+  static override readonly code: string = 'bad-input';
+  static override readonly exitCode: ExitCodeValue = ExitCode.badInput;
 }
 
 /** Invalid configuration, inventory or secret reference. Exit 2. */
 export class ConfigError extends InputError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, { code: 'config', ...extra });
-  }
+  static override readonly code: string = 'config';
 }
 
 /** A host presented an unknown or changed SSH host key. Exit 2: fix known_hosts first. */
 export class HostKeyError extends InputError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, { code: 'host-key', ...extra });
-  }
+  static override readonly code: string = 'host-key';
 }
 
 /** Output of an external tool that coopctl cannot trust or parse. Exit 2. */
 export class ToolOutputError extends InputError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, { code: 'tool-output', ...extra });
-  }
+  static override readonly code: string = 'tool-output';
 }
 
 /** Preflight or verification refused the operation. Exit 3. */
 export class RefusedError extends CoopctlError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, { code: 'refused', exitCode: ExitCode.refused, ...extra });
-  }
+  static override readonly code: string = 'refused';
+  static override readonly exitCode: ExitCodeValue = ExitCode.refused;
 }
 
 /** Another operator holds the lock. Exit 4. */
 export class LockHeldError extends CoopctlError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, { code: 'lock-held', exitCode: ExitCode.lockHeld, ...extra });
-  }
+  static override readonly code: string = 'lock-held';
+  static override readonly exitCode: ExitCodeValue = ExitCode.lockHeld;
 }
 
 /** An operation ran and failed; the report says what state things are in. Exit 1. */
-export class OperationError extends CoopctlError {
-  constructor(message: string, extra: Extra & { code?: string } = {}) {
-    super(message, { code: extra.code ?? 'failed', exitCode: ExitCode.failed, ...extra });
-  }
-}
+export class OperationError extends CoopctlError {}
 
 /** A host could not be reached or a remote command failed. Exit 1. */
 export class RemoteError extends OperationError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, { code: 'remote', ...extra });
-  }
+  static override readonly code: string = 'remote';
 }
 
 /** SIGINT/SIGTERM. Exit 130. */
 export class InterruptedError extends CoopctlError {
+  static override readonly code: string = 'interrupted';
+  static override readonly exitCode: ExitCodeValue = ExitCode.interrupted;
+
   constructor(message = 'interrupted', extra: Extra = {}) {
-    super(message, { code: 'interrupted', exitCode: ExitCode.interrupted, ...extra });
+    super(message, extra);
   }
 }
 

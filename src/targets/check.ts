@@ -1,3 +1,5 @@
+import type { VolumeSize } from '../backup/volumes.js';
+
 type CheckStatus = 'pass' | 'warn' | 'fail';
 
 export interface CheckResult {
@@ -10,6 +12,7 @@ export interface CheckResult {
 /** Facts about the target read once per run and shared by the checks (src/checks/facts.ts). */
 export interface TargetFacts {
   dbSizeBytes(): Promise<number>;
+  volumeBytes(): Promise<VolumeSize[]>;
   postgresVersion(): Promise<string>;
   runningVersion(): Promise<string>;
 }

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatBytes, sizeFlag } from '../../src/kernel/validate.js';
+import { volumeMountpoint } from '../doubles/dockerVolumes.js';
 import { json } from '../helpers/cli.js';
 import { appEnvFile, configVariant, startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { deployBackupBot, serversUpstream } from '../world/coopcloud/server.js';
@@ -196,6 +198,73 @@ describe('preflight of an abra app: its env file and its SSO', () => {
     }
     expect((await preflight()).code).toBe(0);
   });
+});
+
+describe("the room a change needs counts the app's volumes (Bonfire's uploads)", () => {
+  it('free space enough for the database but not with upload-data: preflight and upgrade stop naming it', async () => {
+    // the world's uploads on hypha (test/world/coopcloud/volumes.ts), as du counts them there
+    const mountpoint = volumeMountpoint(sandboxLayout(sb.dir).host('hypha'), 'bonfire_sandbox_upload-data');
+    const volumes = Number(execFileSync('du', ['-sb', mountpoint], { encoding: 'utf8' }).split('\t')[0]);
+    expect(volumes).toBeGreaterThan(4 * 1024 * 1024);
+    const { code, doc } = await preflight();
+    expect(code).toBe(0);
+    const disk = check(doc, 'disk').message;
+    const measured = /^database (.+?)(, volumes .*)?; free: \S+ (.+?), \S+ (.+)$/.exec(disk);
+    expect(measured, disk).not.toBeNull();
+    const [db, data, tmp] = [1, 3, 4].map((i) => sizeFlag(measured![i], 'message'));
+
+    // a headroom × the database alone below the free space, × (database + volumes) above it: by half the volumes
+    const free = Math.min(data, tmp);
+    const headroom = free / (db + volumes / 2);
+    const variant = (name: string, volumes: boolean) =>
+      configVariant(sb.dir, name, (d) => {
+        d.checks = { ...d.checks, diskHeadroom: headroom, minFreeBytes: 0 };
+        if (!volumes) delete d.services.bonfire.volumes;
+      });
+    const run = async (file: string) => {
+      const r = await sb.run(['-c', file, '--json', 'preflight', 'bonfire', '--env', 'prod']);
+      return { code: r.code, doc: json<PreflightDoc>(r) };
+    };
+    // the same free space without volumes: (the gap of issue 19) is enough
+    const without = await run(variant('room-without-volumes.yaml', false));
+    expect(without.code).toBe(0);
+    expect(check(without.doc, 'disk').status).toBe('warn');
+    expect(check(without.doc, 'backup-host').status).toBe('pass');
+
+    const config = variant('room-for-volumes.yaml', true);
+    const short = await run(config);
+    expect(short.code).toBe(3);
+    expect(check(short.doc, 'disk')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(
+        new RegExp(
+          `^not enough free space on data dir .* and .*: need .* \\(${headroom}× the database and volumes upload-data, ` +
+            'at least 0 B\\); database .*, volumes .* \\(upload-data .*\\); free: ',
+        ),
+      ),
+    });
+    expect(check(short.doc, 'backup-host')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/^not enough room for one more on-host backup copy: .*volumes .* \(upload-data /),
+    });
+
+    // the default config's preflight reports the volumes too
+    expect(measured![2]).toBe(`, volumes ${formatBytes(volumes)} (upload-data ${formatBytes(volumes)})`);
+    expect(check(doc, 'backup-host').message).toContain('a copy holds the database ');
+
+    // upgrade stops at preflight: nothing backed up, nothing deployed, the lock free
+    const backups = async () =>
+      json<{ backups: Array<{ id: string }> }>(await sb.run(['--json', 'backup', 'list', 'bonfire', '--env', 'prod']))
+        .backups;
+    const [version, before] = [await bonfireVersion(), await backups()];
+    const up = await sb.run(['-c', config, 'upgrade', 'bonfire', '--env', 'prod', '--to', B3, '--yes']);
+    expect(up.code, up.stderr).toBe(3);
+    expect(up.stdout + up.stderr).toContain('volumes upload-data');
+    expect(await bonfireVersion()).toBe(version);
+    expect(await backups()).toEqual(before);
+    const lock = json<{ held: boolean }>(await sb.run(['--json', 'lock', 'status', 'bonfire', '--env', 'prod']));
+    expect(lock.held).toBe(false);
+  }, 240_000);
 });
 
 describe('app-backup: an app coopctl does not dump is backed up by abra, in backup-bot-two', () => {

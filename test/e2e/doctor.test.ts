@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatBytes } from '../../src/kernel/validate.js';
 import { json } from '../helpers/cli.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
@@ -94,9 +95,14 @@ describe('coopctl doctor', () => {
     expect(one('hypha', 'backup-bot-two')).toMatchObject({ status: 'ok', found: 'no swarm service of backup-bot-two' });
     expect(one('hypha', 'database-image', 'wiki/prod').found).toBe('wiki_sandbox_db: mariadb:10.11 → MariaDB 10.11');
     expect(one('hypha', 'abra-app', 'wiki/alpha').found).toBe('wiki-alpha.sandbox deployed at 1.1.0+1.42.1');
-    expect(one('hypha', 'volumes', 'wiki/prod').found).toMatch(
-      /^wiki_sandbox_mediawiki-images: \/.*\/var\/lib\/docker\/volumes\/wiki_sandbox_mediawiki-images\/_data$/,
+    const volume = one('hypha', 'volumes', 'wiki/prod').found;
+    expect(volume).toMatch(
+      /^wiki_sandbox_mediawiki-images: \/.*\/var\/lib\/docker\/volumes\/wiki_sandbox_mediawiki-images\/_data, /,
     );
+    // its size as du counts the files the world wrote there
+    const mountpoint = volume.slice(volume.indexOf(' ') + 1, volume.lastIndexOf(', '));
+    const bytes = Number(execFileSync('du', ['-sb', mountpoint], { encoding: 'utf8' }).split('\t')[0]);
+    expect(volume.slice(volume.lastIndexOf(', ') + 2)).toBe(formatBytes(bytes));
 
     const alpha = json<{ findings: Finding[] }>(await sb.run(['--json', 'doctor', 'mastodon', '--env', 'alpha']));
     expect([...new Set(alpha.findings.map((f) => f.host))].sort()).toEqual(['alpha', 'local']);

@@ -125,7 +125,7 @@ export function sshToHost(
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
-export type ConfigDoc = { services: Record<string, Record<string, unknown>> };
+export type ConfigDoc = { services: Record<string, Record<string, unknown>>; checks?: Record<string, unknown> };
 
 /** The sandbox's config with `edit` applied, as another file next to it. */
 export function configVariant(dir: string, name: string, edit: (doc: ConfigDoc) => void): string {

@@ -125,28 +125,20 @@ export class S3Store implements BackupStore {
     );
   }
 
-  async list(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let ContinuationToken: string | undefined;
-    try {
-      do {
-        const r = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.s.bucket,
-            Prefix: this.prefix + assertPrefix(prefix),
-            ContinuationToken,
-          }),
-        );
-        for (const o of r.Contents ?? [])
-          if (o.Key?.startsWith(this.prefix)) keys.push(o.Key.slice(this.prefix.length));
-        ContinuationToken = r.IsTruncated ? r.NextContinuationToken : undefined;
-      } while (ContinuationToken);
-    } catch (err) {
-      throw new BackupError('store-unreachable', `cannot list ${this.description}: ${describeS3Error(err)}`, {
-        cause: err,
-      });
-    }
-    return keys;
+  list(prefix: string): Promise<string[]> {
+    return this.listAll(this.description, async (after: string | undefined) => {
+      const r = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.s.bucket,
+          Prefix: this.prefix + assertPrefix(prefix),
+          ContinuationToken: after,
+        }),
+      );
+      const keys = (r.Contents ?? []).flatMap((o) =>
+        o.Key?.startsWith(this.prefix) ? [o.Key.slice(this.prefix.length)] : [],
+      );
+      return { items: keys, next: (r.IsTruncated && r.NextContinuationToken) || undefined };
+    });
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -163,35 +155,47 @@ export class S3Store implements BackupStore {
     }
   }
 
-  async unfinished(prefix: string): Promise<UnfinishedWrite[]> {
-    const found: UnfinishedWrite[] = [];
-    let KeyMarker: string | undefined;
-    let UploadIdMarker: string | undefined;
+  unfinished(prefix: string): Promise<UnfinishedWrite[]> {
+    type Marker = { KeyMarker: string; UploadIdMarker?: string };
+    return this.listAll(`the unfinished uploads of ${this.description}`, async (after: Marker | undefined) => {
+      const r = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.s.bucket,
+          Prefix: this.prefix + assertPrefix(prefix),
+          ...after,
+        }),
+      );
+      const found: UnfinishedWrite[] = [];
+      for (const u of r.Uploads ?? []) {
+        if (!u.Key?.startsWith(this.prefix) || !u.UploadId) continue;
+        const startedAt = (u.Initiated ?? new Date(0)).toISOString();
+        found.push({ key: u.Key.slice(this.prefix.length), startedAt, size: null, uploadId: u.UploadId });
+      }
+      const next =
+        r.IsTruncated && r.NextKeyMarker
+          ? { KeyMarker: r.NextKeyMarker, UploadIdMarker: r.NextUploadIdMarker }
+          : undefined;
+      return { items: found, next };
+    });
+  }
+
+  /** Every page of a listing: `page` asks for the one after the previous page's marker (none: the first). */
+  private async listAll<T, M>(
+    what: string,
+    page: (after: M | undefined) => Promise<{ items: T[]; next?: M }>,
+  ): Promise<T[]> {
+    const all: T[] = [];
+    let after: M | undefined;
     try {
       do {
-        const r = await this.client.send(
-          new ListMultipartUploadsCommand({
-            Bucket: this.s.bucket,
-            Prefix: this.prefix + assertPrefix(prefix),
-            KeyMarker,
-            UploadIdMarker,
-          }),
-        );
-        for (const u of r.Uploads ?? []) {
-          if (!u.Key?.startsWith(this.prefix) || !u.UploadId) continue;
-          const startedAt = (u.Initiated ?? new Date(0)).toISOString();
-          found.push({ key: u.Key.slice(this.prefix.length), startedAt, size: null, uploadId: u.UploadId });
-        }
-        [KeyMarker, UploadIdMarker] = r.IsTruncated ? [r.NextKeyMarker, r.NextUploadIdMarker] : [];
-      } while (KeyMarker);
+        const p = await page(after);
+        all.push(...p.items);
+        after = p.next;
+      } while (after !== undefined);
     } catch (err) {
-      throw new BackupError(
-        'store-unreachable',
-        `cannot list the unfinished uploads of ${this.description}: ${describeS3Error(err)}`,
-        { cause: err },
-      );
+      throw new BackupError('store-unreachable', `cannot list ${what}: ${describeS3Error(err)}`, { cause: err });
     }
-    return found;
+    return all;
   }
 
   async discard(w: UnfinishedWrite): Promise<void> {

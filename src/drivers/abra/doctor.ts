@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { volumeMountpoint } from '../../backup/volumes.js';
+import { volumeSizes } from '../../backup/volumes.js';
 import { firstLine, installed } from '../../checks/doctor/tools.js';
 import { mapLimit } from '../../kernel/concurrency.js';
 import { errorMessage, InputError } from '../../kernel/errors.js';
+import { formatBytes } from '../../kernel/validate.js';
 import { type DoctorFinding, finding } from '../../targets/doctor.js';
 import type { DoctorProbe, Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
@@ -302,6 +303,7 @@ const databaseImageProbe: DoctorProbe = {
 /**
  * Each name of `volumes:` is a volume Docker has on the server (`<stack>_<name>`): the recipe's volume names are
  * taken on trust in coopctl.yaml (MediaWiki's images), and this is where that is checked.
+ * Each one's size (du -sb of its Mountpoint) is reported: preflight's disk and backup-host checks count it.
  */
 const volumesProbe: DoctorProbe = {
   id: 'volumes',
@@ -312,12 +314,12 @@ const volumesProbe: DoctorProbe = {
     for (const v of t.volumes) {
       const assumes = `volumes: ${v.name} is the swarm volume ${v.volume} on ${t.host.name}, its files root's`;
       try {
-        const mp = await volumeMountpoint(t.remote, v);
+        const [{ mountpoint, bytes }] = await volumeSizes(t.remote, [v]);
         found.push(
           finding('volumes', subject, 'ok', {
-            found: `${v.volume}: ${mp}`,
+            found: `${v.volume}: ${mountpoint}, ${formatBytes(bytes)}`,
             assumes,
-            action: 'backs it up with the database',
+            action: 'backs it up with the database; preflight counts its size in the room a change needs',
           }),
         );
       } catch (err) {

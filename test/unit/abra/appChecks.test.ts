@@ -85,6 +85,7 @@ function context(ws: Workspace, service: string, deployed: string, toVersion?: s
     facts: {
       runningVersion: async () => deployed,
       dbSizeBytes: async () => 0,
+      volumeBytes: async () => [],
       postgresVersion: async () => '15.8',
     },
     toVersion,

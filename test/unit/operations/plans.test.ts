@@ -61,6 +61,7 @@ function fixedView(env: string, current: string, records: HistoryRecord[], backu
     target,
     facts: {
       dbSizeBytes: noIo('database size'),
+      volumeBytes: noIo('volume sizes'),
       postgresVersion: noIo('PostgreSQL version'),
       runningVersion: async () => current,
     },
