@@ -3,7 +3,7 @@ import { formatBytes } from '../kernel/validate.js';
 import { fail, pass } from '../targets/check.js';
 import { parseDf } from './disk.js';
 import type { Check } from '../targets/target.js';
-import { changeRoom, copyBytes, describePayload, readPayload } from './room.js';
+import { changeRoom, roomCheck, copyBytes, describePayload, readPayload } from './room.js';
 
 /**
  * Backups run on the host: zstd (the on-host copy) and age (each part is encrypted there) always, rclone for an
@@ -21,8 +21,7 @@ df -Pk "$2" "$d"`;
 
 export const backupHostCheck: Check = {
   id: 'backup-host',
-  needs: ['ssh'],
-  appliesTo: (t) => t.database !== undefined,
+  ...roomCheck,
   async run({ target, facts, context }) {
     const { backupDir, dataDir } = target.paths;
     const cfg = context.config.backup;

@@ -2,7 +2,7 @@ import { formatBytes } from '../kernel/validate.js';
 import { ToolOutputError } from '../kernel/errors.js';
 import { fail, pass, warn } from '../targets/check.js';
 import type { Check } from '../targets/target.js';
-import { changeRoom, describePayload, headroomOf, readPayload } from './room.js';
+import { changeRoom, roomCheck, describePayload, headroomOf, readPayload } from './room.js';
 
 /** `df -Pk` lines → available bytes per mount point argument, in order. */
 export function parseDf(stdout: string): Array<{ mount: string; availableBytes: number }> {
@@ -18,8 +18,7 @@ export function parseDf(stdout: string): Array<{ mount: string; availableBytes: 
 
 export const diskCheck: Check = {
   id: 'disk',
-  needs: ['ssh'],
-  appliesTo: (t) => t.database !== undefined,
+  ...roomCheck,
   async run({ target, facts, context }) {
     const { dataDir, tmpDir } = target.paths;
     const [df, payload] = await Promise.all([

@@ -1,6 +1,7 @@
 import type { VolumeSize } from '../backup/volumes.js';
 import { formatBytes } from '../kernel/validate.js';
 import type { TargetFacts } from '../targets/check.js';
+import type { Check } from '../targets/target.js';
 
 /**
  * What a change writes to the host's disks besides what runs there: the database (its dump and on-host copy, its
@@ -11,6 +12,12 @@ export interface Payload {
   dbBytes: number;
   volumes: VolumeSize[];
 }
+
+/** What the checks of room share: they ask the host, of a target whose data coopctl copies. */
+export const roomCheck: Pick<Check, 'needs' | 'appliesTo'> = {
+  needs: ['ssh'],
+  appliesTo: (t) => t.database !== undefined,
+};
 
 export async function readPayload(facts: TargetFacts): Promise<Payload> {
   const [dbBytes, volumes] = await Promise.all([facts.dbSizeBytes(), facts.volumeBytes()]);

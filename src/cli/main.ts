@@ -74,7 +74,7 @@ export function buildProgram(
     const o = new Option('-e, --env <env>', 'environment (alpha, prod, ...)');
     return required ? o.makeOptionMandatory() : o;
   };
-  /** A subcommand; `target`: it acts on one SERVICE --env ENV; `filter`: [SERVICE] [--env ENV] narrow what it covers. */
+  /** A subcommand; `target`: it acts on one SERVICE --env ENV; `filter`: [SERVICE] [--env ENV] narrow its scope. */
   const sub = (parent: Command, name: string, desc: string, scope?: 'target' | 'filter') => {
     const cmd = parent
       .command(name)
