@@ -18,6 +18,7 @@ const LAYERS = [
   'checks',
   'drivers',
   'services',
+  'monitoring',
   'pipeline',
   'operations',
   'cli',
