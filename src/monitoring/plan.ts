@@ -5,14 +5,14 @@ import { monitoringOf } from '../services/monitoring.js';
 import type { PublicProbe } from '../services/publicProbe.js';
 
 /** A host the monitoring scrapes node exporter on, at its inventory address. */
-export interface WatchedHost {
+interface WatchedHost {
   /** The inventory name (rhizome): the `host` label. */
   name: string;
   address: string;
 }
 
 /** A service × environment as the monitoring watches it. */
-export interface WatchedTarget {
+interface WatchedTarget {
   service: string;
   env: string;
   /** The inventory name of its host. */
@@ -36,7 +36,7 @@ export interface MonitorPlan {
 }
 
 /** What the reader needs of the workspace: the loaded file, the inventories, the profiles. */
-export interface MonitorSources {
+interface MonitorSources {
   loaded: LoadedConfig;
   inventories: { get(file: string): Promise<{ hosts: ReadonlyMap<string, InventoryHost> }> };
   profileOf(service: string): { id: string; database?: unknown };

@@ -15,7 +15,7 @@ interface RecordingRule {
   expr: string;
   labels: Record<string, string>;
 }
-export interface RuleGroup {
+interface RuleGroup {
   name: string;
   rules: Array<AlertRule | RecordingRule>;
 }

@@ -4,7 +4,7 @@ import { mastodonPublicProbes } from './mastodon/config.js';
 import type { PublicProbe } from './publicProbe.js';
 
 /** What the monitoring watches of a service, as its profile knows it. */
-export interface ServiceMonitoring {
+interface ServiceMonitoring {
   /** The public URLs that must answer, and how (the same claims as the profile's health and verification). */
   probes(h: HealthConfig): PublicProbe[];
   /** The exporters its hosts run, scraped at the inventory address: a job name of `monitoring.ports`. */
