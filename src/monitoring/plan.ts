@@ -68,10 +68,11 @@ export async function readMonitorPlan(src: MonitorSources): Promise<MonitorPlan>
     for (const [env, e] of Object.entries(svc.environments)) {
       const where = ['services', service, 'environments', env];
       const host = await inventoryHost(src, where, e.inventory, e.host);
-      if (profile.id === 'mastodon' && sameMachine(host, monitorHost)) {
+      if (watch.ownsHost && sameMachine(host, monitorHost)) {
         throw src.loaded.error(
           ['monitoring', 'host'],
-          `${settings.host} is ${service}/${env}'s host: the monitoring must not run on the Mastodon host it watches`,
+          `${settings.host} is ${service}/${env}'s host: the monitoring must not run on the ${profile.id} host it ` +
+            'watches',
         );
       }
       hosts.set(host.name, toWatched(host));

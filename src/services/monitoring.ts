@@ -9,6 +9,8 @@ interface ServiceMonitoring {
   probes(h: HealthConfig): PublicProbe[];
   /** The exporters its hosts run, scraped at the inventory address: a job name of `monitoring.ports`. */
   exporters: readonly 'mastodon'[];
+  /** Its hosts are its own (Mastodon's): the monitoring must not run on one, or it goes down with what it watches. */
+  ownsHost: boolean;
 }
 
 /** By profile id (src/services/*\/profile.ts); a profile not named here is probed by its health URL alone. */
@@ -16,10 +18,10 @@ const BY_PROFILE: Record<string, ServiceMonitoring> = {
   // source: https://docs.joinmastodon.org/admin/config/#prometheus (4.4+): MASTODON_PROMETHEUS_EXPORTER_ENABLED, the
   // exporter on PROMETHEUS_EXPORTER_PORT / MASTODON_PROMETHEUS_EXPORTER_PORT, default 9394
   // (mastodon/mastodon config/initializers/prometheus_exporter.rb)
-  mastodon: { probes: mastodonPublicProbes, exporters: ['mastodon'] },
-  'coopcloud-app': { probes: appPublicProbes, exporters: [] },
+  mastodon: { probes: mastodonPublicProbes, exporters: ['mastodon'], ownsHost: true },
+  'coopcloud-app': { probes: appPublicProbes, exporters: [], ownsHost: false },
 };
 
 export function monitoringOf(profileId: string): ServiceMonitoring {
-  return BY_PROFILE[profileId] ?? { probes: appPublicProbes, exporters: [] };
+  return BY_PROFILE[profileId] ?? { probes: appPublicProbes, exporters: [], ownsHost: false };
 }

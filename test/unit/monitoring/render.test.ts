@@ -116,7 +116,7 @@ describe('monitor render refuses bad config before writing anything (exit 2, fil
   it('the monitoring host is a Mastodon host it watches', async () => {
     await refused(
       (t) => t.replace('  host: hypha\n  scrapeInterval', '  host: prod\n  scrapeInterval'),
-      /coopctl\.yaml:8 monitoring\.host: prod is mastodon\/prod's host: the monitoring must not run on the Mastodon/,
+      /coopctl\.yaml:8 monitoring\.host: prod is mastodon\/prod's host: the monitoring must not run on the mastodon host/,
     );
   });
 
