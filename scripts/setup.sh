@@ -2,7 +2,10 @@
 # Installs what a fresh Debian/Ubuntu machine lacks for coopctl and its sandbox:
 # ansible-core, OpenSSH server, PostgreSQL 15, zstd, age, rclone (backups from the sandbox hosts to its S3 store),
 # gnupg and pass, git, nginx (the sandbox's caching proxy), sudo (the sandbox's host reached with sudo), shellcheck
-# (scripts/test.sh checks the host programs with it), ansible-lint (and the playbook with it); then the npm packages.
+# (scripts/test.sh checks the host programs with it), ansible-lint (and the playbook with it), Prometheus, Alertmanager
+# and the blackbox and node exporters (the tests check `monitor render`'s output with promtool, amtool and the
+# exporter; on a machine that runs systemd, Debian starts their services on 9090, 9093, 9115 and 9100); then the npm
+# packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +29,10 @@ command -v ip >/dev/null || missing+=(iproute2)
 [ -x /usr/bin/sudo ] || missing+=(sudo)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v ansible-lint >/dev/null || missing+=(ansible-lint)
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+command -v prometheus-blackbox-exporter >/dev/null || missing+=(prometheus-blackbox-exporter)
+command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -234,6 +234,16 @@ export function buildProgram(
     .option('--limit <n>', 'how many records', '20')
     .action(action(() => import('./commands/history.js')));
 
+  const monitor = sub(program, 'monitor', 'the monitoring of every service × environment (Prometheus, Alertmanager)');
+  sub(
+    monitor,
+    'render',
+    "write prometheus.yml, rules/, blackbox.yml and alertmanager.yml from coopctl.yaml (for the monitoring host's " +
+      '/etc/prometheus/)',
+  )
+    .option('--out <dir>', 'where to write them (default: monitoring/ beside coopctl.yaml)')
+    .action(action(() => import('./commands/monitor/render.js')));
+
   const lock = sub(program, 'lock', 'see, take or release the lock of a service × environment (held on its host)');
   sub(lock, 'status', 'who holds the lock, since when, and whether it is stale', 'target').action(
     action(() => import('./commands/lock/status.js')),

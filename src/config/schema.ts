@@ -217,6 +217,53 @@ const checksSchema = z.strictObject({
   ansibleMinVersion: z.string().default('2.14.0'),
 });
 
+const port = z.number().int().min(1).max(65535);
+/** A span that Prometheus counts in whole seconds (its durations have no fractions finer than a millisecond). */
+const wholeSeconds = (d: z.ZodType<number>) => d.refine((ms) => ms >= 1000 && ms % 1000 === 0, 'must be whole seconds');
+
+/**
+ * `coopctl monitor render`: Prometheus, the blackbox exporter and Alertmanager (Debian's packages) on one host,
+ * watching every service × environment of this file. Each threshold's source is cited beside its rule
+ * (src/monitoring/rules.ts).
+ */
+const monitoringSchema = z.strictObject({
+  /** The host they run on: a host of this inventory, never a Mastodon host they watch. */
+  inventory: z.string(),
+  host: name,
+  scrapeInterval: wholeSeconds(duration).default(60_000),
+  /** How often each health URL is probed (the blackbox exporter's jobs). */
+  probeInterval: wholeSeconds(duration).default(60_000),
+  /** Where the exporters listen on the watched hosts (at their inventory address). */
+  ports: z
+    .strictObject({ node: port.default(9100), mastodon: port.default(9394), blackbox: port.default(9115) })
+    .prefault({}),
+  thresholds: z
+    .strictObject({
+      down: wholeSeconds(span).default(5 * 60_000),
+      slow: wholeSeconds(span).default(10 * 60_000),
+      tlsWarning: wholeSeconds(span).default(20 * 86_400_000),
+      tlsCritical: wholeSeconds(span).default(3 * 86_400_000),
+      diskFreeRatio: z.number().gt(0).lt(1).default(0.1),
+      /** Warn when the disk's trend fills it within this long. */
+      diskFillsWithin: wholeSeconds(span).default(21 * 86_400_000),
+      sidekiqLatencyWarning: wholeSeconds(span).default(30_000),
+      sidekiqLatencyCritical: wholeSeconds(span).default(120_000),
+      rebootPending: wholeSeconds(span).default(86_400_000),
+      backupAge: wholeSeconds(span).default(26 * 3_600_000),
+      restoreTestAge: wholeSeconds(span).default(8 * 86_400_000),
+    })
+    .prefault({}),
+  alertmanager: z
+    .strictObject({
+      /** Where Alertmanager posts alerts (a relay to the operators' room); none: alerts are only kept. */
+      webhook: z
+        .url()
+        .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry a user or password')
+        .optional(),
+    })
+    .prefault({}),
+});
+
 /** The service schemas come from the drivers (their registration), so a new driver is no edit here. */
 export type ServiceSchema = z.ZodObject<{ driver: z.ZodLiteral<string> } & z.ZodRawShape>;
 
@@ -259,6 +306,7 @@ export function configSchemaFor(services: readonly ServiceSchema[]) {
           .optional(),
       })
       .prefault({}),
+    monitoring: monitoringSchema.optional(),
     services: z.record(name, service as unknown as z.ZodType<ServiceConfig>),
   });
 }
@@ -266,3 +314,4 @@ export function configSchemaFor(services: readonly ServiceSchema[]) {
 export type Config = z.output<ReturnType<typeof configSchemaFor>>;
 export type HealthConfig = z.output<typeof healthSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
+export type MonitoringConfig = z.output<typeof monitoringSchema>;

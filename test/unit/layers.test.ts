@@ -20,6 +20,7 @@ const LAYERS = [
   'drivers',
   'services',
   'workspace',
+  'monitoring',
   'pipeline',
   'operations',
   'cli',

@@ -1,3 +1,4 @@
+import type { HealthConfig } from '../../config/schema.js';
 import { abraConfig } from '../../drivers/abra/app.js';
 import { convergeBudgetMs, labelledVersion } from '../../drivers/abra/deploy.js';
 import { convergence, stackName, stackServices } from '../../drivers/abra/swarm.js';
@@ -6,6 +7,7 @@ import { httpGet } from '../../kernel/http.js';
 import type { Health } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
+import { ANSWERED, probeHolds, type PublicProbe } from '../publicProbe.js';
 
 interface AppCheck {
   id: 'version' | 'converged' | 'url';
@@ -13,13 +15,18 @@ interface AppCheck {
   message: string;
 }
 
-/** The app's URL answers (2xx or a redirect: a login page), for apps whose recipe has no health endpoint. */
+/** The app's URL answers (2xx or a redirect, not followed: a login page), as recipes have no health endpoint. */
+export function appPublicProbes(h: HealthConfig): PublicProbe[] {
+  return [{ name: 'app', url: h.url, statuses: ANSWERED }];
+}
+
 export async function appHealth(t: Target): Promise<Health | null> {
   const h = t.envConfig.health;
   if (!h) return null;
   try {
-    const r = await httpGet(h.url, h.requestTimeout);
-    const ok = r.status >= 200 && r.status < 400;
+    const [app] = appPublicProbes(h);
+    const r = await httpGet(app.url, h.requestTimeout);
+    const ok = probeHolds(app, r);
     return { healthy: ok, latencyMs: Math.round(r.ms), error: ok ? undefined : `${h.url} answered HTTP ${r.status}` };
   } catch (err) {
     return { healthy: false, latencyMs: null, error: errorMessage(err) };

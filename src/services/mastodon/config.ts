@@ -1,5 +1,7 @@
 import type { HealthConfig } from '../../config/schema.js';
 import { ConfigError } from '../../kernel/errors.js';
+import { joinUrl } from '../../kernel/http.js';
+import type { PublicProbe } from '../publicProbe.js';
 import type { Target } from '../../targets/target.js';
 
 /** The public URL and limits of the instance (environments.ENV.health). */
@@ -16,4 +18,15 @@ export function upstreamOf(t: Target): string {
   if (!v)
     throw new ConfigError(`services.${t.service}.versions: the Mastodon profile needs the upstream git repository`);
   return v.url;
+}
+
+/**
+ * The instance's health endpoints through its public URL: web's /health and the streaming server's, which
+ * Mastodon's dist/nginx.conf routes to streaming (`location ^~ /api/v1/streaming`); each answers `OK`.
+ */
+export function mastodonPublicProbes(h: HealthConfig): PublicProbe[] {
+  return [
+    { name: 'web', url: joinUrl(h.url, '/health'), statuses: [200], body: 'OK' },
+    { name: 'streaming', url: joinUrl(h.url, '/api/v1/streaming/health'), statuses: [200], body: 'OK' },
+  ];
 }

@@ -1,8 +1,9 @@
-import { httpGet, joinUrl } from '../../kernel/http.js';
+import { httpGet } from '../../kernel/http.js';
 import type { HealthConfig } from '../../config/schema.js';
 import type { PatchExpectation } from '../../config/patches.js';
 import type { Target } from '../../targets/target.js';
-import { healthOf } from './config.js';
+import { probeHolds } from '../publicProbe.js';
+import { healthOf, mastodonPublicProbes } from './config.js';
 import { versionOf } from './host.js';
 import { answeredOk, describeAnswer, type LocalAnswer, localEndpoints, localGet } from './local.js';
 import { compareMastodonVersions, tryParseMastodonVersion } from './version.js';
@@ -77,10 +78,9 @@ function requestsCheck(
 }
 
 async function publicCheck(h: HealthConfig): Promise<VerificationCheck> {
-  const url = joinUrl(h.url, '/health');
-  const r = await httpGet(url, h.requestTimeout).catch((err: Error) => ({ status: 0, body: err.message }));
-  const ok = r.status === 200 && r.body.trim() === 'OK';
-  return { id: 'public', ok, message: said({ ...r, ms: 0 }, `public URL ${url}`) };
+  const [web] = mastodonPublicProbes(h);
+  const r = await httpGet(web.url, h.requestTimeout).catch((err: Error) => ({ status: 0, body: err.message }));
+  return { id: 'public', ok: probeHolds(web, r), message: said({ ...r, ms: 0 }, `public URL ${web.url}`) };
 }
 
 /** A patch's declared effect on what /api/v2/instance reports. */

@@ -1,0 +1,24 @@
+/**
+ * What a service's public URL must answer for the service to count as up: the one claim that coopctl's own checks
+ * (verification, status) and the monitoring's probes (src/monitoring/) both make. Redirects are never followed.
+ */
+export interface PublicProbe {
+  /** web, streaming, app: a label of the probe's series. */
+  name: string;
+  url: string;
+  /** The statuses that count as up. */
+  statuses: readonly number[];
+  /** The body, trimmed, must be exactly this (Mastodon's health endpoints answer `OK`). */
+  body?: string;
+}
+
+// source: IANA HTTP Status Code Registry (https://www.iana.org/assignments/http-status-codes): the registered 2xx and
+// 3xx codes
+/** An answer or a redirect (a login page): the app answered. */
+export const ANSWERED: readonly number[] = [
+  200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308,
+];
+
+export function probeHolds(p: PublicProbe, r: { status: number; body: string }): boolean {
+  return p.statuses.includes(r.status) && (p.body === undefined || r.body.trim() === p.body);
+}
