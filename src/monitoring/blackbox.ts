@@ -1,4 +1,4 @@
-import { ANSWERED, type PublicProbe } from '../services/publicProbe.js';
+import { ANSWERED, type PublicProbe } from '../targets/publicProbe.js';
 
 /** A blackbox exporter module: the probe's claim as the exporter's http prober checks it. */
 interface HttpModule {

@@ -1,8 +1,9 @@
 import type { InventoryHost } from '../config/inventory.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { MonitoringConfig } from '../config/schema.js';
-import { monitoringOf } from '../services/monitoring.js';
-import type { PublicProbe } from '../services/publicProbe.js';
+import { appPublicProbes } from '../services/coopcloud/verify.js';
+import type { PublicProbe, ServiceMonitoring } from '../targets/publicProbe.js';
+import type { ServiceProfile } from '../targets/target.js';
 
 /** A host the monitoring scrapes node exporter on, at its inventory address. */
 interface WatchedHost {
@@ -39,7 +40,7 @@ export interface MonitorPlan {
 interface MonitorSources {
   loaded: LoadedConfig;
   inventories: { get(file: string): Promise<{ hosts: ReadonlyMap<string, InventoryHost> }> };
-  profileOf(service: string): { id: string; database?: unknown };
+  profileOf(service: string): Pick<ServiceProfile, 'id' | 'database' | 'monitoring'>;
 }
 
 async function inventoryHost(src: MonitorSources, where: (string | number)[], inventory: string, host: string) {
@@ -49,6 +50,9 @@ async function inventoryHost(src: MonitorSources, where: (string | number)[], in
 }
 
 const sameMachine = (a: InventoryHost, b: InventoryHost) => a.address === b.address && a.port === b.port;
+
+/** A profile that says nothing of its monitoring is probed by its health URL alone, as a Co-op Cloud app is. */
+const HEALTH_URL_ONLY: ServiceMonitoring = { probes: appPublicProbes, exporters: [], ownsHost: false };
 
 /**
  * The plan of what to watch, from config and inventories only. The Mastodon health URLs are the public ones
@@ -64,7 +68,7 @@ export async function readMonitorPlan(src: MonitorSources): Promise<MonitorPlan>
   const targets: WatchedTarget[] = [];
   for (const [service, svc] of Object.entries(config.services)) {
     const profile = src.profileOf(service);
-    const watch = monitoringOf(profile.id);
+    const watch = profile.monitoring ?? HEALTH_URL_ONLY;
     for (const [env, e] of Object.entries(svc.environments)) {
       const where = ['services', service, 'environments', env];
       const host = await inventoryHost(src, where, e.inventory, e.host);

@@ -21,6 +21,7 @@ import type {
   VersionChoice,
   VersionStatus,
 } from './profile.js';
+import type { ServiceMonitoring } from './publicProbe.js';
 import type { RunContext } from './runContext.js';
 import type { BackupProgress, RestoreReach, SafetyBackup } from './safety.js';
 
@@ -142,6 +143,8 @@ export interface ServiceProfile {
   readonly checks: readonly Check[];
   /** What `coopctl doctor` checks of this application on its host (its API, its database and their versions). */
   readonly doctor?: readonly DoctorProbe[];
+  /** What the monitoring watches of it (`monitor render`); unset: its health URL, as a Co-op Cloud app's. */
+  readonly monitoring?: ServiceMonitoring;
   /** Throws an InputError naming `source` when `text` is not a version of this application. */
   parseVersion(text: string, source: string): string;
   /** <0, 0, >0, like a sort comparator. */

@@ -15,7 +15,7 @@ import { keycloakUsers } from './keycloakUsers.js';
 import { composeOverlaysCheck, overlayFindings } from './overlays.js';
 import { appSchemaMark } from './schema.js';
 import { ssoCheck } from './sso.js';
-import { appHealth, verifyApp } from './verify.js';
+import { appHealth, appPublicProbes, verifyApp } from './verify.js';
 
 function ordered(text: string, source: string): OrderedRecipeVersion {
   const v = parseRecipeVersion(text);
@@ -94,6 +94,7 @@ export const coopcloudAppProfile: ServiceProfile = {
   },
 
   health: appHealth,
+  monitoring: { probes: appPublicProbes, exporters: [], ownsHost: false },
 
   verify: (t, version, opts) => verifyApp(opts.context, t, version, opts),
 

@@ -7,7 +7,7 @@ import { httpGet } from '../../kernel/http.js';
 import type { Health } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
-import { ANSWERED, probeHolds, type PublicProbe } from '../publicProbe.js';
+import { ANSWERED, probeHolds, type PublicProbe } from '../../targets/publicProbe.js';
 
 interface AppCheck {
   id: 'version' | 'converged' | 'url';

@@ -1,7 +1,7 @@
 import type { HealthConfig } from '../../config/schema.js';
 import { ConfigError } from '../../kernel/errors.js';
 import { joinUrl } from '../../kernel/http.js';
-import type { PublicProbe } from '../publicProbe.js';
+import type { PublicProbe } from '../../targets/publicProbe.js';
 import type { Target } from '../../targets/target.js';
 
 /** The public URL and limits of the instance (environments.ENV.health). */

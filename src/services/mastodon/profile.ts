@@ -1,6 +1,6 @@
 import type { VersionCatalog } from '../../targets/profile.js';
 import { listMastodonVersions, type MastodonCatalog } from './catalog.js';
-import { upstreamOf } from './config.js';
+import { mastodonPublicProbes, upstreamOf } from './config.js';
 import {
   composeDatabaseClients,
   deployedVersion,
@@ -55,6 +55,10 @@ export const mastodonProfile: ServiceProfile = {
   databaseClients: composeDatabaseClients,
   checks: [targetVersionCheck, patchesCheck, verificationRequestsCheck],
   doctor: MASTODON_DOCTOR,
+  // source: https://docs.joinmastodon.org/admin/config/#prometheus (4.4+): MASTODON_PROMETHEUS_EXPORTER_ENABLED, the
+  // exporter on PROMETHEUS_EXPORTER_PORT / MASTODON_PROMETHEUS_EXPORTER_PORT, default 9394
+  // (mastodon/mastodon config/initializers/prometheus_exporter.rb)
+  monitoring: { probes: mastodonPublicProbes, exporters: ['mastodon'], ownsHost: true },
 
   parseVersion: (text, source) => parseMastodonVersion(text, source).upstream,
   compareVersions: (a, b) => compareMastodonVersions(parseMastodonVersion(a), parseMastodonVersion(b)),

@@ -2,7 +2,7 @@ import { httpGet } from '../../kernel/http.js';
 import type { HealthConfig } from '../../config/schema.js';
 import type { PatchExpectation } from '../../config/patches.js';
 import type { Target } from '../../targets/target.js';
-import { probeHolds } from '../publicProbe.js';
+import { probeHolds } from '../../targets/publicProbe.js';
 import { healthOf, mastodonPublicProbes } from './config.js';
 import { versionOf } from './host.js';
 import { answeredOk, describeAnswer, type LocalAnswer, localEndpoints, localGet } from './local.js';

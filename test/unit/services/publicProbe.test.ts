@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthConfig } from '../../../src/config/schema.js';
 import { appHealth, appPublicProbes } from '../../../src/services/coopcloud/verify.js';
 import { mastodonPublicProbes } from '../../../src/services/mastodon/config.js';
-import { probeHolds } from '../../../src/services/publicProbe.js';
+import { probeHolds } from '../../../src/targets/publicProbe.js';
 import type { Target } from '../../../src/targets/target.js';
 
 /** An app answering each path with the status its name says (`/302`, `/404`). */

@@ -1,3 +1,5 @@
+import type { HealthConfig } from '../config/schema.js';
+
 /**
  * What a service's public URL must answer for the service to count as up: the one claim that coopctl's own checks
  * (verification, status) and the monitoring's probes (src/monitoring/) both make. Redirects are never followed.
@@ -21,4 +23,14 @@ export const ANSWERED: readonly number[] = [
 
 export function probeHolds(p: PublicProbe, r: { status: number; body: string }): boolean {
   return p.statuses.includes(r.status) && (p.body === undefined || r.body.trim() === p.body);
+}
+
+/** What the monitoring watches of a service, as its profile knows it (ServiceProfile.monitoring). */
+export interface ServiceMonitoring {
+  /** The public URLs that must answer, and how (the same claims as the profile's health and verification). */
+  probes(h: HealthConfig): PublicProbe[];
+  /** The exporters its hosts run, scraped at the inventory address: a job name of `monitoring.ports`. */
+  exporters: readonly 'mastodon'[];
+  /** Its hosts are its own (Mastodon's): the monitoring must not run on one, or it goes down with what it watches. */
+  ownsHost: boolean;
 }
