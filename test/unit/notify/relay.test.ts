@@ -7,6 +7,7 @@ import { MatrixClient } from '../../../src/notify/matrix.js';
 import { alertRelay, listen } from '../../../src/notify/relay.js';
 import { startAlertmanager, type TestAlertmanager } from '../../helpers/alertmanager.js';
 import { waitFor } from '../../helpers/upgradeSandbox.js';
+import { coopctl, FIXTURE } from '../monitoring/cli.js';
 import { createHomeserver, DATA_FILE, newAccessToken, readEvents } from '../../doubles/matrix.js';
 
 /**
@@ -131,5 +132,17 @@ describe("the relay of Alertmanager's alerts to the room", () => {
     const bad = await send('{"version":"3"}');
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/version "3": only "4" is known/);
+  });
+});
+
+describe('coopctl notify relay: bad input is exit 2, and nothing listens', () => {
+  it('an address that is not HOST:PORT; a file without notify.matrix', async () => {
+    const config = path.join(FIXTURE, 'coopctl.yaml');
+    const bad = await coopctl(['-c', config, 'notify', 'relay', '--listen', '127.0.0.1:99999']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--listen: "127\.0\.0\.1:99999" is not HOST:PORT or PORT/);
+    const none = await coopctl(['-c', config, 'notify', 'relay', '--listen', '0']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/coopctl\.yaml has no notify\.matrix to post in/);
   });
 });
