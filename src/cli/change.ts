@@ -9,7 +9,7 @@ import type { TargetView } from '../pipeline/view.js';
 import type { Target } from '../targets/target.js';
 import type { CommandContext } from './context.js';
 import { ListrStageRunner } from './listrRunner.js';
-import { changeNotices } from './notices.js';
+import { changeObservers, settledAll } from './observers.js';
 import { installInterruptHandler } from './signals.js';
 import { summaryMarkdown, writeSummary } from './summary.js';
 
@@ -155,7 +155,7 @@ export async function executeChange(
           default: true,
         })
     : undefined;
-  const notices = await changeNotices(ctx.workspace(), plan);
+  const observers = await changeObservers(ctx.workspace(), plan);
   let outcome: ChangeOutcome;
   try {
     outcome = await runChange(plan, {
@@ -168,16 +168,16 @@ export async function executeChange(
       lockWaitMs: opts.lockWaitMs,
       breakStaleLock,
       confirmRestore,
-      notices,
+      observers,
     });
   } catch (err) {
-    // a start notice already under way goes out before the error does
-    await notices?.settled();
+    // a start notice or a silence already under way is done (the silence expired) before the error goes out
+    await settledAll(observers);
     throw err;
   } finally {
     interrupt.dispose();
   }
-  const warnings = (await notices?.settled()) ?? [];
+  const warnings = await settledAll(observers);
   for (const w of warnings) p.warn(w);
   const summary = summaryMarkdown(outcome, plan, warnings);
   if (opts.summaryFile) {

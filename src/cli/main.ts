@@ -244,6 +244,11 @@ export function buildProgram(
     .option('--out <dir>', 'where to write them (default: monitoring/ beside coopctl.yaml)')
     .action(action(() => import('./commands/monitor/render.js')));
 
+  const notify = sub(program, 'notify', "the operators' Matrix room (notify.matrix)");
+  sub(notify, 'relay', "post Alertmanager's webhooks in the room, one notice per alert group (until Ctrl-C)")
+    .requiredOption('--listen <addr>', 'HOST:PORT, or PORT on 127.0.0.1, that monitoring.alertmanager.webhook names')
+    .action(action(() => import('./commands/notify/relay.js')));
+
   const lock = sub(program, 'lock', 'see, take or release the lock of a service × environment (held on its host)');
   sub(lock, 'status', 'who holds the lock, since when, and whether it is stale', 'target').action(
     action(() => import('./commands/lock/status.js')),

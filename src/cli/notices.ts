@@ -1,22 +1,17 @@
 import { errorMessage } from '../kernel/errors.js';
 import { redact } from '../kernel/redact.js';
 import { RoomNotices } from '../notify/notices.js';
-import type { ChangeDeps, ChangePlan } from '../pipeline/change.js';
+import type { ChangePlan, ReportingObserver } from '../pipeline/change.js';
 import { matrixClientOf } from '../checks/matrix.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { summaryHeadline } from './summary.js';
-
-type Observer = NonNullable<ChangeDeps['notices']>;
 
 /**
  * The notices of one change in the room `notify.matrix` names: when its record exists, and when it ended (the
  * summary's headline and where things stand). Their transaction ids are the record id and the event, so a retried
  * post never shows twice. `settled()`: the warnings of the posts that did not go through.
  */
-export async function changeNotices(
-  ws: Workspace,
-  plan: ChangePlan,
-): Promise<(Observer & { settled(): Promise<string[]> }) | undefined> {
+export async function changeNotices(ws: Workspace, plan: ChangePlan): Promise<ReportingObserver | undefined> {
   if (!ws.config.notify.matrix) return undefined;
   let room: RoomNotices;
   try {
@@ -32,6 +27,7 @@ export async function changeNotices(
       room.post('start', `coopctl.${r.id}.start`, `coopctl: ${r.operator} started ${change} (record ${r.id})`);
     },
     ended(o) {
+      if (!o) return; // the run threw: its error is the report, and the record's status the history
       room.post('end', `coopctl.${o.record.id}.end`, `${summaryHeadline(o, plan)}\n${o.state} (record ${o.record.id})`);
     },
     settled: () => room.settled(),

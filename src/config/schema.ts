@@ -218,6 +218,10 @@ const checksSchema = z.strictObject({
 });
 
 const port = z.number().int().min(1).max(65535);
+/** An http(s) URL without a user or password (it would show in the rendered config and in messages). */
+const httpUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry a user or password');
 /** A span that Prometheus counts in whole seconds (its durations have no fractions finer than a millisecond). */
 const wholeSeconds = (d: z.ZodType<number>) => d.refine((ms) => ms >= 1000 && ms % 1000 === 0, 'must be whole seconds');
 
@@ -256,10 +260,11 @@ const monitoringSchema = z.strictObject({
   alertmanager: z
     .strictObject({
       /** Where Alertmanager posts alerts (a relay to the operators' room); none: alerts are only kept. */
-      webhook: z
-        .url()
-        .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry a user or password')
-        .optional(),
+      webhook: httpUrl.optional(),
+      /** Alertmanager's API as coopctl reaches it (http://127.0.0.1:9093): a change silences its service's alerts. */
+      url: httpUrl.optional(),
+      /** The longest a change's silence lasts: it ends with the change, or by itself after this if coopctl dies. */
+      silenceFor: span.default(2 * 3_600_000),
     })
     .prefault({}),
 });

@@ -46,3 +46,11 @@ export function httpGet(url: string, timeoutMs: number, headers: Record<string, 
 export function joinUrl(base: string, p: string): string {
   return base.replace(/\/+$/, '') + p;
 }
+
+/** Why a fetch() got no answer: refused, its deadline, or the network's own error code. */
+export function fetchFailure(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; cause?: { code?: string; message?: string }; message?: string };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+  if (e.cause?.code === 'ECONNREFUSED') return 'connection refused';
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}

@@ -1,4 +1,5 @@
 import { moduleName } from './blackbox.js';
+import { serviceLabels } from './labels.js';
 import type { MonitorPlan } from './plan.js';
 import { promDuration } from './promDuration.js';
 
@@ -19,7 +20,7 @@ function probeJobs(plan: MonitorPlan) {
   for (const t of plan.targets) {
     for (const p of t.probes) {
       const list = byModule.get(moduleName(p)) ?? [];
-      list.push({ targets: [p.url], labels: { service: t.service, env: t.env, host: t.host, probe: p.name } });
+      list.push({ targets: [p.url], labels: { ...serviceLabels(t), host: t.host, probe: p.name } });
       byModule.set(moduleName(p), list);
     }
   }
@@ -47,7 +48,7 @@ function exporterJob(plan: MonitorPlan, job: 'mastodon') {
     .filter((t) => t.exporters.includes(job))
     .map((t) => {
       const host = plan.hosts.find((h) => h.name === t.host)!;
-      return { targets: [`${host.address}:${port}`], labels: { service: t.service, env: t.env, host: t.host } };
+      return { targets: [`${host.address}:${port}`], labels: { ...serviceLabels(t), host: t.host } };
     });
   return staticConfigs.length ? [{ job_name: job, static_configs: staticConfigs }] : [];
 }

@@ -1,5 +1,6 @@
 import type { MonitoringConfig } from '../config/schema.js';
 import { FRESHNESS } from './freshness.js';
+import { serviceLabels } from './labels.js';
 import type { MonitorPlan } from './plan.js';
 import { promDuration } from './promDuration.js';
 
@@ -33,13 +34,11 @@ function configFacts(plan: MonitorPlan): RecordingRule[] {
           {
             record: 'coopctl:latency_budget_seconds',
             expr: `vector(${t.latencyBudgetMs / 1000})`,
-            labels: { service: t.service, env: t.env },
+            labels: serviceLabels(t),
           },
         ]
       : []),
-    ...(t.backedUp
-      ? [{ record: 'coopctl:backups_expected', expr: 'vector(1)', labels: { service: t.service, env: t.env } }]
-      : []),
+    ...(t.backedUp ? [{ record: 'coopctl:backups_expected', expr: 'vector(1)', labels: serviceLabels(t) }] : []),
   ]);
 }
 

@@ -7,6 +7,8 @@
  * parameter is no longer supported), never in a URL, an argument list or a message.
  */
 
+import { fetchFailure } from '../kernel/http.js';
+
 interface MatrixSettings {
   /** The client-server base URL (https://matrix.example.org). */
   homeserver: string;
@@ -163,9 +165,7 @@ export class MatrixClient {
       });
       text = await res.text();
     } catch (err) {
-      throw new MatrixUnreachableError(
-        `${this.settings.homeserver}: ${unreachableReason(err, this.settings.timeoutMs)}`,
-      );
+      throw new MatrixUnreachableError(`${this.settings.homeserver}: ${fetchFailure(err, this.settings.timeoutMs)}`);
     }
     let doc: unknown;
     try {
@@ -198,11 +198,4 @@ class RateLimited extends MatrixError {
   ) {
     super(message, 429, errcode);
   }
-}
-
-function unreachableReason(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; cause?: { code?: string; message?: string }; message?: string };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
-  if (e.cause?.code === 'ECONNREFUSED') return 'connection refused';
-  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
 }

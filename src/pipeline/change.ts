@@ -99,11 +99,20 @@ export interface ChangeDeps {
   breakStaleLock?: LockStatus;
   /** For restoreOnFailure: ask. */
   confirmRestore?: () => Promise<boolean>;
-  /** Told once the record exists and once the change ended (the Matrix notices); it never waits, never throws. */
-  notices?: {
-    started(record: HistoryRecord): void;
-    ended(outcome: ChangeOutcome): void;
-  };
+  /** The Matrix notices, the Alertmanager silence: told when the change starts and when it ends. */
+  observers?: ChangeObserver[];
+}
+
+/** Told once the lock is held and the record exists, and once the change ended; it never waits, never throws. */
+interface ChangeObserver {
+  started(record: HistoryRecord): void;
+  /** Whatever the ending; undefined when the run threw after it started (the record says how it ended). */
+  ended(outcome: ChangeOutcome | undefined): void;
+}
+
+/** An observer whose work runs in the background: `settled()` waits for it and gives its warnings for the report. */
+export interface ReportingObserver extends ChangeObserver {
+  settled(): Promise<string[]>;
 }
 
 export interface ChangeOutcome {

@@ -39,14 +39,21 @@ export async function runChange(plan: ChangePlan, deps: ChangeDeps): Promise<Cha
     all.filter((s) => !!s.beforeLock === beforeLock).map((s) => guarded(s, run, deps.signal));
   run.schemaPlanned = await readSchema(run.target);
   await deps.runner.run(stages(true), deps.signal);
-  const outcome = await withLock(run, deps, () =>
-    withRecord(run, async () => {
-      deps.notices?.started(run.record!.document());
-      return afterChange(run, await ending(run, deps, stages));
-    }),
-  );
-  deps.notices?.ended(outcome);
-  return outcome;
+  const observers = deps.observers ?? [];
+  let started = false;
+  let outcome: ChangeOutcome | undefined;
+  try {
+    outcome = await withLock(run, deps, () =>
+      withRecord(run, async () => {
+        started = true;
+        for (const o of observers) o.started(run.record!.document());
+        return afterChange(run, await ending(run, deps, stages));
+      }),
+    );
+    return outcome;
+  } finally {
+    if (started) for (const o of observers) o.ended(outcome);
+  }
 }
 
 /** What the deploy tool keeps after a change that touched the service (abra's pin), noted with the ending. */

@@ -165,4 +165,15 @@ describe('monitor render refuses bad config before writing anything (exit 2, fil
       /monitoring\.alertmanager\.webhook: must not carry a user or password/,
     );
   });
+
+  it("Alertmanager's API URL that is not http(s) or carries a password; a silence bound that is not a duration", async () => {
+    const am = (v: string) => (t: string) =>
+      t.replace('alertmanager: { webhook: "http://127.0.0.1:9088/alerts" }', `alertmanager: { ${v} }`);
+    await refused(am('url: "ftp://127.0.0.1:9093"'), /coopctl\.yaml:11 monitoring\.alertmanager\.url: /);
+    await refused(
+      am('url: "http://ops:pw@127.0.0.1:9093"'),
+      /monitoring\.alertmanager\.url: must not carry a user or password/,
+    );
+    await refused(am('silenceFor: "2 hours"'), /monitoring\.alertmanager\.silenceFor: "2 hours" is not a duration/);
+  });
 });

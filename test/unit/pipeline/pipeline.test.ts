@@ -505,26 +505,41 @@ describe('the notices observer (the Matrix room)', () => {
       seen,
       notices: {
         started: (r: { id: string; status: string }) => seen.push(`started ${r.id} ${r.status}`),
-        ended: (o: ChangeOutcome) => seen.push(`ended ${o.record.id} ${o.status}`),
+        ended: (o: ChangeOutcome | undefined) => seen.push(`ended ${o ? `${o.record.id} ${o.status}` : 'by an error'}`),
       },
     };
   };
 
   it('is told once the record exists, and once the change ended, whatever the ending', async () => {
     const ok = observer();
-    const o = await run(await planTo('1.1.0'), { notices: ok.notices });
+    const o = await run(await planTo('1.1.0'), { observers: [ok.notices] });
     expect(ok.seen).toEqual([`started ${o.record.id} pending`, `ended ${o.record.id} succeeded`]);
 
     faults.failDeploy.add('1.2.0');
     const failed = observer();
-    const f = await run(await planTo('1.2.0'), { notices: failed.notices });
+    const f = await run(await planTo('1.2.0'), { observers: [failed.notices] });
     expect(failed.seen).toEqual([`started ${f.record.id} pending`, `ended ${f.record.id} rolled-back`]);
+  });
+
+  it('is told of the end when the run throws after it started (a silence never outlives the change)', async () => {
+    const seen = observer();
+    const breaks = {
+      started: () => {
+        throw new Error('coopctl broke');
+      },
+      ended: () => {},
+    };
+    await expect(run(await planTo('1.1.0'), { observers: [seen.notices, breaks] })).rejects.toThrow('coopctl broke');
+    const [rec] = await history();
+    expect(seen.seen).toEqual([`started ${rec.id} pending`, 'ended by an error']);
+    expect(rec.status).toBe('failed');
+    expect(await lockHeld()).toBe(false);
   });
 
   it('hears nothing of a change refused before its lock: no record, nothing to tell', async () => {
     faults.refuse = true;
     const refused = observer();
-    await expect(run(await planTo('1.1.0'), { notices: refused.notices })).rejects.toThrow(RefusedError);
+    await expect(run(await planTo('1.1.0'), { observers: [refused.notices] })).rejects.toThrow(RefusedError);
     expect(refused.seen).toEqual([]);
   });
 });
