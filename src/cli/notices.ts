@@ -1,5 +1,3 @@
-import { errorMessage } from '../kernel/errors.js';
-import { redact } from '../kernel/redact.js';
 import { RoomNotices } from '../notify/notices.js';
 import type { ChangePlan, ReportingObserver } from '../pipeline/change.js';
 import { matrixClientOf } from '../checks/matrix.js';
@@ -11,15 +9,10 @@ import { summaryHeadline } from './summary.js';
  * summary's headline and where things stand). Their transaction ids are the record id and the event, so a retried
  * post never shows twice. `settled()`: the warnings of the posts that did not go through.
  */
-export async function changeNotices(ws: Workspace, plan: ChangePlan): Promise<ReportingObserver | undefined> {
-  if (!ws.config.notify.matrix) return undefined;
-  let room: RoomNotices;
-  try {
-    room = new RoomNotices((await matrixClientOf(ws))!);
-  } catch (err) {
-    const why = redact(`no notices in the Matrix room: ${errorMessage(err)}`);
-    return { started() {}, ended() {}, settled: async () => [why] };
-  }
+export function changeNotices(ws: Workspace, plan: ChangePlan): ReportingObserver | undefined {
+  const m = ws.config.notify.matrix;
+  if (!m) return undefined;
+  const room = new RoomNotices(m.room, async () => (await matrixClientOf(ws))!);
   const where = `${plan.service}/${plan.env} on ${plan.host}`;
   return {
     started(r) {

@@ -5,7 +5,7 @@ import { changeSilence } from './silence.js';
 
 /** Every observer of one change (the room's notices, the Alertmanager silence), told through ChangeDeps.observers. */
 export async function changeObservers(ws: Workspace, plan: ChangePlan): Promise<ReportingObserver[]> {
-  return [await changeNotices(ws, plan), changeSilence(ws, plan)].filter((o) => o !== undefined);
+  return [changeNotices(ws, plan), changeSilence(ws, plan)].filter((o) => o !== undefined);
 }
 
 /** All of them done (a silence expired, a notice posted or given up), their warnings in order. */

@@ -80,7 +80,11 @@ describe('secrets from a real pass store', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\n');
     const reads = lines.filter((l) => l.startsWith('$ pass show '));
-    expect(reads).toEqual(['$ pass show sandbox/backups/age-identity']);
+    // the identity, and the token of the operators' Matrix room (notify.matrix): each once
+    expect(reads.sort()).toEqual([
+      '$ pass show sandbox/backups/age-identity',
+      '$ pass show sandbox/matrix/access-token',
+    ]);
     const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
     expect(at('$ pass show')).toBeGreaterThan(at('→ Preflight checks'));
     expect(at('$ pass show')).toBeLessThan(at('→ Take the lock'));

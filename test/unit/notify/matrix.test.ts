@@ -152,13 +152,14 @@ describe('the Matrix client against the homeserver stand-in', () => {
 
 describe('RoomNotices', () => {
   it('posts in order in the background and turns a failure into a warning', async () => {
-    const room = new RoomNotices(client());
+    const room = new RoomNotices(ALIAS, async () => client());
     room.post('start', 'coopctl.r6.start', 'first');
     room.post('end', 'coopctl.r6.end', 'second');
     expect(await room.settled()).toEqual([]);
     expect(notices().map((e) => e.content.body)).toEqual(['first', 'second']);
 
-    const gone = new RoomNotices(client({ homeserver: await closedUrl() }));
+    const down = client({ homeserver: await closedUrl() });
+    const gone = new RoomNotices(ALIAS, async () => down);
     gone.post('end', 'coopctl.r7.end', 'lost');
     const warnings = await gone.settled();
     expect(warnings).toHaveLength(1);
