@@ -1,6 +1,7 @@
 import type { InventoryHost } from '../config/inventory.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { MonitoringConfig } from '../config/schema.js';
+import { federationProbes } from '../services/federation.js';
 import { monitoringOf } from '../services/monitoring.js';
 import type { PublicProbe } from '../services/publicProbe.js';
 
@@ -80,7 +81,7 @@ export async function readMonitorPlan(src: MonitorSources): Promise<MonitorPlan>
         service,
         env,
         host: host.name,
-        probes: e.health ? watch.probes(e.health) : [],
+        probes: e.health ? [...watch.probes(e.health), ...federationProbes(e.health, e.health.federation)] : [],
         latencyBudgetMs: e.health?.latencyMs,
         exporters: watch.exporters,
         backedUp: Boolean(svc.database ?? profile.database),

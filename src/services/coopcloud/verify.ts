@@ -7,10 +7,11 @@ import { httpGet } from '../../kernel/http.js';
 import type { Health } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
+import { checkFederation } from '../federation.js';
 import { ANSWERED, probeHolds, type PublicProbe } from '../publicProbe.js';
 
 interface AppCheck {
-  id: 'version' | 'converged' | 'url';
+  id: 'version' | 'converged' | 'url' | 'federation';
   ok: boolean;
   message: string;
 }
@@ -60,12 +61,13 @@ async function attempt(context: RunContext, t: Target, version: string): Promise
       return { id: 'converged', ok: c.converged, message: c.message };
     }),
     urlCheck(t),
+    ...(t.envConfig.health?.federation ? [checkFederation(t.envConfig.health, t.envConfig.health.federation)] : []),
   ]);
 }
 
 /**
  * Healthy after a change, on coopctl's own terms: the stack's label reports the version, every swarm service runs
- * its replicas, the URL answers; polled until the recipe's converge timeout. abra's converge check alone is not
+ * its replicas, the URL answers (and with health.federation, WebFinger and the actor); polled until the recipe's converge timeout. abra's converge check alone is not
  * trusted: it can say "deploy failed" while the swarm settles later, and nothing when it did not wait.
  */
 export async function verifyApp(
