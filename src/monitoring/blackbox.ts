@@ -13,7 +13,11 @@ interface HttpModule {
   };
 }
 
-const slug = (s: string) => s.toLowerCase().replace(/\W+/g, '_');
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/\W+/g, '_')
+    .replace(/^_+|_+$/g, '');
 
 /**
  * The module a probe needs, named by what it checks (`http_answers`, `http_200_body_ok`); a probe whose body
@@ -22,7 +26,8 @@ const slug = (s: string) => s.toLowerCase().replace(/\W+/g, '_');
 export function moduleName(p: PublicProbe): string {
   const statuses = p.statuses === ANSWERED ? 'answers' : p.statuses.join('_');
   const body = p.body === undefined ? '' : `_body_${slug(p.body)}`;
-  const own = p.bodyMatches || p.headers ? `_${p.name}_${slug(new URL(p.url).search || new URL(p.url).host)}` : '';
+  const u = new URL(p.url);
+  const own = p.bodyMatches || p.headers ? `_${p.name}_${slug(decodeURIComponent(u.search) || u.host)}` : '';
   return `http_${statuses}${body}${own}`;
 }
 

@@ -118,7 +118,8 @@ export function federationProbes(h: HealthConfig, f: FederationConfig | undefine
   if (!f) return [];
   const domain = federationDomain(h, f);
   const subject = `acct:${f.account}@${domain}`;
-  // the blackbox exporter sends a Host header as the request's Host (CONFIGURATION.md <http_probe> headers)
+  // the blackbox exporter makes a Host header the request's Host (prometheus/blackbox_exporter prober/http.go:
+  // `if textproto.CanonicalMIMEHeaderKey(key) == "Host" { request.Host = value }`)
   const host: Record<string, string> = hostOf(h, f).host ? { Host: domain } : {};
   return [
     {
