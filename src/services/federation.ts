@@ -87,21 +87,26 @@ export function actorProblem(href: string, r: { status: number; body: string; co
   return undefined;
 }
 
-/** WebFinger for the account, then its actor, through the public URL; never throws. */
+/**
+ * A query parameter no server reads, so that a caching proxy in front (Mastodon's dist/nginx.conf keeps what Rails
+ * marks public: WebFinger 3 days, the actor 3 minutes) hands on what the app answers now, not a copy from before
+ * the change. Both controllers read only their own parameters (`resource`, the path's username).
+ */
+const pastTheCache = (url: string) => `${url}${url.includes('?') ? '&' : '?'}coopctl=${Date.now()}`;
+
+/** WebFinger for the account, then its actor, through the public URL past its cache; never throws. */
 export async function checkFederation(h: HealthConfig, f: FederationConfig): Promise<FederationCheck> {
   const who = `${f.account}@${federationDomain(h, f)}`;
   const fail = (why: string): FederationCheck => ({ id: 'federation', ok: false, message: `${who}: ${why}` });
   try {
-    const jrd = await httpGet(webfingerUrl(h, f), h.requestTimeout, {
-      ...hostOf(h, f),
-      accept: 'application/jrd+json',
-    });
+    const wf = pastTheCache(webfingerUrl(h, f));
+    const jrd = await httpGet(wf, h.requestTimeout, { ...hostOf(h, f), accept: 'application/jrd+json' });
     if (jrd.status !== 200) return fail(`WebFinger answered HTTP ${jrd.status}`);
     if (!JSON_TYPES.test(jrd.contentType)) return fail(`WebFinger answered ${jrd.contentType || 'no Content-Type'}`);
     const href = selfLink(parse(jrd.body));
     if (!href) return fail(`WebFinger has no "self" link of type ${ACTIVITY_JSON}`);
     const at = reach(h, f, href);
-    const actor = await httpGet(at.url, h.requestTimeout, { ...at.headers, accept: ACTIVITY_JSON });
+    const actor = await httpGet(pastTheCache(at.url), h.requestTimeout, { ...at.headers, accept: ACTIVITY_JSON });
     const problem = actorProblem(href, actor);
     if (problem) return fail(`actor ${href}: ${problem}`);
     return { id: 'federation', ok: true, message: `${who}: WebFinger → actor ${href} (${ACTIVITY_JSON})` };

@@ -195,7 +195,11 @@ async function actor(s: Site, req: http.IncomingMessage, res: http.ServerRespons
   const id = `https://${s.domain}/users/${account.username}`;
   if (!wantsJson || faultActive(s.root, 'federation-fails')) {
     const page = `<!DOCTYPE html><html><head><title>${account.username}</title></head><body></body></html>`;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', vary: 'Accept, Accept-Language, Cookie' });
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': PRIVATE,
+      vary: 'Accept, Accept-Language, Cookie',
+    });
     return void res.end(page);
   }
   const body = JSON.stringify({
