@@ -55,7 +55,7 @@ const sshSchema = z.strictObject({
 
 // source: mastodon/mastodon app/models/account.rb USERNAME_RE `[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?` (case-insensitive)
 /** An account WebFinger must resolve after a change, and the monitoring probes (src/services/federation.ts). */
-export const federationSchema = z.strictObject({
+const federationSchema = z.strictObject({
   account: z.string().regex(/^[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?$/i, 'must be a local username (admin), no @domain'),
   /** The domain of its address (`acct:ACCOUNT@DOMAIN`, LOCAL_DOMAIN); default: the host of `url`. */
   domain: z

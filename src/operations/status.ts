@@ -4,6 +4,7 @@ import { parseDf } from '../checks/disk.js';
 import { HostLock, type LockStatus } from '../history/lock.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
+import { Memo } from '../kernel/memo.js';
 import { SudoRefusedError } from '../remote/become.js';
 import type { Rejection } from '../history/rejections.js';
 import { describeRejection, readRejections } from './rejections.js';
@@ -56,7 +57,7 @@ export async function collectStatus(
   backupSizes?: SizesLookup,
 ): Promise<StatusRow[]> {
   const selected = ws.select(filter);
-  const freeSpace = new Map<string, Promise<number>>();
+  const freeSpace = new Memo();
   const results = await settleLimit(selected, ws.config.ssh.parallel, async ({ service, env }): Promise<StatusRow> => {
     const t = await ws.target(service, env);
     const row = emptyRow(service, env, t.driver.id, t.host.name);
@@ -136,12 +137,10 @@ function emptyRow(service: string, env: string, driver: string, host: string): S
 }
 
 /** Growth from the backups' sizes, and the free space of the host's data dir (`df`, read once per host and dir). */
-async function readCapacity(t: Target, sizes: SizesLookup, free: Map<string, Promise<number>>) {
+async function readCapacity(t: Target, sizes: SizesLookup, free: Memo) {
   const points = await sizes(t);
   if (!points?.length) return null;
-  const where = `${t.host.name}:${t.paths.dataDir}`;
-  if (!free.has(where)) free.set(where, dataDirFree(t));
-  const diskFreeBytes = await free.get(where)!;
+  const diskFreeBytes = await free.once(`${t.host.name}:${t.paths.dataDir}`, () => dataDirFree(t));
   const growthBytesPerDay = growthPerDay(points);
   return {
     sizes: points.map((p) => p.bytes),

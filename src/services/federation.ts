@@ -18,7 +18,7 @@ import { type PublicProbe, regexpQuote } from './publicProbe.js';
  * So the WebFinger answer may be JRD or plain JSON; the actor must be activity+json (or the equivalent ld+json
  * profile, which ActivityPub §3.2 names) and an actor whose `id` is the link.
  */
-export interface FederationCheck {
+interface FederationCheck {
   id: 'federation';
   ok: boolean;
   message: string;
@@ -33,11 +33,11 @@ const ACTIVITY_JSON = 'application/activity+json';
 const JSON_TYPES = /^application\/(jrd\+json|json)\b/i;
 
 /** The instance's domain: federation.domain, else the host of the health URL (social.coop). */
-export function federationDomain(h: HealthConfig, f: FederationConfig): string {
+function federationDomain(h: HealthConfig, f: FederationConfig): string {
   return f.domain ?? new URL(h.url).host;
 }
 
-export function webfingerUrl(h: HealthConfig, f: FederationConfig): string {
+function webfingerUrl(h: HealthConfig, f: FederationConfig): string {
   const resource = `acct:${f.account}@${federationDomain(h, f)}`;
   return joinUrl(h.url, `/.well-known/webfinger?resource=${encodeURIComponent(resource)}`);
 }
@@ -65,7 +65,7 @@ const parse = (body: string): unknown => {
 };
 
 /** The `self` link of a JRD that names an ActivityPub document (webfinger_from_json's reading, lib/federator). */
-export function selfLink(jrd: unknown): string | undefined {
+function selfLink(jrd: unknown): string | undefined {
   const links = (jrd as { links?: unknown })?.links;
   if (!Array.isArray(links)) return undefined;
   const link = links.find(
@@ -75,7 +75,7 @@ export function selfLink(jrd: unknown): string | undefined {
 }
 
 /** Why an actor answer is not the actor `href` names, or undefined when it is. */
-export function actorProblem(href: string, r: { status: number; body: string; contentType: string }) {
+function actorProblem(href: string, r: { status: number; body: string; contentType: string }) {
   if (r.status !== 200) return `HTTP ${r.status}`;
   if (!AP_TYPES.test(r.contentType)) return `served as ${r.contentType || 'no Content-Type'}, not ${ACTIVITY_JSON}`;
   const actor = parse(r.body) as { id?: unknown; type?: unknown } | undefined;
