@@ -12,6 +12,7 @@ import {
   type Manifest,
   type VerifiedHow,
 } from './manifest.js';
+import type { SizePoint } from './growth.js';
 import type { BackupStore } from './store/types.js';
 
 /**
@@ -102,6 +103,28 @@ export async function latestBackup(store: BackupStore, service: string, env: str
   if (!newest) return null;
   const m = parseManifest(await store.getText(newest), newest);
   return { id: m.id, createdAt: m.createdAt, verified: isVerified(m), verifiedHow: verifiedHow(m) };
+}
+
+/**
+ * The database's size at each of the newest `limit` backups, oldest first (for its growth: growth.ts). A manifest
+ * that does not read is left out: the others still tell the trend.
+ */
+export async function databaseSizes(
+  store: BackupStore,
+  service: string,
+  env: string,
+  limit: number,
+): Promise<SizePoint[]> {
+  const keys = (await manifestKeys(store, { service, env })).sort().slice(-limit);
+  const points = await mapLimit(keys, 8, async (key) => {
+    try {
+      const m = parseManifest(await store.getText(key), key);
+      return [{ at: m.createdAt, bytes: m.database.size }];
+    } catch {
+      return [];
+    }
+  });
+  return points.flat().sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
 /** Replaces the manifest (verification results); stores replace small objects atomically. */

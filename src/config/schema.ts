@@ -53,6 +53,17 @@ const sshSchema = z.strictObject({
   parallel: z.number().int().min(1).max(64).default(8),
 });
 
+// source: mastodon/mastodon app/models/account.rb USERNAME_RE `[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?` (case-insensitive)
+/** An account WebFinger must resolve after a change, and the monitoring probes (src/services/federation.ts). */
+const federationSchema = z.strictObject({
+  account: z.string().regex(/^[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?$/i, 'must be a local username (admin), no @domain'),
+  /** The domain of its address (`acct:ACCOUNT@DOMAIN`, LOCAL_DOMAIN); default: the host of `url`. */
+  domain: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d+)?$/i, 'must be a domain name, as in acct:admin@social.coop')
+    .optional(),
+});
+
 export const healthSchema = z.strictObject({
   /** Base URL the operator's machine probes (https://social.coop). */
   url: z.url(),
@@ -65,6 +76,7 @@ export const healthSchema = z.strictObject({
     .array(z.string().regex(/^\/[^\s]*$/, 'a path on the instance, starting with /'))
     .min(1)
     .optional(),
+  federation: federationSchema.optional(),
 });
 
 export const gitVersionSource = z.strictObject({
@@ -318,5 +330,6 @@ export function configSchemaFor(services: readonly ServiceSchema[]) {
 
 export type Config = z.output<ReturnType<typeof configSchemaFor>>;
 export type HealthConfig = z.output<typeof healthSchema>;
+export type FederationConfig = z.output<typeof federationSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type MonitoringConfig = z.output<typeof monitoringSchema>;

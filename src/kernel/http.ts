@@ -5,6 +5,8 @@ interface HttpResult {
   status: number;
   body: string;
   ms: number;
+  /** The Content-Type header, '' when there is none. */
+  contentType: string;
 }
 
 /** A GET with a hard deadline; never throws for HTTP status, only for no answer. */
@@ -27,6 +29,7 @@ export function httpGet(url: string, timeoutMs: number, headers: Record<string, 
             status: res.statusCode ?? 0,
             body: Buffer.concat(chunks).toString('utf8'),
             ms: performance.now() - started,
+            contentType: res.headers['content-type'] ?? '',
           }),
         );
         res.on('error', reject);

@@ -4,6 +4,7 @@ import type { MonitoringConfig } from '../config/schema.js';
 import { appPublicProbes } from '../services/coopcloud/verify.js';
 import type { PublicProbe, ServiceMonitoring } from '../targets/publicProbe.js';
 import type { ServiceProfile } from '../targets/target.js';
+import { federationProbes } from '../services/federation.js';
 
 /** A host the monitoring scrapes node exporter on, at its inventory address. */
 interface WatchedHost {
@@ -84,7 +85,7 @@ export async function readMonitorPlan(src: MonitorSources): Promise<MonitorPlan>
         service,
         env,
         host: host.name,
-        probes: e.health ? watch.probes(e.health) : [],
+        probes: e.health ? [...watch.probes(e.health), ...federationProbes(e.health, e.health.federation)] : [],
         latencyBudgetMs: e.health?.latencyMs,
         exporters: watch.exporters,
         backedUp: Boolean(svc.database ?? profile.database),

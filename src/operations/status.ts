@@ -1,7 +1,10 @@
 import type { LastBackup } from '../backup/catalog.js';
+import { fillsAt, growthPerDay, type SizePoint } from '../backup/growth.js';
+import { parseDf } from '../checks/disk.js';
 import { HostLock, type LockStatus } from '../history/lock.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
+import { Memo } from '../kernel/memo.js';
 import { SudoRefusedError } from '../remote/become.js';
 import type { Rejection } from '../history/rejections.js';
 import { describeRejection, readRejections } from './rejections.js';
@@ -31,10 +34,16 @@ export interface StatusRow {
   drift: string | null;
   /** The running version is rejected: why, by whom. */
   rejected: string | null;
+  /** The database's growth from its backups and when, at that rate, its disk fills; null without backups. */
+  capacity: Capacity | null;
   errors: string[];
 }
 
+export type Capacity = NonNullable<Awaited<ReturnType<typeof readCapacity>>>;
+
 type LastBackupLookup = (t: Target) => Promise<LastBackup | null>;
+/** The database sizes of its newest backups, oldest first; null when it has no database coopctl backs up. */
+type SizesLookup = (t: Target) => Promise<SizePoint[] | null>;
 
 function lockSummary(s: LockStatus): StatusRow['lock'] {
   return { held: s.held, holder: s.holder, since: s.since, stale: s.stale };
@@ -45,8 +54,10 @@ export async function collectStatus(
   ws: Workspace,
   filter: { service?: string; env?: string },
   lastBackup?: LastBackupLookup,
+  backupSizes?: SizesLookup,
 ): Promise<StatusRow[]> {
   const selected = ws.select(filter);
+  const freeSpace = new Memo();
   const results = await settleLimit(selected, ws.config.ssh.parallel, async ({ service, env }): Promise<StatusRow> => {
     const t = await ws.target(service, env);
     const row = emptyRow(service, env, t.driver.id, t.host.name);
@@ -78,7 +89,11 @@ export async function collectStatus(
       row.securityUpdate = v.securityReleases.length > 0;
       row.errors.push(...v.errors);
     });
-    await Promise.all([lock, backup, health, versions]);
+    const capacity = (backupSizes ? readCapacity(t, backupSizes, freeSpace) : Promise.resolve(null)).then(
+      (c) => void (row.capacity = c),
+      (err) => void row.errors.push(`capacity: ${errorMessage(err)}`),
+    );
+    await Promise.all([lock, backup, health, versions, capacity]);
     return row;
   });
   const rows = results.map((r, i) => {
@@ -116,8 +131,29 @@ function emptyRow(service: string, env: string, driver: string, host: string): S
     lastBackup: null,
     drift: null,
     rejected: null,
+    capacity: null,
     errors: [],
   };
+}
+
+/** Growth from the backups' sizes, and the free space of the host's data dir (`df`, read once per host and dir). */
+async function readCapacity(t: Target, sizes: SizesLookup, free: Memo) {
+  const points = await sizes(t);
+  if (!points?.length) return null;
+  const diskFreeBytes = await free.once(`${t.host.name}:${t.paths.dataDir}`, () => dataDirFree(t));
+  const growthBytesPerDay = growthPerDay(points);
+  return {
+    sizes: points.map((p) => p.bytes),
+    since: points[0].at,
+    growthBytesPerDay,
+    diskFreeBytes,
+    fillsAt: fillsAt(growthBytesPerDay, diskFreeBytes),
+  };
+}
+
+async function dataDirFree(t: Target): Promise<number> {
+  const df = await t.remote.exec(['df', '-Pk', t.paths.dataDir], { mutates: false });
+  return parseDf(df.stdout)[0].availableBytes;
 }
 
 /** Along a promotion chain (alpha → prod), say where a later stage runs something else than the one before it. */

@@ -12,6 +12,10 @@ export interface PublicProbe {
   statuses: readonly number[];
   /** The body, trimmed, must be exactly this (Mastodon's health endpoints answer `OK`). */
   body?: string;
+  /** Request headers (Accept); a Host header names the site the URL's address serves. */
+  headers?: Readonly<Record<string, string>>;
+  /** Regular expressions (RE2) that the body must each match. */
+  bodyMatches?: readonly string[];
 }
 
 // source: IANA HTTP Status Code Registry (https://www.iana.org/assignments/http-status-codes): the registered 2xx and
@@ -22,7 +26,11 @@ export const ANSWERED: readonly number[] = [
 ];
 
 export function probeHolds(p: PublicProbe, r: { status: number; body: string }): boolean {
-  return p.statuses.includes(r.status) && (p.body === undefined || r.body.trim() === p.body);
+  return (
+    p.statuses.includes(r.status) &&
+    (p.body === undefined || r.body.trim() === p.body) &&
+    (p.bodyMatches ?? []).every((re) => new RegExp(re).test(r.body))
+  );
 }
 
 /** What the monitoring watches of a service, as its profile knows it (ServiceProfile.monitoring). */
@@ -34,3 +42,5 @@ export interface ServiceMonitoring {
   /** Its hosts are its own (Mastodon's): the monitoring must not run on one, or it goes down with what it watches. */
   ownsHost: boolean;
 }
+
+export const regexpQuote = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

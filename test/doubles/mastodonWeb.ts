@@ -139,6 +139,91 @@ function streamingOnWeb(s: Site, req: http.IncomingMessage, res: http.ServerResp
   res.end();
 }
 
+/** The local account of that username (Account.find_local!: case-insensitive), or undefined. */
+async function localAccount(s: Site, username: string): Promise<{ username: string; bot: boolean } | undefined> {
+  if (!/^[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?$/i.test(username)) return undefined;
+  const rows = (await query(
+    s,
+    `SELECT coalesce(json_agg(json_build_object('username', username)), '[]') FROM accounts
+      WHERE domain IS NULL AND lower(username) = lower('${username}')`,
+  )) as Array<{ username: string }>;
+  return rows[0] && { username: rows[0].username, bot: false };
+}
+
+/**
+ * mastodon/mastodon app/controllers/well_known/webfinger_controller.rb (0486db9): `acct:USER@DOMAIN` (or USER) of a
+ * local account, `expires_in 3.days, public`, content_type application/jrd+json, 400 without `resource`, 404 for
+ * no such account; app/serializers/webfinger_serializer.rb: subject, aliases, and the links (profile page, `self`
+ * as application/activity+json at account_url = https://DOMAIN/users/USER, the subscribe template).
+ */
+async function webfinger(s: Site, res: http.ServerResponse, url: URL): Promise<void> {
+  const resource = url.searchParams.get('resource');
+  if (!resource) return send(res, 400, '', 'max-age=180, public');
+  const [user, domain] = resource.replace(/^acct:/, '').split('@');
+  const account = domain === undefined || domain === s.domain ? await localAccount(s, user) : undefined;
+  if (!account) return send(res, 404, '', 'max-age=180, public');
+  const base = `https://${s.domain}`;
+  const body = JSON.stringify({
+    subject: `acct:${account.username}@${s.domain}`,
+    aliases: [`${base}/@${account.username}`, `${base}/users/${account.username}`],
+    links: [
+      { rel: 'http://webfinger.net/rel/profile-page', type: 'text/html', href: `${base}/@${account.username}` },
+      { rel: 'self', type: 'application/activity+json', href: `${base}/users/${account.username}` },
+      { rel: 'http://ostatus.org/schema/1.0/subscribe', template: `${base}/authorize_interaction?uri={uri}` },
+    ],
+  });
+  res.writeHead(200, {
+    'content-type': 'application/jrd+json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'max-age=259200, public',
+    server: 'Mastodon',
+  });
+  res.end(body);
+}
+
+/**
+ * /users/USER: app/controllers/accounts_controller.rb `format.json` (Accept application/activity+json, which
+ * config/initializers/mime_types.rb registers as JSON) renders ActivityPub::ActorSerializer, content_type
+ * application/activity+json, `expires_in 3.minutes, public`, `Vary: Accept...`; otherwise the HTML profile page.
+ * The `federation-fails` fault serves the HTML page whatever the Accept header says: what a cache in front that
+ * ignores Vary: Accept hands a remote server.
+ */
+async function actor(s: Site, req: http.IncomingMessage, res: http.ServerResponse, user: string): Promise<void> {
+  const account = await localAccount(s, user);
+  if (!account) return send(res, 404, { error: 'Record not found' });
+  const wantsJson = /application\/(activity\+json|ld\+json|json)/.test(req.headers.accept ?? '');
+  const id = `https://${s.domain}/users/${account.username}`;
+  if (!wantsJson || faultActive(s.root, 'federation-fails')) {
+    const page = `<!DOCTYPE html><html><head><title>${account.username}</title></head><body></body></html>`;
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': PRIVATE,
+      vary: 'Accept, Accept-Language, Cookie',
+    });
+    return void res.end(page);
+  }
+  const body = JSON.stringify({
+    '@context': ['https://www.w3.org/ns/activitystreams', 'https://w3id.org/security/v1'],
+    id,
+    type: account.bot ? 'Service' : 'Person',
+    following: `${id}/following`,
+    followers: `${id}/followers`,
+    inbox: `${id}/inbox`,
+    outbox: `${id}/outbox`,
+    preferredUsername: account.username,
+    url: `https://${s.domain}/@${account.username}`,
+    endpoints: { sharedInbox: `https://${s.domain}/inbox` },
+  });
+  res.writeHead(200, {
+    'content-type': 'application/activity+json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'max-age=180, public',
+    vary: 'Accept, Accept-Language, Cookie',
+    server: 'Mastodon',
+  });
+  res.end(body);
+}
+
 async function handleWeb(s: Site, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const gate = railsGate(s.env, req);
   if (gate) {
@@ -148,9 +233,13 @@ async function handleWeb(s: Site, req: http.IncomingMessage, res: http.ServerRes
   const url = new URL(req.url ?? '/', 'http://localhost');
   const failing = faultActive(s.root, 'health-fails');
   if (url.pathname.startsWith('/api/v1/streaming/')) return streamingOnWeb(s, req, res, url);
+  const user = /^\/users\/([^/]+)$/.exec(url.pathname);
+  if (user) return actor(s, req, res, decodeURIComponent(user[1]));
   switch (url.pathname) {
     case '/health':
       return failing ? send(res, 503, 'Service Unavailable') : send(res, 200, 'OK');
+    case '/.well-known/webfinger':
+      return webfinger(s, res, url);
     case '/api/v2/instance':
       return send(res, 200, instanceV2(s), INSTANCE_CACHE);
     case '/api/v1/instance':

@@ -108,4 +108,43 @@ describe('sandbox fill', () => {
       String(media),
     );
   });
+
+  it("status shows alpha's growth from its backups' sizes and when its disk fills at that rate", async () => {
+    const backup = async () => {
+      const made = await sb.run(['backup', 'create', 'mastodon', '--env', 'alpha']);
+      expect(made.code, made.stderr).toBe(0);
+    };
+    await backup();
+    expect((await fill('alpha', '--size', '26MB')).code).toBe(0);
+    await backup();
+    expect((await fill('alpha', '--size', '32MB')).code).toBe(0);
+    await backup();
+
+    const r = await sb.run(['--json', 'status', 'mastodon']);
+    expect(r.code, r.stderr).toBe(0);
+    type Row = {
+      env: string;
+      capacity: { sizes: number[]; growthBytesPerDay: number; diskFreeBytes: number; fillsAt: string } | null;
+    };
+    const rows = json<{ services: Row[] }>(r).services;
+    const alpha = rows.find((x) => x.env === 'alpha')!.capacity!;
+    // this file's backups of alpha: the one after the first fill, then these three
+    expect(alpha.sizes.length).toBeGreaterThanOrEqual(3);
+    const last = alpha.sizes.slice(-3);
+    expect(last[1]).toBeGreaterThan(last[0]);
+    expect(last[2]).toBeGreaterThan(last[1]);
+    expect(last[2]).toBe(Number(sql('alpha', 'SELECT pg_database_size(current_database())')));
+    // megabytes within minutes: a fast rate, and a disk that fills soon after now
+    expect(alpha.growthBytesPerDay).toBeGreaterThan(1e6);
+    expect(alpha.diskFreeBytes).toBeGreaterThan(0);
+    expect(Date.parse(alpha.fillsAt)).toBeGreaterThan(Date.now());
+    // prod has no backups here: nothing to tell
+    expect(rows.find((x) => x.env === 'prod')!.capacity).toBeNull();
+
+    const text = await sb.run(['status', 'mastodon']);
+    expect(text.code, text.stderr).toBe(0);
+    const line = text.stdout.split('\n').find((l) => /^mastodon\s+alpha\s+[▁▂▃▄▅▆▇█]{3,}/.test(l));
+    expect(line, text.stdout).toMatch(/█ [\d.]+ MiB \(\d+ since \d{4}-\d\d-\d\d\)\s+\+[\d.]+ [KMGT]iB\/day/);
+    expect(line).toContain(alpha.fillsAt.slice(0, 10));
+  });
 });

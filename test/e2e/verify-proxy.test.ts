@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/cli.js';
 import { httpGet, proxyHeaders } from '../helpers/mastodonHost.js';
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { SandboxMastodon, setHealthTimeout, upgradeToBrokenRelease } from '../helpers/upgradeSandbox.js';
+import {
+  changeWhileUnhealthy,
+  SandboxMastodon,
+  setHealthTimeout,
+  upgradeToBrokenRelease,
+} from '../helpers/upgradeSandbox.js';
 
 /**
  * Verification through a caching proxy, as production has it: each sandbox
@@ -54,7 +59,14 @@ describe('verification behind a caching nginx', () => {
     expect(r.code, r.stderr).toBe(0);
     const doc = json<ChangeDoc>(r);
     expect(doc.record).toMatchObject({ status: 'succeeded', from: '4.4.7', to: '4.4.8' });
-    expect(alpha.record(doc.record.id).details.verification).toMatchObject({ ok: true, reportedVersion: '4.4.8' });
+    const verification = alpha.record(doc.record.id).details.verification;
+    expect(verification).toMatchObject({ ok: true, reportedVersion: '4.4.8' });
+    // health.federation: WebFinger of admin@alpha.sandbox and its actor, through nginx
+    expect((verification as { checks: unknown[] }).checks).toContainEqual({
+      id: 'federation',
+      ok: true,
+      message: 'admin@alpha.sandbox: WebFinger → actor https://alpha.sandbox/users/admin (application/activity+json)',
+    });
     expect(await alpha.running()).toEqual({ version: '4.4.8', healthy: true });
     // what a visitor sees for a few minutes yet: the copy nginx keeps
     expect(await publicInstance()).toEqual({ status: 200, version: '4.4.7', cache: 'HIT' });
@@ -97,6 +109,25 @@ describe('verification behind a caching nginx', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Plan: roll back mastodon/alpha on alpha: 4.4.8 → 4.4.7');
     expect(r.stdout).toMatch(/mastodon\/alpha does not answer \(.*\): taking 4\.4\.8 from its deployment on alpha/);
+    expect(await alpha.running()).toEqual({ version: '4.4.7', healthy: true });
+  });
+
+  it('an upgrade whose actor is served as HTML fails verification on federation and is restored (exit 1)', async () => {
+    // federation-fails: /users/admin answers its HTML page whatever the Accept header says (mastodonWeb.ts actor)
+    const args = ['--json', 'upgrade', 'mastodon', '--env', 'alpha', '--to', '4.4.8', '--yes', '--no-check'];
+    const r = await changeWhileUnhealthy(alpha, args, (x) => x.to === '4.4.8', 'federation-fails');
+    expect(r.exitCode, String(r.stderr)).toBe(1);
+    const doc = json<ChangeDoc>({ code: 1, stdout: String(r.stdout), stderr: '' });
+    expect(doc.record).toMatchObject({ status: 'rolled-back', from: '4.4.7', to: '4.4.8' });
+    const rec = alpha.record(doc.record.id);
+    // everything else held: 4.4.8 ran, healthy; only federation failed
+    expect(rec.details.verification).toMatchObject({ ok: false, reportedVersion: '4.4.8' });
+    expect(rec.details.failure).toContain(
+      'admin@alpha.sandbox: actor https://alpha.sandbox/users/admin: served as text/html; charset=utf-8, ' +
+        'not application/activity+json',
+    );
+    expect(rec.details.failure).not.toMatch(/\/health: HTTP/);
+    expect(rec.details.recoveryVerification).toMatchObject({ ok: true, reportedVersion: '4.4.7' });
     expect(await alpha.running()).toEqual({ version: '4.4.7', healthy: true });
   });
 });

@@ -209,16 +209,18 @@ export function upgradeToBrokenRelease(host: SandboxMastodon, to: string) {
 }
 
 /**
- * A change (`args`) run while the host's `health-fails` fault is on, cleared once coopctl has given up on the new
- * version and starts restoring (a new record matching `which` notes its failure). Resolves with the finished run.
+ * A change (`args`) run while the host's `health-fails` fault (or `fault`) is on, cleared once coopctl has given up
+ * on the new version and starts restoring (a new record matching `which` notes its failure). Resolves with the
+ * finished run.
  */
 export async function changeWhileUnhealthy(
   host: SandboxMastodon,
   args: string[],
   which: (r: HistoryRecord) => boolean = () => true,
+  fault: 'health-fails' | 'federation-fails' = 'health-fails',
 ) {
   const earlier = new Set(host.records().map((r) => r.id));
-  await host.sb.fault(host.env, 'health-fails');
+  await host.sb.fault(host.env, fault);
   const run = startCli(host.sb, args);
   try {
     await waitFor(

@@ -72,6 +72,9 @@ function appDatabase(recipe: string) {
     : { name, user: 'postgres', container: 'db', tables };
 }
 
+/** A sandbox Mastodon's LOCAL_DOMAIN (the playbook's mastodon_domain, as world.ts writes the inventory). */
+export const sandboxMastodonDomain = (host: string) => `${host}.sandbox`;
+
 export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, ageRecipient: string): void {
   const inv = path.relative(layout.root, layout.inventory);
   const health = (port: number, address = '127.0.0.1') => ({
@@ -89,7 +92,10 @@ export function writeSandboxConfig(layout: SandboxLayout, state: SandboxState, a
         const url = h.proxy ?? h.web!;
         // alpha tries social.coop's patches before prod (the repo's coopctl.yaml does the same)
         const patches = h.name === 'alpha' ? { patches: [path.join(repoRoot(), ...POST_LENGTH_PATCH)] } : {};
-        return [h.name, { inventory: inv, host: h.name, health: health(url.port, url.address), ...patches }];
+        // WebFinger of the seeded admin account (mastodon/host.ts seedMastodonData) after every change
+        const federation = { account: 'admin', domain: sandboxMastodonDomain(h.name) };
+        const checks = { ...health(url.port, url.address), federation };
+        return [h.name, { inventory: inv, host: h.name, health: checks, ...patches }];
       }),
   );
   const byService = new Map<string, Record<string, unknown>>();

@@ -26,6 +26,7 @@ export const HOST_FAULTS = [
   'migrations-slow',
   'dump-slow',
   'health-fails',
+  'federation-fails',
   'host-down',
   'raid-degraded',
   'reboot-required',
@@ -186,6 +187,7 @@ async function apply(
     case 'migrations-slow':
     case 'dump-slow':
     case 'health-fails':
+    case 'federation-fails':
       if (h.kind === 'coopcloud') {
         if (kind === 'health-fails') return setCoopCloudFault(root, '*', kind, on);
         throw new InputError(`KIND: ${kind} applies to a Mastodon host or an app`);

@@ -12,7 +12,7 @@ import {
   writeAbraWrapper,
 } from './coopcloud/server.js';
 import { appDatabaseProcesses, startAppDatabases, stopAppDatabases } from './coopcloud/appDatabases.js';
-import { writeInventory, writeSandboxConfig } from './configFiles.js';
+import { sandboxMastodonDomain, writeInventory, writeSandboxConfig } from './configFiles.js';
 import { sandboxLayout, type SandboxLayout } from './layout.js';
 import { repoRoot, worldScript } from './paths.js';
 import {
@@ -343,7 +343,7 @@ async function build(layout: SandboxLayout, opts: UpOptions, log: (l: string) =>
         { coopctl_data_dir: path.join(layout.host(name), 'var/lib/docker') }
       : {
           ...mastodonHostVars(layout.host(name)),
-          mastodon_domain: `${name}.sandbox`,
+          mastodon_domain: sandboxMastodonDomain(name),
           mastodon_secrets: secrets[name],
           ...(name === 'prod' ? { mastodon_sidekiq_processes: PRODUCTION_SIDEKIQ } : {}),
         },

@@ -1,9 +1,10 @@
-import { latestBackup } from '../../backup/catalog.js';
+import { databaseSizes, latestBackup } from '../../backup/catalog.js';
+import { sparkline } from '../../backup/growth.js';
 import type { BackupStore } from '../../backup/store/types.js';
 import { openBackupStore } from '../../backup/configured.js';
 import type { Target } from '../../targets/target.js';
-import { collectStatus, type StatusRow } from '../../operations/status.js';
-import { assertName, formatDuration, printable } from '../../kernel/validate.js';
+import { type Capacity, collectStatus, type StatusRow } from '../../operations/status.js';
+import { assertName, formatBytes, formatDuration, printable } from '../../kernel/validate.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 
@@ -18,6 +19,19 @@ function lockText(r: StatusRow): string {
   return `${r.lock.stale ? 'STALE ' : ''}${printable(r.lock.holder ?? '?')}${since}`;
 }
 
+/** The newest backups whose database sizes give the growth: a month of nightly ones. */
+const CAPACITY_BACKUPS = 30;
+
+function capacityColumns(c: Capacity): string[] {
+  const perDay = c.growthBytesPerDay;
+  return [
+    `${sparkline(c.sizes)} ${formatBytes(c.sizes.at(-1)!)} (${c.sizes.length} since ${c.since.slice(0, 10)})`,
+    perDay === null ? '?' : `${perDay < 0 ? '-' : '+'}${formatBytes(Math.abs(perDay))}/day`,
+    formatBytes(c.diskFreeBytes),
+    c.fillsAt ? c.fillsAt.slice(0, 10) : 'not growing',
+  ];
+}
+
 export async function run(ctx: CommandContext, opts: { env?: string }, [service]: string[]) {
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
@@ -29,7 +43,12 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
     store ??= openBackupStore(ws);
     return latestBackup(await store, t.service, t.env);
   };
-  const rows = await collectStatus(ws, { service, env: opts.env }, lastBackup);
+  const backupSizes = async (t: Target) => {
+    if (!t.database) return null;
+    store ??= openBackupStore(ws);
+    return databaseSizes(await store, t.service, t.env, CAPACITY_BACKUPS);
+  };
+  const rows = await collectStatus(ws, { service, env: opts.env }, lastBackup, backupSizes);
   const p = ctx.printer;
   if (ctx.global.json) {
     p.json({
@@ -51,6 +70,12 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
         lastBackup: r.lastBackup,
         drift: r.drift,
         rejected: r.rejected,
+        capacity: r.capacity && {
+          sizes: r.capacity.sizes,
+          growthBytesPerDay: r.capacity.growthBytesPerDay,
+          diskFreeBytes: r.capacity.diskFreeBytes,
+          fillsAt: r.capacity.fillsAt,
+        },
         errors: r.errors,
       })),
     });
@@ -82,6 +107,10 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
       ['SERVICE', 'ENV', 'DRIVER', 'HOST', 'VERSION', 'LATEST', 'HEALTH', 'LOCK', 'LAST BACKUP'],
     ),
   );
+  const capacity = rows.filter((r) => r.capacity).map((r) => [r.service, r.env, ...capacityColumns(r.capacity!)]);
+  if (capacity.length) {
+    p.out(`\n${table(capacity, ['SERVICE', 'ENV', 'DATABASE (BACKUPS)', 'GROWTH', 'DISK FREE', 'FULL AT THIS RATE'])}`);
+  }
   const notes = rows.flatMap((r) => [
     ...(r.drift ? [`${r.service}: drift: ${r.drift}`] : []),
     ...(r.rejected ? [`${r.service}/${r.env}: runs ${r.version}, which is ${printable(r.rejected)}`] : []),

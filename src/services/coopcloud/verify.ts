@@ -8,9 +8,10 @@ import type { Health } from '../../targets/profile.js';
 import type { Target } from '../../targets/target.js';
 import type { RunContext } from '../../targets/runContext.js';
 import { ANSWERED, probeHolds, type PublicProbe } from '../../targets/publicProbe.js';
+import { checkFederation } from '../federation.js';
 
 interface AppCheck {
-  id: 'version' | 'converged' | 'url';
+  id: 'version' | 'converged' | 'url' | 'federation';
   ok: boolean;
   message: string;
 }
@@ -46,6 +47,7 @@ async function settled(what: AppCheck['id'], fn: () => Promise<AppCheck>): Promi
 
 async function attempt(context: RunContext, t: Target, version: string): Promise<AppCheck[]> {
   const stack = stackName(abraConfig(t).domain);
+  const h = t.envConfig.health;
   return Promise.all([
     settled('version', async () => {
       const v = await labelledVersion(context, t);
@@ -60,13 +62,15 @@ async function attempt(context: RunContext, t: Target, version: string): Promise
       return { id: 'converged', ok: c.converged, message: c.message };
     }),
     urlCheck(t),
+    ...(h?.federation ? [checkFederation(h, h.federation)] : []),
   ]);
 }
 
 /**
  * Healthy after a change, on coopctl's own terms: the stack's label reports the version, every swarm service runs
- * its replicas, the URL answers; polled until the recipe's converge timeout. abra's converge check alone is not
- * trusted: it can say "deploy failed" while the swarm settles later, and nothing when it did not wait.
+ * its replicas, the URL answers (with health.federation, WebFinger and the actor too); polled until the recipe's
+ * converge timeout. abra's converge check alone is not trusted: it can say "deploy failed" while the swarm settles
+ * later, and nothing when it did not wait.
  */
 export async function verifyApp(
   context: RunContext,

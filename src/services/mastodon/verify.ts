@@ -3,6 +3,7 @@ import type { HealthConfig } from '../../config/schema.js';
 import type { PatchExpectation } from '../../config/patches.js';
 import type { Target } from '../../targets/target.js';
 import { probeHolds } from '../../targets/publicProbe.js';
+import { checkFederation } from '../federation.js';
 import { healthOf, mastodonPublicProbes } from './config.js';
 import { versionOf } from './host.js';
 import { answeredOk, describeAnswer, type LocalAnswer, localEndpoints, localGet } from './local.js';
@@ -14,11 +15,12 @@ import { compareMastodonVersions, tryParseMastodonVersion } from './version.js';
  * streaming answers, and a handful of API requests succeed fast enough. All
  * of these are asked on the host, past the caching proxy (see local.ts); the
  * public URL is checked on its own, for reachability only: what the proxy
- * answers there may be a cached copy and never decides the version.
+ * answers there may be a cached copy and never decides the version. With
+ * health.federation, WebFinger and the actor answer there too (federation.ts).
  * Polls until everything holds or the timeout passes.
  */
 interface VerificationCheck {
-  id: 'health' | 'version' | 'streaming' | 'requests' | 'public' | 'patches';
+  id: 'health' | 'version' | 'streaming' | 'requests' | 'public' | 'patches' | 'federation';
   ok: boolean;
   message: string;
 }
@@ -120,11 +122,12 @@ async function once(
   const list = requestPathsOf(h);
   const paths = Array.from({ length: h.requests }, (_, i) => list[i % list.length]);
   const urls = [`${web}/health`, `${web}/api/v2/instance`, `${streaming}/api/v1/streaming/health`];
-  const [local, pub] = await Promise.all([
+  const [local, pub, federation] = await Promise.all([
     localGet(t, [...urls, ...paths.map((p) => `${web}${p}`)], h.requestTimeout).catch((err: Error) =>
       urls.map(() => ({ status: 0, body: err.message, ms: 0 })),
     ),
     publicCheck(h),
+    h.federation ? checkFederation(h, h.federation) : undefined,
   ]);
   const [health, instance, stream] = local;
   let reported: string | null = null;
@@ -154,6 +157,7 @@ async function once(
   }
   if (expectations.length) checks.push(patchesCheck(instance, expectations));
   checks.push(pub);
+  if (federation) checks.push(federation);
   return { ok: checks.every((c) => c.ok), reportedVersion: reported, checks, latency };
 }
 

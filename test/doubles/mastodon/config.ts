@@ -64,7 +64,13 @@ export function findSandboxRoot(from: string[]): string {
   throw new Error('not a sandbox host: COOPCTL_SANDBOX_ROOT is unset and no standin.json above the working directory');
 }
 
-export type Fault = 'migration-fails' | 'post-migration-fails' | 'migrations-slow' | 'health-fails' | 'dump-slow';
+export type Fault =
+  | 'migration-fails'
+  | 'post-migration-fails'
+  | 'migrations-slow'
+  | 'health-fails'
+  | 'dump-slow'
+  | 'federation-fails';
 
 /** Faults are read at every invocation/request, so `sandbox fault` takes effect at once. */
 export function faultActive(root: string, fault: Fault): boolean {

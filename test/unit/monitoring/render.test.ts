@@ -51,6 +51,9 @@ describe('monitor render, from the sandbox-like config', () => {
       'http_200_body_ok mastodon/alpha streaming http://10.231.0.2:8080/api/v1/streaming/health',
       'http_200_body_ok mastodon/prod web https://10.231.0.3:8443/health',
       'http_200_body_ok mastodon/prod streaming https://10.231.0.3:8443/api/v1/streaming/health',
+      // prod's health.federation: WebFinger of admin@social.coop, at prod's address
+      'http_200_webfinger_resource_acct_admin_social_coop mastodon/prod webfinger ' +
+        'https://10.231.0.3:8443/.well-known/webfinger?resource=acct%3Aadmin%40social.coop',
       'http_answers bonfire/prod app http://10.231.0.4:20080',
       'http_answers wiki/alpha app http://10.231.0.4:20081',
     ]);
@@ -61,6 +64,13 @@ describe('monitor render, from the sandbox-like config', () => {
       fail_if_body_not_matches_regexp: ['^\\s*OK\\s*$'],
     });
     expect(modules.http_answers.http.valid_status_codes).toEqual(expect.arrayContaining([200, 204, 302, 308]));
+    expect(modules.http_200_webfinger_resource_acct_admin_social_coop.http).toEqual({
+      method: 'GET',
+      valid_status_codes: [200],
+      follow_redirects: false,
+      fail_if_body_not_matches_regexp: ['"subject"\\s*:\\s*"acct:admin@social\\.coop"', '"rel"\\s*:\\s*"self"'],
+      headers: { Accept: 'application/jrd+json', Host: 'social.coop' },
+    });
     expect(modules.http_answers.http.valid_status_codes).not.toContain(404);
   });
 
