@@ -1,4 +1,5 @@
 import type { LastBackup } from '../backup/catalog.js';
+import type { Freshness } from '../backup/freshness.js';
 import { HostLock, type LockStatus } from '../history/lock.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
@@ -28,6 +29,8 @@ export interface StatusRow {
   latencyMs: number | null;
   lock: { held: boolean; holder: string | null; since: string | null; stale: boolean } | null;
   lastBackup: LastBackup | null;
+  /** With `schedule:`, for a scheduled target: its newest backup and restore test against the schedule. */
+  freshness: Freshness | null;
   drift: string | null;
   /** The running version is rejected: why, by whom. */
   rejected: string | null;
@@ -35,6 +38,7 @@ export interface StatusRow {
 }
 
 type LastBackupLookup = (t: Target) => Promise<LastBackup | null>;
+type FreshnessLookup = (t: Target) => Promise<Freshness | null>;
 
 function lockSummary(s: LockStatus): StatusRow['lock'] {
   return { held: s.held, holder: s.holder, since: s.since, stale: s.stale };
@@ -45,6 +49,7 @@ export async function collectStatus(
   ws: Workspace,
   filter: { service?: string; env?: string },
   lastBackup?: LastBackupLookup,
+  freshness?: FreshnessLookup,
 ): Promise<StatusRow[]> {
   const selected = ws.select(filter);
   const results = await settleLimit(selected, ws.config.ssh.parallel, async ({ service, env }): Promise<StatusRow> => {
@@ -60,6 +65,10 @@ export async function collectStatus(
     const backup = (lastBackup ? lastBackup(t) : Promise.resolve(null)).then(
       (b) => void (row.lastBackup = b),
       (err) => void row.errors.push(`backups: ${errorMessage(err)}`),
+    );
+    const fresh = (freshness ? freshness(t) : Promise.resolve(null)).then(
+      (f) => void (row.freshness = f),
+      (err) => void row.errors.push(`freshness: ${errorMessage(err)}`),
     );
     const health = t.profile.health(t).then((h) => {
       if (!h) return;
@@ -78,7 +87,7 @@ export async function collectStatus(
       row.securityUpdate = v.securityReleases.length > 0;
       row.errors.push(...v.errors);
     });
-    await Promise.all([lock, backup, health, versions]);
+    await Promise.all([lock, backup, fresh, health, versions]);
     return row;
   });
   const rows = results.map((r, i) => {
@@ -114,6 +123,7 @@ function emptyRow(service: string, env: string, driver: string, host: string): S
     latencyMs: null,
     lock: null,
     lastBackup: null,
+    freshness: null,
     drift: null,
     rejected: null,
     errors: [],

@@ -1,4 +1,6 @@
-import { latestBackup } from '../../backup/catalog.js';
+import { latestBackup, listBackups } from '../../backup/catalog.js';
+import { judgeFreshness, type FreshnessOf } from '../../backup/freshness.js';
+import { isScheduled, scheduledPairs } from '../../operations/schedule.js';
 import type { BackupStore } from '../../backup/store/types.js';
 import { openBackupStore } from '../../backup/configured.js';
 import type { Target } from '../../targets/target.js';
@@ -18,6 +20,16 @@ function lockText(r: StatusRow): string {
   return `${r.lock.stale ? 'STALE ' : ''}${printable(r.lock.holder ?? '?')}${since}`;
 }
 
+/** A scheduled target's newest backup and restore test, against the schedule's period + grace. */
+function freshnessNotes(r: StatusRow, style: (c: 'red' | 'green', t: string) => string): string[] {
+  const line = (what: string, f: FreshnessOf) => {
+    const seen = f.at ? `${what} ${age(f.at)}` : `no ${what}`;
+    const verdict = f.stale ? style('red', 'STALE') : style('green', 'fresh');
+    return `${r.service}/${r.env}: ${seen}: ${verdict} (schedule allows ${formatDuration(f.limitMs)})`;
+  };
+  return [line('backup', r.freshness!.backup), line('restore test', r.freshness!.restoreTest)];
+}
+
 export async function run(ctx: CommandContext, opts: { env?: string }, [service]: string[]) {
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
@@ -29,7 +41,14 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
     store ??= openBackupStore(ws);
     return latestBackup(await store, t.service, t.env);
   };
-  const rows = await collectStatus(ws, { service, env: opts.env }, lastBackup);
+  const schedule = ws.config.schedule;
+  const pairs = scheduledPairs(ws);
+  const freshness = async (t: Target) => {
+    if (!schedule || !isScheduled(schedule, pairs, t)) return null;
+    store ??= openBackupStore(ws);
+    return judgeFreshness((await listBackups(await store, t)).backups, schedule);
+  };
+  const rows = await collectStatus(ws, { service, env: opts.env }, lastBackup, freshness);
   const p = ctx.printer;
   if (ctx.global.json) {
     p.json({
@@ -49,6 +68,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
         latencyMs: r.latencyMs,
         lock: r.lock,
         lastBackup: r.lastBackup,
+        freshness: r.freshness,
         drift: r.drift,
         rejected: r.rejected,
         errors: r.errors,
@@ -77,7 +97,9 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
         latest(r),
         health(r),
         lockText(r),
-        r.lastBackup ? `${age(r.lastBackup.createdAt)} (${r.lastBackup.verifiedHow ?? 'unverified'})` : '-',
+        `${r.lastBackup ? `${age(r.lastBackup.createdAt)} (${r.lastBackup.verifiedHow ?? 'unverified'})` : '-'}${
+          r.freshness?.backup.stale || r.freshness?.restoreTest.stale ? ` ${p.style('red', 'STALE')}` : ''
+        }`,
       ]),
       ['SERVICE', 'ENV', 'DRIVER', 'HOST', 'VERSION', 'LATEST', 'HEALTH', 'LOCK', 'LAST BACKUP'],
     ),
@@ -88,6 +110,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
     ...(r.securityUpdate
       ? [`${r.service}/${r.env}: runs ${r.version}; security releases since: ${r.securityReleases.join(', ')}`]
       : []),
+    ...(r.freshness ? freshnessNotes(r, p.style.bind(p)) : []),
     ...r.errors.map((e) => `${r.service}/${r.env}: ${e}`),
   ]);
   if (notes.length) p.out(`\n${notes.join('\n')}`);
