@@ -288,6 +288,8 @@ const scheduleSchema = z.strictObject({
   /** The host the timers run on: coopctl is installed there, with its own SSH key and a restore-test identity. */
   inventory: z.string(),
   host: name,
+  /** The play that installs them (the repository's playbooks/schedule.yml, beside the Mastodon playbook). */
+  playbook: z.string().default('playbooks/schedule.yml'),
   /** The system user the units run as (created by the play). */
   user: z
     .string()
