@@ -20,7 +20,7 @@ export interface Freshness {
 }
 
 /** The newest passing restore test (a scratch restore) recorded in any of the manifests. */
-export function newestRestoreTest(backups: readonly Manifest[]): string | null {
+function newestRestoreTest(backups: readonly Manifest[]): string | null {
   let newest: string | null = null;
   for (const m of backups) {
     for (const v of m.verifications) {

@@ -5,12 +5,11 @@
  * the shorthands minutely, hourly, daily and weekly. Dates other than `*-*-*` (monthly, yearly, a day of the month)
  * are refused: freshness needs a period, the largest gap between two runs, and this subset repeats every week.
  */
-export interface Calendar {
+interface Calendar {
   /** The largest gap between two consecutive runs, in ms. */
   periodMs: number;
 }
 
-const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const FULL_DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
 
 // source: systemd src/shared/calendarspec.c (parse_calendar_time shorthands): minutely, hourly, daily, weekly

@@ -5,7 +5,7 @@ import type { ScheduleConfig } from '../config/schema.js';
 import type { SecretRef } from '../kernel/secrets.js';
 
 /** One timer + service pair of playbooks/roles/coopctl_schedule (its coopctl_schedule_units). */
-export interface ScheduleUnit {
+interface ScheduleUnit {
   name: string;
   kind: 'backup' | 'restore-test';
   service: string;
@@ -46,7 +46,7 @@ export const HOST_FILES = {
   identity: 'restore-test-identity',
 } as const;
 
-export interface HostSecret {
+interface HostSecret {
   /** Its file name under secrets/. */
   name: string;
   ref: SecretRef;
