@@ -18,7 +18,7 @@ describe('schedule install, before anything runs', () => {
       expect(r.stderr).toContain(`coopctl-restore-test-${t}.timer: Sun *-*-* 05:00:00`);
     }
     expect(r.stderr).not.toContain('wiki');
-    expect(r.stderr).toMatch(/backups \*-\*-\* 03:15:00 \(every 1d at most\)/);
+    expect(r.stderr).toMatch(/backups \*-\*-\* 03:15:00 \(every 24h0m at most\)/);
   });
 
   it('a target that is not a SERVICE/ENV of services: is bad input at its line (exit 2)', async () => {
