@@ -51,7 +51,7 @@ static_check "unused exports in src/ (npm run lint:exports)" node scripts/check-
 shell_programs() { find src scripts -name '*.sh' -print0 | xargs -0 shellcheck --format=gcc; }
 static_check "shellcheck of the host programs and scripts (src/**/*.sh, scripts/*.sh)" shell_programs
 static_check "ansible-lint of the playbook (offline, .ansible-lint: profile shared)" \
-  ansible-lint --nocolor -q -p playbooks/mastodon.yml
+  ansible-lint --nocolor -q -p playbooks/mastodon.yml playbooks/schedule.yml
 
 typecheck_failed=0
 npx tsc --noEmit -p . || { echo "type check failed"; typecheck_failed=1; }

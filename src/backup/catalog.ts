@@ -127,6 +127,19 @@ export async function databaseSizes(
   return points.flat().sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
+/**
+ * A backup by id, or SERVICE/ENV for the newest backup of that service × environment (what a scheduled restore
+ * test names, not knowing the id the night's backup got).
+ */
+export async function findBackupOrNewest(store: BackupStore, ref: string): Promise<Manifest> {
+  const pair = /^([^/]+)\/([^/]+)$/.exec(ref);
+  if (!pair) return findBackup(store, ref);
+  const [service, env] = [assertName(pair[1], 'service'), assertName(pair[2], 'environment')];
+  const newest = await latestBackup(store, service, env);
+  if (!newest) throw new InputError(`no backup of ${service}/${env} in ${store.description}`, { code: 'not-found' });
+  return findBackup(store, newest.id, { service, env });
+}
+
 /** Replaces the manifest (verification results); stores replace small objects atomically. */
 export async function writeManifest(store: BackupStore, m: Manifest): Promise<void> {
   await store.putText(manifestKey(m.service, m.env, m.id), serializeManifest(m));

@@ -191,7 +191,7 @@ export function buildProgram(
     'read it back: sha256, decrypt, pg_restore --list; the result is recorded in the manifest ' +
       '(an S3 store is read on backup.restoreTest; a local one through this machine)',
   )
-    .argument('<id>')
+    .argument('<id>', 'a backup id; with --restore also SERVICE/ENV, its newest backup (as the scheduled tests run)')
     .option('--quick', 'only the sha256 (no key needed)')
     .addOption(new Option('--restore', 'the restore test instead (as restore ID --into scratch)').conflicts('quick'))
     .option('--store <name>', 'backup store (default: backup.store)')
@@ -233,6 +233,23 @@ export function buildProgram(
   )
     .option('--limit <n>', 'how many records', '20')
     .action(action(() => import('./commands/history.js')));
+
+  const schedule = sub(
+    program,
+    'schedule',
+    'scheduled backups and restore tests: systemd timers (schedule: in coopctl.yaml)',
+  );
+  sub(
+    schedule,
+    'install',
+    'install coopctl, its config, its own SSH key and the timers on the schedule host (playbooks/schedule.yml)',
+  ).action(action(() => import('./commands/schedule/install.js')));
+  sub(schedule, 'mark', "a scheduled unit's last step: the freshness metric for node exporter's textfile collector")
+    .argument('<kind>', 'backup or restore-test')
+    .argument('<service>')
+    .addOption(envOpt(true))
+    .option('--dir <dir>', "the textfile collector's directory (default: /var/lib/prometheus/node-exporter)")
+    .action(action(() => import('./commands/schedule/mark.js')));
 
   const monitor = sub(program, 'monitor', 'the monitoring of every service × environment (Prometheus, Alertmanager)');
   sub(

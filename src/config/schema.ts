@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationProblem, isSafeName, parseDuration } from '../kernel/validate.js';
+import { calendarProblem } from './calendar.js';
 
 /**
  * The shape of coopctl.yaml. Unknown keys are errors everywhere (strictObject),
@@ -281,6 +282,48 @@ const monitoringSchema = z.strictObject({
     .prefault({}),
 });
 
+/** An OnCalendar expression of the weekly subset src/config/calendar.ts parses (systemd.time(5)). */
+const onCalendar = z.string().superRefine((v, ctx) => {
+  const problem = calendarProblem(v);
+  if (problem)
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not an OnCalendar expression coopctl takes: ${problem}` });
+});
+const timerSchema = (onCal: string, delay: number) =>
+  z
+    .strictObject({
+      onCalendar: onCalendar.default(onCal),
+      /** systemd.timer(5) RandomizedDelaySec: spreads the start; freshness allows for it (grace). */
+      randomizedDelay: span.default(delay),
+    })
+    .prefault({});
+
+/**
+ * `coopctl schedule`: systemd timers on one host (through playbooks/schedule.yml) that back up every scheduled
+ * service × environment and restore-test its newest backup; `status` judges their freshness from the backups.
+ */
+const scheduleSchema = z.strictObject({
+  /** The host the timers run on: coopctl is installed there, with its own SSH key and a restore-test identity. */
+  inventory: z.string(),
+  host: name,
+  /** The play that installs them (the repository's playbooks/schedule.yml, beside the Mastodon playbook). */
+  playbook: z.string().default('playbooks/schedule.yml'),
+  /** The system user the units run as (created by the play). */
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*$/, 'must be a user name')
+    .default('coopctl'),
+  backup: timerSchema('*-*-* 03:15:00', 30 * 60_000),
+  restoreTest: timerSchema('Sun *-*-* 05:00:00', 60 * 60_000),
+  /** SERVICE/ENV pairs; default: every environment of every service with a database. */
+  targets: z.array(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be SERVICE/ENV')).optional(),
+  /** After each scheduled backup, `backup prune --yes` of its service × environment (backup.retention). */
+  prune: z.boolean().default(true),
+  /** Stale when the newest is older than the timer's period + this (runs take time, and start late by the delay). */
+  grace: span.default(6 * 3_600_000),
+  /** The age identity the host's restore tests decrypt with: one of backup.encryption.recipients, its own. */
+  identity: secretRef.optional(),
+});
+
 /** The service schemas come from the drivers (their registration), so a new driver is no edit here. */
 export type ServiceSchema = z.ZodObject<{ driver: z.ZodLiteral<string> } & z.ZodRawShape>;
 
@@ -324,6 +367,7 @@ export function configSchemaFor(services: readonly ServiceSchema[]) {
       })
       .prefault({}),
     monitoring: monitoringSchema.optional(),
+    schedule: scheduleSchema.optional(),
     services: z.record(name, service as unknown as z.ZodType<ServiceConfig>),
   });
 }
@@ -333,3 +377,4 @@ export type HealthConfig = z.output<typeof healthSchema>;
 export type FederationConfig = z.output<typeof federationSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type MonitoringConfig = z.output<typeof monitoringSchema>;
+export type ScheduleConfig = z.output<typeof scheduleSchema>;

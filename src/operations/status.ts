@@ -1,6 +1,7 @@
 import type { LastBackup } from '../backup/catalog.js';
 import { fillsAt, growthPerDay, type SizePoint } from '../backup/growth.js';
 import { parseDf } from '../checks/disk.js';
+import type { Freshness } from '../backup/freshness.js';
 import { HostLock, type LockStatus } from '../history/lock.js';
 import { settleLimit } from '../kernel/concurrency.js';
 import { errorMessage } from '../kernel/errors.js';
@@ -31,6 +32,8 @@ export interface StatusRow {
   latencyMs: number | null;
   lock: { held: boolean; holder: string | null; since: string | null; stale: boolean } | null;
   lastBackup: LastBackup | null;
+  /** With `schedule:`, for a scheduled target: its newest backup and restore test against the schedule. */
+  freshness: Freshness | null;
   drift: string | null;
   /** The running version is rejected: why, by whom. */
   rejected: string | null;
@@ -44,17 +47,24 @@ export type Capacity = NonNullable<Awaited<ReturnType<typeof readCapacity>>>;
 type LastBackupLookup = (t: Target) => Promise<LastBackup | null>;
 /** The database sizes of its newest backups, oldest first; null when it has no database coopctl backs up. */
 type SizesLookup = (t: Target) => Promise<SizePoint[] | null>;
+type FreshnessLookup = (t: Target) => Promise<Freshness | null>;
 
 function lockSummary(s: LockStatus): StatusRow['lock'] {
   return { held: s.held, holder: s.holder, since: s.since, stale: s.stale };
+}
+
+/** What status reads of the backup store, when it is asked to (each optional: a row without it says nothing). */
+interface StatusLookups {
+  lastBackup?: LastBackupLookup;
+  backupSizes?: SizesLookup;
+  freshness?: FreshnessLookup;
 }
 
 /** Live status of every selected service × environment, read in parallel; a broken host is a row, not a crash. */
 export async function collectStatus(
   ws: Workspace,
   filter: { service?: string; env?: string },
-  lastBackup?: LastBackupLookup,
-  backupSizes?: SizesLookup,
+  { lastBackup, backupSizes, freshness }: StatusLookups = {},
 ): Promise<StatusRow[]> {
   const selected = ws.select(filter);
   const freeSpace = new Memo();
@@ -71,6 +81,10 @@ export async function collectStatus(
     const backup = (lastBackup ? lastBackup(t) : Promise.resolve(null)).then(
       (b) => void (row.lastBackup = b),
       (err) => void row.errors.push(`backups: ${errorMessage(err)}`),
+    );
+    const fresh = (freshness ? freshness(t) : Promise.resolve(null)).then(
+      (f) => void (row.freshness = f),
+      (err) => void row.errors.push(`freshness: ${errorMessage(err)}`),
     );
     const health = t.profile.health(t).then((h) => {
       if (!h) return;
@@ -93,7 +107,7 @@ export async function collectStatus(
       (c) => void (row.capacity = c),
       (err) => void row.errors.push(`capacity: ${errorMessage(err)}`),
     );
-    await Promise.all([lock, backup, health, versions, capacity]);
+    await Promise.all([lock, backup, fresh, health, versions, capacity]);
     return row;
   });
   const rows = results.map((r, i) => {
@@ -129,6 +143,7 @@ function emptyRow(service: string, env: string, driver: string, host: string): S
     latencyMs: null,
     lock: null,
     lastBackup: null,
+    freshness: null,
     drift: null,
     rejected: null,
     capacity: null,

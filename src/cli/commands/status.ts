@@ -1,5 +1,7 @@
-import { databaseSizes, latestBackup } from '../../backup/catalog.js';
+import { databaseSizes, latestBackup, listBackups } from '../../backup/catalog.js';
 import { sparkline } from '../../backup/growth.js';
+import { judgeFreshness, type FreshnessOf } from '../../backup/freshness.js';
+import { isScheduled, scheduledPairs } from '../../operations/schedule.js';
 import type { BackupStore } from '../../backup/store/types.js';
 import { openBackupStore } from '../../backup/configured.js';
 import type { Target } from '../../targets/target.js';
@@ -32,6 +34,16 @@ function capacityColumns(c: Capacity): string[] {
   ];
 }
 
+/** A scheduled target's newest backup and restore test, against the schedule's period + grace. */
+function freshnessNotes(r: StatusRow, style: (c: 'red' | 'green', t: string) => string): string[] {
+  const line = (what: string, f: FreshnessOf) => {
+    const seen = f.at ? `${what} ${age(f.at)}` : `no ${what}`;
+    const verdict = f.stale ? style('red', 'STALE') : style('green', 'fresh');
+    return `${r.service}/${r.env}: ${seen}: ${verdict} (schedule allows ${formatDuration(f.limitMs)})`;
+  };
+  return [line('backup', r.freshness!.backup), line('restore test', r.freshness!.restoreTest)];
+}
+
 export async function run(ctx: CommandContext, opts: { env?: string }, [service]: string[]) {
   if (service) assertName(service, 'SERVICE');
   if (opts.env) assertName(opts.env, '--env');
@@ -48,7 +60,14 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
     store ??= openBackupStore(ws);
     return databaseSizes(await store, t.service, t.env, CAPACITY_BACKUPS);
   };
-  const rows = await collectStatus(ws, { service, env: opts.env }, lastBackup, backupSizes);
+  const schedule = ws.config.schedule;
+  const pairs = scheduledPairs(ws);
+  const freshness = async (t: Target) => {
+    if (!schedule || !isScheduled(schedule, pairs, t)) return null;
+    store ??= openBackupStore(ws);
+    return judgeFreshness((await listBackups(await store, t)).backups, schedule);
+  };
+  const rows = await collectStatus(ws, { service, env: opts.env }, { lastBackup, backupSizes, freshness });
   const p = ctx.printer;
   if (ctx.global.json) {
     p.json({
@@ -68,6 +87,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
         latencyMs: r.latencyMs,
         lock: r.lock,
         lastBackup: r.lastBackup,
+        freshness: r.freshness,
         drift: r.drift,
         rejected: r.rejected,
         capacity: r.capacity && {
@@ -102,7 +122,9 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
         latest(r),
         health(r),
         lockText(r),
-        r.lastBackup ? `${age(r.lastBackup.createdAt)} (${r.lastBackup.verifiedHow ?? 'unverified'})` : '-',
+        `${r.lastBackup ? `${age(r.lastBackup.createdAt)} (${r.lastBackup.verifiedHow ?? 'unverified'})` : '-'}${
+          r.freshness?.backup.stale || r.freshness?.restoreTest.stale ? ` ${p.style('red', 'STALE')}` : ''
+        }`,
       ]),
       ['SERVICE', 'ENV', 'DRIVER', 'HOST', 'VERSION', 'LATEST', 'HEALTH', 'LOCK', 'LAST BACKUP'],
     ),
@@ -117,6 +139,7 @@ export async function run(ctx: CommandContext, opts: { env?: string }, [service]
     ...(r.securityUpdate
       ? [`${r.service}/${r.env}: runs ${r.version}; security releases since: ${r.securityReleases.join(', ')}`]
       : []),
+    ...(r.freshness ? freshnessNotes(r, p.style.bind(p)) : []),
     ...r.errors.map((e) => `${r.service}/${r.env}: ${e}`),
   ]);
   if (notes.length) p.out(`\n${notes.join('\n')}`);

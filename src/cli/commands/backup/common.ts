@@ -1,12 +1,4 @@
-import {
-  assertBackupId,
-  findBackup,
-  manifestDocument,
-  progressText,
-  restoreScratch,
-  volumeParts,
-  type Progress,
-} from '../../../backup/index.js';
+import { manifestDocument, progressText, restoreScratch, volumeParts, type Progress } from '../../../backup/index.js';
 import type { Judgement } from '../../../backup/leftovers.js';
 import { formatBytes, formatDuration } from '../../../kernel/validate.js';
 import { InterruptedError } from '../../../kernel/errors.js';
@@ -14,6 +6,7 @@ import type { CommandContext } from '../../context.js';
 import { installInterruptHandler } from '../../signals.js';
 import { backupIdentities, openBackupStore } from '../../../backup/configured.js';
 import { restoreFactsSource, restoreTestPlace } from '../../../workspace/restoreTest.js';
+import { findBackupOrNewest } from '../../../backup/catalog.js';
 import { inMariaDbScratchServer } from '../../../backup/mariadbScratch.js';
 import type { DbTarget } from '../../../backup/commands.js';
 
@@ -79,10 +72,9 @@ export function leftoverRow(j: Judgement, now: Date): string[] {
  * with the manifest, drops it, records the result; exit 1 when it fails.
  */
 export async function restoreTest(ctx: CommandContext, id: string, storeName: string | undefined) {
-  assertBackupId(id);
   const ws = ctx.workspace();
   const store = await openBackupStore(ws, storeName);
-  const manifest = await findBackup(store, id);
+  const manifest = await findBackupOrNewest(store, id);
   const target = await restoreTestPlace(ws, manifest);
   const facts = await restoreFactsSource(ws, manifest);
   const keys = manifest.encryption.algorithm === 'age' ? await backupIdentities(ws) : undefined;

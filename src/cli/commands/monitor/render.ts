@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FRESHNESS, TEXTFILE } from '../../../monitoring/freshness.js';
+import { FRESHNESS, TEXTFILE_DIR } from '../../../monitoring/freshness.js';
 import { readMonitorPlan } from '../../../monitoring/plan.js';
 import { renderMonitoring } from '../../../monitoring/render.js';
 import type { CommandContext } from '../../context.js';
@@ -29,5 +29,5 @@ export async function run(ctx: CommandContext, opts: { out?: string }) {
     `${plan.targets.length} service × environment, ${plan.hosts.length} hosts; ` +
       `for /etc/prometheus/ on ${plan.monitor.name} (Debian's prometheus, blackbox exporter and alertmanager)`,
   );
-  p.out(`freshness: ${Object.values(FRESHNESS).join(', ')} from node exporter's textfile ${TEXTFILE}`);
+  p.out(`freshness: ${Object.values(FRESHNESS).join(', ')} from node exporter's textfiles in ${TEXTFILE_DIR}`);
 }
