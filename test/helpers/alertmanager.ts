@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort } from '../world/net.js';
 
@@ -67,4 +68,16 @@ export async function startAlertmanager(opts: { webhook?: string } = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A real Alertmanager for the test file that calls this: started before its tests, stopped after them. */
+export function useAlertmanager(opts: { webhook?: string } = {}): () => TestAlertmanager {
+  let am: TestAlertmanager | undefined;
+  beforeAll(async () => {
+    am = await startAlertmanager(opts);
+  }, 30_000);
+  afterAll(async () => {
+    await am?.stop();
+  });
+  return () => am!;
 }

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { changeSilence } from '../../../src/cli/silence.js';
 import type { HistoryRecord } from '../../../src/history/records.js';
 import { AlertmanagerClient } from '../../../src/notify/alertmanager.js';
 import type { ChangePlan } from '../../../src/pipeline/change.js';
 import type { Workspace } from '../../../src/workspace/workspace.js';
-import { startAlertmanager, type TestAlertmanager } from '../../helpers/alertmanager.js';
+import { useAlertmanager } from '../../helpers/alertmanager.js';
 import { freePort } from '../../world/net.js';
 import { coopctl, fixtureCopy } from '../monitoring/cli.js';
 
@@ -16,13 +16,7 @@ import { coopctl, fixtureCopy } from '../monitoring/cli.js';
  * service × environment, and is expired at the end; Alertmanager down is a warning.
  */
 
-let am: TestAlertmanager;
-beforeAll(async () => {
-  am = await startAlertmanager();
-}, 30_000);
-afterAll(async () => {
-  await am?.stop();
-});
+const am = useAlertmanager();
 
 const plan = { service: 'mastodon', env: 'alpha', host: 'alpha', from: '4.4.7', to: '4.4.8' } as ChangePlan;
 const record = { id: 'r-42', operation: 'upgrade', operator: 'ana' } as HistoryRecord;
@@ -50,16 +44,16 @@ async function renderedAlerts(): Promise<Record<string, string>[]> {
 describe('the silence of a change', () => {
   it("silences every alert of the change's service × environment as monitor render labels them, and no other", async () => {
     const alerts = await renderedAlerts();
-    const post = await fetch(`${am.url}/api/v2/alerts`, {
+    const post = await fetch(`${am().url}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(alerts.map((labels) => ({ labels, annotations: {} }))),
     });
     expect(post.status).toBe(200);
-    const observer = changeSilence(wsAt(am.url), plan)!;
+    const observer = changeSilence(wsAt(am().url), plan)!;
     observer.started(record);
     expect(await observer.settled()).toEqual([]);
-    const [silence] = await new AlertmanagerClient({ url: am.url, timeoutMs: 2000 }).silences();
+    const [silence] = await new AlertmanagerClient({ url: am().url, timeoutMs: 2000 }).silences();
     expect(silence).toMatchObject({
       state: 'active',
       createdBy: 'ana',
@@ -67,7 +61,7 @@ describe('the silence of a change', () => {
     });
 
     const states = async () => {
-      const got = (await (await fetch(`${am.url}/api/v2/alerts`)).json()) as AlertDoc[];
+      const got = (await (await fetch(`${am().url}/api/v2/alerts`)).json()) as AlertDoc[];
       return got.map((a) => `${a.labels.service ?? '-'}/${a.labels.env ?? '-'} ${a.status.state}`).sort();
     };
     const now = await states();
@@ -82,7 +76,7 @@ describe('the silence of a change', () => {
 
     observer.ended(undefined);
     expect(await observer.settled()).toEqual([]);
-    const after = await new AlertmanagerClient({ url: am.url, timeoutMs: 2000 }).silences();
+    const after = await new AlertmanagerClient({ url: am().url, timeoutMs: 2000 }).silences();
     expect(after.map((s) => [s.id, s.state])).toEqual([[silence.id, 'expired']]);
   });
 

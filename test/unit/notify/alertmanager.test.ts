@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AlertmanagerClient, AlertmanagerError } from '../../../src/notify/alertmanager.js';
-import { startAlertmanager, type TestAlertmanager } from '../../helpers/alertmanager.js';
+import { useAlertmanager } from '../../helpers/alertmanager.js';
 import { freePort } from '../../world/net.js';
 
 /** The silences client against the real Alertmanager (Debian's prometheus-alertmanager), not a stand-in. */
 
-let am: TestAlertmanager;
-beforeAll(async () => {
-  am = await startAlertmanager();
-}, 30_000);
-afterAll(async () => {
-  await am?.stop();
-});
+const am = useAlertmanager();
 
-const client = () => new AlertmanagerClient({ url: am.url, timeoutMs: 3000 });
+const client = () => new AlertmanagerClient({ url: am().url, timeoutMs: 3000 });
 
 describe('the Alertmanager silences client', () => {
   it('creates a silence Alertmanager holds active, with its matchers, creator and comment; expires it', async () => {
@@ -47,13 +41,13 @@ describe('the Alertmanager silences client', () => {
       labels: { alertname: 'ServiceDown', service: 'mastodon', env },
       annotations: {},
     });
-    const post = await fetch(`${am.url}/api/v2/alerts`, {
+    const post = await fetch(`${am().url}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify([alert('alpha'), alert('prod')]),
     });
     expect(post.status).toBe(200);
-    const alerts = (await (await fetch(`${am.url}/api/v2/alerts`)).json()) as Array<{
+    const alerts = (await (await fetch(`${am().url}/api/v2/alerts`)).json()) as Array<{
       labels: Record<string, string>;
       status: { state: string; silencedBy: string[] };
     }>;
