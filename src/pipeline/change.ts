@@ -4,7 +4,7 @@ import type { HistoryRecord } from '../history/records.js';
 import { InterruptedError, OperationError } from '../kernel/errors.js';
 import type { CheckResult } from '../targets/check.js';
 import type { Finding, ReleaseNote, SchemaMark } from '../targets/profile.js';
-import type { SafetyBackups, Target } from '../targets/target.js';
+import type { Target } from '../targets/target.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { LoadedPatchSet } from '../config/patches.js';
 import type { Stage, StageContext, StageRunner } from './stages.js';
@@ -21,7 +21,6 @@ export interface ChangeRun {
   /** What planning read of the target (the preflight checks share its facts). */
   readonly view: TargetView;
   readonly logFile: string;
-  readonly backups: SafetyBackups;
   lock?: HostLock;
   record?: OperationRecord;
   /** The backup taken before anything changed: what a restore puts back. */

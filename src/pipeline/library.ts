@@ -103,7 +103,7 @@ function safetyBackupStages(backups: SafetyBackups, copyStep: PlanStage, offsite
   const backup: ChangeStage = {
     ...copyStep,
     async run(r, ctx) {
-      const b = await r.backups.create(r.target, copyStep.version!, ctx);
+      const b = await r.view.backups.create(r.target, copyStep.version!, ctx);
       offsite = b.offsite;
       r.safetyBackup = b.id;
       await r.record!.note({ backupId: b.id });
@@ -142,7 +142,7 @@ function restoreDatabaseStage(step: PlanStage): ChangeStage {
       const reach = { appStopped: false, dataReplaced: false };
       let swapped;
       try {
-        swapped = await r.backups.restore(r.target, id, ctx, reach, step.store);
+        swapped = await r.view.backups.restore(r.target, id, ctx, reach, step.store);
       } finally {
         r.changed ||= reach.appStopped || reach.dataReplaced;
         r.databaseReplaced ||= reach.dataReplaced;

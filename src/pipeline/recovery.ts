@@ -72,7 +72,7 @@ function recoveryStages(run: ChangeRun, restoreDb: boolean, restored: string[]):
       title: `Restore the database from before the ${p.operation} (${backup}; new database, then swap)`,
       mutates: true,
       async run(r, ctx) {
-        const swapped = await r.backups.restore(t, backup, ctx, { appStopped: false, dataReplaced: false });
+        const swapped = await r.view.backups.restore(t, backup, ctx, { appStopped: false, dataReplaced: false });
         const volumes = swapped.volumesKept?.length ? ` (its volumes' files as ${swapped.volumesKept.join(', ')})` : '';
         restored.push(
           `database restored from ${backup}; the ${CHANGED[p.operation]} one is kept as ${swapped.previous}${volumes}`,
@@ -208,7 +208,7 @@ function noBackup(
     fields: { notRestored: 'no safety backup' },
     state:
       `NEEDS ATTENTION: ${p.service}/${p.env} is left as the failed ${p.operation} left it: ${why}, so ${p.from} ` +
-      `may not run on it, and there is no safety backup to put back (${run.backups.off ?? 'none was taken'})` +
+      `may not run on it, and there is no safety backup to put back (${run.view.backups.off ?? 'none was taken'})` +
       `${replaced}. To fix: find what failed (the log), then run ${wayOn(run)} again`,
     error: failure,
   };

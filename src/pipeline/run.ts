@@ -29,7 +29,6 @@ export async function runChange(plan: ChangePlan, deps: ChangeDeps): Promise<Cha
     plan,
     view,
     logFile: deps.logFile,
-    backups: view.backups,
     changed: false,
     databaseReplaced: false,
     checks: [],
